@@ -1,0 +1,50 @@
+# Agora Live. `make run` = quick start on SQLite + in-memory layer; `make test` = the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test install migrate demo lint messages bench bench-smoke clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[test,bench]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py compilemessages -v0 --ignore=.venv 2>/dev/null || true
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+run: demo
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) live.asgi:application
+
+# Uses PostgreSQL and Redis from DATABASE_URL/REDIS_URL, else the local ones when reachable, else the embedded
+# default (tests that need a real server are then skipped with the reason printed).
+test: install
+	@. tests/stack.sh && $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+messages: install
+	$(PY) manage.py makemessages -l fr -l en --ignore=.venv --ignore=bench
+	$(PY) manage.py makemessages -d djangojs -l fr -l en --ignore=.venv --ignore=staticfiles
+	$(PY) manage.py compilemessages --ignore=.venv
+
+bench: install
+	@. tests/stack.sh && $(PY) -m bench.run --full
+
+bench-smoke: install
+	@. tests/stack.sh && $(PY) -m bench.run --smoke
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

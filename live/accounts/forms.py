@@ -1,0 +1,49 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.password_validation import validate_password
+from django.utils.translation import gettext_lazy as _
+
+from live.accounts.models import nickname_validator, validate_plain_text
+
+User = get_user_model()
+
+
+class SignUpForm(forms.Form):
+    nickname = forms.CharField(label=_("Nickname"), max_length=30, validators=[nickname_validator,
+                                                                                validate_plain_text],
+                               help_text=_("Shown next to what you write. 3 to 30 characters."))
+    email = forms.EmailField(label=_("Email address"), help_text=_("Never shown to others."))
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password"):
+            probe = User(nickname=cleaned.get("nickname", ""), email=cleaned.get("email", ""))
+            try:
+                validate_password(cleaned["password"], probe)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned
+
+
+class SignInForm(AuthenticationForm):
+    username = forms.CharField(label=_("Email or nickname"), max_length=254,
+                               widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}))
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "blocked": _("Your account has been blocked by moderation."),
+    }
+
+    def confirm_login_allowed(self, user):
+        if user.is_blocked:
+            raise forms.ValidationError(self.error_messages["blocked"], code="blocked")
+        super().confirm_login_allowed(user)
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["nickname", "bio"]
+        labels = {"nickname": _("Nickname"), "bio": _("About me")}

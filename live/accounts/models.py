@@ -1,0 +1,117 @@
+import unicodedata
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# Bidi overrides and isolates reorder the text around a name ("evil<RLO>gnp.exe"); zero-width characters make
+# look-alike nicknames. Neither belongs in a name.
+FORBIDDEN_CHARS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200c\u200d\u2060\ufeff")
+
+
+def validate_plain_text(value: str) -> None:
+    """Refuse control characters, lone surrogates and bidi overrides; emoji, RTL and CJK letters are welcome."""
+    for char in value:
+        if char in FORBIDDEN_CHARS or unicodedata.category(char) in {"Cc", "Cs", "Co", "Cn"}:
+            raise ValidationError(_("This text contains invisible or control characters."), code="control_chars")
+
+
+nickname_validator = RegexValidator(r"^[^\s@<>&\"'/\\][^@<>&\"'/\\]{1,28}[^\s@<>&\"'/\\]$",
+                                    _("3 to 30 characters, without @ < > & quotes or slashes, "
+                                      "not starting or ending with a space."))
+
+
+class Role(models.TextChoices):
+    PARTICIPANT = "participant", _("Participant")
+    FACILITATOR = "facilitator", _("Facilitator")
+    MODERATOR = "moderator", _("Moderator")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+class AccountManager(UserManager):
+    def create_user(self, username=None, email=None, password=None, **extra):
+        extra.setdefault("nickname", username)
+        return super().create_user(username, email, password, **extra)
+
+    def create_superuser(self, username=None, email=None, password=None, **extra):
+        extra.setdefault("nickname", username)
+        extra.setdefault("role", Role.ADMINISTRATOR)
+        return super().create_superuser(username, email, password, **extra)
+
+
+class User(AbstractUser):
+    """A resident, facilitator, moderator or administrator. `username` is the login (the e-mail or nickname);
+    `nickname` is the public name."""
+
+    nickname = models.CharField(_("nickname"), max_length=30, unique=True,
+                                validators=[nickname_validator, validate_plain_text])
+    email = models.EmailField(_("email address"), unique=True, null=True, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PARTICIPANT)
+    bio = models.TextField(_("about me"), max_length=500, blank=True, validators=[validate_plain_text])
+    blocked_at = models.DateTimeField(_("blocked at"), null=True, blank=True,
+                                      help_text=_("Set by moderation: the account can no longer sign in or act."))
+    blocked_reason = models.TextField(_("reason for blocking"), blank=True)
+
+    objects = AccountManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.nickname or self.username
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("accounts:profile", args=[self.nickname])
+
+    @property
+    def stream_key(self) -> str:
+        return f"user.{self.pk}"
+
+    @property
+    def is_blocked(self) -> bool:
+        return self.blocked_at is not None
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in (self.nickname or "?").replace("-", " ").replace("_", " ").split() if p]
+        letters = "".join(p[0] for p in parts[:2]) if len(parts) > 1 else (self.nickname or "?")[:2]
+        return letters.upper()
+
+    @property
+    def avatar_hue(self) -> int:
+        return (self.pk or 0) * 47 % 360
+
+    @property
+    def public_name(self) -> str:
+        return str(_("blocked user")) if self.is_blocked else self.nickname
+
+    def has_role(self, role: str, space: str | None = None) -> bool:
+        """Global role, or the same role scoped to `space` (e.g. "debate.42", "meeting.7"). Administrators hold
+        every role."""
+        if not self.is_authenticated or not self.is_active or self.is_blocked:
+            return False
+        if self.role == Role.ADMINISTRATOR or self.is_superuser or self.role == role:
+            return True
+        if space is None:
+            return False
+        return self.role_assignments.filter(role=role, space=space).exists()
+
+
+class RoleAssignment(models.Model):
+    """A role held in one space only: moderator of one debate, facilitator of one meeting."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    space = models.CharField(max_length=100, help_text=_('e.g. "debate.42" or "meeting.7"'))
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "role", "space"], name="role_assignment_unique")]
+
+    def __str__(self):
+        return f"{self.user} {self.role} @ {self.space}"

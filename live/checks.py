@@ -1,0 +1,49 @@
+"""System checks for production (`DJANGO_ENV=production manage.py check --deploy --fail-level WARNING`)."""
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register(deploy=True)
+def production_settings(app_configs, **kwargs):
+    if not settings.PRODUCTION:
+        return []
+    problems = []
+    if not settings.SECRET_KEY or settings.SECRET_KEY.startswith("dev-only"):
+        problems.append(Error("SECRET_KEY is not set.", hint="Set the SECRET_KEY environment variable.",
+                              id="live.E001"))
+    if not settings.REDIS_URL:
+        problems.append(Error("REDIS_URL is not set: production needs Redis for the channel layer, the cache and "
+                              "rate limits shared by every process.", id="live.E002"))
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    if "InMemory" in layer:
+        problems.append(Error("The in-memory channel layer only reaches sockets of one process.", id="live.E003"))
+    if not settings.ALLOWED_HOSTS or "*" in settings.ALLOWED_HOSTS:
+        problems.append(Error('ALLOWED_HOSTS must list the real host names, never "*": the WebSocket origin '
+                              "check uses it.", id="live.E004"))
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        problems.append(Error("Production runs on PostgreSQL (DATABASE_URL=postgres://...).", id="live.E005"))
+    return problems
+
+
+@register()
+def live_layer(app_configs, **kwargs):
+    problems = []
+    if "*" in settings.ALLOWED_HOSTS:
+        problems.append(Warning('ALLOWED_HOSTS contains "*": AllowedHostsOriginValidator then accepts any Origin.',
+                                id="live.W001"))
+    config = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+    expiry = config.get("group_expiry")
+    if expiry is not None and expiry < settings.DAPHNE_WEBSOCKET_TIMEOUT:
+        problems.append(Warning("channels-redis group_expiry is shorter than daphne's websocket timeout: long "
+                                "open sockets would silently stop receiving.", id="live.W002"))
+    for host in config.get("hosts", []):
+        if isinstance(host, dict) and host.get("socket_timeout", 15) <= 5:
+            problems.append(Warning("Redis socket_timeout must exceed the layer's 5 s blocking pop.", id="live.W003"))
+    from channels.security.websocket import OriginValidator
+
+    from live.asgi import application
+
+    if not isinstance(application.application_mapping.get("websocket"), OriginValidator):
+        problems.append(Error("The websocket router must be wrapped in AllowedHostsOriginValidator.", id="live.E006"))
+    return problems

@@ -1,0 +1,294 @@
+"""The one WebSocket endpoint (`/ws/`): authenticate, authorize each stream, join, replay, forward bytes.
+
+Client -> server frames (JSON objects): `resume`, `typing`, `ping`. Everything that changes data goes through an
+HTTP POST. Server -> client: `event` (a stream's seq and HTML fragments), `ephemeral`, `reset`, `error`, `pong`,
+`subscribed`. docs/realtime.md is the reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+
+from live import ratelimit, streams
+from live.hub import get_hub
+
+logger = logging.getLogger(__name__)
+
+# Close codes (RFC 6455 and ours, 4000-4999).
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_UNSUPPORTED = 1003
+CLOSE_NOT_SIGNED_IN = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_RATE_LIMITED = 4429
+
+
+class Subscription:
+    __slots__ = ("key", "audience", "last", "catching_up", "buffer")
+
+    def __init__(self, key: str, audience: str, last: int):
+        self.key, self.audience, self.last = key, audience, last
+        self.catching_up = True
+        self.buffer: list[dict] = []
+
+
+def session_hash(session_key: str | None) -> str:
+    return hashlib.sha256((session_key or "").encode()).hexdigest()[:16]
+
+
+def language_of(scope) -> str:
+    supported = [code for code, _ in settings.LANGUAGES]
+    cookies = scope.get("cookies") or {}
+    lang = cookies.get(settings.LANGUAGE_COOKIE_NAME)
+    if lang in supported:
+        return lang
+    for name, value in scope.get("headers", ()):
+        if name == b"accept-language":
+            for part in value.decode("latin-1").split(","):
+                code = part.split(";")[0].strip().lower()[:2]
+                if code in supported:
+                    return code
+    return settings.LANGUAGE_CODE
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.subs: dict[str, Subscription] = {}
+        self.bad_frames = 0
+        self.user = self.scope.get("user")
+        session = self.scope.get("session")
+        self.session_id = session_hash(getattr(session, "session_key", None))
+        self.viewer = streams.Viewer(user=self.user, session=session, lang=language_of(self.scope))
+        self.bucket = ratelimit.TokenBucket(rate=10, burst=40)
+        self.hub = get_hub()
+        self.accepted = False
+        self.conn_slot = None
+        if getattr(self.user, "is_authenticated", False) and not self.user.is_active:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.conn_slot = await ratelimit.acquire_connection(self.scope)
+        if self.conn_slot is None:
+            await self.close(code=CLOSE_RATE_LIMITED)
+            return
+        self.accepted = True
+        await self.accept()
+
+    async def disconnect(self, code):
+        for key in list(getattr(self, "subs", {})):
+            await self.hub.unsubscribe(key, self)
+        self.subs = {}
+        if getattr(self, "conn_slot", None):
+            await ratelimit.release_connection(self.conn_slot)
+            self.conn_slot = None
+
+    # --- client -> server -------------------------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is not None:
+            return await self.bad("binary_not_supported", "Frames must be JSON text.", close=CLOSE_UNSUPPORTED)
+        if len(text_data.encode("utf-8", "surrogatepass")) > settings.LIVE["MAX_FRAME_BYTES"]:
+            await self.send_json({"type": "error", "code": "frame_too_large",
+                                  "detail": f"Frames are limited to {settings.LIVE['MAX_FRAME_BYTES']} bytes."})
+            return await self.close(code=CLOSE_TOO_BIG)
+        if not self.bucket.take():
+            await self.send_json({"type": "error", "code": "rate_limited", "detail": "Too many frames.",
+                                  "retry_after": 1})
+            self.bad_frames += 1
+            if self.bad_frames > settings.LIVE["MAX_BAD_FRAMES"]:
+                await self.close(code=CLOSE_RATE_LIMITED)
+            return
+        try:
+            data = json.loads(text_data)
+        except (ValueError, RecursionError):
+            return await self.bad("invalid_json", "The frame is not valid JSON.")
+        if not isinstance(data, dict):
+            return await self.bad("invalid_frame", "A frame must be a JSON object.")
+        handler = {"resume": self.on_resume, "ping": self.on_ping, "typing": self.on_typing}.get(data.get("type"))
+        if handler is None:
+            return await self.bad("unknown_type", "Unknown frame type; expected resume, typing or ping.")
+        try:
+            await handler(data)
+        except ValidationError as exc:
+            await self.bad("invalid_frame", "; ".join(exc.messages))
+
+    async def bad(self, code: str, detail: str, close: int = CLOSE_POLICY):
+        self.bad_frames += 1
+        await self.send_json({"type": "error", "code": code, "detail": detail})
+        if self.bad_frames > settings.LIVE["MAX_BAD_FRAMES"]:
+            await self.close(code=close)
+
+    async def on_ping(self, data):
+        await self.send_json({"type": "pong"})
+
+    async def on_resume(self, data):
+        wanted = data.get("streams")
+        if not isinstance(wanted, dict):
+            raise ValidationError("resume.streams must be an object of {stream: {epoch, seq}}.")
+        if len(wanted) + len(set(self.subs) - set(wanted)) > settings.LIVE["MAX_STREAMS_PER_SOCKET"]:
+            raise ValidationError(f"At most {settings.LIVE['MAX_STREAMS_PER_SOCKET']} streams per socket.")
+        for key, position in wanted.items():
+            if not isinstance(position, dict):
+                raise ValidationError(f"{str(key)[:100]}: position must be an object {{epoch, seq}}.")
+            seq, epoch = position.get("seq"), position.get("epoch", "")
+            if not isinstance(seq, int) or isinstance(seq, bool) or not (0 <= seq < 2**53):
+                raise ValidationError(f"{str(key)[:100]}: seq must be a non-negative integer.")
+            if not isinstance(epoch, str) or len(epoch) > 16:
+                raise ValidationError(f"{str(key)[:100]}: epoch must be a short string.")
+        for key, position in wanted.items():
+            await self.follow(key, position["seq"], position.get("epoch", ""))
+
+    async def follow(self, key: str, seq: int, epoch: str):
+        try:
+            audience = await database_sync_to_async(streams.authorize)(self.viewer, key)
+        except PermissionDenied:
+            code = "not_signed_in" if not getattr(self.user, "is_authenticated", False) else "forbidden"
+            return await self.send_json({"type": "error", "code": code, "stream": key[:100],
+                                         "detail": "You may not follow this stream."})
+        except ObjectDoesNotExist:
+            return await self.send_json({"type": "error", "code": "not_found", "stream": key[:100],
+                                         "detail": "No such stream."})
+        old = self.subs.get(key)
+        if old is not None and not old.catching_up and old.audience == audience and old.last >= seq:
+            return  # already live on this stream, and further along: nothing to replay
+        sub = Subscription(key, audience, seq)
+        self.subs[key] = sub
+        await self.hub.subscribe(key, self)  # join first ...
+        await self.catch_up(sub, epoch=epoch)  # ... then replay what was missed, then live
+
+    async def on_typing(self, data):
+        key = data.get("stream")
+        sub = self.subs.get(key) if isinstance(key, str) else None
+        if sub is None:
+            raise ValidationError("typing: follow the stream first.")
+        kind = streams.stream_type(key)
+        if kind is None or kind.typing is None:
+            raise ValidationError("typing is not available on this stream.")
+        if not ratelimit.hit_async_local(f"typing:{self.channel_name}:{key}", per_seconds=2):
+            return  # throttled silently: typing indicators are best effort
+        await database_sync_to_async(kind.typing)(self.viewer, key.partition(".")[2], data)
+
+    # --- server -> client -------------------------------------------------------------------------------------
+
+    async def send_json(self, payload: dict):
+        await self.send(text_data=json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+
+    async def push(self, key: str, msg: dict):
+        """Called by the hub with one layer message, already in order for this process."""
+        sub = self.subs.get(key)
+        if sub is None:
+            return
+        control = msg.get("control")
+        if control and await self.apply_control(control):
+            return
+        seq = msg.get("seq")
+        if seq is None:
+            text = streams.pick(msg["frames"], sub.audience, self.viewer.lang)
+            if text:
+                await self.send(text_data=text)
+            return
+        if sub.catching_up:
+            sub.buffer.append(msg)
+            return
+        if seq <= sub.last:
+            return
+        if seq > sub.last + 1:  # cannot happen through the hub, but never skip: replay the hole
+            sub.catching_up = True
+            sub.buffer.append(msg)
+            asyncio.ensure_future(self.catch_up(sub))
+            return
+        await self.send_event(sub, msg)
+
+    async def send_event(self, sub: Subscription, msg: dict):
+        sub.last = msg["seq"]
+        text = streams.pick(msg["frames"], sub.audience, self.viewer.lang)
+        if text is None:  # nothing for this audience: still advance the client's seq
+            text = json.dumps({"type": "event", "stream": sub.key, "seq": msg["seq"]})
+        await self.send(text_data=text)
+
+    async def catch_up(self, sub: Subscription, epoch: str | None = None):
+        """Replay from the log what this socket misses, then drain what arrived live meanwhile, without doubles."""
+        while True:
+            try:
+                missed = await database_sync_to_async(_replay)(sub.key, sub.last, epoch)
+            except streams.Reset as reset:
+                await self.reset(reset)
+                return
+            epoch = None
+            if self.subs.get(sub.key) is not sub:
+                return  # unfollowed or superseded meanwhile
+            for msg in missed:
+                if msg["seq"] == sub.last + 1:
+                    await self.send_event(sub, msg)
+            pending, sub.buffer = sorted(sub.buffer, key=lambda m: m["seq"]), []
+            gap = False
+            for msg in pending:
+                if msg["seq"] <= sub.last:
+                    continue
+                if msg["seq"] != sub.last + 1:
+                    gap = True
+                    sub.buffer = [m for m in pending if m["seq"] > sub.last]
+                    break
+                await self.send_event(sub, msg)
+            if not gap and not sub.buffer:
+                sub.catching_up = False
+                await self.send_json({"type": "subscribed", "stream": sub.key, "seq": sub.last})
+                return
+
+    async def reset(self, reset: streams.Reset):
+        sub = self.subs.get(reset.key)
+        if sub is None:
+            return
+        sub.last = reset.seq
+        sub.buffer = [m for m in sub.buffer if m["seq"] > reset.seq]
+        sub.catching_up = False
+        await self.send_json({"type": "reset", "stream": reset.key, "epoch": reset.epoch, "seq": reset.seq})
+        # Anything buffered past the reset point is live again.
+        pending, sub.buffer = sub.buffer, []
+        for msg in sorted(pending, key=lambda m: m["seq"]):
+            if msg["seq"] == sub.last + 1:
+                await self.send_event(sub, msg)
+
+    async def apply_control(self, control: dict) -> bool:
+        """Control events on a user's stream: end sockets (block, logout) or re-check every subscription (role
+        change). Returns True when the socket was closed."""
+        session = control.get("session")
+        if "close" in control and (session is None or session == self.session_id):
+            await self.send_json({"type": "error", "code": control.get("reason", "session_ended"),
+                                  "detail": control.get("detail", "Your session has ended.")})
+            await self.close(code=int(control["close"]))
+            await self.disconnect(control["close"])
+            return True
+        if control.get("reauthorize"):
+            await database_sync_to_async(_refresh_user)(self.viewer)
+            for key, sub in list(self.subs.items()):
+                try:
+                    sub.audience = await database_sync_to_async(streams.authorize)(self.viewer, key)
+                except (PermissionDenied, ObjectDoesNotExist):
+                    del self.subs[key]
+                    await self.hub.unsubscribe(key, self)
+                    await self.send_json({"type": "error", "code": "forbidden", "stream": key,
+                                          "detail": "You may no longer follow this stream."})
+        return False
+
+
+def _refresh_user(viewer: streams.Viewer) -> None:
+    user = viewer.user
+    if getattr(user, "is_authenticated", False):
+        user.refresh_from_db()
+
+
+def _replay(key: str, after: int, epoch: str | None) -> list[dict]:
+    return [streams.message(event) for event in streams.events_after(key, after, epoch=epoch or None)]
+
+
+def monotonic() -> float:
+    return time.monotonic()

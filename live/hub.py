@@ -1,0 +1,218 @@
+"""One subscription per stream per process, fanned out locally to that process's sockets.
+
+Stock Channels gives every socket its own channel and makes the layer copy each message once per socket (a Redis
+round trip each). Here a process joins a stream's group once, receives each event once, and hands the same
+pre-rendered bytes to every local socket following the stream. The hub also guarantees each stream arrives here
+complete and in order: a gap (a dropped or reordered layer message) is filled from the log before delivery, and a
+periodic sweep compares what it delivered with the log, which covers a Redis restart or an overflowing layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from live import streams
+
+logger = logging.getLogger(__name__)
+
+
+class Hub:
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.subscribers: dict[str, set] = defaultdict(set)
+        self.last: dict[str, int] = {}  # highest seq delivered locally, per stream
+        self.joined: set[str] = set()
+        self.tasks: list[asyncio.Task] = []
+        self.lock = asyncio.Lock()  # serializes deliveries: one stream's events never overtake each other
+        self.layer_ok = True
+
+    # --- membership ---------------------------------------------------------------------------------------------
+
+    async def subscribe(self, key: str, consumer) -> None:
+        """Join first (the caller replays after), so nothing committed from now on can be missed."""
+        await self._ensure_started()
+        first = not self.subscribers[key]
+        self.subscribers[key].add(consumer)
+        if first:
+            await self._join(key)
+            if key not in self.last:
+                head = (await database_sync_to_async(streams.heads)([key])).get(key)
+                self.last[key] = head[1] if head else 0
+
+    async def unsubscribe(self, key: str, consumer) -> None:
+        subs = self.subscribers.get(key)
+        if not subs:
+            return
+        subs.discard(consumer)
+        if not subs:
+            del self.subscribers[key]
+            self.last.pop(key, None)
+            if key in self.joined:
+                self.joined.discard(key)
+                try:
+                    await self.layer.group_discard(streams.group_name(key), self.channel)
+                except Exception:
+                    logger.debug("group_discard failed for %s", key, exc_info=True)
+        if not self.subscribers:
+            await self.stop()
+
+    async def _join(self, key: str) -> None:
+        try:
+            await self.layer.group_add(streams.group_name(key), self.channel)
+            self.joined.add(key)
+        except Exception:
+            # The sweep keeps delivering from the log meanwhile and retries the join.
+            self.layer_ok = False
+            logger.warning("channel layer unavailable, %s will be swept", key, exc_info=True)
+
+    # --- lifecycle ----------------------------------------------------------------------------------------------
+
+    async def _ensure_started(self) -> None:
+        if self.tasks:
+            return
+        self.channel = await self.layer.new_channel(prefix="hub")
+        self.tasks = [
+            self.loop.create_task(self._receive_loop(), name="live-hub-receive"),
+            self.loop.create_task(self._sweep_loop(), name="live-hub-sweep"),
+        ]
+
+    async def stop(self) -> None:
+        tasks, self.tasks = self.tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        _hubs.pop(self.loop, None)
+
+    # --- receiving ----------------------------------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                msg = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.layer_ok = False
+                logger.warning("channel layer receive failed; retrying in %.1fs", backoff, exc_info=True)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5)
+                continue
+            if not self.layer_ok:
+                self.layer_ok = True
+                await self._rejoin()
+            backoff = 0.1
+            try:
+                await self.handle(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("hub failed to handle %s", msg.get("stream"))
+
+    async def handle(self, msg: dict) -> None:
+        key = msg.get("stream")
+        if key not in self.subscribers:
+            return
+        seq = msg.get("seq")
+        async with self.lock:
+            if seq is None:  # ephemeral: typing, presence
+                await self._fanout(key, msg)
+                return
+            last = self.last.get(key, 0)
+            if seq <= last:
+                return  # already delivered (by the sweep or a gap fill)
+            if seq > last + 1:
+                await self._fill(key, last, upto=seq - 1)
+            await self._deliver(key, msg)
+
+    async def _deliver(self, key: str, msg: dict) -> None:
+        if msg["seq"] <= self.last.get(key, 0):
+            return
+        self.last[key] = msg["seq"]
+        await self._fanout(key, msg)
+
+    async def _fanout(self, key: str, msg: dict) -> None:
+        for consumer in list(self.subscribers.get(key, ())):
+            try:
+                await consumer.push(key, msg)
+            except Exception:
+                logger.exception("push to a socket failed")
+
+    async def _fill(self, key: str, after: int, upto: int | None = None) -> None:
+        try:
+            messages = await database_sync_to_async(_messages_after)(key, after, upto)
+        except streams.Reset as reset:
+            # Too far behind to replay: every local socket on this stream must reload its region.
+            self.last[key] = reset.seq
+            for consumer in list(self.subscribers.get(key, ())):
+                await consumer.reset(reset)
+            return
+        for msg in messages:
+            await self._deliver(key, msg)
+
+    # --- the sweep: the log is the truth ------------------------------------------------------------------------
+
+    async def _sweep_loop(self) -> None:
+        interval = settings.LIVE["SWEEP_SECONDS"]
+        rejoin_every = max(1, int(30 / interval))
+        n = 0
+        while True:
+            await asyncio.sleep(interval)
+            n += 1
+            try:
+                await self.sweep()
+                if n % rejoin_every == 0 or not self.layer_ok:
+                    # Redis restarts forget group memberships while our sockets stay open.
+                    await self._rejoin()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("sweep failed", exc_info=True)
+
+    async def sweep(self) -> None:
+        keys = list(self.subscribers)
+        if not keys:
+            return
+        current = await database_sync_to_async(streams.heads)(keys)
+        for key, (_epoch, seq, _low) in current.items():
+            if key in self.subscribers and seq > self.last.get(key, 0):
+                async with self.lock:
+                    if seq > self.last.get(key, 0):
+                        await self._fill(key, self.last.get(key, 0), upto=seq)
+
+    async def _rejoin(self) -> None:
+        ok = True
+        for key in list(self.subscribers):
+            try:
+                await self.layer.group_add(streams.group_name(key), self.channel)
+                self.joined.add(key)
+            except Exception:
+                ok = False
+        self.layer_ok = ok
+
+
+def _messages_after(key: str, after: int, upto: int | None) -> list[dict]:
+    return [streams.message(event) for event in streams.events_after(key, after, upto=upto)]
+
+
+_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
+
+
+def get_hub() -> Hub:
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub(loop)
+    return hub

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from live.notifications import views
+
+app_name = "notifications"
+urlpatterns = [
+    path("", views.notification_list, name="list"),
+    path("read/", views.mark_read, name="mark_read"),
+]

@@ -1,0 +1,241 @@
+"""Agora Live settings, read from the environment.
+
+With no environment at all the app runs on the embedded default: SQLite and the in-memory channel layer in one
+process (`make run`). `DATABASE_URL` and `REDIS_URL` switch to the production stack (PostgreSQL, Redis), which
+tests and CI use too. `DJANGO_ENV=production` turns on the strict checks in `live/checks.py`.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DJANGO_ENV = env_str("DJANGO_ENV", "development")
+PRODUCTION = DJANGO_ENV == "production"
+
+# In production an absent key is caught by the live.E001 system check; never fall back to a known key there.
+SECRET_KEY = env_str("SECRET_KEY") or ("" if PRODUCTION else "dev-only-insecure-key-agora-live")
+DEBUG = env_bool("DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "template_partials",
+    "live",
+    "live.accounts",
+    "live.notifications",
+    "live.messaging",
+    "live.moderation",
+    "debates",
+    "meetings",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # daphne serves no static files; WhiteNoise does, with far-future caching of hashed names in production.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "live.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "live.accounts.middleware.BlockedUserMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "live.urls"
+ASGI_APPLICATION = "live.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "live.context_processors.live",
+            ],
+        },
+    }
+]
+
+# --- Database: SQLite by default, PostgreSQL from DATABASE_URL -------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several threads of one process write (views, the channel layer's sync bridges): wait instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+# A file (not memory) for SQLite tests, so the daphne process that browser tests start sees the same data.
+DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME") or (
+    str(BASE_DIR / "test-db.sqlite3") if DATABASES["default"]["ENGINE"].endswith("sqlite3") else None)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer, cache and rate limits ---------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+
+
+def _redis_db(url: str, db: int) -> str:
+    """The same Redis server, another database number: the cache (FLUSHDB-able) never touches the layer's keys."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+CACHE_URL = env_str("CACHE_URL") or (_redis_db(REDIS_URL, 1) if REDIS_URL else "")
+# Daphne closes a socket after this many seconds (default 86400); channels-redis' group_expiry must not be shorter,
+# or a long-open projector silently stops receiving (checked by live.W002).
+DAPHNE_WEBSOCKET_TIMEOUT = env_int("DAPHNE_WEBSOCKET_TIMEOUT", 86400)
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # redis-py >= 8 defaults socket_timeout to 5 s, the same as the layer's blocking pop (BZPOPMIN 5):
+                # keep it above, and let bursts of (dis)connections open connections instead of raising.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 3,
+                           "max_connections": env_int("REDIS_MAX_CONNECTIONS", 10000)}],
+                "capacity": env_int("CHANNEL_CAPACITY", 1000),
+                "expiry": 30,
+                "group_expiry": DAPHNE_WEBSOCKET_TIMEOUT,
+                "prefix": env_str("CHANNEL_PREFIX", "agora"),
+            },
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": env_str("CACHE_PREFIX", "agora"),
+            "OPTIONS": {"socket_timeout": 3, "socket_connect_timeout": 3},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "agora"}}
+
+# --- Accounts ----------------------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Agora Live <no-reply@agora.localhost>")
+
+# --- Internationalization: French first, English second ----------------------------------------------------------
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("French")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Europe/Paris"
+
+# --- Static files --------------------------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = not PRODUCTION  # development and tests serve straight from the apps, no collectstatic
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if PRODUCTION
+                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- Security ------------------------------------------------------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# --- The live layer ------------------------------------------------------------------------------------------------
+LIVE = {
+    # Events kept per stream: at least RETENTION_DAYS, and never more than RETENTION_EVENTS per stream.
+    "RETENTION_DAYS": env_int("LIVE_RETENTION_DAYS", 7),
+    "RETENTION_EVENTS": env_int("LIVE_RETENTION_EVENTS", 10000),
+    # The per-process hub compares what it delivered with the log this often and catches up: the safety net for
+    # messages the channel layer dropped (over capacity, Redis restart).
+    "SWEEP_SECONDS": float(env_str("LIVE_SWEEP_SECONDS", "2")),
+    "MAX_FRAME_BYTES": 64 * 1024,
+    "MAX_STREAMS_PER_SOCKET": 32,
+    "MAX_BAD_FRAMES": 5,
+    "MAX_SOCKETS_PER_USER": env_int("LIVE_MAX_SOCKETS_PER_USER", 30),
+    "MAX_SOCKETS_PER_IP": env_int("LIVE_MAX_SOCKETS_PER_IP", 2000),
+    "REPLAY_LIMIT": 1000,
+}
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+}
+
+AUTHENTICATION_BACKENDS = ["live.accounts.backends.EmailOrNicknameBackend"]

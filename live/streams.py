@@ -1,0 +1,312 @@
+"""The stream core: append events in the writer's transaction, publish them after commit, replay them on demand.
+
+This module is the ONE publishing seam: nothing else sends stream events to the channel layer. `git grep
+"streams.append("` lists every event the application emits.
+
+A stream is named `<type>.<id>[.<part>]` (`debate.42`, `meeting.7.screen`, `conversation.9`, `user.5`). Each
+stream type registers, from its app:
+
+- who may follow it, and as which audience (`register_stream`); the audience decides which rendering a socket
+  receives, e.g. "public" and "moderators";
+- how each kind of event renders (`renderer`): HTML fragments with `hx-swap-oob`, once per audience and language,
+  the same bytes for every socket of that audience.
+
+Events carry only ids; they render from the current database state, on publish and on replay alike, so a replay
+never resurrects content that was hidden since.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone, translation
+
+from live.models import Event, StreamCounter
+
+logger = logging.getLogger(__name__)
+
+STREAM_KEY_RE = re.compile(r"^[a-z][a-z_]{0,30}(\.[A-Za-z0-9_-]{1,40}){1,3}$")
+ALL = "*"  # the audience key of a rendering that every audience receives
+
+
+class Reset(Exception):
+    """The client's position cannot be replayed (too old, from the future, or another epoch): reload instead."""
+
+    def __init__(self, key: str, epoch: str, seq: int):
+        super().__init__(key)
+        self.key, self.epoch, self.seq = key, epoch, seq
+
+
+@dataclass
+class Viewer:
+    """Who is asking to follow a stream: the signed-in user (or AnonymousUser) and their session."""
+
+    user: object
+    session: object = None
+    lang: str = "fr"
+
+
+@dataclass
+class StreamType:
+    authorize: Callable[[Viewer, str], str]
+    typing: Callable[[Viewer, str, dict], str | dict | None] | None = None
+
+
+_stream_types: dict[str, StreamType] = {}
+_renderers: dict[str, Callable[[Event], str | dict | None]] = {}
+
+
+def register_stream(prefix: str, *, authorize, typing=None) -> None:
+    """Declare a stream type. `authorize(viewer, rest)` gets the key without its prefix (`"42"` for `debate.42`)
+    and returns the viewer's audience, or raises PermissionDenied / ObjectDoesNotExist."""
+    _stream_types[prefix] = StreamType(authorize=authorize, typing=typing)
+
+
+def renderer(kind: str):
+    """Register the renderer of an event kind: `fn(event) -> html | {audience: html} | None`.
+
+    None sends nothing visible (the seq still advances on the client)."""
+
+    def decorator(fn):
+        _renderers[kind] = fn
+        return fn
+
+    return decorator
+
+
+def stream_type(key: str) -> StreamType | None:
+    prefix, _, _rest = key.partition(".")
+    return _stream_types.get(prefix)
+
+
+def authorize(viewer: Viewer, key: str) -> str:
+    """The audience `viewer` follows `key` as. Raises PermissionDenied or ObjectDoesNotExist."""
+    from django.core.exceptions import ObjectDoesNotExist
+
+    if not STREAM_KEY_RE.match(key):
+        raise ObjectDoesNotExist(key)
+    kind = stream_type(key)
+    if kind is None:
+        raise ObjectDoesNotExist(key)
+    return kind.authorize(viewer, key.partition(".")[2])
+
+
+def group_name(key: str) -> str:
+    return f"live.{key}"
+
+
+# --- writing -------------------------------------------------------------------------------------------------------
+
+def _next_seq(key: str) -> tuple[int, str]:
+    table = StreamCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, seq, low_seq, epoch) VALUES (%s, 0, 1, %s) ON CONFLICT (key) DO NOTHING",
+            [key, secrets.token_hex(4)],
+        )
+        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE key = %s RETURNING seq, epoch", [key])
+        seq, epoch = cursor.fetchone()
+    return seq, epoch
+
+
+def append(key: str, kind: str, **data) -> Event:
+    """Record an event on a stream in the current transaction; it is pushed once the transaction commits.
+
+    A rolled-back transaction takes its event and its seq with it, so nothing is pushed and no gap is left.
+    """
+    assert STREAM_KEY_RE.match(key), key
+    with transaction.atomic(savepoint=False):
+        seq, epoch = _next_seq(key)
+        event = Event.objects.create(stream=key, seq=seq, kind=kind, data=data)
+    event.epoch = epoch
+    transaction.on_commit(lambda: publish(event), robust=True)
+    return event
+
+
+# --- rendering -----------------------------------------------------------------------------------------------------
+
+def languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def frame(event: Event, html: str | None) -> str:
+    payload = {"type": "event", "stream": event.stream, "seq": event.seq, "epoch": getattr(event, "epoch", "")}
+    if html:
+        payload["html"] = html
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def frames(event: Event) -> dict[str, str]:
+    """The encoded frames of an event, keyed `"<audience>:<lang>"`; rendered once per audience and language."""
+    render = _renderers.get(event.kind)
+    out: dict[str, str] = {}
+    for lang in languages():
+        with translation.override(lang):
+            try:
+                rendered = render(event) if render else None
+            except Exception:  # a broken renderer must not stop the stream: the seq still advances
+                logger.exception("renderer for %s failed on %s#%s", event.kind, event.stream, event.seq)
+                rendered = None
+        if not isinstance(rendered, dict):
+            rendered = {ALL: rendered}
+        for audience, html in rendered.items():
+            out[f"{audience}:{lang}"] = frame(event, html)
+    return out
+
+
+def pick(frames_by_audience: dict[str, str], audience: str, lang: str) -> str | None:
+    return frames_by_audience.get(f"{audience}:{lang}") or frames_by_audience.get(f"{ALL}:{lang}")
+
+
+def message(event: Event) -> dict:
+    """What travels through the channel layer for one event."""
+    return {
+        "type": "live.event",
+        "stream": event.stream,
+        "seq": event.seq,
+        "frames": frames(event),
+        "control": event.data.get("_control"),
+    }
+
+
+# --- publishing (after commit) ---------------------------------------------------------------------------------------
+
+@dataclass
+class _Breaker:
+    """After the channel layer fails, skip it for a few seconds instead of making every request wait for it; the
+    hubs' sweep delivers from the log meanwhile."""
+
+    open_until: float = 0.0
+    failures: int = 0
+    cooldown: float = 5.0
+    clock: Callable[[], float] = field(default=time.monotonic)
+
+    def allows(self) -> bool:
+        return self.clock() >= self.open_until
+
+    def failed(self) -> None:
+        self.failures += 1
+        self.open_until = self.clock() + self.cooldown
+
+    def succeeded(self) -> None:
+        self.failures = 0
+        self.open_until = 0.0
+
+
+breaker = _Breaker()
+
+
+def publish(event: Event) -> None:
+    """Send a committed event to every process following its stream. Never raises: the layer is a hint."""
+    send_to_group(event.stream, message(event))
+
+
+def send_to_group(key: str, msg: dict) -> None:
+    if not breaker.allows():
+        return
+    layer = get_channel_layer()
+    try:
+        async_to_sync(layer.group_send)(group_name(key), msg)
+    except Exception:
+        breaker.failed()
+        logger.warning("channel layer unavailable; %s will be delivered by the sweep", key, exc_info=True)
+    else:
+        breaker.succeeded()
+
+
+def broadcast(key: str, html: str | dict[str, str]) -> None:
+    """Push an ephemeral fragment (typing, presence) that is not logged and not replayed."""
+    rendered = html if isinstance(html, dict) else {ALL: html}
+    payload = {}
+    for audience, fragment in rendered.items():
+        for lang in languages():
+            payload[f"{audience}:{lang}"] = json.dumps({"type": "ephemeral", "stream": key, "html": fragment},
+                                                       ensure_ascii=False, separators=(",", ":"))
+    send_to_group(key, {"type": "live.event", "stream": key, "seq": None, "frames": payload, "control": None})
+
+
+# --- reading ---------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cursor:
+    key: str
+    epoch: str
+    seq: int
+
+    def __str__(self):
+        return f"{self.epoch}:{self.seq}"
+
+
+def cursor(key: str) -> Cursor:
+    """Where a page rendered now stands on a stream. Take it BEFORE reading the data the page shows: anything that
+    commits in between is replayed and, being idempotent, merely re-applied."""
+    row = StreamCounter.objects.filter(key=key).values_list("epoch", "seq").first()
+    if row is None:
+        # Create the counter so the epoch a page carries is the one later events will carry.
+        with transaction.atomic():
+            StreamCounter.objects.get_or_create(key=key, defaults={"epoch": secrets.token_hex(4)})
+        row = StreamCounter.objects.filter(key=key).values_list("epoch", "seq").first()
+    return Cursor(key, row[0], row[1])
+
+
+def heads(keys: Iterable[str]) -> dict[str, tuple[str, int, int]]:
+    """`{key: (epoch, seq, low_seq)}` for the streams that exist."""
+    return {
+        key: (epoch, seq, low)
+        for key, epoch, seq, low in StreamCounter.objects.filter(key__in=list(keys)).values_list(
+            "key", "epoch", "seq", "low_seq"
+        )
+    }
+
+
+def events_after(key: str, after: int, *, upto: int | None = None, epoch: str | None = None) -> list[Event]:
+    """Events of `key` with seq > after (and <= upto), in order, each carrying the stream's epoch.
+
+    Raises Reset when they cannot all be replayed: other epoch, a position ahead of the log or behind retention,
+    or more than REPLAY_LIMIT events to send (a reload is cheaper)."""
+    head = heads([key]).get(key)
+    if head is None:
+        current_epoch, seq, low = cursor(key).epoch, 0, 1
+    else:
+        current_epoch, seq, low = head
+    if (epoch and epoch != current_epoch) or after > seq or after < low - 1:
+        raise Reset(key, current_epoch, seq)
+    last = seq if upto is None else min(upto, seq)
+    if last - after > settings.LIVE["REPLAY_LIMIT"]:
+        raise Reset(key, current_epoch, seq)
+    events = list(Event.objects.filter(stream=key, seq__gt=after, seq__lte=last).order_by("seq"))
+    for event in events:
+        event.epoch = current_epoch
+    return events
+
+
+# --- retention ---------------------------------------------------------------------------------------------------------
+
+def prune(now=None) -> int:
+    """Drop events past retention: older than RETENTION_DAYS, or beyond the last RETENTION_EVENTS of their
+    stream. Raises each stream's low_seq so clients further behind get a reset instead of a partial replay."""
+    now = now or timezone.now()
+    keep_events = settings.LIVE["RETENTION_EVENTS"]
+    cutoff = now - timedelta(days=settings.LIVE["RETENTION_DAYS"])
+    removed = 0
+    for counter in StreamCounter.objects.all().iterator():
+        with transaction.atomic():
+            floor = counter.seq - keep_events + 1
+            old = Event.objects.filter(stream=counter.key, created_at__lt=cutoff).order_by("-seq").values_list(
+                "seq", flat=True).first()
+            low = max(floor, (old + 1) if old is not None else 0, counter.low_seq)
+            if low > counter.low_seq:
+                removed += Event.objects.filter(stream=counter.key, seq__lt=low).delete()[0]
+                StreamCounter.objects.filter(key=counter.key).update(low_seq=low)
+    return removed

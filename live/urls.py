@@ -1,0 +1,18 @@
+from django.conf.urls.i18n import i18n_patterns  # noqa: F401  (URLs stay language-neutral: set_language switches)
+from django.contrib import admin
+from django.urls import include, path
+
+from live import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("live.accounts.urls")),
+    path("notifications/", include("live.notifications.urls")),
+    path("messages/", include("live.messaging.urls")),
+    path("moderation/", include("live.moderation.urls")),
+    path("debates/", include("debates.urls")),
+    path("meetings/", include("meetings.urls")),
+]

@@ -1,0 +1,207 @@
+/* Agora Live: the few lines that make a server-rendered page live.
+ *
+ * The page is complete without this file. With it, htmx's `ws` extension (served by django-htmx) keeps one socket
+ * open per page at /ws/ and reconnects with full-jitter backoff; this file adds the resume protocol on top:
+ *  - every region that follows a stream carries data-live-stream="debate.42" data-live-cursor="<epoch>:<seq>";
+ *  - on every (re)connect we send {type: "resume", streams: {key: {epoch, seq}}}: the server replays what we
+ *    missed, in order, then goes live;
+ *  - each event frame carries its stream and seq: older ones are dropped (duplicates), a hole asks for a replay,
+ *    a `reset` reloads the region from the server.
+ * Frames are JSON; the HTML they carry goes through htmx's out-of-band swap by element id, so applying one twice is
+ * harmless. Protocol: docs/realtime.md.
+ */
+(function () {
+  "use strict";
+
+  var state = {};          // stream key -> {epoch, seq}
+  var pendingHtml = null;  // the HTML of the frame being processed, handed to transformResponse
+  var socket = null;       // htmx's socket wrapper
+  var everOpened = false;
+
+  function parseCursor(text) {
+    var parts = String(text || ":0").split(":");
+    return { epoch: parts[0] || "", seq: parseInt(parts[1], 10) || 0 };
+  }
+
+  function readCursors(root) {
+    var regions = (root || document).querySelectorAll("[data-live-stream]");
+    for (var i = 0; i < regions.length; i++) {
+      var key = regions[i].getAttribute("data-live-stream");
+      var cursor = parseCursor(regions[i].getAttribute("data-live-cursor"));
+      var known = state[key];
+      if (!known || known.epoch !== cursor.epoch || known.seq < cursor.seq) {
+        state[key] = cursor;
+      }
+    }
+  }
+
+  function send(payload) {
+    if (socket) socket.send(JSON.stringify(payload));
+  }
+
+  function resume(keys) {
+    var streams = {};
+    (keys || Object.keys(state)).forEach(function (key) {
+      if (state[key]) streams[key] = { epoch: state[key].epoch, seq: state[key].seq };
+    });
+    if (Object.keys(streams).length) send({ type: "resume", streams: streams });
+  }
+
+  function setStatus(kind) {
+    var box = document.getElementById("live-status");
+    if (!box) return;
+    var text = kind ? box.getAttribute("data-msg-" + kind) || "" : "";
+    box.textContent = text;
+    box.hidden = !text;
+    document.documentElement.setAttribute("data-live", kind || "connected");
+  }
+
+  // A reset means our position cannot be replayed: fetch the page again and swap in the regions of that stream,
+  // with their fresh cursors. Without a region to swap, reload the whole page.
+  function reloadRegions(key, epoch, seq) {
+    var regions = document.querySelectorAll('[data-live-stream="' + key + '"]');
+    var withIds = Array.prototype.filter.call(regions, function (el) { return el.id; });
+    if (!withIds.length) { window.location.reload(); return; }
+    state[key] = { epoch: epoch, seq: seq };
+    fetch(window.location.href, { credentials: "same-origin", headers: { "X-Live-Reset": key } })
+      .then(function (response) { return response.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        withIds.forEach(function (el) {
+          var fresh = doc.getElementById(el.id);
+          if (!fresh) return;
+          var imported = document.importNode(fresh, true);
+          el.replaceWith(imported);
+          if (window.htmx) window.htmx.process(imported);
+        });
+        state[key] = null;
+        delete state[key];
+        readCursors(document);
+        resume([key]);
+      })
+      .catch(function () { window.location.reload(); });
+  }
+
+  document.addEventListener("htmx:wsConnecting", function () {
+    setStatus(everOpened ? "reconnecting" : "connecting");
+  });
+
+  document.addEventListener("htmx:wsOpen", function (evt) {
+    socket = evt.detail.socketWrapper;
+    everOpened = true;
+    setStatus(null);
+    readCursors(document);
+    resume();
+  });
+
+  document.addEventListener("htmx:wsClose", function (evt) {
+    var code = evt.detail.event && evt.detail.event.code;
+    socket = null;
+    if (code >= 4000 && code < 5000) {
+      setStatus("ended");          // signed out, blocked or forbidden: no reconnection
+    } else {
+      setStatus("reconnecting");   // the ws extension retries with backoff and jitter
+    }
+  });
+
+  document.addEventListener("htmx:wsBeforeMessage", function (evt) {
+    var frame;
+    pendingHtml = null;
+    try { frame = JSON.parse(evt.detail.message); } catch (e) { evt.preventDefault(); return; }
+    var key = frame.stream;
+    switch (frame.type) {
+      case "event": {
+        var known = state[key];
+        if (!known || frame.seq <= known.seq) { evt.preventDefault(); return; }      // not ours, or a duplicate
+        if (frame.seq > known.seq + 1) { evt.preventDefault(); resume([key]); return; } // a hole: replay it
+        known.seq = frame.seq;
+        if (frame.epoch) known.epoch = frame.epoch;
+        if (!frame.html) { evt.preventDefault(); return; }
+        pendingHtml = frame.html;
+        return;
+      }
+      case "ephemeral":
+        if (!frame.html) { evt.preventDefault(); return; }
+        pendingHtml = frame.html;
+        return;
+      case "reset":
+        evt.preventDefault();
+        reloadRegions(key, frame.epoch, frame.seq);
+        return;
+      case "error":
+        evt.preventDefault();
+        if (key && (frame.code === "forbidden" || frame.code === "not_found" || frame.code === "not_signed_in")) {
+          delete state[key];
+        }
+        if (window.console) console.warn("live:", frame.code, frame.detail || "");
+        return;
+      default:  // pong, subscribed
+        evt.preventDefault();
+    }
+  });
+
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    pendingHtml = null;
+    document.dispatchEvent(new CustomEvent("live:updated"));
+  });
+
+  // New regions (a page part loaded by htmx) may follow streams the socket does not follow yet.
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    var before = Object.keys(state).length;
+    readCursors(evt.target);
+    if (Object.keys(state).length !== before) resume();
+  });
+
+  // Insertions (hx-swap-oob="beforeend:#list" ...) must stay idempotent: an element whose id is already on the page
+  // is replaced in place instead of being inserted a second time (a replay may overlap what the page rendered).
+  function makeIdempotent(html) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = html;
+    var wrappers = tpl.content.querySelectorAll("[hx-swap-oob]");
+    for (var i = 0; i < wrappers.length; i++) {
+      var how = wrappers[i].getAttribute("hx-swap-oob");
+      if (how.indexOf(":") < 0) continue;
+      var children = Array.prototype.slice.call(wrappers[i].children);
+      children.forEach(function (child) {
+        if (child.id && document.getElementById(child.id)) {
+          child.setAttribute("hx-swap-oob", "outerHTML");
+          tpl.content.appendChild(child);
+        }
+      });
+    }
+    return tpl.innerHTML;
+  }
+
+  function defineExtension() {
+    window.htmx.defineExtension("live", {
+      transformResponse: function (text, xhr) {
+        if (xhr === null && pendingHtml !== null) {
+          var html = pendingHtml;
+          pendingHtml = null;
+          return makeIdempotent(html);
+        }
+        return text;
+      }
+    });
+  }
+
+  if (window.htmx) {
+    defineExtension();
+    // Exponential backoff with jitter, capped at 10 s: a restarted server is not hit by every page at once.
+    window.htmx.config.wsReconnectDelay = function (retryCount) {
+      var max = Math.min(10000, 500 * Math.pow(2, retryCount));
+      return max / 2 + Math.random() * max / 2;
+    };
+  }
+
+  // Small helpers for feature scripts (typing indicators, presence).
+  window.agoraLive = {
+    send: send,
+    state: state,
+    typing: function (stream, extra) {
+      var payload = { type: "typing", stream: stream };
+      for (var k in (extra || {})) payload[k] = extra[k];
+      send(payload);
+    }
+  };
+})();
