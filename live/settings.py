@@ -121,15 +121,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 
 
-def _redis_db(url: str, db: int) -> str:
-    """The same Redis server, another database number: the cache (FLUSHDB-able) never touches the layer's keys."""
+def _next_redis_db(url: str) -> str:
+    """The same Redis server, the next database number: the cache (which tests flush) never touches the layer's
+    keys."""
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{db}"))
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{db + 1}"))
 
 
-CACHE_URL = env_str("CACHE_URL") or (_redis_db(REDIS_URL, 1) if REDIS_URL else "")
+CACHE_URL = env_str("CACHE_URL") or (_next_redis_db(REDIS_URL) if REDIS_URL else "")
 # Daphne closes a socket after this many seconds (default 86400); channels-redis' group_expiry must not be shorter,
 # or a long-open projector silently stops receiving (checked by live.W002).
 DAPHNE_WEBSOCKET_TIMEOUT = env_int("DAPHNE_WEBSOCKET_TIMEOUT", 86400)
