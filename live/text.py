@@ -1,0 +1,242 @@
+"""Markdown-lite for user content: the one place that turns what a person typed into HTML.
+
+Supported: *emphasis* / _emphasis_, **strong**, [links](https://...), bare http(s) links, "- " / "* " and "1. "
+lists, "> " quotes, paragraphs (blank line) and line breaks (single newline), and @mentions of nicknames the caller
+knows to exist. Everything else is shown as typed (escaped). The result goes through nh3 with a closed list of tags
+and a single attribute (href on <a>), so whatever our little parser gets wrong cannot become markup: no hx-*,
+data-*, on* or style attribute, no javascript:/data: link, ever.
+
+    render_markdown_lite(body, mentions={"alice"}) -> SafeString
+    mentioned_nicknames(body) -> set of candidate nicknames (look them up, pass the existing ones back)
+    plain_text(body, limit=None) -> str (for notifications, titles, previews; not escaped: let templates escape)
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+
+import nh3
+from django.urls import NoReverseMatch, reverse
+from django.utils.safestring import SafeString, mark_safe
+
+ALLOWED_TAGS = {"p", "br", "em", "strong", "a", "ul", "ol", "li", "blockquote"}
+ALLOWED_ATTRIBUTES = {"a": {"href"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+LINK_REL = "nofollow ugc noopener"
+
+# Characters that have no business in user text: NUL and the other C0 controls (tab and newline aside) and the
+# bidi overrides that make text read differently from how it is stored. They are dropped before anything else.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+_BULLET_RE = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
+_ORDERED_RE = re.compile(r"^\s{0,3}\d{1,9}[.)]\s+(.*)$")
+_QUOTE_RE = re.compile(r"^\s{0,3}>\s?(.*)$")
+
+# Inline patterns run on ALREADY ESCAPED text ("&", "<", ">", '"' and "'" are entities by then).
+_LINK_RE = re.compile(r"\[([^\[\]\n]{1,300})\]\(\s*([^()\s]{1,2000})\s*\)")
+_AUTOLINK_RE = re.compile(r"(?<![\w/])(?:https?://)(?:(?!&lt;|&gt;|&quot;|&#x27;)[^\s\x01])+", re.IGNORECASE)
+_STRONG_RE = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
+_EM_RE = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])|(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])")
+# A mention: "@" not preceded by a word character (so e-mail addresses are left alone), then a nickname made of
+# letters, digits, ".", "-" and "_" (nicknames with spaces cannot be mentioned; they can still be read).
+MENTION_RE = re.compile(r"(?<![\w@/&;])@([\w][\w.\-]{0,28}[\w]|[\w])", re.UNICODE)
+_PLACEHOLDER_RE = re.compile("\x01(\\d+)\x01")
+_TRAILING_PUNCT = ".,;:!?)]'\""
+
+
+def _clean_input(text: str) -> str:
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    # Lone surrogates cannot be encoded; drop them rather than fail later.
+    text = text.encode("utf-8", "ignore").decode("utf-8") if _has_surrogates(text) else text
+    return _CONTROL_RE.sub("", text)
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _safe_url(escaped_url: str) -> str | None:
+    """The href for a user-written URL (given escaped), or None when its scheme is not http, https or mailto."""
+    raw = html.unescape(escaped_url).strip()
+    if not raw or any(ord(c) < 33 for c in raw):
+        return None
+    lowered = raw.lower()
+    if lowered.startswith(("http://", "https://")) and len(raw) > len("https://"):
+        pass
+    elif lowered.startswith("mailto:") and "@" in raw:
+        pass
+    else:
+        return None
+    return html.escape(raw, quote=True)
+
+
+def _profile_url(nickname: str) -> str:
+    try:
+        return reverse("accounts:profile", args=[nickname])
+    except NoReverseMatch:  # pragma: no cover - accounts urls are always installed
+        return f"/accounts/people/{nickname}/"
+
+
+class _Inline:
+    """Inline formatting of one block of escaped text. Links are cut out into placeholders first so emphasis and
+    mentions never reach inside an href."""
+
+    def __init__(self, mentions: set[str]):
+        self.mentions = mentions
+        self.saved: list[str] = []
+
+    def _keep(self, fragment: str) -> str:
+        self.saved.append(fragment)
+        return f"\x01{len(self.saved) - 1}\x01"
+
+    def _link(self, match: re.Match) -> str:
+        label, url = match.group(1), match.group(2)
+        href = _safe_url(url)
+        if href is None:
+            return match.group(0)  # shown as typed, harmless once escaped
+        return self._keep(f'<a href="{href}">{self._emphasis(label)}</a>')
+
+    def _autolink(self, match: re.Match) -> str:
+        url = match.group(0)
+        tail = ""
+        while url and url[-1] in _TRAILING_PUNCT:
+            tail = url[-1] + tail
+            url = url[:-1]
+        # An escaped entity at the end ("&amp;") is part of the URL; a dangling "&" cannot be produced by escape().
+        href = _safe_url(url)
+        if href is None:
+            return match.group(0)
+        return self._keep(f'<a href="{href}">{url}</a>') + tail
+
+    def _mention(self, match: re.Match) -> str:
+        nickname = match.group(1)
+        if nickname not in self.mentions:
+            # "@bob." : the dot is punctuation, not part of the name.
+            stripped = nickname.rstrip(".-")
+            if stripped in self.mentions:
+                return self._keep(f'<a href="{html.escape(_profile_url(stripped))}">@{stripped}</a>') + \
+                    nickname[len(stripped):]
+            return match.group(0)
+        return self._keep(f'<a href="{html.escape(_profile_url(nickname))}">@{nickname}</a>')
+
+    @staticmethod
+    def _emphasis(text: str) -> str:
+        text = _STRONG_RE.sub(lambda m: f"<strong>{m.group(1) or m.group(2)}</strong>", text)
+        return _EM_RE.sub(lambda m: f"<em>{m.group(1) or m.group(2)}</em>", text)
+
+    def render(self, escaped: str) -> str:
+        text = _LINK_RE.sub(self._link, escaped)
+        text = _AUTOLINK_RE.sub(self._autolink, text)
+        if self.mentions:
+            text = MENTION_RE.sub(self._mention, text)
+        text = self._emphasis(text)
+        text = text.replace("\n", "<br>\n")
+        # Placeholders may nest (a link kept inside nothing else), one pass per level is plenty.
+        for _ in range(3):
+            if "\x01" not in text:
+                break
+            text = _PLACEHOLDER_RE.sub(lambda m: self.saved[int(m.group(1))], text)
+        return text
+
+
+def _blocks(lines: list[str]) -> Iterable[tuple[str, list[str]]]:
+    """Group lines into ("p" | "ul" | "ol" | "blockquote", lines) blocks."""
+    kind, current = None, []
+    for line in lines:
+        if not line.strip():
+            if current:
+                yield kind, current
+            kind, current = None, []
+            continue
+        if m := _QUOTE_RE.match(line):
+            line_kind, content = "blockquote", m.group(1)
+        elif m := _BULLET_RE.match(line):
+            line_kind, content = "ul", m.group(1)
+        elif m := _ORDERED_RE.match(line):
+            line_kind, content = "ol", m.group(1)
+        else:
+            line_kind, content = "p", line
+            # A plain line right under a list item or a quote continues it (lazy continuation).
+            if kind in ("ul", "ol", "blockquote") and current:
+                if kind == "blockquote":
+                    current.append(line.strip())
+                else:
+                    current[-1] += "\n" + line.strip()
+                continue
+        if line_kind != kind and current:
+            yield kind, current
+            current = []
+        kind = line_kind
+        current.append(content)
+    if current:
+        yield kind, current
+
+
+def _render_blocks(text: str, mentions: set[str], depth: int = 0) -> str:
+    out = []
+    for kind, lines in _blocks(text.split("\n")):
+        if kind == "blockquote":
+            inner = "\n".join(lines)
+            if depth < 2:
+                out.append(f"<blockquote>{_render_blocks(inner, mentions, depth + 1)}</blockquote>")
+            else:
+                out.append(f"<blockquote><p>{_Inline(mentions).render(html.escape(inner))}</p></blockquote>")
+        elif kind in ("ul", "ol"):
+            items = "".join(f"<li>{_Inline(mentions).render(html.escape(item))}</li>" for item in lines)
+            out.append(f"<{kind}>{items}</{kind}>")
+        else:
+            out.append(f"<p>{_Inline(mentions).render(html.escape(chr(10).join(lines)))}</p>")
+    return "\n".join(out)
+
+
+def sanitize_html(fragment: str) -> str:
+    """The last line of defence: only our tags, only href on links, only safe schemes, rel forced."""
+    return nh3.clean(
+        fragment,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel=LINK_REL,
+        strip_comments=True,
+        clean_content_tags={"script", "style"},
+    )
+
+
+def render_markdown_lite(text: str, mentions: Iterable[str] | None = None) -> SafeString:
+    """Markdown-lite -> sanitized HTML. `mentions`: nicknames that exist (only those become profile links)."""
+    cleaned = _clean_input(text).strip("\n")
+    if not cleaned.strip():
+        return mark_safe("")
+    return mark_safe(sanitize_html(_render_blocks(cleaned, set(mentions or ()))))
+
+
+def mentioned_nicknames(text: str) -> set[str]:
+    """Candidate nicknames mentioned in `text` (unverified: look them up before trusting them)."""
+    found = set()
+    for m in MENTION_RE.finditer(_clean_input(text)):
+        nickname = m.group(1)
+        found.add(nickname)
+        found.add(nickname.rstrip(".-"))
+    found.discard("")
+    return found
+
+
+def plain_text(text: str, limit: int | None = None) -> str:
+    """The words of a Markdown-lite text without its markup, on one line: for notifications, titles and
+    previews. Not escaped (templates escape it)."""
+    text = _clean_input(text)
+    text = re.sub(r"\[([^\[\]\n]{1,300})\]\(\s*[^()\s]{1,2000}\s*\)", r"\1", text)
+    text = re.sub(r"^\s{0,3}(?:>\s?|[-*+]\s+|\d{1,9}[.)]\s+)", "", text, flags=re.MULTILINE)
+    text = re.sub(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__", lambda m: m.group(1) or m.group(2), text)
+    text = re.sub(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])", r"\1", text)
+    text = re.sub(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])", r"\1", text)
+    text = " ".join(text.split())
+    if limit is not None and len(text) > limit:
+        cut = text[: max(limit - 1, 0)].rstrip()
+        text = cut + "…"
+    return text
