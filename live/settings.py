@@ -73,8 +73,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "live.accounts.middleware.BlockedUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After MessageMiddleware: it leaves the blocked person a message on the sign-in page.
+    "live.accounts.middleware.BlockedUserMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -195,7 +196,8 @@ TIME_ZONE = "Europe/Paris"
 # --- Static files --------------------------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Only production collects static files; elsewhere WhiteNoise serves them from the apps (no STATIC_ROOT to warn about).
+STATIC_ROOT = env_str("STATIC_ROOT") or (str(BASE_DIR / "staticfiles") if PRODUCTION else None)
 WHITENOISE_USE_FINDERS = not PRODUCTION  # development and tests serve straight from the apps, no collectstatic
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -232,6 +234,12 @@ LIVE = {
     "REPLAY_LIMIT": 1000,
 }
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+
+# --- Meetings (meetings/conf.py has the defaults) -------------------------------------------------------------------
+MEETINGS = {
+    "CONTRIBUTION_MAX_LENGTH": env_int("MEETINGS_CONTRIBUTION_MAX_LENGTH", 280),
+    "PUBLIC_URL": env_str("PUBLIC_URL"),
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,244 @@
+"""The /ws/ endpoint: origin check, authorization per stream, resume and replay, bad input."""
+
+import asyncio
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import transaction
+
+from live import streams
+from live.notifications.services import notify
+from tests.helpers import connect, events, receive, receive_until
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def position(key):
+    c = streams.cursor(key)
+    return {"epoch": c.epoch, "seq": c.seq}
+
+
+async def follow(ws, key, pos=None):
+    pos = pos or await sync_to_async(position)(key)
+    await ws.send_json_to({"type": "resume", "streams": {key: pos}})
+    frame, _ = await receive_until(ws, lambda f: f["type"] in {"subscribed", "error", "reset"})
+    return frame
+
+
+async def notify_n(user, n, prefix="note"):
+    def work():
+        for i in range(n):
+            notify(user=user, kind="test", text=f"{prefix} {i + 1}")
+
+    await sync_to_async(work)()
+
+
+async def drain(ws, quiet=0.5):
+    """Frames until the socket stays quiet (receive_nothing does not cancel the app, unlike a receive timeout)."""
+    frames = []
+    while not await ws.receive_nothing(timeout=quiet):
+        output = await ws.receive_output()
+        frames.append(json.loads(output["text"]) if output["type"] == "websocket.send" else output)
+    return frames
+
+
+# --- origin -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("origin", [None, b"http://evil.example", b"null", b"http://127.0.0.1.evil.example",
+                                    b"http://localhost.evil.example:8000"])
+async def test_it_refuses_a_handshake_without_our_origin(alice, origin):
+    ws = await connect(alice, origin=origin)
+    assert not ws.connected_ok
+
+
+async def test_it_accepts_our_own_origin(alice):
+    ws = await connect(alice)
+    assert ws.connected_ok
+    await ws.disconnect()
+
+
+# --- authorization ------------------------------------------------------------------------------------------------
+
+async def test_anonymous_visitors_cannot_follow_a_personal_stream(alice):
+    ws = await connect(None)
+    assert ws.connected_ok
+    frame = await follow(ws, alice.stream_key, {"epoch": "", "seq": 0})
+    assert frame["type"] == "error" and frame["code"] == "not_signed_in"
+    await sync_to_async(notify)(user=alice, kind="test", text="secret")
+    assert await ws.receive_nothing(timeout=0.5)
+    await ws.disconnect()
+
+
+async def test_bob_cannot_follow_alices_personal_stream(alice, bob):
+    ws = await connect(bob)
+    frame = await follow(ws, alice.stream_key, {"epoch": "", "seq": 0})
+    assert frame == {"type": "error", "code": "not_found", "stream": alice.stream_key, "detail": "No such stream."}
+    await sync_to_async(notify)(user=alice, kind="test", text="secret")
+    assert await ws.receive_nothing(timeout=0.5)
+    await ws.disconnect()
+
+
+async def test_unknown_streams_are_not_found(alice):
+    ws = await connect(alice)
+    for key in ["nope.1", "user", "user.1.2.3.4.5", "../etc", "x" * 500]:
+        frame = await follow(ws, key, {"epoch": "", "seq": 0})
+        assert frame["type"] == "error" and frame["code"] == "not_found"
+    await ws.disconnect()
+
+
+# --- resume and replay ---------------------------------------------------------------------------------------------
+
+async def test_fifty_missed_events_arrive_exactly_once_in_order_then_live(alice):
+    start = await sync_to_async(position)(alice.stream_key)
+    await notify_n(alice, 50)
+    ws = await connect(alice)
+    await ws.send_json_to({"type": "resume", "streams": {alice.stream_key: start}})
+    replayed = await events(ws, alice.stream_key, 50)
+    assert [f["seq"] for f in replayed] == list(range(start["seq"] + 1, start["seq"] + 51))
+    assert "note 1" in replayed[0]["html"] and "note 50" in replayed[-1]["html"]
+    await receive_until(ws, lambda f: f["type"] == "subscribed")
+    await sync_to_async(notify)(user=alice, kind="test", text="live one")
+    [live] = await events(ws, alice.stream_key, 1)
+    assert live["seq"] == start["seq"] + 51 and "live one" in live["html"]
+    assert await ws.receive_nothing(timeout=0.3)
+    await ws.disconnect()
+
+
+async def test_events_committed_during_the_replay_are_delivered_once(alice):
+    start = await sync_to_async(position)(alice.stream_key)
+    await notify_n(alice, 30, prefix="before")
+    ws = await connect(alice)
+    await ws.send_json_to({"type": "resume", "streams": {alice.stream_key: start}})
+    # Writers keep going while the socket replays.
+    await asyncio.gather(notify_n(alice, 20, prefix="during"), asyncio.sleep(0))
+    got = await events(ws, alice.stream_key, 50, timeout=15)
+    assert [f["seq"] for f in got] == list(range(start["seq"] + 1, start["seq"] + 51))
+    assert [f for f in await drain(ws) if f["type"] == "event"] == []
+    await ws.disconnect()
+
+
+async def test_a_second_socket_of_the_same_user_receives_the_same_bytes(alice):
+    first, second = await connect(alice), await connect(alice)
+    await follow(first, alice.stream_key)
+    await follow(second, alice.stream_key)
+    await sync_to_async(notify)(user=alice, kind="test", text="both tabs")
+    [a] = await events(first, alice.stream_key, 1)
+    [b] = await events(second, alice.stream_key, 1)
+    assert a == b
+    await first.disconnect()
+    await second.disconnect()
+
+
+@pytest.mark.parametrize("shift", [+5, "other-epoch"])
+async def test_a_position_from_the_future_or_another_epoch_gets_a_reset(alice, shift):
+    await notify_n(alice, 3)
+    pos = await sync_to_async(position)(alice.stream_key)
+    if shift == "other-epoch":
+        bad = {"epoch": "deadbeef", "seq": 1}
+    else:
+        bad = {"epoch": pos["epoch"], "seq": pos["seq"] + shift}
+    ws = await connect(alice)
+    frame = await follow(ws, alice.stream_key, bad)
+    assert frame == {"type": "reset", "stream": alice.stream_key, "epoch": pos["epoch"], "seq": pos["seq"]}
+    await sync_to_async(notify)(user=alice, kind="test", text="after reset")
+    [live] = await events(ws, alice.stream_key, 1)
+    assert live["seq"] == pos["seq"] + 1
+    await ws.disconnect()
+
+
+async def test_a_position_older_than_retention_gets_a_reset(alice, settings):
+    settings.LIVE = {**settings.LIVE, "RETENTION_EVENTS": 3}
+    start = await sync_to_async(position)(alice.stream_key)
+    await notify_n(alice, 10)
+    await sync_to_async(streams.prune)()
+    ws = await connect(alice)
+    frame = await follow(ws, alice.stream_key, start)
+    assert frame["type"] == "reset" and frame["seq"] == start["seq"] + 10
+    await ws.disconnect()
+
+
+async def test_an_event_the_layer_dropped_is_recovered_by_the_sweep(alice, settings, monkeypatch):
+    settings.LIVE = {**settings.LIVE, "SWEEP_SECONDS": 0.2}
+    ws = await connect(alice)
+    await follow(ws, alice.stream_key)
+
+    def lost_in_transit(event):  # as if Redis dropped it (over capacity, restart)
+        return None
+
+    monkeypatch.setattr(streams, "publish", lost_in_transit)
+    await sync_to_async(notify)(user=alice, kind="test", text="dropped by the layer")
+    [frame] = await events(ws, alice.stream_key, 1, timeout=5)
+    assert "dropped by the layer" in frame["html"]
+    await ws.disconnect()
+
+
+async def test_a_rollback_pushes_nothing(alice):
+    ws = await connect(alice)
+    await follow(ws, alice.stream_key)
+
+    def fail():
+        with transaction.atomic():
+            notify(user=alice, kind="test", text="never")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        await sync_to_async(fail)()
+    assert await ws.receive_nothing(timeout=0.5)
+    await ws.disconnect()
+
+
+# --- bad input -----------------------------------------------------------------------------------------------------
+
+async def test_a_frame_over_the_limit_closes_with_1009(alice):
+    ws = await connect(alice)
+    await ws.send_to(text_data="x" * (64 * 1024 + 1))
+    frame = await receive(ws)
+    assert frame["code"] == "frame_too_large"
+    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 1009}
+
+
+@pytest.mark.parametrize("text, code", [
+    ("not json", "invalid_json"),
+    ("[1, 2]", "invalid_frame"),
+    ('{"type": "launch_missiles"}', "unknown_type"),
+    ('{"no": "type"}', "unknown_type"),
+    ("[" * 30000 + "]" * 30000, "invalid_json"),
+    ('{"type": "resume", "streams": {"user.1": {"seq": 1' + "0" * 5000 + "}}}", "invalid_json"),
+    ('{"type": "resume", "streams": {"user.1": {"seq": -1}}}', "invalid_frame"),
+    ('{"type": "resume", "streams": {"user.1": {"seq": 1e308}}}', "invalid_frame"),
+    ('{"type": "resume", "streams": "all"}', "invalid_frame"),
+])
+async def test_bad_frames_get_a_clear_error(alice, text, code):
+    ws = await connect(alice)
+    await ws.send_to(text_data=text)
+    frame = await receive(ws)
+    assert frame["type"] == "error" and frame["code"] == code and frame["detail"]
+    await ws.send_json_to({"type": "ping"})
+    assert await receive(ws) == {"type": "pong"}  # the socket and the worker are fine
+    await ws.disconnect()
+
+
+async def test_binary_frames_are_refused(alice):
+    ws = await connect(alice)
+    await ws.send_to(bytes_data=b"\x00\x01")
+    frame = await receive(ws)
+    assert frame["code"] == "binary_not_supported"
+    await ws.disconnect()
+
+
+async def test_repeated_bad_frames_close_with_1008(alice):
+    ws = await connect(alice)
+    for _ in range(6):
+        await ws.send_to(text_data="nope")
+        await receive(ws)
+    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 1008}
+
+
+async def test_a_frame_flood_is_rate_limited(alice):
+    ws = await connect(alice)
+    for _ in range(60):
+        await ws.send_to(text_data=json.dumps({"type": "ping"}))
+    frames = await drain(ws)
+    assert any(f.get("code") == "rate_limited" and f.get("retry_after") for f in frames)
+    await ws.disconnect()

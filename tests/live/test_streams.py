@@ -1,0 +1,144 @@
+"""The stream log: gap-free seq in commit order, publish only after commit, replay and retention."""
+
+import threading
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from live import streams
+from live.models import Event, StreamCounter
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_it_numbers_events_from_one_without_gaps():
+    for _ in range(5):
+        streams.append("debate.1", "test.kind", n=1)
+    assert list(Event.objects.filter(stream="debate.1").values_list("seq", flat=True)) == [1, 2, 3, 4, 5]
+    assert streams.cursor("debate.1").seq == 5
+
+
+def test_streams_count_independently():
+    streams.append("debate.1", "test.kind")
+    streams.append("debate.2", "test.kind")
+    streams.append("debate.1", "test.kind")
+    assert streams.cursor("debate.1").seq == 2
+    assert streams.cursor("debate.2").seq == 1
+
+
+def test_a_rolled_back_transaction_publishes_nothing_and_leaves_no_gap():
+    with mock.patch.object(streams, "publish") as publish:
+        with pytest.raises(RuntimeError):
+            with transaction.atomic():
+                streams.append("debate.1", "test.kind")
+                raise RuntimeError("the service failed after appending")
+        publish.assert_not_called()
+        streams.append("debate.1", "test.kind")
+        assert publish.call_count == 1
+    assert list(Event.objects.filter(stream="debate.1").values_list("seq", flat=True)) == [1]
+
+
+def test_it_publishes_only_after_commit():
+    with mock.patch.object(streams, "publish") as publish:
+        with transaction.atomic():
+            streams.append("debate.1", "test.kind")
+            assert publish.call_count == 0
+        assert publish.call_count == 1
+
+
+@pytest.mark.needs_postgres
+def test_two_concurrent_writers_get_gap_free_seq_in_commit_order():
+    published = []
+    lock = threading.Lock()
+
+    def record(event):
+        with lock:
+            published.append(event.seq)
+
+    def writer():
+        try:
+            for _ in range(500):
+                with transaction.atomic():
+                    streams.append("debate.77", "test.kind")
+        finally:
+            connection.close()
+
+    with mock.patch.object(streams, "publish", side_effect=record):
+        threads = [threading.Thread(target=writer) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    seqs = list(Event.objects.filter(stream="debate.77").order_by("id").values_list("seq", flat=True))
+    assert sorted(seqs) == list(range(1, 1001))
+    assert sorted(published) == list(range(1, 1001))
+    # Rows inserted later always carry a higher seq: seq order is commit order.
+    assert seqs == sorted(seqs)
+
+
+def test_events_after_replays_in_order():
+    for _ in range(10):
+        streams.append("debate.1", "test.kind")
+    epoch = streams.cursor("debate.1").epoch
+    assert [e.seq for e in streams.events_after("debate.1", 4, epoch=epoch)] == [5, 6, 7, 8, 9, 10]
+    assert [e.seq for e in streams.events_after("debate.1", 4, upto=6)] == [5, 6]
+    assert streams.events_after("debate.1", 10) == []
+
+
+@pytest.mark.parametrize("after, epoch", [(11, None), (-5, None), (3, "other")])
+def test_positions_that_cannot_be_replayed_reset(after, epoch):
+    for _ in range(10):
+        streams.append("debate.1", "test.kind")
+    with pytest.raises(streams.Reset) as raised:
+        streams.events_after("debate.1", after, epoch=epoch)
+    assert raised.value.seq == 10
+
+
+def test_prune_keeps_the_last_events_and_resets_clients_behind_it(settings):
+    settings.LIVE = {**settings.LIVE, "RETENTION_EVENTS": 5, "RETENTION_DAYS": 7}
+    for _ in range(12):
+        streams.append("debate.1", "test.kind")
+    assert streams.prune() == 7
+    assert list(Event.objects.filter(stream="debate.1").values_list("seq", flat=True)) == [8, 9, 10, 11, 12]
+    assert [e.seq for e in streams.events_after("debate.1", 7)] == [8, 9, 10, 11, 12]
+    with pytest.raises(streams.Reset):
+        streams.events_after("debate.1", 6)
+
+
+def test_prune_drops_events_older_than_the_retention_days():
+    for _ in range(3):
+        streams.append("debate.1", "test.kind")
+    Event.objects.filter(seq__lte=2).update(created_at=timezone.now() - timedelta(days=8))
+    streams.prune()
+    assert list(Event.objects.values_list("seq", flat=True)) == [3]
+    assert StreamCounter.objects.get(key="debate.1").low_seq == 3
+
+
+def test_a_failing_channel_layer_does_not_fail_the_write():
+    streams.breaker.succeeded()
+    with mock.patch("live.streams.get_channel_layer") as layer:
+        layer.return_value.group_send.side_effect = ConnectionError("redis is down")
+        with transaction.atomic():
+            streams.append("debate.1", "test.kind")
+    assert Event.objects.filter(stream="debate.1").count() == 1
+    assert not streams.breaker.allows()
+    streams.breaker.succeeded()
+
+
+def test_a_broken_renderer_still_advances_the_seq():
+    @streams.renderer("test.broken")
+    def broken(event):
+        raise ValueError("bug")
+
+    event = streams.append("debate.1", "test.broken")
+    frames = streams.frames(event)
+    assert set(frames) == {"*:fr", "*:en"}
+    assert '"seq":1' in frames["*:fr"] and "html" not in frames["*:fr"]
+
+
+def test_stream_keys_are_validated():
+    with pytest.raises(AssertionError):
+        streams.append("debate 1; drop", "test.kind")
