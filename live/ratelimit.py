@@ -27,7 +27,8 @@ DEFAULT_LIMITS = {
     "join": "20/60",
     "report": "10/600",
     "signup": "5/3600",
-    "login": "5/300",
+    "login": "5/300",       # failed sign-ins per account name
+    "login_ip": "30/300",   # failed sign-ins per IP (a public meeting's wifi shares one IP: keep it higher)
     "moderate": "120/60",
     "facilitate": "240/60",
     "default": "60/60",
@@ -84,6 +85,17 @@ def enforce(action: str, who) -> None:
     allowed, retry_after = hit(action, who)
     if not allowed:
         raise RateLimited(retry_after, action)
+
+
+def blocked_for(action: str, who) -> int:
+    """Seconds until `who` may try `action` again (0: allowed now), without counting an attempt. For checks that
+    count only failures, like sign-in: look first, `hit` after a failure."""
+    if not getattr(settings, "RATE_LIMITS_ENABLED", True):
+        return 0
+    count, seconds = limit_for(action)
+    window = int(time.time() // seconds)
+    used = cache.get(f"rl:{action}:{identity(who)}:{window}") or 0
+    return max(1, int(math.ceil((window + 1) * seconds - time.time()))) if used >= count else 0
 
 
 def reset(action: str, who) -> None:

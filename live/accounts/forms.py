@@ -13,8 +13,14 @@ class SignUpForm(forms.Form):
     nickname = forms.CharField(label=_("Nickname"), max_length=30, validators=[nickname_validator,
                                                                                 validate_plain_text],
                                help_text=_("Shown next to what you write. 3 to 30 characters."))
-    email = forms.EmailField(label=_("Email address"), help_text=_("Never shown to others."))
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    email = forms.EmailField(label=_("Email address"), max_length=150, help_text=_("Never shown to others."))
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                               help_text=_("At least 8 characters; not a common password, not only digits."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["nickname"].widget.attrs.update({"autocomplete": "nickname", "minlength": 3})
+        self.fields["email"].widget.attrs.update({"autocomplete": "email"})
 
     def clean(self):
         cleaned = super().clean()
@@ -31,8 +37,13 @@ class SignInForm(AuthenticationForm):
     username = forms.CharField(label=_("Email or nickname"), max_length=254,
                                widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}))
 
+    password = forms.CharField(label=_("Password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
     error_messages = {
         **AuthenticationForm.error_messages,
+        "invalid_login": _("This email or nickname and password do not match. Check them and try again."),
+        "inactive": _("This account is inactive."),
         "blocked": _("Your account has been blocked by moderation."),
     }
 
@@ -47,3 +58,13 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["nickname", "bio"]
         labels = {"nickname": _("Nickname"), "bio": _("About me")}
+        help_texts = {"nickname": _("Shown next to what you write. 3 to 30 characters."),
+                      "bio": _("A few words about yourself, shown on your profile (500 characters at most).")}
+        widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
+
+    def clean_nickname(self):
+        nickname = self.cleaned_data["nickname"].strip()
+        # Case-insensitive, like sign-up: "Alice" must not pass for "alice".
+        if User.objects.filter(nickname__iexact=nickname).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("This nickname is already taken."), code="taken")
+        return nickname

@@ -1,8 +1,8 @@
 """Accounts: sign-up, roles, session ends. Every change that live clients must notice goes through the stream."""
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from live import ratelimit, streams
@@ -14,6 +14,7 @@ User = get_user_model()
 
 @transaction.atomic
 def sign_up(*, nickname: str, email: str, password: str, ip: str = "") -> User:
+    """Create a participant account and welcome them (their first notification)."""
     ratelimit.enforce("signup", ip or "unknown")
     nickname = nickname.strip()
     email = User.objects.normalize_email(email.strip()).lower()
@@ -23,8 +24,13 @@ def sign_up(*, nickname: str, email: str, password: str, ip: str = "") -> User:
         raise ValidationError({"email": _("An account already uses this email address.")})
     user = User(username=email, nickname=nickname, email=email)
     user.set_password(password)
-    user.full_clean()
-    user.save()
+    # `username` is the sign-in address; the email field validates it (an apostrophe is valid there).
+    user.full_clean(exclude=["username"])
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # the same nickname or address signed up in the same instant
+        raise ValidationError(_("This nickname or email address was just taken. Please choose another.")) from None
     from live.notifications.services import notify
 
     notify(user=user, kind="welcome", text=_("Welcome to Agora Live, %(name)s!") % {"name": nickname}, url="/")
@@ -32,29 +38,58 @@ def sign_up(*, nickname: str, email: str, password: str, ip: str = "") -> User:
 
 
 @transaction.atomic
+def update_profile(*, user, nickname: str, bio: str) -> User:
+    """Change the public nickname and the "about me" text (already validated by ProfileForm)."""
+    ratelimit.enforce("default", user)
+    if User.objects.filter(nickname__iexact=nickname).exclude(pk=user.pk).exists():
+        raise ValidationError({"nickname": _("This nickname is already taken.")})
+    before = user.nickname, user.bio
+    user.nickname, user.bio = nickname, bio
+    try:
+        user.full_clean(exclude=["username", "password"])
+    except ValidationError:
+        user.nickname, user.bio = before
+        raise
+    user.save(update_fields=["nickname", "bio"])
+    return user
+
+
+@transaction.atomic
 def set_role(*, actor, user, role: str, space: str = "") -> None:
     """Give `user` a global role (space="") or a role in one space. Their open sockets re-check at once."""
-    if not actor.has_role(Role.ADMINISTRATOR):
-        raise ValidationError(_("Only administrators can change roles."))
+    ensure_can_change_roles(actor)
     if role not in Role.values:
         raise ValidationError(_("Unknown role."))
     if space:
         RoleAssignment.objects.get_or_create(user=user, role=role, space=space)
     else:
         user.role = role
-        user.save(update_fields=["role"])
-    streams.append(user.stream_key, "roles.changed", _control={"reauthorize": True})
+        # Administrators use the Django admin, which only lets staff in.
+        user.is_staff = user.is_staff or role == Role.ADMINISTRATOR
+        user.save(update_fields=["role", "is_staff"])
+    roles_changed(user=user)
 
 
 @transaction.atomic
 def revoke_role(*, actor, user, role: str, space: str = "") -> None:
-    if not actor.has_role(Role.ADMINISTRATOR):
-        raise ValidationError(_("Only administrators can change roles."))
+    """Take a role back; the sockets of `user` drop at once the streams it no longer allows."""
+    ensure_can_change_roles(actor)
     if space:
         RoleAssignment.objects.filter(user=user, role=role, space=space).delete()
     elif user.role == role:
         user.role = Role.PARTICIPANT
-        user.save(update_fields=["role"])
+        user.is_staff = user.is_staff and user.is_superuser
+        user.save(update_fields=["role", "is_staff"])
+    roles_changed(user=user)
+
+
+def ensure_can_change_roles(actor) -> None:
+    if not actor.has_role(Role.ADMINISTRATOR):
+        raise PermissionDenied(_("Only administrators can change roles."))
+
+
+def roles_changed(*, user) -> None:
+    """Tell the sockets of `user` to re-check every stream they follow (also called by the admin)."""
     streams.append(user.stream_key, "roles.changed", _control={"reauthorize": True})
 
 
@@ -64,6 +99,14 @@ def end_session(*, user, session_key: str | None) -> None:
         streams.append(user.stream_key, "session.ended",
                        _control={"close": CLOSE_NOT_SIGNED_IN, "session": session_hash(session_key),
                                  "reason": "signed_out", "detail": "You signed out."})
+
+
+def end_all_sessions(*, user, reason: str = "password_changed", detail: str = "") -> None:
+    """Close every socket of `user` as signed out (after a password reset: the old sessions are no longer valid)."""
+    with transaction.atomic():
+        streams.append(user.stream_key, "session.ended",
+                       _control={"close": CLOSE_NOT_SIGNED_IN, "reason": reason,
+                                 "detail": detail or "Your password was changed; sign in again."})
 
 
 def close_all_sockets(*, user, reason: str = "blocked", detail: str = "") -> None:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("signup/", views.sign_up, name="signup"),
     path("profile/", views.edit_profile, name="edit_profile"),
     path("people/<str:nickname>/", views.profile, name="profile"),
+    path("password/", views.PasswordChange.as_view(), name="password_change"),
     path("password-reset/", views.PasswordReset.as_view(), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
         template_name="accounts/password_reset_done.html"), name="password_reset_done"),

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,27 +21,39 @@ def client_ip(request) -> str:
 
 
 class SignInView(auth_views.LoginView):
-    """Sign-in, throttled per IP and per account name against password guessing."""
+    """Sign-in, throttled against password guessing: failed attempts count per account name and per IP; once
+    either is over its quota, every attempt is refused with a 429 (even with the right password) until the window
+    ends. Successful sign-ins count nothing, so a room of people on one wifi can all sign in."""
 
     template_name = "accounts/login.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
 
+    def throttle_keys(self):
+        name = (self.request.POST.get("username") or "").strip().lower()[:254]
+        return [("login", f"name:{name}"), ("login_ip", f"ip:{client_ip(self.request)}")]
+
     def post(self, request, *args, **kwargs):
-        name = (request.POST.get("username") or "").strip().lower()[:254]
-        try:
-            ratelimit.enforce("login", f"ip:{client_ip(request)}")
-            ratelimit.enforce("login", f"name:{name}")
-        except ratelimit.RateLimited as exc:
-            form = self.get_form()
-            form.is_valid()
-            form.errors.clear()
-            form.add_error(None, exc.message)
-            response = self.render_to_response(self.get_context_data(form=form))
-            response.status_code = 429
-            response["Retry-After"] = str(exc.retry_after)
-            return response
+        wait = max(ratelimit.blocked_for(action, who) for action, who in self.throttle_keys())
+        if wait:
+            return self.refuse(ratelimit.RateLimited(wait, "login"))
         return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if form.has_error(NON_FIELD_ERRORS, "invalid_login"):
+            for action, who in self.throttle_keys():
+                ratelimit.hit(action, who)
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+    def refuse(self, exc):
+        # An unbound form: binding it would run authenticate(), the very password check being throttled.
+        form = self.get_form_class()(self.request, initial={"username": self.request.POST.get("username", "")})
+        response = self.render_to_response(self.get_context_data(form=form, throttled=exc.message))
+        response.status_code = 429
+        response["Retry-After"] = str(exc.retry_after)
+        return response
 
 
 @require_POST
@@ -74,19 +86,38 @@ def sign_up(request):
 
 
 def profile(request, nickname):
-    person = get_object_or_404(User, nickname=nickname, is_active=True)
-    return render(request, "accounts/profile.html", {"person": person})
+    person = get_object_or_404(User, nickname__iexact=nickname, is_active=True)
+    if person.nickname != nickname:
+        return redirect(person)
+    return render(request, "accounts/profile.html", {"person": person, "is_self": person == request.user})
 
 
 @login_required
 def edit_profile(request):
-    form = ProfileForm(request.POST or None, instance=request.user)
+    # A copy of the account: an invalid form must not leak its values into request.user (the header shows it).
+    form = ProfileForm(request.POST or None, instance=User.objects.get(pk=request.user.pk))
     if request.method == "POST" and form.is_valid():
-        ratelimit.enforce("default", request.user)
-        form.save()
-        messages.success(request, _("Your profile is saved."))
-        return redirect(request.user.get_absolute_url())
+        try:
+            user = services.update_profile(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Your profile is saved."))
+            return redirect(user)
     return render(request, "accounts/profile_edit.html", {"form": form}, status=400 if form.errors else 200)
+
+
+class PasswordChange(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your new password is saved."))
+        return response
+
+    def get_success_url(self):
+        return self.request.user.get_absolute_url()
 
 
 class PasswordReset(auth_views.PasswordResetView):
@@ -103,3 +134,9 @@ class PasswordReset(auth_views.PasswordResetView):
 class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # Django already refuses the old sessions' next requests; their open sockets close now.
+        services.end_all_sessions(user=form.user)
+        return response
