@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # After MessageMiddleware: it leaves the blocked person a message on the sign-in page.
     "live.accounts.middleware.BlockedUserMiddleware",
+    "live.moderation.middleware.BlockedSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -96,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "live.context_processors.live",
+                "live.moderation.context_processors.moderation",
             ],
         },
     }
@@ -234,6 +236,8 @@ LIVE = {
     "REPLAY_LIMIT": 1000,
 }
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+# Distinct people reporting the same item before it is hidden automatically, until a moderator reviews it.
+MODERATION_AUTO_HIDE_THRESHOLD = env_int("MODERATION_AUTO_HIDE_THRESHOLD", 3)
 
 # --- Meetings (meetings/conf.py has the defaults) -------------------------------------------------------------------
 MEETINGS = {

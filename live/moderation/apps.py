@@ -1,6 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ModerationConfig(AppConfig):
     name = "live.moderation"
     label = "moderation"
+    verbose_name = _("Moderation")
+
+    def ready(self):
+        from live.moderation import moderation, streams  # noqa: F401  (the "user" kind, the moderation streams)

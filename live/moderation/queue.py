@@ -1,0 +1,71 @@
+"""What a queue row shows: the item as it is now (through the registry), its pending reports and their reasons.
+Used by the page, the htmx responses and the push alike."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.db.models import Prefetch
+
+from live.moderation import registry
+from live.moderation.models import Case, Reason, Report
+
+
+def open_cases(spaces: list[str] | None, *, sort: str = "newest", kind: str = ""):
+    """Open cases, all of them (spaces=None: a global moderator) or those of `spaces`."""
+    qs = Case.objects.filter(status=Case.Status.OPEN).select_related("author").prefetch_related(
+        Prefetch("reports", queryset=Report.objects.filter(resolved_at__isnull=True).select_related("reporter"),
+                 to_attr="pending"))
+    if spaces is not None:
+        qs = qs.filter(space__in=spaces)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if sort == "most":
+        return qs.order_by("-report_count", "-last_reported_at", "-pk")
+    return qs.order_by("-last_reported_at", "-pk")
+
+
+def counter(space: str = "") -> dict:
+    """The open-case count a stream's counter shows: everything (space="") or one space."""
+    qs = Case.objects.filter(status=Case.Status.OPEN)
+    if space:
+        qs = qs.filter(space=space)
+    slug = (space or "global").replace(".", "-")
+    return {"id": f"queue-count-{slug}", "count": qs.count(), "space": space}
+
+
+def row(case: Case) -> dict:
+    """Everything the queue row of `case` shows."""
+    entry = registry.get(case.kind)
+    obj = None
+    if entry is not None:
+        try:
+            obj = entry.get_object(case.object_id)
+        except (entry.model.DoesNotExist, ValueError):
+            obj = None
+    excerpt, url, hidden = case.excerpt, case.url, case.hidden_at is not None
+    if obj is not None:
+        try:
+            excerpt, url, hidden = entry.excerpt(obj), entry.url(obj), bool(entry.is_hidden(obj))
+        except Exception:
+            pass
+    pending = getattr(case, "pending", None)
+    if pending is None:
+        pending = list(case.reports.filter(resolved_at__isnull=True).select_related("reporter"))
+    labels = dict(Reason.choices)
+    reasons = [(labels.get(reason, reason), n) for reason, n in Counter(r.reason for r in pending).most_common()]
+    space = registry.get_space(case.space) if case.space else None
+    return {
+        "case": case,
+        "label": entry.verbose_name() if entry else case.kind,
+        "hideable": entry.hideable if entry else False,
+        "exists": obj is not None,
+        "excerpt": excerpt,
+        "url": url,
+        "hidden": hidden,
+        "reports": pending,
+        "reasons": reasons,
+        "space_title": space[0].title(space[1]) if space else "",
+        "space_controls": bool(space and (space[0].lock or space[0].slow_mode)),
+        "author": case.author,
+    }

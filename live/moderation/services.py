@@ -1,0 +1,424 @@
+"""Moderation services: report, hide, unhide, dismiss, space controls (lock, slow mode), warn, block, unblock.
+
+Every function checks the actor's permission against the database (a revoked moderator cannot act), rate-limits,
+writes, logs an ActionLog row, and appends `case.updated` to the moderation streams (`moderation.global` and
+`moderation.<space>`) so every moderator's queue changes at once. Content visibility is changed by the owning app's
+own services through the registry, which append their own events (the content vanishes from every open page).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from live import ratelimit, streams
+from live.accounts.models import Role, validate_plain_text
+from live.moderation import registry, rules
+from live.moderation.models import ActionLog, Case, Reason, Report
+
+logger = logging.getLogger(__name__)
+
+GLOBAL_STREAM = "moderation.global"
+BLOCKED_SESSION_FLAG = "moderation_blocked"
+_SPACE_RE = re.compile(r"^[a-z][a-z_]{0,30}(\.[A-Za-z0-9_-]{1,40}){1,2}$")
+
+
+def threshold() -> int:
+    return int(getattr(settings, "MODERATION_AUTO_HIDE_THRESHOLD", 3))
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------------
+
+def case_streams(space: str) -> list[str]:
+    keys = [GLOBAL_STREAM]
+    if space and _SPACE_RE.match(space):
+        keys.append(f"moderation.{space}")
+    return keys
+
+
+def _announce(case: Case) -> None:
+    for key in case_streams(case.space):
+        streams.append(key, "case.updated", case=case.pk)
+
+
+def _entry(kind: str) -> registry.Moderatable:
+    entry = registry.get(kind)
+    if entry is None:
+        raise ValidationError(_("This kind of content cannot be reported."))
+    return entry
+
+
+def _object(entry: registry.Moderatable, object_id):
+    try:
+        return entry.get_object(int(object_id))
+    except (ObjectDoesNotExist, ValueError, TypeError):
+        raise ValidationError(_("This content no longer exists.")) from None
+
+
+def _space(entry, obj) -> str:
+    return (entry.space(obj) or "") if entry.space else ""
+
+
+def _snapshot(case: Case, entry, obj) -> None:
+    try:
+        case.excerpt = (entry.excerpt(obj) or "")[:1000]
+        case.url = (entry.url(obj) or "")[:300]
+    except Exception:  # a broken excerpt must not stop a moderation decision
+        logger.exception("excerpt of %s#%s failed", entry.kind, obj.pk)
+
+
+def _author(entry, obj):
+    author = entry.author(obj)
+    return author if getattr(author, "pk", None) else None
+
+
+def _clean_reason(reason: str, *, required: bool, max_length: int = 1000) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise ValidationError(_("Give a reason: it is shown to the person concerned and kept in the log."))
+    if len(reason) > max_length:
+        raise ValidationError(_("The reason is too long (%(max)s characters at most).") % {"max": max_length})
+    validate_plain_text(reason.replace("\n", " ").replace("\r", " ").replace("\t", " "))
+    return reason
+
+
+def ensure_can_moderate(actor, space: str | None):
+    """The actor as stored now, if they may moderate `space` (None: global moderators only)."""
+    current = rules.fresh(actor)
+    if current is None or not rules.can_moderate(current, space):
+        raise PermissionDenied(_("You are not a moderator here."))
+    return current
+
+
+def _log(*, actor, action, case=None, kind="", object_id=None, space="", target_user=None, reason="", excerpt=""):
+    if case is not None:
+        kind, object_id, space = case.kind, case.object_id, case.space
+        excerpt = excerpt or case.excerpt
+        target_user = target_user or case.author
+    return ActionLog.objects.create(actor=actor, action=action, case=case, kind=kind, object_id=object_id,
+                                    space=space or "", target_user=target_user, reason=reason,
+                                    excerpt=(excerpt or "")[:1000])
+
+
+def _resolve(case: Case, now) -> None:
+    case.reports.filter(resolved_at__isnull=True).update(resolved_at=now)
+    case.report_count = 0
+    case.status = Case.Status.RESOLVED
+
+
+def _case_for(entry, obj, *, lock=True) -> Case:
+    qs = Case.objects.select_for_update() if lock else Case.objects
+    case, _created = qs.get_or_create(
+        kind=entry.kind, object_id=obj.pk,
+        defaults={"space": _space(entry, obj), "author": _author(entry, obj), "status": Case.Status.RESOLVED},
+    )
+    return case
+
+
+def _notify(user, *, kind: str, text: str) -> None:
+    if user is None:
+        return
+    from live.notifications.services import notify
+
+    notify(user=user, kind=kind, text=text, url=reverse("moderation:mine"))
+
+
+# --- reports ---------------------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def report(*, reporter, kind: str, object_id, reason: str, details: str = "") -> Report:
+    """File (or update) `reporter`'s report about one item. Hides it automatically once
+    MODERATION_AUTO_HIDE_THRESHOLD distinct people have reports pending about it."""
+    if not getattr(reporter, "is_authenticated", False):
+        raise PermissionDenied(_("Sign in to report content."))
+    current = rules.fresh(reporter)
+    if current is None or current.is_blocked or not current.is_active:
+        raise PermissionDenied(_("Your account cannot report content."))
+    ratelimit.enforce("report", reporter)
+    if reason not in Reason.values:
+        raise ValidationError({"reason": _("Choose a reason.")})
+    details = (details or "").strip()
+    if len(details) > 1000:
+        raise ValidationError({"details": _("Details are limited to 1000 characters.")})
+    validate_plain_text(details.replace("\n", " ").replace("\r", " ").replace("\t", " "))
+    entry = _entry(kind)
+    obj = _object(entry, object_id)
+    author = _author(entry, obj)
+    if author is not None and author.pk == current.pk:
+        raise ValidationError(_("You cannot report your own content."))
+    if not entry.can_report(obj, current):
+        raise PermissionDenied(_("You cannot report this."))
+
+    now = timezone.now()
+    case = _case_for(entry, obj)
+    existing = Report.objects.filter(case=case, reporter=current).first()
+    if existing is None:
+        filed = Report.objects.create(case=case, reporter=current, kind=entry.kind, object_id=obj.pk, reason=reason,
+                                      details=details)
+    else:
+        existing.reason, existing.details, existing.resolved_at = reason, details, None
+        existing.save(update_fields=["reason", "details", "resolved_at", "updated_at"])
+        filed = existing
+    case.report_count = case.reports.filter(resolved_at__isnull=True).count()
+    case.status = Case.Status.OPEN
+    case.last_reported_at = now
+    if not case.space:
+        case.space = _space(entry, obj)
+    _snapshot(case, entry, obj)
+
+    if entry.hideable and case.report_count >= threshold() and not entry.is_hidden(obj):
+        with translation.override(settings.LANGUAGE_CODE):
+            why = _("Hidden automatically after several reports, until a moderator reviews it.")
+        entry.hide(obj, actor=None, reason=why)
+        case.hidden_at, case.hidden_by, case.hidden_reason, case.auto_hidden = now, None, why, True
+        case.save()
+        _log(actor=None, action=ActionLog.Action.AUTO_HIDE, case=case,
+             reason=_("%(count)s people reported it.") % {"count": case.report_count})
+        _notify(author, kind="moderation.hidden",
+                text=_("Your %(kind)s was hidden after several reports, until a moderator reviews it.")
+                % {"kind": entry.verbose_name()})
+    else:
+        case.save()
+    _announce(case)
+    return filed
+
+
+# --- decisions on one item ---------------------------------------------------------------------------------------------
+
+def _target(kind, object_id):
+    entry = _entry(kind)
+    return entry, _object(entry, object_id)
+
+
+@transaction.atomic
+def hide(*, actor, kind: str, object_id, reason: str) -> Case:
+    """Hide one item everywhere at once; the reason is shown to its author. Closes its pending reports."""
+    entry, obj = _target(kind, object_id)
+    if not entry.hideable:
+        raise ValidationError(_("This cannot be hidden; warn or block the person instead."))
+    actor = ensure_can_moderate(actor, _space(entry, obj))
+    ratelimit.enforce("moderate", actor)
+    reason = _clean_reason(reason, required=True, max_length=500)
+    case = _case_for(entry, obj)
+    if not entry.is_hidden(obj):
+        entry.hide(obj, actor=actor, reason=reason)
+    now = timezone.now()
+    _snapshot(case, entry, obj)
+    case.hidden_at, case.hidden_by, case.hidden_reason, case.auto_hidden = now, actor, reason, False
+    _resolve(case, now)
+    case.save()
+    _log(actor=actor, action=ActionLog.Action.HIDE, case=case, reason=reason)
+    _notify(case.author, kind="moderation.hidden",
+            text=_("A moderator hid your %(kind)s: %(reason)s") % {"kind": entry.verbose_name(), "reason": reason})
+    _announce(case)
+    return case
+
+
+@transaction.atomic
+def unhide(*, actor, kind: str, object_id, reason: str = "") -> Case:
+    """Show a hidden item again, everywhere at once. Closes its pending reports."""
+    entry, obj = _target(kind, object_id)
+    actor = ensure_can_moderate(actor, _space(entry, obj))
+    ratelimit.enforce("moderate", actor)
+    reason = _clean_reason(reason, required=False)
+    case = _case_for(entry, obj)
+    if entry.is_hidden(obj):
+        entry.unhide(obj, actor=actor)
+    now = timezone.now()
+    was_hidden = case.hidden_at is not None
+    _snapshot(case, entry, obj)
+    case.hidden_at, case.hidden_by, case.hidden_reason, case.auto_hidden = None, None, "", False
+    _resolve(case, now)
+    case.save()
+    _log(actor=actor, action=ActionLog.Action.UNHIDE, case=case, reason=reason)
+    if was_hidden:
+        _notify(case.author, kind="moderation.unhidden",
+                text=_("Your %(kind)s is visible again after a moderator's review.") % {"kind": entry.verbose_name()})
+    _announce(case)
+    return case
+
+
+@transaction.atomic
+def dismiss(*, actor, kind: str, object_id, reason: str = "") -> Case:
+    """Close the pending reports without hiding: the content is fine. Content that the reports alone had hidden
+    (auto-hide) is shown again; content a moderator hid stays hidden."""
+    entry, obj = _target(kind, object_id)
+    actor = ensure_can_moderate(actor, _space(entry, obj))
+    ratelimit.enforce("moderate", actor)
+    reason = _clean_reason(reason, required=False)
+    case = _case_for(entry, obj)
+    now = timezone.now()
+    _snapshot(case, entry, obj)
+    if case.auto_hidden and entry.hideable and entry.is_hidden(obj):
+        entry.unhide(obj, actor=actor)
+        case.hidden_at, case.hidden_by, case.hidden_reason, case.auto_hidden = None, None, "", False
+        _notify(case.author, kind="moderation.unhidden",
+                text=_("Your %(kind)s is visible again after a moderator's review.") % {"kind": entry.verbose_name()})
+    _resolve(case, now)
+    case.save()
+    _log(actor=actor, action=ActionLog.Action.DISMISS, case=case, reason=reason)
+    _announce(case)
+    return case
+
+
+ACTIONS = {"hide": hide, "unhide": unhide, "dismiss": dismiss}
+
+
+# --- space controls ----------------------------------------------------------------------------------------------------
+
+def _space_target(space_key: str):
+    found = registry.get_space(space_key)
+    if found is None:
+        raise ValidationError(_("This space does not exist or offers no moderation controls."))
+    return found
+
+
+@transaction.atomic
+def set_lock(*, actor, space: str, locked: bool, reason: str = "") -> None:
+    """Lock (or unlock) a debate's comments: the forms change for everyone on the page (the app's event)."""
+    registration, obj = _space_target(space)
+    actor = ensure_can_moderate(actor, space)
+    ratelimit.enforce("moderate", actor)
+    reason = _clean_reason(reason, required=locked, max_length=500)
+    if registration.lock is None:
+        raise ValidationError(_("Comments cannot be locked here."))
+    registration.lock(obj, actor=actor, locked=locked, reason=reason)
+    _log(actor=actor, action=ActionLog.Action.LOCK if locked else ActionLog.Action.UNLOCK, kind=registration.prefix,
+         object_id=obj.pk, space=space, reason=reason, excerpt=str(registration.title(obj))[:200])
+
+
+@transaction.atomic
+def set_slow_mode(*, actor, space: str, seconds: int, reason: str = "") -> None:
+    """Let each participant post at most once every `seconds` in a debate or meeting (0 turns it off)."""
+    registration, obj = _space_target(space)
+    actor = ensure_can_moderate(actor, space)
+    ratelimit.enforce("moderate", actor)
+    try:
+        seconds = int(seconds)
+    except (TypeError, ValueError):
+        raise ValidationError(_("Slow mode takes a number of seconds.")) from None
+    if not 0 <= seconds <= 3600:
+        raise ValidationError(_("Slow mode is between 0 (off) and 3600 seconds."))
+    reason = _clean_reason(reason, required=False, max_length=500)
+    if registration.slow_mode is None:
+        raise ValidationError(_("Slow mode is not available here."))
+    registration.slow_mode(obj, actor=actor, seconds=seconds, reason=reason)
+    _log(actor=actor, action=ActionLog.Action.SLOW_MODE, kind=registration.prefix, object_id=obj.pk, space=space,
+         reason=f"{seconds}s" + (f" — {reason}" if reason else ""), excerpt=str(registration.title(obj))[:200])
+
+
+# --- people ------------------------------------------------------------------------------------------------------------
+
+def _ensure_can_act_on_user(actor, user, *, case: Case | None = None):
+    """Global moderators act on anyone but administrators and fellow moderators (administrators may); a space
+    moderator may warn the author of an item of their space."""
+    current = rules.fresh(actor)
+    if current is None:
+        raise PermissionDenied(_("You are not a moderator here."))
+    if case is not None and case.author_id == user.pk and case.space and rules.can_moderate(current, case.space):
+        allowed = True
+    else:
+        allowed = rules.is_global_moderator(current)
+    if not allowed:
+        raise PermissionDenied(_("You are not a moderator here."))
+    if user.pk == current.pk:
+        raise ValidationError(_("You cannot do this to your own account."))
+    target = get_user_model().objects.get(pk=user.pk)
+    if (target.role in (Role.MODERATOR, Role.ADMINISTRATOR) or target.is_superuser) and not rules.is_administrator(
+            current):
+        raise PermissionDenied(_("Only administrators can act on moderators and administrators."))
+    return current, target
+
+
+@transaction.atomic
+def warn(*, actor, user, reason: str, case: Case | None = None) -> ActionLog:
+    """Send the person a warning notification with the moderator's reason."""
+    actor, user = _ensure_can_act_on_user(actor, user, case=case)
+    ratelimit.enforce("moderate", actor)
+    reason = _clean_reason(reason, required=True, max_length=500)
+    entry = _log(actor=actor, action=ActionLog.Action.WARN, case=case, target_user=user, reason=reason,
+                 kind="user" if case is None else "", object_id=user.pk if case is None else None)
+    _notify(user, kind="moderation.warning", text=_("A moderator warns you: %(reason)s") % {"reason": reason})
+    return entry
+
+
+def end_sessions(user) -> int:
+    """End every session of `user`: each is emptied of its login and flagged, so the person's next request lands
+    on the sign-in page with the blocked message (live.moderation.middleware) and no socket can sign in with it."""
+    store_class = Session.get_session_store_class()
+    flagged = store_class().encode({BLOCKED_SESSION_FLAG: True})
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        try:
+            data = session.get_decoded()
+        except Exception:
+            continue
+        if str(data.get(SESSION_KEY)) == str(user.pk):
+            Session.objects.filter(pk=session.pk).update(session_data=flagged)
+            ended += 1
+    return ended
+
+
+@transaction.atomic
+def block(*, actor, user, reason: str, hide_content: bool = False) -> ActionLog:
+    """Block an account: every socket of theirs closes at once, their sessions end, sign-in is refused, their name
+    shows as "blocked user"; optionally everything they wrote is hidden. They are told why by email."""
+    actor, user = _ensure_can_act_on_user(actor, user)
+    ratelimit.enforce("moderate", actor)
+    reason = _clean_reason(reason, required=True)
+    if user.is_blocked:
+        raise ValidationError(_("This account is already blocked."))
+    now = timezone.now()
+    user.blocked_at, user.blocked_reason = now, reason
+    user.save(update_fields=["blocked_at", "blocked_reason"])
+    from live.accounts.services import close_all_sockets
+
+    close_all_sockets(user=user, reason="blocked", detail=str(_("Your account has been blocked by moderation.")))
+    end_sessions(user)
+    if hide_content:
+        for entry in registry.all_kinds():
+            if entry.hide_all_by is not None:
+                entry.hide_all_by(user, actor=actor, reason=reason)
+    log = _log(actor=actor, action=ActionLog.Action.BLOCK, kind="user", object_id=user.pk, target_user=user,
+               reason=reason + (" [" + _("all their content hidden") + "]" if hide_content else ""))
+    for case in Case.objects.select_for_update().filter(kind="user", object_id=user.pk, status=Case.Status.OPEN):
+        _resolve(case, now)
+        case.save()
+        _announce(case)
+    _email(user, _("Your Agora Live account has been blocked"),
+           _("A moderator blocked your account for this reason:\n\n%(reason)s\n\nYou can no longer sign in. "
+             "If you think this is a mistake, reply to this email.") % {"reason": reason})
+    return log
+
+
+@transaction.atomic
+def unblock(*, actor, user, reason: str = "") -> ActionLog:
+    actor, user = _ensure_can_act_on_user(actor, user)
+    ratelimit.enforce("moderate", actor)
+    reason = _clean_reason(reason, required=False)
+    if not user.is_blocked:
+        raise ValidationError(_("This account is not blocked."))
+    user.blocked_at, user.blocked_reason = None, ""
+    user.save(update_fields=["blocked_at", "blocked_reason"])
+    log = _log(actor=actor, action=ActionLog.Action.UNBLOCK, kind="user", object_id=user.pk, target_user=user,
+               reason=reason)
+    _email(user, _("Your Agora Live account is unblocked"),
+           _("A moderator unblocked your account. You can sign in again."))
+    return log
+
+
+def _email(user, subject: str, body: str) -> None:
+    if not user.email:
+        return
+    address, subject, body = user.email, str(subject), str(body)
+    transaction.on_commit(lambda: send_mail(subject, body, None, [address], fail_silently=True))

@@ -1,0 +1,38 @@
+/* Moderation queue: keep live-inserted rows in the page's order and let new ones slide in. */
+(function () {
+  "use strict";
+  var list = document.getElementById("queue-open");
+  if (!list) return;
+  var seen = {};
+  Array.prototype.forEach.call(list.querySelectorAll(".queue-row"), function (row) { seen[row.id] = true; });
+
+  function key(row) {
+    var byCount = list.getAttribute("data-sort") === "most";
+    var count = parseInt(row.getAttribute("data-count"), 10) || 0;
+    var last = parseInt(row.getAttribute("data-last"), 10) || 0;
+    return byCount ? [count, last] : [last, count];
+  }
+
+  function reorder() {
+    var kind = list.getAttribute("data-kind");
+    var rows = Array.prototype.slice.call(list.querySelectorAll(":scope > .queue-row"));
+    rows.forEach(function (row) {
+      if (!seen[row.id]) {
+        seen[row.id] = true;
+        row.classList.add("slide-in");
+      }
+    });
+    rows.sort(function (a, b) {
+      var ka = key(a), kb = key(b);
+      return (kb[0] - ka[0]) || (kb[1] - ka[1]);
+    });
+    rows.forEach(function (row) {
+      if (list.lastElementChild !== row) list.appendChild(row);
+    });
+    if (kind) {
+      rows.forEach(function (row) { row.hidden = row.getAttribute("data-kind") && row.getAttribute("data-kind") !== kind; });
+    }
+  }
+
+  document.addEventListener("live:updated", reorder);
+})();
