@@ -26,7 +26,7 @@ DEFAULT_LIMITS = {
     "contribution": "5/30",
     "join": "20/60",
     "report": "10/600",
-    "signup": "5/3600",
+    "signup": "20/3600",    # accounts created per IP (and reset e-mails): a meeting room signs up together
     "login": "5/300",       # failed sign-ins per account name
     "login_ip": "30/300",   # failed sign-ins per IP (a public meeting's wifi shares one IP: keep it higher)
     "moderate": "120/60",
