@@ -1,6 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MessagingConfig(AppConfig):
     name = "live.messaging"
     label = "messaging"
+    verbose_name = _("Private messages")
+
+    def ready(self):
+        from live.messaging import moderation, streams  # noqa: F401  (register the stream type, renderers, moderation)

@@ -1,0 +1,30 @@
+"""Messages in the moderation registry. Staff never browse conversations: a message reaches moderation only when a
+participant reports it, and the report carries the message (its excerpt), not a link into the conversation."""
+
+from live.messaging import services
+from live.messaging.models import Message
+from live.moderation import registry
+from live.text import plain_text
+
+
+def can_report(message, user) -> bool:
+    """Only a current participant may report, and not their own message."""
+    if not getattr(user, "is_authenticated", False) or message.author_id == user.pk:
+        return False
+    return message.conversation.participants.filter(user=user, left_at__isnull=True).exists()
+
+
+registry.register(registry.Moderatable(
+    kind="message",
+    model=Message,
+    hide=lambda obj, *, actor, reason: services.hide_message(message=obj, actor=actor, reason=reason),
+    unhide=lambda obj, *, actor: services.unhide_message(message=obj, actor=actor),
+    is_hidden=lambda obj: obj.hidden_at is not None,
+    space=lambda obj: f"conversation.{obj.conversation_id}",
+    author=lambda obj: obj.author,
+    excerpt=lambda obj: plain_text(obj.body, limit=200),
+    # No link into the conversation: moderators are not participants (the page would be a 404 for them).
+    url=lambda obj: "",
+    can_report=can_report,
+    hide_all_by=lambda user, *, actor, reason: services.hide_all_by(user, actor=actor, reason=reason),
+))

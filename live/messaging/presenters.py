@@ -1,0 +1,90 @@
+"""What pages and pushes show, computed once here so the page render and the event renderers agree."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from live.messaging import services
+from live.messaging.models import Message
+
+PAGE_SIZE = 30
+
+
+def local_day(moment) -> datetime.date:
+    return timezone.localtime(moment).date()
+
+
+def day_label(day: datetime.date) -> str:
+    today = timezone.localdate()
+    if day == today:
+        return _("Today")
+    if day == today - datetime.timedelta(days=1):
+        return _("Yesterday")
+    return date_format(day, "DATE_FORMAT")
+
+
+def day_item(day: datetime.date) -> dict:
+    return {"day": day, "day_id": day.isoformat(), "day_label": day_label(day)}
+
+
+def with_days(messages) -> list[dict]:
+    """Messages interleaved with a separator before the first message of each day."""
+    items, current = [], None
+    for message in messages:
+        day = local_day(message.created_at)
+        if day != current:
+            items.append(day_item(day))
+            current = day
+        items.append({"message": message})
+    return items
+
+
+def title_for(user, conversation) -> str:
+    names = [u.public_name for u in services.others(conversation, user)]
+    if not names:
+        return _("Conversation (only you left)")
+    return ", ".join(names)
+
+
+def participants_names(conversation) -> list[str]:
+    return [p.user.public_name for p in conversation.participants.filter(left_at__isnull=True)
+            .select_related("user").order_by("pk")]
+
+
+def seen_context(conversation) -> dict:
+    latest, readers = services.seen_by(conversation)
+    return {"seen_message": latest, "seen_names": ", ".join(u.public_name for u in readers),
+            "seen_count": len(readers), "conversation": conversation}
+
+
+def inbox_row(user, participant) -> dict:
+    conversation = participant.conversation
+    unread = getattr(participant, "unread", None)
+    if unread is None:
+        unread = services.unread_count(user, conversation)
+    last = services.last_visible_message(user, conversation)
+    return {
+        "conversation": conversation,
+        "title": title_for(user, conversation),
+        "preview": services.preview(user, conversation),
+        "preview_author": last.author.public_name if last else "",
+        "own_last": bool(last and last.author_id == user.pk),
+        "unread": unread,
+        "activity": conversation.last_message_at or conversation.created_at,
+    }
+
+
+def page_of_messages(user, conversation, before: int | None = None) -> tuple[list[Message], bool]:
+    """The PAGE_SIZE messages before `before` (default: the latest), oldest first, and whether older ones exist."""
+    qs = services.visible_messages(user, conversation).order_by("-pk")
+    if before:
+        qs = qs.filter(pk__lt=before)
+    page = list(qs[: PAGE_SIZE + 1])
+    has_earlier = len(page) > PAGE_SIZE
+    page = page[:PAGE_SIZE]
+    page.reverse()
+    return page, has_earlier

@@ -1,0 +1,460 @@
+"""Private messaging: the only code that writes conversations, messages, preferences and blocks.
+
+Every service checks, writes, then appends its events: on `conversation.<id>` for the open conversation pages and
+on each concerned participant's `user.<pk>` for the header badge and the inbox (see live/messaging/streams.py).
+
+Privacy rule: a conversation exists only for its current participants. Anyone else, including someone who left,
+gets `Conversation.DoesNotExist` (a 404), exactly as for a conversation that does not exist.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from live import ratelimit, streams
+from live.accounts.models import FORBIDDEN_CHARS
+from live.messaging.models import Block, Conversation, Message, Participant, Preference
+from live.text import plain_text, render_markdown_lite
+
+User = get_user_model()
+
+
+def max_length() -> int:
+    return getattr(settings, "MESSAGING_MAX_LENGTH", 1000)
+
+
+def max_participants() -> int:
+    return getattr(settings, "MESSAGING_MAX_PARTICIPANTS", 10)
+
+
+# --- reading: who sees what ------------------------------------------------------------------------------------------
+
+def get_participation(user, conversation_id) -> Participant:
+    """The user's active participation, or Conversation.DoesNotExist (also for anonymous and for people who left)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        raise Conversation.DoesNotExist
+    try:
+        conversation_id = int(conversation_id)
+    except (TypeError, ValueError):
+        raise Conversation.DoesNotExist from None
+    participant = (Participant.objects.select_related("conversation")
+                   .filter(conversation_id=conversation_id, user=user, left_at__isnull=True).first())
+    if participant is None:
+        raise Conversation.DoesNotExist
+    return participant
+
+
+def blocks_of(user) -> dict[int, object]:
+    """{blocked user pk: when} for the people `user` blocked."""
+    return dict(Block.objects.filter(blocker=user).values_list("blocked_id", "created_at"))
+
+
+def visible_messages(user, conversation):
+    """The conversation's messages as `user` sees them: without what people they blocked wrote after the block."""
+    qs = Message.objects.filter(conversation=conversation).select_related("author")
+    for blocked_id, since in blocks_of(user).items():
+        qs = qs.exclude(author_id=blocked_id, created_at__gt=since)
+    return qs
+
+
+def is_hidden_for(user_pk: int, message: Message) -> bool:
+    """Whether `message` is one that user_pk no longer sees because they blocked its author."""
+    block = Block.objects.filter(blocker_id=user_pk, blocked_id=message.author_id).values_list(
+        "created_at", flat=True).first()
+    return block is not None and message.created_at > block
+
+
+def _unread_subquery(user, blocked_ids):
+    return Subquery(
+        Message.objects.filter(conversation=OuterRef("conversation_id"), id__gt=OuterRef("last_read_id"),
+                               kind=Message.Kind.MESSAGE, hidden_at__isnull=True)
+        .exclude(author_id__in=[user.pk, *blocked_ids])
+        .order_by().values("conversation").annotate(n=Count("pk")).values("n")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def participations(user):
+    """The user's active conversations, most recent activity first, each annotated with `unread`."""
+    blocked = list(blocks_of(user))
+    return (Participant.objects.filter(user=user, left_at__isnull=True)
+            .select_related("conversation")
+            .annotate(unread=Coalesce(_unread_subquery(user, blocked), Value(0)))
+            .order_by("-conversation__last_message_at", "-conversation_id"))
+
+
+def unread_count(user, conversation=None) -> int:
+    """Unread messages of `user`, in all their conversations or in one."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    qs = participations(user)
+    if conversation is not None:
+        qs = qs.filter(conversation=conversation)
+    return sum(qs.values_list("unread", flat=True))
+
+
+def others(conversation, user, *, active=True) -> list:
+    """The other participants of a conversation (users), in the order they joined."""
+    qs = conversation.participants.select_related("user").exclude(user=user).order_by("pk")
+    if active:
+        qs = qs.filter(left_at__isnull=True)
+    return [p.user for p in qs]
+
+
+def last_visible_message(user, conversation) -> Message | None:
+    return visible_messages(user, conversation).filter(kind=Message.Kind.MESSAGE).order_by("-pk").first()
+
+
+def seen_by(conversation) -> tuple[Message | None, list]:
+    """The latest message and the participants other than its author who have read it."""
+    latest = (Message.objects.filter(conversation=conversation, kind=Message.Kind.MESSAGE, hidden_at__isnull=True)
+              .order_by("-pk").first())
+    if latest is None:
+        return None, []
+    readers = (Participant.objects.filter(conversation=conversation, left_at__isnull=True, last_read_id__gte=latest.pk)
+               .exclude(user_id=latest.author_id).select_related("user").order_by("last_read_at", "pk"))
+    return latest, [p.user for p in readers]
+
+
+def accepts_from(recipient) -> bool:
+    pref = Preference.objects.filter(user=recipient).values_list("accept_from", flat=True).first()
+    return pref != Preference.AcceptFrom.NOBODY
+
+
+def preference_of(user) -> str:
+    return Preference.objects.filter(user=user).values_list("accept_from", flat=True).first() or \
+        Preference.AcceptFrom.EVERYONE
+
+
+def may_start_with(author, recipient) -> bool:
+    """Whether `author` may start a conversation with `recipient` or add them to one. Deliberately one boolean:
+    the author learns "cannot write", never why."""
+    return (recipient.is_active and not recipient.is_blocked and accepts_from(recipient)
+            and not Block.objects.filter(blocker=recipient, blocked=author).exists())
+
+
+# --- checks ------------------------------------------------------------------------------------------------------------
+
+def check_can_send(user) -> None:
+    if not getattr(user, "is_authenticated", False) or not user.is_active or user.is_blocked:
+        raise PermissionDenied(_("Your account cannot send messages."))
+
+
+def clean_body(body: str) -> str:
+    """The body as stored: trimmed, newlines normalized; refuses empty, too long and invisible/control text."""
+    body = (body or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not body:
+        raise ValidationError(_("Write a message first."), code="empty")
+    if len(body) > max_length():
+        raise ValidationError(
+            _("A message is limited to %(max)d characters (this one has %(n)d).") % {"max": max_length(),
+                                                                                    "n": len(body)},
+            code="too_long")
+    for char in body:
+        if char in "\n\t":
+            continue
+        if char in FORBIDDEN_CHARS or unicodedata.category(char) in {"Cc", "Cs", "Co", "Cn"}:
+            raise ValidationError(_("This message contains invisible or control characters."), code="control_chars")
+    return body
+
+
+def parse_client_id(value) -> uuid.UUID:
+    """The form's client message id; a missing one gets a fresh id (no retry protection, but no failure)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if not value:
+        return uuid.uuid4()
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError(_("This form is out of date: reload the page and try again."), code="client_id") from None
+
+
+def resolve_recipients(author, names) -> list:
+    """Users from nicknames (or users), checked: not oneself, at most max_participants() - 1, each may be written to."""
+    wanted = []
+    for name in names:
+        name = name.nickname if isinstance(name, User) else str(name).strip().lstrip("@").strip()
+        if name and name.casefold() not in {w.casefold() for w in wanted}:
+            wanted.append(name)
+    if not wanted:
+        raise ValidationError(_("Choose at least one person to write to."), code="no_recipient")
+    if author.nickname.casefold() in {w.casefold() for w in wanted}:
+        raise ValidationError(_("You cannot write to yourself."), code="self")
+    if len(wanted) + 1 > max_participants():
+        raise ValidationError(_("A conversation has at most %(max)d participants, you included.")
+                              % {"max": max_participants()}, code="too_many")
+    found = {u.nickname.casefold(): u for u in User.objects.filter(
+        Q(*[Q(nickname__iexact=w) for w in wanted], _connector=Q.OR))}
+    recipients = []
+    for name in wanted:
+        user = found.get(name.casefold())
+        if user is None:
+            raise ValidationError(_("No one is called “%(name)s”.") % {"name": name}, code="unknown")
+        if not may_start_with(author, user):
+            raise ValidationError(_("You cannot write to %(name)s.") % {"name": user.nickname}, code="cannot_write")
+        recipients.append(user)
+    return recipients
+
+
+def find_one_to_one(a, b) -> Conversation | None:
+    return (Conversation.objects.filter(is_group=False)
+            .filter(participants__user=a, participants__left_at__isnull=True)
+            .filter(participants__user=b, participants__left_at__isnull=True).first())
+
+
+# --- writing -----------------------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def start_conversation(*, author, recipients, body: str, client_id=None) -> Message:
+    """Write to one person (their existing one-to-one conversation is reused) or start a group with up to
+    max_participants() - 1 others. Returns the message; a retry with the same client id returns the same one."""
+    check_can_send(author)
+    client_id = parse_client_id(client_id)
+    existing = Message.objects.filter(author=author, client_id=client_id).select_related("conversation").first()
+    if existing is not None:
+        return existing
+    people = resolve_recipients(author, recipients)
+    body = clean_body(body)
+    conversation = find_one_to_one(author, people[0]) if len(people) == 1 else None
+    if conversation is None:
+        ratelimit.enforce("conversation", author)
+        conversation = Conversation.objects.create(created_by=author, is_group=len(people) > 1)
+        Participant.objects.bulk_create([Participant(conversation=conversation, user=u) for u in [author, *people]])
+    else:
+        ratelimit.enforce("message", author)
+    return _post(conversation=conversation, author=author, body=body, client_id=client_id)
+
+
+@transaction.atomic
+def send_message(*, author, conversation, body: str, client_id=None) -> Message:
+    """Post in a conversation the author takes part in. Idempotent on (author, client_id)."""
+    check_can_send(author)
+    conversation_id = getattr(conversation, "pk", conversation)
+    get_participation(author, conversation_id)
+    client_id = parse_client_id(client_id)
+    existing = Message.objects.filter(author=author, client_id=client_id).first()
+    if existing is not None:
+        if existing.conversation_id != int(conversation_id):
+            raise ValidationError(_("This form is out of date: reload the page and try again."), code="client_id")
+        return existing
+    body = clean_body(body)
+    conversation = Conversation.objects.get(pk=conversation_id)
+    if not conversation.is_group:
+        other = others(conversation, author)
+        if other and Block.objects.filter(blocker=other[0], blocked=author).exists():
+            raise PermissionDenied(_("You cannot write in this conversation."))
+    ratelimit.enforce("message", author)
+    return _post(conversation=conversation, author=author, body=body, client_id=client_id)
+
+
+def _post(*, conversation, author, body, client_id) -> Message:
+    # Lock the conversation: messages get their pk in the order their events get their seq, and a concurrent retry
+    # of the same send waits here, then finds the first one.
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    existing = Message.objects.filter(author=author, client_id=client_id).first()
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    recipients = list(conversation.participants.filter(left_at__isnull=True).exclude(user=author)
+                      .select_related("user"))
+    # Who had nothing unread here before this message: they get a notification; the others already have one pending.
+    quiet = {p.pk for p in recipients if unread_count(p.user, conversation) == 0}
+    message = Message.objects.create(conversation=conversation, author=author, body=body,
+                                     body_html=render_markdown_lite(body), client_id=client_id)
+    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=message.created_at)
+    Participant.objects.filter(conversation=conversation, user=author).update(last_read_id=message.pk,
+                                                                              last_read_at=now)
+    streams.append(conversation.stream_key, "message.posted", message=message.pk)
+    streams.append(author.stream_key, "messages.unread", conversation=conversation.pk)
+    from live.notifications.services import notify
+
+    for participant in recipients:
+        user = participant.user
+        if Block.objects.filter(blocker=user, blocked=author).exists():
+            continue  # they do not see it: no badge, no inbox change, no notification
+        streams.append(user.stream_key, "messages.unread", conversation=conversation.pk)
+        if participant.pk in quiet:
+            # No message text in notifications: they are listed on pages others may glance at.
+            notify(user=user, kind="message", url=conversation.get_absolute_url(),
+                   text=_("%(name)s sent you a private message") % {"name": author.public_name})
+    return message
+
+
+@transaction.atomic
+def mark_read(*, user, conversation, upto: int | None = None) -> bool:
+    """Record that `user` has seen the conversation up to message `upto` (default: its latest). Everyone on the
+    conversation sees "seen by"; the reader's badge and inbox update on every tab. False when nothing changed."""
+    participant = get_participation(user, getattr(conversation, "pk", conversation))
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    conversation = participant.conversation
+    latest = Message.objects.filter(conversation=conversation).order_by("-pk").values_list("pk", flat=True).first()
+    target = latest or 0
+    if upto is not None:
+        target = min(int(upto), target)
+    if target <= participant.last_read_id:
+        return False
+    ratelimit.enforce("read", user)
+    participant.last_read_id = target
+    participant.last_read_at = timezone.now()
+    participant.digest_sent_at = None
+    participant.save(update_fields=["last_read_id", "last_read_at", "digest_sent_at"])
+    streams.append(conversation.stream_key, "messages.seen", participant=participant.pk)
+    streams.append(user.stream_key, "messages.unread", conversation=conversation.pk)
+    return True
+
+
+@transaction.atomic
+def leave_conversation(*, user, conversation) -> None:
+    """Leave a group: the others see a "left" line; the leaver's pages and sockets lose it at once."""
+    participant = get_participation(user, getattr(conversation, "pk", conversation))
+    conversation = participant.conversation
+    if not conversation.is_group:
+        raise ValidationError(_("You can only leave a group conversation."), code="not_group")
+    ratelimit.enforce("default", user)
+    Conversation.objects.select_for_update().get(pk=conversation.pk)
+    participant.left_at = timezone.now()
+    participant.save(update_fields=["left_at"])
+    line = Message.objects.create(conversation=conversation, author=user, kind=Message.Kind.LEFT)
+    streams.append(conversation.stream_key, "message.posted", message=line.pk)
+    # The leaver's sockets re-check their subscriptions: the conversation stream is refused from now on.
+    streams.append(user.stream_key, "messages.unread", conversation=conversation.pk,
+                   _control={"reauthorize": True})
+
+
+@transaction.atomic
+def set_preference(*, user, accept_from: str) -> Preference:
+    """Who may start a conversation with `user`: everyone or nobody."""
+    if accept_from not in Preference.AcceptFrom.values:
+        raise ValidationError(_("Choose who may write to you."), code="invalid")
+    ratelimit.enforce("default", user)
+    pref, _created = Preference.objects.update_or_create(user=user, defaults={"accept_from": accept_from})
+    return pref
+
+
+@transaction.atomic
+def block_user(*, blocker, blocked) -> Block:
+    """`blocked` can no longer start a conversation with `blocker` nor add them to one, nor write in their
+    one-to-one conversation; their new messages in shared groups are not shown to `blocker`."""
+    if not getattr(blocker, "is_authenticated", False):
+        raise PermissionDenied
+    if blocked is None or blocked.pk == blocker.pk:
+        raise ValidationError(_("You cannot block yourself."), code="self")
+    ratelimit.enforce("default", blocker)
+    block, _created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+    return block
+
+
+@transaction.atomic
+def unblock_user(*, blocker, blocked) -> bool:
+    ratelimit.enforce("default", blocker)
+    return Block.objects.filter(blocker=blocker, blocked=blocked).delete()[0] > 0
+
+
+# --- moderation hand-off -------------------------------------------------------------------------------------------------
+
+def _touch_participants(conversation) -> None:
+    for user_id in conversation.participants.filter(left_at__isnull=True).values_list("user_id", flat=True):
+        streams.append(f"user.{user_id}", "messages.unread", conversation=conversation.pk)
+
+
+@transaction.atomic
+def hide_message(*, message, actor=None, reason: str = "") -> Message:
+    """Hide a reported message (moderation decides who may; this only writes and tells the open pages)."""
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.hidden_at is None:
+        message.hidden_at = timezone.now()
+        message.hidden_reason = reason or ""
+        message.save(update_fields=["hidden_at", "hidden_reason"])
+        streams.append(message.conversation.stream_key, "message.changed", message=message.pk)
+        _touch_participants(message.conversation)
+    return message
+
+
+@transaction.atomic
+def unhide_message(*, message, actor=None) -> Message:
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.hidden_at is not None:
+        message.hidden_at = None
+        message.hidden_reason = ""
+        message.save(update_fields=["hidden_at", "hidden_reason"])
+        streams.append(message.conversation.stream_key, "message.changed", message=message.pk)
+        _touch_participants(message.conversation)
+    return message
+
+
+@transaction.atomic
+def hide_all_by(user, *, actor=None, reason: str = "") -> int:
+    """Hide every visible message of a user blocked by moderation."""
+    count = 0
+    for message in Message.objects.filter(author=user, kind=Message.Kind.MESSAGE, hidden_at__isnull=True):
+        hide_message(message=message, actor=actor, reason=reason)
+        count += 1
+    return count
+
+
+# --- privacy: export and search -------------------------------------------------------------------------------------------
+
+def export_for(user) -> dict:
+    """Everything `user` may see in messaging, as JSON-ready data: their conversations and messages, their
+    preference and their blocks. Nothing of conversations they are not (or no longer) part of."""
+    conversations = []
+    for participant in participations(user):
+        conversation = participant.conversation
+        people = [p.user.nickname for p in conversation.participants.select_related("user").order_by("pk")
+                  if p.left_at is None]
+        messages = []
+        for message in visible_messages(user, conversation).order_by("pk"):
+            item = {"id": message.pk, "author": message.author.nickname, "kind": message.kind,
+                    "created_at": message.created_at.isoformat()}
+            if message.kind == Message.Kind.MESSAGE:
+                if message.is_hidden and message.author_id != user.pk:
+                    item["hidden"] = True
+                else:
+                    item["body"] = message.body
+                    item["hidden"] = message.is_hidden
+            messages.append(item)
+        conversations.append({
+            "id": conversation.pk, "group": conversation.is_group, "participants": people,
+            "created_at": conversation.created_at.isoformat(), "messages": messages,
+        })
+    return {
+        "user": user.nickname,
+        "exported_at": timezone.now().isoformat(),
+        "accept_from": preference_of(user),
+        "blocked": list(Block.objects.filter(blocker=user).values_list("blocked__nickname", flat=True)),
+        "conversations": conversations,
+    }
+
+
+def search(user, query: str, limit: int = 50) -> list[Message]:
+    """Messages matching `query` in the user's own conversations only."""
+    query = (query or "").strip()[:200]
+    if len(query) < 2 or not getattr(user, "is_authenticated", False):
+        return []
+    qs = (Message.objects.filter(conversation__participants__user=user,
+                                 conversation__participants__left_at__isnull=True,
+                                 kind=Message.Kind.MESSAGE, hidden_at__isnull=True, body__icontains=query)
+          .select_related("author", "conversation").order_by("-pk"))
+    for blocked_id, since in blocks_of(user).items():
+        qs = qs.exclude(author_id=blocked_id, created_at__gt=since)
+    return list(qs[:limit])
+
+
+def preview(user, conversation) -> str:
+    message = last_visible_message(user, conversation)
+    if message is None:
+        return ""
+    if message.is_hidden:
+        return _("Message hidden by moderation")
+    return plain_text(message.body, limit=90)

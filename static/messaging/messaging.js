@@ -1,0 +1,184 @@
+/* Private messages: the few behaviours a server-rendered page cannot have on its own.
+ *  - the composer keeps what was typed (draft in localStorage), retries a send that failed for network reasons
+ *    with the SAME client id (the server creates the message once), and takes a fresh id after a success;
+ *  - typing frames (at most one every 2.5 s) and the expiry of other people's "is writing…" lines;
+ *  - read receipts: when a message from someone else arrives while the page is visible, tell the server;
+ *  - the inbox keeps its rows in order of last activity as pushes update them.
+ * Everything works without this file: plain form posts, redirects, a reload shows the latest state.
+ */
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || ""; }
+    catch (e) { return ""; }
+  }
+
+  function newClientId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var b = new Uint8Array(16);
+    window.crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  // --- inbox order -------------------------------------------------------------------------------------------
+  function sortInbox() {
+    var list = document.getElementById("inbox-list");
+    if (!list) return;
+    var rows = Array.prototype.slice.call(list.querySelectorAll(":scope > li[data-activity]"));
+    var sorted = rows.slice().sort(function (a, b) {
+      return (parseInt(b.getAttribute("data-activity"), 10) || 0) - (parseInt(a.getAttribute("data-activity"), 10) || 0);
+    });
+    var same = sorted.every(function (row, i) { return row === rows[i]; });
+    if (!same) sorted.forEach(function (row) { list.appendChild(row); });
+  }
+
+  // --- conversation page ---------------------------------------------------------------------------------------
+  var section = null, me = "", lastRead = 0, readPending = false;
+
+  function markRead() {
+    if (!section || document.visibilityState !== "visible" || readPending) return;
+    var newest = 0;
+    var items = document.querySelectorAll("#message-list [data-message]");
+    for (var i = 0; i < items.length; i++) {
+      var id = parseInt(items[i].getAttribute("data-message"), 10) || 0;
+      if (id > newest && items[i].getAttribute("data-author") !== me) newest = id;
+    }
+    if (newest <= lastRead) return;
+    readPending = true;
+    var body = new URLSearchParams();
+    body.set("upto", String(newest));
+    fetch(section.getAttribute("data-read-url"), {
+      method: "POST", credentials: "same-origin", body: body,
+      headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" }
+    }).then(function (response) {
+      if (response.ok) lastRead = Math.max(lastRead, newest);
+    }).catch(function () { /* next update retries */ })
+      .then(function () { readPending = false; });
+  }
+
+  function expireTyping() {
+    var now = Date.now();
+    var lines = document.querySelectorAll("#typing-list [data-typing]");
+    for (var i = 0; i < lines.length; i++) {
+      var seen = parseInt(lines[i].getAttribute("data-seen-at"), 10);
+      if (!seen) lines[i].setAttribute("data-seen-at", String(now));
+      else if (now - seen > 6000) lines[i].remove();
+    }
+  }
+
+  function setupComposer(form) {
+    var textarea = form.querySelector("textarea[name=body]");
+    var clientId = form.querySelector("input[name=client_id]");
+    var status = document.getElementById("composer-status");
+    var errorBox = document.getElementById("composer-error");
+    var stream = section.getAttribute("data-live-stream");
+    var draftKey = "agora-draft-" + form.getAttribute("data-conversation");
+    var pending = false, retryDelay = 2000, retryTimer = null, sentBody = null, lastTyping = 0;
+
+    try {
+      var saved = window.localStorage.getItem(draftKey);
+      if (saved && !textarea.value) {
+        var draft = JSON.parse(saved);
+        textarea.value = draft.body || "";
+        if (draft.clientId) clientId.value = draft.clientId;   // an unconfirmed send keeps its id across reloads
+        if (draft.pending) setPending(true);
+      }
+    } catch (e) { /* no storage: drafts live as long as the page */ }
+
+    function saveDraft() {
+      try {
+        if (textarea.value) {
+          window.localStorage.setItem(draftKey, JSON.stringify({ body: textarea.value, clientId: clientId.value, pending: pending }));
+        } else {
+          window.localStorage.removeItem(draftKey);
+        }
+      } catch (e) { /* ignore */ }
+    }
+
+    function setPending(on) {
+      pending = on;
+      form.setAttribute("data-pending", on ? "true" : "false");
+      if (status) status.textContent = on ? status.getAttribute("data-msg-pending") : "";
+      if (!on) { retryDelay = 2000; clearTimeout(retryTimer); retryTimer = null; }
+    }
+
+    function retry() {
+      clearTimeout(retryTimer);
+      retryTimer = null;
+      if (pending && textarea.value.trim()) window.htmx.trigger(form, "submit");
+    }
+
+    function scheduleRetry() {
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(retry, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 15000);
+    }
+
+    textarea.addEventListener("input", function () {
+      saveDraft();
+      var now = Date.now();
+      if (textarea.value.trim() && now - lastTyping > 2500 && window.agoraLive && window.agoraLive.state[stream]) {
+        lastTyping = now;
+        window.agoraLive.typing(stream);
+      }
+    });
+    textarea.addEventListener("keydown", function (evt) {
+      if (evt.key === "Enter" && (evt.ctrlKey || evt.metaKey)) {
+        evt.preventDefault();
+        if (form.requestSubmit) form.requestSubmit(); else window.htmx.trigger(form, "submit");
+      }
+    });
+
+    form.addEventListener("htmx:configRequest", function (evt) {
+      sentBody = textarea.value;
+      errorBox.innerHTML = "";
+      saveDraft();
+    });
+    form.addEventListener("htmx:afterRequest", function (evt) {
+      var xhr = evt.detail.xhr, code = xhr ? xhr.status : 0;
+      if (code >= 200 && code < 300) {
+        setPending(false);
+        if (textarea.value === sentBody) textarea.value = "";
+        clientId.value = newClientId();
+        lastTyping = 0;
+        saveDraft();
+        markRead();
+      } else if (code === 0 || code >= 500) {
+        setPending(true);        // network or server trouble: keep the text and the id, send again later
+        saveDraft();
+        scheduleRetry();
+      } else {
+        setPending(false);       // refused (too long, blocked, rate limited): say why, keep the text
+        errorBox.innerHTML = xhr.responseText || "";
+      }
+    });
+    form.addEventListener("htmx:sendError", function () { setPending(true); saveDraft(); scheduleRetry(); });
+    window.addEventListener("online", retry);
+    document.addEventListener("htmx:wsOpen", function () { setTimeout(retry, 200); });
+  }
+
+  function init() {
+    sortInbox();
+    section = document.getElementById("conversation");
+    if (section) {
+      me = section.getAttribute("data-user") || "";
+      lastRead = parseInt(section.getAttribute("data-last-read"), 10) || 0;
+      var form = document.getElementById("composer");
+      if (form && window.htmx) setupComposer(form);
+      setInterval(expireTyping, 1000);
+      document.addEventListener("visibilitychange", markRead);
+      markRead();
+    }
+  }
+
+  document.addEventListener("live:updated", function () {
+    sortInbox();
+    if (section) { expireTyping(); markRead(); }
+  });
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
