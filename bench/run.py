@@ -1,0 +1,303 @@
+"""Benchmark entry point: `python -m bench.run --smoke` (CI, under 2 minutes) or `--full` (make bench).
+
+Starts its own servers (daphne as production starts it, pinned to CPU 0; the generator runs on CPU 1) on its own
+PostgreSQL database (`<name>_bench`, created and migrated here) and Redis database (12/13 by default), runs the
+scenarios of PERFORMANCE.md against the application and the two baselines, writes bench/results/latest.json and
+latest.md (full) or smoke.json (smoke), and exits non-zero when the smoke run loses a delivery, sees an error or
+exceeds its loose p99 bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import uvloop
+
+from bench import report, scenarios, stack
+
+RESULTS = stack.ROOT / "bench" / "results"
+
+SMOKE = {"listeners": 200, "rate": 10, "seconds": 5, "ramp": [], "p99_bound_ms": 1000, "s8_comments": 300,
+         "s8_repeat": 10}
+FULL = {"listeners": 1000, "rate": 10, "seconds": 20, "ramp": [20, 40, 80, 160, 320, 640], "ramp_seconds": 4,
+        "idle": [1000, 5000], "storm_clients": 1000, "storm_missed": 20, "s8_comments": 5000, "s8_repeat": 40,
+        "s6_listeners": 1000}
+
+
+class Context:
+    def __init__(self, args):
+        self.db_url = stack.bench_database_url()
+        self.redis_url = stack.bench_redis_url()
+        self.env = stack.server_env(self.db_url, self.redis_url)
+        self.target = args.target
+        self.writers = args.writers
+
+    def prepare(self):
+        stack.log(f"database {self.db_url.rsplit('/', 1)[-1]}, redis {self.redis_url}")
+        stack.ensure_database(self.db_url)
+        stack.flush_redis(self.redis_url)
+        stack.manage(self.env, "migrate", "--noinput", "-v0")
+
+    def seed(self, command: str, args: dict) -> dict:
+        return scenarios.run_seed(self.env, command, args)
+
+
+def machine() -> dict:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu_model": cpu, "python": platform.python_version(),
+            "load_avg_at_start": stack.machine_load(), "kernel": platform.release()}
+
+
+def pick_target(args) -> str:
+    if args.target != "auto":
+        return args.target
+    from importlib.util import find_spec
+
+    return "debate" if find_spec("bench.debates_adapter") and _debates_ready() else "notifications"
+
+
+def _debates_ready() -> bool:
+    from bench import debates_adapter
+
+    return debates_adapter.ready()
+
+
+async def smoke(ctx: Context, out: dict) -> list[str]:
+    failures = []
+    cfg = SMOKE
+    app = scenarios.AppTarget(ctx).start()
+    try:
+        app.new_stream()
+        stack.log(f"S1 smoke: {cfg['listeners']} listeners, {cfg['rate']} posts/s for {cfg['seconds']} s "
+                  f"({ctx.target} path)")
+        s1 = await scenarios.fanout(app, listeners=cfg["listeners"], rate=cfg["rate"], seconds=cfg["seconds"],
+                                    ramp=cfg["ramp"], ramp_seconds=0)
+        steady = s1["steady"]
+        out["scenarios"].append(report.scenario("S1-smoke", {"listeners": cfg["listeners"], "posts_per_s": cfg["rate"],
+                                                             "seconds": cfg["seconds"], "path": ctx.target},
+                                                steady, details=s1))
+        stack.log(f"S1 smoke: p50 {steady['p50_ms']} ms p99 {steady['p99_ms']} ms loss {steady['loss']} "
+                  f"order errors {steady['order_errors']} accepted {steady['accepted']}/{steady['posts']}")
+        if steady["loss"]:
+            failures.append(f"S1: {steady['loss']} deliveries lost")
+        if steady["order_errors"]:
+            failures.append(f"S1: {steady['order_errors']} out-of-order frames")
+        if steady["accepted"] != steady["posts"]:
+            failures.append(f"S1: {steady['posts'] - steady['accepted']} posts refused: {steady['write_failures']}")
+        if steady["p99_ms"] is None or steady["p99_ms"] > cfg["p99_bound_ms"]:
+            failures.append(f"S1: p99 {steady['p99_ms']} ms beyond the smoke bound {cfg['p99_bound_ms']} ms")
+        if ctx.target == "debate":
+            s8 = await s8_page(ctx, app, cfg["s8_comments"], cfg["s8_repeat"])
+            out["scenarios"].append(s8)
+            stack.log(f"S8 smoke: {s8['details']}")
+    finally:
+        app.stop()
+    return failures
+
+
+async def s8_page(ctx: Context, app, comments: int, repeat: int) -> dict:
+    from bench import debates_adapter
+
+    small = ctx.seed("debate", {"writers": 1, "comments": 20})
+    big = ctx.seed("debate", {"writers": 1, "comments": comments})
+    timing = await scenarios.page_time(app, path=big["page"], repeat=repeat)
+    q_small = ctx.seed("querycount", {"path": small["page"], "repeat": 3})
+    q_big = ctx.seed("querycount", {"path": big["page"], "repeat": 3})
+    details = {"comments": comments, "http": timing, "queries_20_comments": q_small["queries"][-1],
+               "queries_big": q_big["queries"][-1], "django_ms_big": q_big["ms"],
+               "page_bytes": timing["bytes"], "first_page_size": debates_adapter.PAGE_SIZE_HINT}
+    return report.scenario("S8", {"comments": comments, "requests": repeat},
+                           {"p50_ms": timing["p50_ms"], "p95_ms": timing["p95_ms"], "p99_ms": timing["p99_ms"],
+                            "max_ms": timing["max_ms"]}, details=details,
+                           target="first page p95 <= 50 ms, query count constant",
+                           met=(timing["p95_ms"] or 1e9) <= 50 and q_small["queries"][-1] == q_big["queries"][-1])
+
+
+async def full(ctx: Context, out: dict, only: set[str] | None) -> list[str]:
+    cfg = FULL
+    def want(name):
+        return (only is None or name in only)
+    def save():
+        return (report.write(out, RESULTS / "latest.json", RESULTS / "latest.md"))
+    baseline_s1 = {}
+    payload = 1200
+    if want("S8") and ctx.target == "debate":
+        app = scenarios.AppTarget(ctx).start()
+        try:
+            stack.log("S8: debate page with 5000 comments")
+            out["scenarios"].append(await s8_page(ctx, app, cfg["s8_comments"], cfg["s8_repeat"]))
+            save()
+        finally:
+            app.stop()
+    if want("S1"):
+        app = scenarios.AppTarget(ctx).start()
+        try:
+            app.new_stream()
+            stack.log(f"S1 agora: {cfg['listeners']} listeners, {cfg['rate']} posts/s")
+            s1 = await scenarios.fanout(app, listeners=cfg["listeners"], rate=cfg["rate"], seconds=cfg["seconds"],
+                                        ramp=cfg["ramp"], ramp_seconds=cfg["ramp_seconds"])
+            payload = s1["frame_bytes"] or payload
+        finally:
+            app.stop()
+        for cls in (scenarios.WsTarget, scenarios.StockTarget):
+            base = cls(ctx, payload).start()
+            try:
+                stack.log(f"S1 {base.name}")
+                baseline_s1[base.name] = await scenarios.fanout(
+                    base, listeners=cfg["listeners"], rate=cfg["rate"], seconds=cfg["seconds"], ramp=cfg["ramp"],
+                    ramp_seconds=cfg["ramp_seconds"])
+            finally:
+                base.stop()
+        out["scenarios"].append(report.s1(cfg, s1, baseline_s1, ctx.target))
+        save()
+    if want("S5"):
+        results = {}
+        for n in cfg["idle"]:
+            for make in (lambda: scenarios.AppTarget(ctx), lambda: scenarios.WsTarget(ctx, payload),
+                         lambda: scenarios.StockTarget(ctx, payload)):
+                target = make()
+                target.start()
+                try:
+                    if target.name == "agora":
+                        target.new_stream()
+                    stack.log(f"S5 {target.name}: {n} idle connections")
+                    results.setdefault(n, {})[target.name] = await scenarios.idle_memory(target, connections=n)
+                except Exception as exc:  # noqa: BLE001 - a baseline that cannot hold n sockets is a finding
+                    results.setdefault(n, {})[target.name] = {"error": repr(exc)[:300]}
+                finally:
+                    target.stop()
+        out["scenarios"].append(report.s5(results))
+        save()
+    if want("S7"):
+        storm = {}
+        for make in (lambda: scenarios.AppTarget(ctx), lambda: scenarios.StockTarget(ctx, payload)):
+            target = make()
+            target.start()
+            try:
+                if target.name == "agora":
+                    target.new_stream()
+                stack.log(f"S7 {target.name}: {cfg['storm_clients']} clients reconnect at once")
+                storm[target.name] = await scenarios.reconnect_storm(target, clients=cfg["storm_clients"],
+                                                                     missed=cfg["storm_missed"])
+            finally:
+                target.stop()
+        out["scenarios"].append(report.s7(storm))
+        save()
+    if want("S6"):
+        one = next((s for s in out["scenarios"] if s["name"] == "S1"), None)
+        two = scenarios.AppTarget(ctx, processes=2, cpus=("0", "1")).start()
+        try:
+            two.new_stream()
+            stack.log("S6: two daphne processes sharing Redis")
+            s6 = await s6_two_processes(two, cfg)
+        finally:
+            two.stop()
+        out["scenarios"].append(report.s6(s6, one))
+        save()
+    save()
+    return []
+
+
+async def s6_two_processes(target, cfg) -> dict:
+    """Half the listeners on each process, posts alternating between the processes' HTTP endpoints."""
+    a, b = target.servers
+    half = cfg["s6_listeners"] // 2
+    pool_a, pool_b = await target.pool(a), await target.pool(b)
+    pool_b.stats = pool_a.stats
+    await pool_a.connect(half)
+    await pool_b.connect(half)
+    wa, wb = await target.writer(a), await target.writer(b)
+
+    class Alternate:
+        failures, post_ms = wa.failures, wa.post_ms
+
+        async def post(self, i):
+            return await (wa if i % 2 == 0 else wb).post(i)
+
+    writer = Alternate()
+    pools = [pool_a, pool_b]
+    index = 0
+    try:
+        steady = await scenarios.measure_rate(target, pools, writer, rate=cfg["rate"],
+                                              count=int(cfg["rate"] * cfg["seconds"]), start_index=index,
+                                              servers=target.servers)
+        index += steady["posts"]
+        steps, best = [], None
+        for rate in cfg["ramp"]:
+            count = max(10, int(rate * cfg["ramp_seconds"]))
+            step = await scenarios.measure_rate(target, pools, writer, rate=rate, count=count, start_index=index,
+                                                servers=target.servers)
+            index += count
+            steps.append({k: step[k] for k in ("offered_posts_per_s", "deliveries_per_s", "p50_ms", "p99_ms",
+                                               "loss", "server_cpu_pct", "order_errors")})
+            stack.log(f"  S6 ramp {rate}/s -> {step['deliveries_per_s']} deliveries/s p99 {step['p99_ms']} ms "
+                      f"loss {step['loss']} order errors {step['order_errors']}")
+            improved = best is None or step["deliveries_per_s"] > best["deliveries_per_s"] * 1.1
+            if best is None or step["deliveries_per_s"] > best["deliveries_per_s"]:
+                best = step
+            if not improved or step["deliveries_per_s"] < 0.6 * rate * steady["listeners"]:
+                break
+        return {"steady": steady, "ramp": steps, "saturation_deliveries_per_s": best["deliveries_per_s"],
+                "saturation_p99_ms": best["p99_ms"], "loss": steady["loss"] + sum(s["loss"] for s in steps),
+                "order_errors": steady["order_errors"] + sum(s["order_errors"] for s in steps)}
+    finally:
+        await wa.close()
+        await wb.close()
+        await pool_a.close()
+        await pool_b.close()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--smoke", action="store_true")
+    mode.add_argument("--full", action="store_true")
+    parser.add_argument("--only", help="comma-separated scenarios of the full run (S1,S5,S6,S7,S8)")
+    parser.add_argument("--target", default="auto", choices=["auto", "debate", "notifications"])
+    parser.add_argument("--writers", type=int, default=200, help="signed-in writer accounts (rate limits)")
+    args = parser.parse_args(argv)
+
+    stack.raise_nofile()
+    stack.pin_generator()
+    args.target = pick_target(args)
+    ctx = Context(args)
+    started = time.time()
+    out = {"mode": "smoke" if args.smoke else "full", "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "machine": machine(), "path": ctx.target, "scenarios": []}
+    failures: list[str] = []
+    try:
+        ctx.prepare()
+        runner = smoke(ctx, out) if args.smoke else full(ctx, out, set(args.only.split(",")) if args.only else None)
+        failures = uvloop.run(runner)
+    except Exception:
+        traceback.print_exc()
+        failures.append("the benchmark itself failed (see the traceback above)")
+    out["duration_s"] = round(time.time() - started, 1)
+    out["machine"]["load_avg_at_end"] = stack.machine_load()
+    if args.smoke:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "smoke.json").write_text(json.dumps(out, indent=2) + "\n")
+    else:
+        report.write(out, RESULTS / "latest.json", RESULTS / "latest.md")
+    stack.log(f"done in {out['duration_s']} s")
+    for failure in failures:
+        print(f"BENCH FAILURE: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""The servers a benchmark run needs: its own PostgreSQL database and Redis database, daphne processes started
+exactly as production starts them (pinned to CPU 0), and /proc readings of their memory and CPU.
+
+Isolation: the database is `<name>_bench` derived from DATABASE_URL (created and migrated here), Redis is the
+same server as REDIS_URL on database 12 (the cache on 13), unless BENCH_DATABASE_URL / BENCH_REDIS_URL say
+otherwise. Nothing else is touched: the run flushes only its own Redis databases.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGS = ROOT / "bench" / "results" / "logs"
+PY = sys.executable
+SERVER_CPU = "0"
+GENERATOR_CPU = 1
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_database_url() -> str:
+    if os.environ.get("BENCH_DATABASE_URL"):
+        return os.environ["BENCH_DATABASE_URL"]
+    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/agora"
+    parts = urlsplit(base)
+    if not parts.scheme.startswith("postgres"):
+        raise SystemExit("bench: needs PostgreSQL (DATABASE_URL=postgres://...), as production runs")
+    name = parts.path.strip("/") or "agora"
+    if not name.endswith("_bench"):
+        name = f"{name}_bench"
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def bench_redis_url() -> str:
+    if os.environ.get("BENCH_REDIS_URL"):
+        return os.environ["BENCH_REDIS_URL"]
+    base = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    return urlunsplit(urlsplit(base)._replace(path="/12"))
+
+
+def redis_db_url(url: str, offset: int) -> str:
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{db + offset}"))
+
+
+def ensure_database(url: str) -> None:
+    """Create the bench database when missing (connecting to the server's `postgres` database)."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.strip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            log(f"creating database {name}")
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def flush_redis(url: str) -> None:
+    import redis
+
+    for offset in (0, 1):
+        redis.Redis.from_url(redis_db_url(url, offset)).flushdb()
+
+
+def server_env(db_url: str, redis_url: str, **extra) -> dict:
+    """The environment of a production-like daphne process, on the bench's own database and Redis."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_ALLOW"))}
+    env.update({
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "DJANGO_ENV": "development",  # production forces HTTPS redirects and Secure cookies: no TLS here
+        "DEBUG": "0",  # as in production: no per-query recording, no debug pages
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+        "DB_CONN_MAX_AGE": env.get("DB_CONN_MAX_AGE", "60"),
+        # Every listener comes from 127.0.0.1: the per-IP socket cap is for the internet, not for one generator.
+        "LIVE_MAX_SOCKETS_PER_IP": "1000000",
+        "LIVE_MAX_SOCKETS_PER_USER": "1000000",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def manage(env: dict, *args: str, capture: bool = False) -> str:
+    proc = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+def pinned(cmd: list[str]) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        return ["taskset", "-c", SERVER_CPU, *cmd]
+    return cmd
+
+
+def pin_generator() -> None:
+    if (os.cpu_count() or 1) >= 2 and hasattr(os, "sched_setaffinity"):
+        try:
+            os.sched_setaffinity(0, {GENERATOR_CPU})
+        except OSError:
+            pass
+
+
+def raise_nofile(want: int = 65536) -> int:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = min(want, hard) if hard != resource.RLIM_INFINITY else want
+    if soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+class Server:
+    """One server process (daphne or a baseline), started pinned to CPU 0 and stopped by the run."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict, port: int, health: str | None = "/healthz"):
+        self.name, self.cmd, self.env, self.port, self.health = name, cmd, env, port, health
+        self.process: subprocess.Popen | None = None
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.log = LOGS / f"{name}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def start(self, timeout: float = 30) -> Server:
+        self.process = subprocess.Popen(pinned(self.cmd), cwd=ROOT, env=self.env, stdout=self.log.open("wb"),
+                                        stderr=subprocess.STDOUT, preexec_fn=_raise_child_nofile)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
+            try:
+                if self.health:
+                    urllib.request.urlopen(self.url + self.health, timeout=2).read()
+                else:
+                    socket.create_connection(("127.0.0.1", self.port), 1).close()
+                return self
+            except Exception:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start in {timeout}s: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    # --- /proc readings -----------------------------------------------------------------------------------------
+
+    def rss_kb(self) -> int:
+        return rss_kb(self.pid)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
+
+
+def _raise_child_nofile():
+    raise_nofile()
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+
+def daphne(name: str, env: dict, port: int | None = None) -> Server:
+    port = port or free_port()
+    return Server(name, [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "live.asgi:application"], env, port)
+
+
+def machine_load() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"

@@ -1,0 +1,156 @@
+"""Writers: the real HTTP form POST of the application (signed in, CSRF token from the page), and the triggers of
+the two baselines. Each `post(i)` returns True when the server accepted post i."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+import httpx
+
+from bench.client import ListenerPool, Stats, marker, now_ns
+
+CSRF_INPUT_RE = re.compile(r'name="csrfmiddlewaretoken"\s+value="([^"]+)"')
+
+
+def comment_text(i: int, size: int = 160) -> str:
+    base = f"Benchmark comment {marker(i)} about the new tram line and the square. "
+    return (base * (size // len(base) + 1))[:size]
+
+
+class FormWriter:
+    """Posts a form through the application's real endpoint, as htmx does: session cookie, CSRF token taken from
+    the page, `HX-Request: true`. One HTTP client (keep-alive connection) per signed-in writer account; posts
+    rotate between accounts so each stays within its rate limit."""
+
+    def __init__(self, base_url: str, sessions: list[str], page_path: str, post_path: str, data_for,
+                 session_cookie: str = "sessionid", max_in_flight: int = 64):
+        self.base_url, self.sessions, self.page_path, self.post_path = base_url, sessions, page_path, post_path
+        self.data_for = data_for
+        self.session_cookie = session_cookie
+        self.clients: list[tuple[httpx.AsyncClient, str]] = []
+        self.failures: list[str] = []
+        self.sem = asyncio.Semaphore(max_in_flight)
+        self.post_ms: list[float] = []
+
+    async def setup(self):
+        for session in self.sessions:
+            client = httpx.AsyncClient(base_url=self.base_url, cookies={self.session_cookie: session},
+                                       timeout=30, limits=httpx.Limits(max_connections=4))
+            page = await client.get(self.page_path)
+            page.raise_for_status()
+            match = CSRF_INPUT_RE.search(page.text)
+            token = match.group(1) if match else client.cookies.get("csrftoken")
+            if not token:
+                raise RuntimeError(f"no CSRF token on {self.page_path}")
+            self.clients.append((client, token))
+
+    async def post(self, i: int) -> bool:
+        client, token = self.clients[i % len(self.clients)]
+        async with self.sem:
+            t = time.perf_counter()
+            try:
+                response = await client.post(self.post_path, data={**self.data_for(i), "csrfmiddlewaretoken": token},
+                                             headers={"HX-Request": "true", "X-CSRFToken": token,
+                                                      "Referer": self.base_url + self.page_path})
+            except httpx.HTTPError as exc:
+                self.failures.append(f"post {i}: {exc!r}")
+                return False
+            self.post_ms.append((time.perf_counter() - t) * 1000)
+        if response.status_code >= 400:
+            self.failures.append(f"post {i}: HTTP {response.status_code} {response.text[:200]!r}")
+            return False
+        return True
+
+    async def close(self):
+        for client, _ in self.clients:
+            await client.aclose()
+
+
+class HttpTriggerWriter:
+    """Stock Channels baseline: POST the payload to the baseline app, which group_sends it."""
+
+    def __init__(self, base_url: str, payload_size: int):
+        self.base_url, self.payload_size = base_url, payload_size
+        self.failures: list[str] = []
+        self.post_ms: list[float] = []
+
+    async def setup(self):
+        self.client = httpx.AsyncClient(base_url=self.base_url, timeout=30, limits=httpx.Limits(max_connections=16))
+
+    async def post(self, i: int) -> bool:
+        t = time.perf_counter()
+        try:
+            response = await self.client.post("/post", content=baseline_payload(i, self.payload_size))
+        except httpx.HTTPError as exc:
+            self.failures.append(f"post {i}: {exc!r}")
+            return False
+        self.post_ms.append((time.perf_counter() - t) * 1000)
+        return response.status_code < 400
+
+    async def close(self):
+        await self.client.aclose()
+
+
+class WsPublishWriter:
+    """Plain websockets baseline: the writer is one more socket whose messages the server broadcasts."""
+
+    def __init__(self, ws_url: str, payload_size: int):
+        self.ws_url, self.payload_size = ws_url, payload_size
+        self.failures: list[str] = []
+        self.post_ms: list[float] = []
+
+    async def setup(self):
+        import websockets
+
+        self.ws = await websockets.connect(self.ws_url, max_size=None, compression=None)
+
+    async def post(self, i: int) -> bool:
+        await self.ws.send(baseline_payload(i, self.payload_size).decode())
+        return True
+
+    async def close(self):
+        await self.ws.close()
+
+
+def baseline_payload(i: int, size: int) -> bytes:
+    """A frame shaped like the application's (JSON with an HTML fragment), padded to the same size."""
+    head = f'{{"type":"event","stream":"room","seq":{i + 1},"html":"<article id=\\"c{i}\\"><p>{marker(i)} '
+    tail = '</p></article>"}'
+    pad = max(0, size - len(head) - len(tail))
+    return (head + ("x" * pad) + tail).encode()
+
+
+async def run_schedule(writer, pools: list[ListenerPool], stats: Stats, *, rate: float, count: int,
+                       start_index: int = 0) -> dict:
+    """Post `count` posts at `rate` per second on a fixed schedule; each is expected by every connected listener
+    of every pool. Returns schedule facts (lag of the generator behind its schedule, failures)."""
+    expected = sum(len(pool.connected()) for pool in pools)
+    interval = 1e9 / rate
+    t0 = now_ns() + 20_000_000
+    tasks = []
+    max_lag = 0
+    for k in range(count):
+        i = start_index + k
+        due = int(t0 + k * interval)
+        delay = due - now_ns()
+        if delay > 0:
+            await asyncio.sleep(delay / 1e9)
+        else:
+            max_lag = max(max_lag, -delay)
+        stats.sent[i] = due
+        for pool in pools:
+            pool.expect(i, len(pool.connected()))
+        tasks.append(asyncio.ensure_future(_post(writer, stats, i)))
+    results = await asyncio.gather(*tasks)
+    stats.posts += count
+    return {"accepted": sum(results), "expected_per_post": expected, "schedule_max_lag_ms": round(max_lag / 1e6, 1),
+            "offered_duration_s": round(count / rate, 2)}
+
+
+async def _post(writer, stats: Stats, i: int) -> bool:
+    ok = await writer.post(i)
+    if ok:
+        stats.ok[i] = 1
+    return ok
