@@ -61,6 +61,10 @@ def language_of(scope) -> str:
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
+    # No channel-layer channel per socket: the process's hub receives each stream once and calls push() on the
+    # sockets that follow it. This saves a Redis blocking pop per socket, and a Redis outage cannot kill sockets.
+    channel_layer_alias = "live.no-per-socket-channel"
+
     async def connect(self):
         self.subs: dict[str, Subscription] = {}
         self.bad_frames = 0
@@ -172,7 +176,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         kind = streams.stream_type(key)
         if kind is None or kind.typing is None:
             raise ValidationError("typing is not available on this stream.")
-        if not ratelimit.hit_async_local(f"typing:{self.channel_name}:{key}", per_seconds=2):
+        if not ratelimit.hit_async_local(f"typing:{id(self)}:{key}", per_seconds=2):
             return  # throttled silently: typing indicators are best effort
         await database_sync_to_async(kind.typing)(self.viewer, key.partition(".")[2], data)
 
