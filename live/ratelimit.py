@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 DEFAULT_LIMITS = {
     "comment": "3/5",
+    "debate": "10/3600",     # debates opened per person
     "vote": "30/60",
     "message": "20/60",
     "conversation": "10/3600",

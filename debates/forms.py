@@ -1,0 +1,49 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from debates import conf
+from debates.models import Stance
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class DebateForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=150, min_length=5,
+                            help_text=_("The question put to debate, e.g. “Should the market square go car-free?”"))
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 8}),
+                                  max_length=10000, min_length=10,
+                                  help_text=_("Markdown-lite: *emphasis*, **strong**, [link](https://…), "
+                                              "lists with “- ”, quotes with “> ”."))
+    instructions = forms.CharField(label=_("Instructions for participants (optional)"), required=False,
+                                   widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    starts_at = forms.DateTimeField(label=_("Comments open on (optional)"), required=False,
+                                    widget=DateTimeLocalInput(), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
+    ends_at = forms.DateTimeField(label=_("Comments close on (optional)"), required=False,
+                                  widget=DateTimeLocalInput(), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
+
+
+class CloseForm(forms.Form):
+    conclusions = forms.CharField(label=_("Conclusions"), widget=forms.Textarea(attrs={"rows": 10}),
+                                  min_length=10, max_length=10000,
+                                  help_text=_("10 to 10,000 characters. Everyone who took part is notified."))
+
+
+class UpdateForm(forms.Form):
+    body = forms.CharField(label=_("Information update"), widget=forms.Textarea(attrs={"rows": 3}),
+                           max_length=2000)
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(label=_("Your comment"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    alignment = forms.TypedChoiceField(label=_("Your stance"), choices=Stance.choices, coerce=int,
+                                       required=False, empty_value=Stance.NEUTRAL)
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["body"].widget.attrs["maxlength"] = conf.get("COMMENT_MAX_LENGTH")

@@ -1,0 +1,32 @@
+"""Comments and debates exposed to live.moderation (queue, reports, auto-hide, blocking, space locks)."""
+
+from live.moderation import registry
+
+from debates import services
+from debates.models import Comment, Debate
+
+registry.register(registry.Moderatable(
+    kind="comment", model=Comment, label="comment",
+    hide=lambda obj, *, actor, reason: services.hide_comment(comment=obj, actor=actor, reason=reason),
+    unhide=lambda obj, *, actor: services.unhide_comment(comment=obj, actor=actor),
+    is_hidden=lambda obj: obj.hidden_at is not None,
+    space=lambda obj: f"debate.{obj.debate_id}",
+    author=lambda obj: obj.author,
+    excerpt=lambda obj: obj.body_text[:200],
+    url=lambda obj: obj.get_absolute_url(),
+    can_report=lambda obj, user: obj.deleted_at is None and obj.author_id != getattr(user, "pk", None),
+    hide_all_by=lambda user, *, actor, reason: services.hide_all_by(user, actor=actor, reason=reason),
+))
+
+if hasattr(registry, "register_space"):
+    registry.register_space(registry.ModeratedSpace(
+        prefix="debate", model=Debate,
+        title=lambda debate: debate.title,
+        url=lambda debate: debate.get_absolute_url(),
+        lock=lambda debate, *, actor, locked, reason="": services.lock_comments(
+            debate=debate, actor=actor, locked=locked, reason=reason),
+        is_locked=lambda debate: debate.comments_locked,
+        slow_mode=lambda debate, *, actor, seconds, reason="": services.set_slow_mode(
+            debate=debate, actor=actor, seconds=seconds),
+        slow_mode_seconds=lambda debate: debate.slow_mode_seconds,
+    ))

@@ -1,0 +1,74 @@
+"""Who may do what in a debate: small predicates, composed by the services and the templates, tested per role."""
+
+from django.utils.translation import gettext as _
+
+from debates import conf
+
+
+def signed_in(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.is_active and not user.is_blocked
+
+
+def is_moderator(user, debate) -> bool:
+    """Global moderators, administrators, and moderators of this debate."""
+    return signed_in(user) and user.has_role("moderator", space=debate.space)
+
+
+def is_facilitator(user, debate=None) -> bool:
+    return signed_in(user) and user.has_role("facilitator", space=debate.space if debate else None)
+
+
+def is_official(user) -> bool:
+    """Debates opened by the city's staff carry an "official" badge."""
+    return signed_in(user) and user.has_role("facilitator")
+
+
+def can_create_debate(user) -> bool:
+    return signed_in(user) and (conf.get("PARTICIPANTS_CAN_CREATE") or user.has_role("facilitator"))
+
+
+def can_edit_debate(user, debate) -> bool:
+    return signed_in(user) and (debate.author_id == user.pk or is_facilitator(user, debate))
+
+
+def can_post_update(user, debate) -> bool:
+    return can_edit_debate(user, debate)
+
+
+def can_close_debate(user, debate) -> bool:
+    return signed_in(user) and (debate.author_id == user.pk or is_facilitator(user, debate)
+                                or is_moderator(user, debate))
+
+
+def can_lock_debate(user, debate) -> bool:
+    return is_moderator(user, debate)
+
+
+def comment_refusal(user, debate) -> str | None:
+    """Why `user` may not comment or vote in `debate` now, or None when they may."""
+    if not getattr(user, "is_authenticated", False):
+        return _("Sign in to take part in the debate.")
+    if not signed_in(user):
+        return _("Your account cannot take part.")
+    if debate.is_closed:
+        return _("This debate is closed: no more comments or votes.")
+    if debate.comments_locked:
+        return _("Comments are locked by a moderator.")
+    window = debate.window_state()
+    if window == "before":
+        return _("Comments open on %(date)s.") % {"date": debate.starts_at.strftime("%d/%m/%Y %H:%M")}
+    if window == "after":
+        return _("Comments closed on %(date)s.") % {"date": debate.ends_at.strftime("%d/%m/%Y %H:%M")}
+    return None
+
+
+def can_comment(user, debate) -> bool:
+    return comment_refusal(user, debate) is None
+
+
+def can_edit_comment(user, comment) -> bool:
+    return signed_in(user) and comment.author_id == user.pk and not comment.is_deleted
+
+
+def can_delete_comment(user, comment) -> bool:
+    return can_edit_comment(user, comment)

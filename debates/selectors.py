@@ -1,0 +1,131 @@
+"""Reading debates for pages and pushes: a fixed number of queries whatever the size of the thread."""
+
+from __future__ import annotations
+
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
+
+from debates import conf
+from debates.models import Comment, Debate, Stance, Vote
+
+SORTS = {
+    "best": ["-score", "-created_at", "-pk"],
+    "recent": ["-created_at", "-pk"],
+    "oldest": ["created_at", "pk"],
+    "discussed": ["-thread_size", "-created_at", "-pk"],
+}
+DEFAULT_SORT = "best"
+STANCE_FILTERS = {"for": Stance.FOR, "neutral": Stance.NEUTRAL, "against": Stance.AGAINST}
+
+
+def debate_list(*, state="", q=""):
+    debates = Debate.objects.select_related("author").annotate(
+        comment_count=Count("comments", filter=Q(comments__deleted_at__isnull=True,
+                                                 comments__hidden_at__isnull=True))
+    ).open_first()
+    if state == "open":
+        debates = debates.filter(closed_at__isnull=True)
+    elif state == "closed":
+        debates = debates.filter(closed_at__isnull=False)
+    q = (q or "").strip()[:100]
+    if q:
+        for word in q.split()[:8]:
+            debates = debates.filter(Q(title__icontains=word) | Q(description__icontains=word))
+    return debates
+
+
+def tallies(debate) -> dict:
+    """Live for/neutral/against counts of the visible root comments, and the visible comments in all."""
+    counts = Comment.objects.filter(debate=debate).visible().aggregate(
+        total=Count("pk"),
+        for_=Count("pk", filter=Q(parent__isnull=True, alignment=Stance.FOR)),
+        neutral=Count("pk", filter=Q(parent__isnull=True, alignment=Stance.NEUTRAL)),
+        against=Count("pk", filter=Q(parent__isnull=True, alignment=Stance.AGAINST)),
+    )
+    stances = counts["for_"] + counts["neutral"] + counts["against"]
+    return {
+        "total": counts["total"], "for": counts["for_"], "neutral": counts["neutral"], "against": counts["against"],
+        "roots": stances,
+        "for_pct": round(100 * counts["for_"] / stances) if stances else 0,
+        "against_pct": round(100 * counts["against"] / stances) if stances else 0,
+        "neutral_pct": (100 - round(100 * counts["for_"] / stances) - round(100 * counts["against"] / stances))
+        if stances else 0,
+    }
+
+
+def _with_people(qs):
+    return qs.select_related("author", "hidden_by")
+
+
+def attach_replies(parents: list[Comment], *, all_direct: bool = False) -> list[Comment]:
+    """Give each comment in `parents` its `.children` (the first REPLIES_SHOWN replies at each level, oldest first)
+    and `.more_replies`, in ONE query for the whole subtree. `all_direct`: every direct reply of the parents (the
+    "show N more replies" request)."""
+    shown = conf.get("REPLIES_SHOWN")
+    for parent in parents:
+        parent.children, parent.more_replies = [], 0
+    if not parents:
+        return parents
+    by_id = {parent.pk: parent for parent in parents}
+    top = set(by_id)
+    if all_direct:
+        # Direct replies of these parents, and the first replies of each of them.
+        ids = list(by_id)
+        qs = Comment.objects.filter(Q(parent_id__in=ids) | Q(parent__parent_id__in=ids))
+    else:
+        roots = [p.pk for p in parents if p.depth == 0]
+        others = [p.pk for p in parents if p.depth > 0]
+        qs = Comment.objects.filter(Q(root_id__in=roots) | Q(parent_id__in=others))
+    qs = _with_people(qs.annotate(
+        position=Window(RowNumber(), partition_by=[F("parent_id")], order_by=[F("created_at").asc(),
+                                                                               F("pk").asc()])))
+    replies = sorted(qs, key=lambda c: (c.depth, c.created_at, c.pk))
+    for reply in replies:
+        parent = by_id.get(reply.parent_id)
+        if parent is None:
+            continue  # under a folded reply: not shown
+        if (all_direct and parent.pk in top) or reply.position <= shown:
+            reply.children, reply.more_replies = [], 0
+            parent.children.append(reply)
+            by_id[reply.pk] = reply
+    for comment in by_id.values():
+        comment.more_replies = max(comment.reply_count - len(comment.children), 0)
+    return parents
+
+
+def root_page(debate, *, sort=DEFAULT_SORT, page=1, stance=None) -> tuple[list[Comment], bool]:
+    """One page of root comments with their folded replies, and whether more pages follow."""
+    size = conf.get("PAGE_SIZE")
+    page = max(1, page)
+    qs = Comment.objects.filter(debate=debate, parent__isnull=True)
+    if stance is not None:
+        qs = qs.filter(alignment=stance)
+    qs = _with_people(qs).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
+    roots = list(qs[(page - 1) * size: page * size + 1])
+    has_more = len(roots) > size
+    roots = roots[:size]
+    attach_replies(roots)
+    return roots, has_more
+
+
+def flatten(comments: list[Comment]):
+    for comment in comments:
+        yield comment
+        yield from flatten(getattr(comment, "children", []))
+
+
+def my_votes(user, comments) -> dict[int, int]:
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    ids = [c.pk for c in comments]
+    if not ids:
+        return {}
+    return dict(Vote.objects.filter(user=user, comment_id__in=ids).values_list("comment_id", "value"))
+
+
+def apply_votes(user, roots) -> None:
+    """Set `.my_vote` on every comment of the page (one query)."""
+    comments = list(flatten(roots))
+    votes = my_votes(user, comments)
+    for comment in comments:
+        comment.my_vote = votes.get(comment.pk, 0)

@@ -1,0 +1,373 @@
+"""The only writers of debates and comments. Views, the consumer's typing handler, the admin, moderation and the
+demo call these; each checks permission, writes rows, and appends its stream event in one transaction, so every
+open page sees the change through the same push (the actor's own page included)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from debates import conf, permissions
+from debates.models import Comment, Debate, DebateUpdate, Stance, Vote
+from live import ratelimit, streams
+from live.accounts.models import FORBIDDEN_CHARS
+from live.notifications.services import notify
+from live.text import mentioned_nicknames, plain_text, render_markdown_lite
+
+CONCLUSIONS_MIN, CONCLUSIONS_MAX = 10, 10000
+
+
+# --- checks ------------------------------------------------------------------------------------------------------
+
+def clean_text(value: str, *, field: str, max_length: int, min_length: int = 1, required: bool = True) -> str:
+    """Normalized multi-line user text, or ValidationError with a message the form shows as is."""
+    value = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not value:
+        if required:
+            raise ValidationError(_("%(field)s cannot be empty.") % {"field": field}, code="required")
+        return ""
+    for char in value:
+        if char in "\n\t":
+            continue
+        if char in FORBIDDEN_CHARS or unicodedata.category(char) in {"Cc", "Cs", "Co"}:
+            raise ValidationError(_("%(field)s contains invisible or control characters.") % {"field": field},
+                                  code="control_chars")
+    if len(value) < min_length:
+        raise ValidationError(_("%(field)s must be at least %(min)s characters long (it has %(count)s).")
+                              % {"field": field, "min": min_length, "count": len(value)}, code="too_short")
+    if len(value) > max_length:
+        raise ValidationError(_("%(field)s must be at most %(max)s characters long (it has %(count)s).")
+                              % {"field": field, "max": max_length, "count": len(value)}, code="too_long")
+    return value
+
+
+def existing_mentions(body: str) -> dict[str, object]:
+    """{nickname: user} for the @mentions in `body` that name an active person."""
+    candidates = mentioned_nicknames(body)
+    if not candidates:
+        return {}
+    users = get_user_model().objects.filter(nickname__in=candidates, is_active=True, blocked_at__isnull=True)
+    return {user.nickname: user for user in users}
+
+
+def render_body(body: str) -> tuple[str, dict]:
+    mentions = existing_mentions(body)
+    return str(render_markdown_lite(body, mentions=set(mentions))), mentions
+
+
+def ensure_can_comment(user, debate) -> None:
+    refusal = permissions.comment_refusal(user, debate)
+    if refusal:
+        raise PermissionDenied(refusal)
+
+
+def _locked_debate(debate) -> Debate:
+    """The debate row, locked until the end of the transaction: a comment cannot slip in after a close."""
+    return Debate.objects.select_for_update().get(pk=debate.pk)
+
+
+def _slow_mode(user, debate) -> None:
+    seconds = debate.slow_mode_seconds
+    if not seconds or permissions.is_moderator(user, debate):
+        return
+    if not cache.add(f"debates:slow:{debate.pk}:{user.pk}", 1, timeout=seconds):
+        raise ValidationError(_("Slow mode is on in this debate: one comment every %(seconds)s seconds.")
+                              % {"seconds": seconds}, code="slow_mode")
+
+
+# --- debates -----------------------------------------------------------------------------------------------------
+
+def _check_window(starts_at, ends_at) -> None:
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise ValidationError(_("The end of the opening window must come after its start."), code="window")
+
+
+@transaction.atomic
+def create_debate(*, author, title, description, instructions="", starts_at=None, ends_at=None) -> Debate:
+    """Open a debate. Facilitators and administrators always may (their debates are "official"); participants
+    may when settings.DEBATES["PARTICIPANTS_CAN_CREATE"]."""
+    if not permissions.can_create_debate(author):
+        raise PermissionDenied(_("Only facilitators can open a debate."))
+    title = clean_text(title, field=_("The title"), max_length=150, min_length=5)
+    description = clean_text(description, field=_("The description"), max_length=10000, min_length=10)
+    instructions = clean_text(instructions, field=_("The instructions"), max_length=2000, required=False)
+    _check_window(starts_at, ends_at)
+    ratelimit.enforce("debate", author)
+    debate = Debate.objects.create(
+        title=plain_text(title), description=description, description_html=render_body(description)[0],
+        instructions=instructions, instructions_html=render_body(instructions)[0] if instructions else "",
+        author=author, official=permissions.is_official(author), starts_at=starts_at, ends_at=ends_at,
+    )
+    streams.append(debate.stream_key, "debate.created", debate=debate.pk)
+    return debate
+
+
+@transaction.atomic
+def edit_debate(*, debate, actor, title, description, instructions="", starts_at=None, ends_at=None) -> Debate:
+    if not permissions.can_edit_debate(actor, debate):
+        raise PermissionDenied(_("Only the author or a facilitator can edit this debate."))
+    title = clean_text(title, field=_("The title"), max_length=150, min_length=5)
+    description = clean_text(description, field=_("The description"), max_length=10000, min_length=10)
+    instructions = clean_text(instructions, field=_("The instructions"), max_length=2000, required=False)
+    _check_window(starts_at, ends_at)
+    ratelimit.enforce("debate_edit", actor)
+    debate = _locked_debate(debate)
+    debate.title, debate.description = plain_text(title), description
+    debate.description_html = render_body(description)[0]
+    debate.instructions = instructions
+    debate.instructions_html = render_body(instructions)[0] if instructions else ""
+    debate.starts_at, debate.ends_at = starts_at, ends_at
+    debate.save()
+    streams.append(debate.stream_key, "debate.edited", debate=debate.pk)
+    return debate
+
+
+@transaction.atomic
+def post_update(*, debate, actor, body) -> DebateUpdate:
+    """An information update from the author or a facilitator, shown at the top of the debate."""
+    if not permissions.can_post_update(actor, debate):
+        raise PermissionDenied(_("Only the author or a facilitator can post information updates."))
+    body = clean_text(body, field=_("The update"), max_length=2000)
+    ratelimit.enforce("debate_edit", actor)
+    update = DebateUpdate.objects.create(debate=debate, author=actor, body=body, body_html=render_body(body)[0])
+    streams.append(debate.stream_key, "debate.update_posted", update=update.pk)
+    return update
+
+
+@transaction.atomic
+def close_debate(*, debate, actor, conclusions) -> Debate:
+    """Close with conclusions: no more comments or votes; everyone who took part is notified."""
+    if not permissions.can_close_debate(actor, debate):
+        raise PermissionDenied(_("Only the author, a facilitator or a moderator can close this debate."))
+    conclusions = clean_text(conclusions, field=_("The conclusions"), max_length=CONCLUSIONS_MAX,
+                             min_length=CONCLUSIONS_MIN)
+    ratelimit.enforce("debate_edit", actor)
+    debate = _locked_debate(debate)
+    if debate.is_closed:
+        raise ValidationError(_("This debate is already closed."), code="closed")
+    debate.closed_at, debate.closed_by = timezone.now(), actor
+    debate.conclusions, debate.conclusions_html = conclusions, render_body(conclusions)[0]
+    debate.save(update_fields=["closed_at", "closed_by", "conclusions", "conclusions_html", "updated_at"])
+    streams.append(debate.stream_key, "debate.closed", debate=debate.pk)
+    participants = set(Comment.objects.filter(debate=debate).values_list("author_id", flat=True))
+    participants.add(debate.author_id)
+    participants.discard(actor.pk)
+    text = _("The debate “%(title)s” is closed: read its conclusions.") % {"title": debate.title}
+    for user in get_user_model().objects.filter(pk__in=participants, is_active=True):
+        notify(user=user, kind="debate.closed", text=text, url=debate.get_absolute_url() + "#conclusions")
+    return debate
+
+
+@transaction.atomic
+def reopen_debate(*, debate, actor) -> Debate:
+    if not permissions.can_close_debate(actor, debate):
+        raise PermissionDenied(_("Only the author, a facilitator or a moderator can reopen this debate."))
+    ratelimit.enforce("debate_edit", actor)
+    debate = _locked_debate(debate)
+    if not debate.is_closed:
+        raise ValidationError(_("This debate is not closed."), code="not_closed")
+    debate.closed_at, debate.closed_by = None, None
+    debate.save(update_fields=["closed_at", "closed_by", "updated_at"])
+    streams.append(debate.stream_key, "debate.reopened", debate=debate.pk)
+    return debate
+
+
+@transaction.atomic
+def lock_comments(*, debate, actor, locked: bool, reason: str = "") -> Debate:
+    """A moderator stops (or resumes) the comments and votes of a debate."""
+    if actor is not None and not permissions.can_lock_debate(actor, debate):
+        raise PermissionDenied(_("Only a moderator can lock the comments."))
+    if actor is not None:
+        ratelimit.enforce("moderate", actor)
+    debate = _locked_debate(debate)
+    if locked == debate.comments_locked:
+        return debate
+    debate.locked_at = timezone.now() if locked else None
+    debate.locked_by = actor if locked else None
+    debate.lock_reason = plain_text(reason or "", 300) if locked else ""
+    debate.save(update_fields=["locked_at", "locked_by", "lock_reason", "updated_at"])
+    streams.append(debate.stream_key, "debate.locked" if locked else "debate.unlocked", debate=debate.pk)
+    return debate
+
+
+@transaction.atomic
+def set_slow_mode(*, debate, actor, seconds: int) -> Debate:
+    if actor is not None and not permissions.can_lock_debate(actor, debate):
+        raise PermissionDenied(_("Only a moderator can set slow mode."))
+    debate = _locked_debate(debate)
+    debate.slow_mode_seconds = max(0, min(int(seconds), 3600))
+    debate.save(update_fields=["slow_mode_seconds", "updated_at"])
+    streams.append(debate.stream_key, "debate.edited", debate=debate.pk)
+    return debate
+
+
+# --- comments ----------------------------------------------------------------------------------------------------
+
+def _comment_body(body: str) -> str:
+    return clean_text(body, field=_("Your comment"), max_length=conf.get("COMMENT_MAX_LENGTH"))
+
+
+def _notify_mentions(comment, mentions: dict, already: set) -> None:
+    url = comment.get_absolute_url()
+    for nickname, user in mentions.items():
+        if user.pk == comment.author_id or user.pk in already:
+            continue
+        notify(user=user, kind="debate.mention",
+               text=_("%(author)s mentioned you in “%(debate)s”") % {"author": comment.author.nickname,
+                                                                    "debate": comment.debate.title}, url=url)
+        already.add(user.pk)
+
+
+@transaction.atomic
+def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL) -> Comment:
+    """A root comment (with a stance) or a reply (down to three levels). Notifies the parent's author and the
+    people mentioned."""
+    body = _comment_body(body)
+    debate = _locked_debate(debate)
+    ensure_can_comment(author, debate)
+    if parent is not None:
+        if parent.debate_id != debate.pk:
+            raise ValidationError(_("You can only reply to a comment of this debate."), code="other_debate")
+        if parent.depth >= Comment.MAX_DEPTH:
+            raise ValidationError(_("Replies can only go %(levels)s levels deep: reply to the comment above "
+                                    "instead.") % {"levels": Comment.MAX_DEPTH + 1}, code="too_deep")
+        if parent.is_deleted or parent.is_hidden:
+            raise ValidationError(_("This comment is no longer available: you cannot reply to it."),
+                                  code="parent_gone")
+        alignment = Stance.NEUTRAL
+    else:
+        try:
+            alignment = Stance(int(alignment))
+        except (TypeError, ValueError):
+            raise ValidationError(_("Choose for, neutral or against."), code="stance") from None
+    _slow_mode(author, debate)
+    ratelimit.enforce("comment", author)
+    html, mentions = render_body(body)
+    comment = Comment.objects.create(
+        debate=debate, author=author, parent=parent, root_id=(parent.root_id or parent.pk) if parent else None,
+        depth=parent.depth + 1 if parent else 0, alignment=alignment, body=body, body_html=html,
+    )
+    if parent is not None:
+        Comment.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
+        Comment.objects.filter(pk=comment.root_id).update(thread_size=F("thread_size") + 1)
+    streams.append(debate.stream_key, "comment.posted", comment=comment.pk)
+    notified = {author.pk}
+    if parent is not None and parent.author_id not in notified and parent.author.is_active:
+        notify(user=parent.author, kind="debate.reply",
+               text=_("%(author)s replied to your comment in “%(debate)s”")
+               % {"author": author.nickname, "debate": debate.title}, url=comment.get_absolute_url())
+        notified.add(parent.author_id)
+    _notify_mentions(comment, mentions, notified)
+    return comment
+
+
+def _locked_comment(comment) -> Comment:
+    return Comment.objects.select_for_update().select_related("debate", "author").get(pk=comment.pk)
+
+
+@transaction.atomic
+def edit_comment(*, comment, actor, body, alignment=None) -> Comment:
+    """The author rewrites their comment (marked "edited"); newly mentioned people are notified."""
+    body = _comment_body(body)
+    comment = _locked_comment(comment)
+    if not permissions.can_edit_comment(actor, comment):
+        raise PermissionDenied(_("You can only edit your own comments."))
+    if comment.is_hidden:
+        raise PermissionDenied(_("This comment was hidden by moderation and cannot be edited."))
+    ensure_can_comment(actor, comment.debate)
+    ratelimit.enforce("comment", actor)
+    before = set(existing_mentions(comment.body))
+    html, mentions = render_body(body)
+    fields = ["body", "body_html", "edited_at"]
+    comment.body, comment.body_html, comment.edited_at = body, html, timezone.now()
+    if alignment is not None and comment.parent_id is None:
+        try:
+            comment.alignment = Stance(int(alignment))
+        except (TypeError, ValueError):
+            raise ValidationError(_("Choose for, neutral or against."), code="stance") from None
+        fields.append("alignment")
+    comment.save(update_fields=fields)
+    streams.append(comment.debate.stream_key, "comment.edited", comment=comment.pk)
+    _notify_mentions(comment, {k: v for k, v in mentions.items() if k not in before}, {actor.pk})
+    return comment
+
+
+@transaction.atomic
+def delete_comment(*, comment, actor) -> Comment:
+    """Soft delete: the text goes, a placeholder keeps the replies in place."""
+    comment = _locked_comment(comment)
+    if not permissions.can_delete_comment(actor, comment):
+        raise PermissionDenied(_("You can only delete your own comments."))
+    ratelimit.enforce("comment_delete", actor)
+    comment.deleted_at = timezone.now()
+    comment.save(update_fields=["deleted_at"])
+    streams.append(comment.debate.stream_key, "comment.deleted", comment=comment.pk)
+    return comment
+
+
+@transaction.atomic
+def vote(*, comment, user, value: int) -> Comment:
+    """Up (1), down (-1) or remove (0) `user`'s vote on `comment`; one per user, changeable."""
+    if value not in (Vote.UP, Vote.DOWN, 0):
+        raise ValidationError(_("A vote is up, down or none."), code="value")
+    comment = _locked_comment(comment)
+    ensure_can_comment(user, comment.debate)
+    if comment.author_id == user.pk:
+        raise PermissionDenied(_("You cannot vote on your own comment."))
+    if comment.is_deleted or comment.is_hidden:
+        raise ValidationError(_("This comment is no longer available."), code="gone")
+    ratelimit.enforce("vote", user)
+    if value == 0:
+        Vote.objects.filter(comment=comment, user=user).delete()
+    else:
+        Vote.objects.update_or_create(comment=comment, user=user, defaults={"value": value})
+    counts = Vote.objects.filter(comment=comment).aggregate(up=Count("pk", filter=Q(value=Vote.UP)),
+                                                            down=Count("pk", filter=Q(value=Vote.DOWN)))
+    comment.upvotes, comment.downvotes = counts["up"], counts["down"]
+    comment.score = comment.upvotes - comment.downvotes
+    comment.save(update_fields=["upvotes", "downvotes", "score"])
+    streams.append(comment.debate.stream_key, "comment.voted", comment=comment.pk)
+    return comment
+
+
+# --- moderation (called through live.moderation's registry, which checks and logs) -------------------------------
+
+@transaction.atomic
+def hide_comment(*, comment, actor, reason="") -> Comment:
+    """Hide a comment from the public ("hidden by moderation"); moderators still see it, marked."""
+    comment = _locked_comment(comment)
+    if comment.is_hidden:
+        return comment
+    comment.hidden_at, comment.hidden_by = timezone.now(), actor
+    comment.hidden_reason = plain_text(reason or "", 300)
+    comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    streams.append(comment.debate.stream_key, "comment.hidden", comment=comment.pk)
+    return comment
+
+
+@transaction.atomic
+def unhide_comment(*, comment, actor) -> Comment:
+    comment = _locked_comment(comment)
+    if not comment.is_hidden:
+        return comment
+    comment.hidden_at, comment.hidden_by, comment.hidden_reason = None, None, ""
+    comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    streams.append(comment.debate.stream_key, "comment.unhidden", comment=comment.pk)
+    return comment
+
+
+@transaction.atomic
+def hide_all_by(user, *, actor, reason="") -> int:
+    """Hide every visible comment `user` wrote (the account was blocked)."""
+    count = 0
+    for comment in Comment.objects.filter(author=user, hidden_at__isnull=True).select_related("debate"):
+        hide_comment(comment=comment, actor=actor, reason=reason)
+        count += 1
+    return count

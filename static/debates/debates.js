@@ -1,0 +1,193 @@
+/* Debates: the few behaviours the server cannot push.
+ *  - New root comments arrive in the hidden #new-comments box (the push is the same for everyone); here they are
+ *    shown at once when that cannot move what the reader is reading (their own comment, or the end of an "oldest"
+ *    thread), otherwise behind a "N new comments" button.
+ *  - htmx forms: reset and close after success (the push shows the result).
+ *  - A comment block replaced by a push keeps the reader's pressed vote, open reply form and draft.
+ *  - Presence heartbeats ("N people are reading") and "X is writing…" frames through the page's socket.
+ * Without this file everything still works: plain forms and full page loads.
+ */
+(function () {
+  "use strict";
+
+  var root = document.querySelector(".debate[data-debate]");
+  if (!root) return;
+  var stream = root.getAttribute("data-live-stream");
+  var me = root.getAttribute("data-user") || "";
+  var sort = root.getAttribute("data-sort") || "best";
+  var tab = root.getAttribute("data-tab") || "";
+  var pendingBox = document.getElementById("new-comments");
+  var button = document.getElementById("new-comments-button");
+  var pending = [];
+
+  function listFor(article) {
+    var stance = article.getAttribute("data-stance");
+    return document.querySelector('[data-stance-list="' + stance + '"]') || document.getElementById("comments");
+  }
+
+  function place(article) {
+    var list = listFor(article);
+    if (!list) return;
+    var empty = list.querySelector(".empty-thread");
+    if (empty) empty.remove();
+    var existing = document.getElementById(article.id);
+    if (existing && existing !== article) existing.remove();
+    if (sort === "oldest") {
+      var more = list.querySelector(":scope > .load-more");
+      list.insertBefore(article, more);
+    } else {
+      list.insertBefore(article, list.querySelector(":scope > article.comment"));
+    }
+  }
+
+  function isMine(article) {
+    var main = article.querySelector(".comment-main");
+    return me && main && main.getAttribute("data-author") === me;
+  }
+
+  function updateButton() {
+    if (!button) return;
+    if (!pending.length) { button.hidden = true; return; }
+    var text = pending.length === 1 ? root.getAttribute("data-msg-new-one")
+      : root.getAttribute("data-msg-new-many").replace("%(count)s", pending.length);
+    button.textContent = text;
+    button.hidden = false;
+  }
+
+  function takeNewComments() {
+    if (!pendingBox) return;
+    var articles = Array.prototype.slice.call(pendingBox.children);
+    articles.forEach(function (article) {
+      if (!article.matches || !article.matches("article.comment")) { article.remove(); return; }
+      var list = listFor(article);
+      var atEnd = sort === "oldest" && list && !list.querySelector(":scope > .load-more");
+      if (isMine(article) || atEnd) {
+        place(article);
+      } else if (pending.indexOf(article.id) < 0) {
+        pending.push(article.id);
+      }
+    });
+    updateButton();
+  }
+
+  if (button) {
+    button.addEventListener("click", function () {
+      var first = null;
+      pending.slice().reverse().forEach(function (id) {
+        var article = pendingBox && pendingBox.querySelector("#" + CSS.escape(id));
+        if (article) { place(article); first = article; }
+      });
+      pending = [];
+      updateButton();
+      if (first) {
+        first.setAttribute("tabindex", "-1");
+        first.focus();
+      }
+    });
+  }
+
+  if (pendingBox && window.MutationObserver) {
+    new MutationObserver(takeNewComments).observe(pendingBox, { childList: true });
+  }
+
+  // --- htmx forms ------------------------------------------------------------------------------------------------
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (!form || !form.classList || !form.classList.contains("comment-form")) return;
+    var errors = document.getElementById(form.id + "-errors");
+    if (evt.detail.successful && evt.detail.xhr.status === 204) {
+      if (errors) errors.textContent = "";
+      if (!form.classList.contains("edit-form")) form.reset();
+      var details = form.closest("details");
+      if (details) details.open = false;
+    }
+  });
+
+  // --- keep the reader's state when a comment block is replaced ----------------------------------------------------
+  var kept = {};
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (!target || !/^comment-\d+-main$/.test(target.id || "")) return;
+    var state = { votes: {}, open: [], drafts: {} };
+    target.querySelectorAll(".vote-button").forEach(function (b) {
+      state.votes[b.getAttribute("data-vote")] = [b.getAttribute("aria-pressed"), b.value];
+    });
+    target.querySelectorAll("details[open]").forEach(function (d) { state.open.push(d.className); });
+    target.querySelectorAll("textarea").forEach(function (t) {
+      if (t.id && t.value && t.value !== t.defaultValue) state.drafts[t.id] = t.value;
+    });
+    state.focused = document.activeElement && target.contains(document.activeElement) ? document.activeElement.id : "";
+    kept[target.id] = state;
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    Object.keys(kept).forEach(function (id) {
+      var state = kept[id], fresh = document.getElementById(id);
+      delete kept[id];
+      if (!fresh) return;
+      fresh.querySelectorAll(".vote-button").forEach(function (b) {
+        var old = state.votes[b.getAttribute("data-vote")];
+        if (old) { b.setAttribute("aria-pressed", old[0]); b.value = old[1]; }
+      });
+      fresh.querySelectorAll("details").forEach(function (d) {
+        if (state.open.indexOf(d.className) >= 0) d.open = true;
+      });
+      Object.keys(state.drafts).forEach(function (tid) {
+        var t = document.getElementById(tid);
+        if (t) t.value = state.drafts[tid];
+      });
+      if (state.focused) {
+        var f = document.getElementById(state.focused);
+        if (f) f.focus();
+      }
+    });
+  });
+
+  // "Load more": drop roots the page already shows (new comments may have shifted the pages meanwhile).
+  document.addEventListener("htmx:afterSwap", function () {
+    var seen = {};
+    document.querySelectorAll("article.comment[id]").forEach(function (a) {
+      if (seen[a.id]) a.remove(); else seen[a.id] = true;
+    });
+  });
+
+  // --- presence and typing ---------------------------------------------------------------------------------------
+  var heartbeat = null;
+  function beat(leaving) {
+    if (!window.agoraLive || !stream) return;
+    var extra = { presence: tab };
+    if (leaving) extra.leaving = true;
+    window.agoraLive.typing(stream, extra);
+  }
+  document.addEventListener("htmx:wsOpen", function () {
+    // live.js has just sent its resume (its listener runs first); the server handles frames in order.
+    setTimeout(function () { beat(false); }, 0);
+    if (heartbeat) clearInterval(heartbeat);
+    heartbeat = setInterval(function () { beat(false); }, 20000);
+  });
+  window.addEventListener("pagehide", function () { beat(true); });
+
+  var lastTyping = {};
+  document.addEventListener("input", function (evt) {
+    var form = evt.target.closest && evt.target.closest("form.reply-form");
+    if (!form || !window.agoraLive) return;
+    var parent = form.getAttribute("data-parent");
+    var now = Date.now();
+    if (now - (lastTyping[parent] || 0) < 3000) return;
+    lastTyping[parent] = now;
+    window.agoraLive.typing(stream, { comment: parseInt(parent, 10) });
+  });
+
+  // An indicator fades 6 s after its last refresh.
+  var typingTimers = {};
+  document.addEventListener("live:updated", function () {
+    document.querySelectorAll(".typing-indicator[data-typing-at]").forEach(function (el) {
+      if (el.getAttribute("data-seen")) return;
+      el.setAttribute("data-seen", "1");
+      clearTimeout(typingTimers[el.id]);
+      typingTimers[el.id] = setTimeout(function () {
+        var current = document.getElementById(el.id);
+        if (current) { current.innerHTML = ""; current.removeAttribute("data-typing-at"); }
+      }, 6000);
+    });
+  });
+})();
