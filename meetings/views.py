@@ -1,7 +1,586 @@
-from django.shortcuts import render
+"""Thin views: read the request, call a service, answer with a page, an htmx fragment or a redirect.
 
-from meetings.models import Meeting
+Pages that follow a stream take its cursor BEFORE reading what they show. Actions posted with htmx answer 204
+(or the form they came from): the change reaches this page through the same push as everyone else's."""
 
+import csv
+from datetime import timezone as dt_timezone
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from live import streams
+from live.ratelimit import RateLimited
+from meetings import rendering, services
+from meetings.forms import MeetingForm, PollForm, ReportForm
+from meetings.models import AgendaItem, Contribution, Meeting, Poll, SpeakerRequest
+from meetings.permissions import (allow_screen, can_create_meeting, is_facilitator, participant_for,
+                                  remember_participant)
+
+PARTS = "meetings/parts.html"
+
+
+def client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def error_text(exc) -> str:
+    if isinstance(exc, RateLimited):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or _("You may not do this.")
+
+
+def done(request, meeting, *, ok=None, error=None, to=None):
+    """The answer to an action: htmx gets 204 (the push shows the change) or its message in #flash; a plain form
+    gets a flash message and a redirect."""
+    if request.htmx:
+        if error is None:
+            return HttpResponse(status=204)
+        response = HttpResponse(f'<p class="flash-error">{escape(error)}</p>')
+        response["HX-Retarget"] = "#flash"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    if error:
+        messages.error(request, error)
+    elif ok:
+        messages.success(request, ok)
+    return redirect(to or reverse("meetings:live", args=[meeting.pk]))
+
+
+def facilitated(request, pk) -> Meeting:
+    meeting = get_object_or_404(Meeting.objects.select_related("current_item"), pk=pk)
+    if not is_facilitator(request.user, meeting):
+        raise PermissionDenied(_("Only the meeting's facilitators can do this."))
+    return meeting
+
+
+# --- meetings -----------------------------------------------------------------------------------------------------
 
 def meeting_list(request):
-    return render(request, "meetings/meeting_list.html", {"items": Meeting.objects.all()})
+    meetings = Meeting.objects.home_page()
+    now = timezone.now()
+    return render(request, "meetings/meeting_list.html", {
+        "live": [m for m in meetings if m.live_open],
+        "upcoming": [m for m in meetings if not m.live_open and m.ends_at >= now],
+        "past": [m for m in meetings if not m.live_open and m.ends_at < now][:50],
+        "can_create": can_create_meeting(request.user),
+    })
+
+
+def meeting_detail(request, pk):
+    meeting = get_object_or_404(Meeting.objects.select_related("current_item"), pk=pk)
+    cursor = streams.cursor(meeting.stream_key)
+    registered = request.user.is_authenticated and meeting.registrations.filter(user=request.user).exists()
+    return render(request, "meetings/meeting_detail.html", {
+        "meeting": meeting, "cursor": cursor, "agenda": meeting.agenda_items.all(),
+        "registered": registered, "registered_count": meeting.registrations.count(),
+        "full": meeting.capacity is not None and meeting.registrations.count() >= meeting.capacity,
+        "is_facilitator": is_facilitator(request.user, meeting),
+        "facilitators": services.facilitators(meeting),
+        "counts": services.report_counts(meeting) if meeting.report_published else None,
+        "debate_url": _debate_url(meeting),
+    })
+
+
+def _debate_url(meeting):
+    if not meeting.debate_id:
+        return None
+    try:
+        return reverse("debates:detail", args=[meeting.debate_id])
+    except Exception:
+        return None
+
+
+def _agenda_text(meeting) -> str:
+    return "\n".join(f"{i.title} | {i.duration_minutes}" if i.duration_minutes else i.title
+                     for i in meeting.agenda_items.all())
+
+
+def _save_meeting(request, form, meeting=None):
+    data = dict(form.cleaned_data)
+    facilitators = data.pop("facilitator_names")
+    try:
+        agenda = services.parse_agenda(data.pop("agenda"))
+        if meeting is None:
+            return services.create_meeting(actor=request.user, agenda=agenda, facilitators=facilitators, **data)
+        return services.update_meeting(actor=request.user, meeting=meeting, agenda=agenda,
+                                       facilitators=facilitators, **data)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, exc.messages)
+    return None
+
+
+@login_required
+def meeting_create(request):
+    if not can_create_meeting(request.user):
+        raise PermissionDenied(_("Only facilitators can create meetings."))
+    form = MeetingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        meeting = _save_meeting(request, form)
+        if meeting:
+            messages.success(request, _("The meeting is created."))
+            return redirect(meeting)
+    return render(request, "meetings/meeting_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def meeting_edit(request, pk):
+    meeting = facilitated(request, pk)
+    initial = {"agenda": _agenda_text(meeting),
+               "facilitator_names": ", ".join(u.nickname for u in services.facilitators(meeting)
+                                              if u.pk != request.user.pk)}
+    form = MeetingForm(request.POST or None, instance=Meeting.objects.get(pk=pk), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        if _save_meeting(request, form, meeting):
+            messages.success(request, _("The meeting is saved."))
+            return redirect(meeting)
+    return render(request, "meetings/meeting_form.html", {"form": form, "meeting": meeting},
+                  status=400 if form.errors else 200)
+
+
+def _ics_escape(text: str) -> str:
+    return (text or "").replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n") \
+        .replace("\n", "\\n")
+
+
+def _ics_fold(line: str) -> str:
+    """Lines longer than 75 octets are folded (RFC 5545 3.1), without splitting a UTF-8 character."""
+    out, current = [], ""
+    for char in line:
+        if len((current + char).encode()) > (75 if not out else 74):
+            out.append(current)
+            current = ""
+        current += char
+    out.append(current)
+    return "\r\n ".join(out)
+
+
+def meeting_ics(request, pk):
+    meeting = get_object_or_404(Meeting, pk=pk)
+
+    def stamp(value):
+        return value.astimezone(dt_timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+    url = request.build_absolute_uri(meeting.get_absolute_url())
+    location = meeting.place if meeting.has_place else meeting.online_url
+    lines = [
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Agora Live//Meetings//FR", "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH", "BEGIN:VEVENT",
+        f"UID:meeting-{meeting.pk}@{request.get_host().split(':')[0]}",
+        f"DTSTAMP:{stamp(timezone.now())}", f"DTSTART:{stamp(meeting.starts_at)}", f"DTEND:{stamp(meeting.ends_at)}",
+        f"SUMMARY:{_ics_escape(meeting.title)}",
+        f"DESCRIPTION:{_ics_escape((meeting.description + chr(10) + chr(10) + url).strip())}",
+        f"LOCATION:{_ics_escape(location)}", f"URL:{url}", "END:VEVENT", "END:VCALENDAR",
+    ]
+    response = HttpResponse("\r\n".join(_ics_fold(line) for line in lines) + "\r\n",
+                            content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
+    return response
+
+
+@login_required
+@require_POST
+def register(request, pk):
+    meeting = get_object_or_404(Meeting, pk=pk)
+    try:
+        services.register(user=request.user, meeting=meeting, code=request.POST.get("code", ""))
+    except (ValidationError, PermissionDenied, RateLimited) as exc:
+        return done(request, meeting, error=error_text(exc), to=meeting.get_absolute_url())
+    return done(request, meeting, ok=_("You are registered."), to=meeting.get_absolute_url())
+
+
+@login_required
+@require_POST
+def unregister(request, pk):
+    meeting = get_object_or_404(Meeting, pk=pk)
+    try:
+        services.unregister(user=request.user, meeting=meeting)
+    except (ValidationError, RateLimited) as exc:
+        return done(request, meeting, error=error_text(exc), to=meeting.get_absolute_url())
+    return done(request, meeting, ok=_("Your registration is cancelled."), to=meeting.get_absolute_url())
+
+
+@login_required
+def report_edit(request, pk):
+    meeting = facilitated(request, pk)
+    counts = services.report_counts(meeting)
+    form = ReportForm(request.POST or None, initial={
+        "report_minutes": meeting.report_minutes, "publish": meeting.report_published,
+        "report_attendees": meeting.report_attendees if meeting.report_attendees is not None
+        else counts["participants"]})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_report(actor=request.user, meeting=meeting, minutes=form.cleaned_data["report_minutes"],
+                                 attendees=form.cleaned_data["report_attendees"],
+                                 publish=form.cleaned_data["publish"])
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, _("The report is saved."))
+            return redirect(meeting)
+    return render(request, "meetings/report_form.html", {"form": form, "meeting": meeting, "counts": counts},
+                  status=400 if form.errors else 200)
+
+
+# --- joining ---------------------------------------------------------------------------------------------------------
+
+def _join(request, meeting, nickname=""):
+    participant = services.join(meeting=meeting, user=request.user, nickname=nickname, ip=client_ip(request))
+    if not request.user.is_authenticated:
+        remember_participant(request.session, participant)
+    return participant
+
+
+def join_by_code(request):
+    """The QR code and the "enter the code" form lead here."""
+    code = services.normalize_code(request.POST.get("code") or request.GET.get("code") or "")
+    error = None
+    if request.method == "POST":
+        try:
+            meeting = services.meeting_for_code(code)
+            _join(request, meeting, request.POST.get("nickname", ""))
+        except (ValidationError, PermissionDenied, RateLimited) as exc:
+            error = error_text(exc)
+        else:
+            return redirect("meetings:live", pk=meeting.pk)
+    return render(request, "meetings/join.html", {"code": code, "error": error,
+                                                  "nickname": request.POST.get("nickname", "")},
+                  status=400 if error else 200)
+
+
+@require_POST
+def live_join(request, pk):
+    meeting = get_object_or_404(Meeting, pk=pk)
+    try:
+        _join(request, meeting, request.POST.get("nickname", ""))
+    except (ValidationError, PermissionDenied, RateLimited) as exc:
+        messages.error(request, error_text(exc))
+    return redirect("meetings:live", pk=meeting.pk)
+
+
+# --- the phone page ---------------------------------------------------------------------------------------------------
+
+def live(request, pk):
+    meeting = get_object_or_404(Meeting.objects.select_related("current_item"), pk=pk)
+    cursor = streams.cursor(meeting.stream_key)
+    participant = participant_for(request.user, request.session, meeting)
+    context = rendering.phone_context(meeting)
+    for p in context["polls"]:
+        p["mine"] = services.own_answers(participant, p["poll"])
+    hand_raised = participant is not None and SpeakerRequest.objects.filter(participant=participant).exclude(
+        status=SpeakerRequest.Status.DONE).exists()
+    return render(request, "meetings/live.html", {
+        **context, "cursor": cursor, "participant": participant, "hand_raised": hand_raised,
+        "is_facilitator": is_facilitator(request.user, meeting),
+    })
+
+
+def _contribution_form(request, meeting, **extra):
+    context = {**rendering.common(meeting), "agenda": list(meeting.agenda_items.all()), **extra}
+    return render(request, f"{PARTS}#contribution-form", context)
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@require_POST
+def contribute(request, pk):
+    meeting = get_object_or_404(Meeting, pk=pk)
+    participant = participant_for(request.user, request.session, meeting)
+    body, kind = request.POST.get("body", ""), request.POST.get("kind", "question")
+    item = meeting.agenda_items.filter(pk=_int(request.POST.get("agenda_item"))).first()
+    try:
+        contribution = services.post_contribution(participant=participant, body=body, kind=kind, agenda_item=item)
+    except (ValidationError, PermissionDenied, RateLimited) as exc:
+        if request.htmx:
+            return _contribution_form(request, meeting, form_message=error_text(exc), form_error=True,
+                                      form_body=body, form_kind=kind)
+        messages.error(request, error_text(exc))
+        return redirect("meetings:live", pk=pk)
+    ok = (_("Sent! It will appear once a facilitator approves it.") if contribution.is_pending
+          else _("Posted."))
+    if request.htmx:
+        return _contribution_form(request, meeting, form_message=ok, form_kind=kind)
+    messages.success(request, ok)
+    return redirect("meetings:live", pk=pk)
+
+
+@require_POST
+def vote(request, pk, cid):
+    meeting = get_object_or_404(Meeting, pk=pk)
+    contribution = get_object_or_404(Contribution, pk=cid, meeting=meeting)
+    try:
+        services.vote(participant=participant_for(request.user, request.session, meeting), contribution=contribution)
+    except (ValidationError, PermissionDenied, RateLimited) as exc:
+        return done(request, meeting, error=error_text(exc))
+    return done(request, meeting, ok=_("Thanks for your support."))
+
+
+@require_POST
+def answer(request, pk, poll):
+    meeting = get_object_or_404(Meeting, pk=pk)
+    poll = get_object_or_404(Poll, pk=poll, meeting=meeting)
+    participant = participant_for(request.user, request.session, meeting)
+    choices = [c for c in (_int(v) for v in request.POST.getlist("choice")) if c is not None]
+    error = None
+    try:
+        services.answer_poll(participant=participant, poll=poll, choices=choices)
+    except (ValidationError, PermissionDenied, RateLimited) as exc:
+        error = error_text(exc)
+    if not request.htmx:
+        return done(request, meeting, ok=_("Your answer is saved."), error=error)
+    p = {"poll": poll, "mine": services.own_answers(participant, poll)}
+    return render(request, f"{PARTS}#poll-form", {**rendering.common(meeting), "p": p, "poll_error": bool(error),
+                                                  "poll_message": error or _("Your answer is saved.")})
+
+
+@require_POST
+def hand(request, pk):
+    meeting = get_object_or_404(Meeting, pk=pk)
+    participant = participant_for(request.user, request.session, meeting)
+    error = None
+    try:
+        if request.POST.get("action") == "lower":
+            services.lower_hand(participant=participant)
+        else:
+            services.raise_hand(participant=participant)
+    except (ValidationError, PermissionDenied, RateLimited) as exc:
+        error = error_text(exc)
+    if not request.htmx:
+        return done(request, meeting, error=error)
+    raised = participant is not None and SpeakerRequest.objects.filter(participant=participant).exclude(
+        status=SpeakerRequest.Status.DONE).exists()
+    return render(request, f"{PARTS}#hand-form", {"meeting": meeting, "hand_raised": raised, "hand_message": error})
+
+
+# --- the screen ----------------------------------------------------------------------------------------------------
+
+def screen(request, pk, token=None):
+    """The projector: read-only, full screen. By the secret URL (remembered in the session, which is what the socket
+    is authorized by) or by a facilitator's session."""
+    meeting = get_object_or_404(Meeting.objects.select_related("current_item"), pk=pk)
+    if token is not None:
+        if not constant_time_compare(token, meeting.screen_token):
+            raise Http404
+        allow_screen(request.session, meeting)
+    elif not is_facilitator(request.user, meeting):
+        if request.user.is_authenticated:
+            raise PermissionDenied
+        return redirect(f"{reverse('accounts:login')}?next={request.path}")
+    rendering.remember_base_url(request)
+    cursor = streams.cursor(meeting.screen_stream_key)
+    response = render(request, "meetings/screen.html", {**rendering.screen_context(meeting), "cursor": cursor})
+    response["Referrer-Policy"] = "no-referrer"  # the secret URL must not leak to another site
+    return response
+
+
+# --- the console ---------------------------------------------------------------------------------------------------
+
+@login_required
+def console(request, pk):
+    meeting = facilitated(request, pk)
+    console_cursor = streams.cursor(meeting.console_stream_key)
+    screen_cursor = streams.cursor(meeting.screen_stream_key)
+    rendering.remember_base_url(request)
+    return render(request, "meetings/console.html", {
+        **rendering.screen_context(meeting), **rendering.console_context(meeting),
+        "console_cursor": console_cursor, "screen_cursor": screen_cursor,
+        "screen_url": request.build_absolute_uri(reverse("meetings:screen", args=[meeting.pk, meeting.screen_token])),
+        "poll_form": PollForm(),
+    })
+
+
+def _facilitator_action(request, pk, action):
+    meeting = facilitated(request, pk)
+    try:
+        action(meeting)
+    except (ValidationError, PermissionDenied, RateLimited) as exc:
+        return done(request, meeting, error=error_text(exc), to=reverse("meetings:console", args=[pk]))
+    return done(request, meeting, ok=_("Done."), to=reverse("meetings:console", args=[pk]))
+
+
+@login_required
+@require_POST
+def session_open(request, pk):
+    return _facilitator_action(request, pk, lambda m: services.open_session(actor=request.user, meeting=m))
+
+
+@login_required
+@require_POST
+def session_close(request, pk):
+    return _facilitator_action(request, pk, lambda m: services.close_session(actor=request.user, meeting=m))
+
+
+@login_required
+@require_POST
+def session_settings(request, pk):
+    slow = _int(request.POST.get("slow_mode_seconds") or 0)
+    return _facilitator_action(request, pk, lambda m: services.update_session_settings(
+        actor=request.user, meeting=m, premoderation=request.POST.get("premoderation") == "1",
+        allow_anonymous=request.POST.get("allow_anonymous") == "1",
+        slow_mode_seconds=slow if slow is not None else -1))
+
+
+@login_required
+@require_POST
+def rotate_screen_token(request, pk):
+    meeting = facilitated(request, pk)
+    services.rotate_screen_token(actor=request.user, meeting=meeting)
+    messages.success(request, _("The screen has a new secret URL; the old one no longer works."))
+    return redirect("meetings:console", pk=pk)
+
+
+@login_required
+@require_POST
+def moderate(request, pk, cid):
+    action = services.MODERATION_ACTIONS.get(request.POST.get("action", ""))
+
+    def run(meeting):
+        contribution = get_object_or_404(Contribution, pk=cid, meeting=meeting)
+        if action is None:
+            raise ValidationError(_("Unknown action."))
+        action(request.user, contribution)
+    return _facilitator_action(request, pk, run)
+
+
+@login_required
+@require_POST
+def current_item(request, pk):
+    def run(meeting):
+        item_pk = _int(request.POST.get("item"))
+        item = get_object_or_404(AgendaItem, pk=item_pk, meeting=meeting) if item_pk else None
+        services.set_current_item(actor=request.user, meeting=meeting, item=item)
+    return _facilitator_action(request, pk, run)
+
+
+@login_required
+@require_POST
+def poll_create(request, pk):
+    form = PollForm(request.POST)
+
+    def run(meeting):
+        if not form.is_valid():
+            raise ValidationError([e for errors in form.errors.values() for e in errors])
+        services.create_poll(actor=request.user, meeting=meeting, question=form.cleaned_data["question"],
+                             kind=form.cleaned_data["kind"], choices=form.cleaned_data["choices"].splitlines())
+    return _facilitator_action(request, pk, run)
+
+
+@login_required
+@require_POST
+def poll_action(request, pk, poll):
+    def run(meeting):
+        target = get_object_or_404(Poll, pk=poll, meeting=meeting)
+        action = {"open": services.open_poll, "close": services.close_poll, "delete": services.delete_poll}.get(
+            request.POST.get("action", ""))
+        if action is None:
+            raise ValidationError(_("Unknown action."))
+        action(actor=request.user, poll=target)
+    return _facilitator_action(request, pk, run)
+
+
+@login_required
+@require_POST
+def speaker_action(request, pk, req):
+    def run(meeting):
+        target = get_object_or_404(SpeakerRequest, pk=req, meeting=meeting)
+        if request.POST.get("action") == "floor":
+            services.give_floor(actor=request.user, request=target)
+        else:
+            services.finish_speaker(actor=request.user, request=target)
+    return _facilitator_action(request, pk, run)
+
+
+@login_required
+@require_POST
+def speakers_clear(request, pk):
+    return _facilitator_action(request, pk, lambda m: services.clear_speakers(actor=request.user, meeting=m))
+
+
+# --- exports -------------------------------------------------------------------------------------------------------
+
+def _safe_cell(value):
+    """Spreadsheets run cells starting with = + - @ as formulas (CSV injection): make them text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _contribution_rows(meeting):
+    for c in meeting.contributions.select_related("participant__user", "agenda_item").order_by("created_at", "pk"):
+        yield {
+            "id": c.pk, "created_at": c.created_at.isoformat(), "kind": c.kind, "status": c.status,
+            "hidden": c.hidden_at is not None, "pinned": c.pinned, "answered": c.answered_at is not None,
+            "votes": c.vote_count, "agenda_item": c.agenda_item.title if c.agenda_item else "",
+            "author": c.participant.display_name, "anonymous": c.participant.is_anonymous, "text": c.body,
+        }
+
+
+def _poll_rows(meeting):
+    for poll in meeting.polls.order_by("pk"):
+        respondents = poll.respondent_count()
+        for r in poll.results():
+            yield {"poll_id": poll.pk, "question": poll.question, "type": poll.kind, "status": poll.status,
+                   "respondents": respondents, "choice": r["choice"].label, "count": r["count"],
+                   "percent": r["percent"]}
+
+
+def _csv(rows, fields, filename):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")  # so spreadsheets read the accents right
+    writer = csv.DictWriter(response, fieldnames=fields)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _safe_cell(v) for k, v in row.items()})
+    return response
+
+
+CONTRIBUTION_FIELDS = ["id", "created_at", "kind", "status", "hidden", "pinned", "answered", "votes", "agenda_item",
+                       "author", "anonymous", "text"]
+POLL_FIELDS = ["poll_id", "question", "type", "status", "respondents", "choice", "count", "percent"]
+
+
+@login_required
+def export_contributions_csv(request, pk):
+    meeting = facilitated(request, pk)
+    return _csv(_contribution_rows(meeting), CONTRIBUTION_FIELDS, f"meeting-{pk}-contributions.csv")
+
+
+@login_required
+def export_polls_csv(request, pk):
+    meeting = facilitated(request, pk)
+    return _csv(_poll_rows(meeting), POLL_FIELDS, f"meeting-{pk}-polls.csv")
+
+
+@login_required
+def export_json(request, pk):
+    meeting = facilitated(request, pk)
+    data = {
+        "meeting": {"id": meeting.pk, "title": meeting.title, "starts_at": meeting.starts_at.isoformat(),
+                    "ends_at": meeting.ends_at.isoformat(), "place": meeting.place,
+                    "counts": services.report_counts(meeting)},
+        "contributions": list(_contribution_rows(meeting)),
+        "polls": list(_poll_rows(meeting)),
+    }
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="meeting-{pk}.json"'
+    return response

@@ -1,0 +1,720 @@
+"""The only writers of meetings data. Views, the console, the admin and the demo call these.
+
+Each service checks permission and input, writes, then appends an event to each audience's stream that must
+see the change (`meeting.<pk>` phones and public pages, `meeting.<pk>.screen` the projector,
+`meeting.<pk>.console` the facilitators), all in one transaction: the push happens after commit, never before,
+never for a rolled-back change. Events carry ids only; meetings/renderers.py renders them from the database.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from live import ratelimit, streams
+from live.accounts.models import RoleAssignment, nickname_validator, validate_plain_text
+from meetings import conf
+from meetings.models import (JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, AgendaItem, Contribution, ContributionVote,
+                             Meeting, Participant, Poll, PollAnswer, PollChoice, Registration, SpeakerRequest)
+from meetings.permissions import can_create_meeting, is_facilitator
+
+PUBLIC, SCREEN, CONSOLE = "public", "screen", "console"
+EVERYONE = (PUBLIC, SCREEN, CONSOLE)
+
+
+def _emit(meeting: Meeting, kind: str, parts=EVERYONE, **ids) -> None:
+    for part in parts:
+        key = meeting.stream_key if part == PUBLIC else f"{meeting.stream_key}.{part}"
+        streams.append(key, kind, **ids)
+
+
+def _locked(meeting: Meeting) -> Meeting:
+    """The meeting row, locked for this transaction: serializes the writes that must see its latest state
+    (pinning one contribution, opening a session, slow mode)."""
+    return Meeting.objects.select_for_update().get(pk=meeting.pk)
+
+
+# --- checks ------------------------------------------------------------------------------------------------------
+
+def check_facilitator(actor, meeting: Meeting) -> None:
+    if not is_facilitator(actor, meeting):
+        raise PermissionDenied(_("Only the meeting's facilitators can do this."))
+    ratelimit.enforce("facilitate", actor)
+
+
+def check_plain(value: str, *, field: str, max_length: int, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationError({field: _("This field is required.")})
+    if len(value) > max_length:
+        raise ValidationError({field: _("At most %(max)s characters (you typed %(count)s).")
+                               % {"max": max_length, "count": len(value)}})
+    try:
+        validate_plain_text(value)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from None
+    return value
+
+
+def check_live(meeting: Meeting) -> None:
+    if not meeting.live_open:
+        raise ValidationError(_("The live session is closed."))
+
+
+def check_participant(participant: Participant | None, meeting: Meeting | None = None) -> Participant:
+    if participant is None:
+        raise PermissionDenied(_("Join the meeting first."))
+    if meeting is not None and participant.meeting_id != meeting.pk:
+        raise PermissionDenied(_("You are not a participant of this meeting."))
+    if participant.user_id and (not participant.user.is_active or participant.user.is_blocked):
+        raise PermissionDenied(_("Your account is blocked."))
+    return participant
+
+
+def _participant_key(participant: Participant):
+    return participant.user if participant.user_id else f"participant:{participant.pk}"
+
+
+# --- meetings ------------------------------------------------------------------------------------------------------
+
+MEETING_FIELDS = ("title", "description", "kind", "place", "online_url", "starts_at", "ends_at",
+                  "registration_enabled", "capacity", "registration_code", "allow_anonymous", "premoderation")
+
+
+def _check_meeting(meeting: Meeting) -> None:
+    meeting.title = check_plain(meeting.title, field="title", max_length=200)
+    if meeting.starts_at and meeting.ends_at and meeting.ends_at < meeting.starts_at:
+        raise ValidationError({"ends_at": _("The meeting cannot end before it starts.")})
+    if meeting.kind in (Meeting.Kind.IN_PERSON, Meeting.Kind.HYBRID) and not meeting.place.strip():
+        raise ValidationError({"place": _("An in-person or hybrid meeting needs a place.")})
+    if meeting.kind in (Meeting.Kind.ONLINE, Meeting.Kind.HYBRID) and not meeting.online_url.strip():
+        raise ValidationError({"online_url": _("An online or hybrid meeting needs an online link.")})
+    meeting.full_clean(exclude=["screen_token", "join_code"])
+
+
+def parse_agenda(text: str) -> list[tuple[str, int]]:
+    """ "Title | 20" per line -> [("Title", 20)]; the duration is optional."""
+    items = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        title, _sep, minutes = line.rpartition("|") if "|" in line else (line, "", "")
+        title, minutes = title.strip(), minutes.strip()
+        if minutes and not minutes.isdigit():
+            raise ValidationError({"agenda": _("Line %(n)s: the duration must be a number of minutes.") % {"n": number}})
+        title = check_plain(title, field="agenda", max_length=200)
+        items.append((title, int(minutes or 0)))
+    return items
+
+
+def _set_agenda(meeting: Meeting, items: list[tuple[str, int]]) -> None:
+    existing = list(meeting.agenda_items.order_by("position", "pk"))
+    for position, (title, minutes) in enumerate(items):
+        if position < len(existing):
+            item = existing[position]
+            if (item.title, item.duration_minutes, item.position) != (title, minutes, position):
+                item.title, item.duration_minutes, item.position = title, minutes, position
+                item.save(update_fields=["title", "duration_minutes", "position"])
+        else:
+            AgendaItem.objects.create(meeting=meeting, title=title, duration_minutes=minutes, position=position)
+    for item in existing[len(items):]:
+        item.delete()
+
+
+def _set_facilitators(meeting: Meeting, users) -> None:
+    wanted = {user.pk for user in users}
+    current = set(RoleAssignment.objects.filter(role="facilitator", space=meeting.space).values_list("user", flat=True))
+    RoleAssignment.objects.filter(role="facilitator", space=meeting.space, user__in=current - wanted).delete()
+    for pk in wanted - current:
+        RoleAssignment.objects.create(user_id=pk, role="facilitator", space=meeting.space)
+
+
+def facilitators(meeting: Meeting):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(role_assignments__role="facilitator",
+                                           role_assignments__space=meeting.space).order_by("nickname")
+
+
+@transaction.atomic
+def create_meeting(*, actor, agenda=(), facilitators=(), **fields) -> Meeting:
+    """Create a meeting; its creator and `facilitators` facilitate it."""
+    if not can_create_meeting(actor):
+        raise PermissionDenied(_("Only facilitators can create meetings."))
+    ratelimit.enforce("facilitate", actor)
+    meeting = Meeting(created_by=actor, screen_token=secrets.token_urlsafe(32),
+                      **{k: v for k, v in fields.items() if k in MEETING_FIELDS})
+    _check_meeting(meeting)
+    meeting.save()
+    _set_agenda(meeting, list(agenda))
+    _set_facilitators(meeting, {actor, *facilitators})
+    return meeting
+
+
+@transaction.atomic
+def update_meeting(*, actor, meeting: Meeting, agenda=None, facilitators=None, **fields) -> Meeting:
+    check_facilitator(actor, meeting)
+    meeting = _locked(meeting)
+    for name, value in fields.items():
+        if name in MEETING_FIELDS:
+            setattr(meeting, name, value)
+    _check_meeting(meeting)
+    meeting.save()
+    if agenda is not None:
+        _set_agenda(meeting, list(agenda))
+    if facilitators is not None:
+        _set_facilitators(meeting, set(facilitators) | {actor})
+    _emit(meeting, "meeting.changed")
+    return meeting
+
+
+# --- registration ------------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def register(*, user, meeting: Meeting, code: str = "") -> Registration:
+    if not getattr(user, "is_authenticated", False):
+        raise PermissionDenied(_("Sign in to register."))
+    ratelimit.enforce("default", user)
+    meeting = _locked(meeting)  # capacity: two last-seat registrations must not both succeed
+    if not meeting.registration_enabled:
+        raise ValidationError(_("Registration is not open for this meeting."))
+    if meeting.is_past:
+        raise ValidationError(_("This meeting is over."))
+    if meeting.registration_code and not secrets.compare_digest(
+            (code or "").strip().upper().encode(), meeting.registration_code.strip().upper().encode()):
+        raise ValidationError({"code": _("Wrong registration code.")})
+    if meeting.registrations.filter(user=user).exists():
+        raise ValidationError(_("You are already registered."))
+    if meeting.capacity is not None and meeting.registrations.count() >= meeting.capacity:
+        raise ValidationError(_("The meeting is full."))
+    registration = Registration.objects.create(meeting=meeting, user=user)
+    _emit(meeting, "registration.changed", parts=(PUBLIC,))
+    return registration
+
+
+@transaction.atomic
+def unregister(*, user, meeting: Meeting) -> None:
+    ratelimit.enforce("default", user)
+    deleted, _rows = Registration.objects.filter(meeting=meeting, user=user).delete()
+    if not deleted:
+        raise ValidationError(_("You were not registered."))
+    _emit(meeting, "registration.changed", parts=(PUBLIC,))
+
+
+# --- closing report ------------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def save_report(*, actor, meeting: Meeting, minutes: str, attendees: int | None, publish: bool) -> Meeting:
+    check_facilitator(actor, meeting)
+    meeting = _locked(meeting)
+    meeting.report_minutes = check_plain(minutes, field="report_minutes", max_length=20000, required=publish)
+    if attendees is not None and attendees < 0:
+        raise ValidationError({"report_attendees": _("The attendee count cannot be negative.")})
+    meeting.report_attendees = attendees
+    if publish and meeting.report_published_at is None:
+        meeting.report_published_at = timezone.now()
+    if not publish:
+        meeting.report_published_at = None
+    meeting.save(update_fields=["report_minutes", "report_attendees", "report_published_at"])
+    _emit(meeting, "meeting.changed", parts=(PUBLIC,))
+    return meeting
+
+
+def report_counts(meeting: Meeting) -> dict:
+    contributions = meeting.contributions.all()
+    return {
+        "participants": meeting.participants.count(),
+        "registrations": meeting.registrations.count(),
+        "contributions": contributions.count(),
+        "approved": contributions.filter(status=Contribution.Status.APPROVED, hidden_at__isnull=True).count(),
+        "questions": contributions.filter(kind=Contribution.Kind.QUESTION).count(),
+        "ideas": contributions.filter(kind=Contribution.Kind.IDEA).count(),
+        "answered": contributions.filter(answered_at__isnull=False).count(),
+        "polls": meeting.polls.exclude(status=Poll.Status.DRAFT).count(),
+    }
+
+
+# --- the live session ----------------------------------------------------------------------------------------------
+
+def new_join_code() -> str:
+    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+
+
+def normalize_code(code: str) -> str:
+    return "".join((code or "").split()).upper().replace("-", "")[:20]
+
+
+@transaction.atomic
+def open_session(*, actor, meeting: Meeting) -> Meeting:
+    """Open the live session with a fresh join code (unique among open sessions)."""
+    check_facilitator(actor, meeting)
+    meeting = _locked(meeting)
+    if meeting.live_open:
+        raise ValidationError(_("The live session is already open."))
+    for _attempt in range(20):
+        code = new_join_code()
+        if not Meeting.objects.filter(join_code=code).exists():
+            break
+    else:  # 31^6 codes: only reachable with an absurd number of open sessions
+        raise ValidationError(_("No join code available; try again."))
+    meeting.live_open, meeting.join_code = True, code
+    meeting.live_opened_at, meeting.live_closed_at = timezone.now(), None
+    meeting.save(update_fields=["live_open", "join_code", "live_opened_at", "live_closed_at"])
+    _emit(meeting, "session.changed")
+    return meeting
+
+
+@transaction.atomic
+def close_session(*, actor, meeting: Meeting) -> Meeting:
+    """Close the live session: the join code expires, open polls close, the speaker queue empties."""
+    check_facilitator(actor, meeting)
+    meeting = _locked(meeting)
+    if not meeting.live_open:
+        raise ValidationError(_("The live session is not open."))
+    now = timezone.now()
+    meeting.live_open, meeting.join_code, meeting.live_closed_at = False, None, now
+    meeting.save(update_fields=["live_open", "join_code", "live_closed_at"])
+    meeting.polls.filter(status=Poll.Status.OPEN).update(status=Poll.Status.CLOSED, closed_at=now)
+    meeting.speaker_requests.exclude(status=SpeakerRequest.Status.DONE).update(status=SpeakerRequest.Status.DONE)
+    _emit(meeting, "session.changed")
+    return meeting
+
+
+@transaction.atomic
+def update_session_settings(*, actor, meeting: Meeting, premoderation: bool | None = None,
+                            allow_anonymous: bool | None = None, slow_mode_seconds: int | None = None) -> Meeting:
+    check_facilitator(actor, meeting)
+    meeting = _locked(meeting)
+    if premoderation is not None:
+        meeting.premoderation = bool(premoderation)
+    if allow_anonymous is not None:
+        meeting.allow_anonymous = bool(allow_anonymous)
+    if slow_mode_seconds is not None:
+        if not (0 <= slow_mode_seconds <= conf.get("MAX_SLOW_MODE_SECONDS")):
+            raise ValidationError({"slow_mode_seconds": _("Slow mode must be between 0 and %(max)s seconds.")
+                                   % {"max": conf.get("MAX_SLOW_MODE_SECONDS")}})
+        meeting.slow_mode_seconds = slow_mode_seconds
+    meeting.save(update_fields=["premoderation", "allow_anonymous", "slow_mode_seconds"])
+    _emit(meeting, "session.changed")
+    return meeting
+
+
+@transaction.atomic
+def rotate_screen_token(*, actor, meeting: Meeting) -> Meeting:
+    """A new secret screen URL; the old one stops working for new screens at once."""
+    check_facilitator(actor, meeting)
+    meeting = _locked(meeting)
+    meeting.screen_token = secrets.token_urlsafe(32)
+    meeting.save(update_fields=["screen_token"])
+    return meeting
+
+
+@transaction.atomic
+def set_current_item(*, actor, meeting: Meeting, item: AgendaItem | None) -> Meeting:
+    check_facilitator(actor, meeting)
+    meeting = _locked(meeting)
+    if item is not None and item.meeting_id != meeting.pk:
+        raise ValidationError(_("This agenda item belongs to another meeting."))
+    meeting.current_item = item
+    meeting.save(update_fields=["current_item"])
+    _emit(meeting, "agenda.changed")
+    return meeting
+
+
+# --- joining -----------------------------------------------------------------------------------------------------
+
+def meeting_for_code(code: str) -> Meeting:
+    code = normalize_code(code)
+    meeting = Meeting.objects.filter(join_code=code, live_open=True).first() if code else None
+    if meeting is None:
+        raise ValidationError({"code": _("This join code is wrong or has expired. Check the code on the screen.")})
+    return meeting
+
+
+@transaction.atomic
+def join(*, meeting: Meeting, user=None, nickname: str = "", ip: str | None = None) -> Participant:
+    """Join the live session: signed-in users as themselves, others with a nickname when the facilitator allows it.
+    Joining twice returns the same participant."""
+    signed_in = getattr(user, "is_authenticated", False)
+    ratelimit.enforce("join", user if signed_in else f"ip:{ip}")
+    check_live(meeting)
+    if signed_in:
+        if user.is_blocked or not user.is_active:
+            raise PermissionDenied(_("Your account is blocked."))
+        participant = Participant.objects.filter(meeting=meeting, user=user).first()
+        if participant:
+            return participant
+        try:
+            with transaction.atomic():
+                participant = Participant.objects.create(meeting=meeting, user=user, nickname=user.nickname[:30],
+                                                         token=secrets.token_urlsafe(32), ip=ip)
+        except IntegrityError:  # joined at the same moment from another tab
+            return Participant.objects.get(meeting=meeting, user=user)
+    else:
+        if not meeting.allow_anonymous:
+            raise PermissionDenied(_("This meeting is for signed-in participants only. Please sign in."))
+        nickname = check_plain(nickname, field="nickname", max_length=30)
+        try:
+            nickname_validator(nickname)
+        except ValidationError as exc:
+            raise ValidationError({"nickname": exc.messages}) from None
+        participant = Participant.objects.create(meeting=meeting, nickname=nickname, token=secrets.token_urlsafe(32),
+                                                 ip=ip)
+    _emit(meeting, "participant.joined", parts=(CONSOLE,), participant=participant.pk)
+    return participant
+
+
+@transaction.atomic
+def claim_participant(*, participant: Participant, user) -> Participant:
+    """A guest signed up (or in) in the same browser: their contributions, votes and answers become the account's.
+    Returns the account's participant."""
+    if participant.user_id is not None:
+        return participant if participant.user_id == user.pk else None
+    mine = Participant.objects.select_for_update().filter(meeting_id=participant.meeting_id, user=user).first()
+    if mine is None:
+        participant.user = user
+        participant.save(update_fields=["user"])
+        mine = participant
+    else:
+        participant.contributions.update(participant=mine)
+        for vote in participant.votes.all():
+            if not ContributionVote.objects.filter(contribution=vote.contribution_id, participant=mine).exists():
+                vote.participant = mine
+                vote.save(update_fields=["participant"])
+        mine_polls = set(mine.poll_answers.values_list("poll", flat=True))
+        participant.poll_answers.exclude(poll__in=mine_polls).update(participant=mine)
+        participant.speaker_requests.update(status=SpeakerRequest.Status.DONE)
+        participant.delete()
+    meeting = Meeting.objects.get(pk=mine.meeting_id)
+    # Their public name changes on every contribution they wrote.
+    for pk in mine.contributions.values_list("pk", flat=True):
+        _emit(meeting, "contribution.changed", contribution=pk)
+    return mine
+
+
+# --- contributions -----------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def post_contribution(*, participant: Participant, body: str, kind: str = Contribution.Kind.QUESTION,
+                      agenda_item: AgendaItem | None = None) -> Contribution:
+    """A question or an idea from the room: waits in the facilitators' queue under pre-moderation, else shows at
+    once on every phone and the screen."""
+    check_participant(participant)
+    ratelimit.enforce("contribution", _participant_key(participant))
+    body = check_plain(body, field="body", max_length=conf.get("CONTRIBUTION_MAX_LENGTH"))
+    if kind not in Contribution.Kind.values:
+        raise ValidationError({"kind": _("Choose a question or an idea.")})
+    meeting = Meeting.objects.get(pk=participant.meeting_id)
+    check_live(meeting)
+    if agenda_item is not None and agenda_item.meeting_id != meeting.pk:
+        raise ValidationError({"agenda_item": _("This agenda item belongs to another meeting.")})
+    # Slow mode: lock the participant's row so two quick posts cannot both pass the check.
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    now = timezone.now()
+    if meeting.slow_mode_seconds and participant.last_contribution_at:
+        wait = participant.last_contribution_at + timedelta(seconds=meeting.slow_mode_seconds) - now
+        if wait.total_seconds() > 0:
+            raise ValidationError(_("Slow mode is on: you can post again in %(seconds)s seconds.")
+                                  % {"seconds": int(wait.total_seconds()) + 1})
+    approved = not meeting.premoderation
+    contribution = Contribution.objects.create(
+        meeting=meeting, participant=participant, body=body, kind=kind, agenda_item=agenda_item,
+        status=Contribution.Status.APPROVED if approved else Contribution.Status.PENDING,
+        approved_at=now if approved else None)
+    participant.last_contribution_at = now
+    participant.save(update_fields=["last_contribution_at"])
+    _emit(meeting, "contribution.changed", parts=EVERYONE if approved else (CONSOLE,), contribution=contribution.pk,
+          announce=approved)
+    return contribution
+
+
+def _moderated(contribution: Contribution, actor) -> tuple[Meeting, Contribution]:
+    meeting = Meeting.objects.get(pk=contribution.meeting_id)
+    check_facilitator(actor, meeting)
+    meeting = _locked(meeting)
+    return meeting, Contribution.objects.select_for_update().get(pk=contribution.pk)
+
+
+@transaction.atomic
+def approve_contribution(*, actor, contribution: Contribution) -> Contribution:
+    meeting, contribution = _moderated(contribution, actor)
+    if contribution.status != Contribution.Status.APPROVED:
+        contribution.status, contribution.approved_at = Contribution.Status.APPROVED, timezone.now()
+        contribution.save(update_fields=["status", "approved_at"])
+    _emit(meeting, "contribution.changed", contribution=contribution.pk, announce=True)
+    return contribution
+
+
+@transaction.atomic
+def reject_contribution(*, actor, contribution: Contribution) -> Contribution:
+    meeting, contribution = _moderated(contribution, actor)
+    contribution.status, contribution.pinned = Contribution.Status.REJECTED, False
+    contribution.save(update_fields=["status", "pinned"])
+    _emit(meeting, "contribution.changed", contribution=contribution.pk)
+    return contribution
+
+
+@transaction.atomic
+def hide_contribution(*, actor, contribution: Contribution, reason: str = "", check=True) -> Contribution:
+    """Hide from phones and the screen. `check=False` when the moderation app already checked the actor."""
+    meeting = Meeting.objects.get(pk=contribution.meeting_id)
+    if check:
+        check_facilitator(actor, meeting)
+    meeting = _locked(meeting)
+    contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
+    contribution.hidden_at, contribution.hidden_reason = timezone.now(), (reason or "")[:300]
+    contribution.pinned = False
+    contribution.save(update_fields=["hidden_at", "hidden_reason", "pinned"])
+    _emit(meeting, "contribution.changed", contribution=contribution.pk)
+    return contribution
+
+
+@transaction.atomic
+def unhide_contribution(*, actor, contribution: Contribution, check=True) -> Contribution:
+    meeting = Meeting.objects.get(pk=contribution.meeting_id)
+    if check:
+        check_facilitator(actor, meeting)
+    contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
+    contribution.hidden_at, contribution.hidden_reason = None, ""
+    contribution.save(update_fields=["hidden_at", "hidden_reason"])
+    _emit(meeting, "contribution.changed", contribution=contribution.pk)
+    return contribution
+
+
+@transaction.atomic
+def pin_contribution(*, actor, contribution: Contribution) -> Contribution:
+    """Show it large on the screen; the previously pinned one is unpinned (one at a time). Pinning approves."""
+    meeting, contribution = _moderated(contribution, actor)
+    if contribution.hidden_at is not None or contribution.status == Contribution.Status.REJECTED:
+        raise ValidationError(_("A hidden or rejected contribution cannot be pinned."))
+    previous = list(meeting.contributions.filter(pinned=True).exclude(pk=contribution.pk).values_list("pk", flat=True))
+    meeting.contributions.filter(pk__in=previous).update(pinned=False)
+    contribution.pinned = True
+    if contribution.status != Contribution.Status.APPROVED:
+        contribution.status, contribution.approved_at = Contribution.Status.APPROVED, timezone.now()
+    contribution.save(update_fields=["pinned", "status", "approved_at"])
+    _emit(meeting, "contribution.changed", contribution=contribution.pk, also=previous)
+    return contribution
+
+
+@transaction.atomic
+def unpin_contribution(*, actor, contribution: Contribution) -> Contribution:
+    meeting, contribution = _moderated(contribution, actor)
+    contribution.pinned = False
+    contribution.save(update_fields=["pinned"])
+    _emit(meeting, "contribution.changed", contribution=contribution.pk)
+    return contribution
+
+
+@transaction.atomic
+def mark_answered(*, actor, contribution: Contribution, answered: bool = True) -> Contribution:
+    meeting, contribution = _moderated(contribution, actor)
+    contribution.answered_at = timezone.now() if answered else None
+    contribution.save(update_fields=["answered_at"])
+    _emit(meeting, "contribution.changed", contribution=contribution.pk)
+    return contribution
+
+
+MODERATION_ACTIONS = {
+    "approve": lambda actor, c: approve_contribution(actor=actor, contribution=c),
+    "reject": lambda actor, c: reject_contribution(actor=actor, contribution=c),
+    "hide": lambda actor, c: hide_contribution(actor=actor, contribution=c),
+    "unhide": lambda actor, c: unhide_contribution(actor=actor, contribution=c),
+    "pin": lambda actor, c: pin_contribution(actor=actor, contribution=c),
+    "unpin": lambda actor, c: unpin_contribution(actor=actor, contribution=c),
+    "answered": lambda actor, c: mark_answered(actor=actor, contribution=c),
+    "unanswered": lambda actor, c: mark_answered(actor=actor, contribution=c, answered=False),
+}
+
+
+@transaction.atomic
+def vote(*, participant: Participant, contribution: Contribution) -> Contribution:
+    """+1, once per participant."""
+    check_participant(participant)
+    ratelimit.enforce("vote", _participant_key(participant))
+    if participant.meeting_id != contribution.meeting_id:
+        raise PermissionDenied(_("You are not a participant of this meeting."))
+    meeting = Meeting.objects.get(pk=contribution.meeting_id)
+    check_live(meeting)
+    if not contribution.is_visible:
+        raise ValidationError(_("This contribution is not visible."))
+    if contribution.participant_id == participant.pk:
+        raise ValidationError(_("You cannot support your own contribution."))
+    try:
+        with transaction.atomic():
+            ContributionVote.objects.create(contribution=contribution, participant=participant)
+    except IntegrityError:
+        raise ValidationError(_("You already supported this contribution.")) from None
+    Contribution.objects.filter(pk=contribution.pk).update(vote_count=F("vote_count") + 1)
+    contribution.refresh_from_db(fields=["vote_count"])
+    _emit(meeting, "contribution.changed", contribution=contribution.pk)
+    return contribution
+
+
+# --- polls -----------------------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def create_poll(*, actor, meeting: Meeting, question: str, kind: str = Poll.Kind.SINGLE, choices=()) -> Poll:
+    """Prepare a poll; it stays on the console until opened."""
+    check_facilitator(actor, meeting)
+    question = check_plain(question, field="question", max_length=200)
+    if kind not in Poll.Kind.values:
+        raise ValidationError({"kind": _("Choose single or multiple choice.")})
+    labels = [check_plain(c, field="choices", max_length=100) for c in choices if (c or "").strip()]
+    if len(labels) < 2:
+        raise ValidationError({"choices": _("A poll needs at least two choices.")})
+    if len(labels) > conf.get("MAX_POLL_CHOICES"):
+        raise ValidationError({"choices": _("At most %(max)s choices.") % {"max": conf.get("MAX_POLL_CHOICES")}})
+    if len({label.casefold() for label in labels}) != len(labels):
+        raise ValidationError({"choices": _("Two choices are the same.")})
+    poll = Poll.objects.create(meeting=meeting, question=question, kind=kind)
+    PollChoice.objects.bulk_create([PollChoice(poll=poll, label=label, position=i) for i, label in enumerate(labels)])
+    _emit(meeting, "poll.changed", parts=(CONSOLE,), poll=poll.pk)
+    return poll
+
+
+@transaction.atomic
+def open_poll(*, actor, poll: Poll) -> Poll:
+    meeting = Meeting.objects.get(pk=poll.meeting_id)
+    check_facilitator(actor, meeting)
+    check_live(meeting)
+    poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    if poll.status == Poll.Status.OPEN:
+        raise ValidationError(_("This poll is already open."))
+    poll.status, poll.opened_at, poll.closed_at = Poll.Status.OPEN, timezone.now(), None
+    poll.save(update_fields=["status", "opened_at", "closed_at"])
+    _emit(meeting, "poll.changed", poll=poll.pk)
+    return poll
+
+
+@transaction.atomic
+def close_poll(*, actor, poll: Poll) -> Poll:
+    meeting = Meeting.objects.get(pk=poll.meeting_id)
+    check_facilitator(actor, meeting)
+    poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    if poll.status != Poll.Status.OPEN:
+        raise ValidationError(_("This poll is not open."))
+    poll.status, poll.closed_at = Poll.Status.CLOSED, timezone.now()
+    poll.save(update_fields=["status", "closed_at"])
+    _emit(meeting, "poll.changed", poll=poll.pk)
+    return poll
+
+
+@transaction.atomic
+def delete_poll(*, actor, poll: Poll) -> None:
+    meeting = Meeting.objects.get(pk=poll.meeting_id)
+    check_facilitator(actor, meeting)
+    if poll.status != Poll.Status.DRAFT:
+        raise ValidationError(_("Only a poll that was never opened can be deleted."))
+    pk = poll.pk
+    poll.delete()
+    _emit(meeting, "poll.changed", parts=(CONSOLE,), poll=pk)
+
+
+@transaction.atomic
+def answer_poll(*, participant: Participant, poll: Poll, choices) -> list[PollAnswer]:
+    """Answer an open poll (one answer each; answering again replaces the previous answer)."""
+    check_participant(participant)
+    ratelimit.enforce("vote", _participant_key(participant))
+    poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    if poll.meeting_id != participant.meeting_id:
+        raise PermissionDenied(_("You are not a participant of this meeting."))
+    if poll.status != Poll.Status.OPEN:
+        raise ValidationError(_("This poll is closed."))
+    ids = {int(c.pk if hasattr(c, "pk") else c) for c in choices}
+    picked = list(poll.choices.filter(pk__in=ids))
+    if not picked or len(picked) != len(ids):
+        raise ValidationError({"choices": _("Choose an answer.")})
+    if poll.kind == Poll.Kind.SINGLE and len(picked) > 1:
+        raise ValidationError({"choices": _("Choose only one answer.")})
+    PollAnswer.objects.filter(poll=poll, participant=participant).delete()
+    answers = PollAnswer.objects.bulk_create([PollAnswer(poll=poll, choice=c, participant=participant)
+                                              for c in picked])
+    _emit(Meeting(pk=poll.meeting_id), "poll.answered", poll=poll.pk)
+    return answers
+
+
+def own_answers(participant: Participant | None, poll: Poll) -> set[int]:
+    if participant is None:
+        return set()
+    return set(PollAnswer.objects.filter(poll=poll, participant=participant).values_list("choice", flat=True))
+
+
+# --- speaker queue -------------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def raise_hand(*, participant: Participant) -> SpeakerRequest:
+    check_participant(participant)
+    ratelimit.enforce("default", _participant_key(participant))
+    meeting = Meeting.objects.get(pk=participant.meeting_id)
+    check_live(meeting)
+    existing = SpeakerRequest.objects.filter(participant=participant).exclude(status=SpeakerRequest.Status.DONE).first()
+    if existing:
+        raise ValidationError(_("Your hand is already raised."))
+    request = SpeakerRequest.objects.create(meeting=meeting, participant=participant)
+    _emit(meeting, "speakers.changed")
+    return request
+
+
+@transaction.atomic
+def lower_hand(*, participant: Participant) -> None:
+    check_participant(participant)
+    ratelimit.enforce("default", _participant_key(participant))
+    updated = SpeakerRequest.objects.filter(participant=participant).exclude(
+        status=SpeakerRequest.Status.DONE).update(status=SpeakerRequest.Status.DONE)
+    if not updated:
+        raise ValidationError(_("Your hand is not raised."))
+    _emit(Meeting(pk=participant.meeting_id), "speakers.changed")
+
+
+def _speaker_request(actor, request: SpeakerRequest) -> tuple[Meeting, SpeakerRequest]:
+    meeting = Meeting.objects.get(pk=request.meeting_id)
+    check_facilitator(actor, meeting)
+    meeting = _locked(meeting)
+    return meeting, SpeakerRequest.objects.select_for_update().get(pk=request.pk)
+
+
+@transaction.atomic
+def give_floor(*, actor, request: SpeakerRequest) -> SpeakerRequest:
+    """The floor goes to this person; whoever had it is done."""
+    meeting, request = _speaker_request(actor, request)
+    if request.status == SpeakerRequest.Status.DONE:
+        raise ValidationError(_("This person is no longer in the queue."))
+    meeting.speaker_requests.filter(status=SpeakerRequest.Status.SPEAKING).exclude(pk=request.pk).update(
+        status=SpeakerRequest.Status.DONE)
+    request.status, request.floor_at = SpeakerRequest.Status.SPEAKING, timezone.now()
+    request.save(update_fields=["status", "floor_at"])
+    _emit(meeting, "speakers.changed")
+    return request
+
+
+@transaction.atomic
+def finish_speaker(*, actor, request: SpeakerRequest) -> SpeakerRequest:
+    meeting, request = _speaker_request(actor, request)
+    request.status = SpeakerRequest.Status.DONE
+    request.save(update_fields=["status"])
+    _emit(meeting, "speakers.changed")
+    return request
+
+
+@transaction.atomic
+def clear_speakers(*, actor, meeting: Meeting) -> int:
+    check_facilitator(actor, meeting)
+    cleared = meeting.speaker_requests.exclude(status=SpeakerRequest.Status.DONE).update(
+        status=SpeakerRequest.Status.DONE)
+    _emit(meeting, "speakers.changed")
+    return cleared
+
+
+def speaker_queue(meeting: Meeting) -> list[SpeakerRequest]:
+    """Who has the floor first, then the waiting hands in order."""
+    requests = list(meeting.speaker_requests.exclude(status=SpeakerRequest.Status.DONE)
+                    .select_related("participant__user"))
+    return sorted(requests, key=lambda r: (r.status != SpeakerRequest.Status.SPEAKING, r.raised_at, r.pk))

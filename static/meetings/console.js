@@ -1,0 +1,60 @@
+/* Facilitator console: keyboard moderation of the queue. j/k (or arrows) move, a approves, r rejects, p pins,
+ * h hides the focused item (the first one when none is focused). After an action, focus moves to the next item
+ * once the push has removed the handled one. Plain buttons do the same without the keyboard. */
+(function () {
+  "use strict";
+  var nextFocusId = null;
+
+  function items() { return Array.prototype.slice.call(document.querySelectorAll("#queue .queue-item")); }
+
+  function current() {
+    var active = document.activeElement;
+    var item = active && active.closest ? active.closest(".console-item") : null;
+    return item || items()[0] || null;
+  }
+
+  function move(delta) {
+    var list = items();
+    if (!list.length) return;
+    var index = list.indexOf(current());
+    var target = list[Math.max(0, Math.min(list.length - 1, index + delta))];
+    target.focus();
+  }
+
+  document.addEventListener("keydown", function (evt) {
+    if (evt.ctrlKey || evt.metaKey || evt.altKey) return;
+    var tag = (evt.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select" || evt.target.isContentEditable) return;
+    var key = evt.key;
+    if (key === "j" || key === "ArrowDown") { evt.preventDefault(); move(1); return; }
+    if (key === "k" || key === "ArrowUp") { evt.preventDefault(); move(-1); return; }
+    if (["a", "r", "p", "h"].indexOf(key) < 0) return;
+    var item = current();
+    if (!item) return;
+    var button = item.querySelector('button[data-shortcut="' + key + '"]');
+    if (!button) return;
+    evt.preventDefault();
+    if (item.classList.contains("queue-item")) {
+      var list = items(), i = list.indexOf(item);
+      var next = list[i + 1] || list[i - 1];
+      nextFocusId = next ? next.id : null;
+    }
+    button.click();
+  });
+
+  document.addEventListener("live:updated", function () {
+    if (!nextFocusId) return;
+    var el = document.getElementById(nextFocusId);
+    var active = document.activeElement;
+    if (el && (!active || active === document.body || !document.body.contains(active))) {
+      el.focus();
+      nextFocusId = null;
+    }
+  });
+
+  // A prepared poll appears through the push; empty the form for the next one.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (form && form.id === "poll-create-form" && evt.detail.successful) form.reset();
+  });
+})();
