@@ -33,12 +33,15 @@ CLOSE_RATE_LIMITED = 4429
 
 
 class Subscription:
-    __slots__ = ("key", "audience", "last", "catching_up", "buffer")
+    __slots__ = ("key", "audience", "last", "catching_up", "buffer", "silent")
 
-    def __init__(self, key: str, audience: str, last: int):
+    def __init__(self, key: str, audience: str, last: int, silent: bool = False):
         self.key, self.audience, self.last = key, audience, last
-        self.catching_up = True
+        self.catching_up = not silent
         self.buffer: list[dict] = []
+        # A silent subscription only listens for control events (the user's own stream, joined on connect so
+        # that blocking or signing out closes every socket, whatever page it belongs to).
+        self.silent = silent
 
 
 def session_hash(session_key: str | None) -> str:
@@ -85,6 +88,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         self.accepted = True
         await self.accept()
+        if getattr(self.user, "is_authenticated", False):
+            key = self.user.stream_key
+            self.subs[key] = Subscription(key, "self", 0, silent=True)
+            await self.hub.subscribe(key, self)
 
     async def disconnect(self, code):
         for key in list(getattr(self, "subs", {})):
@@ -161,7 +168,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return await self.send_json({"type": "error", "code": "not_found", "stream": key[:100],
                                          "detail": "No such stream."})
         old = self.subs.get(key)
-        if old is not None and not old.catching_up and old.audience == audience and old.last >= seq:
+        if old is not None and not old.silent and not old.catching_up and old.audience == audience \
+                and old.last >= seq:
             return  # already live on this stream, and further along: nothing to replay
         sub = Subscription(key, audience, seq)
         self.subs[key] = sub
@@ -192,6 +200,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         control = msg.get("control")
         if control and await self.apply_control(control):
+            return
+        if sub.silent:
             return
         seq = msg.get("seq")
         if seq is None:

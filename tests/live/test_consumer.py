@@ -242,3 +242,25 @@ async def test_a_frame_flood_is_rate_limited(alice):
     frames = await drain(ws)
     assert any(f.get("code") == "rate_limited" and f.get("retry_after") for f in frames)
     await ws.disconnect()
+
+
+# --- control events -------------------------------------------------------------------------------------------------
+
+async def test_blocking_closes_every_socket_of_the_user_within_two_seconds(alice, bob):
+    from live.accounts.services import close_all_sockets
+
+    alices = [await connect(alice), await connect(alice)]  # two pages, following nothing in particular
+    bobs = await connect(bob)
+
+    def block():
+        with transaction.atomic():
+            close_all_sockets(user=alice, reason="blocked", detail="Spam.")
+
+    await sync_to_async(block)()
+    for ws in alices:
+        frame = await receive(ws, timeout=2)
+        assert frame["code"] == "blocked"
+        assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4403}
+    await bobs.send_json_to({"type": "ping"})
+    assert await receive(bobs) == {"type": "pong"}
+    await bobs.disconnect()
