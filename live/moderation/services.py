@@ -208,7 +208,10 @@ def hide(*, actor, kind: str, object_id, reason: str) -> Case:
         raise ValidationError(_("This cannot be hidden; warn or block the person instead."))
     actor = ensure_can_moderate(actor, _space(entry, obj))
     ratelimit.enforce("moderate", actor)
-    reason = _clean_reason(reason, required=True, max_length=500)
+    reason = _clean_reason(reason, required=False, max_length=500)
+    if not reason:  # a one-click "Hide" on a content page: the author still gets a reason
+        with translation.override(settings.LANGUAGE_CODE):
+            reason = _("This breaks the rules of the platform.")
     case = _case_for(entry, obj)
     if not entry.is_hidden(obj):
         entry.hide(obj, actor=actor, reason=reason)

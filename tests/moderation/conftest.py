@@ -28,7 +28,8 @@ def _hide_all_by(user, *, actor, reason):
 
 
 @pytest.fixture(autouse=True)
-def thing_kind():
+def thing_kind(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast users
     HIDDEN.clear()
     CALLS.clear()
     ROOMS.clear()
