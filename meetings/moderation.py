@@ -3,7 +3,7 @@ services the facilitators' console uses, so a hidden contribution vanishes from 
 
 from live.moderation import registry
 from meetings import services
-from meetings.models import Contribution
+from meetings.models import Contribution, Meeting
 
 
 def _hide_all_by(user, *, actor, reason):
@@ -24,4 +24,14 @@ registry.register(registry.Moderatable(
     url=lambda obj: obj.get_absolute_url(),
     can_report=lambda obj, user: obj.is_visible,
     hide_all_by=_hide_all_by,
+    label="contribution",
+))
+
+registry.register_space(registry.ModeratedSpace(
+    prefix="meeting",
+    model=Meeting,
+    title=lambda meeting: meeting.title,
+    url=lambda meeting: meeting.get_absolute_url(),
+    slow_mode=lambda meeting, *, actor, seconds, reason: services.set_slow_mode(meeting=meeting, seconds=seconds),
+    slow_mode_seconds=lambda meeting: meeting.slow_mode_seconds,
 ))

@@ -307,6 +307,19 @@ def update_session_settings(*, actor, meeting: Meeting, premoderation: bool | No
 
 
 @transaction.atomic
+def set_slow_mode(*, meeting: Meeting, seconds: int) -> Meeting:
+    """Slow mode set by the moderation app (which checked and logged the moderator's action)."""
+    meeting = _locked(meeting)
+    if not (0 <= seconds <= conf.get("MAX_SLOW_MODE_SECONDS")):
+        raise ValidationError(_("Slow mode must be between 0 and %(max)s seconds.")
+                              % {"max": conf.get("MAX_SLOW_MODE_SECONDS")})
+    meeting.slow_mode_seconds = seconds
+    meeting.save(update_fields=["slow_mode_seconds"])
+    _emit(meeting, "session.changed")
+    return meeting
+
+
+@transaction.atomic
 def rotate_screen_token(*, actor, meeting: Meeting) -> Meeting:
     """A new secret screen URL; the old one stops working for new screens at once."""
     check_facilitator(actor, meeting)

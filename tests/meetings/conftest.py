@@ -1,0 +1,79 @@
+"""The meetings cast, on top of tests/conftest.py:
+
+- fiona: a global facilitator (facilitates every meeting);
+- felix: facilitates this meeting only (a role assignment on "meeting.<pk>");
+- alice: a signed-in participant who joined;
+- a guest: an anonymous participant ("Gaston") known by the token in his session;
+- bob: signed in, never joined (an outsider);
+- the meeting: at the Agora, live session open, pre-moderation on.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from live.accounts.models import RoleAssignment
+from meetings import services
+from meetings.permissions import remember_participant
+from tests import helpers
+
+
+def make_meeting(actor, *, open_live=True, **fields):
+    now = timezone.now()
+    defaults = dict(title="Budget participatif 2027", kind="in_person", place="Agora, 20 rue de Stalingrad, Nanterre",
+                    starts_at=now - timedelta(minutes=30), ends_at=now + timedelta(hours=2), premoderation=True)
+    meeting = services.create_meeting(actor=actor, agenda=[("Accueil", 10), ("Propositions", 45)],
+                                      **{**defaults, **fields})
+    if open_live:
+        meeting = services.open_session(actor=actor, meeting=meeting)
+    return meeting
+
+
+@pytest.fixture
+def meeting(fiona):
+    return make_meeting(fiona)
+
+
+@pytest.fixture
+def felix(meeting):
+    user = helpers.make_user("felix")
+    RoleAssignment.objects.create(user=user, role="facilitator", space=meeting.space)
+    return user
+
+
+@pytest.fixture
+def alice_in(meeting, alice):
+    return services.join(meeting=meeting, user=alice)
+
+
+@pytest.fixture
+def guest(meeting):
+    return services.join(meeting=meeting, nickname="Gaston", ip="10.0.0.7")
+
+
+@pytest.fixture
+def guest_client(guest):
+    """A browser whose session holds the guest's signed token."""
+    client = Client()
+    session = client.session
+    remember_participant(session, guest)
+    session.save()
+    client.cookies["sessionid"] = session.session_key
+    return client
+
+
+def signed_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English (the source strings); French is the default language."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
