@@ -35,9 +35,11 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 
+# Then translate every new msgid of locale/fr/LC_MESSAGES/django.po (English is the source: en stays empty), remove
+# the fuzzy flags, run `make messages` again to compile, and commit locale/ (.po and .mo; tests/live/test_i18n.py).
+# Our JavaScript has no UI strings (they come from data-msg-* attributes rendered by the templates).
 messages: install
-	$(PY) manage.py makemessages -l fr -l en --ignore=.venv --ignore=bench
-	$(PY) manage.py makemessages -d djangojs -l fr -l en --ignore=.venv --ignore=staticfiles
+	$(PY) manage.py makemessages -l fr -l en --ignore=.venv --ignore=bench --ignore=staticfiles --ignore=test-artifacts
 	$(PY) manage.py compilemessages --ignore=.venv
 
 bench: install
