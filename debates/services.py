@@ -324,6 +324,9 @@ def vote(*, comment, user, value: int) -> Comment:
     if comment.is_deleted or comment.is_hidden:
         raise ValidationError(_("This comment is no longer available."), code="gone")
     ratelimit.enforce("vote", user)
+    current = Vote.objects.filter(comment=comment, user=user).values_list("value", flat=True).first() or 0
+    if current == value:
+        return comment  # nothing changes: no event
     if value == 0:
         Vote.objects.filter(comment=comment, user=user).delete()
     else:

@@ -12,8 +12,14 @@ def make_debate(author, title="Faut-il piétonniser la place du marché ?", **ex
 
 @pytest.fixture(autouse=True)
 def _no_rate_limits(settings, request):
-    # Rate limits get their own tests (which opt back in with the `rate_limits` marker).
-    settings.RATE_LIMITS_ENABLED = bool(request.node.get_closest_marker("rate_limits"))
+    # Rate limits get their own tests, which opt back in by using the `rate_limits` fixture.
+    settings.RATE_LIMITS_ENABLED = "rate_limits" in request.fixturenames
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test users
+
+
+@pytest.fixture
+def rate_limits(settings):
+    settings.RATE_LIMITS_ENABLED = True
 
 
 @pytest.fixture
