@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from debates import services
 from debates.models import Debate
@@ -15,6 +16,8 @@ def _no_rate_limits(settings, request):
     # Rate limits get their own tests, which opt back in by using the `rate_limits` fixture.
     settings.RATE_LIMITS_ENABLED = "rate_limits" in request.fixturenames
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test users
+    with translation.override("en"):  # messages are asserted in English (the source language)
+        yield
 
 
 @pytest.fixture
