@@ -186,6 +186,14 @@ def _viewer_context(request, debate) -> dict:
             "max_length": conf.get("COMMENT_MAX_LENGTH"), "max_depth": Comment.MAX_DEPTH}
 
 
+def _debate_controls(user, debate, moderator: bool) -> dict:
+    """The managing controls of the page, with each role looked up once."""
+    if not permissions.signed_in(user):
+        return {"can_edit": False, "can_close": False, "can_lock": False}
+    editor = debate.author_id == user.pk or permissions.is_facilitator(user, debate)
+    return {"can_edit": editor, "can_close": editor or moderator, "can_lock": moderator}
+
+
 def _columns(debate, sort, page, stance_param):
     """The two-column view: for and against side by side (neutral under them)."""
     columns = []
@@ -230,9 +238,7 @@ def debate_detail(request, pk):
         tab=tab, readers=readers, tallies=selectors.tallies(debate),
         updates=list(debate.updates.select_related("author")[:20]),
         comment_form=CommentForm(), refusal=permissions.comment_refusal(request.user, debate),
-        can_edit=permissions.can_edit_debate(request.user, debate),
-        can_close=permissions.can_close_debate(request.user, debate),
-        can_lock=permissions.can_lock_debate(request.user, debate),
+        **_debate_controls(request.user, debate, context["moderator_view"]),
     )
     return render(request, "debates/debate_detail.html", context)
 
