@@ -56,7 +56,7 @@ def guest(meeting):
 @pytest.fixture
 def guest_client(guest):
     """A browser whose session holds the guest's signed token."""
-    client = Client()
+    client = english_client()
     session = client.session
     remember_participant(session, guest)
     session.save()
@@ -64,8 +64,17 @@ def guest_client(guest):
     return client
 
 
+def english_client():
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.fixture
+def client():
+    return english_client()
+
+
 def signed_in(user):
-    client = Client()
+    client = english_client()
     client.force_login(user)
     return client
 
@@ -77,3 +86,9 @@ def english():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # The cast is created for every test; the production hasher would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

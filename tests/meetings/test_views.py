@@ -1,0 +1,195 @@
+"""HTTP: the pages and forms a person uses, with and without htmx."""
+
+import csv
+import io
+import json
+from datetime import timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+from django.utils import timezone
+
+from live.models import Event
+from meetings import services
+from meetings.models import Contribution, Meeting, Participant
+from tests.meetings.conftest import english_client, make_meeting, signed_in
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_list_shows_live_and_upcoming_meetings_with_the_code_form(client, meeting, fiona):
+    make_meeting(fiona, open_live=False, title="Atelier mobilités", starts_at=timezone.now() + timedelta(days=2),
+                 ends_at=timezone.now() + timedelta(days=2, hours=2))
+    page = client.get("/meetings/").content.decode()
+    assert page.index("Budget participatif 2027") < page.index("Atelier mobilités")
+    assert 'action="/meetings/join/"' in page
+
+
+def test_detail_page_shows_place_agenda_and_calendar_link(client, meeting):
+    page = client.get(f"/meetings/{meeting.pk}/").content.decode()
+    assert "Agora, 20 rue de Stalingrad, Nanterre" in page
+    assert "Propositions" in page
+    assert f"/meetings/{meeting.pk}/calendar.ics" in page
+    assert meeting.join_code in page
+
+
+def test_ics_export(client, meeting):
+    response = client.get(f"/meetings/{meeting.pk}/calendar.ics")
+    assert response["Content-Type"].startswith("text/calendar")
+    text = response.content.decode()
+    assert text.startswith("BEGIN:VCALENDAR\r\n") and "END:VEVENT\r\n" in text
+    assert "SUMMARY:Budget participatif 2027" in text
+    assert "LOCATION:Agora\\, 20 rue de Stalingrad\\, Nanterre" in text
+    assert meeting.starts_at.astimezone(dt_timezone.utc).strftime("DTSTART:%Y%m%dT%H%M%SZ") in text
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+
+
+def test_an_anonymous_person_joins_by_code_and_contributes(meeting):
+    phone = english_client()
+    response = phone.post("/meetings/join/", {"code": meeting.join_code.lower(), "nickname": "Gaston"})
+    assert response.status_code == 302 and response["Location"] == f"/meetings/{meeting.pk}/live/"
+    page = phone.get(f"/meetings/{meeting.pk}/live/").content.decode()
+    assert "Gaston" in page and 'id="contribution-form"' in page
+    response = phone.post(f"/meetings/{meeting.pk}/live/contribute/", {"body": "Et les pistes cyclables ?",
+                                                                      "kind": "question"}, **HTMX)
+    assert response.status_code == 200
+    assert "appear once a facilitator approves it" in response.content.decode()
+    assert Contribution.objects.get().participant.nickname == "Gaston"
+
+
+def test_wrong_code_says_so_and_writes_nothing(meeting):
+    response = english_client().post("/meetings/join/", {"code": "QQQQQQ", "nickname": "Gaston"})
+    assert response.status_code == 400
+    assert "wrong or has expired" in response.content.decode()
+    assert not Participant.objects.exists()
+
+
+def test_the_qr_code_leads_to_the_prefilled_join_form(client, meeting):
+    page = client.get(f"/meetings/join/?code={meeting.join_code}").content.decode()
+    assert f'value="{meeting.join_code}"' in page
+
+
+def test_contributing_without_joining_is_refused(client, meeting):
+    response = client.post(f"/meetings/{meeting.pk}/live/contribute/", {"body": "Hello"}, **HTMX)
+    assert "Join the meeting first" in response.content.decode()
+    assert not Contribution.objects.exists()
+
+
+def test_contribution_text_is_escaped_on_the_page_and_in_the_push(meeting, fiona, alice_in):
+    services.update_session_settings(actor=fiona, meeting=meeting, premoderation=False)
+    services.post_contribution(participant=alice_in, body='<script>alert(1)</script><img src=x onerror=alert(2)>')
+    page = english_client().get(f"/meetings/{meeting.pk}/live/").content.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    from live import streams
+
+    for key in (meeting.stream_key, meeting.screen_stream_key, meeting.console_stream_key):
+        event = Event.objects.filter(stream=key, kind="contribution.changed").last()
+        html = json.loads(streams.frames(event)["*:fr"])["html"]
+        assert "<script>alert" not in html and "<img" not in html and "&lt;script&gt;" in html
+
+
+def test_the_screen_needs_the_secret_url_or_a_facilitator(meeting, fiona, alice):
+    assert english_client().get(f"/meetings/{meeting.pk}/screen/{'x' * 43}/").status_code == 404
+    assert signed_in(alice).get(f"/meetings/{meeting.pk}/screen/").status_code == 403
+    assert signed_in(fiona).get(f"/meetings/{meeting.pk}/screen/").status_code == 200
+    projector = english_client()
+    response = projector.get(f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/")
+    page = response.content.decode()
+    assert response.status_code == 200 and response["Referrer-Policy"] == "no-referrer"
+    assert meeting.join_code in page and "<svg" in page
+    assert f'data-live-stream="meeting.{meeting.pk}.screen"' in page
+    assert projector.session["meetings.screens"][str(meeting.pk)] == meeting.screen_token
+
+
+def test_console_moderation_over_htmx_answers_204(meeting, fiona, alice_in):
+    contribution = services.post_contribution(participant=alice_in, body="À approuver")
+    client = signed_in(fiona)
+    response = client.post(f"/meetings/{meeting.pk}/console/contributions/{contribution.pk}/", {"action": "approve"},
+                           **HTMX)
+    assert response.status_code == 204
+    assert Contribution.objects.get(pk=contribution.pk).status == "approved"
+    response = client.post(f"/meetings/{meeting.pk}/console/contributions/{contribution.pk}/", {"action": "nuke"},
+                           **HTMX)
+    assert response["HX-Retarget"] == "#flash" and "Unknown action" in response.content.decode()
+
+
+def test_console_page_lists_the_queue_and_previews_the_screen(meeting, fiona, alice_in):
+    services.post_contribution(participant=alice_in, body="En attente de modération")
+    page = signed_in(fiona).get(f"/meetings/{meeting.pk}/console/").content.decode()
+    assert "En attente de modération" in page
+    assert 'data-shortcut="a"' in page and 'id="screen-preview"' in page
+    assert f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/" in page
+
+
+def test_exports_are_safe_for_spreadsheets(meeting, fiona, alice_in):
+    services.post_contribution(participant=alice_in, body="=HYPERLINK(\"http://evil\")")
+    poll = services.create_poll(actor=fiona, meeting=meeting, question="Q", choices=["a", "b"])
+    services.open_poll(actor=fiona, poll=poll)
+    services.answer_poll(participant=alice_in, poll=poll, choices=[poll.choices.first().pk])
+    client = signed_in(fiona)
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/meetings/{meeting.pk}/export/contributions.csv")
+                                           .content.decode("utf-8-sig"))))
+    assert rows[0]["text"] == "'=HYPERLINK(\"http://evil\")" and rows[0]["author"] == "alice"
+    polls = list(csv.DictReader(io.StringIO(client.get(f"/meetings/{meeting.pk}/export/polls.csv")
+                                            .content.decode("utf-8-sig"))))
+    assert [(r["choice"], r["count"]) for r in polls] == [("a", "1"), ("b", "0")]
+    data = json.loads(client.get(f"/meetings/{meeting.pk}/export/meeting.json").content)
+    assert data["contributions"][0]["text"].startswith("=HYPERLINK") and data["meeting"]["counts"]["polls"] == 1
+
+
+def test_a_guest_who_signs_up_in_the_same_browser_keeps_their_contributions(meeting):
+    phone = english_client()
+    phone.post("/meetings/join/", {"code": meeting.join_code, "nickname": "Gaston"})
+    phone.post(f"/meetings/{meeting.pk}/live/contribute/", {"body": "Écrit avant mon inscription"})
+    live = f"/meetings/{meeting.pk}/live/"
+    response = phone.post(f"/accounts/signup/?next={live}", {"nickname": "gaston", "email": "gaston@example.org",
+                                                              "password": "un-mot-de-passe-solide-42"})
+    assert response.status_code == 302 and response["Location"] == live
+    page = phone.get(live).content.decode()
+    contribution = Contribution.objects.get()
+    assert contribution.participant.user.nickname == "gaston"
+    assert "You take part as gaston" in page or "gaston" in page
+
+
+def test_facilitators_create_meetings_participants_cannot(fiona, alice):
+    data = {"title": "Conseil de quartier", "description": "", "kind": "hybrid", "place": "Agora",
+            "online_url": "https://visio.example.org/conseil", "starts_at": "2026-12-10T18:00",
+            "ends_at": "2026-12-10T20:00", "agenda": "Accueil | 10\nDébat | 60", "facilitator_names": "alice",
+            "allow_anonymous": "on", "premoderation": "on", "capacity": "", "registration_code": ""}
+    assert signed_in(alice).post("/meetings/new/", data).status_code == 403
+    response = signed_in(fiona).post("/meetings/new/", data)
+    meeting = Meeting.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/meetings/{meeting.pk}/"
+    assert [i.title for i in meeting.agenda_items.all()] == ["Accueil", "Débat"]
+    assert services.facilitators(meeting).filter(nickname="alice").exists()
+    bad = signed_in(fiona).post("/meetings/new/", {**data, "kind": "online", "online_url": ""})
+    assert bad.status_code == 400 and "online link" in bad.content.decode()
+
+
+def test_registration_over_http(fiona, alice):
+    meeting = make_meeting(fiona, open_live=False, registration_enabled=True, capacity=10)
+    client = signed_in(alice)
+    client.post(f"/meetings/{meeting.pk}/register/")
+    page = client.get(f"/meetings/{meeting.pk}/").content.decode()
+    assert "You are registered." in page and "1 person registered / 10" in page
+
+
+def test_closing_report_is_published_on_the_meeting_page(meeting, fiona, alice_in):
+    services.post_contribution(participant=alice_in, body="Une")
+    signed_in(fiona).post(f"/meetings/{meeting.pk}/report/", {"report_minutes": "Nous avons parlé du parc.",
+                                                               "report_attendees": "35", "publish": "on"})
+    page = english_client().get(f"/meetings/{meeting.pk}/").content.decode()
+    assert "Nous avons parlé du parc." in page and "35 attendees" in page and "1 contribution" in page
+
+
+def test_answering_a_poll_over_htmx_shows_my_choice(meeting, fiona, guest_client, guest):
+    poll = services.create_poll(actor=fiona, meeting=meeting, question="Q", choices=["a", "b"])
+    services.open_poll(actor=fiona, poll=poll)
+    b = poll.choices.last()
+    response = guest_client.post(f"/meetings/{meeting.pk}/live/polls/{poll.pk}/answer/", {"choice": b.pk}, **HTMX)
+    html = response.content.decode()
+    assert "Your answer is saved." in html and f'value="{b.pk}" checked' in html
+    services.close_poll(actor=fiona, poll=poll)
+    response = guest_client.post(f"/meetings/{meeting.pk}/live/polls/{poll.pk}/answer/", {"choice": b.pk}, **HTMX)
+    assert "This poll is closed." in response.content.decode()
