@@ -1,0 +1,37 @@
+"""A RateLimited raised by any service becomes a 429: a full page for a form post, the bare message for htmx."""
+
+import pytest
+
+from live import ratelimit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def exhausted(settings):
+    settings.RATE_LIMITS = {"signup": "1/3600"}
+    ratelimit.hit("signup", "127.0.0.1")  # the test client's address, as sign-up counts it
+
+
+def post_signup(client, **headers):
+    return client.post("/accounts/signup/", {"nickname": "dora", "email": "dora@example.org",
+                                             "password": "a-long-enough-passphrase"},
+                       HTTP_ACCEPT_LANGUAGE="en", **headers)
+
+
+def test_it_shows_a_full_page_to_a_plain_form_post(client, exhausted):
+    response = post_signup(client)
+    assert response.status_code == 429
+    html = response.content.decode()
+    assert "<h1>Too many attempts</h1>" in html and 'class="skip-link"' in html
+    assert f"Please try again in {response['Retry-After']} seconds." in html
+    assert int(response["Retry-After"]) > 0
+
+
+def test_it_sends_only_the_message_to_htmx(client, exhausted):
+    response = post_signup(client, HTTP_HX_REQUEST="true")
+    assert response.status_code == 429
+    html = response.content.decode().strip()
+    assert html.startswith('<p class="flash-error" role="alert">Too many attempts.')
+    assert "<html" not in html
+    assert response["HX-Retarget"] == "#flash"
