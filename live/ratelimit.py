@@ -4,11 +4,14 @@ Counters live in Django's cache: Redis in production (shared by every process), 
 Services call `enforce(action, who)`; it raises `RateLimited` with the seconds to wait, which views turn into a
 429 with a clear message (live.middleware) and consumers into an `error` frame.
 
-Limits are set in `settings.RATE_LIMITS` as `"count/seconds"`, e.g. `"3/5"` = at most 3 in any 5-second window.
+Limits are set in `settings.RATE_LIMITS` as `"count/seconds"`, e.g. `"3/5"` = at most 3 in any 5-second window
+(a sliding-window estimate over two fixed windows: two cache keys per actor and action, no per-attempt rows).
+Sockets have their own caps: `acquire_connection`/`release_connection` count open sockets per user and per IP.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -17,6 +20,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_LIMITS = {
     "comment": "3/5",
@@ -63,20 +68,50 @@ def identity(who) -> str:
     return f"u{pk}" if pk is not None else f"k{who}"
 
 
-def hit(action: str, who) -> tuple[bool, int]:
-    """Count one attempt; returns (allowed, retry_after). A fixed window per (action, who)."""
+def _keys(action: str, who, now: float) -> tuple[int, int, str, str, float]:
+    """(count, seconds, current window's key, previous window's key, fraction of the current window elapsed)."""
     count, seconds = limit_for(action)
-    window = int(time.time() // seconds)
-    key = f"rl:{action}:{identity(who)}:{window}"
-    cache.add(key, 0, timeout=seconds + 1)
+    window = int(now // seconds)
+    base = f"rl:{action}:{identity(who)}:"
+    return count, seconds, f"{base}{window}", f"{base}{window - 1}", (now - window * seconds) / seconds
+
+
+def _wait(count: int, seconds: int, previous: int, current: int, elapsed: float) -> float:
+    """Seconds until one more attempt fits: the previous window's weight fades linearly over the current one."""
+    if current + 1 <= count:  # later in this window, once enough of the previous one has faded
+        fraction = 1 - (count - current - 1) / previous if previous else elapsed
+        return max(0.0, (fraction - elapsed) * seconds)
+    # next window, where this one weighs as the previous one
+    return (1 - elapsed) * seconds + max(0.0, 1 - (count - 1) / current) * seconds
+
+
+def hit(action: str, who) -> tuple[bool, float]:
+    """Count one attempt; returns (allowed, retry_after in seconds).
+
+    A sliding window: the attempts of the current fixed window plus those of the previous one, weighted by how much
+    of it still overlaps the last `seconds` — so a burst straddling two windows cannot reach twice the quota, and a
+    refused attempt is not counted (a flooder gets nothing past the quota, and gets back in once it has aged out).
+    The cache being down fails open: rate limits must not turn a Redis outage into refused writes."""
+    now = time.time()
+    count, seconds, key, previous_key, elapsed = _keys(action, who, now)
     try:
-        used = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=seconds + 1)
-        used = 1
-    if used > count:
-        return False, (window + 1) * seconds - time.time()
-    return True, 0
+        cache.add(key, 0, timeout=2 * seconds + 1)  # kept through the next window, where it is the previous one
+        try:
+            used = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=2 * seconds + 1)
+            used = 1
+        previous = int(cache.get(previous_key) or 0)
+        if previous * (1 - elapsed) + used <= count + 1e-9:
+            return True, 0
+        try:
+            cache.decr(key)
+        except ValueError:
+            pass
+    except Exception:
+        logger.warning("rate limit counters unavailable; allowing %s", action, exc_info=True)
+        return True, 0
+    return False, max(1.0, _wait(count, seconds, previous, used - 1, elapsed))
 
 
 def enforce(action: str, who) -> None:
@@ -93,16 +128,22 @@ def blocked_for(action: str, who) -> int:
     count only failures, like sign-in: look first, `hit` after a failure."""
     if not getattr(settings, "RATE_LIMITS_ENABLED", True):
         return 0
-    count, seconds = limit_for(action)
-    window = int(time.time() // seconds)
-    used = cache.get(f"rl:{action}:{identity(who)}:{window}") or 0
-    return max(1, int(math.ceil((window + 1) * seconds - time.time()))) if used >= count else 0
+    now = time.time()
+    count, seconds, key, previous_key, elapsed = _keys(action, who, now)
+    try:
+        values = cache.get_many([key, previous_key])
+    except Exception:
+        logger.warning("rate limit counters unavailable", exc_info=True)
+        return 0
+    used, previous = int(values.get(key) or 0), int(values.get(previous_key) or 0)
+    if previous * (1 - elapsed) + used + 1 <= count + 1e-9:
+        return 0
+    return max(1, int(math.ceil(_wait(count, seconds, previous, used, elapsed))))
 
 
 def reset(action: str, who) -> None:
-    count, seconds = limit_for(action)
-    window = int(time.time() // seconds)
-    cache.delete(f"rl:{action}:{identity(who)}:{window}")
+    _count, _seconds, key, previous_key, _elapsed = _keys(action, who, time.time())
+    cache.delete_many([key, previous_key])
 
 
 # --- sockets -------------------------------------------------------------------------------------------------------
@@ -166,9 +207,12 @@ def _acquire(keys_and_caps: list[tuple[str, int]]) -> list[str] | None:
 def _release(keys: list[str]) -> None:
     for key in keys:
         try:
-            cache.decr(key)
+            if cache.decr(key) < 0:  # the counter expired and was re-created meanwhile: never go below zero
+                cache.set(key, 0, timeout=86400)
         except ValueError:
             pass
+        except Exception:  # the cache is down: the counter expires by itself
+            logger.warning("could not release socket slot %s", key, exc_info=True)
 
 
 async def acquire_connection(scope) -> list[str] | None:

@@ -69,7 +69,7 @@ def test_hide_from_the_queue(client, mona, reported):
                                                              "reason": "Insulte"})
     assert response.status_code == 302
     assert HIDDEN[here.pk] == "Insulte"
-    assert "Ici, dans le débat 7" not in client.get("/moderation/").content.decode().split("Recently hidden")[0]
+    assert "Ici, dans le débat 7" not in client.get("/moderation/").content.decode().split('id="hidden-heading"')[0]
 
 
 def test_a_space_moderator_cannot_act_outside_their_space(client, sam, reported):
