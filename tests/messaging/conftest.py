@@ -22,3 +22,13 @@ def chat(alice, bob):
     """alice and bob's one-to-one conversation, with one message from alice."""
     return services.start_conversation(author=alice, recipients=["bob"], body="Salut Bob",
                                        client_id=uuid.uuid4()).conversation
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Assertions read the English source strings (French is the site's default)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

@@ -1,0 +1,125 @@
+"""Over the real socket: the conversation stream and the personal stream carry what a participant must see."""
+
+import uuid
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from live import streams
+from live.messaging import services
+from tests.helpers import connect, events, receive_until
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+async def follow(ws, *keys):
+    positions = {}
+    for key in keys:
+        cursor = await sync_to_async(streams.cursor)(key)
+        positions[key] = {"epoch": cursor.epoch, "seq": cursor.seq}
+    await ws.send_json_to({"type": "resume", "streams": positions})
+    for _ in keys:
+        await receive_until(ws, lambda f: f["type"] == "subscribed")
+
+
+async def start(alice, names, body="Bonjour"):
+    return await sync_to_async(services.start_conversation)(author=alice, recipients=names, body=body,
+                                                            client_id=uuid.uuid4())
+
+
+async def test_a_message_reaches_the_conversation_and_the_recipients_badge(alice, bob):
+    first = await start(alice, ["bob"])
+    key = first.conversation.stream_key
+    ws = await connect(bob)
+    await follow(ws, key, bob.stream_key)
+    await sync_to_async(services.send_message)(author=alice, conversation=first.conversation,
+                                               body="Tu as vu **ça** ?", client_id=uuid.uuid4())
+    frames = await events(ws, key, 1)
+    assert "<strong>ça</strong>" in frames[0]["html"]
+    assert 'hx-swap-oob="beforeend:#message-list"' in frames[0]["html"]
+    assert "live-announcer" in frames[0]["html"]
+    badge = None
+    while badge is None:
+        [frame] = await events(ws, bob.stream_key, 1)
+        if "messages-badge" in frame.get("html", ""):
+            badge = frame
+    assert 'id="messages-badge"' in badge["html"] and "<span aria-hidden=\"true\">2</span>" in badge["html"]
+    assert f"inbox-conversation-{first.conversation_id}" in badge["html"]
+    await ws.disconnect()
+
+
+async def test_the_author_gets_their_own_message_without_an_announcement(alice, bob):
+    first = await start(alice, ["bob"])
+    ws = await connect(alice)
+    await follow(ws, first.conversation.stream_key)
+    await sync_to_async(services.send_message)(author=alice, conversation=first.conversation, body="Moi",
+                                               client_id=uuid.uuid4())
+    [frame] = await events(ws, first.conversation.stream_key, 1)
+    assert "Moi" in frame["html"] and "live-announcer" not in frame["html"]
+    await ws.disconnect()
+
+
+async def test_seen_by_goes_live(alice, bob):
+    first = await start(alice, ["bob"])
+    ws = await connect(alice)
+    await follow(ws, first.conversation.stream_key)
+    await sync_to_async(services.mark_read)(user=bob, conversation=first.conversation)
+    [frame] = await events(ws, first.conversation.stream_key, 1)
+    assert 'id="conversation-seen"' in frame["html"] and "bob" in frame["html"]
+    await ws.disconnect()
+
+
+async def test_typing_reaches_the_others_and_is_not_logged(alice, bob):
+    first = await start(alice, ["bob"])
+    key = first.conversation.stream_key
+    ws_alice, ws_bob = await connect(alice), await connect(bob)
+    await follow(ws_alice, key)
+    await follow(ws_bob, key)
+    await ws_alice.send_json_to({"type": "typing", "stream": key})
+    frame, _ = await receive_until(ws_bob, lambda f: f["type"] == "ephemeral")
+    assert f'id="typing-{alice.pk}"' in frame["html"] and "alice" in frame["html"]
+    assert 'lang="fr"' in frame["html"] and 'lang="en"' in frame["html"]
+    cursor = await sync_to_async(streams.cursor)(key)
+    assert cursor.seq == 1  # only the first message was logged
+    await ws_alice.disconnect()
+    await ws_bob.disconnect()
+
+
+async def test_a_blocker_gets_nothing_of_the_blocked_authors_new_group_message(alice, bob, carol):
+    first = await start(alice, ["bob", "carol"])
+    key = first.conversation.stream_key
+    await sync_to_async(services.block_user)(blocker=bob, blocked=alice)
+    ws_bob, ws_carol = await connect(bob), await connect(carol)
+    await follow(ws_bob, key)
+    await follow(ws_carol, key)
+    await sync_to_async(services.send_message)(author=alice, conversation=first.conversation, body="Caché pour Bob",
+                                               client_id=uuid.uuid4())
+    [for_carol] = await events(ws_carol, key, 1)
+    [for_bob] = await events(ws_bob, key, 1)
+    assert "Caché pour Bob" in for_carol["html"]
+    assert "html" not in for_bob and for_bob["seq"] == for_carol["seq"]  # the seq advances, nothing shows
+    await ws_bob.disconnect()
+    await ws_carol.disconnect()
+
+
+async def test_leaving_drops_the_leavers_subscription_and_tells_the_others(alice, bob, carol):
+    first = await start(alice, ["bob", "carol"])
+    key = first.conversation.stream_key
+    ws_bob, ws_carol = await connect(bob), await connect(carol)
+    await follow(ws_bob, key, bob.stream_key)
+    await follow(ws_carol, key)
+    await sync_to_async(services.leave_conversation)(user=bob, conversation=first.conversation)
+    [line] = await events(ws_carol, key, 1)
+    assert "bob" in line["html"] and 'id="conversation-participants"' in line["html"]
+    frame, _ = await receive_until(ws_bob, lambda f: f["type"] == "error" and f.get("stream") == key, timeout=3)
+    assert frame["code"] == "forbidden"
+    await sync_to_async(services.send_message)(author=alice, conversation=first.conversation, body="Sans Bob",
+                                               client_id=uuid.uuid4())
+    [after] = await events(ws_carol, key, 1)
+    assert "Sans Bob" in after["html"]
+    later = []
+    while not await ws_bob.receive_nothing(timeout=1):
+        later.append(await ws_bob.receive_json_from())
+    assert not [f for f in later if f.get("stream") == key or "Sans Bob" in f.get("html", "")]
+    await ws_bob.disconnect()
+    await ws_carol.disconnect()
