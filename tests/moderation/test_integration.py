@@ -1,0 +1,80 @@
+"""The registry as the apps fill it: debates' comments and locks, messaging's messages, meetings' slow mode."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from debates import services as debates
+from live.messaging import services as messaging
+from live.models import Event
+from live.moderation import services
+from live.moderation.models import ActionLog
+from tests import helpers
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    settings.RATE_LIMITS_ENABLED = False
+
+
+@pytest.fixture
+def comment(fiona, alice):
+    debate = debates.create_debate(author=fiona, title="Faut-il piétonniser la place du marché ?",
+                                   description="La mairie propose de fermer la place aux voitures le samedi.")
+    return debates.post_comment(author=alice, debate=debate, body="Bande d'idiots")
+
+
+def test_three_reports_hide_a_debate_comment_for_every_open_page(comment, bob, carol):
+    dave = helpers.make_user("dave")
+    for reporter in (bob, carol, dave):
+        services.report(reporter=reporter, kind="comment", object_id=comment.pk, reason="offensive")
+    comment.refresh_from_db()
+    assert comment.hidden_at is not None
+    assert Event.objects.filter(stream=f"debate.{comment.debate_id}", kind="comment.hidden").exists()
+
+
+def test_a_space_moderator_locks_and_slows_their_debate(comment):
+    sam = helpers.make_user("sam")
+    from live.accounts.models import RoleAssignment
+
+    space = f"debate.{comment.debate_id}"
+    RoleAssignment.objects.create(user=sam, role="moderator", space=space)
+    services.set_lock(actor=sam, space=space, locked=True, reason="Le ton monte")
+    services.set_slow_mode(actor=sam, space=space, seconds=60)
+    debate = comment.debate
+    debate.refresh_from_db()
+    assert debate.comments_locked and debate.slow_mode_seconds == 60
+    assert Event.objects.filter(stream=space, kind="debate.locked").exists()
+    assert [a.action for a in ActionLog.objects.order_by("pk")] == ["lock", "slow_mode"]
+    other = debates.create_debate(author=comment.debate.author, title="Un autre débat sur la ville",
+                                  description="Rien à voir avec le premier débat.")
+    with pytest.raises(PermissionDenied):
+        services.set_lock(actor=sam, space=f"debate.{other.pk}", locked=True, reason="Non")
+
+
+def test_slow_mode_on_a_meeting(mona, fiona):
+    from tests.meetings.conftest import make_meeting
+
+    meeting = make_meeting(fiona)
+    services.set_slow_mode(actor=mona, space=f"meeting.{meeting.pk}", seconds=45, reason="Trop de messages")
+    meeting.refresh_from_db()
+    assert meeting.slow_mode_seconds == 45
+
+
+def test_only_participants_report_a_private_message(alice, bob, carol, mona):
+    message = messaging.start_conversation(author=alice, recipients=[bob], body="Un message privé")
+    with pytest.raises(PermissionDenied):
+        services.report(reporter=carol, kind="message", object_id=message.pk, reason="spam")
+    services.report(reporter=bob, kind="message", object_id=message.pk, reason="offensive")
+    services.hide(actor=mona, kind="message", object_id=message.pk, reason="Insulte")
+    message.refresh_from_db()
+    assert message.hidden_at is not None
+
+
+def test_blocking_can_hide_everything_the_person_wrote(comment, alice, bob, mona):
+    message = messaging.start_conversation(author=alice, recipients=[bob], body="Encore moi")
+    services.block(actor=mona, user=alice, reason="Harcèlement", hide_content=True)
+    comment.refresh_from_db()
+    message.refresh_from_db()
+    assert comment.hidden_at is not None and message.hidden_at is not None
