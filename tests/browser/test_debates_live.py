@@ -1,0 +1,108 @@
+"""Two residents on the same debate in Chromium: what one does, the other sees, without reloading."""
+
+import pytest
+from playwright.sync_api import expect
+
+from debates import services
+from tests.browser.conftest import go_offline, go_online, wait_live
+from tests.debates.conftest import make_debate
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def post_root(page, text, stance="1"):
+    page.locator("#comment-body").fill(text)
+    page.locator(f'#comment-form input[name="alignment"][value="{stance}"]').check()
+    page.locator("#comment-form button[type=submit]").click()
+
+
+def article(page, text):
+    return page.locator("article.comment", has=page.locator(".comment-body", has_text=text))
+
+
+def test_bob_sees_alices_comment_and_reply_live_in_the_right_places(open_page, alice, bob, fiona):
+    debate = make_debate(fiona)
+    page_a = open_page(alice, debate.get_absolute_url())
+    page_b = open_page(bob, debate.get_absolute_url())
+    wait_live(page_a)
+    wait_live(page_b)
+
+    post_root(page_a, "Je suis pour : la place sera enfin à nous.")
+    # Alice's own page shows her comment at once, through the same push as everyone's.
+    mine = article(page_a, "la place sera enfin à nous")
+    expect(mine).to_be_visible()
+    expect(page_a.locator("#comment-body")).to_have_value("")
+    # Bob is not yanked: a button tells him there is something new; the tallies moved already.
+    button = page_b.locator("#new-comments-button")
+    expect(button).to_be_visible()
+    expect(button).to_contain_text("1")
+    expect(page_b.locator('#debate-tallies [data-tally="for"]')).to_have_text("1")
+    expect(page_b.locator("#live-announcer")).to_contain_text("alice")
+    button.click()
+    root = page_b.locator("#comments > article.comment").first
+    expect(root).to_contain_text("la place sera enfin à nous")
+    expect(button).to_be_hidden()
+
+    root_id = root.get_attribute("id")
+    mine = page_a.locator(f"#{root_id}")
+    mine.locator(".reply-disclosure > summary").first.click()
+    mine.locator(".reply-form textarea").first.fill("Et les livraisons du matin ?")
+    mine.locator(".reply-form button[type=submit]").first.click()
+    reply_on_b = page_b.locator(f"#replies-{root_id.split('-')[1]} > article.comment")
+    expect(reply_on_b).to_have_count(1)
+    expect(reply_on_b).to_contain_text("Et les livraisons du matin ?")
+    expect(page_a.locator(f"#replies-{root_id.split('-')[1]} > article.comment")).to_have_count(1)
+    assert not [line for line in page_b.console_log if line.startswith("error")], page_b.console_log
+
+
+def test_bobs_vote_changes_the_score_alice_sees(open_page, alice, bob, fiona):
+    debate = make_debate(fiona)
+    comment = services.post_comment(author=alice, debate=debate, body="Votez pour moi")
+    page_a = open_page(alice, debate.get_absolute_url())
+    page_b = open_page(bob, debate.get_absolute_url())
+    wait_live(page_a)
+    wait_live(page_b)
+    expect(page_a.locator(f"#comment-{comment.pk}-score")).to_contain_text("0")
+    # Alice cannot vote on her own comment: no button for her.
+    expect(page_a.locator(f"#comment-{comment.pk}-vote .vote-up")).to_be_hidden()
+    page_b.locator(f"#comment-{comment.pk}-vote .vote-up").click()
+    expect(page_b.locator(f"#comment-{comment.pk}-vote .vote-up")).to_have_attribute("aria-pressed", "true")
+    expect(page_a.locator(f"#comment-{comment.pk}-score")).to_contain_text("1")
+    expect(page_b.locator(f"#comment-{comment.pk}-score")).to_contain_text("1")
+
+
+def test_closing_turns_bobs_form_into_the_closed_notice(open_page, alice, bob):
+    debate = make_debate(alice)
+    services.post_comment(author=bob, debate=debate, body="Mon avis")
+    page_b = open_page(bob, debate.get_absolute_url())
+    wait_live(page_b)
+    expect(page_b.locator("#comment-form")).to_be_visible()
+    expect(page_b.locator(".reply-disclosure").first).to_be_visible()
+
+    page_a = open_page(alice, f"/debates/{debate.pk}/close/")
+    page_a.locator("textarea[name=conclusions]").fill("Le conseil retient un essai sur trois samedis au printemps.")
+    page_a.locator("form button[type=submit]").click()
+    expect(page_a.locator("#conclusions")).to_contain_text("trois samedis")
+
+    expect(page_b.locator("#comment-form")).to_have_count(0)
+    expect(page_b.locator("#comment-form-region .notice-closed")).to_be_visible()
+    expect(page_b.locator("#conclusions")).to_contain_text("trois samedis")
+    expect(page_b.locator(".reply-disclosure").first).to_be_hidden()  # no more replies either
+    expect(page_b.locator(".vote-up").first).to_be_hidden()
+
+
+def test_bob_offline_gets_each_of_alices_three_comments_once(open_page, alice, bob, fiona):
+    debate = make_debate(fiona)
+    page_a = open_page(alice, debate.get_absolute_url())
+    page_b = open_page(bob, f"{debate.get_absolute_url()}?sort=oldest")
+    wait_live(page_a)
+    wait_live(page_b)
+    go_offline(page_b)
+    for i in range(3):
+        post_root(page_a, f"Commentaire numéro {i + 1}")
+        expect(article(page_a, f"Commentaire numéro {i + 1}")).to_be_visible()
+    go_online(page_b)
+    for i in range(3):
+        expect(article(page_b, f"Commentaire numéro {i + 1}")).to_have_count(1)
+    expect(page_b.locator("article.comment")).to_have_count(3)
+    expect(page_b.locator('#debate-tallies [data-tally="for"]')).to_have_text("3")
