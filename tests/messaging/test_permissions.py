@@ -146,8 +146,8 @@ async def test_strangers_cannot_follow_the_conversation_over_the_socket(alice, b
 
 @pytest.mark.django_db
 def test_stream_authorization_as_a_function(alice, bob, carol, group):
-    from django.core.exceptions import ObjectDoesNotExist
     from django.contrib.auth.models import AnonymousUser
+    from django.core.exceptions import ObjectDoesNotExist
 
     key = f"conversation.{group.conversation_id}"
     assert streams.authorize(streams.Viewer(user=bob), key) == f"u{bob.pk}"

@@ -1,0 +1,112 @@
+"""Private messages as two people see them, in two browser contexts against a real daphne."""
+
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from live.messaging import services
+from live.messaging.models import Message
+from tests.browser.conftest import go_offline, go_online, wait_live
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def chat(alice, bob):
+    message = services.start_conversation(author=alice, recipients=["bob"], body="Salut Bob", client_id=uuid.uuid4())
+    services.mark_read(user=bob, conversation=message.conversation)
+    return message.conversation
+
+
+def write(page, text):
+    page.locator("#composer-body").fill(text)
+    page.locator("#composer button[type=submit]").click()
+
+
+def test_bobs_badge_and_inbox_update_live_and_alice_sees_seen(open_page, alice, bob, chat):
+    page_a = open_page(alice, chat.get_absolute_url())
+    page_b = open_page(bob, "/messages/")
+    wait_live(page_a)
+    wait_live(page_b)
+    badge = page_b.locator("#messages-badge")
+    expect(badge).to_have_text("")
+    row = page_b.locator(f"#inbox-conversation-{chat.pk}")
+    expect(row).to_contain_text("Salut Bob")
+
+    write(page_a, "Tu viens **jeudi** ?")
+    expect(page_a.locator("#message-list")).to_contain_text("Tu viens jeudi ?")
+    expect(badge).to_contain_text("1")
+    expect(row).to_contain_text("Tu viens jeudi ?")
+    expect(row.locator(".inbox-unread")).to_contain_text("1")
+    expect(page_a.locator("#conversation-seen")).not_to_contain_text("bob")
+
+    row.locator("a").click()
+    expect(page_b.locator("#message-list strong", has_text="jeudi")).to_be_visible()
+    expect(page_b.locator("#messages-badge")).to_have_text("")
+    expect(page_a.locator("#conversation-seen")).to_contain_text("bob")
+
+    # Bob answers from the open conversation; alice's page shows it, and since her page is open and visible she
+    # reads it at once, which bob sees as "seen".
+    write(page_b, "Oui !")
+    expect(page_a.locator("#message-list")).to_contain_text("Oui !")
+    expect(page_b.locator("#conversation-seen")).to_contain_text("alice")
+    assert Message.objects.filter(body="Oui !").count() == 1
+
+
+def test_the_typing_indicator_shows_and_clears(open_page, alice, bob, chat):
+    page_a = open_page(alice, chat.get_absolute_url())
+    page_b = open_page(bob, chat.get_absolute_url())
+    wait_live(page_a)
+    wait_live(page_b)
+    indicator = page_b.locator(f"#typing-{alice.pk}")
+    page_a.locator("#composer-body").press_sequentially("Je réfléchis", delay=20)
+    expect(indicator).to_be_visible()
+    expect(indicator).to_contain_text("alice")
+    expect(page_a.locator(f"#typing-{alice.pk}")).to_be_hidden()  # not to herself
+    expect(indicator).to_have_count(0, timeout=12000)  # she stopped typing: it goes away by itself
+
+    page_a.locator("#composer-body").press_sequentially(" encore", delay=20)
+    expect(indicator).to_be_visible()
+    page_a.locator("#composer button[type=submit]").click()
+    expect(page_b.locator("#message-list")).to_contain_text("Je réfléchis encore")
+    expect(indicator).to_have_count(0, timeout=2000)  # the message replaces the indicator at once
+
+
+def test_bob_offline_gets_both_messages_once_after_reconnecting(open_page, alice, bob, chat):
+    page_b = open_page(bob, chat.get_absolute_url())
+    wait_live(page_b)
+    go_offline(page_b)
+    for body in ("Premier pendant la coupure", "Second pendant la coupure"):
+        services.send_message(author=alice, conversation=chat, body=body, client_id=uuid.uuid4())
+    go_online(page_b)
+    messages = page_b.locator("#message-list .message")
+    expect(messages.filter(has_text="Second pendant la coupure")).to_have_count(1)
+    expect(messages.filter(has_text="Premier pendant la coupure")).to_have_count(1)
+    expect(messages).to_have_count(3)
+    texts = messages.all_inner_texts()
+    assert texts.index(next(t for t in texts if "Premier" in t)) < texts.index(next(t for t in texts if "Second" in t))
+
+
+def test_alice_in_two_tabs_sees_her_message_in_both(open_page, alice, bob, chat):
+    tab_1 = open_page(alice, chat.get_absolute_url())
+    tab_2 = open_page(alice, chat.get_absolute_url())
+    wait_live(tab_1)
+    wait_live(tab_2)
+    write(tab_1, "Depuis le premier onglet")
+    for tab in (tab_1, tab_2):
+        expect(tab.locator("#message-list .message", has_text="Depuis le premier onglet")).to_have_count(1)
+    expect(tab_1.locator("#composer-body")).to_have_value("")
+
+
+def test_a_message_written_while_offline_is_sent_once_when_the_connection_is_back(open_page, alice, bob, chat):
+    page_a = open_page(alice, chat.get_absolute_url())
+    wait_live(page_a)
+    page_a.context.set_offline(True)
+    write(page_a, "Écrit hors ligne")
+    expect(page_a.locator("#composer")).to_have_attribute("data-pending", "true")
+    expect(page_a.locator("#composer-body")).to_have_value("Écrit hors ligne")  # nothing lost
+    page_a.context.set_offline(False)
+    expect(page_a.locator("#message-list .message", has_text="Écrit hors ligne")).to_have_count(1, timeout=20000)
+    expect(page_a.locator("#composer-body")).to_have_value("")
+    assert Message.objects.filter(body="Écrit hors ligne").count() == 1
