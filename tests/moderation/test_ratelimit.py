@@ -179,7 +179,7 @@ async def test_sockets_are_capped_per_ip(settings):
     assert sockets[2][2] == 4429
     elsewhere, ok, _ = await open_socket(ip="198.51.100.21")
     assert ok
-    for ws, ok, _code in sockets[:2]:
+    for ws, _ok, _code in sockets[:2]:
         await ws.disconnect()
     await elsewhere.disconnect()
     assert cache.get("conn:ip:198.51.100.20") == 0
