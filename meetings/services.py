@@ -228,17 +228,20 @@ def save_report(*, actor, meeting: Meeting, minutes: str, attendees: int | None,
 
 
 def report_counts(meeting: Meeting) -> dict:
-    contributions = meeting.contributions.all()
-    return {
-        "participants": meeting.participants.count(),
-        "registrations": meeting.registrations.count(),
-        "contributions": contributions.count(),
-        "approved": contributions.filter(status=Contribution.Status.APPROVED, hidden_at__isnull=True).count(),
-        "questions": contributions.filter(kind=Contribution.Kind.QUESTION).count(),
-        "ideas": contributions.filter(kind=Contribution.Kind.IDEA).count(),
-        "answered": contributions.filter(answered_at__isnull=False).count(),
-        "polls": meeting.polls.exclude(status=Poll.Status.DRAFT).count(),
-    }
+    """What the closing report and the console show; one query per table (the console recounts on every push)."""
+    from django.db.models import Count, Q
+
+    counts = Contribution.objects.filter(meeting=meeting).aggregate(
+        contributions=Count("pk"),
+        approved=Count("pk", filter=Q(status=Contribution.Status.APPROVED, hidden_at__isnull=True)),
+        questions=Count("pk", filter=Q(kind=Contribution.Kind.QUESTION)),
+        ideas=Count("pk", filter=Q(kind=Contribution.Kind.IDEA)),
+        answered=Count("pk", filter=Q(answered_at__isnull=False)),
+    )
+    counts["participants"] = meeting.participants.count()
+    counts["registrations"] = meeting.registrations.count()
+    counts["polls"] = meeting.polls.exclude(status=Poll.Status.DRAFT).count()
+    return counts
 
 
 # --- the live session ----------------------------------------------------------------------------------------------

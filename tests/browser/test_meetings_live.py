@@ -1,0 +1,118 @@
+"""A meeting in the room, in Chromium: a phone (small viewport), the facilitator's console and the projector screen
+(1920x1080), each in its own browser context, against a real daphne process."""
+
+import pytest
+from playwright.sync_api import expect
+
+from meetings import services
+from meetings.models import Contribution, Meeting
+from tests.browser.conftest import ARTIFACTS, go_offline, go_online, wait_live
+from tests.meetings.conftest import make_meeting
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+PROJECTOR = {"width": 1920, "height": 1080}
+
+
+def open_room(open_page, fiona):
+    meeting = make_meeting(fiona)
+    screen = open_page(None, f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/", viewport=PROJECTOR)
+    wait_live(screen)
+    console = open_page(fiona, f"/meetings/{meeting.pk}/console/", viewport={"width": 1600, "height": 1000})
+    wait_live(console)
+    phone = open_page(None, "/meetings/join/", viewport=PHONE)
+    phone.fill("#join-code", meeting.join_code.lower())
+    phone.fill("#join-nickname", "Gaston")
+    phone.click(".join-form button[type=submit]")
+    expect(phone).to_have_url(f"{phone.url.split('/meetings/')[0]}/meetings/{meeting.pk}/live/")
+    wait_live(phone)
+    return meeting, phone, console, screen
+
+
+def test_phone_console_and_screen_in_the_room(open_page, fiona):
+    meeting, phone, console, screen = open_room(open_page, fiona)
+
+    # The screen: join code and QR, large type, nothing to scroll.
+    expect(screen.locator(".screen-code")).to_have_text(meeting.join_code)
+    expect(screen.locator(".screen-qr svg")).to_be_visible()
+    font = screen.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
+    assert font >= 32, font
+    assert screen.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1")
+
+    # The phone sends a question under pre-moderation: the console gets it, the screen does not.
+    phone.fill("#contribution-body", "Où en est le projet de jardin partagé ?")
+    phone.click("#contribution-form button[type=submit]")
+    expect(phone.locator("#contribution-form .form-message")).to_be_visible()
+    item = console.locator("#queue .queue-item", has_text="jardin partagé")
+    expect(item).to_be_visible()
+    expect(screen.locator("#screen-feed")).not_to_contain_text("jardin partagé")
+    expect(phone.locator("#contributions")).not_to_contain_text("jardin partagé")
+
+    # The facilitator approves with the keyboard, then pins it: the screen shows it pinned.
+    item.focus()
+    console.keyboard.press("a")
+    expect(console.locator("#queue .queue-item")).to_have_count(0)
+    expect(screen.locator("#screen-feed")).to_contain_text("jardin partagé")
+    expect(phone.locator("#contributions")).to_contain_text("jardin partagé")
+    console.locator("#handled .handled-item", has_text="jardin partagé").locator("button[value=pin]").click()
+    expect(screen.locator("#screen-pinned")).to_contain_text("jardin partagé")
+    expect(screen.locator("#screen-feed")).not_to_contain_text("jardin partagé")  # pinned, not twice
+    expect(phone.locator("#pinned")).to_contain_text("jardin partagé")
+
+    # A poll: prepared and opened on the console, answered on the phone, the screen's bars move.
+    console.click(".poll-create summary")
+    console.fill("#poll-create-form [name=question]", "Un jardin sur le toit ?")
+    console.fill("#poll-create-form [name=choices]", "Oui\nNon")
+    console.click("#poll-create-form button[type=submit]")
+    console.locator("#console-polls button[value=open]").click()
+    expect(screen.locator("#screen-poll")).to_contain_text("Un jardin sur le toit ?")
+    bars = screen.locator("#screen-poll .bar-fill")
+    expect(bars.first).to_have_attribute("style", "width: 0%")
+    poll_card = phone.locator("#polls .poll", has_text="Un jardin sur le toit ?")
+    expect(poll_card).to_be_visible()
+    poll_card.locator("label", has_text="Oui").click()
+    poll_card.locator("button[type=submit]").click()
+    expect(bars.first).to_have_attribute("style", "width: 100%")
+    expect(console.locator("#console-polls .bar-fill").first).to_have_attribute("style", "width: 100%")
+    expect(poll_card.locator(".bar-fill").first).to_have_attribute("style", "width: 100%")
+
+    # The screen's socket is cut during two approvals; it shows both once back.
+    for text in ("Première question hors ligne", "Seconde question hors ligne"):
+        phone.fill("#contribution-body", text)
+        phone.click("#contribution-form button[type=submit]")
+        expect(console.locator("#queue .queue-item", has_text=text)).to_be_visible()
+    go_offline(screen)
+    for text in ("Première question hors ligne", "Seconde question hors ligne"):
+        console.locator("#queue .queue-item", has_text=text).locator("button[value=approve]").click()
+        expect(console.locator("#queue .queue-item", has_text=text)).to_have_count(0)
+    expect(screen.locator("#screen-feed")).not_to_contain_text("hors ligne")
+    go_online(screen)
+    feed = screen.locator("#screen-feed .feed-item")
+    expect(feed.nth(0)).to_contain_text("Seconde question hors ligne")
+    expect(feed.nth(1)).to_contain_text("Première question hors ligne")
+    ARTIFACTS.mkdir(exist_ok=True)  # what the room saw, for a human look
+    for name, page in (("phone", phone), ("console", console), ("screen", screen)):
+        page.screenshot(path=str(ARTIFACTS / f"meetings-{name}.png"), full_page=name != "screen")
+    assert not [line for page in (phone, console, screen) for line in page.console_log if "error" in line.lower()
+                and "csp" in line.lower()]
+
+
+def test_the_screen_stays_bounded_for_hours(open_page, fiona):
+    """Many approvals later, the screen keeps a fixed number of items and never scrolls."""
+    meeting = make_meeting(fiona)
+    services.update_session_settings(actor=fiona, meeting=meeting, premoderation=False)
+    screen = open_page(None, f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/", viewport=PROJECTOR)
+    wait_live(screen)
+    people = [services.join(meeting=meeting, nickname=f"Invite{i}", ip=f"10.1.0.{i}") for i in range(20)]
+    for i, person in enumerate(people):
+        services.post_contribution(participant=person,
+                                   body=f"Idée numéro {i} : " + "une proposition assez longue pour remplir. " * 5)
+    expect(screen.locator("#screen-feed")).to_contain_text("Idée numéro 19")
+    expect(screen.locator("#screen-feed .feed-item")).to_have_count(6)
+    assert screen.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1")
+    assert Contribution.objects.filter(meeting=meeting).count() == 20
+    # The session closes: the screen says so instead of showing a dead code.
+    services.close_session(actor=fiona, meeting=Meeting.objects.get(pk=meeting.pk))
+    expect(screen.locator(".screen-code")).to_have_count(0)
+    expect(screen.locator(".screen-closed")).to_be_visible()
