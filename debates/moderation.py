@@ -1,9 +1,8 @@
 """Comments and debates exposed to live.moderation (queue, reports, auto-hide, blocking, space locks)."""
 
-from live.moderation import registry
-
 from debates import services
 from debates.models import Comment, Debate
+from live.moderation import registry
 
 registry.register(registry.Moderatable(
     kind="comment", model=Comment, label="comment",

@@ -216,7 +216,7 @@ def _comment_body(body: str) -> str:
 
 def _notify_mentions(comment, mentions: dict, already: set) -> None:
     url = comment.get_absolute_url()
-    for nickname, user in mentions.items():
+    for user in mentions.values():
         if user.pk == comment.author_id or user.pk in already:
             continue
         notify(user=user, kind="debate.mention",

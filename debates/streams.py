@@ -14,7 +14,7 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from debates import permissions, presence, selectors
+from debates import conf, permissions, presence, selectors
 from debates.models import Comment, Debate
 from live import streams
 
@@ -93,7 +93,9 @@ def _comment(event) -> Comment | None:
 
 
 def _per_audience(template: str, context: dict) -> dict[str, str]:
-    return {audience: render_to_string(template, {**context, "audience": audience,
+    # "NOTPROVIDED": the forms in pushed bytes carry no per-user CSRF token (htmx sends it as a header).
+    return {audience: render_to_string(template, {**context, "audience": audience, "csrf_token": "NOTPROVIDED",
+                                                  "max_length": conf.get("COMMENT_MAX_LENGTH"),
                                                   "moderator_view": audience == "moderators"})
             for audience in AUDIENCES}
 

@@ -158,8 +158,11 @@ def debate_reopen(request, pk):
 def debate_lock(request, pk):
     debate = get_object_or_404(Debate, pk=pk)
     try:
-        services.lock_comments(debate=debate, actor=request.user, locked=request.POST.get("locked") == "1",
-                               reason=request.POST.get("reason", ""))
+        # Through moderation: checked, logged in the moderation journal, then debates.services.lock_comments.
+        from live.moderation import services as moderation
+
+        moderation.set_lock(actor=request.user, space=debate.space, locked=request.POST.get("locked") == "1",
+                            reason=request.POST.get("reason", ""))
     except (ValidationError, PermissionDenied, RateLimited) as exc:
         if request.htmx:
             return _htmx_error(exc, "debate-actions-errors")

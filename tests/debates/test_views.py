@@ -325,3 +325,20 @@ def test_first_page_of_a_5000_comment_debate_takes_constant_queries(client, fion
     assert html.count('class="comment depth-0') == 20
     assert "5000 comments" in html
     print(f"\nfirst page of a 5,000-comment debate: {big_queries} queries, {elapsed * 1000:.0f} ms server time")
+
+
+def test_a_moderator_locks_comments_with_a_reason_logged_by_moderation(client, debate, mona, bob):
+    from live.moderation.models import ActionLog
+
+    login(client, bob)
+    client.post(f"/debates/{debate.pk}/lock/", {"locked": "1", "reason": "Trop de tension"})
+    debate.refresh_from_db()
+    assert not debate.comments_locked
+    login(client, mona)
+    response = client.post(f"/debates/{debate.pk}/lock/", {"locked": "1", "reason": "Trop de tension"}, **HTMX)
+    assert response.status_code == 204
+    debate.refresh_from_db()
+    assert debate.comments_locked and debate.lock_reason == "Trop de tension"
+    assert ActionLog.objects.filter(actor=mona, space=debate.space).exists()
+    html = client.get(debate.get_absolute_url()).content.decode()
+    assert "Comments are locked by a moderator" in html and 'id="comment-form"' not in html
