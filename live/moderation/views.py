@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.db.models.functions import TruncMonth
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -237,32 +237,23 @@ def _filtered_log(request):
     return qs, filters
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 def log_page(request):
     if not rules.is_administrator(request.user):
         raise PermissionDenied(_("The moderation log is for administrators."))
     qs, filters = _filtered_log(request)
     if request.GET.get("format") == "csv":
-        writer = csv.writer(_Echo())
-
-        def rows():
-            yield writer.writerow(["when", "moderator", "action", "kind", "object_id", "space", "person", "reason",
-                                   "excerpt"])
-            for entry in qs.iterator(chunk_size=500):
-                yield writer.writerow([
-                    entry.created_at.isoformat(), entry.actor.nickname if entry.actor else "(automatic)",
-                    entry.action, entry.kind, entry.object_id or "", entry.space,
-                    entry.target_user.nickname if entry.target_user else "",
-                    _csv_safe(entry.reason), _csv_safe(entry.excerpt),
-                ])
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="moderation-log.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["when", "moderator", "action", "kind", "object_id", "space", "person", "reason", "excerpt"])
+        for entry in qs.iterator(chunk_size=500):
+            writer.writerow([
+                entry.created_at.isoformat(), entry.actor.nickname if entry.actor else "(automatic)",
+                entry.action, entry.kind, entry.object_id or "", entry.space,
+                entry.target_user.nickname if entry.target_user else "",
+                _csv_safe(entry.reason), _csv_safe(entry.excerpt),
+            ])
         return response
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()

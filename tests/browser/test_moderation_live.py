@@ -118,3 +118,17 @@ def test_blocking_closes_the_participants_pages_within_two_seconds(open_page, co
     expect(debate_page.locator("#flash")).to_contain_text("blocked by moderation")
     conversation_page.reload()
     assert "/accounts/login/" in conversation_page.url
+
+
+def test_locking_a_debate_from_moderation_changes_the_readers_form_live(open_page, comment, bob, mona):
+    reader = open_page(bob, debate_path(comment))
+    wait_live(reader)
+    expect(reader.locator("#comment-form")).to_be_visible()
+
+    moderator = open_page(mona, f"/moderation/spaces/debate.{comment.debate_id}/")
+    moderator.locator("#lock-reason").fill("Le ton monte : pause d'une heure")
+    moderator.get_by_role("button", name="Lock comments").or_(
+        moderator.locator("button[value=lock]")).first.click()
+
+    expect(reader.locator("#comment-form-region .notice-locked")).to_be_visible()
+    expect(reader.locator("#comment-form")).to_have_count(0)
