@@ -342,3 +342,13 @@ def test_a_moderator_locks_comments_with_a_reason_logged_by_moderation(client, d
     assert ActionLog.objects.filter(actor=mona, space=debate.space).exists()
     html = client.get(debate.get_absolute_url()).content.decode()
     assert "Comments are locked by a moderator" in html and 'id="comment-form"' not in html
+
+
+def test_admin_hides_comments_through_moderation(client, debate, alice, admin_user):
+    comment = services.post_comment(author=alice, debate=debate, body="À masquer")
+    client.force_login(admin_user)
+    response = client.post("/admin/debates/comment/", {"action": "hide", "_selected_action": [comment.pk]})
+    assert response.status_code == 302
+    comment.refresh_from_db()
+    assert comment.hidden_at is not None
+    assert client.get(f"/admin/debates/debate/{debate.pk}/change/").status_code == 200

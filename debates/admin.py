@@ -1,0 +1,70 @@
+"""The admin reads debates and comments; every change it makes goes through debates.services (or moderation), so
+open pages update at once."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from debates.models import Comment, Debate
+
+
+@admin.register(Debate)
+class DebateAdmin(admin.ModelAdmin):
+    list_display = ["title", "author", "official", "state", "created_at"]
+    list_filter = ["official", ("closed_at", admin.EmptyFieldListFilter), ("locked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["title", "description"]
+    readonly_fields = [f.name for f in Debate._meta.fields]
+    actions = ["lock", "unlock"]
+
+    def has_add_permission(self, request):
+        return False  # opened from the site, through the service
+
+    @admin.action(description=_("Lock the comments"))
+    def lock(self, request, queryset):
+        self._lock(request, queryset, True)
+
+    @admin.action(description=_("Unlock the comments"))
+    def unlock(self, request, queryset):
+        self._lock(request, queryset, False)
+
+    def _lock(self, request, queryset, locked):
+        for debate in queryset:
+            try:
+                from live.moderation import services as moderation
+
+                moderation.set_lock(actor=request.user, space=debate.space, locked=locked,
+                                    reason=str(_("Decided from the administration.")))
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"{debate}: {exc}", messages.ERROR)
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["pk", "debate", "author", "depth", "alignment", "score", "created_at", "hidden_at", "deleted_at"]
+    list_filter = [("hidden_at", admin.EmptyFieldListFilter), ("deleted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["body", "author__nickname"]
+    list_select_related = ["debate", "author"]
+    readonly_fields = [f.name for f in Comment._meta.fields]
+    actions = ["hide", "unhide"]
+
+    def has_add_permission(self, request):
+        return False
+
+    # Through live.moderation: checked, logged and told to the author like any moderation decision.
+    @admin.action(description=_("Hide the selected comments (moderation)"))
+    def hide(self, request, queryset):
+        self._moderate(request, queryset, "hide")
+
+    @admin.action(description=_("Unhide the selected comments"))
+    def unhide(self, request, queryset):
+        self._moderate(request, queryset, "unhide")
+
+    def _moderate(self, request, queryset, action):
+        from live.moderation import services as moderation
+
+        for comment in queryset:
+            try:
+                getattr(moderation, action)(actor=request.user, kind="comment", object_id=comment.pk,
+                                            reason=str(_("Decided from the administration.")))
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"#{comment.pk}: {exc}", messages.ERROR)
