@@ -236,6 +236,12 @@ LIVE = {
     "REPLAY_LIMIT": 1000,
 }
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+
+# --- Debates (debates/conf.py has every key and its default) ------------------------------------------------------
+DEBATES = {
+    "COMMENT_MAX_LENGTH": env_int("DEBATES_COMMENT_MAX_LENGTH", 1000),  # characters per comment
+    "PARTICIPANTS_CAN_CREATE": env_bool("DEBATES_PARTICIPANTS_CAN_CREATE", True),  # else facilitators only
+}
 # Distinct people reporting the same item before it is hidden automatically, until a moderator reviews it.
 MODERATION_AUTO_HIDE_THRESHOLD = env_int("MODERATION_AUTO_HIDE_THRESHOLD", 3)
 

@@ -45,6 +45,20 @@
     return me && main && main.getAttribute("data-author") === me;
   }
 
+  // Where a new root goes is unambiguous in "oldest" (the end, once every page is loaded) and "recent" (the top)
+  // orders; it is shown at once there when that does not move what the reader is looking at: the end of the list,
+  // or its top while the top is in view. Elsewhere (best rated, most discussed) it waits behind the button.
+  function fitsWithoutMoving(article) {
+    var list = listFor(article);
+    if (!list) return false;
+    if (sort === "oldest") return !list.querySelector(":scope > .load-more");
+    if (sort === "recent") {
+      var top = list.getBoundingClientRect().top;
+      return top >= 0 && top < window.innerHeight;
+    }
+    return false;
+  }
+
   function updateButton() {
     if (!button) return;
     if (!pending.length) { button.hidden = true; return; }
@@ -59,9 +73,7 @@
     var articles = Array.prototype.slice.call(pendingBox.children);
     articles.forEach(function (article) {
       if (!article.matches || !article.matches("article.comment")) { article.remove(); return; }
-      var list = listFor(article);
-      var atEnd = sort === "oldest" && list && !list.querySelector(":scope > .load-more");
-      if (isMine(article) || atEnd) {
+      if (isMine(article) || fitsWithoutMoving(article)) {
         place(article);
       } else if (pending.indexOf(article.id) < 0) {
         pending.push(article.id);
