@@ -241,6 +241,9 @@ class ContributionVote(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["contribution", "participant"], name="one_vote_each")]
 
+    def __str__(self):
+        return f"+1 {self.contribution_id} by {self.participant_id}"
+
 
 class Poll(models.Model):
     class Kind(models.TextChoices):
@@ -302,6 +305,9 @@ class PollAnswer(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["choice", "participant"], name="one_answer_per_choice")]
 
+    def __str__(self):
+        return f"{self.participant_id} → {self.choice_id}"
+
 
 class SpeakerRequest(models.Model):
     """A raised hand. The queue is the waiting requests in order; one of them may have the floor."""
@@ -321,3 +327,6 @@ class SpeakerRequest(models.Model):
         ordering = ["raised_at", "pk"]
         constraints = [models.UniqueConstraint(fields=["participant"], condition=~models.Q(status="done"),
                                                name="one_raised_hand_each")]
+
+    def __str__(self):
+        return f"{self.participant} ({self.status})"

@@ -20,8 +20,20 @@ from django.utils.translation import gettext as _
 from live import ratelimit, streams
 from live.accounts.models import RoleAssignment, nickname_validator, validate_plain_text
 from meetings import conf
-from meetings.models import (JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, AgendaItem, Contribution, ContributionVote,
-                             Meeting, Participant, Poll, PollAnswer, PollChoice, Registration, SpeakerRequest)
+from meetings.models import (
+    JOIN_CODE_ALPHABET,
+    JOIN_CODE_LENGTH,
+    AgendaItem,
+    Contribution,
+    ContributionVote,
+    Meeting,
+    Participant,
+    Poll,
+    PollAnswer,
+    PollChoice,
+    Registration,
+    SpeakerRequest,
+)
 from meetings.permissions import can_create_meeting, is_facilitator
 
 PUBLIC, SCREEN, CONSOLE = "public", "screen", "console"
@@ -225,6 +237,38 @@ def save_report(*, actor, meeting: Meeting, minutes: str, attendees: int | None,
     meeting.save(update_fields=["report_minutes", "report_attendees", "report_published_at"])
     _emit(meeting, "meeting.changed", parts=(PUBLIC,))
     return meeting
+
+
+@transaction.atomic
+def publish_as_debate(*, actor, meeting: Meeting):
+    """Carry the discussion online: a debate (debates/) whose description lists the approved contributions, most
+    supported first. Once per meeting."""
+    from debates import services as debates
+
+    check_facilitator(actor, meeting)
+    meeting = _locked(meeting)
+    if meeting.debate_id:
+        raise ValidationError(_("The contributions are already published as a debate."))
+    approved = list(meeting.contributions.filter(status=Contribution.Status.APPROVED, hidden_at__isnull=True)
+                    .select_related("participant__user").order_by("-vote_count", "approved_at", "pk"))
+    if not approved:
+        raise ValidationError(_("There is no approved contribution to publish yet."))
+    intro = _("Questions and ideas from the meeting “%(title)s” of %(date)s, most supported first. "
+              "The discussion goes on here.") % {"title": meeting.title,
+                                                   "date": timezone.localtime(meeting.starts_at).strftime("%d/%m/%Y")}
+    lines, size = [intro, ""], len(intro) + 2
+    for c in approved:
+        line = f"- {c.body} ({c.participant.display_name}, +{c.vote_count})"
+        if size + len(line) + 1 > 9900:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    title = (_("After the meeting: %(title)s") % {"title": meeting.title})[:150]
+    debate = debates.create_debate(author=actor, title=title, description="\n".join(lines))
+    meeting.debate_id = debate.pk
+    meeting.save(update_fields=["debate_id"])
+    _emit(meeting, "meeting.changed", parts=(PUBLIC,))
+    return debate
 
 
 def report_counts(meeting: Meeting) -> dict:

@@ -35,6 +35,7 @@ urlpatterns = [
     path("<int:pk>/console/polls/<int:poll>/", views.poll_action, name="poll_action"),
     path("<int:pk>/console/speakers/<int:req>/", views.speaker_action, name="speaker_action"),
     path("<int:pk>/console/speakers/clear/", views.speakers_clear, name="speakers_clear"),
+    path("<int:pk>/console/publish-debate/", views.publish_debate, name="publish_debate"),
     path("<int:pk>/export/contributions.csv", views.export_contributions_csv, name="export_csv"),
     path("<int:pk>/export/polls.csv", views.export_polls_csv, name="export_polls_csv"),
     path("<int:pk>/export/meeting.json", views.export_json, name="export_json"),

@@ -4,7 +4,7 @@ Pages that follow a stream take its cursor BEFORE reading what they show. Action
 (or the form they came from): the change reaches this page through the same push as everyone else's."""
 
 import csv
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,8 +23,13 @@ from live.ratelimit import RateLimited
 from meetings import rendering, services
 from meetings.forms import MeetingForm, PollForm, ReportForm
 from meetings.models import AgendaItem, Contribution, Meeting, Poll, SpeakerRequest
-from meetings.permissions import (allow_screen, can_create_meeting, is_facilitator, participant_for,
-                                  remember_participant)
+from meetings.permissions import (
+    allow_screen,
+    can_create_meeting,
+    is_facilitator,
+    participant_for,
+    remember_participant,
+)
 
 PARTS = "meetings/parts.html"
 
@@ -174,7 +179,7 @@ def meeting_ics(request, pk):
     meeting = get_object_or_404(Meeting, pk=pk)
 
     def stamp(value):
-        return value.astimezone(dt_timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
     url = request.build_absolute_uri(meeting.get_absolute_url())
     location = meeting.place if meeting.has_place else meeting.online_url
@@ -514,6 +519,19 @@ def speaker_action(request, pk, req):
 @require_POST
 def speakers_clear(request, pk):
     return _facilitator_action(request, pk, lambda m: services.clear_speakers(actor=request.user, meeting=m))
+
+
+@login_required
+@require_POST
+def publish_debate(request, pk):
+    meeting = facilitated(request, pk)
+    try:
+        debate = services.publish_as_debate(actor=request.user, meeting=meeting)
+    except (ValidationError, PermissionDenied, RateLimited) as exc:
+        messages.error(request, error_text(exc))
+        return redirect("meetings:console", pk=pk)
+    messages.success(request, _("The approved contributions are published as a debate."))
+    return redirect(debate.get_absolute_url())
 
 
 # --- exports -------------------------------------------------------------------------------------------------------

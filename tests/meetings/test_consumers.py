@@ -193,7 +193,7 @@ async def test_burst_of_50_contributions_from_300_participants_none_lost(meeting
     subscribers = [(ws, meeting.stream_key) for ws in phones] + [(screen, meeting.screen_stream_key),
                                                                  (console, meeting.console_stream_key)]
     received = await asyncio.gather(*(events(ws, key, POSTS, timeout=60) for ws, key in subscribers))
-    for (ws, key), frames in zip(subscribers, received, strict=True):
+    for (_ws, key), frames in zip(subscribers, received, strict=True):
         assert [f["seq"] for f in frames] == list(range(start[key] + 1, start[key] + POSTS + 1)), key
     # Every phone saw every contribution, once each.
     assert await sync_to_async(Contribution.objects.filter(meeting=meeting).count)() == POSTS

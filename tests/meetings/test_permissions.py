@@ -11,8 +11,13 @@ from live import streams
 from live.accounts.models import RoleAssignment
 from meetings import services
 from meetings.models import Contribution, Poll
-from meetings.permissions import (allow_screen, is_facilitator, participant_for, remember_participant,
-                                  session_participant)
+from meetings.permissions import (
+    allow_screen,
+    is_facilitator,
+    participant_for,
+    remember_participant,
+    session_participant,
+)
 from tests import helpers
 from tests.meetings.conftest import make_meeting, signed_in
 

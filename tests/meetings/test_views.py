@@ -3,8 +3,7 @@
 import csv
 import io
 import json
-from datetime import timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
@@ -41,7 +40,7 @@ def test_ics_export(client, meeting):
     assert text.startswith("BEGIN:VCALENDAR\r\n") and "END:VEVENT\r\n" in text
     assert "SUMMARY:Budget participatif 2027" in text
     assert "LOCATION:Agora\\, 20 rue de Stalingrad\\, Nanterre" in text
-    assert meeting.starts_at.astimezone(dt_timezone.utc).strftime("DTSTART:%Y%m%dT%H%M%SZ") in text
+    assert meeting.starts_at.astimezone(UTC).strftime("DTSTART:%Y%m%dT%H%M%SZ") in text
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
 
 
@@ -193,3 +192,26 @@ def test_answering_a_poll_over_htmx_shows_my_choice(meeting, fiona, guest_client
     services.close_poll(actor=fiona, poll=poll)
     response = guest_client.post(f"/meetings/{meeting.pk}/live/polls/{poll.pk}/answer/", {"choice": b.pk}, **HTMX)
     assert "This poll is closed." in response.content.decode()
+
+
+def test_publishing_the_approved_contributions_as_a_debate(meeting, fiona, alice_in, guest):
+    from debates.models import Debate
+
+    client = signed_in(fiona)
+    response = client.post(f"/meetings/{meeting.pk}/console/publish-debate/", follow=True)
+    assert "no approved contribution to publish yet" in response.content.decode()
+    assert not Debate.objects.exists()
+    services.update_session_settings(actor=fiona, meeting=meeting, premoderation=False)
+    first = services.post_contribution(participant=alice_in, body="Plus de bancs publics")
+    services.post_contribution(participant=guest, body="Une fontaine")
+    services.vote(participant=guest, contribution=first)
+    hidden = services.post_contribution(participant=alice_in, body="Texte masqué par l'animatrice")
+    services.hide_contribution(actor=fiona, contribution=hidden)
+    response = client.post(f"/meetings/{meeting.pk}/console/publish-debate/")
+    debate = Debate.objects.get()
+    assert response.status_code == 302 and response["Location"] == debate.get_absolute_url()
+    assert debate.description.index("Plus de bancs publics") < debate.description.index("Une fontaine")
+    assert "masqué" not in debate.description
+    assert Meeting.objects.get(pk=meeting.pk).debate_id == debate.pk
+    client.post(f"/meetings/{meeting.pk}/console/publish-debate/")
+    assert Debate.objects.count() == 1
