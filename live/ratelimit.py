@@ -28,6 +28,7 @@ DEFAULT_LIMITS = {
     "debate": "10/3600",     # debates opened per person
     "vote": "30/60",
     "message": "20/60",
+    "read": "300/60",       # read receipts (private messages): one per message seen, at most
     "conversation": "10/3600",
     "contribution": "5/30",
     "join": "20/60",

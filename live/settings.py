@@ -242,6 +242,15 @@ DEBATES = {
     "COMMENT_MAX_LENGTH": env_int("DEBATES_COMMENT_MAX_LENGTH", 1000),  # characters per comment
     "PARTICIPANTS_CAN_CREATE": env_bool("DEBATES_PARTICIPANTS_CAN_CREATE", True),  # else facilitators only
 }
+
+# --- Private messages (live.messaging) -------------------------------------------------------------------------------
+MESSAGING_MAX_LENGTH = env_int("MESSAGING_MAX_LENGTH", 1000)  # characters per message
+MESSAGING_MAX_PARTICIPANTS = env_int("MESSAGING_MAX_PARTICIPANTS", 10)  # per conversation, the author included
+# `manage.py send_message_digests` (every few minutes) e-mails unread messages older than this to people with no
+# open connection, at most once per conversation until read; without message text unless INCLUDE_TEXT.
+MESSAGING_DIGEST_DELAY_MINUTES = env_int("MESSAGING_DIGEST_DELAY_MINUTES", 15)
+MESSAGING_DIGEST_INCLUDE_TEXT = env_bool("MESSAGING_DIGEST_INCLUDE_TEXT", False)
+MESSAGING_PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000")  # the site's address, for e-mail links
 # Distinct people reporting the same item before it is hidden automatically, until a moderator reviews it.
 MODERATION_AUTO_HIDE_THRESHOLD = env_int("MODERATION_AUTO_HIDE_THRESHOLD", 3)
 

@@ -45,7 +45,7 @@ def is_connected(user) -> bool:
 
 
 def site_url() -> str:
-    return getattr(settings, "SITE_URL", "").rstrip("/")
+    return getattr(settings, "MESSAGING_PUBLIC_URL", "").rstrip("/")
 
 
 def due_participations(now=None):

@@ -37,6 +37,7 @@ def test_it_is_sent_once_when_the_recipient_is_offline(alice, bob, chat):
     assert email.to == ["bob@example.org"]
     assert "2" in email.subject
     assert "alice" in email.body
+    assert "http://localhost:8000/messages/" in email.body  # an absolute link to the inbox
     assert "Un secret" not in email.body and "Salut Bob" not in email.body  # no message text by default
     send(alice, chat, "Encore un")
     age(20)
