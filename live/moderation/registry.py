@@ -84,7 +84,10 @@ class ModeratedSpace:
     slow_mode_seconds: Callable | None = None
 
     def get_object(self, rest: str):
-        return self.model._default_manager.get(pk=int(rest))
+        pk = int(rest)
+        if not 0 < pk < 2**63:
+            raise ValueError(rest)
+        return self.model._default_manager.get(pk=pk)
 
 
 _registry: dict[str, Moderatable] = {}

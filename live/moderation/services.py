@@ -60,7 +60,10 @@ def _entry(kind: str) -> registry.Moderatable:
 
 def _object(entry: registry.Moderatable, object_id):
     try:
-        return entry.get_object(int(object_id))
+        pk = int(object_id)
+        if not 0 < pk < 2**63:  # beyond a bigint the database would raise instead of answering "no such row"
+            raise ValueError(pk)
+        return entry.get_object(pk)
     except (ObjectDoesNotExist, ValueError, TypeError):
         raise ValidationError(_("This content no longer exists.")) from None
 

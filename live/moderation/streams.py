@@ -5,6 +5,7 @@ the queue row from the current state, or deletes it once a decision is made, on 
 from django.core.exceptions import PermissionDenied
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from live import streams
 from live.moderation import queue, rules
@@ -35,7 +36,8 @@ def render_case(event):
     space = "" if space == "global" else space
     if case.is_open:
         row = queue.row(case)
-        announce = _("Reported: %(kind)s (%(count)s reports)") % {"kind": row["label"], "count": case.report_count}
+        announce = ngettext("Reported: %(kind)s (%(count)s report)", "Reported: %(kind)s (%(count)s reports)",
+                            case.report_count) % {"kind": row["label"], "count": case.report_count}
     else:
         row = None
         announce = _("A report was handled.")

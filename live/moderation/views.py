@@ -176,6 +176,8 @@ def space_page(request, space):
 @login_required
 def user_page(request, pk):
     _moderator_required(request)
+    if pk >= 2**63:
+        raise Http404
     person = get_object_or_404(User, pk=pk)
     global_moderator = rules.is_global_moderator(request.user)
     cases = Case.objects.filter(author=person).order_by("-updated_at")

@@ -66,6 +66,8 @@ def test_the_threshold_is_a_setting(settings, alice, bob, carol):
     {"kind": "nonsense"},
     {"object_id": 999999},
     {"object_id": "abc"},
+    {"object_id": 10**30},
+    {"object_id": -1},
     {"details": "x" * 1001},
     {"details": "bidi \u202e override"},
 ])

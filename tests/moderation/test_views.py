@@ -148,3 +148,10 @@ def test_transparency_is_public_and_has_no_personal_data(client, mona, reported,
     row = page.split("<tbody>")[1].split("</tr>")[0]
     assert "<td>2</td><td>1</td>" in row  # 2 reports, 1 hidden this month
     assert ActionLog.objects.filter(action="hide").count() == 1
+
+
+def test_out_of_range_ids_are_not_found(client, mona):
+    login(client, mona)
+    assert client.get(f"/moderation/people/{10**30}/").status_code == 404
+    assert client.get(f"/moderation/spaces/debate.{10**30}/").status_code == 404
+    assert client.get("/moderation/spaces/nowhere/").status_code == 404
