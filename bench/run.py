@@ -112,11 +112,9 @@ async def smoke(ctx: Context, out: dict) -> list[str]:
 async def s8_page(ctx: Context, app, comments: int, repeat: int) -> dict:
     from bench import debates_adapter
 
-    small = ctx.seed("debate", {"writers": 1, "comments": 20})
-    big = ctx.seed("debate", {"writers": 1, "comments": comments})
+    seeded = ctx.seed("s8", {"comments": comments})
+    big, q_small, q_big = seeded["big"], seeded["q_small"], seeded["q_big"]
     timing = await scenarios.page_time(app, path=big["page"], repeat=repeat)
-    q_small = ctx.seed("querycount", {"path": small["page"], "repeat": 3})
-    q_big = ctx.seed("querycount", {"path": big["page"], "repeat": 3})
     details = {"comments": comments, "http": timing, "queries_20_comments": q_small["queries"][-1],
                "queries_big": q_big["queries"][-1], "django_ms_big": q_big["ms"],
                "page_bytes": timing["bytes"], "first_page_size": debates_adapter.PAGE_SIZE_HINT}
@@ -268,12 +266,17 @@ def main(argv=None) -> int:
     mode.add_argument("--full", action="store_true")
     parser.add_argument("--only", help="comma-separated scenarios of the full run (S1,S5,S6,S7,S8)")
     parser.add_argument("--target", default="auto", choices=["auto", "debate", "notifications"])
-    parser.add_argument("--writers", type=int, default=200, help="signed-in writer accounts (rate limits)")
+    parser.add_argument("--writers", type=int, default=0,
+                        help="signed-in writer accounts; default: enough for the highest rate within the comment "
+                             "rate limit (3 per 5 s per account)")
     args = parser.parse_args(argv)
 
     stack.raise_nofile()
     stack.pin_generator()
     args.target = pick_target(args)
+    if not args.writers:
+        top = max([SMOKE["rate"], *SMOKE["ramp"]] if args.smoke else [FULL["rate"], *FULL["ramp"]])
+        args.writers = min(1000, int(top * 2) + 5)
     ctx = Context(args)
     started = time.time()
     out = {"mode": "smoke" if args.smoke else "full", "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -20,16 +20,15 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
 
-PASSWORD = "bench-password-not-secret-42"
-
-
 def user(nickname: str, role: str = "participant"):
+    """A bench account. No usable password (they never sign in with one: each gets a session below), which also
+    spares a password hash per account."""
     User = get_user_model()
     existing = User.objects.filter(nickname=nickname).first()
     if existing:
         return existing
     return User.objects.create_user(username=f"{nickname}@bench.example", email=f"{nickname}@bench.example",
-                                    password=PASSWORD, nickname=nickname, role=role)
+                                    password=None, nickname=nickname, role=role)
 
 
 def session_for(u) -> str:
@@ -90,7 +89,15 @@ def query_count(args: dict) -> dict:
     return {"queries": counts, "ms": [round(t, 2) for t in times], "bytes": len(response.content)}
 
 
-COMMANDS = {"notifications": target_notifications, "debate": target_debate, "writers": lambda a: writers(a["n"]),
+def s8(args: dict) -> dict:
+    """S8 in one process: a small and a big debate, and the queries one GET of each runs."""
+    small = target_debate({"writers": 0, "comments": 20})
+    big = target_debate({"writers": 0, "comments": args["comments"]})
+    return {"small": small, "big": big, "q_small": query_count({"path": small["page"], "repeat": 3}),
+            "q_big": query_count({"path": big["page"], "repeat": 3})}
+
+
+COMMANDS = {"s8": s8, "notifications": target_notifications, "debate": target_debate, "writers": lambda a: writers(a["n"]),
             "querycount": query_count}
 
 if __name__ == "__main__":

@@ -62,17 +62,18 @@ def redis_db_url(url: str, offset: int) -> str:
 
 
 def ensure_database(url: str) -> None:
-    """Create the bench database when missing (connecting to the server's `postgres` database)."""
+    """(Re)create the bench database, empty: every run starts from the same state, and a migration rewritten
+    since the last run cannot leave it inconsistent. Only a database whose name ends in `_bench` is dropped."""
     import psycopg
 
     parts = urlsplit(url)
     name = parts.path.strip("/")
+    if not name.endswith("_bench"):
+        raise SystemExit(f"bench: refusing to recreate {name!r}: the bench database's name must end in _bench")
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            log(f"creating database {name}")
-            conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def flush_redis(url: str) -> None:

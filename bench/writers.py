@@ -35,15 +35,23 @@ class FormWriter:
         self.post_ms: list[float] = []
 
     async def setup(self):
+        # The page, as the first writer's browser loads it: its form's CSRF token and the csrftoken cookie. The
+        # CSRF cookie belongs to the browser, not to the session, so the other writers reuse both (one GET
+        # instead of one per account).
+        first = httpx.AsyncClient(base_url=self.base_url, cookies={self.session_cookie: self.sessions[0]},
+                                  timeout=30)
+        page = await first.get(self.page_path)
+        page.raise_for_status()
+        match = CSRF_INPUT_RE.search(page.text)
+        token = match.group(1) if match else first.cookies.get("csrftoken")
+        cookie = first.cookies.get("csrftoken")
+        await first.aclose()
+        if not token or not cookie:
+            raise RuntimeError(f"no CSRF token on {self.page_path}")
         for session in self.sessions:
-            client = httpx.AsyncClient(base_url=self.base_url, cookies={self.session_cookie: session},
+            client = httpx.AsyncClient(base_url=self.base_url,
+                                       cookies={self.session_cookie: session, "csrftoken": cookie},
                                        timeout=30, limits=httpx.Limits(max_connections=4))
-            page = await client.get(self.page_path)
-            page.raise_for_status()
-            match = CSRF_INPUT_RE.search(page.text)
-            token = match.group(1) if match else client.cookies.get("csrftoken")
-            if not token:
-                raise RuntimeError(f"no CSRF token on {self.page_path}")
             self.clients.append((client, token))
 
     async def post(self, i: int) -> bool:

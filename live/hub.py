@@ -5,11 +5,18 @@ round trip each). Here a process joins a stream's group once, receives each even
 pre-rendered bytes to every local socket following the stream. The hub also guarantees each stream arrives here
 complete and in order: a gap (a dropped or reordered layer message) is filled from the log before delivery, and a
 periodic sweep compares what it delivered with the log, which covers a Redis restart or an overflowing layer.
+
+Two measured details (bench/, docs/performance.md): an event that arrives ahead of its predecessor (concurrent
+requests publish in whatever order their threads reach Redis) is held up to GAP_WAIT for it before the hole is
+read from the log, which used to cost a query and a render per reordering; and sockets that are live on a stream
+get the event through `live.wire`, one pre-built frame written straight to the socket, instead of the per-socket
+ASGI send chain.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import defaultdict
 
@@ -17,9 +24,11 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from live import streams
+from live import streams, wire
 
 logger = logging.getLogger(__name__)
+
+GAP_WAIT = 0.1  # seconds an early event waits for its predecessor before the hole is read from the log
 
 
 class Hub:
@@ -33,6 +42,8 @@ class Hub:
         self.tasks: list[asyncio.Task] = []
         self.lock = asyncio.Lock()  # serializes deliveries: one stream's events never overtake each other
         self.layer_ok = True
+        self.held: dict[str, dict[int, dict]] = {}  # stream -> {seq: msg} arrived ahead of a missing predecessor
+        self.gap_tasks: dict[str, asyncio.Task] = {}
 
     # --- membership ---------------------------------------------------------------------------------------------
 
@@ -55,6 +66,10 @@ class Hub:
         if not subs:
             del self.subscribers[key]
             self.last.pop(key, None)
+            self.held.pop(key, None)
+            task = self.gap_tasks.pop(key, None)
+            if task is not None:
+                task.cancel()
             if key in self.joined:
                 self.joined.discard(key)
                 try:
@@ -85,7 +100,8 @@ class Hub:
         ]
 
     async def stop(self) -> None:
-        tasks, self.tasks = self.tasks, []
+        tasks, self.tasks = self.tasks + list(self.gap_tasks.values()), []
+        self.gap_tasks = {}
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -105,6 +121,8 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if _cancelling():  # redis-py turns a cancellation mid-read into ConnectionError: stop anyway
+                    raise asyncio.CancelledError from None
                 self.layer_ok = False
                 logger.warning("channel layer receive failed; retrying in %.1fs", backoff, exc_info=True)
                 await asyncio.sleep(backoff)
@@ -134,8 +152,49 @@ class Hub:
             if seq <= last:
                 return  # already delivered (by the sweep or a gap fill)
             if seq > last + 1:
-                await self._fill(key, last, upto=seq - 1)
+                # Most holes are a reordering between publishing threads or processes: wait a little for the
+                # missing events before reading them from the log.
+                self.held.setdefault(key, {})[seq] = msg
+                if key not in self.gap_tasks:
+                    self.gap_tasks[key] = self.loop.create_task(self._close_gap(key))
+                return
             await self._deliver(key, msg)
+            await self._release_held(key)
+
+    async def _release_held(self, key: str) -> None:
+        """Deliver the held events that now follow on; forget those already delivered."""
+        held = self.held.get(key)
+        while held:
+            last = self.last.get(key, 0)
+            msg = held.pop(last + 1, None)
+            if msg is None:
+                for seq in [seq for seq in held if seq <= last]:
+                    del held[seq]
+                break
+            await self._deliver(key, msg)
+        if not held:
+            self.held.pop(key, None)
+            task = self.gap_tasks.pop(key, None)
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+
+    async def _close_gap(self, key: str) -> None:
+        try:
+            await asyncio.sleep(GAP_WAIT)
+            async with self.lock:
+                held = self.held.get(key)
+                if held and key in self.subscribers:
+                    await self._fill(key, self.last.get(key, 0), upto=min(held) - 1)
+                    await self._release_held(key)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("filling a hole in %s failed; the sweep will", key, exc_info=True)
+        finally:
+            if self.gap_tasks.get(key) is asyncio.current_task():
+                del self.gap_tasks[key]
+            if self.tasks and self.held.get(key) and key not in self.gap_tasks and key in self.subscribers:
+                self.gap_tasks[key] = self.loop.create_task(self._close_gap(key))
 
     async def _deliver(self, key: str, msg: dict) -> None:
         if msg["seq"] <= self.last.get(key, 0):
@@ -144,11 +203,41 @@ class Hub:
         await self._fanout(key, msg)
 
     async def _fanout(self, key: str, msg: dict) -> None:
+        seq = msg.get("seq")
+        fast = seq is not None and not msg.get("control")
+        encoded: dict[str, bytes | None] = {}
         for consumer in list(self.subscribers.get(key, ())):
             try:
+                if fast and self._write_fast(consumer, key, seq, msg, encoded):
+                    continue
                 await consumer.push(key, msg)
             except Exception:
                 logger.exception("push to a socket failed")
+
+    @staticmethod
+    def _write_fast(consumer, key: str, seq: int, msg: dict, encoded: dict) -> bool:
+        """The common case, without a coroutine per socket: a socket live on the stream, next in sequence, on
+        daphne. Everything else (catching up, silent, a hole, control events) goes through consumer.push."""
+        protocol = wire.daphne_protocol(consumer)
+        if protocol is None:
+            return False
+        subs = getattr(consumer, "subs", None)
+        sub = subs.get(key) if subs else None
+        viewer = getattr(consumer, "viewer", None)
+        if sub is None or viewer is None or sub.catching_up or getattr(sub, "silent", False) \
+                or seq != sub.last + 1:
+            return False
+        slot = f"{sub.audience}:{viewer.lang}"
+        frame = encoded.get(slot)
+        if frame is None:
+            text = streams.pick(msg["frames"], sub.audience, viewer.lang)
+            if text is None:  # nothing for this audience: the seq still advances (consumers.send_event)
+                text = json.dumps({"type": "event", "stream": key, "seq": seq})
+            frame = encoded[slot] = wire.frame_bytes(text)
+        if not wire.write(protocol, frame):
+            return False
+        sub.last = seq
+        return True
 
     async def _fill(self, key: str, after: int, upto: int | None = None) -> None:
         try:
@@ -179,6 +268,8 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if _cancelling():
+                    raise asyncio.CancelledError from None
                 logger.warning("sweep failed", exc_info=True)
 
     async def sweep(self) -> None:
@@ -191,6 +282,7 @@ class Hub:
                 async with self.lock:
                     if seq > self.last.get(key, 0):
                         await self._fill(key, self.last.get(key, 0), upto=seq)
+                        await self._release_held(key)
 
     async def _rejoin(self) -> None:
         ok = True
@@ -205,6 +297,11 @@ class Hub:
 
 def _messages_after(key: str, after: int, upto: int | None) -> list[dict]:
     return [streams.message(event) for event in streams.events_after(key, after, upto=upto)]
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return bool(task and task.cancelling())
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}

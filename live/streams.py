@@ -17,8 +17,10 @@ never resurrects content that was hidden since.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 import re
 import secrets
 import time
@@ -26,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
@@ -213,9 +215,17 @@ def publish(event: Event) -> None:
 
 
 def send_to_group(key: str, msg: dict) -> None:
+    """Hand `msg` to the channel layer. In a server's worker thread (a view, a database_sync_to_async call) the
+    send is queued on the server's event loop and the request does not wait for it: under load, waiting for the
+    loop's turn was most of a comment POST's time (bench/, docs/performance.md). Elsewhere (commands, shells)
+    it is sent before returning."""
     if not breaker.allows():
         return
     layer = get_channel_layer()
+    loop = _server_loop()
+    if loop is not None:
+        asyncio.run_coroutine_threadsafe(_send_async(layer, key, msg), loop)
+        return
     try:
         async_to_sync(layer.group_send)(group_name(key), msg)
     except Exception:
@@ -223,6 +233,31 @@ def send_to_group(key: str, msg: dict) -> None:
         logger.warning("channel layer unavailable; %s will be delivered by the sweep", key, exc_info=True)
     else:
         breaker.succeeded()
+
+
+async def _send_async(layer, key: str, msg: dict) -> None:
+    try:
+        await layer.group_send(group_name(key), msg)
+    except Exception:
+        breaker.failed()
+        logger.warning("channel layer unavailable; %s will be delivered by the sweep", key, exc_info=True)
+    else:
+        breaker.succeeded()
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop of the ASGI server when this thread is one of its sync workers, else None."""
+    local = SyncToAsync.threadlocal
+    if getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(local, "main_event_loop", None)
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return None
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return loop  # a worker thread, as expected
+    return None  # called from inside a loop's own thread: never queue-and-forget there
 
 
 def broadcast(key: str, html: str | dict[str, str]) -> None:
