@@ -67,13 +67,6 @@ def visible_messages(user, conversation):
     return qs
 
 
-def is_hidden_for(user_pk: int, message: Message) -> bool:
-    """Whether `message` is one that user_pk no longer sees because they blocked its author."""
-    block = Block.objects.filter(blocker_id=user_pk, blocked_id=message.author_id).values_list(
-        "created_at", flat=True).first()
-    return block is not None and message.created_at > block
-
-
 def _unread_subquery(user, blocked_ids):
     return Subquery(
         Message.objects.filter(conversation=OuterRef("conversation_id"), id__gt=OuterRef("last_read_id"),

@@ -168,15 +168,33 @@
       lastRead = parseInt(section.getAttribute("data-last-read"), 10) || 0;
       var form = document.getElementById("composer");
       if (form && window.htmx) setupComposer(form);
+      if (!window.location.hash && !/[?&]before=/.test(window.location.search)) scrollToLatest();
       setInterval(expireTyping, 1000);
       document.addEventListener("visibilitychange", markRead);
       markRead();
     }
   }
 
+  // A chat reads from the bottom: open on the latest message, and follow new ones only when the reader is already
+  // at the bottom (someone reading older messages keeps their place; the announcer tells them what arrived).
+  var nearBottom = true;
+  function atBottom() {
+    return window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 160;
+  }
+  function scrollToLatest() {
+    // The composer sits right under the latest message: showing it shows the latest messages above it.
+    var target = document.getElementById("composer") || document.querySelector("#message-list > li:last-child");
+    if (target) target.scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("htmx:wsBeforeMessage", function () { nearBottom = atBottom(); });
+
   document.addEventListener("live:updated", function () {
     sortInbox();
-    if (section) { expireTyping(); markRead(); }
+    if (section) {
+      expireTyping();
+      markRead();
+      if (nearBottom) scrollToLatest();
+    }
   });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

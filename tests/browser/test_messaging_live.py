@@ -110,3 +110,17 @@ def test_a_message_written_while_offline_is_sent_once_when_the_connection_is_bac
     expect(page_a.locator("#message-list .message", has_text="Écrit hors ligne")).to_have_count(1, timeout=20000)
     expect(page_a.locator("#composer-body")).to_have_value("")
     assert Message.objects.filter(body="Écrit hors ligne").count() == 1
+
+
+def test_load_earlier_keeps_one_separator_per_day(settings, open_page, alice, bob, chat):
+    settings.RATE_LIMITS_ENABLED = False
+    for i in range(35):
+        services.send_message(author=alice, conversation=chat, body=f"Message numéro {i}", client_id=uuid.uuid4())
+    page = open_page(bob, chat.get_absolute_url())
+    wait_live(page)
+    expect(page.locator("#message-list")).not_to_contain_text("Salut Bob")
+    page.locator("#load-earlier a").click()
+    expect(page.locator("#message-list .message").first).to_contain_text("Salut Bob")
+    expect(page.locator("#message-list .message")).to_have_count(36)
+    expect(page.locator("#message-list .day-separator")).to_have_count(1)
+    expect(page.locator("#load-earlier")).to_have_count(0)
