@@ -155,3 +155,17 @@ def test_out_of_range_ids_are_not_found(client, mona):
     assert client.get(f"/moderation/people/{10**30}/").status_code == 404
     assert client.get(f"/moderation/spaces/debate.{10**30}/").status_code == 404
     assert client.get("/moderation/spaces/nowhere/").status_code == 404
+
+
+def test_the_space_page_locks_and_slows_down(client, mona, sam, alice):
+    from tests.moderation.conftest import ROOMS
+
+    space = f"room.{alice.pk}"
+    assert login(client, sam).get(f"/moderation/spaces/{space}/").status_code == 404  # not his space
+    login(client, mona)
+    page = client.get(f"/moderation/spaces/{space}/").content.decode()
+    assert 'name="action" value="lock"' in page and 'name="seconds"' in page
+    client.post(f"/moderation/spaces/{space}/", {"action": "lock", "reason": "Pause"})
+    client.post(f"/moderation/spaces/{space}/", {"action": "slow_mode", "seconds": "20"})
+    assert ROOMS[space] == {"locked": True, "slow": 20}
+    assert 'value="unlock"' in client.get(f"/moderation/spaces/{space}/").content.decode()
