@@ -63,6 +63,7 @@ async def test_signing_out_closes_that_sessions_sockets_with_4401(alice):
     frame, _ = await receive_until(ws, lambda f: f["type"] == "error")
     assert frame["code"] == "signed_out"
     assert await closed_with(ws) == 4401
+    await ws.disconnect()
 
 
 async def test_signing_out_leaves_the_other_sessions_sockets_open(alice):
@@ -130,3 +131,4 @@ async def test_a_password_reset_closes_every_socket_of_the_account(alice):
     frame, _ = await receive_until(ws, lambda f: f["type"] == "error")
     assert frame["code"] == "password_changed"
     assert await closed_with(ws) == 4401
+    await ws.disconnect()
