@@ -116,3 +116,20 @@ def test_the_screen_stays_bounded_for_hours(open_page, fiona):
     services.close_session(actor=fiona, meeting=Meeting.objects.get(pk=meeting.pk))
     expect(screen.locator(".screen-code")).to_have_count(0)
     expect(screen.locator(".screen-closed")).to_be_visible()
+
+
+def test_phones_follow_the_session_closing_and_reopening(open_page, fiona, alice):
+    meeting = make_meeting(fiona)
+    services.join(meeting=meeting, user=alice)
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    expect(phone.locator("#contribution-form")).to_be_visible()
+    services.close_session(actor=fiona, meeting=meeting)
+    expect(phone.locator("#live-state")).to_have_class("live-state is-closed")
+    expect(phone.locator("#contribution-form")).to_be_hidden()
+    expect(phone.locator("#live-announcer")).not_to_be_empty()
+    services.open_session(actor=fiona, meeting=Meeting.objects.get(pk=meeting.pk))
+    expect(phone.locator("#contribution-form")).to_be_visible()
+    services.set_current_item(actor=fiona, meeting=Meeting.objects.get(pk=meeting.pk),
+                              item=meeting.agenda_items.last())
+    expect(phone.locator("#current-item")).to_contain_text("Propositions")
