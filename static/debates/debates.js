@@ -163,12 +163,37 @@
   });
 
   // --- presence and typing ---------------------------------------------------------------------------------------
+  // The server takes one typing/presence frame per stream every 2 s and silently drops the others: space them,
+  // keeping only the latest waiting frame.
+  var lastSent = 0, waiting = null, waitTimer = null;
+  function sendFrame(extra) {
+    if (!window.agoraLive || !stream) return;
+    var gap = Date.now() - lastSent;
+    if (gap >= 2100) {
+      lastSent = Date.now();
+      window.agoraLive.typing(stream, extra);
+      return;
+    }
+    waiting = extra;
+    if (!waitTimer) {
+      waitTimer = setTimeout(function () {
+        waitTimer = null;
+        var next = waiting;
+        waiting = null;
+        if (next) sendFrame(next);
+      }, 2100 - gap);
+    }
+  }
+
   var heartbeat = null;
   function beat(leaving) {
-    if (!window.agoraLive || !stream) return;
     var extra = { presence: tab };
-    if (leaving) extra.leaving = true;
-    window.agoraLive.typing(stream, extra);
+    if (leaving) {
+      extra.leaving = true;
+      if (window.agoraLive && stream) window.agoraLive.typing(stream, extra);  // last words: no waiting
+      return;
+    }
+    sendFrame(extra);
   }
   document.addEventListener("htmx:wsOpen", function () {
     // live.js has just sent its resume (its listener runs first); the server handles frames in order.
@@ -186,7 +211,7 @@
     var now = Date.now();
     if (now - (lastTyping[parent] || 0) < 3000) return;
     lastTyping[parent] = now;
-    window.agoraLive.typing(stream, { comment: parseInt(parent, 10) });
+    sendFrame({ comment: parseInt(parent, 10) });
   });
 
   // An indicator fades 6 s after its last refresh.
