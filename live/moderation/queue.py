@@ -31,7 +31,9 @@ def counter(space: str = "") -> dict:
     if space:
         qs = qs.filter(space=space)
     slug = (space or "global").replace(".", "-")
-    return {"id": f"queue-count-{slug}", "count": qs.count(), "space": space}
+    found = registry.get_space(space) if space else None
+    title = str(found[0].title(found[1])) if found else space
+    return {"id": f"queue-count-{slug}", "count": qs.count(), "space": space, "title": title}
 
 
 def row(case: Case) -> dict:
