@@ -89,3 +89,23 @@ def can_view_screen(user, session, meeting) -> bool:
         return False
     token = (session.get(SCREENS_SESSION_KEY) or {}).get(str(meeting.pk))
     return bool(token) and constant_time_compare(token, meeting.screen_token)
+
+
+def claim_guest_participations(sender, request, user, **kwargs):
+    """On sign-in or sign-up (Django's user_logged_in), the guest participations this browser holds become the
+    account's: nothing written as a guest is lost. The meeting pages also claim on load, as a fallback."""
+    import logging
+
+    from meetings import services
+    from meetings.models import Meeting
+
+    session = getattr(request, "session", None)
+    tokens = (session.get(PARTICIPANTS_SESSION_KEY) or {}) if session is not None else {}
+    for meeting in Meeting.objects.filter(pk__in=[int(pk) for pk in tokens if str(pk).isdigit()]):
+        guest = session_participant(session, meeting)
+        try:
+            if guest is not None and guest.user_id is None:
+                services.claim_participant(participant=guest, user=user)
+        except Exception:  # never let this break signing in
+            logging.getLogger(__name__).exception("could not claim guest participation %s", guest.pk)
+        forget_participant(session, meeting.pk)

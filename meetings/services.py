@@ -390,7 +390,9 @@ def set_current_item(*, actor, meeting: Meeting, item: AgendaItem | None) -> Mee
 
 # --- joining -----------------------------------------------------------------------------------------------------
 
-def meeting_for_code(code: str) -> Meeting:
+def meeting_for_code(code: str, *, ip: str | None = None) -> Meeting:
+    """The open meeting with this join code. Attempts are counted per IP, so codes cannot be enumerated."""
+    ratelimit.enforce("join", f"code-ip:{ip}")
     code = normalize_code(code)
     meeting = Meeting.objects.filter(join_code=code, live_open=True).first() if code else None
     if meeting is None:

@@ -257,7 +257,7 @@ def join_by_code(request):
     error = None
     if request.method == "POST":
         try:
-            meeting = services.meeting_for_code(code)
+            meeting = services.meeting_for_code(code, ip=client_ip(request))
             _join(request, meeting, request.POST.get("nickname", ""))
         except (ValidationError, PermissionDenied, RateLimited) as exc:
             error = error_text(exc)

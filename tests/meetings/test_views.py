@@ -11,6 +11,7 @@ from django.utils import timezone
 from live.models import Event
 from meetings import services
 from meetings.models import Contribution, Meeting, Participant
+from tests import helpers
 from tests.meetings.conftest import english_client, make_meeting, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -145,10 +146,28 @@ def test_a_guest_who_signs_up_in_the_same_browser_keeps_their_contributions(meet
     response = phone.post(f"/accounts/signup/?next={live}", {"nickname": "gaston", "email": "gaston@example.org",
                                                               "password": "un-mot-de-passe-solide-42"})
     assert response.status_code == 302 and response["Location"] == live
-    page = phone.get(live).content.decode()
     contribution = Contribution.objects.get()
-    assert contribution.participant.user.nickname == "gaston"
-    assert "You take part as gaston" in page or "gaston" in page
+    assert contribution.participant.user.nickname == "gaston"  # claimed as the account signed in
+    page = phone.get(live).content.decode()
+    assert "You take part as gaston." in page and "Create an account to keep" not in page
+
+
+def test_a_guest_who_signs_in_elsewhere_first_keeps_their_contributions(meeting, alice):
+    phone = english_client()
+    phone.post("/meetings/join/", {"code": meeting.join_code, "nickname": "Gaston"})
+    phone.post(f"/meetings/{meeting.pk}/live/contribute/", {"body": "Écrit avant de me connecter"})
+    phone.post("/accounts/login/", {"username": "alice", "password": helpers.PASSWORD})
+    assert Contribution.objects.get().participant.user == alice
+
+
+def test_join_codes_cannot_be_enumerated(meeting, settings):
+    settings.RATE_LIMITS = {"join": "5/60"}
+    phone = english_client()
+    for _ in range(5):
+        assert phone.post("/meetings/join/", {"code": "QQQQQQ", "nickname": "Gaston"}).status_code == 400
+    response = phone.post("/meetings/join/", {"code": meeting.join_code, "nickname": "Gaston"})
+    assert response.status_code == 400 and "Too many attempts" in response.content.decode()
+    assert not Participant.objects.exists()
 
 
 def test_facilitators_create_meetings_participants_cannot(fiona, alice):
