@@ -52,6 +52,7 @@ def test_a_moderator_hides_a_comment_from_the_queue_and_the_reader_sees_it_hidde
     expect(reader.locator(f"#comment-{comment.pk}-main")).not_to_contain_text("Les commerçants")
     expect(row).to_have_count(0)  # the decision took the row out of the queue
     expect(queue.locator("#queue-count-global")).to_have_text("0")
+    expect(queue.locator(f"#hidden-{case.pk}")).to_contain_text("Insulte envers les autres participants")
 
 
 def test_three_reports_hide_a_comment_live(open_page, comment, bob, carol):
