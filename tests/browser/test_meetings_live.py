@@ -91,6 +91,12 @@ def test_phone_console_and_screen_in_the_room(open_page, fiona):
     feed = screen.locator("#screen-feed .feed-item")
     expect(feed.nth(0)).to_contain_text("Seconde question hors ligne")
     expect(feed.nth(1)).to_contain_text("Première question hors ligne")
+
+    # Hiding one takes it off every phone and the screen at once.
+    console.locator("#handled .handled-item", has_text="Première question").locator("button[value=hide]").click()
+    expect(screen.locator("#screen-feed")).not_to_contain_text("Première question")
+    expect(phone.locator("#contributions")).not_to_contain_text("Première question")
+    expect(phone.locator("#contributions")).to_contain_text("Seconde question hors ligne")
     ARTIFACTS.mkdir(exist_ok=True)  # what the room saw, for a human look
     for name, page in (("phone", phone), ("console", console), ("screen", screen)):
         page.screenshot(path=str(ARTIFACTS / f"meetings-{name}.png"), full_page=name != "screen")
