@@ -165,11 +165,13 @@
   // --- presence and typing ---------------------------------------------------------------------------------------
   // The server takes one typing/presence frame per stream every 2 s and silently drops the others: space them,
   // keeping only the latest waiting frame.
+  // 3 s rather than 2: the server's clock starts when it handles a frame, which can be later than we sent it.
+  var SPACING = 3000;
   var lastSent = 0, waiting = null, waitTimer = null;
   function sendFrame(extra) {
     if (!window.agoraLive || !stream) return;
     var gap = Date.now() - lastSent;
-    if (gap >= 2100) {
+    if (gap >= SPACING) {
       lastSent = Date.now();
       window.agoraLive.typing(stream, extra);
       return;
@@ -181,7 +183,7 @@
         var next = waiting;
         waiting = null;
         if (next) sendFrame(next);
-      }, 2100 - gap);
+      }, SPACING - gap);
     }
   }
 

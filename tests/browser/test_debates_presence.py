@@ -20,6 +20,7 @@ def test_readers_count_and_who_is_writing(open_page, alice, bob, fiona):
     expect(page_a.locator("#debate-presence")).to_have_attribute("data-count", "2")
     expect(page_a.locator("#debate-presence")).to_contain_text("2 personnes lisent")
     expect(page_a.locator("#debate-presence .i18n-en")).to_be_hidden()  # the page's language only
+    expect(page_b.locator("#debate-presence")).to_have_attribute("data-count", "2")
 
     page_b.locator(f"#comment-{root.pk} .reply-disclosure > summary").first.click()
     page_b.locator(f"#reply-body-{root.pk}").press_sequentially("Je pense que", delay=20)
