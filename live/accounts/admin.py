@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from live.accounts import services
 from live.accounts.models import RoleAssignment, User
@@ -13,8 +15,8 @@ class RoleAssignmentInline(admin.TabularInline):
 
 @admin.register(User)
 class AccountAdmin(UserAdmin):
-    """Administrators manage accounts here. Role and block changes reach the person's open sockets at once, as
-    through the services: the admin writes rows, then tells the live layer like every other writer."""
+    """Administrators manage accounts here. Role changes reach the person's open sockets at once (as through
+    live.accounts.services); blocking and unblocking go through live.moderation's services (logged, emailed)."""
 
     list_display = ["nickname", "email", "role", "is_active", "blocked_at", "date_joined"]
     list_filter = ["role", "is_active", "is_staff"]
@@ -26,15 +28,30 @@ class AccountAdmin(UserAdmin):
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):
+        blocking = change and "blocked_at" in form.changed_data
+        if blocking:
+            # Blocking and unblocking go through moderation (log, email, sessions, sockets), not a bare field write.
+            obj.blocked_at, obj.blocked_reason = form.initial.get("blocked_at"), form.initial.get("blocked_reason", "")
         super().save_model(request, obj, form, change)
-        if not change:
-            return
-        if "blocked_at" in form.changed_data and obj.blocked_at is not None:
-            services.close_all_sockets(user=obj, reason="blocked", detail=obj.blocked_reason)
-        elif "is_active" in form.changed_data and not obj.is_active:
+        if blocking:
+            self.block_or_unblock(request, obj, form)
+        elif change and "is_active" in form.changed_data and not obj.is_active:
             services.close_all_sockets(user=obj, reason="deactivated", detail="This account was deactivated.")
-        elif {"role", "is_active", "is_superuser"} & set(form.changed_data):
+        elif change and {"role", "is_active", "is_superuser"} & set(form.changed_data):
             services.roles_changed(user=obj)
+
+    def block_or_unblock(self, request, obj, form):
+        from live.moderation import services as moderation
+
+        try:
+            if form.cleaned_data.get("blocked_at"):
+                reason = form.cleaned_data.get("blocked_reason") or str(_("Decided from the administration."))
+                moderation.block(actor=request.user, user=obj, reason=reason)
+            else:
+                moderation.unblock(actor=request.user, user=obj, reason=str(_("Decided from the administration.")))
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        obj.refresh_from_db()
 
     @transaction.atomic
     def save_formset(self, request, form, formset, change):

@@ -62,14 +62,41 @@ def test_a_scoped_role_added_in_the_admin_reauthorizes_the_sockets(client, admin
     assert Event.objects.filter(stream=alice.stream_key, kind="roles.changed").exists()
 
 
-def test_blocking_in_the_admin_closes_the_sockets(client, admin_user, alice):
+def test_blocking_in_the_admin_goes_through_moderation(client, admin_user, alice,
+                                                        django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from live.moderation.models import ActionLog
+
     client.force_login(admin_user)
     now = timezone.localtime()
-    response = change(client, alice, blocked_at_0=now.strftime("%Y-%m-%d"), blocked_at_1=now.strftime("%H:%M:%S"),
-                      blocked_reason="spam")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = change(client, alice, blocked_at_0=now.strftime("%Y-%m-%d"),
+                          blocked_at_1=now.strftime("%H:%M:%S"), blocked_reason="spam")
     assert response.status_code == 302, response.content.decode()[:2000]
+    alice.refresh_from_db()
+    assert alice.is_blocked and alice.blocked_reason == "spam"
     [event] = Event.objects.filter(stream=alice.stream_key, kind="account.blocked")
     assert event.data["_control"]["close"] == 4403
+    assert ActionLog.objects.filter(target_user=alice, action="block", reason="spam").exists()
+    assert [m.to for m in mail.outbox] == [["alice@example.org"]]
+
+    response = change(client, alice, blocked_at_0="", blocked_at_1="", blocked_reason="")
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert not alice.is_blocked
+    assert ActionLog.objects.filter(target_user=alice, action="unblock").exists()
+
+
+def test_an_administrator_cannot_block_themselves_in_the_admin(client, admin_user):
+    client.force_login(admin_user)
+    now = timezone.localtime()
+    response = change(client, admin_user, blocked_at_0=now.strftime("%Y-%m-%d"),
+                      blocked_at_1=now.strftime("%H:%M:%S"), blocked_reason="oops", is_staff="on",
+                      is_superuser="on", role="administrator")
+    assert response.status_code == 302
+    admin_user.refresh_from_db()
+    assert not admin_user.is_blocked
 
 
 def test_an_unchanged_save_publishes_nothing(client, admin_user, alice):
