@@ -74,7 +74,7 @@
     var clientId = form.querySelector("input[name=client_id]");
     var status = document.getElementById("composer-status");
     var errorBox = document.getElementById("composer-error");
-    var stream = section.getAttribute("data-live-stream");
+    var stream = section.getAttribute("data-stream");
     var draftKey = "agora-draft-" + form.getAttribute("data-conversation");
     var pending = false, retryDelay = 2000, retryTimer = null, sentBody = null, lastTyping = 0;
 
