@@ -211,11 +211,17 @@ class Contribution(models.Model):
     vote_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     approved_at = models.DateTimeField(null=True, blank=True)
+    # Sent with the form: a phone that retries the same POST (flaky Wi-Fi in the room) gets the same contribution.
+    client_id = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        constraints = [models.UniqueConstraint(fields=["meeting"], condition=models.Q(pinned=True),
-                                               name="one_pinned_contribution_per_meeting")]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting"], condition=models.Q(pinned=True),
+                                    name="one_pinned_contribution_per_meeting"),
+            models.UniqueConstraint(fields=["participant", "client_id"], condition=~models.Q(client_id=""),
+                                    name="one_contribution_per_client_id"),
+        ]
 
     def __str__(self):
         return self.body[:60]

@@ -465,10 +465,15 @@ def claim_participant(*, participant: Participant, user) -> Participant:
 
 @transaction.atomic
 def post_contribution(*, participant: Participant, body: str, kind: str = Contribution.Kind.QUESTION,
-                      agenda_item: AgendaItem | None = None) -> Contribution:
+                      agenda_item: AgendaItem | None = None, client_id: str = "") -> Contribution:
     """A question or an idea from the room: waits in the facilitators' queue under pre-moderation, else shows at
-    once on every phone and the screen."""
+    once on every phone and the screen. The same `client_id` twice (a retried POST) returns the first one."""
     check_participant(participant)
+    client_id = (client_id or "")[:40]
+    if client_id:
+        already = Contribution.objects.filter(participant=participant, client_id=client_id).first()
+        if already is not None:
+            return already
     ratelimit.enforce("contribution", _participant_key(participant))
     body = check_plain(body, field="body", max_length=conf.get("CONTRIBUTION_MAX_LENGTH"))
     if kind not in Contribution.Kind.values:
@@ -489,7 +494,7 @@ def post_contribution(*, participant: Participant, body: str, kind: str = Contri
     contribution = Contribution.objects.create(
         meeting=meeting, participant=participant, body=body, kind=kind, agenda_item=agenda_item,
         status=Contribution.Status.APPROVED if approved else Contribution.Status.PENDING,
-        approved_at=now if approved else None)
+        approved_at=now if approved else None, client_id=client_id)
     participant.last_contribution_at = now
     participant.save(update_fields=["last_contribution_at"])
     _emit(meeting, "contribution.changed", parts=EVERYONE if approved else (CONSOLE,), contribution=contribution.pk,

@@ -4,6 +4,7 @@ Pages that follow a stream take its cursor BEFORE reading what they show. Action
 (or the form they came from): the change reaches this page through the same push as everyone else's."""
 
 import csv
+import secrets
 from datetime import UTC
 
 from django.contrib import messages
@@ -291,12 +292,14 @@ def live(request, pk):
         status=SpeakerRequest.Status.DONE).exists()
     return render(request, "meetings/live.html", {
         **context, "cursor": cursor, "participant": participant, "hand_raised": hand_raised,
+        "client_id": secrets.token_urlsafe(12),
         "is_facilitator": is_facilitator(request.user, meeting),
     })
 
 
 def _contribution_form(request, meeting, **extra):
-    context = {**rendering.common(meeting), "agenda": list(meeting.agenda_items.all()), **extra}
+    context = {**rendering.common(meeting), "agenda": list(meeting.agenda_items.all()),
+               "client_id": extra.pop("client_id", None) or secrets.token_urlsafe(12), **extra}
     return render(request, f"{PARTS}#contribution-form", context)
 
 
@@ -314,11 +317,12 @@ def contribute(request, pk):
     body, kind = request.POST.get("body", ""), request.POST.get("kind", "question")
     item = meeting.agenda_items.filter(pk=_int(request.POST.get("agenda_item"))).first()
     try:
-        contribution = services.post_contribution(participant=participant, body=body, kind=kind, agenda_item=item)
+        contribution = services.post_contribution(participant=participant, body=body, kind=kind, agenda_item=item,
+                                                  client_id=request.POST.get("client_id", ""))
     except (ValidationError, PermissionDenied, RateLimited) as exc:
-        if request.htmx:
+        if request.htmx:  # the same client id: resending this text is the same contribution
             return _contribution_form(request, meeting, form_message=error_text(exc), form_error=True,
-                                      form_body=body, form_kind=kind)
+                                      form_body=body, form_kind=kind, client_id=request.POST.get("client_id"))
         messages.error(request, error_text(exc))
         return redirect("meetings:live", pk=pk)
     ok = (_("Sent! It will appear once a facilitator approves it.") if contribution.is_pending

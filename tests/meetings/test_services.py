@@ -361,3 +361,12 @@ def test_home_page_lists_live_then_upcoming_then_past(fiona):
                         ends_at=now + timedelta(days=1, hours=2))
     live = make_meeting(fiona, title="En direct")
     assert list(Meeting.objects.home_page()) == [live, soon, later, past]
+
+
+def test_a_retried_post_with_the_same_client_id_makes_one_contribution(meeting, alice_in, guest):
+    first = services.post_contribution(participant=alice_in, body="Une fois", client_id="abc123")
+    again = services.post_contribution(participant=alice_in, body="Une fois", client_id="abc123")
+    assert again.pk == first.pk
+    services.post_contribution(participant=guest, body="Autre personne, même id", client_id="abc123")
+    assert Contribution.objects.count() == 2
+    assert kinds(meeting.console_stream_key).count("contribution.changed") == 2
