@@ -73,3 +73,12 @@ def test_the_header_fits_a_phone_without_sideways_scrolling(open_page, alice):
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1]
     expect(page.locator(".site-header").get_by_role("button", name="Se déconnecter")).to_be_visible()
+
+
+@pytest.mark.parametrize("path", ["/debates/", "/meetings/", "/notifications/", "/messages/",
+                                  "/accounts/people/alice/", "/accounts/profile/"])
+def test_the_signed_in_pages_pass_the_basic_checks(open_page, alice, path):
+    page = open_page(alice, path, locale="fr-FR")
+    report = page.evaluate(AUDIT)
+    assert (report["lang"], report["h1"], report["skip"]) == ("fr", 1, "#main")
+    assert report["problems"] == []
