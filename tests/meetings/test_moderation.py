@@ -1,0 +1,63 @@
+"""Contributions through the platform's moderation: reports, auto-hide, moderator hide, blocking, space slow mode."""
+
+import pytest
+
+from live.moderation import services as moderation
+from live.models import Event
+from meetings import services
+from meetings.models import Contribution, Meeting
+from tests.meetings.conftest import signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def visible(meeting, fiona, alice_in):
+    services.update_session_settings(actor=fiona, meeting=meeting, premoderation=False)
+    return services.post_contribution(participant=alice_in, body="Un texte signalé")
+
+
+def test_a_moderator_hides_a_contribution_and_it_leaves_every_stream(meeting, visible, mona):
+    before = Event.objects.filter(stream=meeting.screen_stream_key).count()
+    moderation.hide(actor=mona, kind="contribution", object_id=visible.pk, reason="Hors sujet")
+    assert not Contribution.objects.get(pk=visible.pk).is_visible
+    assert Event.objects.filter(stream=meeting.screen_stream_key).count() == before + 1
+    moderation.unhide(actor=mona, kind="contribution", object_id=visible.pk)
+    assert Contribution.objects.get(pk=visible.pk).is_visible
+
+
+def test_reports_from_distinct_people_auto_hide(meeting, visible, bob, carol, settings):
+    settings.MODERATION_AUTO_HIDE_THRESHOLD = 2
+    moderation.report(reporter=bob, kind="contribution", object_id=visible.pk, reason="spam")
+    assert Contribution.objects.get(pk=visible.pk).is_visible
+    moderation.report(reporter=carol, kind="contribution", object_id=visible.pk, reason="spam")
+    assert not Contribution.objects.get(pk=visible.pk).is_visible
+
+
+def test_a_guest_contribution_can_be_reported_and_hidden(meeting, fiona, guest, bob, mona):
+    services.update_session_settings(actor=fiona, meeting=meeting, premoderation=False)
+    c = services.post_contribution(participant=guest, body="Écrit par un invité")
+    moderation.report(reporter=bob, kind="contribution", object_id=c.pk, reason="offensive")
+    moderation.hide(actor=mona, kind="contribution", object_id=c.pk, reason="Injurieux")
+    assert not Contribution.objects.get(pk=c.pk).is_visible
+
+
+def test_blocking_with_hide_content_hides_their_contributions(meeting, visible, alice, mona):
+    moderation.block(actor=mona, user=alice, reason="Harcèlement", hide_content=True)
+    assert not Contribution.objects.get(pk=visible.pk).is_visible
+
+
+def test_a_moderator_sets_the_meeting_slow_mode(meeting, mona):
+    moderation.set_slow_mode(actor=mona, space=meeting.space, seconds=30, reason="Trop de messages")
+    assert Meeting.objects.get(pk=meeting.pk).slow_mode_seconds == 30
+
+
+def test_report_form_on_the_phone_posts_to_moderation(meeting, visible, bob):
+    client = signed_in(bob)
+    page = client.get(f"/meetings/{meeting.pk}/live/").content.decode()
+    assert 'action="/moderation/report/"' in page and 'name="kind" value="contribution"' in page
+    response = client.post("/moderation/report/", {"kind": "contribution", "id": visible.pk, "reason": "spam"})
+    assert response.status_code in (200, 302)
+    from live.moderation.models import Report
+
+    assert Report.objects.filter(reporter=bob).count() == 1
