@@ -2,8 +2,8 @@
 
 import pytest
 
-from live.moderation import services as moderation
 from live.models import Event
+from live.moderation import services as moderation
 from meetings import services
 from meetings.models import Contribution, Meeting
 from tests.meetings.conftest import signed_in
