@@ -74,7 +74,7 @@ def new_conversation(request):
     to = request.POST.get("to", request.GET.get("to", ""))
     body = request.POST.get("body", "")
     client_id = request.POST.get("client_id") or str(uuid.uuid4())
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         names = [n for n in to.replace(";", ",").split(",") if n.strip()]
         try:
@@ -82,12 +82,14 @@ def new_conversation(request):
                                                   client_id=client_id)
         except (ValidationError, PermissionDenied) as exc:
             error = error_text(exc)
+        except ratelimit.RateLimited as exc:
+            error, status = exc.message, 429  # shown in the form, with what was typed
         else:
             return redirect(message.conversation.get_absolute_url() + f"#message-{message.pk}")
     return render(request, "messaging/conversation_new.html", {
         "to": to, "body": body, "client_id": client_id, "error": error,
         "max_length": services.max_length(), "max_others": services.max_participants() - 1,
-    }, status=400 if error else 200)
+    }, status=status if status != 200 else (400 if error else 200))
 
 
 # --- a conversation -------------------------------------------------------------------------------------------------
@@ -142,10 +144,14 @@ def send(request, participant):
     try:
         message = services.send_message(author=request.user, conversation=conversation,
                                         body=request.POST.get("body", ""), client_id=request.POST.get("client_id"))
-    except (ValidationError, PermissionDenied) as exc:
+    except (ValidationError, PermissionDenied, ratelimit.RateLimited) as exc:
+        text, status = (exc.message, 429) if isinstance(exc, ratelimit.RateLimited) else (error_text(exc), 422)
         if request.htmx:
-            return render(request, "messaging/partials/composer_error.html", {"error": error_text(exc)}, status=422)
-        flash.error(request, error_text(exc))
+            response = render(request, "messaging/partials/composer_error.html", {"error": text}, status=status)
+            if status == 429:
+                response["Retry-After"] = str(exc.retry_after)
+            return response
+        flash.error(request, text)
         return redirect(conversation.get_absolute_url() + "#composer")
     if request.htmx:
         # The message reaches this tab, like every other, through the conversation stream.

@@ -85,13 +85,18 @@ def test_a_refused_message_says_why_and_writes_nothing(alice, bob, chat):
     assert chat.messages.count() == 1
 
 
-def test_rate_limited_sends_get_a_clear_retry_message(settings, alice, bob, chat):
+def test_rate_limited_sends_get_a_clear_retry_message(settings, alice, bob, carol, chat):
     settings.RATE_LIMITS = {"message": "1/60"}
     client = client_for(alice)
     url = reverse("messaging:send", args=[chat.pk])
     assert client.post(url, {"body": "1", "client_id": str(uuid.uuid4())}, HTTP_HX_REQUEST="true").status_code == 204
     limited = client.post(url, {"body": "2", "client_id": str(uuid.uuid4())}, HTTP_HX_REQUEST="true")
     assert limited.status_code == 429 and b"try again in" in limited.content and limited["Retry-After"]
+    plain = client.post(url, {"body": "3", "client_id": str(uuid.uuid4())}, follow=True)
+    assert b"try again in" in plain.content and b'id="composer"' in plain.content
+    settings.RATE_LIMITS = {"conversation": "0/3600"}
+    form = client.post(reverse("messaging:new"), {"to": "carol", "body": "Gardé", "client_id": str(uuid.uuid4())})
+    assert form.status_code == 429 and b"try again in" in form.content and b"Gard\xc3\xa9" in form.content
 
 
 def test_starting_a_conversation_from_a_profile_link(alice, bob):
