@@ -279,7 +279,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "error", "code": control.get("reason", "session_ended"),
                                   "detail": control.get("detail", "Your session has ended.")})
             await self.close(code=int(control["close"]))
-            await self.disconnect(control["close"])
+            await self.disconnect(control["close"])  # stop receiving now; the client's close may never come
             return True
         if control.get("reauthorize"):
             await database_sync_to_async(_refresh_user)(self.viewer)

@@ -77,6 +77,11 @@ class Hub:
                 except Exception:
                     logger.debug("group_discard failed for %s", key, exc_info=True)
         if not self.subscribers:
+            # Never stop inline: this may run inside the hub's own tasks (a control event closing a socket).
+            self.loop.create_task(self._stop_if_idle())
+
+    async def _stop_if_idle(self) -> None:
+        if not self.subscribers:
             await self.stop()
 
     async def _join(self, key: str) -> None:
