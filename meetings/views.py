@@ -288,10 +288,8 @@ def live(request, pk):
     context = rendering.phone_context(meeting)
     for p in context["polls"]:
         p["mine"] = services.own_answers(participant, p["poll"])
-    hand_raised = participant is not None and SpeakerRequest.objects.filter(participant=participant).exclude(
-        status=SpeakerRequest.Status.DONE).exists()
     return render(request, "meetings/live.html", {
-        **context, "cursor": cursor, "participant": participant, "hand_raised": hand_raised,
+        **context, "cursor": cursor, "participant": participant,
         "client_id": secrets.token_urlsafe(12),
         "is_facilitator": is_facilitator(request.user, meeting),
     })
@@ -376,9 +374,7 @@ def hand(request, pk):
         error = error_text(exc)
     if not request.htmx:
         return done(request, meeting, error=error)
-    raised = participant is not None and SpeakerRequest.objects.filter(participant=participant).exclude(
-        status=SpeakerRequest.Status.DONE).exists()
-    return render(request, f"{PARTS}#hand-form", {"meeting": meeting, "hand_raised": raised, "hand_message": error})
+    return render(request, f"{PARTS}#hand-form", {"meeting": meeting, "hand_message": error})
 
 
 # --- the screen ----------------------------------------------------------------------------------------------------

@@ -139,3 +139,24 @@ def test_phones_follow_the_session_closing_and_reopening(open_page, fiona, alice
     services.set_current_item(actor=fiona, meeting=Meeting.objects.get(pk=meeting.pk),
                               item=meeting.agenda_items.last())
     expect(phone.locator("#current-item")).to_contain_text("Propositions")
+
+
+def test_raising_a_hand_and_getting_the_floor(open_page, fiona, alice):
+    meeting = make_meeting(fiona)
+    services.join(meeting=meeting, user=alice)
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    screen = open_page(None, f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/", viewport=PROJECTOR)
+    wait_live(screen)
+    expect(phone.locator(".hand-lower")).to_be_hidden()
+    phone.locator(".hand-raise button").click()
+    expect(phone.locator("#speakers")).to_contain_text("alice")
+    expect(screen.locator("#screen-speakers")).to_contain_text("alice")
+    expect(phone.locator(".hand-raise")).to_be_hidden()
+    expect(phone.locator(".hand-lower")).to_be_visible()
+    request = meeting.speaker_requests.get()
+    services.give_floor(actor=fiona, request=request)
+    expect(screen.locator("#screen-speakers .is-speaking")).to_contain_text("alice")
+    services.finish_speaker(actor=fiona, request=request)
+    expect(phone.locator("#speakers")).not_to_contain_text("alice")
+    expect(phone.locator(".hand-raise")).to_be_visible()  # the facilitator lowered it: raise again possible
