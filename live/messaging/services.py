@@ -63,7 +63,8 @@ def visible_messages(user, conversation):
     """The conversation's messages as `user` sees them: without what people they blocked wrote after the block."""
     qs = Message.objects.filter(conversation=conversation).select_related("author")
     for blocked_id, since in blocks_of(user).items():
-        qs = qs.exclude(author_id=blocked_id, created_at__gt=since)
+        # System lines ("carol left the conversation") stay: they say who is still there.
+        qs = qs.exclude(author_id=blocked_id, created_at__gt=since, kind=Message.Kind.MESSAGE)
     return qs
 
 

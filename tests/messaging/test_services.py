@@ -128,6 +128,8 @@ def test_blocked_authors_new_group_messages_are_not_shown_to_the_blocker(alice, 
     send(alice, group, "Encore")
     assert services.unread_count(bob) == 0
     assert not services.search(bob, "Encore")
+    services.leave_conversation(user=alice, conversation=group)
+    assert services.visible_messages(bob, group).filter(kind="left", author=alice).exists()
 
 
 @pytest.mark.parametrize("state", ["moderation_blocked", "deactivated"])
