@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from live.text import plain_text
@@ -183,7 +184,18 @@ class Comment(models.Model):
         return plain_text(self.body, 60)
 
     def get_absolute_url(self):
+        return self.url
+
+    @cached_property
+    def url(self) -> str:
+        """The comment's own page; its actions (vote/, edit/, delete/, replies/) live below it (debates/urls.py).
+        Pages render hundreds of comments: one reverse() each, not one per link."""
         return reverse("debates:comment", args=[self.debate_id, self.pk])
+
+    @property
+    def comments_url(self) -> str:
+        """Where comments of this debate are posted (the parent of every comment URL)."""
+        return self.url[: -len(f"{self.pk}/")]
 
     @property
     def is_deleted(self) -> bool:

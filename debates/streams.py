@@ -93,6 +93,9 @@ def _comment(event) -> Comment | None:
 
 
 def _per_audience(template: str, context: dict) -> dict[str, str]:
+    from debates.views import moderation_urls
+
+    context = {**context, **moderation_urls()}
     # "NOTPROVIDED": the forms in pushed bytes carry no per-user CSRF token (htmx sends it as a header).
     return {audience: render_to_string(template, {**context, "audience": audience, "csrf_token": "NOTPROVIDED",
                                                   "max_length": conf.get("COMMENT_MAX_LENGTH"),

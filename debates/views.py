@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -183,10 +184,21 @@ def debate_post_update(request, pk):
     return _back(request, debate, "#debate-updates")
 
 
+def moderation_urls() -> dict:
+    """The moderation app's report and act endpoints (empty when it is not installed), resolved once per page."""
+    urls = {}
+    for name in ("report", "act"):
+        try:
+            urls[f"{name}_url"] = reverse(f"moderation:{name}")
+        except NoReverseMatch:
+            urls[f"{name}_url"] = ""
+    return urls
+
+
 def _viewer_context(request, debate) -> dict:
     moderator_view = permissions.is_moderator(request.user, debate)
     return {"moderator_view": moderator_view, "audience": "moderators" if moderator_view else "public",
-            "max_length": conf.get("COMMENT_MAX_LENGTH"), "max_depth": Comment.MAX_DEPTH}
+            "max_length": conf.get("COMMENT_MAX_LENGTH"), "max_depth": Comment.MAX_DEPTH, **moderation_urls()}
 
 
 def _debate_controls(user, debate, moderator: bool) -> dict:
@@ -322,6 +334,43 @@ def comment_replies(request, pk, comment_pk):
         "comment": comment, "debate": comment.debate, **_viewer_context(request, comment.debate)})
 
 
+def _panel(request, comment, panel, form_id):
+    return render(request, "debates/comment_panel.html", {
+        "comment": comment, "panel": panel, "form_id": form_id, "max_length": conf.get("COMMENT_MAX_LENGTH"),
+        **moderation_urls()})
+
+
+@require_GET
+@login_required
+def comment_reply(request, pk, comment_pk):
+    """The reply form: under the comment with htmx, on its own page without JavaScript."""
+    comment = _comment_in(pk, comment_pk)
+    form_id = f"reply-form-{comment.pk}"
+    refusal = permissions.comment_refusal(request.user, comment.debate)
+    if not refusal and (comment.is_deleted or comment.is_hidden):
+        refusal = _("This comment is no longer available: you cannot reply to it.")
+    if not refusal and comment.depth >= Comment.MAX_DEPTH:
+        refusal = _("Replies can only go %(levels)s levels deep: reply to the comment above instead.") % {
+            "levels": Comment.MAX_DEPTH + 1}
+    if request.htmx:
+        if refusal:
+            return HttpResponse(f'<p class="flash-error" role="alert">{escape(refusal)}</p>')
+        return _panel(request, comment, "reply", form_id)
+    return render(request, "debates/comment_form_page.html", {
+        "debate": comment.debate, "parent": comment, "form_id": form_id, "error": refusal, "body": "",
+        "max_length": conf.get("COMMENT_MAX_LENGTH")})
+
+
+@require_GET
+@login_required
+def comment_report(request, pk, comment_pk):
+    comment = _comment_in(pk, comment_pk)
+    if request.htmx:
+        return _panel(request, comment, "report", "")
+    return render(request, "debates/comment_report_page.html", {"debate": comment.debate, "comment": comment,
+                                                                **moderation_urls()})
+
+
 @login_required
 def comment_edit(request, pk, comment_pk):
     comment = _comment_in(pk, comment_pk)
@@ -341,6 +390,8 @@ def comment_edit(request, pk, comment_pk):
         if request.htmx:
             return HttpResponse(status=204)
         return redirect(comment.get_absolute_url() + f"#comment-{comment.pk}")
+    if request.htmx:
+        return _panel(request, comment, "edit", form_id)
     return render(request, "debates/comment_form_page.html", {
         "debate": debate, "comment": comment, "form_id": form_id, "body": comment.body,
         "alignment": str(comment.alignment), "max_length": conf.get("COMMENT_MAX_LENGTH")})
@@ -379,7 +430,7 @@ def comment_vote(request, pk, comment_pk):
         # The score reaches every page through the push; the voter's pressed button is theirs alone.
         comment.my_vote = value
         return HttpResponse(render_to_string("debates/comment_vote.html", {
-            "comment": comment, "debate": comment.debate}, request=request))
+            "comment": comment, "debate": comment.debate, **moderation_urls()}, request=request))
     next_url = request.POST.get("next", "")
     if next_url.startswith("/") and not next_url.startswith("//"):
         return redirect(next_url + f"#comment-{comment.pk}")

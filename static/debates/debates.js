@@ -109,10 +109,34 @@
     var errors = document.getElementById(form.id + "-errors");
     if (evt.detail.successful && evt.detail.xhr.status === 204) {
       if (errors) errors.textContent = "";
-      if (!form.classList.contains("edit-form")) form.reset();
-      var details = form.closest("details");
-      if (details) details.open = false;
+      var panel = form.closest(".comment-panel");
+      if (panel) { closePanel(panel); return; }
+      form.reset();
     }
+  });
+
+  // Reply, edit and report forms open in the comment's panel; "Cancel" (or success) empties it and gives the focus
+  // back to the comment's actions.
+  function closePanel(panel) {
+    panel.innerHTML = "";
+    var article = panel.closest("article.comment");
+    var link = article && article.querySelector(".comment-actions .action-link");
+    if (link) link.focus();
+  }
+  document.addEventListener("click", function (evt) {
+    var close = evt.target.closest && evt.target.closest(".panel-close");
+    if (close) {
+      var panel = close.closest(".comment-panel");
+      if (panel) { evt.preventDefault(); closePanel(panel); }
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var panel = evt.detail.target;
+    if (!panel || !panel.classList || !panel.classList.contains("comment-panel")) return;
+    var disclosure = panel.querySelector("details");
+    if (disclosure) disclosure.open = true;
+    var field = panel.querySelector("textarea, input[type=radio]");
+    if (field) field.focus();
   });
 
   // --- keep the reader's state when a comment block is replaced ----------------------------------------------------

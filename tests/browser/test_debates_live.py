@@ -45,9 +45,10 @@ def test_bob_sees_alices_comment_and_reply_live_in_the_right_places(open_page, a
 
     root_id = root.get_attribute("id")
     mine = page_a.locator(f"#{root_id}")
-    mine.locator(".reply-disclosure > summary").first.click()
+    mine.locator(".reply-link").first.click()
     mine.locator(".reply-form textarea").first.fill("Et les livraisons du matin ?")
     mine.locator(".reply-form button[type=submit]").first.click()
+    expect(mine.locator(".reply-form")).to_have_count(0)  # the panel closes after sending
     reply_on_b = page_b.locator(f"#replies-{root_id.split('-')[1]} > article.comment")
     expect(reply_on_b).to_have_count(1)
     expect(reply_on_b).to_contain_text("Et les livraisons du matin ?")
@@ -77,7 +78,7 @@ def test_closing_turns_bobs_form_into_the_closed_notice(open_page, alice, bob):
     page_b = open_page(bob, debate.get_absolute_url())
     wait_live(page_b)
     expect(page_b.locator("#comment-form")).to_be_visible()
-    expect(page_b.locator(".reply-disclosure").first).to_be_visible()
+    expect(page_b.locator(".reply-link").first).to_be_visible()
 
     page_a = open_page(alice, f"/debates/{debate.pk}/close/")
     page_a.locator("textarea[name=conclusions]").fill("Le conseil retient un essai sur trois samedis au printemps.")
@@ -87,7 +88,7 @@ def test_closing_turns_bobs_form_into_the_closed_notice(open_page, alice, bob):
     expect(page_b.locator("#comment-form")).to_have_count(0)
     expect(page_b.locator("#comment-form-region .notice-closed")).to_be_visible()
     expect(page_b.locator("#conclusions")).to_contain_text("trois samedis")
-    expect(page_b.locator(".reply-disclosure").first).to_be_hidden()  # no more replies either
+    expect(page_b.locator(".reply-link").first).to_be_hidden()  # no more replies either
     expect(page_b.locator(".vote-up").first).to_be_hidden()
 
 

@@ -22,7 +22,7 @@ def test_readers_count_and_who_is_writing(open_page, alice, bob, fiona):
     expect(page_a.locator("#debate-presence .i18n-en")).to_be_hidden()  # the page's language only
     expect(page_b.locator("#debate-presence")).to_have_attribute("data-count", "2")
 
-    page_b.locator(f"#comment-{root.pk} .reply-disclosure > summary").first.click()
+    page_b.locator(f"#comment-{root.pk}-main .reply-link").click()
     page_b.locator(f"#reply-body-{root.pk}").press_sequentially("Je pense que", delay=20)
     expect(page_a.locator(f"#typing-{root.pk}")).to_contain_text("bob")
     expect(page_b.locator(f"#typing-{root.pk} .others-only")).to_be_hidden()  # not to himself
@@ -38,7 +38,7 @@ def test_a_hidden_comment_turns_into_a_placeholder_live_and_keeps_bobs_draft(ope
     page_m = open_page(mona, f"{debate.get_absolute_url()}?sort=oldest")
     wait_live(page_b)
     wait_live(page_m)
-    page_b.locator(f"#comment-{root.pk} .reply-disclosure > summary").first.click()
+    page_b.locator(f"#comment-{root.pk}-main .reply-link").click()
     page_b.locator(f"#reply-body-{root.pk}").fill("Mon brouillon")
 
     services.hide_comment(comment=rude, actor=mona, reason="Insulte")

@@ -352,3 +352,30 @@ def test_admin_hides_comments_through_moderation(client, debate, alice, admin_us
     comment.refresh_from_db()
     assert comment.hidden_at is not None
     assert client.get(f"/admin/debates/debate/{debate.pk}/change/").status_code == 200
+
+
+def test_reply_edit_and_report_forms_open_in_the_panel_or_on_a_page(client, debate, alice, bob):
+    comment = services.post_comment(author=alice, debate=debate, body="Racine")
+    login(client, bob)
+    panel = client.get(f"/debates/{debate.pk}/comments/{comment.pk}/reply/", **HTMX).content.decode()
+    assert f'id="reply-form-{comment.pk}"' in panel and 'name="csrfmiddlewaretoken"' in panel and "<html" not in panel
+    page = client.get(f"/debates/{debate.pk}/comments/{comment.pk}/reply/").content.decode()
+    assert "<html" in page and 'name="parent"' in page
+    report = client.get(f"/debates/{debate.pk}/comments/{comment.pk}/report/", **HTMX).content.decode()
+    assert 'name="kind" value="comment"' in report and f'name="id" value="{comment.pk}"' in report
+    assert "<html" in client.get(f"/debates/{debate.pk}/comments/{comment.pk}/report/").content.decode()
+    login(client, alice)
+    edit = client.get(f"/debates/{debate.pk}/comments/{comment.pk}/edit/", **HTMX).content.decode()
+    assert f'id="edit-form-{comment.pk}"' in edit and ">Racine</textarea>" in edit
+
+
+def test_no_reply_form_under_the_third_level(client, debate, alice, bob):
+    root = services.post_comment(author=alice, debate=debate, body="1")
+    reply = services.post_comment(author=bob, debate=debate, body="2", parent=root)
+    deepest = services.post_comment(author=alice, debate=debate, body="3", parent=reply)
+    login(client, bob)
+    html = client.get(debate.get_absolute_url()).content.decode()
+    assert f'href="/debates/{debate.pk}/comments/{reply.pk}/reply/"' in html
+    assert f'href="/debates/{debate.pk}/comments/{deepest.pk}/reply/"' not in html
+    panel = client.get(f"/debates/{debate.pk}/comments/{deepest.pk}/reply/", **HTMX).content.decode()
+    assert "levels deep" in panel and "<form" not in panel
