@@ -32,7 +32,7 @@ def _announce(text: str) -> str:
 
 
 def _screen(meeting, *regions) -> str:
-    context = rendering.screen_context(meeting)
+    context = rendering.screen_context(meeting, regions)
     return "".join(_part(region, context) for region in regions)
 
 

@@ -88,25 +88,29 @@ def phone_context(meeting: Meeting) -> dict:
     }
 
 
-def screen_context(meeting: Meeting) -> dict:
-    pinned = pinned_contribution(meeting)
-    feed = visible_contributions(meeting)
-    if pinned:
-        feed = feed.exclude(pk=pinned.pk)
-    poll = screen_poll(meeting)
-    url = join_url(meeting)
-    return {
-        **common(meeting),
-        "pinned": pinned,
-        "feed": list(feed[:conf.get("SCREEN_ITEMS")]),
-        "screen_poll": poll,
-        "screen_results": poll.results() if poll else [],
-        "screen_respondents": poll.respondent_count() if poll else 0,
-        "speakers": services.speaker_queue(meeting)[:5],
-        "join_url": url,
-        "join_host": url.split("//", 1)[-1].split("?", 1)[0],
-        "qr": qr_svg(url) if meeting.live_open else "",
-    }
+SCREEN_REGIONS = ("screen-top", "screen-pinned", "screen-feed", "screen-poll", "screen-speakers")
+
+
+def screen_context(meeting: Meeting, regions=SCREEN_REGIONS) -> dict:
+    """What the screen shows; only what `regions` need (a push re-renders one or two regions, often)."""
+    context = common(meeting)
+    if "screen-pinned" in regions or "screen-feed" in regions:
+        pinned = pinned_contribution(meeting)
+        feed = visible_contributions(meeting)
+        if pinned:
+            feed = feed.exclude(pk=pinned.pk)
+        context.update(pinned=pinned, feed=list(feed[:conf.get("SCREEN_ITEMS")]))
+    if "screen-poll" in regions:
+        poll = screen_poll(meeting)
+        context.update(screen_poll=poll, screen_results=poll.results() if poll else [],
+                       screen_respondents=poll.respondent_count() if poll else 0)
+    if "screen-speakers" in regions:
+        context["speakers"] = services.speaker_queue(meeting)[:5]
+    if "screen-top" in regions:
+        url = join_url(meeting)
+        context.update(join_url=url, join_host=url.split("//", 1)[-1].split("?", 1)[0],
+                       qr=qr_svg(url) if meeting.live_open else "")
+    return context
 
 
 def stats_context(meeting: Meeting) -> dict:
