@@ -120,7 +120,9 @@
     textarea.addEventListener("input", function () {
       saveDraft();
       var now = Date.now();
-      if (textarea.value.trim() && now - lastTyping > 2500 && window.agoraLive && window.agoraLive.state[stream]) {
+      // Typing frames are refused until the socket follows the conversation: wait for "subscribed".
+      if (textarea.value.trim() && now - lastTyping > 2500 && section.hasAttribute("data-subscribed") &&
+          window.agoraLive) {
         lastTyping = now;
         window.agoraLive.typing(stream);
       }
@@ -186,7 +188,18 @@
     var target = document.getElementById("composer") || document.querySelector("#message-list > li:last-child");
     if (target) target.scrollIntoView({ block: "nearest" });
   }
-  document.addEventListener("htmx:wsBeforeMessage", function () { nearBottom = atBottom(); });
+  document.addEventListener("htmx:wsBeforeMessage", function (evt) {
+    nearBottom = atBottom();
+    if (!section) return;
+    var frame;
+    try { frame = JSON.parse(evt.detail.message); } catch (e) { return; }
+    if (frame.type === "subscribed" && frame.stream === section.getAttribute("data-stream")) {
+      section.setAttribute("data-subscribed", "true");
+    }
+  });
+  document.addEventListener("htmx:wsClose", function () {
+    if (section) section.removeAttribute("data-subscribed");
+  });
 
   document.addEventListener("live:updated", function () {
     sortInbox();

@@ -59,6 +59,8 @@ def test_the_typing_indicator_shows_and_clears(open_page, alice, bob, chat):
     page_b = open_page(bob, chat.get_absolute_url())
     wait_live(page_a)
     wait_live(page_b)
+    page_a.wait_for_selector("#conversation[data-subscribed]", state="attached")  # typing needs the subscription
+    page_b.wait_for_selector("#conversation[data-subscribed]", state="attached")
     indicator = page_b.locator(f"#typing-{alice.pk}")
     page_a.locator("#composer-body").press_sequentially("Je réfléchis", delay=20)
     expect(indicator).to_be_visible()
