@@ -21,9 +21,18 @@ def _part(name: str, context: dict) -> str:
     return _render(name, {**context, "oob": True})
 
 
+def _cached(event, key, load):
+    """Data loaded once per event: renderers run once per language, the queries need not."""
+    store = event.__dict__.setdefault("_meetings_cache", {})
+    if key not in store:
+        store[key] = load()
+    return store[key]
+
+
 def _meeting_and_audience(event):
     parts = event.stream.split(".")
-    meeting = Meeting.objects.filter(pk=int(parts[1])).select_related("current_item").first()
+    meeting = _cached(event, "meeting", lambda: Meeting.objects.filter(pk=int(parts[1]))
+                      .select_related("current_item").first())
     return meeting, (parts[2] if len(parts) > 2 else "public")
 
 
@@ -31,28 +40,28 @@ def _announce(text: str) -> str:
     return _render("announcer", {"text": text})
 
 
-def _screen(meeting, *regions) -> str:
-    context = rendering.screen_context(meeting, regions)
+def _screen(event, meeting, *regions) -> str:
+    context = _cached(event, ("screen", regions), lambda: rendering.screen_context(meeting, regions))
     return "".join(_part(region, context) for region in regions)
 
 
 @streams.renderer("contribution.changed")
 def render_contribution(event):
     meeting, audience = _meeting_and_audience(event)
-    contribution = (Contribution.objects.filter(pk=event.data["contribution"])
-                    .select_related("participant__user", "agenda_item").first())
+    contribution = _cached(event, "contribution", lambda: Contribution.objects.filter(pk=event.data["contribution"])
+                           .select_related("participant__user", "agenda_item").first())
     if meeting is None:
         return None
     if audience == "screen":
-        return _screen(meeting, "screen-pinned", "screen-feed")
-    also = list(Contribution.objects.filter(pk__in=event.data.get("also") or [])
-                .select_related("participant__user", "agenda_item"))
+        return _screen(event, meeting, "screen-pinned", "screen-feed")
+    also = _cached(event, "also", lambda: list(Contribution.objects.filter(pk__in=event.data.get("also") or [])
+                                               .select_related("participant__user", "agenda_item")))
     base = rendering.common(meeting)
     if audience == "console":
         html = []
         for c in ([contribution] if contribution else []) + also:
             html.append(_render("console-contribution", {**base, "c": c}))
-        html.append(_part("console-stats", rendering.stats_context(meeting)))
+        html.append(_part("console-stats", _cached(event, "stats", lambda: rendering.stats_context(meeting))))
         return "".join(html)
     html = []
     if contribution is not None:
@@ -65,7 +74,8 @@ def render_contribution(event):
     for c in also:
         if c.is_visible:
             html.append(_part("contribution", {**base, "c": c}))
-    html.append(_part("pinned", {**base, "pinned": rendering.pinned_contribution(meeting)}))
+    pinned = _cached(event, "pinned", lambda: rendering.pinned_contribution(meeting))
+    html.append(_part("pinned", {**base, "pinned": pinned}))
     return "".join(html)
 
 
@@ -76,12 +86,12 @@ def render_session(event):
     if meeting is None:
         return None
     if audience == "screen":
-        return _part("screen-body", rendering.screen_context(meeting))
+        return _part("screen-body", _cached(event, "screen", lambda: rendering.screen_context(meeting)))
     if audience == "console":
-        context = rendering.console_context(meeting)
+        context = _cached(event, "console", lambda: rendering.console_context(meeting))
         return "".join(_part(name, context) for name in ("console-session", "console-stats", "console-agenda",
                                                           "console-polls", "console-speakers"))
-    context = rendering.phone_context(meeting)
+    context = _cached(event, "speakers", lambda: rendering.speakers_context(meeting))
     state = _("The live session is open.") if meeting.live_open else _("The live session is closed.")
     return "".join(_part(name, context) for name in ("live-state", "current-item", "speakers")) + _announce(state)
 
@@ -92,7 +102,7 @@ def render_agenda(event):
     if meeting is None:
         return None
     if audience == "screen":
-        return _screen(meeting, "screen-top")
+        return _screen(event, meeting, "screen-top")
     if audience == "console":
         return _part("console-agenda", {**rendering.common(meeting), "agenda": list(meeting.agenda_items.all())})
     item = meeting.current_item
@@ -111,13 +121,14 @@ def render_poll(event):
     if meeting is None:
         return None
     if audience == "screen":
-        return _screen(meeting, "screen-poll")
+        return _screen(event, meeting, "screen-poll")
     if audience == "console":
-        return _part("console-polls", rendering.polls_context(meeting))
-    poll = Poll.objects.filter(pk=event.data["poll"]).prefetch_related("choices").first()
+        return _part("console-polls", _cached(event, "polls", lambda: rendering.polls_context(meeting)))
+    poll = _cached(event, "poll", lambda: Poll.objects.filter(pk=event.data["poll"]).prefetch_related("choices")
+                   .first())
     if poll is None or poll.status == Poll.Status.DRAFT:
         return _render("poll-delete", {"pk": event.data["poll"]})
-    html = _render("poll-insert", _poll_card(poll, meeting))
+    html = _render("poll-insert", _cached(event, "card", lambda: _poll_card(poll, meeting)))
     if poll.is_open:
         html += _announce(_("New poll: %(question)s") % {"question": poll.question})
     return html
@@ -129,13 +140,13 @@ def render_poll_answered(event):
     if meeting is None:
         return None
     if audience == "screen":
-        return _screen(meeting, "screen-poll")
+        return _screen(event, meeting, "screen-poll")
     if audience == "console":
-        return _part("console-polls", rendering.polls_context(meeting))
-    poll = Poll.objects.filter(pk=event.data["poll"]).first()
+        return _part("console-polls", _cached(event, "polls", lambda: rendering.polls_context(meeting)))
+    poll = _cached(event, "poll", lambda: Poll.objects.filter(pk=event.data["poll"]).first())
     if poll is None:
         return None
-    return _part("poll-results", _poll_card(poll, meeting))
+    return _part("poll-results", _cached(event, "card", lambda: _poll_card(poll, meeting)))
 
 
 @streams.renderer("speakers.changed")
@@ -144,10 +155,9 @@ def render_speakers(event):
     if meeting is None:
         return None
     if audience == "screen":
-        return _screen(meeting, "screen-speakers")
-    if audience == "console":
-        return _part("console-speakers", rendering.speakers_context(meeting))
-    return _part("speakers", rendering.speakers_context(meeting))
+        return _screen(event, meeting, "screen-speakers")
+    context = _cached(event, "speakers", lambda: rendering.speakers_context(meeting))
+    return _part("console-speakers" if audience == "console" else "speakers", context)
 
 
 @streams.renderer("participant.joined")
@@ -155,7 +165,7 @@ def render_joined(event):
     meeting, audience = _meeting_and_audience(event)
     if meeting is None or audience != "console":
         return None
-    return _part("console-stats", rendering.stats_context(meeting))
+    return _part("console-stats", _cached(event, "stats", lambda: rendering.stats_context(meeting)))
 
 
 @streams.renderer("registration.changed")

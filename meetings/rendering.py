@@ -79,7 +79,7 @@ def common(meeting: Meeting) -> dict:
 def phone_context(meeting: Meeting) -> dict:
     return {
         **common(meeting),
-        "contributions": visible_contributions(meeting)[:200],
+        "contributions": list(visible_contributions(meeting)[:200]),
         "pinned": pinned_contribution(meeting),
         "polls": [{"poll": p, "results": p.results(), "respondents": p.respondent_count()}
                   for p in public_polls(meeting)],
