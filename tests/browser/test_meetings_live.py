@@ -160,3 +160,26 @@ def test_raising_a_hand_and_getting_the_floor(open_page, fiona, alice):
     services.finish_speaker(actor=fiona, request=request)
     expect(phone.locator("#speakers")).not_to_contain_text("alice")
     expect(phone.locator(".hand-raise")).to_be_visible()  # the facilitator lowered it: raise again possible
+
+
+def test_console_keyboard_shortcuts(open_page, fiona, alice):
+    meeting = make_meeting(fiona)
+    author = services.join(meeting=meeting, user=alice)
+    for text in ("Premier en file", "Deuxième en file", "Troisième en file"):
+        services.post_contribution(participant=author, body=text)
+    console = open_page(fiona, f"/meetings/{meeting.pk}/console/", viewport={"width": 1600, "height": 1000})
+    wait_live(console)
+    queue = console.locator("#queue .queue-item")
+    expect(queue).to_have_count(3)
+    queue.first.focus()
+    console.keyboard.press("r")                      # reject the first; focus moves to the next one
+    expect(queue).to_have_count(2)
+    expect(console.locator("#queue .queue-item:focus")).to_contain_text("Deuxième en file")
+    console.keyboard.press("j")
+    expect(console.locator("#queue .queue-item:focus")).to_contain_text("Troisième en file")
+    console.keyboard.press("p")                      # pin (and so approve) the third
+    expect(queue).to_have_count(1)
+    expect(console.locator("#screen-preview #screen-pinned")).to_contain_text("Troisième en file")
+    statuses = dict(Contribution.objects.values_list("body", "status"))
+    assert statuses == {"Premier en file": "rejected", "Deuxième en file": "pending", "Troisième en file": "approved"}
+    assert Contribution.objects.get(body="Troisième en file").pinned
