@@ -166,9 +166,11 @@ def _render_debate(event, announce=""):
     debate = Debate.objects.select_related("author", "closed_by").filter(pk=int(event.stream.split(".")[1])).first()
     if debate is None:
         return None
-    return _per_audience("debates/push/debate_changed.html", {
+    # The same for every audience: rendered once per language.
+    return render_to_string("debates/push/debate_changed.html", {
         "debate": debate, "updates": list(debate.updates.select_related("author")[:20]),
-        "announce": _announce(announce) if announce else ""})
+        "announce": _announce(announce) if announce else "", "csrf_token": "NOTPROVIDED",
+        "max_length": conf.get("COMMENT_MAX_LENGTH")})
 
 
 @streams.renderer("debate.edited")
