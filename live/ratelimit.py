@@ -32,6 +32,7 @@ DEFAULT_LIMITS = {
     "conversation": "10/3600",
     "contribution": "5/30",
     "join": "20/60",
+    "join_ip": "300/300",   # anonymous meeting joins and join-code tries per IP (a whole room shares the venue wifi)
     "report": "10/600",
     "signup": "20/3600",    # accounts created per IP (and reset e-mails): a meeting room signs up together
     "login": "5/300",       # failed sign-ins per account name

@@ -392,7 +392,7 @@ def set_current_item(*, actor, meeting: Meeting, item: AgendaItem | None) -> Mee
 
 def meeting_for_code(code: str, *, ip: str | None = None) -> Meeting:
     """The open meeting with this join code. Attempts are counted per IP, so codes cannot be enumerated."""
-    ratelimit.enforce("join", f"code-ip:{ip}")
+    ratelimit.enforce("join_ip", f"code:{ip}")
     code = normalize_code(code)
     meeting = Meeting.objects.filter(join_code=code, live_open=True).first() if code else None
     if meeting is None:
@@ -405,7 +405,10 @@ def join(*, meeting: Meeting, user=None, nickname: str = "", ip: str | None = No
     """Join the live session: signed-in users as themselves, others with a nickname when the facilitator allows it.
     Joining twice returns the same participant."""
     signed_in = getattr(user, "is_authenticated", False)
-    ratelimit.enforce("join", user if signed_in else f"ip:{ip}")
+    if signed_in:
+        ratelimit.enforce("join", user)
+    else:
+        ratelimit.enforce("join_ip", f"ip:{ip}")
     check_live(meeting)
     if signed_in:
         if user.is_blocked or not user.is_active:

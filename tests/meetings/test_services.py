@@ -77,13 +77,19 @@ def test_anonymous_join_needs_permission_and_a_valid_nickname(meeting, fiona):
 
 
 def test_anonymous_joins_are_rate_limited_per_ip(meeting, settings):
-    settings.RATE_LIMITS = {"join": "3/60"}
+    settings.RATE_LIMITS = {"join_ip": "3/60"}
     for i in range(3):
         services.join(meeting=meeting, nickname=f"Guest{i}", ip="10.9.9.9")
     with pytest.raises(ratelimit.RateLimited):
         services.join(meeting=meeting, nickname="Guest9", ip="10.9.9.9")
     services.join(meeting=meeting, nickname="Other", ip="10.9.9.10")  # another IP is not affected
     assert Participant.objects.count() == 4
+
+
+def test_a_whole_room_behind_one_wifi_can_join(meeting):
+    for i in range(120):
+        services.join(meeting=meeting, nickname=f"Voisin{i}", ip="192.0.2.1")
+    assert Participant.objects.count() == 120
 
 
 def test_joining_is_refused_when_the_session_is_closed(fiona, alice):

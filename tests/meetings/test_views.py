@@ -161,7 +161,7 @@ def test_a_guest_who_signs_in_elsewhere_first_keeps_their_contributions(meeting,
 
 
 def test_join_codes_cannot_be_enumerated(meeting, settings):
-    settings.RATE_LIMITS = {"join": "5/60"}
+    settings.RATE_LIMITS = {"join_ip": "5/60"}
     phone = english_client()
     for _ in range(5):
         assert phone.post("/meetings/join/", {"code": "QQQQQQ", "nickname": "Gaston"}).status_code == 400
