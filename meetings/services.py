@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from live import ratelimit, streams
@@ -255,7 +256,7 @@ def publish_as_debate(*, actor, meeting: Meeting):
         raise ValidationError(_("There is no approved contribution to publish yet."))
     intro = _("Questions and ideas from the meeting “%(title)s” of %(date)s, most supported first. "
               "The discussion goes on here.") % {"title": meeting.title,
-                                                   "date": timezone.localtime(meeting.starts_at).strftime("%d/%m/%Y")}
+                                                   "date": date_format(timezone.localtime(meeting.starts_at), "SHORT_DATE_FORMAT")}
     lines, size = [intro, ""], len(intro) + 2
     for c in approved:
         line = f"- {c.body} ({c.participant.display_name}, +{c.vote_count})"
