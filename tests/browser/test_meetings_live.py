@@ -116,8 +116,19 @@ def test_the_screen_stays_bounded_for_hours(open_page, fiona):
                                    body=f"Idée numéro {i} : " + "une proposition assez longue pour remplir. " * 5)
     expect(screen.locator("#screen-feed")).to_contain_text("Idée numéro 19")
     expect(screen.locator("#screen-feed .feed-item")).to_have_count(6)
+    # Markup in a contribution is text on the projector, pushed or not.
+    payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script> hx-get="/"'
+    services.post_contribution(participant=services.join(meeting=meeting, nickname="Malin", ip="10.1.1.1"),
+                               body=payload)
+    expect(screen.locator("#screen-feed .feed-item").first).to_contain_text(payload)
+    expect(screen.locator("#screen-feed img, #screen-feed script")).to_have_count(0)
+    assert screen.evaluate("() => window.__xss") is None
+    screen.reload()
+    wait_live(screen)
+    expect(screen.locator("#screen-feed .feed-item").first).to_contain_text(payload)
+    assert screen.evaluate("() => window.__xss") is None
     assert screen.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1")
-    assert Contribution.objects.filter(meeting=meeting).count() == 20
+    assert Contribution.objects.filter(meeting=meeting).count() == 21
     # The session closes: the screen says so instead of showing a dead code.
     services.close_session(actor=fiona, meeting=Meeting.objects.get(pk=meeting.pk))
     expect(screen.locator(".screen-code")).to_have_count(0)
