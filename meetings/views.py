@@ -246,6 +246,10 @@ def report_edit(request, pk):
 # --- joining ---------------------------------------------------------------------------------------------------------
 
 def _join(request, meeting, nickname=""):
+    if not request.user.is_authenticated:
+        known = participant_for(request.user, request.session, meeting)
+        if known is not None:  # scanned the QR code again: same guest, same contributions
+            return known
     participant = services.join(meeting=meeting, user=request.user, nickname=nickname, ip=client_ip(request))
     if not request.user.is_authenticated:
         remember_participant(request.session, participant)

@@ -234,3 +234,10 @@ def test_publishing_the_approved_contributions_as_a_debate(meeting, fiona, alice
     assert Meeting.objects.get(pk=meeting.pk).debate_id == debate.pk
     client.post(f"/meetings/{meeting.pk}/console/publish-debate/")
     assert Debate.objects.count() == 1
+
+
+def test_joining_again_from_the_same_browser_keeps_the_same_guest(meeting):
+    phone = english_client()
+    phone.post("/meetings/join/", {"code": meeting.join_code, "nickname": "Gaston"})
+    phone.post("/meetings/join/", {"code": meeting.join_code, "nickname": "Gaston2"})
+    assert list(Participant.objects.values_list("nickname", flat=True)) == ["Gaston"]
