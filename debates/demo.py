@@ -51,6 +51,9 @@ THREAD = [
      "Avant de décider, pourquoi ne pas faire un essai sur trois samedis au printemps et compter les visiteurs ? "
      "On trancherait sur des chiffres."),
     ("h", "alice", "g", Stance.NEUTRAL, 90, "Bonne idée, un test avant l'été permettrait de voir ce qui coince."),
+    ("j", "mona", "g", Stance.NEUTRAL, 80,
+     "Bonne piste. Petit rappel de modération : on discute des idées, pas des personnes ; merci à tous pour le ton "
+     "de ce fil."),
     ("i", "carol", None, Stance.FOR, 60,
      "Finalement, avec la navette accessible et un essai d'abord, je change d'avis : pour un test au printemps."),
 ]
@@ -81,7 +84,7 @@ def seed(stdout=None):
             Comment.objects.filter(pk=comment.pk).update(created_at=now - timedelta(minutes=minutes))
             made[key] = comment
         votes = [("a", "bob", 1), ("a", "carol", -1), ("a", "fiona", 1), ("d", "alice", 1), ("d", "bob", 1),
-                 ("g", "alice", 1), ("g", "carol", 1), ("e", "carol", 1), ("i", "bob", 1)]
+                 ("g", "alice", 1), ("g", "carol", 1), ("e", "carol", 1), ("i", "bob", 1), ("g", "mona", 1), ("i", "mona", 1)]
         for key, nickname, value in votes:
             if key in made and nickname in people:
                 services.vote(comment=made[key], user=people[nickname], value=value)
