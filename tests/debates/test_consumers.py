@@ -157,3 +157,19 @@ async def test_anyone_may_follow_a_debate_but_not_one_that_does_not_exist(fiona)
     frame, _ = await receive_until(ws, lambda f: f["type"] == "error")
     assert frame["code"] == "not_found"
     await ws.disconnect()
+
+
+async def test_a_replay_never_resurrects_a_comment_hidden_since(alice, bob, mona, fiona):
+    debate = await sync_to_async(make_debate)(fiona)
+    ws_bob, cursor = await follow(bob, debate)
+    await ws_bob.disconnect()
+    comment = await sync_to_async(services.post_comment)(author=alice, debate=debate, body="Propos injurieux")
+    await sync_to_async(services.hide_comment)(comment=comment, actor=mona, reason="Insulte")
+    ws_bob = await connect(bob)
+    await ws_bob.send_json_to({"type": "resume", "streams": {debate.stream_key: {"epoch": cursor.epoch,
+                                                                                  "seq": cursor.seq}}})
+    posted, hidden = await events(ws_bob, debate.stream_key, 2)
+    assert f'id="comment-{comment.pk}"' in posted["html"]
+    assert "Propos injurieux" not in posted["html"] + hidden["html"]
+    assert "hidden by moderation" in posted["html"]
+    await ws_bob.disconnect()
