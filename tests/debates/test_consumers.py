@@ -165,7 +165,7 @@ async def test_a_replay_never_resurrects_a_comment_hidden_since(alice, bob, mona
     await ws_bob.disconnect()
     comment = await sync_to_async(services.post_comment)(author=alice, debate=debate, body="Propos injurieux")
     await sync_to_async(services.hide_comment)(comment=comment, actor=mona, reason="Insulte")
-    ws_bob = await connect(bob)
+    ws_bob = await connect(bob, lang="en")
     await ws_bob.send_json_to({"type": "resume", "streams": {debate.stream_key: {"epoch": cursor.epoch,
                                                                                   "seq": cursor.seq}}})
     posted, hidden = await events(ws_bob, debate.stream_key, 2)
