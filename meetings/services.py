@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -147,11 +148,14 @@ def _set_facilitators(meeting: Meeting, users) -> None:
     RoleAssignment.objects.filter(role="facilitator", space=meeting.space, user__in=current - wanted).delete()
     for pk in wanted - current:
         RoleAssignment.objects.create(user_id=pk, role="facilitator", space=meeting.space)
+    # A removed facilitator's open console stops receiving the moderation queue at once.
+    from live.accounts.services import roles_changed
+
+    for user in get_user_model().objects.filter(pk__in=current - wanted):
+        roles_changed(user=user)
 
 
 def facilitators(meeting: Meeting):
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.filter(role_assignments__role="facilitator",
                                            role_assignments__space=meeting.space).order_by("nickname")
 

@@ -204,3 +204,14 @@ async def test_burst_of_50_contributions_from_300_participants_none_lost(meeting
         assert seen == orders[0]  # every phone saw the same order, the log's
     for ws, _key in subscribers:
         await ws.disconnect()
+
+
+async def test_a_removed_facilitator_stops_receiving_the_console_at_once(meeting, fiona, felix, alice_in):
+    console = await connect(felix)
+    await follow(console, meeting.console_stream_key)
+    await sync_to_async(services.update_meeting)(actor=fiona, meeting=meeting, facilitators=[])
+    frame, _ = await receive_until(console, lambda f: f["type"] == "error" and f.get("stream"))
+    assert frame["code"] == "forbidden" and frame["stream"] == meeting.console_stream_key
+    await sync_to_async(services.post_contribution)(participant=alice_in, body="Secret de modération")
+    assert await console.receive_nothing(timeout=0.5)
+    await console.disconnect()
