@@ -1,9 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from debates import conf
-from debates.models import Stance
-
 
 class DateTimeLocalInput(forms.DateTimeInput):
     input_type = "datetime-local"
@@ -31,19 +28,3 @@ class CloseForm(forms.Form):
     conclusions = forms.CharField(label=_("Conclusions"), widget=forms.Textarea(attrs={"rows": 10}),
                                   min_length=10, max_length=10000,
                                   help_text=_("10 to 10,000 characters. Everyone who took part is notified."))
-
-
-class UpdateForm(forms.Form):
-    body = forms.CharField(label=_("Information update"), widget=forms.Textarea(attrs={"rows": 3}),
-                           max_length=2000)
-
-
-class CommentForm(forms.Form):
-    body = forms.CharField(label=_("Your comment"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
-    alignment = forms.TypedChoiceField(label=_("Your stance"), choices=Stance.choices, coerce=int,
-                                       required=False, empty_value=Stance.NEUTRAL)
-    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["body"].widget.attrs["maxlength"] = conf.get("COMMENT_MAX_LENGTH")

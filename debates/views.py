@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from debates import conf, permissions, presence, selectors, services
-from debates.forms import CloseForm, CommentForm, DebateForm
+from debates.forms import CloseForm, DebateForm
 from debates.models import Comment, Debate, Stance
 from live import streams
 from live.ratelimit import RateLimited
@@ -252,7 +252,7 @@ def debate_detail(request, pk):
     context.update(
         tab=tab, readers=readers, tallies=selectors.tallies(debate),
         updates=list(debate.updates.select_related("author")[:20]),
-        comment_form=CommentForm(), refusal=permissions.comment_refusal(request.user, debate),
+        refusal=permissions.comment_refusal(request.user, debate),
         **_debate_controls(request.user, debate, context["moderator_view"]),
     )
     return render(request, "debates/debate_detail.html", context)
