@@ -174,3 +174,8 @@ def render_registration(event):
     if meeting is None:
         return None
     return _part("registration-count", {"meeting": meeting, "registered": meeting.registrations.count()})
+
+
+@streams.renderer("screen.rotated")
+def render_rotated(event):
+    return None  # a control event: sockets re-check their subscriptions

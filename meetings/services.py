@@ -378,6 +378,8 @@ def rotate_screen_token(*, actor, meeting: Meeting) -> Meeting:
     meeting = _locked(meeting)
     meeting.screen_token = secrets.token_urlsafe(32)
     meeting.save(update_fields=["screen_token"])
+    # Every socket on the screen stream re-checks its right to follow it: screens opened with the old URL stop.
+    streams.append(meeting.screen_stream_key, "screen.rotated", _control={"reauthorize": True})
     return meeting
 
 

@@ -15,7 +15,7 @@ from live import streams
 from meetings import services
 from meetings.models import Contribution, Participant
 from meetings.permissions import allow_screen, remember_participant
-from tests.helpers import connect, events, receive_until
+from tests.helpers import connect, events, receive, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -28,6 +28,14 @@ async def follow(ws, *keys):
     await ws.send_json_to({"type": "resume", "streams": positions})
     for _ in keys:
         await receive_until(ws, lambda f: f["type"] in ("subscribed", "error"))
+
+
+async def drain(ws, quiet=0.3) -> list[dict]:
+    """Every frame until the socket stays quiet for `quiet` seconds."""
+    frames = []
+    while not await ws.receive_nothing(timeout=quiet):
+        frames.append(await receive(ws))
+    return frames
 
 
 def screen_session(meeting) -> str:
@@ -214,4 +222,21 @@ async def test_a_removed_facilitator_stops_receiving_the_console_at_once(meeting
     assert frame["code"] == "forbidden" and frame["stream"] == meeting.console_stream_key
     await sync_to_async(services.post_contribution)(participant=alice_in, body="Secret de modération")
     assert await console.receive_nothing(timeout=0.5)
+    await console.disconnect()
+
+
+async def test_a_new_screen_url_stops_the_screens_opened_with_the_old_one(meeting, fiona, alice_in):
+    old_screen = await connect(cookie=await sync_to_async(screen_session)(meeting))
+    console = await connect(fiona)
+    await follow(old_screen, meeting.screen_stream_key)
+    await follow(console, meeting.screen_stream_key)
+    await sync_to_async(services.rotate_screen_token)(actor=fiona, meeting=meeting)
+    frame, _ = await receive_until(old_screen, lambda f: f["type"] == "error")
+    assert frame["code"] == "forbidden"
+    contribution = await sync_to_async(services.post_contribution)(participant=alice_in, body="Après rotation")
+    await sync_to_async(services.approve_contribution)(actor=fiona, contribution=contribution)
+    frame, _ = await receive_until(console, lambda f: f["type"] == "event" and "Après rotation" in f.get("html", ""))
+    late = await drain(old_screen)
+    assert not [f for f in late if "Après rotation" in f.get("html", "")], late
+    await old_screen.disconnect()
     await console.disconnect()
