@@ -13,7 +13,7 @@ class DateTimeInput(forms.DateTimeInput):
 
 
 class MeetingForm(forms.ModelForm):
-    online_url = forms.URLField(label=_("online link"), required=False, assume_scheme="https")
+    online_url = forms.URLField(label=_("Online link"), required=False, assume_scheme="https")
     agenda = forms.CharField(
         label=_("Agenda"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_('One item per line, with its duration in minutes after a bar: "Welcome | 10".'))
