@@ -178,12 +178,35 @@
     });
   });
 
-  // "Load more": drop roots the page already shows (new comments may have shifted the pages meanwhile).
+  // "Load more" and "Show N more replies": keep the keyboard where the reader was, on the first comment that
+  // appeared; drop roots the page already shows (new comments may have shifted the pages meanwhile).
+  var loading = null;
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (!target || !target.classList) return;
+    if (target.classList.contains("load-more")) {
+      loading = { list: target.parentElement, before: target.previousElementSibling };
+    } else if (target.classList.contains("replies")) {
+      loading = { replies: target, count: target.children.length };
+    }
+  });
   document.addEventListener("htmx:afterSwap", function () {
     var seen = {};
     document.querySelectorAll("article.comment[id]").forEach(function (a) {
       if (seen[a.id]) a.remove(); else seen[a.id] = true;
     });
+    if (!loading) return;
+    var first = null;
+    if (loading.replies) {
+      first = loading.replies.children[loading.count] || null;
+    } else if (loading.list) {
+      first = loading.before ? loading.before.nextElementSibling : loading.list.firstElementChild;
+    }
+    loading = null;
+    if (first && first.matches("article.comment")) {
+      first.setAttribute("tabindex", "-1");
+      first.focus();
+    }
   });
 
   // --- presence and typing ---------------------------------------------------------------------------------------
