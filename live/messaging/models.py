@@ -46,6 +46,8 @@ class Participant(models.Model):
     # sending locks the conversation row).
     last_read_id = models.BigIntegerField(default=0)
     last_read_at = models.DateTimeField(null=True, blank=True)
+    # Someone added to an existing group sees only what was written after they joined (pk > visible_from_id).
+    visible_from_id = models.BigIntegerField(default=0)
     # Set when an e-mail digest mentioned this conversation; cleared when they read it: at most one e-mail per
     # conversation until read.
     digest_sent_at = models.DateTimeField(null=True, blank=True)
@@ -63,11 +65,13 @@ class Participant(models.Model):
 
 
 class Message(models.Model):
-    """A message, or a system line ("bob left the conversation") when `kind` is not "message"."""
+    """A message, or a system line when `kind` is not "message": "bob left the conversation" (author: bob),
+    "carol was added by alice" (author: carol, body: alice's nickname then)."""
 
     class Kind(models.TextChoices):
         MESSAGE = "message", _("message")
         LEFT = "left", _("left the conversation")
+        ADDED = "added", _("was added to the conversation")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages_sent")

@@ -11,7 +11,8 @@ def can_report(message, user) -> bool:
     """Only a current participant may report, and not their own message."""
     if not getattr(user, "is_authenticated", False) or message.author_id == user.pk:
         return False
-    return message.conversation.participants.filter(user=user, left_at__isnull=True).exists()
+    return message.conversation.participants.filter(user=user, left_at__isnull=True,
+                                                    visible_from_id__lt=message.pk).exists()
 
 
 registry.register(registry.Moderatable(

@@ -60,8 +60,13 @@ def blocks_of(user) -> dict[int, object]:
 
 
 def visible_messages(user, conversation):
-    """The conversation's messages as `user` sees them: without what people they blocked wrote after the block."""
+    """The conversation's messages as `user` sees them: from when they joined, and without what people they blocked
+    wrote after the block."""
     qs = Message.objects.filter(conversation=conversation).select_related("author")
+    visible_from = (Participant.objects.filter(conversation=conversation, user=user)
+                    .values_list("visible_from_id", flat=True).first())
+    if visible_from:
+        qs = qs.filter(pk__gt=visible_from)
     for blocked_id, since in blocks_of(user).items():
         # System lines ("carol left the conversation") stay: they say who is still there.
         qs = qs.exclude(author_id=blocked_id, created_at__gt=since, kind=Message.Kind.MESSAGE)
@@ -327,6 +332,43 @@ def leave_conversation(*, user, conversation) -> None:
 
 
 @transaction.atomic
+def add_participants(*, actor, conversation, recipients) -> list:
+    """Add people to a group (their "who may write to me" setting and blocks are honoured, as when starting one).
+    They see what is written from now on, not the earlier messages."""
+    check_can_send(actor)
+    participant = get_participation(actor, getattr(conversation, "pk", conversation))
+    conversation = Conversation.objects.select_for_update().get(pk=participant.conversation_id)
+    if not conversation.is_group:
+        raise ValidationError(_("People can only be added to a group conversation."), code="not_group")
+    people = resolve_recipients(actor, recipients)
+    active = dict(conversation.participants.filter(left_at__isnull=True).values_list("user_id", "pk"))
+    for person in people:
+        if person.pk in active:
+            raise ValidationError(_("%(name)s is already in this conversation.") % {"name": person.nickname},
+                                  code="already")
+    if len(active) + len(people) > max_participants():
+        raise ValidationError(_("A conversation has at most %(max)d participants, you included.")
+                              % {"max": max_participants()}, code="too_many")
+    ratelimit.enforce("conversation", actor)
+    latest = Message.objects.filter(conversation=conversation).order_by("-pk").values_list("pk", flat=True).first()
+    now = timezone.now()
+    from live.notifications.services import notify
+
+    for person in people:
+        Participant.objects.update_or_create(conversation=conversation, user=person, defaults={
+            "left_at": None, "joined_at": now, "visible_from_id": latest or 0, "last_read_id": latest or 0,
+            "last_read_at": None, "digest_sent_at": None})
+        line = Message.objects.create(conversation=conversation, author=person, kind=Message.Kind.ADDED,
+                                      body=actor.nickname)
+        streams.append(conversation.stream_key, "message.posted", message=line.pk)
+        notify(user=person, kind="message", url=conversation.get_absolute_url(),
+               text=_("%(name)s added you to a conversation") % {"name": actor.public_name})
+    # Every participant's inbox shows the new names; the newcomers get the conversation in theirs.
+    _touch_participants(conversation)
+    return people
+
+
+@transaction.atomic
 def set_preference(*, user, accept_from: str) -> Preference:
     """Who may start a conversation with `user`: everyone or nobody."""
     if accept_from not in Preference.AcceptFrom.values:
@@ -436,9 +478,11 @@ def search(user, query: str, limit: int = 50) -> list[Message]:
     query = (query or "").strip()[:200]
     if len(query) < 2 or not getattr(user, "is_authenticated", False):
         return []
-    qs = (Message.objects.filter(conversation__participants__user=user,
-                                 conversation__participants__left_at__isnull=True,
-                                 kind=Message.Kind.MESSAGE, hidden_at__isnull=True, body__icontains=query)
+    mine = Participant.objects.filter(user=user, left_at__isnull=True).values_list("conversation_id", "visible_from_id")
+    if not mine:
+        return []
+    where = Q(*[Q(conversation_id=cid, pk__gt=since) for cid, since in mine], _connector=Q.OR)
+    qs = (Message.objects.filter(where, kind=Message.Kind.MESSAGE, hidden_at__isnull=True, body__icontains=query)
           .select_related("author", "conversation").order_by("-pk"))
     for blocked_id, since in blocks_of(user).items():
         qs = qs.exclude(author_id=blocked_id, created_at__gt=since)

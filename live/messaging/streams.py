@@ -67,10 +67,12 @@ def render_posted(event):
         **presenters.day_item(presenters.local_day(message.created_at)),
         **presenters.seen_context(conversation),
         "participants": presenters.participants_names(conversation),
-        "is_left": message.kind == Message.Kind.LEFT,
+        "is_system": message.kind != Message.Kind.MESSAGE,
     }
     if message.kind == Message.Kind.LEFT:
         announce = _("%(name)s left the conversation") % {"name": message.author.public_name}
+    elif message.kind == Message.Kind.ADDED:
+        announce = _("%(name)s joined the conversation") % {"name": message.author.public_name}
     else:
         announce = _("New message from %(name)s") % {"name": message.author.public_name}
     out = {

@@ -15,5 +15,6 @@ urlpatterns = [
     path("<int:pk>/send/", views.send, name="send"),
     path("<int:pk>/read/", views.read, name="read"),
     path("<int:pk>/leave/", views.leave, name="leave"),
+    path("<int:pk>/add/", views.add_people, name="add"),
     path("<int:pk>/report/<int:message_id>/", views.report, name="report"),
 ]

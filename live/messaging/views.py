@@ -186,6 +186,22 @@ def leave(request, participant):
     return redirect("messaging:inbox")
 
 
+@require_POST
+@participant_required
+def add_people(request, participant):
+    names = [n for n in request.POST.get("to", "").replace(";", ",").split(",") if n.strip()]
+    try:
+        added = services.add_participants(actor=request.user, conversation=participant.conversation,
+                                          recipients=names)
+    except (ValidationError, PermissionDenied) as exc:
+        flash.error(request, error_text(exc))
+    except ratelimit.RateLimited as exc:
+        flash.error(request, exc.message)
+    else:
+        flash.success(request, _("Added: %(names)s.") % {"names": ", ".join(u.nickname for u in added)})
+    return redirect(participant.conversation.get_absolute_url())
+
+
 @participant_required
 def report(request, participant, message_id):
     """The report form for one message, posted to the moderation app (a participant hands the message over)."""

@@ -22,6 +22,7 @@ ENDPOINTS = [
     ("messaging:send", "post", {"body": "intrusion", "client_id": str(uuid.uuid4())}),
     ("messaging:read", "post", {}),
     ("messaging:leave", "post", {}),
+    ("messaging:add", "post", {"to": "carol"}),
     ("messaging:report", "get", None),
 ]
 
@@ -61,6 +62,7 @@ def test_carol_cannot_reach_alice_and_bobs_conversation(carol, group, name, meth
     assert missing.status_code == 404  # the same answer as for a conversation that does not exist
     assert Message.objects.filter(body="intrusion").count() == 0
     assert conversation.participants.filter(left_at__isnull=True).count() == 3
+    assert not conversation.participants.filter(user=carol).exists()
 
 
 @pytest.mark.django_db
@@ -101,7 +103,7 @@ def test_participants_can_reach_every_endpoint(bob, group):
     client = Client()
     client.force_login(bob)
     for name, method, data in ENDPOINTS:
-        if name in ("messaging:leave", "messaging:send"):
+        if name in ("messaging:leave", "messaging:send", "messaging:add"):
             continue
         assert request(client, method, url_for(name, group.conversation, group), data).status_code in (200, 302), name
     found = client.get(reverse("messaging:search"), {"q": "Secret"})

@@ -262,3 +262,44 @@ def test_demo_seed_is_idempotent(alice, bob):
     demo.seed(io.StringIO())
     assert Conversation.objects.count() == 1
     assert Message.objects.count() == 3
+
+
+def test_adding_people_to_a_group(alice, bob, carol, dave):
+    group = services.start_conversation(author=alice, recipients=["bob", "carol"], body="Avant l'arrivée de Dave",
+                                        client_id=uuid.uuid4()).conversation
+    services.add_participants(actor=bob, conversation=group, recipients=["dave"])
+    assert services.get_participation(dave, group.pk)
+    assert group.messages.filter(kind="added", author=dave, body="bob").exists()
+    send(carol, group, "Bienvenue Dave")
+    # dave sees what was written since he joined, not before: on the page, in search, in his export
+    assert [m.body for m in services.visible_messages(dave, group) if m.kind == "message"] == ["Bienvenue Dave"]
+    assert services.search(dave, "arrivée") == []
+    assert "arrivée" not in str(services.export_for(dave))
+    assert services.unread_count(dave) == 1
+    assert dave.notifications.filter(kind="message").exists()
+    with pytest.raises(ValidationError, match="already"):
+        services.add_participants(actor=alice, conversation=group, recipients=["dave"])
+
+
+def test_adding_honours_who_may_write_and_blocks(alice, bob, carol, dave):
+    group = services.start_conversation(author=alice, recipients=["bob"], body="1:1", client_id=uuid.uuid4())
+    with pytest.raises(ValidationError, match="group"):
+        services.add_participants(actor=alice, conversation=group.conversation, recipients=["carol"])
+    group = services.start_conversation(author=alice, recipients=["bob", "carol"], body="Groupe",
+                                        client_id=uuid.uuid4()).conversation
+    services.set_preference(user=dave, accept_from="nobody")
+    with pytest.raises(ValidationError, match="You cannot write to dave"):
+        services.add_participants(actor=alice, conversation=group, recipients=["dave"])
+    services.set_preference(user=dave, accept_from="everyone")
+    services.block_user(blocker=dave, blocked=alice)
+    with pytest.raises(ValidationError, match="You cannot write to dave"):
+        services.add_participants(actor=alice, conversation=group, recipients=["dave"])
+    assert not group.participants.filter(user=dave).exists()
+
+
+def test_a_group_cannot_grow_past_ten(alice):
+    names = [helpers.make_user(f"member{i}").nickname for i in range(9)]
+    group = services.start_conversation(author=alice, recipients=names, body="Plein", client_id=uuid.uuid4())
+    helpers.make_user("onemore")
+    with pytest.raises(ValidationError, match="at most 10"):
+        services.add_participants(actor=alice, conversation=group.conversation, recipients=["onemore"])

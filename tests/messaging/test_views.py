@@ -159,3 +159,15 @@ def test_export_is_a_json_download(alice, bob, chat):
     assert response["Content-Type"] == "application/json"
     assert "attachment" in response["Content-Disposition"]
     assert json.loads(response.content)["conversations"][0]["messages"][0]["body"] == "Salut Bob"
+
+
+def test_adding_someone_from_the_group_page(alice, bob, carol, dave):
+    group = services.start_conversation(author=alice, recipients=["bob", "carol"], body="Hi",
+                                        client_id=uuid.uuid4()).conversation
+    page = client_for(alice).get(group.get_absolute_url()).content.decode()
+    assert reverse("messaging:add", args=[group.pk]) in page
+    response = client_for(alice).post(reverse("messaging:add", args=[group.pk]), {"to": "dave"}, follow=True)
+    assert "dave was added by alice" in response.content.decode()
+    assert client_for(dave).get(group.get_absolute_url()).status_code == 200
+    refused = client_for(alice).post(reverse("messaging:add", args=[group.pk]), {"to": "alice"}, follow=True)
+    assert "You cannot write to yourself." in refused.content.decode()
