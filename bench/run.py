@@ -38,6 +38,7 @@ class Context:
         self.env = stack.server_env(self.db_url, self.redis_url)
         self.target = args.target
         self.writers = args.writers
+        self.scale = args.scale
 
     def prepare(self):
         stack.log(f"database {self.db_url.rsplit('/', 1)[-1]}, redis {self.redis_url}")
@@ -125,8 +126,21 @@ async def s8_page(ctx: Context, app, comments: int, repeat: int) -> dict:
                            met=(timing["p95_ms"] or 1e9) <= 50 and q_small["queries"][-1] == q_big["queries"][-1])
 
 
+def scaled(cfg: dict, factor: float) -> dict:
+    """The full configuration with every population multiplied by `factor` (development runs)."""
+    if factor == 1:
+        return cfg
+    out = dict(cfg)
+    for key in ("listeners", "storm_clients", "s6_listeners", "s8_comments"):
+        out[key] = max(10, int(cfg[key] * factor))
+    out["idle"] = [max(10, int(n * factor)) for n in cfg["idle"]]
+    out["seconds"] = max(3, cfg["seconds"] * factor)
+    return out
+
+
 async def full(ctx: Context, out: dict, only: set[str] | None) -> list[str]:
-    cfg = FULL
+    cfg = scaled(FULL, ctx.scale)
+    out["config"] = cfg
     def want(name):
         return (only is None or name in only)
     def save():
@@ -266,6 +280,7 @@ def main(argv=None) -> int:
     mode.add_argument("--full", action="store_true")
     parser.add_argument("--only", help="comma-separated scenarios of the full run (S1,S5,S6,S7,S8)")
     parser.add_argument("--target", default="auto", choices=["auto", "debate", "notifications"])
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every population (development runs)")
     parser.add_argument("--writers", type=int, default=0,
                         help="signed-in writer accounts; default: enough for the highest rate within the comment "
                              "rate limit (3 per 5 s per account)")

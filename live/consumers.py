@@ -18,10 +18,17 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 
-from live import ratelimit, streams
+from live import ratelimit, streams, wire
 from live.hub import get_hub
 
 logger = logging.getLogger(__name__)
+
+
+def db_read(fn):
+    """Read-only database work of a socket (authorize, replay) in the thread pool, not in the one thread that
+    thread-sensitive calls share: a reconnect storm's thousand resumes then overlap their queries instead of
+    queueing behind each other (bench S7)."""
+    return database_sync_to_async(fn, thread_sensitive=False)
 
 # Close codes (RFC 6455 and ours, 4000-4999).
 CLOSE_POLICY = 1008
@@ -159,7 +166,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def follow(self, key: str, seq: int, epoch: str):
         try:
-            audience = await database_sync_to_async(streams.authorize)(self.viewer, key)
+            audience = await db_read(streams.authorize)(self.viewer, key)
         except PermissionDenied:
             code = "not_signed_in" if not getattr(self.user, "is_authenticated", False) else "forbidden"
             return await self.send_json({"type": "error", "code": code, "stream": key[:100],
@@ -223,6 +230,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def send_event(self, sub: Subscription, msg: dict):
         sub.last = msg["seq"]
+        protocol = wire.daphne_protocol(self)
+        if protocol is not None and wire.write(protocol, wire.encoded(msg, sub.key, sub.audience, self.viewer.lang)):
+            return  # the frame built once for every socket of this audience (live/wire.py)
         text = streams.pick(msg["frames"], sub.audience, self.viewer.lang)
         if text is None:  # nothing for this audience: still advance the client's seq
             text = json.dumps({"type": "event", "stream": sub.key, "seq": msg["seq"]})
@@ -232,7 +242,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """Replay from the log what this socket misses, then drain what arrived live meanwhile, without doubles."""
         while True:
             try:
-                missed = await database_sync_to_async(_replay)(sub.key, sub.last, epoch)
+                # A reconnect storm resumes from recent positions: the hub serves those from memory, the
+                # frames it delivered live; older ones come from the log.
+                missed = self.hub.replay_from_memory(sub.key, sub.last, epoch)
+                if missed is None:
+                    missed = await db_read(_replay)(sub.key, sub.last, epoch)
             except streams.Reset as reset:
                 await self.reset(reset)
                 return

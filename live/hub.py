@@ -16,9 +16,9 @@ ASGI send chain.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -29,6 +29,11 @@ from live import streams, wire
 logger = logging.getLogger(__name__)
 
 GAP_WAIT = 0.1  # seconds an early event waits for its predecessor before the hole is read from the log
+# The last events each followed stream delivered here, kept for sockets that resume (a reconnect storm replays
+# them from memory instead of querying and rendering once per socket). Only recent ones: an older position is
+# replayed from the log, rendered from the current state.
+RECENT_EVENTS = 256
+RECENT_SECONDS = 10.0
 
 
 class Hub:
@@ -44,6 +49,9 @@ class Hub:
         self.layer_ok = True
         self.held: dict[str, dict[int, dict]] = {}  # stream -> {seq: msg} arrived ahead of a missing predecessor
         self.gap_tasks: dict[str, asyncio.Task] = {}
+        self.recent: dict[str, deque] = {}  # stream -> deque of (seq, monotonic time, msg), contiguous
+        self.touched: dict[str, dict[str, int]] = {}  # stream -> {ref: last seq in `recent` touching it}
+        self.epochs: dict[str, str] = {}
 
     # --- membership ---------------------------------------------------------------------------------------------
 
@@ -55,8 +63,10 @@ class Hub:
         if first:
             await self._join(key)
             if key not in self.last:
-                head = (await database_sync_to_async(streams.heads)([key])).get(key)
+                head = (await database_sync_to_async(streams.heads, thread_sensitive=False)([key])).get(key)
                 self.last[key] = head[1] if head else 0
+                if head:
+                    self.epochs[key] = head[0]
 
     async def unsubscribe(self, key: str, consumer) -> None:
         subs = self.subscribers.get(key)
@@ -67,6 +77,9 @@ class Hub:
             del self.subscribers[key]
             self.last.pop(key, None)
             self.held.pop(key, None)
+            self.recent.pop(key, None)
+            self.touched.pop(key, None)
+            self.epochs.pop(key, None)
             task = self.gap_tasks.pop(key, None)
             if task is not None:
                 task.cancel()
@@ -204,23 +217,62 @@ class Hub:
     async def _deliver(self, key: str, msg: dict) -> None:
         if msg["seq"] <= self.last.get(key, 0):
             return
+        self._remember(key, msg)
         self.last[key] = msg["seq"]
         await self._fanout(key, msg)
+
+    def _remember(self, key: str, msg: dict) -> None:
+        seq = msg["seq"]
+        recent = self.recent.get(key)
+        if recent is None or (recent and recent[-1][0] != seq - 1):
+            recent = self.recent[key] = deque(maxlen=RECENT_EVENTS)
+            self.touched[key] = {}
+        touched = self.touched[key]
+        refs = msg.get("refs")
+        if refs is None:
+            recent.clear()  # cannot tell what it changed: replay anything older from the log
+            touched.clear()
+        else:
+            stale = max((touched.get(ref, 0) for ref in refs), default=0)
+            while recent and recent[0][0] <= stale:
+                recent.popleft()  # an earlier frame shows something this event changed
+            for ref in refs:
+                touched[ref] = seq
+            if len(touched) > 4 * RECENT_EVENTS:
+                low = recent[0][0] if recent else seq
+                self.touched[key] = {ref: s for ref, s in touched.items() if s >= low}
+        recent.append((seq, time.monotonic(), msg))
+
+    def replay_from_memory(self, key: str, after: int, epoch: str | None) -> list[dict] | None:
+        """The events of `key` after `after` as delivered here, when the hub holds all of them and they are
+        recent; None when the log must be asked (older position, other epoch, not followed here)."""
+        last = self.last.get(key)
+        known_epoch = self.epochs.get(key)
+        if last is None or known_epoch is None or (epoch and epoch != known_epoch) or after > last:
+            return None
+        if after == last:
+            return []
+        recent = self.recent.get(key)
+        if not recent or recent[0][0] > after + 1 or recent[-1][0] != last:
+            return None
+        first = after + 1 - recent[0][0]
+        if recent[first][1] < time.monotonic() - RECENT_SECONDS:
+            return None
+        return [recent[i][2] for i in range(first, len(recent))]
 
     async def _fanout(self, key: str, msg: dict) -> None:
         seq = msg.get("seq")
         fast = seq is not None and not msg.get("control")
-        encoded: dict[str, bytes | None] = {}
         for consumer in list(self.subscribers.get(key, ())):
             try:
-                if fast and self._write_fast(consumer, key, seq, msg, encoded):
+                if fast and self._write_fast(consumer, key, seq, msg):
                     continue
                 await consumer.push(key, msg)
             except Exception:
                 logger.exception("push to a socket failed")
 
     @staticmethod
-    def _write_fast(consumer, key: str, seq: int, msg: dict, encoded: dict) -> bool:
+    def _write_fast(consumer, key: str, seq: int, msg: dict) -> bool:
         """The common case, without a coroutine per socket: a socket live on the stream, next in sequence, on
         daphne. Everything else (catching up, silent, a hole, control events) goes through consumer.push."""
         protocol = wire.daphne_protocol(consumer)
@@ -232,21 +284,14 @@ class Hub:
         if sub is None or viewer is None or sub.catching_up or getattr(sub, "silent", False) \
                 or seq != sub.last + 1:
             return False
-        slot = f"{sub.audience}:{viewer.lang}"
-        frame = encoded.get(slot)
-        if frame is None:
-            text = streams.pick(msg["frames"], sub.audience, viewer.lang)
-            if text is None:  # nothing for this audience: the seq still advances (consumers.send_event)
-                text = json.dumps({"type": "event", "stream": key, "seq": seq})
-            frame = encoded[slot] = wire.frame_bytes(text)
-        if not wire.write(protocol, frame):
+        if not wire.write(protocol, wire.encoded(msg, key, sub.audience, viewer.lang)):
             return False
         sub.last = seq
         return True
 
     async def _fill(self, key: str, after: int, upto: int | None = None) -> None:
         try:
-            messages = await database_sync_to_async(_messages_after)(key, after, upto)
+            messages = await database_sync_to_async(_messages_after, thread_sensitive=False)(key, after, upto)
         except streams.Reset as reset:
             # Too far behind to replay: every local socket on this stream must reload its region.
             self.last[key] = reset.seq
@@ -281,7 +326,7 @@ class Hub:
         keys = list(self.subscribers)
         if not keys:
             return
-        current = await database_sync_to_async(streams.heads)(keys)
+        current = await database_sync_to_async(streams.heads, thread_sensitive=False)(keys)
         for key, (_epoch, seq, _low) in current.items():
             if key in self.subscribers and seq > self.last.get(key, 0):
                 async with self.lock:

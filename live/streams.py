@@ -179,7 +179,21 @@ def message(event: Event) -> dict:
         "seq": event.seq,
         "frames": frames(event),
         "control": event.data.get("_control"),
+        "refs": refs(event.data),
     }
+
+
+def refs(data: dict) -> list[str]:
+    """What an event touches, as `name=id` strings (`comment=12`): the hub forgets the remembered frames of
+    earlier events that touched the same thing, so a replay never resends content changed (hidden) since."""
+    out = []
+    for name, value in data.items():
+        if name.startswith("_"):
+            continue
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, (int, str)) and not isinstance(item, bool):
+                out.append(f"{name}={item}")
+    return out
 
 
 # --- publishing (after commit) ---------------------------------------------------------------------------------------

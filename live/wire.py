@@ -16,6 +16,7 @@ TLS terminated in process, a closing socket) falls back to the ordinary ASGI sen
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import struct
 
@@ -35,6 +36,24 @@ def frame_bytes(text: str) -> bytes:
     else:
         header = struct.pack("!BBQ", 0x81, 127, n)
     return header + payload
+
+
+def encoded(msg: dict, key: str, audience: str, lang: str) -> bytes:
+    """The frame of event `msg` for (audience, lang), built once and kept in the message itself, which every
+    socket of the process (live fan-out and replays from the hub's memory alike) shares."""
+    from live import streams
+
+    cache = msg.get("_wire")
+    if cache is None:
+        cache = msg["_wire"] = {}
+    slot = (audience, lang)
+    frame = cache.get(slot)
+    if frame is None:
+        text = streams.pick(msg["frames"], audience, lang)
+        if text is None:  # nothing for this audience: the seq still advances
+            text = json.dumps({"type": "event", "stream": key, "seq": msg["seq"]})
+        frame = cache[slot] = frame_bytes(text)
+    return frame
 
 
 def daphne_protocol(consumer):
