@@ -194,3 +194,14 @@ def test_console_keyboard_shortcuts(open_page, fiona, alice):
     statuses = dict(Contribution.objects.values_list("body", "status"))
     assert statuses == {"Premier en file": "rejected", "Deuxième en file": "pending", "Troisième en file": "approved"}
     assert Contribution.objects.get(body="Troisième en file").pinned
+
+
+def test_the_meeting_page_offers_to_take_part_when_the_session_opens(open_page, fiona):
+    meeting = make_meeting(fiona, open_live=False)
+    page = open_page(None, f"/meetings/{meeting.pk}/", viewport=PHONE)
+    wait_live(page)
+    expect(page.locator(".take-part")).to_have_count(0)
+    meeting = services.open_session(actor=fiona, meeting=meeting)
+    expect(page.locator(".take-part .join-code")).to_have_text(meeting.join_code)
+    page.locator(".take-part a").click()
+    expect(page.locator("#live-nickname")).to_be_visible()
