@@ -241,3 +241,16 @@ def test_joining_again_from_the_same_browser_keeps_the_same_guest(meeting):
     phone.post("/meetings/join/", {"code": meeting.join_code, "nickname": "Gaston"})
     phone.post("/meetings/join/", {"code": meeting.join_code, "nickname": "Gaston2"})
     assert list(Participant.objects.values_list("nickname", flat=True)) == ["Gaston"]
+
+
+def test_the_projector_session_is_read_only(meeting, fiona, alice_in):
+    projector = english_client()
+    projector.get(f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/")
+    response = projector.post(f"/meetings/{meeting.pk}/live/contribute/", {"body": "Depuis l'écran"}, **HTMX)
+    assert "Join the meeting first" in response.content.decode()
+    contribution = services.post_contribution(participant=alice_in, body="À modérer")
+    response = projector.post(f"/meetings/{meeting.pk}/console/contributions/{contribution.pk}/",
+                              {"action": "approve"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert Contribution.objects.get(pk=contribution.pk).status == "pending"
+    assert Contribution.objects.count() == 1
