@@ -9,7 +9,7 @@ import unicodedata
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -69,8 +69,17 @@ def ensure_can_comment(user, debate) -> None:
 
 
 def _locked_debate(debate) -> Debate:
-    """The debate row, locked until the end of the transaction: a comment cannot slip in after a close."""
-    return Debate.objects.select_for_update().get(pk=debate.pk)
+    """The debate row, locked for writing until the end of the transaction (state changes)."""
+    return Debate.objects.select_for_update(of=("self",)).get(pk=debate.pk)
+
+
+def _shared_debate(debate_id) -> Debate:
+    """The debate row under a SHARE lock: many comments and votes go on at once, but none slips in while a
+    close or a lock (FOR UPDATE) commits, and a close waits for the comments already under way."""
+    if connection.vendor == "postgresql":
+        table = Debate._meta.db_table
+        return Debate.objects.raw(f'SELECT * FROM "{table}" WHERE "id" = %s FOR SHARE', [debate_id])[0]
+    return Debate.objects.get(pk=debate_id)  # SQLite serializes writers anyway
 
 
 def _slow_mode(user, debate) -> None:
@@ -230,7 +239,7 @@ def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL)
     """A root comment (with a stance) or a reply (down to three levels). Notifies the parent's author and the
     people mentioned."""
     body = _comment_body(body)
-    debate = _locked_debate(debate)
+    debate = _shared_debate(debate.pk)
     ensure_can_comment(author, debate)
     if parent is not None:
         if parent.debate_id != debate.pk:
@@ -269,7 +278,10 @@ def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL)
 
 
 def _locked_comment(comment) -> Comment:
-    return Comment.objects.select_for_update().select_related("debate", "author").get(pk=comment.pk)
+    """The comment row locked (not its debate nor its author), with the debate under a share lock."""
+    locked = Comment.objects.select_for_update(of=("self",)).select_related("author").get(pk=comment.pk)
+    locked.debate = _shared_debate(locked.debate_id)
+    return locked
 
 
 @transaction.atomic
