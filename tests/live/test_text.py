@@ -30,6 +30,14 @@ XSS_PAYLOADS = [
     "<!-- comment --><math><mi xlink:href=javascript:alert(1)>x</mi></math>",
     "https://ok.org/\"onmouseover=alert(1)",
     "[a](https://ok.org)<a href=https://x.org hx-get=/y>z</a>",
+    "[x](javascript&#58;alert(1))",
+    "[x](&#x6A;avascript:alert(1))",
+    "[x](java\tscript:alert(1))",
+    "[x](\x01javascript:alert(1))",
+    "[x](https://ok.org/\"onmouseover=\"alert(1))",
+    "<a href=\"https://ok.org\" data-hx-get=\"/x\" hx-on:click=\"alert(1)\">x</a>",
+    "@alice<script>alert(1)</script>",
+    "*<img src=x onerror=alert(1)>*",
 ]
 
 
@@ -121,8 +129,8 @@ def test_it_does_not_link_mentions_inside_links():
 
 
 def test_it_finds_candidate_mentions():
-    assert mentioned_nicknames("hello @alice, @bob. and x@carol.org") == {"alice", "alice,", "bob", "bob."} - \
-        {"alice,", "bob."}
+    assert mentioned_nicknames("hello @alice, @bob. and x@carol.org") >= {"alice", "bob"}
+    assert "carol.org" not in mentioned_nicknames("x@carol.org")
 
 
 def test_it_drops_control_and_bidi_characters():
