@@ -162,7 +162,7 @@ def render_voted(event):
     return render_to_string("debates/comment_score.html", {"comment": comment, "oob": True})
 
 
-def _render_debate(event, announce=""):
+def _render_debate(event, announce="", *, state_changed=True):
     debate = Debate.objects.select_related("author", "closed_by").filter(pk=int(event.stream.split(".")[1])).first()
     if debate is None:
         return None
@@ -170,17 +170,19 @@ def _render_debate(event, announce=""):
     return render_to_string("debates/push/debate_changed.html", {
         "debate": debate, "updates": list(debate.updates.select_related("author")[:20]),
         "announce": _announce(announce) if announce else "", "csrf_token": "NOTPROVIDED",
+        # The comment form is replaced only when the state changes, never under someone's draft for an edit.
+        "state_changed": state_changed,
         "max_length": conf.get("COMMENT_MAX_LENGTH")})
 
 
 @streams.renderer("debate.edited")
 def render_debate_edited(event):
-    return _render_debate(event)
+    return _render_debate(event, state_changed=False)
 
 
 @streams.renderer("debate.update_posted")
 def render_update_posted(event):
-    return _render_debate(event, _("The debate has a new information update."))
+    return _render_debate(event, _("The debate has a new information update."), state_changed=False)
 
 
 @streams.renderer("debate.closed")

@@ -173,3 +173,13 @@ async def test_a_replay_never_resurrects_a_comment_hidden_since(alice, bob, mona
     assert "Propos injurieux" not in posted["html"] + hidden["html"]
     assert "hidden by moderation" in posted["html"]
     await ws_bob.disconnect()
+
+
+async def test_editing_the_debate_never_replaces_the_comment_form_under_a_draft(alice, bob):
+    debate = await sync_to_async(make_debate)(alice)
+    ws_bob, _ = await follow(bob, debate)
+    await sync_to_async(services.edit_debate)(debate=debate, actor=alice, title="Titre précisé du débat",
+                                              description="Une description plus complète.")
+    [frame] = await events(ws_bob, debate.stream_key, 1)
+    assert "Titre précisé du débat" in frame["html"] and "comment-form-region" not in frame["html"]
+    await ws_bob.disconnect()
