@@ -379,3 +379,15 @@ def test_no_reply_form_under_the_third_level(client, debate, alice, bob):
     assert f'href="/debates/{debate.pk}/comments/{deepest.pk}/reply/"' not in html
     panel = client.get(f"/debates/{debate.pk}/comments/{deepest.pk}/reply/", **HTMX).content.decode()
     assert "levels deep" in panel and "<form" not in panel
+
+
+def test_each_column_loads_more_of_its_own_stance(client_en, debate, alice):
+    pros = [services.post_comment(author=alice, debate=debate, body=f"Pour {i}", alignment=Stance.FOR)
+            for i in range(22)]
+    services.post_comment(author=alice, debate=debate, body="Contre", alignment=Stance.AGAINST)
+    html = client_en.get(f"{debate.get_absolute_url()}?view=columns&sort=oldest").content.decode()
+    assert 'id="load-more-for"' in html and 'id="load-more-against"' not in html
+    fragment = client_en.get(f"{debate.get_absolute_url()}?view=columns&sort=oldest&stance=for&page=2"
+                             "&fragment=page", **HTMX).content.decode()
+    assert f'id="comment-{pros[21].pk}"' in fragment and "Contre" not in fragment
+    assert fragment.count('class="comment depth-0') == 2
