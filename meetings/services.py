@@ -456,14 +456,19 @@ def claim_participant(*, participant: Participant, user) -> Participant:
         mine = participant
     else:
         participant.contributions.update(participant=mine)
+        doubled = []
         for vote in participant.votes.all():
-            if not ContributionVote.objects.filter(contribution=vote.contribution_id, participant=mine).exists():
+            if ContributionVote.objects.filter(contribution=vote.contribution_id, participant=mine).exists():
+                doubled.append(vote.contribution_id)  # voted twice, once as a guest: counts once
+            else:
                 vote.participant = mine
                 vote.save(update_fields=["participant"])
         mine_polls = set(mine.poll_answers.values_list("poll", flat=True))
         participant.poll_answers.exclude(poll__in=mine_polls).update(participant=mine)
         participant.speaker_requests.update(status=SpeakerRequest.Status.DONE)
         participant.delete()
+        for pk in doubled:
+            Contribution.objects.filter(pk=pk).update(vote_count=ContributionVote.objects.filter(contribution=pk).count())
     meeting = Meeting.objects.get(pk=mine.meeting_id)
     # Their public name changes on every contribution they wrote.
     for pk in mine.contributions.values_list("pk", flat=True):

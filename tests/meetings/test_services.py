@@ -376,3 +376,13 @@ def test_a_retried_post_with_the_same_client_id_makes_one_contribution(meeting, 
     services.post_contribution(participant=guest, body="Autre personne, même id", client_id="abc123")
     assert Contribution.objects.count() == 2
     assert kinds(meeting.console_stream_key).count("contribution.changed") == 2
+
+
+def test_claiming_does_not_count_a_double_vote_twice(meeting, fiona, guest, alice_in, bob):
+    services.update_session_settings(actor=fiona, meeting=meeting, premoderation=False)
+    bobs = services.join(meeting=meeting, user=bob)
+    c = services.post_contribution(participant=bobs, body="Soutenue deux fois par la même personne")
+    services.vote(participant=guest, contribution=c)
+    services.vote(participant=alice_in, contribution=c)
+    services.claim_participant(participant=guest, user=alice_in.user)
+    assert Contribution.objects.get(pk=c.pk).vote_count == 1
