@@ -464,11 +464,14 @@ def claim_participant(*, participant: Participant, user) -> Participant:
                 vote.participant = mine
                 vote.save(update_fields=["participant"])
         mine_polls = set(mine.poll_answers.values_list("poll", flat=True))
+        dropped_polls = set(participant.poll_answers.filter(poll__in=mine_polls).values_list("poll", flat=True))
         participant.poll_answers.exclude(poll__in=mine_polls).update(participant=mine)
         participant.speaker_requests.update(status=SpeakerRequest.Status.DONE)
         participant.delete()
         for pk in doubled:
             Contribution.objects.filter(pk=pk).update(vote_count=ContributionVote.objects.filter(contribution=pk).count())
+        for pk in dropped_polls:  # one person answered twice: the results lose the guest's copy
+            _emit(Meeting(pk=mine.meeting_id), "poll.answered", poll=pk)
     meeting = Meeting.objects.get(pk=mine.meeting_id)
     # Their public name changes on every contribution they wrote.
     for pk in mine.contributions.values_list("pk", flat=True):
