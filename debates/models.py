@@ -161,6 +161,8 @@ class Comment(models.Model):
     hidden_reason = models.CharField(max_length=300, blank=True)
     hidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+")
+    # A random id the posting form carries: a retried or double-submitted post returns the first comment.
+    client_id = models.CharField(max_length=40, blank=True, editable=False)
     # Maintained by the services.
     score = models.IntegerField(default=0)
     upvotes = models.PositiveIntegerField(default=0)
@@ -178,6 +180,10 @@ class Comment(models.Model):
             models.Index(fields=["debate", "parent", "-score", "-created_at"], name="comment_by_score"),
             models.Index(fields=["debate", "parent", "-thread_size", "-created_at"], name="comment_by_size"),
             models.Index(fields=["root", "created_at"], name="comment_thread"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["author", "client_id"], condition=~models.Q(client_id=""),
+                                    name="comment_client_id_once"),
         ]
 
     def __str__(self):

@@ -4,12 +4,13 @@ open page sees the change through the same push (the actor's own page included).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -234,10 +235,18 @@ def _notify_mentions(comment, mentions: dict, already: set) -> None:
         already.add(user.pk)
 
 
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
+
+
 @transaction.atomic
-def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL) -> Comment:
+def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL, client_id="") -> Comment:
     """A root comment (with a stance) or a reply (down to three levels). Notifies the parent's author and the
-    people mentioned."""
+    people mentioned. `client_id` (from the form) makes a retried post return the comment it already created."""
+    client_id = client_id if client_id and CLIENT_ID_RE.match(client_id) else ""
+    if client_id and getattr(author, "pk", None):
+        existing = Comment.objects.filter(author=author, client_id=client_id).first()
+        if existing is not None:
+            return existing
     body = _comment_body(body)
     debate = _shared_debate(debate.pk)
     ensure_can_comment(author, debate)
@@ -259,10 +268,19 @@ def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL)
     _slow_mode(author, debate)
     ratelimit.enforce("comment", author)
     html, mentions = render_body(body)
-    comment = Comment.objects.create(
-        debate=debate, author=author, parent=parent, root_id=(parent.root_id or parent.pk) if parent else None,
-        depth=parent.depth + 1 if parent else 0, alignment=alignment, body=body, body_html=html,
-    )
+    try:
+        with transaction.atomic():
+            comment = Comment.objects.create(
+                debate=debate, author=author, parent=parent,
+                root_id=(parent.root_id or parent.pk) if parent else None,
+                depth=parent.depth + 1 if parent else 0, alignment=alignment, body=body, body_html=html,
+                client_id=client_id,
+            )
+    except IntegrityError:
+        if not client_id:
+            raise
+        # The same post, sent twice at once: the first one won.
+        return Comment.objects.get(author=author, client_id=client_id)
     if parent is not None:
         Comment.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
         Comment.objects.filter(pk=comment.root_id).update(thread_size=F("thread_size") + 1)

@@ -250,7 +250,7 @@ def debate_detail(request, pk):
     member = presence.member_for(request.user, tab)
     readers = presence.touch(debate.pk, member) if member else presence.count(debate.pk)
     context.update(
-        tab=tab, readers=readers, tallies=selectors.tallies(debate),
+        tab=tab, readers=readers, client_id=new_client_id(), tallies=selectors.tallies(debate),
         updates=list(debate.updates.select_related("author")[:20]),
         refusal=permissions.comment_refusal(request.user, debate),
         **_debate_controls(request.user, debate, context["moderator_view"]),
@@ -272,6 +272,7 @@ def _comment_form_page(request, debate, *, error, form_id, parent=None, comment=
     return render(request, "debates/comment_form_page.html", {
         "debate": debate, "parent": parent, "comment": comment, "error": error, "form_id": form_id,
         "body": request.POST.get("body", ""), "alignment": request.POST.get("alignment", "0"),
+        "client_id": request.POST.get("client_id", "")[:40] or new_client_id(),
         "max_length": conf.get("COMMENT_MAX_LENGTH"),
     }, status=status)
 
@@ -290,7 +291,8 @@ def comment_create(request, pk):
             except (ValueError, Comment.DoesNotExist):
                 raise ValidationError(_("The comment you reply to does not exist.")) from None
         comment = services.post_comment(author=request.user, debate=debate, body=request.POST.get("body", ""),
-                                        parent=parent, alignment=request.POST.get("alignment") or Stance.NEUTRAL)
+                                        parent=parent, alignment=request.POST.get("alignment") or Stance.NEUTRAL,
+                                        client_id=request.POST.get("client_id", ""))
     except (ValidationError, PermissionDenied, RateLimited) as exc:
         if request.htmx:
             return _htmx_error(exc, f"{form_id}-errors")
@@ -334,10 +336,15 @@ def comment_replies(request, pk, comment_pk):
         "comment": comment, "debate": comment.debate, **_viewer_context(request, comment.debate)})
 
 
+def new_client_id() -> str:
+    """The idempotency key a comment form carries (a retried post returns the comment already created)."""
+    return secrets.token_urlsafe(12)
+
+
 def _panel(request, comment, panel, form_id):
     return render(request, "debates/comment_panel.html", {
         "comment": comment, "panel": panel, "form_id": form_id, "max_length": conf.get("COMMENT_MAX_LENGTH"),
-        **moderation_urls()})
+        "client_id": new_client_id(), **moderation_urls()})
 
 
 @require_GET
@@ -358,6 +365,7 @@ def comment_reply(request, pk, comment_pk):
         return _panel(request, comment, "reply", form_id)
     return render(request, "debates/comment_form_page.html", {
         "debate": comment.debate, "parent": comment, "form_id": form_id, "error": refusal, "body": "",
+        "client_id": new_client_id(),
         "max_length": conf.get("COMMENT_MAX_LENGTH")})
 
 

@@ -103,11 +103,29 @@
   }
 
   // --- htmx forms ------------------------------------------------------------------------------------------------
+  // A comment form carries a client id: a post retried after a network error is recognized and not doubled. A form
+  // that came through a push has none yet; each success gets a fresh one for the next comment.
+  function newClientId() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (!form || !form.classList || !form.classList.contains("comment-form")) return;
+    var input = form.querySelector('input[name="client_id"]');
+    if (input && !input.value) {
+      input.value = newClientId();
+      evt.detail.parameters.client_id = input.value;
+    }
+  });
   document.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;
     if (!form || !form.classList || !form.classList.contains("comment-form")) return;
     var errors = document.getElementById(form.id + "-errors");
     if (evt.detail.successful && evt.detail.xhr.status === 204) {
+      var input = form.querySelector('input[name="client_id"]');
+      if (input) input.value = newClientId();
       if (errors) errors.textContent = "";
       var panel = form.closest(".comment-panel");
       if (panel) { closePanel(panel); return; }

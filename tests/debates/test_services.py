@@ -383,3 +383,15 @@ def test_demo_seed_is_idempotent(alice, bob, carol, mona, fiona):
     debate = Debate.objects.get(title=demo.TITLE)
     assert debate.comments.count() == len(demo.THREAD)
     assert debate.comments.filter(depth=2).exists()
+
+
+def test_a_retried_post_with_the_same_client_id_makes_one_comment(debate, alice, bob):
+    first = services.post_comment(author=alice, debate=debate, body="Une fois", client_id="abcdefgh1234")
+    again = services.post_comment(author=alice, debate=debate, body="Une fois", client_id="abcdefgh1234")
+    assert again.pk == first.pk and Comment.objects.count() == 1
+    assert kinds(debate).count("comment.posted") == 1
+    # Another person's id space is their own; a malformed id is ignored.
+    services.post_comment(author=bob, debate=debate, body="Moi aussi", client_id="abcdefgh1234")
+    services.post_comment(author=alice, debate=debate, body="Deux", client_id="<bad>")
+    services.post_comment(author=alice, debate=debate, body="Trois", client_id="<bad>")
+    assert Comment.objects.count() == 4

@@ -391,3 +391,14 @@ def test_each_column_loads_more_of_its_own_stance(client_en, debate, alice):
                              "&fragment=page", **HTMX).content.decode()
     assert f'id="comment-{pros[21].pk}"' in fragment and "Contre" not in fragment
     assert fragment.count('class="comment depth-0') == 2
+
+
+def test_a_double_submitted_form_makes_one_comment(client, debate, alice):
+    login(client, alice)
+    html = client.get(debate.get_absolute_url()).content.decode()
+    client_id = html.split('name="client_id" value="', 1)[1].split('"', 1)[0]
+    assert len(client_id) >= 12
+    for _ in range(2):
+        response = client.post(f"/debates/{debate.pk}/comments/", {"body": "Une fois", "client_id": client_id})
+        assert response.status_code == 302
+    assert Comment.objects.count() == 1
