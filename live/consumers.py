@@ -206,8 +206,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if sub is None:
             return
         control = msg.get("control")
-        if control and await self.apply_control(control):
-            return
+        if control:
+            if await self.apply_control(control):
+                return
+            sub = self.subs.get(key)  # a re-authorization may have just dropped this stream
+            if sub is None:
+                return
         if sub.silent:
             return
         seq = msg.get("seq")
