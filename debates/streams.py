@@ -57,7 +57,11 @@ def typing(viewer, rest: str, data: dict):
     """Presence heartbeats ({presence: tab_id, leaving?}) and "X is writing…" ({comment: pk}), both best effort."""
     debate = _debate(rest)
     if "presence" in data:
-        member = presence.member_for(viewer.user, str(data.get("presence") or "")[:32])
+        # An anonymous socket counts once: the first tab id it sends is its identity for good (a client cycling
+        # through made-up ids cannot inflate the count).
+        tabs = viewer.__dict__.setdefault("debate_tabs", {})
+        tab = tabs.setdefault(debate.pk, str(data.get("presence") or "")[:32])
+        member = presence.member_for(viewer.user, tab)
         if member is None:
             return None
         count = presence.touch(debate.pk, member, leaving=bool(data.get("leaving")))

@@ -3,9 +3,9 @@
 import pytest
 from asgiref.sync import sync_to_async
 
-from debates import services
+from debates import presence, services
 from debates.models import Stance
-from live import streams
+from live import ratelimit, streams
 from tests.debates.conftest import make_debate
 from tests.helpers import connect, events, receive_until
 
@@ -183,3 +183,19 @@ async def test_editing_the_debate_never_replaces_the_comment_form_under_a_draft(
     [frame] = await events(ws_bob, debate.stream_key, 1)
     assert "Titre précisé du débat" in frame["html"] and "comment-form-region" not in frame["html"]
     await ws_bob.disconnect()
+
+
+async def test_an_anonymous_socket_counts_once_whatever_tab_ids_it_sends(fiona, alice):
+    debate = await sync_to_async(make_debate)(fiona)
+    ws_alice, _ = await follow(alice, debate)
+    ws_anon, _ = await follow(None, debate)
+    await ws_anon.send_json_to({"type": "typing", "stream": debate.stream_key, "presence": "firsttab0001"})
+    frame, _ = await receive_until(ws_alice, lambda f: f["type"] == "ephemeral")
+    assert 'data-count="1"' in frame["html"]
+    ratelimit._local_stamps.clear()  # skip the 2 s typing throttle
+    await ws_anon.send_json_to({"type": "typing", "stream": debate.stream_key, "presence": "othertab0002"})
+    await ws_anon.send_json_to({"type": "ping"})
+    await receive_until(ws_anon, lambda f: f["type"] == "pong")
+    assert await sync_to_async(presence.count)(debate.pk) == 1
+    await ws_alice.disconnect()
+    await ws_anon.disconnect()
