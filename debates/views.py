@@ -313,9 +313,10 @@ def comment_detail(request, pk, comment_pk):
     debate = comment.debate
     root = Comment.objects.select_related("author", "hidden_by").get(pk=comment.thread_root_id)
     selectors.attach_replies([root], all_direct=True)
-    # Replies of the focused comment in full, when it is a reply itself.
-    for child in getattr(root, "children", []):
-        if child.pk == comment.pk and child.more_replies:
+    # The focused reply is always shown, with all its replies: unfold the reply that holds it.
+    holder = comment.parent_id if comment.depth == 2 else comment.pk
+    for child in root.children:
+        if child.pk == holder and child.more_replies:
             selectors.attach_replies([child], all_direct=True)
     selectors.apply_votes(request.user, [root])
     return render(request, "debates/comment_detail.html", {

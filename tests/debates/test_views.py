@@ -402,3 +402,14 @@ def test_a_double_submitted_form_makes_one_comment(client, debate, alice):
         response = client.post(f"/debates/{debate.pk}/comments/", {"body": "Une fois", "client_id": client_id})
         assert response.status_code == 302
     assert Comment.objects.count() == 1
+
+
+def test_a_permalink_shows_a_reply_however_deep_it_was_folded(client_en, debate, alice, bob):
+    root = services.post_comment(author=alice, debate=debate, body="Racine")
+    middle = services.post_comment(author=bob, debate=debate, body="Milieu", parent=root)
+    deep = [services.post_comment(author=alice, debate=debate, body=f"Profond {i}", parent=middle)
+            for i in range(5)]
+    html = client_en.get(debate.get_absolute_url()).content.decode()
+    assert f'id="comment-{deep[4].pk}"' not in html
+    html = client_en.get(deep[4].get_absolute_url()).content.decode()
+    assert f'id="comment-{deep[4].pk}"' in html and "is-focus" in html
