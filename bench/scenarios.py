@@ -102,8 +102,8 @@ class StockTarget(Target):
     def __init__(self, ctx, payload_size: int):
         self.ctx, self.payload_size = ctx, payload_size
         port = stack.free_port()
-        self.servers = [stack.Server("stock-channels", [stack.PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                                        "bench.baselines.stock_channels:application"],
+        self.servers = [stack.Server("stock-channels",
+                                     stack.daphne_cmd(port, "bench.baselines.stock_channels:application"),
                                      ctx.env, port, health="/healthz")]
 
     def start(self):

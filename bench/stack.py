@@ -211,9 +211,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
 
 
+BACKLOG = int(os.environ.get("BENCH_BACKLOG", "1024"))
+
+
+def daphne_cmd(port: int, app: str = "live.asgi:application") -> list[str]:
+    """daphne as docs/deploy.md starts it, listening with a backlog of BACKLOG connections: daphne's `-b/-p`
+    leave Twisted's default of 50, and a reconnect storm then loses SYNs and waits 1, 3, 7, 15 s for the
+    kernel's retries (docs/performance.md, S7). BENCH_BACKLOG=50 measures the default."""
+    return [PY, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog={BACKLOG}",
+            "--websocket_timeout", "86400", app]
+
+
 def daphne(name: str, env: dict, port: int | None = None) -> Server:
     port = port or free_port()
-    return Server(name, [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "live.asgi:application"], env, port)
+    return Server(name, daphne_cmd(port), env, port)
 
 
 def machine_load() -> str:
