@@ -413,3 +413,17 @@ def test_a_permalink_shows_a_reply_however_deep_it_was_folded(client_en, debate,
     assert f'id="comment-{deep[4].pk}"' not in html
     html = client_en.get(deep[4].get_absolute_url()).content.decode()
     assert f'id="comment-{deep[4].pk}"' in html and "is-focus" in html
+
+
+def test_bob_reports_alices_comment_through_moderation(client, debate, alice, bob):
+    from live.moderation.models import Report
+
+    comment = services.post_comment(author=alice, debate=debate, body="Un propos limite")
+    login(client, bob)
+    panel = client.get(f"/debates/{debate.pk}/comments/{comment.pk}/report/", **HTMX).content.decode()
+    action = panel.split('action="', 1)[1].split('"', 1)[0]
+    response = client.post(action, {"kind": "comment", "id": comment.pk, "reason": "offensive", "details": "Vexant",
+                                     "next": debate.get_absolute_url()})
+    assert response.status_code in (200, 302)
+    report = Report.objects.get()
+    assert (report.reporter, report.kind, report.object_id) == (bob, "comment", comment.pk)
