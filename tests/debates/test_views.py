@@ -1,5 +1,6 @@
 """Debate pages and forms, plain (no JavaScript) and through htmx."""
 
+import re
 import time
 
 import pytest
@@ -427,3 +428,18 @@ def test_bob_reports_alices_comment_through_moderation(client, debate, alice, bo
     assert response.status_code in (200, 302)
     report = Report.objects.get()
     assert (report.reporter, report.kind, report.object_id) == (bob, "comment", comment.pk)
+
+
+def test_the_moderators_hide_form_goes_through_moderation(client, debate, alice, mona):
+    comment = services.post_comment(author=alice, debate=debate, body="À masquer")
+    login(client, mona)
+    html = client.get(debate.get_absolute_url()).content.decode()
+    form = html[html.index('class="moderator-only hide-disclosure"'):]
+    action = form.split('action="', 1)[1].split('"', 1)[0]
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.split("</form>", 1)[0]))
+    assert fields["kind"] == "comment" and fields["id"] == str(comment.pk)
+    response = client.post(action, {**fields, "action": "hide", "reason": "Propos injurieux"})
+    assert response.status_code in (200, 204, 302)
+    comment.refresh_from_db()
+    assert comment.hidden_at is not None and comment.hidden_by == mona
+    assert Event.objects.filter(stream=debate.stream_key, kind="comment.hidden").exists()
