@@ -1,0 +1,85 @@
+"""Races between a close and the comments under way, on a real PostgreSQL."""
+
+import threading
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.utils import timezone, translation
+
+from debates import services
+from debates.models import Comment
+from tests.debates.conftest import make_debate
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_postgres]
+
+
+def test_a_comment_waiting_on_a_close_is_refused_once_the_close_commits(fiona, alice):
+    debate = make_debate(fiona)
+    locked, go, outcome = threading.Event(), threading.Event(), {}
+
+    def close():
+        try:
+            with transaction.atomic():
+                row = services._locked_debate(debate)  # what close_debate holds while it writes
+                row.closed_at, row.conclusions = timezone.now(), "Fermé pendant que vous écriviez."
+                row.save()
+                locked.set()
+                go.wait(10)
+        finally:
+            connection.close()
+
+    def post():
+        try:
+            with translation.override("en"):
+                services.post_comment(author=alice, debate=debate, body="Juste à temps ?")
+            outcome["result"] = "posted"
+        except PermissionDenied as exc:
+            outcome["result"] = str(exc)
+        finally:
+            connection.close()
+
+    closer = threading.Thread(target=close)
+    closer.start()
+    assert locked.wait(10)
+    poster = threading.Thread(target=post)
+    poster.start()
+    poster.join(0.5)
+    assert poster.is_alive()  # the comment waits for the close to finish...
+    go.set()
+    closer.join(10)
+    poster.join(10)
+    assert "closed" in outcome["result"]  # ...then sees the debate closed
+    assert not Comment.objects.filter(debate=debate).exists()
+
+
+def test_comments_do_not_wait_for_each_other(fiona, alice, bob):
+    debate = make_debate(fiona)
+    holding, go, outcome = threading.Event(), threading.Event(), {}
+
+    def slow_comment():
+        try:
+            with transaction.atomic():
+                services._shared_debate(debate.pk)  # a comment under way holds a SHARE lock
+                holding.set()
+                go.wait(10)
+        finally:
+            connection.close()
+
+    def other_comment():
+        try:
+            with transaction.atomic():
+                services._shared_debate(debate.pk)
+                outcome["shared"] = True
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=slow_comment)
+    first.start()
+    assert holding.wait(10)
+    second = threading.Thread(target=other_comment)
+    second.start()
+    second.join(5)
+    assert outcome.get("shared") is True  # not blocked by the first
+    go.set()
+    first.join(10)
