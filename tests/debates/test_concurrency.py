@@ -36,6 +36,8 @@ def test_a_comment_waiting_on_a_close_is_refused_once_the_close_commits(fiona, a
             outcome["result"] = "posted"
         except PermissionDenied as exc:
             outcome["result"] = str(exc)
+        except Exception as exc:  # reported by the assertion below rather than lost in the thread
+            outcome["result"] = repr(exc)
         finally:
             connection.close()
 
@@ -49,7 +51,7 @@ def test_a_comment_waiting_on_a_close_is_refused_once_the_close_commits(fiona, a
     go.set()
     closer.join(10)
     poster.join(10)
-    assert "closed" in outcome["result"]  # ...then sees the debate closed
+    assert "closed" in outcome.get("result", ""), outcome  # ...then sees the debate closed
     assert not Comment.objects.filter(debate=debate).exists()
 
 
