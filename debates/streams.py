@@ -91,9 +91,21 @@ streams.register_stream("debate", authorize=authorize, typing=typing)
 
 # --- renderers ---------------------------------------------------------------------------------------------------
 
+def _memo(event, name, compute):
+    """An event renders once per language: read the database once for all of them."""
+    cache = event.__dict__.setdefault("_debates_memo", {})
+    if name not in cache:
+        cache[name] = compute()
+    return cache[name]
+
+
 def _comment(event) -> Comment | None:
-    return Comment.objects.select_related("author", "hidden_by", "debate", "debate__author").filter(
-        pk=event.data.get("comment")).first()
+    return _memo(event, "comment", lambda: Comment.objects.select_related(
+        "author", "hidden_by", "debate", "debate__author").filter(pk=event.data.get("comment")).first())
+
+
+def _tallies(event, debate) -> dict:
+    return _memo(event, "tallies", lambda: selectors.tallies(debate))
 
 
 def _per_audience(template: str, context: dict) -> dict[str, str]:
@@ -124,7 +136,7 @@ def render_posted(event):
     else:
         announce = _("New comment by %(name)s") % {"name": comment.author.public_name}
     return _per_audience("debates/push/comment_posted.html", {
-        "comment": comment, "debate": debate, "tallies": selectors.tallies(debate),
+        "comment": comment, "debate": debate, "tallies": _tallies(event, debate),
         "announce": _announce(announce)})
 
 
@@ -134,7 +146,7 @@ def _render_main(event, announce=""):
         return None
     comment.my_vote = 0
     return _per_audience("debates/push/comment_changed.html", {
-        "comment": comment, "debate": comment.debate, "tallies": selectors.tallies(comment.debate),
+        "comment": comment, "debate": comment.debate, "tallies": _tallies(event, comment.debate),
         "announce": _announce(announce) if announce else ""})
 
 
