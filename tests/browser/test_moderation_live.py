@@ -65,11 +65,11 @@ def test_three_reports_hide_a_comment_live(open_page, comment, bob, carol):
 
     reporter = open_page(bob, debate_path(comment))
     wait_live(reporter)
-    main = reporter.locator(f"#comment-{comment.pk}-main")
-    main.locator(".report-disclosure summary").click()
-    main.locator(".report-form input[value='offensive']").check()
-    main.locator(".report-form textarea").fill("Injurieux")
-    main.locator(".report-form button[type=submit]").click()
+    reporter.locator(f"#comment-{comment.pk}-main .report-link").click()  # the form opens in a panel under it
+    panel = reporter.locator(f"#comment-{comment.pk}-panel")
+    panel.locator(".report-form input[value='offensive']").check()
+    panel.locator(".report-form textarea").fill("Injurieux")
+    panel.locator(".report-form button[type=submit]").click()
 
     expect(reader.locator(f"#comment-{comment.pk}-main .comment-placeholder")).to_be_visible()
     expect(reader.locator(f"#comment-{comment.pk}-main")).not_to_contain_text("Les commerçants")
