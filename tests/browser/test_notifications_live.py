@@ -24,3 +24,17 @@ def test_bobs_badge_rises_live_and_recovers_what_it_missed_offline(open_page, al
     go_online(page)
     expect(badge).to_contain_text("3")
     expect(page.locator("#notification-list li")).to_have_count(3)
+
+
+def test_a_killed_server_is_rejoined_with_backoff_and_nothing_is_lost(open_page, daphne_server, bob):
+    page = open_page(bob, "/notifications/")
+    wait_live(page)
+    daphne_server.stop()  # the process dies: every socket drops (1006) and the pages start retrying
+    page.wait_for_selector("#live-status:not([hidden])")
+    notify(user=bob, kind="test", text="Pendant la panne 1")
+    notify(user=bob, kind="test", text="Pendant la panne 2")
+    daphne_server.start()
+    wait_live(page, timeout=20000)
+    expect(page.locator("#notification-badge")).to_contain_text("2")
+    expect(page.locator("#notification-list li")).to_have_count(2)
+    expect(page.locator("#live-status")).to_be_hidden()
