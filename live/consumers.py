@@ -329,7 +329,7 @@ def _refresh_user(viewer: streams.Viewer) -> None:
 
 
 def _replay(key: str, after: int, epoch: str | None) -> list[dict]:
-    return [streams.message(event) for event in streams.events_after(key, after, epoch=epoch or None)]
+    return streams.replay_messages(key, after, epoch=epoch or None)
 
 
 def monotonic() -> float:

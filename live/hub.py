@@ -346,7 +346,7 @@ class Hub:
 
 
 def _messages_after(key: str, after: int, upto: int | None) -> list[dict]:
-    return [streams.message(event) for event in streams.events_after(key, after, upto=upto)]
+    return streams.replay_messages(key, after, upto=upto)
 
 
 def _cancelling() -> bool:

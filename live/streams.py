@@ -23,7 +23,9 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -338,6 +340,55 @@ def events_after(key: str, after: int, *, upto: int | None = None, epoch: str | 
     for event in events:
         event.epoch = current_epoch
     return events
+
+
+# --- replay, rendered once for every socket that needs it ------------------------------------------------------------
+
+_REPLAY_CACHE_SIZE = 4096
+_REPLAY_CACHE_SECONDS = 30.0
+_replay_cache: OrderedDict = OrderedDict()  # (stream, seq) -> (msg, epoch, head when rendered, refs, time)
+_replay_lock = threading.Lock()
+_render_locks: dict[str, threading.Lock] = {}
+
+
+def replay_messages(key: str, after: int, *, upto: int | None = None, epoch: str | None = None) -> list[dict]:
+    """The layer messages of the events after `after`, for a socket (or a hub) catching up. Raises Reset.
+
+    When a thousand sockets resume at once (a network blip, a restarted process) they all ask for the same
+    events: each is rendered once and the rendering reused, unless an event touching the same things (`refs`)
+    came after that rendering, in which case it is rendered again from the current state, so a replay never
+    shows content hidden since."""
+    events = events_after(key, after, upto=upto, epoch=epoch)
+    if not events:
+        return []
+    last_touch: dict[str, int] = {}
+    event_refs = []
+    for event in events:
+        these = refs(event.data)
+        event_refs.append(these)
+        for ref in these:
+            last_touch[ref] = event.seq
+    now = time.monotonic()
+    out = []
+    with _render_locks.setdefault(key, threading.Lock()):  # the first renders, the others wait and reuse
+        head = heads([key]).get(key, ("", events[-1].seq, 0))[1]
+        reuse = upto is None or upto >= head  # every later event is in `events`: staleness is decidable
+        for event, these in zip(events, event_refs, strict=True):
+            cached = _replay_cache.get((key, event.seq)) if reuse else None
+            if cached is not None:
+                msg, cached_epoch, rendered_at, cached_refs, stamp = cached
+                if cached_epoch == event.epoch and now - stamp < _REPLAY_CACHE_SECONDS \
+                        and all(last_touch.get(ref, 0) <= rendered_at for ref in cached_refs):
+                    out.append(msg)
+                    continue
+            msg = message(event)
+            with _replay_lock:
+                _replay_cache[(key, event.seq)] = (msg, event.epoch, head, these, now)
+                _replay_cache.move_to_end((key, event.seq))
+                while len(_replay_cache) > _REPLAY_CACHE_SIZE:
+                    _replay_cache.popitem(last=False)
+            out.append(msg)
+    return out
 
 
 # --- retention ---------------------------------------------------------------------------------------------------------
