@@ -154,9 +154,23 @@
 
   // Insertions (hx-swap-oob="beforeend:#list" ...) must stay idempotent: an element whose id is already on the page
   // is replaced in place instead of being inserted a second time (a replay may overlap what the page rendered).
+  function oobTarget(el) {
+    var how = el.getAttribute("hx-swap-oob") || "true";
+    var colon = how.indexOf(":");
+    if (colon >= 0) {
+      try { return document.querySelector(how.slice(colon + 1)); } catch (e) { return null; }
+    }
+    return el.id ? document.getElementById(el.id) : null;
+  }
+
   function makeIdempotent(html) {
     var tpl = document.createElement("template");
     tpl.innerHTML = html;
+    // One rendering serves every page of an audience: parts aimed at regions this page does not have are dropped
+    // here instead of being reported by htmx as errors.
+    Array.prototype.slice.call(tpl.content.children).forEach(function (el) {
+      if (!oobTarget(el)) el.remove();
+    });
     var wrappers = tpl.content.querySelectorAll("[hx-swap-oob]");
     for (var i = 0; i < wrappers.length; i++) {
       var how = wrappers[i].getAttribute("hx-swap-oob");
