@@ -261,6 +261,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 missed = self.hub.replay_from_memory(sub.key, sub.last, epoch)
                 if missed is None:
                     missed = await db_read(_replay)(sub.key, sub.last, epoch)
+                    self.hub.learn_replay(sub.key, missed)
             except streams.Reset as reset:
                 await self.reset(reset)
                 return

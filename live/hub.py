@@ -221,7 +221,7 @@ class Hub:
         self.last[key] = msg["seq"]
         await self._fanout(key, msg)
 
-    def _remember(self, key: str, msg: dict) -> None:
+    def _remember(self, key: str, msg: dict, stamp: float | None = None) -> None:
         seq = msg["seq"]
         recent = self.recent.get(key)
         if recent is None or (recent and recent[-1][0] != seq - 1):
@@ -241,7 +241,27 @@ class Hub:
             if len(touched) > 4 * RECENT_EVENTS:
                 low = recent[0][0] if recent else seq
                 self.touched[key] = {ref: s for ref, s in touched.items() if s >= low}
-        recent.append((seq, time.monotonic(), msg))
+        recent.append((seq, time.monotonic() if stamp is None else stamp, msg))
+
+    def learn_replay(self, key: str, msgs: list[dict]) -> None:
+        """A socket's replay read from the log (and rendered now) extends the memory backwards when it ends where
+        the memory starts: the next sockets resuming from the same position then need no query at all."""
+        if not msgs or key not in self.subscribers:
+            return
+        end = msgs[-1]["seq"]
+        last = self.last.get(key, 0)
+        recent = self.recent.get(key) or deque()
+        if end > last or (end < last and (not recent or recent[0][0] > end + 1)):
+            return
+        if any(b["seq"] != a["seq"] + 1 for a, b in zip(msgs, msgs[1:], strict=False)):
+            return
+        now = time.monotonic()
+        entries = [(m["seq"], now, m) for m in msgs] + [entry for entry in recent if entry[0] > end]
+        if entries[-1][0] != last:
+            return
+        self.recent[key], self.touched[key] = deque(maxlen=RECENT_EVENTS), {}
+        for entry in entries:  # the same staleness rule as live deliveries
+            self._remember(key, entry[2], stamp=entry[1])
 
     def replay_from_memory(self, key: str, after: int, epoch: str | None) -> list[dict] | None:
         """The events of `key` after `after` as delivered here, when the hub holds all of them and they are

@@ -108,3 +108,23 @@ def test_a_hole_restarts_the_memory(hub):
     deliver(hub, message(5, "comment=5"))  # after a reset jumped the position
     assert hub.replay_from_memory("debate.1", 0, "e1") is None
     assert seqs(hub.replay_from_memory("debate.1", 4, "e1")) == [5]
+
+
+def test_a_replay_from_the_log_extends_the_memory_backwards(hub):
+    hub.subscribers["debate.1"] = {object()}
+    hub.last["debate.1"] = 5
+    deliver(hub, message(6, "comment=6"))
+    hub.learn_replay("debate.1", [message(3, "comment=3"), message(4, "comment=4"), message(5, "comment=5")])
+    assert seqs(hub.replay_from_memory("debate.1", 2, "e1")) == [3, 4, 5, 6]
+    # A replay that does not reach what the hub delivered teaches nothing.
+    hub.learn_replay("debate.1", [message(1, "comment=1")])
+    assert hub.replay_from_memory("debate.1", 0, "e1") is None
+
+
+def test_learning_keeps_the_staleness_rule(hub):
+    hub.subscribers["debate.1"] = {object()}
+    hub.last["debate.1"] = 2
+    deliver(hub, message(3, "comment=1"))  # comment 1 changed after the replay below was rendered
+    hub.learn_replay("debate.1", [message(1, "comment=1"), message(2, "comment=2")])
+    assert hub.replay_from_memory("debate.1", 0, "e1") is None
+    assert seqs(hub.replay_from_memory("debate.1", 1, "e1")) == [2, 3]
