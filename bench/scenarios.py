@@ -143,6 +143,19 @@ class WsTarget(Target):
         return writer
 
 
+def profile(target: Target, name: str):
+    """With BENCH_PYSPY=<seconds>, record the first server with py-spy (collapsed stacks) from now on."""
+    import os
+
+    seconds = os.environ.get("BENCH_PYSPY")
+    if not seconds:
+        return None
+    out = stack.ROOT / "bench" / "results" / "profiles" / f"{name}-{target.name}-{time.strftime('%H%M%S')}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(["py-spy", "record", "--pid", str(target.servers[0].pid), "-d", seconds, "-f", "raw",
+                             "-o", str(out), "-r", "200"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 # --- measuring ---------------------------------------------------------------------------------------------------------
 
 async def drain(pools: list[ListenerPool], stats: Stats, idle: float = 4.0, cap: float = 90.0) -> None:
@@ -286,6 +299,7 @@ async def reconnect_storm(target: Target, *, clients: int, missed: int) -> dict:
         result = await run_schedule(writer, [], stats, rate=50, count=missed, start_index=0)
         for i in range(missed):
             pool.expect(i, clients)
+        spy = profile(target, "s7")
         t0 = now_ns()
         sem = asyncio.Semaphore(clients)
         await asyncio.gather(*(pool._connect_one(lst, sem) for lst in pool.listeners))
