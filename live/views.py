@@ -1,6 +1,6 @@
 import asyncio
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import JsonResponse
@@ -19,22 +19,30 @@ def home(request):
 
 
 @never_cache
-def healthz(request):
-    """Database and channel-layer health as JSON; 503 when either is down."""
+async def healthz(request):
+    """Database and channel-layer health as JSON; 503 when either is down. Async, so a busy sync thread pool
+    cannot make the load balancer think the process is dead."""
     checks = {}
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        await sync_to_async(_database_roundtrip, thread_sensitive=False)()
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        async_to_sync(_layer_roundtrip)()
+        await _layer_roundtrip()
         checks["channel_layer"] = "ok"
     except Exception as exc:
         checks["channel_layer"] = f"error: {type(exc).__name__}"
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+
+
+def _database_roundtrip():
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        connection.close()  # a pool thread: do not leave a connection behind
 
 
 async def _layer_roundtrip():

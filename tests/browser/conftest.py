@@ -51,7 +51,7 @@ class LiveServer:
         ARTIFACTS.mkdir(exist_ok=True)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "live.asgi:application"],
-            env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
             cwd=Path(__file__).resolve().parents[2],
         )
         deadline = time.monotonic() + 20

@@ -38,3 +38,41 @@ def test_a_killed_server_is_rejoined_with_backoff_and_nothing_is_lost(open_page,
     expect(page.locator("#notification-badge")).to_contain_text("2")
     expect(page.locator("#notification-list li")).to_have_count(2)
     expect(page.locator("#live-status")).to_be_hidden()
+
+
+def test_alices_reply_raises_bobs_badge_in_his_other_browser(open_page, alice, bob, fiona):
+    from debates import services as debates
+    from tests.debates.conftest import make_debate
+
+    debate = make_debate(fiona)
+    comment = debates.post_comment(author=bob, debate=debate, body="Je préfère le dimanche.", alignment=0)
+    page_b = open_page(bob, "/notifications/")
+    page_a = open_page(alice, debate.get_absolute_url())
+    wait_live(page_b)
+    wait_live(page_a)
+
+    thread = page_a.locator(f"#comment-{comment.pk}")
+    thread.locator(".reply-link").first.click()
+    thread.locator(".reply-form textarea").first.fill("Le dimanche, le marché est fermé.")
+    thread.locator(".reply-form button[type=submit]").first.click()
+
+    expect(page_b.locator("#notification-badge")).to_contain_text("1")
+    expect(page_b.locator("#notification-list")).to_contain_text("alice")
+
+
+def test_marking_read_in_one_tab_clears_the_badge_in_the_other(open_page, bob):
+    notify(user=bob, kind="test", text="Une")
+    notify(user=bob, kind="test", text="Deux")
+    tab_1 = open_page(bob, "/notifications/")
+    tab_2 = open_page(bob, "/")
+    wait_live(tab_1)
+    wait_live(tab_2)
+    expect(tab_2.locator("#notification-badge")).to_contain_text("2")
+
+    tab_1.locator("#notification-list li", has_text="Une").get_by_role("button").click()
+    expect(tab_2.locator("#notification-badge")).to_contain_text("1")
+    expect(tab_1.locator("#notification-list li", has_text="Une")).to_contain_text("Lu")
+
+    tab_1.get_by_role("button", name="Tout marquer comme lu").click()
+    expect(tab_2.locator("#notification-badge")).to_have_text("")
+    expect(tab_1.locator("#notification-badge")).to_have_text("")
