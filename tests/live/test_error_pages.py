@@ -1,0 +1,40 @@
+"""Error pages in the site's look and the visitor's language."""
+
+import pytest
+from django.test import Client, RequestFactory
+from django.utils import translation
+from django.views.defaults import server_error
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_shows_a_404_page(client):
+    response = client.get("/accounts/people/nobody-here/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "<h1>Page introuvable</h1>" in html and 'class="skip-link"' in html
+    assert "No User matches" not in html
+
+
+def test_it_shows_a_403_page_with_the_reason(client, alice):
+    client.force_login(alice)
+    response = client.get("/moderation/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "<h1>Not allowed</h1>" in html
+    assert "This page is for moderators." in html
+
+
+def test_it_explains_an_expired_form():
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/accounts/login/", {"username": "alice", "password": "x"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403
+    assert "This form is out of date: reload the page and try again." in response.content.decode()
+
+
+def test_it_shows_a_standalone_500_page():
+    with translation.override("fr"):
+        response = server_error(RequestFactory().get("/"))
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert '<html lang="fr">' in html and "<h1>Un problème est survenu</h1>" in html and "live/live.css" in html
