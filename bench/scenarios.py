@@ -12,7 +12,7 @@ import time
 import httpx
 
 from bench import stack
-from bench.client import ListenerPool, Stats, now_ns, percentile, summarize
+from bench.client import ListenerPool, Stats, now_ns, percentile, summarize  # noqa: F401 (summarize re-exported)
 from bench.writers import FormWriter, HttpTriggerWriter, WsPublishWriter, comment_text, run_schedule
 
 CURSOR_RE = re.compile(r'data-live-stream="([^"]+)"\s+data-live-cursor="([^"]*)"')
@@ -299,7 +299,7 @@ async def reconnect_storm(target: Target, *, clients: int, missed: int) -> dict:
         result = await run_schedule(writer, [], stats, rate=50, count=missed, start_index=0)
         for i in range(missed):
             pool.expect(i, clients)
-        spy = profile(target, "s7")
+        profile(target, "s7")
         t0 = now_ns()
         sem = asyncio.Semaphore(clients)
         await asyncio.gather(*(pool._connect_one(lst, sem) for lst in pool.listeners))

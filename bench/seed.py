@@ -20,6 +20,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
 
+
 def user(nickname: str, role: str = "participant"):
     """A bench account. No usable password (they never sign in with one: each gets a session below), which also
     spares a password hash per account."""
@@ -94,7 +95,7 @@ def s8(args: dict) -> dict:
     small = target_debate({"writers": 0, "comments": 20})
     big = target_debate({"writers": 0, "comments": args["comments"]})
     return {"small": small, "big": big, "q_small": query_count({"path": small["page"], "repeat": 3}),
-            "q_big": query_count({"path": big["page"], "repeat": 3})}
+            "q_big": query_count({"path": big["page"], "repeat": args.get("repeat", 20)})}
 
 
 COMMANDS = {"s8": s8, "notifications": target_notifications, "debate": target_debate, "writers": lambda a: writers(a["n"]),
