@@ -44,7 +44,7 @@ def main():
     p.add_argument("--pyspy", type=float, default=0)
     p.add_argument("--target", default="auto")
     p.add_argument("--writers", type=int, default=200)
-    p.add_argument("--only-main", action="store_true")
+    p.add_argument("--scale", type=float, default=1.0)
     args = p.parse_args()
     stack.raise_nofile()
     stack.pin_generator()
