@@ -39,7 +39,7 @@ def make_debate(args, *, user, session_for, writers):
         if count:
             authors = [user(f"benchauthor{k}") for k in range(25)]
             roots = []
-            for i in range(count):
+            for i in range(min(count, 60)):
                 parent = roots[-1 - (i % min(len(roots), 40))] if roots and i % 3 == 2 else None
                 comment = services.post_comment(
                     author=authors[i % len(authors)], debate=debate, parent=parent,
@@ -48,8 +48,33 @@ def make_debate(args, *, user, session_for, writers):
                          f"and the square needs more shade in summer.")
                 if parent is None:
                     roots.append(comment)
+            if count > 60:
+                _bulk_comments(debate, authors, roots, count - 60, stances)
     cursor = streams.cursor(debate.stream_key)
     return {"stream": debate.stream_key, "epoch": cursor.epoch, "seq": cursor.seq, "debate": debate.pk,
             "page": debate.get_absolute_url(), "post": reverse("debates:comment_create", args=[debate.pk]),
             "field": "body", "extra": {"alignment": "0"},
             "writer_sessions": writers(int(args.get("writers", 1))) if args.get("writers") else []}
+
+
+def _bulk_comments(debate, authors, roots, count, stances):
+    """The rest of a big debate in bulk (the services would take minutes for 5000): the same shapes as
+    post_comment leaves (two roots for one reply, replies on recent roots, counters maintained)."""
+    from django.db.models import Count
+
+    from debates.models import Comment
+    from debates.services import render_body
+
+    body = ("Bulk comment. The tram line should stop closer to the market, and the square needs more shade "
+            "in summer.")
+    html = render_body(body)[0]
+    new_roots = Comment.objects.bulk_create([
+        Comment(debate=debate, author=authors[i % len(authors)], depth=0, alignment=stances[i % 3],
+                body=body, body_html=html) for i in range(count - count // 3)])
+    everyone = roots + new_roots
+    Comment.objects.bulk_create([
+        Comment(debate=debate, author=authors[i % len(authors)], parent=everyone[-1 - (i % 200)],
+                root=everyone[-1 - (i % 200)], depth=1, body=body, body_html=html) for i in range(count // 3)])
+    for row in (Comment.objects.filter(debate=debate, depth=1).values("parent_id")
+                .annotate(n=Count("pk")).order_by()):
+        Comment.objects.filter(pk=row["parent_id"]).update(reply_count=row["n"], thread_size=row["n"])

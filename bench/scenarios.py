@@ -239,7 +239,7 @@ async def fanout(target: Target, *, listeners: int, rate: float, seconds: float,
         steady = await measure_rate(target, [pool], writer, rate=rate, count=max(1, int(rate * seconds)),
                                     start_index=index, servers=servers)
         index += steady["posts"]
-        steps = []
+        steps, flat = [], 0
         best = steady if steady["loss"] == 0 else None
         for step_rate in ramp:
             count = max(10, int(step_rate * ramp_seconds))
@@ -250,11 +250,13 @@ async def fanout(target: Target, *, listeners: int, rate: float, seconds: float,
                                                "loss", "server_cpu_pct", "order_errors")})
             stack.log(f"  {target.name} ramp {step_rate}/s -> {step['deliveries_per_s']} deliveries/s "
                       f"p99 {step['p99_ms']} ms loss {step['loss']}")
-            improved = best is None or step["deliveries_per_s"] > best["deliveries_per_s"] * 1.1
+            improved = best is None or step["deliveries_per_s"] > best["deliveries_per_s"] * 1.05
             if best is None or step["deliveries_per_s"] > best["deliveries_per_s"]:
                 best = step
+            flat = 0 if improved else flat + 1
             offered = step_rate * steady["listeners"]
-            if not improved or step["deliveries_per_s"] < 0.6 * offered:
+            # Saturated: two steps without progress, or far below what was offered.
+            if flat >= 2 or step["deliveries_per_s"] < 0.5 * offered:
                 break
         frame_bytes = round(pool.stats.marked_bytes / pool.stats.marked_frames) if pool.stats.marked_frames else None
         return {"connect_s": round(connect_s, 2), "steady": steady, "ramp": steps,
