@@ -93,7 +93,10 @@ def server_env(db_url: str, redis_url: str, **extra) -> dict:
         "DEBUG": "0",  # as in production: no per-query recording, no debug pages
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",
-        "DB_CONN_MAX_AGE": env.get("DB_CONN_MAX_AGE", "60"),
+        # A pool of 16 connections per process (DB_POOL_MAX_SIZE, docs/performance.md); persistent connections
+        # (DB_CONN_MAX_AGE) leak one per request thread under ASGI and exhausted PostgreSQL's 100 slots.
+        "DB_CONN_MAX_AGE": "0",
+        "DB_POOL_MAX_SIZE": env.get("BENCH_DB_POOL_MAX_SIZE", "16"),
         # Every listener comes from 127.0.0.1: the per-IP socket cap is for the internet, not for one generator.
         "LIVE_MAX_SOCKETS_PER_IP": "1000000",
         "LIVE_MAX_SOCKETS_PER_USER": "1000000",

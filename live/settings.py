@@ -111,6 +111,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# DB_POOL_MAX_SIZE > 0: a psycopg connection pool per process (Django 5.1+). Under ASGI each request runs in a
+# thread of its own, so persistent connections (DB_CONN_MAX_AGE) leak one connection per thread; a pool is the
+# way to stop opening a PostgreSQL connection per request and per socket read (docs/performance.md).
+if env_int("DB_POOL_MAX_SIZE", 0) and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, env_int("DB_POOL_MAX_SIZE", 0)), "max_size": env_int("DB_POOL_MAX_SIZE", 0),
+        "timeout": 10}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads of one process write (views, the channel layer's sync bridges): wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
