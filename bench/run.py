@@ -299,7 +299,7 @@ def main(argv=None) -> int:
     args.target = pick_target(args)
     if not args.writers:
         top = max([SMOKE["rate"], *SMOKE["ramp"]] if args.smoke else [FULL["rate"], *FULL["ramp"]])
-        args.writers = min(1000, int(top * 2) + 5)
+        args.writers = min(1000, int(top * 3) + 5)  # each account posts at most every 3 s: 2 per 5 s window
     ctx = Context(args)
     started = time.time()
     out = {"mode": "smoke" if args.smoke else "full", "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
