@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 continue
             module.seed(stdout=self.stdout)
         if created:
-            self.stdout.write(self.style.SUCCESS("Demo accounts (password for all: %s):" % DEMO_PASSWORD))
+            self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD}):"))
             for nickname, role, why in PEOPLE:
                 self.stdout.write(f"  {nickname:<8} {role:<14} {why}")
         else:
