@@ -302,6 +302,7 @@ async def reconnect_storm(target: Target, *, clients: int, missed: int) -> dict:
         for i in range(missed):
             pool.expect(i, clients)
         profile(target, "s7")
+        cpu0 = target.servers[0].cpu_seconds()
         t0 = now_ns()
         sem = asyncio.Semaphore(clients)
         await asyncio.gather(*(pool._connect_one(lst, sem) for lst in pool.listeners))
@@ -309,6 +310,7 @@ async def reconnect_storm(target: Target, *, clients: int, missed: int) -> dict:
         await asyncio.wait_for(asyncio.gather(*(lst.subscribed.wait() for lst in pool.listeners
                                                 if lst.transport)), 60)
         await drain([pool], stats, idle=4.0, cap=60)
+        server_cpu_s = target.servers[0].cpu_seconds() - cpu0
         resumed = [lst.subscribed_at for lst in pool.listeners if lst.subscribed_at]
         all_done = max([*resumed, *(pool.complete_at.get(i, 0) for i in range(missed))])
         expected, missing = loss_of([pool], stats, range(missed)) if target.name == "agora" else (0, 0)
@@ -318,7 +320,8 @@ async def reconnect_storm(target: Target, *, clients: int, missed: int) -> dict:
                 "handshakes_done_s": round((connected_ns - t0) / 1e9, 3),
                 "resume_p50_ms": percentile(per_client, 50), "resume_p99_ms": percentile(per_client, 99),
                 "reconnected": len(pool.connected()), "catch_up_expected": expected, "loss": missing,
-                "resets": sum(lst.resets for lst in pool.listeners), "errors": pool.errors()[:5]}
+                "resets": sum(lst.resets for lst in pool.listeners), "errors": pool.errors()[:5],
+                "server_cpu_s": round(server_cpu_s, 2)}
     finally:
         await writer.close()
         await pool.close()
