@@ -32,7 +32,7 @@ RAMPS = {"agora": [15, 20, 25, 30, 40, 50, 60], "ws_broadcast": [20, 40, 80, 160
          "stock_channels": [5, 10, 20]}
 FULL = {"listeners": 1000, "rate": 10, "seconds": 20, "ramp": RAMPS["agora"], "ramp_seconds": 4,
         "idle": [1000, 5000], "storm_clients": 1000, "storm_missed": 20, "s8_comments": 5000, "s8_repeat": 40,
-        "s6_listeners": 1000}
+        "s6_listeners": 2000}
 
 
 class Context:
