@@ -152,7 +152,8 @@ def profile(target: Target, name: str):
         return None
     out = stack.ROOT / "bench" / "results" / "profiles" / f"{name}-{target.name}-{time.strftime('%H%M%S')}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(["py-spy", "record", "--pid", str(target.servers[0].pid), "-d", seconds, "-f", "raw",
+    gil = ["--gil"] if os.environ.get("BENCH_PYSPY_GIL") else []
+    return subprocess.Popen(["py-spy", "record", *gil, "--pid", str(target.servers[0].pid), "-d", seconds, "-f", "raw",
                              "-o", str(out), "-r", "200"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -8,6 +8,7 @@ HTTP POST. Server -> client: `event` (a stream's seq and HTML fragments), `ephem
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -260,8 +261,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 # frames it delivered live; older ones come from the log.
                 missed = self.hub.replay_from_memory(sub.key, sub.last, epoch)
                 if missed is None:
-                    missed = await db_read(_replay)(sub.key, sub.last, epoch)
+                    after = sub.last
+                    missed = await self.hub.shared_replay(
+                        sub.key, after, epoch, functools.partial(db_read(_replay), sub.key, after, epoch))
                     self.hub.learn_replay(sub.key, missed)
+                    # A shared replay may have been read before this socket joined: add what the hub delivered
+                    # since (anything later reaches this socket live, it has joined).
+                    end = missed[-1]["seq"] if missed else after
+                    if end < self.hub.last.get(sub.key, 0):
+                        more = self.hub.replay_from_memory(sub.key, end, None)
+                        if more is None:
+                            more = await db_read(_replay)(sub.key, end, None)
+                        missed = missed + more
             except streams.Reset as reset:
                 await self.reset(reset)
                 return

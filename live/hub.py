@@ -52,6 +52,7 @@ class Hub:
         self.recent: dict[str, deque] = {}  # stream -> deque of (seq, monotonic time, msg), contiguous
         self.touched: dict[str, dict[str, int]] = {}  # stream -> {ref: last seq in `recent` touching it}
         self.epochs: dict[str, str] = {}
+        self.replays: dict[tuple, asyncio.Future] = {}  # log replays in flight, shared by identical resumes
 
     # --- membership ---------------------------------------------------------------------------------------------
 
@@ -242,6 +243,28 @@ class Hub:
                 low = recent[0][0] if recent else seq
                 self.touched[key] = {ref: s for ref, s in touched.items() if s >= low}
         recent.append((seq, time.monotonic() if stamp is None else stamp, msg))
+
+    async def shared_replay(self, key: str, after: int, epoch: str | None, fetch) -> list[dict]:
+        """One log replay for every socket resuming `key` from the same position at the same time (a reconnect
+        storm): the first runs `fetch()`, the others wait for its result. The caller completes it with what the
+        hub delivered meanwhile (`replay_from_memory`), see LiveConsumer.catch_up."""
+        token = (key, after, epoch or "")
+        future = self.replays.get(token)
+        if future is not None:
+            return await asyncio.shield(future)
+        future = self.replays[token] = self.loop.create_future()
+        try:
+            result = await fetch()
+        except BaseException as exc:
+            if not future.done():
+                future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("replay cancelled"))
+                future.exception()  # retrieved: no "never retrieved" warning when nobody else waits
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            self.replays.pop(token, None)
 
     def learn_replay(self, key: str, msgs: list[dict]) -> None:
         """A socket's replay read from the log (and rendered now) extends the memory backwards when it ends where
