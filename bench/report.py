@@ -109,6 +109,8 @@ def fmt(value) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
+        if 0 < abs(value) < 0.1:
+            return f"{value:.4f}"
         return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"
