@@ -80,6 +80,8 @@ def _keys(action: str, who, now: float) -> tuple[int, int, str, str, float]:
 
 def _wait(count: int, seconds: int, previous: int, current: int, elapsed: float) -> float:
     """Seconds until one more attempt fits: the previous window's weight fades linearly over the current one."""
+    if count <= 0:  # a "0/N" limit switches the action off: nothing ever fits
+        return float(seconds)
     if current + 1 <= count:  # later in this window, once enough of the previous one has faded
         fraction = 1 - (count - current - 1) / previous if previous else elapsed
         return max(0.0, (fraction - elapsed) * seconds)

@@ -186,3 +186,11 @@ async def test_sockets_are_capped_per_ip(settings):
     replacement, ok, _ = await open_socket(ip="198.51.100.20")
     assert ok
     await replacement.disconnect()
+
+
+def test_a_zero_limit_refuses_with_a_retry_time_instead_of_crashing(settings):
+    from live import ratelimit
+
+    settings.RATE_LIMITS = {"comment": "0/60"}
+    allowed, retry_after = ratelimit.hit("comment", "someone")
+    assert not allowed and retry_after > 0
