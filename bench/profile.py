@@ -59,7 +59,7 @@ def main():
         async def go():
             nonlocal spy
             if args.pyspy:
-                out = stack.ROOT / "bench/results/profiles" / f"s1-{time.strftime('%H%M%S')}.txt"
+                out = stack.RESULTS / "profiles" / f"s1-{time.strftime('%H%M%S')}.txt"
                 out.parent.mkdir(parents=True, exist_ok=True)
                 spy = (subprocess.Popen(["py-spy", "record", "--pid", str(app.servers[0].pid), "-d",
                                          str(int(args.pyspy)), "-f", "raw", "-o", str(out), "-r", "200"],

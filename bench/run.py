@@ -10,6 +10,7 @@ exceeds its loose p99 bound.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -22,7 +23,7 @@ import uvloop
 
 from bench import report, scenarios, stack
 
-RESULTS = stack.ROOT / "bench" / "results"
+RESULTS = stack.RESULTS
 
 SMOKE = {"listeners": 200, "rate": 10, "seconds": 5, "ramp": [], "p99_bound_ms": 1000, "s8_comments": 300,
          "s8_repeat": 10}
@@ -33,6 +34,12 @@ RAMPS = {"agora": [15, 20, 25, 30, 40, 50, 60], "ws_broadcast": [20, 40, 80, 160
 FULL = {"listeners": 1000, "rate": 10, "seconds": 20, "ramp": RAMPS["agora"], "ramp_seconds": 4,
         "idle": [1000, 5000], "storm_clients": 1000, "storm_missed": 20, "s8_comments": 5000, "s8_repeat": 40,
         "s6_listeners": 2000}
+
+
+# Scenarios in their own modules: each has `async def run(ctx, cfg) -> dict` (a report.scenario(...) object); the
+# seed data it needs comes from the module's `seed_*` functions, run with `ctx.seed("<module>.<function>", args)`.
+EXTRA_SCENARIOS = [("S2", "bench.s2_rooms"), ("S3", "bench.s3_messages"), ("S4", "bench.s4_slow"),
+                   ("S9", "bench.s9_meeting")]
 
 
 class Context:
@@ -226,6 +233,18 @@ async def full(ctx: Context, out: dict, only: set[str] | None) -> list[str]:
         finally:
             two.stop()
         out["scenarios"].append(report.s6(s6, one))
+        save()
+    for name, module_name in EXTRA_SCENARIOS:
+        if not want(name):
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        stack.log(f"{name}: {module.__doc__.strip().splitlines()[0] if module.__doc__ else module_name}")
+        out["scenarios"].append(await module.run(ctx, cfg))
         save()
     save()
     return []

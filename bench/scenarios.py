@@ -150,7 +150,7 @@ def profile(target: Target, name: str):
     seconds = os.environ.get("BENCH_PYSPY")
     if not seconds:
         return None
-    out = stack.ROOT / "bench" / "results" / "profiles" / f"{name}-{target.name}-{time.strftime('%H%M%S')}.txt"
+    out = stack.RESULTS / "profiles" / f"{name}-{target.name}-{time.strftime('%H%M%S')}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     gil = ["--gil"] if os.environ.get("BENCH_PYSPY_GIL") else []
     return subprocess.Popen(["py-spy", "record", *gil, "--pid", str(target.servers[0].pid), "-d", seconds, "-f", "raw",

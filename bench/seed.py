@@ -103,5 +103,12 @@ COMMANDS = {"s8": s8, "notifications": target_notifications, "debate": target_de
 
 if __name__ == "__main__":
     command, raw = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "{}")
-    result = COMMANDS[command](json.loads(raw))
+    if command in COMMANDS:
+        function = COMMANDS[command]
+    else:  # "<module>.<function>": a scenario module's own seeding (bench/s2_rooms.py: seed_rooms...)
+        import importlib
+
+        module, _, name = command.rpartition(".")
+        function = getattr(importlib.import_module(f"bench.{module}"), name)
+    result = function(json.loads(raw))
     print("BENCH-JSON " + json.dumps(result))

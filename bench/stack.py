@@ -19,7 +19,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-LOGS = ROOT / "bench" / "results" / "logs"
+# Where results and server logs go: bench/results, or BENCH_RESULTS for a partial or development run that must not
+# overwrite the committed results.
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or ROOT / "bench" / "results")
+LOGS = RESULTS / "logs"
 PY = sys.executable
 SERVER_CPU = "0"
 GENERATOR_CPU = 1
