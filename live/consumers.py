@@ -282,6 +282,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             for msg in missed:
                 if msg["seq"] == sub.last + 1:
                     await self.send_event(sub, msg)
+                    await self.pace()
             pending, sub.buffer = sorted(sub.buffer, key=lambda m: m["seq"]), []
             gap = False
             for msg in pending:
@@ -292,10 +293,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
                     sub.buffer = [m for m in pending if m["seq"] > sub.last]
                     break
                 await self.send_event(sub, msg)
+                await self.pace()
             if not gap and not sub.buffer:
                 sub.catching_up = False
                 await self.send_json({"type": "subscribed", "stream": sub.key, "seq": sub.last})
                 return
+
+    async def pace(self):
+        """A replay writes many frames in a row: keep to the reader's pace (live/wire.py drain)."""
+        protocol = wire.daphne_protocol(self)
+        if protocol is not None:
+            await wire.drain(protocol)
 
     async def reset(self, reset: streams.Reset):
         sub = self.subs.get(reset.key)

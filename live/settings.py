@@ -242,6 +242,11 @@ LIVE = {
     "MAX_SOCKETS_PER_USER": env_int("LIVE_MAX_SOCKETS_PER_USER", 30),
     "MAX_SOCKETS_PER_IP": env_int("LIVE_MAX_SOCKETS_PER_IP", 2000),
     "REPLAY_LIMIT": 1000,
+    # A socket that does not read is cut past this many bytes waiting in the process (its page resumes by replay):
+    # the bound on a slow client's memory (RELIABILITY 22). The kernel's own socket buffer comes on top.
+    "SOCKET_BACKLOG_BYTES": env_int("LIVE_SOCKET_BACKLOG_BYTES", 1024 * 1024),
+    # Kernel send buffer per socket in bytes (SO_SNDBUF); 0 leaves Linux's autotuning (up to tcp_wmem, 4 MB).
+    "SOCKET_SNDBUF": env_int("LIVE_SOCKET_SNDBUF", 0),
 }
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 

@@ -15,14 +15,32 @@ TLS terminated in process, a closing socket) falls back to the ordinary ASGI sen
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
+import socket
 import struct
+import time
 
 logger = logging.getLogger(__name__)
 
 _UNSET = object()
+SLOW_ABORTS = [0]  # sockets aborted for not reading, since the process started (tests, healthz)
+
+
+def _backlog_limit() -> int:
+    from django.conf import settings
+
+    return settings.LIVE["SOCKET_BACKLOG_BYTES"]
+
+
+def _peer(transport) -> str:
+    try:
+        peer = transport.getPeer()
+        return f"{peer.host}:{peer.port}"
+    except Exception:  # noqa: BLE001 - only for the log line
+        return "?"
 
 
 def frame_bytes(text: str) -> bytes:
@@ -78,8 +96,24 @@ def daphne_protocol(consumer):
         send = getattr(getattr(send, "__self__", None), "real_send", None)
     if protocol is not None and not _usable(protocol):
         protocol = None
+    if protocol is not None:
+        _size_kernel_buffer(protocol.transport)
     consumer._wire_protocol = protocol
     return protocol
+
+
+def _size_kernel_buffer(transport) -> None:
+    """LIVE["SOCKET_SNDBUF"] bytes of kernel send buffer for this socket instead of Linux's autotuning (up to
+    tcp_wmem's 4 MB per socket): with it, a client that stops reading holds at most SNDBUF in the kernel plus
+    SOCKET_BACKLOG_BYTES in the process. 0 keeps the kernel's choice."""
+    from django.conf import settings
+
+    size = settings.LIVE["SOCKET_SNDBUF"]
+    if size:
+        try:
+            transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+        except OSError:
+            pass
 
 
 def _usable(protocol) -> bool:
@@ -93,16 +127,52 @@ def _usable(protocol) -> bool:
     return not getattr(protocol, "websocket_extensions_in_use", None)
 
 
+def backlog(transport) -> int:
+    """Bytes written to a Twisted transport that the kernel has not taken yet (they live in this process)."""
+    return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
+
+async def drain(protocol, timeout: float = 30.0) -> None:
+    """Wait until a socket's backlog is under a quarter of the limit. Replays write many frames in a row: they
+    follow the reader's pace instead of being cut like a client that does not read. A client that takes nothing
+    for `timeout` seconds is cut all the same."""
+    transport = protocol.transport
+    if transport is None or backlog(transport) <= _backlog_limit() // 4:
+        return
+    deadline = time.monotonic() + timeout
+    while transport.connected and not transport.disconnecting and backlog(transport) > _backlog_limit() // 4:
+        if time.monotonic() > deadline:
+            SLOW_ABORTS[0] += 1
+            logger.warning("live: socket %s read nothing of its replay for %.0f s, aborted", _peer(transport),
+                           timeout)
+            transport.abortConnection()
+            return
+        await asyncio.sleep(0.005)
+
+
 def write(protocol, frame: bytes) -> bool:
     """Send one pre-built frame on daphne's socket. False when the socket is not open (the caller then uses the
-    ASGI path, which knows what to do with a closing socket)."""
+    ASGI path, which knows what to do with a closing socket).
+
+    A socket that does not read (a frozen projector, a phone on a saturated network) makes Twisted buffer what
+    the kernel will not take, without limit. Past LIVE["SOCKET_BACKLOG_BYTES"] the connection is aborted: its
+    buffer is freed at once, nobody else waits for it, and its page reconnects and resumes from the last seq it
+    received, so it loses nothing (a replay from the hub's memory or the log, or a region reload when it is more
+    than REPLAY_LIMIT events behind)."""
     if protocol.state != protocol.STATE_OPEN:
         return False
     transport = protocol.transport
     if transport is None or not transport.connected or transport.disconnecting \
             or getattr(transport, "_writeDisconnected", False):
         return False
-    if transport.offset == len(transport.dataBuffer) and not transport._tempDataLen:
+    queued = backlog(transport)
+    if queued and queued + len(frame) > _backlog_limit():
+        SLOW_ABORTS[0] += 1
+        logger.warning("live: socket %s too slow (%d bytes waiting), aborted; its page will resume",
+                       _peer(transport), queued)
+        transport.abortConnection()
+        return True
+    if not queued:
         # Nothing queued: send now, as asyncio's own transports do, and queue only what the kernel did not take.
         try:
             sent = transport.socket.send(frame)

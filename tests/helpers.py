@@ -2,6 +2,13 @@
 
 import asyncio
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -76,3 +83,75 @@ async def events(communicator, stream, count, timeout=10):
 
 async def resume(communicator, **positions):
     await communicator.send_json_to({"type": "resume", "streams": positions})
+
+
+# --- a real daphne process (browser tests, slow sockets) ------------------------------------------------------
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url_for_subprocess() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def daphne_env(**extra) -> dict:
+    """The environment of a daphne subprocess on the test database and the test's Redis (extra: settings)."""
+    env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), "DJANGO_ENV": "development",
+           "ALLOWED_HOSTS": "127.0.0.1,localhost", "LIVE_SWEEP_SECONDS": "1", **extra}
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = settings.REDIS_URL
+    return env
+
+
+class LiveServer:
+    """`daphne live.asgi:application` in its own process, as production starts it."""
+
+
+    def __init__(self, port: int, env: dict):
+        self.port, self.env = port, env
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = None
+        self.log = ARTIFACTS / f"daphne-{port}.log"
+
+    def start(self):
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "live.asgi:application"],
+            env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=2)
+                return self
+            except Exception:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"daphne exited: {self.log.read_text()[-2000:]}") from None
+                time.sleep(0.2)
+        raise RuntimeError(f"daphne did not start: {self.log.read_text()[-2000:]}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def restart(self):
+        self.stop()
+        return self.start()

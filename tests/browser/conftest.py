@@ -5,17 +5,13 @@ same Redis, in its own process; Playwright never downloads a browser (`executabl
 """
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from tests import helpers
+from tests.helpers import LiveServer, daphne_env, free_port
 
 CHROMIUM = os.environ.get("AGORA_BROWSER", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -23,68 +19,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url_for_subprocess() -> str:
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or "postgres"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-
-
-class LiveServer:
-    def __init__(self, port: int, env: dict):
-        self.port, self.env = port, env
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = None
-        self.log = ARTIFACTS / f"daphne-{port}.log"
-
-    def start(self):
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "live.asgi:application"],
-            env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-            cwd=Path(__file__).resolve().parents[2],
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/healthz", timeout=2)
-                return self
-            except Exception:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"daphne exited: {self.log.read_text()[-2000:]}") from None
-                time.sleep(0.2)
-        raise RuntimeError(f"daphne did not start: {self.log.read_text()[-2000:]}")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-    def restart(self):
-        self.stop()
-        return self.start()
-
-
 @pytest.fixture(scope="session")
 def daphne_server(django_db_setup, django_db_blocker):
-    env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), "DJANGO_ENV": "development",
-           "ALLOWED_HOSTS": "127.0.0.1,localhost", "LIVE_SWEEP_SECONDS": "1"}
-    if settings.REDIS_URL:
-        env["REDIS_URL"] = settings.REDIS_URL
-    server = LiveServer(free_port(), env).start()
+    server = LiveServer(free_port(), daphne_env()).start()
     yield server
     server.stop()
 
