@@ -106,6 +106,8 @@ class Listener(WSListener):
     def on_message(self, data: bytes, t: int):
         self.frames += 1
         pool = self.pool
+        if pool.on_frame is not None:  # a scenario's own reaction to a frame (S9: the facilitator approves)
+            pool.on_frame(self, data, t)
         stats = pool.stats
         if pool.seq_check:
             head = data[:160]
@@ -170,6 +172,7 @@ class ListenerPool:
     seq_check: bool = True
     connect_concurrency: int = 200
     on_post_complete: object = None
+    on_frame: object = None  # callable(listener, data: bytes, t_ns), called with every text message
 
     def __post_init__(self):
         self.pending: dict[int, int] = {}  # post index -> deliveries still expected
@@ -278,3 +281,182 @@ def percentile(values, q: float) -> float | None:
 def summarize(values) -> dict:
     return {"p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95), "p99_ms": percentile(values, 99),
             "max_ms": round(max(values), 2) if values else None}
+
+
+# --- several streams per socket, one session per socket (S2, S3) -------------------------------------------------------
+
+STREAM_RE = re.compile(rb'"stream":"([^"]+)"')
+
+
+class MultiListener(Listener):
+    """A socket of its own page: its own session cookie (or none), its own URL, and every stream the page follows
+    with its own cursor (`data-live-stream` / `data-live-cursor`). Like live.js it names every stream in one
+    `resume` frame on each (re)connect, with the last seq it holds per stream, and checks the order per stream.
+
+    Latency: besides `stats.latencies` (receipt - due time), the pool records each delivery as *live* (the socket
+    was connected when the post was due) or *replayed* (the post was due before this connection opened: it came
+    through the resume protocol), the latter also counted from the moment the socket reconnected."""
+
+    __slots__ = ("cookie", "ws_url", "seqs", "epochs", "waiting", "reconnects")
+
+    def __init__(self, pool: MultiStreamPool, idx: int, cookie: str | None, streams: dict[str, tuple[str, int]],
+                 ws_url: str | None = None):
+        super().__init__(pool, idx)
+        self.cookie, self.ws_url = cookie, ws_url
+        self.seqs = {key: seq for key, (_epoch, seq) in streams.items()}
+        self.epochs = {key: epoch for key, (epoch, _seq) in streams.items()}
+        self.waiting: set[str] = set()
+        self.reconnects = 0
+
+    def on_ws_connected(self, transport: WSTransport):
+        self.transport = transport
+        self.connected_at = now_ns()
+        self.closed.clear()
+        if self.seqs:
+            self.waiting = set(self.seqs)
+            transport.send(WSMsgType.TEXT, json.dumps({"type": "resume", "streams": {
+                key: {"epoch": self.epochs[key], "seq": seq} for key, seq in self.seqs.items()}}).encode())
+        else:
+            self.subscribed_at = self.connected_at
+            self.subscribed.set()
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame):
+        if frame.msg_type == WSMsgType.CLOSE:
+            self.errors.append(f"closed by the server: {frame.get_close_code()} "
+                               f"{frame.get_close_message() or b''!r}")
+        super().on_ws_frame(transport, frame)
+
+    def _subscribed(self, stream: str, t: int):
+        self.waiting.discard(stream)
+        if not self.waiting:
+            if self.subscribed_at == 0:
+                self.subscribed_at = t
+            self.subscribed.set()
+
+    def on_message(self, data: bytes, t: int):
+        self.frames += 1
+        pool = self.pool
+        stats = pool.stats
+        counted = True
+        if self.seqs:
+            head = data[:200]
+            s_m = STREAM_RE.search(head)
+            stream = s_m.group(1).decode() if s_m else ""
+            m = SEQ_RE.search(head)
+            if m is not None and b'"type":"event"' in head and stream in self.seqs:
+                seq = int(m.group(1))
+                last = self.seqs[stream]
+                if seq <= last:
+                    stats.duplicates += 1
+                    return
+                if seq != last + 1:
+                    self.order_errors += 1
+                self.seqs[stream] = seq
+                counted = pool.mark_prefix is None or stream.startswith(pool.mark_prefix)
+            elif m is not None:
+                t_m = TYPE_RE.search(head)
+                kind = t_m.group(1) if t_m else b""
+                if kind == b"subscribed":
+                    self._subscribed(stream, t)
+                elif kind == b"reset":
+                    self.resets += 1
+                    self.seqs[stream] = int(m.group(1))
+                    e_m = re.search(rb'"epoch":"([^"]*)"', head)
+                    if e_m:
+                        self.epochs[stream] = e_m.group(1).decode()
+                    self._subscribed(stream, t)
+                return
+            elif b'"type":"error"' in head:
+                self.errors.append(data[:200].decode("utf-8", "replace"))
+                return
+        found = False
+        for mm in MARK_RE.finditer(data):
+            if not counted:
+                pool.other_marked += 1
+                return
+            if not found:
+                found = True
+                stats.marked_frames += 1
+                stats.marked_bytes += len(data)
+            i = int(mm.group(1))
+            if i >= len(self.got) or stats.sent[i] == 0:
+                stats.unknown += 1
+                continue
+            if self.got[i]:
+                stats.duplicates += 1
+                continue
+            self.got[i] = 1
+            stats.deliveries += 1
+            due = stats.sent[i]
+            stats.latencies.append((t - due) / 1e6)
+            if due >= self.connected_at:
+                pool.live_latencies.append((t - due) / 1e6)
+            else:
+                pool.replay_latencies.append((t - self.connected_at) / 1e6)
+            if stats.first_rx == 0:
+                stats.first_rx = t
+            stats.last_rx = t
+            pool.on_delivery(i, t)
+
+
+@dataclass
+class MultiStreamPool(ListenerPool):
+    """Listeners that are each a different page (MultiListener): `add()` them, `open()` them, `churn()` one
+    (abrupt drop, then a reconnect that resumes every stream from the last seq held). `mark_prefix` (e.g.
+    b"conversation.") counts marked frames of those streams only: another stream may quote the same text (an
+    inbox row's preview), which is not the delivery measured."""
+
+    mark_prefix: bytes | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.live_latencies = array("d")
+        self.replay_latencies = array("d")
+        self.other_marked = 0
+        self.reconnects = 0
+
+    def add(self, cookie: str | None, streams: dict[str, tuple[str, int]], ws_url: str | None = None) -> MultiListener:
+        listener = MultiListener(self, len(self.listeners), cookie, streams, ws_url)
+        self.listeners.append(listener)
+        return listener
+
+    async def _connect_one(self, listener: MultiListener, sem: asyncio.Semaphore):
+        headers = [("Origin", self.origin)] if self.origin else []
+        if listener.cookie:
+            headers.append(("Cookie", listener.cookie))
+        async with sem:
+            for attempt in range(5):
+                try:
+                    await ws_connect(lambda: listener, listener.ws_url or self.url, extra_headers=headers,
+                                     websocket_handshake_timeout=30, max_frame_size=16 * 1024 * 1024)
+                    return
+                except Exception as exc:  # noqa: BLE001 - reported below when all attempts fail
+                    err = exc
+                    await asyncio.sleep(0.2 * (attempt + 1))
+            listener.errors.append(f"connect failed: {err!r}")
+
+    async def open(self, listeners: list[MultiListener] | None = None, timeout: float = 120) -> float:
+        """Connect `listeners` (default: all added) and wait until each has every stream subscribed."""
+        t0 = time.monotonic()
+        todo = self.listeners if listeners is None else listeners
+        sem = asyncio.Semaphore(self.connect_concurrency)
+        await asyncio.gather(*(self._connect_one(lst, sem) for lst in todo))
+        await asyncio.wait_for(asyncio.gather(*(lst.subscribed.wait() for lst in todo if lst.transport)), timeout)
+        failed = [lst for lst in todo if lst.transport is None]
+        if failed:
+            raise RuntimeError(f"{len(failed)} of {len(todo)} listeners failed to connect: {failed[0].errors[-1:]}")
+        return time.monotonic() - t0
+
+    async def churn(self, listener: MultiListener, delay: float, sem: asyncio.Semaphore | None = None) -> None:
+        """Drop the socket abruptly (no close handshake, as a network failure), wait `delay` seconds (the client's
+        reconnect backoff), reconnect and resume."""
+        if listener.transport is None:
+            return
+        listener.subscribed = asyncio.Event()
+        listener.subscribed_at = 0
+        listener.transport.underlying_transport.abort()
+        await listener.closed.wait()
+        await asyncio.sleep(delay)
+        listener.reconnects += 1
+        self.reconnects += 1
+        await self._connect_one(listener, sem or asyncio.Semaphore(1))

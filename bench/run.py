@@ -33,7 +33,16 @@ RAMPS = {"agora": [15, 20, 25, 30, 40, 50, 60], "ws_broadcast": [20, 40, 80, 160
          "stock_channels": [5, 10, 20]}
 FULL = {"listeners": 1000, "rate": 10, "seconds": 20, "ramp": RAMPS["agora"], "ramp_seconds": 4,
         "idle": [1000, 5000], "storm_clients": 1000, "storm_missed": 20, "s8_comments": 5000, "s8_repeat": 40,
-        "s6_listeners": 2000}
+        "s6_listeners": 2000,
+        # S9 (bench/s9_meeting.py): phone sockets in the meeting; 50 contributions over 2 s per burst, 3 bursts with
+        # pre-moderation off and 1 with it on (the facilitator approving from the console).
+        "s9_phones": 300, "s9_posts": 50, "s9_seconds": 2, "s9_bursts": 3, "s9_premod_bursts": 1,
+        # S2 (bench/s2_rooms.py): debates x followers, 1 comment/s into each, churn per second. S3
+        # (bench/s3_messages.py): users (two per one-to-one conversation), a ramp of messages/s (s3_step_seconds
+        # each), then the 500/s target for s3_target_seconds.
+        "s2_rooms": 50, "s2_followers": 20, "s2_seconds": 30, "s2_churn": 0.05,
+        "s3_users": 1000, "s3_rates": [20, 40, 60, 80, 100, 150, 200, 300], "s3_step_seconds": 5,
+        "s3_target_rate": 500, "s3_target_seconds": 4}
 
 
 # Scenarios in their own modules: each has `async def run(ctx, cfg) -> dict` (a report.scenario(...) object); the
@@ -145,10 +154,15 @@ def scaled(cfg: dict, factor: float) -> dict:
     if factor == 1:
         return cfg
     out = dict(cfg)
-    for key in ("listeners", "storm_clients", "s6_listeners", "s8_comments"):
+    for key in ("listeners", "storm_clients", "s6_listeners", "s8_comments", "s9_phones"):
         out[key] = max(10, int(cfg[key] * factor))
     out["idle"] = [max(10, int(n * factor)) for n in cfg["idle"]]
     out["seconds"] = max(3, cfg["seconds"] * factor)
+    for key in ("s2_rooms", "s3_users"):
+        out[key] = max(10, int(cfg[key] * factor))
+    out["s2_seconds"] = max(10, cfg["s2_seconds"] * factor)
+    for key in ("s3_step_seconds", "s3_target_seconds"):
+        out[key] = max(2, cfg[key] * factor)
     return out
 
 
