@@ -50,8 +50,14 @@ def _emit(meeting: Meeting, kind: str, parts=EVERYONE, **ids) -> None:
 
 def _locked(meeting: Meeting) -> Meeting:
     """The meeting row, locked for this transaction: serializes the writes that must see its latest state
-    (pinning one contribution, opening a session, slow mode)."""
-    return Meeting.objects.select_for_update().get(pk=meeting.pk)
+    (pinning one contribution, opening a session, slow mode).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: it still serializes these writers, but does not block the foreign-key checks
+    of rows referencing the meeting (PostgreSQL takes FOR KEY SHARE on the meeting when a transaction that inserted
+    a contribution commits). With FOR UPDATE, approving while a phone posted under pre-moderation deadlocked: the
+    approval held the meeting and waited for the console stream's counter row, which the post held while its
+    commit waited for the meeting (S9 benchmark, HTTP 500 on both sides)."""
+    return Meeting.objects.select_for_update(no_key=True).get(pk=meeting.pk)
 
 
 # --- checks ------------------------------------------------------------------------------------------------------
