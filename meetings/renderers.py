@@ -22,7 +22,9 @@ def _part(name: str, context: dict) -> str:
 
 
 def _cached(event, key, load):
-    """Data loaded once per event: renderers run once per language, the queries need not."""
+    """Data loaded once per event: renderers run once per language, the queries need not. The events one change
+    appends to its audiences' streams share this store (services._emit): the meeting and the contribution are
+    loaded once for the phones, the screen and the console. Keys name data, never an audience's rendering."""
     store = event.__dict__.setdefault("_meetings_cache", {})
     if key not in store:
         store[key] = load()

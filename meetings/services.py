@@ -43,9 +43,13 @@ EVERYONE = (PUBLIC, SCREEN, CONSOLE)
 
 
 def _emit(meeting: Meeting, kind: str, parts=EVERYONE, **ids) -> None:
+    # One change, one event per audience: after commit, the renderers of these events share what they load (the
+    # meeting, the contribution...) instead of querying it again for each audience (meetings/renderers.py, _cached).
+    shared = {}
     for part in parts:
         key = meeting.stream_key if part == PUBLIC else f"{meeting.stream_key}.{part}"
-        streams.append(key, kind, **ids)
+        event = streams.append(key, kind, **ids)
+        event.__dict__["_meetings_cache"] = shared
 
 
 def _locked(meeting: Meeting) -> Meeting:
@@ -489,9 +493,11 @@ def claim_participant(*, participant: Participant, user) -> Participant:
 
 @transaction.atomic
 def post_contribution(*, participant: Participant, body: str, kind: str = Contribution.Kind.QUESTION,
-                      agenda_item: AgendaItem | None = None, client_id: str = "") -> Contribution:
+                      agenda_item: AgendaItem | None = None, client_id: str = "",
+                      meeting: Meeting | None = None) -> Contribution:
     """A question or an idea from the room: waits in the facilitators' queue under pre-moderation, else shows at
-    once on every phone and the screen. The same `client_id` twice (a retried POST) returns the first one."""
+    once on every phone and the screen. The same `client_id` twice (a retried POST) returns the first one.
+    `meeting`: the participant's meeting when the caller just loaded it (the view), to spare loading it again."""
     check_participant(participant)
     client_id = (client_id or "")[:40]
     if client_id:
@@ -502,7 +508,8 @@ def post_contribution(*, participant: Participant, body: str, kind: str = Contri
     body = check_plain(body, field="body", max_length=conf.get("CONTRIBUTION_MAX_LENGTH"))
     if kind not in Contribution.Kind.values:
         raise ValidationError({"kind": _("Choose a question or an idea.")})
-    meeting = Meeting.objects.get(pk=participant.meeting_id)
+    if meeting is None or meeting.pk != participant.meeting_id:
+        meeting = Meeting.objects.get(pk=participant.meeting_id)
     check_live(meeting)
     if agenda_item is not None and agenda_item.meeting_id != meeting.pk:
         raise ValidationError({"agenda_item": _("This agenda item belongs to another meeting.")})

@@ -317,10 +317,11 @@ def contribute(request, pk):
     meeting = get_object_or_404(Meeting, pk=pk)
     participant = participant_for(request.user, request.session, meeting)
     body, kind = request.POST.get("body", ""), request.POST.get("kind", "question")
-    item = meeting.agenda_items.filter(pk=_int(request.POST.get("agenda_item"))).first()
+    item_pk = _int(request.POST.get("agenda_item"))
+    item = meeting.agenda_items.filter(pk=item_pk).first() if item_pk is not None else None
     try:
         contribution = services.post_contribution(participant=participant, body=body, kind=kind, agenda_item=item,
-                                                  client_id=request.POST.get("client_id", ""))
+                                                  client_id=request.POST.get("client_id", ""), meeting=meeting)
     except (ValidationError, PermissionDenied, RateLimited) as exc:
         if request.htmx:  # the same client id: resending this text is the same contribution
             return _contribution_form(request, meeting, form_message=error_text(exc), form_error=True,
