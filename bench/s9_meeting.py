@@ -38,7 +38,9 @@ from bench.client import MARK_RE, ListenerPool, Stats, marker, now_ns, percentil
 from bench.writers import CSRF_INPUT_RE, run_schedule
 
 QUEUE_RE = re.compile(rb"queue-(\d+)")
+SELECTED_ITEM_RE = re.compile(r'<option value="(\d+)" selected>')
 PHASES = ("open", "premod")
+WARMUP = 5
 
 
 # --- seeding (runs in a subprocess with Django set up: python -m bench.seed s9_meeting.seed_meeting '{...}') ---------
@@ -112,6 +114,7 @@ class Phone:
         self.client = httpx.AsyncClient(base_url=base_url, cookies={"sessionid": session} if session else {},
                                         timeout=30)
         self.token = ""
+        self.agenda_item = ""
 
     async def join(self) -> None:
         info, client = self.info, self.client
@@ -132,6 +135,8 @@ class Phone:
         if 'id="contribution-form"' not in page.text:
             raise RuntimeError("joined, but the live page shows no contribution form")
         self.token = csrf_token(page)
+        item = SELECTED_ITEM_RE.search(page.text)  # the form's "About" select: the current agenda item
+        self.agenda_item = item.group(1) if item else ""
 
     async def close(self):
         await self.client.aclose()
@@ -153,7 +158,8 @@ class BurstWriter:
         try:
             response = await phone.client.post(self.path, data={
                 "body": contribution_text(i), "kind": "question" if i % 3 else "idea",
-                "client_id": secrets.token_urlsafe(12), "csrfmiddlewaretoken": phone.token},
+                "agenda_item": phone.agenda_item, "client_id": secrets.token_urlsafe(12),
+                "csrfmiddlewaretoken": phone.token},
                 headers={"HX-Request": "true", "X-CSRFToken": phone.token})
         except httpx.HTTPError as exc:
             self.failures.append(f"post {i}: {exc!r}")
@@ -248,10 +254,24 @@ async def settle(pools: list[ListenerPool], idle: float = 4.0, cap: float = 60.0
             break
 
 
-def audience(pool: ListenerPool, indices: range, lat_from: int) -> dict:
-    lat = pool.stats.latencies[lat_from:]
+class AudiencePool(ListenerPool):
+    """Listeners of one audience that also keep each receipt's latency by post: a receipt that arrives after its
+    burst's wait still counts for its own post (and the final figures are computed once everything settled)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.by_post: dict[int, list[float]] = {}
+
+    def on_delivery(self, index: int, t: int):
+        self.by_post.setdefault(index, []).append((t - self.stats.sent[index]) / 1e6)
+        super().on_delivery(index, t)
+
+
+def audience(pool: AudiencePool, indices: range) -> dict:
+    lat = [ms for i in indices for ms in pool.by_post.get(i, ())]
     expected, missing = scenarios.loss_of([pool], pool.stats, indices)
-    complete = [(pool.complete_at[i] - pool.stats.sent[i]) / 1e6 for i in indices if i in pool.complete_at]
+    sockets = len(pool.listeners)
+    complete = [max(pool.by_post[i]) for i in indices if len(pool.by_post.get(i, ())) >= sockets]
     accepted = [i for i in indices if pool.stats.ok[i]]
     seen_by_all = sum(1 for i in accepted if all(lst.got[i] for lst in pool.listeners))
     return {"sockets": len(pool.connected()), **summarize(lat), "expected": expected, "loss": missing,
@@ -263,7 +283,6 @@ def audience(pool: ListenerPool, indices: range, lat_from: int) -> dict:
 async def burst(*, writer: BurstWriter, phones: ListenerPool, screen: ListenerPool, facilitator: Facilitator,
                 server: stack.Server, index: int, posts: int, seconds: float) -> dict:
     writer.base = index
-    marks = {"phones": len(phones.stats.latencies), "screen": len(screen.stats.latencies)}
     dup0 = screen.stats.duplicates
     failures0 = len(writer.failures)
     cpu0, t0 = server.cpu_seconds(), time.monotonic()
@@ -274,12 +293,14 @@ async def burst(*, writer: BurstWriter, phones: ListenerPool, screen: ListenerPo
     indices = range(index, index + posts)
     result = {
         "posts": posts, "accepted": schedule["accepted"], "schedule_max_lag_ms": schedule["schedule_max_lag_ms"],
-        "screen": audience(screen, indices, marks["screen"]), "phones": audience(phones, indices, marks["phones"]),
+        "indices": indices, "screen": audience(screen, indices), "phones": audience(phones, indices),
         "screen_frames_repeating_a_marker": screen.stats.duplicates - dup0,
         "post_p50_ms": percentile(writer.post_ms[-posts:], 50), "post_p95_ms": percentile(writer.post_ms[-posts:], 95),
         "post_max_ms": round(max(writer.post_ms[-posts:]), 1) if writer.post_ms else None,
         "write_failures": writer.failures[failures0:][:5],
         "server_cpu_pct": round((server.cpu_seconds() - cpu0) / elapsed * 100, 1), "elapsed_s": round(elapsed, 2),
+        # CPU of the server per contribution over the burst and its settling (POST, renders, fan-out, sweeps).
+        "server_cpu_ms_per_post": round((server.cpu_seconds() - cpu0) * 1000 / posts, 1),
         "server_rss_mb": round(server.rss_kb() / 1024, 1),
     }
     if facilitator.approving:
@@ -310,6 +331,7 @@ def phase_summary(bursts: list[dict], posts: int) -> dict:
             "all_on_screen": all(b["accepted"] == posts and b["screen"]["posts_seen_by_all"] == posts
                                  for b in bursts),
             "server_cpu_pct": [b["server_cpu_pct"] for b in bursts],
+            "server_cpu_ms_per_post": [b["server_cpu_ms_per_post"] for b in bursts],
             "post_p95_ms": [b["post_p95_ms"] for b in bursts]}
 
 
@@ -346,7 +368,7 @@ async def run(ctx, cfg) -> dict:
         stack.log(f"  S9: {2 * posts} phones joined meeting {info['meeting']} in {join_s:.1f} s")
 
         # Sockets: the facilitator's console, the projector, the phones; each from the cursor its page carries.
-        shared = Stats(capacity=posts * (bursts_n + premod_bursts) + 10)
+        shared = Stats(capacity=posts * (bursts_n + premod_bursts) + WARMUP + 10)
         console_epoch, console_seq = await facilitator.setup()
         async with httpx.AsyncClient(base_url=base) as anonymous:
             live_epoch, live_seq = cursor_of(await anonymous.get(info["live"]), info["stream"])
@@ -359,7 +381,7 @@ async def run(ctx, cfg) -> dict:
         def pool(stream, epoch, seq, cookie=None, **kw):
             stats = Stats(capacity=len(shared.sent))
             stats.sent, stats.ok = shared.sent, shared.ok  # one schedule, receipts counted per audience
-            p = ListenerPool(url=ws_url, origin=base, cookie=cookie, stream=stream, epoch=epoch, start_seq=seq,
+            p = AudiencePool(url=ws_url, origin=base, cookie=cookie, stream=stream, epoch=epoch, start_seq=seq,
                              stats=stats, **kw)
             pools.append(p)
             return p
@@ -375,7 +397,15 @@ async def run(ctx, cfg) -> dict:
         stack.log(f"  S9: {phone_count} phone sockets, 1 screen, 1 console connected in {connect_s:.1f} s")
 
         results: dict[str, list[dict]] = {"open": [], "premod": []}
-        index = 0
+        # Warm-up, not measured: a few contributions (from the phones of the second phase, who post only once
+        # later) compile the pushed fragments' templates and fill the connection pool, as the first contributions
+        # of a meeting do long before a burst.
+        warm = BurstWriter(writers["premod"], info["contribute"])
+        await run_schedule(warm, [], shared, rate=5, count=WARMUP, start_index=0)
+        if warm.failures:
+            raise RuntimeError(f"S9 warm-up contributions refused: {warm.failures[:2]}")
+        await asyncio.sleep(1.0)
+        index = WARMUP
         spy = scenarios.profile(target, "s9")
         for phase, count in (("open", bursts_n), ("premod", premod_bursts)):
             if count == 0:
@@ -396,9 +426,24 @@ async def run(ctx, cfg) -> dict:
                           f"{b['screen']['p95_ms']} max {b['screen']['max_ms']} ms; phones p50 "
                           f"{b['phones']['p50_ms']} p95 {b['phones']['p95_ms']} max {b['phones']['max_ms']} ms "
                           f"loss {b['phones']['loss']}; POST p95 {b['post_p95_ms']} ms; server CPU "
-                          f"{b['server_cpu_pct']}%" + (f"; approvals {b.get('approvals')}, approve p95 "
+                          f"{b['server_cpu_pct']}% ({b['server_cpu_ms_per_post']} ms/post)" + (f"; approvals {b.get('approvals')}, approve p95 "
                                                        f"{b.get('approve_p95_ms')} ms" if phase == "premod" else "")
                           + (f"; failures {b['write_failures'][:2]}" if b["write_failures"] else ""))
+        # Late receipts (after a burst's own wait) still count for their post: wait until nothing arrives for
+        # 4 s, then compute every burst's figures; `loss_at_settle` is what was missing when its wait ended.
+        last, quiet_since, t_end = -1, time.monotonic(), time.monotonic() + 30
+        while time.monotonic() < t_end and time.monotonic() - quiet_since < 4:
+            await asyncio.sleep(0.25)
+            now = sum(p.stats.deliveries for p in (phones, screen))
+            if now != last:
+                last, quiet_since = now, time.monotonic()
+        for phase_results in results.values():
+            for b in phase_results:
+                indices = b.pop("indices")
+                for who, pool_ in (("screen", screen), ("phones", phones)):
+                    at_settle = b[who]
+                    b[who] = {**audience(pool_, indices), "loss_at_settle": at_settle["loss"],
+                              "seen_by_all_at_settle": at_settle["posts_seen_by_all"]}
         if spy is not None:
             try:
                 spy.wait(timeout=120)
@@ -423,7 +468,8 @@ async def run(ctx, cfg) -> dict:
                "phones_p50_ms": phones_w["p50_ms"], "phones_p95_ms": phones_w["p95_ms"],
                "phones_p99_ms": phones_w["p99_ms"], "phones_max_ms": phones_w["max_ms"],
                "phones_all_n_max_ms": phones_w["all_n_max_ms"],
-               "server_cpu_pct": open_["server_cpu_pct"], "post_p95_ms": open_["post_p95_ms"]}
+               "server_cpu_pct": open_["server_cpu_pct"], "server_cpu_ms_per_post": open_["server_cpu_ms_per_post"],
+               "post_p95_ms": open_["post_p95_ms"]}
     if premod:
         figures.update({"premod_screen_p50_ms": premod["screen_worst"]["p50_ms"],
                         "premod_screen_p95_ms": premod["screen_worst"]["p95_ms"],
@@ -437,4 +483,5 @@ async def run(ctx, cfg) -> dict:
         details={"open": {"summary": open_, "bursts": results["open"]},
                  "premod": {"summary": premod, "bursts": results["premod"]},
                  "join_s": round(join_s, 2), "connect_s": round(connect_s, 2),
+                 "posts_with_agenda_item": sum(bool(p.agenda_item) for people in writers.values() for p in people),
                  "profile": str(spy.args[-3]) if spy is not None else None})
