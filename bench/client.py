@@ -138,12 +138,12 @@ class Listener(WSListener):
                 self.errors.append(data[:200].decode("utf-8", "replace"))
                 return
         found = False
-        for m in MARK_RE.finditer(data):
+        # A frame names its post more than once (the comment, its announcement): each post counts once per frame.
+        for i in dict.fromkeys(int(m.group(1)) for m in MARK_RE.finditer(data)):
             if not found:
                 found = True
                 stats.marked_frames += 1
                 stats.marked_bytes += len(data)
-            i = int(m.group(1))
             if i >= len(self.got) or stats.sent[i] == 0:
                 stats.unknown += 1
                 continue

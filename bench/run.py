@@ -42,7 +42,9 @@ FULL = {"listeners": 1000, "rate": 10, "seconds": 20, "ramp": RAMPS["agora"], "r
         # each), then the 500/s target for s3_target_seconds.
         "s2_rooms": 50, "s2_followers": 20, "s2_seconds": 30, "s2_churn": 0.05,
         "s3_users": 1000, "s3_rates": [20, 40, 60, 80, 100, 150, 200, 300], "s3_step_seconds": 5,
-        "s3_target_rate": 500, "s3_target_seconds": 4}
+        "s3_target_rate": 500, "s3_target_seconds": 4,
+        # S4 (bench/s4_slow.py): readers beside the 5 slow sockets; 240 comments at 40/s per burst.
+        "s4_listeners": 500}
 
 
 # Scenarios in their own modules: each has `async def run(ctx, cfg) -> dict` (a report.scenario(...) object); the
@@ -154,7 +156,7 @@ def scaled(cfg: dict, factor: float) -> dict:
     if factor == 1:
         return cfg
     out = dict(cfg)
-    for key in ("listeners", "storm_clients", "s6_listeners", "s8_comments", "s9_phones"):
+    for key in ("listeners", "storm_clients", "s6_listeners", "s8_comments", "s9_phones", "s4_listeners"):
         out[key] = max(10, int(cfg[key] * factor))
     out["idle"] = [max(10, int(n * factor)) for n in cfg["idle"]]
     out["seconds"] = max(3, cfg["seconds"] * factor)
