@@ -140,7 +140,8 @@ async def drain(protocol, timeout: float = 30.0) -> None:
     if transport is None or backlog(transport) <= _backlog_limit() // 4:
         return
     deadline = time.monotonic() + timeout
-    while transport.connected and not transport.disconnecting and backlog(transport) > _backlog_limit() // 4:
+    while transport.connected and not transport.disconnecting and not getattr(transport, "_aborting", False) \
+            and backlog(transport) > _backlog_limit() // 4:
         if time.monotonic() > deadline:
             SLOW_ABORTS[0] += 1
             logger.warning("live: socket %s read nothing of its replay for %.0f s, aborted", _peer(transport),
@@ -163,7 +164,7 @@ def write(protocol, frame: bytes) -> bool:
         return False
     transport = protocol.transport
     if transport is None or not transport.connected or transport.disconnecting \
-            or getattr(transport, "_writeDisconnected", False):
+            or getattr(transport, "_writeDisconnected", False) or getattr(transport, "_aborting", False):
         return False
     queued = backlog(transport)
     if queued and queued + len(frame) > _backlog_limit():
