@@ -76,9 +76,11 @@ def attach_replies(parents: list[Comment], *, all_direct: bool = False) -> list[
         roots = [p.pk for p in parents if p.depth == 0]
         others = [p.pk for p in parents if p.depth > 0]
         qs = Comment.objects.filter(Q(root_id__in=roots) | Q(parent_id__in=others))
-    qs = _with_people(qs.annotate(
-        position=Window(RowNumber(), partition_by=[F("parent_id")], order_by=[F("created_at").asc(),
-                                                                               F("pk").asc()])))
+    qs = qs.annotate(position=Window(RowNumber(), partition_by=[F("parent_id")],
+                                     order_by=[F("created_at").asc(), F("pk").asc()]))
+    # Only the rows that can be shown leave the database (a thread of 500 replies sends 3 per level, not 500).
+    qs = _with_people(qs.filter(Q(parent_id__in=list(top)) | Q(position__lte=shown) if all_direct
+                                else Q(position__lte=shown)))
     replies = sorted(qs, key=lambda c: (c.depth, c.created_at, c.pk))
     for reply in replies:
         parent = by_id.get(reply.parent_id)
