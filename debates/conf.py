@@ -8,6 +8,7 @@ DEFAULTS = {
     "PAGE_SIZE": 20,                  # root comments per page ("load more")
     "REPLIES_SHOWN": 3,               # replies shown under a comment before "show N more replies"
     "PRESENCE_TTL": 50,               # seconds a reader counts as present after their last heartbeat
+    "COMMENT_CACHE_SECONDS": 3600,    # lifetime of a comment's cached HTML (debates/fragments.py); 0: no cache
 }
 
 
