@@ -43,37 +43,56 @@ def with_days(messages) -> list[dict]:
     return items
 
 
-def title_for(user, conversation) -> str:
-    names = [u.public_name for u in services.others(conversation, user)]
+def title_of(others: list) -> str:
+    names = [u.public_name for u in others]
     if not names:
         return _("Conversation (only you left)")
     return ", ".join(names)
 
 
-def participants_names(conversation) -> list[str]:
-    return [p.user.public_name for p in conversation.participants.filter(left_at__isnull=True)
+def title_for(user, conversation) -> str:
+    return title_of(services.others(conversation, user))
+
+
+def participant_users(conversation) -> list:
+    """The active participants (users), in the order they joined."""
+    return [p.user for p in conversation.participants.filter(left_at__isnull=True)
             .select_related("user").order_by("pk")]
 
 
-def seen_context(conversation) -> dict:
-    latest, readers = services.seen_by(conversation)
+def participants_names(conversation, users: list | None = None) -> list[str]:
+    return [u.public_name for u in (participant_users(conversation) if users is None else users)]
+
+
+def seen_context(conversation, seen: tuple | None = None) -> dict:
+    """`seen`: services.seen_by(conversation) when the caller already read it."""
+    latest, readers = services.seen_by(conversation) if seen is None else seen
     return {"seen_message": latest, "seen_names": ", ".join(u.public_name for u in readers),
             "seen_count": len(readers), "conversation": conversation}
 
 
-def inbox_row(user, participant) -> dict:
+def inbox_data(user, participant) -> dict:
+    """What an inbox row reads from the database (the same in every language)."""
     conversation = participant.conversation
     unread = getattr(participant, "unread", None)
     if unread is None:
         unread = services.unread_count(user, conversation)
-    last = services.last_visible_message(user, conversation)
+    return {"unread": unread, "last": services.last_visible_message(user, conversation),
+            "others": services.others(conversation, user)}
+
+
+def inbox_row(user, participant, data: dict | None = None) -> dict:
+    """`data`: inbox_data(user, participant) when the caller already read it (a push renders every language)."""
+    conversation = participant.conversation
+    data = inbox_data(user, participant) if data is None else data
+    last = data["last"]
     return {
         "conversation": conversation,
-        "title": title_for(user, conversation),
-        "preview": services.preview(user, conversation),
+        "title": title_of(data["others"]),
+        "preview": services.preview_of(last),
         "preview_author": last.author.public_name if last else "",
         "own_last": bool(last and last.author_id == user.pk),
-        "unread": unread,
+        "unread": data["unread"],
         "activity": conversation.last_message_at or conversation.created_at,
     }
 

@@ -240,7 +240,7 @@ def send_message(*, author, conversation, body: str, client_id=None) -> Message:
     """Post in a conversation the author takes part in. Idempotent on (author, client_id)."""
     check_can_send(author)
     conversation_id = getattr(conversation, "pk", conversation)
-    get_participation(author, conversation_id)
+    participant = get_participation(author, conversation_id)
     client_id = parse_client_id(client_id)
     existing = Message.objects.filter(author=author, client_id=client_id).first()
     if existing is not None:
@@ -248,7 +248,7 @@ def send_message(*, author, conversation, body: str, client_id=None) -> Message:
             raise ValidationError(_("This form is out of date: reload the page and try again."), code="client_id")
         return existing
     body = clean_body(body)
-    conversation = Conversation.objects.get(pk=conversation_id)
+    conversation = participant.conversation  # read with the participation (select_related)
     if not conversation.is_group:
         other = others(conversation, author)
         if other and Block.objects.filter(blocker=other[0], blocked=author).exists():
@@ -490,7 +490,11 @@ def search(user, query: str, limit: int = 50) -> list[Message]:
 
 
 def preview(user, conversation) -> str:
-    message = last_visible_message(user, conversation)
+    return preview_of(last_visible_message(user, conversation))
+
+
+def preview_of(message) -> str:
+    """The inbox preview of a conversation's last visible message (None: empty)."""
     if message is None:
         return ""
     if message.is_hidden:

@@ -56,17 +56,37 @@ def _blockers_of(message) -> list[int]:
     ).values_list("blocker_id", flat=True))
 
 
-@streams.renderer("message.posted")
-def render_posted(event):
+def _read_once(event, name: str, read):
+    """The database reads of one rendering of `event`, shared by its languages: streams.frames calls a renderer
+    once per language, on the same event object, one right after the other; only the texts differ. Kept on that
+    object, so any later rendering (a replay reads new event objects) reads the current state again."""
+    memo = event.__dict__.setdefault("_messaging_reads", {})
+    if name not in memo:
+        memo[name] = read()
+    return memo[name]
+
+
+def _posted_reads(event):
     message = Message.objects.select_related("author", "conversation").filter(pk=event.data["message"]).first()
     if message is None:
         return None
     conversation = message.conversation
+    blockers = _blockers_of(message) if message.kind == Message.Kind.MESSAGE else []
+    return message, services.seen_by(conversation), presenters.participant_users(conversation), blockers
+
+
+@streams.renderer("message.posted")
+def render_posted(event):
+    reads = _read_once(event, "posted", lambda: _posted_reads(event))
+    if reads is None:
+        return None
+    message, seen, users, blockers = reads
+    conversation = message.conversation
     ctx = {
         "message": message,
         **presenters.day_item(presenters.local_day(message.created_at)),
-        **presenters.seen_context(conversation),
-        "participants": presenters.participants_names(conversation),
+        **presenters.seen_context(conversation, seen),
+        "participants": presenters.participants_names(conversation, users),
         "is_system": message.kind != Message.Kind.MESSAGE,
     }
     if message.kind == Message.Kind.LEFT:
@@ -79,9 +99,8 @@ def render_posted(event):
         streams.ALL: render_to_string("messaging/push/message_posted.html", {**ctx, "announce": announce}),
         f"u{message.author_id}": render_to_string("messaging/push/message_posted.html", ctx),
     }
-    if message.kind == Message.Kind.MESSAGE:
-        for blocker in _blockers_of(message):
-            out[f"u{blocker}"] = None
+    for blocker in blockers:
+        out[f"u{blocker}"] = None
     return out
 
 
@@ -109,12 +128,20 @@ def render_seen(event):
 @streams.renderer("messages.unread")
 def render_unread(event):
     """On the owner's personal stream: the header badge on every page, and the conversation's inbox row."""
-    user = get_user_model().objects.filter(pk=int(event.stream.split(".")[1])).first()
-    if user is None:
+    def read():
+        user = get_user_model().objects.filter(pk=int(event.stream.split(".")[1])).first()
+        if user is None:
+            return None
+        participant = services.participations(user).filter(conversation_id=event.data["conversation"]).first()
+        row = presenters.inbox_data(user, participant) if participant is not None else None
+        return user, participant, services.unread_count(user), row
+
+    reads = _read_once(event, "unread", read)
+    if reads is None:
         return None
+    user, participant, unread, row = reads
     conversation_id = event.data["conversation"]
-    participant = services.participations(user).filter(conversation_id=conversation_id).first()
-    ctx = {"unread_messages": services.unread_count(user), "oob": True, "conversation_id": conversation_id}
+    ctx = {"unread_messages": unread, "oob": True, "conversation_id": conversation_id}
     if participant is not None:
-        ctx["row"] = presenters.inbox_row(user, participant)
+        ctx["row"] = presenters.inbox_row(user, participant, row)
     return render_to_string("messaging/push/unread.html", ctx)
