@@ -326,7 +326,10 @@ def phase_summary(bursts: list[dict], posts: int) -> dict:
             "screen_p95_per_burst": [b["screen"]["p95_ms"] for b in bursts],
             "phones_p95_per_burst": [b["phones"]["p95_ms"] for b in bursts],
             "on_screen_per_burst": [b["screen"]["posts_seen_by_all"] for b in bursts],
-            "screen_loss": sum(b["screen"]["loss"] for b in bursts),
+            # Posts never shown by any screen frame (every screen frame arrived: see order_errors; the missing ones
+            # were displaced from the latest-SCREEN_ITEMS feed before their own event was rendered).
+            "screen_not_shown": sum(b["screen"]["loss"] for b in bursts),
+            "screen_order_errors": max(b["screen"]["order_errors"] for b in bursts),
             "phones_loss": sum(b["phones"]["loss"] for b in bursts),
             "all_on_screen": all(b["accepted"] == posts and b["screen"]["posts_seen_by_all"] == posts
                                  for b in bursts),
@@ -461,8 +464,9 @@ async def run(ctx, cfg) -> dict:
     open_ = phase_summary(results["open"], posts) if results["open"] else None
     premod = phase_summary(results["premod"], posts) if results["premod"] else None
     screen_w, phones_w = open_["screen_worst"], open_["phones_worst"]
-    met = open_["all_on_screen"] and (screen_w["p95_ms"] or 1e9) <= 300
-    figures = {**screen_w, "loss": open_["screen_loss"] + open_["phones_loss"],
+    met = open_["all_on_screen"] and (screen_w["p95_ms"] or 1e9) <= 300 and open_["phones_loss"] == 0
+    figures = {**screen_w, "loss": open_["phones_loss"], "screen_not_shown": open_["screen_not_shown"],
+               "screen_order_errors": open_["screen_order_errors"],
                "server_rss_mb": max(b["server_rss_mb"] for b in results["open"]),
                "all_on_screen": open_["all_on_screen"],
                "phones_p50_ms": phones_w["p50_ms"], "phones_p95_ms": phones_w["p95_ms"],
@@ -473,13 +477,13 @@ async def run(ctx, cfg) -> dict:
     if premod:
         figures.update({"premod_screen_p50_ms": premod["screen_worst"]["p50_ms"],
                         "premod_screen_p95_ms": premod["screen_worst"]["p95_ms"],
-                        "premod_all_on_screen": premod["all_on_screen"], "premod_loss": premod["screen_loss"]
-                        + premod["phones_loss"]})
+                        "premod_all_on_screen": premod["all_on_screen"],
+                        "premod_screen_not_shown": premod["screen_not_shown"], "premod_loss": premod["phones_loss"]})
     return report.scenario(
         "S9", {"phones": phone_count, "posts_per_burst": posts, "burst_seconds": seconds, "bursts": bursts_n,
                "premod_bursts": premod_bursts, "writers": "half signed in, half guests (join code + nickname)",
                "screen_sockets": 1, "console_sockets": 1},
-        figures, target="all 50 on the shared screen, p95 <= 300 ms post -> screen (worst of the bursts)", met=met,
+        figures, target="all 50 on the shared screen, p95 <= 300 ms post -> screen (worst burst); no loss on phones", met=met,
         details={"open": {"summary": open_, "bursts": results["open"]},
                  "premod": {"summary": premod, "bursts": results["premod"]},
                  "join_s": round(join_s, 2), "connect_s": round(connect_s, 2),
