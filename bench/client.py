@@ -352,7 +352,7 @@ class MultiListener(Listener):
                 if seq != last + 1:
                     self.order_errors += 1
                 self.seqs[stream] = seq
-                counted = pool.mark_prefix is None or stream.startswith(pool.mark_prefix)
+                counted = pool.mark_prefix is None or stream.startswith(pool.mark_prefix.decode())
             elif m is not None:
                 t_m = TYPE_RE.search(head)
                 kind = t_m.group(1) if t_m else b""

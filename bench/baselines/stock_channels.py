@@ -2,10 +2,13 @@
 and `group_send` over channels-redis (RedisChannelLayer, the same settings as the application's layer).
 
 Sockets on `/ws/` join the group "room"; `POST /post` group_sends its body to it; `GET /healthz` answers ok.
+Several rooms (S2, S3): sockets on `/ws/<room>/` join the group "room.<room>", and `POST /post?room=<room>`
+group_sends to it.
 Run: REDIS_URL=redis://... daphne bench.baselines.stock_channels:application
 """
 
 import os
+from urllib.parse import parse_qs
 
 import django
 from django.conf import settings
@@ -30,13 +33,18 @@ from django.urls import path  # noqa: E402
 GROUP = "room"
 
 
+def group_of(room: str | None) -> str:
+    return f"{GROUP}.{room}" if room else GROUP
+
+
 class RoomConsumer(AsyncWebsocketConsumer):
     async def connect(self):
-        await self.channel_layer.group_add(GROUP, self.channel_name)
+        self.group = group_of(self.scope.get("url_route", {}).get("kwargs", {}).get("room"))
+        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code):
-        await self.channel_layer.group_discard(GROUP, self.channel_name)
+        await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def room_message(self, event):
         await self.send(text_data=event["text"])
@@ -50,7 +58,8 @@ async def http_app(scope, receive, send):
         if not message.get("more_body"):
             break
     if scope["method"] == "POST" and scope["path"] == "/post":
-        await get_channel_layer().group_send(GROUP, {"type": "room.message", "text": body.decode()})
+        room = parse_qs(scope.get("query_string", b"").decode()).get("room", [None])[0]
+        await get_channel_layer().group_send(group_of(room), {"type": "room.message", "text": body.decode()})
         status = 204
     else:
         status = 200
@@ -60,5 +69,5 @@ async def http_app(scope, receive, send):
 
 application = ProtocolTypeRouter({
     "http": http_app,
-    "websocket": URLRouter([path("ws/", RoomConsumer.as_asgi())]),
+    "websocket": URLRouter([path("ws/", RoomConsumer.as_asgi()), path("ws/<slug:room>/", RoomConsumer.as_asgi())]),
 })

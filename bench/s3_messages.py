@@ -1,0 +1,252 @@
+"""S3 private messages: 1000 users in 500 one-to-one conversations, messages sent over HTTP, target 500/s, p99 <= 50 ms.
+
+Each user is a browser on their conversation page (`GET /messages/<pk>/`, signed in): its socket follows every
+stream the page carries in `data-live-stream`/`data-live-cursor` (the conversation's `conversation.<id>` and the
+header badge's `user.<pk>`), with the real `resume` frame. Message i goes into conversation i % conversations,
+written alternately by either participant, through the real `POST /messages/<pk>/send/` (form fields `body` and
+`client_id` from the page's composer, session cookie, CSRF token, `HX-Request`), with rate limits on: messages are
+spread over all the users so that each stays within its limit (settings RATE_LIMITS "message", 20 per 60 s); the
+run checks the per-sender budget and reports any refusal.
+
+A message is delivered when its marker reaches a participant's socket on the conversation stream (both
+participants: the author's other tabs see it the same way); the inbox row on `user.<pk>` also quotes it, which is
+counted apart and not as the delivery. One daphne process cannot take 500 sends/s: the rate steps up along
+`s3_rates` (open loop, each step drained before the next) and the highest rate with p99 <= 50 ms, zero loss and
+no refusal is reported; then 500/s is offered for `s3_target_seconds` (with BENCH_PYSPY=<seconds>, the server is
+recorded by py-spy during it, and the hottest frames are summarized in the details). The stock Channels baseline
+gets the same shape (a group per conversation, two sockets each) at 500/s: it does no authentication, storage or
+rendering, so it shows the plumbing's cost only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+
+from bench import report, scenarios, stack
+from bench.client import MultiStreamPool, Stats, marker
+from bench.s2_rooms import RoutedWriter, StockRoomWriter, brief, measure, page_cursors
+
+P99_TARGET_MS = 50
+PER_SENDER_BUDGET = 15  # messages per sender over the whole scenario: under the limit of 20 in any 60 s
+
+
+# --- seeding (runs in a subprocess with Django set up) --------------------------------------------------------------
+
+def seed_conversations(args: dict) -> dict:
+    """`users` accounts, paired in one-to-one conversations (rows as start_conversation leaves them, without a first
+    message), each with a signed-in session. Returns [[conversation pk, [[user pk, session], [user pk, session]]]]."""
+    from bench import seed
+    from live.messaging.models import Conversation, Participant
+
+    n = int(args["users"]) // 2 * 2
+    users = [seed.user(f"benchmsg{k}") for k in range(n)]
+    conversations = Conversation.objects.bulk_create(
+        [Conversation(created_by=users[2 * j], is_group=False) for j in range(n // 2)])
+    Participant.objects.bulk_create([Participant(conversation=c, user=u) for j, c in enumerate(conversations)
+                                     for u in (users[2 * j], users[2 * j + 1])])
+    return {"conversations": [[c.pk, [[users[2 * j].pk, seed.session_for(users[2 * j])],
+                                      [users[2 * j + 1].pk, seed.session_for(users[2 * j + 1])]]]
+                              for j, c in enumerate(conversations)]}
+
+
+def message_text(i: int) -> str:
+    return f"Benchmark message {marker(i)}: see you at the district meeting on Thursday?"
+
+
+# --- profile summary -------------------------------------------------------------------------------------------------
+
+def top_frames(path: Path, n: int = 30) -> dict:
+    """The hottest frames of a py-spy raw (collapsed) profile: self and inclusive shares."""
+    own, incl, total = collections.Counter(), collections.Counter(), 0
+    for line in path.read_text().splitlines():
+        stack_str, _, count = line.rstrip().rpartition(" ")
+        if not count.isdigit():
+            continue
+        count = int(count)
+        total += count
+        frames = stack_str.split(";")
+        own[frames[-1]] += count
+        for frame in set(frames):
+            incl[frame] += count
+    if not total:
+        return {"samples": 0}
+    return {"samples": total, "path": str(path),
+            "self": [[f, round(c / total * 100, 1)] for f, c in own.most_common(n)],
+            "inclusive": [[f, round(c / total * 100, 1)] for f, c in incl.most_common(n)]}
+
+
+# --- the scenario ----------------------------------------------------------------------------------------------------
+
+async def run(ctx, cfg) -> dict:
+    users = int(cfg.get("s3_users", 1000)) // 2 * 2
+    rates = [float(r) for r in cfg.get("s3_rates", [5, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200, 300])]
+    step_s, target_rate = float(cfg.get("s3_step_seconds", 5)), float(cfg.get("s3_target_rate", 500))
+    target_s = float(cfg.get("s3_target_seconds", 2))
+    budget = users * PER_SENDER_BUDGET
+    warmup = 20
+    capacity = int(warmup + sum(r * step_s for r in rates) + target_rate * target_s + 100)
+
+    seeded = ctx.seed("s3_messages.seed_conversations", {"users": users})
+    convs = seeded["conversations"]
+    n_conv = len(convs)
+    parameters = {"users": users, "conversations": n_conv, "sockets": users, "ramp_messages_per_s": rates,
+                  "step_seconds": step_s, "target_messages_per_s": target_rate, "target_seconds": target_s,
+                  "rate_limit_message": "20/60 per sender (settings)", "deliveries_per_message": 2}
+
+    app = scenarios.AppTarget(ctx).start()
+    server = app.servers[0]
+    spy = None
+    steps: list[dict] = []
+    try:
+        # Every browser loads its conversation page and reads the cursors it carries.
+        stack.log(f"S3 agora: {users} users load their conversation page")
+        sem = asyncio.Semaphore(16)
+        async with httpx.AsyncClient(base_url=server.url, timeout=60,
+                                     limits=httpx.Limits(max_connections=16)) as client:
+            async def load(cid, session):
+                async with sem:
+                    return await page_cursors(server.url, f"/messages/{cid}/", session, client=client)
+
+            pages = await asyncio.gather(*(load(cid, s) for cid, people in convs for _uid, s in people))
+        pool = MultiStreamPool(url=f"ws://127.0.0.1:{server.port}/ws/", origin=server.url, stats=Stats(capacity),
+                               mark_prefix=b"conversation.")
+        members, k = [], 0
+        followed = collections.Counter()
+        for cid, people in convs:
+            pair = []
+            for _uid, session in people:
+                streams = pages[k]
+                k += 1
+                if f"conversation.{cid}" not in streams:
+                    raise RuntimeError(f"the page of conversation {cid} carries no cursor for it: {sorted(streams)}")
+                followed.update(key.split(".")[0] for key in streams)
+                pair.append(pool.add(f"sessionid={session}", streams))
+            members.append(pair)
+        connect_s = await pool.open()
+        stack.log(f"S3 agora: {users} sockets follow {dict(followed)} streams ({connect_s:.1f} s to connect)")
+
+        def route(i):
+            cid, people = convs[i % n_conv]
+            _uid, session = people[(i // n_conv) % 2]
+            return session, f"/messages/{cid}/send/", {"body": message_text(i), "client_id": str(uuid.uuid4())}
+
+        writer = RoutedWriter(server.url, route, csrf_page=f"/messages/{convs[0][0]}/",
+                              csrf_session=convs[0][1][0][1], max_in_flight=64)
+        await writer.setup()
+        followers_of = lambda i: members[i % n_conv]  # noqa: E731
+        index = 0
+        try:
+            await measure(pool, writer, server, rate=10, count=warmup, start_index=0, followers_of=followers_of)
+            index = warmup
+            misses = 0
+            for rate in rates:
+                count = int(rate * step_s)
+                if index + count + target_rate * target_s > budget:
+                    stack.log(f"  S3 ramp stops before {rate:g}/s: the senders' rate-limit budget is spent")
+                    break
+                step = await measure(pool, writer, server, rate=rate, count=count, start_index=index,
+                                     followers_of=followers_of)
+                index += count
+                steps.append(step)
+                stack.log(f"  S3 ramp {rate:g}/s: {brief(step)}")
+                good = (step["p99_ms"] or 1e9) <= P99_TARGET_MS and not step["loss"] and step["accepted"] == count
+                misses = 0 if good else misses + 1
+                if misses >= 2 or step["deliveries_per_s"] < 0.5 * rate * 2:
+                    break
+            # The target rate, under py-spy when asked.
+            if os.environ.get("BENCH_PYSPY"):
+                os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+                spy = scenarios.profile(app, "s3")
+            count = int(target_rate * target_s)
+            target = await measure(pool, writer, server, rate=target_rate, count=count, start_index=index,
+                                   followers_of=followers_of, drain_cap=240)
+            index += count
+            stack.log(f"  S3 target {target_rate:g}/s: {brief(target)}")
+        finally:
+            await writer.close()
+            await pool.close()
+        conv_frames = pool.stats.marked_frames
+        frame_bytes = round(pool.stats.marked_bytes / conv_frames) if conv_frames else 1200
+        other_marked = pool.other_marked
+    finally:
+        if spy is not None:
+            try:
+                spy.wait(timeout=120)
+            except Exception:  # noqa: BLE001
+                spy.kill()
+        app.stop()
+
+    profile = None
+    if spy is not None:
+        outs = sorted((stack.RESULTS / "profiles").glob("s3-agora-*.txt"))
+        profile = top_frames(outs[-1]) if outs else {"error": "no profile written"}
+
+    # The same shape on stock Channels: a group per conversation, two sockets each, at the target rate.
+    stock = None
+    base = scenarios.StockTarget(ctx, frame_bytes).start()
+    try:
+        bserver = base.servers[0]
+        bpool = MultiStreamPool(url=f"ws://127.0.0.1:{bserver.port}/ws/", origin=bserver.url, seq_check=False,
+                                stats=Stats(int(target_rate * target_s) + 100))
+        bmembers = [[bpool.add(None, {}, ws_url=f"ws://127.0.0.1:{bserver.port}/ws/c{j}/") for _ in range(2)]
+                    for j in range(n_conv)]
+        await bpool.open()
+        bwriter = StockRoomWriter(bserver.url, lambda i: f"c{i % n_conv}", frame_bytes)
+        await bwriter.setup()
+        try:
+            stack.log(f"S3 stock_channels: {n_conv} groups x 2 sockets, {target_rate:g} posts/s")
+            await measure(bpool, bwriter, bserver, rate=10, count=20, start_index=0,
+                          followers_of=lambda i: bmembers[i % n_conv])
+            stock = await measure(bpool, bwriter, bserver, rate=target_rate, count=int(target_rate * target_s),
+                                  start_index=20, followers_of=lambda i: bmembers[i % n_conv], drain_cap=60)
+        finally:
+            await bwriter.close()
+            await bpool.close()
+        stack.log(f"S3 stock_channels: {brief(stock)}")
+    except Exception as exc:  # noqa: BLE001 - a baseline that fails is a finding
+        stock = {"error": repr(exc)[:300]}
+    finally:
+        base.stop()
+
+    held = [s for s in steps if (s["p99_ms"] or 1e9) <= P99_TARGET_MS and not s["loss"] and s["accepted"] == s["posts"]]
+    best = max(held, key=lambda s: s["offered_posts_per_s"]) if held else None
+    figures = {k: target[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "loss", "deliveries_per_s",
+                                      "server_rss_mb", "order_errors", "server_cpu_pct", "server_cpu_ms_per_post",
+                                      "post_p50_ms", "post_p99_ms")}
+    figures.update({
+        "accepted_at_target": f"{target['accepted']}/{target['posts']}",
+        "max_rate_p99_le_50ms": best["offered_posts_per_s"] if best else None,
+        "p99_at_max_rate_ms": best["p99_ms"] if best else None,
+        "server_cpu_ms_per_message_at_max_rate": best["server_cpu_ms_per_post"] if best else None,
+        "refused": sum(s["refused"] for s in steps) + target["refused"],
+        "loss_all_steps": sum(s["loss"] for s in steps) + target["loss"],
+    })
+    ramp = [{k: s[k] for k in ("offered_posts_per_s", "accepted", "p50_ms", "p99_ms", "max_ms", "loss",
+                               "deliveries_per_s", "server_cpu_pct", "server_cpu_ms_per_post", "post_p50_ms",
+                               "post_p99_ms", "order_errors", "refused")} for s in steps]
+    baselines, ratios = {}, {}
+    if stock and "error" not in stock:
+        baselines["stock_channels"] = {k: stock[k] for k in ("p50_ms", "p99_ms", "max_ms", "loss", "deliveries_per_s",
+                                                             "server_rss_mb", "server_cpu_pct",
+                                                             "server_cpu_ms_per_post")}
+        baselines["stock_channels"]["note"] = "group_send of a padded frame: no auth, storage or rendering"
+        ratios = {"p99_at_target_vs_stock_channels": report.ratio(target["p99_ms"], stock["p99_ms"]),
+                  "cpu_ms_per_message_vs_stock_channels": report.ratio(
+                      (best or target)["server_cpu_ms_per_post"], stock["server_cpu_ms_per_post"])}
+    elif stock:
+        baselines["stock_channels"] = {"error": stock["error"]}
+    met = (target["p99_ms"] or 1e9) <= P99_TARGET_MS and target["loss"] == 0 and target["accepted"] == target["posts"]
+    return report.scenario("S3", parameters, figures, baselines=baselines, ratios=ratios,
+                           target=f"p99 <= {P99_TARGET_MS} ms at {target_rate:g} messages/s", met=met,
+                           details={"connect_s": round(connect_s, 2), "streams_followed": dict(followed),
+                                    "frame_bytes": frame_bytes, "inbox_rows_quoting_a_marker": other_marked,
+                                    "messages_sent": index, "per_sender_messages": round(index / users, 1),
+                                    "ramp": ramp, "target": target, "profile": profile,
+                                    "stock_channels": stock})
