@@ -34,6 +34,14 @@ GAP_WAIT = 0.1  # seconds an early event waits for its predecessor before the ho
 # replayed from the log, rendered from the current state.
 RECENT_EVENTS = 256
 RECENT_SECONDS = 10.0
+# Batching under bursts. A fan-out to many sockets blocks this process for milliseconds, and events pile up in
+# the layer meanwhile. After such a fan-out (longer than BUSY_FANOUT) the dispatcher lets the receiver pull what is
+# waiting, LINGER_STEP at a time while more keeps coming (at most BATCH_LINGER_MS), and writes each socket the run of
+# consecutive events of a stream in one send: the same frames, one system call instead of one per event. A quiet
+# process fans each event out at once. LIVE["BATCH_LINGER_MS"] = 0 turns the gathering off.
+BUSY_FANOUT = 0.005
+LINGER_STEP = 0.0005
+MAX_BATCH = 64
 
 
 class Hub:
@@ -53,6 +61,10 @@ class Hub:
         self.touched: dict[str, dict[str, int]] = {}  # stream -> {ref: last seq in `recent` touching it}
         self.epochs: dict[str, str] = {}
         self.replays: dict[tuple, asyncio.Future] = {}  # log replays in flight, shared by identical resumes
+        self.inbox: deque[dict] = deque()  # received from the layer, not yet handled
+        self.arrived = asyncio.Event()
+        self.busy = False  # the last fan-out took longer than BUSY_FANOUT: events are probably waiting
+        self.linger = settings.LIVE["BATCH_LINGER_MS"] / 1000
 
     # --- membership ---------------------------------------------------------------------------------------------
 
@@ -115,6 +127,7 @@ class Hub:
         self.channel = await self.layer.new_channel(prefix="hub")
         self.tasks = [
             self.loop.create_task(self._receive_loop(), name="live-hub-receive"),
+            self.loop.create_task(self._dispatch_loop(), name="live-hub-dispatch"),
             self.loop.create_task(self._sweep_loop(), name="live-hub-sweep"),
         ]
 
@@ -151,12 +164,77 @@ class Hub:
                 self.layer_ok = True
                 await self._rejoin()
             backoff = 0.1
+            self.inbox.append(msg)
+            self.arrived.set()
+
+    async def _dispatch_loop(self) -> None:
+        """Handle what the receiver queued, in arrival order; after a long fan-out, gather a burst first."""
+        while True:
+            await self.arrived.wait()
+            if self.busy and self.linger:
+                waited = 0.0
+                while len(self.inbox) < MAX_BATCH and waited < self.linger:
+                    before = len(self.inbox)
+                    await asyncio.sleep(LINGER_STEP)
+                    waited += LINGER_STEP
+                    if len(self.inbox) == before:
+                        break
+            self.arrived.clear()
+            batch = list(self.inbox)
+            self.inbox.clear()
+            started = time.monotonic()
+            try:
+                await self.handle_batch(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("hub failed to handle a batch of %d", len(batch))
+            self.busy = time.monotonic() - started > BUSY_FANOUT
+
+    async def handle_batch(self, msgs: list[dict]) -> None:
+        """Runs of consecutive events of one stream go out together; anything else goes through handle()."""
+        run: list[dict] = []
+        for msg in msgs:
+            key, seq = msg.get("stream"), msg.get("seq")
+            plain = seq is not None and not msg.get("control")
+            if run and plain and key == run[0]["stream"] and seq == run[-1]["seq"] + 1:
+                run.append(msg)
+                continue
+            if run:
+                await self._deliver_run(run)
+                run = []
+            if plain and len(msgs) > 1:
+                run = [msg]
+            else:
+                try:
+                    await self.handle(msg)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("hub failed to handle %s", key)
+        if run:
+            await self._deliver_run(run)
+
+    async def _deliver_run(self, run: list[dict]) -> None:
+        key = run[0]["stream"]
+        if len(run) > 1:
+            async with self.lock:
+                if key in self.subscribers and not self.held.get(key):
+                    last = self.last.get(key, 0)
+                    fresh = [msg for msg in run if msg["seq"] > last]
+                    if fresh and fresh[0]["seq"] == last + 1:
+                        for msg in fresh:
+                            self._remember(key, msg)
+                        self.last[key] = fresh[-1]["seq"]
+                        await self._fanout_run(key, fresh)
+                        return
+        for msg in run:  # a hole, held events, or a single event: the general path
             try:
                 await self.handle(msg)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("hub failed to handle %s", msg.get("stream"))
+                logger.exception("hub failed to handle %s", key)
 
     async def handle(self, msg: dict) -> None:
         key = msg.get("stream")
@@ -313,6 +391,39 @@ class Hub:
                 await consumer.push(key, msg)
             except Exception:
                 logger.exception("push to a socket failed")
+
+    async def _fanout_run(self, key: str, run: list[dict]) -> None:
+        """Consecutive events to every local socket: live sockets get their frames in one write."""
+        joined: dict[tuple[str, str], bytes] = {}
+        first, end = run[0]["seq"], run[-1]["seq"]
+        for consumer in list(self.subscribers.get(key, ())):
+            try:
+                if self._write_run(consumer, key, first, end, run, joined):
+                    continue
+                for msg in run:
+                    await consumer.push(key, msg)
+            except Exception:
+                logger.exception("push to a socket failed")
+
+    @staticmethod
+    def _write_run(consumer, key: str, first: int, end: int, run: list[dict], joined: dict) -> bool:
+        protocol = wire.daphne_protocol(consumer)
+        if protocol is None:
+            return False
+        subs = getattr(consumer, "subs", None)
+        sub = subs.get(key) if subs else None
+        viewer = getattr(consumer, "viewer", None)
+        if sub is None or viewer is None or sub.catching_up or getattr(sub, "silent", False) \
+                or first != sub.last + 1:
+            return False
+        slot = (sub.audience, viewer.lang)
+        frames = joined.get(slot)
+        if frames is None:
+            frames = joined[slot] = b"".join(wire.encoded(msg, key, sub.audience, viewer.lang) for msg in run)
+        if not wire.write(protocol, frames):
+            return False
+        sub.last = end
+        return True
 
     @staticmethod
     def _write_fast(consumer, key: str, seq: int, msg: dict) -> bool:

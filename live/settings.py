@@ -247,6 +247,9 @@ LIVE = {
     "SOCKET_BACKLOG_BYTES": env_int("LIVE_SOCKET_BACKLOG_BYTES", 1024 * 1024),
     # Kernel send buffer per socket in bytes (SO_SNDBUF); 0 leaves Linux's autotuning (up to tcp_wmem, 4 MB).
     "SOCKET_SNDBUF": env_int("LIVE_SOCKET_SNDBUF", 0),
+    # After a long fan-out, wait up to this long for the events queued meanwhile and send them together (live/hub.py);
+    # 0 sends each event on its own.
+    "BATCH_LINGER_MS": float(env_str("LIVE_BATCH_LINGER_MS", "3")),
 }
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 

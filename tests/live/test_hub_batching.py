@@ -1,0 +1,110 @@
+"""Batching under bursts (live/hub.py): consecutive events of a stream that arrive together reach each live socket
+in one write, the very same frames in order; sockets that are catching up, and events that do not follow on, take
+the general path one by one."""
+
+import asyncio
+import json
+
+import pytest
+
+from live import streams, wire
+from live.consumers import Subscription
+from live.hub import Hub
+
+KEY = "debate.1"
+
+
+class Transport:
+    TLS = False
+
+    def __init__(self):
+        self.sends: list[bytes] = []
+        self.dataBuffer, self.offset, self._tempDataLen = b"", 0, 0
+        self.connected, self.disconnecting = True, False
+        self.socket = self
+
+    def send(self, data):
+        self.sends.append(bytes(data))
+        return len(data)
+
+
+class Protocol:
+    STATE_OPEN = 1
+
+    def __init__(self):
+        self.state, self.transport = self.STATE_OPEN, Transport()
+
+
+class Socket:
+    """What the hub needs of a LiveConsumer: its subscriptions, its viewer, its daphne protocol, push()."""
+
+    def __init__(self, last: int, *, catching_up: bool = False, lang: str = "fr", daphne: bool = True):
+        sub = Subscription(KEY, "public", last)
+        sub.catching_up = catching_up
+        self.subs = {KEY: sub}
+        self.viewer = streams.Viewer(user=None, lang=lang)
+        self._wire_protocol = Protocol() if daphne else None
+        self.pushed: list[int] = []
+
+    async def push(self, key, msg):
+        self.pushed.append(msg["seq"])
+
+
+def event(seq: int) -> dict:
+    frames = {f"public:{lang}": json.dumps({"type": "event", "stream": KEY, "seq": seq, "html": f"<p>{lang} {seq}</p>"})
+              for lang in ("fr", "en")}
+    return {"type": "live.event", "stream": KEY, "seq": seq, "frames": frames, "control": None, "refs": [f"c{seq}"]}
+
+
+def hub_with(*sockets, last=10) -> Hub:
+    hub = Hub(asyncio.get_running_loop())
+    hub.subscribers[KEY] = set(sockets)
+    hub.last[KEY] = last
+    hub.epochs[KEY] = "e1"
+    return hub
+
+
+@pytest.mark.asyncio
+async def test_a_run_of_events_is_one_write_per_live_socket_with_the_same_frames_in_order():
+    french, english = Socket(10), Socket(10, lang="en")
+    hub = hub_with(french, english)
+    burst = [event(seq) for seq in range(11, 16)]
+    await hub.handle_batch(burst)
+    for sock, lang in ((french, "fr"), (english, "en")):
+        sends = sock._wire_protocol.transport.sends
+        assert len(sends) == 1
+        assert sends[0] == b"".join(wire.frame_bytes(msg["frames"][f"public:{lang}"]) for msg in burst)
+        assert sock.subs[KEY].last == 15 and sock.pushed == []
+    assert hub.last[KEY] == 15
+    # Sockets that resume now replay the burst from the hub's memory.
+    assert [m["seq"] for m in hub.replay_from_memory(KEY, 12, "e1")] == [13, 14, 15]
+
+
+@pytest.mark.asyncio
+async def test_sockets_catching_up_or_outside_daphne_get_each_event_through_push():
+    live, catching_up, elsewhere = Socket(10), Socket(7, catching_up=True), Socket(10, daphne=False)
+    hub = hub_with(live, catching_up, elsewhere)
+    await hub.handle_batch([event(seq) for seq in range(11, 14)])
+    assert len(live._wire_protocol.transport.sends) == 1
+    assert catching_up.pushed == [11, 12, 13] and catching_up._wire_protocol.transport.sends == []
+    assert elsewhere.pushed == [11, 12, 13]
+
+
+@pytest.mark.asyncio
+async def test_events_already_delivered_are_skipped_and_a_hole_waits_for_its_predecessor():
+    sock = Socket(10)
+    hub = hub_with(sock)
+    await hub.handle_batch([event(9), event(10), event(11), event(12)])  # 9 and 10 were delivered (by the sweep)
+    assert sock._wire_protocol.transport.sends == [
+        wire.frame_bytes(event(11)["frames"]["public:fr"]) + wire.frame_bytes(event(12)["frames"]["public:fr"])]
+    hub.tasks = [None]  # as if started: a hole schedules its gap filler
+    try:
+        await hub.handle_batch([event(14), event(15)])  # 13 is missing: held, nothing written
+        assert len(sock._wire_protocol.transport.sends) == 1 and sorted(hub.held[KEY]) == [14, 15]
+        await hub.handle_batch([event(13)])  # the predecessor arrives: all three follow, in order
+        frames = b"".join(sock._wire_protocol.transport.sends[1:])
+        assert frames == b"".join(wire.frame_bytes(event(s)["frames"]["public:fr"]) for s in (13, 14, 15))
+        assert hub.last[KEY] == 15 and not hub.held.get(KEY)
+    finally:
+        for task in hub.gap_tasks.values():
+            task.cancel()
