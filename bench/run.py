@@ -55,8 +55,12 @@ EXTRA_SCENARIOS = [("S2", "bench.s2_rooms"), ("S3", "bench.s3_messages"), ("S4",
 
 class Context:
     def __init__(self, args):
-        self.db_url = stack.bench_database_url()
-        self.redis_url = stack.bench_redis_url()
+        self.services = stack.Services() if stack.own_services_wanted() else None
+        if self.services:
+            self.db_url, self.redis_url = self.services.start()
+        else:
+            self.db_url = stack.bench_database_url()
+            self.redis_url = stack.bench_redis_url()
         self.env = stack.server_env(self.db_url, self.redis_url)
         self.target = args.target
         self.writers = args.writers
@@ -336,6 +340,14 @@ def main(argv=None) -> int:
         top = max([SMOKE["rate"], *SMOKE["ramp"]] if args.smoke else [FULL["rate"], *FULL["ramp"]])
         args.writers = min(1000, int(top * 3) + 5)  # each account posts at most every 3 s: 2 per 5 s window
     ctx = Context(args)
+    try:
+        return _run(args, ctx)
+    finally:
+        if ctx.services:
+            ctx.services.stop()
+
+
+def _run(args, ctx: Context) -> int:
     started = time.time()
     out = {"mode": "smoke" if args.smoke else "full", "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "machine": machine(), "path": ctx.target, "scenarios": []}

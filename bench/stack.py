@@ -1,9 +1,10 @@
-"""The servers a benchmark run needs: its own PostgreSQL database and Redis database, daphne processes started
-exactly as production starts them (pinned to CPU 0), and /proc readings of their memory and CPU.
+"""The servers a benchmark run needs, started by the run and stopped by it: its own PostgreSQL cluster and Redis
+server (`Services`, on spare ports, in a temporary directory), daphne processes started exactly as production
+starts them (pinned to CPU 0), and /proc readings of their memory and CPU.
 
-Isolation: the database is `<name>_bench` derived from DATABASE_URL (created and migrated here), Redis is the
-same server as REDIS_URL on database 12 (the cache on 13), unless BENCH_DATABASE_URL / BENCH_REDIS_URL say
-otherwise. Nothing else is touched: the run flushes only its own Redis databases.
+To run against given servers instead: BENCH_DATABASE_URL / BENCH_REDIS_URL, or BENCH_OWN_SERVICES=0 for the
+machine's (the database `<name>_bench` derived from DATABASE_URL, created and migrated here; Redis database 12 of
+REDIS_URL, the cache on 13). Nothing else is touched: the run flushes only its own Redis databases.
 """
 
 from __future__ import annotations
@@ -238,3 +239,77 @@ def machine_load() -> str:
         return Path("/proc/loadavg").read_text().split()[0]
     except OSError:
         return "?"
+
+
+# --- PostgreSQL and Redis of the run ----------------------------------------------------------------------------------
+
+def own_services_wanted() -> bool:
+    """The run starts (and stops) its own PostgreSQL cluster and Redis server, unless told to use given ones
+    (BENCH_DATABASE_URL / BENCH_REDIS_URL, or BENCH_OWN_SERVICES=0 for the machine's, from DATABASE_URL /
+    REDIS_URL) or unless the server binaries are missing."""
+    if os.environ.get("BENCH_OWN_SERVICES", "1") == "0":
+        return False
+    if os.environ.get("BENCH_DATABASE_URL") or os.environ.get("BENCH_REDIS_URL"):
+        return False
+    return bool(_pg_bindir() and shutil.which("redis-server"))
+
+
+def _pg_bindir() -> str | None:
+    import glob
+
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(d.split("/")[-2]))
+    return dirs[-1] if dirs and os.path.exists(f"{dirs[-1]}/initdb") else None
+
+
+class Services:
+    """A PostgreSQL cluster (initdb in a temporary directory, the server's defaults: fsync and synchronous commit
+    on, as production) and a Redis server (no persistence, as these machines run it), each on a spare port."""
+
+    def __init__(self):
+        import tempfile
+
+        self.bindir = _pg_bindir()
+        self.dir = tempfile.mkdtemp(prefix="agora-bench-pg-")
+        self.pg_port, self.redis_port = free_port(), free_port()
+        self.redis: subprocess.Popen | None = None
+        self.pg_started = False
+
+    def _as_postgres(self, *args: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *args], check=True, capture_output=True, text=True, timeout=120)
+
+    def start(self) -> tuple[str, str]:
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+        self._as_postgres(f"{self.bindir}/initdb", "-D", self.dir, "-A", "trust", "-U", "postgres", "-E", "UTF8")
+        self._as_postgres(f"{self.bindir}/pg_ctl", "-D", self.dir, "-w", "-l", f"{self.dir}/log", "-o",
+                          f"-p {self.pg_port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200",
+                          "start")
+        self.pg_started = True
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.redis = subprocess.Popen(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                                       "--save", "", "--appendonly", "no"],
+                                      stdout=(LOGS / "redis.log").open("wb"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.redis_port), 0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+        log(f"own PostgreSQL on :{self.pg_port} ({self.bindir.split('/')[-2]}), own Redis on :{self.redis_port}")
+        return (f"postgres://postgres@127.0.0.1:{self.pg_port}/agora_bench",
+                f"redis://127.0.0.1:{self.redis_port}/0")
+
+    def stop(self) -> None:
+        if self.redis and self.redis.poll() is None:
+            self.redis.terminate()
+            self.redis.wait(timeout=10)
+        if self.pg_started:
+            try:
+                self._as_postgres(f"{self.bindir}/pg_ctl", "-D", self.dir, "-m", "fast", "-w", "stop")
+            except Exception:  # noqa: BLE001 - removing the directory below is what matters
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
