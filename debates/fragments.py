@@ -25,14 +25,16 @@ from django.core.cache import cache
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
-from debates import conf
+from debates import conf, selectors
 
 log = logging.getLogger(__name__)
 
 TEMPLATE = "debates/comment_main.html"
-# comment_main.html and what it includes: their sources are part of every key (a deploy that changes them must
-# not serve fragments rendered by the old ones). tests/debates/test_fragments.py checks the list is complete.
-TEMPLATES = ("debates/comment_main.html", "debates/comment_vote.html", "debates/comment_score.html")
+THREAD_TEMPLATE = "debates/comment.html"
+# The cached templates and what they include: their sources are part of every key (a deploy that changes them
+# must not serve fragments rendered by the old ones). tests/debates/test_fragments.py checks the list is complete.
+TEMPLATES = ("debates/comment.html", "debates/comment_main.html", "debates/comment_vote.html",
+             "debates/comment_score.html")
 # Alphanumeric, so escaping leaves it alone; never a valid token.
 CSRF_PLACEHOLDER = "CSRFxPLACEHOLDERxDEBATESxFRAGMENT"
 PREFIX = "debates:comment-main:"
@@ -95,42 +97,77 @@ def _csrf_token(context) -> str:
     return "" if token is None else str(token)
 
 
-def prepare(context, comments) -> None:
-    """Give each comment of `comments` its `main_html` (the rendered comment_main.html with this page's CSRF
-    token): one cache read for all of them, the misses rendered in this very context and stored. Does nothing
+def _thread_key(base: str, keys: dict, root) -> str:
+    """A thread as the page shows it: each comment's own key, its folded replies count, its shown replies in
+    order. A new reply, a folded one, or any change to one of its comments is another thread."""
+
+    def shape(comment) -> str:
+        children = ",".join(shape(child) for child in getattr(comment, "children", []))
+        return f"{keys[comment.pk]}:{getattr(comment, 'more_replies', 0)}[{children}]"
+
+    raw = f"thread\x1e{base}\x1e{shape(root)}".encode()
+    return PREFIX + hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def _read(keys) -> dict:
+    try:
+        return cache.get_many(keys)
+    except Exception:  # the cache is an optimisation: a Redis outage renders the page the slow way
+        log.warning("comment fragment cache unreadable", exc_info=True)
+        return {}
+
+
+def _write(entries: dict, seconds: int) -> None:
+    if entries:
+        try:
+            cache.set_many(entries, seconds)
+        except Exception:
+            log.warning("comment fragment cache unwritable", exc_info=True)
+
+
+def prepare(context, roots) -> None:
+    """Give each thread of `roots` its `thread_html` (comment.html as this page renders it, with this page's CSRF
+    token): one cache read for the whole list. For the threads not found, each comment's comment_main.html is read
+    or rendered (`main_html`), then the thread is rendered, both in this very context, and stored. Does nothing
     for renders without a request (pushes) or when COMMENT_CACHE_SECONDS is 0."""
     seconds = conf.get("COMMENT_CACHE_SECONDS")
     request = context.get("request")
-    comments = [c for c in comments if not hasattr(c, "main_html")]
-    if not seconds or request is None or context.get("oob") or not comments:
+    roots = [root for root in roots if not hasattr(root, "thread_html")]
+    if not seconds or request is None or context.get("oob") or not roots:
         return
     token = _csrf_token(context)
     if not token or token == "NOTPROVIDED":
         return
     engine = context.template.engine
+    focus = context.get("focus")
     base = "\x1e".join(map(str, (
         fingerprint(engine), translation.get_language(), timezone.get_current_timezone_name(),
         bool(context.get("moderator_view")), context.get("report_url") or "", context.get("act_url") or "",
-        request.path)))
-    keys = {comment.pk: key(base, comment) for comment in comments}
-    try:
-        found = cache.get_many(list(keys.values()))
-    except Exception:  # the cache is an optimisation: a Redis outage renders the page the slow way
-        log.warning("comment fragment cache unreadable", exc_info=True)
-        found = {}
-    missed = {}
-    template = None
-    for comment in comments:
-        html = found.get(keys[comment.pk])
-        if html is None:
-            if template is None:
-                template = engine.get_template(TEMPLATE)
-            with context.push(comment=comment, csrf_token=CSRF_PLACEHOLDER):
-                html = str(template.render(context))
-            missed[keys[comment.pk]] = html
-        comment.main_html = mark_safe(html.replace(CSRF_PLACEHOLDER, token))
-    if missed:
-        try:
-            cache.set_many(missed, seconds)
-        except Exception:
-            log.warning("comment fragment cache unwritable", exc_info=True)
+        request.path, getattr(focus, "pk", ""))))
+    members = {root.pk: list(selectors.flatten([root])) for root in roots}
+    keys = {comment.pk: key(base, comment) for group in members.values() for comment in group}
+    thread_keys = {root.pk: _thread_key(base, keys, root) for root in roots}
+    threads = _read(list(thread_keys.values()))
+    missing = [root for root in roots if thread_keys[root.pk] not in threads]
+    stored = {}
+    if missing:
+        comments = [comment for root in missing for comment in members[root.pk]]
+        mains = _read([keys[comment.pk] for comment in comments])
+        main_template = engine.get_template(TEMPLATE)
+        thread_template = engine.get_template(THREAD_TEMPLATE)
+        with context.push(csrf_token=CSRF_PLACEHOLDER):
+            for comment in comments:
+                html = mains.get(keys[comment.pk])
+                if html is None:
+                    with context.push(comment=comment):
+                        html = stored[keys[comment.pk]] = str(main_template.render(context))
+                comment.main_html = mark_safe(html)
+            for root in missing:
+                with context.push(comment=root):
+                    html = str(thread_template.render(context))
+                # The newline that ends comment.html, after its {% endif %}, follows the cached thread too.
+                html = html[:-1] if html.endswith("\n") else html
+                threads[thread_keys[root.pk]] = stored[thread_keys[root.pk]] = html
+    for root in roots:
+        root.thread_html = mark_safe(threads[thread_keys[root.pk]].replace(CSRF_PLACEHOLDER, token))
+    _write(stored, seconds)

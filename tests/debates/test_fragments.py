@@ -191,6 +191,20 @@ def test_a_renamed_or_blocked_author_is_never_served_stale(thread, alice):
     assert ">blocked user</a>" in comments_of(page(client, thread["debate"]), thread["pro"].pk)
 
 
+def test_a_new_reply_is_never_missing_from_a_cached_thread(thread, alice, bob, carol):
+    client = Client()
+    html = page(client, thread["debate"])
+    assert "Show 1 more reply" in html  # con: 4 replies, 3 shown
+    reply = services.post_comment(author=alice, debate=thread["debate"], body="Une réponse de plus",
+                                  parent=thread["pro"])
+    deeper = services.post_comment(author=bob, debate=thread["debate"], body="Plus bas", parent=reply)
+    services.post_comment(author=bob, debate=thread["debate"], body="Encore une", parent=thread["con"])
+    html = page(client, thread["debate"])
+    assert f'id="comment-{reply.pk}"' in html and f'id="comment-{deeper.pk}"' in html
+    assert html.index(f'id="replies-{thread["pro"].pk}"') < html.index(f'id="comment-{reply.pk}"')
+    assert "Show 2 more replies" in html and "Show 1 more reply" not in html
+
+
 def test_each_language_gets_its_own_fragments(thread):
     client = Client()
     french = comments_of(page(client, thread["debate"], lang="fr"), thread["pro"].pk)
@@ -265,10 +279,13 @@ def test_a_cache_outage_still_serves_the_page(thread, monkeypatch):
 
 
 def test_the_key_covers_everything_the_comment_templates_read():
-    """A template that starts showing another field of the comment must add it to fragments.key."""
+    """A template that starts showing another field of the comment must add it to fragments.key (a comment) or
+    fragments._thread_key (the thread's shape)."""
     covered = {"pk", "depth", "alignment", "stance_slug", "get_alignment_display", "body_html", "created_at",
                "edited_at", "is_deleted", "is_hidden", "hidden_reason", "score", "upvotes", "downvotes", "my_vote",
-               "author_id", "url", "author"}
+               "author_id", "url", "author",
+               "children", "more_replies", "main_html", "thread_html",  # the thread's shape, and the cache itself
+               "html"}  # "debates/comment.html"
     author_covered = {"public_name", "initials", "avatar_hue", "get_absolute_url"}
     included = set()
     for name in fragments.TEMPLATES:
@@ -281,7 +298,7 @@ def test_the_key_covers_everything_the_comment_templates_read():
         names = set(re.findall(r"{{\s*(\w+)|{%\s*(?:if|elif)\s+(?:not\s+)?(\w+)", source))
         bound = set(re.findall(r"\b(\w+)=", source))  # {% with x=... %}, {% blocktranslate with x=... %}
         names = {n for pair in names for n in pair if n} - bound - {"comment", "not"}
-        assert names <= {"moderator_view", "report_url", "act_url", "request", "oob"}, (name, names)
+        assert names <= {"moderator_view", "report_url", "act_url", "request", "oob", "focus"}, (name, names)
     assert included <= set(fragments.TEMPLATES), included - set(fragments.TEMPLATES)
 
 
