@@ -243,6 +243,13 @@ def machine_load() -> str:
 
 # --- PostgreSQL and Redis of the run ----------------------------------------------------------------------------------
 
+def _any_cpu() -> None:
+    """PostgreSQL and Redis run where the kernel puts them, as the machine's own do (the generator that starts
+    them is pinned to its core)."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
+
+
 def own_services_wanted() -> bool:
     """The run starts (and stops) its own PostgreSQL cluster and Redis server, unless told to use given ones
     (BENCH_DATABASE_URL / BENCH_REDIS_URL, or BENCH_OWN_SERVICES=0 for the machine's, from DATABASE_URL /
@@ -276,7 +283,8 @@ class Services:
 
     def _as_postgres(self, *args: str) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run([*prefix, *args], check=True, capture_output=True, text=True, timeout=120)
+        subprocess.run([*prefix, *args], check=True, capture_output=True, text=True, timeout=120,
+                       preexec_fn=_any_cpu)
 
     def start(self) -> tuple[str, str]:
         if os.geteuid() == 0:
@@ -289,7 +297,8 @@ class Services:
         LOGS.mkdir(parents=True, exist_ok=True)
         self.redis = subprocess.Popen(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
                                        "--save", "", "--appendonly", "no"],
-                                      stdout=(LOGS / "redis.log").open("wb"), stderr=subprocess.STDOUT)
+                                      stdout=(LOGS / "redis.log").open("wb"), stderr=subprocess.STDOUT,
+                                      preexec_fn=_any_cpu)
         deadline = time.monotonic() + 10
         while True:
             try:
