@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install migrate demo lint messages bench bench-smoke clean
+.PHONY: run test install migrate demo lint messages bench bench-smoke soak clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ bench: install
 
 bench-smoke: install
 	@. tests/stack.sh && $(PY) -m bench.run --smoke
+
+soak: install
+	@. tests/stack.sh && $(PY) -m bench.soak --minutes 10 --sockets 300
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
