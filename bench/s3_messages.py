@@ -158,7 +158,9 @@ async def run(ctx, cfg) -> dict:
                 stack.log(f"  S3 ramp {rate:g}/s: {brief(step)}")
                 good = (step["p99_ms"] or 1e9) <= P99_TARGET_MS and not step["loss"] and step["accepted"] == count
                 misses = 0 if good else misses + 1
-                if misses >= 2 or step["deliveries_per_s"] < 0.5 * rate * 2:
+                # Go on while the server keeps up (a p99 over the target on a busy machine is not saturation):
+                # the ramp also shows the messages/s one process sustains.
+                if misses >= 3 or step["deliveries_per_s"] < 0.8 * rate * 2:
                     break
             # The target rate, under py-spy when asked.
             if os.environ.get("BENCH_PYSPY"):
@@ -225,6 +227,7 @@ async def run(ctx, cfg) -> dict:
         "max_rate_p99_le_50ms": best["offered_posts_per_s"] if best else None,
         "p99_at_max_rate_ms": best["p99_ms"] if best else None,
         "server_cpu_ms_per_message_at_max_rate": best["server_cpu_ms_per_post"] if best else None,
+        "sustained_messages_per_s": round(max(s["deliveries_per_s"] for s in [*steps, target]) / 2, 1),
         "refused": sum(s["refused"] for s in steps) + target["refused"],
         "loss_all_steps": sum(s["loss"] for s in steps) + target["loss"],
     })
