@@ -65,6 +65,7 @@ class Hub:
         self.arrived = asyncio.Event()
         self.busy = False  # the last fan-out took longer than BUSY_FANOUT: events are probably waiting
         self.linger = settings.LIVE["BATCH_LINGER_MS"] / 1000
+        self.swept: dict[str, int] = {}  # the log's heads at the previous sweep
 
     # --- membership ---------------------------------------------------------------------------------------------
 
@@ -477,15 +478,20 @@ class Hub:
                 logger.warning("sweep failed", exc_info=True)
 
     async def sweep(self) -> None:
+        """Deliver from the log what was committed at least one sweep ago and never arrived. Fresher events are
+        left alone: their publish is on its way (rendering, then Redis), and a fill would render them all from the
+        current state at once, so a bounded view (the screen's latest six) would skip some of them."""
         keys = list(self.subscribers)
         if not keys:
             return
         current = await database_sync_to_async(streams.heads, thread_sensitive=False)(keys)
+        previous, self.swept = self.swept, {key: seq for key, (_epoch, seq, _low) in current.items()}
         for key, (_epoch, seq, _low) in current.items():
-            if key in self.subscribers and seq > self.last.get(key, 0):
+            upto = min(seq, previous.get(key, 0))
+            if key in self.subscribers and upto > self.last.get(key, 0):
                 async with self.lock:
-                    if seq > self.last.get(key, 0):
-                        await self._fill(key, self.last.get(key, 0), upto=seq)
+                    if upto > self.last.get(key, 0):
+                        await self._fill(key, self.last.get(key, 0), upto=upto)
                         await self._release_held(key)
 
     async def _rejoin(self) -> None:

@@ -113,15 +113,21 @@ def group_name(key: str) -> str:
 # --- writing -------------------------------------------------------------------------------------------------------
 
 def _next_seq(key: str) -> tuple[int, str]:
+    """The stream's next seq, from its counter row, locked until the transaction ends (gap-free, commit order).
+    The row is created on the first event (a concurrent creator is absorbed by ON CONFLICT); afterwards one
+    UPDATE does it."""
     table = StreamCounter._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (key, seq, low_seq, epoch) VALUES (%s, 0, 1, %s) ON CONFLICT (key) DO NOTHING",
-            [key, secrets.token_hex(4)],
-        )
         cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE key = %s RETURNING seq, epoch", [key])
-        seq, epoch = cursor.fetchone()
-    return seq, epoch
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(
+                f"INSERT INTO {table} (key, seq, low_seq, epoch) VALUES (%s, 0, 1, %s) ON CONFLICT (key) DO NOTHING",
+                [key, secrets.token_hex(4)],
+            )
+            cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE key = %s RETURNING seq, epoch", [key])
+            row = cursor.fetchone()
+    return row[0], row[1]
 
 
 def append(key: str, kind: str, **data) -> Event:
