@@ -1,0 +1,56 @@
+"""Concurrent writes on one meeting, on PostgreSQL (bench S9 found the deadlock below under a real burst)."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from meetings import services
+from meetings.models import Contribution
+
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_approving_while_a_phone_posts_under_premoderation_does_not_deadlock(meeting, fiona, alice_in, guest,
+                                                                             settings):
+    settings.RATE_LIMITS_ENABLED = False
+    waiting = services.post_contribution(participant=guest, body="Où en est le budget des écoles ?")
+    posted, release = threading.Event(), threading.Event()
+    errors = []
+
+    def phone_posts():
+        # The post's transaction holds the console stream's counter row; at its commit PostgreSQL checks the new
+        # contribution's foreign key, which takes a KEY SHARE lock on the meeting row.
+        try:
+            with transaction.atomic():
+                services.post_contribution(participant=alice_in, body="Et les pistes cyclables ?")
+                posted.set()
+                release.wait(10)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            posted.set()
+            connection.close()
+
+    def facilitator_approves():
+        # Locks the meeting row, then waits for the console counter the post holds.
+        try:
+            posted.wait(10)
+            services.approve_contribution(actor=fiona, contribution=waiting)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=phone_posts), threading.Thread(target=facilitator_approves)]
+    for thread in threads:
+        thread.start()
+    posted.wait(10)
+    time.sleep(0.5)  # the approval is now blocked on the console counter, holding the meeting row
+    release.set()
+    for thread in threads:
+        thread.join(20)
+    assert errors == []
+    assert Contribution.objects.get(pk=waiting.pk).status == Contribution.Status.APPROVED
+    assert Contribution.objects.filter(meeting=meeting, status=Contribution.Status.PENDING).count() == 1
