@@ -16,6 +16,7 @@ import time
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
@@ -72,6 +73,42 @@ def language_of(scope) -> str:
     return settings.LANGUAGE_CODE
 
 
+class SharedAudiences:
+    """One authorization query for the sockets without a user and without a session that ask for the same stream
+    at the same time (a reconnect storm of a public debate's readers, bench S7).
+
+    Such sockets are interchangeable (same AnonymousUser, same empty session): the answer of `streams.authorize`
+    for one is the answer for all, and it depends only on the stream's current state. A socket that asks while
+    another's query for the stream is running waits for that query's answer (or its refusal) instead of running
+    its own; nothing is kept once the query is done, so no answer is older than the query it came from."""
+
+    def __init__(self):
+        self.pending: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Future] = {}
+
+    async def get(self, key: str, viewer: streams.Viewer) -> str:
+        loop = asyncio.get_running_loop()
+        token = (loop, key)
+        future = self.pending.get(token)
+        if future is not None:
+            return await asyncio.shield(future)
+        future = self.pending[token] = loop.create_future()
+        try:
+            audience = await db_read(streams.authorize)(viewer, key)
+        except BaseException as exc:
+            if not future.done():
+                future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("authorization cancelled"))
+                future.exception()  # retrieved: no warning when nobody else waits
+            raise
+        else:
+            future.set_result(audience)
+            return audience
+        finally:
+            self.pending.pop(token, None)
+
+
+PUBLIC_AUDIENCES = SharedAudiences()
+
+
 class LiveConsumer(AsyncWebsocketConsumer):
     # No channel-layer channel per socket: the process's hub receives each stream once and calls push() on the
     # sockets that follow it. This saves a Redis blocking pop per socket, and a Redis outage cannot kill sockets.
@@ -110,6 +147,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def websocket_disconnect(self, message):
+        # channels' version then hops to the thread-sensitive worker to close stale database connections (one
+        # queue for a storm's thousand closes); this consumer has no channel-layer groups and reaches the
+        # database only through database_sync_to_async, which does that around each call.
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
     async def disconnect(self, code):
         for key in list(getattr(self, "subs", {})):
@@ -177,7 +221,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def follow(self, key: str, seq: int, epoch: str):
         try:
-            audience = await db_read(streams.authorize)(self.viewer, key)
+            audience = await self.authorize(key)
         except PermissionDenied:
             code = "not_signed_in" if not getattr(self.user, "is_authenticated", False) else "forbidden"
             return await self.send_json({"type": "error", "code": code, "stream": key[:100],
@@ -194,6 +238,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.hub.subscribe(key, self)  # join first ...
         await self.catch_up(sub, epoch=epoch)  # ... then replay what was missed, then live
 
+    async def authorize(self, key: str) -> str:
+        """The audience this socket follows `key` as (raises PermissionDenied / ObjectDoesNotExist).
+
+        Sockets without a user and without a session are interchangeable: whatever they may follow depends on the
+        stream alone, and those asking at the same time share one query (PUBLIC_AUDIENCES)."""
+        if getattr(self.user, "is_authenticated", False) or getattr(self.viewer.session, "session_key", None):
+            return await db_read(streams.authorize)(self.viewer, key)
+        return await PUBLIC_AUDIENCES.get(key, self.viewer)
+
     async def on_typing(self, data):
         key = data.get("stream")
         sub = self.subs.get(key) if isinstance(key, str) else None
@@ -209,7 +262,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # --- server -> client -------------------------------------------------------------------------------------
 
     async def send_json(self, payload: dict):
-        await self.send(text_data=json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        protocol = wire.daphne_protocol(self)
+        if protocol is not None and wire.write(protocol, wire.frame_bytes(text)):
+            return  # straight to the socket, in order with the events (live/wire.py)
+        await self.send(text_data=text)
 
     async def push(self, key: str, msg: dict):
         """Called by the hub with one layer message, already in order for this process."""

@@ -11,6 +11,7 @@ Sockets have their own caps: `acquire_connection`/`release_connection` count ope
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
@@ -192,14 +194,75 @@ def client_ip(scope) -> str:
     return str(client[0])
 
 
+SLOT_SECONDS = 86400  # a counter left behind by a killed process expires by itself
+
+# One round trip per socket for the caps (bench S7): every counter is taken, or none. Each INCR is checked against
+# its cap and, past one, the counters taken so far are given back before answering. A counter gets its expiry when
+# it has none (it was just created), as `cache.add(key, 0, timeout)` did. The values are plain integers, the way
+# Django's RedisCache stores ints, so `cache.get("conn:user:<pk>")` (live/messaging/digest.py) reads them.
+_ACQUIRE_LUA = """
+local ttl = tonumber(ARGV[#ARGV])
+for i, key in ipairs(KEYS) do
+  local used = redis.call('INCR', key)
+  if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ttl) end
+  if used > tonumber(ARGV[i]) then
+    for j = 1, i do
+      if redis.call('DECR', KEYS[j]) < 0 then redis.call('SET', KEYS[j], 0, 'EX', ttl) end
+    end
+    return 0
+  end
+end
+return 1
+"""
+# Never below zero, and a counter that expired meanwhile is not re-created by its release.
+_RELEASE_LUA = """
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 and redis.call('DECR', key) < 0 then
+    redis.call('SET', key, 0, 'EX', tonumber(ARGV[1]))
+  end
+end
+return 1
+"""
+
+
+class _SlotStore:
+    """The socket counters, in the cache's Redis when the cache is Redis: one process-wide client (one connection
+    pool), each acquire or release one script call, batched with the others of the same moment (_SlotBatches).
+
+    Going through `django.core.cache.cache` cost a new Redis connection per socket (Django's cache handler keeps
+    one cache object per asyncio context, i.e. per consumer, each with its own connection pool, and redis-py's
+    connection setup is not cheap), and three round trips: a quarter of the server's CPU in a reconnect storm
+    (bench S7, docs/performance.md). The calls stay in the thread pool: an asyncio Redis client on daphne's loop
+    can hang on connect, because Twisted's asyncio reactor unregisters the old descriptor number of a socket it
+    closed, which a new connection may be reusing."""
+
+    def __init__(self):
+        self._backend = None
+
+    def reset(self, **_kwargs) -> None:
+        self._backend = None
+
+    def backend(self):
+        if self._backend is None:
+            from django.core.cache import caches
+
+            self._backend = caches.create_connection("default")
+        return self._backend
+
+
+_slots = _SlotStore()
+setting_changed.connect(lambda setting, **kw: _slots.reset() if setting == "CACHES" else None, weak=False)
+
+
 def _acquire(keys_and_caps: list[tuple[str, int]]) -> list[str] | None:
+    """Through the cache API: other cache backends (local memory in development)."""
     taken = []
     for key, cap in keys_and_caps:
-        cache.add(key, 0, timeout=86400)
+        cache.add(key, 0, timeout=SLOT_SECONDS)
         try:
             used = cache.incr(key)
         except ValueError:
-            cache.set(key, 1, timeout=86400)
+            cache.set(key, 1, timeout=SLOT_SECONDS)
             used = 1
         taken.append(key)
         if used > cap:
@@ -212,11 +275,75 @@ def _release(keys: list[str]) -> None:
     for key in keys:
         try:
             if cache.decr(key) < 0:  # the counter expired and was re-created meanwhile: never go below zero
-                cache.set(key, 0, timeout=86400)
+                cache.set(key, 0, timeout=SLOT_SECONDS)
         except ValueError:
             pass
         except Exception:  # the cache is down: the counter expires by itself
             logger.warning("could not release socket slot %s", key, exc_info=True)
+
+
+def _local_cache() -> bool:
+    from django.core.cache.backends.locmem import LocMemCache
+
+    return isinstance(_slots.backend(), LocMemCache)
+
+
+class _SlotBatches:
+    """The acquires and releases asked for in the same turn of the event loop go to Redis together: one thread hop
+    and one pipelined round trip for the lot, each still its own atomic script (a reconnect storm's thousand
+    handshakes arrive in bursts: bench S7)."""
+
+    def __init__(self):
+        self.queues: dict[asyncio.AbstractEventLoop, list] = {}
+
+    def submit(self, script: str, keys: list[str], args: list[int]) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        queue = self.queues.get(loop)
+        if queue is None:
+            queue = self.queues[loop] = []
+            loop.call_soon(self._flush, loop)
+        queue.append((script, keys, args, future))
+        return future
+
+    def _flush(self, loop) -> None:
+        batch = self.queues.pop(loop, [])
+        if batch:
+            loop.create_task(self._run(batch))
+
+    @staticmethod
+    async def _run(batch: list) -> None:
+        calls = [(script, keys, args) for script, keys, args, _future in batch]
+        try:
+            results = await sync_to_async(_run_scripts, thread_sensitive=False)(calls)
+        except BaseException as exc:
+            for *_call, future in batch:
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+                    future.exception()  # retrieved: a caller that went away leaves no warning
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            for (*_call, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+
+_batches = _SlotBatches()
+
+
+def _run_scripts(calls: list[tuple[str, list[str], list[int]]]) -> list:
+    backend = _slots.backend()
+    pipe = backend._cache.get_client(write=True).pipeline(transaction=False)
+    for script, keys, args in calls:
+        pipe.eval(script, len(keys), *[backend.make_key(key) for key in keys], *args)
+    return pipe.execute()
+
+
+def _is_redis() -> bool:
+    from django.core.cache.backends.redis import RedisCache
+
+    return isinstance(_slots.backend(), RedisCache)
 
 
 async def acquire_connection(scope) -> list[str] | None:
@@ -225,9 +352,32 @@ async def acquire_connection(scope) -> list[str] | None:
     user = scope.get("user")
     if getattr(user, "is_authenticated", False):
         caps.append((f"conn:user:{user.pk}", settings.LIVE["MAX_SOCKETS_PER_USER"]))
-    # Not thread-sensitive: a reconnect storm's thousand acquires overlap their Redis round trips (bench S7).
+    if _is_redis():
+        keys = [key for key, _cap in caps]
+        future = _batches.submit(_ACQUIRE_LUA, keys, [*(cap for _key, cap in caps), SLOT_SECONDS])
+        try:
+            ok = await asyncio.shield(future)
+        except asyncio.CancelledError:  # the socket went away while waiting: give back what it may still get
+            future.add_done_callback(lambda f: _give_back(f, keys))
+            raise
+        return keys if ok else None
+    if _local_cache():  # in-process and quick: no thread hop
+        return _acquire(caps)
     return await sync_to_async(_acquire, thread_sensitive=False)(caps)
 
 
+def _give_back(future: asyncio.Future, keys: list[str]) -> None:
+    if not future.cancelled() and future.exception() is None and future.result():
+        asyncio.ensure_future(release_connection(keys))
+
+
 async def release_connection(slot: list[str]) -> None:
+    if _is_redis():
+        try:
+            await asyncio.shield(_batches.submit(_RELEASE_LUA, slot, [SLOT_SECONDS]))
+        except Exception:  # the cache is down: the counters expire by themselves
+            logger.warning("could not release socket slots %s", slot, exc_info=True)
+        return
+    if _local_cache():
+        return _release(slot)
     await sync_to_async(_release, thread_sensitive=False)(slot)
