@@ -77,9 +77,51 @@ def top_frames(path: Path, n: int = 30) -> dict:
             incl[frame] += count
     if not total:
         return {"samples": 0}
-    return {"samples": total, "path": str(path),
+    return {"samples": total, "path": str(path), "breakdown": breakdown(path),
             "self": [[f, round(c / total * 100, 1)] for f, c in own.most_common(n)],
             "inclusive": [[f, round(c / total * 100, 1)] for f, c in incl.most_common(n)]}
+
+
+def _category(names: list[str]) -> str:
+    def has(*prefixes):
+        return any(name.startswith(prefixes) for name in names)
+
+    if "SyncToAsync.thread_handler" in names:  # a request (or socket read) in a worker thread
+        if has("render_to_string", "Template.render"):
+            return "thread: template rendering"
+        if has("CursorWrapper", "SQLCompiler", "Cursor.", "ClientCursor", "Connection.", "ConnectionPool", "QuerySet.",
+               "Query.", "BaseExpression", "ModelIterable", "Model.save", "Model.__init__"):
+            return "thread: ORM (building queries and model objects, psycopg, PostgreSQL round trips)"
+        if has("publish", "frames", "message"):
+            return "thread: publishing events (other)"
+        if has("send_message", "_post", "notify"):
+            return "thread: messaging services (Python)"
+        return "thread: middleware, session, auth, CSRF, view"
+    if "_send_async" in names:
+        return "loop: channel layer group_send (channels_redis)"
+    if has("Hub."):
+        return "loop: hub (fan-out to sockets, sweep)"
+    if has("AsyncToSync.main_wrap", "ASGIHandler"):
+        return "loop: Django ASGI handler and async middleware"
+    if has("Server.application_checker", "Server.timeout_checker"):
+        return "loop: daphne timers (checks over every connection)"
+    if has("callWithLogger", "Server.handle_reply", "WebSocketProtocol", "WebRequest", "HTTPChannel", "HTTPFactory"):
+        return "loop: daphne/Twisted HTTP and WebSocket I/O"
+    if has("SyncToAsync.__call__", "BaseEventLoop.run_in_executor", "_chain_future", "run_coroutine_threadsafe"):
+        return "loop: thread hand-offs (sync_to_async, run_coroutine_threadsafe)"
+    return "loop: other (asyncio scheduling, select, Redis client)"
+
+
+def breakdown(path: Path) -> list:
+    """Where the recorded time goes, by coarse category (first matching rule on the stack's frame names)."""
+    counts, total = collections.Counter(), 0
+    for line in path.read_text().splitlines():
+        stack_str, _, count = line.rstrip().rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        counts[_category([f.split(" (")[0] for f in stack_str.split(";")])] += int(count)
+    return [[k, round(c / total * 100, 1)] for k, c in counts.most_common()] if total else []
 
 
 # --- the scenario ----------------------------------------------------------------------------------------------------
