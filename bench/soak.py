@@ -171,13 +171,15 @@ def main(argv=None) -> int:
 
     class Args:
         target, scale = "debate", 1.0
-        writers = int(args.rate * 3) + 5
+        # Each account may post 3 comments per 5 s: twice what the schedule needs, so that a generator that fell
+        # behind and catches up in a burst is not refused.
+        writers = int(args.rate * 6) + 5
 
     ctx = Context(Args())
     try:
         ctx.prepare()
         result = uvloop.run(soak(ctx, seconds=seconds, sockets=args.sockets, rate=args.rate, churn=args.churn,
-                                 warmup=min(30.0, seconds / 4)))
+                                 warmup=min(60.0, seconds / 4)))
     finally:
         if ctx.services:
             ctx.services.stop()
