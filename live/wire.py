@@ -137,11 +137,14 @@ async def drain(protocol, timeout: float = 30.0) -> None:
     follow the reader's pace instead of being cut like a client that does not read. A client that takes nothing
     for `timeout` seconds is cut all the same."""
     transport = protocol.transport
-    if transport is None or backlog(transport) <= _backlog_limit() // 4:
+    if transport is None or not backlog(transport):
+        return  # the common case: the kernel took everything
+    low = _backlog_limit() // 4
+    if backlog(transport) <= low:
         return
     deadline = time.monotonic() + timeout
     while transport.connected and not transport.disconnecting and not getattr(transport, "_aborting", False) \
-            and backlog(transport) > _backlog_limit() // 4:
+            and backlog(transport) > low:
         if time.monotonic() > deadline:
             SLOW_ABORTS[0] += 1
             logger.warning("live: socket %s read nothing of its replay for %.0f s, aborted", _peer(transport),
