@@ -43,7 +43,7 @@ FULL = {"listeners": 1000, "rate": 10, "seconds": 20, "ramp": RAMPS["agora"], "r
         "s2_rooms": 50, "s2_followers": 20, "s2_seconds": 30, "s2_churn": 0.05,
         "s3_users": 1000, "s3_rates": [5, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200, 300], "s3_step_seconds": 5,
         "s3_target_rate": 500, "s3_target_seconds": 2,
-        # S4 (bench/s4_slow.py): readers beside the 5 slow sockets; 240 comments at 40/s per burst.
+        # S4 (bench/s4_slow.py): readers beside the 5 slow sockets; 150 comments at 25/s per burst.
         "s4_listeners": 500}
 
 

@@ -60,3 +60,24 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+
+def _tune_gc() -> None:
+    """Shorter pauses for a process that holds thousands of sockets (bench S4, docs/performance.md).
+
+    CPython's cyclic collector stops the event loop while it walks the tracked objects: with 1000 sockets the
+    full (oldest-generation) collections stalled delivery to every socket for up to ~100 ms. Freezing what
+    the start-up created (Django, the URL conf, templates: never garbage) takes it out of every collection, and a
+    larger youngest generation makes collections rarer (each still short: 5-13 ms measured). Set GC_THRESHOLD=0 to
+    keep CPython's defaults."""
+    import gc
+
+    threshold = int(os.environ.get("GC_THRESHOLD", "20000"))
+    if threshold <= 0:
+        return
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(threshold, 20, 20)
+
+
+_tune_gc()
