@@ -407,16 +407,26 @@ class Hub:
                 logger.exception("push to a socket failed")
 
     @staticmethod
-    def _write_run(consumer, key: str, first: int, end: int, run: list[dict], joined: dict) -> bool:
+    def _live(consumer, key: str, first: int):
+        """(daphne protocol, subscription, viewer) of a socket that is live on `key` and expects `first` next, or
+        None: catching up, silent, a hole, another server than daphne go through consumer.push."""
         protocol = wire.daphne_protocol(consumer)
         if protocol is None:
-            return False
+            return None
         subs = getattr(consumer, "subs", None)
         sub = subs.get(key) if subs else None
         viewer = getattr(consumer, "viewer", None)
         if sub is None or viewer is None or sub.catching_up or getattr(sub, "silent", False) \
                 or first != sub.last + 1:
+            return None
+        return protocol, sub, viewer
+
+    @classmethod
+    def _write_run(cls, consumer, key: str, first: int, end: int, run: list[dict], joined: dict) -> bool:
+        live = cls._live(consumer, key, first)
+        if live is None:
             return False
+        protocol, sub, viewer = live
         slot = (sub.audience, viewer.lang)
         frames = joined.get(slot)
         if frames is None:
@@ -426,19 +436,13 @@ class Hub:
         sub.last = end
         return True
 
-    @staticmethod
-    def _write_fast(consumer, key: str, seq: int, msg: dict) -> bool:
-        """The common case, without a coroutine per socket: a socket live on the stream, next in sequence, on
-        daphne. Everything else (catching up, silent, a hole, control events) goes through consumer.push."""
-        protocol = wire.daphne_protocol(consumer)
-        if protocol is None:
+    @classmethod
+    def _write_fast(cls, consumer, key: str, seq: int, msg: dict) -> bool:
+        """The common case, without a coroutine per socket: one event to a socket live on the stream."""
+        live = cls._live(consumer, key, seq)
+        if live is None:
             return False
-        subs = getattr(consumer, "subs", None)
-        sub = subs.get(key) if subs else None
-        viewer = getattr(consumer, "viewer", None)
-        if sub is None or viewer is None or sub.catching_up or getattr(sub, "silent", False) \
-                or seq != sub.last + 1:
-            return False
+        protocol, sub, viewer = live
         if not wire.write(protocol, wire.encoded(msg, key, sub.audience, viewer.lang)):
             return False
         sub.last = seq
