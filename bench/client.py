@@ -137,8 +137,13 @@ class Listener(WSListener):
             elif b'"type":"error"' in head:
                 self.errors.append(data[:200].decode("utf-8", "replace"))
                 return
+        self.count_marks(data, t)
+
+    def count_marks(self, data: bytes, t: int) -> None:
+        """Record the posts a frame names: each once per frame (a frame names its post in the comment and in its
+        announcement); a post this listener already has counts as a duplicate."""
+        stats = self.pool.stats
         found = False
-        # A frame names its post more than once (the comment, its announcement): each post counts once per frame.
         for i in dict.fromkeys(int(m.group(1)) for m in MARK_RE.finditer(data)):
             if not found:
                 found = True
@@ -152,11 +157,15 @@ class Listener(WSListener):
                 continue
             self.got[i] = 1
             stats.deliveries += 1
-            stats.latencies.append((t - stats.sent[i]) / 1e6)
-            if stats.first_rx == 0:
-                stats.first_rx = t
-            stats.last_rx = t
-            pool.on_delivery(i, t)
+            self.delivered(i, t)
+
+    def delivered(self, i: int, t: int) -> None:
+        stats = self.pool.stats
+        stats.latencies.append((t - stats.sent[i]) / 1e6)
+        if stats.first_rx == 0:
+            stats.first_rx = t
+        stats.last_rx = t
+        self.pool.on_delivery(i, t)
 
 
 @dataclass
@@ -369,34 +378,19 @@ class MultiListener(Listener):
             elif b'"type":"error"' in head:
                 self.errors.append(data[:200].decode("utf-8", "replace"))
                 return
-        found = False
-        for mm in MARK_RE.finditer(data):
-            if not counted:
+        if not counted:
+            if MARK_RE.search(data):
                 pool.other_marked += 1
-                return
-            if not found:
-                found = True
-                stats.marked_frames += 1
-                stats.marked_bytes += len(data)
-            i = int(mm.group(1))
-            if i >= len(self.got) or stats.sent[i] == 0:
-                stats.unknown += 1
-                continue
-            if self.got[i]:
-                stats.duplicates += 1
-                continue
-            self.got[i] = 1
-            stats.deliveries += 1
-            due = stats.sent[i]
-            stats.latencies.append((t - due) / 1e6)
-            if due >= self.connected_at:
-                pool.live_latencies.append((t - due) / 1e6)
-            else:
-                pool.replay_latencies.append((t - self.connected_at) / 1e6)
-            if stats.first_rx == 0:
-                stats.first_rx = t
-            stats.last_rx = t
-            pool.on_delivery(i, t)
+            return
+        self.count_marks(data, t)
+
+    def delivered(self, i: int, t: int) -> None:
+        due = self.pool.stats.sent[i]
+        if due >= self.connected_at:
+            self.pool.live_latencies.append((t - due) / 1e6)
+        else:
+            self.pool.replay_latencies.append((t - self.connected_at) / 1e6)
+        super().delivered(i, t)
 
 
 @dataclass
