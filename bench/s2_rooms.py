@@ -28,8 +28,8 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from bench import report, scenarios, stack
-from bench.client import MultiStreamPool, Stats, now_ns, percentile, summarize
-from bench.writers import CSRF_INPUT_RE, baseline_payload, comment_text
+from bench.client import MultiStreamPool, Stats, percentile, summarize
+from bench.writers import CSRF_INPUT_RE, baseline_payload, comment_text, run_schedule
 
 LIVEJS_FIRST_DELAY = (0.25, 0.5)  # live.js wsReconnectDelay(0): 500 ms max, full jitter over its upper half
 
@@ -300,27 +300,13 @@ async def measure(pool: MultiStreamPool, writer, server, *, rate: float, count: 
     cpu0, t0 = server.cpu_seconds(), time.monotonic()
     stop = asyncio.Event()
     churner = asyncio.ensure_future(churn.run(stop)) if churn else None
-    interval = 1e9 / rate
-    first_due = now_ns() + 20_000_000
-    tasks, max_lag = [], 0
-    for k in range(count):
-        i = start_index + k
-        due = int(first_due + k * interval)
-        delay = due - now_ns()
-        if delay > 0:
-            await asyncio.sleep(delay / 1e9)
-        else:
-            max_lag = max(max_lag, -delay)
-        stats.sent[i] = due
-        pool.expect(i, len(followers_of(i)))
-        tasks.append(asyncio.ensure_future(_post(writer, stats, i)))
-    accepted = sum(await asyncio.gather(*tasks))
+    schedule = await run_schedule(writer, [], stats, rate=rate, count=count, start_index=start_index,
+                                  expect=lambda i: pool.expect(i, len(followers_of(i))))
     schedule_s = time.monotonic() - t0
     if churner:
         stop.set()
         await churner
         await churn.settle()
-    stats.posts += count
     # Posts the server refused are expected by nobody.
     for i in range(start_index, start_index + count):
         if not stats.ok[i]:
@@ -339,14 +325,14 @@ async def measure(pool: MultiStreamPool, writer, server, *, rate: float, count: 
     replay = pool.replay_latencies[marks[2]:]
     adjusted = list(live) + list(replay)
     delivered = stats.deliveries - marks[3]
-    span_s = max(1e-9, (stats.last_rx - first_due) / 1e9)
+    span_s = max(1e-9, (stats.last_rx - stats.sent[start_index]) / 1e9)  # from the first post's due time
     post_ms = writer.post_ms[marks[4]:]
     complete = [(pool.complete_at[i] - stats.sent[i]) / 1e6 for i in range(start_index, start_index + count)
                 if i in pool.complete_at]
     for i in range(start_index, start_index + count):
         pool.pending.pop(i, None)
     return {
-        "offered_posts_per_s": rate, "posts": count, "accepted": accepted, "listeners": len(pool.listeners),
+        "offered_posts_per_s": rate, "posts": count, "accepted": schedule["accepted"], "listeners": len(pool.listeners),
         **summarize(adjusted),
         "from_due": summarize(lat), "live": {"deliveries": len(live), **summarize(live)},
         "replayed": {"deliveries": len(replay), **summarize(replay)},
@@ -358,18 +344,11 @@ async def measure(pool: MultiStreamPool, writer, server, *, rate: float, count: 
         "reconnects": pool.reconnects - marks[6],
         "server_cpu_pct": round(cpu_s / elapsed * 100, 1), "server_cpu_ms_per_post": round(cpu_s * 1000 / count, 2),
         "server_rss_mb": round(server.rss_kb() / 1024, 1),
-        "schedule_s": round(schedule_s, 2), "schedule_max_lag_ms": round(max_lag / 1e6, 1),
+        "schedule_s": round(schedule_s, 2), "schedule_max_lag_ms": schedule["schedule_max_lag_ms"],
         "post_p50_ms": percentile(post_ms, 50), "post_p99_ms": percentile(post_ms, 99),
         "write_failures": writer.failures[marks[5]:][:5], "refused": len(writer.failures) - marks[5],
         "errors": pool.errors()[:5],
     }
-
-
-async def _post(writer, stats: Stats, i: int) -> bool:
-    ok = await writer.post(i)
-    if ok:
-        stats.ok[i] = 1
-    return ok
 
 
 def brief(m: dict) -> str:

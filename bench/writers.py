@@ -136,9 +136,10 @@ def baseline_payload(i: int, size: int) -> bytes:
 
 
 async def run_schedule(writer, pools: list[ListenerPool], stats: Stats, *, rate: float, count: int,
-                       start_index: int = 0) -> dict:
+                       start_index: int = 0, expect=None) -> dict:
     """Post `count` posts at `rate` per second on a fixed schedule; each is expected by every connected listener
-    of every pool. Returns schedule facts (lag of the generator behind its schedule, failures)."""
+    of every pool, or as `expect(i)` records it (S2: the followers of post i's debate). Returns schedule facts (lag
+    of the generator behind its schedule, failures)."""
     expected = sum(len(pool.connected()) for pool in pools)
     interval = 1e9 / rate
     t0 = now_ns() + 20_000_000
@@ -153,6 +154,8 @@ async def run_schedule(writer, pools: list[ListenerPool], stats: Stats, *, rate:
         else:
             max_lag = max(max_lag, -delay)
         stats.sent[i] = due
+        if expect is not None:
+            expect(i)
         for pool in pools:
             pool.expect(i, len(pool.connected()))
         tasks.append(asyncio.ensure_future(_post(writer, stats, i)))

@@ -196,28 +196,17 @@ class Hub:
         """Runs of consecutive events of one stream go out together; anything else goes through handle()."""
         run: list[dict] = []
         for msg in msgs:
-            key, seq = msg.get("stream"), msg.get("seq")
-            plain = seq is not None and not msg.get("control")
-            if run and plain and key == run[0]["stream"] and seq == run[-1]["seq"] + 1:
+            if run and _follows(run[-1], msg):
                 run.append(msg)
                 continue
             if run:
                 await self._deliver_run(run)
-                run = []
-            if plain and len(msgs) > 1:
-                run = [msg]
-            else:
-                try:
-                    await self.handle(msg)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    logger.exception("hub failed to handle %s", key)
+            run = [msg]
         if run:
             await self._deliver_run(run)
 
     async def _deliver_run(self, run: list[dict]) -> None:
-        key = run[0]["stream"]
+        key = run[0].get("stream")
         if len(run) > 1:
             async with self.lock:
                 if key in self.subscribers and not self.held.get(key):
@@ -507,6 +496,13 @@ class Hub:
             except Exception:
                 ok = False
         self.layer_ok = ok
+
+
+def _follows(prev: dict, msg: dict) -> bool:
+    """`msg` is the event right after `prev` on the same stream (control and ephemeral messages travel alone)."""
+    seq = prev.get("seq")
+    return (seq is not None and msg.get("seq") == seq + 1 and msg.get("stream") == prev.get("stream")
+            and not prev.get("control") and not msg.get("control"))
 
 
 def _messages_after(key: str, after: int, upto: int | None) -> list[dict]:

@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
@@ -83,6 +84,22 @@ async def events(communicator, stream, count, timeout=10):
 
 async def resume(communicator, **positions):
     await communicator.send_json_to({"type": "resume", "streams": positions})
+
+
+def position(key):
+    """A stream's current cursor, as a page carries it."""
+    from live import streams
+
+    c = streams.cursor(key)
+    return {"epoch": c.epoch, "seq": c.seq}
+
+
+async def follow(ws, key, pos=None):
+    """Resume `key` from `pos` (default: its current head); the first subscribed/error/reset frame."""
+    pos = pos or await sync_to_async(position)(key)
+    await ws.send_json_to({"type": "resume", "streams": {key: pos}})
+    frame, _ = await receive_until(ws, lambda f: f["type"] in {"subscribed", "error", "reset"})
+    return frame
 
 
 # --- a real daphne process (browser tests, slow sockets) ------------------------------------------------------

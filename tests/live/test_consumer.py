@@ -9,21 +9,9 @@ from django.db import transaction
 
 from live import streams
 from live.notifications.services import notify
-from tests.helpers import connect, events, receive, receive_until
+from tests.helpers import connect, events, follow, position, receive, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-def position(key):
-    c = streams.cursor(key)
-    return {"epoch": c.epoch, "seq": c.seq}
-
-
-async def follow(ws, key, pos=None):
-    pos = pos or await sync_to_async(position)(key)
-    await ws.send_json_to({"type": "resume", "streams": {key: pos}})
-    frame, _ = await receive_until(ws, lambda f: f["type"] in {"subscribed", "error", "reset"})
-    return frame
 
 
 async def notify_n(user, n, prefix="note"):

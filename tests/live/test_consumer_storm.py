@@ -19,21 +19,9 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 
 from live import consumers, ratelimit, streams
 from tests.debates.conftest import make_debate
-from tests.helpers import LiveServer, connect, daphne_env, free_port, receive_until
+from tests.helpers import LiveServer, connect, daphne_env, follow, free_port, position
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-def position(key):
-    c = streams.cursor(key)
-    return {"epoch": c.epoch, "seq": c.seq}
-
-
-async def follow(ws, key, pos=None):
-    pos = pos or await sync_to_async(position)(key)
-    await ws.send_json_to({"type": "resume", "streams": {key: pos}})
-    frame, _ = await receive_until(ws, lambda f: f["type"] in {"subscribed", "error", "reset"})
-    return frame
 
 
 # --- who the socket is ---------------------------------------------------------------------------------------------
