@@ -11,9 +11,10 @@
 import os
 
 import pytest
+from channels.layers import channel_layers
 from django.conf import settings
 
-from live import ratelimit
+from live import hub, ratelimit
 from tests import helpers
 
 
@@ -49,6 +50,19 @@ def _clean_cache_and_limits(settings):
 
     cache.clear()
     ratelimit._local_stamps.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test runs on its own event loop, so it gets its own channel layer and hubs. channels-redis keeps
+    per-channel asyncio locks on the layer object and releases one only when a clean-up task finishes; a test whose
+    loop closes first leaves it locked and bound to that dead loop, and every later receive on the same layer fails
+    with "bound to a different event loop" (the hub retries for ever and ephemeral frames never arrive). Production
+    runs one loop per process, so this only concerns the test run."""
+    channel_layers.backends.clear()
+    for loop in [loop for loop in hub._hubs if loop.is_closed()]:
+        del hub._hubs[loop]
     yield
 
 
