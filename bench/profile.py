@@ -74,6 +74,8 @@ def main():
         print("saturation", r["saturation_deliveries_per_s"], "frame bytes", r["frame_bytes"], r["errors"])
     finally:
         app.stop()
+        if ctx.services:
+            ctx.services.stop()
     if spy:
         spy[0].wait()
         top_frames(spy[1])

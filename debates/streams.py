@@ -116,7 +116,7 @@ def _per_audience(template: str, context: dict) -> dict[str, str]:
     return {audience: render_to_string(template, {**context, "audience": audience, "csrf_token": "NOTPROVIDED",
                                                   "max_length": conf.get("COMMENT_MAX_LENGTH"),
                                                   "moderator_view": audience == "moderators"})
-            for audience in AUDIENCES}
+            for audience in AUDIENCES if streams.rendering_for(audience)}
 
 
 def _announce(text: str) -> str:

@@ -316,7 +316,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             try:
                 # A reconnect storm resumes from recent positions: the hub serves those from memory, the
                 # frames it delivered live; older ones come from the log.
-                missed = self.hub.replay_from_memory(sub.key, sub.last, epoch)
+                variant = (sub.audience, self.viewer.lang)
+                missed = self.hub.replay_from_memory(sub.key, sub.last, epoch, variant)
                 if missed is None:
                     after = sub.last
                     missed = await self.hub.shared_replay(
@@ -326,7 +327,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                     # since (anything later reaches this socket live, it has joined).
                     end = missed[-1]["seq"] if missed else after
                     if end < self.hub.last.get(sub.key, 0):
-                        more = self.hub.replay_from_memory(sub.key, end, None)
+                        more = self.hub.replay_from_memory(sub.key, end, None, variant)
                         if more is None:
                             more = await db_read(_replay)(sub.key, end, None)
                         missed = missed + more
@@ -391,6 +392,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             for key, sub in list(self.subs.items()):
                 try:
                     sub.audience = await database_sync_to_async(streams.authorize)(self.viewer, key)
+                    self.hub.variant_changed(key, self)
                 except (PermissionDenied, ObjectDoesNotExist):
                     del self.subs[key]
                     await self.hub.unsubscribe(key, self)

@@ -20,11 +20,12 @@ import logging
 import time
 from collections import defaultdict, deque
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from live import streams, wire
+from live import streams, variants, wire
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,9 @@ class Hub:
         self.busy = False  # the last fan-out took longer than BUSY_FANOUT: events are probably waiting
         self.linger = settings.LIVE["BATCH_LINGER_MS"] / 1000
         self.swept: dict[str, int] = {}  # the log's heads at the previous sweep
+        self.needed: dict[str, set[tuple[str, str]]] = {}  # stream -> (audience, lang) of its sockets, computed
+        self.marked: dict[tuple[str, str], float] = {}  # (stream, variant) -> when this hub last marked it
+        self.to_mark: set[tuple[str, str]] = set()  # marks waiting for the next hand-off to Redis
 
     # --- membership ---------------------------------------------------------------------------------------------
 
@@ -74,6 +78,7 @@ class Hub:
         await self._ensure_started()
         first = not self.subscribers[key]
         self.subscribers[key].add(consumer)
+        self.variant_changed(key, consumer)
         if first:
             await self._join(key)
             if key not in self.last:
@@ -87,6 +92,7 @@ class Hub:
         if not subs:
             return
         subs.discard(consumer)
+        self.needed.pop(key, None)
         if not subs:
             del self.subscribers[key]
             self.last.pop(key, None)
@@ -106,6 +112,75 @@ class Hub:
         if not self.subscribers:
             # Never stop inline: this may run inside the hub's own tasks (a control event closing a socket).
             self.loop.create_task(self._stop_if_idle())
+
+    # --- variants: render only what some socket reads (live/variants.py) ----------------------------------------
+
+    def variant_changed(self, key: str, consumer) -> None:
+        """`consumer` follows `key` now, or as another audience: note its variant, and mark it if it is new."""
+        self.needed.pop(key, None)
+        sub = getattr(consumer, "subs", {}).get(key)
+        viewer = getattr(consumer, "viewer", None)
+        if sub is None or viewer is None or not variants.enabled():
+            return
+        pair = (key, variants.variant(sub.audience, viewer.lang))
+        if time.monotonic() - self.marked.get(pair, -1e9) < variants.REFRESH_SECONDS:
+            return
+        self.marked[pair] = time.monotonic()
+        if not self.to_mark:
+            self.loop.call_soon(self._flush_marks)
+        self.to_mark.add(pair)
+
+    def _flush_marks(self) -> None:
+        pairs, self.to_mark = list(self.to_mark), set()
+        if pairs:
+            self.loop.create_task(self._mark(pairs))
+
+    async def _mark(self, pairs: list[tuple[str, str]]) -> None:
+        try:
+            await sync_to_async(variants.mark, thread_sensitive=False)(pairs)
+        except Exception:  # a hint only: the events rendered without these variants are completed here
+            logger.warning("could not mark followed variants", exc_info=True)
+            for pair in pairs:
+                self.marked.pop(pair, None)
+
+    async def _refresh_marks(self) -> None:
+        now = time.monotonic()
+        pairs = [(key, variants.variant(audience, lang)) for key in list(self.subscribers)
+                 for audience, lang in self._needed(key)]
+        self.marked = {pair: now for pair in pairs}
+        await self._mark(pairs)
+
+    def _needed(self, key: str) -> set[tuple[str, str]]:
+        needed = self.needed.get(key)
+        if needed is None:
+            needed = set()
+            for consumer in self.subscribers.get(key, ()):
+                sub = getattr(consumer, "subs", {}).get(key)
+                viewer = getattr(consumer, "viewer", None)
+                if sub is not None and viewer is not None:
+                    needed.add((sub.audience, viewer.lang))
+            self.needed[key] = needed
+        return needed
+
+    async def _complete(self, key: str, msg: dict) -> dict:
+        """`msg` if it holds every variant this process's sockets need, else the event rendered again from the
+        log for all of them (a socket began following a variant nobody else did while the event was on its way)."""
+        if msg.get("only") is None or all(variants.covers(msg, *pair) for pair in self._needed(key)):
+            return msg
+        seq = msg["seq"]
+        full = await database_sync_to_async(_messages_after, thread_sensitive=False)(key, seq - 1, seq)
+        if not full or full[-1]["seq"] != seq:
+            raise LookupError(f"{key}#{seq} is not in the log")  # the sweep will deliver it
+        return full[-1]
+
+    async def _complete_run(self, key: str, run: list[dict]) -> list[dict]:
+        """_complete for each event of a run, again until none lacks a variant: a socket may begin following
+        while one of them is read from the log."""
+        while True:
+            run = [await self._complete(key, msg) for msg in run]
+            needed = self._needed(key)
+            if all(variants.covers(msg, *pair) for msg in run for pair in needed):
+                return run
 
     async def _stop_if_idle(self) -> None:
         if not self.subscribers:
@@ -213,6 +288,7 @@ class Hub:
                     last = self.last.get(key, 0)
                     fresh = [msg for msg in run if msg["seq"] > last]
                     if fresh and fresh[0]["seq"] == last + 1:
+                        fresh = await self._complete_run(key, fresh)
                         for msg in fresh:
                             self._remember(key, msg)
                         self.last[key] = fresh[-1]["seq"]
@@ -286,6 +362,7 @@ class Hub:
     async def _deliver(self, key: str, msg: dict) -> None:
         if msg["seq"] <= self.last.get(key, 0):
             return
+        msg = await self._complete(key, msg)
         self._remember(key, msg)
         self.last[key] = msg["seq"]
         await self._fanout(key, msg)
@@ -354,9 +431,11 @@ class Hub:
         for entry in entries:  # the same staleness rule as live deliveries
             self._remember(key, entry[2], stamp=entry[1])
 
-    def replay_from_memory(self, key: str, after: int, epoch: str | None) -> list[dict] | None:
-        """The events of `key` after `after` as delivered here, when the hub holds all of them and they are
-        recent; None when the log must be asked (older position, other epoch, not followed here)."""
+    def replay_from_memory(self, key: str, after: int, epoch: str | None,
+                           variant: tuple[str, str] | None = None) -> list[dict] | None:
+        """The events of `key` after `after` as delivered here, when the hub holds all of them, recent and
+        rendered for `variant` (audience, lang); None when the log must be asked (older position, other epoch,
+        not followed here, or delivered before anyone here read that variant)."""
         last = self.last.get(key)
         known_epoch = self.epochs.get(key)
         if last is None or known_epoch is None or (epoch and epoch != known_epoch) or after > last:
@@ -369,7 +448,10 @@ class Hub:
         first = after + 1 - recent[0][0]
         if recent[first][1] < time.monotonic() - RECENT_SECONDS:
             return None
-        return [recent[i][2] for i in range(first, len(recent))]
+        out = [recent[i][2] for i in range(first, len(recent))]
+        if variant is not None and not all(variants.covers(msg, *variant) for msg in out):
+            return None
+        return out
 
     async def _fanout(self, key: str, msg: dict) -> None:
         seq = msg.get("seq")
@@ -454,11 +536,14 @@ class Hub:
     async def _sweep_loop(self) -> None:
         interval = settings.LIVE["SWEEP_SECONDS"]
         rejoin_every = max(1, int(30 / interval))
+        refresh_every = max(1, int(variants.REFRESH_SECONDS / interval))
         n = 0
         while True:
             await asyncio.sleep(interval)
             n += 1
             try:
+                if n % refresh_every == 0:
+                    await self._refresh_marks()
                 await self.sweep()
                 if n % rejoin_every == 0 or not self.layer_ok:
                     # Redis restarts forget group memberships while our sockets stay open.

@@ -250,6 +250,9 @@ LIVE = {
     # After a long fan-out, wait up to this long for the events queued meanwhile and send them together (live/hub.py);
     # 0 sends each event on its own.
     "BATCH_LINGER_MS": float(env_str("LIVE_BATCH_LINGER_MS", "3")),
+    # Render a published event only for the (audience, language) pairs some socket follows (live/variants.py);
+    # off: every pair, every time.
+    "RENDER_FOLLOWED_ONLY": env_bool("LIVE_RENDER_FOLLOWED_ONLY", True),
 }
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 

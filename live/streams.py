@@ -18,6 +18,7 @@ never resurrects content that was hidden since.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone, translation
 
+from live import variants
 from live.models import Event, StreamCounter
 
 logger = logging.getLogger(__name__)
@@ -157,21 +159,41 @@ def frame(event: Event, html: str | None) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
-def frames(event: Event) -> dict[str, str]:
-    """The encoded frames of an event, keyed `"<audience>:<lang>"`; rendered once per audience and language."""
+_audiences: contextvars.ContextVar[frozenset | None] = contextvars.ContextVar("live_audiences", default=None)
+
+
+def rendering_for(audience: str) -> bool:
+    """For renderers that render per audience: whether this rendering needs `audience` (live/variants.py). A
+    renderer that ignores it still works; it renders for nobody."""
+    wanted = _audiences.get()
+    return wanted is None or audience in wanted
+
+
+def frames(event: Event, only: set[str] | None = None) -> dict[str, str]:
+    """The encoded frames of an event, keyed `"<audience>:<lang>"`; rendered once per audience and language, or
+    only for the variants in `only` (live/variants.py)."""
     render = _renderers.get(event.kind)
     out: dict[str, str] = {}
     for lang in languages():
-        with translation.override(lang):
-            try:
+        audiences = None
+        if only is not None:
+            audiences = frozenset(name[: -len(lang) - 1] for name in only if name.endswith(f":{lang}"))
+            if not audiences:
+                continue
+        token = _audiences.set(audiences)
+        try:
+            with translation.override(lang):
                 rendered = render(event) if render else None
-            except Exception:  # a broken renderer must not stop the stream: the seq still advances
-                logger.exception("renderer for %s failed on %s#%s", event.kind, event.stream, event.seq)
-                rendered = None
+        except Exception:  # a broken renderer must not stop the stream: the seq still advances
+            logger.exception("renderer for %s failed on %s#%s", event.kind, event.stream, event.seq)
+            rendered = None
+        finally:
+            _audiences.reset(token)
         if not isinstance(rendered, dict):
             rendered = {ALL: rendered}
         for audience, html in rendered.items():
-            out[f"{audience}:{lang}"] = frame(event, html)
+            if audiences is None or audience == ALL or audience in audiences:
+                out[f"{audience}:{lang}"] = frame(event, html)
     return out
 
 
@@ -179,16 +201,19 @@ def pick(frames_by_audience: dict[str, str], audience: str, lang: str) -> str | 
     return frames_by_audience.get(f"{audience}:{lang}") or frames_by_audience.get(f"{ALL}:{lang}")
 
 
-def message(event: Event) -> dict:
-    """What travels through the channel layer for one event."""
-    return {
+def message(event: Event, only: set[str] | None = None) -> dict:
+    """What travels through the channel layer for one event: every variant, or those in `only`, named."""
+    msg = {
         "type": "live.event",
         "stream": event.stream,
         "seq": event.seq,
-        "frames": frames(event),
+        "frames": frames(event, only),
         "control": event.data.get("_control"),
         "refs": refs(event.data),
     }
+    if only is not None:
+        msg["only"] = sorted(only)
+    return msg
 
 
 def refs(data: dict) -> list[str]:
@@ -232,8 +257,9 @@ breaker = _Breaker()
 
 
 def publish(event: Event) -> None:
-    """Send a committed event to every process following its stream. Never raises: the layer is a hint."""
-    send_to_group(event.stream, message(event))
+    """Send a committed event to every process following its stream, rendered for the variants some socket
+    follows (live/variants.py). Never raises: the layer is a hint."""
+    send_to_group(event.stream, message(event, variants.wanted(event.stream)))
 
 
 def send_to_group(key: str, msg: dict) -> None:

@@ -14,7 +14,7 @@ import pytest
 from channels.layers import channel_layers
 from django.conf import settings
 
-from live import hub, ratelimit
+from live import hub, ratelimit, variants
 from tests import helpers
 
 
@@ -61,6 +61,7 @@ def _fresh_channel_layer():
     with "bound to a different event loop" (the hub retries for ever and ephemeral frames never arrive). Production
     runs one loop per process, so this only concerns the test run."""
     channel_layers.backends.clear()
+    variants.forget_local()
     for loop in [loop for loop in hub._hubs if loop.is_closed()]:
         del hub._hubs[loop]
     yield

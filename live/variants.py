@@ -1,0 +1,117 @@
+"""Render only what somebody reads: the (audience, language) variants of each stream that some socket follows.
+
+A published event used to be rendered for every audience and every language (a debate comment: public and
+moderators, French and English: four template renders), most of them for nobody: rendering was a third of a
+comment's CPU (docs/performance.md). Now:
+
+- every hub marks the variants its sockets follow (`mark`): one Redis hash per stream, field `"<audience>:<lang>"`,
+  value the time until which it holds, refreshed by the hub's sweep while a socket of that variant stays;
+- `streams.publish` asks `wanted(key)` and renders only those variants; the message says which it rendered
+  (`"only"`), so a variant missing from `"frames"` because nobody wanted it is told apart from one the renderer
+  left empty on purpose;
+- the mark is only a hint. A socket that starts following a new variant while an event rendered without it is on
+  its way gets that event from its hub, which renders it again from the log (`Hub._complete`), and replays from
+  the hub's memory check the variant too (`covers`). A late, lost or expired mark costs a render, never an event.
+
+Replays (a resuming socket, a hub filling a gap, the sweep) always render every variant.
+
+With a cache that is not Redis (development, one process), the marks live in this process.
+LIVE["RENDER_FOLLOWED_ONLY"] = False renders every variant of every event, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+HOLD_SECONDS = 60  # a mark holds this long without a refresh
+REFRESH_SECONDS = 20  # hubs refresh the marks of the variants they still follow this often
+
+_local: dict[str, dict[str, float]] = {}  # stream -> {variant: until}, when the cache is not Redis
+_local_lock = threading.Lock()
+
+
+def variant(audience: str, lang: str) -> str:
+    return f"{audience}:{lang}"
+
+
+def enabled() -> bool:
+    return settings.LIVE.get("RENDER_FOLLOWED_ONLY", True)
+
+
+def covers(msg: dict, audience: str, lang: str) -> bool:
+    """Whether a stream message holds what (audience, lang) must see: every variant, or this one was wanted."""
+    only = msg.get("only")
+    return only is None or variant(audience, lang) in only
+
+
+def _hash(key: str) -> str:
+    return f"live:variants:{key}"
+
+
+def _redis():
+    """The cache's Redis client (the process-wide one of live.ratelimit), or None when the cache is not Redis."""
+    from live import ratelimit
+
+    if not ratelimit._is_redis():
+        return None
+    backend = ratelimit._slots.backend()
+    return backend, backend._cache.get_client(write=True)
+
+
+def mark(pairs: Iterable[tuple[str, str]]) -> None:
+    """Record that (stream, variant) pairs are followed, for HOLD_SECONDS. Blocking: call from a thread."""
+    until = time.time() + HOLD_SECONDS
+    by_key: dict[str, dict[str, float]] = {}
+    for key, name in pairs:
+        by_key.setdefault(key, {})[name] = until
+    if not by_key:
+        return
+    redis = _redis()
+    if redis is None:
+        with _local_lock:
+            for key, fields in by_key.items():
+                _local.setdefault(key, {}).update(fields)
+        return
+    backend, client = redis
+    pipe = client.pipeline(transaction=False)
+    for key, fields in by_key.items():
+        name = backend.make_key(_hash(key))
+        pipe.hset(name, mapping=fields)
+        pipe.expire(name, HOLD_SECONDS)
+    pipe.execute()
+
+
+def wanted(key: str) -> set[str] | None:
+    """The variants of `key` that some socket follows (possibly none), or None when unknown: render them all."""
+    if not enabled():
+        return None
+    now = time.time()
+    try:
+        redis = _redis()
+        if redis is None:
+            with _local_lock:
+                fields = dict(_local.get(key, {}))
+        else:
+            backend, client = redis
+            fields = client.hgetall(backend.make_key(_hash(key)))
+    except Exception:
+        logger.warning("followed variants of %s unknown; rendering them all", key, exc_info=True)
+        return None
+    out = set()
+    for name, until in fields.items():
+        if float(until) > now:
+            out.add(name.decode() if isinstance(name, bytes) else name)
+    return out
+
+
+def forget_local() -> None:
+    """Tests: drop this process's marks."""
+    with _local_lock:
+        _local.clear()

@@ -1,0 +1,124 @@
+"""Render only the (audience, language) variants some socket follows (live/variants.py), and never lose an event
+because a variant was not rendered: the hub completes it from the log, replays from memory check it."""
+
+from unittest import mock
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from debates import services
+from live import streams, variants
+from live.models import Event
+from tests.debates.conftest import make_debate
+from tests.helpers import connect, events, receive_until
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def _renders():
+    """Counts the debate templates rendered for pushes."""
+    import debates.streams
+
+    real = debates.streams.render_to_string
+    calls = []
+
+    def counting(template, context):
+        calls.append((template, context["audience"]))
+        return real(template, context)
+
+    return calls, mock.patch.object(debates.streams, "render_to_string", counting)
+
+
+def _last_event(key):
+    return Event.objects.filter(stream=key).order_by("-seq").first()
+
+
+def test_a_publish_renders_only_the_followed_variants(alice, fiona):
+    debate = make_debate(fiona)
+    key = debate.stream_key
+    services.post_comment(author=alice, debate=debate, body="Pour la place piétonne")
+    event = _last_event(key)
+    calls, patch = _renders()
+    with patch:
+        assert variants.wanted(key) == set()
+        nobody = streams.message(event, variants.wanted(key))
+        assert nobody["frames"] == {} and nobody["only"] == [] and calls == []  # no reader: no render at all
+
+        variants.mark([(key, "public:fr")])
+        assert variants.wanted(key) == {"public:fr"}
+        one = streams.message(event, variants.wanted(key))
+        assert set(one["frames"]) == {"public:fr"} and one["only"] == ["public:fr"]
+        assert calls == [("debates/push/comment_posted.html", "public")]  # one template render, not four
+
+        variants.mark([(key, "moderators:en")])
+        two = streams.message(event, variants.wanted(key))
+        assert set(two["frames"]) == {"public:fr", "moderators:en"}
+        assert "New comment by alice" in two["frames"]["moderators:en"]
+        assert "Nouveau commentaire de alice" in two["frames"]["public:fr"]
+
+        full = streams.message(event)  # replays: every variant, and no "only"
+        assert set(full["frames"]) == {"public:fr", "public:en", "moderators:fr", "moderators:en"}
+        assert "only" not in full
+
+
+def test_marks_expire_and_can_be_switched_off(settings, fiona):
+    debate = make_debate(fiona)
+    key = debate.stream_key
+    variants.mark([(key, "public:en")])
+    assert variants.covers({"only": ["public:en"]}, "public", "en")
+    assert not variants.covers({"only": ["public:en"]}, "public", "fr")
+    assert variants.covers({}, "public", "fr")  # a message rendered for all
+    with mock.patch("live.variants.time.time", return_value=10**12):
+        assert variants.wanted(key) == set()  # not refreshed for longer than HOLD_SECONDS
+    settings.LIVE = {**settings.LIVE, "RENDER_FOLLOWED_ONLY": False}
+    assert variants.wanted(key) is None
+
+
+async def _follow(user, debate, lang):
+    cursor = await sync_to_async(streams.cursor)(debate.stream_key)
+    ws = await connect(user, lang=lang)
+    await ws.send_json_to({"type": "resume", "streams": {debate.stream_key: {"epoch": cursor.epoch,
+                                                                              "seq": cursor.seq}}})
+    await receive_until(ws, lambda f: f["type"] == "subscribed")
+    return ws, cursor
+
+
+async def test_a_reader_whose_variant_was_not_rendered_gets_the_event_from_the_log(alice, bob, mona, fiona):
+    """The marks never reach the writer (lost, late, Redis down): the hub renders what its sockets need."""
+    debate = await sync_to_async(make_debate)(fiona)
+    with mock.patch.object(variants, "mark", lambda pairs: None):
+        ws_fr, _ = await _follow(bob, debate, "fr")
+        ws_mod_en, _ = await _follow(mona, debate, "en")
+        comment = await sync_to_async(services.post_comment)(author=alice, debate=debate, body="Propos vifs")
+        published = await sync_to_async(streams.message)(await sync_to_async(_last_event)(debate.stream_key),
+                                                         await sync_to_async(variants.wanted)(debate.stream_key))
+        assert published["frames"] == {}  # what the writer sent: nothing rendered
+        [fr] = await events(ws_fr, debate.stream_key, 1)
+        [mod] = await events(ws_mod_en, debate.stream_key, 1)
+    assert f'id="comment-{comment.pk}"' in fr["html"] and "Nouveau commentaire de alice" in fr["html"]
+    assert f'id="comment-{comment.pk}"' in mod["html"] and "New comment by alice" in mod["html"]
+    assert fr["seq"] == mod["seq"]
+    await ws_fr.disconnect()
+    await ws_mod_en.disconnect()
+
+
+async def test_a_resume_in_a_new_variant_does_not_replay_frames_rendered_for_others(alice, bob, carol, fiona):
+    """The hub's memory holds the events as rendered for French readers: an English reader resuming from before
+    them is served from the log, with the comments in full."""
+    debate = await sync_to_async(make_debate)(fiona)
+    ws_fr, cursor = await _follow(bob, debate, "fr")
+    posted = []
+    for body in ("Premier", "Deuxième"):
+        posted.append(await sync_to_async(services.post_comment)(author=alice, debate=debate, body=body))
+    delivered = await events(ws_fr, debate.stream_key, 2)
+    assert all("Nouveau commentaire" in frame["html"] for frame in delivered)
+
+    ws_en = await connect(carol, lang="en")
+    await ws_en.send_json_to({"type": "resume", "streams": {debate.stream_key: {"epoch": cursor.epoch,
+                                                                                 "seq": cursor.seq}}})
+    replayed = await events(ws_en, debate.stream_key, 2)
+    assert [frame["seq"] for frame in replayed] == [cursor.seq + 1, cursor.seq + 2]
+    for frame, comment in zip(replayed, posted, strict=True):
+        assert f'id="comment-{comment.pk}"' in frame["html"] and "New comment by alice" in frame["html"]
+    await ws_fr.disconnect()
+    await ws_en.disconnect()
