@@ -8,6 +8,9 @@
 - an anonymous visitor (no fixture: a client without login).
 """
 
+import asyncio
+import contextlib
+import inspect
 import os
 
 import pytest
@@ -42,6 +45,9 @@ def pytest_collection_modifyitems(config, items):
             else:
                 item.add_marker(pytest.mark.skip(reason=reason))
     items.sort(key=lambda item: 1 if item.get_closest_marker("browser") else 0)
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, "function", None)):
+            item.fixturenames.append("_no_layer_read_left")
 
 
 @pytest.fixture(autouse=True)
@@ -65,6 +71,27 @@ def _fresh_channel_layer():
     for loop in [loop for loop in hub._hubs if loop.is_closed()]:
         del hub._hubs[loop]
     yield
+
+
+@pytest.fixture
+async def _no_layer_read_left():
+    """After an async test, on its own loop: stop what it left running (a communicator never disconnected keeps its
+    consumer reading the channel layer). redis-py completes a cancelled BRPOP before giving up (up to the layer's
+    5 s, and seen hanging a teardown for the whole 120 s timeout), so the layer's connections are closed under
+    the reads that do not stop at once."""
+    yield
+    current = asyncio.current_task()
+    left = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    if not left:
+        return
+    for task in left:
+        task.cancel()
+    _done, pending = await asyncio.wait(left, timeout=0.2)
+    layer = channel_layers.backends.get("default")
+    if pending and hasattr(layer, "close_pools"):
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(layer.close_pools(), timeout=2)
+        await asyncio.wait(pending, timeout=2)
 
 
 @pytest.fixture
