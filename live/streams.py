@@ -8,8 +8,8 @@ stream type registers, from its app:
 
 - who may follow it, and as which audience (`register_stream`); the audience decides which rendering a socket
   receives, e.g. "public" and "moderators";
-- how each kind of event renders (`renderer`): HTML fragments with `hx-swap-oob`, once per audience and language,
-  the same bytes for every socket of that audience.
+- how each kind of event renders (`renderer`): HTML fragments with `hx-swap-oob`, once per audience and language
+  that some socket follows (live/variants.py), the same bytes for every socket of that audience.
 
 Events carry only ids; they render from the current database state, on publish and on replay alike, so a replay
 never resurrects content that was hidden since.
