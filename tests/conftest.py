@@ -76,9 +76,9 @@ def _fresh_channel_layer():
 @pytest.fixture
 async def _no_layer_read_left():
     """After an async test, on its own loop: stop what it left running (a communicator never disconnected keeps its
-    consumer reading the channel layer). redis-py completes a cancelled BRPOP before giving up (up to the layer's
-    5 s, and seen hanging a teardown for the whole 120 s timeout), so the layer's connections are closed under
-    the reads that do not stop at once."""
+    consumer reading the channel layer). A cancelled channels-redis receive does not always stop at once: left to
+    the loop's own teardown, two of them hung it for the whole 120 s timeout in one full run. So the layer's
+    connections are closed under the reads still running after 0.2 s."""
     yield
     current = asyncio.current_task()
     left = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
