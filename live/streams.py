@@ -164,7 +164,7 @@ _audiences: contextvars.ContextVar[frozenset | None] = contextvars.ContextVar("l
 
 def rendering_for(audience: str) -> bool:
     """For renderers that render per audience: whether this rendering needs `audience` (live/variants.py). A
-    renderer that ignores it still works; it renders for nobody."""
+    renderer that ignores it still works: what it renders for the other audiences is dropped."""
     wanted = _audiences.get()
     return wanted is None or audience in wanted
 
