@@ -5,33 +5,23 @@ Writes a py-spy "raw" (collapsed stacks) profile to bench/results/profiles/ and 
 """
 
 import argparse
-import collections
 import subprocess
 import time
 
 import uvloop
 
-from bench import scenarios, stack
+from bench import report, scenarios, stack
 from bench.run import Context, pick_target
 
 
 def top_frames(path, n=35):
-    self_counts, total = collections.Counter(), 0
-    incl = collections.Counter()
-    for line in open(path):
-        stackstr, _, count = line.rstrip().rpartition(" ")
-        count = int(count)
-        total += count
-        frames = stackstr.split(";")
-        self_counts[frames[-1]] += count
-        for f in set(frames):
-            incl[f] += count
-    print(f"--- self time (of {total} samples)")
-    for f, c in self_counts.most_common(n):
-        print(f"{c / total * 100:5.1f}%  {f}")
+    shares = report.hottest_frames(path, n)
+    print(f"--- self time (of {shares['samples']} samples)")
+    for f, share in shares["self"]:
+        print(f"{share:5.1f}%  {f}")
     print("--- inclusive")
-    for f, c in incl.most_common(n):
-        print(f"{c / total * 100:5.1f}%  {f}")
+    for f, share in shares["inclusive"]:
+        print(f"{share:5.1f}%  {f}")
 
 
 def main():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 from pathlib import Path
 
@@ -174,3 +175,24 @@ def write(out: dict, json_path: Path, md_path: Path) -> None:
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(out, indent=2) + "\n")
     md_path.write_text(markdown(out))
+
+
+def hottest_frames(path: Path, n: int = 30) -> dict:
+    """A py-spy raw (collapsed stacks) profile: its sample count and the `n` hottest frames, by self and by
+    inclusive share of the samples (percent)."""
+    own, incl, total = collections.Counter(), collections.Counter(), 0
+    for line in Path(path).read_text().splitlines():
+        stack_str, _, count = line.rstrip().rpartition(" ")
+        if not count.isdigit():
+            continue
+        count = int(count)
+        total += count
+        frames = stack_str.split(";")
+        own[frames[-1]] += count
+        for frame in set(frames):
+            incl[frame] += count
+    if not total:
+        return {"samples": 0, "self": [], "inclusive": []}
+    return {"samples": total,
+            "self": [[f, round(c / total * 100, 1)] for f, c in own.most_common(n)],
+            "inclusive": [[f, round(c / total * 100, 1)] for f, c in incl.most_common(n)]}

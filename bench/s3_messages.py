@@ -64,22 +64,11 @@ def message_text(i: int) -> str:
 
 def top_frames(path: Path, n: int = 30) -> dict:
     """The hottest frames of a py-spy raw (collapsed) profile: self and inclusive shares."""
-    own, incl, total = collections.Counter(), collections.Counter(), 0
-    for line in path.read_text().splitlines():
-        stack_str, _, count = line.rstrip().rpartition(" ")
-        if not count.isdigit():
-            continue
-        count = int(count)
-        total += count
-        frames = stack_str.split(";")
-        own[frames[-1]] += count
-        for frame in set(frames):
-            incl[frame] += count
-    if not total:
+    shares = report.hottest_frames(path, n)
+    if not shares["samples"]:
         return {"samples": 0}
-    return {"samples": total, "path": str(path), "breakdown": breakdown(path),
-            "self": [[f, round(c / total * 100, 1)] for f, c in own.most_common(n)],
-            "inclusive": [[f, round(c / total * 100, 1)] for f, c in incl.most_common(n)]}
+    return {"samples": shares["samples"], "path": str(path), "breakdown": breakdown(path),
+            "self": shares["self"], "inclusive": shares["inclusive"]}
 
 
 def _category(names: list[str]) -> str:

@@ -118,11 +118,10 @@ class Hub:
     def variant_changed(self, key: str, consumer) -> None:
         """`consumer` follows `key` now, or as another audience: note its variant, and mark it if it is new."""
         self.needed.pop(key, None)
-        sub = getattr(consumer, "subs", {}).get(key)
-        viewer = getattr(consumer, "viewer", None)
-        if sub is None or viewer is None or not variants.enabled():
+        reads = _reads(consumer, key)
+        if reads is None or not variants.enabled():
             return
-        pair = (key, variants.variant(sub.audience, viewer.lang))
+        pair = (key, variants.variant(*reads))
         if time.monotonic() - self.marked.get(pair, -1e9) < variants.REFRESH_SECONDS:
             return
         self.marked[pair] = time.monotonic()
@@ -153,12 +152,7 @@ class Hub:
     def _needed(self, key: str) -> set[tuple[str, str]]:
         needed = self.needed.get(key)
         if needed is None:
-            needed = set()
-            for consumer in self.subscribers.get(key, ()):
-                sub = getattr(consumer, "subs", {}).get(key)
-                viewer = getattr(consumer, "viewer", None)
-                if sub is not None and viewer is not None:
-                    needed.add((sub.audience, viewer.lang))
+            needed = {reads for consumer in self.subscribers.get(key, ()) if (reads := _reads(consumer, key))}
             self.needed[key] = needed
         return needed
 
@@ -588,6 +582,13 @@ def _follows(prev: dict, msg: dict) -> bool:
     seq = prev.get("seq")
     return (seq is not None and msg.get("seq") == seq + 1 and msg.get("stream") == prev.get("stream")
             and not prev.get("control") and not msg.get("control"))
+
+
+def _reads(consumer, key: str) -> tuple[str, str] | None:
+    """The (audience, lang) in which `consumer` reads `key`, or None if it does not (any more)."""
+    sub = getattr(consumer, "subs", {}).get(key)
+    viewer = getattr(consumer, "viewer", None)
+    return None if sub is None or viewer is None else (sub.audience, viewer.lang)
 
 
 def _messages_after(key: str, after: int, upto: int | None) -> list[dict]:

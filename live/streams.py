@@ -177,7 +177,7 @@ def frames(event: Event, only: set[str] | None = None) -> dict[str, str]:
     for lang in languages():
         audiences = None
         if only is not None:
-            audiences = frozenset(name[: -len(lang) - 1] for name in only if name.endswith(f":{lang}"))
+            audiences = variants.audiences_for(only, lang)
             if not audiences:
                 continue
         token = _audiences.set(audiences)

@@ -41,6 +41,12 @@ def variant(audience: str, lang: str) -> str:
     return f"{audience}:{lang}"
 
 
+def audiences_for(only: Iterable[str], lang: str) -> frozenset[str]:
+    """The audiences of `lang` among the variants `only`."""
+    suffix = f":{lang}"
+    return frozenset(name[: -len(suffix)] for name in only if name.endswith(suffix))
+
+
 def enabled() -> bool:
     return settings.LIVE.get("RENDER_FOLLOWED_ONLY", True)
 

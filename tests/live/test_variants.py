@@ -10,7 +10,7 @@ from debates import services
 from live import streams, variants
 from live.models import Event
 from tests.debates.conftest import make_debate
-from tests.helpers import connect, events, receive_until
+from tests.helpers import connect, events, follow, position, resume
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -74,21 +74,18 @@ def test_marks_expire_and_can_be_switched_off(settings, fiona):
     assert variants.wanted(key) is None
 
 
-async def _follow(user, debate, lang):
-    cursor = await sync_to_async(streams.cursor)(debate.stream_key)
+async def _reader(user, key, lang):
     ws = await connect(user, lang=lang)
-    await ws.send_json_to({"type": "resume", "streams": {debate.stream_key: {"epoch": cursor.epoch,
-                                                                              "seq": cursor.seq}}})
-    await receive_until(ws, lambda f: f["type"] == "subscribed")
-    return ws, cursor
+    assert (await follow(ws, key))["type"] == "subscribed"
+    return ws
 
 
 async def test_a_reader_whose_variant_was_not_rendered_gets_the_event_from_the_log(alice, bob, mona, fiona):
     """The marks never reach the writer (lost, late, Redis down): the hub renders what its sockets need."""
     debate = await sync_to_async(make_debate)(fiona)
     with mock.patch.object(variants, "mark", lambda pairs: None):
-        ws_fr, _ = await _follow(bob, debate, "fr")
-        ws_mod_en, _ = await _follow(mona, debate, "en")
+        ws_fr = await _reader(bob, debate.stream_key, "fr")
+        ws_mod_en = await _reader(mona, debate.stream_key, "en")
         comment = await sync_to_async(services.post_comment)(author=alice, debate=debate, body="Propos vifs")
         published = await sync_to_async(streams.message)(await sync_to_async(_last_event)(debate.stream_key),
                                                          await sync_to_async(variants.wanted)(debate.stream_key))
@@ -106,7 +103,8 @@ async def test_a_resume_in_a_new_variant_does_not_replay_frames_rendered_for_oth
     """The hub's memory holds the events as rendered for French readers: an English reader resuming from before
     them is served from the log, with the comments in full."""
     debate = await sync_to_async(make_debate)(fiona)
-    ws_fr, cursor = await _follow(bob, debate, "fr")
+    start = await sync_to_async(position)(debate.stream_key)
+    ws_fr = await _reader(bob, debate.stream_key, "fr")
     posted = []
     for body in ("Premier", "Deuxième"):
         posted.append(await sync_to_async(services.post_comment)(author=alice, debate=debate, body=body))
@@ -114,10 +112,9 @@ async def test_a_resume_in_a_new_variant_does_not_replay_frames_rendered_for_oth
     assert all("Nouveau commentaire" in frame["html"] for frame in delivered)
 
     ws_en = await connect(carol, lang="en")
-    await ws_en.send_json_to({"type": "resume", "streams": {debate.stream_key: {"epoch": cursor.epoch,
-                                                                                 "seq": cursor.seq}}})
+    await resume(ws_en, **{debate.stream_key: start})
     replayed = await events(ws_en, debate.stream_key, 2)
-    assert [frame["seq"] for frame in replayed] == [cursor.seq + 1, cursor.seq + 2]
+    assert [frame["seq"] for frame in replayed] == [start["seq"] + 1, start["seq"] + 2]
     for frame, comment in zip(replayed, posted, strict=True):
         assert f'id="comment-{comment.pk}"' in frame["html"] and "New comment by alice" in frame["html"]
     await ws_fr.disconnect()
