@@ -39,7 +39,7 @@ lint: install
 # the fuzzy flags, run `make messages` again to compile, and commit locale/ (.po and .mo; tests/live/test_i18n.py).
 # Our JavaScript has no UI strings (they come from data-msg-* attributes rendered by the templates).
 messages: install
-	$(PY) manage.py makemessages -l fr -l en --ignore=.venv --ignore=bench --ignore=staticfiles --ignore=test-artifacts
+	$(PY) manage.py makemessages -l fr -l en --no-location --no-obsolete --ignore=.venv --ignore=bench --ignore=staticfiles --ignore=test-artifacts
 	$(PY) manage.py compilemessages --ignore=.venv
 
 bench: install
