@@ -28,6 +28,21 @@ def make_user(nickname, role="participant", **extra):
     return user
 
 
+def wait_until_blocked_on_a_lock(pid: int, timeout=10) -> None:
+    """Return once PostgreSQL backend `pid` waits for a lock that another transaction holds (pg_locks), read on the
+    caller's connection, which must not be inside a transaction of its own (django_db(transaction=True))."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)", [pid])
+            if cursor.fetchone()[0]:
+                return
+            assert time.monotonic() < deadline, f"backend {pid} never waited for a lock"
+            time.sleep(0.01)
+
+
 def session_cookie(user) -> str:
     client = Client()
     client.force_login(user)

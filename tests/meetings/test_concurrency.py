@@ -1,13 +1,13 @@
 """Concurrent writes on one meeting, on PostgreSQL (bench S9 found the deadlock below under a real burst)."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection, transaction
 
 from meetings import services
 from meetings.models import Contribution
+from tests.helpers import wait_until_blocked_on_a_lock
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -16,8 +16,8 @@ def test_approving_while_a_phone_posts_under_premoderation_does_not_deadlock(mee
                                                                              settings):
     settings.RATE_LIMITS_ENABLED = False
     waiting = services.post_contribution(participant=guest, body="Où en est le budget des écoles ?")
-    posted, release = threading.Event(), threading.Event()
-    errors = []
+    posted, approving, release = threading.Event(), threading.Event(), threading.Event()
+    errors, approver = [], {}
 
     def phone_posts():
         # The post's transaction holds the console stream's counter row; at its commit PostgreSQL checks the new
@@ -37,6 +37,8 @@ def test_approving_while_a_phone_posts_under_premoderation_does_not_deadlock(mee
         # Locks the meeting row, then waits for the console counter the post holds.
         try:
             posted.wait(10)
+            approver["pid"] = connection.cursor().connection.info.backend_pid
+            approving.set()
             services.approve_contribution(actor=fiona, contribution=waiting)
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
@@ -47,8 +49,13 @@ def test_approving_while_a_phone_posts_under_premoderation_does_not_deadlock(mee
     for thread in threads:
         thread.start()
     posted.wait(10)
-    time.sleep(0.5)  # the approval is now blocked on the console counter, holding the meeting row
-    release.set()
+    approving.wait(10)
+    try:
+        # The approval holds the meeting row and waits for the console counter the post holds: the moment of the
+        # deadlock bench S9 found, which the post's commit below must get through.
+        wait_until_blocked_on_a_lock(approver["pid"])
+    finally:
+        release.set()
     for thread in threads:
         thread.join(20)
     assert errors == []
