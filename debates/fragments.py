@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
-from debates import conf, selectors
+from debates import selectors
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def prepare(context, roots) -> None:
     token): one cache read for the whole list. For the threads not found, each comment's comment_main.html is read
     or rendered (`main_html`), then the thread is rendered, both in this very context, and stored. Does nothing
     for renders without a request (pushes) or when COMMENT_CACHE_SECONDS is 0."""
-    seconds = conf.get("COMMENT_CACHE_SECONDS")
+    seconds = settings.DEBATES_COMMENT_CACHE_SECONDS
     request = context.get("request")
     roots = [root for root in roots if not hasattr(root, "thread_html")]
     if not seconds or request is None or context.get("oob") or not roots:

@@ -1,8 +1,7 @@
 """Who may do what in a debate: small predicates, composed by the services and the templates, tested per role."""
 
+from django.conf import settings
 from django.utils.translation import gettext as _
-
-from debates import conf
 
 
 def signed_in(user) -> bool:
@@ -24,7 +23,7 @@ def is_official(user) -> bool:
 
 
 def can_create_debate(user) -> bool:
-    return signed_in(user) and (conf.get("PARTICIPANTS_CAN_CREATE") or user.has_role("facilitator"))
+    return signed_in(user) and (settings.DEBATES_PARTICIPANTS_CAN_CREATE or user.has_role("facilitator"))
 
 
 def can_edit_debate(user, debate) -> bool:

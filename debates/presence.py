@@ -16,9 +16,8 @@ import re
 import threading
 import time
 
+from django.conf import settings
 from django.core.cache import cache
-
-from debates import conf
 
 _local: dict[str, dict[str, float]] = {}
 _local_lock = threading.Lock()
@@ -50,7 +49,7 @@ def member_for(user, tab_id: str | None) -> str | None:
 def touch(debate_id: int, member: str, *, leaving: bool = False) -> int:
     """Record a heartbeat (or a departure) and return how many people are reading now."""
     now = time.time()
-    ttl = conf.get("PRESENCE_TTL")
+    ttl = settings.DEBATES_PRESENCE_TTL
     redis = _redis()
     if redis is not None:
         key = _key(debate_id)
@@ -76,7 +75,7 @@ def touch(debate_id: int, member: str, *, leaving: bool = False) -> int:
 
 def count(debate_id: int) -> int:
     now = time.time()
-    ttl = conf.get("PRESENCE_TTL")
+    ttl = settings.DEBATES_PRESENCE_TTL
     redis = _redis()
     if redis is not None:
         return int(redis.zcount(_key(debate_id), now - ttl, "+inf"))
@@ -89,5 +88,5 @@ def changed(debate_id: int, current: int) -> bool:
     key = f"debates:presence-sent:{debate_id}"
     if cache.get(key) == current:
         return False
-    cache.set(key, current, timeout=conf.get("PRESENCE_TTL") * 2)
+    cache.set(key, current, timeout=settings.DEBATES_PRESENCE_TTL * 2)
     return True

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 
-from debates import conf
 from debates.models import Comment, Debate, Stance, Vote
 
 SORTS = {
@@ -61,7 +61,7 @@ def attach_replies(parents: list[Comment], *, all_direct: bool = False) -> list[
     """Give each comment in `parents` its `.children` (the first REPLIES_SHOWN replies at each level, oldest first)
     and `.more_replies`, in ONE query for the whole subtree. `all_direct`: every direct reply of the parents (the
     "show N more replies" request)."""
-    shown = conf.get("REPLIES_SHOWN")
+    shown = settings.DEBATES_REPLIES_SHOWN
     for parent in parents:
         parent.children, parent.more_replies = [], 0
     if not parents:
@@ -97,7 +97,7 @@ def attach_replies(parents: list[Comment], *, all_direct: bool = False) -> list[
 
 def root_page(debate, *, sort=DEFAULT_SORT, page=1, stance=None) -> tuple[list[Comment], bool]:
     """One page of root comments with their folded replies, and whether more pages follow."""
-    size = conf.get("PAGE_SIZE")
+    size = settings.DEBATES_PAGE_SIZE
     page = max(1, page)
     qs = Comment.objects.filter(debate=debate, parent__isnull=True)
     if stance is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,7 +16,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from debates import conf, permissions
+from debates import permissions
 from debates.models import Comment, Debate, DebateUpdate, Stance, Vote
 from live import ratelimit, streams
 from live.accounts.models import FORBIDDEN_CHARS
@@ -102,7 +103,7 @@ def _check_window(starts_at, ends_at) -> None:
 @transaction.atomic
 def create_debate(*, author, title, description, instructions="", starts_at=None, ends_at=None) -> Debate:
     """Open a debate. Facilitators and administrators always may (their debates are "official"); participants
-    may when settings.DEBATES["PARTICIPANTS_CAN_CREATE"]."""
+    may when settings.DEBATES_PARTICIPANTS_CAN_CREATE."""
     if not permissions.can_create_debate(author):
         raise PermissionDenied(_("Only facilitators can open a debate."))
     title = clean_text(title, field=_("The title"), max_length=150, min_length=5)
@@ -221,7 +222,7 @@ def set_slow_mode(*, debate, actor, seconds: int) -> Debate:
 # --- comments ----------------------------------------------------------------------------------------------------
 
 def _comment_body(body: str) -> str:
-    return clean_text(body, field=_("Your comment"), max_length=conf.get("COMMENT_MAX_LENGTH"))
+    return clean_text(body, field=_("Your comment"), max_length=settings.DEBATES_COMMENT_MAX_LENGTH)
 
 
 def _notify_mentions(comment, mentions: dict, already: set) -> None:

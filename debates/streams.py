@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from debates import conf, permissions, presence, selectors
+from debates import permissions, presence, selectors
 from debates.models import Comment, Debate
 from live import streams
 
@@ -114,7 +115,7 @@ def _per_audience(template: str, context: dict) -> dict[str, str]:
     context = {**context, **moderation_urls()}
     # "NOTPROVIDED": the forms in pushed bytes carry no per-user CSRF token (htmx sends it as a header).
     return {audience: render_to_string(template, {**context, "audience": audience, "csrf_token": "NOTPROVIDED",
-                                                  "max_length": conf.get("COMMENT_MAX_LENGTH"),
+                                                  "max_length": settings.DEBATES_COMMENT_MAX_LENGTH,
                                                   "moderator_view": audience == "moderators"})
             for audience in AUDIENCES if streams.rendering_for(audience)}
 
@@ -188,7 +189,7 @@ def _render_debate(event, announce="", *, state_changed=True):
         "announce": _announce(announce) if announce else "", "csrf_token": "NOTPROVIDED",
         # The comment form is replaced only when the state changes, never under someone's draft for an edit.
         "state_changed": state_changed,
-        "max_length": conf.get("COMMENT_MAX_LENGTH")})
+        "max_length": settings.DEBATES_COMMENT_MAX_LENGTH})
 
 
 @streams.renderer("debate.edited")

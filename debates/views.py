@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,7 +19,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from debates import conf, permissions, presence, selectors, services
+from debates import permissions, presence, selectors, services
 from debates.forms import CloseForm, DebateForm
 from debates.models import Comment, Debate, Stance
 from live import streams
@@ -198,7 +199,7 @@ def moderation_urls() -> dict:
 def _viewer_context(request, debate) -> dict:
     moderator_view = permissions.is_moderator(request.user, debate)
     return {"moderator_view": moderator_view, "audience": "moderators" if moderator_view else "public",
-            "max_length": conf.get("COMMENT_MAX_LENGTH"), "max_depth": Comment.MAX_DEPTH, **moderation_urls()}
+            "max_length": settings.DEBATES_COMMENT_MAX_LENGTH, "max_depth": Comment.MAX_DEPTH, **moderation_urls()}
 
 
 def _debate_controls(user, debate, moderator: bool) -> dict:
@@ -273,7 +274,7 @@ def _comment_form_page(request, debate, *, error, form_id, parent=None, comment=
         "debate": debate, "parent": parent, "comment": comment, "error": error, "form_id": form_id,
         "body": request.POST.get("body", ""), "alignment": request.POST.get("alignment", "0"),
         "client_id": request.POST.get("client_id", "")[:40] or new_client_id(),
-        "max_length": conf.get("COMMENT_MAX_LENGTH"),
+        "max_length": settings.DEBATES_COMMENT_MAX_LENGTH,
     }, status=status)
 
 
@@ -344,7 +345,7 @@ def new_client_id() -> str:
 
 def _panel(request, comment, panel, form_id):
     return render(request, "debates/comment_panel.html", {
-        "comment": comment, "panel": panel, "form_id": form_id, "max_length": conf.get("COMMENT_MAX_LENGTH"),
+        "comment": comment, "panel": panel, "form_id": form_id, "max_length": settings.DEBATES_COMMENT_MAX_LENGTH,
         "client_id": new_client_id(), **moderation_urls()})
 
 
@@ -367,7 +368,7 @@ def comment_reply(request, pk, comment_pk):
     return render(request, "debates/comment_form_page.html", {
         "debate": comment.debate, "parent": comment, "form_id": form_id, "error": refusal, "body": "",
         "client_id": new_client_id(),
-        "max_length": conf.get("COMMENT_MAX_LENGTH")})
+        "max_length": settings.DEBATES_COMMENT_MAX_LENGTH})
 
 
 @require_GET
@@ -403,7 +404,7 @@ def comment_edit(request, pk, comment_pk):
         return _panel(request, comment, "edit", form_id)
     return render(request, "debates/comment_form_page.html", {
         "debate": debate, "comment": comment, "form_id": form_id, "body": comment.body,
-        "alignment": str(comment.alignment), "max_length": conf.get("COMMENT_MAX_LENGTH")})
+        "alignment": str(comment.alignment), "max_length": settings.DEBATES_COMMENT_MAX_LENGTH})
 
 
 @require_POST

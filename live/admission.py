@@ -10,13 +10,14 @@ the process at its capacity. WebSockets are not affected.
 from __future__ import annotations
 
 import asyncio
-import os
+
+from django.conf import settings
 
 
 class AdmissionLimit:
     def __init__(self, app, limit: int | None = None):
         self.app = app
-        self.limit = limit or int(os.environ.get("HTTP_MAX_CONCURRENCY", "8"))
+        self.limit = limit or settings.HTTP_MAX_CONCURRENCY
         self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
     async def __call__(self, scope, receive, send):

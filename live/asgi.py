@@ -49,6 +49,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from live.accounts.socket_auth import SocketAuthMiddlewareStack  # noqa: E402
 from live.admission import AdmissionLimit  # noqa: E402
@@ -72,7 +73,7 @@ def _tune_gc() -> None:
     keep CPython's defaults."""
     import gc
 
-    threshold = int(os.environ.get("GC_THRESHOLD", "20000"))
+    threshold = settings.GC_THRESHOLD
     if threshold <= 0:
         return
     gc.collect()

@@ -1,5 +1,7 @@
 """System checks for production (`DJANGO_ENV=production manage.py check --deploy --fail-level WARNING`)."""
 
+import os
+
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
@@ -23,6 +25,10 @@ def production_settings(app_configs, **kwargs):
                               "check uses it.", id="live.E004"))
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         problems.append(Error("Production runs on PostgreSQL (DATABASE_URL=postgres://...).", id="live.E005"))
+    if not os.environ.get("PUBLIC_URL"):
+        problems.append(Error("PUBLIC_URL is not set: e-mail links and meeting QR codes would point to "
+                              f"{settings.PUBLIC_URL}.", hint="Set PUBLIC_URL to the site's https:// address.",
+                              id="live.E007"))
     return problems
 
 

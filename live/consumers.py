@@ -168,15 +168,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if bytes_data is not None:
             return await self.bad("binary_not_supported", "Frames must be JSON text.", close=CLOSE_UNSUPPORTED)
-        if len(text_data.encode("utf-8", "surrogatepass")) > settings.LIVE["MAX_FRAME_BYTES"]:
+        if len(text_data.encode("utf-8", "surrogatepass")) > settings.LIVE_MAX_FRAME_BYTES:
             await self.send_json({"type": "error", "code": "frame_too_large",
-                                  "detail": f"Frames are limited to {settings.LIVE['MAX_FRAME_BYTES']} bytes."})
+                                  "detail": f"Frames are limited to {settings.LIVE_MAX_FRAME_BYTES} bytes."})
             return await self.close(code=CLOSE_TOO_BIG)
         if not self.bucket.take():
             await self.send_json({"type": "error", "code": "rate_limited", "detail": "Too many frames.",
                                   "retry_after": 1})
             self.bad_frames += 1
-            if self.bad_frames > settings.LIVE["MAX_BAD_FRAMES"]:
+            if self.bad_frames > settings.LIVE_MAX_BAD_FRAMES:
                 await self.close(code=CLOSE_RATE_LIMITED)
             return
         try:
@@ -196,7 +196,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def bad(self, code: str, detail: str, close: int = CLOSE_POLICY):
         self.bad_frames += 1
         await self.send_json({"type": "error", "code": code, "detail": detail})
-        if self.bad_frames > settings.LIVE["MAX_BAD_FRAMES"]:
+        if self.bad_frames > settings.LIVE_MAX_BAD_FRAMES:
             await self.close(code=close)
 
     async def on_ping(self, data):
@@ -206,8 +206,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         wanted = data.get("streams")
         if not isinstance(wanted, dict):
             raise ValidationError("resume.streams must be an object of {stream: {epoch, seq}}.")
-        if len(wanted) + len(set(self.subs) - set(wanted)) > settings.LIVE["MAX_STREAMS_PER_SOCKET"]:
-            raise ValidationError(f"At most {settings.LIVE['MAX_STREAMS_PER_SOCKET']} streams per socket.")
+        if len(wanted) + len(set(self.subs) - set(wanted)) > settings.LIVE_MAX_STREAMS_PER_SOCKET:
+            raise ValidationError(f"At most {settings.LIVE_MAX_STREAMS_PER_SOCKET} streams per socket.")
         for key, position in wanted.items():
             if not isinstance(position, dict):
                 raise ValidationError(f"{str(key)[:100]}: position must be an object {{epoch, seq}}.")

@@ -39,7 +39,7 @@ RECENT_SECONDS = 10.0
 # the layer meanwhile. After such a fan-out (longer than BUSY_FANOUT) the dispatcher lets the receiver pull what is
 # waiting, LINGER_STEP at a time while more keeps coming (at most BATCH_LINGER_MS), and writes each socket the run of
 # consecutive events of a stream in one send: the same frames, one system call instead of one per event. A quiet
-# process fans each event out at once. LIVE["BATCH_LINGER_MS"] = 0 turns the gathering off.
+# process fans each event out at once. LIVE_BATCH_LINGER_MS = 0 turns the gathering off.
 BUSY_FANOUT = 0.005
 LINGER_STEP = 0.0005
 MAX_BATCH = 64
@@ -65,7 +65,7 @@ class Hub:
         self.inbox: deque[dict] = deque()  # received from the layer, not yet handled
         self.arrived = asyncio.Event()
         self.busy = False  # the last fan-out took longer than BUSY_FANOUT: events are probably waiting
-        self.linger = settings.LIVE["BATCH_LINGER_MS"] / 1000
+        self.linger = settings.LIVE_BATCH_LINGER_MS / 1000
         self.swept: dict[str, int] = {}  # the log's heads at the previous sweep
         self.needed: dict[str, set[tuple[str, str]]] = {}  # stream -> (audience, lang) of its sockets, computed
         self.marked: dict[tuple[str, str], float] = {}  # (stream, variant) -> when this hub last marked it
@@ -528,7 +528,7 @@ class Hub:
     # --- the sweep: the log is the truth ------------------------------------------------------------------------
 
     async def _sweep_loop(self) -> None:
-        interval = settings.LIVE["SWEEP_SECONDS"]
+        interval = settings.LIVE_SWEEP_SECONDS
         rejoin_every = max(1, int(30 / interval))
         refresh_every = max(1, int(variants.REFRESH_SECONDS / interval))
         n = 0

@@ -62,7 +62,7 @@ def parse(rate: str) -> tuple[int, int]:
 
 
 def limit_for(action: str) -> tuple[int, int]:
-    limits = {**DEFAULT_LIMITS, **getattr(settings, "RATE_LIMITS", {})}
+    limits = {**DEFAULT_LIMITS, **settings.RATE_LIMITS}
     return parse(limits.get(action, limits["default"]))
 
 
@@ -122,7 +122,7 @@ def hit(action: str, who) -> tuple[bool, float]:
 
 def enforce(action: str, who) -> None:
     """Raise RateLimited when `who` is over the quota for `action`. Call before writing anything."""
-    if not getattr(settings, "RATE_LIMITS_ENABLED", True):
+    if not settings.RATE_LIMITS_ENABLED:
         return
     allowed, retry_after = hit(action, who)
     if not allowed:
@@ -132,7 +132,7 @@ def enforce(action: str, who) -> None:
 def blocked_for(action: str, who) -> int:
     """Seconds until `who` may try `action` again (0: allowed now), without counting an attempt. For checks that
     count only failures, like sign-in: look first, `hit` after a failure."""
-    if not getattr(settings, "RATE_LIMITS_ENABLED", True):
+    if not settings.RATE_LIMITS_ENABLED:
         return 0
     now = time.time()
     count, seconds, key, previous_key, elapsed = _keys(action, who, now)
@@ -348,10 +348,10 @@ def _is_redis() -> bool:
 
 async def acquire_connection(scope) -> list[str] | None:
     """Take a socket slot for the user and the IP; None when either cap is reached."""
-    caps = [(f"conn:ip:{client_ip(scope)}", settings.LIVE["MAX_SOCKETS_PER_IP"])]
+    caps = [(f"conn:ip:{client_ip(scope)}", settings.LIVE_MAX_SOCKETS_PER_IP)]
     user = scope.get("user")
     if getattr(user, "is_authenticated", False):
-        caps.append((f"conn:user:{user.pk}", settings.LIVE["MAX_SOCKETS_PER_USER"]))
+        caps.append((f"conn:user:{user.pk}", settings.LIVE_MAX_SOCKETS_PER_USER))
     if _is_redis():
         keys = [key for key, _cap in caps]
         future = _batches.submit(_ACQUIRE_LUA, keys, [*(cap for _key, cap in caps), SLOT_SECONDS])

@@ -3,15 +3,31 @@
 With no environment at all the app runs on the embedded default: SQLite and the in-memory channel layer in one
 process (`make run`). `DATABASE_URL` and `REDIS_URL` switch to the production stack (PostgreSQL, Redis), which
 tests and CI use too. `DJANGO_ENV=production` turns on the strict checks in `live/checks.py`.
+
+One style for every setting, Django's own and the apps' alike:
+- A setting is a flat module-level name in this file, prefixed by its app: `LIVE_SWEEP_SECONDS`,
+  `DEBATES_COMMENT_MAX_LENGTH`, `MEETINGS_SCREEN_ITEMS`, `MESSAGING_MAX_LENGTH`, `MODERATION_AUTO_HIDE_THRESHOLD`.
+  No per-app dicts, no conf modules.
+- It is read from the environment variable of the same name through a typed helper below (`env_str`, `env_bool`,
+  `env_int`, `env_float`, `env_list`), whose second argument is the default: stated here, and nowhere else.
+- Code reads it as `settings.DEBATES_COMMENT_MAX_LENGTH` (never `getattr(settings, ..., default)`, which would state
+  the default a second time); tests override it with pytest-django's `settings` fixture.
+- A value the helper cannot read (`DEBUG=flase`, `EMAIL_PORT=abc`) stops the start with ImproperlyConfigured
+  naming the variable: a typo never silently becomes a default or False.
+- docs/deploy.md lists the variables an operator sets; each app's doc names its own.
 """
 
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -22,12 +38,29 @@ def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in TRUE_WORDS | FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ImproperlyConfigured(f"{name}={value!r} is neither true ({', '.join(sorted(TRUE_WORDS))}) "
+                               f"nor false ({', '.join(sorted(FALSE_WORDS))}).")
+
+
+def _env_number(name: str, default, kind):
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number ({kind.__name__}).") from None
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    return _env_number(name, default, int)
+
+
+def env_float(name: str, default: float) -> float:
+    return _env_number(name, default, float)
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -228,56 +261,73 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# --- The site ----------------------------------------------------------------------------------------------------
+# The site's public address, the one base of every absolute link built without a request: e-mails (digests,
+# notices) and the meeting QR codes, which are also rendered for pushes. Required in production (live.E007).
+PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000").rstrip("/")
+# HTTP requests run at once per process; the rest wait in the event loop (live/admission.py).
+HTTP_MAX_CONCURRENCY = env_int("HTTP_MAX_CONCURRENCY", 8)
+# Python's youngest-generation GC threshold once start-up objects are frozen (live/asgi.py); 0: CPython's defaults.
+GC_THRESHOLD = env_int("GC_THRESHOLD", 20000)
+
 # --- The live layer ------------------------------------------------------------------------------------------------
-LIVE = {
-    # Events kept per stream: at least RETENTION_DAYS, and never more than RETENTION_EVENTS per stream.
-    "RETENTION_DAYS": env_int("LIVE_RETENTION_DAYS", 7),
-    "RETENTION_EVENTS": env_int("LIVE_RETENTION_EVENTS", 10000),
-    # The per-process hub compares what it delivered with the log this often and catches up: the safety net for
-    # messages the channel layer dropped (over capacity, Redis restart).
-    "SWEEP_SECONDS": float(env_str("LIVE_SWEEP_SECONDS", "2")),
-    "MAX_FRAME_BYTES": 64 * 1024,
-    "MAX_STREAMS_PER_SOCKET": 32,
-    "MAX_BAD_FRAMES": 5,
-    "MAX_SOCKETS_PER_USER": env_int("LIVE_MAX_SOCKETS_PER_USER", 30),
-    "MAX_SOCKETS_PER_IP": env_int("LIVE_MAX_SOCKETS_PER_IP", 2000),
-    "REPLAY_LIMIT": 1000,
-    # A socket that does not read is cut past this many bytes waiting in the process (its page resumes by replay):
-    # the bound on a slow client's memory (RELIABILITY 22). The kernel's own socket buffer comes on top.
-    "SOCKET_BACKLOG_BYTES": env_int("LIVE_SOCKET_BACKLOG_BYTES", 1024 * 1024),
-    # Kernel send buffer per socket in bytes (SO_SNDBUF); 0 leaves Linux's autotuning (up to tcp_wmem, 4 MB).
-    "SOCKET_SNDBUF": env_int("LIVE_SOCKET_SNDBUF", 0),
-    # After a long fan-out, wait up to this long for the events queued meanwhile and send them together (live/hub.py);
-    # 0 sends each event on its own.
-    "BATCH_LINGER_MS": float(env_str("LIVE_BATCH_LINGER_MS", "3")),
-    # Render a published event only for the (audience, language) pairs some socket follows (live/variants.py);
-    # off: every pair, every time.
-    "RENDER_FOLLOWED_ONLY": env_bool("LIVE_RENDER_FOLLOWED_ONLY", True),
-}
+# Events kept per stream: at least RETENTION_DAYS, and never more than RETENTION_EVENTS per stream.
+LIVE_RETENTION_DAYS = env_int("LIVE_RETENTION_DAYS", 7)
+LIVE_RETENTION_EVENTS = env_int("LIVE_RETENTION_EVENTS", 10000)
+# The per-process hub compares what it delivered with the log this often and catches up: the safety net for
+# messages the channel layer dropped (over capacity, Redis restart).
+LIVE_SWEEP_SECONDS = env_float("LIVE_SWEEP_SECONDS", 2)
+LIVE_MAX_FRAME_BYTES = env_int("LIVE_MAX_FRAME_BYTES", 64 * 1024)
+LIVE_MAX_STREAMS_PER_SOCKET = env_int("LIVE_MAX_STREAMS_PER_SOCKET", 32)
+LIVE_MAX_BAD_FRAMES = env_int("LIVE_MAX_BAD_FRAMES", 5)
+LIVE_MAX_SOCKETS_PER_USER = env_int("LIVE_MAX_SOCKETS_PER_USER", 30)
+LIVE_MAX_SOCKETS_PER_IP = env_int("LIVE_MAX_SOCKETS_PER_IP", 2000)
+LIVE_REPLAY_LIMIT = env_int("LIVE_REPLAY_LIMIT", 1000)
+# A socket that does not read is cut past this many bytes waiting in the process (its page resumes by replay):
+# the bound on a slow client's memory (RELIABILITY 22). The kernel's own socket buffer comes on top.
+LIVE_SOCKET_BACKLOG_BYTES = env_int("LIVE_SOCKET_BACKLOG_BYTES", 1024 * 1024)
+# Kernel send buffer per socket in bytes (SO_SNDBUF); 0 leaves Linux's autotuning (up to tcp_wmem, 4 MB).
+LIVE_SOCKET_SNDBUF = env_int("LIVE_SOCKET_SNDBUF", 0)
+# After a long fan-out, wait up to this long for the events queued meanwhile and send them together (live/hub.py);
+# 0 sends each event on its own.
+LIVE_BATCH_LINGER_MS = env_float("LIVE_BATCH_LINGER_MS", 3)
+# Render a published event only for the (audience, language) pairs some socket follows (live/variants.py);
+# off: every pair, every time.
+LIVE_RENDER_FOLLOWED_ONLY = env_bool("LIVE_RENDER_FOLLOWED_ONLY", True)
+
+# --- Rate limits (live/ratelimit.py) -------------------------------------------------------------------------------
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+# Per action, "count/seconds": overrides of live/ratelimit.py's DEFAULT_LIMITS, where every action is declared.
+RATE_LIMITS: dict[str, str] = {}
 
-# --- Debates (debates/conf.py has every key and its default) ------------------------------------------------------
-DEBATES = {
-    "COMMENT_MAX_LENGTH": env_int("DEBATES_COMMENT_MAX_LENGTH", 1000),  # characters per comment
-    "PARTICIPANTS_CAN_CREATE": env_bool("DEBATES_PARTICIPANTS_CAN_CREATE", True),  # else facilitators only
-}
+# --- Debates (docs/debates.md) -------------------------------------------------------------------------------------
+DEBATES_COMMENT_MAX_LENGTH = env_int("DEBATES_COMMENT_MAX_LENGTH", 1000)  # characters of Markdown-lite source
+DEBATES_PARTICIPANTS_CAN_CREATE = env_bool("DEBATES_PARTICIPANTS_CAN_CREATE", True)  # else facilitators only
+DEBATES_PAGE_SIZE = env_int("DEBATES_PAGE_SIZE", 20)  # root comments per page ("load more")
+DEBATES_REPLIES_SHOWN = env_int("DEBATES_REPLIES_SHOWN", 3)  # replies under a comment before "show N more replies"
+DEBATES_PRESENCE_TTL = env_int("DEBATES_PRESENCE_TTL", 50)  # seconds a reader counts as present after a heartbeat
+# Lifetime of a comment's cached HTML (debates/fragments.py); 0: no cache.
+DEBATES_COMMENT_CACHE_SECONDS = env_int("DEBATES_COMMENT_CACHE_SECONDS", 3600)
 
-# --- Private messages (live.messaging) -------------------------------------------------------------------------------
+# --- Private messages (live.messaging, docs/messaging.md) ----------------------------------------------------------
 MESSAGING_MAX_LENGTH = env_int("MESSAGING_MAX_LENGTH", 1000)  # characters per message
 MESSAGING_MAX_PARTICIPANTS = env_int("MESSAGING_MAX_PARTICIPANTS", 10)  # per conversation, the author included
 # `manage.py send_message_digests` (every few minutes) e-mails unread messages older than this to people with no
 # open connection, at most once per conversation until read; without message text unless INCLUDE_TEXT.
 MESSAGING_DIGEST_DELAY_MINUTES = env_int("MESSAGING_DIGEST_DELAY_MINUTES", 15)
 MESSAGING_DIGEST_INCLUDE_TEXT = env_bool("MESSAGING_DIGEST_INCLUDE_TEXT", False)
-MESSAGING_PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000")  # the site's address, for e-mail links
+
+# --- Moderation (live.moderation, docs/moderation.md) --------------------------------------------------------------
 # Distinct people reporting the same item before it is hidden automatically, until a moderator reviews it.
 MODERATION_AUTO_HIDE_THRESHOLD = env_int("MODERATION_AUTO_HIDE_THRESHOLD", 3)
 
-# --- Meetings (meetings/conf.py has the defaults) -------------------------------------------------------------------
-MEETINGS = {
-    "CONTRIBUTION_MAX_LENGTH": env_int("MEETINGS_CONTRIBUTION_MAX_LENGTH", 280),
-    "PUBLIC_URL": env_str("PUBLIC_URL"),
-}
+# --- Meetings (docs/meetings.md) -----------------------------------------------------------------------------------
+# Contributions are short: what fits on a phone screen and on the projector.
+MEETINGS_CONTRIBUTION_MAX_LENGTH = env_int("MEETINGS_CONTRIBUTION_MAX_LENGTH", 280)
+# Approved contributions the screen keeps (newest first; older ones fade, then leave the page).
+MEETINGS_SCREEN_ITEMS = env_int("MEETINGS_SCREEN_ITEMS", 6)
+MEETINGS_MAX_SLOW_MODE_SECONDS = env_int("MEETINGS_MAX_SLOW_MODE_SECONDS", 3600)
+MEETINGS_MAX_POLL_CHOICES = env_int("MEETINGS_MAX_POLL_CHOICES", 10)
 
 LOGGING = {
     "version": 1,

@@ -366,7 +366,7 @@ def events_after(key: str, after: int, *, upto: int | None = None, epoch: str | 
     if (epoch and epoch != current_epoch) or after > seq or after < low - 1:
         raise Reset(key, current_epoch, seq)
     last = seq if upto is None else min(upto, seq)
-    if last - after > settings.LIVE["REPLAY_LIMIT"]:
+    if last - after > settings.LIVE_REPLAY_LIMIT:
         raise Reset(key, current_epoch, seq)
     events = list(Event.objects.filter(stream=key, seq__gt=after, seq__lte=last).order_by("seq"))
     for event in events:
@@ -429,8 +429,8 @@ def prune(now=None) -> int:
     """Drop events past retention: older than RETENTION_DAYS, or beyond the last RETENTION_EVENTS of their
     stream. Raises each stream's low_seq so clients further behind get a reset instead of a partial replay."""
     now = now or timezone.now()
-    keep_events = settings.LIVE["RETENTION_EVENTS"]
-    cutoff = now - timedelta(days=settings.LIVE["RETENTION_DAYS"])
+    keep_events = settings.LIVE_RETENTION_EVENTS
+    cutoff = now - timedelta(days=settings.LIVE_RETENTION_DAYS)
     removed = 0
     for counter in StreamCounter.objects.all().iterator():
         with transaction.atomic():

@@ -16,7 +16,7 @@ comment's CPU (docs/performance.md). Now:
 Replays (a resuming socket, a hub filling a gap, the sweep) always render every variant.
 
 With a cache that is not Redis (development, one process), the marks live in this process.
-LIVE["RENDER_FOLLOWED_ONLY"] = False renders every variant of every event, as before.
+LIVE_RENDER_FOLLOWED_ONLY = False renders every variant of every event, as before.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def audiences_for(only: Iterable[str], lang: str) -> frozenset[str]:
 
 
 def enabled() -> bool:
-    return settings.LIVE.get("RENDER_FOLLOWED_ONLY", True)
+    return settings.LIVE_RENDER_FOLLOWED_ONLY
 
 
 def covers(msg: dict, audience: str, lang: str) -> bool:

@@ -32,7 +32,7 @@ SLOW_ABORTS = [0]  # sockets aborted for not reading, since the process started 
 def _backlog_limit() -> int:
     from django.conf import settings
 
-    return settings.LIVE["SOCKET_BACKLOG_BYTES"]
+    return settings.LIVE_SOCKET_BACKLOG_BYTES
 
 
 def _peer(transport) -> str:
@@ -103,12 +103,12 @@ def daphne_protocol(consumer):
 
 
 def _size_kernel_buffer(transport) -> None:
-    """LIVE["SOCKET_SNDBUF"] bytes of kernel send buffer for this socket instead of Linux's autotuning (up to
+    """LIVE_SOCKET_SNDBUF bytes of kernel send buffer for this socket instead of Linux's autotuning (up to
     tcp_wmem's 4 MB per socket): with it, a client that stops reading holds at most SNDBUF in the kernel plus
     SOCKET_BACKLOG_BYTES in the process. 0 keeps the kernel's choice."""
     from django.conf import settings
 
-    size = settings.LIVE["SOCKET_SNDBUF"]
+    size = settings.LIVE_SOCKET_SNDBUF
     if size:
         try:
             transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
@@ -159,7 +159,7 @@ def write(protocol, frame: bytes) -> bool:
     ASGI path, which knows what to do with a closing socket).
 
     A socket that does not read (a frozen projector, a phone on a saturated network) makes Twisted buffer what
-    the kernel will not take, without limit. Past LIVE["SOCKET_BACKLOG_BYTES"] the connection is aborted: its
+    the kernel will not take, without limit. Past LIVE_SOCKET_BACKLOG_BYTES the connection is aborted: its
     buffer is freed at once, nobody else waits for it, and its page reconnects and resumes from the last seq it
     received, so it loses nothing (a replay from the hub's memory or the log, or a region reload when it is more
     than REPLAY_LIMIT events behind)."""

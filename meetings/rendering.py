@@ -5,33 +5,19 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import segno
-from django.core.cache import cache
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import mark_safe
 
-from meetings import conf, services
+from meetings import services
 from meetings.models import Contribution, Meeting, Poll
-
-BASE_URL_CACHE_KEY = "meetings:public-url"
-
-
-def remember_base_url(request) -> None:
-    """The QR code needs an absolute URL; pushes have no request, so remember the host pages are served from."""
-    if not conf.get("PUBLIC_URL"):
-        url = request.build_absolute_uri("/").rstrip("/")
-        if cache.get(BASE_URL_CACHE_KEY) != url:
-            cache.set(BASE_URL_CACHE_KEY, url, timeout=None)
-
-
-def base_url() -> str:
-    return (conf.get("PUBLIC_URL") or cache.get(BASE_URL_CACHE_KEY) or "http://localhost:8000").rstrip("/")
 
 
 def join_url(meeting: Meeting) -> str:
     path = reverse("meetings:join")
     if meeting.join_code:
         path += "?" + urlencode({"code": meeting.join_code})
-    return base_url() + path
+    return settings.PUBLIC_URL + path
 
 
 def qr_svg(url: str) -> str:
@@ -73,7 +59,7 @@ def public_polls(meeting: Meeting):
 
 
 def common(meeting: Meeting) -> dict:
-    return {"meeting": meeting, "max_length": conf.get("CONTRIBUTION_MAX_LENGTH"), "report_url": report_url()}
+    return {"meeting": meeting, "max_length": settings.MEETINGS_CONTRIBUTION_MAX_LENGTH, "report_url": report_url()}
 
 
 def phone_context(meeting: Meeting) -> dict:
@@ -99,7 +85,7 @@ def screen_context(meeting: Meeting, regions=SCREEN_REGIONS) -> dict:
         feed = visible_contributions(meeting)
         if pinned:
             feed = feed.exclude(pk=pinned.pk)
-        context.update(pinned=pinned, feed=list(feed[:conf.get("SCREEN_ITEMS")]))
+        context.update(pinned=pinned, feed=list(feed[:settings.MEETINGS_SCREEN_ITEMS]))
     if "screen-poll" in regions:
         poll = screen_poll(meeting)
         context.update(screen_poll=poll, screen_results=poll.results() if poll else [],

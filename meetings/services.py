@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -21,7 +22,6 @@ from django.utils.translation import gettext as _
 
 from live import ratelimit, streams
 from live.accounts.models import RoleAssignment, nickname_validator, validate_plain_text
-from meetings import conf
 from meetings.models import (
     JOIN_CODE_ALPHABET,
     JOIN_CODE_LENGTH,
@@ -368,9 +368,9 @@ def update_session_settings(*, actor, meeting: Meeting, premoderation: bool | No
     if allow_anonymous is not None:
         meeting.allow_anonymous = bool(allow_anonymous)
     if slow_mode_seconds is not None:
-        if not (0 <= slow_mode_seconds <= conf.get("MAX_SLOW_MODE_SECONDS")):
+        if not (0 <= slow_mode_seconds <= settings.MEETINGS_MAX_SLOW_MODE_SECONDS):
             raise ValidationError({"slow_mode_seconds": _("Slow mode must be between 0 and %(max)s seconds.")
-                                   % {"max": conf.get("MAX_SLOW_MODE_SECONDS")}})
+                                   % {"max": settings.MEETINGS_MAX_SLOW_MODE_SECONDS}})
         meeting.slow_mode_seconds = slow_mode_seconds
     meeting.save(update_fields=["premoderation", "allow_anonymous", "slow_mode_seconds"])
     _emit(meeting, "session.changed")
@@ -381,9 +381,9 @@ def update_session_settings(*, actor, meeting: Meeting, premoderation: bool | No
 def set_slow_mode(*, meeting: Meeting, seconds: int) -> Meeting:
     """Slow mode set by the moderation app (which checked and logged the moderator's action)."""
     meeting = _locked(meeting)
-    if not (0 <= seconds <= conf.get("MAX_SLOW_MODE_SECONDS")):
+    if not (0 <= seconds <= settings.MEETINGS_MAX_SLOW_MODE_SECONDS):
         raise ValidationError(_("Slow mode must be between 0 and %(max)s seconds.")
-                              % {"max": conf.get("MAX_SLOW_MODE_SECONDS")})
+                              % {"max": settings.MEETINGS_MAX_SLOW_MODE_SECONDS})
     meeting.slow_mode_seconds = seconds
     meeting.save(update_fields=["slow_mode_seconds"])
     _emit(meeting, "session.changed")
@@ -514,7 +514,7 @@ def post_contribution(*, participant: Participant, body: str, kind: str = Contri
         if already is not None:
             return already
     ratelimit.enforce("contribution", _participant_key(participant))
-    body = check_plain(body, field="body", max_length=conf.get("CONTRIBUTION_MAX_LENGTH"))
+    body = check_plain(body, field="body", max_length=settings.MEETINGS_CONTRIBUTION_MAX_LENGTH)
     if kind not in Contribution.Kind.values:
         raise ValidationError({"kind": _("Choose a question or an idea.")})
     if meeting is None or meeting.pk != participant.meeting_id:
@@ -677,8 +677,8 @@ def create_poll(*, actor, meeting: Meeting, question: str, kind: str = Poll.Kind
     labels = [check_plain(c, field="choices", max_length=100) for c in choices if (c or "").strip()]
     if len(labels) < 2:
         raise ValidationError({"choices": _("A poll needs at least two choices.")})
-    if len(labels) > conf.get("MAX_POLL_CHOICES"):
-        raise ValidationError({"choices": _("At most %(max)s choices.") % {"max": conf.get("MAX_POLL_CHOICES")}})
+    if len(labels) > settings.MEETINGS_MAX_POLL_CHOICES:
+        raise ValidationError({"choices": _("At most %(max)s choices.") % {"max": settings.MEETINGS_MAX_POLL_CHOICES}})
     if len({label.casefold() for label in labels}) != len(labels):
         raise ValidationError({"choices": _("Two choices are the same.")})
     poll = Poll.objects.create(meeting=meeting, question=question, kind=kind)

@@ -396,7 +396,6 @@ def screen(request, pk, token=None):
         if request.user.is_authenticated:
             raise PermissionDenied
         return redirect(f"{reverse('accounts:login')}?next={request.path}")
-    rendering.remember_base_url(request)
     cursor = streams.cursor(meeting.screen_stream_key)
     response = render(request, "meetings/screen.html", {**rendering.screen_context(meeting), "cursor": cursor})
     response["Referrer-Policy"] = "no-referrer"  # the secret URL must not leak to another site
@@ -410,7 +409,6 @@ def console(request, pk):
     meeting = facilitated(request, pk)
     console_cursor = streams.cursor(meeting.console_stream_key)
     screen_cursor = streams.cursor(meeting.screen_stream_key)
-    rendering.remember_base_url(request)
     return render(request, "meetings/console.html", {
         **rendering.screen_context(meeting), **rendering.console_context(meeting),
         "console_cursor": console_cursor, "screen_cursor": screen_cursor,

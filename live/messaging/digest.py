@@ -30,11 +30,11 @@ from live.text import plain_text
 
 
 def delay() -> timedelta:
-    return timedelta(minutes=getattr(settings, "MESSAGING_DIGEST_DELAY_MINUTES", 15))
+    return timedelta(minutes=settings.MESSAGING_DIGEST_DELAY_MINUTES)
 
 
 def include_text() -> bool:
-    return getattr(settings, "MESSAGING_DIGEST_INCLUDE_TEXT", False)
+    return settings.MESSAGING_DIGEST_INCLUDE_TEXT
 
 
 def is_connected(user) -> bool:
@@ -45,7 +45,7 @@ def is_connected(user) -> bool:
 
 
 def site_url() -> str:
-    return getattr(settings, "MESSAGING_PUBLIC_URL", "").rstrip("/")
+    return settings.PUBLIC_URL
 
 
 def due_participations(now=None):

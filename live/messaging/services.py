@@ -30,11 +30,11 @@ User = get_user_model()
 
 
 def max_length() -> int:
-    return getattr(settings, "MESSAGING_MAX_LENGTH", 1000)
+    return settings.MESSAGING_MAX_LENGTH
 
 
 def max_participants() -> int:
-    return getattr(settings, "MESSAGING_MAX_PARTICIPANTS", 10)
+    return settings.MESSAGING_MAX_PARTICIPANTS
 
 
 # --- reading: who sees what ------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ _SPACE_RE = re.compile(r"^[a-z][a-z_]{0,30}(\.[A-Za-z0-9_-]{1,40}){1,2}$")
 
 
 def threshold() -> int:
-    return int(getattr(settings, "MODERATION_AUTO_HIDE_THRESHOLD", 3))
+    return settings.MODERATION_AUTO_HIDE_THRESHOLD
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------------

@@ -84,9 +84,9 @@ def thread(fiona, alice, bob, carol, mona):
 @pytest.mark.parametrize("query", ["", "?view=columns", "?sort=recent"])
 def test_a_page_from_the_cache_is_the_page_without_it(settings, thread, who, lang, query, request):
     client = Client() if who == "anonymous" else signed_in(request.getfixturevalue(who))
-    settings.DEBATES = {**settings.DEBATES, "COMMENT_CACHE_SECONDS": 0}
+    settings.DEBATES_COMMENT_CACHE_SECONDS = 0
     plain = page(client, thread["debate"], query, lang)
-    settings.DEBATES = {**settings.DEBATES, "COMMENT_CACHE_SECONDS": 3600}
+    settings.DEBATES_COMMENT_CACHE_SECONDS = 3600
     filling = page(client, thread["debate"], query, lang)
     served = page(client, thread["debate"], query, lang)
     assert normalized(filling) == normalized(plain)
@@ -172,7 +172,7 @@ def test_any_single_field_change_is_never_served_stale(settings, thread, field, 
     before = comments_of(page(client, thread["debate"]), pk)
     Comment.objects.filter(pk=pk).update(**{field: timezone.now() if value == "now" else value})
     served = comments_of(page(client, thread["debate"]), pk)
-    settings.DEBATES = {**settings.DEBATES, "COMMENT_CACHE_SECONDS": 0}
+    settings.DEBATES_COMMENT_CACHE_SECONDS = 0
     plain = comments_of(page(client, thread["debate"]), pk)
     assert normalized(served) == normalized(plain)
     if not (field == "hidden_reason" and who == "anonymous"):

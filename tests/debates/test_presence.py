@@ -28,7 +28,7 @@ def test_anonymous_readers_count_per_tab_with_a_valid_tab_id():
 
 
 def test_readers_who_stop_beating_drop_out(alice, bob, settings, monkeypatch):
-    settings.DEBATES = {"PRESENCE_TTL": 30}
+    settings.DEBATES_PRESENCE_TTL = 30
     now = time.time()
     monkeypatch.setattr(presence.time, "time", lambda: now - 60)
     presence.touch(7, "u1")

@@ -73,7 +73,7 @@ def test_bad_comments_are_refused_with_a_clear_message(debate, alice, body, mess
 
 
 def test_the_length_limit_is_a_setting(debate, alice, settings):
-    settings.DEBATES = {"COMMENT_MAX_LENGTH": 20}
+    settings.DEBATES_COMMENT_MAX_LENGTH = 20
     with pytest.raises(ValidationError, match="at most 20"):
         services.post_comment(author=alice, debate=debate, body="x" * 21)
 
@@ -350,7 +350,7 @@ def test_who_may_edit_a_debate_and_post_updates(alice, role, allowed):
 @pytest.mark.parametrize("participants_can_create", [True, False])
 @pytest.mark.parametrize("role", ROLES)
 def test_who_may_open_a_debate(settings, role, participants_can_create):
-    settings.DEBATES = {"PARTICIPANTS_CAN_CREATE": participants_can_create}
+    settings.DEBATES_PARTICIPANTS_CAN_CREATE = participants_can_create
     actor = person(role)
     allowed = participants_can_create or role in ("facilitator", "administrator")
     if allowed:

@@ -76,7 +76,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
 
 
 def test_participants_cannot_open_debates_when_the_setting_says_so(client, alice, settings):
-    settings.DEBATES = {"PARTICIPANTS_CAN_CREATE": False}
+    settings.DEBATES_PARTICIPANTS_CAN_CREATE = False
     login(client, alice)
     assert client.get("/debates/new/").status_code == 403
 

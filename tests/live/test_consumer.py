@@ -136,7 +136,7 @@ async def test_a_position_from_the_future_or_another_epoch_gets_a_reset(alice, s
 
 
 async def test_a_position_older_than_retention_gets_a_reset(alice, settings):
-    settings.LIVE = {**settings.LIVE, "RETENTION_EVENTS": 3}
+    settings.LIVE_RETENTION_EVENTS = 3
     start = await sync_to_async(position)(alice.stream_key)
     await notify_n(alice, 10)
     await sync_to_async(streams.prune)()
@@ -147,7 +147,7 @@ async def test_a_position_older_than_retention_gets_a_reset(alice, settings):
 
 
 async def test_an_event_the_layer_dropped_is_recovered_by_the_sweep(alice, settings, monkeypatch):
-    settings.LIVE = {**settings.LIVE, "SWEEP_SECONDS": 0.2}
+    settings.LIVE_SWEEP_SECONDS = 0.2
     ws = await connect(alice)
     await follow(ws, alice.stream_key)
 

@@ -156,7 +156,7 @@ def redis_ttl(key) -> int:
 
 @pytest.mark.needs_redis
 async def test_a_refused_socket_takes_no_slot_at_all(settings, alice):
-    settings.LIVE = {**settings.LIVE, "MAX_SOCKETS_PER_USER": 1}
+    settings.LIVE_MAX_SOCKETS_PER_USER = 1
     first = await connect(alice)
     assert first.connected_ok
     second = await connect(alice)
@@ -181,7 +181,7 @@ async def test_a_release_never_goes_below_zero_nor_revives_an_expired_counter():
 
 @pytest.mark.needs_redis
 async def test_simultaneous_sockets_share_round_trips_and_each_is_counted(settings, monkeypatch):
-    settings.LIVE = {**settings.LIVE, "MAX_SOCKETS_PER_IP": 30}
+    settings.LIVE_MAX_SOCKETS_PER_IP = 30
     batches = []
     real = ratelimit._run_scripts
 

@@ -59,7 +59,7 @@ def own_redis(settings):
         "CONFIG": {"hosts": [{"address": f"redis://127.0.0.1:{redis.port}/0", "socket_timeout": 15,
                               "socket_connect_timeout": 1, "max_connections": 1000}]},
     }}
-    settings.LIVE = {**settings.LIVE, "SWEEP_SECONDS": 0.3}
+    settings.LIVE_SWEEP_SECONDS = 0.3
     streams.breaker.succeeded()
     yield redis
     redis.stop()

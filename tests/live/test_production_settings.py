@@ -14,6 +14,7 @@ GOOD = {
     "ALLOWED_HOSTS": "agora.nanterre.example",
     "DATABASE_URL": "postgres://agora@127.0.0.1:5432/agora",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "PUBLIC_URL": "https://agora.nanterre.example",
 }
 
 
@@ -36,6 +37,8 @@ def test_it_passes_the_deploy_check_when_configured():
     ({"ALLOWED_HOSTS": None}, "live.E004"),
     ({"DATABASE_URL": None}, "live.E005"),
     ({"DEBUG": "true"}, "security.W018"),
+    ({"PUBLIC_URL": None}, "live.E007"),  # e-mail links and QR codes would lead to localhost
+    ({"DEBUG": "flase"}, "DEBUG='flase' is neither true"),  # a typo stops the start instead of meaning False
 ])
 def test_it_refuses_unsafe_production_settings(env, problem):
     result = check(**env)

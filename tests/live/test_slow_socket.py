@@ -1,5 +1,5 @@
 """A socket that stops reading (a frozen projector, a phone on a saturated network) costs the server a bounded
-amount of memory, delays nobody else, and loses nothing: it is cut past LIVE["SOCKET_BACKLOG_BYTES"] waiting in
+amount of memory, delays nobody else, and loses nothing: it is cut past LIVE_SOCKET_BACKLOG_BYTES waiting in
 the process, and its page resumes by replay (RELIABILITY 22, bench S4)."""
 
 import base64
@@ -57,7 +57,7 @@ class Protocol:
 
 
 def test_a_reading_socket_is_written_directly(settings):
-    settings.LIVE = {**settings.LIVE, "SOCKET_BACKLOG_BYTES": LIMIT}
+    settings.LIVE_SOCKET_BACKLOG_BYTES = LIMIT
     transport = Transport(kernel_takes=10**9)
     frame = wire.frame_bytes("x" * 5000)
     for _ in range(100):
@@ -66,7 +66,7 @@ def test_a_reading_socket_is_written_directly(settings):
 
 
 def test_a_socket_that_stops_reading_is_cut_once_its_backlog_passes_the_limit(settings):
-    settings.LIVE = {**settings.LIVE, "SOCKET_BACKLOG_BYTES": LIMIT}
+    settings.LIVE_SOCKET_BACKLOG_BYTES = LIMIT
     transport = Transport(kernel_takes=8000)
     frame = wire.frame_bytes("x" * 5000)
     before = wire.SLOW_ABORTS[0]

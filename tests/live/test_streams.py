@@ -98,7 +98,8 @@ def test_positions_that_cannot_be_replayed_reset(after, epoch):
 
 
 def test_prune_keeps_the_last_events_and_resets_clients_behind_it(settings):
-    settings.LIVE = {**settings.LIVE, "RETENTION_EVENTS": 5, "RETENTION_DAYS": 7}
+    settings.LIVE_RETENTION_EVENTS = 5
+    settings.LIVE_RETENTION_DAYS = 7
     for _ in range(12):
         streams.append("debate.1", "test.kind")
     assert streams.prune() == 7

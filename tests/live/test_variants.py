@@ -70,7 +70,7 @@ def test_marks_expire_and_can_be_switched_off(settings, fiona):
     assert variants.covers({}, "public", "fr")  # a message rendered for all
     with mock.patch("live.variants.time.time", return_value=10**12):
         assert variants.wanted(key) == set()  # not refreshed for longer than HOLD_SECONDS
-    settings.LIVE = {**settings.LIVE, "RENDER_FOLLOWED_ONLY": False}
+    settings.LIVE_RENDER_FOLLOWED_ONLY = False
     assert variants.wanted(key) is None
 
 

@@ -152,7 +152,7 @@ def test_280_characters_and_emoji_are_fine(meeting, alice_in):
 
 
 def test_the_length_limit_is_a_setting(meeting, alice_in, settings):
-    settings.MEETINGS = {"CONTRIBUTION_MAX_LENGTH": 10}
+    settings.MEETINGS_CONTRIBUTION_MAX_LENGTH = 10
     with pytest.raises(ValidationError, match="At most 10"):
         services.post_contribution(participant=alice_in, body="onze chars!")
 

@@ -70,6 +70,19 @@ def test_the_qr_code_leads_to_the_prefilled_join_form(client, meeting):
     assert f'value="{meeting.join_code}"' in page
 
 
+def test_the_qr_code_points_to_the_public_url_whatever_host_served_the_screen(meeting, fiona, settings):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "evil.example"]
+    console = signed_in(fiona)
+    page = console.get(f"/meetings/{meeting.pk}/console/", HTTP_HOST="evil.example").content.decode()
+    assert "localhost:8000/meetings/join/" in page and "evil.example/meetings/join" not in page
+    # The push is rendered without a request: it no longer takes the host of the last page served.
+    from meetings.rendering import screen_context
+
+    pushed = screen_context(meeting)
+    assert pushed["join_url"] == f"{settings.PUBLIC_URL}/meetings/join/?code={meeting.join_code}"
+    assert pushed["join_url"].startswith("http://localhost:8000/")
+
+
 def test_contributing_without_joining_is_refused(client, meeting):
     response = client.post(f"/meetings/{meeting.pk}/live/contribute/", {"body": "Hello"}, **HTMX)
     assert "Join the meeting first" in response.content.decode()

@@ -156,7 +156,7 @@ async def open_socket(user=None, ip="192.0.2.1"):
 
 @pytest.mark.django_db(transaction=True)
 async def test_sockets_are_capped_per_user_and_released_on_disconnect(settings, alice, bob):
-    settings.LIVE = {**settings.LIVE, "MAX_SOCKETS_PER_USER": 2}
+    settings.LIVE_MAX_SOCKETS_PER_USER = 2
     first, ok1, _ = await open_socket(alice)
     second, ok2, _ = await open_socket(alice)
     third, ok3, code = await open_socket(alice)
@@ -173,7 +173,7 @@ async def test_sockets_are_capped_per_user_and_released_on_disconnect(settings, 
 
 @pytest.mark.django_db(transaction=True)
 async def test_sockets_are_capped_per_ip(settings):
-    settings.LIVE = {**settings.LIVE, "MAX_SOCKETS_PER_IP": 2}
+    settings.LIVE_MAX_SOCKETS_PER_IP = 2
     sockets = [await open_socket(ip="198.51.100.20") for _ in range(3)]
     assert [ok for _ws, ok, _code in sockets] == [True, True, False]
     assert sockets[2][2] == 4429
