@@ -70,6 +70,36 @@ def ensure_can_comment(user, debate) -> None:
         raise PermissionDenied(refusal)
 
 
+def reply_refusal(parent) -> str | None:
+    """Why no reply to `parent` is taken (the reply form says it before anyone types), or None."""
+    if parent.depth >= Comment.MAX_DEPTH:
+        return _("Replies can only go %(levels)s levels deep: reply to the comment above instead.") % {
+            "levels": Comment.MAX_DEPTH + 1}
+    if parent.is_deleted or parent.is_hidden:
+        return _("This comment is no longer available: you cannot reply to it.")
+    return None
+
+
+def ensure_can_create_debate(user) -> None:
+    if not permissions.can_create_debate(user):
+        raise PermissionDenied(_("Only facilitators can open a debate."))
+
+
+def ensure_can_edit_debate(user, debate) -> None:
+    if not permissions.can_edit_debate(user, debate):
+        raise PermissionDenied(_("Only the author or a facilitator can edit this debate."))
+
+
+def ensure_can_close_debate(user, debate) -> None:
+    if not permissions.can_close_debate(user, debate):
+        raise PermissionDenied(_("Only the author, a facilitator or a moderator can close this debate."))
+
+
+def ensure_can_edit_comment(user, comment) -> None:
+    if not permissions.can_edit_comment(user, comment):
+        raise PermissionDenied(_("You can only edit your own comments."))
+
+
 def _locked_debate(debate) -> Debate:
     """The debate row, locked for writing until the end of the transaction (state changes)."""
     return Debate.objects.select_for_update(of=("self",)).get(pk=debate.pk)
@@ -104,8 +134,7 @@ def _check_window(starts_at, ends_at) -> None:
 def create_debate(*, author, title, description, instructions="", starts_at=None, ends_at=None) -> Debate:
     """Open a debate. Facilitators and administrators always may (their debates are "official"); participants
     may when settings.DEBATES_PARTICIPANTS_CAN_CREATE."""
-    if not permissions.can_create_debate(author):
-        raise PermissionDenied(_("Only facilitators can open a debate."))
+    ensure_can_create_debate(author)
     title = clean_text(title, field=_("The title"), max_length=150, min_length=5)
     description = clean_text(description, field=_("The description"), max_length=10000, min_length=10)
     instructions = clean_text(instructions, field=_("The instructions"), max_length=2000, required=False)
@@ -122,8 +151,7 @@ def create_debate(*, author, title, description, instructions="", starts_at=None
 
 @transaction.atomic
 def edit_debate(*, debate, actor, title, description, instructions="", starts_at=None, ends_at=None) -> Debate:
-    if not permissions.can_edit_debate(actor, debate):
-        raise PermissionDenied(_("Only the author or a facilitator can edit this debate."))
+    ensure_can_edit_debate(actor, debate)
     title = clean_text(title, field=_("The title"), max_length=150, min_length=5)
     description = clean_text(description, field=_("The description"), max_length=10000, min_length=10)
     instructions = clean_text(instructions, field=_("The instructions"), max_length=2000, required=False)
@@ -155,8 +183,7 @@ def post_update(*, debate, actor, body) -> DebateUpdate:
 @transaction.atomic
 def close_debate(*, debate, actor, conclusions) -> Debate:
     """Close with conclusions: no more comments or votes; everyone who took part is notified."""
-    if not permissions.can_close_debate(actor, debate):
-        raise PermissionDenied(_("Only the author, a facilitator or a moderator can close this debate."))
+    ensure_can_close_debate(actor, debate)
     conclusions = clean_text(conclusions, field=_("The conclusions"), max_length=CONCLUSIONS_MAX,
                              min_length=CONCLUSIONS_MIN)
     ratelimit.enforce("debate_edit", actor)
@@ -254,12 +281,9 @@ def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL,
     if parent is not None:
         if parent.debate_id != debate.pk:
             raise ValidationError(_("You can only reply to a comment of this debate."), code="other_debate")
-        if parent.depth >= Comment.MAX_DEPTH:
-            raise ValidationError(_("Replies can only go %(levels)s levels deep: reply to the comment above "
-                                    "instead.") % {"levels": Comment.MAX_DEPTH + 1}, code="too_deep")
-        if parent.is_deleted or parent.is_hidden:
-            raise ValidationError(_("This comment is no longer available: you cannot reply to it."),
-                                  code="parent_gone")
+        refusal = reply_refusal(parent)
+        if refusal:
+            raise ValidationError(refusal, code="parent")
         alignment = Stance.NEUTRAL
     else:
         try:
@@ -308,8 +332,7 @@ def edit_comment(*, comment, actor, body, alignment=None) -> Comment:
     """The author rewrites their comment (marked "edited"); newly mentioned people are notified."""
     body = _comment_body(body)
     comment = _locked_comment(comment)
-    if not permissions.can_edit_comment(actor, comment):
-        raise PermissionDenied(_("You can only edit your own comments."))
+    ensure_can_edit_comment(actor, comment)
     if comment.is_hidden:
         raise PermissionDenied(_("This comment was hidden by moderation and cannot be edited."))
     ensure_can_comment(actor, comment.debate)

@@ -1,6 +1,6 @@
 """Thin views: parse the request, call a service, answer. Every write works as a plain form POST (redirect after
 success, the form again with its error otherwise) and with htmx (204: the stream push updates every page, the
-poster's included; errors go into the form's error slot)."""
+poster's included). A refusal is answered by the write seam (live.actions): into the form's error slot with htmx."""
 
 from __future__ import annotations
 
@@ -9,43 +9,19 @@ import secrets
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from debates import permissions, presence, selectors, services
 from debates.forms import CloseForm, DebateForm
 from debates.models import Comment, Debate, Stance
-from live import streams
-from live.ratelimit import RateLimited
-
-
-def _message(exc) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    if isinstance(exc, RateLimited):
-        return exc.message
-    return str(exc) or _("You are not allowed to do this.")
-
-
-def _status(exc) -> int:
-    return 429 if isinstance(exc, RateLimited) else 403 if isinstance(exc, PermissionDenied) else 400
-
-
-def _htmx_error(exc, target: str) -> HttpResponse:
-    """htmx does not swap 4xx answers: send 200 and retarget the form's error slot."""
-    response = HttpResponse(f'<span class="flash-error">{escape(_message(exc))}</span>')
-    response["HX-Retarget"] = f"#{target}"
-    response["HX-Reswap"] = "innerHTML"
-    if isinstance(exc, RateLimited):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
+from live import actions, streams
 
 
 def _sort(request) -> str:
@@ -83,57 +59,42 @@ def _debate_form_values(form):
 
 @login_required
 def debate_create(request):
-    if not permissions.can_create_debate(request.user):
-        raise PermissionDenied(_("Only facilitators can open a debate."))
+    services.ensure_can_create_debate(request.user)
     form = DebateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            debate = services.create_debate(author=request.user, **_debate_form_values(form))
-        except (ValidationError, PermissionDenied, RateLimited) as exc:
-            form.add_error(None, _message(exc))
-        else:
+        debate = actions.submit(form, lambda: services.create_debate(author=request.user, **_debate_form_values(form)))
+        if debate:
             messages.success(request, _("Your debate is open."))
             return redirect(debate)
-    return render(request, "debates/debate_form.html", {"form": form, "debate": None},
-                  status=400 if form.errors else 200)
+    return actions.form_page(request, "debates/debate_form.html", {"form": form, "debate": None})
 
 
 @login_required
 def debate_edit(request, pk):
     debate = get_object_or_404(Debate, pk=pk)
-    if not permissions.can_edit_debate(request.user, debate):
-        raise PermissionDenied(_("Only the author or a facilitator can edit this debate."))
+    services.ensure_can_edit_debate(request.user, debate)
     initial = {"title": debate.title, "description": debate.description, "instructions": debate.instructions,
                "starts_at": debate.starts_at, "ends_at": debate.ends_at}
     form = DebateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.edit_debate(debate=debate, actor=request.user, **_debate_form_values(form))
-        except (ValidationError, PermissionDenied, RateLimited) as exc:
-            form.add_error(None, _message(exc))
-        else:
+        if actions.submit(form, lambda: services.edit_debate(debate=debate, actor=request.user,
+                                                             **_debate_form_values(form))):
             messages.success(request, _("The debate is updated."))
             return redirect(debate)
-    return render(request, "debates/debate_form.html", {"form": form, "debate": debate},
-                  status=400 if form.errors else 200)
+    return actions.form_page(request, "debates/debate_form.html", {"form": form, "debate": debate})
 
 
 @login_required
 def debate_close(request, pk):
     debate = get_object_or_404(Debate, pk=pk)
-    if not permissions.can_close_debate(request.user, debate):
-        raise PermissionDenied(_("Only the author, a facilitator or a moderator can close this debate."))
+    services.ensure_can_close_debate(request.user, debate)
     form = CloseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.close_debate(debate=debate, actor=request.user, conclusions=form.cleaned_data["conclusions"])
-        except (ValidationError, PermissionDenied, RateLimited) as exc:
-            form.add_error(None, _message(exc))
-        else:
+        if actions.submit(form, lambda: services.close_debate(debate=debate, actor=request.user,
+                                                              conclusions=form.cleaned_data["conclusions"])):
             messages.success(request, _("The debate is closed and its conclusions are published."))
             return redirect(debate)
-    return render(request, "debates/debate_close.html", {"form": form, "debate": debate},
-                  status=400 if form.errors else 200)
+    return actions.form_page(request, "debates/debate_close.html", {"form": form, "debate": debate})
 
 
 def _back(request, debate, fragment=""):
@@ -142,46 +103,38 @@ def _back(request, debate, fragment=""):
     return redirect(debate.get_absolute_url() + fragment)
 
 
+def _debate_url(request, pk, **_kwargs) -> str:
+    return reverse("debates:detail", args=[pk])
+
+
 @require_POST
 @login_required
+@actions.action(slot="debate-actions-errors", back=_debate_url)
 def debate_reopen(request, pk):
     debate = get_object_or_404(Debate, pk=pk)
-    try:
-        services.reopen_debate(debate=debate, actor=request.user)
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        if request.htmx:
-            return _htmx_error(exc, "debate-actions-errors")
-        messages.error(request, _message(exc))
+    services.reopen_debate(debate=debate, actor=request.user)
     return _back(request, debate)
 
 
 @require_POST
 @login_required
+@actions.action(slot="debate-actions-errors", back=_debate_url)
 def debate_lock(request, pk):
     debate = get_object_or_404(Debate, pk=pk)
-    try:
-        # Through moderation: checked, logged in the moderation journal, then debates.services.lock_comments.
-        from live.moderation import services as moderation
+    # Through moderation: checked, logged in the moderation journal, then debates.services.lock_comments.
+    from live.moderation import services as moderation
 
-        moderation.set_lock(actor=request.user, space=debate.space, locked=request.POST.get("locked") == "1",
-                            reason=request.POST.get("reason", ""))
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        if request.htmx:
-            return _htmx_error(exc, "debate-actions-errors")
-        messages.error(request, _message(exc))
+    moderation.set_lock(actor=request.user, space=debate.space, locked=request.POST.get("locked") == "1",
+                        reason=request.POST.get("reason", ""))
     return _back(request, debate)
 
 
 @require_POST
 @login_required
+@actions.action(slot="update-form-errors", back=lambda request, pk: _debate_url(request, pk) + "#debate-updates")
 def debate_post_update(request, pk):
     debate = get_object_or_404(Debate, pk=pk)
-    try:
-        services.post_update(debate=debate, actor=request.user, body=request.POST.get("body", ""))
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        if request.htmx:
-            return _htmx_error(exc, "update-form-errors")
-        messages.error(request, _message(exc))
+    services.post_update(debate=debate, actor=request.user, body=request.POST.get("body", ""))
     return _back(request, debate, "#debate-updates")
 
 
@@ -268,37 +221,53 @@ def _comment_in(debate_pk, comment_pk) -> Comment:
     return comment
 
 
-def _comment_form_page(request, debate, *, error, form_id, parent=None, comment=None, status=400):
+def _parent(request) -> Comment | None:
+    """The comment a reply answers (None for a root comment)."""
+    parent_id = request.POST.get("parent") or ""
+    if not parent_id:
+        return None
+    try:
+        return Comment.objects.select_related("author").get(pk=int(parent_id))
+    except (ValueError, OverflowError, Comment.DoesNotExist):
+        raise ValidationError(_("The comment you reply to does not exist.")) from None
+
+
+def _comment_form_id(request, pk=None, comment_pk=None) -> str:
+    if comment_pk is not None:
+        return f"edit-form-{comment_pk}"
+    parent_id = request.POST.get("parent") or ""
+    return f"reply-form-{parent_id}" if parent_id else "comment-form"
+
+
+def _comment_slot(request, pk, comment_pk=None) -> str:
+    return f"{_comment_form_id(request, pk, comment_pk)}-errors" if request.method == "POST" else "flash"
+
+
+def _refused_comment_page(request, exc, pk, comment_pk=None):
     """Without JavaScript a refused comment comes back prefilled with the reason, instead of being lost."""
+    comment = _comment_in(pk, comment_pk) if comment_pk is not None else None
+    try:
+        parent = None if comment else _parent(request)
+    except ValidationError:
+        parent = None
     return render(request, "debates/comment_form_page.html", {
-        "debate": debate, "parent": parent, "comment": comment, "error": error, "form_id": form_id,
+        "debate": comment.debate if comment else get_object_or_404(Debate, pk=pk), "parent": parent,
+        "comment": comment, "error": actions.message_of(exc), "invalid": actions.kind_of(exc) == "invalid",
+        "form_id": _comment_form_id(request, pk, comment_pk),
         "body": request.POST.get("body", ""), "alignment": request.POST.get("alignment", "0"),
         "client_id": request.POST.get("client_id", "")[:40] or new_client_id(),
         "max_length": settings.DEBATES_COMMENT_MAX_LENGTH,
-    }, status=status)
+    })
 
 
 @require_POST
 @login_required
+@actions.action(slot=_comment_slot, page=_refused_comment_page)
 def comment_create(request, pk):
     debate = get_object_or_404(Debate, pk=pk)
-    parent = None
-    parent_id = request.POST.get("parent") or ""
-    form_id = f"reply-form-{parent_id}" if parent_id else "comment-form"
-    try:
-        if parent_id:
-            try:
-                parent = Comment.objects.select_related("author").get(pk=int(parent_id))
-            except (ValueError, Comment.DoesNotExist):
-                raise ValidationError(_("The comment you reply to does not exist.")) from None
-        comment = services.post_comment(author=request.user, debate=debate, body=request.POST.get("body", ""),
-                                        parent=parent, alignment=request.POST.get("alignment") or Stance.NEUTRAL,
-                                        client_id=request.POST.get("client_id", ""))
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        if request.htmx:
-            return _htmx_error(exc, f"{form_id}-errors")
-        return _comment_form_page(request, debate, error=_message(exc), form_id=form_id, parent=parent,
-                                  status=_status(exc))
+    comment = services.post_comment(author=request.user, debate=debate, body=request.POST.get("body", ""),
+                                    parent=_parent(request), alignment=request.POST.get("alignment") or Stance.NEUTRAL,
+                                    client_id=request.POST.get("client_id", ""))
     if request.htmx:
         return HttpResponse(status=204)
     if comment.parent_id:
@@ -355,15 +324,10 @@ def comment_reply(request, pk, comment_pk):
     """The reply form: under the comment with htmx, on its own page without JavaScript."""
     comment = _comment_in(pk, comment_pk)
     form_id = f"reply-form-{comment.pk}"
-    refusal = permissions.comment_refusal(request.user, comment.debate)
-    if not refusal and (comment.is_deleted or comment.is_hidden):
-        refusal = _("This comment is no longer available: you cannot reply to it.")
-    if not refusal and comment.depth >= Comment.MAX_DEPTH:
-        refusal = _("Replies can only go %(levels)s levels deep: reply to the comment above instead.") % {
-            "levels": Comment.MAX_DEPTH + 1}
+    refusal = permissions.comment_refusal(request.user, comment.debate) or services.reply_refusal(comment)
     if request.htmx:
-        if refusal:
-            return HttpResponse(f'<p class="flash-error" role="alert">{escape(refusal)}</p>')
+        if refusal:  # in the comment's panel, where the form would have opened
+            return render(request, "live/flash.html", {"message": refusal, "level": "error", "kind": "forbidden"})
         return _panel(request, comment, "reply", form_id)
     return render(request, "debates/comment_form_page.html", {
         "debate": comment.debate, "parent": comment, "form_id": form_id, "error": refusal, "body": "",
@@ -382,21 +346,15 @@ def comment_report(request, pk, comment_pk):
 
 
 @login_required
+@actions.action(slot=_comment_slot, page=_refused_comment_page)
 def comment_edit(request, pk, comment_pk):
     comment = _comment_in(pk, comment_pk)
     debate = comment.debate
     form_id = f"edit-form-{comment.pk}"
-    if not permissions.can_edit_comment(request.user, comment):
-        raise PermissionDenied(_("You can only edit your own comments."))
+    services.ensure_can_edit_comment(request.user, comment)
     if request.method == "POST":
-        try:
-            services.edit_comment(comment=comment, actor=request.user, body=request.POST.get("body", ""),
-                                  alignment=request.POST.get("alignment"))
-        except (ValidationError, PermissionDenied, RateLimited) as exc:
-            if request.htmx:
-                return _htmx_error(exc, f"{form_id}-errors")
-            return _comment_form_page(request, debate, error=_message(exc), form_id=form_id, comment=comment,
-                                      status=_status(exc))
+        services.edit_comment(comment=comment, actor=request.user, body=request.POST.get("body", ""),
+                              alignment=request.POST.get("alignment"))
         if request.htmx:
             return HttpResponse(status=204)
         return redirect(comment.get_absolute_url() + f"#comment-{comment.pk}")
@@ -407,16 +365,16 @@ def comment_edit(request, pk, comment_pk):
         "alignment": str(comment.alignment), "max_length": settings.DEBATES_COMMENT_MAX_LENGTH})
 
 
+def _comment_url(request, pk, comment_pk) -> str:
+    return _comment_in(pk, comment_pk).get_absolute_url() + f"#comment-{comment_pk}"
+
+
 @require_POST
 @login_required
+@actions.action(slot="comment-{comment_pk}-errors", back=_comment_url)
 def comment_delete(request, pk, comment_pk):
     comment = _comment_in(pk, comment_pk)
-    try:
-        services.delete_comment(comment=comment, actor=request.user)
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        if request.htmx:
-            return _htmx_error(exc, f"comment-{comment.pk}-errors")
-        messages.error(request, _message(exc))
+    services.delete_comment(comment=comment, actor=request.user)
     if request.htmx:
         return HttpResponse(status=204)
     return redirect(comment.get_absolute_url() + f"#comment-{comment.pk}")
@@ -424,18 +382,11 @@ def comment_delete(request, pk, comment_pk):
 
 @require_POST
 @login_required
+@actions.action(slot="comment-{comment_pk}-errors", back=_comment_url)
 def comment_vote(request, pk, comment_pk):
     comment = _comment_in(pk, comment_pk)
-    value = {"up": 1, "down": -1, "none": 0}.get(request.POST.get("value", ""), None)
-    try:
-        if value is None:
-            raise ValidationError(_("A vote is up, down or none."))
-        comment = services.vote(comment=comment, user=request.user, value=value)
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        if request.htmx:
-            return _htmx_error(exc, f"comment-{comment.pk}-errors")
-        messages.error(request, _message(exc))
-        return redirect(comment.get_absolute_url() + f"#comment-{comment.pk}")
+    value = {"up": 1, "down": -1, "none": 0}.get(request.POST.get("value", ""))  # anything else: the service says
+    comment = services.vote(comment=comment, user=request.user, value=value)
     if request.htmx:
         # The score reaches every page through the push; the voter's pressed button is theirs alone.
         comment.my_vote = value

@@ -1,6 +1,4 @@
-from django.http import HttpResponse
-from django.shortcuts import render
-
+from live import actions
 from live.ratelimit import RateLimited
 
 CSP = "; ".join([
@@ -19,7 +17,7 @@ CSP = "; ".join([
 
 class ContentSecurityPolicyMiddleware:
     """No inline scripts anywhere: user content can never run code, and htmx runs with allowEval off.
-    Also turns RateLimited raised by any service into a clear 429."""
+    Also turns RateLimited raised by any service into a clear 429 (live.actions)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -31,16 +29,5 @@ class ContentSecurityPolicyMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, RateLimited):
-            return rate_limited_response(request, exception)
+            return actions.refusal(request, exception)  # a write outside a view the seam wraps
         return None
-
-
-def rate_limited_response(request, exc: RateLimited) -> HttpResponse:
-    response = render(request, "live/rate_limited.html", {"message": exc.message, "retry_after": exc.retry_after},
-                      status=429)
-    response["Retry-After"] = str(exc.retry_after)
-    if getattr(request, "htmx", False):
-        # Show the message where htmx shows errors instead of swapping the target away.
-        response["HX-Retarget"] = "#flash"
-        response["HX-Reswap"] = "innerHTML"
-    return response

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
 
 from asgiref.sync import sync_to_async
@@ -187,3 +188,37 @@ class LiveServer:
     def restart(self):
         self.stop()
         return self.start()
+
+
+class _Elements(HTMLParser):
+    def __init__(self, tag, attrs):
+        super().__init__()
+        self.tag, self.attrs, self.found, self.open = tag, attrs, [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == self.tag and all(attrs.get(k.replace("_", "-")) == v for k, v in self.attrs.items()):
+            element = {"attrs": attrs, "text": ""}
+            self.found.append(element)
+            self.open.append([tag, element, 0])
+        elif self.open and tag == self.open[-1][0]:
+            self.open[-1][2] += 1
+
+    def handle_endtag(self, tag):
+        if self.open and tag == self.open[-1][0]:
+            if self.open[-1][2]:
+                self.open[-1][2] -= 1
+            else:
+                self.open.pop()
+
+    def handle_data(self, data):
+        for _tag, element, _depth in self.open:
+            element["text"] += data
+
+
+def elements(html: str, tag: str, **attrs) -> list[dict]:
+    """The `tag` elements of `html` whose attributes have these values (data_refusal= for data-refusal=), each as
+    {"attrs": {...}, "text": "..."}: assert on what the page says, whatever the attribute order."""
+    parser = _Elements(tag, attrs)
+    parser.feed(html)
+    return parser.found

@@ -152,6 +152,33 @@
     if (Object.keys(state).length !== before) resume();
   });
 
+  // A refused write (live/actions.py) answers 400, 403 or 429 with its message retargeted to the form's error slot:
+  // htmx swaps only 2xx answers unless told, and the request still counts as failed (forms keep what was typed).
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var xhr = evt.detail.xhr;
+    if (xhr && xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Retarget")) {
+      evt.detail.shouldSwap = true;
+    }
+  });
+
+  // The fields an error slot describes (aria-describedby) are invalid while it shows a refusal of their input.
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var slot = evt.detail.target;
+    if (!slot || !slot.id) return;
+    var refusal = slot.querySelector("[data-refusal]");
+    var fields = document.querySelectorAll('[aria-describedby~="' + slot.id + '"]');
+    for (var i = 0; i < fields.length; i++) {
+      if (refusal && refusal.getAttribute("data-refusal") === "invalid") fields[i].setAttribute("aria-invalid", "true");
+      else fields[i].removeAttribute("aria-invalid");
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (!evt.detail.successful || !form || !form.querySelectorAll) return;
+    var invalid = form.querySelectorAll("[aria-invalid]");
+    for (var i = 0; i < invalid.length; i++) invalid[i].removeAttribute("aria-invalid");
+  });
+
   // Insertions (hx-swap-oob="beforeend:#list" ...) must stay idempotent: an element whose id is already on the page
   // is replaced in place instead of being inserted a second time (a replay may overlap what the page rendered).
   function oobTarget(el) {

@@ -201,7 +201,7 @@ def test_posting_with_htmx_answers_204_and_lets_the_push_show_it(client, debate,
 def test_a_refused_comment_with_htmx_goes_into_the_forms_error_slot(client, debate, alice):
     login(client, alice)
     response = client.post(f"/debates/{debate.pk}/comments/", {"body": "x" * 1001}, **HTMX)
-    assert response.status_code == 200 and response["HX-Retarget"] == "#comment-form-errors"
+    assert response.status_code == 400 and response["HX-Retarget"] == "#comment-form-errors"
     assert "at most 1000" in response.content.decode() and not Comment.objects.exists()
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from live import ratelimit
+from tests.helpers import elements
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,9 @@ def test_it_sends_only_the_message_to_htmx(client, exhausted):
     response = post_signup(client, HTTP_HX_REQUEST="true")
     assert response.status_code == 429
     html = response.content.decode().strip()
-    assert html.startswith('<p class="flash-error" role="alert">Too many attempts.')
+    [message] = elements(html, "p", data_refusal="rate_limited")
+    assert message["attrs"]["class"] == "flash-error" and message["text"].startswith("Too many attempts.")
+    [announced] = elements(html, "div", id="live-announcer")  # said politely, by the page's announcer
+    assert announced["text"] == message["text"]
     assert "<html" not in html
-    assert response["HX-Retarget"] == "#flash"
+    assert response["HX-Retarget"] == "#flash" and int(response["Retry-After"]) > 0

@@ -1,0 +1,151 @@
+"""The one seam between a write view and its refusals.
+
+A service refuses a write by raising ValidationError (bad input), PermissionDenied (not allowed: the service words
+why) or RateLimited (too many attempts). A write view does not catch them: `@action` (or, for a view that renders a
+Django form again, `submit` + `form_page`) answers them the same way everywhere:
+
+- with htmx: the flash partial (live/flash.html) retargeted into the form's error slot (or the page's #flash),
+  with the refusal's status (400, 403, 429 + Retry-After): live.js swaps these 4xx answers and marks the fields the
+  slot describes as invalid; the page's polite announcer says the message once;
+- without JavaScript: the form again with its errors (`page=` or `form_page`), or, for a button, a 403 page with the
+  service's message, a 429 page, or the message flashed after a redirect back (a ValidationError).
+
+Every answer to a RateLimited is a 429 with Retry-After, with and without htmx, in every language.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django_htmx.http import reswap, retarget
+
+from live.ratelimit import RateLimited
+
+REFUSALS = (ValidationError, PermissionDenied, RateLimited)
+
+KINDS = ((RateLimited, "rate_limited", 429), (PermissionDenied, "forbidden", 403), (ValidationError, "invalid", 400))
+
+
+def kind_of(exc) -> str:
+    return next(kind for cls, kind, _status in KINDS if isinstance(exc, cls))
+
+
+def status_of(exc) -> int:
+    return next(status for cls, _kind, status in KINDS if isinstance(exc, cls))
+
+
+def message_of(exc) -> str:
+    """What the person reads: the service's own words (a PermissionDenied without words gets the one default)."""
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    if isinstance(exc, RateLimited):
+        return exc.message
+    return str(exc) or _("You are not allowed to do this.")
+
+
+def _with_retry_after(response: HttpResponse, exc) -> HttpResponse:
+    response.status_code = status_of(exc)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def htmx_flash(request, message: str, *, slot: str = "flash", level: str = "success", kind: str = "") -> HttpResponse:
+    """The one flash partial (live/flash.html) into `#slot`: a form's error slot, or the page's #flash."""
+    html = render_to_string("live/flash.html", {"message": message, "level": level, "kind": kind}, request=request)
+    return reswap(retarget(HttpResponse(html), f"#{slot}"), "innerHTML")
+
+
+def htmx_refusal(request, exc, *, slot: str = "flash") -> HttpResponse:
+    """The htmx answer to a refusal: its message in the slot, with its status."""
+    response = htmx_flash(request, message_of(exc), slot=slot, level="error", kind=kind_of(exc))
+    return _with_retry_after(response, exc)
+
+
+def rate_limited_page(request, exc: RateLimited) -> HttpResponse:
+    """The no-JS answer to a rate limit without a form to show again: a page saying when to retry."""
+    response = render(request, "live/rate_limited.html", {"message": exc.message, "retry_after": exc.retry_after})
+    return _with_retry_after(response, exc)
+
+
+def refusal(request, exc, *, slot: str = "flash", back: str | None = None) -> HttpResponse:
+    """The answer to a refused write that has no form of its own to show again."""
+    if request.htmx:
+        return htmx_refusal(request, exc, slot=slot)
+    if isinstance(exc, RateLimited):
+        return rate_limited_page(request, exc)
+    if isinstance(exc, PermissionDenied):
+        raise exc  # Django's 403 page, which shows the service's message
+    messages.error(request, message_of(exc))
+    return redirect(back or safe_referer(request) or "/")
+
+
+def safe_referer(request) -> str:
+    target = request.headers.get("Referer", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return ""
+
+
+def action(*, slot="flash", back=None, page=None):
+    """Decorate a write view: a refusal raised anywhere in it becomes the seam's answer.
+
+    slot: id of the error slot htmx fills, formatted with the view's keyword arguments ("comment-{comment_pk}-errors"),
+          or callable(request, **kwargs) giving it.
+    back: callable(request, **kwargs) giving the URL a plain form goes back to after a ValidationError (default: the
+          page it came from).
+    page: callable(request, exc, **kwargs) rendering the form again for a plain post (the status is set here)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            try:
+                return view(request, *args, **kwargs)
+            except REFUSALS as exc:
+                if page is not None and request.method == "POST" and not request.htmx:
+                    return _with_retry_after(page(request, exc, *args, **kwargs), exc)
+                where = slot(request, *args, **kwargs) if callable(slot) else slot.format(**kwargs)
+                return refusal(request, exc, slot=where,
+                               back=back(request, *args, **kwargs) if back else None)
+
+        return wrapper
+
+    return decorate
+
+
+# --- views that render a Django form again ---------------------------------------------------------------------------
+
+def add_to_form(form, exc) -> None:
+    """Put a refusal on the form: an error about a field under that field (Django ties it to the input with
+    aria-invalid and aria-describedby), anything else above the form."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, message_of(exc))
+    form.refusal = exc
+
+
+def submit(form, write):
+    """Run `write()` and return its result; on a refusal, put it on the form and return None."""
+    try:
+        return write()
+    except REFUSALS as exc:
+        add_to_form(form, exc)
+        return None
+
+
+def form_page(request, template: str, context: dict) -> HttpResponse:
+    """The form's page: 200 when first shown, 400 with its errors, or the refusal's status (403, 429 + Retry-After)."""
+    form = context["form"]
+    response = render(request, template, context, status=400 if form.errors else 200)
+    refused = getattr(form, "refusal", None)
+    return _with_retry_after(response, refused) if refused is not None else response
+

@@ -1,0 +1,141 @@
+"""The write seam (live.actions): every refusal of a write gets the same answer, with htmx and without JavaScript."""
+
+import pytest
+from django import forms
+from django.contrib.messages import get_messages
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.backends.cache import SessionStore
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.utils import translation
+from django_htmx.middleware import HtmxDetails
+
+from live import actions
+from live.ratelimit import RateLimited
+from tests.helpers import elements
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):  # the French wording has its own test
+        yield
+
+REFUSALS = {
+    "invalid": (ValidationError("Write a message first."), 400),
+    "forbidden": (PermissionDenied("Only the meeting's facilitators can do this."), 403),
+    "rate_limited": (RateLimited(42, "comment"), 429),
+}
+
+
+def request(method="post", htmx=False, **headers):
+    req = getattr(RequestFactory(), method)("/somewhere/", **({"HTTP_HX_REQUEST": "true"} if htmx else {}), **headers)
+    req.htmx = HtmxDetails(req)
+    req.session = SessionStore()
+    req._messages = FallbackStorage(req)
+    return req
+
+
+def refusing(exc):
+    def view(req, pk):
+        raise exc
+    return view
+
+
+@pytest.mark.parametrize("kind", REFUSALS)
+def test_with_htmx_a_refusal_goes_into_the_forms_slot_with_its_status(kind):
+    exc, status = REFUSALS[kind]
+    response = actions.action(slot="thing-{pk}-errors")(refusing(exc))(request(htmx=True), pk=7)
+    assert response.status_code == status
+    assert response["HX-Retarget"] == "#thing-7-errors" and response["HX-Reswap"] == "innerHTML"
+    html = response.content.decode()
+    [message] = elements(html, "p", data_refusal=kind)
+    assert message["text"] == actions.message_of(exc) and "flash-error" in message["attrs"]["class"]
+    # one polite announcement, through the page's existing live region; no assertive alert of its own
+    [announced] = elements(html, "div", id="live-announcer")
+    assert announced["attrs"]["hx-swap-oob"] == "innerHTML" and announced["text"] == message["text"]
+    assert "role=" not in html
+    assert ("Retry-After" in response) == (kind == "rate_limited")
+
+
+def test_a_rate_limit_says_when_to_retry_with_and_without_htmx():
+    exc, _status = REFUSALS["rate_limited"]
+    for htmx in (True, False):
+        response = actions.action()(refusing(exc))(request(htmx=htmx), pk=1)
+        assert response.status_code == 429 and response["Retry-After"] == "42"
+        assert "Please try again in 42 seconds." in response.content.decode()
+
+
+def test_a_rate_limit_is_worded_the_same_in_french():
+    with translation.override("fr"):
+        response = actions.action()(refusing(RateLimited(42)))(request(), pk=1)
+    assert response.status_code == 429 and response["Retry-After"] == "42"
+    assert "42 secondes" in response.content.decode()
+
+
+def test_without_javascript_a_bad_input_is_flashed_after_going_back():
+    req = request(HTTP_REFERER="http://testserver/debates/3/")
+    response = actions.action()(refusing(ValidationError("Write a message first.")))(req, pk=1)
+    assert response.status_code == 302 and response["Location"] == "http://testserver/debates/3/"
+    assert [str(m) for m in get_messages(req)] == ["Write a message first."]
+
+
+def test_without_javascript_going_back_never_leaves_the_site():
+    req = request(HTTP_REFERER="https://elsewhere.example/")
+    response = actions.action(back=lambda req, pk: f"/things/{pk}/")(refusing(ValidationError("Non.")))(req, pk=4)
+    assert response["Location"] == "/things/4/"
+    response = actions.action()(refusing(ValidationError("Non.")))(request(HTTP_REFERER="https://elsewhere.example/"),
+                                                                    pk=4)
+    assert response["Location"] == "/"
+
+
+def test_without_javascript_a_permission_refusal_is_the_403_page_with_the_services_words():
+    exc, _status = REFUSALS["forbidden"]
+    with pytest.raises(PermissionDenied) as raised:  # Django's handler renders templates/403.html with it
+        actions.action()(refusing(exc))(request(), pk=1)
+    assert str(raised.value) == "Only the meeting's facilitators can do this."
+
+
+@pytest.mark.parametrize("kind", REFUSALS)
+def test_without_javascript_a_form_page_comes_back_with_the_refusals_status(kind):
+    exc, status = REFUSALS[kind]
+
+    def page(req, refused, pk):
+        return HttpResponse(f"form again: {actions.message_of(refused)}")
+
+    response = actions.action(page=page)(refusing(exc))(request(), pk=1)
+    assert response.status_code == status and actions.message_of(exc) in response.content.decode()
+    assert ("Retry-After" in response) == (kind == "rate_limited")
+
+
+class NameForm(forms.Form):
+    nickname = forms.CharField()
+    about = forms.CharField(required=False)
+
+
+def test_a_services_field_error_lands_on_its_field_tied_to_the_input():
+    form = NameForm({"nickname": "al", "about": ""})
+    assert form.is_valid()
+    result = actions.submit(form, lambda: (_ for _ in ()).throw(
+        ValidationError({"nickname": "This nickname is taken.", "elsewhere": "Something else."})))
+    assert result is None
+    html = str(form["nickname"].as_field_group())
+    [field] = elements(html, "input", name="nickname")
+    assert field["attrs"]["aria-invalid"] == "true"
+    [error_list] = elements(html, "ul", id=field["attrs"]["aria-describedby"].split()[0])
+    assert "This nickname is taken." in error_list["text"]
+    assert form.non_field_errors() == ["Something else."]
+
+
+def test_a_form_page_answers_the_refusals_status():
+    form = NameForm({"nickname": "al"})
+    assert form.is_valid()
+    assert actions.submit(form, lambda: (_ for _ in ()).throw(RateLimited(9))) is None
+    response = actions.form_page(request(), "live/form_errors.html", {"form": form})
+    assert response.status_code == 429 and response["Retry-After"] == "9"
+    assert "Please try again in 9 seconds." in response.content.decode()
+    fresh = NameForm()
+    assert actions.form_page(request("get"), "live/form_errors.html", {"form": fresh}).status_code == 200
+    assert actions.submit(NameForm({"nickname": "x"}), lambda: "saved") == "saved"
