@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from debates import permissions, services
 from debates.models import Comment, Debate
 
 
@@ -18,6 +19,9 @@ class DebateAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # opened from the site, through the service
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # no service removes a debate with its comments: close or lock it instead
 
     @admin.action(description=_("Lock the comments"))
     def lock(self, request, queryset):
@@ -49,6 +53,23 @@ class CommentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return permissions.can_remove_comment(request.user)
+
+    # Deleting here removes the comment and its replies through the service: counters, tallies and open pages follow.
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, Comment.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        for pk in queryset.order_by("depth", "pk").values_list("pk", flat=True):
+            comment = Comment.objects.filter(pk=pk).first()
+            if comment is None:
+                continue  # a reply removed with its parent just before
+            try:
+                services.remove_comment(comment=comment, actor=request.user)
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"#{pk}: {exc}", messages.ERROR)
 
     # Through live.moderation: checked, logged and told to the author like any moderation decision.
     @admin.action(description=_("Hide the selected comments (moderation)"))

@@ -34,7 +34,7 @@ THREAD_TEMPLATE = "debates/comment.html"
 # The cached templates and what they include: their sources are part of every key (a deploy that changes them
 # must not serve fragments rendered by the old ones). tests/debates/test_fragments.py checks the list is complete.
 TEMPLATES = ("debates/comment.html", "debates/comment_main.html", "debates/comment_vote.html",
-             "debates/comment_score.html")
+             "debates/comment_score.html", "debates/more_replies.html")
 # Alphanumeric, so escaping leaves it alone; never a valid token.
 CSRF_PLACEHOLDER = "CSRFxPLACEHOLDERxDEBATESxFRAGMENT"
 PREFIX = "debates:comment-main:"

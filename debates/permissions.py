@@ -39,6 +39,11 @@ def can_close_debate(user, debate) -> bool:
                                 or is_moderator(user, debate))
 
 
+def can_remove_comment(user) -> bool:
+    """Removing a comment for good (with its replies) is the administrators'; moderators hide, authors delete."""
+    return signed_in(user) and user.has_role("administrator")
+
+
 def can_lock_debate(user, debate) -> bool:
     return is_moderator(user, debate)
 

@@ -367,6 +367,31 @@ def delete_comment(*, comment, actor) -> Comment:
 
 
 @transaction.atomic
+def remove_comment(*, comment, actor) -> None:
+    """An administrator removes a comment for good, with the replies below it (the admin's delete; an author's own
+    delete leaves a placeholder instead). The parent's reply count and the thread's size follow, and open pages
+    lose it at once."""
+    comment = _locked_comment(comment)
+    if not permissions.can_remove_comment(actor):
+        raise PermissionDenied(_("Only administrators can remove comments."))
+    ratelimit.enforce("moderate", actor)
+    below, level = 0, [comment.pk]
+    while level:
+        level = list(Comment.objects.filter(parent_id__in=level).values_list("pk", flat=True))
+        below += len(level)
+    rank = 0
+    if comment.parent_id is not None:
+        # Its place among its siblings, as pages show them: whether it sat under "show N more replies".
+        rank = 1 + Comment.objects.filter(parent_id=comment.parent_id).filter(
+            Q(created_at__lt=comment.created_at) | Q(created_at=comment.created_at, pk__lt=comment.pk)).count()
+        Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") - 1)
+        Comment.objects.filter(pk=comment.root_id).update(thread_size=F("thread_size") - 1 - below)
+    Comment.objects.filter(pk=comment.pk).delete()  # its replies and votes go with it (on_delete=CASCADE)
+    streams.append(comment.debate.stream_key, "comment.removed", comment=comment.pk, parent=comment.parent_id,
+                   rank=rank)
+
+
+@transaction.atomic
 def vote(*, comment, user, value: int) -> Comment:
     """Up (1), down (-1) or remove (0) `user`'s vote on `comment`; one per user, changeable."""
     if value not in (Vote.UP, Vote.DOWN, 0):

@@ -171,6 +171,20 @@ def render_unhidden(event):
     return _render_main(event)
 
 
+@streams.renderer("comment.removed")
+def render_removed(event):
+    debate = Debate(pk=int(event.stream.split(".")[1]))
+    parent = None
+    if event.data.get("rank", 0) > conf.get("REPLIES_SHOWN"):
+        # It was folded under its parent's "show N more replies": that count goes down (the link, at zero).
+        parent = _memo(event, "parent", lambda: Comment.objects.filter(pk=event.data["parent"]).first())
+        if parent is not None:
+            parent.more_replies = max(parent.reply_count - conf.get("REPLIES_SHOWN"), 0)
+    return render_to_string("debates/push/comment_removed.html", {
+        "pk": event.data.get("comment"), "parent": parent, "debate": debate, "tallies": _tallies(event, debate),
+        "announce": _announce(_("A comment was removed by an administrator."))})
+
+
 @streams.renderer("comment.voted")
 def render_voted(event):
     comment = _comment(event)

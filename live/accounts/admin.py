@@ -26,6 +26,10 @@ class AccountAdmin(UserAdmin):
     add_fieldsets = UserAdmin.add_fieldsets + (("Agora", {"fields": ["nickname", "email", "role"]}),)
     inlines = [RoleAssignmentInline]
 
+    def has_delete_permission(self, request, obj=None):
+        # No service erases an account with what it wrote: deactivating it (is_active) closes its sessions instead.
+        return False
+
     @transaction.atomic
     def save_model(self, request, obj, form, change):
         blocking = change and "blocked_at" in form.changed_data

@@ -103,3 +103,10 @@ def test_an_unchanged_save_publishes_nothing(client, admin_user, alice):
     client.force_login(admin_user)
     assert change(client, alice).status_code == 302
     assert not Event.objects.filter(stream=alice.stream_key).exists()
+
+
+def test_accounts_are_deactivated_not_deleted_in_the_admin(client, admin_user, alice):
+    client.force_login(admin_user)
+    assert client.post(f"{URL}{alice.pk}/delete/", {"post": "yes"}).status_code == 403
+    client.post(URL, {"action": "delete_selected", "post": "yes", "_selected_action": [alice.pk]})
+    alice.refresh_from_db()  # still there
