@@ -23,6 +23,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 
 from live import ratelimit, streams, wire
 from live.hub import get_hub
+from live.text import storable
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +186,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return await self.bad("invalid_json", "The frame is not valid JSON.")
         if not isinstance(data, dict):
             return await self.bad("invalid_frame", "A frame must be a JSON object.")
-        handler = {"resume": self.on_resume, "ping": self.on_ping, "typing": self.on_typing}.get(data.get("type"))
+        if not storable(data):  # else an error frame echoing a stream key with a lone surrogate cannot be sent
+            return await self.bad("invalid_text", "Frames must not contain NUL or lone surrogates (\\u0000, \\ud800).")
+        kind = data.get("type")
+        handler = {"resume": self.on_resume, "ping": self.on_ping, "typing": self.on_typing}.get(kind) \
+            if isinstance(kind, str) else None  # {"type": []} is a frame too
         if handler is None:
             return await self.bad("unknown_type", "Unknown frame type; expected resume, typing or ping.")
         try:

@@ -98,6 +98,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # First to read the request: NUL and undecodable bytes are refused before the session lookup uses a cookie.
+    "live.middleware.RequestInputMiddleware",
     # daphne serves no static files; WhiteNoise does, with far-future caching of hashed names in production.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "live.middleware.ContentSecurityPolicyMiddleware",

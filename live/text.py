@@ -240,3 +240,19 @@ def plain_text(text: str, limit: int | None = None) -> str:
         cut = text[: max(limit - 1, 0)].rstrip()
         text = cut + "…"
     return text
+
+
+# What no text column (PostgreSQL refuses NUL) and no UTF-8 encoder (a lone surrogate) accepts: refused at the
+# doors, request input (live.middleware.RequestInputMiddleware) and socket frames (live.consumers), not per field.
+_UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value) -> bool:
+    """False when a string, or any string of a JSON-like value (keys included), holds NUL or a lone surrogate."""
+    if isinstance(value, str):
+        return not _UNSTORABLE_RE.search(value)
+    if isinstance(value, dict):
+        return all(storable(key) and storable(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(storable(item) for item in value)
+    return True
