@@ -175,11 +175,11 @@ def render_unhidden(event):
 def render_removed(event):
     debate = Debate(pk=int(event.stream.split(".")[1]))
     parent = None
-    if event.data.get("rank", 0) > conf.get("REPLIES_SHOWN"):
+    if event.data.get("rank", 0) > settings.DEBATES_REPLIES_SHOWN:
         # It was folded under its parent's "show N more replies": that count goes down (the link, at zero).
         parent = _memo(event, "parent", lambda: Comment.objects.filter(pk=event.data["parent"]).first())
         if parent is not None:
-            parent.more_replies = max(parent.reply_count - conf.get("REPLIES_SHOWN"), 0)
+            parent.more_replies = max(parent.reply_count - settings.DEBATES_REPLIES_SHOWN, 0)
     return render_to_string("debates/push/comment_removed.html", {
         "pk": event.data.get("comment"), "parent": parent, "debate": debate, "tallies": _tallies(event, debate),
         "announce": _announce(_("A comment was removed by an administrator."))})
