@@ -66,9 +66,18 @@ def _locked(meeting: Meeting) -> Meeting:
 
 # --- checks ------------------------------------------------------------------------------------------------------
 
-def check_facilitator(actor, meeting: Meeting) -> None:
+def ensure_facilitator(actor, meeting: Meeting) -> None:
     if not is_facilitator(actor, meeting):
         raise PermissionDenied(_("Only the meeting's facilitators can do this."))
+
+
+def ensure_can_create_meeting(actor) -> None:
+    if not can_create_meeting(actor):
+        raise PermissionDenied(_("Only facilitators can create meetings."))
+
+
+def check_facilitator(actor, meeting: Meeting) -> None:
+    ensure_facilitator(actor, meeting)
     ratelimit.enforce("facilitate", actor)
 
 
@@ -173,8 +182,7 @@ def facilitators(meeting: Meeting):
 @transaction.atomic
 def create_meeting(*, actor, agenda=(), facilitators=(), **fields) -> Meeting:
     """Create a meeting; its creator and `facilitators` facilitate it."""
-    if not can_create_meeting(actor):
-        raise PermissionDenied(_("Only facilitators can create meetings."))
+    ensure_can_create_meeting(actor)
     ratelimit.enforce("facilitate", actor)
     meeting = Meeting(created_by=actor, screen_token=secrets.token_urlsafe(32),
                       **{k: v for k, v in fields.items() if k in MEETING_FIELDS})

@@ -1,7 +1,8 @@
 """Thin views: read the request, call a service, answer with a page, an htmx fragment or a redirect.
 
 Pages that follow a stream take its cursor BEFORE reading what they show. Actions posted with htmx answer 204
-(or the form they came from): the change reaches this page through the same push as everyone else's."""
+(or the form they came from): the change reaches this page through the same push as everyone else's. A refusal is
+answered by the write seam (live.actions): in #flash or the form's error slot with htmx."""
 
 import csv
 import secrets
@@ -15,12 +16,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
-from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from live import streams
-from live.ratelimit import RateLimited
+from live import actions, streams
 from meetings import rendering, services
 from meetings.forms import MeetingForm, PollForm, ReportForm
 from meetings.models import AgendaItem, Contribution, Meeting, Poll, SpeakerRequest
@@ -39,36 +38,35 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "unknown")
 
 
-def error_text(exc) -> str:
-    if isinstance(exc, RateLimited):
-        return exc.message
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or _("You may not do this.")
-
-
-def done(request, meeting, *, ok=None, error=None, to=None):
-    """The answer to an action: htmx gets 204 (the push shows the change) or its message in #flash; a plain form
-    gets a flash message and a redirect."""
+def done(request, meeting, *, ok=None, to=None):
+    """The answer to an action: htmx gets 204 (the push shows the change); a plain form gets a flash message and a
+    redirect."""
     if request.htmx:
-        if error is None:
-            return HttpResponse(status=204)
-        response = HttpResponse(f'<p class="flash-error">{escape(error)}</p>')
-        response["HX-Retarget"] = "#flash"
-        response["HX-Reswap"] = "innerHTML"
-        return response
-    if error:
-        messages.error(request, error)
-    elif ok:
+        return HttpResponse(status=204)
+    if ok:
         messages.success(request, ok)
     return redirect(to or reverse("meetings:live", args=[meeting.pk]))
 
 
 def facilitated(request, pk) -> Meeting:
     meeting = get_object_or_404(Meeting.objects.select_related("current_item"), pk=pk)
-    if not is_facilitator(request.user, meeting):
-        raise PermissionDenied(_("Only the meeting's facilitators can do this."))
+    services.ensure_facilitator(request.user, meeting)
     return meeting
+
+
+def _meeting_url(request, pk, **_kwargs) -> str:
+    return reverse("meetings:detail", args=[pk])
+
+
+def _phone_url(request, pk, **_kwargs) -> str:
+    return reverse("meetings:live", args=[pk])
+
+
+def _console_url(request, pk, **_kwargs) -> str:
+    return reverse("meetings:console", args=[pk])
+
+
+console_action = actions.action(back=_console_url)
 
 
 # --- meetings -----------------------------------------------------------------------------------------------------
@@ -116,32 +114,26 @@ def _agenda_text(meeting) -> str:
 def _save_meeting(request, form, meeting=None):
     data = dict(form.cleaned_data)
     facilitators = data.pop("facilitator_names")
-    try:
+
+    def save():
         agenda = services.parse_agenda(data.pop("agenda"))
         if meeting is None:
             return services.create_meeting(actor=request.user, agenda=agenda, facilitators=facilitators, **data)
         return services.update_meeting(actor=request.user, meeting=meeting, agenda=agenda,
                                        facilitators=facilitators, **data)
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            form.add_error(None, exc.messages)
-    return None
+    return actions.submit(form, save)
 
 
 @login_required
 def meeting_create(request):
-    if not can_create_meeting(request.user):
-        raise PermissionDenied(_("Only facilitators can create meetings."))
+    services.ensure_can_create_meeting(request.user)
     form = MeetingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         meeting = _save_meeting(request, form)
         if meeting:
             messages.success(request, _("The meeting is created."))
             return redirect(meeting)
-    return render(request, "meetings/meeting_form.html", {"form": form}, status=400 if form.errors else 200)
+    return actions.form_page(request, "meetings/meeting_form.html", {"form": form})
 
 
 @login_required
@@ -155,8 +147,7 @@ def meeting_edit(request, pk):
         if _save_meeting(request, form, meeting):
             messages.success(request, _("The meeting is saved."))
             return redirect(meeting)
-    return render(request, "meetings/meeting_form.html", {"form": form, "meeting": meeting},
-                  status=400 if form.errors else 200)
+    return actions.form_page(request, "meetings/meeting_form.html", {"form": form, "meeting": meeting})
 
 
 def _ics_escape(text: str) -> str:
@@ -201,23 +192,19 @@ def meeting_ics(request, pk):
 
 @login_required
 @require_POST
+@actions.action(back=_meeting_url)
 def register(request, pk):
     meeting = get_object_or_404(Meeting, pk=pk)
-    try:
-        services.register(user=request.user, meeting=meeting, code=request.POST.get("code", ""))
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        return done(request, meeting, error=error_text(exc), to=meeting.get_absolute_url())
+    services.register(user=request.user, meeting=meeting, code=request.POST.get("code", ""))
     return done(request, meeting, ok=_("You are registered."), to=meeting.get_absolute_url())
 
 
 @login_required
 @require_POST
+@actions.action(back=_meeting_url)
 def unregister(request, pk):
     meeting = get_object_or_404(Meeting, pk=pk)
-    try:
-        services.unregister(user=request.user, meeting=meeting)
-    except (ValidationError, RateLimited) as exc:
-        return done(request, meeting, error=error_text(exc), to=meeting.get_absolute_url())
+    services.unregister(user=request.user, meeting=meeting)
     return done(request, meeting, ok=_("Your registration is cancelled."), to=meeting.get_absolute_url())
 
 
@@ -230,17 +217,13 @@ def report_edit(request, pk):
         "report_attendees": meeting.report_attendees if meeting.report_attendees is not None
         else counts["participants"]})
     if request.method == "POST" and form.is_valid():
-        try:
-            services.save_report(actor=request.user, meeting=meeting, minutes=form.cleaned_data["report_minutes"],
-                                 attendees=form.cleaned_data["report_attendees"],
-                                 publish=form.cleaned_data["publish"])
-        except ValidationError as exc:
-            form.add_error(None, exc.messages)
-        else:
+        if actions.submit(form, lambda: services.save_report(
+                actor=request.user, meeting=meeting, minutes=form.cleaned_data["report_minutes"],
+                attendees=form.cleaned_data["report_attendees"], publish=form.cleaned_data["publish"])):
             messages.success(request, _("The report is saved."))
             return redirect(meeting)
-    return render(request, "meetings/report_form.html", {"form": form, "meeting": meeting, "counts": counts},
-                  status=400 if form.errors else 200)
+    return actions.form_page(request, "meetings/report_form.html", {"form": form, "meeting": meeting,
+                                                                    "counts": counts})
 
 
 # --- joining ---------------------------------------------------------------------------------------------------------
@@ -256,30 +239,28 @@ def _join(request, meeting, nickname=""):
     return participant
 
 
+def _join_page(request, exc=None):
+    return render(request, "meetings/join.html", {
+        "code": services.normalize_code(request.POST.get("code") or request.GET.get("code") or ""),
+        "nickname": request.POST.get("nickname", ""),
+        "error": actions.message_of(exc) if exc else None, "invalid": exc is not None and actions.kind_of(exc) == "invalid"})
+
+
+@actions.action(page=_join_page)
 def join_by_code(request):
     """The QR code and the "enter the code" form lead here."""
-    code = services.normalize_code(request.POST.get("code") or request.GET.get("code") or "")
-    error = None
     if request.method == "POST":
-        try:
-            meeting = services.meeting_for_code(code, ip=client_ip(request))
-            _join(request, meeting, request.POST.get("nickname", ""))
-        except (ValidationError, PermissionDenied, RateLimited) as exc:
-            error = error_text(exc)
-        else:
-            return redirect("meetings:live", pk=meeting.pk)
-    return render(request, "meetings/join.html", {"code": code, "error": error,
-                                                  "nickname": request.POST.get("nickname", "")},
-                  status=400 if error else 200)
+        meeting = services.meeting_for_code(request.POST.get("code", ""), ip=client_ip(request))
+        _join(request, meeting, request.POST.get("nickname", ""))
+        return redirect("meetings:live", pk=meeting.pk)
+    return _join_page(request)
 
 
 @require_POST
+@actions.action(back=_phone_url)
 def live_join(request, pk):
     meeting = get_object_or_404(Meeting, pk=pk)
-    try:
-        _join(request, meeting, request.POST.get("nickname", ""))
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        messages.error(request, error_text(exc))
+    _join(request, meeting, request.POST.get("nickname", ""))
     return redirect("meetings:live", pk=meeting.pk)
 
 
@@ -313,21 +294,16 @@ def _int(value):
 
 
 @require_POST
+@actions.action(slot="contribution-form-errors", back=_phone_url)
 def contribute(request, pk):
     meeting = get_object_or_404(Meeting, pk=pk)
     participant = participant_for(request.user, request.session, meeting)
     body, kind = request.POST.get("body", ""), request.POST.get("kind", "question")
     item_pk = _int(request.POST.get("agenda_item"))
     item = meeting.agenda_items.filter(pk=item_pk).first() if item_pk is not None else None
-    try:
-        contribution = services.post_contribution(participant=participant, body=body, kind=kind, agenda_item=item,
-                                                  client_id=request.POST.get("client_id", ""), meeting=meeting)
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        if request.htmx:  # the same client id: resending this text is the same contribution
-            return _contribution_form(request, meeting, form_message=error_text(exc), form_error=True,
-                                      form_body=body, form_kind=kind, client_id=request.POST.get("client_id"))
-        messages.error(request, error_text(exc))
-        return redirect("meetings:live", pk=pk)
+    # A refusal leaves the form as it is, with the same client id: resending this text is the same contribution.
+    contribution = services.post_contribution(participant=participant, body=body, kind=kind, agenda_item=item,
+                                              client_id=request.POST.get("client_id", ""), meeting=meeting)
     ok = (_("Sent! It will appear once a facilitator approves it.") if contribution.is_pending
           else _("Posted."))
     if request.htmx:
@@ -337,49 +313,41 @@ def contribute(request, pk):
 
 
 @require_POST
+@actions.action(back=_phone_url)
 def vote(request, pk, cid):
     meeting = get_object_or_404(Meeting, pk=pk)
     contribution = get_object_or_404(Contribution, pk=cid, meeting=meeting)
-    try:
-        services.vote(participant=participant_for(request.user, request.session, meeting), contribution=contribution)
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        return done(request, meeting, error=error_text(exc))
+    services.vote(participant=participant_for(request.user, request.session, meeting), contribution=contribution)
     return done(request, meeting, ok=_("Thanks for your support."))
 
 
 @require_POST
+@actions.action(slot="poll-{poll}-form-errors", back=_phone_url)
 def answer(request, pk, poll):
     meeting = get_object_or_404(Meeting, pk=pk)
     poll = get_object_or_404(Poll, pk=poll, meeting=meeting)
     participant = participant_for(request.user, request.session, meeting)
     choices = [c for c in (_int(v) for v in request.POST.getlist("choice")) if c is not None]
-    error = None
-    try:
-        services.answer_poll(participant=participant, poll=poll, choices=choices)
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        error = error_text(exc)
+    services.answer_poll(participant=participant, poll=poll, choices=choices)
     if not request.htmx:
-        return done(request, meeting, ok=_("Your answer is saved."), error=error)
+        return done(request, meeting, ok=_("Your answer is saved."))
     p = {"poll": poll, "mine": services.own_answers(participant, poll)}
-    return render(request, f"{PARTS}#poll-form", {**rendering.common(meeting), "p": p, "poll_error": bool(error),
-                                                  "poll_message": error or _("Your answer is saved.")})
+    return render(request, f"{PARTS}#poll-form", {**rendering.common(meeting), "p": p,
+                                                  "poll_message": _("Your answer is saved.")})
 
 
 @require_POST
+@actions.action(slot="hand-form-errors", back=_phone_url)
 def hand(request, pk):
     meeting = get_object_or_404(Meeting, pk=pk)
     participant = participant_for(request.user, request.session, meeting)
-    error = None
-    try:
-        if request.POST.get("action") == "lower":
-            services.lower_hand(participant=participant)
-        else:
-            services.raise_hand(participant=participant)
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        error = error_text(exc)
+    if request.POST.get("action") == "lower":
+        services.lower_hand(participant=participant)
+    else:
+        services.raise_hand(participant=participant)
     if not request.htmx:
-        return done(request, meeting, error=error)
-    return render(request, f"{PARTS}#hand-form", {"meeting": meeting, "hand_message": error})
+        return done(request, meeting)
+    return render(request, f"{PARTS}#hand-form", {"meeting": meeting})
 
 
 # --- the screen ----------------------------------------------------------------------------------------------------
@@ -419,27 +387,27 @@ def console(request, pk):
 
 def _facilitator_action(request, pk, action):
     meeting = facilitated(request, pk)
-    try:
-        action(meeting)
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        return done(request, meeting, error=error_text(exc), to=reverse("meetings:console", args=[pk]))
+    action(meeting)
     return done(request, meeting, ok=_("Done."), to=reverse("meetings:console", args=[pk]))
 
 
 @login_required
 @require_POST
+@console_action
 def session_open(request, pk):
     return _facilitator_action(request, pk, lambda m: services.open_session(actor=request.user, meeting=m))
 
 
 @login_required
 @require_POST
+@console_action
 def session_close(request, pk):
     return _facilitator_action(request, pk, lambda m: services.close_session(actor=request.user, meeting=m))
 
 
 @login_required
 @require_POST
+@console_action
 def session_settings(request, pk):
     slow = _int(request.POST.get("slow_mode_seconds") or 0)
     return _facilitator_action(request, pk, lambda m: services.update_session_settings(
@@ -450,6 +418,7 @@ def session_settings(request, pk):
 
 @login_required
 @require_POST
+@console_action
 def rotate_screen_token(request, pk):
     meeting = facilitated(request, pk)
     services.rotate_screen_token(actor=request.user, meeting=meeting)
@@ -459,6 +428,7 @@ def rotate_screen_token(request, pk):
 
 @login_required
 @require_POST
+@console_action
 def moderate(request, pk, cid):
     action = services.MODERATION_ACTIONS.get(request.POST.get("action", ""))
 
@@ -472,6 +442,7 @@ def moderate(request, pk, cid):
 
 @login_required
 @require_POST
+@console_action
 def current_item(request, pk):
     def run(meeting):
         item_pk = _int(request.POST.get("item"))
@@ -482,6 +453,7 @@ def current_item(request, pk):
 
 @login_required
 @require_POST
+@console_action
 def poll_create(request, pk):
     form = PollForm(request.POST)
 
@@ -495,6 +467,7 @@ def poll_create(request, pk):
 
 @login_required
 @require_POST
+@console_action
 def poll_action(request, pk, poll):
     def run(meeting):
         target = get_object_or_404(Poll, pk=poll, meeting=meeting)
@@ -508,6 +481,7 @@ def poll_action(request, pk, poll):
 
 @login_required
 @require_POST
+@console_action
 def speaker_action(request, pk, req):
     def run(meeting):
         target = get_object_or_404(SpeakerRequest, pk=req, meeting=meeting)
@@ -520,19 +494,17 @@ def speaker_action(request, pk, req):
 
 @login_required
 @require_POST
+@console_action
 def speakers_clear(request, pk):
     return _facilitator_action(request, pk, lambda m: services.clear_speakers(actor=request.user, meeting=m))
 
 
 @login_required
 @require_POST
+@console_action
 def publish_debate(request, pk):
     meeting = facilitated(request, pk)
-    try:
-        debate = services.publish_as_debate(actor=request.user, meeting=meeting)
-    except (ValidationError, PermissionDenied, RateLimited) as exc:
-        messages.error(request, error_text(exc))
-        return redirect("meetings:console", pk=pk)
+    debate = services.publish_as_debate(actor=request.user, meeting=meeting)
     messages.success(request, _("The approved contributions are published as a debate."))
     return redirect(debate.get_absolute_url())
 

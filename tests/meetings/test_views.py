@@ -86,6 +86,8 @@ def test_the_qr_code_points_to_the_public_url_whatever_host_served_the_screen(me
 def test_contributing_without_joining_is_refused(client, meeting):
     response = client.post(f"/meetings/{meeting.pk}/live/contribute/", {"body": "Hello"}, **HTMX)
     assert "Join the meeting first" in response.content.decode()
+    # in the form's error slot (what was typed stays in the form), as a refusal
+    assert response.status_code == 403 and response["HX-Retarget"] == "#contribution-form-errors"
     assert not Contribution.objects.exists()
 
 
@@ -125,6 +127,7 @@ def test_console_moderation_over_htmx_answers_204(meeting, fiona, alice_in):
     response = client.post(f"/meetings/{meeting.pk}/console/contributions/{contribution.pk}/", {"action": "nuke"},
                            **HTMX)
     assert response["HX-Retarget"] == "#flash" and "Unknown action" in response.content.decode()
+    assert response.status_code == 400
 
 
 def test_console_page_lists_the_queue_and_previews_the_screen(meeting, fiona, alice_in):
@@ -179,7 +182,9 @@ def test_join_codes_cannot_be_enumerated(meeting, settings):
     for _ in range(5):
         assert phone.post("/meetings/join/", {"code": "QQQQQQ", "nickname": "Gaston"}).status_code == 400
     response = phone.post("/meetings/join/", {"code": meeting.join_code, "nickname": "Gaston"})
-    assert response.status_code == 400 and "Too many attempts" in response.content.decode()
+    # refused by a rate limit: 429 with when to retry (issue #12 item 5), the form again with what was typed
+    assert response.status_code == 429 and "Too many attempts" in response.content.decode()
+    assert int(response["Retry-After"]) > 0 and 'value="Gaston"' in response.content.decode()
     assert not Participant.objects.exists()
 
 
