@@ -9,7 +9,6 @@ import unicodedata
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
@@ -118,7 +117,7 @@ def _slow_mode(user, debate) -> None:
     seconds = debate.slow_mode_seconds
     if not seconds or permissions.is_moderator(user, debate):
         return
-    if not cache.add(f"debates:slow:{debate.pk}:{user.pk}", 1, timeout=seconds):
+    if not ratelimit.once_per("slow_mode", user, seconds, where=debate.pk):
         raise ValidationError(_("Slow mode is on in this debate: one comment every %(seconds)s seconds.")
                               % {"seconds": seconds}, code="slow_mode")
 

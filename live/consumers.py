@@ -130,11 +130,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.conn_slot = await ratelimit.acquire_connection(self.scope)
-        if self.conn_slot is None:
-            await self.close(code=CLOSE_RATE_LIMITED)
-            return
         self.accepted = True
         await self.accept()
+        if self.conn_slot is None:  # accepted first: a close before accepting reaches the browser as HTTP 403
+            await self.close(code=CLOSE_RATE_LIMITED)
+            return
         if getattr(self.user, "is_authenticated", False):
             key = self.user.stream_key
             self.subs[key] = Subscription(key, "self", 0, silent=True)

@@ -14,16 +14,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import secrets
+import socket
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.utils.translation import gettext as _
 
+from live.outage import Breaker
+
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_LIMITS = {
     "comment": "3/5",
@@ -91,33 +102,73 @@ def _wait(count: int, seconds: int, previous: int, current: int, elapsed: float)
     return (1 - elapsed) * seconds + max(0.0, 1 - (count - 1) / current) * seconds
 
 
+# --- when the shared counters are down ----------------------------------------------------------------------------
+#
+# Every limiter decides the same way while Redis is down: it fails open onto this process's own counters. The limits
+# still hold per process (a flooder gets at most the quota from each process instead of from all of them together),
+# nobody is refused because a server is down, and nobody waits for it: after a failure the shared counters are left
+# alone for the breaker's cooldown. The first failure is logged, each decision taken locally is counted
+# (`degraded`, per action), and the return is logged with that count.
+
+_breaker = Breaker()
+_fallback = LocMemCache("agora-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 10000, "CULL_FREQUENCY": 4}})
+degraded: Counter[str] = Counter()
+
+
+def _shared_down(action: str) -> None:
+    if not _breaker.failures:
+        logger.warning("rate-limit counters unavailable; %s and every other limit count in this process until they "
+                       "return", action, exc_info=True)
+    _breaker.failed()
+
+
+def _shared_up() -> None:
+    if _breaker.failures:
+        logger.warning("rate-limit counters back; %d decisions were taken locally (%s)", sum(degraded.values()),
+                       dict(degraded))
+        _breaker.succeeded()
+
+
+def _counted(action: str, decide: Callable[[BaseCache], T]) -> T:
+    """`decide` on the shared counters, or on this process's own ones while they are down (see above)."""
+    if _breaker.allows():
+        try:
+            result = decide(cache)
+        except Exception:
+            _shared_down(action)
+        else:
+            _shared_up()
+            return result
+    degraded[action] += 1
+    return decide(_fallback)
+
+
+def _hit(store: BaseCache, action: str, who) -> tuple[bool, float]:
+    now = time.time()
+    count, seconds, key, previous_key, elapsed = _keys(action, who, now)
+    store.add(key, 0, timeout=2 * seconds + 1)  # kept through the next window, where it is the previous one
+    try:
+        used = store.incr(key)
+    except ValueError:  # expired between add and incr
+        store.set(key, 1, timeout=2 * seconds + 1)
+        used = 1
+    previous = int(store.get(previous_key) or 0)
+    if previous * (1 - elapsed) + used <= count + 1e-9:
+        return True, 0
+    try:
+        store.decr(key)
+    except ValueError:
+        pass
+    return False, max(1.0, _wait(count, seconds, previous, used - 1, elapsed))
+
+
 def hit(action: str, who) -> tuple[bool, float]:
     """Count one attempt; returns (allowed, retry_after in seconds).
 
     A sliding window: the attempts of the current fixed window plus those of the previous one, weighted by how much
     of it still overlaps the last `seconds` — so a burst straddling two windows cannot reach twice the quota, and a
-    refused attempt is not counted (a flooder gets nothing past the quota, and gets back in once it has aged out).
-    The cache being down fails open: rate limits must not turn a Redis outage into refused writes."""
-    now = time.time()
-    count, seconds, key, previous_key, elapsed = _keys(action, who, now)
-    try:
-        cache.add(key, 0, timeout=2 * seconds + 1)  # kept through the next window, where it is the previous one
-        try:
-            used = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=2 * seconds + 1)
-            used = 1
-        previous = int(cache.get(previous_key) or 0)
-        if previous * (1 - elapsed) + used <= count + 1e-9:
-            return True, 0
-        try:
-            cache.decr(key)
-        except ValueError:
-            pass
-    except Exception:
-        logger.warning("rate limit counters unavailable; allowing %s", action, exc_info=True)
-        return True, 0
-    return False, max(1.0, _wait(count, seconds, previous, used - 1, elapsed))
+    refused attempt is not counted (a flooder gets nothing past the quota, and gets back in once it has aged out)."""
+    return _counted(action, lambda store: _hit(store, action, who))
 
 
 def enforce(action: str, who) -> None:
@@ -129,27 +180,35 @@ def enforce(action: str, who) -> None:
         raise RateLimited(retry_after, action)
 
 
-def blocked_for(action: str, who) -> int:
-    """Seconds until `who` may try `action` again (0: allowed now), without counting an attempt. For checks that
-    count only failures, like sign-in: look first, `hit` after a failure."""
-    if not settings.RATE_LIMITS_ENABLED:
-        return 0
+def _blocked_for(store: BaseCache, action: str, who) -> int:
     now = time.time()
     count, seconds, key, previous_key, elapsed = _keys(action, who, now)
-    try:
-        values = cache.get_many([key, previous_key])
-    except Exception:
-        logger.warning("rate limit counters unavailable", exc_info=True)
-        return 0
+    values = store.get_many([key, previous_key])
     used, previous = int(values.get(key) or 0), int(values.get(previous_key) or 0)
     if previous * (1 - elapsed) + used + 1 <= count + 1e-9:
         return 0
     return max(1, int(math.ceil(_wait(count, seconds, previous, used, elapsed))))
 
 
+def blocked_for(action: str, who) -> int:
+    """Seconds until `who` may try `action` again (0: allowed now), without counting an attempt. For checks that
+    count only failures, like sign-in: look first, `hit` after a failure."""
+    if not settings.RATE_LIMITS_ENABLED:
+        return 0
+    return _counted(action, lambda store: _blocked_for(store, action, who))
+
+
 def reset(action: str, who) -> None:
     _count, _seconds, key, previous_key, _elapsed = _keys(action, who, time.time())
-    cache.delete_many([key, previous_key])
+    _fallback.delete_many([key, previous_key])
+    _counted(action, lambda store: store.delete_many([key, previous_key]))
+
+
+def once_per(action: str, who, seconds: int, *, where: object = "") -> bool:
+    """True at most once per `seconds` for (action, who, where): slow mode's "one comment every N seconds" in a
+    debate."""
+    key = f"rl:{action}:{where}:{identity(who)}"
+    return _counted(action, lambda store: store.add(key, 1, timeout=seconds))
 
 
 # --- sockets -------------------------------------------------------------------------------------------------------
@@ -194,33 +253,91 @@ def client_ip(scope) -> str:
     return str(client[0])
 
 
-SLOT_SECONDS = 86400  # a counter left behind by a killed process expires by itself
+SLOT_SECONDS = 86400  # the counters' own expiry: the last resort, when no process is left to give a dead one's back
+PROCESSES = "conn:procs"
 
+# Socket slots belong to the process that holds them. Besides the counters (plain integers, "conn:ip:<ip>" and
+# "conn:user:<pk>", which `cache.get` reads: live/messaging/digest.py), each process records its own share in a hash
+# ("conn:proc:<id>": counter -> sockets) and says it is alive in PROCESSES (a sorted set: hash -> time of its last
+# heartbeat, every third of LIVE["SOCKET_SLOT_TTL"]). A process silent for longer than SOCKET_SLOT_TTL is dead: the
+# next acquire or heartbeat of any process subtracts its share and drops its hash, so a kill -9, an OOM kill or a
+# lost machine frees its slots within SOCKET_SLOT_TTL without anyone's help. Every change moves a counter and the
+# owner's share together, so a counter is always the sum of the shares; a release gives back only what its process's
+# share holds (nothing twice, even after its process was taken for dead).
+#
+# Scripts: KEYS[1] the process's hash, KEYS[2] PROCESSES, KEYS[3..] counters; ARGV[1] SLOT_SECONDS, ARGV[2]
+# SOCKET_SLOT_TTL, then per script. Redis's own clock (TIME) dates the heartbeats: processes on several machines
+# agree on it.
+_LUA_PREAMBLE = """
+local slot_seconds, alive = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now = tonumber(redis.call('TIME')[1])
+local function take_back(key, n)
+  if redis.call('EXISTS', key) == 1 and redis.call('DECRBY', key, n) < 0 then
+    redis.call('SET', key, 0, 'EX', slot_seconds)
+  end
+end
+local function reap()
+  for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - alive, 'LIMIT', 0, 16)) do
+    local share = redis.call('HGETALL', dead)
+    for i = 1, #share, 2 do take_back(share[i], tonumber(share[i + 1])) end
+    redis.call('DEL', dead)
+    redis.call('ZREM', KEYS[2], dead)
+  end
+end
+"""
 # One round trip per socket for the caps (bench S7): every counter is taken, or none. Each INCR is checked against
-# its cap and, past one, the counters taken so far are given back before answering. A counter gets its expiry when
-# it has none (it was just created), as `cache.add(key, 0, timeout)` did. The values are plain integers, the way
-# Django's RedisCache stores ints, so `cache.get("conn:user:<pk>")` (live/messaging/digest.py) reads them.
-_ACQUIRE_LUA = """
-local ttl = tonumber(ARGV[#ARGV])
-for i, key in ipairs(KEYS) do
-  local used = redis.call('INCR', key)
-  if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ttl) end
+# its cap (ARGV[i] for KEYS[i]) and, past one, the counters taken so far are given back before answering.
+_ACQUIRE_LUA = _LUA_PREAMBLE + """
+reap()
+for i = 3, #KEYS do
+  local used = redis.call('INCR', KEYS[i])
+  if redis.call('TTL', KEYS[i]) < 0 then redis.call('EXPIRE', KEYS[i], slot_seconds) end
   if used > tonumber(ARGV[i]) then
-    for j = 1, i do
-      if redis.call('DECR', KEYS[j]) < 0 then redis.call('SET', KEYS[j], 0, 'EX', ttl) end
-    end
+    for j = 3, i do take_back(KEYS[j], 1) end
     return 0
+  end
+end
+for i = 3, #KEYS do redis.call('HINCRBY', KEYS[1], KEYS[i], 1) end
+redis.call('EXPIRE', KEYS[1], slot_seconds)
+redis.call('ZADD', KEYS[2], now, KEYS[1])
+return 1
+"""
+# Never below zero, a counter that expired meanwhile is not re-created, and only what this process's share holds.
+_RELEASE_LUA = _LUA_PREAMBLE + """
+for i = 3, #KEYS do
+  if (tonumber(redis.call('HGET', KEYS[1], KEYS[i])) or 0) > 0 then
+    if redis.call('HINCRBY', KEYS[1], KEYS[i], -1) <= 0 then redis.call('HDEL', KEYS[1], KEYS[i]) end
+    take_back(KEYS[i], 1)
   end
 end
 return 1
 """
-# Never below zero, and a counter that expired meanwhile is not re-created by its release.
-_RELEASE_LUA = """
-for _, key in ipairs(KEYS) do
-  if redis.call('EXISTS', key) == 1 and redis.call('DECR', key) < 0 then
-    redis.call('SET', key, 0, 'EX', tonumber(ARGV[1]))
+# The heartbeat: alive now, and this process's share set to what it holds (ARGV[3..]: counter, sockets, ...), the
+# counters moved by the difference. This also puts back what Redis lost (a restart) or never saw (sockets accepted
+# while it was down), and what a release or an acquire racing the previous heartbeat left off by one.
+_HEARTBEAT_LUA = _LUA_PREAMBLE + """
+redis.call('ZADD', KEYS[2], now, KEYS[1])
+local recorded = {}
+local share = redis.call('HGETALL', KEYS[1])
+for i = 1, #share, 2 do recorded[share[i]] = tonumber(share[i + 1]) end
+for i = 3, #ARGV, 2 do
+  local key, n = ARGV[i], tonumber(ARGV[i + 1])
+  local diff = n - (recorded[key] or 0)
+  if diff > 0 then
+    redis.call('INCRBY', key, diff)
+    if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, slot_seconds) end
+  elseif diff < 0 then
+    take_back(key, -diff)
   end
+  redis.call('HSET', KEYS[1], key, n)
+  recorded[key] = nil
 end
+for key, n in pairs(recorded) do
+  take_back(key, n)
+  redis.call('HDEL', KEYS[1], key)
+end
+redis.call('EXPIRE', KEYS[1], slot_seconds)
+reap()
 return 1
 """
 
@@ -234,10 +351,15 @@ class _SlotStore:
     connection setup is not cheap), and three round trips: a quarter of the server's CPU in a reconnect storm
     (bench S7, docs/performance.md). The calls stay in the thread pool: an asyncio Redis client on daphne's loop
     can hang on connect, because Twisted's asyncio reactor unregisters the old descriptor number of a socket it
-    closed, which a new connection may be reusing."""
+    closed, which a new connection may be reusing.
+
+    `held` is what this process holds (counter -> sockets), whatever Redis knows: the heartbeat writes it back, and
+    the caps are checked against it while Redis is down."""
 
     def __init__(self):
         self._backend = None
+        self._owner: tuple[int, str] | None = None
+        self.held: Counter[str] = Counter()
 
     def reset(self, **_kwargs) -> None:
         self._backend = None
@@ -249,9 +371,28 @@ class _SlotStore:
             self._backend = caches.create_connection("default")
         return self._backend
 
+    def owner(self) -> str:
+        """This process's hash ("conn:proc:<host>:<pid>:<random>"): a new one after a fork."""
+        if self._owner is None or self._owner[0] != os.getpid():
+            self._owner = (os.getpid(), f"conn:proc:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")
+        return self._owner[1]
+
+    def hold(self, keys: list[str]) -> None:
+        self.held.update(keys)
+
+    def unhold(self, keys: list[str]) -> None:
+        self.held.subtract(keys)
+        for key in keys:
+            if self.held[key] <= 0:
+                del self.held[key]
+
 
 _slots = _SlotStore()
 setting_changed.connect(lambda setting, **kw: _slots.reset() if setting == "CACHES" else None, weak=False)
+
+
+def _alive_seconds() -> int:
+    return int(settings.LIVE_SOCKET_SLOT_TTL)
 
 
 def _acquire(keys_and_caps: list[tuple[str, int]]) -> list[str] | None:
@@ -283,8 +424,6 @@ def _release(keys: list[str]) -> None:
 
 
 def _local_cache() -> bool:
-    from django.core.cache.backends.locmem import LocMemCache
-
     return isinstance(_slots.backend(), LocMemCache)
 
 
@@ -296,7 +435,7 @@ class _SlotBatches:
     def __init__(self):
         self.queues: dict[asyncio.AbstractEventLoop, list] = {}
 
-    def submit(self, script: str, keys: list[str], args: list[int]) -> asyncio.Future:
+    def submit(self, script: str, keys: list[str], args: list) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         queue = self.queues.get(loop)
@@ -332,7 +471,7 @@ class _SlotBatches:
 _batches = _SlotBatches()
 
 
-def _run_scripts(calls: list[tuple[str, list[str], list[int]]]) -> list:
+def _run_scripts(calls: list[tuple[str, list[str], list]]) -> list:
     backend = _slots.backend()
     pipe = backend._cache.get_client(write=True).pipeline(transaction=False)
     for script, keys, args in calls:
@@ -346,37 +485,100 @@ def _is_redis() -> bool:
     return isinstance(_slots.backend(), RedisCache)
 
 
+def _script(script: str, counters: list[str], args: list) -> asyncio.Future:
+    return _batches.submit(script, [_slots.owner(), PROCESSES, *counters], [SLOT_SECONDS, _alive_seconds(), *args])
+
+
+class _Heartbeat:
+    """While this process holds sockets, it says so every third of SOCKET_SLOT_TTL (one task per event loop)."""
+
+    def __init__(self):
+        self.tasks: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+
+    def ensure(self) -> None:
+        loop = asyncio.get_running_loop()
+        task = self.tasks.get(loop)
+        if task is None or task.done():
+            self.tasks = {other: task for other, task in self.tasks.items() if not other.is_closed()}
+            self.tasks[loop] = loop.create_task(self._run(), name="live-socket-slots-heartbeat")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(_alive_seconds() / 3)
+            await beat()
+            if not _slots.held:
+                return
+
+
+_heartbeat = _Heartbeat()
+
+
+async def beat() -> None:
+    """One heartbeat: this process is alive and holds `_slots.held`; dead processes' slots are given back."""
+    if not _is_redis() or not _breaker.allows():
+        return
+    backend = _slots.backend()
+    share = [item for key, n in _slots.held.items() if n > 0 for item in (backend.make_key(key), n)]
+    try:
+        await asyncio.shield(_script(_HEARTBEAT_LUA, [], share))
+    except Exception:
+        _shared_down("sockets")
+    else:
+        _shared_up()
+
+
 async def acquire_connection(scope) -> list[str] | None:
     """Take a socket slot for the user and the IP; None when either cap is reached."""
     caps = [(f"conn:ip:{client_ip(scope)}", settings.LIVE_MAX_SOCKETS_PER_IP)]
     user = scope.get("user")
     if getattr(user, "is_authenticated", False):
         caps.append((f"conn:user:{user.pk}", settings.LIVE_MAX_SOCKETS_PER_USER))
-    if _is_redis():
-        keys = [key for key, _cap in caps]
-        future = _batches.submit(_ACQUIRE_LUA, keys, [*(cap for _key, cap in caps), SLOT_SECONDS])
+    keys = [key for key, _cap in caps]
+    if _breaker.allows():
         try:
-            ok = await asyncio.shield(future)
-        except asyncio.CancelledError:  # the socket went away while waiting: give back what it may still get
-            future.add_done_callback(lambda f: _give_back(f, keys))
-            raise
-        return keys if ok else None
-    if _local_cache():  # in-process and quick: no thread hop
-        return _acquire(caps)
-    return await sync_to_async(_acquire, thread_sensitive=False)(caps)
+            if _is_redis():
+                _heartbeat.ensure()
+                future = _script(_ACQUIRE_LUA, keys, [cap for _key, cap in caps])
+                try:
+                    taken = keys if await asyncio.shield(future) else None
+                except asyncio.CancelledError:  # the socket went away while waiting: give back what it may get
+                    future.add_done_callback(lambda f: _give_back(f, keys))
+                    raise
+            elif _local_cache():  # in-process and quick: no thread hop
+                taken = _acquire(caps)
+            else:
+                taken = await sync_to_async(_acquire, thread_sensitive=False)(caps)
+        except Exception:
+            _shared_down("sockets")
+        else:
+            _shared_up()
+            if taken:
+                _slots.hold(taken)
+            return taken
+    # The shared counters are down: this process's own sockets against the caps (the heartbeat tells Redis of them
+    # once it is back).
+    degraded["sockets"] += 1
+    if any(_slots.held[key] >= cap for key, cap in caps):
+        return None
+    _slots.hold(keys)
+    return keys
 
 
 def _give_back(future: asyncio.Future, keys: list[str]) -> None:
     if not future.cancelled() and future.exception() is None and future.result():
+        _slots.hold(keys)
         asyncio.ensure_future(release_connection(keys))
 
 
 async def release_connection(slot: list[str]) -> None:
+    _slots.unhold(slot)
+    if not _breaker.allows():
+        return  # the shared counters are down: the next heartbeat after their return gives these back
     if _is_redis():
         try:
-            await asyncio.shield(_batches.submit(_RELEASE_LUA, slot, [SLOT_SECONDS]))
-        except Exception:  # the cache is down: the counters expire by themselves
-            logger.warning("could not release socket slots %s", slot, exc_info=True)
+            await asyncio.shield(_script(_RELEASE_LUA, slot, []))
+        except Exception:  # the next heartbeat gives them back
+            _shared_down("sockets")
         return
     if _local_cache():
         return _release(slot)

@@ -284,6 +284,9 @@ LIVE_MAX_STREAMS_PER_SOCKET = env_int("LIVE_MAX_STREAMS_PER_SOCKET", 32)
 LIVE_MAX_BAD_FRAMES = env_int("LIVE_MAX_BAD_FRAMES", 5)
 LIVE_MAX_SOCKETS_PER_USER = env_int("LIVE_MAX_SOCKETS_PER_USER", 30)
 LIVE_MAX_SOCKETS_PER_IP = env_int("LIVE_MAX_SOCKETS_PER_IP", 2000)
+# A process's socket slots are given back this many seconds after its last heartbeat (it heartbeats every third of
+# it): a killed process frees them by itself (live/ratelimit.py).
+LIVE_SOCKET_SLOT_TTL = env_int("LIVE_SOCKET_SLOT_TTL", 45)
 LIVE_REPLAY_LIMIT = env_int("LIVE_REPLAY_LIMIT", 1000)
 # A socket that does not read is cut past this many bytes waiting in the process (its page resumes by replay):
 # the bound on a slow client's memory (RELIABILITY 22). The kernel's own socket buffer comes on top.

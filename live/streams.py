@@ -28,7 +28,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -39,6 +39,7 @@ from django.utils import timezone, translation
 
 from live import variants
 from live.models import Event, StreamCounter
+from live.outage import Breaker
 
 logger = logging.getLogger(__name__)
 
@@ -231,29 +232,9 @@ def refs(data: dict) -> list[str]:
 
 # --- publishing (after commit) ---------------------------------------------------------------------------------------
 
-@dataclass
-class _Breaker:
-    """After the channel layer fails, skip it for a few seconds instead of making every request wait for it; the
-    hubs' sweep delivers from the log meanwhile."""
-
-    open_until: float = 0.0
-    failures: int = 0
-    cooldown: float = 5.0
-    clock: Callable[[], float] = field(default=time.monotonic)
-
-    def allows(self) -> bool:
-        return self.clock() >= self.open_until
-
-    def failed(self) -> None:
-        self.failures += 1
-        self.open_until = self.clock() + self.cooldown
-
-    def succeeded(self) -> None:
-        self.failures = 0
-        self.open_until = 0.0
-
-
-breaker = _Breaker()
+# After the channel layer fails, skip it for a few seconds instead of making every request wait for it; the hubs'
+# sweep delivers from the log meanwhile.
+breaker = Breaker()
 
 
 def publish(event: Event) -> None:

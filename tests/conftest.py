@@ -56,6 +56,10 @@ def _clean_cache_and_limits(settings):
 
     cache.clear()
     ratelimit._local_stamps.clear()
+    ratelimit._slots.held.clear()
+    ratelimit._fallback.clear()
+    ratelimit.degraded.clear()
+    ratelimit._breaker.succeeded()
     yield
 
 

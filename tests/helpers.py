@@ -69,6 +69,15 @@ async def connect(user=None, origin=ORIGIN, path="/ws/", cookie=None, lang=None)
     return communicator
 
 
+async def closed_at_once(communicator, timeout=2) -> int | None:
+    """The code of the close a socket got right after its handshake (how a refused socket is told why: a close
+    before the accept reaches a browser as a bare HTTP 403), or None if it stays open."""
+    if await communicator.receive_nothing(timeout=0.05):
+        return None
+    output = await communicator.receive_output(timeout)
+    return output.get("code") if output["type"] == "websocket.close" else None
+
+
 async def receive(communicator, timeout=5):
     return json.loads(await communicator.receive_from(timeout=timeout))
 

@@ -1,6 +1,8 @@
-"""Faults: a Redis restart while clients are connected loses nothing (RELIABILITY 23).
+"""Faults: a Redis restart while clients are connected loses nothing, and nobody is locked out while it is down
+(RELIABILITY 23).
 
-The test starts its own redis-server on a spare port, so it can stop and restart it without disturbing anyone."""
+The tests start their own redis-server on a spare port (channel layer, cache, rate limits and socket slots all on
+it), so they can stop and restart it without disturbing anyone."""
 
 import shutil
 import socket
@@ -9,10 +11,13 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.cache import cache
+from django.test import Client
 
-from live import streams
+from live import ratelimit, streams
 from live.notifications.services import notify
-from tests.helpers import connect, events, receive_until
+from tests.debates.conftest import make_debate
+from tests.helpers import closed_at_once, connect, events, follow, position, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
@@ -59,6 +64,9 @@ def own_redis(settings):
         "CONFIG": {"hosts": [{"address": f"redis://127.0.0.1:{redis.port}/0", "socket_timeout": 15,
                               "socket_connect_timeout": 1, "max_connections": 1000}]},
     }}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{redis.port}/1",
+                                   "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1}}}
     settings.LIVE_SWEEP_SECONDS = 0.3
     streams.breaker.succeeded()
     yield redis
@@ -92,3 +100,44 @@ async def test_a_redis_restart_loses_nothing_and_live_delivery_comes_back(alice,
     assert seqs == list(range(cursor.seq + 1, cursor.seq + 5))
     assert "while down 2" in down[1]["html"] and "after restart" in after["html"]
     await ws.disconnect()
+
+
+async def test_while_redis_is_down_sockets_connect_resume_and_get_comments_posted_meanwhile(fiona, alice, bob,
+                                                                                             own_redis):
+    debate = await sync_to_async(make_debate)(fiona)
+    key = debate.stream_key
+    pos = await sync_to_async(position)(key)
+    listener = await connect(bob)
+    assert listener.connected_ok and await follow(listener, key, pos) == {"type": "subscribed", "stream": key,
+                                                                          "seq": pos["seq"]}
+    own_redis.stop()
+    await listener.disconnect()  # bob's page dropped during the outage: it comes back at once
+
+    started = time.monotonic()
+    again = await connect(bob)
+    assert again.connected_ok and await closed_at_once(again) is None
+    assert (await follow(again, key, pos))["type"] == "subscribed"
+    back_after = time.monotonic() - started
+    anonymous = await connect(None)  # a new reader too
+    assert anonymous.connected_ok and (await follow(anonymous, key, pos))["type"] == "subscribed"
+
+    client = Client()
+    await sync_to_async(client.force_login)(alice)
+    response = await sync_to_async(client.post)(f"/debates/{debate.pk}/comments/",
+                                                {"body": "Pendant la panne", "client_id": "c-outage-1"})
+    assert response.status_code == 302
+    for ws in (again, anonymous):  # delivered by the hubs' sweep from PostgreSQL
+        [event] = await events(ws, key, 1, timeout=5)
+        assert event["seq"] == pos["seq"] + 1 and "Pendant la panne" in event["html"]
+    assert back_after < 2, f"a dropped listener took {back_after:.1f}s to be back"
+    assert ratelimit.degraded["sockets"] == 2 and ratelimit.degraded["comment"] == 1
+    print(f"listener back {back_after * 1000:.0f} ms after dropping during the outage")
+
+    # Redis is back (empty): the next heartbeat counts the sockets accepted meanwhile, and they are given back on close
+    own_redis.start()
+    ratelimit._breaker.succeeded()
+    await ratelimit.beat()
+    assert await sync_to_async(cache.get)(f"conn:user:{bob.pk}") == 1
+    for ws in (again, anonymous):
+        await ws.disconnect()
+    assert await sync_to_async(cache.get)(f"conn:user:{bob.pk}") == 0
