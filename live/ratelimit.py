@@ -48,8 +48,13 @@ DEFAULT_LIMITS = {
     "join_ip": "300/300",   # anonymous meeting joins and join-code tries per IP (a whole room shares the venue wifi)
     "report": "10/600",
     "signup": "20/3600",    # accounts created per IP (and reset e-mails): a meeting room signs up together
-    "login": "5/300",       # failed sign-ins per account name
-    "login_ip": "30/300",   # failed sign-ins per IP (a public meeting's wifi shares one IP: keep it higher)
+    # Failed sign-ins: per account and IP together, so that guessing from one address never locks the owner out of
+    # theirs; per account across addresses (slower: a distributed attack still gets few guesses); per IP across
+    # accounts (a meeting's wifi shares one IP: keep it higher). Successful sign-ins count nothing.
+    "login": "5/300",
+    "login_account": "30/900",
+    "login_ip": "30/300",
+    "join_code": "20/300",  # wrong join codes per IP; the right code still gets in (counted by join_ip)
     "moderate": "120/60",
     "facilitate": "240/60",
     "default": "60/60",

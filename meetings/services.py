@@ -425,13 +425,17 @@ def set_current_item(*, actor, meeting: Meeting, item: AgendaItem | None) -> Mee
 # --- joining -----------------------------------------------------------------------------------------------------
 
 def meeting_for_code(code: str, *, ip: str | None = None) -> Meeting:
-    """The open meeting with this join code. Attempts are counted per IP, so codes cannot be enumerated."""
+    """The open meeting with this join code. Wrong codes are counted per IP (`join_code`), so codes cannot be
+    enumerated; a throttled IP still gets in with the right code (the room's wifi is one IP, and one person
+    mistyping must not lock the room out). Every attempt counts towards the venue-sized `join_ip`, which bounds
+    how fast anyone can try codes at all."""
     ratelimit.enforce("join_ip", f"code:{ip}")
     code = normalize_code(code)
     meeting = Meeting.objects.filter(join_code=code, live_open=True).first() if code else None
-    if meeting is None:
-        raise ValidationError({"code": _("This join code is wrong or has expired. Check the code on the screen.")})
-    return meeting
+    if meeting is not None:
+        return meeting
+    ratelimit.enforce("join_code", f"code:{ip}")
+    raise ValidationError({"code": _("This join code is wrong or has expired. Check the code on the screen.")})
 
 
 @transaction.atomic

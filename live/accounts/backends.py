@@ -3,17 +3,21 @@ from django.contrib.auth.backends import ModelBackend
 from django.db.models import Q
 
 
+def account_named(username: str):
+    """The account a sign-in name designates (its e-mail or nickname in any case, or its username), or None."""
+    return get_user_model().objects.filter(Q(email__iexact=username) | Q(nickname__iexact=username)
+                                           | Q(username=username)).first()
+
+
 class EmailOrNicknameBackend(ModelBackend):
     """Sign in with the e-mail address or the nickname, case-insensitively."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None or password is None:
             return None
-        User = get_user_model()
-        user = User.objects.filter(Q(email__iexact=username) | Q(nickname__iexact=username)
-                                   | Q(username=username)).first()
+        user = account_named(username)
         if user is None:
-            User().set_password(password)  # same work as a real check: no timing oracle on existence
+            get_user_model()().set_password(password)  # same work as a real check: no timing oracle on existence
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
             return user

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from live import ratelimit
 from live.accounts import services
+from live.accounts.backends import account_named
 from live.accounts.forms import ProfileForm, SignInForm, SignUpForm
 
 User = get_user_model()
@@ -21,17 +22,21 @@ def client_ip(request) -> str:
 
 
 class SignInView(auth_views.LoginView):
-    """Sign-in, throttled against password guessing: failed attempts count per account name and per IP; once
-    either is over its quota, every attempt is refused with a 429 (even with the right password) until the window
-    ends. Successful sign-ins count nothing, so a room of people on one wifi can all sign in."""
+    """Sign-in, throttled against password guessing without handing anyone a way to lock others out: failed
+    attempts count per (account, IP), per account and per IP (live/ratelimit.py, the login* limits). Once one of
+    them is over its quota, every attempt it covers is refused with a 429 (even with the right password) until the
+    window ends: guessing alice's password from one address does not stop alice signing in from hers. Successful
+    sign-ins count nothing, so a room of people on one wifi can all sign in; a password reset clears the account's
+    counters."""
 
     template_name = "accounts/login.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
 
     def throttle_keys(self):
-        name = (self.request.POST.get("username") or "").strip().lower()[:254]
-        return [("login", f"name:{name}"), ("login_ip", f"ip:{client_ip(self.request)}")]
+        account = throttle_account(self.request.POST.get("username") or "")
+        ip = client_ip(self.request)
+        return [("login", f"{account}|ip:{ip}"), ("login_account", account), ("login_ip", f"ip:{ip}")]
 
     def post(self, request, *args, **kwargs):
         wait = max(ratelimit.blocked_for(action, who) for action, who in self.throttle_keys())
@@ -54,6 +59,14 @@ class SignInView(auth_views.LoginView):
         response.status_code = 429
         response["Retry-After"] = str(exc.retry_after)
         return response
+
+
+def throttle_account(username: str) -> str:
+    """The sign-in throttle's key for an account, whichever of its names (e-mail or nickname, any case) is typed;
+    a name no account has is counted as typed."""
+    name = username.strip()[:254]
+    user = account_named(name) if name else None
+    return f"user:{user.pk}" if user is not None else f"name:{name.lower()}"
 
 
 @require_POST
@@ -139,4 +152,7 @@ class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         # Django already refuses the old sessions' next requests; their open sockets close now.
         services.end_all_sessions(user=form.user)
+        # Whoever was guessing the old password, the owner signs in with the new one at once.
+        ratelimit.reset("login_account", f"user:{form.user.pk}")
+        ratelimit.reset("login", f"user:{form.user.pk}|ip:{client_ip(self.request)}")
         return response
