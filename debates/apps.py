@@ -9,4 +9,8 @@ class DebatesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from debates import moderation, streams  # noqa: F401
+        from debates import moderation, streams  # noqa: F401  (registrations)
+        from debates.models import Debate
+        from live import features
+
+        features.add_home_section(template="debates/home_section.html", items=lambda: Debate.objects.home_page()[:5])

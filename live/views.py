@@ -7,14 +7,13 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from live import features
+
 
 def home(request):
-    from debates.models import Debate
-    from meetings.models import Meeting
-
+    """The lists the feature apps registered (live/features.py), each in its own template."""
     return render(request, "live/home.html", {
-        "debates": Debate.objects.home_page()[:5],
-        "meetings": Meeting.objects.home_page()[:5],
+        "sections": [{"template": s.template, "items": s.items()} for s in features.home_sections()],
     })
 
 

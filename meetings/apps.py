@@ -9,9 +9,11 @@ class MeetingsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from django.contrib.auth.signals import user_logged_in
-
+        from live import features
         from meetings import moderation, renderers, streams  # noqa: F401  (registrations)
-        from meetings.permissions import claim_guest_participations
+        from meetings.models import Meeting
+        from meetings.services import claim_guest_participations
 
-        user_logged_in.connect(claim_guest_participations, dispatch_uid="meetings.claim_guest_participations")
+        features.add_sign_in_step(claim_guest_participations)
+        features.add_home_section(template="meetings/home_section.html",
+                                  items=lambda: Meeting.objects.home_page()[:5])

@@ -37,6 +37,7 @@ from meetings.models import (
     SpeakerRequest,
 )
 from meetings.permissions import can_create_meeting, is_facilitator
+from meetings.sessions import forget_participant, guest_meetings, session_participant
 
 PUBLIC, SCREEN, CONSOLE = "public", "screen", "console"
 EVERYONE = (PUBLIC, SCREEN, CONSOLE)
@@ -472,6 +473,18 @@ def join(*, meeting: Meeting, user=None, nickname: str = "", ip: str | None = No
                                                  ip=ip)
     _emit(meeting, "participant.joined", parts=(CONSOLE,), participant=participant.pk)
     return participant
+
+
+def claim_guest_participations(*, session, user, meeting: Meeting | None = None) -> None:
+    """The guest participations this browser's session holds become `user`'s, so that nothing written as a guest
+    is lost: every one at sign-in and sign-up (registered in apps.py), `meeting`'s on its page for the sign-ins that
+    went elsewhere (the admin's)."""
+    pks = guest_meetings(session)
+    for found in Meeting.objects.filter(pk__in=[pk for pk in pks if meeting is None or pk == meeting.pk]):
+        guest = session_participant(session, found)
+        if guest is not None and guest.user_id is None:
+            claim_participant(participant=guest, user=user)
+        forget_participant(session, found.pk)
 
 
 @transaction.atomic

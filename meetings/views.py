@@ -23,13 +23,8 @@ from live import actions, streams
 from meetings import rendering, services
 from meetings.forms import MeetingForm, PollForm, ReportForm
 from meetings.models import AgendaItem, Contribution, Meeting, Poll, SpeakerRequest
-from meetings.permissions import (
-    allow_screen,
-    can_create_meeting,
-    is_facilitator,
-    participant_for,
-    remember_participant,
-)
+from meetings.permissions import can_create_meeting, is_facilitator, participant_for
+from meetings.sessions import allow_screen, remember_participant
 
 PARTS = "meetings/parts.html"
 
@@ -269,6 +264,8 @@ def live_join(request, pk):
 def live(request, pk):
     meeting = get_object_or_404(Meeting.objects.select_related("current_item"), pk=pk)
     cursor = streams.cursor(meeting.stream_key)
+    if request.user.is_authenticated:
+        services.claim_guest_participations(session=request.session, user=request.user, meeting=meeting)
     participant = participant_for(request.user, request.session, meeting)
     context = rendering.phone_context(meeting)
     for p in context["polls"]:

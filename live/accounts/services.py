@@ -1,15 +1,18 @@
 """Accounts: sign-up, roles, session ends. Every change that live clients must notice goes through the stream."""
 
+import logging
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from live import ratelimit, streams
+from live import features, ratelimit, streams
 from live.accounts.models import Role, RoleAssignment
 from live.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_SIGNED_IN, session_hash
 
 User = get_user_model()
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -35,6 +38,16 @@ def sign_up(*, nickname: str, email: str, password: str, ip: str = "") -> User:
 
     notify(user=user, kind="welcome", text=_("Welcome to Agora Live, %(name)s!") % {"name": nickname}, url="/")
     return user
+
+
+def signed_in(*, session, user) -> None:
+    """`user` just signed in or up in this browser: what the features kept in its session for the visitor (a
+    meeting guest's participation) becomes the account's. A step that fails is logged and never stops the sign-in."""
+    for step in features.sign_in_steps():
+        try:
+            step(session=session, user=user)
+        except Exception:
+            logger.exception("sign-in step %s failed for user %s", getattr(step, "__qualname__", step), user.pk)
 
 
 @transaction.atomic

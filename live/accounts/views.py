@@ -44,6 +44,11 @@ class SignInView(auth_views.LoginView):
             return self.refuse(ratelimit.RateLimited(wait, "login"))
         return super().post(request, *args, **kwargs)
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.signed_in(session=self.request.session, user=self.request.user)
+        return response
+
     def form_invalid(self, form):
         if form.has_error(NON_FIELD_ERRORS, "invalid_login"):
             for action, who in self.throttle_keys():
@@ -90,6 +95,7 @@ def sign_up(request):
                 form.add_error(field if field in form.fields else None, errors)
         else:
             login(request, user, backend="live.accounts.backends.EmailOrNicknameBackend")
+            services.signed_in(session=request.session, user=user)
             messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.nickname})
             next_url = request.GET.get("next", "")
             if url_has_allowed_host_and_scheme(next_url, {request.get_host()}):

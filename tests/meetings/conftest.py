@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from live.accounts.models import RoleAssignment
 from meetings import services
-from meetings.permissions import remember_participant
+from meetings.sessions import remember_participant
 from tests import helpers
 
 

@@ -14,7 +14,7 @@ from django.db import connection
 from live import streams
 from meetings import services
 from meetings.models import Contribution, Participant
-from meetings.permissions import allow_screen, remember_participant
+from meetings.sessions import allow_screen, remember_participant
 from tests.helpers import connect, events, receive, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

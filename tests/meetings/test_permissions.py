@@ -11,13 +11,8 @@ from live import streams
 from live.accounts.models import RoleAssignment
 from meetings import services
 from meetings.models import Contribution, Poll
-from meetings.permissions import (
-    allow_screen,
-    is_facilitator,
-    participant_for,
-    remember_participant,
-    session_participant,
-)
+from meetings.permissions import is_facilitator, participant_for
+from meetings.sessions import allow_screen, remember_participant, session_participant
 from tests import helpers
 from tests.meetings.conftest import make_meeting, signed_in
 

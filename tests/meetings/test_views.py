@@ -176,6 +176,16 @@ def test_a_guest_who_signs_in_elsewhere_first_keeps_their_contributions(meeting,
     assert Contribution.objects.get().participant.user == alice
 
 
+def test_a_guest_who_signed_in_through_the_admin_keeps_their_contributions_on_the_meeting_page(meeting, admin_user):
+    phone = english_client()
+    phone.post("/meetings/join/", {"code": meeting.join_code, "nickname": "Gaston"})
+    phone.post(f"/meetings/{meeting.pk}/live/contribute/", {"body": "Écrit avant de me connecter"})
+    phone.post("/admin/login/", {"username": admin_user.username, "password": helpers.PASSWORD})
+    page = phone.get(f"/meetings/{meeting.pk}/live/").content.decode()
+    assert Contribution.objects.get().participant.user == admin_user
+    assert f"You take part as {admin_user.nickname}." in page
+
+
 def test_wrong_join_codes_are_throttled_but_the_right_one_gets_in(meeting, settings):
     settings.RATE_LIMITS = {"join_code": "5/60"}
     phone = english_client()

@@ -1,0 +1,41 @@
+"""What the feature apps (debates, meetings) add to the pages and steps the core owns. Each app registers here from
+its AppConfig.ready, and does nothing else there: the core (live/) never imports a feature app.
+
+- home sections: a template and the few latest items it lists on the home page, in INSTALLED_APPS order;
+- sign-in steps: what a visitor's session holds that becomes their account's when they sign in or sign up
+  (live.accounts.services.signed_in runs them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HomeSection:
+    template: str
+    items: Callable[[], Iterable]
+
+
+_home_sections: dict[str, HomeSection] = {}
+_sign_in_steps: dict[str, Callable] = {}
+
+
+def add_home_section(*, template: str, items: Callable[[], Iterable]) -> None:
+    """`template` is included in the home page with `items`: what `items()` returns, read on each visit."""
+    _home_sections[template] = HomeSection(template=template, items=items)
+
+
+def home_sections() -> list[HomeSection]:
+    return list(_home_sections.values())
+
+
+def add_sign_in_step(step: Callable) -> None:
+    """`step(session=..., user=...)` runs right after a sign-in or a sign-up, with the session that now holds
+    `user`."""
+    _sign_in_steps[f"{step.__module__}.{step.__qualname__}"] = step
+
+
+def sign_in_steps() -> list[Callable]:
+    return list(_sign_in_steps.values())
