@@ -37,7 +37,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone, translation
 
-from live import variants
+from live import effects, variants
 from live.models import Event, StreamCounter
 from live.outage import Breaker
 
@@ -143,7 +143,8 @@ def append(key: str, kind: str, **data) -> Event:
         seq, epoch = _next_seq(key)
         event = Event.objects.create(stream=key, seq=seq, kind=kind, data=data)
     event.epoch = epoch
-    transaction.on_commit(lambda: publish(event), robust=True)
+    # Once: a push the layer missed is delivered by the sweep (publish never raises; a renderer might).
+    effects.after_commit(f"push of {key}#{seq}", lambda: publish(event), attempts=1)
     return event
 
 

@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from live import effects
 from live.messaging import services
 from live.messaging.models import Block, Message, Participant
 from live.text import plain_text
@@ -105,5 +106,8 @@ def _send_one(user, items: list[Participant], now) -> bool:
             digest_sent_at=now)
         if not claimed:
             return False
-    send_mail(subject, body, None, [user.email])
+    if not effects.run(f"message digest to user {user.pk}", lambda: send_mail(subject, body, None, [user.email])):
+        # Not sent: give the claim back, so that the next run tries again.
+        Participant.objects.filter(pk__in=[p.pk for p in items], digest_sent_at=now).update(digest_sent_at=None)
+        return False
     return True

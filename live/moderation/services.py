@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from live import ratelimit, streams
+from live import effects, ratelimit, streams
 from live.accounts.models import Role, validate_plain_text
 from live.moderation import registry, rules
 from live.moderation.models import ActionLog, Case, Reason, Report
@@ -427,4 +427,4 @@ def _email(user, subject: str, body: str) -> None:
     if not user.email:
         return
     address, subject, body = user.email, str(subject), str(body)
-    transaction.on_commit(lambda: send_mail(subject, body, None, [address], fail_silently=True))
+    effects.after_commit(f"moderation e-mail to user {user.pk}", lambda: send_mail(subject, body, None, [address]))
