@@ -1,5 +1,6 @@
-"""Messaging pages. Thin: every write goes through live.messaging.services; every read of a conversation goes
-through `services.get_participation`, so a non-participant gets the same 404 as for a missing conversation."""
+"""Messaging pages. Thin: every write goes through live.messaging.services (its refusals are answered by the write
+seam, live.actions); every read of a conversation goes through `services.get_participation`, so a non-participant
+gets the same 404 as for a missing conversation."""
 
 import json
 import uuid
@@ -8,7 +9,7 @@ from functools import wraps
 from django.contrib import messages as flash
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from live import ratelimit, streams
+from live import actions, ratelimit, streams
 from live.messaging import presenters, services
 from live.messaging.models import Conversation, Message, Preference
 
@@ -37,12 +38,6 @@ def participant_required(view):
         return view(request, participant, *args, **kwargs)
 
     return wrapper
-
-
-def error_text(exc) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc.args[0]) if exc.args else _("You cannot do that.")
 
 
 def report_url() -> str | None:
@@ -69,27 +64,30 @@ def inbox(request):
 
 # --- starting a conversation ---------------------------------------------------------------------------------------------
 
-@login_required
-def new_conversation(request):
-    to = request.POST.get("to", request.GET.get("to", ""))
-    body = request.POST.get("body", "")
-    client_id = request.POST.get("client_id") or str(uuid.uuid4())
-    error, status = None, 200
-    if request.method == "POST":
-        names = [n for n in to.replace(";", ",").split(",") if n.strip()]
-        try:
-            message = services.start_conversation(author=request.user, recipients=names, body=body,
-                                                  client_id=client_id)
-        except (ValidationError, PermissionDenied) as exc:
-            error = error_text(exc)
-        except ratelimit.RateLimited as exc:
-            error, status = exc.message, 429  # shown in the form, with what was typed
-        else:
-            return redirect(message.conversation.get_absolute_url() + f"#message-{message.pk}")
+def _names(value: str) -> list[str]:
+    return [n for n in value.replace(";", ",").split(",") if n.strip()]
+
+
+def _new_conversation_page(request, exc=None):
+    """The form, again with what was typed when the conversation was refused."""
     return render(request, "messaging/conversation_new.html", {
-        "to": to, "body": body, "client_id": client_id, "error": error,
+        "to": request.POST.get("to", request.GET.get("to", "")), "body": request.POST.get("body", ""),
+        "client_id": request.POST.get("client_id") or str(uuid.uuid4()),
+        "error": actions.message_of(exc) if exc else None,
+        "invalid": exc is not None and actions.kind_of(exc) == "invalid",
         "max_length": services.max_length(), "max_others": services.max_participants() - 1,
-    }, status=status if status != 200 else (400 if error else 200))
+    })
+
+
+@login_required
+@actions.action(page=_new_conversation_page)
+def new_conversation(request):
+    if request.method == "POST":
+        message = services.start_conversation(author=request.user, recipients=_names(request.POST.get("to", "")),
+                                              body=request.POST.get("body", ""),
+                                              client_id=request.POST.get("client_id") or str(uuid.uuid4()))
+        return redirect(message.conversation.get_absolute_url() + f"#message-{message.pk}")
+    return _new_conversation_page(request)
 
 
 # --- a conversation -------------------------------------------------------------------------------------------------
@@ -97,6 +95,16 @@ def new_conversation(request):
 @participant_required
 @never_cache
 def conversation_detail(request, participant):
+    return _conversation_page(request, participant)
+
+
+def _refused_message_page(request, exc, participant):
+    """Without JavaScript a refused message comes back in the composer, with why."""
+    return _conversation_page(request, participant, draft=request.POST.get("body", ""),
+                              error=actions.message_of(exc), invalid=actions.kind_of(exc) == "invalid")
+
+
+def _conversation_page(request, participant, *, draft="", error=None, invalid=False):
     conversation = participant.conversation
     user = request.user
     try:
@@ -131,6 +139,7 @@ def conversation_detail(request, participant):
         "other_users": services.others(conversation, user),
         "blocked_ids": set(services.blocks_of(user)),
         "client_id": uuid.uuid4(),
+        "draft": draft, "error": error, "invalid": invalid,
         "max_length": services.max_length(),
         **presenters.seen_context(conversation),
     })
@@ -139,20 +148,11 @@ def conversation_detail(request, participant):
 
 @require_POST
 @participant_required
+@actions.action(slot="composer-error", page=_refused_message_page)
 def send(request, participant):
     conversation = participant.conversation
-    try:
-        message = services.send_message(author=request.user, conversation=conversation,
-                                        body=request.POST.get("body", ""), client_id=request.POST.get("client_id"))
-    except (ValidationError, PermissionDenied, ratelimit.RateLimited) as exc:
-        text, status = (exc.message, 429) if isinstance(exc, ratelimit.RateLimited) else (error_text(exc), 422)
-        if request.htmx:
-            response = render(request, "messaging/partials/composer_error.html", {"error": text}, status=status)
-            if status == 429:
-                response["Retry-After"] = str(exc.retry_after)
-            return response
-        flash.error(request, text)
-        return redirect(conversation.get_absolute_url() + "#composer")
+    message = services.send_message(author=request.user, conversation=conversation,
+                                    body=request.POST.get("body", ""), client_id=request.POST.get("client_id"))
     if request.htmx:
         # The message reaches this tab, like every other, through the conversation stream.
         response = HttpResponse(status=204)
@@ -161,8 +161,13 @@ def send(request, participant):
     return redirect(conversation.get_absolute_url() + f"#message-{message.pk}")
 
 
+def _conversation_url(request, participant) -> str:
+    return participant.conversation.get_absolute_url()
+
+
 @require_POST
 @participant_required
+@actions.action(back=_conversation_url)
 def read(request, participant):
     try:
         upto = int(request.POST.get("upto", "") or 0) or None
@@ -176,29 +181,20 @@ def read(request, participant):
 
 @require_POST
 @participant_required
+@actions.action(back=_conversation_url)
 def leave(request, participant):
-    try:
-        services.leave_conversation(user=request.user, conversation=participant.conversation)
-    except ValidationError as exc:
-        flash.error(request, error_text(exc))
-        return redirect(participant.conversation.get_absolute_url())
+    services.leave_conversation(user=request.user, conversation=participant.conversation)
     flash.success(request, _("You left the conversation."))
     return redirect("messaging:inbox")
 
 
 @require_POST
 @participant_required
+@actions.action(back=_conversation_url)
 def add_people(request, participant):
-    names = [n for n in request.POST.get("to", "").replace(";", ",").split(",") if n.strip()]
-    try:
-        added = services.add_participants(actor=request.user, conversation=participant.conversation,
-                                          recipients=names)
-    except (ValidationError, PermissionDenied) as exc:
-        flash.error(request, error_text(exc))
-    except ratelimit.RateLimited as exc:
-        flash.error(request, exc.message)
-    else:
-        flash.success(request, _("Added: %(names)s.") % {"names": ", ".join(u.nickname for u in added)})
+    added = services.add_participants(actor=request.user, conversation=participant.conversation,
+                                      recipients=_names(request.POST.get("to", "")))
+    flash.success(request, _("Added: %(names)s.") % {"names": ", ".join(u.nickname for u in added)})
     return redirect(participant.conversation.get_absolute_url())
 
 
@@ -217,14 +213,11 @@ def report(request, participant, message_id):
 # --- settings, blocks -----------------------------------------------------------------------------------------------
 
 @login_required
+@actions.action(back=lambda request: reverse("messaging:settings"))
 def settings_view(request):
     if request.method == "POST":
-        try:
-            services.set_preference(user=request.user, accept_from=request.POST.get("accept_from", ""))
-        except ValidationError as exc:
-            flash.error(request, error_text(exc))
-        else:
-            flash.success(request, _("Your messaging settings are saved."))
+        services.set_preference(user=request.user, accept_from=request.POST.get("accept_from", ""))
+        flash.success(request, _("Your messaging settings are saved."))
         return redirect("messaging:settings")
     blocks = request.user.messaging_blocks.select_related("blocked").order_by("blocked__nickname")
     return render(request, "messaging/settings.html", {
@@ -238,29 +231,29 @@ def _person(request):
     return User.objects.filter(nickname__iexact=nickname).first() if nickname else None
 
 
-def _back(request, default="messaging:settings"):
+def _next_url(request) -> str:
     from django.utils.http import url_has_allowed_host_and_scheme
 
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        return redirect(target)
-    return redirect(default)
+        return target
+    return reverse("messaging:settings")
+
+
+def _back(request):
+    return redirect(_next_url(request))
 
 
 @login_required
 @require_POST
+@actions.action(back=_next_url)
 def block(request):
     person = _person(request)
     if person is None:
-        flash.error(request, _("No one has this nickname."))
-        return _back(request)
-    try:
-        services.block_user(blocker=request.user, blocked=person)
-    except ValidationError as exc:
-        flash.error(request, error_text(exc))
-    else:
-        flash.success(request, _("You blocked %(name)s. Unblock them from your messaging settings.")
-                      % {"name": person.nickname})
+        raise ValidationError(_("No one has this nickname."))
+    services.block_user(blocker=request.user, blocked=person)
+    flash.success(request, _("You blocked %(name)s. Unblock them from your messaging settings.")
+                  % {"name": person.nickname})
     return _back(request)
 
 

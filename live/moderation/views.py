@@ -4,18 +4,18 @@ from datetime import datetime
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from live import streams
+from live import actions, streams
 from live.moderation import queue, registry, rules, services
 from live.moderation.models import ActionLog, Case, Reason, Report
 
@@ -29,21 +29,6 @@ def _next(request, default: str) -> str:
     return default
 
 
-def _messages_of(exc) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or _("You are not allowed to do this.")
-
-
-def _flash(request, text: str, level: str = "success", status: int = 200) -> HttpResponse:
-    """For htmx: show `text` in the page's flash region (the push does the rest)."""
-    html = render_to_string("moderation/flash.html", {"text": text, "level": level})
-    response = HttpResponse(html, status=status)
-    response["HX-Retarget"] = "#flash"
-    response["HX-Reswap"] = "innerHTML"
-    return response
-
-
 def _moderator_required(request):
     if not rules.is_moderator(request.user):
         raise PermissionDenied(_("This page is for moderators."))
@@ -51,26 +36,38 @@ def _moderator_required(request):
 
 # --- reports -------------------------------------------------------------------------------------------------------
 
+def _report_context(request) -> dict:
+    kind = request.POST.get("kind") or request.GET.get("kind", "")
+    return {"kind": kind, "id": request.POST.get("id") or request.GET.get("id", ""), "reasons": Reason.choices,
+            "entry": registry.get(kind), "next": _next(request, "/")}
+
+
+def _report_slot(request) -> str:
+    """The error slot of the report form that was sent (live/moderation/report_form.html), or the page's #flash."""
+    kind, object_id = request.POST.get("kind", ""), request.POST.get("id", "")
+    if registry.get(kind) is not None and object_id.isascii() and object_id.isdigit():
+        return f"report-{kind}-{object_id}-errors"
+    return "flash"
+
+
+def _refused_report_page(request, exc):
+    context = {**_report_context(request), "error": actions.message_of(exc),
+               "invalid": actions.kind_of(exc) == "invalid"}
+    return render(request, "moderation/report.html", context)
+
+
+@actions.action(slot=_report_slot, page=_refused_report_page)
 def report(request):
     """GET: the report form (works without JavaScript). POST: file the report (fields kind, id, reason, details)."""
     if not request.user.is_authenticated:
         from django.contrib.auth.views import redirect_to_login
 
         return redirect_to_login(_next(request, request.get_full_path()))
-    kind = request.POST.get("kind") or request.GET.get("kind", "")
-    object_id = request.POST.get("id") or request.GET.get("id", "")
-    entry = registry.get(kind)
-    context = {"kind": kind, "id": object_id, "reasons": Reason.choices, "entry": entry,
-               "next": _next(request, "/")}
+    context = _report_context(request)
+    kind, object_id, entry = context["kind"], context["id"], context["entry"]
     if request.method == "POST":
-        try:
-            services.report(reporter=request.user, kind=kind, object_id=object_id,
-                            reason=request.POST.get("reason", ""), details=request.POST.get("details", ""))
-        except (ValidationError, PermissionDenied) as exc:
-            if request.htmx:
-                return _flash(request, _messages_of(exc), "error")
-            context["error"] = _messages_of(exc)
-            return render(request, "moderation/report.html", context, status=400)
+        services.report(reporter=request.user, kind=kind, object_id=object_id,
+                        reason=request.POST.get("reason", ""), details=request.POST.get("details", ""))
         thanks = _("Thank you. Moderators will review your report.")
         if request.htmx:
             return render(request, "moderation/report_done.html", {"text": thanks})
@@ -113,24 +110,17 @@ def queue_page(request):
 
 @require_POST
 @login_required
+@actions.action(back=lambda request: _next(request, "moderation:queue"))
 def act(request):
     """hide / unhide / dismiss one item (fields kind, id, action, reason)."""
     action = services.ACTIONS.get(request.POST.get("action", ""))
     if action is None:
         raise Http404
-    try:
-        action(actor=request.user, kind=request.POST.get("kind", ""), object_id=request.POST.get("id"),
-               reason=request.POST.get("reason", ""))
-    except (ValidationError, PermissionDenied) as exc:
-        if request.htmx:
-            return _flash(request, _messages_of(exc), "error", status=200)
-        if isinstance(exc, PermissionDenied):
-            raise
-        messages.error(request, _messages_of(exc))
-        return redirect(_next(request, "moderation:queue"))
+    action(actor=request.user, kind=request.POST.get("kind", ""), object_id=request.POST.get("id"),
+           reason=request.POST.get("reason", ""))
     done = {"hide": _("Hidden."), "unhide": _("Visible again."), "dismiss": _("Reports dismissed.")}
     if request.htmx:
-        return _flash(request, done[request.POST["action"]])
+        return actions.htmx_flash(request, done[request.POST["action"]])
     messages.success(request, done[request.POST["action"]])
     return redirect(_next(request, "moderation:queue"))
 
@@ -138,29 +128,24 @@ def act(request):
 # --- spaces ------------------------------------------------------------------------------------------------------------
 
 @login_required
+@actions.action(back=lambda request, space: reverse("moderation:space", kwargs={"space": space}))
 def space_page(request, space):
     found = registry.get_space(space)
     if found is None or not rules.can_moderate(request.user, space):
         raise Http404
     registration, obj = found
     if request.method == "POST":
-        try:
-            if request.POST.get("action") in ("lock", "unlock"):
-                services.set_lock(actor=request.user, space=space, locked=request.POST["action"] == "lock",
-                                  reason=request.POST.get("reason", ""))
-            elif request.POST.get("action") == "slow_mode":
-                services.set_slow_mode(actor=request.user, space=space, seconds=request.POST.get("seconds", ""),
-                                       reason=request.POST.get("reason", ""))
-            else:
-                raise Http404
-        except (ValidationError, PermissionDenied) as exc:
-            if request.htmx:
-                return _flash(request, _messages_of(exc), "error")
-            messages.error(request, _messages_of(exc))
+        if request.POST.get("action") in ("lock", "unlock"):
+            services.set_lock(actor=request.user, space=space, locked=request.POST["action"] == "lock",
+                              reason=request.POST.get("reason", ""))
+        elif request.POST.get("action") == "slow_mode":
+            services.set_slow_mode(actor=request.user, space=space, seconds=request.POST.get("seconds", ""),
+                                   reason=request.POST.get("reason", ""))
         else:
-            if request.htmx:
-                return _flash(request, _("Done."))
-            messages.success(request, _("Done."))
+            raise Http404
+        if request.htmx:
+            return actions.htmx_flash(request, _("Done."))
+        messages.success(request, _("Done."))
         return redirect("moderation:space", space=space)
     return render(request, "moderation/space.html", {
         "space": space, "title": registration.title(obj), "url": registration.url(obj),
@@ -174,6 +159,7 @@ def space_page(request, space):
 # --- people --------------------------------------------------------------------------------------------------------------
 
 @login_required
+@actions.action(back=lambda request, pk: reverse("moderation:user", kwargs={"pk": pk}))
 def user_page(request, pk):
     _moderator_required(request)
     if pk >= 2**63:
@@ -189,23 +175,19 @@ def user_page(request, pk):
         reason = request.POST.get("reason", "")
         if request.POST.get("case"):
             case = Case.objects.filter(pk=request.POST["case"]).first()
-        try:
-            if action == "warn":
-                services.warn(actor=request.user, user=person, reason=reason, case=case)
-                done = _("Warning sent.")
-            elif action == "block":
-                services.block(actor=request.user, user=person, reason=reason,
-                               hide_content=request.POST.get("hide_content") == "on")
-                done = _("Account blocked.")
-            elif action == "unblock":
-                services.unblock(actor=request.user, user=person, reason=reason)
-                done = _("Account unblocked.")
-            else:
-                raise Http404
-        except (ValidationError, PermissionDenied) as exc:
-            messages.error(request, _messages_of(exc))
+        if action == "warn":
+            services.warn(actor=request.user, user=person, reason=reason, case=case)
+            done = _("Warning sent.")
+        elif action == "block":
+            services.block(actor=request.user, user=person, reason=reason,
+                           hide_content=request.POST.get("hide_content") == "on")
+            done = _("Account blocked.")
+        elif action == "unblock":
+            services.unblock(actor=request.user, user=person, reason=reason)
+            done = _("Account unblocked.")
         else:
-            messages.success(request, done)
+            raise Http404
+        messages.success(request, done)
         return redirect("moderation:user", pk=person.pk)
     return render(request, "moderation/user.html", {
         "person": person,

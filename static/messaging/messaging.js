@@ -153,8 +153,7 @@
         saveDraft();
         scheduleRetry();
       } else {
-        setPending(false);       // refused (too long, blocked, rate limited): say why, keep the text
-        errorBox.innerHTML = xhr.responseText || "";
+        setPending(false);       // refused (too long, blocked, rate limited): the write seam says why, keep the text
       }
     });
     form.addEventListener("htmx:sendError", function () { setPending(true); saveDraft(); scheduleRetry(); });

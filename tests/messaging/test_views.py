@@ -79,7 +79,7 @@ def test_a_refused_message_says_why_and_writes_nothing(alice, bob, chat):
     client = client_for(alice)
     url = reverse("messaging:send", args=[chat.pk])
     response = client.post(url, {"body": "x" * 1001, "client_id": str(uuid.uuid4())}, HTTP_HX_REQUEST="true")
-    assert response.status_code == 422 and b"limited to 1000" in response.content
+    assert response.status_code == 400 and b"limited to 1000" in response.content
     plain = client.post(url, {"body": "", "client_id": str(uuid.uuid4())}, follow=True)
     assert b"Write a message first" in plain.content
     assert chat.messages.count() == 1
@@ -94,6 +94,7 @@ def test_rate_limited_sends_get_a_clear_retry_message(settings, alice, bob, caro
     assert limited.status_code == 429 and b"try again in" in limited.content and limited["Retry-After"]
     plain = client.post(url, {"body": "3", "client_id": str(uuid.uuid4())}, follow=True)
     assert b"try again in" in plain.content and b'id="composer"' in plain.content
+    assert plain.status_code == 429 and int(plain["Retry-After"]) > 0
     settings.RATE_LIMITS = {"conversation": "0/3600"}
     form = client.post(reverse("messaging:new"), {"to": "carol", "body": "Gardé", "client_id": str(uuid.uuid4())})
     assert form.status_code == 429 and b"try again in" in form.content and b"Gard\xc3\xa9" in form.content
