@@ -94,6 +94,10 @@ INSTALLED_APPS = [
     "live.moderation",
     "debates",
     "meetings",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "decidim",
 ]
 
 MIDDLEWARE = [
@@ -109,6 +113,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",  # allauth requires it; only the Decidim sign-in uses allauth
     # After MessageMiddleware: it leaves the blocked person a message on the sign-in page.
     "live.accounts.middleware.BlockedUserMiddleware",
     "live.moderation.middleware.BlockedSessionMiddleware",
@@ -342,3 +347,24 @@ LOGGING = {
 }
 
 AUTHENTICATION_BACKENDS = ["live.accounts.backends.EmailOrNicknameBackend"]
+
+# --- Decidim (docs/decidim.md) -------------------------------------------------------------------------------------
+# DECIDIM_URL + DECIDIM_CLIENT_ID + DECIDIM_CLIENT_SECRET (+ DECIDIM_NAME) configure one organization; several with
+# DECIDIM_ORGANIZATIONS=lille,roubaix and DECIDIM_LILLE_URL, DECIDIM_LILLE_CLIENT_ID, ... None: no Decidim button.
+
+
+def _decidim_app(key: str, prefix: str, default_name: str) -> dict:
+    return {"provider_id": f"decidim-{key}", "name": env_str(prefix + "NAME", default_name),
+            "client_id": env_str(prefix + "CLIENT_ID"), "secret": env_str(prefix + "CLIENT_SECRET"),
+            "settings": {"url": env_str(prefix + "URL").rstrip("/")}}
+
+
+DECIDIM_APPS = ([_decidim_app("main", "DECIDIM_", "Decidim")] if env_str("DECIDIM_URL") else []) + [
+    _decidim_app(key.lower(), f"DECIDIM_{key.upper().replace('-', '_')}_", f"Decidim {key.title()}")
+    for key in env_list("DECIDIM_ORGANIZATIONS")]
+SOCIALACCOUNT_PROVIDERS = {"decidim": {"APPS": DECIDIM_APPS}}
+SOCIALACCOUNT_ADAPTER = "decidim.adapter.DecidimSocialAccountAdapter"
+SOCIALACCOUNT_REQUESTS_TIMEOUT = float(env_str("DECIDIM_TIMEOUT", "5"))  # seconds per call to Decidim
+SOCIALACCOUNT_STORE_TOKENS = False  # the profile is read once at sign-in; no token is kept
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never link by address alone (decidim/views.py asks the password)
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"  # production Decidim accepts https redirects only

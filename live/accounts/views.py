@@ -76,10 +76,15 @@ def throttle_account(username: str) -> str:
 
 @require_POST
 def sign_out(request):
+    from decidim.views import sign_out_notice
+
+    notice = sign_out_notice(request)  # read before logout() empties the session
     if request.user.is_authenticated:
         services.end_session(user=request.user, session_key=request.session.session_key)
     logout(request)
     messages.success(request, _("You are signed out."))
+    if notice:
+        messages.info(request, notice)
     return redirect("home")
 
 

@@ -1,0 +1,20 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from live.accounts.models import nickname_validator, validate_plain_text
+
+
+class NicknameForm(forms.Form):
+    nickname = forms.CharField(label=_("Nickname"), max_length=30, validators=[nickname_validator,
+                                                                                validate_plain_text],
+                               help_text=_("Shown next to what you write. 3 to 30 characters."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["nickname"].widget.attrs.update({"autocomplete": "nickname", "minlength": 3, "autofocus": True})
+
+
+class LinkForm(forms.Form):
+    password = forms.CharField(label=_("Password of your Agora Live account"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password",
+                                                                 "autofocus": True}))

@@ -1,0 +1,38 @@
+from allauth.socialaccount.models import SocialAccount
+from django.contrib.auth import get_user_model
+
+from decidim.conf import organization
+from live.accounts.models import nickname_validator, validate_plain_text
+
+User = get_user_model()
+
+
+def nickname_is_free(nickname: str) -> bool:
+    try:
+        nickname_validator(nickname)
+        validate_plain_text(nickname)
+    except Exception:
+        return False
+    return not User.objects.filter(nickname__iexact=nickname).exists()
+
+
+def suggest_nickname(nickname: str, name: str = "") -> str:
+    """A free nickname close to the Decidim one: "camille" taken -> "camille-2"; a nickname too short or invalid
+    here -> built from the name."""
+    base = (nickname or name or "").strip()[:25] or "participant"
+    if len(base) < 3:
+        base = f"{base}-decidim"
+    if nickname_is_free(base):
+        return base
+    for n in range(2, 100):
+        candidate = f"{base}-{n}"
+        if nickname_is_free(candidate):
+            return candidate
+    return f"{base[:20]}-{User.objects.count() + 1}"
+
+
+def decidim_organizations_of(user) -> list:
+    """The configured Decidim organizations whose account is linked to `user`."""
+    providers = SocialAccount.objects.filter(user=user, provider__startswith="decidim-").values_list("provider",
+                                                                                                   flat=True)
+    return [org for org in map(organization, providers) if org is not None]

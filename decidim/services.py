@@ -1,0 +1,51 @@
+"""Accounts made from, or linked to, a Decidim account. Nothing here talks to Decidim: the OAuth exchange is done
+and checked (decidim/oauth.py) before any of these run."""
+
+from allauth.socialaccount.models import SocialAccount
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from decidim.conf import Organization
+from live import ratelimit
+
+User = get_user_model()
+
+
+@transaction.atomic
+def sign_up_with_decidim(*, organization: Organization, profile: dict, nickname: str, ip: str = "") -> User:
+    """Create the local account of a person who signed in with Decidim for the first time, linked to their Decidim
+    account. It has no password here: they sign in through Decidim (or set one with "forgot your password")."""
+    ratelimit.enforce("signup", ip or "unknown")
+    nickname = nickname.strip()
+    email = User.objects.normalize_email(profile["email"]).lower() or None
+    if User.objects.filter(nickname__iexact=nickname).exists():
+        raise ValidationError({"nickname": _("This nickname is already taken.")})
+    if email and User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": _("An account already uses this email address.")})
+    user = User(username=email or f"{organization.provider_id}-{profile['id']}", nickname=nickname, email=email)
+    user.set_unusable_password()
+    user.full_clean(exclude=["username", "password"])
+    try:
+        with transaction.atomic():
+            user.save()
+            SocialAccount.objects.create(user=user, provider=organization.provider_id, uid=profile["id"],
+                                         extra_data=profile)
+    except IntegrityError:  # the same nickname, address or Decidim account in the same instant
+        raise ValidationError(_("This nickname or email address was just taken. Please choose another.")) from None
+    from live.notifications.services import notify
+
+    notify(user=user, kind="welcome", text=_("Welcome to Agora Live, %(name)s!") % {"name": nickname}, url="/")
+    return user
+
+
+@transaction.atomic
+def link_decidim_account(*, user, organization: Organization, profile: dict) -> SocialAccount:
+    """Link a Decidim account to an existing local one, once its owner has proved it is theirs (signed in with
+    the local password: decidim/views.py)."""
+    account, created = SocialAccount.objects.get_or_create(
+        provider=organization.provider_id, uid=profile["id"], defaults={"user": user, "extra_data": profile})
+    if not created and account.user_id != user.pk:
+        raise ValidationError(_("This Decidim account is already linked to another account here."))
+    return account

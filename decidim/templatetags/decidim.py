@@ -1,0 +1,11 @@
+from django import template
+
+from decidim.conf import organizations
+
+register = template.Library()
+
+
+@register.simple_tag
+def decidim_organizations():
+    """The organizations to offer "Se connecter avec Decidim" for; none configured: no button."""
+    return organizations()

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from decidim import views
+
+app_name = "decidim"
+urlpatterns = [
+    path("<slug:org>/login/", views.sign_in, name="login"),
+    path("<slug:org>/login/callback/", views.callback, name="callback"),
+    path("finish/", views.finish, name="finish"),
+    path("link/", views.link, name="link"),
+    path("cancel/", views.cancel, name="cancel"),
+]

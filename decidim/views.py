@@ -1,0 +1,237 @@
+"""Sign in with Decidim: allauth runs the OAuth exchange (login, callback), then these views finish it with our
+own accounts: sign in a linked account, create one (nickname kept when free, else a suggestion), or link an
+existing account with the same address once its password has been given. Every failure is a page that says
+what happened, in French and English, and leaves nothing behind."""
+
+import logging
+import time
+
+import requests
+from allauth.socialaccount.providers.base import AuthError
+from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from decidim import conf, selectors, services
+from decidim.forms import LinkForm, NicknameForm
+from decidim.oauth import DecidimOAuth2Adapter
+from live import ratelimit
+from live.accounts.views import client_ip
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+PENDING = "decidim_pending"          # session: a checked Decidim profile waiting for a nickname or a password
+SIGNED_IN_WITH = "decidim_signed_in_with"  # session: the organization signed in with (for the sign-out notice)
+PENDING_SECONDS = 600
+BACKEND = "live.accounts.backends.EmailOrNicknameBackend"
+
+
+def _organization_or_404(key: str) -> conf.Organization:
+    organization = conf.organization(key)
+    if organization is None:
+        raise Http404("No such Decidim organization is configured.")
+    return organization
+
+
+def sign_in(request, org):
+    """GET: a page with the button (allauth never starts an OAuth exchange on a GET); POST: off to Decidim."""
+    organization = _organization_or_404(org)
+    return OAuth2LoginView.adapter_view(DecidimOAuth2Adapter(request, organization.provider_id))(request)
+
+
+def callback(request, org):
+    organization = _organization_or_404(org)
+    return OAuth2CallbackView.adapter_view(DecidimOAuth2Adapter(request, organization.provider_id))(request)
+
+
+def signed_in_with_decidim(request, sociallogin):
+    """allauth checked the state, exchanged the code and read a valid profile: sign in, or ask what is missing."""
+    organization = conf.organization(sociallogin.account.provider)
+    profile = sociallogin.account.extra_data
+    next_url = _safe_next(request, sociallogin.state.get("next"))
+    if sociallogin.is_existing:
+        return _sign_in(request, sociallogin.user, organization, next_url)
+    request.session[PENDING] = {"org": organization.key, "profile": profile, "next": next_url, "at": time.time()}
+    if profile["email"] and User.objects.filter(email__iexact=profile["email"]).exists():
+        return redirect("decidim:link")
+    if selectors.nickname_is_free(profile["nickname"]):
+        try:
+            user = services.sign_up_with_decidim(organization=organization, profile=profile,
+                                                  nickname=profile["nickname"], ip=client_ip(request))
+        except ValidationError:  # taken in the same instant: the nickname page says so
+            return redirect("decidim:finish")
+        return _sign_in(request, user, organization, next_url, created=True)
+    return redirect("decidim:finish")
+
+
+def finish(request):
+    """First sign-in whose Decidim nickname is taken here (or not valid here): choose one, a free one suggested."""
+    pending = _pending(request)
+    if pending is None:
+        return _expired(request)
+    organization, profile = pending
+    if profile["email"] and User.objects.filter(email__iexact=profile["email"]).exists():
+        return redirect("decidim:link")
+    suggestion = selectors.suggest_nickname(profile["nickname"], profile["name"])
+    form = NicknameForm(request.POST or None, initial={"nickname": suggestion})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.sign_up_with_decidim(organization=organization, profile=profile,
+                                                  nickname=form.cleaned_data["nickname"], ip=client_ip(request))
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return _sign_in(request, user, organization, request.session[PENDING]["next"], created=True)
+    return render(request, "decidim/finish.html",
+                  {"form": form, "organization": organization, "profile": profile, "suggestion": suggestion},
+                  status=400 if form.errors else 200)
+
+
+def link(request):
+    """An account here already uses the Decidim account's address: link them only once the person has given
+    this account's password (never silently: the address alone proves nothing here)."""
+    pending = _pending(request)
+    if pending is None:
+        return _expired(request)
+    organization, profile = pending
+    user = User.objects.filter(email__iexact=profile["email"]).first() if profile["email"] else None
+    if user is None:
+        return redirect("decidim:finish")
+    form = LinkForm(request.POST or None)
+    context = {"form": form, "organization": organization, "profile": profile, "email": user.email,
+               "has_password": user.has_usable_password()}
+    if request.method == "POST":
+        keys = [("login", f"name:{user.email.lower()}"), ("login_ip", f"ip:{client_ip(request)}")]
+        wait = max(ratelimit.blocked_for(action, who) for action, who in keys)
+        if wait:
+            exc = ratelimit.RateLimited(wait, "login")
+            response = render(request, "decidim/link.html", {**context, "form": LinkForm(), "throttled": exc.message},
+                              status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        if form.is_valid():
+            if user.has_usable_password() and user.check_password(form.cleaned_data["password"]):
+                if user.is_blocked or not user.is_active:
+                    return _error(request, "blocked", organization)
+                try:
+                    services.link_decidim_account(user=user, organization=organization, profile=profile)
+                except ValidationError as exc:
+                    form.add_error(None, exc)
+                else:
+                    messages.info(request, _("Your Decidim account is now linked to this account."))
+                    return _sign_in(request, user, organization, request.session[PENDING]["next"])
+            else:
+                for action, who in keys:
+                    ratelimit.hit(action, who)
+                form.add_error("password", _("This is not the password of this account. Check it and try again."))
+    return render(request, "decidim/link.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def cancel(request):
+    request.session.pop(PENDING, None)
+    messages.info(request, _("Sign-in with Decidim cancelled. Nothing was created."))
+    return redirect("accounts:login")
+
+
+def sign_in_failed(request, provider, *, error, exception, extra_context):
+    """Every way the exchange can fail, told apart for the person: they refused, the state does not match (an
+    answer to a sign-in this browser did not start), Decidim is down or slow, or it answered nonsense."""
+    organization = conf.organization(provider.app.provider_id)
+    if error == AuthError.CANCELLED:
+        reason = "cancelled"
+    elif "state_id" in extra_context:
+        reason = "state"
+    elif isinstance(exception, requests.Timeout):
+        reason = "slow"
+    elif isinstance(exception, requests.ConnectionError):
+        reason = "down"
+    elif exception is not None:
+        reason = "garbage"
+    else:
+        reason = "refused"
+    logger.warning("Decidim sign-in failed with %s: %s %r", organization.key, reason,
+                   exception or request.GET.get("error", ""))
+    return _error(request, reason, organization, code=request.GET.get("error", "")[:50])
+
+
+ERRORS = {
+    # reason: (HTTP status, title, text)
+    "cancelled": (400, lambda: _("You did not allow Agora Live to use your %(org)s account"),
+                  lambda: _("Nothing was created. You can try again, or sign in with an Agora Live account.")),
+    "state": (400, lambda: _("This sign-in answer does not match a sign-in started here"),
+              lambda: _("The answer from %(org)s does not belong to a sign-in started in this browser, or it "
+                        "expired. To protect your account nothing was done: start again from this site.")),
+    "slow": (504, lambda: _("%(org)s is not answering"),
+             lambda: _("%(org)s took too long to answer. Nothing was created: try again in a few minutes.")),
+    "down": (502, lambda: _("%(org)s cannot be reached"),
+             lambda: _("%(org)s cannot be reached right now. Nothing was created: try again in a few minutes.")),
+    "garbage": (502, lambda: _("%(org)s sent an answer we cannot read"),
+                lambda: _("%(org)s answered, but not with what a sign-in needs. Nothing was created: try again "
+                          "later, and tell the city's team if it goes on.")),
+    "refused": (400, lambda: _("%(org)s refused the sign-in"),
+                lambda: _("%(org)s did not let this sign-in through. Nothing was created: try again, and tell the "
+                          "city's team if it goes on.")),
+    "blocked": (403, lambda: _("Your account has been blocked by moderation."),
+                lambda: _("You cannot sign in to Agora Live with it, with or without %(org)s.")),
+}
+
+
+def _error(request, reason: str, organization, code: str = ""):
+    status, title, text = ERRORS[reason]
+    names = {"org": organization.name}
+    return render(request, "decidim/sign_in_error.html",
+                  {"reason": reason, "title": title() % names, "text": text() % names, "code": code,
+                   "organization": organization}, status=status)
+
+
+def _sign_in(request, user, organization, next_url: str, created: bool = False):
+    if user.is_blocked or not user.is_active:
+        request.session.pop(PENDING, None)
+        return _error(request, "blocked", organization)
+    login(request, user, backend=BACKEND)
+    request.session.pop(PENDING, None)
+    request.session[SIGNED_IN_WITH] = organization.key
+    if created:
+        messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.nickname})
+    else:
+        messages.success(request, _("You are signed in with your %(org)s account.") % {"org": organization.name})
+    return redirect(next_url)
+
+
+def _pending(request):
+    pending = request.session.get(PENDING)
+    if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    organization = conf.organization(pending["org"])
+    return (organization, pending["profile"]) if organization else None
+
+
+def _expired(request):
+    request.session.pop(PENDING, None)
+    messages.error(request, _("This sign-in with Decidim has expired or was not started. Please start again."))
+    return redirect("accounts:login")
+
+
+def _safe_next(request, url) -> str:
+    if url and url_has_allowed_host_and_scheme(url, {request.get_host()}, require_https=request.is_secure()):
+        return url
+    return reverse("home")
+
+
+def sign_out_notice(request) -> str | None:
+    """What to tell someone who signs out after signing in with Decidim: they are still signed in there."""
+    organization = conf.organization(request.session.get(SIGNED_IN_WITH, ""))
+    if organization is None:
+        return None
+    return _("You are signed out of Agora Live only: you are still signed in to %(org)s. On a shared computer, "
+             "sign out there too (%(url)s).") % {"org": organization.name, "url": organization.url}
