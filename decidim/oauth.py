@@ -11,7 +11,7 @@ from allauth.socialaccount.providers.oauth2.views import OAuth2Adapter
 from allauth.utils import build_absolute_uri
 from django.urls import reverse
 
-from decidim.conf import PROVIDER_PREFIX
+from decidim.organizations import PROVIDER_PREFIX
 
 
 class DecidimOAuth2Adapter(OAuth2Adapter):

@@ -8,8 +8,8 @@ from allauth.socialaccount.providers.base import ProviderAccount
 from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
 from django.urls import reverse
 
-from decidim.conf import PROVIDER_PREFIX
 from decidim.oauth import DecidimOAuth2Adapter
+from decidim.organizations import PROVIDER_PREFIX
 
 
 class DecidimAccount(ProviderAccount):

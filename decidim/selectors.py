@@ -1,7 +1,7 @@
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 
-from decidim.conf import organization
+from decidim.organizations import organization
 from live.accounts.models import nickname_validator, validate_plain_text
 
 User = get_user_model()

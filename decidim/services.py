@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from decidim.conf import Organization
+from decidim.organizations import Organization
 from live import ratelimit
 
 User = get_user_model()

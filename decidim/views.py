@@ -19,7 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from decidim import conf, selectors, services
+from decidim import organizations, selectors, services
 from decidim.forms import LinkForm, NicknameForm
 from decidim.oauth import DecidimOAuth2Adapter
 from live import ratelimit
@@ -34,8 +34,8 @@ PENDING_SECONDS = 600
 BACKEND = "live.accounts.backends.EmailOrNicknameBackend"
 
 
-def _organization_or_404(key: str) -> conf.Organization:
-    organization = conf.organization(key)
+def _organization_or_404(key: str) -> organizations.Organization:
+    organization = organizations.organization(key)
     if organization is None:
         raise Http404("No such Decidim organization is configured.")
     return organization
@@ -54,7 +54,7 @@ def callback(request, org):
 
 def signed_in_with_decidim(request, sociallogin):
     """allauth checked the state, exchanged the code and read a valid profile: sign in, or ask what is missing."""
-    organization = conf.organization(sociallogin.account.provider)
+    organization = organizations.organization(sociallogin.account.provider)
     profile = sociallogin.account.extra_data
     next_url = _safe_next(request, sociallogin.state.get("next"))
     if sociallogin.is_existing:
@@ -146,7 +146,7 @@ def cancel(request):
 def sign_in_failed(request, provider, *, error, exception, extra_context):
     """Every way the exchange can fail, told apart for the person: they refused, the state does not match (an
     answer to a sign-in this browser did not start), Decidim is down or slow, or it answered nonsense."""
-    organization = conf.organization(provider.app.provider_id)
+    organization = organizations.organization(provider.app.provider_id)
     if error == AuthError.CANCELLED:
         reason = "cancelled"
     elif "state_id" in extra_context:
@@ -212,7 +212,7 @@ def _pending(request):
     pending = request.session.get(PENDING)
     if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
         return None
-    organization = conf.organization(pending["org"])
+    organization = organizations.organization(pending["org"])
     return (organization, pending["profile"]) if organization else None
 
 
@@ -230,7 +230,7 @@ def _safe_next(request, url) -> str:
 
 def sign_out_notice(request) -> str | None:
     """What to tell someone who signs out after signing in with Decidim: they are still signed in there."""
-    organization = conf.organization(request.session.get(SIGNED_IN_WITH, ""))
+    organization = organizations.organization(request.session.get(SIGNED_IN_WITH, ""))
     if organization is None:
         return None
     return _("You are signed out of Agora Live only: you are still signed in to %(org)s. On a shared computer, "

@@ -1,6 +1,7 @@
 import json
 from urllib.parse import unquote_to_bytes
 
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.template import loader
 from django.utils import translation
@@ -19,7 +20,7 @@ CSP = "; ".join([
     "font-src 'self'",
     "object-src 'none'",
     "base-uri 'self'",
-    "form-action 'self'",
+    "form-action {form_action}",
     "frame-ancestors 'none'",
 ])
 
@@ -33,7 +34,8 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy",
+                                    CSP.format(form_action=" ".join(["'self'", *settings.CSP_FORM_ACTION])))
         return response
 
     def process_exception(self, request, exception):

@@ -19,6 +19,7 @@ One style for every setting, Django's own and the apps' alike:
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -348,23 +349,36 @@ LOGGING = {
 
 AUTHENTICATION_BACKENDS = ["live.accounts.backends.EmailOrNicknameBackend"]
 
-# --- Decidim (docs/decidim.md) -------------------------------------------------------------------------------------
-# DECIDIM_URL + DECIDIM_CLIENT_ID + DECIDIM_CLIENT_SECRET (+ DECIDIM_NAME) configure one organization; several with
-# DECIDIM_ORGANIZATIONS=lille,roubaix and DECIDIM_LILLE_URL, DECIDIM_LILLE_CLIENT_ID, ... None: no Decidim button.
+# --- Decidim (the decidim app; docs/decidim.md) ----------------------------------------------------------------------
+# One organization: DECIDIM_URL, DECIDIM_CLIENT_ID, DECIDIM_CLIENT_SECRET (DECIDIM_NAME names the button). Several (a
+# metropolis and its towns): DECIDIM_ORGANIZATIONS=lille,roubaix and, for each, DECIDIM_LILLE_URL,
+# DECIDIM_LILLE_CLIENT_ID, DECIDIM_LILLE_CLIENT_SECRET, DECIDIM_LILLE_NAME. None set: no Decidim button, nothing else
+# changes.
+DECIDIM_URL = env_str("DECIDIM_URL").rstrip("/")
+DECIDIM_CLIENT_ID = env_str("DECIDIM_CLIENT_ID")
+DECIDIM_CLIENT_SECRET = env_str("DECIDIM_CLIENT_SECRET")
+DECIDIM_NAME = env_str("DECIDIM_NAME", "Decidim")
+DECIDIM_ORGANIZATIONS = env_list("DECIDIM_ORGANIZATIONS")
+DECIDIM_TIMEOUT = env_float("DECIDIM_TIMEOUT", 5.0)  # seconds per call to Decidim (sign-in, meeting import)
 
 
-def _decidim_app(key: str, prefix: str, default_name: str) -> dict:
-    return {"provider_id": f"decidim-{key}", "name": env_str(prefix + "NAME", default_name),
-            "client_id": env_str(prefix + "CLIENT_ID"), "secret": env_str(prefix + "CLIENT_SECRET"),
-            "settings": {"url": env_str(prefix + "URL").rstrip("/")}}
+def _decidim_app(key: str, name: str, url: str, client_id: str, secret: str) -> dict:
+    return {"provider_id": f"decidim-{key}", "name": name, "client_id": client_id, "secret": secret,
+            "settings": {"url": url.rstrip("/")}}
 
 
-DECIDIM_APPS = ([_decidim_app("main", "DECIDIM_", "Decidim")] if env_str("DECIDIM_URL") else []) + [
-    _decidim_app(key.lower(), f"DECIDIM_{key.upper().replace('-', '_')}_", f"Decidim {key.title()}")
-    for key in env_list("DECIDIM_ORGANIZATIONS")]
-SOCIALACCOUNT_PROVIDERS = {"decidim": {"APPS": DECIDIM_APPS}}
+# django-allauth reads the organizations from here (decidim/organizations.py too: one source).
+SOCIALACCOUNT_PROVIDERS = {"decidim": {"APPS": (
+    [_decidim_app("main", DECIDIM_NAME, DECIDIM_URL, DECIDIM_CLIENT_ID, DECIDIM_CLIENT_SECRET)] if DECIDIM_URL else []
+) + [_decidim_app(key.lower(), env_str(f"DECIDIM_{key.upper()}_NAME", f"Decidim {key.title()}"),
+                  env_str(f"DECIDIM_{key.upper()}_URL"), env_str(f"DECIDIM_{key.upper()}_CLIENT_ID"),
+                  env_str(f"DECIDIM_{key.upper()}_CLIENT_SECRET")) for key in DECIDIM_ORGANIZATIONS]}}
 SOCIALACCOUNT_ADAPTER = "decidim.adapter.DecidimSocialAccountAdapter"
-SOCIALACCOUNT_REQUESTS_TIMEOUT = float(env_str("DECIDIM_TIMEOUT", "5"))  # seconds per call to Decidim
+SOCIALACCOUNT_REQUESTS_TIMEOUT = DECIDIM_TIMEOUT
 SOCIALACCOUNT_STORE_TOKENS = False  # the profile is read once at sign-in; no token is kept
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never link by address alone (decidim/views.py asks the password)
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"  # production Decidim accepts https redirects only
+# Where forms may send the browser besides this site (CSP form-action): the "Sign in with Decidim" form posts here
+# and is redirected to the organization's /oauth/authorize.
+CSP_FORM_ACTION = sorted({"://".join(urlsplit(app["settings"]["url"])[:2])
+                          for app in SOCIALACCOUNT_PROVIDERS["decidim"]["APPS"] if app["settings"]["url"]})

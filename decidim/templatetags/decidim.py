@@ -1,6 +1,6 @@
 from django import template
 
-from decidim.conf import organizations
+from decidim.organizations import organizations
 
 register = template.Library()
 

@@ -11,11 +11,17 @@ from tests import helpers
 from tests.browser.conftest import wait_live
 from tests.browser.test_debates_live import article, post_root
 from tests.debates.conftest import make_debate
-from tests.decidim.conftest import AGORA_PORT, CLIENT_ID, CLIENT_SECRET, PASSWORD
-from tests.decidim.conftest import fake_decidim  # noqa: F401  (the fixture: one fake Decidim for the run)
+from tests.decidim.conftest import AGORA_PORT, CLIENT_ID, CLIENT_SECRET, PASSWORD, FakeDecidim
 from tests.helpers import LiveServer, daphne_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def fake_decidim(tmp_path_factory):
+    server = FakeDecidim(tmp_path_factory.mktemp("fake-decidim")).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

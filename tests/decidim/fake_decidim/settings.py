@@ -8,7 +8,7 @@ SECRET_KEY = "fake-decidim-only-for-tests"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]  # a throwaway test server on loopback
 INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
-                  "oauth2_provider", "tests.decidim.fake_decidim"]
+                  "tests.decidim.fake_decidim", "oauth2_provider"]  # ours first: our consent page
 MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware",
               "django.middleware.csrf.CsrfViewMiddleware",
               "django.contrib.auth.middleware.AuthenticationMiddleware"]
