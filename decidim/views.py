@@ -23,7 +23,7 @@ from decidim import organizations, selectors, services
 from decidim.forms import LinkForm, NicknameForm
 from decidim.oauth import DecidimOAuth2Adapter
 from live import ratelimit
-from live.accounts.views import client_ip
+from live.accounts.views import client_ip, sign_in_throttle_keys
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -110,7 +110,7 @@ def link(request):
     context = {"form": form, "organization": organization, "profile": profile, "email": user.email,
                "has_password": user.has_usable_password()}
     if request.method == "POST":
-        keys = [("login", f"name:{user.email.lower()}"), ("login_ip", f"ip:{client_ip(request)}")]
+        keys = sign_in_throttle_keys(request, user.email)
         wait = max(ratelimit.blocked_for(action, who) for action, who in keys)
         if wait:
             exc = ratelimit.RateLimited(wait, "login")

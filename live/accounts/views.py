@@ -34,9 +34,7 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def throttle_keys(self):
-        account = throttle_account(self.request.POST.get("username") or "")
-        ip = client_ip(self.request)
-        return [("login", f"{account}|ip:{ip}"), ("login_account", account), ("login_ip", f"ip:{ip}")]
+        return sign_in_throttle_keys(self.request, self.request.POST.get("username") or "")
 
     def post(self, request, *args, **kwargs):
         wait = max(ratelimit.blocked_for(action, who) for action, who in self.throttle_keys())
@@ -64,6 +62,14 @@ class SignInView(auth_views.LoginView):
         response.status_code = 429
         response["Retry-After"] = str(exc.retry_after)
         return response
+
+
+def sign_in_throttle_keys(request, username: str) -> list[tuple[str, str]]:
+    """The counters a password check for `username` goes through (the sign-in form, and the password that links a
+    Decidim account: decidim/views.py)."""
+    account = throttle_account(username)
+    ip = client_ip(request)
+    return [("login", f"{account}|ip:{ip}"), ("login_account", account), ("login_ip", f"ip:{ip}")]
 
 
 def throttle_account(username: str) -> str:
