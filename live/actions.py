@@ -50,7 +50,8 @@ def message_of(exc) -> str:
     return str(exc) or _("You are not allowed to do this.")
 
 
-def _with_retry_after(response: HttpResponse, exc) -> HttpResponse:
+def with_status(response: HttpResponse, exc) -> HttpResponse:
+    """The refusal's status on `response`, and when to retry for a rate limit."""
     response.status_code = status_of(exc)
     if isinstance(exc, RateLimited):
         response["Retry-After"] = str(exc.retry_after)
@@ -66,13 +67,13 @@ def htmx_flash(request, message: str, *, slot: str = "flash", level: str = "succ
 def htmx_refusal(request, exc, *, slot: str = "flash") -> HttpResponse:
     """The htmx answer to a refusal: its message in the slot, with its status."""
     response = htmx_flash(request, message_of(exc), slot=slot, level="error", kind=kind_of(exc))
-    return _with_retry_after(response, exc)
+    return with_status(response, exc)
 
 
 def rate_limited_page(request, exc: RateLimited) -> HttpResponse:
     """The no-JS answer to a rate limit without a form to show again: a page saying when to retry."""
     response = render(request, "live/rate_limited.html", {"message": exc.message, "retry_after": exc.retry_after})
-    return _with_retry_after(response, exc)
+    return with_status(response, exc)
 
 
 def refusal(request, exc, *, slot: str = "flash", back: str | None = None) -> HttpResponse:
@@ -110,7 +111,7 @@ def action(*, slot="flash", back=None, page=None):
                 return view(request, *args, **kwargs)
             except REFUSALS as exc:
                 if page is not None and request.method == "POST" and not request.htmx:
-                    return _with_retry_after(page(request, exc, *args, **kwargs), exc)
+                    return with_status(page(request, exc, *args, **kwargs), exc)
                 where = slot(request, *args, **kwargs) if callable(slot) else slot.format(**kwargs)
                 return refusal(request, exc, slot=where,
                                back=back(request, *args, **kwargs) if back else None)
@@ -143,9 +144,12 @@ def submit(form, write):
 
 
 def form_page(request, template: str, context: dict) -> HttpResponse:
-    """The form's page: 200 when first shown, 400 with its errors, or the refusal's status (403, 429 + Retry-After)."""
+    """The form's page: 200 when first shown, 400 with its errors, or the refusal's status (403, 429 + Retry-After);
+    a refusal of a form posted with htmx is answered like any other (in #flash)."""
     form = context["form"]
-    response = render(request, template, context, status=400 if form.errors else 200)
     refused = getattr(form, "refusal", None)
-    return _with_retry_after(response, refused) if refused is not None else response
+    if refused is not None and request.htmx:
+        return htmx_refusal(request, refused)
+    response = render(request, template, context, status=400 if form.errors else 200)
+    return with_status(response, refused) if refused is not None else response
 

@@ -2,14 +2,14 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from live import ratelimit
+from live import actions, ratelimit
 from live.accounts import services
 from live.accounts.backends import account_named
 from live.accounts.forms import ProfileForm, SignInForm, SignUpForm
@@ -58,10 +58,8 @@ class SignInView(auth_views.LoginView):
     def refuse(self, exc):
         # An unbound form: binding it would run authenticate(), the very password check being throttled.
         form = self.get_form_class()(self.request, initial={"username": self.request.POST.get("username", "")})
-        response = self.render_to_response(self.get_context_data(form=form, throttled=exc.message))
-        response.status_code = 429
-        response["Retry-After"] = str(exc.retry_after)
-        return response
+        return actions.with_status(self.render_to_response(self.get_context_data(form=form, throttled=exc.message)),
+                                   exc)
 
 
 def sign_in_throttle_keys(request, username: str) -> list[tuple[str, str]]:
@@ -99,12 +97,8 @@ def sign_up(request):
         return redirect("home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            user = services.sign_up(ip=client_ip(request), **form.cleaned_data)
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
+        user = actions.submit(form, lambda: services.sign_up(ip=client_ip(request), **form.cleaned_data))
+        if user:
             login(request, user, backend="live.accounts.backends.EmailOrNicknameBackend")
             services.signed_in(session=request.session, user=user)
             messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.nickname})
@@ -112,7 +106,7 @@ def sign_up(request):
             if url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
                 return redirect(next_url)
             return redirect("home")
-    return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)
+    return actions.form_page(request, "accounts/signup.html", {"form": form})
 
 
 def profile(request, nickname):
@@ -127,15 +121,11 @@ def edit_profile(request):
     # A copy of the account: an invalid form must not leak its values into request.user (the header shows it).
     form = ProfileForm(request.POST or None, instance=User.objects.get(pk=request.user.pk))
     if request.method == "POST" and form.is_valid():
-        try:
-            user = services.update_profile(user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
+        user = actions.submit(form, lambda: services.update_profile(user=request.user, **form.cleaned_data))
+        if user:
             messages.success(request, _("Your profile is saved."))
             return redirect(user)
-    return render(request, "accounts/profile_edit.html", {"form": form}, status=400 if form.errors else 200)
+    return actions.form_page(request, "accounts/profile_edit.html", {"form": form})
 
 
 class PasswordChange(auth_views.PasswordChangeView):

@@ -1,4 +1,5 @@
-"""A RateLimited raised by any service becomes a 429: a full page for a form post, the bare message for htmx."""
+"""A RateLimited is always a 429 with Retry-After: the form again when the view has one (sign-up), a full page for
+a plain form post without one (a write outside the seam, caught by live.middleware), the bare message for htmx."""
 
 import pytest
 
@@ -12,6 +13,7 @@ pytestmark = pytest.mark.django_db
 def exhausted(settings):
     settings.RATE_LIMITS = {"signup": "1/3600"}
     ratelimit.hit("signup", "127.0.0.1")  # the test client's address, as sign-up counts it
+    ratelimit.hit("signup", "reset:127.0.0.1")  # and as the password reset form counts it
 
 
 def post_signup(client, **headers):
@@ -21,12 +23,21 @@ def post_signup(client, **headers):
 
 
 def test_it_shows_a_full_page_to_a_plain_form_post(client, exhausted):
-    response = post_signup(client)
+    response = client.post("/accounts/password-reset/", {"email": "dora@example.org"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 429
     html = response.content.decode()
     assert "<h1>Too many attempts</h1>" in html and 'class="skip-link"' in html
     assert f"Please try again in {response['Retry-After']} seconds." in html
     assert int(response["Retry-After"]) > 0
+
+
+def test_a_form_comes_back_with_what_was_typed(client, exhausted):
+    response = post_signup(client)
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    html = response.content.decode()
+    assert f"Please try again in {response['Retry-After']} seconds." in html
+    [nickname] = elements(html, "input", name="nickname")
+    assert nickname["attrs"]["value"] == "dora"
 
 
 def test_it_sends_only_the_message_to_htmx(client, exhausted):
