@@ -22,6 +22,8 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 
 from live import ratelimit, streams, wire
+from live.accounts import selectors
+from live.close_codes import Close
 from live.hub import get_hub
 from live.text import storable
 
@@ -33,14 +35,6 @@ def db_read(fn):
     thread-sensitive calls share: a reconnect storm's thousand resumes then overlap their queries instead of
     queueing behind each other (bench S7)."""
     return database_sync_to_async(fn, thread_sensitive=False)
-
-# Close codes (RFC 6455 and ours, 4000-4999).
-CLOSE_POLICY = 1008
-CLOSE_TOO_BIG = 1009
-CLOSE_UNSUPPORTED = 1003
-CLOSE_NOT_SIGNED_IN = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_RATE_LIMITED = 4429
 
 
 class Subscription:
@@ -127,13 +121,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.accepted = False
         self.conn_slot = None
         if getattr(self.user, "is_authenticated", False) and not self.user.is_active:
-            await self.close(code=CLOSE_FORBIDDEN)
+            await self.close(code=Close.FORBIDDEN)
             return
         self.conn_slot = await ratelimit.acquire_connection(self.scope)
         self.accepted = True
         await self.accept()
         if self.conn_slot is None:  # accepted first: a close before accepting reaches the browser as HTTP 403
-            await self.close(code=CLOSE_RATE_LIMITED)
+            await self.close(code=Close.RATE_LIMITED)
             return
         if getattr(self.user, "is_authenticated", False):
             key = self.user.stream_key
@@ -168,17 +162,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         if bytes_data is not None:
-            return await self.bad("binary_not_supported", "Frames must be JSON text.", close=CLOSE_UNSUPPORTED)
+            return await self.bad("binary_not_supported", "Frames must be JSON text.", close=Close.UNSUPPORTED)
         if len(text_data.encode("utf-8", "surrogatepass")) > settings.LIVE_MAX_FRAME_BYTES:
             await self.send_json({"type": "error", "code": "frame_too_large",
                                   "detail": f"Frames are limited to {settings.LIVE_MAX_FRAME_BYTES} bytes."})
-            return await self.close(code=CLOSE_TOO_BIG)
+            return await self.close(code=Close.TOO_BIG)
         if not self.bucket.take():
             await self.send_json({"type": "error", "code": "rate_limited", "detail": "Too many frames.",
                                   "retry_after": 1})
             self.bad_frames += 1
             if self.bad_frames > settings.LIVE_MAX_BAD_FRAMES:
-                await self.close(code=CLOSE_RATE_LIMITED)
+                await self.close(code=Close.RATE_LIMITED)
             return
         try:
             data = json.loads(text_data)
@@ -198,7 +192,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         except ValidationError as exc:
             await self.bad("invalid_frame", "; ".join(exc.messages))
 
-    async def bad(self, code: str, detail: str, close: int = CLOSE_POLICY):
+    async def bad(self, code: str, detail: str, close: int = Close.POLICY):
         self.bad_frames += 1
         await self.send_json({"type": "error", "code": code, "detail": detail})
         if self.bad_frames > settings.LIVE_MAX_BAD_FRAMES:
@@ -221,6 +215,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 raise ValidationError(f"{str(key)[:100]}: seq must be a non-negative integer.")
             if not isinstance(epoch, str) or len(epoch) > 16:
                 raise ValidationError(f"{str(key)[:100]}: epoch must be a short string.")
+        if not await self.session_still_valid():
+            return
         for key, position in wanted.items():
             await self.follow(key, position["seq"], position.get("epoch", ""))
 
@@ -262,6 +258,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             raise ValidationError("typing is not available on this stream.")
         if not ratelimit.hit_async_local(f"typing:{id(self)}:{key}", per_seconds=2):
             return  # throttled silently: typing indicators are best effort
+        if not await self.session_still_valid():
+            return
         await database_sync_to_async(kind.typing)(self.viewer, key.partition(".")[2], data)
 
     # --- server -> client -------------------------------------------------------------------------------------
@@ -382,15 +380,33 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if msg["seq"] == sub.last + 1:
                 await self.send_event(sub, msg)
 
+    async def end(self, code: int, reason: str, detail: str):
+        await self.send_json({"type": "error", "code": reason, "detail": detail})
+        await self.close(code=code)
+        await self.disconnect(code)  # stop receiving now; the client's close may never come
+
+    async def session_still_valid(self) -> bool:
+        """Before following anything new, a signed-in socket's session must still sign its person in (still in the
+        store, the account active and not blocked, the auth hash still the account's): the user cached at connect
+        never outlives its session. The user read afresh replaces the cached one (roles, name)."""
+        if not getattr(self.user, "is_authenticated", False):
+            return True
+        user = await db_read(selectors.signed_in_user)(getattr(self.viewer.session, "session_key", None))
+        if user is None or user.pk != self.user.pk:
+            await self.end(Close.NOT_SIGNED_IN, "session_ended", "Your session has ended; sign in again.")
+            return False
+        self.user = self.viewer.user = user
+        return True
+
     async def apply_control(self, control: dict) -> bool:
         """Control events on a user's stream: end sockets (block, logout) or re-check every subscription (role
         change). Returns True when the socket was closed."""
         session = control.get("session")
         if "close" in control and (session is None or session == self.session_id):
-            await self.send_json({"type": "error", "code": control.get("reason", "session_ended"),
-                                  "detail": control.get("detail", "Your session has ended.")})
-            await self.close(code=int(control["close"]))
-            await self.disconnect(control["close"])  # stop receiving now; the client's close may never come
+            # The sockets of the session that made the change (its key renewed) reconnect instead of ending.
+            code = Close.RECONNECT if self.session_id in control.get("reconnect", ()) else int(control["close"])
+            await self.end(code, control.get("reason", "session_ended"),
+                           control.get("detail", "Your session has ended."))
             return True
         if control.get("reauthorize"):
             await database_sync_to_async(_refresh_user)(self.viewer)

@@ -2,6 +2,7 @@ import json
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.template import loader
 from django.utils import translation
@@ -11,18 +12,28 @@ from live import actions
 from live.ratelimit import RateLimited
 from live.text import storable
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "connect-src 'self' ws: wss:",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action {form_action}",
-    "frame-ancestors 'none'",
-])
+
+def content_security_policy(request) -> str:
+    """The page's CSP. `connect-src 'self'` does not cover ws:/wss: in every browser, so the socket's origin (the
+    page's host, ws: or wss: after the page's scheme) is named; never any host (`ws:`, `wss:`)."""
+    connect = ["'self'"]
+    try:
+        connect.append(f"{'wss' if request.is_secure() else 'ws'}://{request.get_host()}")
+    except DisallowedHost:
+        pass  # Django answers 400 already; the header still goes out, without a socket origin
+    connect += settings.CSP_CONNECT_SRC
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src " + " ".join(connect),
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action " + " ".join(["'self'", *settings.CSP_FORM_ACTION]),
+        "frame-ancestors 'none'",
+    ])
 
 
 class ContentSecurityPolicyMiddleware:
@@ -34,8 +45,8 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy",
-                                    CSP.format(form_action=" ".join(["'self'", *settings.CSP_FORM_ACTION])))
+        if "Content-Security-Policy" not in response.headers:
+            response.headers["Content-Security-Policy"] = content_security_policy(request)
         return response
 
     def process_exception(self, request, exception):

@@ -258,6 +258,8 @@ STORAGES = {
 
 # --- Security ------------------------------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
+# Origins pages may connect to besides their own (CSP connect-src), e.g. "wss://live.example.org".
+CSP_CONNECT_SRC = env_list("CSP_CONNECT_SRC")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:

@@ -172,7 +172,7 @@ def _set_facilitators(meeting: Meeting, users) -> None:
     from live.accounts.services import roles_changed
 
     for user in get_user_model().objects.filter(pk__in=current - wanted):
-        roles_changed(user=user)
+        roles_changed(user=user, revoked=True)
 
 
 def facilitators(meeting: Meeting):

@@ -1,11 +1,13 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from live.accounts import services
-from live.accounts.models import RoleAssignment, User
+from live.accounts.models import Role, RoleAssignment, User
+from live.close_codes import Close
 
 
 class RoleAssignmentInline(admin.TabularInline):
@@ -40,9 +42,47 @@ class AccountAdmin(UserAdmin):
         if blocking:
             self.block_or_unblock(request, obj, form)
         elif change and "is_active" in form.changed_data and not obj.is_active:
-            services.close_all_sockets(user=obj, reason="deactivated", detail="This account was deactivated.")
+            services.end_sessions(user=obj, reason="deactivated", code=Close.FORBIDDEN,
+                                  detail="This account was deactivated.")
+        elif change and {"email", "username"} & set(form.changed_data):
+            # The sign-in address changed: every session ends, but the administrator's own when it is theirs.
+            services.end_sessions(user=obj, reason="email_changed", keep=self.own_session(request, obj),
+                                  detail="Your sign-in address was changed; sign in again.")
         elif change and {"role", "is_active", "is_superuser"} & set(form.changed_data):
-            services.roles_changed(user=obj)
+            revoked = (form.initial.get("role") not in (obj.role, Role.PARTICIPANT)
+                       or form.initial.get("is_superuser") and not obj.is_superuser)
+            services.roles_changed(user=obj, revoked=bool(revoked))
+
+    def user_change_password(self, request, id, form_url=""):
+        user = self.get_object(request, unquote(id))
+        before = user.password if user is not None else None
+        keep = self.own_session(request, user)
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if user is not None and request.method == "POST":
+                user.refresh_from_db(fields=["password"])
+                if user.password != before:
+                    services.end_sessions(user=user, reason="password_changed",
+                                          keep=keep + (request.session.session_key,) if keep else (),
+                                          detail="Your password was changed; sign in again.")
+        return response
+
+    @transaction.atomic
+    def delete_model(self, request, obj):
+        services.end_sessions(user=obj, reason="account_erased", detail="This account was deleted.")
+        super().delete_model(request, obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            services.end_sessions(user=user, reason="account_erased", detail="This account was deleted.")
+        super().delete_queryset(request, queryset)
+
+    @staticmethod
+    def own_session(request, user) -> tuple:
+        """The administrator's own session, kept (as Django's update_session_auth_hash keeps it) when `user` is
+        the administrator."""
+        return (request.session.session_key,) if user is not None and user.pk == request.user.pk else ()
 
     def block_or_unblock(self, request, obj, form):
         from live.moderation import services as moderation
@@ -62,4 +102,5 @@ class AccountAdmin(UserAdmin):
         super().save_formset(request, form, formset, change)
         if formset.model is RoleAssignment and (formset.new_objects or formset.changed_objects
                                                 or formset.deleted_objects):
-            services.roles_changed(user=form.instance)
+            services.roles_changed(user=form.instance,
+                                   revoked=bool(formset.changed_objects or formset.deleted_objects))

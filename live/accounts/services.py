@@ -3,13 +3,16 @@
 import logging
 
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from live import features, ratelimit, streams
+from live.accounts import selectors
 from live.accounts.models import Role, RoleAssignment
-from live.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_SIGNED_IN, session_hash
+from live.close_codes import Close
+from live.consumers import session_hash
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -73,14 +76,16 @@ def set_role(*, actor, user, role: str, space: str = "") -> None:
     ensure_can_change_roles(actor)
     if role not in Role.values:
         raise ValidationError(_("Unknown role."))
+    revoked = False
     if space:
         RoleAssignment.objects.get_or_create(user=user, role=role, space=space)
     else:
+        revoked = user.role not in (role, Role.PARTICIPANT)  # the role it had is taken away
         user.role = role
         # Administrators use the Django admin, which only lets staff in.
         user.is_staff = user.is_staff or role == Role.ADMINISTRATOR
         user.save(update_fields=["role", "is_staff"])
-    roles_changed(user=user)
+    roles_changed(user=user, revoked=revoked)
 
 
 @transaction.atomic
@@ -93,7 +98,7 @@ def revoke_role(*, actor, user, role: str, space: str = "") -> None:
         user.role = Role.PARTICIPANT
         user.is_staff = user.is_staff and user.is_superuser
         user.save(update_fields=["role", "is_staff"])
-    roles_changed(user=user)
+    roles_changed(user=user, revoked=True)
 
 
 def ensure_can_change_roles(actor) -> None:
@@ -101,28 +106,47 @@ def ensure_can_change_roles(actor) -> None:
         raise PermissionDenied(_("Only administrators can change roles."))
 
 
-def roles_changed(*, user) -> None:
-    """Tell the sockets of `user` to re-check every stream they follow (also called by the admin)."""
-    streams.append(user.stream_key, "roles.changed", _control={"reauthorize": True})
+def roles_changed(*, user, revoked: bool = False) -> None:
+    """Tell the sockets of `user` that their rights changed (also called by the admin and by meetings). A grant:
+    they re-check every stream they follow. A revocation (or a change that may be one): they close and reconnect
+    at once, authorized afresh from the database, so nothing the old role allowed outlives it on an open socket."""
+    if revoked:
+        _close_sockets(user=user, kind="roles.changed", code=Close.RECONNECT, reason="roles_changed",
+                       detail="Your roles changed.")
+    else:
+        streams.append(user.stream_key, "roles.changed", _control={"reauthorize": True})
 
 
-def end_session(*, user, session_key: str | None) -> None:
-    """Close the sockets opened with this session (logout)."""
-    with transaction.atomic():
-        streams.append(user.stream_key, "session.ended",
-                       _control={"close": CLOSE_NOT_SIGNED_IN, "session": session_hash(session_key),
-                                 "reason": "signed_out", "detail": "You signed out."})
+@transaction.atomic
+def end_sessions(*, user, reason: str, detail: str = "", only: str | None = None, keep: tuple = (),
+                 code: int = Close.NOT_SIGNED_IN, leave: dict | None = None) -> None:
+    """The one way sessions of `user` stop being valid, and their sockets with them (RELIABILITY 13).
+
+    - sign-out: `only` that session's key;
+    - a password or e-mail change by the person: every other session ends; `keep` the keys of the session that
+      made the change (before and after Django renewed it, as update_session_auth_hash does): its sockets
+      reconnect at once with the renewed key;
+    - a password reset, a deactivation, a block, an erasure: every session.
+
+    Each ended session leaves the store, or keeps only `leave` (a block leaves a flag so that the next request says
+    why); each socket opened with it gets an `error` frame naming `reason` and closes with `code` once the
+    transaction commits, within the sweep interval at worst. A socket also re-checks its session before every
+    subscription (live.consumers), which covers the moments in between."""
+    keys = [only] if only else [key for key in selectors.session_keys_of(user) if key not in keep]
+    if leave is None:
+        Session.objects.filter(session_key__in=keys).delete()
+    else:
+        Session.objects.filter(session_key__in=keys).update(
+            session_data=Session.get_session_store_class()().encode(leave))
+    _close_sockets(user=user, kind="account.blocked" if code == Close.FORBIDDEN else "session.ended", code=code,
+                   reason=reason, detail=detail, only=only, reconnect=keep)
 
 
-def end_all_sessions(*, user, reason: str = "password_changed", detail: str = "") -> None:
-    """Close every socket of `user` as signed out (after a password reset: the old sessions are no longer valid)."""
-    with transaction.atomic():
-        streams.append(user.stream_key, "session.ended",
-                       _control={"close": CLOSE_NOT_SIGNED_IN, "reason": reason,
-                                 "detail": detail or "Your password was changed; sign in again."})
-
-
-def close_all_sockets(*, user, reason: str = "blocked", detail: str = "") -> None:
-    """Close every socket of `user` (blocking). Call inside the blocking transaction."""
-    streams.append(user.stream_key, "account.blocked",
-                   _control={"close": CLOSE_FORBIDDEN, "reason": reason, "detail": detail})
+def _close_sockets(*, user, kind: str, code: int, reason: str, detail: str, only: str | None = None,
+                   reconnect: tuple = ()) -> None:
+    control = {"close": code, "reason": reason, "detail": detail or "Your session has ended."}
+    if only:
+        control["session"] = session_hash(only)
+    if reconnect:
+        control["reconnect"] = [session_hash(key) for key in reconnect if key]
+    streams.append(user.stream_key, kind, _control=control)

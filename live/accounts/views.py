@@ -84,7 +84,8 @@ def sign_out(request):
 
     notice = sign_out_notice(request)  # read before logout() empties the session
     if request.user.is_authenticated:
-        services.end_session(user=request.user, session_key=request.session.session_key)
+        services.end_sessions(user=request.user, only=request.session.session_key, reason="signed_out",
+                              detail="You signed out.")
     logout(request)
     messages.success(request, _("You are signed out."))
     if notice:
@@ -132,7 +133,10 @@ class PasswordChange(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
 
     def form_valid(self, form):
-        response = super().form_valid(form)
+        before = self.request.session.session_key
+        response = super().form_valid(form)  # saves; renews this session's key (update_session_auth_hash)
+        services.end_sessions(user=form.user, reason="password_changed", keep=(before, self.request.session.session_key),
+                              detail="Your password was changed; sign in again.")
         messages.success(self.request, _("Your new password is saved."))
         return response
 
@@ -157,8 +161,8 @@ class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        # Django already refuses the old sessions' next requests; their open sockets close now.
-        services.end_all_sessions(user=form.user)
+        services.end_sessions(user=form.user, reason="password_changed",
+                              detail="Your password was changed; sign in again.")
         # Whoever was guessing the old password, the owner signs in with the new one at once.
         ratelimit.reset("login_account", f"user:{form.user.pk}")
         ratelimit.reset("login", f"user:{form.user.pk}|ip:{client_ip(self.request)}")

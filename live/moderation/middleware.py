@@ -7,7 +7,7 @@ from live.moderation.services import BLOCKED_SESSION_FLAG
 
 
 class BlockedSessionMiddleware:
-    """Blocking empties the person's sessions and flags them (services.end_sessions): the next request from such a
+    """Blocking empties the person's sessions and flags them (live.accounts.services.end_sessions): the next request from such a
     session lands on the sign-in page with the blocked message, once."""
 
     def __init__(self, get_response):

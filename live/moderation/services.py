@@ -12,8 +12,7 @@ import logging
 import re
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY, get_user_model
-from django.contrib.sessions.models import Session
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from live import effects, ratelimit, streams
 from live.accounts.models import Role, validate_plain_text
+from live.close_codes import Close
 from live.moderation import registry, rules
 from live.moderation.models import ActionLog, Case, Reason, Report
 
@@ -358,23 +358,6 @@ def warn(*, actor, user, reason: str, case: Case | None = None) -> ActionLog:
     return entry
 
 
-def end_sessions(user) -> int:
-    """End every session of `user`: each is emptied of its login and flagged, so the person's next request lands
-    on the sign-in page with the blocked message (live.moderation.middleware) and no socket can sign in with it."""
-    store_class = Session.get_session_store_class()
-    flagged = store_class().encode({BLOCKED_SESSION_FLAG: True})
-    ended = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        try:
-            data = session.get_decoded()
-        except Exception:
-            continue
-        if str(data.get(SESSION_KEY)) == str(user.pk):
-            Session.objects.filter(pk=session.pk).update(session_data=flagged)
-            ended += 1
-    return ended
-
-
 @transaction.atomic
 def block(*, actor, user, reason: str, hide_content: bool = False) -> ActionLog:
     """Block an account: every socket of theirs closes at once, their sessions end, sign-in is refused, their name
@@ -387,10 +370,11 @@ def block(*, actor, user, reason: str, hide_content: bool = False) -> ActionLog:
     now = timezone.now()
     user.blocked_at, user.blocked_reason = now, reason
     user.save(update_fields=["blocked_at", "blocked_reason"])
-    from live.accounts.services import close_all_sockets
+    from live.accounts.services import end_sessions
 
-    close_all_sockets(user=user, reason="blocked", detail=str(_("Your account has been blocked by moderation.")))
-    end_sessions(user)
+    # Their sessions keep a flag, so that their next request says why it lands on the sign-in page.
+    end_sessions(user=user, reason="blocked", code=Close.FORBIDDEN, leave={BLOCKED_SESSION_FLAG: True},
+                 detail=str(_("Your account has been blocked by moderation.")))
     if hide_content:
         for entry in registry.all_kinds():
             if entry.hide_all_by is not None:

@@ -94,11 +94,29 @@
     resume();
   });
 
+  // The server's close codes (live/close_codes.py, docs/realtime.md): those it asks us to retry, and how. Any other
+  // 4xxx is a permanent refusal (signed out, blocked, a bad client): reconnecting would only loop.
+  var RETRY = { 4012: "at once", 4429: "after a long pause", 4503: "with backoff" };
+  var retries = 0;         // reconnections asked by the server since the last stream went live
+
+  function retryDelay(how, count) {
+    if (how === "at once") return Math.random() * 1000;
+    var max = how === "after a long pause" ? Math.min(120000, 15000 * Math.pow(2, count - 1))
+                                           : Math.min(10000, 500 * Math.pow(2, count));
+    return max / 2 + Math.random() * max / 2;
+  }
+
   document.addEventListener("htmx:wsClose", function (evt) {
     var code = evt.detail.event && evt.detail.event.code;
+    var wrapper = evt.detail.socketWrapper;
     socket = null;
-    if (code >= 4000 && code < 5000) {
-      setStatus("ended");          // signed out, blocked or forbidden: no reconnection
+    if (RETRY[code] && wrapper) {
+      // htmx's ws extension only retries 1006/1011/1012/1013 by itself.
+      retries += 1;
+      setStatus("reconnecting");
+      setTimeout(function () { wrapper.reconnect(); }, retryDelay(RETRY[code], retries));
+    } else if (code >= 4000 && code < 5000) {
+      setStatus("ended");          // a permanent refusal: no reconnection
     } else {
       setStatus("reconnecting");   // the ws extension retries with backoff and jitter
     }
@@ -135,7 +153,11 @@
         }
         if (window.console) console.warn("live:", frame.code, frame.detail || "");
         return;
-      default:  // pong, subscribed
+      case "subscribed":
+        retries = 0;
+        evt.preventDefault();
+        return;
+      default:  // pong
         evt.preventDefault();
     }
   });

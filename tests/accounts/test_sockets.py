@@ -1,16 +1,22 @@
-"""What account changes do to open sockets: signing out closes that session's sockets (4401), a revoked role
-drops the streams it allowed (a `forbidden` error frame), a password reset closes every socket of the account."""
+"""What account changes do to open sockets (RELIABILITY 13): signing out closes that session's sockets (4401); a
+password or e-mail change closes the other sessions' sockets and renews one's own (4012: reconnect); a revoked role
+makes the sockets reconnect, authorized afresh; a deactivation (4403), a deletion, a password reset close them all;
+and a socket whose session is no longer valid cannot follow anything new."""
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from live import streams
 from live.accounts import services
 from live.accounts.models import RoleAssignment
-from tests.helpers import connect, receive_until, session_cookie
+from live.close_codes import Close
+from live.messaging.services import start_conversation
+from tests.accounts.test_admin import change
+from tests.helpers import PASSWORD, connect, receive_until, session_cookie
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -82,36 +88,34 @@ async def test_signing_out_leaves_the_other_sessions_sockets_open(alice):
     await laptop.disconnect()
 
 
-async def test_a_revoked_scoped_role_drops_its_stream_at_once(alice, admin_user):
+async def test_a_revoked_scoped_role_closes_the_sockets_and_the_reconnected_one_cannot_follow(alice, admin_user):
     await sync_to_async(RoleAssignment.objects.create)(user=alice, role="moderator", space="debate.42")
-    ws = await connect(alice)
+    cookie = await sync_to_async(session_cookie)(alice)
+    ws = await connect(cookie=cookie)
     await follow(ws, alice.stream_key, "accounts_test.42")
 
     await sync_to_async(services.revoke_role)(actor=admin_user, user=alice, role="moderator", space="debate.42")
 
-    frame, _ = await receive_until(ws, lambda f: f["type"] == "error")
-    assert frame == {"type": "error", "code": "forbidden", "stream": "accounts_test.42",
-                     "detail": "You may no longer follow this stream."}
-    # Still connected, still on the personal stream; following the stream again is refused.
-    await ws.send_json_to({"type": "resume", "streams": {"accounts_test.42": {"epoch": "", "seq": 0}}})
-    frame, _ = await receive_until(ws, lambda f: f["type"] in {"error", "subscribed"})
+    frame, _ = await receive_until(ws, lambda f: f["type"] == "error", timeout=2)
+    assert frame["code"] == "roles_changed"
+    assert await closed_with(ws, timeout=2) == Close.RECONNECT
+    # The page reconnects with the same session: still signed in, the stream the role allowed is refused.
+    again = await connect(cookie=cookie)
+    await follow(again, alice.stream_key)
+    await again.send_json_to({"type": "resume", "streams": {"accounts_test.42": {"epoch": "", "seq": 0}}})
+    frame, _ = await receive_until(again, lambda f: f["type"] in {"error", "subscribed"})
     assert frame["code"] == "forbidden"
-    await ws.disconnect()
+    await again.disconnect()
 
 
-async def test_a_revoked_global_role_drops_its_streams(mona, admin_user):
-    ws = await connect(mona)
-    await follow(ws, mona.stream_key, "accounts_test.1", "accounts_test.2")
+async def test_a_revoked_global_role_closes_every_socket_of_the_person(mona, admin_user):
+    sockets = [await connect(mona), await connect(mona)]
+    await follow(sockets[0], mona.stream_key, "accounts_test.1")
 
     await sync_to_async(services.revoke_role)(actor=admin_user, user=mona, role="moderator")
 
-    dropped = set()
-    while len(dropped) < 2:
-        frame, _ = await receive_until(ws, lambda f: f["type"] == "error")
-        assert frame["code"] == "forbidden"
-        dropped.add(frame["stream"])
-    assert dropped == {"accounts_test.1", "accounts_test.2"}
-    await ws.disconnect()
+    for ws in sockets:
+        assert await closed_with(ws, timeout=2) == Close.RECONNECT
 
 
 async def test_a_granted_role_keeps_what_was_followed(alice, admin_user):
@@ -127,8 +131,115 @@ async def test_a_granted_role_keeps_what_was_followed(alice, admin_user):
 async def test_a_password_reset_closes_every_socket_of_the_account(alice):
     ws = await connect(alice)
     await follow(ws, alice.stream_key)
-    await sync_to_async(services.end_all_sessions)(user=alice)
+    await sync_to_async(services.end_sessions)(user=alice, reason="password_changed")
     frame, _ = await receive_until(ws, lambda f: f["type"] == "error")
     assert frame["code"] == "password_changed"
     assert await closed_with(ws) == 4401
     await ws.disconnect()
+
+
+def admin_client(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+async def test_an_email_change_closes_the_sockets_of_every_session_and_ends_them(alice, admin_user):
+    cookie = await sync_to_async(session_cookie)(alice)
+    ws = await connect(cookie=cookie)
+    await follow(ws, alice.stream_key)
+
+    response = await sync_to_async(change)(await sync_to_async(admin_client)(admin_user), alice,
+                                           email="alice@elsewhere.example", username="alice@elsewhere.example")
+    assert response.status_code == 302
+
+    frame, _ = await receive_until(ws, lambda f: f["type"] == "error", timeout=2)
+    assert frame["code"] == "email_changed"
+    assert await closed_with(ws, timeout=2) == 4401
+    # The session is over for HTTP too.
+    response = await sync_to_async(client_with(cookie).get)("/accounts/profile/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+async def test_deactivating_an_account_closes_its_sockets_with_4403(alice, admin_user):
+    ws = await connect(alice)
+    await follow(ws, alice.stream_key)
+
+    response = await sync_to_async(change)(await sync_to_async(admin_client)(admin_user), alice, is_active="")
+    assert response.status_code == 302
+
+    frame, _ = await receive_until(ws, lambda f: f["type"] == "error", timeout=2)
+    assert frame["code"] == "deactivated"
+    assert await closed_with(ws, timeout=2) == 4403
+
+
+async def test_deleting_an_account_in_the_admin_closes_its_sockets(alice, admin_user):
+    ws = await connect(alice)
+    await follow(ws, alice.stream_key)
+
+    response = await sync_to_async(_delete)(admin_user, alice)
+    assert response.status_code == 302
+
+    frame, _ = await receive_until(ws, lambda f: f["type"] == "error", timeout=2)
+    assert frame["code"] == "account_erased"
+    assert await closed_with(ws, timeout=2) == 4401
+
+
+def _delete(admin_user, user):
+    return admin_client(admin_user).post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"})
+
+
+async def test_changing_ones_password_closes_the_other_sessions_sockets_and_renews_ones_own(alice):
+    phone = await sync_to_async(session_cookie)(alice)
+    laptop = await sync_to_async(session_cookie)(alice)
+    phone_ws, laptop_ws = await connect(cookie=phone), await connect(cookie=laptop)
+    for ws in (phone_ws, laptop_ws):
+        await follow(ws, alice.stream_key)
+
+    response = await sync_to_async(client_with(laptop).post)("/accounts/password/", {
+        "old_password": PASSWORD, "new_password1": "another-Horse-battery-7", "new_password2": "another-Horse-battery-7"})
+    assert response.status_code == 302
+
+    frame, _ = await receive_until(phone_ws, lambda f: f["type"] == "error", timeout=2)
+    assert frame["code"] == "password_changed"
+    assert await closed_with(phone_ws, timeout=2) == 4401
+    # The laptop's session goes on under a renewed key: its sockets are told to reconnect with it.
+    assert await closed_with(laptop_ws, timeout=2) == Close.RECONNECT
+    renewed = response.cookies[settings.SESSION_COOKIE_NAME].value
+    again = await connect(cookie=renewed)
+    await follow(again, alice.stream_key)
+    await again.disconnect()
+
+
+async def test_a_socket_whose_session_left_the_store_cannot_follow_a_new_stream(alice, bob):
+    cookie = await sync_to_async(session_cookie)(alice)
+    ws = await connect(cookie=cookie)
+    await follow(ws, alice.stream_key)
+
+    # No service and no control event: the session just left the store (expired, flushed elsewhere).
+    await sync_to_async(Session.objects.filter(session_key=cookie).delete)()
+    message = await sync_to_async(start_conversation)(author=bob, recipients=["alice"], body="Secret plan")
+
+    key = message.conversation.stream_key
+    await ws.send_json_to({"type": "resume", "streams": {key: {"epoch": "", "seq": 0}}})
+    frame, seen = await receive_until(ws, lambda f: f["type"] == "error")
+    assert frame["code"] == "session_ended"
+    assert await closed_with(ws, timeout=2) == 4401
+    assert not [f for f in seen if f.get("stream") == key]
+
+
+async def test_a_password_changed_behind_the_services_back_stops_new_subscriptions(alice):
+    """`manage.py changepassword` and the shell change the password without any service: the auth hash check
+    before each subscription still refuses the old sessions."""
+    ws = await connect(alice)
+    await follow(ws, alice.stream_key)
+
+    def change_password():
+        alice.set_password("another-Horse-battery-7")
+        alice.save()
+
+    await sync_to_async(change_password)()
+    await ws.send_json_to({"type": "resume", "streams": {alice.stream_key: {"epoch": "", "seq": 0}}})
+    frame, _ = await receive_until(ws, lambda f: f["type"] == "error")
+    assert frame["code"] == "session_ended"
+    assert await closed_with(ws, timeout=2) == 4401

@@ -178,12 +178,12 @@ async def test_a_rollback_pushes_nothing(alice):
 
 # --- bad input -----------------------------------------------------------------------------------------------------
 
-async def test_a_frame_over_the_limit_closes_with_1009(alice):
+async def test_a_frame_over_the_limit_closes_with_4413(alice):
     ws = await connect(alice)
     await ws.send_to(text_data="x" * (64 * 1024 + 1))
     frame = await receive(ws)
     assert frame["code"] == "frame_too_large"
-    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 1009}
+    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4413}
 
 
 @pytest.mark.parametrize("text, code", [
@@ -215,12 +215,20 @@ async def test_binary_frames_are_refused(alice):
     await ws.disconnect()
 
 
-async def test_repeated_bad_frames_close_with_1008(alice):
+async def test_repeated_binary_frames_close_with_4415(alice):
+    ws = await connect(alice)
+    for _ in range(6):
+        await ws.send_to(bytes_data=b"\x00\x01")
+        await receive(ws)
+    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4415}
+
+
+async def test_repeated_bad_frames_close_with_4408(alice):
     ws = await connect(alice)
     for _ in range(6):
         await ws.send_to(text_data="nope")
         await receive(ws)
-    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 1008}
+    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4408}
 
 
 async def test_a_frame_flood_is_rate_limited(alice):
@@ -235,14 +243,15 @@ async def test_a_frame_flood_is_rate_limited(alice):
 # --- control events -------------------------------------------------------------------------------------------------
 
 async def test_blocking_closes_every_socket_of_the_user_within_two_seconds(alice, bob):
-    from live.accounts.services import close_all_sockets
+    from live.accounts.services import end_sessions
+    from live.close_codes import Close
 
     alices = [await connect(alice), await connect(alice)]  # two pages, following nothing in particular
     bobs = await connect(bob)
 
     def block():
         with transaction.atomic():
-            close_all_sockets(user=alice, reason="blocked", detail="Spam.")
+            end_sessions(user=alice, reason="blocked", code=Close.FORBIDDEN, detail="Spam.")
 
     await sync_to_async(block)()
     for ws in alices:

@@ -11,13 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from debates import services as debates
-from live import consumers
+from live.close_codes import Close
 from tests.helpers import connect, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FRAME_TYPES = {"event", "ephemeral", "reset", "error", "pong", "subscribed"}
-CLOSE_CODES = {value for name, value in vars(consumers).items() if name.startswith("CLOSE_")}
+CLOSE_CODES = {value for name, value in vars(Close).items() if name.isupper()}
 
 surrogates = st.integers(0xD800, 0xDFFF).map(chr)
 texts = st.one_of(

@@ -15,7 +15,7 @@ from live import streams
 from meetings import services
 from meetings.models import Contribution, Participant
 from meetings.sessions import allow_screen, remember_participant
-from tests.helpers import connect, events, receive, receive_until
+from tests.helpers import connect, events, receive, receive_until, session_cookie
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -215,14 +215,21 @@ async def test_burst_of_50_contributions_from_300_participants_none_lost(meeting
 
 
 async def test_a_removed_facilitator_stops_receiving_the_console_at_once(meeting, fiona, felix, alice_in):
-    console = await connect(felix)
+    cookie = await sync_to_async(session_cookie)(felix)
+    console = await connect(cookie=cookie)
     await follow(console, meeting.console_stream_key)
     await sync_to_async(services.update_meeting)(actor=fiona, meeting=meeting, facilitators=[])
-    frame, _ = await receive_until(console, lambda f: f["type"] == "error" and f.get("stream"))
-    assert frame["code"] == "forbidden" and frame["stream"] == meeting.console_stream_key
+    frame, _ = await receive_until(console, lambda f: f["type"] == "error", timeout=2)
+    assert frame["code"] == "roles_changed"
+    assert (await console.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4012}
+    # His page reconnects, authorized afresh: the console is no longer his.
+    again = await connect(cookie=cookie)
+    await again.send_json_to({"type": "resume", "streams": {meeting.console_stream_key: {"epoch": "", "seq": 0}}})
+    frame, _ = await receive_until(again, lambda f: f["type"] in {"error", "subscribed"})
+    assert frame["code"] == "forbidden"
     await sync_to_async(services.post_contribution)(participant=alice_in, body="Secret de modération")
-    assert await console.receive_nothing(timeout=0.5)
-    await console.disconnect()
+    assert await again.receive_nothing(timeout=0.5)
+    await again.disconnect()
 
 
 async def test_a_new_screen_url_stops_the_screens_opened_with_the_old_one(meeting, fiona, alice_in):

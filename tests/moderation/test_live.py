@@ -68,15 +68,23 @@ async def test_who_may_follow_moderation_streams(bob, sam, mona, who, key, allow
 
 
 async def test_a_space_moderator_revoked_while_connected_loses_the_queue_at_once(alice, bob, sam, admin_user):
-    ws = await connect(sam)
+    from tests.helpers import session_cookie
+
+    cookie = await sync_to_async(session_cookie)(sam)
+    ws = await connect(cookie=cookie)
     await follow(ws, "moderation.debate.7")
     await sync_to_async(accounts.revoke_role)(actor=admin_user, user=sam, role="moderator", space="debate.7")
-    frame, _ = await receive_until(ws, lambda f: f.get("type") == "error" and f.get("stream") == "moderation.debate.7")
-    assert frame["code"] == "forbidden"
+    frame, _ = await receive_until(ws, lambda f: f.get("type") == "error", timeout=2)
+    assert frame["code"] == "roles_changed"
+    out = await ws.receive_output(timeout=2)
+    assert out == {"type": "websocket.close", "code": 4012}  # his page reconnects, authorized afresh
+    again = await connect(cookie=cookie)
+    frame, _ = await follow(again, "moderation.debate.7")
+    assert frame["type"] == "error" and frame["code"] == "forbidden"
     thing = await sync_to_async(make_thing)(alice, space="debate.7")
     await sync_to_async(services.report)(reporter=bob, kind="thing", object_id=thing.pk, reason="spam")
-    assert await ws.receive_nothing(timeout=0.5)  # no row reaches him any more
-    await ws.disconnect()
+    assert await again.receive_nothing(timeout=0.5)  # no row reaches him any more
+    await again.disconnect()
 
 
 async def test_blocking_closes_every_socket_of_the_person_within_two_seconds(alice, mona):

@@ -1,0 +1,49 @@
+"""Reads about accounts: the sessions a person is signed in with, and whether a session still signs its person in."""
+
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+
+def session_keys_of(user) -> list[str]:
+    """The keys of the unexpired sessions signed in as `user` (database session store: every session is read,
+    since the store keeps no index by user)."""
+    keys = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        try:
+            data = session.get_decoded()
+        except Exception:
+            continue
+        if str(data.get(SESSION_KEY)) == str(user.pk):
+            keys.append(session.session_key)
+    return keys
+
+
+def signed_in_user(session_key: str | None):
+    """The user a stored session still signs in, read afresh, or None: the session is gone from the store (signed
+    out, ended by a password or e-mail change, a block, an erasure), its user is gone, inactive or blocked, or the
+    session's auth hash no longer matches the user's (the password changed). What django.contrib.auth.get_user
+    decides on every request, without its writes (it flushes a session whose hash does not match)."""
+    if not session_key:
+        return None
+    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
+    user_id, backend_path, session_hash = data.get(SESSION_KEY), data.get(BACKEND_SESSION_KEY), data.get(HASH_SESSION_KEY)
+    if user_id is None or not session_hash or backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    user = load_backend(backend_path).get_user(get_user_model()._meta.pk.to_python(user_id))
+    if user is None or user.is_blocked:  # the backend answers None for a deleted or inactive account
+        return None
+    if constant_time_compare(session_hash, user.get_session_auth_hash()) or any(
+            constant_time_compare(session_hash, fallback) for fallback in user.get_session_auth_fallback_hash()):
+        return user
+    return None
