@@ -12,7 +12,7 @@ class Close:
     """Plain ints: autobahn refuses anything else as a close code, an IntEnum included."""
 
     RECONNECT = 4012  # the session was renewed (own password change) or the person's rights changed: reconnect now
-    NOT_SIGNED_IN = 4401  # signed out, or the session ended (password or e-mail changed elsewhere, account erased)
+    NOT_SIGNED_IN = 4401  # signed out, or the session ended (password or e-mail changed elsewhere, reset)
     FORBIDDEN = 4403  # the account was blocked or deactivated
     POLICY = 4408  # repeated invalid frames
     TOO_BIG = 4413  # a frame over LIVE["MAX_FRAME_BYTES"]

@@ -67,17 +67,6 @@ class AccountAdmin(UserAdmin):
                                           detail="Your password was changed; sign in again.")
         return response
 
-    @transaction.atomic
-    def delete_model(self, request, obj):
-        services.end_sessions(user=obj, reason="account_erased", detail="This account was deleted.")
-        super().delete_model(request, obj)
-
-    @transaction.atomic
-    def delete_queryset(self, request, queryset):
-        for user in queryset:
-            services.end_sessions(user=user, reason="account_erased", detail="This account was deleted.")
-        super().delete_queryset(request, queryset)
-
     @staticmethod
     def own_session(request, user) -> tuple:
         """The administrator's own session, kept (as Django's update_session_auth_hash keeps it) when `user` is

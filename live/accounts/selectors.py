@@ -31,7 +31,7 @@ def session_keys_of(user) -> list[str]:
 
 def signed_in_user(session_key: str | None):
     """The user a stored session still signs in, read afresh, or None: the session is gone from the store (signed
-    out, ended by a password or e-mail change, a block, an erasure), its user is gone, inactive or blocked, or the
+    out, ended by a password or e-mail change, a block), its user is gone, inactive or blocked, or the
     session's auth hash no longer matches the user's (the password changed). What django.contrib.auth.get_user
     decides on every request, without its writes (it flushes a session whose hash does not match)."""
     if not session_key:

@@ -126,7 +126,7 @@ def end_sessions(*, user, reason: str, detail: str = "", only: str | None = None
     - a password or e-mail change by the person: every other session ends; `keep` the keys of the session that
       made the change (before and after Django renewed it, as update_session_auth_hash does): its sockets
       reconnect at once with the renewed key;
-    - a password reset, a deactivation, a block, an erasure: every session.
+    - a password reset, a deactivation, a block: every session.
 
     Each ended session leaves the store, or keeps only `leave` (a block leaves a flag so that the next request says
     why); each socket opened with it gets an `error` frame naming `reason` and closes with `code` once the

@@ -1,6 +1,6 @@
 """What account changes do to open sockets (RELIABILITY 13): signing out closes that session's sockets (4401); a
 password or e-mail change closes the other sessions' sockets and renews one's own (4012: reconnect); a revoked role
-makes the sockets reconnect, authorized afresh; a deactivation (4403), a deletion, a password reset close them all;
+makes the sockets reconnect, authorized afresh; a deactivation (4403) and a password reset close them all;
 and a socket whose session is no longer valid cannot follow anything new."""
 
 import pytest
@@ -171,22 +171,6 @@ async def test_deactivating_an_account_closes_its_sockets_with_4403(alice, admin
     frame, _ = await receive_until(ws, lambda f: f["type"] == "error", timeout=2)
     assert frame["code"] == "deactivated"
     assert await closed_with(ws, timeout=2) == 4403
-
-
-async def test_deleting_an_account_in_the_admin_closes_its_sockets(alice, admin_user):
-    ws = await connect(alice)
-    await follow(ws, alice.stream_key)
-
-    response = await sync_to_async(_delete)(admin_user, alice)
-    assert response.status_code == 302
-
-    frame, _ = await receive_until(ws, lambda f: f["type"] == "error", timeout=2)
-    assert frame["code"] == "account_erased"
-    assert await closed_with(ws, timeout=2) == 4401
-
-
-def _delete(admin_user, user):
-    return admin_client(admin_user).post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"})
 
 
 async def test_changing_ones_password_closes_the_other_sessions_sockets_and_renews_ones_own(alice):
