@@ -9,7 +9,7 @@ class DebatesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from debates import moderation, streams  # noqa: F401  (registrations)
+        from debates import moderation, renderers, streams  # noqa: F401  (registrations)
         from debates.models import Debate
         from live import features
 

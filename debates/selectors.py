@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
+from django.urls import NoReverseMatch, reverse
 
 from debates.models import Comment, Debate, Stance, Vote
 
@@ -131,3 +132,15 @@ def apply_votes(user, roots) -> None:
     votes = my_votes(user, comments)
     for comment in comments:
         comment.my_vote = votes.get(comment.pk, 0)
+
+
+def moderation_urls() -> dict:
+    """The moderation app's report and act endpoints (empty when it is not installed), for the page, the htmx
+    answers and the pushed fragments alike."""
+    urls = {}
+    for name in ("report", "act"):
+        try:
+            urls[f"{name}_url"] = reverse(f"moderation:{name}")
+        except NoReverseMatch:
+            urls[f"{name}_url"] = ""
+    return urls

@@ -14,7 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -138,21 +138,10 @@ def debate_post_update(request, pk):
     return _back(request, debate, "#debate-updates")
 
 
-def moderation_urls() -> dict:
-    """The moderation app's report and act endpoints (empty when it is not installed), resolved once per page."""
-    urls = {}
-    for name in ("report", "act"):
-        try:
-            urls[f"{name}_url"] = reverse(f"moderation:{name}")
-        except NoReverseMatch:
-            urls[f"{name}_url"] = ""
-    return urls
-
-
 def _viewer_context(request, debate) -> dict:
     moderator_view = permissions.is_moderator(request.user, debate)
     return {"moderator_view": moderator_view, "audience": "moderators" if moderator_view else "public",
-            "max_length": settings.DEBATES_COMMENT_MAX_LENGTH, "max_depth": Comment.MAX_DEPTH, **moderation_urls()}
+            "max_length": settings.DEBATES_COMMENT_MAX_LENGTH, "max_depth": Comment.MAX_DEPTH, **selectors.moderation_urls()}
 
 
 def _debate_controls(user, debate, moderator: bool) -> dict:
@@ -315,7 +304,7 @@ def new_client_id() -> str:
 def _panel(request, comment, panel, form_id):
     return render(request, "debates/comment_panel.html", {
         "comment": comment, "panel": panel, "form_id": form_id, "max_length": settings.DEBATES_COMMENT_MAX_LENGTH,
-        "client_id": new_client_id(), **moderation_urls()})
+        "client_id": new_client_id(), **selectors.moderation_urls()})
 
 
 @require_GET
@@ -342,7 +331,7 @@ def comment_report(request, pk, comment_pk):
     if request.htmx:
         return _panel(request, comment, "report", "")
     return render(request, "debates/comment_report_page.html", {"debate": comment.debate, "comment": comment,
-                                                                **moderation_urls()})
+                                                                **selectors.moderation_urls()})
 
 
 @login_required
@@ -391,7 +380,7 @@ def comment_vote(request, pk, comment_pk):
         # The score reaches every page through the push; the voter's pressed button is theirs alone.
         comment.my_vote = value
         return HttpResponse(render_to_string("debates/comment_vote.html", {
-            "comment": comment, "debate": comment.debate, **moderation_urls()}, request=request))
+            "comment": comment, "debate": comment.debate, **selectors.moderation_urls()}, request=request))
     next_url = request.POST.get("next", "")
     if next_url.startswith("/") and not next_url.startswith("//"):
         return redirect(next_url + f"#comment-{comment.pk}")

@@ -27,6 +27,10 @@ class Event(models.Model):
     data = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    # Not stored: what the renderings of this event read, shared with the events appended together with it
+    # (live/streams.py append_together, Rendering.once). An event read from the log starts without.
+    reads: dict | None = None
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["stream", "seq"], name="event_stream_seq_unique")]
         ordering = ["stream", "seq"]

@@ -8,8 +8,9 @@ stream type registers, from its app:
 
 - who may follow it, and as which audience (`register_stream`); the audience decides which rendering a socket
   receives, e.g. "public" and "moderators";
-- how each kind of event renders (`renderer`): HTML fragments with `hx-swap-oob`, once per audience and language
-  that some socket follows (live/variants.py), the same bytes for every socket of that audience.
+- how each kind of event renders for each audience (`renderer`): HTML fragments with `hx-swap-oob`, once per
+  audience and language that some socket follows (live/variants.py), the same bytes for every socket of that
+  audience. The renderings of one event read the database once between them (`Rendering.once`).
 
 Events carry only ids; they render from the current database state, on publish and on replay alike, so a replay
 never resurrects content that was hidden since.
@@ -18,7 +19,6 @@ never resurrects content that was hidden since.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import logging
 import os
@@ -28,13 +28,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from live import effects, variants
@@ -62,34 +63,68 @@ class Viewer:
     user: object
     session: object = None
     lang: str = "fr"
+    socket_state: dict = field(default_factory=dict)  # what a stream type keeps for this socket (debates: its tab)
 
 
 @dataclass
 class StreamType:
     authorize: Callable[[Viewer, str], str]
     typing: Callable[[Viewer, str, dict], str | dict | None] | None = None
+    audiences: Callable[[str], Iterable[str]] | None = None
 
+
+class Rendering:
+    """One rendering of an event, for one audience (`ALL`: the rendering every audience shares) in the active
+    language, and what the event's renderings read from the database, read once (`once`)."""
+
+    __slots__ = ("audience", "_reads")
+
+    def __init__(self, audience: str, reads: dict):
+        self.audience, self._reads = audience, reads
+
+    def once(self, name, read: Callable[[], object]):
+        """`read()` the first time any rendering of this event asks for `name`, its result afterwards. An event
+        renders once per (audience, language) that some socket follows, one right after the other: only the texts
+        and the audience's view differ, so name data here, never a rendering. Events appended together
+        (`append_together`) share these reads; an event read again from the log (a replay) reads afresh."""
+        reads = self._reads
+        if name not in reads:
+            reads[name] = read()
+        return reads[name]
+
+
+Renderer = Callable[[Event, Rendering], "str | dict[str, str | None] | None"]
 
 _stream_types: dict[str, StreamType] = {}
-_renderers: dict[str, Callable[[Event], str | dict | None]] = {}
+_renderers: dict[str, dict[str, Renderer]] = {}  # kind -> {audience, or ALL: renderer}
 
 
-def register_stream(prefix: str, *, authorize, typing=None) -> None:
+def register_stream(prefix: str, *, authorize, typing=None, audiences=None) -> None:
     """Declare a stream type. `authorize(viewer, rest)` gets the key without its prefix (`"42"` for `debate.42`)
-    and returns the viewer's audience, or raises PermissionDenied / ObjectDoesNotExist."""
-    _stream_types[prefix] = StreamType(authorize=authorize, typing=typing)
+    and returns the viewer's audience, or raises PermissionDenied / ObjectDoesNotExist. `audiences(rest)`, when a
+    key's audiences are fewer than the type's (one per meeting stream), names them: events of that key render
+    only for those."""
+    _stream_types[prefix] = StreamType(authorize=authorize, typing=typing, audiences=audiences)
 
 
-def renderer(kind: str):
-    """Register the renderer of an event kind: `fn(event) -> html | {audience: html} | None`.
+def renderer(kind: str, *, audience: str | Iterable[str] = ALL):
+    """Register how events of `kind` render for `audience` (or each of several; by default the one rendering
+    every audience shares): `fn(event, rendering) -> html | None`, called in the language being rendered.
 
-    None sends nothing visible (the seq still advances on the client)."""
+    None shows nothing (the seq still advances on the client). An `ALL` renderer may return
+    `{ALL: html, audience: html_or_None, ...}` instead, for exceptions among audiences not known in advance
+    (a conversation's participants)."""
 
     def decorator(fn):
-        _renderers[kind] = fn
+        for name in [audience] if isinstance(audience, str) else audience:
+            _renderers.setdefault(kind, {})[name] = fn
         return fn
 
     return decorator
+
+
+def has_renderer(kind: str) -> bool:
+    return kind in _renderers
 
 
 def stream_type(key: str) -> StreamType | None:
@@ -148,10 +183,36 @@ def append(key: str, kind: str, **data) -> Event:
     return event
 
 
+def append_together(keys: Iterable[str], kind: str, **data) -> list[Event]:
+    """One change told on several streams (a meeting's phones, screen and console): `append` to each, and their
+    renderings share what they read (`Rendering.once`), so the data they have in common is loaded once."""
+    reads: dict = {}
+    events = [append(key, kind, **data) for key in keys]
+    for event in events:
+        event.reads = reads
+    return events
+
+
 # --- rendering -----------------------------------------------------------------------------------------------------
 
 def languages() -> list[str]:
     return [code for code, _name in settings.LANGUAGES]
+
+
+def in_languages(text: Callable[[], str]) -> list[tuple[str, str]]:
+    """`[(lang, text())]` for every language: an ephemeral push (`broadcast`) carries the same bytes for every
+    page, so it carries each text, and the page's CSS shows the one of its <html lang>
+    (templates/live/in_languages.html)."""
+    out = []
+    for lang in languages():
+        with translation.override(lang):
+            out.append((lang, text()))
+    return out
+
+
+def announcement(text: str) -> str:
+    """The polite live-region update that screen readers announce (templates/live/announcer.html)."""
+    return render_to_string("live/announcer.html", {"text": text})
 
 
 def frame(event: Event, html: str | None) -> str:
@@ -161,41 +222,43 @@ def frame(event: Event, html: str | None) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
-_audiences: contextvars.ContextVar[frozenset | None] = contextvars.ContextVar("live_audiences", default=None)
-
-
-def rendering_for(audience: str) -> bool:
-    """For renderers that render per audience: whether this rendering needs `audience` (live/variants.py). A
-    renderer that ignores it still works: what it renders for the other audiences is dropped."""
-    wanted = _audiences.get()
-    return wanted is None or audience in wanted
+def _nothing(event, rendering):
+    return None
 
 
 def frames(event: Event, only: set[str] | None = None) -> dict[str, str]:
     """The encoded frames of an event, keyed `"<audience>:<lang>"`; rendered once per audience and language, or
-    only for the variants in `only` (live/variants.py)."""
-    render = _renderers.get(event.kind)
+    only for the variants in `only` (live/variants.py), all of them reading the database once (`Rendering`)."""
+    by_audience = _renderers.get(event.kind) or {ALL: _nothing}
+    kind = stream_type(event.stream)
+    possible = None
+    if kind is not None and kind.audiences is not None:
+        possible = frozenset(kind.audiences(event.stream.partition(".")[2]))
+    reads = event.reads if event.reads is not None else {}
     out: dict[str, str] = {}
     for lang in languages():
-        audiences = None
+        wanted = None
         if only is not None:
-            audiences = variants.audiences_for(only, lang)
-            if not audiences:
+            wanted = variants.audiences_for(only, lang)
+            if not wanted:
                 continue
-        token = _audiences.set(audiences)
-        try:
-            with translation.override(lang):
-                rendered = render(event) if render else None
-        except Exception:  # a broken renderer must not stop the stream: the seq still advances
-            logger.exception("renderer for %s failed on %s#%s", event.kind, event.stream, event.seq)
-            rendered = None
-        finally:
-            _audiences.reset(token)
-        if not isinstance(rendered, dict):
-            rendered = {ALL: rendered}
-        for audience, html in rendered.items():
-            if audiences is None or audience == ALL or audience in audiences:
-                out[f"{audience}:{lang}"] = frame(event, html)
+        with translation.override(lang):
+            for audience, render in by_audience.items():
+                if audience == ALL:
+                    if wanted is not None and wanted <= by_audience.keys():
+                        continue  # every wanted audience has a rendering of its own
+                elif (possible is not None and audience not in possible) or (wanted is not None
+                                                                               and audience not in wanted):
+                    continue
+                try:
+                    rendered = render(event, Rendering(audience, reads))
+                except Exception:  # a broken renderer must not stop the stream: the seq still advances
+                    logger.exception("renderer for %s (%s) failed on %s#%s", event.kind, audience, event.stream,
+                                     event.seq)
+                    rendered = None
+                for name, html in (rendered.items() if isinstance(rendered, dict) else [(audience, rendered)]):
+                    if wanted is None or name == ALL or name in wanted:
+                        out[f"{name}:{lang}"] = frame(event, html)
     return out
 
 

@@ -1,6 +1,12 @@
-"""How each meeting event looks on each audience's stream. The stream's last part picks the audience (phones,
-screen, console); every fragment renders from the current database state and swaps by DOM id, so replaying an
-event, or applying it twice, is harmless. The screen's regions are re-rendered whole: its page stays bounded."""
+"""How each meeting event looks to each audience: "public" (phones and the meeting page, on `meeting.<pk>`),
+"screen" (the projector, `meeting.<pk>.screen`) and "console" (the facilitators, `meeting.<pk>.console`), one
+stream each (meetings/streams.py). Every fragment renders from the current database state and swaps by DOM id, so
+replaying an event, or applying it twice, is harmless. The screen's regions are re-rendered whole: its page stays
+bounded.
+
+One change appends its event to the three streams together (services._emit, `streams.append_together`): their
+renderings share what they read (`r.once`: the meeting, the contribution...), loaded once for the three audiences
+and both languages. Names passed to `r.once` name data, never an audience's rendering."""
 
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -10,6 +16,7 @@ from meetings import rendering
 from meetings.models import Contribution, Meeting, Poll
 
 PARTS = "meetings/parts.html"
+PUBLIC, SCREEN, CONSOLE = "public", "screen", "console"
 
 
 def _render(name: str, context: dict) -> str:
@@ -21,163 +28,222 @@ def _part(name: str, context: dict) -> str:
     return _render(name, {**context, "oob": True})
 
 
-def _cached(event, key, load):
-    """Data loaded once per event: renderers run once per language, the queries need not. The events one change
-    appends to its audiences' streams share this store (services._emit): the meeting and the contribution are
-    loaded once for the phones, the screen and the console. Keys name data, never an audience's rendering."""
-    store = event.__dict__.setdefault("_meetings_cache", {})
-    if key not in store:
-        store[key] = load()
-    return store[key]
+def _meeting(event, r) -> Meeting | None:
+    pk = int(event.stream.split(".")[1])
+    return r.once("meeting", lambda: Meeting.objects.filter(pk=pk).select_related("current_item").first())
 
 
-def _meeting_and_audience(event):
-    parts = event.stream.split(".")
-    meeting = _cached(event, "meeting", lambda: Meeting.objects.filter(pk=int(parts[1]))
-                      .select_related("current_item").first())
-    return meeting, (parts[2] if len(parts) > 2 else "public")
-
-
-def _announce(text: str) -> str:
-    return _render("announcer", {"text": text})
-
-
-def _screen(event, meeting, *regions) -> str:
-    context = _cached(event, ("screen", regions), lambda: rendering.screen_context(meeting, regions))
+def _screen(r, meeting, *regions) -> str:
+    context = r.once(("screen", regions), lambda: rendering.screen_context(meeting, regions))
     return "".join(_part(region, context) for region in regions)
 
 
-@streams.renderer("contribution.changed")
-def render_contribution(event):
-    meeting, audience = _meeting_and_audience(event)
-    contribution = _cached(event, "contribution", lambda: Contribution.objects.filter(pk=event.data["contribution"])
-                           .select_related("participant__user", "agenda_item").first())
+def _stats(r, meeting) -> str:
+    return _part("console-stats", r.once("stats", lambda: rendering.stats_context(meeting)))
+
+
+def _polls(r, meeting) -> str:
+    return _part("console-polls", r.once("polls", lambda: rendering.polls_context(meeting)))
+
+
+def _speakers(r, meeting) -> dict:
+    return r.once("speakers", lambda: rendering.speakers_context(meeting))
+
+
+# --- contribution.changed ------------------------------------------------------------------------------------------
+
+def _contribution(event, r) -> Contribution | None:
+    return r.once("contribution", lambda: Contribution.objects.filter(pk=event.data["contribution"])
+                  .select_related("participant__user", "agenda_item").first())
+
+
+def _also(event, r) -> list[Contribution]:
+    return r.once("also", lambda: list(Contribution.objects.filter(pk__in=event.data.get("also") or [])
+                                       .select_related("participant__user", "agenda_item")))
+
+
+@streams.renderer("contribution.changed", audience=PUBLIC)
+def render_contribution(event, r):
+    meeting = _meeting(event, r)
     if meeting is None:
         return None
-    if audience == "screen":
-        return _screen(event, meeting, "screen-pinned", "screen-feed")
-    also = _cached(event, "also", lambda: list(Contribution.objects.filter(pk__in=event.data.get("also") or [])
-                                               .select_related("participant__user", "agenda_item")))
-    base = rendering.common(meeting)
-    if audience == "console":
-        html = []
-        for c in ([contribution] if contribution else []) + also:
-            html.append(_render("console-contribution", {**base, "c": c}))
-        html.append(_part("console-stats", _cached(event, "stats", lambda: rendering.stats_context(meeting))))
-        return "".join(html)
+    contribution, also, base = _contribution(event, r), _also(event, r), rendering.common(meeting)
     html = []
     if contribution is not None:
         if contribution.is_visible:
             html.append(_render("contribution-insert", {**base, "c": contribution}))
             if event.data.get("announce"):
-                html.append(_announce(_("New contribution: %(text)s") % {"text": contribution.body[:120]}))
+                text = _("New contribution: %(text)s") % {"text": contribution.body[:120]}
+                html.append(streams.announcement(text))
         else:
             html.append(_render("contribution-delete", {"c": contribution}))
     for c in also:
         if c.is_visible:
             html.append(_part("contribution", {**base, "c": c}))
-    pinned = _cached(event, "pinned", lambda: rendering.pinned_contribution(meeting))
+    pinned = r.once("pinned", lambda: rendering.pinned_contribution(meeting))
     html.append(_part("pinned", {**base, "pinned": pinned}))
     return "".join(html)
 
 
-@streams.renderer("session.changed")
-@streams.renderer("meeting.changed")
-def render_session(event):
-    meeting, audience = _meeting_and_audience(event)
+@streams.renderer("contribution.changed", audience=SCREEN)
+def render_contribution_on_screen(event, r):
+    meeting = _meeting(event, r)
+    return None if meeting is None else _screen(r, meeting, "screen-pinned", "screen-feed")
+
+
+@streams.renderer("contribution.changed", audience=CONSOLE)
+def render_contribution_on_console(event, r):
+    meeting = _meeting(event, r)
     if meeting is None:
         return None
-    if audience == "screen":
-        return _part("screen-body", _cached(event, "screen", lambda: rendering.screen_context(meeting)))
-    if audience == "console":
-        context = _cached(event, "console", lambda: rendering.console_context(meeting))
-        return "".join(_part(name, context) for name in ("console-session", "console-stats", "console-agenda",
-                                                          "console-polls", "console-speakers"))
-    context = _cached(event, "speakers", lambda: rendering.speakers_context(meeting))
+    contribution, base = _contribution(event, r), rendering.common(meeting)
+    html = [_render("console-contribution", {**base, "c": c})
+            for c in ([contribution] if contribution else []) + _also(event, r)]
+    html.append(_stats(r, meeting))
+    return "".join(html)
+
+
+# --- the session -------------------------------------------------------------------------------------------------
+
+@streams.renderer("session.changed", audience=PUBLIC)
+@streams.renderer("meeting.changed", audience=PUBLIC)
+def render_session(event, r):
+    meeting = _meeting(event, r)
+    if meeting is None:
+        return None
+    context = _speakers(r, meeting)
     state = _("The live session is open.") if meeting.live_open else _("The live session is closed.")
-    return "".join(_part(name, context) for name in ("live-state", "current-item", "speakers")) + _announce(state)
+    parts = [_part(name, context) for name in ("live-state", "current-item", "speakers")]
+    return "".join(parts) + streams.announcement(state)
 
 
-@streams.renderer("agenda.changed")
-def render_agenda(event):
-    meeting, audience = _meeting_and_audience(event)
+@streams.renderer("session.changed", audience=SCREEN)
+@streams.renderer("meeting.changed", audience=SCREEN)
+def render_session_on_screen(event, r):
+    meeting = _meeting(event, r)
+    return None if meeting is None else _part("screen-body", r.once("screen", lambda: rendering.screen_context(
+        meeting)))
+
+
+@streams.renderer("session.changed", audience=CONSOLE)
+@streams.renderer("meeting.changed", audience=CONSOLE)
+def render_session_on_console(event, r):
+    meeting = _meeting(event, r)
     if meeting is None:
         return None
-    if audience == "screen":
-        return _screen(event, meeting, "screen-top")
-    if audience == "console":
-        return _part("console-agenda", {**rendering.common(meeting), "agenda": list(meeting.agenda_items.all())})
+    context = r.once("console", lambda: rendering.console_context(meeting))
+    return "".join(_part(name, context) for name in ("console-session", "console-stats", "console-agenda",
+                                                      "console-polls", "console-speakers"))
+
+
+# --- the agenda --------------------------------------------------------------------------------------------------
+
+@streams.renderer("agenda.changed", audience=PUBLIC)
+def render_agenda(event, r):
+    meeting = _meeting(event, r)
+    if meeting is None:
+        return None
     item = meeting.current_item
-    announce = _announce(_("Now on the agenda: %(title)s") % {"title": item.title}) if item else ""
+    announce = streams.announcement(_("Now on the agenda: %(title)s") % {"title": item.title}) if item else ""
     return _part("current-item", rendering.common(meeting)) + announce
 
+
+@streams.renderer("agenda.changed", audience=SCREEN)
+def render_agenda_on_screen(event, r):
+    meeting = _meeting(event, r)
+    return None if meeting is None else _screen(r, meeting, "screen-top")
+
+
+@streams.renderer("agenda.changed", audience=CONSOLE)
+def render_agenda_on_console(event, r):
+    meeting = _meeting(event, r)
+    if meeting is None:
+        return None
+    agenda = r.once("agenda", lambda: list(meeting.agenda_items.all()))
+    return _part("console-agenda", {**rendering.common(meeting), "agenda": agenda})
+
+
+# --- polls -------------------------------------------------------------------------------------------------------
 
 def _poll_card(poll, meeting):
     return {**rendering.common(meeting), "p": {"poll": poll, "results": poll.results(),
                                                 "respondents": poll.respondent_count()}}
 
 
-@streams.renderer("poll.changed")
-def render_poll(event):
-    meeting, audience = _meeting_and_audience(event)
+@streams.renderer("poll.changed", audience=PUBLIC)
+def render_poll(event, r):
+    meeting = _meeting(event, r)
     if meeting is None:
         return None
-    if audience == "screen":
-        return _screen(event, meeting, "screen-poll")
-    if audience == "console":
-        return _part("console-polls", _cached(event, "polls", lambda: rendering.polls_context(meeting)))
-    poll = _cached(event, "poll", lambda: Poll.objects.filter(pk=event.data["poll"]).prefetch_related("choices")
-                   .first())
+    poll = r.once("poll", lambda: Poll.objects.filter(pk=event.data["poll"]).prefetch_related("choices").first())
     if poll is None or poll.status == Poll.Status.DRAFT:
         return _render("poll-delete", {"pk": event.data["poll"]})
-    html = _render("poll-insert", _cached(event, "card", lambda: _poll_card(poll, meeting)))
+    html = _render("poll-insert", r.once("card", lambda: _poll_card(poll, meeting)))
     if poll.is_open:
-        html += _announce(_("New poll: %(question)s") % {"question": poll.question})
+        html += streams.announcement(_("New poll: %(question)s") % {"question": poll.question})
     return html
 
 
-@streams.renderer("poll.answered")
-def render_poll_answered(event):
-    meeting, audience = _meeting_and_audience(event)
+@streams.renderer("poll.answered", audience=PUBLIC)
+def render_poll_answered(event, r):
+    meeting = _meeting(event, r)
     if meeting is None:
         return None
-    if audience == "screen":
-        return _screen(event, meeting, "screen-poll")
-    if audience == "console":
-        return _part("console-polls", _cached(event, "polls", lambda: rendering.polls_context(meeting)))
-    poll = _cached(event, "poll", lambda: Poll.objects.filter(pk=event.data["poll"]).first())
+    poll = r.once("poll", lambda: Poll.objects.filter(pk=event.data["poll"]).first())
     if poll is None:
         return None
-    return _part("poll-results", _cached(event, "card", lambda: _poll_card(poll, meeting)))
+    return _part("poll-results", r.once("card", lambda: _poll_card(poll, meeting)))
 
 
-@streams.renderer("speakers.changed")
-def render_speakers(event):
-    meeting, audience = _meeting_and_audience(event)
-    if meeting is None:
-        return None
-    if audience == "screen":
-        return _screen(event, meeting, "screen-speakers")
-    context = _cached(event, "speakers", lambda: rendering.speakers_context(meeting))
-    return _part("console-speakers" if audience == "console" else "speakers", context)
+@streams.renderer("poll.changed", audience=SCREEN)
+@streams.renderer("poll.answered", audience=SCREEN)
+def render_poll_on_screen(event, r):
+    meeting = _meeting(event, r)
+    return None if meeting is None else _screen(r, meeting, "screen-poll")
 
 
-@streams.renderer("participant.joined")
-def render_joined(event):
-    meeting, audience = _meeting_and_audience(event)
-    if meeting is None or audience != "console":
-        return None
-    return _part("console-stats", _cached(event, "stats", lambda: rendering.stats_context(meeting)))
+@streams.renderer("poll.changed", audience=CONSOLE)
+@streams.renderer("poll.answered", audience=CONSOLE)
+def render_poll_on_console(event, r):
+    meeting = _meeting(event, r)
+    return None if meeting is None else _polls(r, meeting)
+
+
+# --- speakers, participants, registrations ------------------------------------------------------------------------
+
+@streams.renderer("speakers.changed", audience=PUBLIC)
+def render_speakers(event, r):
+    meeting = _meeting(event, r)
+    return None if meeting is None else _part("speakers", _speakers(r, meeting))
+
+
+@streams.renderer("speakers.changed", audience=SCREEN)
+def render_speakers_on_screen(event, r):
+    meeting = _meeting(event, r)
+    return None if meeting is None else _screen(r, meeting, "screen-speakers")
+
+
+@streams.renderer("speakers.changed", audience=CONSOLE)
+def render_speakers_on_console(event, r):
+    meeting = _meeting(event, r)
+    return None if meeting is None else _part("console-speakers", _speakers(r, meeting))
+
+
+@streams.renderer("participant.joined", audience=CONSOLE)
+def render_joined(event, r):
+    meeting = _meeting(event, r)
+    return None if meeting is None else _stats(r, meeting)
 
 
 @streams.renderer("registration.changed")
-def render_registration(event):
-    meeting, _audience = _meeting_and_audience(event)
+def render_registration(event, r):
+    meeting = _meeting(event, r)
     if meeting is None:
         return None
-    return _part("registration-count", {"meeting": meeting, "registered": meeting.registrations.count()})
+    registered = r.once("registered", lambda: meeting.registrations.count())
+    return _part("registration-count", {"meeting": meeting, "registered": registered})
 
 
 @streams.renderer("screen.rotated")
-def render_rotated(event):
+def render_rotated(event, r):
     return None  # a control event: sockets re-check their subscriptions

@@ -45,12 +45,9 @@ EVERYONE = (PUBLIC, SCREEN, CONSOLE)
 
 def _emit(meeting: Meeting, kind: str, parts=EVERYONE, **ids) -> None:
     # One change, one event per audience: after commit, the renderers of these events share what they load (the
-    # meeting, the contribution...) instead of querying it again for each audience (meetings/renderers.py, _cached).
-    shared = {}
-    for part in parts:
-        key = meeting.stream_key if part == PUBLIC else f"{meeting.stream_key}.{part}"
-        event = streams.append(key, kind, **ids)
-        event.__dict__["_meetings_cache"] = shared
+    # meeting, the contribution...) instead of querying it again for each audience (meetings/renderers.py).
+    streams.append_together([meeting.stream_key if part == PUBLIC else f"{meeting.stream_key}.{part}"
+                             for part in parts], kind, **ids)
 
 
 def _locked(meeting: Meeting) -> Meeting:

@@ -31,4 +31,9 @@ def authorize(viewer, rest: str) -> str:
     raise ObjectDoesNotExist(rest)
 
 
-streams.register_stream("meeting", authorize=authorize)
+def audiences(rest: str) -> tuple[str]:
+    """One audience per meeting stream: its events render only for it."""
+    return (rest.partition(".")[2] or "public",)
+
+
+streams.register_stream("meeting", authorize=authorize, audiences=audiences)

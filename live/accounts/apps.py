@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from live.accounts import streams  # noqa: F401  (registers the user.<id> stream)
+        from live.accounts import renderers, streams  # noqa: F401  (the user.<id> stream and its control events)

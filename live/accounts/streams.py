@@ -1,5 +1,5 @@
 """The personal stream `user.<id>`: only its owner follows it. It carries notifications and control events
-(role changes re-check every subscription; blocking and logout close sockets)."""
+(role changes re-check every subscription; blocking and logout close sockets: renderers.py)."""
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 
@@ -16,10 +16,3 @@ def authorize(viewer, rest: str) -> str:
 
 
 streams.register_stream("user", authorize=authorize)
-
-
-@streams.renderer("session.ended")
-@streams.renderer("account.blocked")
-@streams.renderer("roles.changed")
-def render_control(event):
-    return None

@@ -8,4 +8,4 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Private messages")
 
     def ready(self):
-        from live.messaging import moderation, streams  # noqa: F401  (register the stream type, renderers, moderation)
+        from live.messaging import moderation, renderers, streams  # noqa: F401  (registrations)

@@ -8,4 +8,4 @@ class ModerationConfig(AppConfig):
     verbose_name = _("Moderation")
 
     def ready(self):
-        from live.moderation import moderation, streams  # noqa: F401  (the "user" kind, the moderation streams)
+        from live.moderation import moderation, renderers, streams  # noqa: F401  (the "user" kind, the moderation streams)

@@ -1,3 +1,5 @@
+"""The notifications on their owner's `user.<pk>` stream: the new item, the unread badge, the announcement."""
+
 from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -7,29 +9,31 @@ from live.notifications.models import Notification
 from live.notifications.services import unread_count
 
 
-def _owner(event):
-    return get_user_model().objects.filter(pk=int(event.stream.split(".")[1])).first()
+def _owner_and_unread(event, r):
+    def read():
+        user = get_user_model().objects.filter(pk=int(event.stream.split(".")[1])).first()
+        return user, (unread_count(user) if user is not None else 0)
+
+    return r.once("owner", read)
 
 
 @streams.renderer("notification.created")
-def render_created(event):
-    notification = Notification.objects.filter(pk=event.data["notification"]).first()
-    user = _owner(event)
+def render_created(event, r):
+    notification = r.once("notification", lambda: Notification.objects.filter(pk=event.data["notification"]).first())
+    user, unread = _owner_and_unread(event, r)
     if notification is None or user is None:
         return None
     return render_to_string("notifications/push.html", {
         "notification": notification,
-        "unread_notifications": unread_count(user),
+        "unread_notifications": unread,
         "announce": _("New notification: %(text)s") % {"text": notification.text},
     })
 
 
 @streams.renderer("notifications.read")
-def render_read(event):
-    user = _owner(event)
+def render_read(event, r):
+    user, unread = _owner_and_unread(event, r)
     if user is None:
         return None
-    return render_to_string("notifications/push.html", {
-        "read": Notification.objects.filter(pk__in=event.data["notifications"], user=user),
-        "unread_notifications": unread_count(user),
-    })
+    read = r.once("read", lambda: list(Notification.objects.filter(pk__in=event.data["notifications"], user=user)))
+    return render_to_string("notifications/push.html", {"read": read, "unread_notifications": unread})

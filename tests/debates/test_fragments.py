@@ -1,6 +1,7 @@
 """The cached HTML of comments (debates/fragments.py): a page served from the cache is the page rendered without
 it, for every reader, and no change to a comment is ever served stale."""
 
+import json
 import re
 from pathlib import Path
 
@@ -319,14 +320,16 @@ def test_a_template_or_catalog_change_changes_every_key(tmp_path, monkeypatch):
 def test_the_push_and_the_cached_page_show_the_same_comment(thread, carol):
     """The live renderers render comment_main.html directly: after an edit, what the push brings and what a
     page served from the cache shows are the same comment (the page's forms carry its CSRF token and `next`)."""
-    from debates import streams as debate_streams
+    from django.utils import translation
+
+    from live import streams
     from live.models import Event
 
     client = Client()
     page(client, thread["debate"])
     services.edit_comment(comment=thread["neutral"], actor=carol, body="Un *troisième* avis")
     event = Event.objects.filter(stream=thread["debate"].stream_key, kind="comment.edited").last()
-    pushed = debate_streams.render_edited(event)["public"]
+    pushed = json.loads(streams.frames(event)[f"public:{translation.get_language()}"])["html"]
     pk = thread["neutral"].pk
     pushed = pushed[pushed.index(f'<div id="comment-{pk}-main"'):pushed.index('<section id="debate-tallies"')]
     html = page(client, thread["debate"])

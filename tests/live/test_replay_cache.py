@@ -17,7 +17,7 @@ def renderer():
     CALLS.clear()
 
     @streams.renderer("test.item")
-    def render(event):
+    def render(event, r):
         CALLS.append(event.seq)
         return f"<p id='item-{event.data['item']}'>{STATE.get(event.data['item'], 'shown')}</p>"
 

@@ -131,7 +131,7 @@ def test_a_failing_channel_layer_does_not_fail_the_write():
 
 def test_a_broken_renderer_still_advances_the_seq():
     @streams.renderer("test.broken")
-    def broken(event):
+    def broken(event, r):
         raise ValueError("bug")
 
     event = streams.append("debate.1", "test.broken")

@@ -17,16 +17,16 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 
 def _renders():
     """Counts the debate templates rendered for pushes."""
-    import debates.streams
+    import debates.renderers
 
-    real = debates.streams.render_to_string
+    real = debates.renderers.render_to_string
     calls = []
 
     def counting(template, context):
         calls.append((template, context["audience"]))
         return real(template, context)
 
-    return calls, mock.patch.object(debates.streams, "render_to_string", counting)
+    return calls, mock.patch.object(debates.renderers, "render_to_string", counting)
 
 
 def _last_event(key):

@@ -1,0 +1,143 @@
+"""How the events of a `debate.<pk>` stream render, for its two audiences (debates/streams.py): "public" and
+"moderators" (hidden comments stay visible to them, marked, with their controls). Both render the same templates
+from the same reads; only the moderator view differs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from debates import selectors
+from debates.models import Comment, Debate
+from live import streams
+
+AUDIENCES = ("public", "moderators")
+
+
+def _comment(event, r) -> Comment | None:
+    return r.once("comment", lambda: Comment.objects.select_related(
+        "author", "hidden_by", "debate", "debate__author").filter(pk=event.data.get("comment")).first())
+
+
+def _tallies(r, debate) -> dict:
+    return r.once("tallies", lambda: selectors.tallies(debate))
+
+
+def _for_audience(r, template: str, context: dict) -> str:
+    # "NOTPROVIDED": the forms in pushed bytes carry no per-user CSRF token (htmx sends it as a header).
+    urls = r.once("moderation_urls", selectors.moderation_urls)
+    return render_to_string(template, {**context, **urls, "audience": r.audience,
+                                       "csrf_token": "NOTPROVIDED", "max_length": settings.DEBATES_COMMENT_MAX_LENGTH,
+                                       "moderator_view": r.audience == "moderators"})
+
+
+@streams.renderer("comment.posted", audience=AUDIENCES)
+def render_posted(event, r):
+    comment = _comment(event, r)
+    if comment is None:
+        return None
+    comment.children, comment.more_replies, comment.my_vote = [], 0, 0
+    debate = comment.debate
+    if comment.parent_id:
+        announce = _("New reply by %(name)s") % {"name": comment.author.public_name}
+    else:
+        announce = _("New comment by %(name)s") % {"name": comment.author.public_name}
+    return _for_audience(r, "debates/push/comment_posted.html", {
+        "comment": comment, "debate": debate, "tallies": _tallies(r, debate), "announce": announce})
+
+
+def _render_main(event, r, announce=""):
+    comment = _comment(event, r)
+    if comment is None:
+        return None
+    comment.my_vote = 0
+    return _for_audience(r, "debates/push/comment_changed.html", {
+        "comment": comment, "debate": comment.debate, "tallies": _tallies(r, comment.debate),
+        "announce": announce})
+
+
+@streams.renderer("comment.edited", audience=AUDIENCES)
+@streams.renderer("comment.deleted", audience=AUDIENCES)
+@streams.renderer("comment.unhidden", audience=AUDIENCES)
+def render_changed(event, r):
+    return _render_main(event, r)
+
+
+@streams.renderer("comment.hidden", audience=AUDIENCES)
+def render_hidden(event, r):
+    return _render_main(event, r, _("A comment was hidden by moderation."))
+
+
+@streams.renderer("comment.removed")
+def render_removed(event, r):
+    debate = Debate(pk=int(event.stream.split(".")[1]))
+    parent = None
+    if event.data.get("rank", 0) > settings.DEBATES_REPLIES_SHOWN:
+        # It was folded under its parent's "show N more replies": that count goes down (the link, at zero).
+        parent = r.once("parent", lambda: Comment.objects.filter(pk=event.data["parent"]).first())
+        if parent is not None:
+            parent.more_replies = max(parent.reply_count - settings.DEBATES_REPLIES_SHOWN, 0)
+    return render_to_string("debates/push/comment_removed.html", {
+        "pk": event.data.get("comment"), "parent": parent, "debate": debate, "tallies": _tallies(r, debate),
+        "announce": _("A comment was removed by an administrator.")})
+
+
+@streams.renderer("comment.voted")
+def render_voted(event, r):
+    comment = _comment(event, r)
+    if comment is None:
+        return None
+    return render_to_string("debates/comment_score.html", {"comment": comment, "oob": True})
+
+
+def _render_debate(event, r, announce="", *, state_changed=True):
+    def read():
+        debate = Debate.objects.select_related("author", "closed_by").filter(
+            pk=int(event.stream.split(".")[1])).first()
+        return debate, (list(debate.updates.select_related("author")[:20]) if debate else [])
+
+    debate, updates = r.once("debate", read)
+    if debate is None:
+        return None
+    # The same for every audience: rendered once per language.
+    return render_to_string("debates/push/debate_changed.html", {
+        "debate": debate, "updates": updates, "announce": announce, "csrf_token": "NOTPROVIDED",
+        # The comment form is replaced only when the state changes, never under someone's draft for an edit.
+        "state_changed": state_changed,
+        "max_length": settings.DEBATES_COMMENT_MAX_LENGTH})
+
+
+@streams.renderer("debate.edited")
+def render_debate_edited(event, r):
+    return _render_debate(event, r, state_changed=False)
+
+
+@streams.renderer("debate.update_posted")
+def render_update_posted(event, r):
+    return _render_debate(event, r, _("The debate has a new information update."), state_changed=False)
+
+
+@streams.renderer("debate.closed")
+def render_closed(event, r):
+    return _render_debate(event, r, _("The debate is closed. Its conclusions are published."))
+
+
+@streams.renderer("debate.reopened")
+def render_reopened(event, r):
+    return _render_debate(event, r, _("The debate is open again."))
+
+
+@streams.renderer("debate.locked")
+def render_locked(event, r):
+    return _render_debate(event, r, _("Comments are locked by a moderator."))
+
+
+@streams.renderer("debate.unlocked")
+def render_unlocked(event, r):
+    return _render_debate(event, r, _("Comments are open again."))
+
+
+@streams.renderer("debate.created")
+def render_created(event, r):
+    return None
