@@ -6,4 +6,8 @@ class LiveConfig(AppConfig):
     verbose_name = "Agora Live"
 
     def ready(self):
-        from live import checks  # noqa: F401  (registers the production system checks)
+        from django.db.backends.signals import connection_created
+
+        from live import checks, database  # noqa: F401  (checks registers the production system checks)
+
+        connection_created.connect(database.watch, dispatch_uid="live.database.watch")

@@ -17,3 +17,5 @@ urlpatterns = [
     path("debates/", include("debates.urls")),
     path("meetings/", include("meetings.urls")),
 ]
+
+handler500 = "live.views.server_error"  # a database restart answers 503 + Retry-After, not 500

@@ -1,13 +1,18 @@
 import asyncio
+import sys
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connection
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 from live import features
+
+RETRY_AFTER_SECONDS = 2  # a PostgreSQL restart or failover: the pool has new connections within a second or two
 
 
 def home(request):
@@ -50,3 +55,14 @@ async def _layer_roundtrip():
     blocking receive, which made a busy process look down."""
     layer = get_channel_layer()
     await asyncio.wait_for(layer.group_send("live.healthz", {"type": "healthz"}), timeout=2)
+
+
+def server_error(request):
+    """The 500 page; when the database could not be reached (a restart, a failover), a 503 that says to try again
+    in a moment, with Retry-After. Nothing is retried here: a write that failed inside its transaction was rolled
+    back or its outcome is unknown, and only the client can send it again (its client id makes that safe)."""
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return defaults.server_error(request)

@@ -38,3 +38,17 @@ def test_it_shows_a_standalone_500_page():
     assert response.status_code == 500
     html = response.content.decode()
     assert '<html lang="fr">' in html and "<h1>Un problème est survenu</h1>" in html and "live/live.css" in html
+
+
+def test_a_database_outage_answers_503_with_retry_after_instead_of_500(rf):
+    from django.db import OperationalError
+
+    from live.views import server_error
+
+    with translation.override("fr"):
+        try:
+            raise OperationalError("terminating connection due to administrator command")
+        except OperationalError:
+            response = server_error(rf.get("/"))
+    assert response.status_code == 503 and response["Retry-After"] == "2"
+    assert "<h1>Momentanément indisponible</h1>" in response.content.decode()

@@ -11,8 +11,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -52,6 +54,10 @@ class Cluster:
     def stop(self):
         as_postgres(f"{self.bin}/pg_ctl", "-D", self.dir, "-m", "fast", "-w", "stop")
 
+    def restart(self):
+        as_postgres(f"{self.bin}/pg_ctl", "-D", self.dir, "-m", "fast", "-w", "-l", f"{self.dir}/log", "-o",
+                    f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "restart")
+
     def remove(self):
         try:
             self.stop()
@@ -69,7 +75,19 @@ def get(url):
     return status, (json.loads(body) if url.endswith("/healthz") else None)
 
 
-@pytest.fixture
+def wait_until_healthy(base):
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            assert get(base + "/healthz")[0] == 200
+            return
+        except (OSError, AssertionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
 def own_postgres():
     if not BINDIRS or shutil.which("runuser") is None:
         pytest.skip("PostgreSQL server binaries are not installed")
@@ -95,15 +113,7 @@ def test_the_next_request_and_socket_action_succeed_after_a_postgres_restart(own
                               stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                assert get(base + "/healthz")[0] == 200
-                break
-            except (OSError, AssertionError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        wait_until_healthy(base)
         with ws_client.connect(f"ws://127.0.0.1:{port}/ws/", origin=base) as socket_:
             check_socket_across_restart(socket_, base, own_postgres)
     finally:
@@ -125,3 +135,119 @@ def check_socket_across_restart(socket_, base, own_postgres):
     assert get(base + "/debates/")[0] == 200
     socket_.send(json.dumps({"type": "resume", "streams": {"debate.2": {"epoch": "", "seq": 0}}}))
     assert json.loads(socket_.recv(timeout=5))["code"] == "not_found"
+
+
+# --- a fast restart during a stream of posts: no 500, no lost or doubled row ---------------------------------------
+
+SETUP = """
+from tests.debates.conftest import make_debate
+from tests.helpers import make_user, session_cookie
+author = make_user("{name}")
+print(make_debate(author).pk, session_cookie(author))
+"""
+CSRF = "agorafaulttestcsrfsecret0123456"  # any 32 letters and digits: the cookie and the header must match
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def post_comment(base, debate, cookie, client_id) -> int:
+    """One comment POST, as the page's form sends it; the HTTP status (0: the server could not be reached)."""
+    body = urllib.parse.urlencode({"body": f"Flux {client_id}", "client_id": client_id}).encode()
+    request = urllib.request.Request(f"{base}/debates/{debate}/comments/", data=body, method="POST", headers={
+        "Cookie": f"sessionid={cookie}; csrftoken={CSRF + 'x'}", "X-CSRFToken": CSRF + "x", "Origin": base})
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=15) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+@pytest.mark.parametrize("pooled", [True, False], ids=["psycopg-pool", "persistent-connections"])
+def test_a_fast_restart_during_a_stream_of_posts_gives_no_500_and_loses_or_doubles_nothing(own_postgres, pooled):
+    from django.conf import settings
+
+    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:{own_postgres.port}/postgres",
+           "REDIS_URL": settings.REDIS_URL, "ALLOWED_HOSTS": "127.0.0.1", "DJANGO_ENV": "development", "DEBUG": "0",
+           "RATE_LIMITS_ENABLED": "0", **({"DB_POOL_MAX_SIZE": "4"} if pooled else {"DB_CONN_MAX_AGE": "600"})}
+    env.pop("TEST_DATABASE_NAME", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
+    name = "pooled" if pooled else "persistent"
+    debate, cookie = subprocess.run([sys.executable, "manage.py", "shell", "-c", SETUP.format(name=name)], cwd=ROOT,
+                                    env=env, check=True, timeout=60, capture_output=True, text=True).stdout.split()[-2:]
+    port = spare_port()
+    server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                               "live.asgi:application"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    statuses: list[int] = []
+    try:
+        wait_until_healthy(base)
+        restart = threading.Thread(target=own_postgres.restart)
+        sent = 0
+        while True:
+            client_id = f"{name}-{sent:04d}"
+            while True:  # the page's retry: the same client id until the post is answered
+                status = post_comment(base, debate, cookie, client_id)
+                statuses.append(status)
+                if status not in (0, 503):  # 503 + Retry-After, or no answer: try again
+                    break
+                time.sleep(0.2)
+            sent += 1
+            if sent == 5:
+                restart.start()  # while posts keep coming
+            if sent > 5 and not restart.is_alive() and sent >= 40:
+                break
+        restart.join()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    rows = as_postgres(f"{own_postgres.bin}/psql", "-h", "127.0.0.1", "-p", str(own_postgres.port), "-U",
+                       "postgres", "-tA", "-c",
+                       f"SELECT client_id, count(*) FROM debates_comment WHERE client_id LIKE '{name}-%' "
+                       "GROUP BY client_id")
+    counts = dict(line.split("|") for line in rows.stdout.split())
+    retried = sum(1 for status in statuses if status != 302)
+    print(f"{sent} posts, {len(statuses)} attempts, answers {sorted(set(statuses))}, {retried} retried")
+    assert set(statuses) <= {302, 503}
+    assert counts == {f"{name}-{i:04d}": "1" for i in range(sent)}
+
+
+# --- a connection killed before or between reads --------------------------------------------------------------------
+
+def kill_backend_of(connection) -> None:
+    import psycopg
+
+    pid = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    with psycopg.connect(**{**params, "autocommit": True}) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+@pytest.mark.needs_postgres
+def test_a_read_on_a_connection_killed_before_use_is_sent_again_once(transactional_db, django_user_model):
+    from django.db import connection
+
+    connection.close()
+    connection.ensure_connection()  # a new connection, not used yet (as a request gets one from the pool)
+    kill_backend_of(connection)
+    assert django_user_model.objects.count() == 0  # answered, on a new connection
+    kill_backend_of(connection)  # killed between two reads (the session, then the user)
+    assert not django_user_model.objects.filter(nickname="nobody").exists()
+
+
+@pytest.mark.needs_postgres
+def test_a_write_on_a_connection_killed_before_use_is_never_sent_again(transactional_db, django_user_model):
+    from django.db import OperationalError, connection
+
+    connection.close()
+    connection.ensure_connection()
+    kill_backend_of(connection)
+    with pytest.raises(OperationalError):
+        django_user_model.objects.create(username="x@example.org", email="x@example.org", nickname="x")
+    connection.close()
+    assert django_user_model.objects.count() == 0

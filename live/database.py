@@ -1,0 +1,47 @@
+"""A connection that PostgreSQL killed (a restart, a failover, a proxy cutting idle connections) costs no request that
+only read through it: a read outside any transaction that failed because its connection was dead is sent once more,
+on a new connection.
+
+Connections are also checked before they are handed out (CONN_HEALTH_CHECKS: psycopg_pool's `check` in pool mode, a
+`SELECT 1` at a request's first use of a persistent connection); this covers a connection killed after that check,
+before or between a request's reads (the session, then the user). A read outside a transaction has no effect to
+repeat, and the new connection gets the same session state (Django's `init_connection_state`). Writes, and anything
+inside a transaction, are never sent again here: a write that failed may have been applied, and only the client may
+repeat it (it gets a 503 with Retry-After, live.views.server_error; its client id makes the repeat safe)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import InterfaceError, OperationalError
+
+logger = logging.getLogger(__name__)
+
+
+def watch(sender, connection, **kwargs) -> None:
+    """connection_created: put `retry_dead_read` around every query of this connection object."""
+    if retry_dead_read not in connection.execute_wrappers:
+        connection.execute_wrappers.insert(0, retry_dead_read)
+
+
+def retry_dead_read(execute, sql, params, many, context):
+    db = context["connection"]
+    try:
+        return execute(sql, params, many, context)
+    except (OperationalError, InterfaceError):
+        if many or db.in_atomic_block or not db.get_autocommit() or not _is_read(sql) or not _dead(db):
+            raise
+        logger.warning("database connection lost before a read; sending the read again on a new connection")
+    db.close()
+    db.ensure_connection()
+    context["cursor"].cursor = db.create_cursor()
+    return execute(sql, params, many, context)
+
+
+def _is_read(sql) -> bool:
+    return str(sql).lstrip().upper().startswith("SELECT")
+
+
+def _dead(db) -> bool:
+    raw = db.connection
+    return raw is None or raw.closed or getattr(raw, "broken", False)
