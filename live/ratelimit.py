@@ -39,6 +39,8 @@ T = TypeVar("T")
 DEFAULT_LIMITS = {
     "comment": "3/5",
     "debate": "10/3600",     # debates opened per person
+    "debate_edit": "60/60",  # edits, updates, closes and reopens of a debate
+    "comment_delete": "60/60",
     "vote": "30/60",
     "message": "20/60",
     "read": "300/60",       # read receipts (private messages): one per message seen, at most

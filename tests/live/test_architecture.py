@@ -1,0 +1,369 @@
+"""The rules of the layout, read from the source (ast) so that they check themselves as the code grows:
+
+- every event kind a service appends has a renderer and a line in docs/realtime.md;
+- every rate-limit action the code uses is declared in live/ratelimit.py;
+- imports go one way: a renderer never imports a view, permissions never import services (or views), and the core
+  (live/) never imports a feature app;
+- no receiver of Django's model or auth signals (side effects happen in the services, called explicitly);
+- the admin cannot write around a service."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.test import RequestFactory
+
+from live import ratelimit, streams
+
+ROOT = Path(__file__).resolve().parents[2]
+CORE = "live"
+
+
+@cache
+def feature_apps() -> tuple[str, ...]:
+    """The top-level packages of the project that are Django apps, besides the core."""
+    return tuple(sorted(p.parent.name for p in ROOT.glob("*/apps.py") if p.parent.name != CORE))
+
+
+@cache
+def modules() -> dict[str, ast.Module]:
+    """Every module of the project's apps (not migrations, tests or bench), by dotted name."""
+    found = {}
+    for package in (CORE, *feature_apps()):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = ast.parse(path.read_text(), filename=str(path))
+    return found
+
+
+def where(name: str, node: ast.AST) -> str:
+    return f"{name.replace('.', '/')}.py:{node.lineno}"
+
+
+def literal_strings(node: ast.AST) -> list[str] | None:
+    """The strings an expression can be: a literal, or either branch of `a if c else b`; None when not literal."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        body, orelse = literal_strings(node.body), literal_strings(node.orelse)
+        return None if body is None or orelse is None else body + orelse
+    return None
+
+
+def called_name(call: ast.Call) -> str | None:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+
+
+def calls_to(tree: ast.AST, owner: str, names: set[str]):
+    """Calls `owner.name(...)` (or a bare `name(...)` imported from it) with `name` in `names`."""
+    imported = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                and (node.module or "").endswith(owner) for alias in node.names}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == owner \
+                and func.attr in names:
+            yield func.attr, node
+        elif isinstance(func, ast.Name) and func.id in names and func.id in imported:
+            yield func.id, node
+
+
+def argument(call: ast.Call, position: int, keyword: str) -> ast.AST | None:
+    for kw in call.keywords:
+        if kw.arg == keyword:
+            return kw.value
+    return call.args[position] if len(call.args) > position else None
+
+
+# --- event kinds -------------------------------------------------------------------------------------------------
+
+APPENDERS = {name for name, fn in vars(streams).items() if inspect.isfunction(fn) and fn.__module__ == streams.__name__
+             and list(inspect.signature(fn).parameters)[:2] == ["key", "kind"]}
+KIND_POSITION = 1
+
+
+@cache
+def emitted_kinds() -> dict[str, list[str]]:
+    """kind -> where it is appended: `streams.append(key, kind, ...)` (and its siblings with the same first
+    parameters), and the calls of any function that passes its own `kind` parameter on to them (meetings' _emit)."""
+    kinds: dict[str, list[str]] = {}
+    not_literal = []
+    for name, tree in modules().items():
+        if name == "live.streams":
+            continue
+        wrappers = {}
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+            for _name, call in calls_to(fn, "streams", APPENDERS):
+                kind = argument(call, KIND_POSITION, "kind")
+                if isinstance(kind, ast.Name) and kind.id in params:
+                    wrappers[fn.name] = params.index(kind.id)
+        sites = list(calls_to(tree, "streams", APPENDERS))
+        sites += [(called, node) for node in ast.walk(tree) if isinstance(node, ast.Call)
+                  and (called := called_name(node)) in wrappers]
+        for called, call in sites:
+            kind = argument(call, wrappers.get(called, KIND_POSITION), "kind")
+            values = literal_strings(kind) if kind is not None else None
+            if values is None:
+                if not (isinstance(kind, ast.Name) and any(
+                        isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name in wrappers
+                        and fn.lineno <= call.lineno <= fn.end_lineno for fn in ast.walk(tree))):
+                    not_literal.append(where(name, call))
+                continue
+            for value in values:
+                kinds.setdefault(value, []).append(where(name, call))
+    assert not not_literal, f"event kinds must be literal strings (so that they can be listed): {not_literal}"
+    return kinds
+
+
+def test_the_event_kinds_are_found():
+    kinds = emitted_kinds()
+    # What the reading must find, whatever else is added: a plain append, a conditional kind, meetings' _emit.
+    assert {"comment.posted", "debate.locked", "debate.unlocked", "contribution.changed"} <= set(kinds)
+
+
+def test_every_event_kind_has_a_renderer():
+    missing = {kind: sites for kind, sites in emitted_kinds().items() if kind not in streams._renderers}
+    assert not missing, f"no @streams.renderer for: {missing}"
+
+
+def test_every_event_kind_is_documented_and_every_documented_kind_is_emitted():
+    doc = (ROOT / "docs" / "realtime.md").read_text()
+    assert "## Event kinds" in doc, "docs/realtime.md lists the event kinds in a section of that name"
+    section = doc.split("## Event kinds", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \|", section, re.MULTILINE))
+    emitted = set(emitted_kinds())
+    assert not emitted - documented, f"add a line to docs/realtime.md (Event kinds) for: {sorted(emitted - documented)}"
+    assert not documented - emitted, f"docs/realtime.md lists kinds nothing emits: {sorted(documented - emitted)}"
+
+
+# --- rate limits -------------------------------------------------------------------------------------------------
+
+def _declared_windows() -> set[str]:
+    """The functions of live.ratelimit that take an `action` and read its declared limit (the ones that bring their
+    own window, like `once_per(action, who, seconds)`, declare nothing)."""
+    names = set()
+    for name, fn in vars(ratelimit).items():
+        if name.startswith("_") or not callable(fn) or getattr(fn, "__module__", None) != ratelimit.__name__:
+            continue
+        try:
+            params = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            continue
+        if "action" in params and "seconds" not in params and not inspect.isclass(fn):
+            names.add(name)
+    return names
+
+
+def _returned_tuples(tree: ast.AST, function: str) -> list[ast.AST] | None:
+    """The first items of the tuples `function` (defined in `tree`) returns in a list: the (action, who) pairs
+    the sign-in view throttles on."""
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name == function:
+            firsts = [elt.elts[0] for ret in ast.walk(fn) if isinstance(ret, ast.Return)
+                      and isinstance(ret.value, (ast.List, ast.Tuple)) for elt in ret.value.elts
+                      if isinstance(elt, ast.Tuple) and elt.elts]
+            return firsts or None
+    return None
+
+
+def _resolve(tree: ast.AST, call: ast.Call, value: ast.AST) -> list[ast.AST] | None:
+    """A loop variable `for action, who in self.f()` resolved to what `f` returns."""
+    if not isinstance(value, ast.Name):
+        return [value]
+    for loop in ast.walk(tree):
+        targets = [(loop.target, loop.iter)] if isinstance(loop, (ast.For, ast.comprehension)) else []
+        if isinstance(loop, (ast.GeneratorExp, ast.ListComp, ast.SetComp)):
+            targets = [(gen.target, gen.iter) for gen in loop.generators]
+        for target, iterated in targets:
+            names = [target] if isinstance(target, ast.Name) else getattr(target, "elts", [])
+            if names and isinstance(names[0], ast.Name) and names[0].id == value.id \
+                    and isinstance(iterated, ast.Call) and called_name(iterated):
+                found = _returned_tuples(tree, called_name(iterated))
+                if found is not None:
+                    return found
+    return None
+
+
+@cache
+def used_actions() -> dict[str, list[str]]:
+    actions: dict[str, list[str]] = {}
+    unreadable = []
+    functions = _declared_windows()
+    for name, tree in modules().items():
+        if name == "live.ratelimit":
+            continue
+        sites = [(call, argument(call, 0, "action")) for _f, call in calls_to(tree, "ratelimit", functions)]
+        sites += [(call, argument(call, 1, "action")) for _f, call in calls_to(tree, "ratelimit", {"RateLimited"})]
+        for call, value in sites:
+            if value is None:
+                continue
+            resolved = _resolve(tree, call, value)
+            for item in resolved or [None]:
+                strings = literal_strings(item) if item is not None else None
+                if strings is None:
+                    unreadable.append(where(name, call))
+                for action in strings or []:
+                    actions.setdefault(action, []).append(where(name, call))
+    assert not unreadable, f"rate-limit actions must be literal strings (so that they can be checked): {unreadable}"
+    return actions
+
+
+def test_the_rate_limit_actions_are_found():
+    assert {"comment", "vote", "login", "login_ip", "moderate"} <= set(used_actions())
+
+
+def test_every_rate_limit_action_used_is_declared():
+    undeclared = {action: sites for action, sites in used_actions().items() if action not in ratelimit.DEFAULT_LIMITS}
+    assert not undeclared, f"declare these in live/ratelimit.py DEFAULT_LIMITS (else they share 'default'): {undeclared}"
+
+
+# --- imports -----------------------------------------------------------------------------------------------------
+
+def imports_of(name: str, tree: ast.Module):
+    """(imported module, node) for every import in the module, at any depth (a function-level import counts)."""
+    known = modules()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                yield (full if full in known else node.module), node
+
+
+def is_renderer(name: str, tree: ast.Module) -> bool:
+    """A module that renders events: it registers `@streams.renderer`s, or is named for rendering."""
+    if name.rsplit(".", 1)[-1] in {"renderers", "rendering", "fragments"}:
+        return True
+    return any(True for _f, _call in calls_to(tree, "streams", {"renderer"}))
+
+
+def _last(module: str) -> str:
+    return module.rsplit(".", 1)[-1]
+
+
+RULES = [
+    ("a renderer imports a view", is_renderer, lambda target: _last(target) == "views"),
+    ("permissions import services", lambda name, _tree: _last(name) == "permissions",
+     lambda target: _last(target) in {"services", "views"}),
+    ("the core imports a feature app", lambda name, _tree: name.split(".")[0] == CORE,
+     lambda target: target.split(".")[0] in feature_apps()),
+]
+
+
+def import_violations() -> list[str]:
+    found = []
+    for rule, applies, forbidden in RULES:
+        for name, tree in modules().items():
+            if not applies(name, tree):
+                continue
+            for target, node in imports_of(name, tree):
+                if forbidden(target):
+                    found.append(f"{rule}: {where(name, node)} imports {target}")
+    return found
+
+
+# Being moved by #14 item 3 (renderers-hub); the test fails once one of these is gone, so that it is struck here.
+PENDING = {
+    "a renderer imports a view: debates/streams.py imports debates.views",
+}
+
+
+def test_imports_go_one_way():
+    found = import_violations()
+    pending = {v for v in found if re.sub(r"\.py:\d+", ".py", v) in PENDING}
+    assert set(found) == pending, "\n".join(sorted(set(found) - pending))
+    assert {re.sub(r"\.py:\d+", ".py", v) for v in pending} == PENDING, "strike the fixed ones from PENDING"
+
+
+def test_the_import_rules_catch_what_they_forbid():
+    """The rules, applied to the shapes they forbid (the meetings permissions <-> services circle of before)."""
+    samples = {
+        "meetings.permissions": "from meetings import services\n",
+        "debates.renderers": "def render():\n    from debates.views import moderation_urls\n",
+        "live.views": "def home():\n    from debates.models import Debate\n",
+    }
+    real = modules()
+    try:
+        for name, source in samples.items():
+            real[name] = ast.parse(source)
+        caught = "\n".join(import_violations())
+    finally:
+        modules.cache_clear()
+    assert "permissions import services: meetings/permissions.py:1 imports meetings.services" in caught
+    assert "a renderer imports a view: debates/renderers.py:2 imports debates.views" in caught
+    assert "the core imports a feature app: live/views.py:2 imports debates.models" in caught
+
+
+# --- signals -----------------------------------------------------------------------------------------------------
+
+# Reset when a test overrides CACHES (override_settings): a process-local memo of the cache, not a side effect of
+# what people do.
+ALLOWED_RECEIVERS = {"setting_changed"}
+
+
+def test_no_signal_receivers():
+    found = []
+    for name, tree in modules().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "connect" \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id not in ALLOWED_RECEIVERS \
+                    and any(isinstance(i, ast.ImportFrom) and (i.module or "").endswith("signals")
+                            and node.func.value.id in {a.asname or a.name for a in i.names} for i in ast.walk(tree)):
+                found.append(f"{where(name, node)}: {node.func.value.id}.connect")
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                    called_name(d) == "receiver" if isinstance(d, ast.Call) else getattr(d, "id", "") == "receiver"
+                    for d in node.decorator_list):
+                found.append(f"{where(name, node)}: @receiver")
+    assert not found, f"call the service explicitly instead of receiving a signal: {found}"
+
+
+# --- the admin ---------------------------------------------------------------------------------------------------
+
+def overrides(model_admin, method: str) -> bool:
+    return getattr(type(model_admin), method) is not getattr(admin.ModelAdmin, method)
+
+
+@pytest.mark.django_db
+def test_the_admin_writes_through_the_services(admin_user):
+    request = RequestFactory().post("/admin/")
+    request.user = admin_user
+    ours = {config.label for config in apps.get_app_configs()
+            if config.name.split(".")[0] in (CORE, *feature_apps())}
+    checked, bypasses = [], []
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in ours:
+            continue
+        checked.append(model.__name__)
+        label = f"{type(model_admin).__module__}.{type(model_admin).__name__}"
+        if model_admin.has_delete_permission(request) and not (
+                overrides(model_admin, "delete_model") and overrides(model_admin, "delete_queryset")):
+            bypasses.append(f"{label} deletes rows itself: forbid it or delete through the service")
+        editable = set(model_admin.get_fields(request)) - set(model_admin.get_readonly_fields(request))
+        writes = model_admin.has_add_permission(request) or (model_admin.has_change_permission(request) and editable)
+        if writes and not overrides(model_admin, "save_model"):
+            bypasses.append(f"{label} saves rows itself: forbid it or save through the service")
+        for inline in model_admin.get_inline_instances(request):
+            if (inline.has_add_permission(request, None) or inline.has_change_permission(request)
+                    or (inline.can_delete and inline.has_delete_permission(request))) \
+                    and not overrides(model_admin, "save_formset"):
+                bypasses.append(f"{label} saves {inline.model.__name__} rows itself")
+    assert {"Comment", "Debate", "Meeting", "User"} <= set(checked)
+    assert not bypasses, bypasses
