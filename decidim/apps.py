@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class DecidimConfig(AppConfig):
     name = "decidim"
     verbose_name = _("Decidim")
+
+    def ready(self):
+        from decidim.views import sign_out_notice
+        from live import features
+
+        features.add_sign_out_notice(sign_out_notice)

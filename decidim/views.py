@@ -23,6 +23,7 @@ from decidim import organizations, selectors, services
 from decidim.forms import LinkForm, NicknameForm
 from decidim.oauth import DecidimOAuth2Adapter
 from live import ratelimit
+from live.accounts import services as accounts
 from live.accounts.views import client_ip, sign_in_throttle_keys
 
 logger = logging.getLogger(__name__)
@@ -199,6 +200,7 @@ def _sign_in(request, user, organization, next_url: str, created: bool = False):
         request.session.pop(PENDING, None)
         return _error(request, "blocked", organization)
     login(request, user, backend=BACKEND)
+    accounts.signed_in(session=request.session, user=user)
     request.session.pop(PENDING, None)
     request.session[SIGNED_IN_WITH] = organization.key
     if created:

@@ -3,7 +3,8 @@ its AppConfig.ready, and does nothing else there: the core (live/) never imports
 
 - home sections: a template and the few latest items it lists on the home page, in INSTALLED_APPS order;
 - sign-in steps: what a visitor's session holds that becomes their account's when they sign in or sign up
-  (live.accounts.services.signed_in runs them).
+  (live.accounts.services.signed_in runs them);
+- sign-out notices: what to tell someone who signs out (read from the session before it is emptied).
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ class HomeSection:
 
 _home_sections: dict[str, HomeSection] = {}
 _sign_in_steps: dict[str, Callable] = {}
+_sign_out_notices: dict[str, Callable] = {}
+
+
+def _name(fn: Callable) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
 
 
 def add_home_section(*, template: str, items: Callable[[], Iterable]) -> None:
@@ -34,8 +40,17 @@ def home_sections() -> list[HomeSection]:
 def add_sign_in_step(step: Callable) -> None:
     """`step(session=..., user=...)` runs right after a sign-in or a sign-up, with the session that now holds
     `user`."""
-    _sign_in_steps[f"{step.__module__}.{step.__qualname__}"] = step
+    _sign_in_steps[_name(step)] = step
 
 
 def sign_in_steps() -> list[Callable]:
     return list(_sign_in_steps.values())
+
+
+def add_sign_out_notice(notice: Callable) -> None:
+    """`notice(request)` returns what to tell the person signing out, or None."""
+    _sign_out_notices[_name(notice)] = notice
+
+
+def sign_out_notices(request) -> list[str]:
+    return [text for notice in _sign_out_notices.values() if (text := notice(request))]

@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from live import actions, ratelimit
+from live import actions, features, ratelimit
 from live.accounts import services
 from live.accounts.backends import account_named
 from live.accounts.forms import ProfileForm, SignInForm, SignUpForm
@@ -80,15 +80,13 @@ def throttle_account(username: str) -> str:
 
 @require_POST
 def sign_out(request):
-    from decidim.views import sign_out_notice
-
-    notice = sign_out_notice(request)  # read before logout() empties the session
+    notices = features.sign_out_notices(request)  # read before logout() empties the session
     if request.user.is_authenticated:
         services.end_sessions(user=request.user, only=request.session.session_key, reason="signed_out",
                               detail="You signed out.")
     logout(request)
     messages.success(request, _("You are signed out."))
-    if notice:
+    for notice in notices:
         messages.info(request, notice)
     return redirect("home")
 

@@ -150,3 +150,14 @@ def test_signing_out_of_a_local_sign_in_says_nothing_of_decidim(client, decidim,
     client.force_login(alice)
     page = client.post(reverse("accounts:logout"), follow=True).content.decode()
     assert "Decidim" not in page.split('id="flash"')[1].split("</div>")[0]
+
+
+def test_a_meeting_guest_who_signs_in_with_decidim_keeps_their_contributions(client, decidim, fiona):
+    from meetings.models import Contribution
+    from tests.meetings.conftest import make_meeting
+
+    meeting = make_meeting(fiona)
+    client.post("/meetings/join/", {"code": meeting.join_code, "nickname": "Gaston"})
+    client.post(f"/meetings/{meeting.pk}/live/contribute/", {"body": "Écrit avant de me connecter"})
+    sign_in_with_decidim(client, "camille")
+    assert Contribution.objects.get().participant.user.nickname == "camille"

@@ -170,31 +170,50 @@ def _declared_windows() -> set[str]:
     return names
 
 
-def _returned_tuples(tree: ast.AST, function: str) -> list[ast.AST] | None:
-    """The first items of the tuples `function` (defined in `tree`) returns in a list: the (action, who) pairs
-    the sign-in view throttles on."""
-    for fn in ast.walk(tree):
-        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name == function:
-            firsts = [elt.elts[0] for ret in ast.walk(fn) if isinstance(ret, ast.Return)
-                      and isinstance(ret.value, (ast.List, ast.Tuple)) for elt in ret.value.elts
-                      if isinstance(elt, ast.Tuple) and elt.elts]
-            return firsts or None
+def _function(name: str, tree: ast.Module, function: str) -> tuple[str, ast.AST] | None:
+    """The definition of `function` as seen from module `name`: defined there, or imported from another module."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
+            return name, node
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in modules() \
+                and function in {alias.name for alias in node.names}:
+            return _function(node.module, modules()[node.module], function)
     return None
 
 
-def _resolve(tree: ast.AST, call: ast.Call, value: ast.AST) -> list[ast.AST] | None:
-    """A loop variable `for action, who in self.f()` resolved to what `f` returns."""
+def _pairs(name: str, tree: ast.Module, value: ast.AST, depth=0) -> list[ast.AST] | None:
+    """The first items of the (action, who) pairs an expression yields: a list of tuples, what a function returns,
+    or what a variable was assigned (the sign-in throttles)."""
+    if depth > 5:
+        return None
+    if isinstance(value, (ast.List, ast.Tuple)):
+        return [elt.elts[0] for elt in value.elts if isinstance(elt, ast.Tuple) and elt.elts] or None
+    if isinstance(value, ast.Call) and called_name(value):
+        found = _function(name, tree, called_name(value))
+        if found is None:
+            return None
+        where_, fn = found
+        returns = [ret.value for ret in ast.walk(fn) if isinstance(ret, ast.Return) and ret.value is not None]
+        firsts = [first for ret in returns for first in (_pairs(where_, modules()[where_], ret, depth + 1) or [])]
+        return firsts or None
+    if isinstance(value, ast.Name):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == value.id for t in node.targets):
+                return _pairs(name, tree, node.value, depth + 1)
+    return None
+
+
+def _resolve(name: str, tree: ast.Module, value: ast.AST) -> list[ast.AST] | None:
+    """An action given as a loop variable (`for action, who in pairs`) resolved to the pairs' first items."""
     if not isinstance(value, ast.Name):
         return [value]
     for loop in ast.walk(tree):
         targets = [(loop.target, loop.iter)] if isinstance(loop, (ast.For, ast.comprehension)) else []
-        if isinstance(loop, (ast.GeneratorExp, ast.ListComp, ast.SetComp)):
-            targets = [(gen.target, gen.iter) for gen in loop.generators]
         for target, iterated in targets:
             names = [target] if isinstance(target, ast.Name) else getattr(target, "elts", [])
-            if names and isinstance(names[0], ast.Name) and names[0].id == value.id \
-                    and isinstance(iterated, ast.Call) and called_name(iterated):
-                found = _returned_tuples(tree, called_name(iterated))
+            if names and isinstance(names[0], ast.Name) and names[0].id == value.id:
+                found = _pairs(name, tree, iterated)
                 if found is not None:
                     return found
     return None
@@ -213,7 +232,7 @@ def used_actions() -> dict[str, list[str]]:
         for call, value in sites:
             if value is None:
                 continue
-            resolved = _resolve(tree, call, value)
+            resolved = _resolve(name, tree, value)
             for item in resolved or [None]:
                 strings = literal_strings(item) if item is not None else None
                 if strings is None:
