@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from decidim.organizations import organizations
+
 
 class DateTimeLocalInput(forms.DateTimeInput):
     input_type = "datetime-local"
@@ -22,6 +24,17 @@ class DebateForm(forms.Form):
                                     widget=DateTimeLocalInput(), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
     ends_at = forms.DateTimeField(label=_("Comments close on (optional)"), required=False,
                                   widget=DateTimeLocalInput(), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
+
+
+    decidim_url = forms.URLField(label=_("Decidim page (optional)"), required=False, max_length=500,
+                                 assume_scheme="https",
+                                 help_text=_("The page of the process, assembly or meeting on the city's Decidim "
+                                             "this debate belongs to: shown as a link back."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not organizations():  # no Decidim configured: nothing to link to
+            del self.fields["decidim_url"]
 
 
 class CloseForm(forms.Form):

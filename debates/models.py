@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from decidim.organizations import validate_decidim_url
 from live.text import plain_text
 
 
@@ -61,6 +62,9 @@ class Debate(models.Model):
     locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+")
     lock_reason = models.CharField(max_length=300, blank=True)
+    decidim_url = models.URLField(_("Decidim page"), max_length=500, blank=True, validators=[validate_decidim_url],
+                                  help_text=_("The page of the process, assembly or meeting on the city's Decidim this "
+                                              "debate belongs to: shown as a link back."))
     slow_mode_seconds = models.PositiveIntegerField(default=0, help_text=_("Minimum delay between two comments of "
                                                                            "the same person (0: off)."))
 

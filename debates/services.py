@@ -129,8 +129,16 @@ def _check_window(starts_at, ends_at) -> None:
         raise ValidationError(_("The end of the opening window must come after its start."), code="window")
 
 
+def _check_decidim_url(url) -> None:
+    try:
+        Debate._meta.get_field("decidim_url").clean(url, None)
+    except ValidationError as exc:
+        raise ValidationError({"decidim_url": exc.messages}) from None
+
+
 @transaction.atomic
-def create_debate(*, author, title, description, instructions="", starts_at=None, ends_at=None) -> Debate:
+def create_debate(*, author, title, description, instructions="", starts_at=None, ends_at=None,
+                  decidim_url="") -> Debate:
     """Open a debate. Facilitators and administrators always may (their debates are "official"); participants
     may when settings.DEBATES_PARTICIPANTS_CAN_CREATE."""
     ensure_can_create_debate(author)
@@ -138,23 +146,28 @@ def create_debate(*, author, title, description, instructions="", starts_at=None
     description = clean_text(description, field=_("The description"), max_length=10000, min_length=10)
     instructions = clean_text(instructions, field=_("The instructions"), max_length=2000, required=False)
     _check_window(starts_at, ends_at)
+    _check_decidim_url(decidim_url)
     ratelimit.enforce("debate", author)
     debate = Debate.objects.create(
         title=plain_text(title), description=description, description_html=render_body(description)[0],
         instructions=instructions, instructions_html=render_body(instructions)[0] if instructions else "",
         author=author, official=permissions.is_official(author), starts_at=starts_at, ends_at=ends_at,
+        decidim_url=decidim_url,
     )
     streams.append(debate.stream_key, "debate.created", debate=debate.pk)
     return debate
 
 
 @transaction.atomic
-def edit_debate(*, debate, actor, title, description, instructions="", starts_at=None, ends_at=None) -> Debate:
+def edit_debate(*, debate, actor, title, description, instructions="", starts_at=None, ends_at=None,
+                decidim_url=None) -> Debate:
     ensure_can_edit_debate(actor, debate)
     title = clean_text(title, field=_("The title"), max_length=150, min_length=5)
     description = clean_text(description, field=_("The description"), max_length=10000, min_length=10)
     instructions = clean_text(instructions, field=_("The instructions"), max_length=2000, required=False)
     _check_window(starts_at, ends_at)
+    if decidim_url is not None:  # None: left as it is (the form has no such field when no Decidim is configured)
+        _check_decidim_url(decidim_url)
     ratelimit.enforce("debate_edit", actor)
     debate = _locked_debate(debate)
     debate.title, debate.description = plain_text(title), description
@@ -162,6 +175,8 @@ def edit_debate(*, debate, actor, title, description, instructions="", starts_at
     debate.instructions = instructions
     debate.instructions_html = render_body(instructions)[0] if instructions else ""
     debate.starts_at, debate.ends_at = starts_at, ends_at
+    if decidim_url is not None:
+        debate.decidim_url = decidim_url
     debate.save()
     streams.append(debate.stream_key, "debate.edited", debate=debate.pk)
     return debate

@@ -54,7 +54,8 @@ def debate_list(request):
 def _debate_form_values(form):
     data = form.cleaned_data
     return dict(title=data["title"], description=data["description"], instructions=data.get("instructions", ""),
-                starts_at=data.get("starts_at"), ends_at=data.get("ends_at"))
+                starts_at=data.get("starts_at"), ends_at=data.get("ends_at"),
+                **({"decidim_url": data["decidim_url"]} if "decidim_url" in data else {}))
 
 
 @login_required
@@ -74,7 +75,7 @@ def debate_edit(request, pk):
     debate = get_object_or_404(Debate, pk=pk)
     services.ensure_can_edit_debate(request.user, debate)
     initial = {"title": debate.title, "description": debate.description, "instructions": debate.instructions,
-               "starts_at": debate.starts_at, "ends_at": debate.ends_at}
+               "starts_at": debate.starts_at, "ends_at": debate.ends_at, "decidim_url": debate.decidim_url}
     form = DebateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         if actions.submit(form, lambda: services.edit_debate(debate=debate, actor=request.user,

@@ -18,3 +18,9 @@ class LinkForm(forms.Form):
     password = forms.CharField(label=_("Password of your Agora Live account"), strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password",
                                                                  "autofocus": True}))
+
+
+class ImportMeetingForm(forms.Form):
+    url = forms.URLField(label=_("Address of the meeting on Decidim"), max_length=500, assume_scheme="https",
+                         help_text=_("Open the meeting on Decidim and copy the address of its page, e.g. "
+                                     "https://participer.ville.fr/processes/budget/f/12/meetings/34"))

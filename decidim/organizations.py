@@ -40,11 +40,25 @@ def organization(key_or_provider_id: str) -> Organization | None:
 
 
 def organization_for_url(url: str) -> Organization | None:
-    """The configured organization whose address `url` starts with (same scheme and host)."""
+    """The configured organization whose address `url` is under (same scheme and host, under its path; the most
+    specific when one organization's address is under another's)."""
     parts = urlsplit(url)
+    found, found_path = None, ""
     for org in organizations():
         base = urlsplit(org.url)
+        base_path = base.path.rstrip("/")
         if (parts.scheme, parts.netloc.lower()) == (base.scheme, base.netloc.lower()) and \
-                parts.path.startswith(base.path):
-            return org
-    return None
+                (parts.path == base_path or parts.path.startswith(base_path + "/")) and \
+                (found is None or len(base_path) > len(found_path)):
+            found, found_path = org, base_path
+    return found
+
+
+def validate_decidim_url(url: str) -> None:
+    """A link back to Decidim must point into a configured organization: never anywhere else (a page that says
+    "back to the city's Decidim" must not lead to another site)."""
+    if url and organization_for_url(url) is None:
+        from django.core.exceptions import ValidationError
+        from django.utils.translation import gettext as _
+
+        raise ValidationError(_("This address is not on a Decidim platform configured here."), code="decidim_url")

@@ -49,3 +49,16 @@ def link_decidim_account(*, user, organization: Organization, profile: dict) -> 
     if not created and account.user_id != user.pk:
         raise ValidationError(_("This Decidim account is already linked to another account here."))
     return account
+
+
+def import_meeting(*, actor, url: str):
+    """Open an Agora meeting from a meeting already published on Decidim: read it (decidim/graphql.py), then create
+    it in one transaction. Any failure (bad address, private meeting, Decidim down) raises before anything is
+    written."""
+    from decidim import graphql
+    from meetings import services as meetings
+
+    meetings.ensure_can_create_meeting(actor)
+    ratelimit.enforce("default", actor)  # each import calls Decidim
+    fields = graphql.fetch_meeting(url)
+    return meetings.create_meeting(actor=actor, **fields)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("finish/", views.finish, name="finish"),
     path("link/", views.link, name="link"),
     path("cancel/", views.cancel, name="cancel"),
+    path("import-meeting/", views.import_meeting, name="import_meeting"),
 ]

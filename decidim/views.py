@@ -11,6 +11,7 @@ from allauth.socialaccount.providers.base import AuthError
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from decidim import organizations, selectors, services
-from decidim.forms import LinkForm, NicknameForm
+from decidim.forms import ImportMeetingForm, LinkForm, NicknameForm
 from decidim.oauth import DecidimOAuth2Adapter
 from live import ratelimit
 from live.accounts import services as accounts
@@ -237,3 +238,24 @@ def sign_out_notice(request) -> str | None:
         return None
     return _("You are signed out of Agora Live only: you are still signed in to %(org)s. On a shared computer, "
              "sign out there too (%(url)s).") % {"org": organization.name, "url": organization.url}
+
+
+@login_required
+def import_meeting(request):
+    """A facilitator pastes the address of a meeting published on Decidim; the Agora meeting is opened from it."""
+    from meetings.services import ensure_can_create_meeting
+
+    ensure_can_create_meeting(request.user)
+    if not organizations.organizations():
+        raise Http404("No Decidim organization is configured.")
+    form = ImportMeetingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            meeting = services.import_meeting(actor=request.user, url=form.cleaned_data["url"])
+        except ValidationError as exc:
+            form.add_error("url", exc.messages)
+        else:
+            messages.success(request, _("The meeting is imported from Decidim. Check it, and add its agenda and "
+                                        "facilitators."))
+            return redirect(meeting)
+    return render(request, "decidim/import_meeting.html", {"form": form}, status=400 if form.errors else 200)

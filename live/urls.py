@@ -10,7 +10,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("live.accounts.urls")),
-    path("accounts/decidim/", include("decidim.urls")),
+    path("decidim/", include("decidim.urls")),
     path("notifications/", include("live.notifications.urls")),
     path("messages/", include("live.messaging.urls")),
     path("moderation/", include("live.moderation.urls")),

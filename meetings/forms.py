@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from decidim.organizations import organizations
 from meetings.models import Meeting
 
 
@@ -23,10 +24,15 @@ class MeetingForm(forms.ModelForm):
 
     class Meta:
         model = Meeting
-        fields = ["title", "description", "kind", "place", "online_url", "starts_at", "ends_at",
+        fields = ["title", "description", "kind", "place", "online_url", "decidim_url", "starts_at", "ends_at",
                   "registration_enabled", "capacity", "registration_code", "allow_anonymous", "premoderation"]
         widgets = {"starts_at": DateTimeInput(), "ends_at": DateTimeInput(),
                    "description": forms.Textarea(attrs={"rows": 5})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not organizations():  # no Decidim configured: nothing to link to
+            del self.fields["decidim_url"]
 
     def clean_facilitator_names(self):
         names = [n.strip() for n in self.cleaned_data["facilitator_names"].split(",") if n.strip()]

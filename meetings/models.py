@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from decidim.organizations import validate_decidim_url
 from live.accounts.models import validate_plain_text
 
 # No 0/O, 1/I/L: a code read aloud or from the back of the room must not be ambiguous.
@@ -45,6 +46,9 @@ class Meeting(models.Model):
     place = models.CharField(_("place"), max_length=300, blank=True, validators=[validate_plain_text],
                              help_text=_('e.g. "Agora, 20 rue de Stalingrad, Nanterre"'))
     online_url = models.URLField(_("online link"), blank=True)
+    decidim_url = models.URLField(_("Decidim page"), max_length=500, blank=True, validators=[validate_decidim_url],
+                                  help_text=_("The page of this meeting (or of its process) on the city's Decidim: "
+                                              "shown as a link back."))
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,

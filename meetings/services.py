@@ -114,7 +114,7 @@ def _participant_key(participant: Participant):
 
 # --- meetings ------------------------------------------------------------------------------------------------------
 
-MEETING_FIELDS = ("title", "description", "kind", "place", "online_url", "starts_at", "ends_at",
+MEETING_FIELDS = ("title", "description", "kind", "place", "online_url", "decidim_url", "starts_at", "ends_at",
                   "registration_enabled", "capacity", "registration_code", "allow_anonymous", "premoderation")
 
 
@@ -285,7 +285,8 @@ def publish_as_debate(*, actor, meeting: Meeting):
         lines.append(line)
         size += len(line) + 1
     title = (_("After the meeting: %(title)s") % {"title": meeting.title})[:150]
-    debate = debates.create_debate(author=actor, title=title, description="\n".join(lines))
+    debate = debates.create_debate(author=actor, title=title, description="\n".join(lines),
+                                   decidim_url=meeting.decidim_url)
     meeting.debate_id = debate.pk
     meeting.save(update_fields=["debate_id"])
     _emit(meeting, "meeting.changed", parts=(PUBLIC,))

@@ -1,6 +1,6 @@
 from django import template
 
-from decidim.organizations import organizations
+from decidim.organizations import organization_for_url, organizations
 
 register = template.Library()
 
@@ -9,3 +9,9 @@ register = template.Library()
 def decidim_organizations():
     """The organizations to offer "Se connecter avec Decidim" for; none configured: no button."""
     return organizations()
+
+
+@register.simple_tag
+def decidim_organization_for(url):
+    """The configured organization a Decidim link points into (None: not one of ours, so no link back)."""
+    return organization_for_url(url) if url else None

@@ -45,7 +45,7 @@ class FakeDecidim:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ARTIFACTS / f"fake-decidim-{self.port}.log"
-        callbacks = [f"{origin}/accounts/decidim/{key}/login/callback/"
+        callbacks = [f"{origin}/decidim/{key}/login/callback/"
                      for origin in ("http://testserver", f"http://127.0.0.1:{AGORA_PORT}")
                      for key in ("main", "garbage", "slow", "badme", "down")]
         self.env = {"FAKE_DECIDIM_DB": str(tmp / "fake-decidim.sqlite3"), "FAKE_DECIDIM_CLIENT_ID": CLIENT_ID,

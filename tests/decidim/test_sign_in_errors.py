@@ -50,7 +50,7 @@ def test_decidim_down(client, decidim):
     authorize_url = start_sign_in(client, org="down")
     state = authorize_url.split("state=")[1].split("&")[0]
     # The person got a code somehow (Decidim fell over right after): our server cannot reach the token endpoint.
-    response = client.get(f"/accounts/decidim/down/login/callback/?code=abc&state={state}")
+    response = client.get(f"/decidim/down/login/callback/?code=abc&state={state}")
     assert response.status_code == 502 and 'data-reason="down"' in response.content.decode()
     assert "ne peut pas être joint" in response.content.decode()
     assert_nothing_created(client)
@@ -77,11 +77,11 @@ def test_profile_endpoint_answering_garbage(client, decidim):
 def test_an_error_other_than_a_refusal(client, decidim):
     authorize_url = start_sign_in(client)
     state = authorize_url.split("state=")[1].split("&")[0]
-    response = client.get(f"/accounts/decidim/main/login/callback/?error=server_error&state={state}")
+    response = client.get(f"/decidim/main/login/callback/?error=server_error&state={state}")
     page = response.content.decode()
     assert response.status_code == 400 and 'data-reason="refused"' in page and "server_error" in page
     assert_nothing_created(client)
 
 
 def test_an_unknown_organization_is_not_found(client, decidim):
-    assert client.post("/accounts/decidim/nowhere/login/").status_code == 404
+    assert client.post("/decidim/nowhere/login/").status_code == 404

@@ -1,0 +1,109 @@
+"""Read one meeting from a Decidim's public GraphQL API (<decidim>/api), anonymously, with one fixed query: what
+an Agora session is opened from. Only reads: the caller creates the meeting once everything here has worked."""
+
+import html
+import re
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import translation
+from django.utils.dateparse import parse_datetime
+from django.utils.html import strip_tags
+from django.utils.translation import gettext as _
+
+from decidim.organizations import organization_for_url
+
+# /processes/<slug>/f/<component>/meetings/<id> (also assemblies, conferences, initiatives ...)
+MEETING_PATH = re.compile(r"^/[a-z_]+/[^/]+/f/(?P<component>\d+)/meetings/(?P<meeting>\d+)/?$")
+
+QUERY = """
+query AgoraMeeting($component: ID!, $meeting: ID!) {
+  component(id: $component) {
+    __typename
+    ... on Meetings {
+      meeting(id: $meeting) {
+        id
+        title { translations { locale text } }
+        description { translations { locale text } }
+        startTime
+        endTime
+        address
+        location { translations { locale text } }
+        typeOfMeeting
+        onlineMeetingUrl
+        url
+      }
+    }
+  }
+}
+"""
+
+
+class ImportFailed(ValidationError):
+    pass
+
+
+def fetch_meeting(url: str) -> dict:
+    """The fields of a meeting (meetings.services.create_meeting's keywords) from its Decidim address, or
+    ImportFailed with a message for the person who pasted it."""
+    url = (url or "").strip()
+    organization = organization_for_url(url)
+    if organization is None:
+        raise ImportFailed(_("This address is not on a Decidim platform configured here."))
+    path = urlsplit(url).path.removeprefix(urlsplit(organization.url).path.rstrip("/"))
+    match = MEETING_PATH.match(path)
+    if match is None:
+        raise ImportFailed(_("This is not the address of a Decidim meeting. Open the meeting on Decidim and copy the "
+                             "address of its page (…/f/12/meetings/34)."))
+    try:
+        response = requests.post(organization.url + "/api", timeout=settings.DECIDIM_TIMEOUT,
+                                 json={"query": QUERY, "variables": dict(match.groupdict())},
+                                 headers={"Accept": "application/json"})
+        response.raise_for_status()
+        data = response.json()
+    except requests.Timeout:
+        raise ImportFailed(_("%(org)s took too long to answer. Nothing was created: try again in a few minutes.")
+                           % {"org": organization.name}) from None
+    except (requests.RequestException, ValueError):
+        raise ImportFailed(_("%(org)s cannot be reached right now, or answered something we cannot read. Nothing "
+                             "was created: try again in a few minutes.") % {"org": organization.name}) from None
+    component = data.get("data", {}).get("component") if isinstance(data, dict) and isinstance(data.get("data"),
+                                                                                            dict) else None
+    meeting = component.get("meeting") if isinstance(component, dict) else None
+    if not isinstance(meeting, dict):
+        raise ImportFailed(_("%(org)s does not show this meeting publicly (it may be private, withdrawn or not "
+                             "published yet). Nothing was created.") % {"org": organization.name})
+    return _fields(meeting, url)
+
+
+def _text(field, *, html_text=False) -> str:
+    translations = {t.get("locale"): t.get("text") or "" for t in (field or {}).get("translations") or []
+                    if isinstance(t, dict)}
+    text = (translations.get(translation.get_language()) or translations.get(settings.LANGUAGE_CODE)
+            or next((t for t in translations.values() if t), ""))
+    if html_text:  # Decidim's rich text, as one plain line (a meeting's description here has no line breaks)
+        text = html.unescape(strip_tags(re.sub(r"</p>|<br\s*/?>", " ", text)))
+    return " ".join(text.split())
+
+
+def _fields(meeting: dict, url: str) -> dict:
+    starts_at, ends_at = parse_datetime(meeting.get("startTime") or ""), parse_datetime(meeting.get("endTime") or "")
+    if starts_at is None or ends_at is None:
+        raise ImportFailed(_("This Decidim meeting has no readable start or end time. Nothing was created."))
+    kind = meeting.get("typeOfMeeting") if meeting.get("typeOfMeeting") in ("in_person", "online", "hybrid") \
+        else "in_person"
+    place = ", ".join(p for p in (_text(meeting.get("location")), (meeting.get("address") or "").strip()) if p)
+    online_url = meeting.get("onlineMeetingUrl") or ""
+    if urlsplit(online_url).scheme not in ("http", "https"):
+        # Decidim shows the link only shortly before the meeting: until then, its page is where people find it.
+        online_url = url if kind != "in_person" else ""
+    return {
+        "title": _text(meeting.get("title"))[:200],
+        "description": _text(meeting.get("description"), html_text=True)[:5000],
+        "kind": kind, "place": place[:300],
+        "online_url": online_url,
+        "starts_at": starts_at, "ends_at": ends_at,
+        "decidim_url": url if organization_for_url(meeting.get("url") or "") is None else meeting["url"],
+    }

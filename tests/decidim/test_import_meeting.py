@@ -1,0 +1,132 @@
+"""Importing a Decidim meeting through Decidim's GraphQL API (<decidim>/api), against a local HTTP server that
+answers as Decidim does: the recorded answer for a public meeting (recorded/meeting_34.json, in the shape of
+Decidim's Meetings/Meeting API types), `meeting: null` for a private one, an error page when it is down."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from meetings.models import Meeting
+from tests.helpers import free_port
+
+pytestmark = [pytest.mark.django_db]
+RECORDED = Path(__file__).parent / "recorded"
+
+
+class DecidimApi(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path == "/broken/api":
+            return self._answer(500, b"<html><h1>We're sorry, but something went wrong.</h1></html>", "text/html")
+        if self.path == "/slow/api":
+            time.sleep(2)
+        assert self.path in ("/api", "/slow/api") and "AgoraMeeting" in body["query"]
+        variables = body["variables"]
+        if variables["component"] != "12":
+            answer = {"data": {"component": None}}
+        elif variables["meeting"] == "34":
+            text = (RECORDED / "meeting_34.json").read_text().replace("DECIDIM_URL", self.server.url)
+            answer = json.loads(text)
+        else:  # private, withdrawn or unpublished: Decidim's API answers null
+            answer = {"data": {"component": {"__typename": "Meetings", "meeting": None}}}
+        self._answer(200, json.dumps(answer).encode(), "application/json")
+
+    def _answer(self, status, body, content_type):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def decidim_api():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), DecidimApi)
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def organizations(decidim_api, settings):
+    apps = {"main": decidim_api.url, "broken": decidim_api.url + "/broken", "slow": decidim_api.url + "/slow",
+            "down": f"http://127.0.0.1:{free_port()}"}
+    settings.SOCIALACCOUNT_PROVIDERS = {"decidim": {"APPS": [
+        {"provider_id": f"decidim-{key}", "name": f"Decidim {key}", "client_id": "x", "secret": "y",
+         "settings": {"url": url}} for key, url in apps.items()]}}
+    settings.DECIDIM_TIMEOUT = 1
+    return apps
+
+
+def import_(client, url):
+    return client.post(reverse("decidim:import_meeting"), {"url": url})
+
+
+def test_fiona_imports_a_public_meeting(client, fiona, organizations):
+    client.force_login(fiona)
+    url = organizations["main"] + "/processes/budget-2027/f/12/meetings/34"
+    response = import_(client, url)
+    meeting = Meeting.objects.get()
+    assert response.status_code == 302 and response["Location"] == meeting.get_absolute_url()
+    assert meeting.title == "Budget participatif : atelier du quartier Nord"
+    assert meeting.description == "Venez proposer vos projets pour le quartier. Garderie sur place & accès PMR."
+    assert meeting.kind == "hybrid"
+    assert meeting.place == "Salle des fêtes, 12 rue de la République, 92000 Nanterre"
+    assert timezone.localtime(meeting.starts_at).strftime("%d/%m %H:%M") == "10/12 18:30"
+    assert timezone.localtime(meeting.ends_at).strftime("%H:%M") == "20:30"
+    assert meeting.decidim_url == url and meeting.online_url == url  # the link appears there before the meeting
+    page = client.get(meeting.get_absolute_url()).content.decode()
+    assert f'href="{url}" class="decidim-back"' in page and "Retour à Decidim main" in page
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/processes/budget-2027/f/12/meetings/35", "ne montre pas cette réunion publiquement"),   # private
+    ("/processes/budget-2027/f/99/meetings/34", "ne montre pas cette réunion publiquement"),   # no such component
+    ("/processes/budget-2027/f/12/proposals/34", "n’est pas l’adresse d’une réunion"),        # not a meeting
+])
+def test_what_cannot_be_imported_says_why_and_creates_nothing(client, fiona, organizations, path, message):
+    client.force_login(fiona)
+    response = import_(client, organizations["main"] + path)
+    assert response.status_code == 400 and message in response.content.decode().replace("&#x27;", "’")
+    assert not Meeting.objects.exists()
+
+
+def test_an_address_outside_the_configured_decidims_is_refused(client, fiona, organizations):
+    client.force_login(fiona)
+    response = import_(client, "https://evil.example/processes/x/f/12/meetings/34")
+    assert response.status_code == 400 and "pas sur une plateforme Decidim" in response.content.decode()
+    assert not Meeting.objects.exists()
+
+
+@pytest.mark.parametrize("org, message", [("down", "ne peut pas être joint"), ("broken", "ne peut pas être joint"),
+                                          ("slow", "a mis trop de temps")])
+def test_decidim_down_broken_or_slow(client, fiona, organizations, org, message):
+    client.force_login(fiona)
+    response = import_(client, organizations[org] + "/processes/budget-2027/f/12/meetings/34")
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not Meeting.objects.exists()
+
+
+def test_participants_cannot_import(client, alice, organizations):
+    client.force_login(alice)
+    response = import_(client, organizations["main"] + "/processes/budget-2027/f/12/meetings/34")
+    assert response.status_code == 403 and not Meeting.objects.exists()
+
+
+def test_without_decidim_there_is_no_import(client, fiona, settings):
+    settings.SOCIALACCOUNT_PROVIDERS = {"decidim": {"APPS": []}}
+    client.force_login(fiona)
+    assert "Importer depuis Decidim" not in client.get(reverse("meetings:list")).content.decode()
+    assert client.get(reverse("decidim:import_meeting")).status_code == 404
