@@ -227,3 +227,20 @@ async def test_a_password_changed_behind_the_services_back_stops_new_subscriptio
     frame, _ = await receive_until(ws, lambda f: f["type"] == "error")
     assert frame["code"] == "session_ended"
     assert await closed_with(ws, timeout=2) == 4401
+
+
+async def test_a_password_set_by_an_administrator_closes_every_socket_of_the_account(alice, admin_user):
+    ws = await connect(alice)
+    await follow(ws, alice.stream_key)
+
+    def set_password():
+        return admin_client(admin_user).post(f"/admin/accounts/user/{alice.pk}/password/", {
+            "password1": "another-Horse-battery-7", "password2": "another-Horse-battery-7",
+            "usable_password": "true"})
+
+    response = await sync_to_async(set_password)()
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    frame, _ = await receive_until(ws, lambda f: f["type"] == "error", timeout=2)
+    assert frame["code"] == "password_changed"
+    assert await closed_with(ws, timeout=2) == 4401
