@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from decidim import organizations, selectors, services
 from decidim.forms import ImportMeetingForm, LinkForm, NicknameForm
 from decidim.oauth import DecidimOAuth2Adapter
-from live import ratelimit
+from live import actions, ratelimit
 from live.accounts import services as accounts
 from live.accounts.views import client_ip, sign_in_throttle_keys
 
@@ -85,17 +85,14 @@ def finish(request):
     suggestion = selectors.suggest_nickname(profile["nickname"], profile["name"])
     form = NicknameForm(request.POST or None, initial={"nickname": suggestion})
     if request.method == "POST" and form.is_valid():
-        try:
-            user = services.sign_up_with_decidim(organization=organization, profile=profile,
-                                                  nickname=form.cleaned_data["nickname"], ip=client_ip(request))
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
+        user = actions.submit(form, lambda: services.sign_up_with_decidim(
+            organization=organization, profile=profile, nickname=form.cleaned_data["nickname"],
+            ip=client_ip(request)))
+        if user:
             return _sign_in(request, user, organization, request.session[PENDING]["next"], created=True)
-    return render(request, "decidim/finish.html",
-                  {"form": form, "organization": organization, "profile": profile, "suggestion": suggestion},
-                  status=400 if form.errors else 200)
+    return actions.form_page(request, "decidim/finish.html",
+                             {"form": form, "organization": organization, "profile": profile,
+                              "suggestion": suggestion})
 
 
 def link(request):
@@ -116,26 +113,21 @@ def link(request):
         wait = max(ratelimit.blocked_for(action, who) for action, who in keys)
         if wait:
             exc = ratelimit.RateLimited(wait, "login")
-            response = render(request, "decidim/link.html", {**context, "form": LinkForm(), "throttled": exc.message},
-                              status=429)
-            response["Retry-After"] = str(exc.retry_after)
-            return response
+            return actions.with_status(render(request, "decidim/link.html",
+                                              {**context, "form": LinkForm(), "throttled": exc.message}), exc)
         if form.is_valid():
             if user.has_usable_password() and user.check_password(form.cleaned_data["password"]):
                 if user.is_blocked or not user.is_active:
                     return _error(request, "blocked", organization)
-                try:
-                    services.link_decidim_account(user=user, organization=organization, profile=profile)
-                except ValidationError as exc:
-                    form.add_error(None, exc)
-                else:
+                if actions.submit(form, lambda: services.link_decidim_account(user=user, organization=organization,
+                                                                              profile=profile)):
                     messages.info(request, _("Your Decidim account is now linked to this account."))
                     return _sign_in(request, user, organization, request.session[PENDING]["next"])
             else:
                 for action, who in keys:
                     ratelimit.hit(action, who)
                 form.add_error("password", _("This is not the password of this account. Check it and try again."))
-    return render(request, "decidim/link.html", context, status=400 if form.errors else 200)
+    return actions.form_page(request, "decidim/link.html", context)
 
 
 @require_POST
@@ -250,12 +242,10 @@ def import_meeting(request):
         raise Http404("No Decidim organization is configured.")
     form = ImportMeetingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            meeting = services.import_meeting(actor=request.user, url=form.cleaned_data["url"])
-        except ValidationError as exc:
-            form.add_error("url", exc.messages)
-        else:
+        meeting = actions.submit(form, lambda: services.import_meeting(actor=request.user, url=form.cleaned_data["url"]),
+                                 field="url")
+        if meeting:
             messages.success(request, _("The meeting is imported from Decidim. Check it, and add its agenda and "
                                         "facilitators."))
             return redirect(meeting)
-    return render(request, "decidim/import_meeting.html", {"form": form}, status=400 if form.errors else 200)
+    return actions.form_page(request, "decidim/import_meeting.html", {"form": form})

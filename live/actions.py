@@ -123,23 +123,26 @@ def action(*, slot="flash", back=None, page=None):
 
 # --- views that render a Django form again ---------------------------------------------------------------------------
 
-def add_to_form(form, exc) -> None:
+def add_to_form(form, exc, field: str | None = None) -> None:
     """Put a refusal on the form: an error about a field under that field (Django ties it to the input with
-    aria-invalid and aria-describedby), anything else above the form."""
+    aria-invalid and aria-describedby), anything else above the form. `field`: the field a ValidationError without
+    field names is about."""
     if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    elif isinstance(exc, ValidationError):
+        form.add_error(field, exc.messages)
     else:
         form.add_error(None, message_of(exc))
     form.refusal = exc
 
 
-def submit(form, write):
+def submit(form, write, field: str | None = None):
     """Run `write()` and return its result; on a refusal, put it on the form and return None."""
     try:
         return write()
     except REFUSALS as exc:
-        add_to_form(form, exc)
+        add_to_form(form, exc, field)
         return None
 
 
