@@ -98,14 +98,20 @@ def check_live(meeting: Meeting) -> None:
         raise ValidationError(_("The live session is closed."))
 
 
-def check_participant(participant: Participant | None, meeting: Meeting | None = None) -> Participant:
+def check_participant(participant: Participant | None, meeting: Meeting | int | None = None) -> Participant:
+    """`participant` may act in `meeting` (a Meeting or its pk), if given."""
     if participant is None:
         raise PermissionDenied(_("Join the meeting first."))
-    if meeting is not None and participant.meeting_id != meeting.pk:
+    if meeting is not None and participant.meeting_id != getattr(meeting, "pk", meeting):
         raise PermissionDenied(_("You are not a participant of this meeting."))
-    if participant.user_id and (not participant.user.is_active or participant.user.is_blocked):
-        raise PermissionDenied(_("Your account is blocked."))
+    if participant.user_id:
+        check_not_blocked(participant.user)
     return participant
+
+
+def check_not_blocked(user) -> None:
+    if not user.is_active or user.is_blocked:
+        raise PermissionDenied(_("Your account is blocked."))
 
 
 def _participant_key(participant: Participant):
@@ -448,8 +454,7 @@ def join(*, meeting: Meeting, user=None, nickname: str = "", ip: str | None = No
         ratelimit.enforce("join_ip", f"ip:{ip}")
     check_live(meeting)
     if signed_in:
-        if user.is_blocked or not user.is_active:
-            raise PermissionDenied(_("Your account is blocked."))
+        check_not_blocked(user)
         participant = Participant.objects.filter(meeting=meeting, user=user).first()
         if participant:
             return participant
@@ -667,10 +672,8 @@ MODERATION_ACTIONS = {
 @transaction.atomic
 def vote(*, participant: Participant, contribution: Contribution) -> Contribution:
     """+1, once per participant."""
-    check_participant(participant)
+    check_participant(participant, contribution.meeting_id)
     ratelimit.enforce("vote", _participant_key(participant))
-    if participant.meeting_id != contribution.meeting_id:
-        raise PermissionDenied(_("You are not a participant of this meeting."))
     meeting = Meeting.objects.get(pk=contribution.meeting_id)
     check_live(meeting)
     if not contribution.is_visible:
@@ -751,11 +754,9 @@ def delete_poll(*, actor, poll: Poll) -> None:
 @transaction.atomic
 def answer_poll(*, participant: Participant, poll: Poll, choices) -> list[PollAnswer]:
     """Answer an open poll (one answer each; answering again replaces the previous answer)."""
-    check_participant(participant)
+    check_participant(participant, poll.meeting_id)
     ratelimit.enforce("vote", _participant_key(participant))
     poll = Poll.objects.select_for_update().get(pk=poll.pk)
-    if poll.meeting_id != participant.meeting_id:
-        raise PermissionDenied(_("You are not a participant of this meeting."))
     if poll.status != Poll.Status.OPEN:
         raise ValidationError(_("This poll is closed."))
     ids = {int(c.pk if hasattr(c, "pk") else c) for c in choices}

@@ -328,15 +328,8 @@ def set_slow_mode(*, actor, space: str, seconds: int, reason: str = "") -> None:
 def _ensure_can_act_on_user(actor, user, *, case: Case | None = None):
     """Global moderators act on anyone but administrators and fellow moderators (administrators may); a space
     moderator may warn the author of an item of their space."""
-    current = rules.fresh(actor)
-    if current is None:
-        raise PermissionDenied(_("You are not a moderator here."))
-    if case is not None and case.author_id == user.pk and case.space and rules.can_moderate(current, case.space):
-        allowed = True
-    else:
-        allowed = rules.is_global_moderator(current)
-    if not allowed:
-        raise PermissionDenied(_("You are not a moderator here."))
+    own_space_case = case is not None and case.author_id == user.pk and case.space
+    current = ensure_can_moderate(actor, case.space if own_space_case else None)
     if user.pk == current.pk:
         raise ValidationError(_("You cannot do this to your own account."))
     target = get_user_model().objects.get(pk=user.pk)
