@@ -20,14 +20,16 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import DatabaseError
 
 from live import ratelimit, streams, wire
-from live.accounts import selectors
+from live.accounts import selectors, socket_auth
 from live.close_codes import Close
 from live.hub import get_hub
 from live.text import storable
 
 logger = logging.getLogger(__name__)
+UNAVAILABLE_DETAIL = "The service is briefly unavailable; reconnecting."
 
 
 def db_read(fn):
@@ -120,6 +122,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.hub = get_hub()
         self.accepted = False
         self.conn_slot = None
+        if self.scope.get(socket_auth.UNAVAILABLE):  # the database is down: come back later (not anonymously)
+            self.accepted = True
+            await self.accept()
+            return await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
         if getattr(self.user, "is_authenticated", False) and not self.user.is_active:
             await self.close(code=Close.FORBIDDEN)
             return
@@ -191,6 +197,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await handler(data)
         except ValidationError as exc:
             await self.bad("invalid_frame", "; ".join(exc.messages))
+        except DatabaseError:  # PostgreSQL is down or restarting: the page reconnects with backoff and resumes
+            logger.warning("database unavailable during a %s frame", kind, exc_info=True)
+            await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
 
     async def bad(self, code: str, detail: str, close: int = Close.POLICY):
         self.bad_frames += 1
@@ -260,7 +269,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return  # throttled silently: typing indicators are best effort
         if not await self.session_still_valid():
             return
-        await database_sync_to_async(kind.typing)(self.viewer, key.partition(".")[2], data)
+        try:
+            await database_sync_to_async(kind.typing)(self.viewer, key.partition(".")[2], data)
+        except (ValidationError, DatabaseError):
+            raise
+        except Exception:  # best effort: presence kept in a Redis that is down costs nobody their socket
+            logger.warning("typing/presence on %s failed", key, exc_info=True)
 
     # --- server -> client -------------------------------------------------------------------------------------
 

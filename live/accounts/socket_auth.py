@@ -8,16 +8,29 @@ sockets loads their sessions and users one after the other (bench S7). Here:
   exactly what channels' `get_user` answers for an empty session;
 - a session key: channels' own `get_user` (session lookup, backend check, session-hash verification, flushing a
   session whose hash no longer matches), run in the thread pool, so that a storm's lookups overlap.
+
+While PostgreSQL is down or restarting, that lookup fails, or waits for the pool (up to its timeout, longer than
+daphne's 5 s handshake timeout, which would drop the handshake): after LOOKUP_SECONDS, or at the error, the scope
+is marked UNAVAILABLE and the consumer accepts, then closes with Close.UNAVAILABLE, so that the page's backoff
+brings it back once the database is.
 """
 
 from __future__ import annotations
+
+import asyncio
+import logging
 
 from channels.auth import AuthMiddleware, get_user
 from channels.db import database_sync_to_async
 from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
+
+logger = logging.getLogger(__name__)
 
 _get_user = database_sync_to_async(get_user.func, thread_sensitive=False)
+LOOKUP_SECONDS = 3  # below daphne's handshake timeout (5 s)
+UNAVAILABLE = "live.session_unavailable"  # the scope key
 
 
 class SocketAuthMiddleware(AuthMiddleware):
@@ -26,7 +39,12 @@ class SocketAuthMiddleware(AuthMiddleware):
         if session.session_key is None:
             scope["user"]._wrapped = AnonymousUser()
             return
-        scope["user"]._wrapped = await _get_user(scope)
+        try:
+            scope["user"]._wrapped = await asyncio.wait_for(_get_user(scope), LOOKUP_SECONDS)
+        except (TimeoutError, DatabaseError):
+            logger.warning("session lookup failed or too slow; the socket is told to come back", exc_info=True)
+            scope["user"]._wrapped = AnonymousUser()
+            scope[UNAVAILABLE] = True
 
 
 def SocketAuthMiddlewareStack(inner):

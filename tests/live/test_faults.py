@@ -121,6 +121,8 @@ async def test_while_redis_is_down_sockets_connect_resume_and_get_comments_poste
     anonymous = await connect(None)  # a new reader too
     assert anonymous.connected_ok and (await follow(anonymous, key, pos))["type"] == "subscribed"
 
+    # a page's presence heartbeat (kept in Redis) is best effort: it costs nobody their socket
+    await again.send_json_to({"type": "typing", "stream": key, "presence": "ongletdebob01"})
     client = Client()
     await sync_to_async(client.force_login)(alice)
     response = await sync_to_async(client.post)(f"/debates/{debate.pk}/comments/",

@@ -167,6 +167,22 @@ def post_comment(base, debate, cookie, client_id) -> int:
         return 0
 
 
+def socket_close_code(port, cookie) -> int | None:
+    """The code a new signed-in socket is closed with at once, or None when it stays open."""
+    import websockets.sync.client as ws_client
+    from websockets.exceptions import ConnectionClosed
+
+    with ws_client.connect(f"ws://127.0.0.1:{port}/ws/", origin=f"http://127.0.0.1:{port}", open_timeout=10,
+                           additional_headers={"Cookie": f"sessionid={cookie}"}) as socket_:
+        try:
+            while True:
+                socket_.recv(timeout=0.5)
+        except TimeoutError:
+            return None
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+
+
 @pytest.mark.parametrize("pooled", [True, False], ids=["psycopg-pool", "persistent-connections"])
 def test_a_fast_restart_during_a_stream_of_posts_gives_no_500_and_loses_or_doubles_nothing(own_postgres, pooled):
     from django.conf import settings
@@ -203,6 +219,15 @@ def test_a_fast_restart_during_a_stream_of_posts_gives_no_500_and_loses_or_doubl
             if sent > 5 and not restart.is_alive() and sent >= 40:
                 break
         restart.join()
+        # PostgreSQL down for longer: a page's new socket is told at once to come back (not left hanging past
+        # daphne's 5 s handshake timeout), and comes back once the database is
+        own_postgres.stop()
+        started = time.monotonic()
+        refused = socket_close_code(port, cookie)
+        answered_in = time.monotonic() - started
+        own_postgres.start()
+        assert refused == 4503 and answered_in < 4, (refused, answered_in)
+        assert socket_close_code(port, cookie) is None
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -212,7 +237,8 @@ def test_a_fast_restart_during_a_stream_of_posts_gives_no_500_and_loses_or_doubl
                        "GROUP BY client_id")
     counts = dict(line.split("|") for line in rows.stdout.split())
     retried = sum(1 for status in statuses if status != 302)
-    print(f"{sent} posts, {len(statuses)} attempts, answers {sorted(set(statuses))}, {retried} retried")
+    print(f"{sent} posts, {len(statuses)} attempts, answers {sorted(set(statuses))}, {retried} retried; "
+          f"socket told to come back in {answered_in:.2f}s")
     assert set(statuses) <= {302, 503}
     assert counts == {f"{name}-{i:04d}": "1" for i in range(sent)}
 
