@@ -93,12 +93,15 @@ def revoke_role(*, actor, user, role: str, space: str = "") -> None:
     """Take a role back; the sockets of `user` drop at once the streams it no longer allows."""
     ensure_can_change_roles(actor)
     if space:
-        RoleAssignment.objects.filter(user=user, role=role, space=space).delete()
-    elif user.role == role:
-        user.role = Role.PARTICIPANT
-        user.is_staff = user.is_staff and user.is_superuser
-        user.save(update_fields=["role", "is_staff"])
-    roles_changed(user=user, revoked=True)
+        revoked = RoleAssignment.objects.filter(user=user, role=role, space=space).delete()[0] > 0
+    else:
+        revoked = user.role == role
+        if revoked:
+            user.role = Role.PARTICIPANT
+            user.is_staff = user.is_staff and user.is_superuser
+            user.save(update_fields=["role", "is_staff"])
+    if revoked:
+        roles_changed(user=user, revoked=True)
 
 
 def ensure_can_change_roles(actor) -> None:
