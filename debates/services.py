@@ -5,7 +5,6 @@ open page sees the change through the same push (the actor's own page included).
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,36 +17,13 @@ from django.utils.translation import gettext as _
 from debates import permissions
 from debates.models import Comment, Debate, DebateUpdate, Stance, Vote
 from live import ratelimit, streams
-from live.accounts.models import FORBIDDEN_CHARS
 from live.notifications.services import notify
-from live.text import mentioned_nicknames, plain_text, render_markdown_lite
+from live.text import clean_user_text, mentioned_nicknames, plain_text, render_markdown_lite
 
 CONCLUSIONS_MIN, CONCLUSIONS_MAX = 10, 10000
 
 
 # --- checks ------------------------------------------------------------------------------------------------------
-
-def clean_text(value: str, *, field: str, max_length: int, min_length: int = 1, required: bool = True) -> str:
-    """Normalized multi-line user text, or ValidationError with a message the form shows as is."""
-    value = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not value:
-        if required:
-            raise ValidationError(_("%(field)s cannot be empty.") % {"field": field}, code="required")
-        return ""
-    for char in value:
-        if char in "\n\t":
-            continue
-        if char in FORBIDDEN_CHARS or unicodedata.category(char) in {"Cc", "Cs", "Co"}:
-            raise ValidationError(_("%(field)s contains invisible or control characters.") % {"field": field},
-                                  code="control_chars")
-    if len(value) < min_length:
-        raise ValidationError(_("%(field)s must be at least %(min)s characters long (it has %(count)s).")
-                              % {"field": field, "min": min_length, "count": len(value)}, code="too_short")
-    if len(value) > max_length:
-        raise ValidationError(_("%(field)s must be at most %(max)s characters long (it has %(count)s).")
-                              % {"field": field, "max": max_length, "count": len(value)}, code="too_long")
-    return value
-
 
 def existing_mentions(body: str) -> dict[str, object]:
     """{nickname: user} for the @mentions in `body` that name an active person."""
@@ -136,15 +112,21 @@ def _check_decidim_url(url) -> None:
         raise ValidationError({"decidim_url": exc.messages}) from None
 
 
+def _debate_texts(title: str, description: str, instructions: str) -> tuple[str, str, str]:
+    return (clean_user_text(title, multiline=False, field=_("The title"), max_length=150, min_length=5),
+            clean_user_text(description, multiline=True, field=_("The description"), max_length=10000,
+                            min_length=10),
+            clean_user_text(instructions, multiline=True, field=_("The instructions"), max_length=2000,
+                            required=False))
+
+
 @transaction.atomic
 def create_debate(*, author, title, description, instructions="", starts_at=None, ends_at=None,
                   decidim_url="") -> Debate:
     """Open a debate. Facilitators and administrators always may (their debates are "official"); participants
     may when settings.DEBATES_PARTICIPANTS_CAN_CREATE."""
     ensure_can_create_debate(author)
-    title = clean_text(title, field=_("The title"), max_length=150, min_length=5)
-    description = clean_text(description, field=_("The description"), max_length=10000, min_length=10)
-    instructions = clean_text(instructions, field=_("The instructions"), max_length=2000, required=False)
+    title, description, instructions = _debate_texts(title, description, instructions)
     _check_window(starts_at, ends_at)
     _check_decidim_url(decidim_url)
     ratelimit.enforce("debate", author)
@@ -162,9 +144,7 @@ def create_debate(*, author, title, description, instructions="", starts_at=None
 def edit_debate(*, debate, actor, title, description, instructions="", starts_at=None, ends_at=None,
                 decidim_url=None) -> Debate:
     ensure_can_edit_debate(actor, debate)
-    title = clean_text(title, field=_("The title"), max_length=150, min_length=5)
-    description = clean_text(description, field=_("The description"), max_length=10000, min_length=10)
-    instructions = clean_text(instructions, field=_("The instructions"), max_length=2000, required=False)
+    title, description, instructions = _debate_texts(title, description, instructions)
     _check_window(starts_at, ends_at)
     if decidim_url is not None:  # None: left as it is (the form has no such field when no Decidim is configured)
         _check_decidim_url(decidim_url)
@@ -187,7 +167,7 @@ def post_update(*, debate, actor, body) -> DebateUpdate:
     """An information update from the author or a facilitator, shown at the top of the debate."""
     if not permissions.can_post_update(actor, debate):
         raise PermissionDenied(_("Only the author or a facilitator can post information updates."))
-    body = clean_text(body, field=_("The update"), max_length=2000)
+    body = clean_user_text(body, multiline=True, field=_("The update"), max_length=2000)
     ratelimit.enforce("debate_edit", actor)
     update = DebateUpdate.objects.create(debate=debate, author=actor, body=body, body_html=render_body(body)[0])
     streams.append(debate.stream_key, "debate.update_posted", update=update.pk)
@@ -198,8 +178,8 @@ def post_update(*, debate, actor, body) -> DebateUpdate:
 def close_debate(*, debate, actor, conclusions) -> Debate:
     """Close with conclusions: no more comments or votes; everyone who took part is notified."""
     ensure_can_close_debate(actor, debate)
-    conclusions = clean_text(conclusions, field=_("The conclusions"), max_length=CONCLUSIONS_MAX,
-                             min_length=CONCLUSIONS_MIN)
+    conclusions = clean_user_text(conclusions, multiline=True, field=_("The conclusions"),
+                                  max_length=CONCLUSIONS_MAX, min_length=CONCLUSIONS_MIN)
     ratelimit.enforce("debate_edit", actor)
     debate = _locked_debate(debate)
     if debate.is_closed:
@@ -263,7 +243,8 @@ def set_slow_mode(*, debate, actor, seconds: int) -> Debate:
 # --- comments ----------------------------------------------------------------------------------------------------
 
 def _comment_body(body: str) -> str:
-    return clean_text(body, field=_("Your comment"), max_length=settings.DEBATES_COMMENT_MAX_LENGTH)
+    return clean_user_text(body, multiline=True, field=_("Your comment"),
+                           max_length=settings.DEBATES_COMMENT_MAX_LENGTH)
 
 
 def _notify_mentions(comment, mentions: dict, already: set) -> None:

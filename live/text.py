@@ -9,25 +9,46 @@ data-*, on* or style attribute, no javascript:/data: link, ever.
     render_markdown_lite(body, mentions={"alice"}) -> SafeString
     mentioned_nicknames(body) -> set of candidate nicknames (look them up, pass the existing ones back)
     plain_text(body, limit=None) -> str (for notifications, titles, previews; not escaped: let templates escape)
+
+It is also the one policy for what a person may type, anywhere (services, forms, model fields):
+
+    clean_user_text(value, multiline=True, max_length=1000, field=_("Your comment")) -> the text as stored
+    TextValidator(multiline=False, name=False) -> a model or form field validator (characters only)
+
+- Single-line text (titles, names, places, questions, choices) has no line break; multi-line text (comments,
+  messages, contributions, minutes, descriptions, bios, report details, reasons, conclusions) keeps its line
+  breaks and tabs, "\r\n" and "\r" stored as "\n".
+- Normalisation is only that and trimming the ends: what remains is stored exactly as typed (no Unicode
+  normalisation), so emoji (with their joiners and skin tones), RTL and CJK text round-trip byte for byte.
+- Refused everywhere, with one clear error: control characters (NUL, C0/C1, DEL), lone surrogates, private-use
+  characters and noncharacters, the bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069: they make
+  text read differently from how it is stored) and the invisible zero-width space, word joiner and BOM.
+- Names (nicknames) also refuse the zero-width joiners and unassigned code points: they make look-alike names.
+- Length is counted in characters (code points) after normalisation.
 """
 from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Iterable
 
 import nh3
+from django.core.exceptions import ValidationError
 from django.urls import NoReverseMatch, reverse
+from django.utils.deconstruct import deconstructible
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 ALLOWED_TAGS = {"p", "br", "em", "strong", "a", "ul", "ol", "li", "blockquote"}
 ALLOWED_ATTRIBUTES = {"a": {"href"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "nofollow ugc noopener"
 
-# Characters that have no business in user text: NUL and the other C0 controls (tab and newline aside) and the
-# bidi overrides that make text read differently from how it is stored. They are dropped before anything else.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+# Rendering drops what the policy below refuses on input, in case older rows or other paths hold some: NUL and the
+# other C0 controls (tab and newline aside) and the bidi controls.
+_CONTROL_RE = re.compile(f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f{BIDI_CONTROLS}]")
 
 _BULLET_RE = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
 _ORDERED_RE = re.compile(r"^\s{0,3}\d{1,9}[.)]\s+(.*)$")
@@ -137,7 +158,7 @@ class _Inline:
         text = self._emphasis(text)
         text = text.replace("\n", "<br>\n")
         # Placeholders may nest (a link kept inside nothing else), one pass per level is plenty.
-        for _ in range(3):
+        for _pass in range(3):
             if "\x01" not in text:
                 break
             text = _PLACEHOLDER_RE.sub(lambda m: self.saved[int(m.group(1))], text)
@@ -256,3 +277,82 @@ def storable(value) -> bool:
     if isinstance(value, (list, tuple)):
         return all(storable(item) for item in value)
     return True
+
+
+# --- The user-text policy (module docstring) -------------------------------------------------------------------------
+
+# Control (Cc), surrogate (Cs) and private-use (Co) characters, the bidi controls, the invisible zero-width space,
+# word joiner and BOM, and the noncharacters (U+FDD0-U+FDEF, U+xFFFE and U+xFFFF of every plane).
+_REFUSED_RE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff\U000f0000-\U0010ffff\u200b\u2060\ufeff"
+    f"{BIDI_CONTROLS}\ufdd0-\ufdef"
+    + "".join(f"\\U{plane:04x}fffe\\U{plane:04x}ffff" for plane in range(17)) + "]")
+# Also refused in names: the zero-width joiners (emoji sequences and Persian or Indic words need them in text) and
+# unassigned code points (a newer emoji than this Python knows is fine in a comment, not in a name).
+_NAME_ONLY = "\u200c\u200d"
+
+MESSAGES = {
+    "required": _("%(field)s cannot be empty."),
+    "too_short": _("%(field)s must be at least %(min)s characters long (it has %(count)s)."),
+    "too_long": _("%(field)s must be at most %(max)s characters long (it has %(count)s)."),
+    "control_chars": _("%(field)s contains invisible or control characters."),
+    "one_line": _("%(field)s must fit on one line."),
+}
+
+
+def _refused(value: str, *, multiline: bool, name: bool) -> str | None:
+    """The code of the first rule `value` breaks ("one_line" or "control_chars"), or None."""
+    if not multiline and any(char in "\n\r\u2028\u2029" for char in value):
+        return "one_line"
+    for match in _REFUSED_RE.finditer(value):
+        if not (multiline and match.group() in "\n\r\t"):
+            return "control_chars"
+    if name and any(char in _NAME_ONLY or unicodedata.category(char) == "Cn" for char in value):
+        return "control_chars"
+    return None
+
+
+def _error(code: str, field, messages: dict | None, key: str | None, **params) -> ValidationError:
+    message = (messages or {}).get(code) or MESSAGES[code]
+    error = ValidationError(message % {"field": field or _("This text"), **params}, code=code)
+    return ValidationError({key: [error]}) if key else error
+
+
+@deconstructible
+class TextValidator:
+    """The policy's characters, as a model or form field validator (the field's max_length and blank do the rest;
+    the service cleaning the value normalises its line breaks)."""
+
+    def __init__(self, *, multiline: bool = False, name: bool = False):
+        self.multiline, self.name = multiline, name
+
+    def __call__(self, value) -> None:
+        code = _refused(str(value), multiline=self.multiline, name=self.name)
+        if code:
+            raise _error(code, None, None, None)
+
+    def __eq__(self, other):
+        return isinstance(other, TextValidator) and (self.multiline, self.name) == (other.multiline, other.name)
+
+
+def clean_user_text(value: str | None, *, multiline: bool, max_length: int, min_length: int = 0,
+                    required: bool = True, name: bool = False, field=None, key: str | None = None,
+                    messages: dict | None = None) -> str:
+    """`value` as stored (line breaks normalised, ends trimmed), or ValidationError with a message shown as is.
+
+    `field` names the text in messages ("Your comment"; default "This text"); `key` puts the error on that form
+    field (a dict ValidationError); `messages` replaces the wording of some codes ("required", "too_short",
+    "too_long", "control_chars", "one_line"); messages may use %(field)s, %(min)s, %(max)s and %(count)s."""
+    value = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not value:
+        if required:
+            raise _error("required", field, messages, key)
+        return ""
+    code = _refused(value, multiline=multiline, name=name)
+    if code:
+        raise _error(code, field, messages, key)
+    if len(value) < min_length:
+        raise _error("too_short", field, messages, key, min=min_length, count=len(value))
+    if len(value) > max_length:
+        raise _error("too_long", field, messages, key, max=max_length, count=len(value))
+    return value

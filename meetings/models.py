@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from decidim.organizations import validate_decidim_url
-from live.accounts.models import validate_plain_text
+from live.text import TextValidator
 
 # No 0/O, 1/I/L: a code read aloud or from the back of the room must not be ambiguous.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -40,10 +40,11 @@ class Meeting(models.Model):
         ONLINE = "online", _("Online")
         HYBRID = "hybrid", _("Hybrid")
 
-    title = models.CharField(_("title"), max_length=200, validators=[validate_plain_text])
-    description = models.TextField(_("description"), blank=True, max_length=5000, validators=[validate_plain_text])
+    title = models.CharField(_("title"), max_length=200, validators=[TextValidator()])
+    description = models.TextField(_("description"), blank=True, max_length=5000,
+                                   validators=[TextValidator(multiline=True)])
     kind = models.CharField(_("type"), max_length=12, choices=Kind.choices, default=Kind.IN_PERSON)
-    place = models.CharField(_("place"), max_length=300, blank=True, validators=[validate_plain_text],
+    place = models.CharField(_("place"), max_length=300, blank=True, validators=[TextValidator()],
                              help_text=_('e.g. "Agora, 20 rue de Stalingrad, Nanterre"'))
     online_url = models.URLField(_("online link"), blank=True)
     decidim_url = models.URLField(_("Decidim page"), max_length=500, blank=True, validators=[validate_decidim_url],
@@ -81,7 +82,8 @@ class Meeting(models.Model):
     debate_id = models.BigIntegerField(null=True, blank=True, help_text=_("The debate the contributions went to."))
 
     # Closing report
-    report_minutes = models.TextField(_("minutes"), blank=True, max_length=20000, validators=[validate_plain_text])
+    report_minutes = models.TextField(_("minutes"), blank=True, max_length=20000,
+                                      validators=[TextValidator(multiline=True)])
     report_attendees = models.PositiveIntegerField(_("attendees"), null=True, blank=True)
     report_published_at = models.DateTimeField(null=True, blank=True)
 
@@ -136,7 +138,7 @@ class Meeting(models.Model):
 
 class AgendaItem(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="agenda_items")
-    title = models.CharField(_("title"), max_length=200, validators=[validate_plain_text])
+    title = models.CharField(_("title"), max_length=200, validators=[TextValidator()])
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), default=0)
     position = models.PositiveIntegerField(default=0)
 
@@ -166,7 +168,7 @@ class Participant(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="participants")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
                              related_name="meeting_participations")
-    nickname = models.CharField(_("nickname"), max_length=30, validators=[validate_plain_text])
+    nickname = models.CharField(_("nickname"), max_length=30, validators=[TextValidator(name=True)])
     token = models.CharField(max_length=64, unique=True)
     joined_at = models.DateTimeField(auto_now_add=True)
     last_contribution_at = models.DateTimeField(null=True, blank=True)
@@ -205,7 +207,7 @@ class Contribution(models.Model):
     agenda_item = models.ForeignKey(AgendaItem, on_delete=models.SET_NULL, null=True, blank=True,
                                     related_name="contributions")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.QUESTION)
-    body = models.TextField(_("text"), validators=[validate_plain_text])
+    body = models.TextField(_("text"), validators=[TextValidator(multiline=True)])
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     hidden_at = models.DateTimeField(null=True, blank=True,
                                      help_text=_("Hidden by a facilitator or a moderator: shown to nobody."))
@@ -266,7 +268,7 @@ class Poll(models.Model):
         CLOSED = "closed", _("Closed")
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="polls")
-    question = models.CharField(_("question"), max_length=200, validators=[validate_plain_text])
+    question = models.CharField(_("question"), max_length=200, validators=[TextValidator()])
     kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.SINGLE)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -296,7 +298,7 @@ class Poll(models.Model):
 
 class PollChoice(models.Model):
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="choices")
-    label = models.CharField(_("choice"), max_length=100, validators=[validate_plain_text])
+    label = models.CharField(_("choice"), max_length=100, validators=[TextValidator()])
     position = models.PositiveIntegerField(default=0)
 
     class Meta:

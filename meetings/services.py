@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,9 +20,11 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from live import ratelimit, streams
-from live.accounts.models import RoleAssignment, nickname_validator, validate_plain_text
+from live.accounts.models import RoleAssignment, nickname_validator
+from live.text import clean_user_text
 from meetings.models import (
     JOIN_CODE_ALPHABET,
     JOIN_CODE_LENGTH,
@@ -79,18 +82,10 @@ def check_facilitator(actor, meeting: Meeting) -> None:
     ratelimit.enforce("facilitate", actor)
 
 
-def check_plain(value: str, *, field: str, max_length: int, required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationError({field: _("This field is required.")})
-    if len(value) > max_length:
-        raise ValidationError({field: _("At most %(max)s characters (you typed %(count)s).")
-                               % {"max": max_length, "count": len(value)}})
-    try:
-        validate_plain_text(value)
-    except ValidationError as exc:
-        raise ValidationError({field: exc.messages}) from None
-    return value
+# live.text's policy, worded for the field it is shown under.
+user_text = partial(clean_user_text, messages={
+    "required": gettext_lazy("This field is required."),
+    "too_long": gettext_lazy("At most %(max)s characters (you typed %(count)s).")})
 
 
 def check_live(meeting: Meeting) -> None:
@@ -125,7 +120,9 @@ MEETING_FIELDS = ("title", "description", "kind", "place", "online_url", "decidi
 
 
 def _check_meeting(meeting: Meeting) -> None:
-    meeting.title = check_plain(meeting.title, field="title", max_length=200)
+    meeting.title = user_text(meeting.title, multiline=False, key="title", max_length=200)
+    meeting.description = user_text(meeting.description, multiline=True, key="description", max_length=5000,
+                                    required=False)
     if meeting.starts_at and meeting.ends_at and meeting.ends_at < meeting.starts_at:
         raise ValidationError({"ends_at": _("The meeting cannot end before it starts.")})
     if meeting.kind in (Meeting.Kind.IN_PERSON, Meeting.Kind.HYBRID) and not meeting.place.strip():
@@ -146,7 +143,7 @@ def parse_agenda(text: str) -> list[tuple[str, int]]:
         title, minutes = title.strip(), minutes.strip()
         if minutes and not minutes.isdigit():
             raise ValidationError({"agenda": _("Line %(n)s: the duration must be a number of minutes.") % {"n": number}})
-        title = check_plain(title, field="agenda", max_length=200)
+        title = user_text(title, multiline=False, key="agenda", max_length=200)
         items.append((title, int(minutes or 0)))
     return items
 
@@ -253,7 +250,8 @@ def unregister(*, user, meeting: Meeting) -> None:
 def save_report(*, actor, meeting: Meeting, minutes: str, attendees: int | None, publish: bool) -> Meeting:
     check_facilitator(actor, meeting)
     meeting = _locked(meeting)
-    meeting.report_minutes = check_plain(minutes, field="report_minutes", max_length=20000, required=publish)
+    meeting.report_minutes = user_text(minutes, multiline=True, key="report_minutes", max_length=20000,
+                                      required=publish)
     if attendees is not None and attendees < 0:
         raise ValidationError({"report_attendees": _("The attendee count cannot be negative.")})
     meeting.report_attendees = attendees
@@ -467,7 +465,7 @@ def join(*, meeting: Meeting, user=None, nickname: str = "", ip: str | None = No
     else:
         if not meeting.allow_anonymous:
             raise PermissionDenied(_("This meeting is for signed-in participants only. Please sign in."))
-        nickname = check_plain(nickname, field="nickname", max_length=30)
+        nickname = user_text(nickname, multiline=False, name=True, key="nickname", max_length=30)
         try:
             nickname_validator(nickname)
         except ValidationError as exc:
@@ -542,7 +540,7 @@ def post_contribution(*, participant: Participant, body: str, kind: str = Contri
         if already is not None:
             return already
     ratelimit.enforce("contribution", _participant_key(participant))
-    body = check_plain(body, field="body", max_length=settings.MEETINGS_CONTRIBUTION_MAX_LENGTH)
+    body = user_text(body, multiline=True, key="body", max_length=settings.MEETINGS_CONTRIBUTION_MAX_LENGTH)
     if kind not in Contribution.Kind.values:
         raise ValidationError({"kind": _("Choose a question or an idea.")})
     if meeting is None or meeting.pk != participant.meeting_id:
@@ -697,10 +695,10 @@ def vote(*, participant: Participant, contribution: Contribution) -> Contributio
 def create_poll(*, actor, meeting: Meeting, question: str, kind: str = Poll.Kind.SINGLE, choices=()) -> Poll:
     """Prepare a poll; it stays on the console until opened."""
     check_facilitator(actor, meeting)
-    question = check_plain(question, field="question", max_length=200)
+    question = user_text(question, multiline=False, key="question", max_length=200)
     if kind not in Poll.Kind.values:
         raise ValidationError({"kind": _("Choose single or multiple choice.")})
-    labels = [check_plain(c, field="choices", max_length=100) for c in choices if (c or "").strip()]
+    labels = [user_text(c, multiline=False, key="choices", max_length=100) for c in choices if (c or "").strip()]
     if len(labels) < 2:
         raise ValidationError({"choices": _("A poll needs at least two choices.")})
     if len(labels) > settings.MEETINGS_MAX_POLL_CHOICES:

@@ -1,22 +1,9 @@
-import unicodedata
-
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-# Bidi overrides and isolates reorder the text around a name ("evil<RLO>gnp.exe"); zero-width characters make
-# look-alike nicknames. Neither belongs in a name.
-FORBIDDEN_CHARS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200c\u200d\u2060\ufeff")
-
-
-def validate_plain_text(value: str) -> None:
-    """Refuse control characters, lone surrogates and bidi overrides; emoji, RTL and CJK letters are welcome."""
-    for char in value:
-        if char in FORBIDDEN_CHARS or unicodedata.category(char) in {"Cc", "Cs", "Co", "Cn"}:
-            raise ValidationError(_("This text contains invisible or control characters."), code="control_chars")
-
+from live.text import TextValidator
 
 nickname_validator = RegexValidator(r"^[^\s@<>&\"'/\\][^@<>&\"'/\\]{1,28}[^\s@<>&\"'/\\]$",
                                     _("3 to 30 characters, without @ < > & quotes or slashes, "
@@ -46,10 +33,10 @@ class User(AbstractUser):
     `nickname` is the public name."""
 
     nickname = models.CharField(_("nickname"), max_length=30, unique=True,
-                                validators=[nickname_validator, validate_plain_text])
+                                validators=[nickname_validator, TextValidator(name=True)])
     email = models.EmailField(_("email address"), unique=True, null=True, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PARTICIPANT)
-    bio = models.TextField(_("about me"), max_length=500, blank=True, validators=[validate_plain_text])
+    bio = models.TextField(_("about me"), max_length=500, blank=True, validators=[TextValidator(multiline=True)])
     blocked_at = models.DateTimeField(_("blocked at"), null=True, blank=True,
                                       help_text=_("Set by moderation: the account can no longer sign in or act."))
     blocked_reason = models.TextField(_("reason for blocking"), blank=True)

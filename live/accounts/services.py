@@ -13,6 +13,7 @@ from live.accounts import selectors
 from live.accounts.models import Role, RoleAssignment
 from live.close_codes import Close
 from live.consumers import session_hash
+from live.text import clean_user_text
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def update_profile(*, user, nickname: str, bio: str) -> User:
     ratelimit.enforce("default", user)
     if User.objects.filter(nickname__iexact=nickname).exclude(pk=user.pk).exists():
         raise ValidationError({"nickname": _("This nickname is already taken.")})
+    bio = clean_user_text(bio, multiline=True, max_length=500, required=False, key="bio")
     before = user.nickname, user.bio
     user.nickname, user.bio = nickname, bio
     try:

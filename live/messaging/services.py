@@ -9,7 +9,6 @@ gets `Conversation.DoesNotExist` (a 404), exactly as for a conversation that doe
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 
 from django.conf import settings
@@ -22,9 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from live import ratelimit, streams
-from live.accounts.models import FORBIDDEN_CHARS
 from live.messaging.models import Block, Conversation, Message, Participant, Preference
-from live.text import plain_text, render_markdown_lite
+from live.text import clean_user_text, plain_text, render_markdown_lite
 
 User = get_user_model()
 
@@ -150,21 +148,10 @@ def check_can_send(user) -> None:
 
 
 def clean_body(body: str) -> str:
-    """The body as stored: trimmed, newlines normalized; refuses empty, too long and invisible/control text."""
-    body = (body or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not body:
-        raise ValidationError(_("Write a message first."), code="empty")
-    if len(body) > max_length():
-        raise ValidationError(
-            _("A message is limited to %(max)d characters (this one has %(n)d).") % {"max": max_length(),
-                                                                                    "n": len(body)},
-            code="too_long")
-    for char in body:
-        if char in "\n\t":
-            continue
-        if char in FORBIDDEN_CHARS or unicodedata.category(char) in {"Cc", "Cs", "Co", "Cn"}:
-            raise ValidationError(_("This message contains invisible or control characters."), code="control_chars")
-    return body
+    """The body as stored (live.text's policy, in messaging's words)."""
+    return clean_user_text(body, multiline=True, max_length=max_length(), field=_("This message"), messages={
+        "required": _("Write a message first."),
+        "too_long": _("A message is limited to %(max)s characters (this one has %(count)s).")})
 
 
 def parse_client_id(value) -> uuid.UUID:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from live.accounts.models import validate_plain_text
+from live.text import TextValidator
 
 
 class Reason(models.TextChoices):
@@ -73,7 +73,7 @@ class Report(models.Model):
     kind = models.CharField(max_length=30)
     object_id = models.BigIntegerField()
     reason = models.CharField(max_length=20, choices=Reason.choices)
-    details = models.TextField(blank=True, max_length=1000, validators=[validate_plain_text])
+    details = models.TextField(blank=True, max_length=1000, validators=[TextValidator(multiline=True)])
     resolved_at = models.DateTimeField(null=True, blank=True, help_text=_("When a moderator decided on it."))
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

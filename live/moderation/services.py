@@ -21,10 +21,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from live import effects, ratelimit, streams
-from live.accounts.models import Role, validate_plain_text
+from live.accounts.models import Role
 from live.close_codes import Close
 from live.moderation import registry, rules
 from live.moderation.models import ActionLog, Case, Reason, Report
+from live.text import clean_user_text
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +87,9 @@ def _author(entry, obj):
 
 
 def _clean_reason(reason: str, *, required: bool, max_length: int = 1000) -> str:
-    reason = (reason or "").strip()
-    if required and not reason:
-        raise ValidationError(_("Give a reason: it is shown to the person concerned and kept in the log."))
-    if len(reason) > max_length:
-        raise ValidationError(_("The reason is too long (%(max)s characters at most).") % {"max": max_length})
-    validate_plain_text(reason.replace("\n", " ").replace("\r", " ").replace("\t", " "))
-    return reason
+    return clean_user_text(reason, multiline=True, max_length=max_length, required=required, messages={
+        "required": _("Give a reason: it is shown to the person concerned and kept in the log."),
+        "too_long": _("The reason is too long (%(max)s characters at most).")})
 
 
 def ensure_can_moderate(actor, space: str | None):
@@ -150,10 +147,8 @@ def report(*, reporter, kind: str, object_id, reason: str, details: str = "") ->
     ratelimit.enforce("report", reporter)
     if reason not in Reason.values:
         raise ValidationError({"reason": _("Choose a reason.")})
-    details = (details or "").strip()
-    if len(details) > 1000:
-        raise ValidationError({"details": _("Details are limited to 1000 characters.")})
-    validate_plain_text(details.replace("\n", " ").replace("\r", " ").replace("\t", " "))
+    details = clean_user_text(details, multiline=True, max_length=1000, required=False, key="details",
+                              messages={"too_long": _("Details are limited to 1000 characters.")})
     entry = _entry(kind)
     obj = _object(entry, object_id)
     author = _author(entry, obj)

@@ -3,8 +3,10 @@ and no javascript:/data: link comes out."""
 from html.parser import HTMLParser
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.utils import translation
 
-from live.text import mentioned_nicknames, plain_text, render_markdown_lite
+from live.text import TextValidator, clean_user_text, mentioned_nicknames, plain_text, render_markdown_lite
 
 XSS_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -148,3 +150,76 @@ def test_plain_text_strips_markup():
 
 def test_plain_text_truncates():
     assert plain_text("abcdefghij", limit=5) == "abcd…"
+
+
+# --- the user-text policy (the HTTP views are in tests/live/test_user_text.py) -------------------------------------
+
+@pytest.fixture
+def english():
+    with translation.override("en"):
+        yield
+
+
+def clean(value, **rules):
+    return clean_user_text(value, **{"multiline": True, "max_length": 50, **rules})
+
+
+@pytest.mark.parametrize("text", [
+    "a\nb", "tab\tin a line", "👩‍👩‍👧 🏳️‍🌈 👍🏽 🇫🇷", "مرحبا بالعالم", "نمی‌خواهم", "你好，世界", "e\u0301 é", "🫨",
+])
+def test_multi_line_text_is_stored_exactly_as_typed(text):
+    assert clean(text) == text
+
+
+def test_line_breaks_are_stored_as_newlines_and_the_ends_trimmed():
+    assert clean("  a\r\nb\rc \n") == "a\nb\nc"
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\x9b", "\ud800", "\ue000", "\U000f0001",
+                                  "\ufffe", "\U0001ffff", "\ufdd0", "\u200b", "\u2060", "\ufeff",
+                                  "\u202a", "\u202e", "\u2066", "\u2069"])
+def test_control_bidi_and_invisible_characters_are_refused(english, char):
+    with pytest.raises(ValidationError, match="This text contains invisible or control characters") as error:
+        clean(f"a{char}b")
+    assert error.value.code == "control_chars"
+
+
+@pytest.mark.parametrize("text", ["a\nb", "a\rb", "a\u2028b", "a\tb"])
+def test_single_line_text_refuses_line_breaks_and_tabs(english, text):
+    with pytest.raises(ValidationError, match="one line|control characters"):
+        clean(text, multiline=False)
+
+
+def test_names_also_refuse_joiners_and_unassigned_code_points():
+    for name in ["do\u200bra", "do\u200dra", "do\u200cra", "dora\U000e0fff"]:
+        with pytest.raises(ValidationError):
+            clean(name, multiline=False, name=True)
+    assert clean("Zoé 🌳", multiline=False, name=True) == "Zoé 🌳"
+
+
+def test_lengths_count_characters_after_normalisation(english):
+    assert clean("é🌳" * 25) == "é🌳" * 25
+    assert clean("a\r\n" * 24 + "a") == "a\n" * 24 + "a"  # 73 characters typed, 49 stored
+    with pytest.raises(ValidationError, match=r"Your text must be at most 50 characters long \(it has 51\)"):
+        clean("x" * 51, field="Your text")
+    with pytest.raises(ValidationError, match="at least 5"):
+        clean("abc", min_length=5)
+    with pytest.raises(ValidationError, match="cannot be empty"):
+        clean("  \n ")
+    assert clean(" ", required=False) == ""
+
+
+def test_the_wording_can_be_the_fields_own_and_the_error_put_on_a_form_field(english):
+    with pytest.raises(ValidationError) as error:
+        clean("", key="body", messages={"required": "Write something first."})
+    assert error.value.message_dict == {"body": ["Write something first."]}
+
+
+def test_the_field_validator_applies_the_same_characters_and_survives_migrations():
+    TextValidator(multiline=True)("a\r\nb 👩‍💻")
+    with pytest.raises(ValidationError):
+        TextValidator()("a\nb")
+    with pytest.raises(ValidationError):
+        TextValidator(multiline=True)("a\u202eb")
+    assert TextValidator(multiline=True).deconstruct() == ("live.text.TextValidator", (), {"multiline": True})
+    assert TextValidator(name=True) == TextValidator(name=True) != TextValidator()

@@ -226,6 +226,24 @@ def test_facilitators_create_meetings_participants_cannot(fiona, alice):
     assert bad.status_code == 400 and "online link" in bad.content.decode()
 
 
+def test_minutes_of_two_lines_are_saved_with_their_line_break(meeting, fiona):
+    # Refused with 400 "invisible or control characters" before live/text.py's one policy (issue 14).
+    minutes = "Ouverture à 18 h.\nClôture à 20 h."
+    response = signed_in(fiona).post(f"/meetings/{meeting.pk}/report/", {"report_minutes": minutes,
+                                                                          "report_attendees": "12", "publish": "on"})
+    assert response.status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.report_minutes == minutes
+
+
+def test_a_contribution_of_two_lines_is_posted_with_its_line_break(meeting, alice, alice_in):
+    # Nothing was written before live/text.py's one policy (issue 14).
+    body = "Plus d'arbres\net des bancs à l'ombre"
+    response = signed_in(alice).post(f"/meetings/{meeting.pk}/live/contribute/", {"body": body, "kind": "idea"})
+    assert response.status_code == 302
+    assert list(Contribution.objects.values_list("body", flat=True)) == [body]
+
+
 def test_registration_over_http(fiona, alice):
     meeting = make_meeting(fiona, open_live=False, registration_enabled=True, capacity=10)
     client = signed_in(alice)

@@ -6,6 +6,7 @@ import django.db.models.deletion
 import django.utils.timezone
 import live.accounts.models
 from django.conf import settings
+import live.text
 from django.db import migrations, models
 
 
@@ -31,10 +32,10 @@ class Migration(migrations.Migration):
                 ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
                 ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
                 ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('nickname', models.CharField(max_length=30, unique=True, validators=[django.core.validators.RegexValidator('^[^\\s@<>&\\"\'/\\\\][^@<>&\\"\'/\\\\]{1,28}[^\\s@<>&\\"\'/\\\\]$', '3 to 30 characters, without @ < > & quotes or slashes, not starting or ending with a space.'), live.accounts.models.validate_plain_text], verbose_name='nickname')),
+                ('nickname', models.CharField(max_length=30, unique=True, validators=[django.core.validators.RegexValidator('^[^\\s@<>&\\"\'/\\\\][^@<>&\\"\'/\\\\]{1,28}[^\\s@<>&\\"\'/\\\\]$', '3 to 30 characters, without @ < > & quotes or slashes, not starting or ending with a space.'), live.text.TextValidator(name=True)], verbose_name='nickname')),
                 ('email', models.EmailField(blank=True, max_length=254, null=True, unique=True, verbose_name='email address')),
                 ('role', models.CharField(choices=[('participant', 'Participant'), ('facilitator', 'Facilitator'), ('moderator', 'Moderator'), ('administrator', 'Administrator')], default='participant', max_length=20, verbose_name='role')),
-                ('bio', models.TextField(blank=True, max_length=500, validators=[live.accounts.models.validate_plain_text], verbose_name='about me')),
+                ('bio', models.TextField(blank=True, max_length=500, validators=[live.text.TextValidator(multiline=True)], verbose_name='about me')),
                 ('blocked_at', models.DateTimeField(blank=True, help_text='Set by moderation: the account can no longer sign in or act.', null=True, verbose_name='blocked at')),
                 ('blocked_reason', models.TextField(blank=True, verbose_name='reason for blocking')),
                 ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
