@@ -1,12 +1,13 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from live.accounts.models import nickname_validator, validate_plain_text
+from live.accounts.models import nickname_validator
+from live.text import TextValidator
 
 
 class NicknameForm(forms.Form):
     nickname = forms.CharField(label=_("Nickname"), max_length=30, validators=[nickname_validator,
-                                                                                validate_plain_text],
+                                                                                TextValidator(name=True)],
                                help_text=_("Shown next to what you write. 3 to 30 characters."))
 
     def __init__(self, *args, **kwargs):

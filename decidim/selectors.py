@@ -2,7 +2,8 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 
 from decidim.organizations import organization
-from live.accounts.models import nickname_validator, validate_plain_text
+from live.accounts.models import nickname_validator
+from live.text import TextValidator
 
 User = get_user_model()
 
@@ -10,7 +11,7 @@ User = get_user_model()
 def nickname_is_free(nickname: str) -> bool:
     try:
         nickname_validator(nickname)
-        validate_plain_text(nickname)
+        TextValidator(name=True)(nickname)
     except Exception:
         return False
     return not User.objects.filter(nickname__iexact=nickname).exists()
