@@ -255,6 +255,11 @@ def test_every_rate_limit_action_used_is_declared():
     assert not undeclared, f"declare these in live/ratelimit.py DEFAULT_LIMITS (else they share 'default'): {undeclared}"
 
 
+def test_every_declared_rate_limit_is_used():
+    stale = set(ratelimit.DEFAULT_LIMITS) - set(used_actions())
+    assert not stale, f"live/ratelimit.py declares limits nothing uses: {sorted(stale)}"
+
+
 # --- imports -----------------------------------------------------------------------------------------------------
 
 def imports_of(name: str, tree: ast.Module):
