@@ -12,6 +12,7 @@ Sockets have their own caps: `acquire_connection`/`release_connection` count ope
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import math
 import os
@@ -348,6 +349,15 @@ reap()
 return 1
 """
 
+# A clean exit (a restart: systemd's SIGTERM) gives back this process's share at once.
+_LEAVE_LUA = _LUA_PREAMBLE + """
+local share = redis.call('HGETALL', KEYS[1])
+for i = 1, #share, 2 do take_back(share[i], tonumber(share[i + 1])) end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], KEYS[1])
+return 1
+"""
+
 
 class _SlotStore:
     """The socket counters, in the cache's Redis when the cache is Redis: one process-wide client (one connection
@@ -501,11 +511,15 @@ class _Heartbeat:
 
     def __init__(self):
         self.tasks: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+        self.leaving_registered = False
 
     def ensure(self) -> None:
         loop = asyncio.get_running_loop()
         task = self.tasks.get(loop)
         if task is None or task.done():
+            if not self.leaving_registered:
+                self.leaving_registered = True
+                atexit.register(_leave)
             self.tasks = {other: task for other, task in self.tasks.items() if not other.is_closed()}
             self.tasks[loop] = loop.create_task(self._run(), name="live-socket-slots-heartbeat")
 
@@ -532,6 +546,17 @@ async def beat() -> None:
         _shared_down("sockets")
     else:
         _shared_up()
+
+
+def _leave() -> None:
+    """At a clean exit (a rolling restart), this process's slots are given back at once, not SOCKET_SLOT_TTL later:
+    its pages reconnect to the other processes right away, and would otherwise count twice against the caps."""
+    if not _slots.held or not _is_redis():
+        return
+    try:
+        _run_scripts([(_LEAVE_LUA, [_slots.owner(), PROCESSES], [SLOT_SECONDS, _alive_seconds()])])
+    except Exception:
+        logger.warning("could not give back this process's socket slots; they expire by themselves", exc_info=True)
 
 
 async def acquire_connection(scope) -> list[str] | None:

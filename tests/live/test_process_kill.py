@@ -1,7 +1,8 @@
 """A daphne process killed with its sockets open (kill -9, out of memory, a lost machine) leaks no socket slots
-(RELIABILITY 17, 26): its slots are free again within LIVE_SOCKET_SLOT_TTL of its last heartbeat.
+(RELIABILITY 17, 26): its slots are free again within LIVE_SOCKET_SLOT_TTL of its last heartbeat; a process stopped
+cleanly (a rolling restart) gives them back as it exits.
 
-Two real daphne processes on the test database and Redis; the slot lifetime is set to a few seconds so that the test
+Three real daphne processes on the test database and Redis; the slot lifetime is set to a few seconds so that the test
 waits seconds, not the production minute."""
 
 import contextlib
@@ -22,9 +23,9 @@ CAP = 3
 
 
 @pytest.fixture
-def two_servers(django_db_setup):
+def servers(django_db_setup):
     env = daphne_env(LIVE_SOCKET_SLOT_TTL=str(SLOT_TTL), LIVE_MAX_SOCKETS_PER_USER=str(CAP))
-    servers = [LiveServer(free_port(), env).start() for _ in range(2)]
+    servers = [LiveServer(free_port(), env).start() for _ in range(3)]
     yield servers
     for server in servers:
         server.stop()
@@ -50,8 +51,8 @@ def open_socket(sockets, server, cookie):
     raise AssertionError(f"unexpected frame {frame}")
 
 
-def test_the_slots_of_a_killed_process_are_free_within_the_slot_lifetime(two_servers, sockets, alice):
-    doomed, survivor = two_servers
+def test_the_slots_of_a_killed_process_are_free_within_the_slot_lifetime(servers, sockets, alice):
+    doomed, restarted, survivor = servers
     cookie = session_cookie(alice)
     held = [open_socket(sockets, doomed, cookie) for _ in range(CAP)]
     assert all(ws is not None for ws, _code in held)
@@ -72,8 +73,19 @@ def test_the_slots_of_a_killed_process_are_free_within_the_slot_lifetime(two_ser
         time.sleep(0.2)
     print(f"slots of the killed process free {waited:.1f}s after kill -9 (slot lifetime {SLOT_TTL}s)")
     assert waited >= 1
-    others = [open_socket(sockets, survivor, cookie) for _ in range(CAP - 1)]
-    assert all(other is not None for other, _code in others)  # every slot of the dead process came back
+    others = [open_socket(sockets, survivor, cookie)[0] for _ in range(CAP - 1)]
+    assert None not in others  # every slot of the dead process came back
     assert open_socket(sockets, survivor, cookie) == (None, 4429)  # and the cap still holds
     time.sleep(SLOT_TTL + 1)  # the time under test: a living process's slots outlast the lifetime (heartbeats)
     assert open_socket(sockets, survivor, cookie) == (None, 4429)
+
+    # a rolling restart: the pages of a process stopped cleanly reconnect elsewhere at once, and are let in
+    for sock in [ws, *others]:
+        sock.close()
+    moved = []
+    while len(moved) < CAP:  # as the survivor sees the closes
+        sock, code = open_socket(sockets, restarted, cookie)
+        assert code in (None, 4429) and time.monotonic() - killed_at < 30
+        moved += [sock] if sock else []
+    restarted.stop()  # SIGTERM, as systemd stops it
+    assert [open_socket(sockets, survivor, cookie)[1] for _ in range(CAP)] == [None] * CAP
