@@ -173,8 +173,8 @@ def user_page(request, pk):
     if request.method == "POST":
         action = request.POST.get("action")
         reason = request.POST.get("reason", "")
-        if request.POST.get("case"):
-            case = Case.objects.filter(pk=request.POST["case"]).first()
+        if request.POST.get("case", "").isdecimal():  # a hidden field: anything else is no case, not a 500
+            case = Case.objects.filter(pk=int(request.POST["case"])).first()
         if action == "warn":
             services.warn(actor=request.user, user=person, reason=reason, case=case)
             done = _("Warning sent.")
