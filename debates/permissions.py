@@ -1,6 +1,7 @@
 """Who may do what in a debate: small predicates, composed by the services and the templates, tested per role."""
 
 from django.conf import settings
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 
@@ -54,16 +55,26 @@ def comment_refusal(user, debate) -> str | None:
         return _("Sign in to take part in the debate.")
     if not signed_in(user):
         return _("Your account cannot take part.")
+    return debate_refusal(debate)
+
+
+def debate_refusal(debate) -> str | None:
+    """Why nobody may comment or vote in `debate` now (closed, locked, outside its window), or None: the refusal
+    the services raise and the notice the page shows in place of the form."""
     if debate.is_closed:
         return _("This debate is closed: no more comments or votes.")
     if debate.comments_locked:
-        return _("Comments are locked by a moderator.")
+        return _("Comments are locked by a moderator: no more comments or votes for now.")
     window = debate.window_state()
     if window == "before":
-        return _("Comments open on %(date)s.") % {"date": debate.starts_at.strftime("%d/%m/%Y %H:%M")}
+        return _("Comments open on %(date)s.") % {"date": _when(debate.starts_at)}
     if window == "after":
-        return _("Comments closed on %(date)s.") % {"date": debate.ends_at.strftime("%d/%m/%Y %H:%M")}
+        return _("Comments closed on %(date)s.") % {"date": _when(debate.ends_at)}
     return None
+
+
+def _when(moment) -> str:
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
 
 
 def can_comment(user, debate) -> bool:

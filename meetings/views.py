@@ -382,6 +382,14 @@ def console(request, pk):
     })
 
 
+def _named(table: dict, request):
+    """The action a console button names in its "action" field."""
+    action = table.get(request.POST.get("action", ""))
+    if action is None:
+        raise ValidationError(_("Unknown action."))
+    return action
+
+
 def _facilitator_action(request, pk, action):
     meeting = facilitated(request, pk)
     action(meeting)
@@ -427,13 +435,9 @@ def rotate_screen_token(request, pk):
 @require_POST
 @console_action
 def moderate(request, pk, cid):
-    action = services.MODERATION_ACTIONS.get(request.POST.get("action", ""))
-
     def run(meeting):
         contribution = get_object_or_404(Contribution, pk=cid, meeting=meeting)
-        if action is None:
-            raise ValidationError(_("Unknown action."))
-        action(request.user, contribution)
+        _named(services.MODERATION_ACTIONS, request)(request.user, contribution)
     return _facilitator_action(request, pk, run)
 
 
@@ -468,10 +472,8 @@ def poll_create(request, pk):
 def poll_action(request, pk, poll):
     def run(meeting):
         target = get_object_or_404(Poll, pk=poll, meeting=meeting)
-        action = {"open": services.open_poll, "close": services.close_poll, "delete": services.delete_poll}.get(
-            request.POST.get("action", ""))
-        if action is None:
-            raise ValidationError(_("Unknown action."))
+        action = _named({"open": services.open_poll, "close": services.close_poll, "delete": services.delete_poll},
+                        request)
         action(actor=request.user, poll=target)
     return _facilitator_action(request, pk, run)
 

@@ -1,6 +1,6 @@
 from django import template
 
-from debates import fragments
+from debates import fragments, permissions
 
 register = template.Library()
 
@@ -11,3 +11,9 @@ def prepare_comments(context, *groups) -> str:
     (debates/fragments.py); comment.html uses it when present."""
     fragments.prepare(context, [root for group in groups if group for root in group])
     return ""
+
+
+@register.filter
+def debate_refusal(debate) -> str | None:
+    """`{{ debate|debate_refusal }}`: why nobody may comment now (debates.permissions), or None."""
+    return permissions.debate_refusal(debate)
