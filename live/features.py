@@ -1,5 +1,5 @@
-"""What the feature apps (debates, meetings) add to the pages and steps the core owns. Each app registers here from
-its AppConfig.ready, and does nothing else there: the core (live/) never imports a feature app.
+"""What the feature apps (debates, meetings, decidim) add to the pages and steps the core owns. Each app registers
+here from its AppConfig.ready, and does nothing else there: the core (live/) never imports a feature app.
 
 - home sections: a template and the few latest items it lists on the home page, in INSTALLED_APPS order;
 - sign-in steps: what a visitor's session holds that becomes their account's when they sign in or sign up
