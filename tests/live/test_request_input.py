@@ -2,12 +2,14 @@
 body get one clear 400 before anything reads them (live.middleware.RequestInputMiddleware); nothing is written."""
 
 import pytest
+from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse
 from django.test import Client
 
 from live.messaging.models import Block, Conversation
 from live.middleware import RequestInputMiddleware
+from tests.helpers import connect, follow
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +80,19 @@ def test_emoji_rtl_and_cjk_go_through(client):
     response = client.get("/debates/?q=%F0%9F%98%80%20%D8%B3%D9%84%D8%A7%D9%85%20%E4%BD%A0%E5%A5%BD")
     assert response.status_code == 200
     assert "😀 سلام 你好" in response.content.decode()
+
+
+def test_a_session_cookie_with_a_nul_is_no_session(alice):
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = "a" * 32 + "\x00"
+    response = client.get("/accounts/profile/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_with_a_nul_in_its_session_cookie_is_anonymous(alice):
+    ws = await connect(cookie="a" * 32 + "\x00")
+    assert ws.connected_ok
+    frame = await follow(ws, alice.stream_key, {"epoch": "", "seq": 0})
+    assert frame["code"] == "not_signed_in"  # answered as anyone without a session, not "come back later"
+    await ws.disconnect()
