@@ -10,4 +10,6 @@ urlpatterns = [
     path("link/", views.link, name="link"),
     path("cancel/", views.cancel, name="cancel"),
     path("import-meeting/", views.import_meeting, name="import_meeting"),
+    path("embed/debates/<int:pk>/", views.embed_debate, name="embed_debate"),
+    path("embed/meetings/<int:pk>/", views.embed_meeting, name="embed_meeting"),
 ]

@@ -9,6 +9,7 @@ import time
 import requests
 from allauth.socialaccount.providers.base import AuthError
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
@@ -26,6 +27,7 @@ from decidim.oauth import DecidimOAuth2Adapter
 from live import actions, ratelimit
 from live.accounts import services as accounts
 from live.accounts.views import client_ip, sign_in_throttle_keys
+from live.middleware import content_security_policy
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -249,3 +251,32 @@ def import_meeting(request):
                                         "facilitators."))
             return redirect(meeting)
     return actions.form_page(request, "decidim/import_meeting.html", {"form": form})
+
+
+# --- embeds --------------------------------------------------------------------------------------------------------
+
+def _embedded(view, request, full_url: str, *args):
+    """`view`'s page made embeddable in the configured Decidim pages: their origins alone may frame it (CSP
+    frame-ancestors; X-Frame-Options is left out, as it cannot name them), its links open Agora Live in a new tab.
+    The session cookie stays SameSite=Lax: in a Decidim page of the same site (a sibling subdomain) it comes along
+    and a signed-in resident takes part in the frame; from another site it does not, so the frame is read-only and
+    live, and "Take part" opens the full page."""
+    if not settings.CSP_FRAME_ANCESTORS:
+        raise Http404("No Decidim organization is configured: nothing may embed this page.")
+    request.embedded, request.embed_full_url, request.embed_parents = True, full_url, settings.CSP_FRAME_ANCESTORS
+    response = view(request, *args)
+    response.xframe_options_exempt = True
+    response["Content-Security-Policy"] = content_security_policy(request, frame_ancestors=settings.CSP_FRAME_ANCESTORS)
+    return response
+
+
+def embed_debate(request, pk):
+    from debates.views import debate_detail
+
+    return _embedded(debate_detail, request, reverse("debates:detail", args=[pk]), pk)
+
+
+def embed_meeting(request, pk):
+    from meetings.views import live
+
+    return _embedded(live, request, reverse("meetings:live", args=[pk]), pk)

@@ -13,7 +13,7 @@ from live.ratelimit import RateLimited
 from live.text import storable
 
 
-def content_security_policy(request) -> str:
+def content_security_policy(request, frame_ancestors=("'none'",)) -> str:
     """The page's CSP. `connect-src 'self'` does not cover ws:/wss: in every browser, so the socket's origin (the
     page's host, ws: or wss: after the page's scheme) is named; never any host (`ws:`, `wss:`)."""
     connect = ["'self'"]
@@ -32,7 +32,7 @@ def content_security_policy(request) -> str:
         "object-src 'none'",
         "base-uri 'self'",
         "form-action " + " ".join(["'self'", *settings.CSP_FORM_ACTION]),
-        "frame-ancestors 'none'",
+        "frame-ancestors " + " ".join(frame_ancestors),  # 'none' but for the embeds (decidim/views.py)
     ])
 
 

@@ -385,3 +385,10 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"  # production 
 # and is redirected to the organization's /oauth/authorize.
 CSP_FORM_ACTION = sorted({"://".join(urlsplit(app["settings"]["url"])[:2])
                           for app in SOCIALACCOUNT_PROVIDERS["decidim"]["APPS"] if app["settings"]["url"]})
+# The pages allowed to frame the embeds (CSP frame-ancestors of decidim/views.py's embed views only; every other page
+# stays framed-denied): the organizations' origins, plus DECIDIM_EMBED_ORIGINS (e.g. another host of the same
+# Decidim, "https://participez.ville.fr"). Never "*".
+DECIDIM_EMBED_ORIGINS = env_list("DECIDIM_EMBED_ORIGINS")
+CSP_FRAME_ANCESTORS = sorted(set(CSP_FORM_ACTION) | set(DECIDIM_EMBED_ORIGINS))
+if any("*" in origin or "://" not in origin for origin in CSP_FRAME_ANCESTORS):
+    raise ImproperlyConfigured("DECIDIM_EMBED_ORIGINS lists origins (https://host[:port]), never a wildcard.")
