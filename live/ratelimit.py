@@ -6,7 +6,9 @@ Services call `enforce(action, who)`; it raises `RateLimited` with the seconds t
 
 Limits are set in `settings.RATE_LIMITS` as `"count/seconds"`, e.g. `"3/5"` = at most 3 in any 5-second window
 (a sliding-window estimate over two fixed windows: two cache keys per actor and action, no per-attempt rows).
-Sockets have their own caps: `acquire_connection`/`release_connection` count open sockets per user and per IP.
+Sockets have their own caps: `acquire_connection`/`release_connection` count open sockets per user and per IP, in
+slots owned by the process that holds them. While Redis is down every limiter counts in this process instead
+(`_counted`, `degraded`): nobody is refused, or kept waiting, because a server is down.
 """
 
 from __future__ import annotations
