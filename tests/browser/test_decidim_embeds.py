@@ -10,11 +10,13 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from debates import services
+from meetings import services as meetings
 from tests import helpers
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.test_debates_live import article, post_root
 from tests.debates.conftest import make_debate
 from tests.helpers import LiveServer, daphne_env, free_port
+from tests.meetings.conftest import make_meeting
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 HOST_PORT, AGORA_PORT = free_port(), free_port()
@@ -27,10 +29,10 @@ class DecidimPage(BaseHTTPRequestHandler):
     """A Decidim page with the snippet of docs/decidim.md pasted in it."""
 
     def do_GET(self):  # noqa: N802
-        debate = self.path.strip("/").split("/")[-1]
+        kind, pk = self.path.strip("/").split("/")[-2:]  # /debate/42 or /meeting/7
         body = f"""<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Decidim</title></head><body>
 <h1>Budget participatif</h1>
-<iframe id="agora-live" src="{LIVE}/decidim/embed/debates/{debate}/" title="Débat en direct sur Agora Live"
+<iframe id="agora-live" src="{LIVE}/decidim/embed/{kind}s/{pk}/" title="En direct sur Agora Live"
         style="width:100%;border:0" height="150"></iframe>
 <script>
 window.addEventListener("message", function (event) {{
@@ -150,5 +152,21 @@ def test_a_page_of_no_configured_origin_cannot_frame_it(ville_browser, agora, de
         frame = next(f for f in page.frames if f != page.main_frame)
         assert frame.url == "chrome-error://chromewebdata/"  # Chromium's "refused to connect" in place of the embed
         assert page.frame_locator("#agora-live").locator("#embed-participate").count() == 0
+    finally:
+        context.close()
+
+
+def test_a_meetings_live_feed_in_a_cross_site_decidim_page(ville_browser, agora, decidim_pages, alice, fiona):
+    meeting = make_meeting(fiona, premoderation=True)
+    context = signed_in_context(ville_browser)
+    try:
+        page = context.new_page()
+        page.goto(f"{CROSS_SITE}/meeting/{meeting.pk}")
+        frame = embed_of(page)
+        expect(frame.locator("#embed-participate")).to_have_attribute("href", f"/meetings/{meeting.pk}/live/")
+        contribution = meetings.post_contribution(participant=meetings.join(meeting=meeting, user=alice),
+                                                  body="Des bancs à l’ombre sur la place")
+        meetings.approve_contribution(actor=fiona, contribution=contribution)
+        expect(frame.locator("#contributions")).to_contain_text("Des bancs à l’ombre sur la place")
     finally:
         context.close()
