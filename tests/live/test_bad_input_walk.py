@@ -6,7 +6,8 @@ bidi values are refused by validation (they may reach a field the view ignores, 
 The pages are read as anonymous, alice (participant), mona (moderator), sam (moderator of one space) and fiona
 (facilitator); the query parameters are tried as alice and mona. Each form is then
 sent back with one field changed at a time, as whoever saw it. Each request runs in a savepoint that is rolled back,
-so every request meets the same objects. The Django test client, no browser: about half a minute on 2 cores."""
+so every request meets the same objects. The Django test client, no browser: about a minute on 2 cores (1 MB
+bodies dominate)."""
 
 from __future__ import annotations
 
@@ -286,7 +287,7 @@ def test_no_url_and_no_field_answers_500_or_writes_bad_bytes(world, alice, mona,
                     walk.send(clients["alice"], "get", fill(route, world, (conv.group("name"), value)), kind)
         # The query parameters the views read, as a participant and as a moderator; the pages' forms, as everyone.
         for who in ("alice", "mona"):
-            for kind in BAD:
+            for kind in BAD if who == "alice" else ("nul", "surrogate", "bidi"):  # 1 MB reaches mona's forms
                 response = walk.send(clients[who], "get", f"{url}?{query(QUERY_NAMES, kind)}", kind, what=who)
                 if kind == "bidi":
                     discover(response, url, who, forms)
