@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import logging
+import random
 import time
 
 from channels.consumer import get_handler_name
@@ -139,6 +140,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             key = self.user.stream_key
             self.subs[key] = Subscription(key, "self", 0, silent=True)
             await self.hub.subscribe(key, self)
+            if settings.LIVE_SESSION_RECHECK_SECONDS > 0:
+                self.session_watch = asyncio.ensure_future(self.watch_session())
 
     async def dispatch(self, message):
         # channels hops to the sync thread before every message to close stale database connections (15% of the
@@ -157,6 +160,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         raise StopConsumer()
 
     async def disconnect(self, code):
+        watch = getattr(self, "session_watch", None)
+        if watch is not None and watch is not asyncio.current_task():  # the watch may be what ends the socket
+            watch.cancel()
         for key in list(getattr(self, "subs", {})):
             await self.hub.unsubscribe(key, self)
         self.subs = {}
@@ -411,6 +417,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return False
         self.user = self.viewer.user = user
         return True
+
+    async def watch_session(self):
+        """Sessions also end outside the services (expiry, `clearsessions`, `manage.py changepassword`, the
+        shell): no control event closes their sockets, so a signed-in socket checks its session again every
+        LIVE_SESSION_RECHECK_SECONDS, jittered so that the sockets of a reconnect storm do not check together."""
+        while True:
+            await asyncio.sleep(settings.LIVE_SESSION_RECHECK_SECONDS * (0.5 + random.random()))
+            try:
+                if not await self.session_still_valid():
+                    return
+            except DatabaseError:
+                logger.warning("database unavailable for a session check; next one later", exc_info=True)
 
     async def apply_control(self, control: dict) -> bool:
         """Control events on a user's stream: end sockets (block, logout) or re-check every subscription (role

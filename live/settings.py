@@ -291,6 +291,9 @@ LIVE_SWEEP_SECONDS = env_float("LIVE_SWEEP_SECONDS", 2)
 LIVE_MAX_FRAME_BYTES = env_int("LIVE_MAX_FRAME_BYTES", 64 * 1024)
 LIVE_MAX_STREAMS_PER_SOCKET = env_int("LIVE_MAX_STREAMS_PER_SOCKET", 32)
 LIVE_MAX_BAD_FRAMES = env_int("LIVE_MAX_BAD_FRAMES", 5)
+# A signed-in socket checks its session again this often (jittered), for the sessions that end outside the
+# services (expiry, clearsessions, manage.py changepassword); 0: only before each subscription.
+LIVE_SESSION_RECHECK_SECONDS = env_float("LIVE_SESSION_RECHECK_SECONDS", 300)
 LIVE_MAX_SOCKETS_PER_USER = env_int("LIVE_MAX_SOCKETS_PER_USER", 30)
 LIVE_MAX_SOCKETS_PER_IP = env_int("LIVE_MAX_SOCKETS_PER_IP", 2000)
 # A process's socket slots are given back this many seconds after its last heartbeat (it heartbeats every third of

@@ -244,3 +244,20 @@ async def test_a_password_set_by_an_administrator_closes_every_socket_of_the_acc
     frame, _ = await receive_until(ws, lambda f: f["type"] == "error", timeout=2)
     assert frame["code"] == "password_changed"
     assert await closed_with(ws, timeout=2) == 4401
+
+
+async def test_a_session_ended_outside_the_services_closes_its_socket_by_itself(alice, bob, settings):
+    """Expiry, `clearsessions`, `manage.py changepassword`: no control event, the socket's own periodic check."""
+    settings.LIVE_SESSION_RECHECK_SECONDS = 0.2
+    cookie = await sync_to_async(session_cookie)(alice)
+    ws = await connect(cookie=cookie)
+    await follow(ws, alice.stream_key)
+
+    await sync_to_async(Session.objects.filter(session_key=cookie).delete)()
+
+    frame, _ = await receive_until(ws, lambda f: f["type"] == "error", timeout=2)
+    assert frame["code"] == "session_ended"
+    assert await closed_with(ws, timeout=2) == 4401
+    # Nothing of what follows reaches it: the notification of a new private message, for one.
+    await sync_to_async(start_conversation)(author=bob, recipients=["alice"], body="Secret plan")
+    assert await ws.receive_nothing(timeout=0.5)
