@@ -8,6 +8,7 @@ waits seconds, not the production minute."""
 import contextlib
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import websockets.sync.client as ws_client
@@ -25,7 +26,8 @@ CAP = 3
 @pytest.fixture
 def servers(django_db_setup):
     env = daphne_env(LIVE_SOCKET_SLOT_TTL=str(SLOT_TTL), LIVE_MAX_SOCKETS_PER_USER=str(CAP))
-    servers = [LiveServer(free_port(), env).start() for _ in range(3)]
+    with ThreadPoolExecutor(3) as pool:  # started together: each takes seconds to import Django
+        servers = list(pool.map(lambda _: LiveServer(free_port(), env).start(), range(3)))
     yield servers
     for server in servers:
         server.stop()
