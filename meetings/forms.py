@@ -15,6 +15,8 @@ class DateTimeInput(forms.DateTimeInput):
 
 class MeetingForm(forms.ModelForm):
     online_url = forms.URLField(label=_("Online link"), required=False, assume_scheme="https")
+    decidim_url = forms.URLField(label=_("Decidim page"), required=False, max_length=500, assume_scheme="https",
+                                 help_text=Meeting._meta.get_field("decidim_url").help_text)
     agenda = forms.CharField(
         label=_("Agenda"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_('One item per line, with its duration in minutes after a bar: "Welcome | 10".'))
