@@ -379,6 +379,13 @@ SOCIALACCOUNT_PROVIDERS = {"decidim": {"APPS": (
 ) + [_decidim_app(key.lower(), env_str(f"DECIDIM_{key.upper()}_NAME", f"Decidim {key.title()}"),
                   env_str(f"DECIDIM_{key.upper()}_URL"), env_str(f"DECIDIM_{key.upper()}_CLIENT_ID"),
                   env_str(f"DECIDIM_{key.upper()}_CLIENT_SECRET")) for key in DECIDIM_ORGANIZATIONS]}}
+for _app in SOCIALACCOUNT_PROVIDERS["decidim"]["APPS"]:
+    _prefix = "DECIDIM_" if _app["provider_id"] == "decidim-main" else f"DECIDIM_{_app['provider_id'][8:].upper()}_"
+    for _name, _value in (("URL", _app["settings"]["url"]), ("CLIENT_ID", _app["client_id"]),
+                          ("CLIENT_SECRET", _app["secret"])):
+        if not _value:
+            raise ImproperlyConfigured(f"{_prefix}{_name} is missing: a Decidim organization needs its address, "
+                                       "client id and secret (docs/decidim.md).")
 SOCIALACCOUNT_ADAPTER = "decidim.adapter.DecidimSocialAccountAdapter"
 SOCIALACCOUNT_REQUESTS_TIMEOUT = DECIDIM_TIMEOUT
 SOCIALACCOUNT_STORE_TOKENS = False  # the profile is read once at sign-in; no token is kept

@@ -161,3 +161,48 @@ def test_a_meeting_guest_who_signs_in_with_decidim_keeps_their_contributions(cli
     client.post(f"/meetings/{meeting.pk}/live/contribute/", {"body": "Écrit avant de me connecter"})
     sign_in_with_decidim(client, "camille")
     assert Contribution.objects.get().participant.user.nickname == "camille"
+
+
+def test_several_organizations_come_from_the_environment():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "live.settings", "DECIDIM_URL": "https://participer.mel.example/",
+           "DECIDIM_CLIENT_ID": "mel-id", "DECIDIM_CLIENT_SECRET": "mel-secret", "DECIDIM_NAME": "Participation MEL",
+           "DECIDIM_ORGANIZATIONS": "roubaix", "DECIDIM_ROUBAIX_URL": "https://jeparticipe.roubaix.example",
+           "DECIDIM_ROUBAIX_CLIENT_ID": "rbx-id", "DECIDIM_ROUBAIX_CLIENT_SECRET": "rbx-secret"}
+    out = subprocess.run([sys.executable, "-c", "import json; from django.conf import settings; print(json.dumps("
+                          "[settings.SOCIALACCOUNT_PROVIDERS, settings.CSP_FORM_ACTION]))"],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    providers, form_action = json.loads(out)
+    assert providers["decidim"]["APPS"] == [
+        {"provider_id": "decidim-main", "name": "Participation MEL", "client_id": "mel-id", "secret": "mel-secret",
+         "settings": {"url": "https://participer.mel.example"}},
+        {"provider_id": "decidim-roubaix", "name": "Decidim Roubaix", "client_id": "rbx-id", "secret": "rbx-secret",
+         "settings": {"url": "https://jeparticipe.roubaix.example"}}]
+    assert form_action == ["https://jeparticipe.roubaix.example", "https://participer.mel.example"]
+
+
+def test_each_organization_has_its_button_and_its_own_decidim(client, decidim, settings):
+    other = {**settings.SOCIALACCOUNT_PROVIDERS["decidim"]["APPS"][0], "provider_id": "decidim-roubaix",
+             "name": "Je participe Roubaix", "settings": {"url": "https://jeparticipe.roubaix.example"}}
+    settings.SOCIALACCOUNT_PROVIDERS = {"decidim": {"APPS": [settings.SOCIALACCOUNT_PROVIDERS["decidim"]["APPS"][0],
+                                                             other]}}
+    page = client.get(reverse("accounts:login")).content.decode()
+    assert "Se connecter avec Decidim" in page and "Se connecter avec Je participe Roubaix" in page
+    assert start_sign_in(client, org="roubaix").startswith("https://jeparticipe.roubaix.example/oauth/authorize?")
+    assert start_sign_in(client).startswith(decidim.url + "/oauth/authorize?")
+
+
+def test_an_organization_without_its_secret_stops_the_start():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "live.settings", "DECIDIM_ORGANIZATIONS": "lille",
+           "DECIDIM_LILLE_URL": "https://participation.lille.example", "DECIDIM_LILLE_CLIENT_ID": "x"}
+    result = subprocess.run([sys.executable, "-c", "from django.conf import settings; settings.DEBUG"], env=env,
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "DECIDIM_LILLE_CLIENT_SECRET is missing" in result.stderr
