@@ -176,12 +176,17 @@
 
   // A refused write (live/actions.py) answers 400, 403 or 429 with its message retargeted to the form's error slot:
   // htmx swaps only 2xx answers unless told, and the request still counts as failed (forms keep what was typed).
+  function isRefusal(xhr) {
+    return xhr && xhr.status >= 400 && xhr.status < 500 && !!xhr.getResponseHeader("HX-Retarget");
+  }
   document.addEventListener("htmx:beforeSwap", function (evt) {
-    var xhr = evt.detail.xhr;
-    if (xhr && xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Retarget")) {
-      evt.detail.shouldSwap = true;
-    }
+    if (isRefusal(evt.detail.xhr)) evt.detail.shouldSwap = true;
   });
+  // In development (DEBUG) django-htmx's script replaces the whole page with any 400/403 answer, to show Django's
+  // error pages; a refusal is an expected answer, so it never reaches that script (captured before the document).
+  window.addEventListener("htmx:beforeOnLoad", function (evt) {
+    if (isRefusal(evt.detail.xhr)) evt.stopPropagation();
+  }, true);
 
   // The fields an error slot describes (aria-describedby) are invalid while it shows a refusal of their input.
   document.addEventListener("htmx:afterSwap", function (evt) {

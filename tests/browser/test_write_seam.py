@@ -1,0 +1,36 @@
+"""A refused write in Chromium with htmx (live/actions.py + live.js): the message lands in the form's error slot, the
+field it describes is marked invalid, the page's polite announcer says it, and what was typed stays."""
+
+import pytest
+from playwright.sync_api import expect
+
+from debates.models import Comment
+from tests.browser.conftest import wait_live
+from tests.debates.conftest import make_debate
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_refused_comment_is_said_next_to_its_field_and_keeps_the_text(open_page, alice, fiona):
+    debate = make_debate(fiona)
+    page = open_page(alice, debate.get_absolute_url(), locale="en-US")
+    wait_live(page)
+    body = page.locator("#comment-body")
+
+    body.fill("   ")  # passes the browser's "required", refused by the service: nothing to say
+    page.locator("#comment-form button[type=submit]").click()
+    slot = page.locator("#comment-form-errors")
+    expect(slot.locator('[data-refusal="invalid"]')).to_be_visible()
+    message = slot.inner_text().strip()
+    assert message
+    expect(body).to_have_attribute("aria-invalid", "true")
+    assert "comment-form-errors" in body.get_attribute("aria-describedby").split()
+    expect(page.locator("#live-announcer")).to_have_text(message)
+    expect(page.locator("#live-announcer")).to_have_attribute("aria-live", "polite")
+    expect(body).to_have_value("   ")
+    assert not Comment.objects.exists()
+
+    body.fill("Des bancs à l'ombre, oui.")
+    page.locator("#comment-form button[type=submit]").click()
+    expect(page.locator("article.comment", has_text="Des bancs à l'ombre")).to_be_visible()
+    expect(body).not_to_have_attribute("aria-invalid", "true")
