@@ -382,7 +382,7 @@ def comment_vote(request, pk, comment_pk):
         comment.my_vote = value
         return HttpResponse(render_to_string("debates/comment_vote.html", {
             "comment": comment, "debate": comment.debate, **selectors.moderation_urls()}, request=request))
-    next_url = request.POST.get("next", "")
-    if next_url.startswith("/") and not next_url.startswith("//"):
+    next_url = actions.safe_next(request, request.POST.get("next"))  # "/\\evil.example" is not ours
+    if next_url:
         return redirect(next_url + f"#comment-{comment.pk}")
     return redirect(comment.get_absolute_url() + f"#comment-{comment.pk}")

@@ -17,7 +17,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -220,9 +219,7 @@ def _expired(request):
 
 
 def _safe_next(request, url) -> str:
-    if url and url_has_allowed_host_and_scheme(url, {request.get_host()}, require_https=request.is_secure()):
-        return url
-    return reverse("home")
+    return actions.safe_next(request, url) or reverse("home")
 
 
 def sign_out_notice(request) -> str | None:

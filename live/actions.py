@@ -89,8 +89,15 @@ def refusal(request, exc, *, slot: str = "flash", back: str | None = None) -> Ht
 
 
 def safe_referer(request) -> str:
-    target = request.headers.get("Referer", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    return safe_next(request, request.headers.get("Referer", ""))
+
+
+def safe_next(request, target: str | None) -> str:
+    """`target` when a redirect may go there (a path or an http(s) URL of this site), else "". The one check of every
+    `next`, `back` and Referer: a bare word ("-1", "home") is not a path, and redirect() would take it for a view
+    name and answer 500 (NoReverseMatch)."""
+    if target and target.startswith(("/", "http://", "https://")) and url_has_allowed_host_and_scheme(
+            target, {request.get_host()}, require_https=request.is_secure()):
         return target
     return ""
 

@@ -5,7 +5,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -101,10 +100,7 @@ def sign_up(request):
             login(request, user, backend="live.accounts.backends.EmailOrNicknameBackend")
             services.signed_in(session=request.session, user=user)
             messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.nickname})
-            next_url = request.GET.get("next", "")
-            if url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
-                return redirect(next_url)
-            return redirect("home")
+            return redirect(actions.safe_next(request, request.GET.get("next")) or "home")
     return actions.form_page(request, "accounts/signup.html", {"form": form})
 
 

@@ -232,12 +232,7 @@ def _person(request):
 
 
 def _next_url(request) -> str:
-    from django.utils.http import url_has_allowed_host_and_scheme
-
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        return target
-    return reverse("messaging:settings")
+    return actions.safe_next(request, request.POST.get("next")) or reverse("messaging:settings")
 
 
 def _back(request):

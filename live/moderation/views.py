@@ -11,7 +11,6 @@ from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,7 +23,7 @@ User = get_user_model()
 
 def _next(request, default: str) -> str:
     for candidate in (request.POST.get("next"), request.GET.get("next"), request.headers.get("Referer")):
-        if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}):
+        if actions.safe_next(request, candidate):
             return candidate
     return default
 
