@@ -40,6 +40,23 @@ def main():
         connection.creation.destroy_test_db(name, verbosity=0)
 
 
+def work_of(fn, items) -> tuple[float, float]:
+    """(SQL queries, Python function calls) per item: deterministic, unlike CPU time on a shared machine."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    profile = cProfile.Profile()
+    with CaptureQueriesContext(connection) as queries:
+        profile.enable()
+        for item in items:
+            fn(item)
+        profile.disable()
+    return len(queries) / len(items), pstats.Stats(profile).total_calls / len(items)
+
+
 def per_write(fn, items, rounds) -> float:
     """The median over `rounds` of the CPU milliseconds per item."""
     runs = []
@@ -99,11 +116,19 @@ def run(args, settings):
             streams.message(event)
 
     contribution = per_write(render_change_together, list(changes.values()), args.rounds)
+    work = {
+        "comment, followed variant": work_of(lambda event: streams.message(Event.objects.get(pk=event.pk),
+                                                                           {"public:fr"}), events),
+        "comment, every variant": work_of(lambda event: streams.message(Event.objects.get(pk=event.pk)), events),
+        "contribution, 3 audiences": work_of(render_change_together, list(changes.values())),
+    }
     print(f"comment: post_comment + publish (1 followed variant)   {post:6.2f} ms CPU per comment")
     print(f"comment: render, the followed variant only         {followed - reading:6.2f} ms (+{reading:.2f} ms "
           f"to read the event row)")
     print(f"comment: render, every variant (replays)           {every - reading:6.2f} ms")
     print(f"contribution: 3 audiences x every language         {contribution - 3 * reading:6.2f} ms")
+    for name, (queries, calls) in work.items():
+        print(f"{name}: {queries:.1f} queries, {calls:,.0f} Python calls (event rows read included)")
 
 
 if __name__ == "__main__":
