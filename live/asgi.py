@@ -10,38 +10,9 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "live.settings")
 
 
-def _lazy_autobahn_debug_text() -> None:
-    """autobahn pretty-prints its whole configuration for a debug log line on every new connection, whether or
-    not debug logging is on (`self.log.debug("\\n{attrs}", attrs=pformat(...))`): 14% of the server's CPU in a
-    reconnect storm (bench S7, py-spy). The text is now built only if the line is actually logged. Same log
-    output; nothing else in that module uses pformat but Timings.__str__, which keeps returning a string."""
-    import pprint
+from live import internals  # noqa: E402  (no Django models: safe before setup)
 
-    try:
-        from autobahn.websocket import protocol
-    except ImportError:  # pragma: no cover - daphne depends on autobahn
-        return
-    if getattr(protocol, "pformat", None) is not pprint.pformat:
-        return  # already done, or an autobahn that formats otherwise: leave it alone
-
-    class LazyPformat:
-        __slots__ = ("obj",)
-
-        def __init__(self, obj):
-            self.obj = obj
-
-        def __str__(self):
-            return pprint.pformat(self.obj)
-
-        def __format__(self, spec):
-            return format(str(self), spec)
-
-    if hasattr(protocol, "Timings"):
-        protocol.Timings.__str__ = lambda self: pprint.pformat(self._timings)
-    protocol.pformat = LazyPformat
-
-
-_lazy_autobahn_debug_text()
+internals.quiet_autobahn_debug_text()
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 
@@ -82,3 +53,4 @@ def _tune_gc() -> None:
 
 
 _tune_gc()
+internals.self_check()  # logs which shortcuts into daphne/Twisted/autobahn/channels/asgiref/redis are on

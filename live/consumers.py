@@ -284,12 +284,39 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     # --- server -> client -------------------------------------------------------------------------------------
 
-    async def send_json(self, payload: dict):
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    # The one place that chooses between the fast path (a pre-built frame written straight to daphne's socket,
+    # live/wire.py) and the ASGI send: a socket without it (tests, other servers, internals that changed,
+    # live/internals.py) or closing takes the ASGI send, which knows what to do with a closing socket.
+
+    def write_direct(self, frame: bytes) -> bool:
         protocol = wire.daphne_protocol(self)
-        if protocol is not None and wire.write(protocol, wire.frame_bytes(text)):
-            return  # straight to the socket, in order with the events (live/wire.py)
+        return protocol is not None and wire.write(protocol, frame)
+
+    async def send_text(self, text: str, frame: bytes | None = None):
+        if self.write_direct(wire.frame_bytes(text) if frame is None else frame):
+            return  # in order with the events written by the hub
         await self.send(text_data=text)
+
+    def reads(self, key: str) -> tuple[str, str] | None:
+        """The (audience, lang) in which this socket reads `key`, or None if it does not (the hub renders those
+        variants, live/variants.py)."""
+        sub = self.subs.get(key)
+        return None if sub is None else (sub.audience, self.viewer.lang)
+
+    def write_live(self, key: str, first: int, end: int, frames: wire.Frames) -> bool:
+        """The hub's fan-out: the events `first`..`end` of `key` in one write, when this socket is live on `key`,
+        expects `first` next and has the fast path. False otherwise (catching up, silent, a hole, no fast path):
+        the hub then calls push() for each event. Only this consumer moves its subscriptions' positions."""
+        sub = self.subs.get(key)
+        if sub is None or sub.catching_up or sub.silent or first != sub.last + 1:
+            return False
+        if not self.write_direct(frames.of(sub.audience, self.viewer.lang)):
+            return False
+        sub.last = end
+        return True
+
+    async def send_json(self, payload: dict):
+        await self.send_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
 
     async def push(self, key: str, msg: dict):
         """Called by the hub with one layer message, already in order for this process."""
@@ -309,7 +336,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if seq is None:
             text = streams.pick(msg["frames"], sub.audience, self.viewer.lang)
             if text:
-                await self.send(text_data=text)
+                await self.send_text(text)
             return
         if sub.catching_up:
             sub.buffer.append(msg)
@@ -325,9 +352,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def send_event(self, sub: Subscription, msg: dict):
         sub.last = msg["seq"]
-        protocol = wire.daphne_protocol(self)
-        if protocol is not None and wire.write(protocol, wire.encoded(msg, sub.key, sub.audience, self.viewer.lang)):
-            return  # the frame built once for every socket of this audience (live/wire.py)
+        # The frame built once for every socket of this audience (live/wire.py); the ASGI send takes its text.
+        frame = wire.encoded(msg, sub.key, sub.audience, self.viewer.lang)
+        if self.write_direct(frame):
+            return
         text = streams.pick(msg["frames"], sub.audience, self.viewer.lang)
         if text is None:  # nothing for this audience: still advance the client's seq
             text = json.dumps({"type": "event", "stream": sub.key, "seq": msg["seq"]})

@@ -118,7 +118,7 @@ class Hub:
     def variant_changed(self, key: str, consumer) -> None:
         """`consumer` follows `key` now, or as another audience: note its variant, and mark it if it is new."""
         self.needed.pop(key, None)
-        reads = _reads(consumer, key)
+        reads = consumer.reads(key)
         if reads is None or not variants.enabled():
             return
         pair = (key, variants.variant(*reads))
@@ -152,7 +152,7 @@ class Hub:
     def _needed(self, key: str) -> set[tuple[str, str]]:
         needed = self.needed.get(key)
         if needed is None:
-            needed = {reads for consumer in self.subscribers.get(key, ()) if (reads := _reads(consumer, key))}
+            needed = {reads for consumer in self.subscribers.get(key, ()) if (reads := consumer.reads(key))}
             self.needed[key] = needed
         return needed
 
@@ -449,10 +449,11 @@ class Hub:
 
     async def _fanout(self, key: str, msg: dict) -> None:
         seq = msg.get("seq")
-        fast = seq is not None and not msg.get("control")
+        # Control and ephemeral messages always take push(): the consumer acts on them.
+        frames = wire.Frames(key, [msg]) if seq is not None and not msg.get("control") else None
         for consumer in list(self.subscribers.get(key, ())):
             try:
-                if fast and self._write_fast(consumer, key, seq, msg):
+                if frames is not None and consumer.write_live(key, seq, seq, frames):
                     continue
                 await consumer.push(key, msg)
             except Exception:
@@ -460,58 +461,16 @@ class Hub:
 
     async def _fanout_run(self, key: str, run: list[dict]) -> None:
         """Consecutive events to every local socket: live sockets get their frames in one write."""
-        joined: dict[tuple[str, str], bytes] = {}
+        frames = wire.Frames(key, run)
         first, end = run[0]["seq"], run[-1]["seq"]
         for consumer in list(self.subscribers.get(key, ())):
             try:
-                if self._write_run(consumer, key, first, end, run, joined):
+                if consumer.write_live(key, first, end, frames):
                     continue
                 for msg in run:
                     await consumer.push(key, msg)
             except Exception:
                 logger.exception("push to a socket failed")
-
-    @staticmethod
-    def _live(consumer, key: str, first: int):
-        """(daphne protocol, subscription, viewer) of a socket that is live on `key` and expects `first` next, or
-        None: catching up, silent, a hole, another server than daphne go through consumer.push."""
-        protocol = wire.daphne_protocol(consumer)
-        if protocol is None:
-            return None
-        subs = getattr(consumer, "subs", None)
-        sub = subs.get(key) if subs else None
-        viewer = getattr(consumer, "viewer", None)
-        if sub is None or viewer is None or sub.catching_up or getattr(sub, "silent", False) \
-                or first != sub.last + 1:
-            return None
-        return protocol, sub, viewer
-
-    @classmethod
-    def _write_run(cls, consumer, key: str, first: int, end: int, run: list[dict], joined: dict) -> bool:
-        live = cls._live(consumer, key, first)
-        if live is None:
-            return False
-        protocol, sub, viewer = live
-        slot = (sub.audience, viewer.lang)
-        frames = joined.get(slot)
-        if frames is None:
-            frames = joined[slot] = b"".join(wire.encoded(msg, key, sub.audience, viewer.lang) for msg in run)
-        if not wire.write(protocol, frames):
-            return False
-        sub.last = end
-        return True
-
-    @classmethod
-    def _write_fast(cls, consumer, key: str, seq: int, msg: dict) -> bool:
-        """The common case, without a coroutine per socket: one event to a socket live on the stream."""
-        live = cls._live(consumer, key, seq)
-        if live is None:
-            return False
-        protocol, sub, viewer = live
-        if not wire.write(protocol, wire.encoded(msg, key, sub.audience, viewer.lang)):
-            return False
-        sub.last = seq
-        return True
 
     async def _fill(self, key: str, after: int, upto: int | None = None) -> None:
         try:
@@ -582,13 +541,6 @@ def _follows(prev: dict, msg: dict) -> bool:
     seq = prev.get("seq")
     return (seq is not None and msg.get("seq") == seq + 1 and msg.get("stream") == prev.get("stream")
             and not prev.get("control") and not msg.get("control"))
-
-
-def _reads(consumer, key: str) -> tuple[str, str] | None:
-    """The (audience, lang) in which `consumer` reads `key`, or None if it does not (any more)."""
-    sub = getattr(consumer, "subs", {}).get(key)
-    viewer = getattr(consumer, "viewer", None)
-    return None if sub is None or viewer is None else (sub.audience, viewer.lang)
 
 
 def _messages_after(key: str, after: int, upto: int | None) -> list[dict]:

@@ -34,6 +34,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.utils.translation import gettext as _
 
+from live import internals
 from live.outage import Breaker
 
 logger = logging.getLogger(__name__)
@@ -492,7 +493,7 @@ _batches = _SlotBatches()
 
 def _run_scripts(calls: list[tuple[str, list[str], list]]) -> list:
     backend = _slots.backend()
-    pipe = backend._cache.get_client(write=True).pipeline(transaction=False)
+    pipe = internals.redis_client(backend).pipeline(transaction=False)
     for script, keys, args in calls:
         pipe.eval(script, len(keys), *[backend.make_key(key) for key in keys], *args)
     return pipe.execute()

@@ -311,6 +311,10 @@ LIVE_BATCH_LINGER_MS = env_float("LIVE_BATCH_LINGER_MS", 3)
 # Render a published event only for the (audience, language) pairs some socket follows (live/variants.py);
 # off: every pair, every time.
 LIVE_RENDER_FOLLOWED_ONLY = env_bool("LIVE_RENDER_FOLLOWED_ONLY", True)
+# Shortcuts into daphne/Twisted/autobahn/channels/asgiref/redis internals to switch off (live/internals.py names
+# them: fast_path, server_loop, redis_client, autobahn_debug_text), e.g. if a library upgrade misbehaves. The
+# start-up self-check switches off by itself any whose internals are missing.
+LIVE_INTERNALS_OFF = env_list("LIVE_INTERNALS_OFF")
 
 # --- Rate limits (live/ratelimit.py) -------------------------------------------------------------------------------
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
@@ -351,6 +355,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    # The start-up self-check says which shortcuts into the servers' internals are on (live/internals.py).
+    "loggers": {"live.internals": {"level": "INFO"}},
 }
 
 AUTHENTICATION_BACKENDS = ["live.accounts.backends.EmailOrNicknameBackend"]

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import secrets
 import threading
@@ -31,14 +30,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from live import effects, variants
+from live import effects, internals, variants
 from live.models import Event, StreamCounter
 from live.outage import Breaker
 
@@ -315,7 +314,7 @@ def send_to_group(key: str, msg: dict) -> None:
     if not breaker.allows():
         return
     layer = get_channel_layer()
-    loop = _server_loop()
+    loop = internals.server_loop()
     if loop is not None:
         asyncio.run_coroutine_threadsafe(_send_async(layer, key, msg), loop)
         return
@@ -336,21 +335,6 @@ async def _send_async(layer, key: str, msg: dict) -> None:
         logger.warning("channel layer unavailable; %s will be delivered by the sweep", key, exc_info=True)
     else:
         breaker.succeeded()
-
-
-def _server_loop() -> asyncio.AbstractEventLoop | None:
-    """The running event loop of the ASGI server when this thread is one of its sync workers, else None."""
-    local = SyncToAsync.threadlocal
-    if getattr(local, "main_event_loop_pid", None) != os.getpid():
-        return None
-    loop = getattr(local, "main_event_loop", None)
-    if loop is None or loop.is_closed() or not loop.is_running():
-        return None
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return loop  # a worker thread, as expected
-    return None  # called from inside a loop's own thread: never queue-and-forget there
 
 
 def broadcast(key: str, html: str | dict[str, str]) -> None:

@@ -28,6 +28,8 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
+from live import internals
+
 logger = logging.getLogger(__name__)
 
 HOLD_SECONDS = 60  # a mark holds this long without a refresh
@@ -68,7 +70,7 @@ def _redis():
     if not ratelimit._is_redis():
         return None
     backend = ratelimit._slots.backend()
-    return backend, backend._cache.get_client(write=True)
+    return backend, internals.redis_client(backend)
 
 
 def mark(pairs: Iterable[tuple[str, str]]) -> None:

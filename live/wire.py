@@ -10,22 +10,25 @@ Here the frame is built once per event, audience and language (`frame_bytes`), a
 non-blocking `send()` when nothing is queued on it (else through Twisted's buffer, which keeps the order). The
 bytes on the wire are exactly those daphne would send (a single unmasked text frame, no extension: daphne
 negotiates no compression), so the protocol does not change. Anything unexpected (another server than daphne,
-TLS terminated in process, a closing socket) falls back to the ordinary ASGI send.
+TLS terminated in process, a closing socket, internals that changed: live/internals.py, checked at start-up)
+falls back to the ordinary ASGI send.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
-import socket
 import struct
 import time
 
+from live import internals
+from live.internals import backlog, daphne_protocol, peer
+
 logger = logging.getLogger(__name__)
 
-_UNSET = object()
+__all__ = ["Frames", "backlog", "daphne_protocol", "drain", "encoded", "frame_bytes", "write"]
+
 SLOW_ABORTS = [0]  # sockets aborted for not reading, since the process started (tests, healthz)
 
 
@@ -33,14 +36,6 @@ def _backlog_limit() -> int:
     from django.conf import settings
 
     return settings.LIVE_SOCKET_BACKLOG_BYTES
-
-
-def _peer(transport) -> str:
-    try:
-        peer = transport.getPeer()
-        return f"{peer.host}:{peer.port}"
-    except Exception:  # noqa: BLE001 - only for the log line
-        return "?"
 
 
 def frame_bytes(text: str) -> bytes:
@@ -74,64 +69,6 @@ def encoded(msg: dict, key: str, audience: str, lang: str) -> bytes:
     return frame
 
 
-def daphne_protocol(consumer):
-    """The daphne WebSocketProtocol behind a consumer's ASGI `send`, or None (tests, other servers).
-
-    channels keeps the send callable it was given as `base_send`; the session middleware wraps it in
-    `InstanceSessionWrapper.send` (its `real_send` is the next one down); daphne's is
-    `functools.partial(server.handle_reply, protocol)`."""
-    cached = getattr(consumer, "_wire_protocol", _UNSET)
-    if cached is not _UNSET:
-        return cached
-    protocol = None
-    send = getattr(consumer, "base_send", None)
-    for _ in range(8):
-        if send is None:
-            break
-        if isinstance(send, functools.partial):
-            candidate = send.args[0] if send.args else None
-            if candidate is not None and hasattr(candidate, "sendMessage") and hasattr(candidate, "STATE_OPEN"):
-                protocol = candidate
-            break
-        send = getattr(getattr(send, "__self__", None), "real_send", None)
-    if protocol is not None and not _usable(protocol):
-        protocol = None
-    if protocol is not None:
-        _size_kernel_buffer(protocol.transport)
-    consumer._wire_protocol = protocol
-    return protocol
-
-
-def _size_kernel_buffer(transport) -> None:
-    """LIVE_SOCKET_SNDBUF bytes of kernel send buffer for this socket instead of Linux's autotuning (up to
-    tcp_wmem's 4 MB per socket): with it, a client that stops reading holds at most SNDBUF in the kernel plus
-    SOCKET_BACKLOG_BYTES in the process. 0 keeps the kernel's choice."""
-    from django.conf import settings
-
-    size = settings.LIVE_SOCKET_SNDBUF
-    if size:
-        try:
-            transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
-        except OSError:
-            pass
-
-
-def _usable(protocol) -> bool:
-    transport = getattr(protocol, "transport", None)
-    if transport is None or getattr(transport, "TLS", False):
-        return False
-    needed = ("socket", "dataBuffer", "offset", "_tempDataLen", "connected", "disconnecting", "write")
-    if not all(hasattr(transport, name) for name in needed):
-        return False
-    # Extensions (permessage-deflate) would make a plain frame invalid; daphne negotiates none.
-    return not getattr(protocol, "websocket_extensions_in_use", None)
-
-
-def backlog(transport) -> int:
-    """Bytes written to a Twisted transport that the kernel has not taken yet (they live in this process)."""
-    return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
-
-
 async def drain(protocol, timeout: float = 30.0) -> None:
     """Wait until a socket's backlog is under a quarter of the limit. Replays write many frames in a row: they
     follow the reader's pace instead of being cut like a client that does not read. A client that takes nothing
@@ -143,15 +80,31 @@ async def drain(protocol, timeout: float = 30.0) -> None:
     if backlog(transport) <= low:
         return
     deadline = time.monotonic() + timeout
-    while transport.connected and not transport.disconnecting and not getattr(transport, "_aborting", False) \
-            and backlog(transport) > low:
+    while not internals.closing(transport) and backlog(transport) > low:
         if time.monotonic() > deadline:
             SLOW_ABORTS[0] += 1
-            logger.warning("live: socket %s read nothing of its replay for %.0f s, aborted", _peer(transport),
+            logger.warning("live: socket %s read nothing of its replay for %.0f s, aborted", peer(transport),
                            timeout)
             transport.abortConnection()
             return
         await asyncio.sleep(0.005)
+
+
+class Frames:
+    """The bytes of one event, or of a run of consecutive events of a stream, for each (audience, lang): built
+    once per fan-out, whatever the number of sockets reading that variant."""
+
+    __slots__ = ("key", "msgs", "built")
+
+    def __init__(self, key: str, msgs: list[dict]):
+        self.key, self.msgs, self.built = key, msgs, {}
+
+    def of(self, audience: str, lang: str) -> bytes:
+        slot = (audience, lang)
+        data = self.built.get(slot)
+        if data is None:
+            data = self.built[slot] = b"".join(encoded(msg, self.key, audience, lang) for msg in self.msgs)
+        return data
 
 
 def write(protocol, frame: bytes) -> bool:
@@ -163,29 +116,18 @@ def write(protocol, frame: bytes) -> bool:
     buffer is freed at once, nobody else waits for it, and its page reconnects and resumes from the last seq it
     received, so it loses nothing (a replay from the hub's memory or the log, or a region reload when it is more
     than REPLAY_LIMIT events behind)."""
-    if protocol.state != protocol.STATE_OPEN:
+    if not internals.is_open(protocol):
         return False
     transport = protocol.transport
-    if transport is None or not transport.connected or transport.disconnecting \
-            or getattr(transport, "_writeDisconnected", False) or getattr(transport, "_aborting", False):
-        return False
     queued = backlog(transport)
     if queued and queued + len(frame) > _backlog_limit():
         SLOW_ABORTS[0] += 1
         logger.warning("live: socket %s too slow (%d bytes waiting), aborted; its page will resume",
-                       _peer(transport), queued)
+                       peer(transport), queued)
         transport.abortConnection()
         return True
     if not queued:
-        # Nothing queued: send now, as asyncio's own transports do, and queue only what the kernel did not take.
-        try:
-            sent = transport.socket.send(frame)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
-            return True  # the connection is dying; Twisted notices on its next read, as with any write
-        if sent < len(frame):
-            transport.write(frame[sent:])
+        internals.send_now(transport, frame)
         return True
     transport.write(frame)
     return True

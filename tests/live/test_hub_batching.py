@@ -8,7 +8,7 @@ import json
 import pytest
 
 from live import streams, wire
-from live.consumers import Subscription
+from live.consumers import LiveConsumer, Subscription
 from live.hub import Hub
 
 KEY = "debate.1"
@@ -36,7 +36,10 @@ class Protocol:
 
 
 class Socket:
-    """What the hub needs of a LiveConsumer: its subscriptions, its viewer, its daphne protocol, push()."""
+    """What the hub needs of a LiveConsumer: reads(), write_live() (the consumer's own, on its subscriptions, its
+    viewer and its daphne protocol), push()."""
+
+    reads, write_live, write_direct = LiveConsumer.reads, LiveConsumer.write_live, LiveConsumer.write_direct
 
     def __init__(self, last: int, *, catching_up: bool = False, lang: str = "fr", daphne: bool = True):
         sub = Subscription(KEY, "public", last)

@@ -109,6 +109,18 @@ def open_raw_socket(port: int, resume: dict) -> socket.socket:
     return sock
 
 
+def wait_until_subscribed(sock: socket.socket, stream: str, timeout: float = 20) -> None:
+    """Read the hand-made client's socket up to the server's `subscribed` frame for `stream`, and not further."""
+    sock.settimeout(timeout)
+    marker = json.dumps({"type": "subscribed", "stream": stream}, separators=(",", ":"))[:-1].encode()
+    received = b""
+    while marker not in received:
+        chunk = sock.recv(1)  # byte by byte: nothing after the frame is taken off the kernel's buffer
+        if not chunk:
+            raise AssertionError(f"closed before subscribing: {received[-200:]!r}")
+        received += chunk
+
+
 def events_until_subscribed(ws, stream: str, timeout: float = 20) -> list[int]:
     seqs = []
     deadline = time.monotonic() + timeout
@@ -148,7 +160,7 @@ def test_a_frozen_client_is_cut_others_get_everything_and_it_resumes_by_replay(s
         reader.send(json.dumps({"type": "resume", "streams": position}))
         assert events_until_subscribed(reader, key) == []
         frozen = open_raw_socket(server.port, position)
-        time.sleep(0.5)  # the frozen client's resume is handled before the burst
+        wait_until_subscribed(frozen, key)  # its resume is handled before the burst; it reads nothing more
 
         posts = 250
         body = "Le tramway devrait s'arrêter devant le marché, et la place a besoin d'ombre en été. " * 11
