@@ -46,6 +46,11 @@ MAX_BATCH = 64
 
 
 class Hub:
+    """This process's subscription to each stream its sockets follow, in named parts (the sections below):
+    membership, lifecycle, receiving, ordering/holes/sweep, recent-events memory, variants, fan-out. The sockets'
+    own positions belong to their consumers (live/consumers.py): the hub only asks them (`reads`, `write_live`,
+    `push`, `reset`)."""
+
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
         self.layer = get_channel_layer()
@@ -71,7 +76,7 @@ class Hub:
         self.marked: dict[tuple[str, str], float] = {}  # (stream, variant) -> when this hub last marked it
         self.to_mark: set[tuple[str, str]] = set()  # marks waiting for the next hand-off to Redis
 
-    # --- membership ---------------------------------------------------------------------------------------------
+    # --- membership: which local sockets follow which stream; the layer's groups joined once per stream -----------
 
     async def subscribe(self, key: str, consumer) -> None:
         """Join first (the caller replays after), so nothing committed from now on can be missed."""
@@ -113,73 +118,6 @@ class Hub:
             # Never stop inline: this may run inside the hub's own tasks (a control event closing a socket).
             self.loop.create_task(self._stop_if_idle())
 
-    # --- variants: render only what some socket reads (live/variants.py) ----------------------------------------
-
-    def variant_changed(self, key: str, consumer) -> None:
-        """`consumer` follows `key` now, or as another audience: note its variant, and mark it if it is new."""
-        self.needed.pop(key, None)
-        reads = consumer.reads(key)
-        if reads is None or not variants.enabled():
-            return
-        pair = (key, variants.variant(*reads))
-        if time.monotonic() - self.marked.get(pair, -1e9) < variants.REFRESH_SECONDS:
-            return
-        self.marked[pair] = time.monotonic()
-        if not self.to_mark:
-            self.loop.call_soon(self._flush_marks)
-        self.to_mark.add(pair)
-
-    def _flush_marks(self) -> None:
-        pairs, self.to_mark = list(self.to_mark), set()
-        if pairs:
-            self.loop.create_task(self._mark(pairs))
-
-    async def _mark(self, pairs: list[tuple[str, str]]) -> None:
-        try:
-            await sync_to_async(variants.mark, thread_sensitive=False)(pairs)
-        except Exception:  # a hint only: the events rendered without these variants are completed here
-            logger.warning("could not mark followed variants", exc_info=True)
-            for pair in pairs:
-                self.marked.pop(pair, None)
-
-    async def _refresh_marks(self) -> None:
-        now = time.monotonic()
-        pairs = [(key, variants.variant(audience, lang)) for key in list(self.subscribers)
-                 for audience, lang in self._needed(key)]
-        self.marked = {pair: now for pair in pairs}
-        await self._mark(pairs)
-
-    def _needed(self, key: str) -> set[tuple[str, str]]:
-        needed = self.needed.get(key)
-        if needed is None:
-            needed = {reads for consumer in self.subscribers.get(key, ()) if (reads := consumer.reads(key))}
-            self.needed[key] = needed
-        return needed
-
-    async def _complete(self, key: str, msg: dict) -> dict:
-        """`msg` if it holds every variant this process's sockets need, else the event rendered again from the
-        log for all of them (a socket began following a variant nobody else did while the event was on its way)."""
-        if msg.get("only") is None or all(variants.covers(msg, *pair) for pair in self._needed(key)):
-            return msg
-        seq = msg["seq"]
-        full = await database_sync_to_async(_messages_after, thread_sensitive=False)(key, seq - 1, seq)
-        if not full or full[-1]["seq"] != seq:
-            raise LookupError(f"{key}#{seq} is not in the log")  # the sweep will deliver it
-        return full[-1]
-
-    async def _complete_run(self, key: str, run: list[dict]) -> list[dict]:
-        """_complete for each event of a run, again until none lacks a variant: a socket may begin following
-        while one of them is read from the log."""
-        while True:
-            run = [await self._complete(key, msg) for msg in run]
-            needed = self._needed(key)
-            if all(variants.covers(msg, *pair) for msg in run for pair in needed):
-                return run
-
-    async def _stop_if_idle(self) -> None:
-        if not self.subscribers:
-            await self.stop()
-
     async def _join(self, key: str) -> None:
         try:
             await self.layer.group_add(streams.group_name(key), self.channel)
@@ -189,7 +127,21 @@ class Hub:
             self.layer_ok = False
             logger.warning("channel layer unavailable, %s will be swept", key, exc_info=True)
 
-    # --- lifecycle ----------------------------------------------------------------------------------------------
+    async def _rejoin(self) -> None:
+        ok = True
+        for key in list(self.subscribers):
+            try:
+                await self.layer.group_add(streams.group_name(key), self.channel)
+                self.joined.add(key)
+            except Exception:
+                ok = False
+        self.layer_ok = ok
+
+    async def _stop_if_idle(self) -> None:
+        if not self.subscribers:
+            await self.stop()
+
+    # --- lifecycle ------------------------------------------------------------------------------------------------
 
     async def _ensure_started(self) -> None:
         if self.tasks:
@@ -213,7 +165,7 @@ class Hub:
                 pass
         _hubs.pop(self.loop, None)
 
-    # --- receiving ----------------------------------------------------------------------------------------------
+    # --- receiving: the layer's messages queued, then handled in arrival order, gathered under bursts -------------
 
     async def _receive_loop(self) -> None:
         backoff = 0.1
@@ -296,6 +248,8 @@ class Hub:
             except Exception:
                 logger.exception("hub failed to handle %s", key)
 
+    # --- ordering, holes and the sweep: each stream complete and in order, the log is the truth -------------------
+
     async def handle(self, msg: dict) -> None:
         key = msg.get("stream")
         if key not in self.subscribers:
@@ -360,6 +314,59 @@ class Hub:
         self._remember(key, msg)
         self.last[key] = msg["seq"]
         await self._fanout(key, msg)
+
+    async def _fill(self, key: str, after: int, upto: int | None = None) -> None:
+        try:
+            messages = await database_sync_to_async(_messages_after, thread_sensitive=False)(key, after, upto)
+        except streams.Reset as reset:
+            # Too far behind to replay: every local socket on this stream must reload its region.
+            self.last[key] = reset.seq
+            for consumer in list(self.subscribers.get(key, ())):
+                await consumer.reset(reset)
+            return
+        for msg in messages:
+            await self._deliver(key, msg)
+
+    async def _sweep_loop(self) -> None:
+        interval = settings.LIVE_SWEEP_SECONDS
+        rejoin_every = max(1, int(30 / interval))
+        refresh_every = max(1, int(variants.REFRESH_SECONDS / interval))
+        n = 0
+        while True:
+            await asyncio.sleep(interval)
+            n += 1
+            try:
+                if n % refresh_every == 0:
+                    await self._refresh_marks()
+                await self.sweep()
+                if n % rejoin_every == 0 or not self.layer_ok:
+                    # Redis restarts forget group memberships while our sockets stay open.
+                    await self._rejoin()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if _cancelling():
+                    raise asyncio.CancelledError from None
+                logger.warning("sweep failed", exc_info=True)
+
+    async def sweep(self) -> None:
+        """Deliver from the log what was committed at least one sweep ago and never arrived. Fresher events are
+        left alone: their publish is on its way (rendering, then Redis), and a fill would render them all from the
+        current state at once, so a bounded view (the screen's latest six) would skip some of them."""
+        keys = list(self.subscribers)
+        if not keys:
+            return
+        current = await database_sync_to_async(streams.heads, thread_sensitive=False)(keys)
+        previous, self.swept = self.swept, {key: seq for key, (_epoch, seq, _low) in current.items()}
+        for key, (_epoch, seq, _low) in current.items():
+            upto = min(seq, previous.get(key, 0))
+            if key in self.subscribers and upto > self.last.get(key, 0):
+                async with self.lock:
+                    if upto > self.last.get(key, 0):
+                        await self._fill(key, self.last.get(key, 0), upto=upto)
+                        await self._release_held(key)
+
+    # --- recent-events memory: replays for resuming sockets without a query ---------------------------------------
 
     def _remember(self, key: str, msg: dict, stamp: float | None = None) -> None:
         seq = msg["seq"]
@@ -447,6 +454,71 @@ class Hub:
             return None
         return out
 
+    # --- variants: render only what some socket reads (live/variants.py) ------------------------------------------
+
+    def variant_changed(self, key: str, consumer) -> None:
+        """`consumer` follows `key` now, or as another audience: note its variant, and mark it if it is new."""
+        self.needed.pop(key, None)
+        reads = consumer.reads(key)
+        if reads is None or not variants.enabled():
+            return
+        pair = (key, variants.variant(*reads))
+        if time.monotonic() - self.marked.get(pair, -1e9) < variants.REFRESH_SECONDS:
+            return
+        self.marked[pair] = time.monotonic()
+        if not self.to_mark:
+            self.loop.call_soon(self._flush_marks)
+        self.to_mark.add(pair)
+
+    def _flush_marks(self) -> None:
+        pairs, self.to_mark = list(self.to_mark), set()
+        if pairs:
+            self.loop.create_task(self._mark(pairs))
+
+    async def _mark(self, pairs: list[tuple[str, str]]) -> None:
+        try:
+            await sync_to_async(variants.mark, thread_sensitive=False)(pairs)
+        except Exception:  # a hint only: the events rendered without these variants are completed here
+            logger.warning("could not mark followed variants", exc_info=True)
+            for pair in pairs:
+                self.marked.pop(pair, None)
+
+    async def _refresh_marks(self) -> None:
+        now = time.monotonic()
+        pairs = [(key, variants.variant(audience, lang)) for key in list(self.subscribers)
+                 for audience, lang in self._needed(key)]
+        self.marked = {pair: now for pair in pairs}
+        await self._mark(pairs)
+
+    def _needed(self, key: str) -> set[tuple[str, str]]:
+        needed = self.needed.get(key)
+        if needed is None:
+            needed = {reads for consumer in self.subscribers.get(key, ()) if (reads := consumer.reads(key))}
+            self.needed[key] = needed
+        return needed
+
+    async def _complete(self, key: str, msg: dict) -> dict:
+        """`msg` if it holds every variant this process's sockets need, else the event rendered again from the
+        log for all of them (a socket began following a variant nobody else did while the event was on its way)."""
+        if msg.get("only") is None or all(variants.covers(msg, *pair) for pair in self._needed(key)):
+            return msg
+        seq = msg["seq"]
+        full = await database_sync_to_async(_messages_after, thread_sensitive=False)(key, seq - 1, seq)
+        if not full or full[-1]["seq"] != seq:
+            raise LookupError(f"{key}#{seq} is not in the log")  # the sweep will deliver it
+        return full[-1]
+
+    async def _complete_run(self, key: str, run: list[dict]) -> list[dict]:
+        """_complete for each event of a run, again until none lacks a variant: a socket may begin following
+        while one of them is read from the log."""
+        while True:
+            run = [await self._complete(key, msg) for msg in run]
+            needed = self._needed(key)
+            if all(variants.covers(msg, *pair) for msg in run for pair in needed):
+                return run
+
+    # --- fan-out: each live socket writes its frames itself (LiveConsumer.write_live), the others get push() ------
+
     async def _fanout(self, key: str, msg: dict) -> None:
         seq = msg.get("seq")
         # Control and ephemeral messages always take push(): the consumer acts on them.
@@ -471,69 +543,6 @@ class Hub:
                     await consumer.push(key, msg)
             except Exception:
                 logger.exception("push to a socket failed")
-
-    async def _fill(self, key: str, after: int, upto: int | None = None) -> None:
-        try:
-            messages = await database_sync_to_async(_messages_after, thread_sensitive=False)(key, after, upto)
-        except streams.Reset as reset:
-            # Too far behind to replay: every local socket on this stream must reload its region.
-            self.last[key] = reset.seq
-            for consumer in list(self.subscribers.get(key, ())):
-                await consumer.reset(reset)
-            return
-        for msg in messages:
-            await self._deliver(key, msg)
-
-    # --- the sweep: the log is the truth ------------------------------------------------------------------------
-
-    async def _sweep_loop(self) -> None:
-        interval = settings.LIVE_SWEEP_SECONDS
-        rejoin_every = max(1, int(30 / interval))
-        refresh_every = max(1, int(variants.REFRESH_SECONDS / interval))
-        n = 0
-        while True:
-            await asyncio.sleep(interval)
-            n += 1
-            try:
-                if n % refresh_every == 0:
-                    await self._refresh_marks()
-                await self.sweep()
-                if n % rejoin_every == 0 or not self.layer_ok:
-                    # Redis restarts forget group memberships while our sockets stay open.
-                    await self._rejoin()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                if _cancelling():
-                    raise asyncio.CancelledError from None
-                logger.warning("sweep failed", exc_info=True)
-
-    async def sweep(self) -> None:
-        """Deliver from the log what was committed at least one sweep ago and never arrived. Fresher events are
-        left alone: their publish is on its way (rendering, then Redis), and a fill would render them all from the
-        current state at once, so a bounded view (the screen's latest six) would skip some of them."""
-        keys = list(self.subscribers)
-        if not keys:
-            return
-        current = await database_sync_to_async(streams.heads, thread_sensitive=False)(keys)
-        previous, self.swept = self.swept, {key: seq for key, (_epoch, seq, _low) in current.items()}
-        for key, (_epoch, seq, _low) in current.items():
-            upto = min(seq, previous.get(key, 0))
-            if key in self.subscribers and upto > self.last.get(key, 0):
-                async with self.lock:
-                    if upto > self.last.get(key, 0):
-                        await self._fill(key, self.last.get(key, 0), upto=upto)
-                        await self._release_held(key)
-
-    async def _rejoin(self) -> None:
-        ok = True
-        for key in list(self.subscribers):
-            try:
-                await self.layer.group_add(streams.group_name(key), self.channel)
-                self.joined.add(key)
-            except Exception:
-                ok = False
-        self.layer_ok = ok
 
 
 def _follows(prev: dict, msg: dict) -> bool:
