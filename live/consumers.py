@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import DatabaseError
 
-from live import ratelimit, streams, wire
+from live import internals, ratelimit, streams, wire
 from live.accounts import selectors, socket_auth
 from live.close_codes import Close
 from live.hub import get_hub
@@ -144,6 +144,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 self.session_watch = asyncio.ensure_future(self.watch_session())
 
     async def dispatch(self, message):
+        if not internals.usable("lean_consumer"):
+            return await super().dispatch(message)
         # channels hops to the sync thread before every message to close stale database connections (15% of the
         # server's time in a reconnect storm, bench S7); this consumer reaches the database only through
         # database_sync_to_async, which does that around each call.
@@ -153,6 +155,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def websocket_disconnect(self, message):
+        if not internals.usable("lean_consumer"):
+            return await super().websocket_disconnect(message)
         # channels' version then hops to the thread-sensitive worker to close stale database connections (one
         # queue for a storm's thousand closes); this consumer has no channel-layer groups and reaches the
         # database only through database_sync_to_async, which does that around each call.

@@ -12,7 +12,11 @@ A few measured shortcuts (docs/performance.md) reach below public APIs:
 - a server worker thread queues its channel-layer sends on the server's event loop instead of waiting for it, which
   needs asgiref's `SyncToAsync.threadlocal` (`server_loop`);
 - the connection caps (live/ratelimit.py) and the followed variants (live/variants.py) pipeline commands on the
-  Redis client of Django's cache backend (`RedisCache._cache.get_client`, `redis_client`).
+  Redis client of Django's cache backend (`RedisCache._cache.get_client`, `redis_client`);
+- the socket consumer skips channels' stale-connection hop on every message and on disconnect
+  (`AsyncConsumer.dispatch`, `AsyncWebsocketConsumer.websocket_disconnect` re-done without it: `lean_consumer`);
+- the socket's user lookup runs channels' `get_user` in the thread pool (its `.func`) and fills channels'
+  `UserLazyObject` (`_wrapped`) as channels' AuthMiddleware does (`socket_auth`, live/accounts/socket_auth.py).
 
 pyproject.toml bounds these libraries' versions. `self_check()` runs when the server starts (live/asgi.py) and logs
 what it found, one line per shortcut: each one whose internals are missing is switched off and its public path is
@@ -96,6 +100,28 @@ def _check_redis_client() -> str | None:
     return None
 
 
+def _check_lean_consumer() -> str | None:
+    from channels.consumer import AsyncConsumer
+    from channels.generic.websocket import AsyncWebsocketConsumer
+
+    # What LiveConsumer.dispatch and websocket_disconnect re-do without the stale-connection hop: if channels'
+    # versions do anything else, theirs are used.
+    if not _source_mentions(AsyncConsumer.dispatch, "get_handler_name", "aclose_old_connections") \
+            or not _source_mentions(AsyncWebsocketConsumer.websocket_disconnect, "self.groups", "self.disconnect",
+                                    "aclose_old_connections", "StopConsumer"):
+        return "channels' AsyncConsumer.dispatch or websocket_disconnect changed"
+    return None
+
+
+def _check_socket_auth() -> str | None:
+    from channels.auth import AuthMiddleware, get_user
+
+    if not callable(getattr(get_user, "func", None)) or not _source_mentions(AuthMiddleware.resolve_scope,
+                                                                            '["user"]._wrapped', "get_user"):
+        return "channels' get_user.func or AuthMiddleware.resolve_scope changed"
+    return None
+
+
 def _check_autobahn_debug_text() -> str | None:
     return None if _quiet_autobahn() else "autobahn no longer formats its debug text with pprint.pformat"
 
@@ -106,6 +132,8 @@ CHECKS: dict[str, tuple[Callable[[], str | None], str]] = {
     "server_loop": (_check_server_loop, "a request waits for the event loop to hand its push to Redis"),
     "redis_client": (_check_redis_client, "connection caps and followed variants cannot use Redis pipelines"),
     "autobahn_debug_text": (_check_autobahn_debug_text, "autobahn formats a debug text on every connection"),
+    "lean_consumer": (_check_lean_consumer, "channels' own dispatch: a thread hop per socket message"),
+    "socket_auth": (_check_socket_auth, "channels' AuthMiddleware: user lookups queue in one thread"),
 }
 
 
@@ -278,6 +306,20 @@ def redis_client(backend):
     if not usable("redis_client"):
         raise RuntimeError(f"redis_client is off: {STATUS['redis_client']}")
     return backend._cache.get_client(write=True)
+
+
+# --- channels: the socket's user, looked up in the thread pool --------------------------------------------------------
+
+def session_user_lookup():
+    """channels' `get_user(scope)` as the plain function its `database_sync_to_async` wraps."""
+    from channels.auth import get_user
+
+    return get_user.func
+
+
+def set_scope_user(scope, user) -> None:
+    """What channels' AuthMiddleware.resolve_scope does with the user it found."""
+    scope["user"]._wrapped = user
 
 
 # --- autobahn: no debug text built for nobody ------------------------------------------------------------------------

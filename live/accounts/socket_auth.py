@@ -20,30 +20,39 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from channels.auth import AuthMiddleware, get_user
+from channels.auth import AuthMiddleware
 from channels.db import database_sync_to_async
 from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 
+from live import internals
+
 logger = logging.getLogger(__name__)
 
-_get_user = database_sync_to_async(get_user.func, thread_sensitive=False)
+_lookup = []  # channels' get_user, run in the thread pool (live/internals.py), made on first use
 LOOKUP_SECONDS = 3  # below daphne's handshake timeout (5 s)
 UNAVAILABLE = "live.session_unavailable"  # the scope key
 
 
+def _get_user(scope):
+    if not _lookup:
+        _lookup.append(database_sync_to_async(internals.session_user_lookup(), thread_sensitive=False))
+    return _lookup[0](scope)
+
+
 class SocketAuthMiddleware(AuthMiddleware):
     async def resolve_scope(self, scope):
-        session = scope["session"]
-        if session.session_key is None:
-            scope["user"]._wrapped = AnonymousUser()
-            return
         try:
-            scope["user"]._wrapped = await asyncio.wait_for(_get_user(scope), LOOKUP_SECONDS)
+            if not internals.usable("socket_auth"):
+                await asyncio.wait_for(super().resolve_scope(scope), LOOKUP_SECONDS)  # channels' own
+            elif scope["session"].session_key is None:
+                internals.set_scope_user(scope, AnonymousUser())
+            else:
+                internals.set_scope_user(scope, await asyncio.wait_for(_get_user(scope), LOOKUP_SECONDS))
         except (TimeoutError, DatabaseError):
             logger.warning("session lookup failed or too slow; the socket is told to come back", exc_info=True)
-            scope["user"]._wrapped = AnonymousUser()
+            internals.set_scope_user(scope, AnonymousUser())
             scope[UNAVAILABLE] = True
 
 

@@ -92,3 +92,24 @@ def test_missing_internals_switch_the_fast_path_off_at_start_up(monkeypatch, cap
         base_send = None
 
     assert wire.daphne_protocol(Consumer()) is None  # its frames take the ASGI send
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_with_every_shortcut_off_a_signed_in_reader_still_gets_the_comment(monkeypatch, fiona, alice, bob):
+    """channels' own dispatch, disconnect and AuthMiddleware instead of the lean ones (live/internals.py)."""
+    from asgiref.sync import sync_to_async
+
+    from tests.helpers import connect, events, receive_until
+
+    monkeypatch.setattr(internals, "STATUS", {name: "off for the test" for name in internals.CHECKS})
+    debate = await sync_to_async(make_debate)(fiona)
+    cursor = await sync_to_async(streams.cursor)(debate.stream_key)
+    ws = await connect(bob)
+    assert ws.connected_ok
+    await ws.send_json_to({"type": "resume", "streams": {debate.stream_key: {"epoch": cursor.epoch,
+                                                                              "seq": cursor.seq}}})
+    await receive_until(ws, lambda f: f["type"] == "subscribed")
+    await sync_to_async(services.post_comment)(author=alice, debate=debate, body="Des arbres, pas des voitures")
+    [frame] = await events(ws, debate.stream_key, 1)
+    assert frame["seq"] == cursor.seq + 1 and "Des arbres, pas des voitures" in frame["html"]
+    await ws.disconnect()
