@@ -61,6 +61,7 @@ DEFAULT_LIMITS = {
     "login_account": "30/900",
     "login_ip": "30/300",
     "join_code": "20/300",  # wrong join codes per IP; the right code still gets in (counted by join_ip)
+    "registration_code": "10/3600",  # wrong registration codes per person (the default quota allowed 86,400 a day)
     "moderate": "120/60",
     "facilitate": "240/60",
     "default": "60/60",

@@ -223,9 +223,15 @@ def register(*, user, meeting: Meeting, code: str = "") -> Registration:
         raise ValidationError(_("Registration is not open for this meeting."))
     if meeting.is_past:
         raise ValidationError(_("This meeting is over."))
-    if meeting.registration_code and not secrets.compare_digest(
-            (code or "").strip().upper().encode(), meeting.registration_code.strip().upper().encode()):
-        raise ValidationError({"code": _("Wrong registration code.")})
+    if meeting.registration_code:
+        # Wrong codes count per person; past the quota no code is checked (not even the right one: no oracle).
+        wait = ratelimit.blocked_for("registration_code", user)
+        if wait:
+            raise ratelimit.RateLimited(wait, "registration_code")
+        if not secrets.compare_digest((code or "").strip().upper().encode(),
+                                      meeting.registration_code.strip().upper().encode()):
+            ratelimit.hit("registration_code", user)
+            raise ValidationError({"code": _("Wrong registration code.")})
     if meeting.registrations.filter(user=user).exists():
         raise ValidationError(_("You are already registered."))
     if meeting.capacity is not None and meeting.registrations.count() >= meeting.capacity:

@@ -348,6 +348,18 @@ def test_registration_with_capacity_and_code(fiona, alice, bob, carol):
     assert meeting.registrations.count() == 2
 
 
+def test_wrong_registration_codes_are_throttled_per_person(fiona, alice, bob, settings):
+    settings.RATE_LIMITS = {"registration_code": "3/3600"}
+    meeting = make_meeting(fiona, open_live=False, registration_enabled=True, registration_code="AGORA")
+    for guess in ("AAAA", "BBBB", "CCCC"):
+        with pytest.raises(ValidationError, match="Wrong registration code"):
+            services.register(user=alice, meeting=meeting, code=guess)
+    with pytest.raises(ratelimit.RateLimited):  # past the quota no code is checked, the right one included
+        services.register(user=alice, meeting=meeting, code="AGORA")
+    services.register(user=bob, meeting=meeting, code="AGORA")  # nobody else is locked out
+    assert list(meeting.registrations.values_list("user__nickname", flat=True)) == ["bob"]
+
+
 def test_closing_report_counts(meeting, fiona, alice_in, guest):
     services.post_contribution(participant=alice_in, body="A")
     services.post_contribution(participant=guest, body="B", kind="idea")
