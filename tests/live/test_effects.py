@@ -73,3 +73,12 @@ def test_run_reports_false_after_the_last_attempt_and_true_on_a_retry_that_works
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert effects.run("broken work", lambda: 1 / 0, attempts=3) is False
     assert "broken work failed after 3 attempt(s)" in caplog.records[-1].getMessage()
+
+
+def test_work_after_a_commit_goes_through_the_one_helper():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    callers = [str(path.relative_to(root)) for app in ("live", "debates", "meetings", "decidim")
+               for path in (root / app).rglob("*.py") if "on_commit(" in path.read_text()]
+    assert callers == ["live/effects.py"]
