@@ -11,6 +11,8 @@ class DebatesConfig(AppConfig):
     def ready(self):
         from debates import moderation, renderers, streams  # noqa: F401  (registrations)
         from debates.models import Debate
+        from debates.services import erase_author
         from live import features
 
+        features.add_erasure_step(erase_author)
         features.add_home_section(template="debates/home_section.html", items=lambda: Debate.objects.home_page()[:5])

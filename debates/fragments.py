@@ -87,7 +87,7 @@ def key(base: str, comment) -> str:
              _stamp(comment.edited_at), _stamp(comment.deleted_at), _stamp(comment.hidden_at),
              comment.hidden_reason, comment.score, comment.upvotes, comment.downvotes,
              getattr(comment, "my_vote", 0) or 0, comment.author_id, author.nickname, author.is_blocked,
-             comment.body_html)
+             author.is_erased, comment.body_html)
     raw = "\x1f".join(map(str, parts)).encode()
     return PREFIX + hashlib.blake2b(raw, digest_size=16).hexdigest()
 

@@ -60,6 +60,7 @@ def _render_main(event, r, announce=""):
 @streams.renderer("comment.edited", audience=AUDIENCES)
 @streams.renderer("comment.deleted", audience=AUDIENCES)
 @streams.renderer("comment.unhidden", audience=AUDIENCES)
+@streams.renderer("comment.erased", audience=AUDIENCES)
 def render_changed(event, r):
     return _render_main(event, r)
 
@@ -110,6 +111,11 @@ def _render_debate(event, r, announce="", *, state_changed=True):
 
 @streams.renderer("debate.edited")
 def render_debate_edited(event, r):
+    return _render_debate(event, r, state_changed=False)
+
+
+@streams.renderer("debate.author_erased")
+def render_author_erased(event, r):
     return _render_debate(event, r, state_changed=False)
 
 

@@ -448,3 +448,15 @@ def hide_all_by(user, *, actor, reason="") -> int:
         hide_comment(comment=comment, actor=actor, reason=reason)
         count += 1
     return count
+
+
+def erase_author(*, user, former: dict) -> None:
+    """An erasure step (live.features): `user`'s comments keep their place, votes and stance in the thread, without
+    their text (pages show a placeholder and "Deleted participant"); every open page of those debates, and of the
+    debates they opened, shows the new name at once."""
+    comments = list(Comment.objects.filter(author=user).values_list("debate_id", "pk").order_by("pk"))
+    Comment.objects.filter(author=user).update(body="", body_html="", client_id="")
+    for debate_id, pk in comments:
+        streams.append(f"debate.{debate_id}", "comment.erased", comment=pk)
+    for debate in Debate.objects.filter(author=user):
+        streams.append(debate.stream_key, "debate.author_erased")

@@ -7,7 +7,9 @@ class DecidimConfig(AppConfig):
     verbose_name = _("Decidim")
 
     def ready(self):
+        from decidim.services import erase_links
         from decidim.views import sign_out_notice
         from live import features
 
         features.add_sign_out_notice(sign_out_notice)
+        features.add_erasure_step(erase_links)

@@ -1,6 +1,7 @@
 """Accounts made from, or linked to, a Decidim account. Nothing here talks to Decidim: the OAuth exchange is done
 and checked (decidim/oauth.py) before any of these run."""
 
+from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -62,3 +63,10 @@ def import_meeting(*, actor, url: str):
     ratelimit.enforce("default", actor)  # each import calls Decidim
     fields = graphql.fetch_meeting(url)
     return meetings.create_meeting(actor=actor, **fields)
+
+
+def erase_links(*, user, former: dict) -> None:
+    """An erasure step (live.features): the Decidim accounts linked to `user` (their id, name and e-mail as Decidim
+    sent them) and the addresses allauth kept go. Signing in with Decidim again makes a new person."""
+    SocialAccount.objects.filter(user=user).delete()
+    EmailAddress.objects.filter(user=user).delete()

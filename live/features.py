@@ -4,7 +4,9 @@ here from its AppConfig.ready, and does nothing else there: the core (live/) nev
 - home sections: a template and the few latest items it lists on the home page, in INSTALLED_APPS order;
 - sign-in steps: what a visitor's session holds that becomes their account's when they sign in or sign up
   (live.accounts.services.signed_in runs them);
-- sign-out notices: what to tell someone who signs out (read from the session before it is emptied).
+- sign-out notices: what to tell someone who signs out (read from the session before it is emptied);
+- erasure steps: what each app (the core's own apps too) anonymizes when a person erases their account
+  (live.accounts.services.erase_account runs them in its transaction).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class HomeSection:
 _home_sections: dict[str, HomeSection] = {}
 _sign_in_steps: dict[str, Callable] = {}
 _sign_out_notices: dict[str, Callable] = {}
+_erasure_steps: dict[str, Callable] = {}
 
 
 def _name(fn: Callable) -> str:
@@ -54,3 +57,15 @@ def add_sign_out_notice(notice: Callable) -> None:
 
 def sign_out_notices(request) -> list[str]:
     return [text for notice in _sign_out_notices.values() if (text := notice(request))]
+
+
+def add_erasure_step(step: Callable) -> None:
+    """`step(user=..., former=...)` anonymizes what the app keeps of `user`, in the erasure's transaction, and
+    appends the events that update the open pages. `former` holds the personal data the account had (nickname,
+    email), already wiped from the user row: what the step looks for in text others wrote (a notification naming
+    them)."""
+    _erasure_steps[_name(step)] = step
+
+
+def erasure_steps() -> list[Callable]:
+    return list(_erasure_steps.values())

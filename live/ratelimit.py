@@ -62,6 +62,7 @@ DEFAULT_LIMITS = {
     "login_ip": "30/300",
     "join_code": "20/300",  # wrong join codes per IP; the right code still gets in (counted by join_ip)
     "registration_code": "10/3600",  # wrong registration codes per person (the default quota allowed 86,400 a day)
+    "erase": "5/300",       # account erasure attempts (each checks the password again)
     "moderate": "120/60",
     "facilitate": "240/60",
     "default": "60/60",
@@ -214,6 +215,13 @@ def reset(action: str, who) -> None:
     _count, _seconds, key, previous_key, _elapsed = _keys(action, who, time.time())
     _fallback.delete_many([key, previous_key])
     _counted(action, lambda store: store.delete_many([key, previous_key]))
+
+
+def forget(who) -> None:
+    """Drop every counter of `who` (an erased account's): nothing of theirs is left in the shared counters. Keys that
+    also name an IP (sign-in per account and IP) cannot be listed here; they expire within two windows."""
+    for action in {**DEFAULT_LIMITS, **settings.RATE_LIMITS}:
+        reset(action, who)
 
 
 def once_per(action: str, who, seconds: int, *, where: object = "") -> bool:

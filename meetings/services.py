@@ -853,3 +853,20 @@ def speaker_queue(meeting: Meeting) -> list[SpeakerRequest]:
     requests = list(meeting.speaker_requests.exclude(status=SpeakerRequest.Status.DONE)
                     .select_related("participant__user"))
     return sorted(requests, key=lambda r: (r.status != SpeakerRequest.Status.SPEAKING, r.raised_at, r.pk))
+
+
+def erase_participant(*, user, former: dict) -> None:
+    """An erasure step (live.features): `user`'s contributions keep their place and votes without their text, their
+    poll answers keep counting (anonymous: the participant row is kept without name or IP), their registrations go;
+    the open meeting pages and screens show it at once."""
+    participants = Participant.objects.filter(user=user)
+    participants.update(nickname="", ip=None)
+    contributions = list(Contribution.objects.filter(participant__user=user).select_related("meeting")
+                         .order_by("pk"))
+    Contribution.objects.filter(participant__user=user).update(body="", client_id="")
+    for contribution in contributions:
+        _emit(contribution.meeting, "contribution.changed", contribution=contribution.pk)
+    registered = list(Meeting.objects.filter(registrations__user=user))
+    Registration.objects.filter(user=user).delete()
+    for meeting in registered:
+        _emit(meeting, "registration.changed", parts=(PUBLIC,))

@@ -69,3 +69,21 @@ class ProfileForm(forms.ModelForm):
         if User.objects.filter(nickname__iexact=nickname).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(_("This nickname is already taken."), code="taken")
         return nickname
+
+
+class EraseAccountForm(forms.Form):
+    """Confirm the erasure: tick the box, and type the password again (an account made through Decidim has none: a
+    fresh Decidim sign-in stands for it, checked by the service)."""
+
+    confirm = forms.BooleanField(label=_("I understand: my account is deleted for good, and this cannot be undone."),
+                                 error_messages={"required": _("Tick the box to confirm.")})
+    password = forms.CharField(label=_("Your password"), strip=False, required=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user.has_usable_password():
+            self.fields["password"].required = True
+            self.fields["password"].error_messages["required"] = _("Type your password to confirm.")
+        else:
+            del self.fields["password"]

@@ -10,6 +10,10 @@ nickname_validator = RegexValidator(r"^[^\s@<>&\"'/\\][^@<>&\"'/\\]{1,28}[^\s@<>
                                       "not starting or ending with a space."))
 
 
+# What an erased account is called everywhere its comments, contributions and messages stay.
+ERASED_NAME = _("Deleted participant")
+
+
 class Role(models.TextChoices):
     PARTICIPANT = "participant", _("Participant")
     FACILITATOR = "facilitator", _("Facilitator")
@@ -40,6 +44,9 @@ class User(AbstractUser):
     blocked_at = models.DateTimeField(_("blocked at"), null=True, blank=True,
                                       help_text=_("Set by moderation: the account can no longer sign in or act."))
     blocked_reason = models.TextField(_("reason for blocking"), blank=True)
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True,
+                                     help_text=_("The person erased their account: only an anonymous row is left, so "
+                                                 "that their comments keep their place and their votes their count."))
 
     objects = AccountManager()
 
@@ -64,7 +71,13 @@ class User(AbstractUser):
         return self.blocked_at is not None
 
     @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    @property
     def initials(self) -> str:
+        if self.is_erased:
+            return "?"
         parts = [p for p in (self.nickname or "?").replace("-", " ").replace("_", " ").split() if p]
         letters = "".join(p[0] for p in parts[:2]) if len(parts) > 1 else (self.nickname or "?")[:2]
         return letters.upper()
@@ -75,6 +88,8 @@ class User(AbstractUser):
 
     @property
     def public_name(self) -> str:
+        if self.is_erased:
+            return str(ERASED_NAME)
         return str(_("blocked user")) if self.is_blocked else self.nickname
 
     def has_role(self, role: str, space: str | None = None) -> bool:

@@ -1,14 +1,18 @@
 """Accounts: sign-up, roles, session ends. Every change that live clients must notice goes through the stream."""
 
 import logging
+from datetime import timedelta
 
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from live import features, ratelimit, streams
+from live import effects, features, ratelimit, streams
 from live.accounts import selectors
 from live.accounts.models import Role, RoleAssignment
 from live.close_codes import Close
@@ -155,3 +159,56 @@ def _close_sockets(*, user, kind: str, code: int, reason: str, detail: str, only
     if reconnect:
         control["reconnect"] = [session_hash(key) for key in reconnect if key]
     streams.append(user.stream_key, kind, _control=control)
+
+
+# A Decidim-only account (no password here) proves it is its owner by signing in with Decidim again this recently.
+FRESH_SIGN_IN = timedelta(minutes=10)
+
+
+def ensure_can_erase(*, user, password: str | None) -> None:
+    """The person erasing `user` is its owner now: the password typed again, or a fresh sign-in for an account
+    without one (signed up through Decidim)."""
+    if user.is_erased:
+        raise ValidationError(_("This account is already deleted."))
+    ratelimit.enforce("erase", user)
+    if user.has_usable_password():
+        if not password or not user.check_password(password):
+            raise ValidationError({"password": _("This is not your password. Nothing was deleted.")})
+    elif user.last_login is None or timezone.now() - user.last_login > FRESH_SIGN_IN:
+        raise PermissionDenied(_("Sign in again with Decidim, then confirm within %(minutes)d minutes. Nothing was "
+                                 "deleted.") % {"minutes": FRESH_SIGN_IN.seconds // 60})
+
+
+@transaction.atomic
+def erase_account(*, user, password: str | None = None) -> User:
+    """Erase `user`'s account for good (RGPD article 17). What others see keeps its shape: the row stays, anonymous
+    ("Deleted participant"), so their comments and contributions stay as placeholders where they were, their votes
+    and poll answers keep counting, and the moderators' log keeps its facts. Everything personal goes: e-mail,
+    names, bio, roles, sessions (their sockets close at once), the rate-limit counters, and what each app keeps
+    (features.add_erasure_step: texts, IPs, notifications, Decidim links). The open pages update live through
+    the apps' events. The address can sign up again as a new person."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    ensure_can_erase(user=user, password=password)
+    former = {"nickname": user.nickname, "email": user.email or "", "username": user.username}
+    end_sessions(user=user, reason="account_erased", detail="This account was deleted.")
+    label = f"@erased-{user.pk}"  # "@" is never in a chosen nickname nor first in an e-mail: no collision
+    user.username = user.nickname = label
+    user.email = None
+    user.first_name = user.last_name = user.bio = user.blocked_reason = ""
+    user.set_unusable_password()
+    user.is_active = user.is_staff = user.is_superuser = False
+    user.role = Role.PARTICIPANT
+    user.erased_at = timezone.now()
+    user.last_login = None
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    RoleAssignment.objects.filter(user=user).delete()
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)).update(
+        object_repr=label)
+    for step in features.erasure_steps():
+        step(user=user, former=former)
+    pk = user.pk
+    effects.after_commit(f"rate-limit counters of erased user {pk}",
+                         lambda: (ratelimit.forget(user), ratelimit.forget(f"user:{pk}")))
+    return user

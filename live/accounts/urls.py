@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", views.sign_out, name="logout"),
     path("signup/", views.sign_up, name="signup"),
     path("profile/", views.edit_profile, name="edit_profile"),
+    path("profile/delete/", views.erase_account, name="erase"),
     path("people/<str:nickname>/", views.profile, name="profile"),
     path("password/", views.PasswordChange.as_view(), name="password_change"),
     path("password-reset/", views.PasswordReset.as_view(), name="password_reset"),

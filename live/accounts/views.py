@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_POST
 from live import actions, features, ratelimit
 from live.accounts import services
 from live.accounts.backends import account_named
-from live.accounts.forms import ProfileForm, SignInForm, SignUpForm
+from live.accounts.forms import EraseAccountForm, ProfileForm, SignInForm, SignUpForm
 
 User = get_user_model()
 
@@ -121,6 +122,25 @@ def edit_profile(request):
             messages.success(request, _("Your profile is saved."))
             return redirect(user)
     return actions.form_page(request, "accounts/profile_edit.html", {"form": form})
+
+
+def erase_account(request):
+    """"Supprimer mon compte": the confirmation page, and the erasure once confirmed."""
+    if not request.user.is_authenticated:
+        # A second click on a form already sent, or a page left open: the account is no longer signed in here.
+        if request.method == "POST":
+            messages.info(request, _("No account is signed in in this browser: nothing was deleted."))
+        return redirect_to_login(request.get_full_path())
+    user = request.user
+    form = EraseAccountForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        erased = actions.submit(form, lambda: services.erase_account(
+            user=user, password=form.cleaned_data.get("password")), field="password")
+        if erased:
+            logout(request)
+            messages.success(request, _("Your account is deleted. What you wrote stays in place, without your name."))
+            return redirect("home")
+    return actions.form_page(request, "accounts/erase.html", {"form": form})
 
 
 class PasswordChange(auth_views.PasswordChangeView):

@@ -8,4 +8,8 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Private messages")
 
     def ready(self):
+        from live import features
         from live.messaging import moderation, renderers, streams  # noqa: F401  (registrations)
+        from live.messaging.services import erase_author
+
+        features.add_erasure_step(erase_author)

@@ -487,3 +487,20 @@ def preview_of(message) -> str:
     if message.is_hidden:
         return _("Message hidden by moderation")
     return plain_text(message.body, limit=90)
+
+
+def erase_author(*, user, former: dict) -> None:
+    """An erasure step (live.features): `user`'s messages stay in their conversations without their text (the others
+    read "message deleted" from "Deleted participant", at once on open pages); they leave every conversation;
+    their preference and blocks, both ways, go."""
+    messages = list(Message.objects.filter(author=user).values_list("conversation_id", "pk").order_by("pk"))
+    Message.objects.filter(author=user).update(body="", body_html="")
+    # "carol was added by alice": the line names whoever added someone.
+    added_by = list(Message.objects.filter(kind=Message.Kind.ADDED, body=former["nickname"])
+                    .values_list("conversation_id", "pk"))
+    Message.objects.filter(kind=Message.Kind.ADDED, body=former["nickname"]).update(body="")
+    for conversation_id, pk in messages + added_by:
+        streams.append(f"conversation.{conversation_id}", "message.changed", message=pk)
+    Participant.objects.filter(user=user, left_at__isnull=True).update(left_at=timezone.now())
+    Preference.objects.filter(user=user).delete()
+    Block.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()

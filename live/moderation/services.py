@@ -16,12 +16,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from live import effects, ratelimit, streams
-from live.accounts.models import Role
+from live.accounts.models import ERASED_NAME, Role
 from live.close_codes import Close
 from live.moderation import registry, rules
 from live.moderation.models import ActionLog, Case, Reason, Report
@@ -400,3 +401,19 @@ def _email(user, subject: str, body: str) -> None:
         return
     address, subject, body = user.email, str(subject), str(body)
     effects.after_commit(f"moderation e-mail to user {user.pk}", lambda: send_mail(subject, body, None, [address]))
+
+
+def erase_person(*, user, former: dict) -> None:
+    """An erasure step (live.features): the moderators' log keeps its facts (who acted, on which item, when,
+    which decision) but no longer the erased person's words: the excerpts of their items, the details of their
+    reports, and their name in reasons moderators wrote."""
+    Case.objects.filter(author=user).update(excerpt="")
+    ActionLog.objects.filter(Q(case__author=user) | Q(target_user=user)).update(excerpt="")
+    Report.objects.filter(reporter=user).update(details="")
+    name = former["nickname"]
+    for entry in ActionLog.objects.filter(reason__contains=name):
+        entry.reason = entry.reason.replace(name, str(ERASED_NAME))
+        entry.save(update_fields=["reason"])
+    for case in Case.objects.filter(hidden_reason__contains=name):
+        case.hidden_reason = case.hidden_reason.replace(name, str(ERASED_NAME))
+        case.save(update_fields=["hidden_reason"])

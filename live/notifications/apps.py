@@ -7,4 +7,8 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self):
+        from live import features
         from live.notifications import renderers  # noqa: F401
+        from live.notifications.services import erase_recipient
+
+        features.add_erasure_step(erase_recipient)

@@ -1,9 +1,11 @@
 """Notifications: the personal stream's first feature; other apps call `notify`."""
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from live import streams
+from live.accounts.models import ERASED_NAME
 from live.notifications.models import Notification
 
 
@@ -30,3 +32,14 @@ def mark_read(*, user, ids=None) -> int:
         Notification.objects.filter(pk__in=marked_ids).update(read_at=timezone.now())
         streams.append(user.stream_key, "notifications.read", notifications=marked_ids)
     return len(marked_ids)
+
+
+def erase_recipient(*, user, former: dict) -> None:
+    """An erasure step (live.features): `user`'s notifications go; those of others that name them ("alice replied
+    to you") name "Deleted participant" instead, and no longer link to their profile."""
+    Notification.objects.filter(user=user).delete()
+    name = former["nickname"]
+    for notification in Notification.objects.filter(Q(text__contains=name) | Q(url__contains=f"/{name}/")):
+        notification.text = notification.text.replace(name, str(ERASED_NAME))
+        notification.url = "" if f"/{name}/" in notification.url else notification.url
+        notification.save(update_fields=["text", "url"])

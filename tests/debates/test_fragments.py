@@ -287,7 +287,7 @@ def test_the_key_covers_everything_the_comment_templates_read():
                "author_id", "url", "author",
                "children", "more_replies", "main_html", "thread_html",  # the thread's shape, and the cache itself
                "html"}  # "debates/comment.html"
-    author_covered = {"public_name", "initials", "avatar_hue", "get_absolute_url"}
+    author_covered = {"public_name", "initials", "avatar_hue", "get_absolute_url", "is_erased"}
     included = set()
     for name in fragments.TEMPLATES:
         source = (TEMPLATES_DIR / name).read_text()
