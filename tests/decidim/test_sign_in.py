@@ -206,3 +206,9 @@ def test_an_organization_without_its_secret_stops_the_start():
     result = subprocess.run([sys.executable, "-c", "from django.conf import settings; settings.DEBUG"], env=env,
                             capture_output=True, text=True)
     assert result.returncode != 0 and "DECIDIM_LILLE_CLIENT_SECRET is missing" in result.stderr
+
+
+def test_the_admin_has_no_allauth_pages(admin_client):
+    page = admin_client.get("/admin/").content.decode()
+    assert "socialaccount" not in page and "Social applications" not in page
+    assert admin_client.get("/admin/socialaccount/socialapp/").status_code == 404
