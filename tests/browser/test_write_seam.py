@@ -5,8 +5,11 @@ import pytest
 from playwright.sync_api import expect
 
 from debates.models import Comment
+from meetings import services as meetings
+from meetings.models import Contribution
 from tests.browser.conftest import wait_live
 from tests.debates.conftest import make_debate
+from tests.meetings.conftest import make_meeting
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,3 +37,18 @@ def test_a_refused_comment_is_said_next_to_its_field_and_keeps_the_text(open_pag
     page.locator("#comment-form button[type=submit]").click()
     expect(page.locator("article.comment", has_text="Des bancs à l'ombre")).to_be_visible()
     expect(body).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_a_refused_contribution_stays_in_the_phones_form(open_page, fiona, alice):
+    meeting = make_meeting(fiona)
+    meetings.join(meeting=meeting, user=alice)
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport={"width": 390, "height": 844}, locale="en-US")
+    wait_live(phone)
+    body = phone.locator("#contribution-body")
+    body.fill("   ")
+    phone.locator("#contribution-form button[type=submit]").click()
+    expect(phone.locator('#contribution-form-errors [data-refusal="invalid"]')).to_be_visible()
+    expect(body).to_have_attribute("aria-invalid", "true")
+    expect(body).to_have_value("   ")  # the form is not replaced: the text and its client id stay
+    expect(phone.locator("#live-announcer")).not_to_be_empty()
+    assert not Contribution.objects.exists()
