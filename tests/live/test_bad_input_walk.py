@@ -4,7 +4,8 @@ override. Nothing may answer 500, and nothing may be written: NUL and surrogates
 bidi values are refused by validation (they may reach a field the view ignores, but are never stored).
 
 The pages are read as anonymous, alice (participant), mona (moderator), sam (moderator of one space) and fiona
-(facilitator); the query parameters are tried as alice and mona. Each form is then
+(facilitator); the query parameters are tried as alice and mona. CSRF is enforced: each form goes back with the
+token its page gave, and a CSRF refusal fails the walk (it would not have reached the view). Each form is then
 sent back with one field changed at a time, as whoever saw it. Each request runs in a savepoint that is rolled back,
 so every request meets the same objects. The Django test client, no browser: about a minute on 2 cores (1 MB
 bodies dominate)."""
@@ -236,6 +237,8 @@ class Walk:
             if response.status_code >= 500:
                 self.problems.append(f"{response.status_code} {method.upper()} {url[:120]} {what}")
                 return None
+            if any(t.name == "403_csrf.html" for t in response.templates):  # the walk must reach the views
+                self.problems.append(f"CSRF refused {method.upper()} {url[:120]} {what}")
             after = row_counts(self.tables)
             if kind in STORABLE:
                 if response.status_code < 400 and (where := stored(STORABLE[kind], self.columns)):
@@ -265,15 +268,16 @@ def discover(response, url: str, who: str, forms: dict) -> None:
             forms.setdefault((action, form.method, tuple(n for n, _v in form.fields)), (who, form))
 
 
+@pytest.mark.timeout(300)  # ~1300 requests, a third with 1 MB: about 50 s alone on 2 cores, more on a busy machine
 def test_no_url_and_no_field_answers_500_or_writes_bad_bytes(world, alice, mona, fiona):
     sam = make_user("sam")  # moderates the debate's space only: his pages show the forms of a space moderator
     RoleAssignment.objects.create(user=sam, role="moderator", space=world["moderation:space"])
     streams.cursor(sam.stream_key)
     clients = {}
     for name, user in (("alice", alice), ("mona", mona), ("fiona", fiona), ("sam", sam)):
-        clients[name] = Client()
+        clients[name] = Client(enforce_csrf_checks=True)  # forms go back with the token their page gave
         clients[name].force_login(user)
-    clients["anonymous"] = Client()  # last: a form everyone sees is sent back by someone signed in
+    clients["anonymous"] = Client(enforce_csrf_checks=True)  # last: a form everyone sees is sent back by someone signed in
     routes = [r for r in patterns() if not ("/" + r).startswith(SKIPPED_PREFIXES)]
     assert len(routes) > 80, routes  # the walk sees the whole product
     walk = Walk()
