@@ -1,5 +1,8 @@
 """The write seam (live.actions): every refusal of a write gets the same answer, with htmx and without JavaScript."""
 
+import ast
+from pathlib import Path
+
 import pytest
 from django import forms
 from django.contrib.messages import get_messages
@@ -139,3 +142,36 @@ def test_a_form_page_answers_the_refusals_status():
     fresh = NameForm()
     assert actions.form_page(request("get"), "live/form_errors.html", {"form": fresh}).status_code == 200
     assert actions.submit(NameForm({"nickname": "x"}), lambda: "saved") == "saved"
+
+
+# --- one seam: nothing else answers a refusal ---------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+VIEWS = sorted(p for p in ROOT.glob("**/views.py") if ".venv" not in p.parts and "tests" not in p.parts)
+
+
+# Not a refused write: opening a conversation sends its read receipt on the way, and a receipt over its limit
+# waits for the next read instead of refusing the page.
+BEST_EFFORT = {("live/messaging/views.py", "_conversation_page")}
+
+
+def test_no_view_catches_a_permission_or_rate_limit_refusal_itself():
+    found = []
+    for path in VIEWS:
+        for function in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(function, ast.FunctionDef) or (str(path.relative_to(ROOT)), function.name) in BEST_EFFORT:
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.ExceptHandler) and node.type is not None:
+                    names = {n.attr if isinstance(n, ast.Attribute) else getattr(n, "id", "")
+                             for n in ast.walk(node.type)}
+                    if names & {"PermissionDenied", "RateLimited"}:
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert VIEWS and not found, f"let live.actions answer these: {found}"
+
+
+def test_only_the_seam_sets_the_htmx_retarget_headers():
+    found = [f"{path.relative_to(ROOT)}" for path in ROOT.glob("**/*.py")
+             if ".venv" not in path.parts and "tests" not in path.parts and path.parts[-2:] != ("live", "actions.py")
+             and any(f'["{header}"] =' in path.read_text() for header in ("HX-Retarget", "HX-Reswap"))]
+    assert not found, f"answer through live.actions (django_htmx.http retarget/reswap): {found}"
