@@ -50,6 +50,7 @@ DEFAULT_LIMITS = {
     "read": "300/60",       # read receipts (private messages): one per message seen, at most
     "conversation": "10/3600",
     "contribution": "5/30",
+    "reaction": "20/10",    # reaction taps per phone: twice a second, sustained
     "join": "20/60",
     "join_ip": "300/300",   # anonymous meeting joins and join-code tries per IP (a whole room shares the venue wifi)
     "report": "10/600",

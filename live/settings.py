@@ -349,6 +349,14 @@ MEETINGS_CONTRIBUTION_MAX_LENGTH = env_int("MEETINGS_CONTRIBUTION_MAX_LENGTH", 2
 MEETINGS_SCREEN_ITEMS = env_int("MEETINGS_SCREEN_ITEMS", 6)
 MEETINGS_MAX_SLOW_MODE_SECONDS = env_int("MEETINGS_MAX_SLOW_MODE_SECONDS", 3600)
 MEETINGS_MAX_POLL_CHOICES = env_int("MEETINGS_MAX_POLL_CHOICES", 10)
+# Open-text questions (word clouds): entries per phone, characters and words per entry (short expressions are kept
+# whole), words the cloud shows (the most frequent).
+MEETINGS_WORDCLOUD_ENTRIES = env_int("MEETINGS_WORDCLOUD_ENTRIES", 3)
+MEETINGS_WORDCLOUD_ENTRY_MAX_LENGTH = env_int("MEETINGS_WORDCLOUD_ENTRY_MAX_LENGTH", 40)
+MEETINGS_WORDCLOUD_ENTRY_MAX_WORDS = env_int("MEETINGS_WORDCLOUD_ENTRY_MAX_WORDS", 4)
+MEETINGS_WORDCLOUD_MAX_WORDS = env_int("MEETINGS_WORDCLOUD_MAX_WORDS", 50)
+# Reactions: the taps of a meeting reach the screen as at most one frame per this many milliseconds.
+MEETINGS_REACTION_FRAME_MS = env_int("MEETINGS_REACTION_FRAME_MS", 250)
 
 LOGGING = {
     "version": 1,

@@ -55,6 +55,14 @@ class ReportForm(forms.Form):
 class PollForm(forms.Form):
     question = forms.CharField(label=_("Question"), max_length=200)
     kind = forms.ChoiceField(label=_("Type"), choices=[("single", _("Single choice")),
-                                                      ("multiple", _("Multiple choice"))])
-    choices = forms.CharField(label=_("Choices"), widget=forms.Textarea(attrs={"rows": 4}),
-                              help_text=_("One choice per line."))
+                                                      ("multiple", _("Multiple choice")),
+                                                      ("words", _("Open text (word cloud)")),
+                                                      ("scale", _("Scale"))])
+    choices = forms.CharField(label=_("Choices"), widget=forms.Textarea(attrs={"rows": 4}), required=False,
+                              help_text=_("One choice per line (single or multiple choice)."))
+    scale = forms.ChoiceField(label=_("Scale"), choices=[("1-5", _("1 to 5")), ("0-10", _("0 to 10"))],
+                              required=False, initial="1-5")
+    low_label = forms.CharField(label=_("Label of the lowest value"), max_length=60, required=False,
+                                help_text=_('Scale only, e.g. "Not at all".'))
+    high_label = forms.CharField(label=_("Label of the highest value"), max_length=60, required=False,
+                                 help_text=_('Scale only, e.g. "Completely".'))

@@ -261,6 +261,8 @@ class Poll(models.Model):
     class Kind(models.TextChoices):
         SINGLE = "single", _("Single choice")
         MULTIPLE = "multiple", _("Multiple choice")
+        WORDS = "words", _("Open text (word cloud)")
+        SCALE = "scale", _("Scale")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Prepared")
@@ -274,6 +276,11 @@ class Poll(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A scale question's choices are its numbers ("1".."5" or "0".."10"); these name both ends.
+    low_label = models.CharField(_("label of the lowest value"), max_length=60, blank=True,
+                                 validators=[TextValidator()])
+    high_label = models.CharField(_("label of the highest value"), max_length=60, blank=True,
+                                  validators=[TextValidator()])
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -284,6 +291,18 @@ class Poll(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    @property
+    def is_words(self) -> bool:
+        return self.kind == self.Kind.WORDS
+
+    @property
+    def is_scale(self) -> bool:
+        return self.kind == self.Kind.SCALE
+
+    @property
+    def has_choices(self) -> bool:
+        return self.kind in (self.Kind.SINGLE, self.Kind.MULTIPLE)
 
     def results(self) -> list[dict]:
         """Each choice with its count and share (percent of respondents), in order."""
@@ -342,3 +361,69 @@ class SpeakerRequest(models.Model):
 
     def __str__(self):
         return f"{self.participant} ({self.status})"
+
+
+class WordEntry(models.Model):
+    """One of a participant's (at most MEETINGS_WORDCLOUD_ENTRIES) answers to an open-text question. `key` is the
+    normalised form the cloud counts by (meetings/words.py); `text` is what they typed, tidied."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for moderation")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="word_entries")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="word_entries")
+    position = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=100)
+    key = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["poll", "status"])]
+        constraints = [models.UniqueConstraint(fields=["poll", "participant", "position"],
+                                               name="one_word_entry_per_position")]
+
+    def __str__(self):
+        return self.text
+
+
+class WordRule(models.Model):
+    """A facilitator's word-cloud decision: hide a word of a question (all its entries), merge one word into another
+    in a question, or stop a word in the whole meeting (`poll` empty)."""
+
+    class Kind(models.TextChoices):
+        HIDE = "hide", _("Hidden")
+        MERGE = "merge", _("Merged")
+        STOP = "stop", _("Stop-word")
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="word_rules")
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, null=True, blank=True, related_name="word_rules")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    key = models.CharField(max_length=100)
+    target = models.CharField(max_length=100, blank=True, help_text=_("A merge's remaining word."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.kind} {self.key}"
+
+
+class ReactionCount(models.Model):
+    """How many times the room tapped a reaction during an agenda item: counts, never a row per tap (taps are
+    gathered in Redis and added here once per screen frame, services.flush_reactions)."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="reaction_counts")
+    agenda_item = models.ForeignKey(AgendaItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=10)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.kind} × {self.count}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.utils.crypto import constant_time_compare
 
+from live.moderation.rules import can_moderate
 from meetings.models import Participant
 from meetings.sessions import screen_token, session_participant
 
@@ -21,6 +22,11 @@ def can_create_meeting(user) -> bool:
 
 def is_facilitator(user, meeting) -> bool:
     return getattr(user, "is_authenticated", False) and user.has_role("facilitator", space=meeting.space)
+
+
+def can_moderate_words(user, meeting) -> bool:
+    """Hide a word of a word cloud: the meeting's facilitators and the moderators of its space."""
+    return is_facilitator(user, meeting) or can_moderate(user, meeting.space)
 
 
 def participant_for(user, session, meeting):

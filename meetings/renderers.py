@@ -166,8 +166,7 @@ def render_agenda_on_console(event, r):
 # --- polls -------------------------------------------------------------------------------------------------------
 
 def _poll_card(poll, meeting):
-    return {**rendering.common(meeting), "p": {"poll": poll, "results": poll.results(),
-                                                "respondents": poll.respondent_count()}}
+    return {**rendering.common(meeting), "p": rendering.poll_card(poll)}
 
 
 @streams.renderer("poll.changed", audience=PUBLIC)
@@ -192,7 +191,15 @@ def render_poll_answered(event, r):
     poll = r.once("poll", lambda: Poll.objects.filter(pk=event.data["poll"]).first())
     if poll is None:
         return None
-    return _part("poll-results", r.once("card", lambda: _poll_card(poll, meeting)))
+    card = r.once("card", lambda: _poll_card(poll, meeting))
+    html = _part("poll-results", card)
+    respondents = card["p"]["respondents"]
+    if poll.is_words and card["p"]["words"] and respondents and respondents % 10 == 0:
+        # Politely, not at every answer: every tenth person.
+        top = ", ".join(w.text for w in card["p"]["words"][:3])
+        html += streams.announcement(_("%(count)s answers. Most frequent: %(words)s")
+                                     % {"count": respondents, "words": top})
+    return html
 
 
 @streams.renderer("poll.changed", audience=SCREEN)
@@ -247,3 +254,28 @@ def render_registration(event, r):
 @streams.renderer("screen.rotated")
 def render_rotated(event, r):
     return None  # a control event: sockets re-check their subscriptions
+
+
+# --- reactions ----------------------------------------------------------------------------------------------------
+
+@streams.renderer("reactions.changed", audience=SCREEN)
+def render_reactions_on_screen(event, r):
+    meeting = _meeting(event, r)
+    if meeting is None:
+        return None
+    counts = event.data.get("counts") or {}
+    bubbles = []
+    for i, (kind, emoji, _label) in enumerate(rendering.REACTIONS):
+        n = counts.get(kind, 0)
+        bubbles += [{"emoji": emoji, "lane": (event.seq + i * 3 + j * 5) % 10} for j in range(min(n, 6))]
+    context = r.once(("screen", ("screen-reactions",)),
+                     lambda: rendering.screen_context(meeting, ("screen-reactions",)))
+    return (_render("reaction-burst", {"slot": event.seq % rendering.BURST_SLOTS, "bubbles": bubbles})
+            + _part("screen-reaction-totals", context))
+
+
+@streams.renderer("reactions.changed", audience=CONSOLE)
+def render_reactions_on_console(event, r):
+    meeting = _meeting(event, r)
+    return None if meeting is None else _part("console-reactions", r.once(
+        "reactions", lambda: rendering.reactions_context(meeting)))

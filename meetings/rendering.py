@@ -6,11 +6,17 @@ from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
+from django.db.models import Q, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
-from meetings import services
-from meetings.models import Contribution, Meeting, Poll
+from meetings import services, words
+from meetings.models import Contribution, Meeting, Poll, ReactionCount, WordEntry, WordRule
+
+# The reactions a phone can tap, with what a screen reader says (services.REACTION_KINDS, in this order).
+REACTIONS = (("clap", "👏", _("Applause")), ("heart", "❤️", _("Love it")), ("laugh", "😂", _("Funny")),
+             ("think", "🤔", _("Food for thought")), ("thumbs", "👍", _("Agree")))
 
 
 def join_url(meeting: Meeting) -> str:
@@ -52,6 +58,76 @@ def screen_poll(meeting: Meeting):
     return poll
 
 
+BURST_SLOTS = 8  # the screen keeps the last 8 frames' bubbles (2 s at 4 frames a second): its page stays bounded
+
+
+def word_rules(poll: Poll) -> dict:
+    rules = list(WordRule.objects.filter(meeting=poll.meeting_id).filter(
+        Q(poll=poll) | Q(poll__isnull=True, kind=WordRule.Kind.STOP)))
+    return {"merges": {r.key: r.target for r in rules if r.kind == WordRule.Kind.MERGE},
+            "stop": frozenset(r.key for r in rules if r.kind == WordRule.Kind.STOP),
+            "hidden": frozenset(r.key for r in rules if r.kind == WordRule.Kind.HIDE)}
+
+
+def word_cloud(poll: Poll, limit: int | None = None) -> dict:
+    """The visible words (most frequent first, at most MEETINGS_WORDCLOUD_MAX_WORDS), the hidden ones with their
+    counts, and how many people have a visible entry. Hidden words are in no list but `hidden`."""
+    approved = poll.word_entries.filter(status=WordEntry.Status.APPROVED)
+    visible, hidden = words.cloud(approved.values_list("key", "text").order_by("pk"),
+                                  limit=limit or settings.MEETINGS_WORDCLOUD_MAX_WORDS, **word_rules(poll))
+    return {"words": visible, "hidden": hidden, "respondents": approved.values("participant").distinct().count()}
+
+
+def scale_mean(results: list[dict]) -> float | None:
+    total = sum(r["count"] for r in results)
+    if not total:
+        return None
+    return round(sum(int(r["choice"].label) * r["count"] for r in results) / total, 1)
+
+
+def poll_card(poll: Poll) -> dict:
+    """What a poll's card, its results and the screen show, for any kind of poll."""
+    if poll.is_words:
+        cloud = word_cloud(poll)
+        return {"poll": poll, "results": [], "respondents": cloud["respondents"], "words": cloud["words"],
+                "word_slots": word_slots()}
+    results = poll.results()
+    card = {"poll": poll, "results": results, "respondents": poll.respondent_count()}
+    if poll.is_scale:
+        card["mean"] = scale_mean(results)
+    return card
+
+
+def console_poll_card(poll: Poll) -> dict:
+    card = poll_card(poll)
+    if poll.is_words:
+        cloud = word_cloud(poll)
+        card.update(hidden=sorted(cloud["hidden"].items()),
+                    pending=list(poll.word_entries.filter(status=WordEntry.Status.PENDING)
+                                 .select_related("participant__user").order_by("created_at", "pk")[:200]))
+    return card
+
+
+def reaction_totals(meeting: Meeting) -> list[dict]:
+    """Each reaction with its count for the whole meeting, in the phones' order."""
+    counts = dict(ReactionCount.objects.filter(meeting=meeting).values_list("kind").annotate(n=Sum("count")))
+    return [{"kind": kind, "emoji": emoji, "label": label, "count": counts.get(kind, 0)}
+            for kind, emoji, label in REACTIONS]
+
+
+def reactions_by_item(meeting: Meeting) -> list[dict]:
+    """Counts per agenda item (the console and the closing report): [{"item": title or None, "counts": [...]}]."""
+    rows = ReactionCount.objects.filter(meeting=meeting).values_list("agenda_item", "kind").annotate(n=Sum("count"))
+    by_item: dict = {}
+    for item, kind, n in rows:
+        by_item.setdefault(item, {})[kind] = n
+    titles = dict(meeting.agenda_items.values_list("pk", "title"))
+    order = [pk for pk in titles if pk in by_item] + ([None] if None in by_item else [])
+    return [{"item": titles.get(pk), "counts": [{"kind": k, "emoji": e, "label": label,
+                                                  "count": by_item[pk].get(k, 0)} for k, e, label in REACTIONS]}
+            for pk in order]
+
+
 def public_polls(meeting: Meeting):
     # "-status": "open" before "closed"; then the latest first.
     return list(meeting.polls.exclude(status=Poll.Status.DRAFT).order_by("-status", "-opened_at")
@@ -59,7 +135,15 @@ def public_polls(meeting: Meeting):
 
 
 def common(meeting: Meeting) -> dict:
-    return {"meeting": meeting, "max_length": settings.MEETINGS_CONTRIBUTION_MAX_LENGTH, "report_url": report_url()}
+    return {"meeting": meeting, "max_length": settings.MEETINGS_CONTRIBUTION_MAX_LENGTH, "report_url": report_url(),
+            "word_entries_max": settings.MEETINGS_WORDCLOUD_ENTRIES,
+            "word_max_length": settings.MEETINGS_WORDCLOUD_ENTRY_MAX_LENGTH}
+
+
+def word_slots(mine=()) -> list[str]:
+    """The answer fields of an open-text question: mine first, then empty ones."""
+    mine = list(mine)[:settings.MEETINGS_WORDCLOUD_ENTRIES]
+    return mine + [""] * (settings.MEETINGS_WORDCLOUD_ENTRIES - len(mine))
 
 
 def phone_context(meeting: Meeting) -> dict:
@@ -67,14 +151,14 @@ def phone_context(meeting: Meeting) -> dict:
         **common(meeting),
         "contributions": list(visible_contributions(meeting)[:200]),
         "pinned": pinned_contribution(meeting),
-        "polls": [{"poll": p, "results": p.results(), "respondents": p.respondent_count()}
-                  for p in public_polls(meeting)],
+        "polls": [poll_card(p) for p in public_polls(meeting)],
+        "reactions": REACTIONS,
         "speakers": services.speaker_queue(meeting),
         "agenda": list(meeting.agenda_items.all()),
     }
 
 
-SCREEN_REGIONS = ("screen-top", "screen-pinned", "screen-feed", "screen-poll", "screen-speakers")
+SCREEN_REGIONS = ("screen-top", "screen-pinned", "screen-feed", "screen-poll", "screen-speakers", "screen-reactions")
 
 
 def screen_context(meeting: Meeting, regions=SCREEN_REGIONS) -> dict:
@@ -88,8 +172,12 @@ def screen_context(meeting: Meeting, regions=SCREEN_REGIONS) -> dict:
         context.update(pinned=pinned, feed=list(feed[:settings.MEETINGS_SCREEN_ITEMS]))
     if "screen-poll" in regions:
         poll = screen_poll(meeting)
-        context.update(screen_poll=poll, screen_results=poll.results() if poll else [],
-                       screen_respondents=poll.respondent_count() if poll else 0)
+        card = poll_card(poll) if poll else {}
+        context.update(screen_poll=poll, screen_results=card.get("results", []),
+                       screen_respondents=card.get("respondents", 0), screen_words=card.get("words", []),
+                       screen_mean=card.get("mean"))
+    if "screen-reactions" in regions:
+        context.update(reaction_totals=reaction_totals(meeting), burst_slots=range(BURST_SLOTS))
     if "screen-speakers" in regions:
         context["speakers"] = services.speaker_queue(meeting)[:5]
     if "screen-top" in regions:
@@ -105,8 +193,11 @@ def stats_context(meeting: Meeting) -> dict:
 
 def polls_context(meeting: Meeting) -> dict:
     return {**common(meeting),
-            "console_polls": [{"poll": p, "results": p.results(), "respondents": p.respondent_count()}
-                              for p in meeting.polls.order_by("-pk").prefetch_related("choices")]}
+            "console_polls": [console_poll_card(p) for p in meeting.polls.order_by("-pk").prefetch_related("choices")]}
+
+
+def reactions_context(meeting: Meeting) -> dict:
+    return {**common(meeting), "reactions_by_item": reactions_by_item(meeting)}
 
 
 def speakers_context(meeting: Meeting) -> dict:
@@ -119,9 +210,18 @@ def console_context(meeting: Meeting) -> dict:
         **stats_context(meeting),
         **polls_context(meeting),
         **speakers_context(meeting),
+        **reactions_context(meeting),
         "queue": list(contributions.filter(status=Contribution.Status.PENDING, hidden_at__isnull=True)
                       .order_by("created_at", "pk")),
         "handled": list(contributions.exclude(status=Contribution.Status.PENDING, hidden_at__isnull=True)
                         .order_by("-approved_at", "-created_at", "-pk")[:200]),
         "agenda": list(meeting.agenda_items.all()),
     }
+
+
+def report_context(meeting: Meeting) -> dict:
+    """The closing report's results: each word cloud (visible words only), each scale (distribution and mean), the
+    reactions per agenda item."""
+    polls = meeting.polls.filter(kind__in=[Poll.Kind.WORDS, Poll.Kind.SCALE]).exclude(status=Poll.Status.DRAFT)
+    return {"report_polls": [poll_card(p) for p in polls.order_by("pk").prefetch_related("choices")],
+            "reactions_by_item": reactions_by_item(meeting)}

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from live import ratelimit, streams
 from live.accounts.models import RoleAssignment, nickname_validator
 from live.text import clean_user_text
+from meetings import words
 from meetings.models import (
     JOIN_CODE_ALPHABET,
     JOIN_CODE_LENGTH,
@@ -36,10 +37,13 @@ from meetings.models import (
     Poll,
     PollAnswer,
     PollChoice,
+    ReactionCount,
     Registration,
     SpeakerRequest,
+    WordEntry,
+    WordRule,
 )
-from meetings.permissions import can_create_meeting, is_facilitator
+from meetings.permissions import can_create_meeting, can_moderate_words, is_facilitator
 from meetings.sessions import forget_participant, guest_meetings, session_participant
 
 PUBLIC, SCREEN, CONSOLE = "public", "screen", "console"
@@ -517,6 +521,9 @@ def claim_participant(*, participant: Participant, user) -> Participant:
         mine_polls = set(mine.poll_answers.values_list("poll", flat=True))
         dropped_polls = set(participant.poll_answers.filter(poll__in=mine_polls).values_list("poll", flat=True))
         participant.poll_answers.exclude(poll__in=mine_polls).update(participant=mine)
+        mine_words = set(mine.word_entries.values_list("poll", flat=True))
+        dropped_polls |= set(participant.word_entries.filter(poll__in=mine_words).values_list("poll", flat=True))
+        participant.word_entries.exclude(poll__in=mine_words).update(participant=mine)
         participant.speaker_requests.update(status=SpeakerRequest.Status.DONE)
         participant.delete()
         for pk in doubled:
@@ -697,21 +704,40 @@ def vote(*, participant: Participant, contribution: Contribution) -> Contributio
 
 # --- polls -----------------------------------------------------------------------------------------------------------
 
+SCALES = {"1-5": (1, 5), "0-10": (0, 10)}
+
+
 @transaction.atomic
-def create_poll(*, actor, meeting: Meeting, question: str, kind: str = Poll.Kind.SINGLE, choices=()) -> Poll:
-    """Prepare a poll; it stays on the console until opened."""
+def create_poll(*, actor, meeting: Meeting, question: str, kind: str = Poll.Kind.SINGLE, choices=(),
+                scale: str = "1-5", low_label: str = "", high_label: str = "") -> Poll:
+    """Prepare a poll; it stays on the console until opened. Single or multiple choice (`choices`), an open-text
+    question shown as a word cloud (no choices), or a scale (`scale` "1-5" or "0-10", its ends named by
+    `low_label` and `high_label`; its choices are the numbers)."""
     check_facilitator(actor, meeting)
     question = user_text(question, multiline=False, key="question", max_length=200)
     if kind not in Poll.Kind.values:
-        raise ValidationError({"kind": _("Choose single or multiple choice.")})
-    labels = [user_text(c, multiline=False, key="choices", max_length=100) for c in choices if (c or "").strip()]
-    if len(labels) < 2:
-        raise ValidationError({"choices": _("A poll needs at least two choices.")})
-    if len(labels) > settings.MEETINGS_MAX_POLL_CHOICES:
-        raise ValidationError({"choices": _("At most %(max)s choices.") % {"max": settings.MEETINGS_MAX_POLL_CHOICES}})
-    if len({label.casefold() for label in labels}) != len(labels):
-        raise ValidationError({"choices": _("Two choices are the same.")})
-    poll = Poll.objects.create(meeting=meeting, question=question, kind=kind)
+        raise ValidationError({"kind": _("Choose the type of question.")})
+    labels = []
+    if kind == Poll.Kind.SCALE:
+        if scale not in SCALES:
+            raise ValidationError({"scale": _("Choose a scale from 1 to 5 or from 0 to 10.")})
+        low, high = SCALES[scale]
+        labels = [str(n) for n in range(low, high + 1)]
+        low_label = user_text(low_label, multiline=False, key="low_label", max_length=60, required=False)
+        high_label = user_text(high_label, multiline=False, key="high_label", max_length=60, required=False)
+    elif kind != Poll.Kind.WORDS:
+        labels = [user_text(c, multiline=False, key="choices", max_length=100) for c in choices if (c or "").strip()]
+        if len(labels) < 2:
+            raise ValidationError({"choices": _("A poll needs at least two choices.")})
+        if len(labels) > settings.MEETINGS_MAX_POLL_CHOICES:
+            raise ValidationError({"choices": _("At most %(max)s choices.") % {"max": settings.MEETINGS_MAX_POLL_CHOICES}})
+        if len({label.casefold() for label in labels}) != len(labels):
+            raise ValidationError({"choices": _("Two choices are the same.")})
+        low_label = high_label = ""
+    else:
+        low_label = high_label = ""
+    poll = Poll.objects.create(meeting=meeting, question=question, kind=kind, low_label=low_label,
+                               high_label=high_label)
     PollChoice.objects.bulk_create([PollChoice(poll=poll, label=label, position=i) for i, label in enumerate(labels)])
     _emit(meeting, "poll.changed", parts=(CONSOLE,), poll=poll.pk)
     return poll
@@ -763,11 +789,13 @@ def answer_poll(*, participant: Participant, poll: Poll, choices) -> list[PollAn
     poll = Poll.objects.select_for_update().get(pk=poll.pk)
     if poll.status != Poll.Status.OPEN:
         raise ValidationError(_("This poll is closed."))
+    if poll.is_words:
+        raise ValidationError(_("This question takes words, not choices."))
     ids = {int(c.pk if hasattr(c, "pk") else c) for c in choices}
     picked = list(poll.choices.filter(pk__in=ids))
     if not picked or len(picked) != len(ids):
         raise ValidationError({"choices": _("Choose an answer.")})
-    if poll.kind == Poll.Kind.SINGLE and len(picked) > 1:
+    if poll.kind != Poll.Kind.MULTIPLE and len(picked) > 1:
         raise ValidationError({"choices": _("Choose only one answer.")})
     PollAnswer.objects.filter(poll=poll, participant=participant).delete()
     answers = PollAnswer.objects.bulk_create([PollAnswer(poll=poll, choice=c, participant=participant)
@@ -780,6 +808,193 @@ def own_answers(participant: Participant | None, poll: Poll) -> set[int]:
     if participant is None:
         return set()
     return set(PollAnswer.objects.filter(poll=poll, participant=participant).values_list("choice", flat=True))
+
+
+# --- word clouds (open-text questions) --------------------------------------------------------------------------
+
+def _open_words_poll(poll: Poll) -> Poll:
+    poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    if not poll.is_words:
+        raise ValidationError(_("This question is not an open-text question."))
+    if poll.status != Poll.Status.OPEN:
+        raise ValidationError(_("This poll is closed."))
+    return poll
+
+
+def clean_word_entries(texts) -> list[tuple[str, str]]:
+    """[(text, key)] of the non-empty entries, or ValidationError (nothing is written)."""
+    limit = settings.MEETINGS_WORDCLOUD_ENTRIES
+    texts = [t for t in (texts or []) if (t or "").strip()]
+    if not texts:
+        raise ValidationError({"words": _("Write at least one word.")})
+    if len(texts) > limit:
+        raise ValidationError({"words": _("At most %(max)s answers.") % {"max": limit}})
+    cleaned, keys = [], set()
+    for text in texts:
+        text = words.tidy(user_text(text, multiline=False, key="words",
+                                    max_length=settings.MEETINGS_WORDCLOUD_ENTRY_MAX_LENGTH))
+        if not text:
+            raise ValidationError({"words": _("Write a word, not only punctuation.")})
+        if words.word_count(text) > settings.MEETINGS_WORDCLOUD_ENTRY_MAX_WORDS:
+            raise ValidationError({"words": _("Keep each answer short: at most %(max)s words.")
+                                   % {"max": settings.MEETINGS_WORDCLOUD_ENTRY_MAX_WORDS}})
+        key = words.key(text)
+        if key in keys:
+            raise ValidationError({"words": _("Two of your answers are the same word.")})
+        keys.add(key)
+        cleaned.append((text, key))
+    return cleaned
+
+
+@transaction.atomic
+def answer_words(*, participant: Participant, poll: Poll, texts) -> list[WordEntry]:
+    """Answer an open-text question with one to MEETINGS_WORDCLOUD_ENTRIES short entries; answering again replaces
+    them until the question closes. Under pre-moderation new entries wait in the console; an entry kept as it was
+    keeps its approval."""
+    check_participant(participant, poll.meeting_id)
+    ratelimit.enforce("vote", _participant_key(participant))
+    poll = _open_words_poll(poll)
+    meeting = Meeting.objects.get(pk=poll.meeting_id)
+    cleaned = clean_word_entries(texts)
+    before = {e.key: e.status for e in WordEntry.objects.filter(poll=poll, participant=participant)}
+    WordEntry.objects.filter(poll=poll, participant=participant).delete()
+    fresh = WordEntry.Status.PENDING if meeting.premoderation else WordEntry.Status.APPROVED
+    entries = WordEntry.objects.bulk_create([
+        WordEntry(poll=poll, participant=participant, position=i, text=text, key=key, status=before.get(key, fresh))
+        for i, (text, key) in enumerate(cleaned)])
+    changed_public = any(status == WordEntry.Status.APPROVED for status in before.values()) or \
+        any(e.status == WordEntry.Status.APPROVED for e in entries)
+    _emit(meeting, "poll.answered", parts=EVERYONE if changed_public else (CONSOLE,), poll=poll.pk)
+    return entries
+
+
+def own_word_entries(participant: Participant | None, poll: Poll) -> list[str]:
+    if participant is None:
+        return []
+    return list(WordEntry.objects.filter(poll=poll, participant=participant).order_by("position")
+                .values_list("text", flat=True))
+
+
+def _word_moderation(actor, poll: Poll) -> tuple[Meeting, Poll]:
+    meeting = Meeting.objects.get(pk=poll.meeting_id)
+    if not can_moderate_words(actor, meeting):
+        raise PermissionDenied(_("Only the meeting's facilitators and moderators can do this."))
+    ratelimit.enforce("facilitate", actor)
+    if not poll.is_words:
+        raise ValidationError(_("This question is not an open-text question."))
+    return _locked(meeting), poll
+
+
+@transaction.atomic
+def moderate_word_entry(*, actor, entry: WordEntry, approve: bool) -> WordEntry:
+    """Approve or reject an entry waiting under pre-moderation (or change one's decision)."""
+    meeting, _poll = _word_moderation(actor, entry.poll)
+    entry = WordEntry.objects.select_for_update().get(pk=entry.pk)
+    entry.status = WordEntry.Status.APPROVED if approve else WordEntry.Status.REJECTED
+    entry.save(update_fields=["status"])
+    _emit(meeting, "poll.answered", poll=entry.poll_id)
+    return entry
+
+
+def _word_key(word: str) -> str:
+    key = words.key(word or "")
+    if not key:
+        raise ValidationError({"word": _("Choose a word.")})
+    return key
+
+
+@transaction.atomic
+def hide_word(*, actor, poll: Poll, word: str) -> WordRule:
+    """Hide a word (all its entries, whatever their spelling) from the screen, the phones, the report and the
+    exports, at once."""
+    meeting, poll = _word_moderation(actor, poll)
+    key = _word_key(word)
+    rule, _created = WordRule.objects.get_or_create(meeting=meeting, poll=poll, kind=WordRule.Kind.HIDE, key=key)
+    _emit(meeting, "poll.answered", poll=poll.pk)
+    return rule
+
+
+@transaction.atomic
+def unhide_word(*, actor, poll: Poll, word: str) -> None:
+    meeting, poll = _word_moderation(actor, poll)
+    deleted, _rows = WordRule.objects.filter(poll=poll, kind=WordRule.Kind.HIDE, key=_word_key(word)).delete()
+    if not deleted:
+        raise ValidationError(_("This word is not hidden."))
+    _emit(meeting, "poll.answered", poll=poll.pk)
+
+
+@transaction.atomic
+def merge_words(*, actor, poll: Poll, word: str, into: str) -> WordRule:
+    """Count `word`'s entries as `into`'s ("vélo" into "pistes cyclables")."""
+    meeting, poll = _word_moderation(actor, poll)
+    key, target = _word_key(word), _word_key(into)
+    if key == target:
+        raise ValidationError({"into": _("Choose two different words.")})
+    WordRule.objects.filter(poll=poll, kind=WordRule.Kind.MERGE, key=key).delete()
+    rule = WordRule.objects.create(meeting=meeting, poll=poll, kind=WordRule.Kind.MERGE, key=key, target=target)
+    _emit(meeting, "poll.answered", poll=poll.pk)
+    return rule
+
+
+@transaction.atomic
+def stop_word(*, actor, poll: Poll, word: str) -> WordRule:
+    """Add a word to the meeting's stop-list: no word cloud of the meeting counts it any more."""
+    meeting, poll = _word_moderation(actor, poll)
+    rule, _created = WordRule.objects.get_or_create(meeting=meeting, poll=None, kind=WordRule.Kind.STOP,
+                                                    key=_word_key(word))
+    for pk in meeting.polls.filter(kind=Poll.Kind.WORDS).exclude(status=Poll.Status.DRAFT).values_list("pk", flat=True):
+        _emit(meeting, "poll.answered", poll=pk)
+    return rule
+
+
+WORD_ACTIONS = {
+    "hide": lambda actor, poll, post: hide_word(actor=actor, poll=poll, word=post.get("word", "")),
+    "unhide": lambda actor, poll, post: unhide_word(actor=actor, poll=poll, word=post.get("word", "")),
+    "merge": lambda actor, poll, post: merge_words(actor=actor, poll=poll, word=post.get("word", ""),
+                                                   into=post.get("into", "")),
+    "stop": lambda actor, poll, post: stop_word(actor=actor, poll=poll, word=post.get("word", "")),
+}
+
+
+# --- reactions -------------------------------------------------------------------------------------------------------
+
+# (kind, emoji): the labels are in meetings/rendering.py (translated).
+REACTION_KINDS = ("clap", "heart", "laugh", "think", "thumbs")
+
+
+def react(*, participant: Participant, kind: str, meeting: Meeting | None = None) -> None:
+    """A tap. Counted in Redis (`meetings.reactions`), not a row: the taps of a frame interval reach the database
+    and the screen together, as one event (flush_reactions)."""
+    from meetings import reactions
+
+    check_participant(participant, meeting)
+    if kind not in REACTION_KINDS:
+        raise ValidationError(_("Unknown reaction."))
+    ratelimit.enforce("reaction", _participant_key(participant))
+    if meeting is None or meeting.pk != participant.meeting_id:
+        meeting = Meeting.objects.get(pk=participant.meeting_id)
+    check_live(meeting)
+    reactions.tap(meeting.pk, meeting.current_item_id, kind)
+
+
+@transaction.atomic
+def add_reactions(meeting_pk: int, counts: dict[tuple[int | None, str], int]) -> None:
+    """Add a frame's counts ({(agenda item pk or None, kind): n}) and tell the screen and the console, in one event."""
+    meeting = Meeting.objects.select_for_update(no_key=True).filter(pk=meeting_pk).first()
+    if meeting is None or not counts:
+        return
+    items = set(meeting.agenda_items.values_list("pk", flat=True))
+    for (item, kind), n in counts.items():
+        item = item if item in items else None
+        row = ReactionCount.objects.filter(meeting=meeting, agenda_item=item, kind=kind).first()
+        if row is None:
+            ReactionCount.objects.create(meeting=meeting, agenda_item_id=item, kind=kind, count=n)
+        else:
+            ReactionCount.objects.filter(pk=row.pk).update(count=F("count") + n)
+    frame = {}
+    for (_item, kind), n in counts.items():
+        frame[kind] = frame.get(kind, 0) + n
+    _emit(meeting, "reactions.changed", parts=(SCREEN, CONSOLE), counts=frame)
 
 
 # --- speaker queue -------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ urlpatterns = [
     path("<int:pk>/live/contributions/<int:cid>/vote/", views.vote, name="vote"),
     path("<int:pk>/live/polls/<int:poll>/answer/", views.answer, name="answer"),
     path("<int:pk>/live/hand/", views.hand, name="hand"),
+    path("<int:pk>/live/react/", views.react, name="react"),
     # The projector
     path("<int:pk>/screen/", views.screen, name="screen_facilitator"),
     path("<int:pk>/screen/<str:token>/", views.screen, name="screen"),
@@ -33,10 +34,13 @@ urlpatterns = [
     path("<int:pk>/console/agenda/", views.current_item, name="current_item"),
     path("<int:pk>/console/polls/", views.poll_create, name="poll_create"),
     path("<int:pk>/console/polls/<int:poll>/", views.poll_action, name="poll_action"),
+    path("<int:pk>/console/words/<int:entry>/", views.word_entry, name="word_entry"),
+    path("<int:pk>/console/polls/<int:poll>/words/", views.word_action, name="word_action"),
     path("<int:pk>/console/speakers/<int:req>/", views.speaker_action, name="speaker_action"),
     path("<int:pk>/console/speakers/clear/", views.speakers_clear, name="speakers_clear"),
     path("<int:pk>/console/publish-debate/", views.publish_debate, name="publish_debate"),
     path("<int:pk>/export/contributions.csv", views.export_contributions_csv, name="export_csv"),
     path("<int:pk>/export/polls.csv", views.export_polls_csv, name="export_polls_csv"),
+    path("<int:pk>/export/reactions.csv", views.export_reactions_csv, name="export_reactions_csv"),
     path("<int:pk>/export/meeting.json", views.export_json, name="export_json"),
 ]

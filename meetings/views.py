@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from live import actions, streams
 from meetings import rendering, services
 from meetings.forms import MeetingForm, PollForm, ReportForm
-from meetings.models import AgendaItem, Contribution, Meeting, Poll, SpeakerRequest
+from meetings.models import AgendaItem, Contribution, Meeting, Poll, SpeakerRequest, WordEntry
 from meetings.permissions import can_create_meeting, is_facilitator, participant_for
 from meetings.sessions import allow_screen, remember_participant
 
@@ -89,6 +89,7 @@ def meeting_detail(request, pk):
         "facilitators": services.facilitators(meeting),
         "counts": services.report_counts(meeting) if meeting.report_published else None,
         "debate_url": _debate_url(meeting),
+        **(rendering.report_context(meeting) if meeting.report_published else {}),
     })
 
 
@@ -218,7 +219,8 @@ def report_edit(request, pk):
             messages.success(request, _("The report is saved."))
             return redirect(meeting)
     return actions.form_page(request, "meetings/report_form.html", {"form": form, "meeting": meeting,
-                                                                    "counts": counts})
+                                                                    "counts": counts,
+                                                                    **rendering.report_context(meeting)})
 
 
 # --- joining ---------------------------------------------------------------------------------------------------------
@@ -269,12 +271,22 @@ def live(request, pk):
     participant = participant_for(request.user, request.session, meeting)
     context = rendering.phone_context(meeting)
     for p in context["polls"]:
-        p["mine"] = services.own_answers(participant, p["poll"])
+        _mine(p, participant)
     return render(request, "meetings/live.html", {
         **context, "cursor": cursor, "participant": participant,
         "client_id": secrets.token_urlsafe(12),
         "is_facilitator": is_facilitator(request.user, meeting),
     })
+
+
+def _mine(p: dict, participant) -> dict:
+    """A poll card with this person's answer: the choices they ticked, or their words in the answer fields."""
+    if p["poll"].is_words:
+        p["mine"] = services.own_word_entries(participant, p["poll"])
+        p["word_slots"] = rendering.word_slots(p["mine"])
+    else:
+        p["mine"] = services.own_answers(participant, p["poll"])
+    return p
 
 
 def _contribution_form(request, meeting, **extra):
@@ -324,11 +336,14 @@ def answer(request, pk, poll):
     meeting = get_object_or_404(Meeting, pk=pk)
     poll = get_object_or_404(Poll, pk=poll, meeting=meeting)
     participant = participant_for(request.user, request.session, meeting)
-    choices = [c for c in (_int(v) for v in request.POST.getlist("choice")) if c is not None]
-    services.answer_poll(participant=participant, poll=poll, choices=choices)
+    if poll.is_words:
+        services.answer_words(participant=participant, poll=poll, texts=request.POST.getlist("word"))
+    else:
+        choices = [c for c in (_int(v) for v in request.POST.getlist("choice")) if c is not None]
+        services.answer_poll(participant=participant, poll=poll, choices=choices)
     if not request.htmx:
         return done(request, meeting, ok=_("Your answer is saved."))
-    p = {"poll": poll, "mine": services.own_answers(participant, poll)}
+    p = _mine({"poll": poll}, participant)
     return render(request, f"{PARTS}#poll-form", {**rendering.common(meeting), "p": p,
                                                   "poll_message": _("Your answer is saved.")})
 
@@ -345,6 +360,15 @@ def hand(request, pk):
     if not request.htmx:
         return done(request, meeting)
     return render(request, f"{PARTS}#hand-form", {"meeting": meeting})
+
+
+@require_POST
+@actions.action(slot="reaction-form-errors", back=_phone_url)
+def react(request, pk):
+    meeting = get_object_or_404(Meeting.objects.select_related("current_item"), pk=pk)
+    services.react(participant=participant_for(request.user, request.session, meeting),
+                   kind=request.POST.get("kind", ""), meeting=meeting)
+    return done(request, meeting, ok=_("Your reaction is on the screen."))
 
 
 # --- the screen ----------------------------------------------------------------------------------------------------
@@ -462,7 +486,9 @@ def poll_create(request, pk):
         if not form.is_valid():
             raise ValidationError([e for errors in form.errors.values() for e in errors])
         services.create_poll(actor=request.user, meeting=meeting, question=form.cleaned_data["question"],
-                             kind=form.cleaned_data["kind"], choices=form.cleaned_data["choices"].splitlines())
+                             kind=form.cleaned_data["kind"], choices=form.cleaned_data["choices"].splitlines(),
+                             scale=form.cleaned_data["scale"], low_label=form.cleaned_data["low_label"],
+                             high_label=form.cleaned_data["high_label"])
     return _facilitator_action(request, pk, run)
 
 
@@ -476,6 +502,27 @@ def poll_action(request, pk, poll):
                         request)
         action(actor=request.user, poll=target)
     return _facilitator_action(request, pk, run)
+
+
+@login_required
+@require_POST
+@console_action
+def word_entry(request, pk, entry):
+    meeting = get_object_or_404(Meeting, pk=pk)
+    target = get_object_or_404(WordEntry.objects.select_related("poll"), pk=entry, poll__meeting=meeting)
+    approve = _named({"approve": True, "reject": False}, request)
+    services.moderate_word_entry(actor=request.user, entry=target, approve=approve)
+    return done(request, meeting, ok=_("Done."), to=reverse("meetings:console", args=[pk]))
+
+
+@login_required
+@require_POST
+@console_action
+def word_action(request, pk, poll):
+    meeting = get_object_or_404(Meeting, pk=pk)
+    target = get_object_or_404(Poll, pk=poll, meeting=meeting)
+    _named(services.WORD_ACTIONS, request)(request.user, target, request.POST)
+    return done(request, meeting, ok=_("Done."), to=reverse("meetings:console", args=[pk]))
 
 
 @login_required
@@ -527,12 +574,24 @@ def _contribution_rows(meeting):
 
 
 def _poll_rows(meeting):
-    for poll in meeting.polls.order_by("pk"):
-        respondents = poll.respondent_count()
-        for r in poll.results():
-            yield {"poll_id": poll.pk, "question": poll.question, "type": poll.kind, "status": poll.status,
-                   "respondents": respondents, "choice": r["choice"].label, "count": r["count"],
-                   "percent": r["percent"]}
+    """One row per choice, per visible word of a word cloud (hidden words never leave the console), per value of a
+    scale (with its mean)."""
+    for poll in meeting.polls.exclude(status=Poll.Status.DRAFT).order_by("pk"):
+        card = rendering.poll_card(poll)
+        base = {"poll_id": poll.pk, "question": poll.question, "type": poll.kind, "status": poll.status,
+                "respondents": card["respondents"], "mean": card.get("mean", "")}
+        if poll.is_words:
+            for w in rendering.word_cloud(poll, limit=10 ** 6)["words"]:
+                yield {**base, "choice": w.text, "count": w.count, "percent": ""}
+            continue
+        for r in card["results"]:
+            yield {**base, "choice": r["choice"].label, "count": r["count"], "percent": r["percent"]}
+
+
+def _reaction_rows(meeting):
+    for row in rendering.reactions_by_item(meeting):
+        for r in row["counts"]:
+            yield {"agenda_item": row["item"] or "", "reaction": r["kind"], "count": r["count"]}
 
 
 def _csv(rows, fields, filename):
@@ -548,7 +607,8 @@ def _csv(rows, fields, filename):
 
 CONTRIBUTION_FIELDS = ["id", "created_at", "kind", "status", "hidden", "pinned", "answered", "votes", "agenda_item",
                        "author", "anonymous", "text"]
-POLL_FIELDS = ["poll_id", "question", "type", "status", "respondents", "choice", "count", "percent"]
+POLL_FIELDS = ["poll_id", "question", "type", "status", "respondents", "mean", "choice", "count", "percent"]
+REACTION_FIELDS = ["agenda_item", "reaction", "count"]
 
 
 @login_required
@@ -564,6 +624,12 @@ def export_polls_csv(request, pk):
 
 
 @login_required
+def export_reactions_csv(request, pk):
+    meeting = facilitated(request, pk)
+    return _csv(_reaction_rows(meeting), REACTION_FIELDS, f"meeting-{pk}-reactions.csv")
+
+
+@login_required
 def export_json(request, pk):
     meeting = facilitated(request, pk)
     data = {
@@ -572,6 +638,7 @@ def export_json(request, pk):
                     "counts": services.report_counts(meeting)},
         "contributions": list(_contribution_rows(meeting)),
         "polls": list(_poll_rows(meeting)),
+        "reactions": list(_reaction_rows(meeting)),
     }
     response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
     response["Content-Disposition"] = f'attachment; filename="meeting-{pk}.json"'

@@ -1,0 +1,365 @@
+"""The room's voice (#20): open-text questions as word clouds, scale questions, reactions."""
+
+import json
+import threading
+import time
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from live import ratelimit, streams
+from live.models import Event
+from meetings import reactions, rendering, services, words
+from meetings.models import Poll, ReactionCount, WordEntry
+from tests import helpers
+from tests.meetings.conftest import make_meeting, signed_in
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def last_html(stream, audience, lang="en"):
+    """What the pages following `stream` as `audience` received for its latest event."""
+    event = Event.objects.filter(stream=stream).order_by("-seq").first()
+    frame = streams.pick(streams.frames(event), audience, lang)
+    return json.loads(frame).get("html", "") if frame else ""
+
+
+def word_poll(meeting, fiona, **kw):
+    poll = services.create_poll(actor=fiona, meeting=meeting, question="En un mot, le quartier idéal ?", kind="words",
+                                **kw)
+    return services.open_poll(actor=fiona, poll=poll)
+
+
+def cloud_of(poll):
+    return [(w.text, w.count) for w in rendering.word_cloud(poll)["words"]]
+
+
+@pytest.fixture
+def open_meeting(fiona):
+    return make_meeting(fiona, premoderation=False)
+
+
+@pytest.fixture
+def room(open_meeting, alice, bob):
+    """Three phones in a meeting without pre-moderation: alice and bob signed in, a guest."""
+    return [services.join(meeting=open_meeting, user=alice), services.join(meeting=open_meeting, user=bob),
+            services.join(meeting=open_meeting, nickname="Gaston", ip="10.0.0.7")]
+
+
+# --- normalisation and stop-words (pure) ------------------------------------------------------------------------
+
+def test_case_accents_punctuation_and_spaces_make_one_word():
+    assert {words.key(t) for t in ["Équité", "equite", "équité !", "  ÉQUITÉ  ", "« équité »", "équité..."]} == \
+        {"equite"}
+    assert words.tidy("  vivre   ensemble !! ") == "vivre ensemble"
+    assert words.tidy("l'écoute") == "l'écoute"  # inner punctuation stays
+    assert words.key("Vélo") != words.key("Vélos")  # no stemming: different words stay different
+
+
+def test_french_and_english_stop_words_are_dropped_but_expressions_kept_whole():
+    visible, _hidden = words.tally([(words.key(t), t) for t in ["le", "The", "de la", "et", "la mer", "Mer"]])
+    assert [(t, c) for _k, t, c in visible] == [("la mer", 1), ("Mer", 1)]
+    visible, _hidden = words.tally([("velo", "vélo"), ("parc", "parc")], stop=frozenset({"velo"}))
+    assert [t for _k, t, _c in visible] == ["parc"]
+
+
+def test_the_most_frequent_spelling_is_shown_most_frequent_first_and_sized():
+    entries = [(words.key(t), t) for t in ["équité", "Équité", "équité", "EQUITE", "parc", "Parc", "vélo"]]
+    cloud, _hidden = words.cloud(entries, limit=50)
+    assert [(w.text, w.count) for w in cloud] == [("équité", 4), ("parc", 2), ("vélo", 1)]
+    assert [w.size for w in cloud] == [6, 3, 1]
+    cloud, _hidden = words.cloud(entries, limit=2)
+    assert [w.text for w in cloud] == ["équité", "parc"]
+
+
+# --- answering ---------------------------------------------------------------------------------------------------
+
+def test_phones_answer_with_up_to_three_entries_and_edit_them_until_close(open_meeting, fiona, room):
+    poll = word_poll(open_meeting, fiona)
+    alice, bob, guest = room
+    services.answer_words(participant=alice, poll=poll, texts=["Équité", "vélo", ""])
+    services.answer_words(participant=bob, poll=poll, texts=["equite"])
+    services.answer_words(participant=guest, poll=poll, texts=["équité !", "Parc"])
+    assert cloud_of(poll) == [("Équité", 3), ("Parc", 1), ("vélo", 1)]
+    services.answer_words(participant=alice, poll=poll, texts=["jardins"])  # edited: her earlier words are gone
+    assert cloud_of(poll) == [("equite", 2), ("jardins", 1), ("Parc", 1)]  # a tie: the first spelling typed
+    assert services.own_word_entries(alice, poll) == ["jardins"]
+    services.close_poll(actor=fiona, poll=poll)
+    with pytest.raises(ValidationError, match="closed"):
+        services.answer_words(participant=alice, poll=poll, texts=["trop tard"])
+    assert services.own_word_entries(alice, poll) == ["jardins"]
+
+
+@pytest.mark.parametrize(("texts", "message"), [
+    ([], "Write at least one word."),
+    (["", "  "], "Write at least one word."),
+    (["a", "b", "c", "d"], "At most 3 answers."),
+    (["x" * 41], "At most 40 characters"),
+    (["un deux trois quatre cinq"], "at most 4 words"),
+    (["bon\x07jour"], ""),
+    (["vélo", "Vélo !"], "same word"),
+    (["?!"], "not only punctuation"),
+])
+def test_bad_answers_get_a_clear_error_and_write_nothing(open_meeting, fiona, room, texts, message):
+    poll = word_poll(open_meeting, fiona)
+    services.answer_words(participant=room[0], poll=poll, texts=["avant"])
+    with pytest.raises(ValidationError) as refused:
+        services.answer_words(participant=room[0], poll=poll, texts=texts)
+    assert message in " ".join(refused.value.messages)
+    assert refused.value.messages[0]
+    assert services.own_word_entries(room[0], poll) == ["avant"]
+
+
+def test_the_limits_are_settings(open_meeting, fiona, room, settings):
+    settings.MEETINGS_WORDCLOUD_ENTRIES = 1
+    settings.MEETINGS_WORDCLOUD_MAX_WORDS = 1
+    poll = word_poll(open_meeting, fiona)
+    with pytest.raises(ValidationError, match="At most 1 answers"):
+        services.answer_words(participant=room[0], poll=poll, texts=["a", "b"])
+    services.answer_words(participant=room[0], poll=poll, texts=["parc"])
+    services.answer_words(participant=room[1], poll=poll, texts=["vélo"])
+    services.answer_words(participant=room[2], poll=poll, texts=["vélo"])
+    assert cloud_of(poll) == [("vélo", 2)]
+
+
+def test_a_guest_of_another_meeting_or_an_outsider_cannot_answer(open_meeting, fiona, room):
+    poll = word_poll(open_meeting, fiona)
+    other = make_meeting(fiona, title="Autre réunion")
+    stranger = services.join(meeting=other, nickname="Ninon", ip="10.0.0.8")
+    with pytest.raises(PermissionDenied, match="not a participant of this meeting"):
+        services.answer_words(participant=stranger, poll=poll, texts=["intrus"])
+    with pytest.raises(PermissionDenied, match="Join the meeting first"):
+        services.answer_words(participant=None, poll=poll, texts=["intrus"])
+    with pytest.raises(ValidationError, match="words, not choices"):
+        services.answer_poll(participant=room[0], poll=poll, choices=[])
+    assert not WordEntry.objects.exists()
+
+
+# --- moderation ----------------------------------------------------------------------------------------------------
+
+def test_under_premoderation_entries_wait_in_the_console(meeting, fiona, alice_in, guest):
+    poll = word_poll(meeting, fiona)
+    services.answer_words(participant=alice_in, poll=poll, texts=["Équité", "ordure"])
+    assert cloud_of(poll) == []
+    assert Event.objects.filter(stream=meeting.console_stream_key, kind="poll.answered").count() == 1
+    assert not Event.objects.filter(stream=meeting.stream_key, kind="poll.answered").exists()
+    console = last_html(meeting.console_stream_key, "console")
+    assert "Answers waiting for moderation" in console and "ordure" in console
+    equite, ordure = WordEntry.objects.order_by("position")
+    services.moderate_word_entry(actor=fiona, entry=equite, approve=True)
+    services.moderate_word_entry(actor=fiona, entry=ordure, approve=False)
+    assert cloud_of(poll) == [("Équité", 1)]
+    # Editing keeps the approval of an entry left as it was; a new one waits.
+    services.answer_words(participant=alice_in, poll=poll, texts=["équité", "vélo"])
+    assert cloud_of(poll) == [("équité", 1)]
+    with pytest.raises(PermissionDenied):
+        services.moderate_word_entry(actor=alice_in.user, entry=WordEntry.objects.last(), approve=True)
+
+
+def test_a_hidden_word_vanishes_everywhere_at_once_and_never_reaches_the_exports(open_meeting, fiona, room):
+    poll = word_poll(open_meeting, fiona)
+    for participant, texts in zip(room, [["Équité", "Ordure"], ["ordure !"], ["parc"]], strict=True):
+        services.answer_words(participant=participant, poll=poll, texts=texts)
+    assert "Ordure" in last_html(open_meeting.screen_stream_key, "screen")
+    services.hide_word(actor=fiona, poll=poll, word="ORDURE")
+    for stream, audience in [(open_meeting.stream_key, "public"), (open_meeting.screen_stream_key, "screen")]:
+        html = last_html(stream, audience)
+        assert "Équité" in html and "rdure" not in html
+    assert "rdure" not in json.dumps(rendering.report_context(open_meeting)["report_polls"][0]["words"],
+                                     default=lambda w: w.text)
+    client = signed_in(fiona)
+    exported = client.get(f"/meetings/{open_meeting.pk}/export/meeting.json").content.decode()
+    assert "Équité" in exported and "rdure" not in exported
+    polls_csv = client.get(f"/meetings/{open_meeting.pk}/export/polls.csv").content.decode()
+    assert "parc" in polls_csv and "rdure" not in polls_csv
+    console = last_html(open_meeting.console_stream_key, "console")
+    assert "Hidden words" in console and "ordure" in console  # the console still shows it, to unhide it
+    services.unhide_word(actor=fiona, poll=poll, word="ordure")
+    assert cloud_of(poll)[0] == ("Ordure", 2)
+    with pytest.raises(ValidationError, match="not hidden"):
+        services.unhide_word(actor=fiona, poll=poll, word="ordure")
+
+
+def test_a_space_moderator_can_hide_a_word_a_participant_cannot(open_meeting, fiona, room, alice):
+    poll = word_poll(open_meeting, fiona)
+    services.answer_words(participant=room[1], poll=poll, texts=["insulte"])
+    with pytest.raises(PermissionDenied):
+        services.hide_word(actor=alice, poll=poll, word="insulte")
+    moderator = helpers.make_user("mona")
+    from live.accounts.models import RoleAssignment
+
+    RoleAssignment.objects.create(user=moderator, role="moderator", space=open_meeting.space)
+    services.hide_word(actor=moderator, poll=poll, word="insulte")
+    assert cloud_of(poll) == []
+
+
+def test_merging_two_words_and_the_meeting_stop_list(open_meeting, fiona, room):
+    poll = word_poll(open_meeting, fiona)
+    for participant, texts in zip(room, [["vélo", "bancs"], ["pistes cyclables"], ["Vélo", "bancs"]], strict=True):
+        services.answer_words(participant=participant, poll=poll, texts=texts)
+    services.merge_words(actor=fiona, poll=poll, word="velo", into="pistes cyclables")
+    assert cloud_of(poll) == [("pistes cyclables", 3), ("bancs", 2)]
+    with pytest.raises(ValidationError, match="two different"):
+        services.merge_words(actor=fiona, poll=poll, word="bancs", into="Bancs !")
+    services.stop_word(actor=fiona, poll=poll, word="bancs")
+    assert cloud_of(poll) == [("pistes cyclables", 3)]
+    later = word_poll(open_meeting, fiona)  # the stop-list is the meeting's: later questions too
+    services.answer_words(participant=room[0], poll=later, texts=["bancs", "arbres"])
+    assert cloud_of(later) == [("arbres", 1)]
+
+
+# --- scale questions -----------------------------------------------------------------------------------------------
+
+def test_a_scale_question_shows_its_distribution_and_mean_live(open_meeting, fiona, room):
+    poll = services.create_poll(actor=fiona, meeting=open_meeting, question="D'accord ?", kind="scale", scale="0-10",
+                                low_label="Pas du tout", high_label="Tout à fait")
+    assert [c.label for c in poll.choices.all()] == [str(n) for n in range(11)]
+    services.open_poll(actor=fiona, poll=poll)
+    by_label = {c.label: c.pk for c in poll.choices.all()}
+    services.answer_poll(participant=room[0], poll=poll, choices=[by_label["10"]])
+    services.answer_poll(participant=room[1], poll=poll, choices=[by_label["7"]])
+    services.answer_poll(participant=room[2], poll=poll, choices=[by_label["2"]])
+    services.answer_poll(participant=room[2], poll=poll, choices=[by_label["4"]])  # changed while open
+    card = rendering.poll_card(poll)
+    assert card["mean"] == 7.0 and card["respondents"] == 3
+    screen = last_html(open_meeting.screen_stream_key, "screen")
+    assert "mean 7.0" in screen and "Pas du tout" in screen and "Tout à fait" in screen
+    with pytest.raises(ValidationError, match="only one"):
+        services.answer_poll(participant=room[0], poll=poll, choices=[by_label["1"], by_label["2"]])
+    with pytest.raises(ValidationError, match="scale from 1 to 5 or from 0 to 10"):
+        services.create_poll(actor=fiona, meeting=open_meeting, question="?", kind="scale", scale="1-100")
+
+
+# --- reactions -------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def frames_later(monkeypatch):
+    """The frames reactions schedule, held until the test runs them."""
+    scheduled = []
+    monkeypatch.setattr(reactions, "_schedule",
+                        lambda delay, meeting_pk: scheduled.append(lambda: reactions.flush(meeting_pk)))
+    return scheduled
+
+
+def test_taps_are_coalesced_into_one_frame_with_their_counts(open_meeting, fiona, room, frames_later, settings):
+    settings.RATE_LIMITS = {"reaction": "100/10"}
+    for _ in range(20):
+        for participant in room:
+            services.react(participant=participant, kind="clap")
+    services.react(participant=room[0], kind="heart")
+    assert len(frames_later) == 1  # 61 taps, one frame
+    assert not ReactionCount.objects.exists()  # counts, not rows per tap: nothing written before the frame
+    frames_later.pop()()
+    assert dict(ReactionCount.objects.values_list("kind", "count")) == {"clap": 60, "heart": 1}
+    events = Event.objects.filter(stream=open_meeting.screen_stream_key, kind="reactions.changed")
+    assert [e.data["counts"] for e in events] == [{"clap": 60, "heart": 1}]
+    screen = last_html(open_meeting.screen_stream_key, "screen")
+    assert screen.count("👏") >= 6 and "Applause:</span> 60" in screen
+    # The next tap opens the next frame; the counts add up per agenda item for the console and the report.
+    services.set_current_item(actor=fiona, meeting=open_meeting, item=open_meeting.agenda_items.first())
+    services.react(participant=room[1], kind="clap")
+    frames_later.pop()()
+    rows = rendering.reactions_by_item(open_meeting)
+    assert [(r["item"], r["counts"][0]["count"]) for r in rows] == [("Accueil", 1), (None, 60)]
+    assert "Accueil" in last_html(open_meeting.console_stream_key, "console")
+    assert "reaction,count" in signed_in(fiona).get(f"/meetings/{open_meeting.pk}/export/reactions.csv") \
+        .content.decode()
+
+
+def test_each_phone_is_rate_limited_with_a_clear_answer(open_meeting, room, frames_later, settings):
+    settings.RATE_LIMITS = {"reaction": "3/10"}
+    for _ in range(3):
+        services.react(participant=room[0], kind="think")
+    with pytest.raises(ratelimit.RateLimited):
+        services.react(participant=room[0], kind="think")
+    services.react(participant=room[1], kind="think")  # others are not held back
+    client = signed_in(room[0].user)
+    refused = client.post(f"/meetings/{open_meeting.pk}/live/react/", {"kind": "think"}, **HTMX)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "Too many attempts" in refused.content.decode()
+    frames_later[0]()
+    assert ReactionCount.objects.get().count == 4
+
+
+def test_bad_reactions_are_refused(open_meeting, fiona, room, frames_later):
+    with pytest.raises(ValidationError, match="Unknown reaction"):
+        services.react(participant=room[0], kind="💩")
+    other = make_meeting(fiona, title="Autre réunion")
+    with pytest.raises(PermissionDenied):
+        services.react(participant=room[0], kind="clap", meeting=other)
+    services.close_session(actor=fiona, meeting=open_meeting)
+    with pytest.raises(ValidationError, match="closed"):
+        services.react(participant=room[0], kind="clap")
+    assert frames_later == [] and not ReactionCount.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_taps_lose_nothing_and_make_few_frames(fiona, settings):
+    """Eight phones tapping as fast as they can, with real frame timers: every tap is counted once, in far fewer
+    frames than taps."""
+    settings.MEETINGS_REACTION_FRAME_MS = 20
+    meeting = make_meeting(fiona, premoderation=False)
+
+    def phone():
+        for i in range(100):
+            reactions.tap(meeting.pk, None, ("clap", "heart")[i % 2])
+
+    threads = [threading.Thread(target=phone) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and sum(ReactionCount.objects.values_list("count", flat=True)) < 800:
+        time.sleep(0.02)
+    assert dict(ReactionCount.objects.values_list("kind", "count")) == {"clap": 400, "heart": 400}
+    frames = Event.objects.filter(stream=meeting.screen_stream_key, kind="reactions.changed")
+    assert sum(sum(e.data["counts"].values()) for e in frames) == 800
+    assert frames.count() < 100
+
+
+# --- the phone's pages, with and without JavaScript -----------------------------------------------------------------
+
+def test_without_javascript_the_phone_answers_with_a_plain_form(open_meeting, fiona, room, guest_client):
+    poll = word_poll(open_meeting, fiona)
+    phone = signed_in(room[0].user)
+    page = phone.get(f"/meetings/{open_meeting.pk}/live/").content.decode()
+    assert f'action="/meetings/{open_meeting.pk}/live/polls/{poll.pk}/answer/"' in page and 'name="word"' in page
+    response = phone.post(f"/meetings/{open_meeting.pk}/live/polls/{poll.pk}/answer/", {"word": ["Équité", "", ""]})
+    assert response.status_code == 302
+    page = phone.get(f"/meetings/{open_meeting.pk}/live/").content.decode()
+    assert 'value="Équité"' in page and "Your answer is saved." in page and "Change my answer" in page
+    fragment = phone.post(f"/meetings/{open_meeting.pk}/live/polls/{poll.pk}/answer/",
+                          {"word": ["vélo", "parc"]}, **HTMX).content.decode()
+    assert 'value="vélo"' in fragment and 'value="parc"' in fragment
+    refused = phone.post(f"/meetings/{open_meeting.pk}/live/polls/{poll.pk}/answer/", {"word": ["x" * 80]}, **HTMX)
+    assert refused.status_code == 400 and "At most 40 characters" in refused.content.decode()
+    assert services.own_word_entries(room[0], poll) == ["vélo", "parc"]
+    assert phone.post(f"/meetings/{open_meeting.pk}/live/react/", {"kind": "clap"}).status_code == 302
+
+
+def test_a_guest_of_another_meeting_is_refused_by_the_pages(open_meeting, fiona, meeting, guest_client):
+    poll = word_poll(open_meeting, fiona)  # guest_client is a guest of `meeting`, not of `open_meeting`
+    refused = guest_client.post(f"/meetings/{open_meeting.pk}/live/polls/{poll.pk}/answer/", {"word": ["intrus"]},
+                                **HTMX)
+    assert refused.status_code == 403 and "Join the meeting first" in refused.content.decode()
+    assert guest_client.post(f"/meetings/{open_meeting.pk}/live/react/", {"kind": "clap"}).status_code in (302, 403)
+    assert not WordEntry.objects.exists() and not ReactionCount.objects.exists()
+
+
+def test_the_console_prepares_opens_and_moderates_word_clouds(open_meeting, fiona, room):
+    console = signed_in(fiona)
+    response = console.post(f"/meetings/{open_meeting.pk}/console/polls/",
+                            {"question": "Un mot ?", "kind": "words", "choices": "", "scale": "1-5"})
+    assert response.status_code == 302
+    poll = Poll.objects.get(kind="words")
+    console.post(f"/meetings/{open_meeting.pk}/console/polls/{poll.pk}/", {"action": "open"})
+    services.answer_words(participant=room[0], poll=poll, texts=["bruit"])
+    page = console.get(f"/meetings/{open_meeting.pk}/console/").content.decode()
+    assert 'name="action" value="hide"' in page and "bruit" in page
+    console.post(f"/meetings/{open_meeting.pk}/console/polls/{poll.pk}/words/", {"action": "hide", "word": "bruit"})
+    assert cloud_of(poll) == []
+    refused = signed_in(room[1].user).post(f"/meetings/{open_meeting.pk}/console/polls/{poll.pk}/words/",
+                                           {"action": "unhide", "word": "bruit"})
+    assert refused.status_code == 403 and cloud_of(poll) == []
