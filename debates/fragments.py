@@ -9,7 +9,7 @@ deletion, a renamed or blocked author changes the key, so a stale fragment is ne
 nothing to invalidate, and processes sharing the cache (Redis in production) cannot disagree. Old entries expire.
 
 The only per-person bytes in the fragment are the forms' CSRF token: fragments are stored with a placeholder that
-each page replaces with its own token. Pushed events (`debates/streams.py`) render the same template directly,
+each page replaces with its own token. Pushed events (`debates/renderers.py`) render the same template directly,
 without the cache (once per event, audience and language)."""
 
 from __future__ import annotations

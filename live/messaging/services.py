@@ -1,7 +1,7 @@
 """Private messaging: the only code that writes conversations, messages, preferences and blocks.
 
 Every service checks, writes, then appends its events: on `conversation.<id>` for the open conversation pages and
-on each concerned participant's `user.<pk>` for the header badge and the inbox (see live/messaging/streams.py).
+on each concerned participant's `user.<pk>` for the header badge and the inbox (see live/messaging/renderers.py).
 
 Privacy rule: a conversation exists only for its current participants. Anyone else, including someone who left,
 gets `Conversation.DoesNotExist` (a 404), exactly as for a conversation that does not exist.
