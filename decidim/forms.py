@@ -5,7 +5,20 @@ from live.accounts.models import nickname_validator
 from live.text import TextValidator
 
 
-class NicknameForm(forms.Form):
+class PictureChoice(forms.Form):
+    show_picture = forms.BooleanField(
+        label=_("Show my Decidim picture on my profile here"), required=False,
+        help_text=_("It is then loaded from Decidim each time someone opens your profile. You can change this "
+                    "later on your profile."))
+
+    def __init__(self, *args, picture=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not picture:  # Decidim has none of theirs (or only its default avatar): nothing to ask
+            del self.fields["show_picture"]
+
+
+class NicknameForm(PictureChoice):
+    field_order = ["nickname", "show_picture"]
     nickname = forms.CharField(label=_("Nickname"), max_length=30, validators=[nickname_validator,
                                                                                 TextValidator(name=True)],
                                help_text=_("Shown next to what you write. 3 to 30 characters."))
@@ -15,7 +28,8 @@ class NicknameForm(forms.Form):
         self.fields["nickname"].widget.attrs.update({"autocomplete": "nickname", "minlength": 3, "autofocus": True})
 
 
-class LinkForm(forms.Form):
+class LinkForm(PictureChoice):
+    field_order = ["password", "show_picture"]
     password = forms.CharField(label=_("Password of your Agora Live account"), strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password",
                                                                  "autofocus": True}))

@@ -37,3 +37,12 @@ def decidim_organizations_of(user) -> list:
     providers = SocialAccount.objects.filter(user=user, provider__startswith="decidim-").values_list("provider",
                                                                                                    flat=True)
     return [org for org in map(organization, providers) if org is not None]
+
+
+def decidim_picture(user) -> dict | None:
+    """{"url", "shown"} of `user`'s Decidim picture, the most recent sign-in's; None when Decidim has none."""
+    account = (SocialAccount.objects.filter(user=user, provider__startswith="decidim-")
+               .select_related("picture_consent").order_by("-last_login").first())
+    if account is None or not account.extra_data.get("image"):
+        return None
+    return {"url": account.extra_data["image"], "shown": hasattr(account, "picture_consent")}

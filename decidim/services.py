@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from decidim.models import PictureConsent
 from decidim.organizations import Organization
 from live import ratelimit
 
@@ -15,7 +16,8 @@ User = get_user_model()
 
 
 @transaction.atomic
-def sign_up_with_decidim(*, organization: Organization, profile: dict, nickname: str, ip: str = "") -> User:
+def sign_up_with_decidim(*, organization: Organization, profile: dict, nickname: str, ip: str = "",
+                         show_picture: bool = False) -> User:
     """Create the local account of a person who signed in with Decidim for the first time, linked to their Decidim
     account. It has no password here: they sign in through Decidim (or set one with "forgot your password")."""
     ratelimit.enforce("signup", ip or "unknown")
@@ -31,8 +33,10 @@ def sign_up_with_decidim(*, organization: Organization, profile: dict, nickname:
     try:
         with transaction.atomic():
             user.save()
-            SocialAccount.objects.create(user=user, provider=organization.provider_id, uid=profile["id"],
-                                         extra_data=profile)
+            account = SocialAccount.objects.create(user=user, provider=organization.provider_id,
+                                                   uid=profile["id"], extra_data=profile)
+            if show_picture and profile.get("image"):
+                PictureConsent.objects.create(account=account)
     except IntegrityError:  # the same nickname, address or Decidim account in the same instant
         raise ValidationError(_("This nickname or email address was just taken. Please choose another.")) from None
     from live.notifications.services import notify
@@ -42,14 +46,29 @@ def sign_up_with_decidim(*, organization: Organization, profile: dict, nickname:
 
 
 @transaction.atomic
-def link_decidim_account(*, user, organization: Organization, profile: dict) -> SocialAccount:
+def link_decidim_account(*, user, organization: Organization, profile: dict,
+                         show_picture: bool = False) -> SocialAccount:
     """Link a Decidim account to an existing local one, once its owner has proved it is theirs (signed in with
     the local password: decidim/views.py)."""
     account, created = SocialAccount.objects.get_or_create(
         provider=organization.provider_id, uid=profile["id"], defaults={"user": user, "extra_data": profile})
     if not created and account.user_id != user.pk:
         raise ValidationError(_("This Decidim account is already linked to another account here."))
+    if show_picture and profile.get("image"):
+        PictureConsent.objects.get_or_create(account=account)
     return account
+
+
+@transaction.atomic
+def show_decidim_picture(*, user, shown: bool) -> None:
+    """Give or take back the consent to show one's Decidim picture on one's profile here."""
+    ratelimit.enforce("default", user)
+    accounts = SocialAccount.objects.filter(user=user, provider__startswith="decidim-")
+    if shown:
+        for account in accounts:
+            PictureConsent.objects.get_or_create(account=account)
+    else:
+        PictureConsent.objects.filter(account__in=accounts).delete()
 
 
 def import_meeting(*, actor, url: str):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("finish/", views.finish, name="finish"),
     path("link/", views.link, name="link"),
     path("cancel/", views.cancel, name="cancel"),
+    path("picture/", views.picture, name="picture"),
     path("import-meeting/", views.import_meeting, name="import_meeting"),
     path("embed/debates/<int:pk>/", views.embed_debate, name="embed_debate"),
     path("embed/meetings/<int:pk>/", views.embed_meeting, name="embed_meeting"),

@@ -84,11 +84,11 @@ def finish(request):
     if profile["email"] and User.objects.filter(email__iexact=profile["email"]).exists():
         return redirect("decidim:link")
     suggestion = selectors.suggest_nickname(profile["nickname"], profile["name"])
-    form = NicknameForm(request.POST or None, initial={"nickname": suggestion})
+    form = NicknameForm(request.POST or None, initial={"nickname": suggestion}, picture=profile["image"])
     if request.method == "POST" and form.is_valid():
         user = actions.submit(form, lambda: services.sign_up_with_decidim(
             organization=organization, profile=profile, nickname=form.cleaned_data["nickname"],
-            ip=client_ip(request)))
+            ip=client_ip(request), show_picture=form.cleaned_data.get("show_picture", False)))
         if user:
             return _sign_in(request, user, organization, request.session[PENDING]["next"], created=True)
     return actions.form_page(request, "decidim/finish.html",
@@ -106,7 +106,7 @@ def link(request):
     user = User.objects.filter(email__iexact=profile["email"]).first() if profile["email"] else None
     if user is None:
         return redirect("decidim:finish")
-    form = LinkForm(request.POST or None)
+    form = LinkForm(request.POST or None, picture=profile["image"])
     context = {"form": form, "organization": organization, "profile": profile, "email": user.email,
                "has_password": user.has_usable_password()}
     if request.method == "POST":
@@ -115,13 +115,15 @@ def link(request):
         if wait:
             exc = ratelimit.RateLimited(wait, "login")
             return actions.with_status(render(request, "decidim/link.html",
-                                              {**context, "form": LinkForm(), "throttled": exc.message}), exc)
+                                              {**context, "form": LinkForm(picture=profile["image"]),
+                                               "throttled": exc.message}), exc)
         if form.is_valid():
             if user.has_usable_password() and user.check_password(form.cleaned_data["password"]):
                 if user.is_blocked or not user.is_active:
                     return _error(request, "blocked", organization)
-                if actions.submit(form, lambda: services.link_decidim_account(user=user, organization=organization,
-                                                                              profile=profile)):
+                if actions.submit(form, lambda: services.link_decidim_account(
+                        user=user, organization=organization, profile=profile,
+                        show_picture=form.cleaned_data.get("show_picture", False))):
                     messages.info(request, _("Your Decidim account is now linked to this account."))
                     return _sign_in(request, user, organization, request.session[PENDING]["next"])
             else:
@@ -129,6 +131,14 @@ def link(request):
                     ratelimit.hit(action, who)
                 form.add_error("password", _("This is not the password of this account. Check it and try again."))
     return actions.form_page(request, "decidim/link.html", context)
+
+
+@require_POST
+@login_required
+def picture(request):
+    """Show (or stop showing) one's Decidim picture on one's profile."""
+    services.show_decidim_picture(user=request.user, shown=request.POST.get("shown") == "1")
+    return redirect(request.user)
 
 
 @require_POST

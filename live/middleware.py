@@ -26,7 +26,7 @@ def content_security_policy(request, frame_ancestors=("'none'",)) -> str:
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
+        "img-src " + " ".join(["'self'", "data:", *settings.CSP_IMG_SRC]),
         "connect-src " + " ".join(connect),
         "font-src 'self'",
         "object-src 'none'",

@@ -409,6 +409,8 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"  # production 
 # and is redirected to the organization's /oauth/authorize.
 CSP_FORM_ACTION = sorted({"://".join(urlsplit(app["settings"]["url"])[:2])
                           for app in SOCIALACCOUNT_PROVIDERS["decidim"]["APPS"] if app["settings"]["url"]})
+# Where images may come from besides this site: the Decidim pictures people chose to show (decidim.PictureConsent).
+CSP_IMG_SRC = CSP_FORM_ACTION
 # The pages allowed to frame the embeds (CSP frame-ancestors of decidim/views.py's embed views only; every other page
 # stays framed-denied): the organizations' origins, plus DECIDIM_EMBED_ORIGINS (e.g. another host of the same
 # Decidim, "https://participez.ville.fr"). Never "*".

@@ -105,7 +105,7 @@ def decidim(fake_decidim, settings):
         garbage=fake_decidim.url + "/garbage", slow=fake_decidim.url + "/slow", badme=fake_decidim.url + "/badme",
         down=f"http://127.0.0.1:{closed}")}}
     settings.SOCIALACCOUNT_REQUESTS_TIMEOUT = 1  # the "/slow" twin answers after 3 s
-    settings.CSP_FORM_ACTION = [fake_decidim.url]
+    settings.CSP_FORM_ACTION = settings.CSP_IMG_SRC = [fake_decidim.url]
     return fake_decidim
 
 

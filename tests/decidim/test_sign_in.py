@@ -4,6 +4,7 @@ sign-in, nickname taken, linking an existing account only with its password."""
 import pytest
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -114,12 +115,25 @@ def test_cancelling_the_link_creates_nothing(client, decidim, bob):
     assert not SocialAccount.objects.exists() and User.objects.count() == 1
 
 
-def test_a_relative_avatar_is_made_absolute_and_only_linked(client, decidim, settings):
+def test_the_decidim_picture_is_only_linked_until_the_person_agrees(client, decidim):
     User.objects.create_user(username="x@example.org", email="x@example.org", nickname="dom", password="x" * 12)
-    sign_in_with_decidim(client, "dom")
+    sign_in_with_decidim(client, "dom")  # "dom" is taken here: the nickname page, which asks about the picture
+    image = decidim.url + "/uploads/decidim/user/avatar/7/dom.png"  # Decidim sent a relative path
     page = client.get(reverse("decidim:finish")).content.decode()
-    image = decidim.url + "/uploads/decidim/user/avatar/7/dom.png"
-    assert f'href="{image}"' in page and f'src="{image}"' not in page
+    assert f'href="{image}"' in page and "<img" not in page and 'name="show_picture"' in page
+    client.post(reverse("decidim:finish"), {"nickname": "dom-2"})  # not ticked
+    user = signed_in_user(client)
+    profile = client.get(user.get_absolute_url())
+    assert f'src="{image}"' not in profile.content.decode()
+    assert "Afficher ma photo Decidim ici" in profile.content.decode()
+
+    client.post(reverse("decidim:picture"), {"shown": "1"})
+    profile = client.get(user.get_absolute_url())
+    assert f'src="{image}"' in profile.content.decode() and 'referrerpolicy="no-referrer"' in profile.content.decode()
+    assert f"img-src 'self' data: {decidim.url}" in profile["Content-Security-Policy"]
+    assert f'src="{image}"' in Client().get(user.get_absolute_url()).content.decode()  # everyone sees it now
+    client.post(reverse("decidim:picture"), {"shown": "0"})
+    assert f'src="{image}"' not in client.get(user.get_absolute_url()).content.decode()
 
 
 def test_decidims_default_avatar_counts_as_none(client, decidim):
