@@ -15,7 +15,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q -e '.[test,bench]'
 	touch $@
 
-install: $(VENV)/.installed
+# Test-only JavaScript (axe-core for the browser tests' accessibility check), pinned by package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
 
 migrate: install
 	$(PY) manage.py migrate --noinput -v0
