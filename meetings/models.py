@@ -301,6 +301,12 @@ class Poll(models.Model):
         return self.kind == self.Kind.SCALE
 
     @property
+    def scale_ends(self) -> tuple[str, str]:
+        """A scale's lowest and highest values ("1", "5")."""
+        labels = [c.label for c in self.choices.all()]
+        return (labels[0], labels[-1]) if labels else ("", "")
+
+    @property
     def has_choices(self) -> bool:
         return self.kind in (self.Kind.SINGLE, self.Kind.MULTIPLE)
 

@@ -216,6 +216,8 @@ def test_a_scale_question_shows_its_distribution_and_mean_live(open_meeting, fio
                                 low_label="Pas du tout", high_label="Tout à fait")
     assert [c.label for c in poll.choices.all()] == [str(n) for n in range(11)]
     services.open_poll(actor=fiona, poll=poll)
+    card = last_html(open_meeting.stream_key, "public")  # the phones get the question with its form
+    assert card.count('type="radio" name="choice"') == 11 and "0 = Pas du tout" in card and "10 = Tout à fait" in card
     by_label = {c.label: c.pk for c in poll.choices.all()}
     services.answer_poll(participant=room[0], poll=poll, choices=[by_label["10"]])
     services.answer_poll(participant=room[1], poll=poll, choices=[by_label["7"]])
