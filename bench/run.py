@@ -37,6 +37,9 @@ FULL = {"listeners": 1000, "rate": 10, "seconds": 20, "ramp": RAMPS["agora"], "r
         # S9 (bench/s9_meeting.py): phone sockets in the meeting; 50 contributions over 2 s per burst, 3 bursts with
         # pre-moderation off and 1 with it on (the facilitator approving from the console).
         "s9_phones": 300, "s9_posts": 50, "s9_seconds": 2, "s9_bursts": 3, "s9_premod_bursts": 1,
+        # S10 (bench/s10_voice.py): phones answering an open-text question within 10 s, then tapping reactions at
+        # 2/s each for 10 s.
+        "s10_phones": 300, "s10_answer_seconds": 10, "s10_taps_per_s": 2, "s10_tap_seconds": 10,
         # S2 (bench/s2_rooms.py): debates x followers, 1 comment/s into each, churn per second. S3
         # (bench/s3_messages.py): users (two per one-to-one conversation), a ramp of messages/s (s3_step_seconds
         # each), then the 500/s target for s3_target_seconds.
@@ -50,7 +53,7 @@ FULL = {"listeners": 1000, "rate": 10, "seconds": 20, "ramp": RAMPS["agora"], "r
 # Scenarios in their own modules: each has `async def run(ctx, cfg) -> dict` (a report.scenario(...) object); the
 # seed data it needs comes from the module's `seed_*` functions, run with `ctx.seed("<module>.<function>", args)`.
 EXTRA_SCENARIOS = [("S2", "bench.s2_rooms"), ("S3", "bench.s3_messages"), ("S4", "bench.s4_slow"),
-                   ("S9", "bench.s9_meeting")]
+                   ("S9", "bench.s9_meeting"), ("S10", "bench.s10_voice")]
 
 
 class Context:
@@ -160,7 +163,8 @@ def scaled(cfg: dict, factor: float) -> dict:
     if factor == 1:
         return cfg
     out = dict(cfg)
-    for key in ("listeners", "storm_clients", "s6_listeners", "s8_comments", "s9_phones", "s4_listeners"):
+    for key in ("listeners", "storm_clients", "s6_listeners", "s8_comments", "s9_phones", "s4_listeners",
+                "s10_phones"):
         out[key] = max(10, int(cfg[key] * factor))
     out["idle"] = [max(10, int(n * factor)) for n in cfg["idle"]]
     out["seconds"] = max(3, cfg["seconds"] * factor)

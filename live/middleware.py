@@ -13,9 +13,10 @@ from live.ratelimit import RateLimited
 from live.text import storable
 
 
-def content_security_policy(request, frame_ancestors=("'none'",)) -> str:
+def content_security_policy(request, frame_ancestors=("'none'",), frame_src=()) -> str:
     """The page's CSP. `connect-src 'self'` does not cover ws:/wss: in every browser, so the socket's origin (the
-    page's host, ws: or wss: after the page's scheme) is named; never any host (`ws:`, `wss:`)."""
+    page's host, ws: or wss: after the page's scheme) is named; never any host (`ws:`, `wss:`). `frame_src`: the
+    origins a page may frame (a meeting's livestream on its remote page); none elsewhere."""
     connect = ["'self'"]
     try:
         connect.append(f"{'wss' if request.is_secure() else 'ws'}://{request.get_host()}")
@@ -33,6 +34,7 @@ def content_security_policy(request, frame_ancestors=("'none'",)) -> str:
         "base-uri 'self'",
         "form-action " + " ".join(["'self'", *settings.CSP_FORM_ACTION]),
         "frame-ancestors " + " ".join(frame_ancestors),  # 'none' but for the embeds (decidim/views.py)
+        *(["frame-src " + " ".join(frame_src)] if frame_src else []),
     ])
 
 

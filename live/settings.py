@@ -357,6 +357,10 @@ MEETINGS_WORDCLOUD_ENTRY_MAX_WORDS = env_int("MEETINGS_WORDCLOUD_ENTRY_MAX_WORDS
 MEETINGS_WORDCLOUD_MAX_WORDS = env_int("MEETINGS_WORDCLOUD_MAX_WORDS", 50)
 # Reactions: the taps of a meeting reach the screen as at most one frame per this many milliseconds.
 MEETINGS_REACTION_FRAME_MS = env_int("MEETINGS_REACTION_FRAME_MS", 250)
+# Livestreams a hybrid or online meeting's remote page may embed (the only hosts its CSP frame-src names), and those
+# of them that set cookies or trackers: these show only once the person asks (meetings/embeds.py).
+MEETINGS_STREAM_HOSTS = env_list("MEETINGS_STREAM_HOSTS", "www.youtube-nocookie.com,meet.jit.si,framatube.org")
+MEETINGS_STREAM_COOKIE_HOSTS = env_list("MEETINGS_STREAM_COOKIE_HOSTS", "www.youtube-nocookie.com,meet.jit.si")
 
 LOGGING = {
     "version": 1,

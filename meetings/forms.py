@@ -15,6 +15,9 @@ class DateTimeInput(forms.DateTimeInput):
 
 class MeetingForm(forms.ModelForm):
     online_url = forms.URLField(label=_("Online link"), required=False, assume_scheme="https")
+    stream_url = forms.URLField(label=_("Livestream"), required=False, assume_scheme="https", max_length=500,
+                                help_text=_("A hybrid or online meeting's livestream (PeerTube, YouTube, Jitsi...): "
+                                            "shown on the remote participants' page."))
     decidim_url = forms.URLField(label=_("Decidim page"), required=False, max_length=500, assume_scheme="https",
                                  help_text=Meeting._meta.get_field("decidim_url").help_text)
     agenda = forms.CharField(
@@ -26,7 +29,8 @@ class MeetingForm(forms.ModelForm):
 
     class Meta:
         model = Meeting
-        fields = ["title", "description", "kind", "place", "online_url", "decidim_url", "starts_at", "ends_at",
+        fields = ["title", "description", "kind", "place", "online_url", "stream_url", "decidim_url", "starts_at",
+                  "ends_at",
                   "registration_enabled", "capacity", "registration_code", "allow_anonymous", "premoderation"]
         widgets = {"starts_at": DateTimeInput(), "ends_at": DateTimeInput(),
                    "description": forms.Textarea(attrs={"rows": 5})}

@@ -50,6 +50,9 @@ class Meeting(models.Model):
     decidim_url = models.URLField(_("Decidim page"), max_length=500, blank=True, validators=[validate_decidim_url],
                                   help_text=_("The page of this meeting (or of its process) on the city's Decidim: "
                                               "shown as a link back."))
+    stream_url = models.URLField(_("livestream"), max_length=500, blank=True,
+                                 help_text=_("A hybrid or online meeting's livestream (PeerTube, YouTube, Jitsi...): "
+                                             "shown on the remote participants' page."))
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,

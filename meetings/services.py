@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from live import ratelimit, streams
 from live.accounts.models import RoleAssignment, nickname_validator
 from live.text import clean_user_text
-from meetings import words
+from meetings import embeds, words
 from meetings.models import (
     JOIN_CODE_ALPHABET,
     JOIN_CODE_LENGTH,
@@ -119,7 +119,8 @@ def _participant_key(participant: Participant):
 
 # --- meetings ------------------------------------------------------------------------------------------------------
 
-MEETING_FIELDS = ("title", "description", "kind", "place", "online_url", "decidim_url", "starts_at", "ends_at",
+MEETING_FIELDS = ("title", "description", "kind", "place", "online_url", "stream_url", "decidim_url", "starts_at",
+                  "ends_at",
                   "registration_enabled", "capacity", "registration_code", "allow_anonymous", "premoderation")
 
 
@@ -133,6 +134,8 @@ def _check_meeting(meeting: Meeting) -> None:
         raise ValidationError({"place": _("An in-person or hybrid meeting needs a place.")})
     if meeting.kind in (Meeting.Kind.ONLINE, Meeting.Kind.HYBRID) and not meeting.online_url.strip():
         raise ValidationError({"online_url": _("An online or hybrid meeting needs an online link.")})
+    if meeting.stream_url:
+        embeds.embed_for(meeting.stream_url)  # an allowed host, or a clear error on the field
     meeting.full_clean(exclude=["screen_token", "join_code"])
 
 

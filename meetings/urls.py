@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/report/", views.report_edit, name="report"),
     # Phones
     path("<int:pk>/live/", views.live, name="live"),
+    path("<int:pk>/remote/", views.remote, name="remote"),
     path("<int:pk>/live/join/", views.live_join, name="live_join"),
     path("<int:pk>/live/contribute/", views.contribute, name="contribute"),
     path("<int:pk>/live/contributions/<int:cid>/vote/", views.vote, name="vote"),

@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from live import actions, streams
-from meetings import rendering, services
+from live.middleware import content_security_policy
+from meetings import embeds, rendering, services
 from meetings.forms import MeetingForm, PollForm, ReportForm
 from meetings.models import AgendaItem, Contribution, Meeting, Poll, SpeakerRequest, WordEntry
 from meetings.permissions import can_create_meeting, is_facilitator, participant_for
@@ -264,6 +265,26 @@ def live_join(request, pk):
 # --- the phone page ---------------------------------------------------------------------------------------------------
 
 def live(request, pk):
+    return _phone_page(request, pk)
+
+
+def remote(request, pk):
+    """Remote participants of a hybrid or online meeting: the livestream beside the phone's page (what the screen
+    shows that phones see too, and the same controls), live. A provider that sets cookies is framed only once the
+    person asked (`?show=1`, remembered in the session); the page's CSP frames that provider's origin only."""
+    meeting = get_object_or_404(Meeting, pk=pk)
+    embed = embeds.embed_or_none(meeting.stream_url)
+    asked = f"meeting-{pk}-stream"
+    if embed is not None and request.GET.get("show") == "1":
+        request.session[asked] = True
+    show = embed is not None and (not embed.sets_cookies or request.session.get(asked, False))
+    response = _phone_page(request, pk, remote={"embed": embed, "show_embed": show})
+    if embed is not None:
+        response["Content-Security-Policy"] = content_security_policy(request, frame_src=[embed.origin])
+    return response
+
+
+def _phone_page(request, pk, remote=None):
     meeting = get_object_or_404(Meeting.objects.select_related("current_item"), pk=pk)
     cursor = streams.cursor(meeting.stream_key)
     if request.user.is_authenticated:
@@ -276,6 +297,7 @@ def live(request, pk):
         **context, "cursor": cursor, "participant": participant,
         "client_id": secrets.token_urlsafe(12),
         "is_facilitator": is_facilitator(request.user, meeting),
+        "remote": remote,
     })
 
 

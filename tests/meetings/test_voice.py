@@ -365,3 +365,54 @@ def test_the_console_prepares_opens_and_moderates_word_clouds(open_meeting, fion
     refused = signed_in(room[1].user).post(f"/meetings/{open_meeting.pk}/console/polls/{poll.pk}/words/",
                                            {"action": "unhide", "word": "bruit"})
     assert refused.status_code == 403 and cloud_of(poll) == []
+
+
+# --- remote participants ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("url", "src", "cookies"), [
+    ("https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=3", "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ", True),
+    ("https://youtu.be/dQw4w9WgXcQ", "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ", True),
+    ("https://framatube.org/w/9c9de5e8-0a1e-484a-b099-e80766180a6d",
+     "https://framatube.org/videos/embed/9c9de5e8-0a1e-484a-b099-e80766180a6d", False),
+    ("https://meet.jit.si/ConseilDeQuartierNanterre", "https://meet.jit.si/ConseilDeQuartierNanterre", True),
+])
+def test_livestream_addresses_become_embeds_of_allowed_providers(url, src, cookies):
+    from meetings.embeds import embed_for
+
+    embed = embed_for(url)
+    assert (embed.src, embed.sets_cookies) == (src, cookies)
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("https://evil.example/live", "can be embedded from"),
+    ("http://framatube.org/w/9c9de5e8", "must start with https://"),
+    ("https://www.youtube.com/watch?v=", "names no video"),
+])
+def test_a_livestream_from_elsewhere_is_refused_and_nothing_is_saved(open_meeting, fiona, url, message):
+    with pytest.raises(ValidationError, match=message):
+        services.update_meeting(actor=fiona, meeting=open_meeting, stream_url=url)
+    open_meeting.refresh_from_db()
+    assert open_meeting.stream_url == ""
+
+
+def test_the_remote_page_frames_nothing_before_the_person_asks(open_meeting, fiona, room):
+    services.update_meeting(actor=fiona, meeting=open_meeting, stream_url="https://youtu.be/dQw4w9WgXcQ")
+    poll = word_poll(open_meeting, fiona)
+    phone = signed_in(room[0].user)
+    response = phone.get(f"/meetings/{open_meeting.pk}/remote/")
+    page = response.content.decode()
+    assert "<iframe" not in page and "?show=1" in page and "youtube-nocookie.com, which may set cookies" in page
+    assert "frame-src https://www.youtube-nocookie.com" in response["Content-Security-Policy"]
+    # The same controls as a phone in the room, on the same live stream.
+    assert 'id="reaction-form"' in page and f'id="poll-{poll.pk}-form"' in page
+    assert f'data-live-stream="meeting.{open_meeting.pk}"' in page
+    page = phone.get(f"/meetings/{open_meeting.pk}/remote/?show=1").content.decode()
+    assert '<iframe src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"' in page
+    assert "<iframe" in phone.get(f"/meetings/{open_meeting.pk}/remote/").content.decode()  # remembered
+    # A provider without cookies is framed at once; pages elsewhere frame nothing.
+    services.update_meeting(actor=fiona, meeting=open_meeting,
+                            stream_url="https://framatube.org/w/9c9de5e8-0a1e-484a-b099-e80766180a6d")
+    response = signed_in(room[1].user).get(f"/meetings/{open_meeting.pk}/remote/")
+    assert "<iframe" in response.content.decode()
+    assert "frame-src https://framatube.org" in response["Content-Security-Policy"]
+    assert "frame-src" not in phone.get(f"/meetings/{open_meeting.pk}/live/")["Content-Security-Policy"]
