@@ -29,7 +29,9 @@ migrate: install
 demo: migrate
 	$(PY) manage.py seed_demo
 
+# daphne and, beside it, django-tasks-db's worker (the "download my data" archives): Ctrl-C stops both.
 run: demo
+	$(PY) manage.py db_worker --interval 1 & WORKER=$$!; trap 'kill $$WORKER' EXIT INT TERM; \
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) live.asgi:application
 
 # Uses PostgreSQL and Redis from DATABASE_URL/REDIS_URL, else the local ones when reachable, else the embedded

@@ -64,6 +64,8 @@ DEFAULT_LIMITS = {
     "join_code": "20/300",  # wrong join codes per IP; the right code still gets in (counted by join_ip)
     "registration_code": "10/3600",  # wrong registration codes per person (the default quota allowed 86,400 a day)
     "erase": "5/300",       # account erasure attempts (each checks the password again)
+    "export": "3/3600",     # "download my data" archives asked for (each reads everything the person has)
+    "export_download": "20/3600",
     "moderate": "120/60",
     "facilitate": "240/60",
     "default": "60/60",

@@ -99,6 +99,9 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "decidim",
+    "django_tasks",
+    "django_tasks_db",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -372,6 +375,24 @@ LOGGING = {
 }
 
 AUTHENTICATION_BACKENDS = ["live.accounts.backends.EmailOrNicknameBackend"]
+
+# --- Personal data (the privacy app; docs/privacy.md) ---------------------------------------------------------------
+# Work off the request path (the "download my data" archives) runs as django-tasks tasks, executed by
+# django-tasks-db's worker (`manage.py db_worker`; `make run` starts one beside daphne). Tests use
+# "django_tasks.backends.immediate.ImmediateBackend" (the task runs in the request) except where they run the worker.
+TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+PRIVACY_EXPORT_HOURS = env_int("PRIVACY_EXPORT_HOURS", 48)  # a "download my data" archive can be downloaded this long
+# Shown on the "Données personnelles" page: who is responsible for the processing, and how to reach the city's data
+# protection officer (an e-mail or postal address). Fill both in production.
+PRIVACY_CONTROLLER = env_str("PRIVACY_CONTROLLER", "")
+PRIVACY_DPO_CONTACT = env_str("PRIVACY_DPO_CONTACT", "")
+# How long personal traces are kept, in days (`manage.py apply_retention`, daily from cron; 0: kept until the
+# account is erased). The stream event log has its own (LIVE_RETENTION_DAYS, `manage.py prune_streams`).
+PRIVACY_MESSAGES_DAYS = env_int("PRIVACY_MESSAGES_DAYS", 730)  # private messages, from when they were sent
+PRIVACY_NOTIFICATIONS_DAYS = env_int("PRIVACY_NOTIFICATIONS_DAYS", 180)
+PRIVACY_GUESTS_DAYS = env_int("PRIVACY_GUESTS_DAYS", 30)  # anonymous meeting guests: their nickname and IP
+PRIVACY_IP_DAYS = env_int("PRIVACY_IP_DAYS", 30)  # IP addresses kept with meeting participations
+PRIVACY_TASK_RESULTS_DAYS = env_int("PRIVACY_TASK_RESULTS_DAYS", 7)  # finished background tasks (their arguments)
 
 # --- Decidim (the decidim app; docs/decidim.md) ----------------------------------------------------------------------
 # One organization: DECIDIM_URL, DECIDIM_CLIENT_ID, DECIDIM_CLIENT_SECRET (DECIDIM_NAME names the button). Several (a

@@ -16,6 +16,7 @@ urlpatterns = [
     path("moderation/", include("live.moderation.urls")),
     path("debates/", include("debates.urls")),
     path("meetings/", include("meetings.urls")),
+    path("privacy/", include("privacy.urls")),
 ]
 
 handler500 = "live.views.server_error"  # a database restart answers 503 + Retry-After, not 500

@@ -1,0 +1,123 @@
+"""What a person's "download my data" archive holds: one function per kind, each reading only what this person made
+or could already see (their conversations as they see them, others by their public name)."""
+
+from __future__ import annotations
+
+from allauth.socialaccount.models import SocialAccount
+from django.utils.translation import gettext_lazy as _
+
+from debates.models import Comment, Debate, Vote
+from live.messaging import services as messaging
+from live.messaging.models import Block, Participant
+from live.moderation.models import Report
+from live.notifications.models import Notification
+from meetings.models import Contribution, ContributionVote, PollAnswer, Registration
+from meetings.models import Participant as MeetingParticipant
+
+
+def _when(value):
+    return value.isoformat() if value else None
+
+
+def profile(user) -> dict:
+    return {
+        "nickname": user.nickname, "email": user.email, "first_name": user.first_name, "last_name": user.last_name,
+        "bio": user.bio, "role": user.role, "date_joined": _when(user.date_joined), "last_login": _when(user.last_login),
+        "blocked_at": _when(user.blocked_at), "blocked_reason": user.blocked_reason,
+        "roles_in_spaces": [{"role": a.role, "space": a.space, "granted_at": _when(a.granted_at)}
+                            for a in user.role_assignments.all()],
+        "decidim_accounts": [{"provider": a.provider, "uid": a.uid, "date_joined": _when(a.date_joined)}
+                             for a in SocialAccount.objects.filter(user=user)],
+    }
+
+
+def debates(user) -> list[dict]:
+    return [{"id": d.pk, "title": d.title, "description": d.description, "created_at": _when(d.created_at),
+             "url": d.get_absolute_url()} for d in Debate.objects.filter(author=user).order_by("pk")]
+
+
+def comments(user) -> list[dict]:
+    return [{"id": c.pk, "debate": c.debate.title, "debate_id": c.debate_id, "parent_id": c.parent_id,
+             "stance": c.get_alignment_display() if c.depth == 0 else None, "text": c.body,
+             "created_at": _when(c.created_at), "edited_at": _when(c.edited_at), "deleted_at": _when(c.deleted_at),
+             "hidden_by_moderation_at": _when(c.hidden_at), "score": c.score, "url": c.url}
+            for c in Comment.objects.filter(author=user).select_related("debate").order_by("pk")]
+
+
+def votes(user) -> list[dict]:
+    return [{"comment_id": v.comment_id, "debate": v.comment.debate.title, "value": v.value,
+             "created_at": _when(v.created_at)}
+            for v in Vote.objects.filter(user=user).select_related("comment__debate").order_by("pk")] + [
+        {"contribution_id": v.contribution_id, "meeting": v.contribution.meeting.title, "value": 1,
+         "created_at": _when(v.created_at)}
+        for v in ContributionVote.objects.filter(participant__user=user).select_related("contribution__meeting")]
+
+
+def messages(user) -> list[dict]:
+    """The conversations they take part in, each as they see it (what they wrote and what they received)."""
+    out = []
+    # Someone who left a conversation no longer takes part in it, for the export too (live.messaging.models).
+    for participation in Participant.objects.filter(user=user, left_at__isnull=True).select_related(
+            "conversation").order_by("pk"):
+        conversation = participation.conversation
+        out.append({
+            "conversation_id": conversation.pk, "joined_at": _when(participation.joined_at),
+            "with": [p.public_name for p in messaging.others(conversation, user, active=False)],
+            "messages": [{"from": m.author.public_name, "mine": m.author_id == user.pk, "kind": m.kind,
+                          "text": "" if m.is_hidden and m.author_id != user.pk else m.body,
+                          "hidden_by_moderation": m.is_hidden, "sent_at": _when(m.created_at)}
+                         for m in messaging.visible_messages(user, conversation)],
+        })
+    return out
+
+
+def meetings(user) -> dict:
+    return {
+        "participations": [{"meeting": p.meeting.title, "nickname": p.nickname, "joined_at": _when(p.joined_at),
+                            "ip": p.ip}
+                           for p in MeetingParticipant.objects.filter(user=user).select_related("meeting")],
+        "contributions": [{"meeting": c.meeting.title, "kind": c.kind, "text": c.body, "status": c.status,
+                           "created_at": _when(c.created_at), "votes": c.vote_count}
+                          for c in Contribution.objects.filter(participant__user=user).select_related("meeting")
+                          .order_by("pk")],
+        "poll_answers": [{"meeting": a.poll.meeting.title, "question": a.poll.question, "answer": a.choice.label,
+                          "answered_at": _when(a.created_at)}
+                         for a in PollAnswer.objects.filter(participant__user=user)
+                         .select_related("poll__meeting", "choice").order_by("pk")],
+    }
+
+
+def registrations(user) -> list[dict]:
+    return [{"meeting": r.meeting.title, "starts_at": _when(r.meeting.starts_at), "registered_at": _when(r.created_at)}
+            for r in Registration.objects.filter(user=user).select_related("meeting").order_by("pk")]
+
+
+def reports(user) -> list[dict]:
+    return [{"kind": r.kind, "object_id": r.object_id, "reason": r.get_reason_display(), "details": r.details,
+             "created_at": _when(r.created_at), "decided_at": _when(r.resolved_at)}
+            for r in Report.objects.filter(reporter=user).order_by("pk")]
+
+
+def notifications(user) -> list[dict]:
+    return [{"kind": n.kind, "text": n.text, "url": n.url, "created_at": _when(n.created_at),
+             "read_at": _when(n.read_at)} for n in Notification.objects.filter(user=user).order_by("pk")]
+
+
+def blocks(user) -> list[dict]:
+    return [{"blocked": b.blocked.public_name, "since": _when(b.created_at)}
+            for b in Block.objects.filter(blocker=user).select_related("blocked").order_by("pk")]
+
+
+# (file name, title in the index, reader): one JSON file each.
+KINDS = (
+    ("profile", _("Profile"), profile),
+    ("debates", _("Debates I opened"), debates),
+    ("comments", _("Comments, with their debate and stance"), comments),
+    ("votes", _("Votes on comments and contributions"), votes),
+    ("messages", _("Private messages of my conversations"), messages),
+    ("meetings", _("Meeting participations, contributions and poll answers"), meetings),
+    ("registrations", _("Meeting registrations"), registrations),
+    ("reports", _("Reports I made"), reports),
+    ("notifications", _("Notifications"), notifications),
+    ("blocks", _("People I blocked"), blocks),
+)

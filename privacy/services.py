@@ -1,0 +1,168 @@
+"""Personal data: "download my data" archives (RGPD articles 15 and 20) and the retention rules."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import zipfile
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from live import ratelimit
+from live.notifications.services import notify
+from privacy import selectors
+from privacy.models import DataExport
+
+logger = logging.getLogger(__name__)
+
+STUCK = timedelta(hours=1)
+
+
+def ensure_can_export(user) -> None:
+    if not getattr(user, "is_authenticated", False):
+        raise PermissionDenied(_("Sign in to download your data. A meeting guest without an account has no personal "
+                                 "data here beyond the anonymous contributions shown in the meeting."))
+
+
+@transaction.atomic
+def request_export(*, user) -> DataExport:
+    """Ask for an archive of everything `user` has here; it is built off the request path (privacy.tasks), and a
+    notification links to it when ready. An archive still in preparation is returned instead of a second one."""
+    ensure_can_export(user)
+    pending = DataExport.objects.filter(user=user, status__in=[DataExport.Status.PENDING, DataExport.Status.RUNNING])
+    # A task cut short (its worker killed) never finishes its archive: after STUCK it counts as failed.
+    pending.filter(created_at__lt=timezone.now() - STUCK).update(status=DataExport.Status.FAILED)
+    if (export := pending.first()) is not None:
+        return export
+    ratelimit.enforce("export", user)
+    export = DataExport.objects.create(user=user)
+    from privacy.tasks import build_export
+
+    # In this transaction: the task row (django-tasks-db) commits with the export or not at all.
+    build_export.enqueue(export.pk)
+    return export
+
+
+def _progress(export: DataExport, **fields) -> None:
+    DataExport.objects.filter(pk=export.pk).update(**fields)
+
+
+def build_export(*, export_id: int) -> DataExport | None:
+    """Build the ZIP: one JSON file per kind of data (privacy.selectors.KINDS) and a readable index.html. Progress
+    is saved after each kind, for the page that shows it."""
+    export = DataExport.objects.select_related("user").filter(pk=export_id).first()
+    if export is None or export.status not in (DataExport.Status.PENDING, DataExport.Status.RUNNING):
+        return export  # erased meanwhile, or already built by an earlier run
+    user = export.user
+    _progress(export, status=DataExport.Status.RUNNING, progress=0)
+    try:
+        with translation.override(settings.LANGUAGE_CODE):
+            buffer = io.BytesIO()
+            sections = []
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for done, (name, title, read) in enumerate(selectors.KINDS, start=1):
+                    data = read(user)
+                    text = json.dumps(data, ensure_ascii=False, indent=2)
+                    archive.writestr(f"{name}.json", text)
+                    sections.append({"file": f"{name}.json", "title": title, "text": text,
+                                     "count": len(data) if isinstance(data, list) else None})
+                    _progress(export, progress=int(done * 90 / len(selectors.KINDS)))
+                archive.writestr("index.html", render_to_string("privacy/export_index.html", {
+                    "person": user, "sections": sections, "generated_at": timezone.now()}))
+            content = buffer.getvalue()
+            now = timezone.now()
+            with transaction.atomic():
+                _progress(export, status=DataExport.Status.READY, progress=100, archive=content, size=len(content),
+                          finished_at=now, expires_at=now + timedelta(hours=settings.PRIVACY_EXPORT_HOURS))
+                export.refresh_from_db()
+                notify(user=user, kind="export_ready", url=export.get_absolute_url(),
+                       text=_("Your data is ready to download until %(date)s.") % {
+                           "date": timezone.localtime(export.expires_at).strftime("%d/%m/%Y %H:%M")})
+    except Exception:
+        logger.exception("data export %s failed", export.pk)
+        _progress(export, status=DataExport.Status.FAILED)
+        raise
+    return export
+
+
+def download(*, user, token: str) -> DataExport:
+    """The archive behind `token`, for its owner only, while it has not expired."""
+    ensure_can_export(user)
+    export = DataExport.objects.filter(token=token, user=user).first()
+    if export is None:
+        # Someone else's link looks exactly like one that does not exist.
+        raise PermissionDenied(_("This download link is not yours, or does not exist. Ask for your own archive on "
+                                 "the “My data” page."))
+    if export.is_expired:
+        raise PermissionDenied(_("This archive has expired and was deleted. Ask for a new one on the “My data” page."))
+    if export.status != DataExport.Status.READY:
+        raise PermissionDenied(_("This archive is not ready yet. Its progress shows on the “My data” page."))
+    ratelimit.enforce("export_download", user)
+    return export
+
+
+# --- retention -----------------------------------------------------------------------------------------------------
+
+BATCH = 1000
+
+
+def _in_batches(queryset, change) -> int:
+    """Apply `change(rows)` to `queryset` a batch of primary keys at a time, each batch its own transaction: an
+    interrupted run keeps what it finished, and the next run (the same rules) does the rest."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            pks = list(queryset.values_list("pk", flat=True)[:BATCH])
+            if not pks:
+                return done
+            change(queryset.model.objects.filter(pk__in=pks))
+            done += len(pks)
+
+
+def _before(days: int):
+    return timezone.now() - timedelta(days=days) if days > 0 else None
+
+
+def apply_retention() -> dict[str, int]:
+    """Forget what is past its retention (PRIVACY_*_DAYS; 0 keeps it): private messages, notifications, anonymous
+    meeting guests' nicknames and IPs, IPs of meeting participations, expired archives, finished background tasks;
+    and the stream event log (LIVE_RETENTION_DAYS). Idempotent and safe to interrupt (batches)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from live import streams
+    from live.messaging.models import Message
+    from live.notifications.models import Notification
+    from meetings.models import Participant
+
+    done = {}
+    if cutoff := _before(settings.PRIVACY_MESSAGES_DAYS):
+        done["messages"] = _in_batches(Message.objects.filter(created_at__lt=cutoff), lambda rows: rows.delete())
+    if cutoff := _before(settings.PRIVACY_NOTIFICATIONS_DAYS):
+        done["notifications"] = _in_batches(Notification.objects.filter(created_at__lt=cutoff),
+                                            lambda rows: rows.delete())
+    if cutoff := _before(settings.PRIVACY_GUESTS_DAYS):
+        done["guests"] = _in_batches(
+            Participant.objects.filter(user__isnull=True, joined_at__lt=cutoff).exclude(nickname="", ip=None),
+            lambda rows: rows.update(nickname="", ip=None))
+    if cutoff := _before(settings.PRIVACY_IP_DAYS):
+        done["ips"] = _in_batches(Participant.objects.filter(joined_at__lt=cutoff, ip__isnull=False),
+                                  lambda rows: rows.update(ip=None))
+    done["archives"] = _in_batches(
+        DataExport.objects.filter(expires_at__lt=timezone.now(), archive__isnull=False),
+        lambda rows: rows.update(archive=None, size=0))
+    if cutoff := _before(settings.PRIVACY_TASK_RESULTS_DAYS):
+        done["tasks"] = _in_batches(DBTaskResult.objects.filter(finished_at__lt=cutoff), lambda rows: rows.delete())
+    done["events"] = streams.prune()
+    return done
+
+
+def erase_exports(*, user, former: dict) -> None:
+    """An erasure step (live.features): the person's archives go with their account."""
+    DataExport.objects.filter(user=user).delete()

@@ -1,0 +1,47 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from live import actions
+from privacy import services
+from privacy.models import DataExport
+
+
+def policy(request):
+    """"Données personnelles": what is kept, why, for how long, and whom to contact, from the settings."""
+    return render(request, "privacy/policy.html", {
+        "controller": settings.PRIVACY_CONTROLLER, "dpo": settings.PRIVACY_DPO_CONTACT,
+        "export_hours": settings.PRIVACY_EXPORT_HOURS, "messages_days": settings.PRIVACY_MESSAGES_DAYS,
+        "notifications_days": settings.PRIVACY_NOTIFICATIONS_DAYS, "guests_days": settings.PRIVACY_GUESTS_DAYS,
+        "ip_days": settings.PRIVACY_IP_DAYS, "events_days": settings.LIVE_RETENTION_DAYS})
+
+
+@login_required
+def my_data(request):
+    exports = DataExport.objects.filter(user=request.user).defer("archive")[:5]
+    return render(request, "privacy/my_data.html", {
+        "exports": exports, "in_progress": any(export.in_progress for export in exports)})
+
+
+@require_POST
+@actions.action()
+def request_export(request):
+    services.request_export(user=request.user)
+    if request.htmx:
+        return my_data(request)
+    return redirect("privacy:my_data")
+
+
+def download(request, token):
+    try:
+        export = services.download(user=request.user, token=token)
+    except actions.REFUSALS as exc:
+        return actions.refusal(request, exc)
+    response = HttpResponse(bytes(export.archive), content_type="application/zip")
+    name = _("my-data") + f"-{export.finished_at:%Y-%m-%d}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,153 @@
+"""Download my data (RGPD articles 15 and 20): every kind of personal data is in its owner's archive and in nobody
+else's; the link is the owner's only, expires, and is rate limited; a guest gets a clear answer.
+
+- alice: has one of everything, each marked "ALICE-<kind>";
+- bob: has his own things, and must find none of alice's in his archive;
+- carol: alice's correspondent (their conversation is in both their archives, in nobody else's)."""
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from debates import services as debates
+from live.messaging import services as messaging
+from live.moderation import services as moderation
+from live.notifications.models import Notification
+from live.notifications.services import notify
+from meetings import services as meetings
+from privacy.models import DataExport
+from tests.meetings.conftest import make_meeting
+
+pytestmark = pytest.mark.django_db
+
+KINDS = ["profile", "debates", "comments", "votes", "messages", "meetings", "registrations", "reports",
+         "notifications", "blocks"]
+
+
+def signed_in(user, language="fr"):
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def world(alice, bob, carol, fiona):
+    alice.bio = "ALICE-bio"
+    alice.save()
+    debate = debates.create_debate(author=fiona, title="Piétonniser la place ?", description="Qu'en pensez-vous ?")
+    own = debates.create_debate(author=alice, title="ALICE-debate", description="Une idée pour le quartier")
+    comment = debates.post_comment(author=alice, debate=debate, body="ALICE-comment", alignment=-1)
+    bobs = debates.post_comment(author=bob, debate=debate, body="BOB-comment", alignment=1)
+    debates.vote(comment=bobs, user=alice, value=-1)
+    debates.vote(comment=comment, user=bob, value=1)
+    messaging.start_conversation(author=alice, recipients=[carol], body="ALICE-message to carol")
+    messaging.start_conversation(author=bob, recipients=[carol], body="BOB-message to carol")
+    messaging.block_user(blocker=alice, blocked=bob)
+    meeting = make_meeting(fiona, premoderation=False, registration_enabled=True, title="ALICE-meeting")
+    meetings.register(user=alice, meeting=meeting)
+    participant = meetings.join(meeting=meeting, user=alice, ip="198.51.100.4")
+    meetings.post_contribution(participant=participant, body="ALICE-contribution")
+    poll = meetings.create_poll(actor=fiona, meeting=meeting, question="Une fontaine ?", choices=["ALICE-choice", "Non"])
+    poll = meetings.open_poll(actor=fiona, poll=poll)
+    meetings.answer_poll(participant=participant, poll=poll, choices=[poll.choices.get(label="ALICE-choice").pk])
+    moderation.report(reporter=alice, kind="comment", object_id=bobs.pk, reason="other", details="ALICE-report")
+    notify(user=alice, kind="test", text="ALICE-notification")
+    return {"debate": debate, "own": own}
+
+
+def archive_of(user) -> dict[str, str]:
+    client = signed_in(user)
+    assert client.post("/privacy/my-data/export/").status_code == 302
+    export = DataExport.objects.filter(user=user).latest("pk")
+    response = client.get(export.get_absolute_url())
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        return {name: archive.read(name).decode() for name in archive.namelist()}
+
+
+def test_every_kind_of_alices_data_is_in_her_archive_and_in_nobody_elses(alice, bob, carol, world):
+    mine, bobs = archive_of(alice), archive_of(bob)
+
+    assert sorted(mine) == sorted([f"{kind}.json" for kind in KINDS] + ["index.html"])
+    for kind in KINDS:
+        json.loads(mine[f"{kind}.json"])  # each file is JSON
+    expected = {"profile.json": ["alice@example.org", "ALICE-bio"], "debates.json": ["ALICE-debate"],
+                "comments.json": ["ALICE-comment", "Piétonniser la place ?", "Contre"],
+                "votes.json": ['"value": -1'], "messages.json": ["ALICE-message to carol", "carol"],
+                "meetings.json": ["ALICE-contribution", "ALICE-choice", "198.51.100.4"],
+                "registrations.json": ["ALICE-meeting"], "reports.json": ["ALICE-report"],
+                "notifications.json": ["ALICE-notification"], "blocks.json": ['"blocked": "bob"']}
+    for name, needles in expected.items():
+        for needle in needles:
+            assert needle in mine[name], (name, needle)
+    assert "ALICE-comment" in mine["index.html"]
+    everything_bob_got = "".join(bobs.values())
+    for needle in ["ALICE-bio", "alice@example.org", "ALICE-debate", "ALICE-comment", "ALICE-message",
+                   "ALICE-contribution", "ALICE-choice", "198.51.100.4", "ALICE-report", "ALICE-notification"]:
+        assert needle not in everything_bob_got, needle
+    assert "BOB-comment" in bobs["comments.json"] and "BOB-comment" not in mine["comments.json"]
+    assert "BOB-message" not in mine["messages.json"]  # bob and carol's conversation is not alice's
+
+
+def test_the_owner_is_told_when_it_is_ready(alice, world):
+    signed_in(alice).post("/privacy/my-data/export/")
+
+    export = DataExport.objects.get(user=alice)
+    assert export.status == "ready" and export.progress == 100
+    note = Notification.objects.filter(user=alice, kind="export_ready").get()
+    assert note.url == export.get_absolute_url()
+    page = signed_in(alice).get("/privacy/my-data/").content.decode()
+    assert export.get_absolute_url() in page
+
+
+def test_someone_elses_link_is_refused_and_says_why(alice, bob, world):
+    signed_in(alice).post("/privacy/my-data/export/")
+    export = DataExport.objects.get(user=alice)
+
+    response = signed_in(bob, "en").get(export.get_absolute_url())
+
+    assert response.status_code == 403
+    assert "This download link is not yours, or does not exist." in response.content.decode()
+    assert signed_in(bob, "en").get("/privacy/exports/made-up-token/").status_code == 403
+
+
+def test_an_expired_link_is_refused_and_says_why(alice, world):
+    signed_in(alice).post("/privacy/my-data/export/")
+    DataExport.objects.filter(user=alice).update(expires_at=timezone.now() - timedelta(minutes=1))
+
+    response = signed_in(alice, "en").get(DataExport.objects.get(user=alice).get_absolute_url())
+
+    assert response.status_code == 403
+    assert "This archive has expired" in response.content.decode()
+
+
+def test_a_guest_asking_for_an_export_is_told_to_sign_in(db):
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").post("/privacy/my-data/export/")
+
+    assert response.status_code == 403
+    assert "Sign in to download your data." in response.content.decode()
+    assert not DataExport.objects.exists()
+
+
+def test_downloads_are_rate_limited(alice, world, settings):
+    settings.RATE_LIMITS = {"export_download": "2/3600"}
+    client = signed_in(alice, "en")
+    client.post("/privacy/my-data/export/")
+    url = DataExport.objects.get(user=alice).get_absolute_url()
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_erasing_the_account_deletes_its_archives(alice, world):
+    from live.accounts.services import erase_account
+    from tests.helpers import PASSWORD
+
+    signed_in(alice).post("/privacy/my-data/export/")
+    erase_account(user=alice, password=PASSWORD)
+
+    assert not DataExport.objects.exists()

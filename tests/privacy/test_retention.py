@@ -1,0 +1,96 @@
+"""`manage.py apply_retention` forgets what is past its retention, keeps the rest, and can run again (or after an
+interruption) without harm; the "Données personnelles" page says so from the settings."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from live.messaging import services as messaging
+from live.messaging.models import Message
+from live.notifications.models import Notification
+from live.notifications.services import notify
+from meetings import services as meetings
+from meetings.models import Participant
+from privacy import services
+from privacy.models import DataExport
+from tests.meetings.conftest import make_meeting
+
+pytestmark = pytest.mark.django_db
+
+
+def age(queryset, field, days):
+    queryset.update(**{field: timezone.now() - timedelta(days=days)})
+
+
+def test_it_forgets_what_is_past_retention_and_keeps_the_rest(alice, bob, fiona, settings):
+    settings.PRIVACY_MESSAGES_DAYS, settings.PRIVACY_NOTIFICATIONS_DAYS = 365, 90
+    settings.PRIVACY_GUESTS_DAYS, settings.PRIVACY_IP_DAYS = 30, 30
+    old = messaging.start_conversation(author=alice, recipients=[bob], body="Il y a deux ans")
+    recent = messaging.send_message(author=bob, conversation=old.conversation, body="Hier")
+    age(Message.objects.filter(pk=old.pk), "created_at", 400)
+    age(Notification.objects.filter(pk=notify(user=alice, kind="t", text="vieille").pk), "created_at", 100)
+    notify(user=alice, kind="t", text="récente")
+    meeting = make_meeting(fiona)
+    guest = meetings.join(meeting=meeting, nickname="Gaston", ip="10.0.0.7")
+    member = meetings.join(meeting=meeting, user=alice, ip="10.0.0.8")
+    fresh_guest = meetings.join(meeting=meeting, nickname="Gisèle", ip="10.0.0.9")
+    age(Participant.objects.filter(pk__in=[guest.pk, member.pk]), "joined_at", 45)
+    expired = DataExport.objects.create(user=alice, status="ready", archive=b"zip", size=3,
+                                        expires_at=timezone.now() - timedelta(hours=1))
+
+    call_command("apply_retention")
+
+    assert list(Message.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert list(Notification.objects.filter(user=alice, kind="t").values_list("text", flat=True)) == ["récente"]
+    guest.refresh_from_db(), member.refresh_from_db(), fresh_guest.refresh_from_db()
+    assert (guest.nickname, guest.ip) == ("", None)
+    assert (member.ip, member.user_id) == (None, alice.pk)  # an account's participation keeps its name, not its IP
+    assert (fresh_guest.nickname, fresh_guest.ip) == ("Gisèle", "10.0.0.9")
+    expired.refresh_from_db()
+    assert expired.archive is None
+
+    again = services.apply_retention()  # idempotent: nothing left to do
+    assert {what: count for what, count in again.items() if what != "events"} == {
+        "messages": 0, "notifications": 0, "guests": 0, "ips": 0, "archives": 0, "tasks": 0}
+
+
+def test_an_interrupted_run_is_finished_by_the_next(alice, bob, settings, monkeypatch):
+    settings.PRIVACY_NOTIFICATIONS_DAYS = 1
+    for n in range(5):
+        notify(user=alice, kind="t", text=f"n{n}")
+    age(Notification.objects.all(), "created_at", 3)
+    monkeypatch.setattr(services, "BATCH", 2)
+    calls = []
+    real = Notification.objects.filter
+
+    def crash_on_second_batch(*args, **kwargs):
+        calls.append(kwargs)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(Notification.objects, "filter", crash_on_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        services.apply_retention()
+    assert Notification.objects.count() == 3  # the first batch stays done
+    monkeypatch.undo()
+
+    services.apply_retention()
+    assert Notification.objects.count() == 0
+
+
+def test_the_privacy_page_says_what_the_settings_say(db, settings):
+    settings.PRIVACY_DPO_CONTACT = "dpo@ville-exemple.fr"
+    settings.PRIVACY_CONTROLLER = "Ville d’Exemple"
+    settings.PRIVACY_MESSAGES_DAYS = 730
+
+    page = Client(HTTP_ACCEPT_LANGUAGE="fr").get("/privacy/").content.decode()
+
+    assert "<h1>Données personnelles</h1>" in page
+    assert "dpo@ville-exemple.fr" in page and "Ville d’Exemple" in page
+    assert "730 jours" in page
+    home = Client(HTTP_ACCEPT_LANGUAGE="fr").get("/").content.decode()
+    assert 'href="/privacy/">Données personnelles</a>' in home
