@@ -83,7 +83,15 @@ def go_offline(page):
     page.evaluate("""() => {
         if (!window.__realCreateWebSocket) {
             window.__realCreateWebSocket = htmx.createWebSocket;
-            htmx.createWebSocket = (url) => window.__offline ? new WebSocket('ws://127.0.0.1:9/') : window.__realCreateWebSocket(url);
+            // Offline, a socket fails as on a network failure (close 1006). Not a socket to a closed port: the site's
+            // CSP (connect-src: its own origin only) refuses that one outright, and the extension stops retrying.
+            htmx.createWebSocket = (url) => {
+                if (!window.__offline) return window.__realCreateWebSocket(url);
+                const failing = {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3, readyState: 0,
+                                 send() {}, close() {}, addEventListener() {}, removeEventListener() {}};
+                setTimeout(() => { failing.readyState = 3; if (failing.onclose) failing.onclose({code: 1006}); }, 20);
+                return failing;
+            };
         }
         window.__offline = true;
         const wrapper = document.body['htmx-internal-data'].webSocket;

@@ -29,7 +29,11 @@ class DecidimPage(BaseHTTPRequestHandler):
     """A Decidim page with the snippet of docs/decidim.md pasted in it."""
 
     def do_GET(self):  # noqa: N802
-        kind, pk = self.path.strip("/").split("/")[-2:]  # /debate/42 or /meeting/7
+        parts = self.path.strip("/").split("/")  # /debate/42 or /meeting/7
+        if len(parts) != 2 or parts[0] not in ("debate", "meeting"):
+            self.send_error(404)  # the browser's /favicon.ico
+            return
+        kind, pk = parts
         body = f"""<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Decidim</title></head><body>
 <h1>Budget participatif</h1>
 <iframe id="agora-live" src="{LIVE}/decidim/embed/{kind}s/{pk}/" title="En direct sur Agora Live"
@@ -150,6 +154,9 @@ def test_a_page_of_no_configured_origin_cannot_frame_it(ville_browser, agora, de
         page = context.new_page()
         page.goto(f"{FOREIGN}/debate/{debate.pk}")  # waits for the frame's load too
         frame = next(f for f in page.frames if f != page.main_frame)
+        # Under load the refused frame may not have committed its error page when the parent's load fires.
+        page.wait_for_function("() => !!document.getElementById('agora-live')")
+        frame.wait_for_url("chrome-error://chromewebdata/", timeout=10000)
         assert frame.url == "chrome-error://chromewebdata/"  # Chromium's "refused to connect" in place of the embed
         assert page.frame_locator("#agora-live").locator("#embed-participate").count() == 0
     finally:
