@@ -26,6 +26,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_htmx.http import reswap, retarget
 
+from live import metrics
 from live.ratelimit import RateLimited
 
 REFUSALS = (ValidationError, PermissionDenied, RateLimited)
@@ -117,6 +118,7 @@ def action(*, slot="flash", back=None, page=None):
             try:
                 return view(request, *args, **kwargs)
             except REFUSALS as exc:
+                metrics.refused(kind_of(exc))
                 if page is not None and request.method == "POST" and not request.htmx:
                     return with_status(page(request, exc, *args, **kwargs), exc)
                 where = slot(request, *args, **kwargs) if callable(slot) else slot.format(**kwargs)
@@ -149,6 +151,7 @@ def submit(form, write, field: str | None = None):
     try:
         return write()
     except REFUSALS as exc:
+        metrics.refused(kind_of(exc))
         add_to_form(form, exc, field)
         return None
 

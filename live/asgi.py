@@ -22,16 +22,21 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from live import metrics  # noqa: E402
 from live.accounts.socket_auth import SocketAuthMiddlewareStack  # noqa: E402
 from live.admission import AdmissionLimit  # noqa: E402
+from live.drain import Drained, when_served  # noqa: E402
 from live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": AdmissionLimit(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Requests in flight counted for the graceful stop (live/drain.py), writes timed (live/metrics.py).
+        "http": Drained(metrics.Instrumented(AdmissionLimit(django_asgi_app))),
+        "websocket": metrics.counting_origin_refusals(
+            AllowedHostsOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }
 )
+when_served()  # under daphne: the graceful SIGTERM and the event-loop lag timer, once the server runs
 
 
 def _tune_gc() -> None:

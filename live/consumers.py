@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import DatabaseError
 
-from live import internals, ratelimit, streams, wire
+from live import internals, metrics, ratelimit, streams, wire
 from live.accounts import selectors, socket_auth
 from live.close_codes import Close
 from live.hub import get_hub
@@ -126,16 +126,20 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.scope.get(socket_auth.UNAVAILABLE):  # the database is down: come back later (not anonymously)
             self.accepted = True
             await self.accept()
+            metrics.rejected("unavailable")
             return await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
         if getattr(self.user, "is_authenticated", False) and not self.user.is_active:
+            metrics.rejected("auth")
             await self.close(code=Close.FORBIDDEN)
             return
         self.conn_slot = await ratelimit.acquire_connection(self.scope)
         self.accepted = True
         await self.accept()
         if self.conn_slot is None:  # accepted first: a close before accepting reaches the browser as HTTP 403
+            metrics.rejected("limit")
             await self.close(code=Close.RATE_LIMITED)
             return
+        metrics.opened(self)
         if getattr(self.user, "is_authenticated", False):
             key = self.user.stream_key
             self.subs[key] = Subscription(key, "self", 0, silent=True)
@@ -164,6 +168,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         raise StopConsumer()
 
     async def disconnect(self, code):
+        metrics.closed(self)
         watch = getattr(self, "session_watch", None)
         if watch is not None and watch is not asyncio.current_task():  # the watch may be what ends the socket
             watch.cancel()
@@ -317,6 +322,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not self.write_direct(frames.of(sub.audience, self.viewer.lang)):
             return False
         sub.last = end
+        metrics.frames_delivered(key, end - first + 1)
         return True
 
     async def send_json(self, payload: dict):
@@ -356,6 +362,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def send_event(self, sub: Subscription, msg: dict):
         sub.last = msg["seq"]
+        metrics.frames_delivered(sub.key)
         # The frame built once for every socket of this audience (live/wire.py); the ASGI send takes its text.
         frame = wire.encoded(msg, sub.key, sub.audience, self.viewer.lang)
         if self.write_direct(frame):
@@ -392,6 +399,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             epoch = None
             if self.subs.get(sub.key) is not sub:
                 return  # unfollowed or superseded meanwhile
+            metrics.replay(sub.key, len(missed))
             for msg in missed:
                 if msg["seq"] == sub.last + 1:
                     await self.send_event(sub, msg)
@@ -425,6 +433,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         sub.last = reset.seq
         sub.buffer = [m for m in sub.buffer if m["seq"] > reset.seq]
         sub.catching_up = False
+        metrics.reset(reset.key)
         await self.send_json({"type": "reset", "stream": reset.key, "epoch": reset.epoch, "seq": reset.seq})
         # Anything buffered past the reset point is live again.
         pending, sub.buffer = sub.buffer, []

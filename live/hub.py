@@ -25,7 +25,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from live import streams, variants, wire
+from live import metrics, streams, variants, wire
 
 logger = logging.getLogger(__name__)
 
@@ -295,6 +295,7 @@ class Hub:
             async with self.lock:
                 held = self.held.get(key)
                 if held and key in self.subscribers:
+                    metrics.hole("gap", min(held) - 1 - self.last.get(key, 0))
                     await self._fill(key, self.last.get(key, 0), upto=min(held) - 1)
                     await self._release_held(key)
         except asyncio.CancelledError:
@@ -363,6 +364,7 @@ class Hub:
             if key in self.subscribers and upto > self.last.get(key, 0):
                 async with self.lock:
                     if upto > self.last.get(key, 0):
+                        metrics.hole("sweep", upto - self.last.get(key, 0))
                         await self._fill(key, self.last.get(key, 0), upto=upto)
                         await self._release_held(key)
 

@@ -34,7 +34,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.utils.translation import gettext as _
 
-from live import internals
+from live import internals, metrics
 from live.outage import Breaker
 
 logger = logging.getLogger(__name__)
@@ -189,10 +189,12 @@ def hit(action: str, who) -> tuple[bool, float]:
 
 def enforce(action: str, who) -> None:
     """Raise RateLimited when `who` is over the quota for `action`. Call before writing anything."""
+    metrics.rate_limit_checked(action)
     if not settings.RATE_LIMITS_ENABLED:
         return
     allowed, retry_after = hit(action, who)
     if not allowed:
+        metrics.rate_limit_refused(action)
         raise RateLimited(retry_after, action)
 
 

@@ -319,6 +319,19 @@ LIVE_RENDER_FOLLOWED_ONLY = env_bool("LIVE_RENDER_FOLLOWED_ONLY", True)
 # start-up self-check switches off by itself any whose internals are missing.
 LIVE_INTERNALS_OFF = env_list("LIVE_INTERNALS_OFF")
 
+# --- Operations: metrics, readiness, restarts (docs/deploy.md) -----------------------------------------------------
+# Who may read /metrics (Prometheus): clients in these networks ("10.0.0.0/8,127.0.0.1/32"), as daphne sees their
+# address (with --proxy-headers, the client's, not nginx's), or a scraper sending "Authorization: Bearer
+# <METRICS_TOKEN>". Anyone else gets a 404. Both empty: nobody.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS")
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# /readyz waits this long for PostgreSQL and for Redis before naming it as failed.
+READYZ_TIMEOUT_SECONDS = env_float("READYZ_TIMEOUT_SECONDS", 1)
+# On SIGTERM: seconds over which the process closes its sockets (spread, so that the other processes are not hit by
+# every page at once), then the bound on the requests in flight before it exits anyway.
+LIVE_DRAIN_SECONDS = env_float("LIVE_DRAIN_SECONDS", 2)
+LIVE_DRAIN_REQUESTS_SECONDS = env_float("LIVE_DRAIN_REQUESTS_SECONDS", 10)
+
 # --- Rate limits (live/ratelimit.py) -------------------------------------------------------------------------------
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 # Per action, "count/seconds": overrides of live/ratelimit.py's DEFAULT_LIMITS, where every action is declared.

@@ -37,7 +37,7 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from live import effects, internals, variants
+from live import effects, internals, metrics, variants
 from live.models import Event, StreamCounter
 from live.outage import Breaker
 
@@ -303,7 +303,10 @@ breaker = Breaker()
 def publish(event: Event) -> None:
     """Send a committed event to every process following its stream, rendered for the variants some socket
     follows (live/variants.py). Never raises: the layer is a hint."""
-    send_to_group(event.stream, message(event, variants.wanted(event.stream)))
+    started = time.perf_counter()
+    msg = message(event, variants.wanted(event.stream))
+    metrics.published(event, started)
+    send_to_group(event.stream, msg)
 
 
 def send_to_group(key: str, msg: dict) -> None:
@@ -312,6 +315,7 @@ def send_to_group(key: str, msg: dict) -> None:
     loop's turn was most of a comment POST's time (bench/, docs/performance.md). Elsewhere (commands, shells)
     it is sent before returning."""
     if not breaker.allows():
+        metrics.layer_failed("skipped")
         return
     layer = get_channel_layer()
     loop = internals.server_loop()
@@ -322,6 +326,7 @@ def send_to_group(key: str, msg: dict) -> None:
         async_to_sync(layer.group_send)(group_name(key), msg)
     except Exception:
         breaker.failed()
+        metrics.layer_failed()
         logger.warning("channel layer unavailable; %s will be delivered by the sweep", key, exc_info=True)
     else:
         breaker.succeeded()
@@ -332,6 +337,7 @@ async def _send_async(layer, key: str, msg: dict) -> None:
         await layer.group_send(group_name(key), msg)
     except Exception:
         breaker.failed()
+        metrics.layer_failed()
         logger.warning("channel layer unavailable; %s will be delivered by the sweep", key, exc_info=True)
     else:
         breaker.succeeded()

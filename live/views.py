@@ -1,16 +1,19 @@
 import asyncio
 import sys
 
+import prometheus_client
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 
-from live import features
+from live import drain, features, metrics
 
 RETRY_AFTER_SECONDS = 2  # a PostgreSQL restart or failover: the pool has new connections within a second or two
 
@@ -24,21 +27,40 @@ def home(request):
 
 @never_cache
 async def healthz(request):
-    """Database and channel-layer health as JSON; 503 when either is down. Async, so a busy sync thread pool
-    cannot make the load balancer think the process is dead."""
+    """Liveness: the process answers (its event loop turns). Cheap on purpose: a database or Redis outage must not
+    make a supervisor restart processes that will recover by themselves; /readyz says whether to send traffic."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+async def readyz(request):
+    """Readiness: PostgreSQL, the channel layer and the cache (Redis) each answer within READYZ_TIMEOUT_SECONDS;
+    else 503 naming what failed, so the load balancer sends new requests and sockets to another process. A process
+    draining for a restart (SIGTERM) answers 503 too."""
+    timeout = settings.READYZ_TIMEOUT_SECONDS
     checks = {}
-    try:
-        await sync_to_async(_database_roundtrip, thread_sensitive=False)()
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        await _layer_roundtrip()
-        checks["channel_layer"] = "ok"
-    except Exception as exc:
-        checks["channel_layer"] = f"error: {type(exc).__name__}"
-    healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+    for name, check in (("database", lambda: sync_to_async(_database_roundtrip, thread_sensitive=False)()),
+                        ("channel_layer", _layer_roundtrip),
+                        ("cache", lambda: sync_to_async(_cache_roundtrip, thread_sensitive=False)())):
+        try:
+            await asyncio.wait_for(check(), timeout=timeout)
+            checks[name] = "ok"
+        except TimeoutError:
+            checks[name] = "error: timeout"
+        except Exception as exc:
+            checks[name] = f"error: {type(exc).__name__}"
+    if drain.draining():
+        checks["process"] = "error: draining"
+    ready = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if ready else "error", **checks}, status=200 if ready else 503)
+
+
+@never_cache
+def metrics_view(request):
+    """This process's Prometheus metrics (live/metrics.py), for the configured networks or the bearer token only."""
+    if not metrics.allowed(request):
+        raise Http404
+    return HttpResponse(prometheus_client.generate_latest(), content_type=prometheus_client.CONTENT_TYPE_LATEST)
 
 
 def _database_roundtrip():
@@ -54,7 +76,13 @@ async def _layer_roundtrip():
     process-local channel is avoided on purpose: channels-redis serializes such receives behind the hub's own
     blocking receive, which made a busy process look down."""
     layer = get_channel_layer()
-    await asyncio.wait_for(layer.group_send("live.healthz", {"type": "healthz"}), timeout=2)
+    await layer.group_send("live.healthz", {"type": "healthz"})
+
+
+def _cache_roundtrip():
+    """A write and a read on the cache (rate limits, socket slots, presence): an unreachable Redis raises."""
+    cache.set("readyz", 1, timeout=10)
+    cache.get("readyz")
 
 
 def server_error(request):

@@ -5,24 +5,16 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-def test_it_reports_database_and_channel_layer(client):
+def test_it_says_the_process_is_alive(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}
+    assert response.json() == {"status": "ok"}
     assert response["Cache-Control"].startswith("max-age=0")
 
 
-def test_it_answers_503_when_the_channel_layer_is_down(client):
-    with mock.patch("live.views._layer_roundtrip", side_effect=ConnectionError("redis down")):
-        response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response.json()["channel_layer"] == "error: ConnectionError"
-    assert response.json()["database"] == "ok"
-
-
-def test_it_answers_503_when_the_database_is_down(client):
+def test_it_stays_cheap_when_the_database_is_down(client):
+    # liveness: a database outage must not make a supervisor restart processes that recover by themselves
     with mock.patch("live.views.connection") as connection:
         connection.cursor.side_effect = Exception("gone")
         response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response.json()["database"] == "error: Exception"
+    assert response.status_code == 200

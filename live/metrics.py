@@ -1,0 +1,278 @@
+"""Prometheus metrics of this process (docs/deploy.md, Metrics), served at /metrics to the configured networks or
+to a scraper that brings METRICS_TOKEN; anyone else gets a 404.
+
+Each daphne process serves its own figures (Prometheus scrapes every port). Labels are bounded: stream kinds
+(`debate`, `meeting`...), event kinds (`comment.posted`), rate-limit actions (`comment`, `vote`...), reasons;
+never a stream id, a user id or any text.
+
+The hot path (a frame per socket per event) only adds to plain dicts here, read when Prometheus scrapes
+(`LiveCollector`): no lock and no label lookup per socket. Histograms (a write's latency, an event's rendering)
+are observed once per request or per published event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import ipaddress
+import time
+import weakref
+from collections import Counter
+
+from django.conf import settings
+from prometheus_client import REGISTRY, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+# --- counted in plain dicts, exposed by LiveCollector ------------------------------------------------------------------
+
+appended: Counter[tuple[str, str]] = Counter()  # (stream kind, event kind) -> events published after commit
+delivered: Counter[str] = Counter()  # stream kind -> event frames written to sockets (live and replayed)
+replays: Counter[str] = Counter()  # stream kind -> resumes answered with a replay
+replayed: Counter[str] = Counter()  # stream kind -> events sent by those replays
+resets: Counter[str] = Counter()  # stream kind -> positions that could not be replayed
+holes: Counter[str] = Counter()  # "sweep" / "gap" -> holes found
+repaired: Counter[str] = Counter()  # "sweep" / "gap" -> events read from the log to fill them
+layer_failures: Counter[str] = Counter()  # "send" (the layer raised) / "skipped" (breaker open)
+rejections: Counter[str] = Counter()  # "origin" / "auth" / "limit" / "unavailable" -> sockets refused
+refusals: Counter[tuple[str, str]] = Counter()  # (action, reason) -> write refusals answered by live/actions.py
+rate_limited: Counter[str] = Counter()  # rate-limit action -> refusals
+sockets: weakref.WeakSet = weakref.WeakSet()  # this process's open sockets (their consumers)
+loop_lag = [0.0]  # the last measured delay of the loop timer, seconds
+
+REJECTION_REASONS = ("origin", "auth", "limit", "unavailable")
+HOLE_SOURCES = ("sweep", "gap")
+
+# --- histograms --------------------------------------------------------------------------------------------------------
+
+WRITE_SECONDS = Histogram(
+    "agora_http_write_seconds", "HTTP write requests (POST) from arrival to response, by rate-limit action",
+    ["action"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+RENDER_SECONDS = Histogram(
+    "agora_render_seconds", "Rendering of a published event for the variants some socket follows, by event kind",
+    ["kind"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1))
+LOOP_LAG_SECONDS = Histogram(
+    "agora_event_loop_lag_seconds", "Delay of a periodic timer on the event loop beyond its due time",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+LOOP_TICK = 0.5  # seconds between two lag measurements
+
+
+def stream_kind(key: str) -> str:
+    return key.partition(".")[0]
+
+
+# --- one-line calls from the live layer --------------------------------------------------------------------------------
+
+def published(event, started: float) -> None:
+    """streams.publish: one event committed and rendered (`started`: time.perf_counter() before the rendering)."""
+    RENDER_SECONDS.labels(event.kind).observe(time.perf_counter() - started)
+    appended[(stream_kind(event.stream), event.kind)] += 1
+
+
+def frames_delivered(key: str, count: int = 1) -> None:
+    delivered[stream_kind(key)] += count
+
+
+def replay(key: str, count: int) -> None:
+    replays[stream_kind(key)] += 1
+    replayed[stream_kind(key)] += count
+
+
+def reset(key: str) -> None:
+    resets[stream_kind(key)] += 1
+
+
+def hole(source: str, missing: int) -> None:
+    holes[source] += 1
+    repaired[source] += missing
+
+
+def layer_failed(how: str = "send") -> None:
+    layer_failures[how] += 1
+
+
+def rejected(reason: str) -> None:
+    rejections[reason] += 1
+
+
+def counting_origin_refusals(validator):
+    """channels' OriginValidator (AllowedHostsOriginValidator), counting the handshakes it refuses."""
+    check = validator.valid_origin
+
+    def valid_origin(parsed_origin):
+        valid = check(parsed_origin)
+        if not valid:
+            rejected("origin")
+        return valid
+
+    validator.valid_origin = valid_origin
+    return validator
+
+
+def opened(consumer) -> None:
+    sockets.add(consumer)
+
+
+def closed(consumer) -> None:
+    sockets.discard(consumer)
+
+
+# --- the write being served: its action is known once the service is rate limited ---------------------------------
+
+_request: contextvars.ContextVar[dict | None] = contextvars.ContextVar("agora_request", default=None)
+
+
+def rate_limit_checked(action: str) -> None:
+    """live/ratelimit.py: the request being served is this action (the first one counted names it)."""
+    current = _request.get()
+    if current is not None and "action" not in current:
+        current["action"] = action
+
+
+def rate_limit_refused(action: str) -> None:
+    rate_limited[action] += 1
+
+
+def refused(reason: str) -> None:
+    """live/actions.py: a write refused (invalid, forbidden, rate_limited)."""
+    current = _request.get()
+    refusals[((current or {}).get("action", "other"), reason)] += 1
+
+
+class Instrumented:
+    """The ASGI wrapper of HTTP requests: times writes (POST) by action, until their response is sent."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            return await self.app(scope, receive, send)
+        state: dict = {}
+        token = _request.set(state)
+        started = time.perf_counter()
+
+        async def timed_send(message):
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                WRITE_SECONDS.labels(state.get("action", "other")).observe(time.perf_counter() - started)
+
+        try:
+            return await self.app(scope, receive, timed_send)
+        finally:
+            _request.reset(token)
+
+
+# --- event-loop lag ----------------------------------------------------------------------------------------------------
+
+_timers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def ensure_loop_timer() -> None:
+    loop = asyncio.get_running_loop()
+    if loop not in _timers:
+        _timers[loop] = loop.create_task(_measure_lag(), name="agora-loop-lag")
+
+
+async def _measure_lag() -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + LOOP_TICK
+        await asyncio.sleep(LOOP_TICK)
+        lag = max(0.0, loop.time() - due)
+        loop_lag[0] = lag
+        LOOP_LAG_SECONDS.observe(lag)
+
+
+# --- read at scrape time -----------------------------------------------------------------------------------------------
+
+def _pools() -> list:
+    try:
+        from django.db.backends.postgresql.base import DatabaseWrapper
+    except ImportError:
+        return []
+    return list(getattr(DatabaseWrapper, "_connection_pools", {}).values())
+
+
+class LiveCollector:
+    def describe(self):
+        return []  # read at scrape time only (collect imports the live layer, which imports this module)
+
+    def collect(self):
+        from live import hub, ratelimit, wire
+
+        def counter(name, doc, label, values, fixed=()):
+            family = CounterMetricFamily(name, doc, labels=[label] if isinstance(label, str) else list(label))
+            for key in {*fixed, *values}:
+                family.add_metric([key] if isinstance(label, str) else list(key), values.get(key, 0))
+            return family
+
+        yield GaugeMetricFamily("agora_sockets_open", "WebSockets open in this process", value=len(sockets))
+        subs = GaugeMetricFamily("agora_subscriptions", "Socket subscriptions in this process, by stream kind",
+                                 labels=["stream"])
+        by_kind: Counter[str] = Counter()
+        for live_hub in list(hub._hubs.values()):
+            for key, consumers in list(live_hub.subscribers.items()):
+                by_kind[stream_kind(key)] += len(consumers)
+        for kind, count in by_kind.items():
+            subs.add_metric([kind], count)
+        yield subs
+        yield counter("agora_events_appended", "Events committed and published, by stream and event kind",
+                      ("stream", "kind"), appended)
+        yield counter("agora_frames_delivered", "Event frames written to sockets (live and replayed), by stream kind",
+                      "stream", delivered)
+        yield counter("agora_replays", "Resumes answered by a replay, by stream kind", "stream", replays)
+        yield counter("agora_replayed_events", "Events sent by replays, by stream kind", "stream", replayed)
+        yield counter("agora_replay_resets", "Positions that could not be replayed (reset), by stream kind",
+                      "stream", resets)
+        yield counter("agora_holes_found", "Holes in a stream found by the hub (sweep: the periodic check against "
+                      "the log; gap: an event arrived ahead of its predecessor)", "source", holes, HOLE_SOURCES)
+        yield counter("agora_hole_events_repaired", "Events read from the log to fill the holes", "source",
+                      repaired, HOLE_SOURCES)
+        yield counter("agora_channel_layer_failures", "Channel-layer sends that failed (send) or were skipped while "
+                      "the layer was down (skipped)", "how", layer_failures, ("send", "skipped"))
+        yield CounterMetricFamily("agora_slow_sockets_cut", "Sockets cut for not reading their frames",
+                                  value=wire.SLOW_ABORTS[0])
+        yield counter("agora_socket_rejections", "Sockets refused at the handshake, by reason", "reason",
+                      rejections, REJECTION_REASONS)
+        yield counter("agora_rate_limit_refusals", "Attempts refused by a rate limit, by action", "action",
+                      rate_limited)
+        yield counter("agora_write_refusals", "HTTP writes refused (invalid, forbidden, rate_limited), by action",
+                      ("action", "reason"), refusals)
+        yield counter("agora_rate_limit_degraded", "Rate-limit decisions taken by this process alone while Redis "
+                      "was down, by action", "action", dict(ratelimit.degraded))
+        yield GaugeMetricFamily("agora_event_loop_lag_last_seconds", "The last measured event-loop lag",
+                                value=loop_lag[0])
+        in_use = GaugeMetricFamily("agora_db_pool_connections_in_use", "Database pool connections lent out")
+        waiting = GaugeMetricFamily("agora_db_pool_requests_waiting", "Requests waiting for a pool connection")
+        size = GaugeMetricFamily("agora_db_pool_size", "Database pool connections open")
+        used = wait = total = 0
+        for pool in _pools():
+            stats = pool.get_stats()
+            total += stats.get("pool_size", 0)
+            used += stats.get("pool_size", 0) - stats.get("pool_available", 0)
+            wait += stats.get("requests_waiting", 0)
+        in_use.add_metric([], used)
+        waiting.add_metric([], wait)
+        size.add_metric([], total)
+        yield from (in_use, waiting, size)
+
+
+REGISTRY.register(LiveCollector())
+
+
+# --- access ------------------------------------------------------------------------------------------------------------
+
+def allowed(request) -> bool:
+    """The scraper is in METRICS_ALLOWED_NETWORKS (its address as daphne gives it: with --proxy-headers, the
+    client's) or sends `Authorization: Bearer <METRICS_TOKEN>`."""
+    import hmac
+
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return True
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net, strict=False) for net in settings.METRICS_ALLOWED_NETWORKS)

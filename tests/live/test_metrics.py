@@ -1,0 +1,177 @@
+"""/metrics (live/metrics.py): Prometheus figures of this process, moved by real actions through the real ASGI
+stack, refused to whoever is neither in the configured networks nor holding the token, and named as docs/deploy.md
+names them.
+
+The counters are the process's: each test reads them before and after what it does."""
+
+import re
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import HttpCommunicator
+from django.conf import settings as django_settings
+from prometheus_client.parser import text_string_to_metric_families
+
+from live import streams
+from live.notifications.services import notify
+from tests.debates.conftest import make_debate
+from tests.helpers import connect, events, follow, position, session_cookie
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
+CSRF = "k" * 32  # a CSRF secret chosen by the test: sent as the cookie and as the header, as htmx does
+
+
+@pytest.fixture(autouse=True)
+def _scraping_allowed(settings):
+    settings.METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.METRICS_TOKEN = ""
+
+
+def scrape(client) -> dict[str, float]:
+    """{'name{label="v",...}': value} of every sample /metrics answers."""
+    response = client.get("/metrics")
+    assert response.status_code == 200, response.status_code
+    samples = {}
+    for family in text_string_to_metric_families(response.content.decode()):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}"] = sample.value
+    return samples
+
+
+def moved(before, after, name):
+    return after.get(name, 0) - before.get(name, 0)
+
+
+async def post(user, path, data, cookie=None):
+    """A POST through live.asgi.application, as daphne hands it over (the write timing wraps it there)."""
+    from live.asgi import application
+
+    cookie = cookie or await sync_to_async(session_cookie)(user)
+    communicator = HttpCommunicator(application, "POST", path, body=urlencode(data).encode(), headers=[
+        (b"host", b"testserver"), (b"content-type", b"application/x-www-form-urlencoded"),
+        (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}; csrftoken={CSRF}".encode()),
+        (b"x-csrftoken", CSRF.encode())])
+    return await communicator.get_response(timeout=10)
+
+
+# --- access ---------------------------------------------------------------------------------------------------------
+
+def test_it_refuses_a_scrape_from_outside_the_networks_without_the_token(client, settings):
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+    settings.METRICS_TOKEN = "s3cret-token"
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
+    assert client.get("/metrics", headers={"Authorization": "s3cret-token"}).status_code == 404
+    response = client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
+    assert response.status_code == 200 and b"agora_sockets_open" in response.content
+
+
+def test_nobody_may_scrape_when_nothing_is_configured(client, settings):
+    settings.METRICS_ALLOWED_NETWORKS = []
+    assert client.get("/metrics").status_code == 404
+
+
+def test_it_lets_a_configured_network_scrape(client, settings):
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8", "127.0.0.1"]
+    assert client.get("/metrics").status_code == 200
+
+
+# --- counters moved by real actions ------------------------------------------------------------------------------------
+
+async def test_a_comment_moves_events_appended_frames_delivered_and_the_comment_latency(client, fiona, alice, bob):
+    debate = await sync_to_async(make_debate)(fiona)
+    key = debate.stream_key
+    readers = [await connect(bob), await connect(None)]
+    for ws in readers:
+        assert (await follow(ws, key))["type"] == "subscribed"
+    before = await sync_to_async(scrape)(client)
+
+    response = await post(alice, f"/debates/{debate.pk}/comments/", {"body": "Oui, le samedi matin",
+                                                                     "client_id": "c-metrics-1"})
+    assert response["status"] == 302
+    for ws in readers:
+        [event] = await events(ws, key, 1)
+        assert "Oui, le samedi matin" in event["html"]
+    after = await sync_to_async(scrape)(client)
+
+    assert moved(before, after, 'agora_events_appended_total{kind="comment.posted",stream="debate"}') == 1
+    assert moved(before, after, 'agora_frames_delivered_total{stream="debate"}') == 2
+    assert moved(before, after, 'agora_http_write_seconds_count{action="comment"}') == 1
+    assert moved(before, after, 'agora_render_seconds_count{kind="comment.posted"}') == 1
+    assert after['agora_subscriptions{stream="debate"}'] == 2
+    assert after["agora_sockets_open{}"] >= 2
+    for ws in readers:
+        await ws.disconnect()
+    assert moved(after, await sync_to_async(scrape)(client), "agora_sockets_open{}") == -2
+
+
+async def test_a_refused_write_moves_the_rate_limit_and_refusal_counters(client, settings, fiona, alice):
+    settings.RATE_LIMITS = {"comment": "1/60"}
+    debate = await sync_to_async(make_debate)(fiona)
+    cookie = await sync_to_async(session_cookie)(alice)
+    before = await sync_to_async(scrape)(client)
+    path = f"/debates/{debate.pk}/comments/"
+    assert (await post(alice, path, {"body": "Premier", "client_id": "c-m-1"}, cookie))["status"] == 302
+    assert (await post(alice, path, {"body": "Second", "client_id": "c-m-2"}, cookie))["status"] == 429
+    after = await sync_to_async(scrape)(client)
+    assert moved(before, after, 'agora_rate_limit_refusals_total{action="comment"}') == 1
+    assert moved(before, after, 'agora_write_refusals_total{action="comment",reason="rate_limited"}') == 1
+    assert moved(before, after, 'agora_http_write_seconds_count{action="comment"}') == 2
+
+
+async def test_a_refused_origin_moves_the_rejection_counter(client, alice):
+    before = await sync_to_async(scrape)(client)
+    ws = await connect(alice, origin=b"http://evil.example")
+    assert not ws.connected_ok
+    after = await sync_to_async(scrape)(client)
+    assert moved(before, after, 'agora_socket_rejections_total{reason="origin"}') == 1
+    assert moved(before, after, 'agora_socket_rejections_total{reason="limit"}') == 0
+
+
+async def test_a_resume_from_behind_moves_the_replay_counters(client, alice):
+    pos = await sync_to_async(position)(alice.stream_key)
+    for text in ("un", "deux", "trois"):
+        await sync_to_async(notify)(user=alice, kind="test", text=text)
+    before = await sync_to_async(scrape)(client)
+    ws = await connect(alice)
+    assert (await follow(ws, alice.stream_key, pos))["type"] == "subscribed"
+    after = await sync_to_async(scrape)(client)
+    assert moved(before, after, 'agora_replays_total{stream="user"}') == 1
+    assert moved(before, after, 'agora_replayed_events_total{stream="user"}') == 3
+    await ws.disconnect()
+
+
+async def test_a_hole_the_layer_left_moves_the_sweep_counters(client, settings, alice):
+    settings.LIVE_SWEEP_SECONDS = 0.2
+    ws = await connect(alice)
+    assert (await follow(ws, alice.stream_key))["type"] == "subscribed"
+    before = await sync_to_async(scrape)(client)
+    streams.breaker.failed()  # the layer is down: the push is skipped, the event exists only in the log
+    try:
+        await sync_to_async(notify)(user=alice, kind="test", text="par le balayage")
+        [event] = await events(ws, alice.stream_key, 1, timeout=5)
+    finally:
+        streams.breaker.succeeded()
+    assert "par le balayage" in event["html"]
+    after = await sync_to_async(scrape)(client)
+    assert moved(before, after, 'agora_holes_found_total{source="sweep"}') == 1
+    assert moved(before, after, 'agora_hole_events_repaired_total{source="sweep"}') == 1
+    assert moved(before, after, 'agora_channel_layer_failures_total{how="skipped"}') >= 1
+    await ws.disconnect()
+
+
+# --- the docs cannot drift ---------------------------------------------------------------------------------------------
+
+def test_every_metric_docs_deploy_names_exists(client):
+    documented = set(re.findall(r"`(agora_[a-z_]+)", DEPLOY.read_text()))
+    assert len(documented) >= 15
+    text = client.get("/metrics").content.decode()
+    exposed = set()
+    for family in text_string_to_metric_families(text):
+        exposed |= {family.name, f"{family.name}_total"} if family.type == "counter" else {family.name}
+    assert documented - exposed == set()
