@@ -95,3 +95,21 @@ def test_word_cloud_reactions_and_scale_live(open_page, fiona, alice, bob):
     expect(bars.nth(1)).to_have_attribute("style", "width: 50%")
     expect(screen.locator("#screen-poll .screen-mean")).to_contain_text("3,5")
     assert Poll.objects.get(pk=poll.pk).answers.count() == 2
+
+
+def test_the_remote_page_frames_the_livestream_only_once_asked(open_page, fiona, alice):
+    meeting = make_meeting(fiona, premoderation=False)
+    services.update_meeting(actor=fiona, meeting=meeting, stream_url="https://youtu.be/dQw4w9WgXcQ")
+    services.join(meeting=meeting, user=alice)
+    page = open_page(alice, f"/meetings/{meeting.pk}/remote/", viewport={"width": 320, "height": 800})
+    wait_live(page)
+    expect(page.locator("#remote-stream iframe")).to_have_count(0)
+    page.locator("#remote-stream a[href*='show=1']").click()
+    frame = page.locator("#remote-stream iframe")
+    expect(frame).to_have_attribute("src", "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ")
+    wait_live(page)
+    # Live like a phone: an agenda change reaches it; it reflows at 320 px (nothing wider than the viewport).
+    services.set_current_item(actor=fiona, meeting=meeting, item=meeting.agenda_items.last())
+    expect(page.locator("#current-item")).to_contain_text("Propositions")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert not [line for line in page.console_log if "Refused to frame" in line]

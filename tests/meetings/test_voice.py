@@ -97,7 +97,7 @@ def test_phones_answer_with_up_to_three_entries_and_edit_them_until_close(open_m
     (["a", "b", "c", "d"], "At most 3 answers."),
     (["x" * 41], "At most 40 characters"),
     (["un deux trois quatre cinq"], "at most 4 words"),
-    (["bon\x07jour"], ""),
+    (["bon\x07jour"], "invisible or control characters"),
     (["vélo", "Vélo !"], "same word"),
     (["?!"], "not only punctuation"),
 ])
