@@ -11,7 +11,7 @@ from live.messaging import services as messaging
 from live.messaging.models import Block, Participant
 from live.moderation.models import Report
 from live.notifications.models import Notification
-from meetings.models import Contribution, ContributionVote, PollAnswer, Registration
+from meetings.models import Contribution, ContributionVote, PollAnswer, Registration, WordEntry
 from meetings.models import Participant as MeetingParticipant
 
 
@@ -84,6 +84,10 @@ def meetings(user) -> dict:
                           "answered_at": _when(a.created_at)}
                          for a in PollAnswer.objects.filter(participant__user=user)
                          .select_related("poll__meeting", "choice").order_by("pk")],
+        "word_answers": [{"meeting": e.poll.meeting.title, "question": e.poll.question, "answer": e.text,
+                          "status": e.status, "answered_at": _when(e.created_at)}
+                         for e in WordEntry.objects.filter(participant__user=user)
+                         .select_related("poll__meeting").order_by("pk")],
     }
 
 

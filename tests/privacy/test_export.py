@@ -55,6 +55,9 @@ def world(alice, bob, carol, fiona):
     poll = meetings.create_poll(actor=fiona, meeting=meeting, question="Une fontaine ?", choices=["ALICE-choice", "Non"])
     poll = meetings.open_poll(actor=fiona, poll=poll)
     meetings.answer_poll(participant=participant, poll=poll, choices=[poll.choices.get(label="ALICE-choice").pk])
+    words = meetings.open_poll(actor=fiona, poll=meetings.create_poll(actor=fiona, meeting=meeting, question="Un mot ?",
+                                                                     kind="words"))
+    meetings.answer_words(participant=participant, poll=words, texts=["ALICE-word"])
     moderation.report(reporter=alice, kind="comment", object_id=bobs.pk, reason="other", details="ALICE-report")
     notify(user=alice, kind="test", text="ALICE-notification")
     return {"debate": debate, "own": own}
@@ -80,7 +83,7 @@ def test_every_kind_of_alices_data_is_in_her_archive_and_in_nobody_elses(alice, 
     expected = {"profile.json": ["alice@example.org", "ALICE-bio"], "debates.json": ["ALICE-debate"],
                 "comments.json": ["ALICE-comment", "Piétonniser la place ?", "Contre"],
                 "votes.json": ['"value": -1'], "messages.json": ["ALICE-message to carol", "carol"],
-                "meetings.json": ["ALICE-contribution", "ALICE-choice", "198.51.100.4"],
+                "meetings.json": ["ALICE-contribution", "ALICE-choice", "ALICE-word", "198.51.100.4"],
                 "registrations.json": ["ALICE-meeting"], "reports.json": ["ALICE-report"],
                 "notifications.json": ["ALICE-notification"], "blocks.json": ['"blocked": "bob"']}
     for name, needles in expected.items():
@@ -89,7 +92,7 @@ def test_every_kind_of_alices_data_is_in_her_archive_and_in_nobody_elses(alice, 
     assert "ALICE-comment" in mine["index.html"]
     everything_bob_got = "".join(bobs.values())
     for needle in ["ALICE-bio", "alice@example.org", "ALICE-debate", "ALICE-comment", "ALICE-message",
-                   "ALICE-contribution", "ALICE-choice", "198.51.100.4", "ALICE-report", "ALICE-notification"]:
+                   "ALICE-contribution", "ALICE-choice", "ALICE-word", "198.51.100.4", "ALICE-report", "ALICE-notification"]:
         assert needle not in everything_bob_got, needle
     assert "BOB-comment" in bobs["comments.json"] and "BOB-comment" not in mine["comments.json"]
     assert "BOB-message" not in mine["messages.json"]  # bob and carol's conversation is not alice's
