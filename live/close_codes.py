@@ -18,7 +18,7 @@ class Close:
     TOO_BIG = 4413  # a frame over LIVE["MAX_FRAME_BYTES"]
     UNSUPPORTED = 4415  # repeated binary frames
     RATE_LIMITED = 4429  # too many frames (or sockets): try again after a long pause
-    UNAVAILABLE = 4503  # the service is temporarily unavailable (a dependency is down): retry with backoff
+    UNAVAILABLE = 4503  # temporarily unavailable (a dependency is down, the process restarts): retry with backoff
 
 
 # What a client does on each code; any code not listed here is a permanent refusal (no reconnection).
