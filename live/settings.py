@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "privacy",
+    "opendata",
 ]
 
 MIDDLEWARE = [
@@ -406,6 +407,11 @@ PRIVACY_NOTIFICATIONS_DAYS = env_int("PRIVACY_NOTIFICATIONS_DAYS", 180)
 PRIVACY_GUESTS_DAYS = env_int("PRIVACY_GUESTS_DAYS", 30)  # anonymous meeting guests: their nickname and IP
 PRIVACY_IP_DAYS = env_int("PRIVACY_IP_DAYS", 30)  # IP addresses kept with meeting participations
 PRIVACY_TASK_RESULTS_DAYS = env_int("PRIVACY_TASK_RESULTS_DAYS", 7)  # finished background tasks (their arguments)
+
+# --- Open data (the opendata app; /opendata/) ------------------------------------------------------------------------
+OPENDATA_LICENCE = env_str("OPENDATA_LICENCE", "Licence Ouverte 2.0")
+OPENDATA_LICENCE_URL = env_str("OPENDATA_LICENCE_URL", "https://www.etalab.gouv.fr/licence-ouverte-open-licence/")
+OPENDATA_CACHE_SECONDS = env_int("OPENDATA_CACHE_SECONDS", 3600)  # how long browsers and proxies may keep a dataset
 
 # --- Decidim (the decidim app; docs/decidim.md) ----------------------------------------------------------------------
 # One organization: DECIDIM_URL, DECIDIM_CLIENT_ID, DECIDIM_CLIENT_SECRET (DECIDIM_NAME names the button). Several (a

@@ -19,6 +19,7 @@ urlpatterns = [
     path("debates/", include("debates.urls")),
     path("meetings/", include("meetings.urls")),
     path("privacy/", include("privacy.urls")),
+    path("opendata/", include("opendata.urls")),
 ]
 
 handler500 = "live.views.server_error"  # a database restart answers 503 + Retry-After, not 500

@@ -1,0 +1,84 @@
+"""The city's open data: what the public pages already show, as rows, read in chunks (never a whole table in
+memory). No hidden or deleted comment, no erased author's text, no e-mail or IP: a person appears only by the public
+name the pages show."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
+
+from debates.models import Comment, Debate, Stance
+from live.text import plain_text
+from meetings.models import Contribution, Meeting, Poll
+
+CHUNK = 500
+
+
+def _when(value) -> str:
+    return value.isoformat() if value else ""
+
+
+def debates() -> Iterator[dict]:
+    visible_roots = Q(comments__deleted_at__isnull=True, comments__hidden_at__isnull=True,
+                      comments__parent__isnull=True)
+    rows = Debate.objects.select_related("author").annotate(
+        stance_for=Count("comments", filter=visible_roots & Q(comments__alignment=Stance.FOR)),
+        stance_neutral=Count("comments", filter=visible_roots & Q(comments__alignment=Stance.NEUTRAL)),
+        stance_against=Count("comments", filter=visible_roots & Q(comments__alignment=Stance.AGAINST)),
+        comments_visible=Count("comments", filter=Q(comments__deleted_at__isnull=True,
+                                                    comments__hidden_at__isnull=True)),
+    ).order_by("pk")
+    for debate in rows.iterator(chunk_size=CHUNK):
+        yield {"id": debate.pk, "title": debate.title, "url": debate.get_absolute_url(),
+               "opened_by": debate.author.public_name, "official": debate.official,
+               "created_at": _when(debate.created_at), "closed_at": _when(debate.closed_at),
+               "comments": debate.comments_visible, "for": debate.stance_for, "neutral": debate.stance_neutral,
+               "against": debate.stance_against, "conclusions": plain_text(debate.conclusions)}
+
+
+def comments() -> Iterator[dict]:
+    rows = (Comment.objects.visible().filter(author__erased_at__isnull=True)
+            .select_related("author").order_by("pk"))
+    for comment in rows.iterator(chunk_size=CHUNK):
+        yield {"id": comment.pk, "debate_id": comment.debate_id, "parent_id": comment.parent_id or "",
+               "created_at": _when(comment.created_at), "author": comment.author.public_name,
+               "stance": str(Stance(comment.alignment).label) if comment.depth == 0 else "",
+               "score": comment.score, "text": plain_text(comment.body)}
+
+
+def _poll_results(meeting) -> list[dict]:
+    polls = (Poll.objects.filter(meeting=meeting).exclude(status=Poll.Status.DRAFT)
+             .exclude(kind=Poll.Kind.WORDS)  # a word cloud's "choices" are what people typed
+             .prefetch_related("choices"))
+    out = []
+    for poll in polls:
+        counts = dict(poll.answers.values_list("choice_id").annotate(n=Count("pk")))
+        out.append({"question": poll.question,
+                    "results": [{"choice": choice.label, "answers": counts.get(choice.pk, 0)}
+                                for choice in poll.choices.all()]})
+    return out
+
+
+def meetings() -> Iterator[dict]:
+    shown = Q(contributions__status=Contribution.Status.APPROVED, contributions__hidden_at__isnull=True)
+    rows = (Meeting.objects.filter(report_published_at__isnull=False)
+            .annotate(contributions_shown=Count("contributions", filter=shown)).order_by("pk"))
+    for meeting in rows.iterator(chunk_size=CHUNK):
+        yield {"id": meeting.pk, "title": meeting.title, "url": meeting.get_absolute_url(),
+               "starts_at": _when(meeting.starts_at), "place": meeting.place,
+               "report_published_at": _when(meeting.report_published_at), "attendees": meeting.report_attendees or "",
+               "contributions": meeting.contributions_shown, "minutes": plain_text(meeting.report_minutes),
+               "polls": _poll_results(meeting)}
+
+
+# name: (title, description, rows)
+DATASETS = {
+    "debates": (_("Debates"), _("Every debate with its stance tallies (visible comments) and its conclusions."),
+                debates),
+    "comments": (_("Public comments"), _("Every comment the debate pages show: no hidden or deleted one, authors by "
+                                         "their public nickname only."), comments),
+    "meetings": (_("Meeting reports"), _("The closing report of each meeting that published one, with its number of "
+                                         "contributions shown and the results of its polls."), meetings),
+}
