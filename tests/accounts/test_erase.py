@@ -19,6 +19,7 @@ from django.test import Client
 from debates import selectors as debate_selectors
 from debates import services as debates
 from debates.models import Comment, Debate, Vote
+from live import ratelimit
 from live.accounts import services
 from live.accounts.models import User
 from live.messaging import services as messaging
@@ -239,3 +240,14 @@ def test_notifications_of_others_no_longer_name_her(zoe, bob, world):
 
     assert not Notification.objects.filter(text__contains=NICKNAME).exists()
     assert Notification.objects.filter(user=bob, text__contains="Participant·e supprimé·e").exists()
+
+
+def test_her_rate_limit_counters_are_forgotten(zoe, settings, django_capture_on_commit_callbacks):
+    settings.RATE_LIMITS = {"comment": "1/600"}
+    ratelimit.hit("comment", zoe)
+    assert ratelimit.blocked_for("comment", zoe) > 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.erase_account(user=zoe, password=PASSWORD)
+
+    assert ratelimit.blocked_for("comment", zoe) == 0

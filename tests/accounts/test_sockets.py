@@ -261,3 +261,15 @@ async def test_a_session_ended_outside_the_services_closes_its_socket_by_itself(
     # Nothing of what follows reaches it: the notification of a new private message, for one.
     await sync_to_async(start_conversation)(author=bob, recipients=["alice"], body="Secret plan")
     assert await ws.receive_nothing(timeout=0.5)
+
+
+async def test_erasing_the_account_closes_every_socket_of_it_at_once(alice):
+    sockets = [await connect(alice), await connect(alice)]
+    await follow(sockets[0], alice.stream_key)
+
+    await sync_to_async(services.erase_account)(user=alice, password=PASSWORD)
+
+    frame, _ = await receive_until(sockets[0], lambda f: f["type"] == "error")
+    assert frame["code"] == "account_erased"
+    for ws in sockets:
+        assert await closed_with(ws, timeout=2) == Close.NOT_SIGNED_IN
