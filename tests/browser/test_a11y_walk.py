@@ -105,6 +105,7 @@ STATES = [
     State("phone live page with a poll", "/meetings/{w.meeting.pk}/live/", "alice", live=True),
     State("facilitator console", "/meetings/{w.meeting.pk}/console/", "fiona", live=True),
     State("shared screen", "/meetings/{w.meeting.pk}/screen/{w.meeting.screen_token}/", None, live=True),
+    State("remote participants page", "/meetings/{w.meeting.pk}/remote/", "alice", live=True),
     State("meeting form", "/meetings/new/", "fiona"),
     State("moderation queue", "/moderation/", "mona", live=True),
     State("moderation log", "/moderation/log/", "mona"),
@@ -158,6 +159,21 @@ def build_world():
     meetings.open_poll(actor=w.fiona, poll=poll)
     meetings.answer_poll(participant=guest, poll=poll, choices=[poll.choices.first().pk])
     meetings.raise_hand(participant=guest)
+    # The room's voice (#20): a scale and an open-text question answered (the screen shows the cloud, opened last),
+    # reactions counted, a livestream that sets cookies (the remote page asks before framing it).
+    scale = meetings.create_poll(actor=w.fiona, meeting=w.meeting, question="De 1 à 5, d'accord ?", kind="scale",
+                                 low_label="Pas du tout", high_label="Tout à fait")
+    meetings.open_poll(actor=w.fiona, poll=scale)
+    meetings.answer_poll(participant=guest, poll=scale, choices=[scale.choices.last().pk])
+    cloud = meetings.create_poll(actor=w.fiona, meeting=w.meeting, question="En un mot, le quartier idéal ?",
+                                 kind="words")
+    meetings.open_poll(actor=w.fiona, poll=cloud)
+    meetings.answer_words(participant=guest, poll=cloud, texts=["Équité", "jardins partagés"])
+    meetings.answer_words(participant=alice_in, poll=cloud, texts=["équité !", "calme"])
+    for entry in cloud.word_entries.filter(text__in=["Équité", "équité !", "jardins partagés"]):
+        meetings.moderate_word_entry(actor=w.fiona, entry=entry, approve=True)  # "calme" waits in the console
+    meetings.add_reactions(w.meeting.pk, {(None, "clap"): 12, (None, "heart"): 3})
+    w.meeting = meetings.update_meeting(actor=w.fiona, meeting=w.meeting, stream_url="https://youtu.be/dQw4w9WgXcQ")
     return w
 
 
