@@ -11,12 +11,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from debates import permissions
 from debates.models import Comment, Debate, DebateUpdate, Stance, Vote
 from live import ratelimit, streams
+from live.accounts.models import ERASED_NAME
 from live.notifications.services import notify
 from live.text import clean_user_text, mentioned_nicknames, plain_text, render_markdown_lite
 
@@ -460,3 +461,14 @@ def erase_author(*, user, former: dict) -> None:
         streams.append(f"debate.{debate_id}", "comment.erased", comment=pk)
     for debate in Debate.objects.filter(author=user):
         streams.append(debate.stream_key, "debate.author_erased")
+    # Others' comments that @mention them: the mention becomes the erased name, in plain text (no profile link).
+    mention = re.compile(rf"(?<![\w@/&;])@{re.escape(former['nickname'])}(?![\w.\-])", re.IGNORECASE)
+    with translation.override(settings.LANGUAGE_CODE):
+        erased = str(ERASED_NAME)
+    for comment in Comment.objects.filter(body__icontains=f"@{former['nickname']}"):
+        body = mention.sub(erased, comment.body)
+        if body != comment.body:
+            comment.body = body
+            comment.body_html = render_body(body)[0]
+            comment.save(update_fields=["body", "body_html"])
+            streams.append(f"debate.{comment.debate_id}", "comment.edited", comment=comment.pk)

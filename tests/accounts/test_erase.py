@@ -54,6 +54,8 @@ def world(zoe, bob, carol, fiona, mona):
     reply = debates.post_comment(author=bob, debate=debate, body="D'accord avec toi !", parent=root)
     debates.post_comment(author=zoe, debate=debate, body="Et des fontaines.", parent=reply)
     debates.vote(comment=reply, user=zoe, value=1)
+    mentioning = debates.post_comment(author=bob, debate=debate, body=f"Je rejoins @{NICKNAME} sur les fontaines.")
+    assert "/people/" in mentioning.body_html  # a link to her profile, until she erases her account
     debates.vote(comment=root, user=bob, value=1)
     first = messaging.start_conversation(author=zoe, recipients=[bob], body="Bonjour Bob, c'est Zoé du 3e.")
     messaging.send_message(author=bob, conversation=first.conversation, body="Bonjour !")
@@ -68,7 +70,7 @@ def world(zoe, bob, carol, fiona, mona):
     moderation.report(reporter=zoe, kind="comment", object_id=reply.pk, reason="other",
                       details="Je m'appelle Zoé et ce message me vise.")
     moderation.report(reporter=bob, kind="comment", object_id=root.pk, reason="spam")
-    return {"bob": bob, "debate": debate, "root": root, "reply": reply, "conversation": first.conversation,
+    return {"bob": bob, "debate": debate, "mentioning": mentioning, "root": root, "reply": reply, "conversation": first.conversation,
             "meeting": meeting, "contribution": contribution, "poll": poll}
 
 
@@ -122,9 +124,12 @@ def test_threads_keep_their_shape_and_tallies_their_counts(zoe, world):
     assert Vote.objects.filter(comment=world["reply"]).count() == 1
     assert PollAnswer.objects.filter(poll=world["poll"]).count() == answers
     page = Client(HTTP_ACCEPT_LANGUAGE="fr").get(debate.get_absolute_url()).content.decode()
-    assert page.count("Participant·e supprimé·e") == 2
+    assert page.count("Participant·e supprimé·e") == 3  # her two comments, and bob's mention of her
     assert page.count("[supprimé]") == 2
     assert "D&#x27;accord avec toi !" in page or "D'accord avec toi !" in page  # bob's reply, between zoe's two
+    mentioning = Comment.objects.get(pk=world["mentioning"].pk)
+    assert mentioning.body == "Je rejoins Participant·e supprimé·e sur les fontaines."
+    assert "/people/" not in mentioning.body_html
     feed = signed_in(world["bob"]).get(f"/meetings/{world['meeting'].pk}/live/").content.decode()
     assert "Quand commencent" not in feed
     assert "[supprimé]" in feed and "Participant·e supprimé·e" in feed
