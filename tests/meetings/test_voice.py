@@ -323,7 +323,7 @@ def test_concurrent_taps_lose_nothing_and_make_few_frames(fiona, settings):
 
 # --- the phone's pages, with and without JavaScript -----------------------------------------------------------------
 
-def test_without_javascript_the_phone_answers_with_a_plain_form(open_meeting, fiona, room, guest_client):
+def test_without_javascript_the_phone_answers_with_a_plain_form(open_meeting, fiona, room, frames_later):
     poll = word_poll(open_meeting, fiona)
     phone = signed_in(room[0].user)
     page = phone.get(f"/meetings/{open_meeting.pk}/live/").content.decode()
@@ -339,6 +339,42 @@ def test_without_javascript_the_phone_answers_with_a_plain_form(open_meeting, fi
     assert refused.status_code == 400 and "At most 40 characters" in refused.content.decode()
     assert services.own_word_entries(room[0], poll) == ["vélo", "parc"]
     assert phone.post(f"/meetings/{open_meeting.pk}/live/react/", {"kind": "clap"}).status_code == 302
+    frames_later[0]()
+    assert ReactionCount.objects.get().count == 1
+
+
+def test_while_redis_is_down_each_tap_is_written_directly(open_meeting, room, frames_later, monkeypatch):
+    def down():
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(reactions, "_redis", down)
+    services.react(participant=room[0], kind="laugh")
+    services.react(participant=room[1], kind="laugh")
+    assert frames_later == [] and ReactionCount.objects.get().count == 2
+    assert Event.objects.filter(stream=open_meeting.screen_stream_key, kind="reactions.changed").count() == 2
+
+
+def test_a_failed_frame_puts_its_counts_back(open_meeting, room, frames_later, monkeypatch):
+    services.react(participant=room[0], kind="think")
+    monkeypatch.setattr(services, "add_reactions", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("db")))
+    with pytest.raises(RuntimeError):
+        frames_later[0]()
+    monkeypatch.undo()
+    assert reactions.flush(open_meeting.pk) == {"0:think": 1}
+    assert ReactionCount.objects.get().count == 1
+
+
+def test_pending_word_entries_are_moderated_from_the_console(meeting, fiona, alice_in):
+    poll = word_poll(meeting, fiona)
+    services.answer_words(participant=alice_in, poll=poll, texts=["propreté"])
+    entry = WordEntry.objects.get()
+    console = signed_in(fiona)
+    assert "propreté" in console.get(f"/meetings/{meeting.pk}/console/").content.decode()
+    response = console.post(f"/meetings/{meeting.pk}/console/words/{entry.pk}/", {"action": "approve"}, **HTMX)
+    assert response.status_code == 204 and cloud_of(poll) == [("propreté", 1)]
+    refused = signed_in(alice_in.user).post(f"/meetings/{meeting.pk}/console/words/{entry.pk}/",
+                                            {"action": "reject"}, **HTMX)
+    assert refused.status_code == 403 and cloud_of(poll) == [("propreté", 1)]
 
 
 def test_a_guest_of_another_meeting_is_refused_by_the_pages(open_meeting, fiona, meeting, guest_client):
