@@ -126,17 +126,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.scope.get(socket_auth.UNAVAILABLE):  # the database is down: come back later (not anonymously)
             self.accepted = True
             await self.accept()
-            metrics.rejected("unavailable")
+            metrics.rejected("unavailable", self.scope)
             return await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
         if getattr(self.user, "is_authenticated", False) and not self.user.is_active:
-            metrics.rejected("auth")
+            metrics.rejected("auth", self.scope)
             await self.close(code=Close.FORBIDDEN)
             return
         self.conn_slot = await ratelimit.acquire_connection(self.scope)
         self.accepted = True
         await self.accept()
         if self.conn_slot is None:  # accepted first: a close before accepting reaches the browser as HTTP 403
-            metrics.rejected("limit")
+            metrics.rejected("limit", self.scope)
             await self.close(code=Close.RATE_LIMITED)
             return
         metrics.opened(self)
@@ -168,7 +168,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         raise StopConsumer()
 
     async def disconnect(self, code):
-        metrics.closed(self)
+        metrics.closed(self, code)
         watch = getattr(self, "session_watch", None)
         if watch is not None and watch is not asyncio.current_task():  # the watch may be what ends the socket
             watch.cancel()

@@ -23,6 +23,8 @@ from django.conf import settings
 from prometheus_client import REGISTRY, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from live import logs
+
 # --- counted in plain dicts, exposed by LiveCollector ------------------------------------------------------------------
 
 appended: Counter[tuple[str, str]] = Counter()  # (stream kind, event kind) -> events published after commit
@@ -90,8 +92,9 @@ def layer_failed(how: str = "send") -> None:
     layer_failures[how] += 1
 
 
-def rejected(reason: str) -> None:
+def rejected(reason: str, scope: dict | None = None) -> None:
     rejections[reason] += 1
+    logs.socket_event("socket refused", scope or {}, reason=reason)
 
 
 def counting_origin_refusals(validator):
@@ -110,10 +113,13 @@ def counting_origin_refusals(validator):
 
 def opened(consumer) -> None:
     sockets.add(consumer)
+    logs.socket_event("socket opened", consumer.scope)
 
 
-def closed(consumer) -> None:
-    sockets.discard(consumer)
+def closed(consumer, code=None) -> None:
+    if consumer in sockets:
+        sockets.discard(consumer)
+        logs.socket_event("socket closed", consumer.scope, code=code)
 
 
 # --- the write being served: its action is known once the service is rate limited ---------------------------------

@@ -106,6 +106,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request and its response carry its id (X-Request-ID); LOG_REQUESTS logs it.
+    "live.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # First to read the request: NUL and undecodable bytes are refused before the session lookup uses a cookie.
     "live.middleware.RequestInputMiddleware",
@@ -379,13 +381,26 @@ MEETINGS_REACTION_FRAME_MS = env_int("MEETINGS_REACTION_FRAME_MS", 250)
 MEETINGS_STREAM_HOSTS = env_list("MEETINGS_STREAM_HOSTS", "www.youtube-nocookie.com,meet.jit.si,framatube.org")
 MEETINGS_STREAM_COOKIE_HOSTS = env_list("MEETINGS_STREAM_COOKIE_HOSTS", "www.youtube-nocookie.com,meet.jit.si")
 
+# LOG_FORMAT=json: one JSON object per line (live/logs.py); LOG_REQUESTS: a line per request and per socket opened,
+# closed or refused (never message text, query strings, e-mails or IP addresses).
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is neither text nor json.")
+LOG_REQUESTS = env_bool("LOG_REQUESTS", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "live.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             **({"formatter": "json"} if LOG_FORMAT == "json" else {})}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
-    # The start-up self-check says which shortcuts into the servers' internals are on (live/internals.py).
-    "loggers": {"live.internals": {"level": "INFO"}},
+    "loggers": {
+        # The start-up self-check says which shortcuts into the servers' internals are on (live/internals.py).
+        "live.internals": {"level": "INFO"},
+        "live.access": {"level": "INFO" if LOG_REQUESTS else "WARNING"},
+        "live.sockets": {"level": "INFO" if LOG_REQUESTS else "WARNING"},
+        "live.drain": {"level": "INFO"},
+    },
 }
 
 AUTHENTICATION_BACKENDS = ["live.accounts.backends.EmailOrNicknameBackend"]
