@@ -33,6 +33,7 @@ PEOPLE = {
     "errors": "errors@decidim.example",             # walks the broken endpoints
     "claire": "claire@decidim.example",             # the browser test
     "blocked": "blocked@decidim.example",           # linked to an account blocked here
+    "dora": "dora@decidim.example",                 # erases her Decidim-made account (test_erase.py)
 }
 IMAGES = {"dom": "/uploads/decidim/user/avatar/7/dom.png",
           "eve": "/decidim-packs/media/images/default-avatar-0123abcd.svg",
