@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from debates import permissions
 from debates.models import Comment, Debate, DebateUpdate, Stance, Vote
@@ -192,9 +193,10 @@ def close_debate(*, debate, actor, conclusions) -> Debate:
     participants = set(Comment.objects.filter(debate=debate).values_list("author_id", flat=True))
     participants.add(debate.author_id)
     participants.discard(actor.pk)
-    text = _("The debate “%(title)s” is closed: read its conclusions.") % {"title": debate.title}
+    text = gettext_lazy("The debate “%(title)s” is closed: read its conclusions.")
     for user in get_user_model().objects.filter(pk__in=participants, is_active=True):
-        notify(user=user, kind="debate.closed", text=text, url=debate.get_absolute_url() + "#conclusions")
+        notify(user=user, kind="debate.closed", text=text, params={"title": debate.title},
+               url=debate.get_absolute_url() + "#conclusions", subject=f"debate:{debate.pk}")
     return debate
 
 
@@ -253,9 +255,9 @@ def _notify_mentions(comment, mentions: dict, already: set) -> None:
     for user in mentions.values():
         if user.pk == comment.author_id or user.pk in already:
             continue
-        notify(user=user, kind="debate.mention",
-               text=_("%(author)s mentioned you in “%(debate)s”") % {"author": comment.author.nickname,
-                                                                    "debate": comment.debate.title}, url=url)
+        notify(user=user, kind="debate.mention", text=gettext_lazy("%(author)s mentioned you in “%(debate)s”"),
+               params={"author": comment.author.nickname, "debate": comment.debate.title}, url=url,
+               subject=f"comment:{comment.pk}")
         already.add(user.pk)
 
 
@@ -309,8 +311,9 @@ def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL,
     notified = {author.pk}
     if parent is not None and parent.author_id not in notified and parent.author.is_active:
         notify(user=parent.author, kind="debate.reply",
-               text=_("%(author)s replied to your comment in “%(debate)s”")
-               % {"author": author.nickname, "debate": debate.title}, url=comment.get_absolute_url())
+               text=gettext_lazy("%(author)s replied to your comment in “%(debate)s”"),
+               params={"author": author.nickname, "debate": debate.title}, url=comment.get_absolute_url(),
+               subject=f"comment:{comment.pk}")
         notified.add(parent.author_id)
     _notify_mentions(comment, mentions, notified)
     return comment

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from decidim.models import PictureConsent
 from decidim.organizations import Organization
@@ -41,7 +42,8 @@ def sign_up_with_decidim(*, organization: Organization, profile: dict, nickname:
         raise ValidationError(_("This nickname or email address was just taken. Please choose another.")) from None
     from live.notifications.services import notify
 
-    notify(user=user, kind="welcome", text=_("Welcome to Agora Live, %(name)s!") % {"name": nickname}, url="/")
+    notify(user=user, kind="welcome", text=gettext_lazy("Welcome to Agora Live, %(name)s!"),
+           params={"name": nickname}, url="/")
     return user
 
 

@@ -66,6 +66,10 @@ DEFAULT_LIMITS = {
     "erase": "5/300",       # account erasure attempts (each checks the password again)
     "export": "3/3600",     # "download my data" archives asked for (each reads everything the person has)
     "export_download": "20/3600",
+    # Notification e-mails sent at once per person; past it they wait for the next digest (a flood of replies: one
+    # digest). Counted by the sender, never refused to anyone's request.
+    "notification_email": "3/900",
+    "unsubscribe": "20/3600",  # one-click unsubscribe links followed, per person the link names
     "moderate": "120/60",
     "facilitate": "240/60",
     "default": "60/60",

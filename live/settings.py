@@ -119,6 +119,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Remembers the language a signed-in person browses in, for their notifications (once per session and change).
+    "live.notifications.middleware.LastLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",  # allauth requires it; only the Decidim sign-in uses allauth
     # After MessageMiddleware: it leaves the blocked person a message on the sign-in page.
@@ -356,6 +358,13 @@ MESSAGING_MAX_PARTICIPANTS = env_int("MESSAGING_MAX_PARTICIPANTS", 10)  # per co
 # open connection, at most once per conversation until read; without message text unless INCLUDE_TEXT.
 MESSAGING_DIGEST_DELAY_MINUTES = env_int("MESSAGING_DIGEST_DELAY_MINUTES", 15)
 MESSAGING_DIGEST_INCLUDE_TEXT = env_bool("MESSAGING_DIGEST_INCLUDE_TEXT", False)
+
+# --- Notifications (live.notifications, docs/notifications.md) -----------------------------------------------------
+# `manage.py send_notification_emails` (every few minutes) sends each person who chose the daily digest everything
+# pending at most once per DIGEST_HOURS; e-mails "at once" held back by the rate limit (`notification_email`) go out
+# together as one digest once the oldest has waited HOLD_MINUTES.
+NOTIFICATIONS_DIGEST_HOURS = env_int("NOTIFICATIONS_DIGEST_HOURS", 24)
+NOTIFICATIONS_HOLD_MINUTES = env_int("NOTIFICATIONS_HOLD_MINUTES", 15)
 
 # --- Moderation (live.moderation, docs/moderation.md) --------------------------------------------------------------
 # Distinct people reporting the same item before it is hidden automatically, until a moderator reviews it.

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from live import ratelimit
 from live.notifications.services import notify
@@ -83,7 +84,7 @@ def build_export(*, export_id: int) -> DataExport | None:
                           finished_at=now, expires_at=now + timedelta(hours=settings.PRIVACY_EXPORT_HOURS))
                 export.refresh_from_db()
                 notify(user=user, kind="export_ready", url=export.get_absolute_url(),
-                       text=_("Your data is ready to download until %(date)s.") % {
+                       text=gettext_lazy("Your data is ready to download until %(date)s."), params={
                            "date": timezone.localtime(export.expires_at).strftime("%d/%m/%Y %H:%M")})
     except Exception:
         logger.exception("data export %s failed", export.pk)

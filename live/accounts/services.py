@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from live import effects, features, ratelimit, streams
 from live.accounts import selectors
@@ -44,7 +45,8 @@ def sign_up(*, nickname: str, email: str, password: str, ip: str = "") -> User:
         raise ValidationError(_("This nickname or email address was just taken. Please choose another.")) from None
     from live.notifications.services import notify
 
-    notify(user=user, kind="welcome", text=_("Welcome to Agora Live, %(name)s!") % {"name": nickname}, url="/")
+    notify(user=user, kind="welcome", text=gettext_lazy("Welcome to Agora Live, %(name)s!"),
+           params={"name": nickname}, url="/")
     return user
 
 

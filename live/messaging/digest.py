@@ -61,6 +61,9 @@ def due_participations(now=None):
     return (Participant.objects.filter(left_at__isnull=True, digest_sent_at__isnull=True, user__is_active=True,
                                        user__blocked_at__isnull=True)
             .exclude(user__email__isnull=True).exclude(user__email="")
+            # Their notification preferences (live.notifications): private messages on the site only, or no e-mail.
+            .exclude(user__notification_preferences__message__in=["site", "push"])
+            .exclude(user__notification_preferences__email_rhythm="never")
             .filter(Exists(old_unread)).select_related("user", "conversation"))
 
 

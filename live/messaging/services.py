@@ -19,6 +19,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from live import ratelimit, streams
 from live.messaging.models import Block, Conversation, Message, Participant, Preference
@@ -273,7 +274,7 @@ def _post(*, conversation, author, body, client_id) -> Message:
         if participant.pk in quiet:
             # No message text in notifications: they are listed on pages others may glance at.
             notify(user=user, kind="message", url=conversation.get_absolute_url(),
-                   text=_("%(name)s sent you a private message") % {"name": author.public_name})
+                   text=gettext_lazy("%(name)s sent you a private message"), params={"name": author.public_name})
     return message
 
 
@@ -349,7 +350,7 @@ def add_participants(*, actor, conversation, recipients) -> list:
                                       body=actor.nickname)
         streams.append(conversation.stream_key, "message.posted", message=line.pk)
         notify(user=person, kind="message", url=conversation.get_absolute_url(),
-               text=_("%(name)s added you to a conversation") % {"name": actor.public_name})
+               text=gettext_lazy("%(name)s added you to a conversation"), params={"name": actor.public_name})
     # Every participant's inbox shows the new names; the newcomers get the conversation in theirs.
     _touch_participants(conversation)
     return people

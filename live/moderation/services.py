@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from live import effects, ratelimit, streams
 from live.accounts.models import ERASED_NAME, Role
@@ -126,12 +127,17 @@ def _case_for(entry, obj, *, lock=True) -> Case:
     return case
 
 
-def _notify(user, *, kind: str, text: str) -> None:
+def _notify(user, *, kind: str, text, params: dict) -> None:
+    """`text` lazy, with its `params`: written in the recipient's language."""
     if user is None:
         return
     from live.notifications.services import notify
 
-    notify(user=user, kind=kind, text=text, url=reverse("moderation:mine"))
+    notify(user=user, kind=kind, text=text, params=params, url=reverse("moderation:mine"))
+
+
+def _kind_name(entry):
+    return entry.label or entry.model._meta.verbose_name  # lazy: in the recipient's language
 
 
 # --- reports ---------------------------------------------------------------------------------------------------------
@@ -184,8 +190,8 @@ def report(*, reporter, kind: str, object_id, reason: str, details: str = "") ->
         _log(actor=None, action=ActionLog.Action.AUTO_HIDE, case=case,
              reason=_("%(count)s people reported it.") % {"count": case.report_count})
         _notify(author, kind="moderation.hidden",
-                text=_("Your %(kind)s was hidden after several reports, until a moderator reviews it.")
-                % {"kind": entry.verbose_name()})
+                text=gettext_lazy("Your %(kind)s was hidden after several reports, until a moderator reviews it."),
+                params={"kind": _kind_name(entry)})
     else:
         case.save()
     _announce(case)
@@ -221,7 +227,8 @@ def hide(*, actor, kind: str, object_id, reason: str) -> Case:
     case.save()
     _log(actor=actor, action=ActionLog.Action.HIDE, case=case, reason=reason)
     _notify(case.author, kind="moderation.hidden",
-            text=_("A moderator hid your %(kind)s: %(reason)s") % {"kind": entry.verbose_name(), "reason": reason})
+            text=gettext_lazy("A moderator hid your %(kind)s: %(reason)s"),
+            params={"kind": _kind_name(entry), "reason": reason})
     _announce(case)
     return case
 
@@ -245,7 +252,8 @@ def unhide(*, actor, kind: str, object_id, reason: str = "") -> Case:
     _log(actor=actor, action=ActionLog.Action.UNHIDE, case=case, reason=reason)
     if was_hidden:
         _notify(case.author, kind="moderation.unhidden",
-                text=_("Your %(kind)s is visible again after a moderator's review.") % {"kind": entry.verbose_name()})
+                text=gettext_lazy("Your %(kind)s is visible again after a moderator's review."),
+                params={"kind": _kind_name(entry)})
     _announce(case)
     return case
 
@@ -265,7 +273,8 @@ def dismiss(*, actor, kind: str, object_id, reason: str = "") -> Case:
         entry.unhide(obj, actor=actor)
         case.hidden_at, case.hidden_by, case.hidden_reason, case.auto_hidden = None, None, "", False
         _notify(case.author, kind="moderation.unhidden",
-                text=_("Your %(kind)s is visible again after a moderator's review.") % {"kind": entry.verbose_name()})
+                text=gettext_lazy("Your %(kind)s is visible again after a moderator's review."),
+                params={"kind": _kind_name(entry)})
     _resolve(case, now)
     case.save()
     _log(actor=actor, action=ActionLog.Action.DISMISS, case=case, reason=reason)
@@ -343,7 +352,8 @@ def warn(*, actor, user, reason: str, case: Case | None = None) -> ActionLog:
     reason = _clean_reason(reason, required=True, max_length=500)
     entry = _log(actor=actor, action=ActionLog.Action.WARN, case=case, target_user=user, reason=reason,
                  kind="user" if case is None else "", object_id=user.pk if case is None else None)
-    _notify(user, kind="moderation.warning", text=_("A moderator warns you: %(reason)s") % {"reason": reason})
+    _notify(user, kind="moderation.warning", text=gettext_lazy("A moderator warns you: %(reason)s"),
+            params={"reason": reason})
     return entry
 
 

@@ -12,10 +12,15 @@ class Notification(models.Model):
     url = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # What it is about ("comment:12"): an e-mail is never sent for something hidden or deleted since (SUBJECT_CHECKS).
+    subject = models.CharField(max_length=60, blank=True)
+    email = models.CharField(max_length=8, blank=True, choices=[("pending", "pending"), ("sent", "sent"),
+                                                                 ("dropped", "dropped")])
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["user", "read_at"])]
+        indexes = [models.Index(fields=["user", "read_at"]),
+                   models.Index(fields=["email"], condition=models.Q(email="pending"), name="notification_email_pending")]
 
     def __str__(self):
         return self.text
@@ -23,3 +28,83 @@ class Notification(models.Model):
     @property
     def unread(self) -> bool:
         return self.read_at is None
+
+
+class Channel(models.TextChoices):
+    SITE = "site", _("On this site only")
+    EMAIL = "email", _("By e-mail")
+    PUSH = "push", _("Push on my devices")
+
+
+class Rhythm(models.TextChoices):
+    NOW = "now", _("At once")
+    DAILY = "daily", _("In a daily digest")
+    NEVER = "never", _("Never")
+
+
+class Category(models.TextChoices):
+    """What a person chooses a channel for; each notification kind belongs to one (or to none: site only)."""
+
+    REPLY = "reply", _("Replies to my comments")
+    MENTION = "mention", _("Mentions of my name")
+    CONCLUSION = "conclusion", _("Conclusions of debates I took part in")
+    MESSAGE = "message", _("New private messages")
+    MEETING = "meeting", _("Meetings I registered for")
+    MODERATION = "moderation", _("Moderation decisions about my content")
+
+
+# Notification kinds (or kind prefixes, ending with ".") and their category; a kind not listed stays on the site.
+KIND_CATEGORIES = {
+    "debate.reply": Category.REPLY,
+    "debate.mention": Category.MENTION,
+    "debate.closed": Category.CONCLUSION,
+    "message": Category.MESSAGE,
+    "meeting.": Category.MEETING,
+    "moderation.": Category.MODERATION,
+}
+
+
+def category_of(kind: str) -> Category | None:
+    for key, category in KIND_CATEGORIES.items():
+        if kind == key or (key.endswith(".") and kind.startswith(key)):
+            return category
+    return None
+
+
+class Preferences(models.Model):
+    """How a person wants to hear about things when they are not on the page, and in which language."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="notification_preferences")
+    # Empty: the language they last browsed in (last_language, recorded by the middleware), else French.
+    language = models.CharField(_("language of my notifications"), max_length=8, blank=True,
+                                choices=[("", _("The one I last used"))] + list(settings.LANGUAGES))
+    last_language = models.CharField(max_length=8, blank=True)
+    reply = models.CharField(Category.REPLY.label, max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    mention = models.CharField(Category.MENTION.label, max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    conclusion = models.CharField(Category.CONCLUSION.label, max_length=8, choices=Channel.choices,
+                                  default=Channel.EMAIL)
+    message = models.CharField(Category.MESSAGE.label, max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    meeting = models.CharField(Category.MEETING.label, max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    moderation = models.CharField(Category.MODERATION.label, max_length=8, choices=Channel.choices,
+                                  default=Channel.EMAIL)
+    email_rhythm = models.CharField(_("e-mails"), max_length=8, choices=Rhythm.choices, default=Rhythm.DAILY)
+    digest_sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"preferences of {self.user_id}"
+
+    def channel(self, kind: str) -> str:
+        category = category_of(kind)
+        return getattr(self, category.value) if category is not None else Channel.SITE
+
+    def wants_email(self, kind: str) -> bool:
+        return self.channel(kind) == Channel.EMAIL and self.email_rhythm != Rhythm.NEVER
+
+    @property
+    def notification_language(self) -> str:
+        codes = {code for code, _name in settings.LANGUAGES}
+        for code in (self.language, self.last_language):
+            if code in codes:
+                return code
+        return settings.LANGUAGE_CODE

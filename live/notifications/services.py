@@ -1,23 +1,86 @@
-"""Notifications: the personal stream's first feature; other apps call `notify`."""
+"""Notifications: the personal stream's first feature; other apps call `notify`.
 
+A notification is written in its recipient's language (`Preferences.notification_language`: the one they chose on
+their preferences page, else the one they last browsed in), never the actor's: callers pass a lazy text and its
+parameters. Whether it also goes out by e-mail (at once or in the daily digest) follows the recipient's preferences
+(live/notifications/email.py sends them, off the request path).
+"""
+
+from django.core import signing
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from live import streams
+from live import effects, streams
 from live.accounts.models import ERASED_NAME
-from live.notifications.models import Notification
+from live.notifications.models import (
+    KIND_CATEGORIES,
+    Category,
+    Channel,
+    Notification,
+    Preferences,
+    Rhythm,
+    category_of,
+)
+
+UNSUBSCRIBE_SALT = "live.notifications.unsubscribe"
+ALL = "all"  # an unsubscribe token for every e-mail (the digest's), not one category
+
+# "comment" -> fn(pk) -> bool: is this still shown to people? Registered by the apps that own the content.
+_subject_checks: dict = {}
+
+
+def add_subject_check(prefix: str, is_shown) -> None:
+    """`is_shown(pk)` answers whether the `prefix:pk` subject of a notification is still visible (an e-mail about
+    something hidden or deleted since is never sent)."""
+    _subject_checks[prefix] = is_shown
+
+
+def subject_shown(subject: str) -> bool:
+    prefix, _sep, pk = subject.partition(":")
+    check = _subject_checks.get(prefix)
+    return check is None or not pk.isdigit() or bool(check(int(pk)))
+
+
+def preferences_of(user) -> Preferences:
+    preferences, _created = Preferences.objects.get_or_create(user=user)
+    return preferences
+
+
+def language_of(user) -> str:
+    return preferences_of(user).notification_language
+
+
+def remember_language(user, language: str) -> None:
+    """The language `user` browses in, for their notifications when they did not choose one."""
+    Preferences.objects.update_or_create(user=user, defaults={"last_language": language})
 
 
 def unread_count(user) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
+def render(text, params: dict | None, language: str) -> str:
+    """A lazy text (and its parameters, lazy ones included) in `language`."""
+    with translation.override(language):
+        return str(text) % {key: str(value) for key, value in params.items()} if params else str(text)
+
+
 @transaction.atomic
-def notify(*, user, kind: str, text: str, url: str = "") -> Notification:
-    """Tell `user` something; the badge and list of every tab they have open update at once."""
-    notification = Notification.objects.create(user=user, kind=kind, text=text[:300], url=url[:300])
+def notify(*, user, kind: str, text, params: dict | None = None, url: str = "", subject: str = "") -> Notification:
+    """Tell `user` something, in their language; the badge and list of every tab they have open update at once.
+    `text` is a gettext_lazy text with %(name)s `params`; `subject` ("comment:12") says what it is about."""
+    preferences = preferences_of(user)
+    # Private messages have their own e-mail (live/messaging/digest.py), which reads the same preference.
+    email = "pending" if preferences.wants_email(kind) and category_of(kind) != Category.MESSAGE else ""
+    notification = Notification.objects.create(
+        user=user, kind=kind, text=render(text, params, preferences.notification_language)[:300], url=url[:300],
+        subject=subject[:60], email=email)
     streams.append(user.stream_key, "notification.created", notification=notification.pk)
+    if email and preferences.email_rhythm == Rhythm.NOW:
+        from live.notifications.tasks import send_notification_emails
+
+        effects.after_commit("notification e-mail", lambda: send_notification_emails.enqueue(user.pk))
     return notification
 
 
@@ -34,10 +97,60 @@ def mark_read(*, user, ids=None) -> int:
     return len(marked_ids)
 
 
+@transaction.atomic
+def save_preferences(*, user, form) -> Preferences:
+    """The preferences page's valid form (live.notifications.forms.PreferencesForm) saved."""
+    from live import ratelimit
+
+    ratelimit.enforce("default", user)
+    preferences = form.save()
+    if preferences.email_rhythm == Rhythm.NEVER:
+        Notification.objects.filter(user=user, email="pending").update(email="dropped")
+    return preferences
+
+
+def unsubscribe_token(user, category: str) -> str:
+    return signing.dumps({"u": user.pk, "c": category}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def read_unsubscribe_token(token: str) -> tuple[Preferences, str] | None:
+    """The preferences and category a link names; None for a forged or broken one. Links do not expire: an old
+    e-mail's link must still work."""
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        category = data["c"]
+        if category != ALL and category not in Category.values:
+            return None
+        preferences = Preferences.objects.select_related("user").get(user_id=int(data["u"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError, Preferences.DoesNotExist):
+        return None
+    return preferences, category
+
+
+@transaction.atomic
+def unsubscribe(*, preferences: Preferences, category: str) -> None:
+    """No more e-mails of `category` (or none at all): from a link in an e-mail, without signing in."""
+    from live import ratelimit
+
+    ratelimit.enforce("unsubscribe", preferences.user)
+    if category == ALL:
+        preferences.email_rhythm = Rhythm.NEVER
+        Notification.objects.filter(user_id=preferences.user_id, email="pending").update(email="dropped")
+    elif getattr(preferences, category) == Channel.EMAIL:
+        setattr(preferences, category, Channel.SITE)
+        kinds = Q(pk__in=[])
+        for key, value in KIND_CATEGORIES.items():
+            if value == category:
+                kinds |= Q(kind__startswith=key) if key.endswith(".") else Q(kind=key)
+        Notification.objects.filter(kinds, user_id=preferences.user_id, email="pending").update(email="dropped")
+    preferences.save()
+
+
 def erase_recipient(*, user, former: dict) -> None:
     """An erasure step (live.features): `user`'s notifications go; those of others that name them ("alice replied
     to you") name "Deleted participant" instead, and no longer link to their profile."""
     Notification.objects.filter(user=user).delete()
+    Preferences.objects.filter(user=user).delete()
     name = former["nickname"]
     for notification in Notification.objects.filter(Q(text__contains=name) | Q(url__contains=f"/{name}/")):
         notification.text = notification.text.replace(name, str(ERASED_NAME))

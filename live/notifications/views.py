@@ -1,10 +1,15 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from live import ratelimit, streams
+from live import actions, ratelimit, streams
 from live.notifications import services
-from live.notifications.models import Notification
+from live.notifications.forms import PreferencesForm
+from live.notifications.models import Category, Notification
 
 
 @login_required
@@ -27,7 +32,31 @@ def mark_read(request):
             ids = []
     services.mark_read(user=request.user, ids=ids)
     if request.htmx:
-        from django.http import HttpResponse
-
         return HttpResponse(status=204)  # the push updates every tab, this one included
     return redirect("notifications:list")
+
+
+@login_required
+def preferences(request):
+    form = PreferencesForm(request.POST or None, instance=services.preferences_of(request.user))
+    if request.method == "POST" and form.is_valid():
+        if actions.submit(form, lambda: services.save_preferences(user=request.user, form=form)):
+            messages.success(request, _("Your notification preferences are saved."))
+            return redirect("notifications:preferences")
+    return actions.form_page(request, "notifications/preferences.html", {"form": form})
+
+
+@actions.action()
+@csrf_exempt  # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click" without a page or a cookie
+def unsubscribe(request, token):
+    """Stop one kind of e-mail (or all) from a link in an e-mail, without signing in: GET shows a button, POST
+    (the button, or the mail client's one-click) does it."""
+    found = services.read_unsubscribe_token(token)
+    if found is None:
+        return render(request, "notifications/unsubscribe.html", {"invalid": True}, status=404)
+    preferences, category = found
+    label = Category(category).label if category != services.ALL else None
+    if request.method == "POST":
+        services.unsubscribe(preferences=preferences, category=category)
+        return render(request, "notifications/unsubscribe.html", {"done": True, "label": label})
+    return render(request, "notifications/unsubscribe.html", {"label": label, "token": token})

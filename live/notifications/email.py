@@ -1,0 +1,122 @@
+"""Notification e-mails, sent off the request path.
+
+- At once (rhythm "now"): `notify` enqueues the `send_notification_emails` task (live/notifications/tasks.py, run
+  by django-tasks-db's worker) after its commit. Past the `notification_email` rate limit (3 per 15 minutes) the
+  rest wait, and the next `manage.py send_notification_emails` run sends them together as one digest: a flood of
+  replies is one e-mail, not fifty.
+- Daily digest: `manage.py send_notification_emails` (every few minutes from cron or a systemd timer, see
+  docs/deploy.md) sends each person who chose it everything pending, at most once per NOTIFICATIONS_DIGEST_HOURS.
+
+Every e-mail is in its recipient's language, HTML and text, with a one-click unsubscribe (RFC 8058) that needs no
+sign-in. An item about something hidden or deleted since (services.subject_shown) is dropped, never sent.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from live import ratelimit
+from live.notifications import services
+from live.notifications.models import Notification, Preferences, Rhythm, category_of
+
+
+def _absolute(path: str) -> str:
+    return settings.PUBLIC_URL.rstrip("/") + path if path.startswith("/") else path
+
+
+def _claim(user_id: int) -> list[Notification]:
+    """The person's pending items still worth sending, locked (two senders never send one item twice); the others
+    dropped."""
+    items = list(Notification.objects.select_for_update(skip_locked=True)
+                 .filter(user_id=user_id, email="pending").order_by("created_at", "pk"))
+    dropped = [item.pk for item in items if not services.subject_shown(item.subject)]
+    if dropped:
+        Notification.objects.filter(pk__in=dropped).update(email="dropped")
+    return [item for item in items if item.pk not in dropped]
+
+
+def _message(preferences: Preferences, items: list[Notification]) -> EmailMultiAlternatives:
+    user = preferences.user
+    digest = len(items) > 1
+    category = services.ALL if digest else category_of(items[0].kind).value
+    token = services.unsubscribe_token(user, category)
+    unsubscribe_url = _absolute(reverse("notifications:unsubscribe", args=[token]))
+    with translation.override(preferences.notification_language):
+        context = {
+            "person": user, "items": [{"text": item.text, "url": _absolute(item.url) if item.url else "",
+                                       "created_at": item.created_at} for item in items],
+            "unsubscribe_url": unsubscribe_url, "digest": digest,
+            "preferences_url": _absolute(reverse("notifications:preferences")),
+            "category": None if digest else category_of(items[0].kind).label,
+        }
+        subject = (_("Agora Live: %(count)d new notifications") % {"count": len(items)} if digest
+                   else _("Agora Live: %(text)s") % {"text": items[0].text})
+        text = render_to_string("notifications/email/notification.txt", context)
+        html = render_to_string("notifications/email/notification.html", context)
+    message = EmailMultiAlternatives(subject=subject[:150], body=text, to=[user.email], headers={
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Auto-Submitted": "auto-generated",
+    })
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def send_for(user_id: int, *, digest: bool = False) -> int:
+    """Send `user_id` what is pending: at once (one e-mail per item while the rate limit allows, else they wait),
+    or everything as one digest. Returns how many e-mails went out."""
+    preferences = Preferences.objects.select_related("user").filter(user_id=user_id).first()
+    if preferences is None:
+        return 0
+    user = preferences.user
+    with transaction.atomic():
+        items = _claim(user_id)
+        if not items:
+            return 0
+        if not user.is_active or not user.email or preferences.email_rhythm == Rhythm.NEVER:
+            Notification.objects.filter(pk__in=[item.pk for item in items]).update(email="dropped")
+            return 0
+        if digest:
+            batches = [items]
+        else:
+            batches = []
+            for item in items:
+                if not ratelimit.hit("notification_email", user)[0]:
+                    break  # the rest wait for the next digest run
+                batches.append([item])
+        if not batches:
+            return 0
+        sent_ids = [item.pk for batch in batches for item in batch]
+        # Marked sent before sending, in the same transaction: a failed send rolls the marks back.
+        Notification.objects.filter(pk__in=sent_ids).update(email="sent")
+        if digest:
+            Preferences.objects.filter(pk=preferences.pk).update(digest_sent_at=timezone.now())
+        for batch in batches:
+            _message(preferences, batch).send()
+    return len(batches)
+
+
+def send_due(now=None) -> int:
+    """The periodic run: daily digests that are due, and at-once items held back by the rate limit."""
+    now = now or timezone.now()
+    day_ago = now - timedelta(hours=settings.NOTIFICATIONS_DIGEST_HOURS)
+    held = now - timedelta(minutes=settings.NOTIFICATIONS_HOLD_MINUTES)
+    pending = Notification.objects.filter(email="pending")
+    sent = 0
+    daily = (Preferences.objects.filter(email_rhythm=Rhythm.DAILY, user__notifications__email="pending")
+             .exclude(digest_sent_at__gt=day_ago).values_list("user_id", flat=True).distinct())
+    for user_id in list(daily):
+        sent += send_for(user_id, digest=True)
+    at_once = (pending.filter(user__notification_preferences__email_rhythm=Rhythm.NOW, created_at__lte=held)
+               .values_list("user_id", flat=True).distinct())
+    for user_id in list(at_once):
+        sent += send_for(user_id, digest=True)
+    return sent
