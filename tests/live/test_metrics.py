@@ -175,3 +175,17 @@ def test_every_metric_docs_deploy_names_exists(client):
     for family in text_string_to_metric_families(text):
         exposed |= {family.name, f"{family.name}_total"} if family.type == "counter" else {family.name}
     assert documented - exposed == set()
+
+
+def test_the_dashboard_and_the_alerts_only_query_metrics_that_exist(client):
+    text = client.get("/metrics").content.decode()
+    exposed = set()
+    for family in text_string_to_metric_families(text):
+        exposed |= {sample.name for sample in family.samples} | {family.name, f"{family.name}_total",
+                                                                   f"{family.name}_bucket"}
+    grafana = DEPLOY.parent / "grafana"
+    queried = set()
+    for path in (grafana / "agora-live.json", grafana / "agora-alerts.yml"):
+        queried |= set(re.findall(r"\bagora_[a-z_]+", path.read_text())) - {"agora_live"}
+    assert len(queried) >= 12
+    assert queried - exposed == set()
