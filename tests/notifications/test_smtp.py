@@ -1,0 +1,76 @@
+"""End to end against a real SMTP server (aiosmtpd) the test starts on a spare port: what a mail client receives."""
+
+import email as email_parser
+import socket
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core.management import call_command
+from django.test import Client
+
+from debates import services as debates
+from live.notifications import services
+from live.notifications.models import Channel, Rhythm
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email_parser.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((envelope.rcpt_tos, message))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp(settings):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield inbox
+    controller.stop()
+
+
+def test_a_reply_reaches_the_smtp_server_in_french_with_a_working_one_click_unsubscribe(
+        smtp, debate, alice, bob, django_capture_on_commit_callbacks):
+    preferences = services.preferences_of(alice)
+    preferences.email_rhythm, preferences.last_language = Rhythm.NOW, "fr"
+    preferences.save()
+    root = debates.post_comment(author=alice, debate=debate, body="Et les livraisons ?")
+    with django_capture_on_commit_callbacks(execute=True):
+        debates.post_comment(author=bob, debate=debate, body="Le matin avant 10 h.", parent=root)
+    assert len(smtp.messages) == 1
+    recipients, message = smtp.messages[0]
+    assert recipients == ["alice@example.org"]
+    # (French typography: no-break spaces before ':' and inside « »; the header may come folded)
+    assert " ".join(message["Subject"].split()) == "Agora Live : bob a répondu à votre commentaire dans « " \
+                                                   "Faut-il piétonniser la place du marché ? »"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "Bonjour alice" in text and "bob a répondu" in text
+    assert 'lang="fr"' in html and "Ne plus recevoir ces e-mails" in html
+    link = message["List-Unsubscribe"].strip().strip("<>").removeprefix("https://agora.example.org")
+    assert Client(enforce_csrf_checks=True).post(link, {"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert services.preferences_of(alice).reply == Channel.SITE
+
+
+def test_the_digest_command_sends_one_email_through_smtp(smtp, debate, alice, bob):
+    root = debates.post_comment(author=alice, debate=debate, body="Et les livraisons ?")
+    for n in range(3):
+        debates.post_comment(author=bob, debate=debate, body=f"Réponse {n}", parent=root)
+    assert smtp.messages == []  # the default: a daily digest
+    call_command("send_notification_emails", stdout=open("/dev/null", "w"))
+    assert len(smtp.messages) == 1
+    _recipients, message = smtp.messages[0]
+    assert " ".join(message["Subject"].split()) == "Agora Live : 3 nouvelles notifications"
+    assert message.get_body(preferencelist=("plain",)).get_content().count("bob a répondu") == 3
