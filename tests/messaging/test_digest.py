@@ -93,3 +93,21 @@ def test_nothing_for_blocked_authors_people_without_email_or_who_left(alice, bob
     services.leave_conversation(user=dave, conversation=group)
     assert digest.send_digests() == 0
     assert mail.outbox == []
+
+
+def test_it_follows_the_private_message_preference(alice, bob, chat):
+    from live.notifications import services as notifications
+    from live.notifications.models import Channel, Rhythm
+
+    preferences = notifications.preferences_of(bob)
+    preferences.message = Channel.SITE
+    preferences.save()
+    age(16)
+    assert digest.send_digests() == 0  # "on this site only"
+    preferences.message, preferences.email_rhythm = Channel.EMAIL, Rhythm.NEVER
+    preferences.save()
+    assert digest.send_digests() == 0  # no e-mail at all
+    preferences.email_rhythm = Rhythm.DAILY
+    preferences.save()
+    assert digest.send_digests() == 1
+    assert mail.outbox[0].to == ["bob@example.org"]
