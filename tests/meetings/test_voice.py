@@ -1,6 +1,7 @@
 """The room's voice (#20): open-text questions as word clouds, scale questions, reactions."""
 
 import json
+import re
 import threading
 import time
 
@@ -171,6 +172,8 @@ def test_a_hidden_word_vanishes_everywhere_at_once_and_never_reaches_the_exports
     client = signed_in(fiona)
     exported = client.get(f"/meetings/{open_meeting.pk}/export/meeting.json").content.decode()
     assert "Équité" in exported and "rdure" not in exported
+    report = client.get(f"/meetings/{open_meeting.pk}/report/").content.decode()
+    assert "Équité" in report and "rdure" not in report
     polls_csv = client.get(f"/meetings/{open_meeting.pk}/export/polls.csv").content.decode()
     assert "parc" in polls_csv and "rdure" not in polls_csv
     console = last_html(open_meeting.console_stream_key, "console")
@@ -265,6 +268,8 @@ def test_taps_are_coalesced_into_one_frame_with_their_counts(open_meeting, fiona
     rows = rendering.reactions_by_item(open_meeting)
     assert [(r["item"], r["counts"][0]["count"]) for r in rows] == [("Accueil", 1), (None, 60)]
     assert "Accueil" in last_html(open_meeting.console_stream_key, "console")
+    report = signed_in(fiona).get(f"/meetings/{open_meeting.pk}/report/").content.decode()
+    assert re.search(r"<th scope=\"row\">Accueil</th><td>1</td>", report)  # the closing report, per agenda item
     assert "reaction,count" in signed_in(fiona).get(f"/meetings/{open_meeting.pk}/export/reactions.csv") \
         .content.decode()
 
