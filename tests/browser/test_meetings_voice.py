@@ -113,3 +113,19 @@ def test_the_remote_page_frames_the_livestream_only_once_asked(open_page, fiona,
     expect(page.locator("#current-item")).to_contain_text("Propositions")
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert not [line for line in page.console_log if "Refused to frame" in line]
+
+
+def test_with_reduced_motion_the_screen_counts_instead_of_animating(open_page, fiona, alice):
+    meeting = make_meeting(fiona, premoderation=False)
+    phone = services.join(meeting=meeting, user=alice)
+    screen = open_page(None, f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/", viewport=PROJECTOR)
+    screen.emulate_media(reduced_motion="reduce")
+    wait_live(screen)
+    services.react(participant=phone, kind="thumbs")
+    services.react(participant=phone, kind="thumbs")
+    totals = screen.locator("#screen-reaction-totals [data-kind=thumbs]")
+    expect(totals).to_have_attribute("data-count", "2")
+    expect(totals).to_be_visible()
+    expect(screen.locator(".reaction-stage")).to_be_hidden()
+    screen.emulate_media(reduced_motion="no-preference")
+    expect(screen.locator(".reaction-stage")).to_be_visible()
