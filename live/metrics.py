@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import ipaddress
+import os
+import socket
 import time
 import weakref
 from collections import Counter
@@ -180,13 +182,77 @@ def ensure_loop_timer() -> None:
 
 
 async def _measure_lag() -> None:
+    from asgiref.sync import sync_to_async
+
     loop = asyncio.get_running_loop()
+    ticks = 0
     while True:
         due = loop.time() + LOOP_TICK
         await asyncio.sleep(LOOP_TICK)
         lag = max(0.0, loop.time() - due)
         loop_lag[0] = lag
         LOOP_LAG_SECONDS.observe(lag)
+        ticks += 1
+        if ticks % int(SNAPSHOT_SECONDS / LOOP_TICK) == 0:
+            try:
+                await sync_to_async(publish_snapshot, thread_sensitive=False)(snapshot())
+            except Exception:  # Redis down: the status page misses this process for a while, nothing else
+                pass
+
+
+# --- the staff page "État du direct" (live/views.py: live_status) ------------------------------------------------
+# Each daphne process writes its figures to the cache (Redis) every SNAPSHOT_SECONDS, under a key that expires: a
+# stopped process leaves the page within SNAPSHOT_TTL. The index of processes is read, completed and written back
+# by each (not atomic: two processes writing at once may hide one of them until its next snapshot, 5 s later).
+
+SNAPSHOT_SECONDS = 5
+SNAPSHOT_TTL = 15
+STATUS_INDEX = "live:status:processes"
+PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def snapshot() -> dict:
+    """This process's live figures, as the status page shows them."""
+    from live import hub, wire
+
+    subs: Counter[str] = Counter()
+    for live_hub in list(hub._hubs.values()):
+        for key, consumers in list(live_hub.subscribers.items()):
+            subs[stream_kind(key)] += len(consumers)
+    writes = sum(child._count.get() for child in _children(WRITE_SECONDS))
+    write_seconds = sum(child._sum.get() for child in _children(WRITE_SECONDS))
+    return {
+        "process": PROCESS, "at": time.time(), "sockets": len(sockets), "subscriptions": dict(subs),
+        "events": sum(appended.values()), "frames": sum(delivered.values()), "replays": sum(replays.values()),
+        "sweep_repaired": repaired["sweep"], "layer_failures": sum(layer_failures.values()),
+        "slow_cut": wire.SLOW_ABORTS[0], "rejections": sum(rejections.values()),
+        "rate_limited": sum(rate_limited.values()), "loop_lag_ms": round(loop_lag[0] * 1000, 1),
+        "write_ms": round(write_seconds / writes * 1000, 1) if writes else None, "writes": writes,
+    }
+
+
+def _children(histogram) -> list:
+    return list(histogram._metrics.values())
+
+
+def publish_snapshot(figures: dict) -> None:
+    from django.core.cache import cache
+
+    cache.set(f"live:status:{figures['process']}", figures, timeout=SNAPSHOT_TTL)
+    index = cache.get(STATUS_INDEX) or {}
+    now = time.time()
+    index = {name: seen for name, seen in index.items() if now - seen < SNAPSHOT_TTL}
+    index[figures["process"]] = now
+    cache.set(STATUS_INDEX, index, timeout=SNAPSHOT_TTL * 4)
+
+
+def reported() -> list[dict]:
+    """The snapshots of the processes that reported within SNAPSHOT_TTL, by name."""
+    from django.core.cache import cache
+
+    index = cache.get(STATUS_INDEX) or {}
+    found = cache.get_many([f"live:status:{name}" for name in index])
+    return sorted(found.values(), key=lambda figures: figures["process"])
 
 
 # --- read at scrape time -----------------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ import prometheus_client
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -53,6 +55,21 @@ async def readyz(request):
         checks["process"] = "error: draining"
     ready = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ready else "error", **checks}, status=200 if ready else 503)
+
+
+@never_cache
+def live_status(request):
+    """"État du direct", for staff: the live figures of every process that reported in the last seconds."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not request.user.is_staff:
+        raise PermissionDenied
+    processes = metrics.reported()
+    totals = {name: sum(p[name] or 0 for p in processes) for name in
+              ("sockets", "events", "frames", "replays", "sweep_repaired", "layer_failures", "rejections",
+               "rate_limited")}
+    return render(request, "live/status.html", {"processes": processes, "totals": totals,
+                                                "refresh": metrics.SNAPSHOT_SECONDS})
 
 
 @never_cache

@@ -8,6 +8,7 @@ The clients here do what static/live/live.js does, without its duplicate filter:
 import asyncio
 import json
 import random
+import socket
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from debates import services
+from live import metrics as live_metrics
 from tests.debates.conftest import make_debate
 from tests.helpers import LiveServer, daphne_env, free_port, position
 
@@ -131,4 +133,11 @@ async def test_a_rolling_restart_moves_every_page_to_the_other_process_without_l
     assert exit_code == 0 and stopped_after < DRAIN + 5
     metrics = await sync_to_async(scrape)(other)
     assert sample(metrics, 'agora_replays_total{stream="debate"}') >= PAGES
+    # the process left standing reports its figures to the staff page ("État du direct") through Redis
+    name = f"{socket.gethostname()}:{other.process.pid}"
+    deadline = time.monotonic() + live_metrics.SNAPSHOT_SECONDS * 2 + 2
+    while (reported := {p["process"]: p for p in await sync_to_async(live_metrics.reported)()}).get(
+            name, {}).get("frames", 0) < PAGES:  # each page got at least its last events there
+        assert time.monotonic() < deadline, f"{name} never reported its deliveries; saw {reported}"
+        await asyncio.sleep(0.2)
     print(f"{PAGES} pages moved and resumed; the restarted process exited {stopped_after:.1f}s after SIGTERM")
