@@ -34,6 +34,10 @@ class DebateQuerySet(models.QuerySet):
         return self.select_related("author").open_first()
 
 
+# The debate list's stream: new debates, closed ones, comment counts (readers come as ephemeral frames).
+LIST_STREAM = "debates.all"
+
+
 class Debate(models.Model):
     title = models.CharField(_("title"), max_length=150)
     description = models.TextField(_("description"), max_length=10000,

@@ -147,3 +147,32 @@ def render_unlocked(event, r):
 @streams.renderer("debate.created")
 def render_created(event, r):
     return None
+
+
+# --- the debate list (`debates.all`) ---------------------------------------------------------------------------------
+# The list's comment counts and readers come as ephemeral frames (debates/streams.py); these are its logged events.
+
+def _list_item(event, r):
+    return r.once("list_item", lambda: selectors.list_item(event.data["debate"]))
+
+
+@streams.renderer("list.debate_created")
+def render_list_created(event, r):
+    """A new debate lands in the list's hidden #new-debates box: debate_list.js shows it at once when the top of
+    the list is in view, else behind the "N new debates" button (nothing moves under the reader)."""
+    debate = _list_item(event, r)
+    if debate is None:
+        return None
+    return render_to_string("debates/push/list_created.html", {
+        "debate": debate, "announce": _("New debate: %(title)s") % {"title": debate.title}})
+
+
+@streams.renderer("list.debate_changed")
+def render_list_changed(event, r):
+    """Its state (closed, reopened, locked), title or counts, in place (same size: nothing jumps)."""
+    debate = _list_item(event, r)
+    if debate is None:
+        return None
+    announce = (_("The debate “%(title)s” is closed.") % {"title": debate.title}
+                if event.data.get("closed") else "")
+    return render_to_string("debates/push/list_changed.html", {"debate": debate, "announce": announce})

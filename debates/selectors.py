@@ -7,6 +7,7 @@ from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 from django.urls import NoReverseMatch, reverse
 
+from debates import presence
 from debates.models import Comment, Debate, Stance, Vote
 
 SORTS = {
@@ -17,6 +18,19 @@ SORTS = {
 }
 DEFAULT_SORT = "best"
 STANCE_FILTERS = {"for": Stance.FOR, "neutral": Stance.NEUTRAL, "against": Stance.AGAINST}
+
+
+def with_readers(debates) -> list:
+    """The debates, each with `readers`: how many people have its page open now."""
+    debates = list(debates)
+    for debate in debates:
+        debate.readers = presence.count(debate.pk)
+    return debates
+
+
+def list_item(debate_id: int):
+    """One debate as the list shows it (its comment count and readers), or None."""
+    return next(iter(with_readers(debate_list().filter(pk=debate_id))), None)
 
 
 def debate_list(*, state="", q=""):

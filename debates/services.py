@@ -4,6 +4,7 @@ open page sees the change through the same push (the actor's own page included).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from django.conf import settings
@@ -16,8 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from debates import permissions
-from debates.models import Comment, Debate, DebateUpdate, Stance, Vote
-from live import ratelimit, streams
+from debates import streams as debate_streams
+from debates.models import LIST_STREAM, Comment, Debate, DebateUpdate, Stance, Vote
+from live import effects, ratelimit, streams
 from live.accounts.models import ERASED_NAME
 from live.notifications.services import notify
 from live.text import clean_user_text, mentioned_nicknames, plain_text, render_markdown_lite
@@ -139,6 +141,7 @@ def create_debate(*, author, title, description, instructions="", starts_at=None
         decidim_url=decidim_url,
     )
     streams.append(debate.stream_key, "debate.created", debate=debate.pk)
+    streams.append(LIST_STREAM, "list.debate_created", debate=debate.pk)
     return debate
 
 
@@ -161,6 +164,7 @@ def edit_debate(*, debate, actor, title, description, instructions="", starts_at
         debate.decidim_url = decidim_url
     debate.save()
     streams.append(debate.stream_key, "debate.edited", debate=debate.pk)
+    streams.append(LIST_STREAM, "list.debate_changed", debate=debate.pk)
     return debate
 
 
@@ -190,6 +194,7 @@ def close_debate(*, debate, actor, conclusions) -> Debate:
     debate.conclusions, debate.conclusions_html = conclusions, render_body(conclusions)[0]
     debate.save(update_fields=["closed_at", "closed_by", "conclusions", "conclusions_html", "updated_at"])
     streams.append(debate.stream_key, "debate.closed", debate=debate.pk)
+    streams.append(LIST_STREAM, "list.debate_changed", debate=debate.pk, closed=True)
     participants = set(Comment.objects.filter(debate=debate).values_list("author_id", flat=True))
     participants.add(debate.author_id)
     participants.discard(actor.pk)
@@ -211,6 +216,7 @@ def reopen_debate(*, debate, actor) -> Debate:
     debate.closed_at, debate.closed_by = None, None
     debate.save(update_fields=["closed_at", "closed_by", "updated_at"])
     streams.append(debate.stream_key, "debate.reopened", debate=debate.pk)
+    streams.append(LIST_STREAM, "list.debate_changed", debate=debate.pk)
     return debate
 
 
@@ -229,6 +235,7 @@ def lock_comments(*, debate, actor, locked: bool, reason: str = "") -> Debate:
     debate.lock_reason = plain_text(reason or "", 300) if locked else ""
     debate.save(update_fields=["locked_at", "locked_by", "lock_reason", "updated_at"])
     streams.append(debate.stream_key, "debate.locked" if locked else "debate.unlocked", debate=debate.pk)
+    streams.append(LIST_STREAM, "list.debate_changed", debate=debate.pk)
     return debate
 
 
@@ -308,6 +315,7 @@ def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL,
         Comment.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
         Comment.objects.filter(pk=comment.root_id).update(thread_size=F("thread_size") + 1)
     streams.append(debate.stream_key, "comment.posted", comment=comment.pk)
+    effects.after_commit("debate list comment count", functools.partial(debate_streams.comment_count_changed, debate.pk))
     notified = {author.pk}
     if parent is not None and parent.author_id not in notified and parent.author.is_active:
         notify(user=parent.author, kind="debate.reply",
@@ -362,6 +370,7 @@ def delete_comment(*, comment, actor) -> Comment:
     comment.deleted_at = timezone.now()
     comment.save(update_fields=["deleted_at"])
     streams.append(comment.debate.stream_key, "comment.deleted", comment=comment.pk)
+    effects.after_commit("debate list comment count", functools.partial(debate_streams.comment_count_changed, comment.debate_id))
     return comment
 
 
@@ -388,6 +397,7 @@ def remove_comment(*, comment, actor) -> None:
     Comment.objects.filter(pk=comment.pk).delete()  # its replies and votes go with it (on_delete=CASCADE)
     streams.append(comment.debate.stream_key, "comment.removed", comment=comment.pk, parent=comment.parent_id,
                    rank=rank)
+    effects.after_commit("debate list comment count", functools.partial(debate_streams.comment_count_changed, comment.debate_id))
 
 
 @transaction.atomic

@@ -13,8 +13,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from debates import permissions, presence
-from debates.models import Comment, Debate
+from debates import permissions, presence, selectors
+from debates.models import LIST_STREAM, Comment, Debate
 from live import streams
 
 
@@ -50,6 +50,7 @@ def typing(viewer, rest: str, data: dict):
         count = presence.touch(debate.pk, member, leaving=bool(data.get("leaving")))
         if presence.changed(debate.pk, count):
             streams.broadcast(debate.stream_key, presence_html(debate.pk, count, oob=True))
+            streams.broadcast(LIST_STREAM, list_readers_html(debate.pk, count))
         return None
     user = viewer.user
     if not permissions.can_comment(user, debate):
@@ -68,3 +69,33 @@ def typing(viewer, rest: str, data: dict):
 
 
 streams.register_stream("debate", authorize=authorize, typing=typing)
+
+
+# --- the debate list (`debates.all`): public; its logged events render in renderers.py -----------------------------
+
+def list_readers_html(debate_id: int, count: int) -> str:
+    texts = streams.in_languages(lambda: translation.ngettext(
+        "%(counter)s person is reading", "%(counter)s people are reading", count) % {"counter": count})
+    return render_to_string("debates/list_readers.html", {"debate_id": debate_id, "readers": count, "texts": texts,
+                                                          "oob": True})
+
+
+def comment_count_changed(debate_id: int) -> None:
+    """A comment posted, deleted or removed: the list's count, as an ephemeral frame (a logged event per comment
+    would make every comment of every debate wait on the list's one counter row)."""
+    debate = selectors.list_item(debate_id)
+    if debate is None:
+        return
+    texts = streams.in_languages(lambda: translation.ngettext(
+        "%(counter)s comment", "%(counter)s comments", debate.comment_count) % {"counter": debate.comment_count})
+    streams.broadcast(LIST_STREAM, render_to_string("debates/list_comment_count.html", {
+        "debate_id": debate_id, "texts": texts}))
+
+
+def authorize_list(viewer, rest: str) -> str:
+    if rest != "all":
+        raise ObjectDoesNotExist(rest)
+    return "public"
+
+
+streams.register_stream("debates", authorize=authorize_list)

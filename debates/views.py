@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from debates import permissions, presence, selectors, services
 from debates.forms import CloseForm, DebateForm
-from debates.models import Comment, Debate, Stance
+from debates.models import LIST_STREAM, Comment, Debate, Stance
 from live import actions, streams
 
 
@@ -43,10 +43,13 @@ def debate_list(request):
     state = request.GET.get("state", "")
     state = state if state in ("open", "closed") else ""
     q = request.GET.get("q", "").strip()[:100]
+    live = not state and not q and request.GET.get("page", "1") == "1"
+    list_cursor = streams.cursor(LIST_STREAM) if live else None  # before the queries
     paginator = Paginator(selectors.debate_list(state=state, q=q), 20)
     page = paginator.get_page(request.GET.get("page"))
+    debates = selectors.with_readers(page.object_list)
     return render(request, "debates/debate_list.html", {
-        "page": page, "debates": page.object_list, "state": state, "q": q,
+        "page": page, "debates": debates, "state": state, "q": q, "list_cursor": list_cursor,
         "can_create": permissions.can_create_debate(request.user),
     })
 

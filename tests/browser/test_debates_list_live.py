@@ -1,0 +1,60 @@
+"""The debate list updates live: new debates (without moving what the reader reads), closed ones, comment counts and
+readers."""
+
+import pytest
+from playwright.sync_api import expect
+
+from debates import services
+from tests.browser.conftest import wait_live
+from tests.debates.conftest import make_debate
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_list_follows_new_debates_comments_readers_and_closes(open_page, alice, bob, fiona):
+    debate = make_debate(fiona)
+    page = open_page(bob, "/debates/")
+    wait_live(page)
+    item = page.locator(f"#debate-item-{debate.pk}")
+    expect(item).to_contain_text("0 commentaire")
+
+    reader = open_page(alice, debate.get_absolute_url())
+    wait_live(reader)
+    expect(item.locator(".debate-readers")).to_contain_text("1 personne lit")
+    expect(item.locator(".debate-readers .i18n-en")).to_be_hidden()  # the page's language only
+
+    reader.locator("#comment-body").fill("Oui, le samedi matin.")
+    reader.locator("#comment-form button[type=submit]").click()
+    expect(item).to_contain_text("1 commentaire")
+
+    services.close_debate(debate=debate, actor=fiona, conclusions="La place sera piétonne le samedi matin.")
+    expect(item.locator(".badge-state")).to_have_text("Clos")
+    expect(page.locator("#live-announcer")).to_contain_text("est clos")
+
+    # The top of the list is in view: a new debate shows at once, on top, and is announced.
+    new = make_debate(fiona, title="Des bancs au parc Jacques-Brel ?")
+    expect(page.locator("#debate-list > li").first).to_have_id(f"debate-item-{new.pk}")
+    expect(page.locator("#live-announcer")).to_contain_text("Nouveau débat : Des bancs au parc Jacques-Brel ?")
+    expect(page.locator("#new-debates-button")).to_be_hidden()
+
+
+def test_a_new_debate_waits_behind_a_button_while_the_reader_is_further_down(open_page, bob, fiona, settings):
+    settings.RATE_LIMITS_ENABLED = False  # thirteen debates by one person, in this process
+    for n in range(12):
+        make_debate(fiona, title=f"Débat numéro {n}")
+    page = open_page(bob, "/debates/", viewport={"width": 400, "height": 500})
+    wait_live(page)
+    last = page.locator("#debate-list > li").last
+    last.scroll_into_view_if_needed()
+    top_before = last.evaluate("el => el.getBoundingClientRect().top")
+
+    new = make_debate(fiona, title="Un débat tout neuf")
+    button = page.locator("#new-debates-button")
+    expect(button).to_have_text("1 nouveau débat")
+    expect(page.locator(f"#debate-list > #debate-item-{new.pk}")).to_have_count(0)
+    assert last.evaluate("el => el.getBoundingClientRect().top") == top_before  # nothing moved
+
+    button.click()
+    expect(page.locator("#debate-list > li").first).to_have_id(f"debate-item-{new.pk}")
+    expect(page.locator(f"#debate-item-{new.pk}")).to_be_focused()
+    expect(button).to_be_hidden()
