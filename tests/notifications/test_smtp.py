@@ -1,42 +1,11 @@
 """End to end against a real SMTP server (aiosmtpd) the test starts on a spare port: what a mail client receives."""
 
-import email as email_parser
-import socket
-from email import policy
-
-import pytest
-from aiosmtpd.controller import Controller
 from django.core.management import call_command
 from django.test import Client
 
 from debates import services as debates
 from live.notifications import services
 from live.notifications.models import Channel, Rhythm
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email_parser.message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((envelope.rcpt_tos, message))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp(settings):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield inbox
-    controller.stop()
 
 
 def test_a_reply_reaches_the_smtp_server_in_french_with_a_working_one_click_unsubscribe(
