@@ -153,3 +153,13 @@ def test_the_preferences_page_saves_the_choices(client, alice):
     bad = client.post("/notifications/preferences/", {"reply": "pigeon", "email_rhythm": "now"})
     assert bad.status_code == 400
     assert services.preferences_of(alice).reply == "site"
+
+
+def test_push_is_not_offered_while_nothing_would_be_pushed(client, alice):
+    client.force_login(alice)
+    assert 'value="push"' not in client.get("/notifications/preferences/").content.decode()
+    response = client.post("/notifications/preferences/", {
+        "language": "", "reply": "push", "mention": "email", "conclusion": "email", "message": "email",
+        "meeting": "email", "moderation": "email", "email_rhythm": "daily"})
+    assert response.status_code == 400
+    assert services.preferences_of(alice).reply == Channel.EMAIL
