@@ -72,14 +72,14 @@ def get(url):
             status, body = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, body = error.code, error.read()
-    return status, (json.loads(body) if url.endswith("/healthz") else None)
+    return status, (json.loads(body) if url.endswith("/readyz") else None)
 
 
 def wait_until_healthy(base):
     deadline = time.monotonic() + 20
     while True:
         try:
-            assert get(base + "/healthz")[0] == 200
+            assert get(base + "/readyz")[0] == 200
             return
         except (OSError, AssertionError):
             if time.monotonic() > deadline:
@@ -126,12 +126,12 @@ def check_socket_across_restart(socket_, base, own_postgres):
     assert json.loads(socket_.recv(timeout=5))["code"] == "not_found"
 
     own_postgres.stop()
-    status, body = get(base + "/healthz")
+    status, body = get(base + "/readyz")
     assert status == 503 and body["database"].startswith("error")
     own_postgres.start()
 
     # The very next request and the very next socket action work again: no stale connection is reused.
-    assert get(base + "/healthz") == (200, {"status": "ok", "database": "ok", "channel_layer": "ok"})
+    assert get(base + "/readyz") == (200, {"status": "ok", "database": "ok", "channel_layer": "ok", "cache": "ok"})
     assert get(base + "/debates/")[0] == 200
     socket_.send(json.dumps({"type": "resume", "streams": {"debate.2": {"epoch": "", "seq": 0}}}))
     assert json.loads(socket_.recv(timeout=5))["code"] == "not_found"
