@@ -289,6 +289,15 @@ HTTP_MAX_CONCURRENCY = env_int("HTTP_MAX_CONCURRENCY", 8)
 # Python's youngest-generation GC threshold once start-up objects are frozen (live/asgi.py); 0: CPython's defaults.
 GC_THRESHOLD = env_int("GC_THRESHOLD", 20000)
 
+# --- Accessibility statement (/accessibility/, RGAA's model) ------------------------------------------------------
+# The city's facts; the results of the audit are those of the browser suite's checks (tests/browser/test_a11y_*).
+ACCESSIBILITY_ENTITY = env_str("ACCESSIBILITY_ENTITY")  # who publishes the statement, e.g. "Ville de Nanterre"
+ACCESSIBILITY_CONTACT_EMAIL = env_str("ACCESSIBILITY_CONTACT_EMAIL")
+ACCESSIBILITY_CONTACT_URL = env_str("ACCESSIBILITY_CONTACT_URL")  # a contact form, if the city has one
+ACCESSIBILITY_CONTACT_ADDRESS = env_str("ACCESSIBILITY_CONTACT_ADDRESS")  # postal address, one line
+ACCESSIBILITY_STATEMENT_DATE = env_str("ACCESSIBILITY_STATEMENT_DATE", "2026-12-05")  # ISO date it was made
+ACCESSIBILITY_AUDIT_DATE = env_str("ACCESSIBILITY_AUDIT_DATE", "2026-12-05")  # ISO date of the last audit
+
 # --- The live layer ------------------------------------------------------------------------------------------------
 # Events kept per stream: at least RETENTION_DAYS, and never more than RETENTION_EVENTS per stream.
 LIVE_RETENTION_DAYS = env_int("LIVE_RETENTION_DAYS", 7)

@@ -12,6 +12,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.utils.dateparse import parse_date
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 
@@ -24,6 +25,18 @@ def home(request):
     """The lists the feature apps registered (live/features.py), each in its own template."""
     return render(request, "live/home.html", {
         "sections": [{"template": s.template, "items": s.items()} for s in features.home_sections()],
+    })
+
+
+def accessibility(request):
+    """The accessibility statement (RGAA's model): the city's facts from settings, the audit from the test suite."""
+    return render(request, "live/accessibility.html", {
+        "entity": settings.ACCESSIBILITY_ENTITY,
+        "email": settings.ACCESSIBILITY_CONTACT_EMAIL,
+        "contact_url": settings.ACCESSIBILITY_CONTACT_URL,
+        "address": settings.ACCESSIBILITY_CONTACT_ADDRESS,
+        "statement_date": parse_date(settings.ACCESSIBILITY_STATEMENT_DATE),
+        "audit_date": parse_date(settings.ACCESSIBILITY_AUDIT_DATE),
     })
 
 

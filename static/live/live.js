@@ -188,22 +188,83 @@
     if (isRefusal(evt.detail.xhr)) evt.stopPropagation();
   }, true);
 
-  // The fields an error slot describes (aria-describedby) are invalid while it shows a refusal of their input.
+  // Form errors, said the same way for every form: the fields an error slot describes (aria-describedby) are invalid
+  // while it shows a refusal of their input, the focus goes to the first of them (it reads its error with it), and
+  // the page's title starts with "Error" until the form goes through.
+  var baseTitle = document.title;
+  function markTitle(hasError) {
+    var prefix = document.body.getAttribute("data-msg-error-title") || "";
+    document.title = hasError && prefix ? prefix + " " + baseTitle : baseTitle;
+  }
   document.addEventListener("htmx:afterSwap", function (evt) {
     var slot = evt.detail.target;
     if (!slot || !slot.id) return;
     var refusal = slot.querySelector("[data-refusal]");
     var fields = document.querySelectorAll('[aria-describedby~="' + slot.id + '"]');
+    var invalid = refusal && refusal.getAttribute("data-refusal") === "invalid";
     for (var i = 0; i < fields.length; i++) {
-      if (refusal && refusal.getAttribute("data-refusal") === "invalid") fields[i].setAttribute("aria-invalid", "true");
+      if (invalid) fields[i].setAttribute("aria-invalid", "true");
       else fields[i].removeAttribute("aria-invalid");
     }
+    if (!refusal) return;
+    markTitle(true);
+    var first = invalid ? fields[0] : null;
+    if (first && document.activeElement !== first) first.focus();
   });
   document.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;
     if (!evt.detail.successful || !form || !form.querySelectorAll) return;
     var invalid = form.querySelectorAll("[aria-invalid]");
     for (var i = 0; i < invalid.length; i++) invalid[i].removeAttribute("aria-invalid");
+    markTitle(false);
+  });
+  // A form page served again with its errors (no htmx: the server marked the fields): the focus goes to the first
+  // invalid field, else to the error summary.
+  document.addEventListener("DOMContentLoaded", function () {
+    var first = document.querySelector('main [aria-invalid="true"]') || document.querySelector("main [role=alert], main .flash-error");
+    if (!first) return;
+    if (!first.matches("input, select, textarea, button, [tabindex]")) first.setAttribute("tabindex", "-1");
+    first.focus();
+  });
+
+  // A swap that replaces the focused control (a vote form answered with its new state, a part of the page pushed
+  // anew) gives the focus back to the same control in the new content: the keyboard user stays where they were.
+  var refocus = null;
+  function focusables(root) {
+    return Array.prototype.slice.call(root.querySelectorAll("a[href], button, input, select, textarea, [tabindex]"));
+  }
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var target = evt.detail.target, active = document.activeElement;
+    refocus = null;
+    if (!target || !target.id || !active || active === document.body || !target.contains(active)) return;
+    refocus = { target: target.id, id: active.id, index: focusables(target).indexOf(active) };
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!refocus) return;
+    var wanted = refocus;
+    refocus = null;
+    var active = document.activeElement;
+    if (active && active !== document.body && document.body.contains(active)) return;  // still focused somewhere
+    var root = document.getElementById(wanted.target);
+    var el = (wanted.id && document.getElementById(wanted.id)) || (root && focusables(root)[wanted.index]) || root;
+    if (el) el.focus();
+  });
+
+  // The announcer (base.html) is one persistent polite region: pushes and refusals update its text and never put a
+  // new element in its place. A second announcement right after a first (a private message, then its notification)
+  // is added to it instead of cutting it off.
+  var announced = { text: "", at: 0 };
+  document.addEventListener("htmx:oobAfterSwap", function (evt) {
+    var region = evt.detail.target;
+    if (!region || region.id !== "live-announcer") return;
+    var text = region.textContent.trim(), now = Date.now();
+    if (announced.text && now - announced.at < 1000 && text.indexOf(announced.text) < 0 &&
+        announced.text.indexOf(text) < 0) {
+      region.textContent = announced.text + " " + text;
+    } else if (announced.text.indexOf(text) >= 0 && now - announced.at < 1000) {
+      region.textContent = announced.text;
+    }
+    announced = { text: region.textContent.trim(), at: now };
   });
 
   // Insertions (hx-swap-oob="beforeend:#list" ...) must stay idempotent: an element whose id is already on the page

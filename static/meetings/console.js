@@ -1,16 +1,36 @@
 /* Facilitator console: keyboard moderation of the queue. j/k (or arrows) move, a approves, r rejects, p pins,
- * h hides the focused item (the first one when none is focused). After an action, focus moves to the next item
- * once the push has removed the handled one. Plain buttons do the same without the keyboard. */
+ * h hides the focused item. Single-key shortcuts act only while the focus is on a contribution of the queue or the
+ * moderated list (WCAG 2.1.4: a key typed anywhere else, the skip link included, does nothing), and the facilitator
+ * can turn them off (remembered in this browser). After an action, focus moves to the next item once the push has
+ * removed the handled one. Plain buttons do the same without the keyboard. */
 (function () {
   "use strict";
   var nextFocusId = null;
 
   function items() { return Array.prototype.slice.call(document.querySelectorAll("#queue .queue-item")); }
 
+  var STORE = "agora.console.shortcuts";
+  var toggle = document.getElementById("console-shortcuts");
+
+  function enabled() { return !toggle || toggle.checked; }
+
+  if (toggle) {
+    try { toggle.checked = window.localStorage.getItem(STORE) !== "off"; } catch (e) { /* private mode: on */ }
+    var holder = toggle.closest("[hidden]");
+    if (holder) holder.hidden = false;
+    toggle.addEventListener("change", function () {
+      try { window.localStorage.setItem(STORE, toggle.checked ? "on" : "off"); } catch (e) { /* not kept */ }
+      document.getElementById("console").classList.toggle("shortcuts-off", !toggle.checked);
+    });
+    document.getElementById("console").classList.toggle("shortcuts-off", !toggle.checked);
+  }
+
+  // The contribution that has the focus (or holds the focused button), in the queue or the moderated list; null
+  // anywhere else on the page.
   function current() {
     var active = document.activeElement;
-    var item = active && active.closest ? active.closest(".console-item") : null;
-    return item || items()[0] || null;
+    var item = active && active.closest ? active.closest("#queue .console-item, #handled .console-item") : null;
+    return item || null;
   }
 
   function move(delta) {
@@ -22,7 +42,8 @@
   }
 
   document.addEventListener("keydown", function (evt) {
-    if (evt.ctrlKey || evt.metaKey || evt.altKey) return;
+    if (evt.ctrlKey || evt.metaKey || evt.altKey || !enabled()) return;
+    if (!current()) return;
     var tag = (evt.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || tag === "select" || evt.target.isContentEditable) return;
     var key = evt.key;

@@ -112,6 +112,7 @@ STATES = [
     State("moderation of a person", "/moderation/people/{w.alice.pk}/", "mona"),
     State("my reports", "/moderation/mine/", "alice"),
     State("transparency", "/moderation/transparency/"),
+    State("accessibility statement", "/accessibility/"),
     State("sign-up", "/accounts/signup/"),
     State("sign-in", "/accounts/login/"),
     State("sign-in with an error", "/accounts/login/", None, sign_in_with_error),

@@ -1,0 +1,192 @@
+"""Keyboard and screen-reader paths (#18): what a person using the keyboard alone, or a screen reader, gets.
+
+Pages are reached by their URL; from there everything is done with keys (Tab, Enter, Space, letters), and the
+focused element must show a visible ring (its computed outline)."""
+
+import pytest
+from playwright.sync_api import expect
+
+from debates import services as debates
+from live.messaging import services as messaging
+from meetings import services as meetings
+from tests.browser.conftest import wait_live
+from tests.meetings.conftest import make_meeting
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+COUNT_REQUESTS = """() => { window.__requests = 0;
+    document.addEventListener('htmx:beforeRequest', () => { window.__requests += 1; }); }"""
+FOCUS_RING = """() => { const el = document.activeElement, s = getComputedStyle(el);
+    return {tag: el.tagName.toLowerCase(), id: el.id, style: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }"""
+
+
+def assert_visible_focus(page):
+    ring = page.evaluate(FOCUS_RING)
+    assert ring["tag"] != "body", "the focus was lost"
+    assert ring["style"] != "none" and ring["width"] >= 2, ring
+
+
+def tab_to(page, selector, limit=60):
+    """Press Tab until `selector` has the focus (as a keyboard user would), checking the ring on the way there."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            assert_visible_focus(page)
+            return
+    raise AssertionError(f"{selector} never got the focus with Tab")
+
+
+@pytest.fixture
+def debate(fiona, bob):
+    debate = debates.create_debate(author=fiona, title="Faut-il piétonniser la place du marché ?",
+                                   description="La mairie propose de fermer la place aux voitures le samedi.")
+    debates.post_comment(author=bob, debate=debate, body="Les livraisons du matin posent question.")
+    return debate
+
+
+def test_alice_comments_votes_and_meets_an_error_with_the_keyboard_alone(open_page, alice, bob, debate):
+    page = open_page(alice, debate.get_absolute_url(), locale="en-GB")
+    wait_live(page)
+    # The skip link is the first stop and leads to the content.
+    page.keyboard.press("Tab")
+    expect(page.locator("a.skip-link")).to_be_focused()
+    assert_visible_focus(page)
+    page.keyboard.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
+
+    # An empty comment: the error is tied to the field, the focus is on it, the title says so.
+    tab_to(page, "#comment-body")
+    page.keyboard.type(" ")
+    tab_to(page, "#comment-form button[type=submit]")
+    page.keyboard.press("Enter")
+    body = page.locator("#comment-body")
+    expect(body).to_have_attribute("aria-invalid", "true")
+    expect(body).to_be_focused()
+    assert "comment-form-errors" in body.get_attribute("aria-describedby")
+    expect(page.locator("#comment-form-errors")).not_to_be_empty()
+    assert page.title().startswith("Error:"), page.title()
+
+    # Then a real comment, sent with the keyboard: published, the error and the title cleared.
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Oui, et des bancs pour les anciens.")
+    tab_to(page, "#comment-form button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#thread")).to_contain_text("des bancs pour les anciens")
+    expect(body).not_to_have_attribute("aria-invalid", "true")
+    assert not page.title().startswith("Error:")
+
+    # A vote on bob's comment with Space.
+    vote = page.locator("article.comment", has_text="livraisons").locator("button.vote-up").first
+    tab_to(page, "article.comment button.vote-up")
+    expect(vote).to_be_focused()
+    page.keyboard.press("Space")
+    expect(vote).to_have_attribute("aria-pressed", "true")
+    expect(vote).to_be_focused()  # the answer replaced the vote form: the focus is back on the same button
+    assert_visible_focus(page)
+
+
+def test_a_live_comment_is_announced_once_politely_without_taking_the_focus(open_page, alice, bob, debate):
+    page = open_page(alice, debate.get_absolute_url(), locale="en-GB")
+    wait_live(page)
+    page.locator("#comment-body").focus()
+    page.keyboard.type("Je réfléchis")
+    debates.post_comment(author=bob, debate=debate, body="Et les vélos ?")
+    announcer = page.locator("#live-announcer")
+    expect(announcer).to_have_text("New comment by bob")
+    expect(announcer).to_have_attribute("aria-live", "polite")
+    expect(page.locator("[aria-live]", has_text="New comment by bob")).to_have_count(1)
+    expect(page.locator("#comment-body")).to_be_focused()  # still writing, nothing stolen
+    expect(page.locator("#comment-body")).to_have_value("Je réfléchis")
+
+
+def test_a_private_message_is_announced_and_its_notification_does_not_cut_it_off(open_page, alice, bob):
+    """alice has her conversation with bob open; bob's new message brings her two announcements at once: the
+    message's (conversation stream) and its notification's (her own stream). Both are said."""
+    conversation = messaging.start_conversation(author=alice, recipients=["bob"], body="Salut Bob").conversation
+    page = open_page(alice, conversation.get_absolute_url(), locale="en-GB")
+    wait_live(page)
+    page.evaluate("() => { document.getElementById('live-announcer').dataset.original = '1'; }")
+    messaging.send_message(author=bob, conversation=conversation, body="Tu viens à la réunion ?")
+    announcer = page.locator("#live-announcer")
+    expect(page.locator("#message-list")).to_contain_text("Tu viens à la réunion ?")
+    expect(announcer).to_contain_text("New message from bob")
+    expect(announcer).to_contain_text("New notification")  # the second did not replace the first
+    # The same element, updated: a region put in anew is not always announced.
+    expect(announcer).to_have_attribute("data-original", "1")
+
+
+def test_console_shortcuts_act_only_in_the_queue_and_can_be_turned_off(open_page, fiona):
+    meeting = make_meeting(fiona)
+    guest = meetings.join(meeting=meeting, nickname="Gaston", ip="10.0.0.7")
+    for text in ("Où en est le jardin partagé ?", "Et la piste cyclable ?"):
+        meetings.post_contribution(participant=guest, body=text)
+    page = open_page(fiona, f"/meetings/{meeting.pk}/console/", locale="en-GB")
+    wait_live(page)
+    page.evaluate(COUNT_REQUESTS)
+    queue = page.locator("#queue .queue-item")
+    expect(queue).to_have_count(2)
+
+    # "a" pressed on the skip link (or anywhere outside the lists) approves nothing (WCAG 2.1.4).
+    page.keyboard.press("Tab")
+    expect(page.locator("a.skip-link")).to_be_focused()
+    for key in ("a", "r", "p", "h", "j"):
+        page.keyboard.press(key)
+    assert page.evaluate("() => window.__requests") == 0
+    expect(queue).to_have_count(2)
+
+    # Turned off: not even on a contribution.
+    toggle = page.get_by_label("Single-key shortcuts")
+    expect(toggle).to_be_checked()
+    toggle.focus()
+    page.keyboard.press("Space")
+    expect(toggle).not_to_be_checked()
+    queue.first.focus()
+    page.keyboard.press("a")
+    assert page.evaluate("() => window.__requests") == 0
+
+    # Back on (and remembered): j moves, a approves the focused one, the focus goes to the next.
+    page.reload()
+    wait_live(page)
+    toggle = page.get_by_label("Single-key shortcuts")
+    expect(toggle).not_to_be_checked()
+    toggle.focus()
+    page.keyboard.press("Space")
+    queue.first.focus()
+    assert_visible_focus(page)
+    page.keyboard.press("j")
+    expect(queue.nth(1)).to_be_focused()
+    second = queue.nth(1).get_attribute("id")
+    page.keyboard.press("k")
+    expect(queue.first).to_be_focused()
+    first_text = queue.first.locator(".contribution-body").inner_text()
+    page.keyboard.press("a")
+    expect(page.locator("#queue .queue-item")).to_have_count(1)
+    expect(page.locator(f"#{second}")).to_be_focused()
+    expect(page.locator("#handled")).to_contain_text(first_text)
+
+
+def test_a_guest_joins_contributes_and_answers_a_poll_with_the_keyboard(open_page, fiona):
+    meeting = make_meeting(fiona)
+    poll = meetings.create_poll(actor=fiona, meeting=meeting, question="Un jardin sur le toit ?",
+                                choices=["Oui", "Non"])
+    meetings.open_poll(actor=fiona, poll=poll)
+    page = open_page(None, "/meetings/join/", viewport={"width": 390, "height": 844}, locale="en-GB")
+    tab_to(page, "#join-code")
+    page.keyboard.type(meeting.join_code.lower())
+    tab_to(page, "#join-nickname")
+    page.keyboard.type("Gaston")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{page.url.split('/meetings/')[0]}/meetings/{meeting.pk}/live/")
+    wait_live(page)
+
+    tab_to(page, "#contribution-body")
+    page.keyboard.type("Plus de bancs, s'il vous plaît.")
+    tab_to(page, "#contribution-form button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#contribution-form .form-message")).to_be_visible()
+
+    tab_to(page, "#polls input[type=radio]")
+    page.keyboard.press("Space")
+    tab_to(page, "#polls button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#polls .bar-value").first).to_contain_text("100")
