@@ -190,3 +190,29 @@ def test_a_guest_joins_contributes_and_answers_a_poll_with_the_keyboard(open_pag
     tab_to(page, "#polls button[type=submit]")
     page.keyboard.press("Enter")
     expect(page.locator("#polls .bar-value").first).to_contain_text("100")
+
+
+def test_a_wrong_join_code_puts_the_focus_on_the_field_and_says_error_in_the_title(open_page):
+    """A plain form served again with its error (no htmx): the field is invalid, described by the error, focused."""
+    page = open_page(None, "/meetings/join/", locale="en-GB")
+    tab_to(page, "#join-code")
+    page.keyboard.type("ZZZZZZ")
+    page.keyboard.press("Enter")
+    code = page.locator("#join-code")
+    expect(page.locator("#join-error")).to_be_visible()
+    expect(code).to_have_attribute("aria-invalid", "true")
+    expect(code).to_have_attribute("aria-describedby", "join-error")
+    expect(code).to_be_focused()
+    assert page.title().startswith("Error:"), page.title()
+
+
+def test_bob_sends_a_message_with_the_keyboard_alone(open_page, alice, bob):
+    conversation = messaging.start_conversation(author=alice, recipients=["bob"], body="Salut Bob").conversation
+    page = open_page(bob, conversation.get_absolute_url(), locale="en-GB")
+    wait_live(page)
+    tab_to(page, "#composer-body")
+    page.keyboard.type("Oui, à jeudi.")
+    tab_to(page, "#composer button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#message-list")).to_contain_text("Oui, à jeudi.")
+    assert_visible_focus(page)  # the focus stayed on the page's controls, not lost to the body
