@@ -374,6 +374,14 @@ MESSAGING_DIGEST_INCLUDE_TEXT = env_bool("MESSAGING_DIGEST_INCLUDE_TEXT", False)
 # together as one digest once the oldest has waited HOLD_MINUTES.
 NOTIFICATIONS_DIGEST_HOURS = env_int("NOTIFICATIONS_DIGEST_HOURS", 24)
 NOTIFICATIONS_HOLD_MINUTES = env_int("NOTIFICATIONS_HOLD_MINUTES", 15)
+# Web Push (live/notifications/push.py): the VAPID key pair (base64url; `vapid --gen` or docs/notifications.md), the
+# contact the push services may write to, and how long they keep an undelivered push (seconds). No keys: no push.
+WEBPUSH_VAPID_PUBLIC_KEY = env_str("WEBPUSH_VAPID_PUBLIC_KEY", "")
+WEBPUSH_VAPID_PRIVATE_KEY = env_str("WEBPUSH_VAPID_PRIVATE_KEY", "")
+WEBPUSH_VAPID_SUBJECT = env_str("WEBPUSH_VAPID_SUBJECT", "mailto:contact@agora.localhost")
+WEBPUSH_TTL = env_int("WEBPUSH_TTL", 86400)
+# Push endpoints must be https, except on these hosts (the test suite's local push service).
+WEBPUSH_INSECURE_HOSTS = env_list("WEBPUSH_INSECURE_HOSTS", "")
 
 # --- Moderation (live.moderation, docs/moderation.md) --------------------------------------------------------------
 # Distinct people reporting the same item before it is hidden automatically, until a moderator reviews it.

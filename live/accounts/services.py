@@ -144,6 +144,10 @@ def end_sessions(*, user, reason: str, detail: str = "", only: str | None = None
     transaction commits, within the sweep interval at worst. A socket also re-checks its session before every
     subscription (live.consumers), which covers the moments in between."""
     keys = [only] if only else [key for key in selectors.session_keys_of(user) if key not in keep]
+    from live.notifications.services import unsubscribe_push
+
+    for key in keys:
+        unsubscribe_push(user=user, session_key=key)  # a device's pushes stop with the session that asked for them
     if leave is None:
         Session.objects.filter(session_key__in=keys).delete()
     else:

@@ -108,3 +108,18 @@ class Preferences(models.Model):
             if code in codes:
                 return code
         return settings.LANGUAGE_CODE
+
+
+class PushSubscription(models.Model):
+    """One browser's Web Push subscription (one per device: its endpoint is unique), dropped on sign-out of the
+    session that made it and when the push service answers 404/410."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    session_key = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"push subscription {self.pk} of {self.user_id}"

@@ -10,6 +10,7 @@ from django.core import signing
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from live import effects, streams
 from live.accounts.models import ERASED_NAME
@@ -77,6 +78,10 @@ def notify(*, user, kind: str, text, params: dict | None = None, url: str = "", 
         user=user, kind=kind, text=render(text, params, preferences.notification_language)[:300], url=url[:300],
         subject=subject[:60], email=email)
     streams.append(user.stream_key, "notification.created", notification=notification.pk)
+    if preferences.channel(kind) == Channel.PUSH:
+        from live.notifications.tasks import send_push
+
+        effects.after_commit("notification push", lambda: send_push.enqueue(notification.pk))
     if email and preferences.email_rhythm == Rhythm.NOW:
         from live.notifications.tasks import send_notification_emails
 
@@ -156,3 +161,39 @@ def erase_recipient(*, user, former: dict) -> None:
         notification.text = notification.text.replace(name, str(ERASED_NAME))
         notification.url = "" if f"/{name}/" in notification.url else notification.url
         notification.save(update_fields=["text", "url"])
+
+
+@transaction.atomic
+def subscribe_push(*, user, endpoint: str, p256dh: str, auth: str, session_key: str = ""):
+    """Record this device's push subscription (one per endpoint: a device subscribing again replaces its row)."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+
+    from live import ratelimit
+    from live.notifications.models import PushSubscription
+
+    parts = urlsplit(endpoint or "")
+    secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in settings.WEBPUSH_INSECURE_HOSTS)
+    if not secure or not parts.hostname or len(endpoint) > 1000 or not (20 <= len(p256dh or "") <= 200) \
+            or not (8 <= len(auth or "") <= 100):
+        raise ValidationError(_("This browser's push subscription cannot be used."), code="push")
+    ratelimit.enforce("default", user)
+    subscription, _created = PushSubscription.objects.update_or_create(
+        endpoint=endpoint, defaults={"user": user, "p256dh": p256dh, "auth": auth, "session_key": session_key})
+    return subscription
+
+
+def unsubscribe_push(*, user, endpoint: str = "", session_key: str = "") -> int:
+    """Drop a device's subscription (its endpoint), or those made in a session that ends."""
+    from live.notifications.models import PushSubscription
+
+    qs = PushSubscription.objects.filter(user=user)
+    if endpoint:
+        qs = qs.filter(endpoint=endpoint)
+    elif session_key:
+        qs = qs.filter(session_key=session_key)
+    else:
+        return 0
+    return qs.delete()[0]

@@ -2,9 +2,14 @@
 
 from django_tasks import task
 
-from live.notifications import email
+from live.notifications import email, push
 
 
 @task()
 def send_notification_emails(user_id: int) -> int:
     return email.send_for(user_id)
+
+
+@task()
+def send_push(notification_id: int) -> int:
+    return push.send(notification_id)

@@ -1,0 +1,51 @@
+"""Web Push (RFC 8030/8291/8292) through pywebpush: the payload (RFC 8291 aes128gcm) is the notification's text and
+link, in the recipient's language — never a private message's text (those notifications do not carry it). A
+subscription the push service answers 404 or 410 for is deleted. Sent by a task (live/notifications/tasks.py)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.conf import settings
+from pywebpush import WebPushException, webpush
+
+from live.notifications.models import Notification, PushSubscription
+
+logger = logging.getLogger(__name__)
+
+
+def configured() -> bool:
+    return bool(settings.WEBPUSH_VAPID_PRIVATE_KEY and settings.WEBPUSH_VAPID_PUBLIC_KEY)
+
+
+def payload(notification: Notification) -> str:
+    url = notification.url
+    if url.startswith("/"):
+        url = settings.PUBLIC_URL.rstrip("/") + url
+    return json.dumps({"title": "Agora Live", "body": notification.text, "url": url, "tag": f"n{notification.pk}"})
+
+
+def send(notification_id: int) -> int:
+    """Push one notification to every device of its recipient; returns how many accepted it."""
+    notification = Notification.objects.filter(pk=notification_id).first()
+    if notification is None or not configured():
+        return 0
+    data = payload(notification)
+    delivered = 0
+    for subscription in PushSubscription.objects.filter(user_id=notification.user_id):
+        try:
+            webpush(subscription_info={"endpoint": subscription.endpoint,
+                                       "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}},
+                    data=data, vapid_private_key=settings.WEBPUSH_VAPID_PRIVATE_KEY,
+                    vapid_claims={"sub": settings.WEBPUSH_VAPID_SUBJECT}, ttl=settings.WEBPUSH_TTL,
+                    content_encoding="aes128gcm", timeout=10)
+        except WebPushException as exc:
+            status = getattr(exc.response, "status_code", None)
+            if status in (404, 410):
+                subscription.delete()  # the browser dropped it: never try it again
+                continue
+            logger.warning("push to subscription %s failed (%s)", subscription.pk, status)
+            continue
+        delivered += 1
+    return delivered

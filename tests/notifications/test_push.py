@@ -1,0 +1,158 @@
+"""Web Push end to end against a local push service: it checks the VAPID header (RFC 8292: an ES256 JWT for its
+origin, signed by the key it names) and decrypts the body (RFC 8291 aes128gcm) with the subscriber's keys, as a
+browser's push service and the browser would. A 410 answer deletes the subscription."""
+
+import base64
+import json
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import http_ece
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from debates import services as debates
+from live.notifications import services
+from live.notifications.models import Channel, Notification, PushSubscription
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def point(key) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+
+
+class PushService:
+    """A push service on a spare port: POST /push/<device> with a valid VAPID header gets 201 and the decrypted
+    message is kept; /push/gone answers 410."""
+
+    def __init__(self, vapid_public: bytes):
+        self.vapid_public, self.devices, self.received, self.refused = vapid_public, {}, [], []
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                device = self.path.rsplit("/", 1)[-1]
+                problem = service.check_vapid(self.headers.get("Authorization", ""))
+                if problem:
+                    service.refused.append(problem)
+                    self.send_response(401)
+                elif device == "gone":
+                    self.send_response(410)
+                else:
+                    assert self.headers["Content-Encoding"] == "aes128gcm"
+                    private, auth = service.devices[device]
+                    plain = http_ece.decrypt(body, private_key=private, auth_secret=auth, version="aes128gcm")
+                    service.received.append((device, json.loads(plain)))
+                    self.send_response(201)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def check_vapid(self, header: str) -> str:
+        if not header.startswith("vapid "):
+            return "no vapid header"
+        fields = dict(part.strip().split("=", 1) for part in header[6:].split(","))
+        if unb64(fields["k"]) != self.vapid_public:
+            return "unknown key"
+        head, claims, signature = fields["t"].split(".")
+        raw = unb64(signature)
+        key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), self.vapid_public)
+        try:
+            key.verify(encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")),
+                       f"{head}.{claims}".encode(), ec.ECDSA(hashes.SHA256()))
+        except Exception:
+            return "bad signature"
+        claims = json.loads(unb64(claims))
+        if claims["aud"] != self.origin or claims["exp"] < time.time() or not claims["sub"].startswith("mailto:"):
+            return f"bad claims {claims}"
+        return ""
+
+    def device(self, name: str) -> dict:
+        """A browser's subscription to this service (its keys, as PushManager.subscribe gives them)."""
+        private = ec.generate_private_key(ec.SECP256R1())
+        auth = os.urandom(16)
+        self.devices[name] = (private, auth)
+        return {"endpoint": f"{self.origin}/push/{name}", "p256dh": b64(point(private)), "auth": b64(auth)}
+
+
+@pytest.fixture
+def push_service(settings):
+    vapid = ec.generate_private_key(ec.SECP256R1())
+    settings.WEBPUSH_VAPID_PRIVATE_KEY = b64(vapid.private_numbers().private_value.to_bytes(32, "big"))
+    settings.WEBPUSH_VAPID_PUBLIC_KEY = b64(point(vapid))
+    settings.WEBPUSH_VAPID_SUBJECT = "mailto:mairie@example.org"
+    service = PushService(point(vapid))
+    settings.WEBPUSH_INSECURE_HOSTS = ["127.0.0.1"]
+    yield service
+    service.server.shutdown()
+
+
+def test_a_reply_is_pushed_encrypted_to_each_device_in_the_recipients_language(
+        push_service, debate, alice, bob, django_capture_on_commit_callbacks):
+    preferences = services.preferences_of(alice)
+    preferences.reply, preferences.last_language = Channel.PUSH, "fr"
+    preferences.save()
+    for name in ("phone", "laptop"):
+        services.subscribe_push(user=alice, **push_service.device(name))
+    root = debates.post_comment(author=alice, debate=debate, body="Et les livraisons ?")
+    with django_capture_on_commit_callbacks(execute=True):
+        debates.post_comment(author=bob, debate=debate, body="Avant 10 h.", parent=root)
+    assert push_service.refused == []
+    assert sorted(device for device, _message in push_service.received) == ["laptop", "phone"]
+    message = push_service.received[0][1]
+    assert message["body"].startswith("bob a répondu à votre commentaire")
+    assert message["url"].startswith("https://agora.example.org/debates/")
+    assert Notification.objects.get(user=alice, kind="debate.reply").email == ""  # push, not e-mail
+
+
+def test_a_subscription_the_push_service_says_is_gone_is_deleted(push_service, alice, bob):
+    preferences = services.preferences_of(alice)
+    preferences.message = Channel.PUSH
+    preferences.save()
+    services.subscribe_push(user=alice, **push_service.device("phone"))
+    services.subscribe_push(user=alice, **push_service.device("gone"))
+    from django.utils.translation import gettext_lazy
+
+    from live.notifications import push
+
+    notification = services.notify(user=alice, kind="message", text=gettext_lazy("%(name)s sent you a private message"),
+                                   params={"name": "bob"}, url="/messages/1/")
+    assert push.send(notification.pk) == 1
+    assert list(PushSubscription.objects.filter(user=alice).values_list("endpoint", flat=True)) == \
+        [f"{push_service.origin}/push/phone"]
+    assert push_service.received[0][1]["body"] == "bob vous a envoyé un message privé"  # never the message's text
+
+
+def test_a_plain_http_endpoint_is_refused(alice, settings):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        services.subscribe_push(user=alice, endpoint="http://push.example.org/x", p256dh="B" * 87, auth="a" * 22)
+    assert not PushSubscription.objects.exists()
+
+
+def test_signing_out_revokes_the_devices_subscription_only(client, push_service, alice):
+    client.force_login(alice)
+    key = client.session.session_key
+    services.subscribe_push(user=alice, session_key=key, **push_service.device("phone"))
+    services.subscribe_push(user=alice, session_key="another-session", **push_service.device("laptop"))
+    client.post("/accounts/logout/")
+    assert list(PushSubscription.objects.values_list("endpoint", flat=True)) == [f"{push_service.origin}/push/laptop"]
