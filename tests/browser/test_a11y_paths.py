@@ -85,6 +85,20 @@ def test_alice_comments_votes_and_meets_an_error_with_the_keyboard_alone(open_pa
     assert_visible_focus(page)
 
 
+def test_alice_replies_with_the_keyboard_alone(open_page, alice, bob, debate):
+    page = open_page(alice, debate.get_absolute_url(), locale="en-GB")
+    wait_live(page)
+    tab_to(page, "article.comment a.reply-link")
+    page.keyboard.press("Enter")
+    reply = page.locator("form.reply-form textarea")
+    expect(reply).to_be_focused()  # the panel opens with the focus in its field
+    page.keyboard.type("Les livraisons pourraient passer avant 10 h.")
+    tab_to(page, "form.reply-form button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator("article.comment .replies").first).to_contain_text("avant 10 h")
+    assert_visible_focus(page)  # the panel closed and gave the focus back to the comment's actions
+
+
 def test_a_live_comment_is_announced_once_politely_without_taking_the_focus(open_page, alice, bob, debate):
     page = open_page(alice, debate.get_absolute_url(), locale="en-GB")
     wait_live(page)
