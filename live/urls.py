@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from live import views
+from live.notifications import views as notification_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("live.accounts.urls")),
     path("decidim/", include("decidim.urls")),
     path("notifications/", include("live.notifications.urls")),
+    path("sw.js", notification_views.service_worker, name="service_worker"),
     path("messages/", include("live.messaging.urls")),
     path("moderation/", include("live.moderation.urls")),
     path("debates/", include("debates.urls")),

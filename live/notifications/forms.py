@@ -2,7 +2,7 @@ from django import forms
 
 from live.notifications.models import Channel, Preferences
 
-# "Push on my devices" is offered once Web Push is built (issue #19 part 5): until then nothing would reach them.
+# "Push on my devices" is offered only when Web Push is configured (VAPID keys).
 OFFERED = [(value, label) for value, label in Channel.choices if value != Channel.PUSH]
 CATEGORIES = ["reply", "mention", "conclusion", "message", "meeting", "moderation"]
 
@@ -13,7 +13,8 @@ class PreferencesForm(forms.ModelForm):
         fields = ["language", *CATEGORIES, "email_rhythm"]
         widgets = {name: forms.RadioSelect for name in fields}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, push=False, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in CATEGORIES:
-            self.fields[name].choices = OFFERED
+        if not push:  # without VAPID keys nothing would be pushed: not offered
+            for name in CATEGORIES:
+                self.fields[name].choices = OFFERED

@@ -1,3 +1,6 @@
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -7,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from live import actions, ratelimit, streams
-from live.notifications import services
+from live.notifications import push, services
 from live.notifications.forms import PreferencesForm
 from live.notifications.models import Category, Notification
 
@@ -38,12 +41,42 @@ def mark_read(request):
 
 @login_required
 def preferences(request):
-    form = PreferencesForm(request.POST or None, instance=services.preferences_of(request.user))
+    form = PreferencesForm(request.POST or None, instance=services.preferences_of(request.user),
+                           push=push.configured())
     if request.method == "POST" and form.is_valid():
         if actions.submit(form, lambda: services.save_preferences(user=request.user, form=form)):
             messages.success(request, _("Your notification preferences are saved."))
             return redirect("notifications:preferences")
-    return actions.form_page(request, "notifications/preferences.html", {"form": form})
+    return actions.form_page(request, "notifications/preferences.html", {
+        "form": form, "vapid_public_key": settings.WEBPUSH_VAPID_PUBLIC_KEY if push.configured() else ""})
+
+
+@login_required
+@require_POST
+@actions.action()
+def push_subscribe(request):
+    """This device's push subscription, from static/notifications/push.js."""
+    services.subscribe_push(user=request.user, endpoint=request.POST.get("endpoint", ""),
+                            p256dh=request.POST.get("p256dh", ""), auth=request.POST.get("auth", ""),
+                            session_key=request.session.session_key or "")
+    return HttpResponse(status=204)
+
+
+@login_required
+@require_POST
+@actions.action()
+def push_unsubscribe(request):
+    ratelimit.enforce("default", request.user)
+    services.unsubscribe_push(user=request.user, endpoint=request.POST.get("endpoint", ""))
+    return HttpResponse(status=204)
+
+
+def service_worker(request):
+    """The service worker, from the site's root so that it may show the notifications of every page."""
+    script = (Path(settings.BASE_DIR) / "static" / "notifications" / "sw.js").read_text()
+    response = HttpResponse(script, content_type="text/javascript")
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 @actions.action()

@@ -156,3 +156,22 @@ def test_signing_out_revokes_the_devices_subscription_only(client, push_service,
     services.subscribe_push(user=alice, session_key="another-session", **push_service.device("laptop"))
     client.post("/accounts/logout/")
     assert list(PushSubscription.objects.values_list("endpoint", flat=True)) == [f"{push_service.origin}/push/laptop"]
+
+
+def test_the_page_offers_push_only_with_vapid_keys_and_the_views_check_what_they_get(client, push_service, alice,
+                                                                                   settings):
+    client.force_login(alice)
+    page = client.get("/notifications/preferences/").content.decode()
+    assert 'value="push"' in page and 'id="push-device"' in page
+    device = push_service.device("phone")
+    # push.js posts as htmx would: a refusal is a 4xx it can tell (without it the seam redirects back)
+    assert client.post("/notifications/push/subscribe/", {**device, "endpoint": "http://evil.example/x"},
+                       HTTP_HX_REQUEST="true").status_code == 400
+    assert client.post("/notifications/push/subscribe/", device).status_code == 204
+    assert PushSubscription.objects.get(user=alice).endpoint == device["endpoint"]
+    assert client.post("/notifications/push/unsubscribe/", {"endpoint": device["endpoint"]}).status_code == 204
+    assert not PushSubscription.objects.exists()
+    assert client.get("/sw.js")["Content-Type"].startswith("text/javascript")
+    settings.WEBPUSH_VAPID_PRIVATE_KEY = ""
+    page = client.get("/notifications/preferences/").content.decode()
+    assert 'value="push"' not in page and 'id="push-device"' not in page

@@ -1,0 +1,72 @@
+"""Push on this device, in Chromium: the preferences page subscribes this browser and stops. Headless Chromium cannot
+reach a real push service from here, so the page's PushManager answers a subscription that points at the suite's
+push service (tests/notifications/test_push.py), which then receives and decrypts what the server pushes."""
+
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.conf import settings as django_settings
+from playwright.sync_api import expect
+
+from live.notifications import push
+from live.notifications.models import PushSubscription
+from tests import helpers
+from tests.helpers import LiveServer, daphne_env, free_port
+from tests.notifications.test_push import PushService, b64, point
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FAKE_PUSH_MANAGER = """(device) => {
+  const bytes = (text) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/") + "==".slice(0, (4 - text.length % 4) % 4)), c => c.charCodeAt(0)).buffer;
+  let current = null;
+  PushManager.prototype.getSubscription = async function () { return current; };
+  PushManager.prototype.subscribe = async function (options) {
+    if (!options || !options.userVisibleOnly || !options.applicationServerKey) throw new Error("bad options");
+    current = { endpoint: device.endpoint, getKey: (name) => bytes(device[name]),
+                unsubscribe: async () => { current = null; return true; } };
+    return current;
+  };
+}"""
+
+
+def test_subscribe_and_stop_on_this_device(browser, alice, settings):
+    vapid = ec.generate_private_key(ec.SECP256R1())
+    keys = {"WEBPUSH_VAPID_PRIVATE_KEY": b64(vapid.private_numbers().private_value.to_bytes(32, "big")),
+            "WEBPUSH_VAPID_PUBLIC_KEY": b64(point(vapid)), "WEBPUSH_INSECURE_HOSTS": "127.0.0.1"}
+    for name, value in keys.items():
+        setattr(settings, name, value if name != "WEBPUSH_INSECURE_HOSTS" else ["127.0.0.1"])
+    service = PushService(point(vapid))
+    server = LiveServer(free_port(), daphne_env(**keys)).start()
+    context = browser.new_context(locale="fr-FR")
+    try:
+        context.grant_permissions(["notifications"], origin=server.url)
+        context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": helpers.session_cookie(alice),
+                              "url": server.url}])
+        device = service.device("phone")
+        context.add_init_script(f"({FAKE_PUSH_MANAGER})({json.dumps(device)})")
+        page = context.new_page()
+        page.goto(server.url + "/notifications/preferences/")
+        status = page.locator("#push-status")
+        expect(status).to_have_text("Cet appareil ne reçoit pas les notifications push.")
+        page.locator("#push-on").click()
+        expect(status).to_have_text("Cet appareil reçoit les notifications push.")
+        subscription = PushSubscription.objects.get(user=alice)
+        assert subscription.endpoint == device["endpoint"] and subscription.auth == device["auth"]
+        assert page.evaluate("navigator.serviceWorker.getRegistration('/').then(r => !!r)")
+
+        from django.utils.translation import gettext_lazy
+
+        from live.notifications.services import notify
+        notification = notify(user=alice, kind="welcome", text=gettext_lazy("Welcome to Agora Live, %(name)s!"),
+                              params={"name": "alice"}, url="/")
+        assert push.send(notification.pk) == 1
+        assert service.received[0][1]["body"] == "Bienvenue sur Agora Live, alice\u00a0!"
+
+        page.locator("#push-off").click()
+        expect(status).to_have_text("Cet appareil ne reçoit pas les notifications push.")
+        assert not PushSubscription.objects.filter(user=alice).exists()
+    finally:
+        context.close()
+        server.stop()
+        service.server.shutdown()
