@@ -18,6 +18,7 @@ urlpatterns = [
     path("decidim/", include("decidim.urls")),
     path("notifications/", include("live.notifications.urls")),
     path("sw.js", notification_views.service_worker, name="service_worker"),
+    path("manifest.webmanifest", notification_views.manifest, name="manifest"),
     path("messages/", include("live.messaging.urls")),
     path("moderation/", include("live.moderation.urls")),
     path("debates/", include("debates.urls")),

@@ -93,3 +93,21 @@ def unsubscribe(request, token):
         services.unsubscribe(preferences=preferences, category=category)
         return render(request, "notifications/unsubscribe.html", {"done": True, "label": label})
     return render(request, "notifications/unsubscribe.html", {"label": label, "token": token})
+
+
+def manifest(request):
+    """The web app manifest: a resident can add Agora Live to their phone's home screen (iOS allows Web Push only
+    from there)."""
+    from django.http import JsonResponse
+    from django.templatetags.static import static
+
+    response = JsonResponse({
+        "name": "Agora Live", "short_name": "Agora Live", "lang": settings.LANGUAGE_CODE,
+        "description": _("Debates and public meetings of the city, live."),
+        "id": "/", "start_url": "/", "scope": "/", "display": "standalone",
+        "theme_color": "#1d4ed8", "background_color": "#ffffff",
+        "icons": [{"src": static(f"live/icon-{size}.png"), "sizes": f"{size}x{size}", "type": "image/png",
+                   "purpose": "any maskable"} for size in (192, 512)],
+    })
+    response["Content-Type"] = "application/manifest+json"
+    return response

@@ -70,3 +70,15 @@ def test_subscribe_and_stop_on_this_device(browser, alice, settings):
         context.close()
         server.stop()
         service.server.shutdown()
+
+
+def test_chromium_finds_the_site_installable(open_page):
+    page = open_page(None, "/")
+    session = page.context.new_cdp_session(page)
+    manifest = session.send("Page.getAppManifest")
+    assert not manifest.get("errors"), manifest
+    assert json.loads(manifest["data"])["name"] == "Agora Live"
+    errors = {e["errorId"] for e in session.send("Page.getInstallabilityErrors")["installabilityErrors"]}
+    # Playwright's contexts are incognito, where nothing installs; any problem of ours (no manifest, no suitable
+    # icon, wrong display or start URL) would be listed too.
+    assert errors <= {"in-incognito"}, errors
