@@ -17,6 +17,7 @@ from tests.notifications.test_push import PushService, b64, point
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+EXPECTED_BODY = "Bienvenue sur Agora Live, alice\u00a0!"
 FAKE_PUSH_MANAGER = """(device) => {
   const bytes = (text) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/") + "==".slice(0, (4 - text.length % 4) % 4)), c => c.charCodeAt(0)).buffer;
   let current = null;
@@ -62,6 +63,24 @@ def test_subscribe_and_stop_on_this_device(browser, alice, settings):
                               params={"name": "alice"}, url="/")
         assert push.send(notification.pk) == 1
         assert service.received[0][1]["body"] == "Bienvenue sur Agora Live, alice\u00a0!"
+
+        # What the push service received, handed to the service worker as the browser would (CDP): it shows it.
+        cdp = context.new_cdp_session(page)
+        registrations = []
+        cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+        cdp.send("ServiceWorker.enable")
+        deadline = page.evaluate("Date.now()") + 5000
+        while not registrations and page.evaluate("Date.now()") < deadline:
+            page.wait_for_timeout(50)  # lets Playwright dispatch the CDP events
+        registration = next(r for r in registrations if r["scopeURL"] == server.url + "/")
+        cdp.send("ServiceWorker.deliverPushMessage", {"origin": server.url + "/",
+                                                      "registrationId": registration["registrationId"],
+                                                      "data": json.dumps(service.received[0][1])})
+        shown = "async () => (await (await navigator.serviceWorker.ready).getNotifications()).map(n => n.body)"
+        deadline = page.evaluate("Date.now()") + 5000
+        while EXPECTED_BODY not in page.evaluate(shown) and page.evaluate("Date.now()") < deadline:
+            page.wait_for_timeout(50)
+        assert page.evaluate(shown) == [EXPECTED_BODY]
 
         page.locator("#push-off").click()
         expect(status).to_have_text("Cet appareil ne reçoit pas les notifications push.")
