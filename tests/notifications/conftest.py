@@ -10,6 +10,17 @@ from debates.models import Debate
 from tests.debates.conftest import make_debate
 
 
+def prefs(user, **fields):
+    """`user`'s notification preferences, with `fields` set and saved."""
+    from live.notifications import services
+
+    preferences = services.preferences_of(user)
+    for name, value in fields.items():
+        setattr(preferences, name, value)
+    preferences.save()
+    return preferences
+
+
 @pytest.fixture(autouse=True)
 def _setup(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

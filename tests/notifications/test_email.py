@@ -12,6 +12,7 @@ from debates import services as debates
 from live.moderation import services as moderation
 from live.notifications import email, services
 from live.notifications.models import Channel, Notification, Rhythm
+from tests.notifications.conftest import prefs
 
 
 @pytest.fixture
@@ -27,14 +28,6 @@ def reply_to_alice(debate, alice, bob, django_capture_on_commit_callbacks):
     return reply
 
 
-def _prefs(user, **fields):
-    preferences = services.preferences_of(user)
-    for name, value in fields.items():
-        setattr(preferences, name, value)
-    preferences.save()
-    return preferences
-
-
 def _later(hours=0, minutes=0):
     return timezone.now() + timedelta(hours=hours, minutes=minutes)
 
@@ -47,7 +40,7 @@ def test_defaults_are_email_in_a_daily_digest_and_french(alice):
 
 
 def test_on_this_site_only_sends_no_email(alice, reply_to_alice):
-    _prefs(alice, reply=Channel.SITE, email_rhythm=Rhythm.NOW)
+    prefs(alice, reply=Channel.SITE, email_rhythm=Rhythm.NOW)
     reply_to_alice()
     assert Notification.objects.filter(user=alice, kind="debate.reply").count() == 1
     email.send_due(_later(hours=25))
@@ -55,7 +48,7 @@ def test_on_this_site_only_sends_no_email(alice, reply_to_alice):
 
 
 def test_email_at_once_in_html_and_text_with_one_click_unsubscribe(alice, reply_to_alice):
-    _prefs(alice, email_rhythm=Rhythm.NOW, last_language="fr")
+    prefs(alice, email_rhythm=Rhythm.NOW, last_language="fr")
     reply_to_alice()
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
@@ -73,7 +66,7 @@ def test_email_at_once_in_html_and_text_with_one_click_unsubscribe(alice, reply_
 
 def test_the_daily_digest_sends_everything_pending_once_a_day(debate, alice, bob, fiona, mona, reply_to_alice,
                                                               django_capture_on_commit_callbacks):
-    _prefs(alice, last_language="en")
+    prefs(alice, last_language="en")
     reply_to_alice(2)
     with django_capture_on_commit_callbacks(execute=True):
         debates.post_comment(author=bob, debate=debate, body="Qu’en pense @alice ?")
@@ -93,7 +86,7 @@ def test_the_daily_digest_sends_everything_pending_once_a_day(debate, alice, bob
 
 
 def test_a_flood_of_replies_is_a_few_emails_then_one_digest(alice, reply_to_alice):
-    _prefs(alice, email_rhythm=Rhythm.NOW)
+    prefs(alice, email_rhythm=Rhythm.NOW)
     reply_to_alice(12)
     assert len(mail.outbox) == 3  # the notification_email rate limit: 3 per 15 minutes
     assert email.send_due() == 0  # held back for NOTIFICATIONS_HOLD_MINUTES, not sent one by one
@@ -104,7 +97,7 @@ def test_a_flood_of_replies_is_a_few_emails_then_one_digest(alice, reply_to_alic
 
 
 def test_nothing_is_sent_for_a_comment_hidden_or_deleted_since(debate, alice, bob, mona, reply_to_alice):
-    _prefs(bob, moderation=Channel.SITE)  # only alice's replies are pending
+    prefs(bob, moderation=Channel.SITE)  # only alice's replies are pending
     hidden, deleted = reply_to_alice(2)
     moderation.hide(actor=mona, kind="comment", object_id=hidden.pk, reason="Hors sujet")
     debates.delete_comment(comment=deleted, actor=bob)
@@ -115,7 +108,7 @@ def test_nothing_is_sent_for_a_comment_hidden_or_deleted_since(debate, alice, bo
 
 
 def test_the_unsubscribe_link_works_without_signing_in(alice, reply_to_alice):
-    _prefs(alice, email_rhythm=Rhythm.NOW)
+    prefs(alice, email_rhythm=Rhythm.NOW)
     reply_to_alice()
     link = mail.outbox[0].extra_headers["List-Unsubscribe"].strip("<>").removeprefix("https://agora.example.org")
     browser = Client(enforce_csrf_checks=True)

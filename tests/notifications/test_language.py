@@ -7,20 +7,13 @@ from debates import services as debates
 from live.moderation import services as moderation
 from live.notifications import services
 from live.notifications.models import Notification, Rhythm
-
-
-def _prefs(user, **fields):
-    preferences = services.preferences_of(user)
-    for name, value in fields.items():
-        setattr(preferences, name, value)
-    preferences.save()
-    return preferences
+from tests.notifications.conftest import prefs
 
 
 def test_a_french_resident_gets_french_text_when_the_replier_browses_in_english(debate, alice, bob,
                                                                                django_capture_on_commit_callbacks):
-    _prefs(alice, last_language="fr", email_rhythm=Rhythm.NOW)
-    _prefs(bob, last_language="en")
+    prefs(alice, last_language="fr", email_rhythm=Rhythm.NOW)
+    prefs(bob, last_language="en")
     root = debates.post_comment(author=alice, debate=debate, body="La place doit rester ouverte.")
     with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
         debates.post_comment(author=bob, debate=debate, body="I agree with you.", parent=root)
@@ -32,7 +25,7 @@ def test_a_french_resident_gets_french_text_when_the_replier_browses_in_english(
 
 
 def test_the_chosen_language_wins_over_the_last_used_one(debate, alice, bob):
-    _prefs(alice, last_language="fr", language="en")
+    prefs(alice, last_language="fr", language="en")
     root = debates.post_comment(author=alice, debate=debate, body="Hello")
     with translation.override("fr"):
         debates.post_comment(author=bob, debate=debate, body="Bonjour", parent=root)
