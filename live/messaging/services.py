@@ -274,7 +274,8 @@ def _post(*, conversation, author, body, client_id) -> Message:
         if participant.pk in quiet:
             # No message text in notifications: they are listed on pages others may glance at.
             notify(user=user, kind="message", url=conversation.get_absolute_url(),
-                   text=gettext_lazy("%(name)s sent you a private message"), params={"name": author.public_name})
+                   text=gettext_lazy("%(name)s sent you a private message"), params={"name": author.public_name},
+                   subject=f"message:{message.pk}")
     return message
 
 

@@ -89,6 +89,9 @@ class Preferences(models.Model):
     moderation = models.CharField(Category.MODERATION.label, max_length=8, choices=Channel.choices,
                                   default=Channel.EMAIL)
     email_rhythm = models.CharField(_("e-mails"), max_length=8, choices=Rhythm.choices, default=Rhythm.DAILY)
+    # Off by default: a push shows on a locked screen, where others may read it.
+    push_message_text = models.BooleanField(_("show the text of private messages in push notifications"),
+                                            default=False)
     digest_sent_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):

@@ -1,5 +1,5 @@
 """Web Push (RFC 8030/8291/8292) through pywebpush: the payload (RFC 8291 aes128gcm) is the notification's text and
-link, in the recipient's language — never a private message's text (those notifications do not carry it). A
+link, in the recipient's language — a private message's own words only if the person chose it (off by default). A
 subscription the push service answers 404 or 410 for is deleted. Sent by a task (live/notifications/tasks.py)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import logging
 from django.conf import settings
 from pywebpush import WebPushException, webpush
 
-from live.notifications.models import Notification, PushSubscription
+from live.notifications.models import Notification, Preferences, PushSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -19,11 +19,17 @@ def configured() -> bool:
     return bool(settings.WEBPUSH_VAPID_PRIVATE_KEY and settings.WEBPUSH_VAPID_PUBLIC_KEY)
 
 
-def payload(notification: Notification) -> str:
+def payload(notification: Notification, *, with_text: bool = False) -> str:
+    """The pushed JSON; `with_text`: the private message's own words too (the person chose it)."""
+    from live.notifications.services import subject_text
+
+    body = notification.text
+    if with_text and (words := subject_text(notification.subject)):
+        body = f"{body}\n{words[:200]}"
     url = notification.url
     if url.startswith("/"):
         url = settings.PUBLIC_URL.rstrip("/") + url
-    return json.dumps({"title": "Agora Live", "body": notification.text, "url": url, "tag": f"n{notification.pk}"})
+    return json.dumps({"title": "Agora Live", "body": body, "url": url, "tag": f"n{notification.pk}"})
 
 
 def send(notification_id: int) -> int:
@@ -31,7 +37,8 @@ def send(notification_id: int) -> int:
     notification = Notification.objects.filter(pk=notification_id).first()
     if notification is None or not configured():
         return 0
-    data = payload(notification)
+    preferences = Preferences.objects.filter(user_id=notification.user_id).first()
+    data = payload(notification, with_text=bool(preferences and preferences.push_message_text))
     delivered = 0
     for subscription in PushSubscription.objects.filter(user_id=notification.user_id):
         try:

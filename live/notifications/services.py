@@ -29,6 +29,19 @@ ALL = "all"  # an unsubscribe token for every e-mail (the digest's), not one cat
 
 # "comment" -> fn(pk) -> bool: is this still shown to people? Registered by the apps that own the content.
 _subject_checks: dict = {}
+# "message" -> fn(pk) -> str: the private text of a subject, pushed only to people who chose it.
+_subject_texts: dict = {}
+
+
+def add_subject_text(prefix: str, text) -> None:
+    """`text(pk)`: the words of the `prefix:pk` subject (a private message's), or "" when it is not shown."""
+    _subject_texts[prefix] = text
+
+
+def subject_text(subject: str) -> str:
+    prefix, _sep, pk = subject.partition(":")
+    reader = _subject_texts.get(prefix)
+    return reader(int(pk)) if reader is not None and pk.isdigit() else ""
 
 
 def add_subject_check(prefix: str, is_shown) -> None:

@@ -175,3 +175,25 @@ def test_the_page_offers_push_only_with_vapid_keys_and_the_views_check_what_they
     settings.WEBPUSH_VAPID_PRIVATE_KEY = ""
     page = client.get("/notifications/preferences/").content.decode()
     assert 'value="push"' not in page and 'id="push-device"' not in page
+
+
+def test_private_message_text_is_pushed_only_to_who_chose_it(push_service, alice, bob,
+                                                             django_capture_on_commit_callbacks):
+    import uuid
+
+    from live.messaging import services as messaging
+    from tests.notifications.conftest import prefs
+
+    prefs(bob, message=Channel.PUSH, last_language="fr")
+    services.subscribe_push(user=bob, **push_service.device("phone"))
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation = messaging.start_conversation(author=alice, recipients=["bob"], body="Code de la porte : 1234",
+                                                    client_id=uuid.uuid4()).conversation
+    messaging.mark_read(user=bob, conversation=conversation)  # (a notification only when nothing was unread)
+    prefs(bob, push_message_text=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        messaging.send_message(author=alice, conversation=conversation, body="Rendez-vous à 18 h",
+                               client_id=uuid.uuid4())
+    bodies = [message["body"] for _device, message in push_service.received]
+    assert bodies[0] == "alice vous a envoyé un message privé"  # the default: never the words
+    assert bodies[-1] == "alice vous a envoyé un message privé\nRendez-vous à 18 h"
