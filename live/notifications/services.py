@@ -165,10 +165,13 @@ def unsubscribe(*, preferences: Preferences, category: str) -> None:
 
 
 def erase_recipient(*, user, former: dict) -> None:
-    """An erasure step (live.features): `user`'s notifications go; those of others that name them ("alice replied
+    """An erasure step (live.features): `user`'s notifications, preferences and push subscriptions go; those of others that name them ("alice replied
     to you") name "Deleted participant" instead, and no longer link to their profile."""
     Notification.objects.filter(user=user).delete()
     Preferences.objects.filter(user=user).delete()
+    from live.notifications.models import PushSubscription
+
+    PushSubscription.objects.filter(user=user).delete()  # every device, whatever session subscribed it
     name = former["nickname"]
     for notification in Notification.objects.filter(Q(text__contains=name) | Q(url__contains=f"/{name}/")):
         notification.text = notification.text.replace(name, str(ERASED_NAME))

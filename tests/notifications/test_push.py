@@ -197,3 +197,10 @@ def test_private_message_text_is_pushed_only_to_who_chose_it(push_service, alice
     bodies = [message["body"] for _device, message in push_service.received]
     assert bodies[0] == "alice vous a envoyé un message privé"  # the default: never the words
     assert bodies[-1] == "alice vous a envoyé un message privé\nRendez-vous à 18 h"
+
+
+def test_erasing_the_account_drops_every_device(push_service, alice):
+    services.subscribe_push(user=alice, session_key="one", **push_service.device("phone"))
+    services.subscribe_push(user=alice, session_key="", **push_service.device("laptop"))
+    services.erase_recipient(user=alice, former={"nickname": "alice", "email": "alice@example.org"})
+    assert not PushSubscription.objects.exists()
