@@ -42,6 +42,7 @@ class State:
     role: str | None = None
     setup: Callable | None = field(default=None, repr=False)
     live: bool = False  # wait for the socket before checking (pages whose content comes with the live updates)
+    status: int = 200  # what the page must answer, without a redirect: a sign-in page checked instead proves nothing
 
 
 # --- setups: bring a loaded page into a state -----------------------------------------------------------------------
@@ -98,6 +99,7 @@ STATES = [
     State("new conversation with an error", "/messages/new/", "alice", new_conversation_with_error),
     State("messaging settings", "/messages/settings/", "alice"),
     State("notifications", "/notifications/", "alice"),
+    State("notification preferences", "/notifications/preferences/", "alice"),
     State("meetings list", "/meetings/", "alice"),
     State("meeting", "/meetings/{w.meeting.pk}/", "alice"),
     State("join: code and nickname", "/meetings/join/"),
@@ -108,7 +110,7 @@ STATES = [
     State("remote participants page", "/meetings/{w.meeting.pk}/remote/", "alice", live=True),
     State("meeting form", "/meetings/new/", "fiona"),
     State("moderation queue", "/moderation/", "mona", live=True),
-    State("moderation log", "/moderation/log/", "mona"),
+    State("moderation log", "/moderation/log/", "sara"),
     State("moderation of a person", "/moderation/people/{w.alice.pk}/", "mona"),
     State("my reports", "/moderation/mine/", "alice"),
     State("transparency", "/moderation/transparency/"),
@@ -117,6 +119,7 @@ STATES = [
     State("my data", "/privacy/my-data/", "alice"),
     State("account erasure", "/accounts/profile/delete/", "alice"),
     State("open data", "/opendata/"),
+    State("live status, staff", "/live-status/", "sara"),
     State("sign-up", "/accounts/signup/"),
     State("sign-in", "/accounts/login/"),
     State("sign-in with an error", "/accounts/login/", None, sign_in_with_error),
@@ -124,8 +127,8 @@ STATES = [
     State("profile", "/accounts/people/alice/", "bob"),
     State("profile edit", "/accounts/profile/", "alice"),
     State("password change", "/accounts/password/", "alice"),
-    State("403", "/moderation/", "alice"),
-    State("404", "/debates/999999/"),
+    State("403", "/moderation/", "alice", status=403),
+    State("404", "/debates/999999/", status=404),
     State("429", "/debates/{w.debate.pk}/", "alice", rate_limited_vote),
 ]
 
@@ -135,6 +138,7 @@ def build_world():
     w.alice, w.bob, w.carol = (helpers.make_user(n) for n in ("alice", "bob", "carol"))
     w.mona = helpers.make_user("mona", role="moderator")
     w.fiona = helpers.make_user("fiona", role="facilitator")
+    w.sara = helpers.make_user("sara", role="administrator", is_staff=True)  # the moderation log, the operators' page
     w.debate = debates.create_debate(author=w.fiona, title="Faut-il piétonniser la place du marché ?",
                                      description="La mairie propose de fermer la place aux voitures le samedi.")
     first = debates.post_comment(author=w.alice, debate=w.debate, body="Oui, pour les enfants du quartier.")
@@ -210,7 +214,9 @@ class Walker:
                 self.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": self.cookies[state.role],
                                            "url": self.server.url}])
             self.role = state.role
-        self.page.goto(self.server.url + state.path.format(w=w))
+        response = self.page.goto(self.server.url + state.path.format(w=w))
+        assert (response.status, response.request.redirected_from) == (state.status, None), (
+            f"{state.name}: answered {response.status} at {self.page.url}")
         if state.live:
             wait_live(self.page)
         if state.setup:
