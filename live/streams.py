@@ -149,22 +149,29 @@ def group_name(key: str) -> str:
 
 # --- writing -------------------------------------------------------------------------------------------------------
 
-def _next_seq(key: str) -> tuple[int, str]:
-    """The stream's next seq, from its counter row, locked until the transaction ends (gap-free, commit order).
-    The row is created on the first event (a concurrent creator is absorbed by ON CONFLICT); afterwards one
-    UPDATE does it."""
-    table = StreamCounter._meta.db_table
+def _insert_event(key: str, kind: str, data: dict) -> tuple[Event, str]:
+    """The stream's next event, numbered from its counter row, and the stream's epoch: one statement (the counter's
+    increment and the event's insert together), the row locked until the transaction ends (gap-free, commit order).
+    The counter row is created on the first event (a concurrent creator is absorbed by ON CONFLICT)."""
+    counters, events = StreamCounter._meta.db_table, Event._meta.db_table
+    created_at = timezone.now()
+    params = [key, key, kind, Event._meta.get_field("data").get_db_prep_value(data, connection), created_at]
+    sql = (f"WITH counter AS (UPDATE {counters} SET seq = seq + 1 WHERE key = %s RETURNING seq, epoch) "
+           f"INSERT INTO {events} (stream, seq, kind, data, created_at) SELECT %s, counter.seq, %s, %s, %s "
+           f"FROM counter RETURNING id, seq, (SELECT epoch FROM counter)")
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE key = %s RETURNING seq, epoch", [key])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
-        if row is None:
+        if row is None:  # the stream's first event
             cursor.execute(
-                f"INSERT INTO {table} (key, seq, low_seq, epoch) VALUES (%s, 0, 1, %s) ON CONFLICT (key) DO NOTHING",
+                f"INSERT INTO {counters} (key, seq, low_seq, epoch) VALUES (%s, 0, 1, %s) ON CONFLICT (key) DO NOTHING",
                 [key, secrets.token_hex(4)],
             )
-            cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE key = %s RETURNING seq, epoch", [key])
+            cursor.execute(sql, params)
             row = cursor.fetchone()
-    return row[0], row[1]
+    event = Event(id=row[0], stream=key, seq=row[1], kind=kind, data=data, created_at=created_at)
+    event._state.adding, event._state.db = False, connection.alias
+    return event, row[2]
 
 
 def append(key: str, kind: str, **data) -> Event:
@@ -174,11 +181,10 @@ def append(key: str, kind: str, **data) -> Event:
     """
     assert STREAM_KEY_RE.match(key), key
     with transaction.atomic(savepoint=False):
-        seq, epoch = _next_seq(key)
-        event = Event.objects.create(stream=key, seq=seq, kind=kind, data=data)
+        event, epoch = _insert_event(key, kind, data)
     event.epoch = epoch
     # Once: a push the layer missed is delivered by the sweep (publish never raises; a renderer might).
-    effects.after_commit(f"push of {key}#{seq}", lambda: publish(event), attempts=1)
+    effects.after_commit(f"push of {key}#{event.seq}", lambda: publish(event), attempts=1)
     return event
 
 
