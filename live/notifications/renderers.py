@@ -17,17 +17,23 @@ def _owner_and_unread(event, r):
     return r.once("owner", read)
 
 
+def created_html(notification, unread: int) -> str:
+    """A new notification on its owner's tabs: the item, the badge, the announcement. Also for an event of another
+    app that carries a notification recorded with it (services.record)."""
+    return render_to_string("notifications/push.html", {
+        "notification": notification,
+        "unread_notifications": unread,
+        "announce": _("New notification: %(text)s") % {"text": notification.text},
+    })
+
+
 @streams.renderer("notification.created")
 def render_created(event, r):
     notification = r.once("notification", lambda: Notification.objects.filter(pk=event.data["notification"]).first())
     user, unread = _owner_and_unread(event, r)
     if notification is None or user is None:
         return None
-    return render_to_string("notifications/push.html", {
-        "notification": notification,
-        "unread_notifications": unread,
-        "announce": _("New notification: %(text)s") % {"text": notification.text},
-    })
+    return created_html(notification, unread)
 
 
 @streams.renderer("notifications.read")

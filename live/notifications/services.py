@@ -84,13 +84,26 @@ def render(text, params: dict | None, language: str) -> str:
 def notify(*, user, kind: str, text, params: dict | None = None, url: str = "", subject: str = "") -> Notification:
     """Tell `user` something, in their language; the badge and list of every tab they have open update at once.
     `text` is a gettext_lazy text with %(name)s `params`; `subject` ("comment:12") says what it is about."""
-    preferences = preferences_of(user)
+    notification = record(user=user, kind=kind, text=text, params=params, url=url, subject=subject,
+                          preferences=preferences_of(user))
+    streams.append(user.stream_key, "notification.created", notification=notification.pk)
+    return notification
+
+
+def record(*, user, kind: str, text, params: dict | None = None, url: str = "", subject: str = "",
+           preferences: Preferences | None = None) -> Notification:
+    """What `notify` does but its push on the person's stream: for a caller whose own event on `user.<pk>` shows
+    the notification too (renderers.created_html), so one event carries both (a private message's unread badge
+    and its notification, live/messaging/services.py). `preferences`: the person's, when the caller already read
+    them (None: read here, and created with the defaults the first time, as the daily e-mail digest expects).
+    Call it in a transaction."""
+    if preferences is None:
+        preferences = preferences_of(user)
     # Private messages have their own e-mail (live/messaging/digest.py), which reads the same preference.
     email = "pending" if preferences.wants_email(kind) and category_of(kind) != Category.MESSAGE else ""
     notification = Notification.objects.create(
         user=user, kind=kind, text=render(text, params, preferences.notification_language)[:300], url=url[:300],
         subject=subject[:60], email=email)
-    streams.append(user.stream_key, "notification.created", notification=notification.pk)
     if preferences.channel(kind) == Channel.PUSH:
         from live.notifications.tasks import send_push
 
