@@ -19,14 +19,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from live import effects
 from live.messaging import services
-from live.messaging.models import Block, Message, Participant
+from live.messaging.models import Message, Participant
 from live.text import plain_text
 
 
@@ -52,12 +52,7 @@ def site_url() -> str:
 def due_participations(now=None):
     """Participations with a message unread for longer than the delay and no digest sent since last read."""
     now = now or timezone.now()
-    old_unread = (Message.objects.filter(conversation=OuterRef("conversation_id"), id__gt=OuterRef("last_read_id"),
-                                         kind=Message.Kind.MESSAGE, hidden_at__isnull=True,
-                                         created_at__lte=now - delay())
-                  .exclude(author_id=OuterRef("user_id"))
-                  .exclude(Exists(Block.objects.filter(blocker_id=OuterRef(OuterRef("user_id")),
-                                                       blocked_id=OuterRef("author_id")))))
+    old_unread = services.unread_messages().filter(created_at__lte=now - delay())
     return (Participant.objects.filter(left_at__isnull=True, digest_sent_at__isnull=True, user__is_active=True,
                                        user__blocked_at__isnull=True)
             .exclude(user__email__isnull=True).exclude(user__email="")

@@ -42,8 +42,9 @@ class Participant(models.Model):
                              related_name="conversation_participations")
     joined_at = models.DateTimeField(auto_now_add=True)
     left_at = models.DateTimeField(null=True, blank=True)
-    # The highest message pk this person has seen (message pks grow in the conversation's commit order because
-    # sending locks the conversation row).
+    # The highest message pk this person has seen of what others wrote (message pks grow in the conversation's
+    # commit order because sending locks the conversation row). Their own messages never count as unread, so
+    # writing moves it only when the writer had unread messages (services._post).
     last_read_id = models.BigIntegerField(default=0)
     last_read_at = models.DateTimeField(null=True, blank=True)
     # Someone added to an existing group sees only what was written after they joined (pk > visible_from_id).

@@ -82,7 +82,7 @@ def inbox_data(user, participant) -> dict:
 
 
 def inbox_row(user, participant, data: dict | None = None) -> dict:
-    """`data`: inbox_data(user, participant) when the caller already read it (a push renders every language)."""
+    """`user`: the row's owner (or their pk). `data`: inbox_data(user, participant) when the caller already read it (a push renders every language)."""
     conversation = participant.conversation
     data = inbox_data(user, participant) if data is None else data
     last = data["last"]
@@ -91,7 +91,7 @@ def inbox_row(user, participant, data: dict | None = None) -> dict:
         "title": title_of(data["others"]),
         "preview": services.preview_of(last),
         "preview_author": last.author.public_name if last else "",
-        "own_last": bool(last and last.author_id == user.pk),
+        "own_last": bool(last and last.author_id == getattr(user, "pk", user)),
         "unread": data["unread"],
         "activity": conversation.last_message_at or conversation.created_at,
     }

@@ -6,7 +6,6 @@ participants who must see something else (someone who blocked the author sees no
 author is not told "new message" about their own), so a message is still rendered once for everyone plus once per
 exception."""
 
-from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -55,10 +54,9 @@ def render_posted(event, r):
         announce = _("%(name)s joined the conversation") % {"name": message.author.public_name}
     else:
         announce = _("New message from %(name)s") % {"name": message.author.public_name}
-    out = {
-        streams.ALL: render_to_string("messaging/push/message_posted.html", {**ctx, "announce": announce}),
-        f"u{message.author_id}": render_to_string("messaging/push/message_posted.html", ctx),
-    }
+    # Rendered once: the others get the author's fragment followed by the announcement.
+    own = render_to_string("messaging/push/message_posted.html", ctx)
+    out = {streams.ALL: own + streams.announcement(announce), f"u{message.author_id}": own}
     for blocker in blockers:
         out[f"u{blocker}"] = None
     return out
@@ -97,21 +95,42 @@ def render_seen(event, r):
 
 @streams.renderer("messages.unread")
 def render_unread(event, r):
-    """On the owner's personal stream: the header badge on every page, and the conversation's inbox row."""
-    def read():
-        user = get_user_model().objects.filter(pk=int(event.stream.split(".")[1])).first()
-        if user is None:
-            return None
-        participant = services.participations(user).filter(conversation_id=event.data["conversation"]).first()
-        row = presenters.inbox_data(user, participant) if participant is not None else None
-        return user, participant, services.unread_count(user), row
-
-    reads = r.once("unread", read)
-    if reads is None:
-        return None
-    user, participant, unread, row = reads
+    """On the owner's personal stream: the header badge on every page, the conversation's inbox row, and the
+    notification of a new burst when one rides on this event (folded, live/messaging/services.py _post)."""
+    user_id = int(event.stream.split(".")[1])
     conversation_id = event.data["conversation"]
+
+    def read():
+        rows = list(services.participations(user_id))  # the badge and the row's unread count: one query
+        participant = next((p for p in rows if p.conversation_id == conversation_id), None)
+        row = None
+        if participant is not None:
+            # Written in the same transaction as a message (services._post): that message is the row's last one
+            # for its recipients and author, and the participants are known.
+            posted = r.once("posted", lambda: None)
+            if posted is not None and posted[0].conversation_id == conversation_id:
+                message, _seen, users, _blockers = posted
+                row = {"unread": participant.unread, "last": message, "others": [u for u in users if u.pk != user_id]}
+            else:
+                row = presenters.inbox_data(user_id, participant)
+        notification = None
+        if "notification" in event.data:
+            from live.notifications.models import Notification
+            from live.notifications.services import unread_count
+
+            pk = event.data["notification"]
+            notification = r.once(f"notification:{pk}",
+                                  lambda: Notification.objects.filter(pk=pk, user_id=user_id).first())
+            notification = notification and (notification, unread_count(user_id))
+        return participant, sum(p.unread for p in rows), row, notification
+
+    participant, unread, row, notification = r.once(f"unread:{event.stream}", read)
     ctx = {"unread_messages": unread, "oob": True, "conversation_id": conversation_id}
     if participant is not None:
-        ctx["row"] = presenters.inbox_row(user, participant, row)
-    return render_to_string("messaging/push/unread.html", ctx)
+        ctx["row"] = presenters.inbox_row(user_id, participant, row)
+    html = render_to_string("messaging/push/unread.html", ctx)
+    if notification:
+        from live.notifications.renderers import created_html
+
+        html += created_html(*notification)
+    return html

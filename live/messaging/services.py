@@ -13,9 +13,9 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -72,22 +72,27 @@ def visible_messages(user, conversation):
     return qs
 
 
-def _unread_subquery(user, blocked_ids):
-    return Subquery(
-        Message.objects.filter(conversation=OuterRef("conversation_id"), id__gt=OuterRef("last_read_id"),
-                               kind=Message.Kind.MESSAGE, hidden_at__isnull=True)
-        .exclude(author_id__in=[user.pk, *blocked_ids])
-        .order_by().values("conversation").annotate(n=Count("pk")).values("n")[:1],
-        output_field=IntegerField(),
-    )
+def unread_messages(user=None):
+    """The messages of the outer participant's conversation that are unread for `user` (a pk; None: the outer
+    participant): after their last read, not their own, not hidden, not system lines, and not from someone they
+    blocked. One definition for the badge, the inbox, the notification of a new burst and the e-mail digest."""
+    me = OuterRef("user_id") if user is None else user
+    me_in_block = OuterRef(OuterRef("user_id")) if user is None else user
+    return (Message.objects.filter(conversation=OuterRef("conversation_id"), id__gt=OuterRef("last_read_id"),
+                                   kind=Message.Kind.MESSAGE, hidden_at__isnull=True)
+            .exclude(author_id=me)
+            .exclude(Exists(Block.objects.filter(blocker_id=me_in_block, blocked_id=OuterRef("author_id")))))
 
 
 def participations(user):
-    """The user's active conversations, most recent activity first, each annotated with `unread`."""
-    blocked = list(blocks_of(user))
-    return (Participant.objects.filter(user=user, left_at__isnull=True)
+    """The user's (or user pk's) active conversations, most recent activity first, each annotated with `unread`:
+    one query."""
+    user_id = getattr(user, "pk", user)
+    unread = Subquery(unread_messages(user_id).order_by().values("conversation").annotate(n=Count("pk")).values("n")[:1],
+                      output_field=IntegerField())
+    return (Participant.objects.filter(user_id=user_id, left_at__isnull=True)
             .select_related("conversation")
-            .annotate(unread=Coalesce(_unread_subquery(user, blocked), Value(0)))
+            .annotate(unread=Coalesce(unread, Value(0)))
             .order_by("-conversation__last_message_at", "-conversation_id"))
 
 
@@ -220,73 +225,127 @@ def start_conversation(*, author, recipients, body: str, client_id=None) -> Mess
         Participant.objects.bulk_create([Participant(conversation=conversation, user=u) for u in [author, *people]])
     else:
         ratelimit.enforce("message", author)
-    return _post(conversation=conversation, author=author, body=body, client_id=client_id)
+    me, recipients = _lock_for_writing(conversation.pk, author)
+    return _post(me=me, recipients=recipients, author=author, body=body, client_id=client_id)
+
+
+def send_message(*, author, conversation, body: str, client_id=None) -> Message:
+    """Post in a conversation the author takes part in (anyone else: Conversation.DoesNotExist). Idempotent on
+    (author, client_id): a retry of a send that went through returns that message, also when the retry finds the
+    sender at their rate limit or arrives while the first is being written (the unique constraint decides)."""
+    check_can_send(author)
+    client_id = parse_client_id(client_id)
+    try:
+        conversation_id = int(getattr(conversation, "pk", conversation))
+    except (TypeError, ValueError):
+        raise Conversation.DoesNotExist from None
+    try:
+        return _send(author=author, conversation_id=conversation_id, body=body, client_id=client_id)
+    except (IntegrityError, ratelimit.RateLimited):
+        existing = Message.objects.filter(author=author, client_id=client_id).first()
+        if existing is None:
+            raise
+        if existing.conversation_id != conversation_id:
+            raise ValidationError(_("This form is out of date: reload the page and try again."),
+                                  code="client_id") from None
+        return existing
 
 
 @transaction.atomic
-def send_message(*, author, conversation, body: str, client_id=None) -> Message:
-    """Post in a conversation the author takes part in. Idempotent on (author, client_id)."""
-    check_can_send(author)
-    conversation_id = getattr(conversation, "pk", conversation)
-    participant = get_participation(author, conversation_id)
-    client_id = parse_client_id(client_id)
-    existing = Message.objects.filter(author=author, client_id=client_id).first()
-    if existing is not None:
-        if existing.conversation_id != int(conversation_id):
-            raise ValidationError(_("This form is out of date: reload the page and try again."), code="client_id")
-        return existing
+def _send(*, author, conversation_id: int, body: str, client_id) -> Message:
+    me, recipients = _lock_for_writing(conversation_id, author)
     body = clean_body(body)
-    conversation = participant.conversation  # read with the participation (select_related)
-    if not conversation.is_group:
-        other = others(conversation, author)
-        if other and Block.objects.filter(blocker=other[0], blocked=author).exists():
-            raise PermissionDenied(_("You cannot write in this conversation."))
+    if not me.conversation.is_group and any(p.blocks_author for p in recipients):
+        raise PermissionDenied(_("You cannot write in this conversation."))
     ratelimit.enforce("message", author)
-    return _post(conversation=conversation, author=author, body=body, client_id=client_id)
+    return _post(me=me, recipients=recipients, author=author, body=body, client_id=client_id)
 
 
-def _post(*, conversation, author, body, client_id) -> Message:
-    # Lock the conversation: messages get their pk in the order their events get their seq, and a concurrent retry
-    # of the same send waits here, then finds the first one.
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    existing = Message.objects.filter(author=author, client_id=client_id).first()
-    if existing is not None:
-        return existing
-    now = timezone.now()
-    recipients = list(conversation.participants.filter(left_at__isnull=True).exclude(user=author)
-                      .select_related("user"))
-    # Who had nothing unread here before this message: they get a notification; the others already have one pending.
-    quiet = {p.pk for p in recipients if unread_count(p.user, conversation) == 0}
+def _lock_for_writing(conversation_id: int, author) -> tuple[Participant, list[Participant]]:
+    """Lock the conversation and read its active participants: (the author's participation, the others').
+
+    The first statement takes the conversation's row lock (and moves it up the inboxes): messages get their pk in
+    the order their events get their seq, and a concurrent retry of the same send waits here, then collides on
+    (author, client_id). The participants are read after the lock, with what the message's write and pushes
+    need: their user and notification preferences, whether they blocked the author, whether they had anything
+    unread (`had_unread`: a new burst notifies them; an author who had is marked read by writing)."""
+    if not Conversation.objects.filter(pk=conversation_id).update(last_message_at=timezone.now()):
+        raise Conversation.DoesNotExist
+    people = list(Participant.objects.filter(conversation_id=conversation_id, left_at__isnull=True)
+                  .select_related("user", "user__notification_preferences", "conversation")
+                  .annotate(blocks_author=Exists(Block.objects.filter(blocker_id=OuterRef("user_id"),
+                                                                      blocked_id=author.pk)),
+                            had_unread=Exists(unread_messages()))
+                  .order_by("pk"))
+    me = next((p for p in people if p.user_id == author.pk), None)
+    if me is None:
+        raise Conversation.DoesNotExist
+    return me, [p for p in people if p is not me]
+
+
+def _post(*, me: Participant, recipients: list[Participant], author, body: str, client_id) -> Message:
+    """Write the message (the conversation is locked) and its events:
+
+    - `message.posted` on the conversation: every participant's open conversation pages, the author's other tabs;
+    - `messages.unread` on the personal stream of each recipient who did not block the author (their header badge
+      and inbox row); when the message starts an unread burst for them, the notification is recorded and rides on
+      that same event (folded: no `notification.created`);
+    - `messages.unread` on the author's personal stream only when writing changed their badge (they had unread
+      messages here, which replying marks read).
+
+    The events share what the write already read (the message, the participants, who blocked the author), so their
+    first renderings read nothing again (Rendering.once); a replay reads afresh from the log."""
+    from live.notifications import services as notifications
+
+    conversation = me.conversation
     message = Message.objects.create(conversation=conversation, author=author, body=body,
                                      body_html=render_markdown_lite(body), client_id=client_id)
-    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=message.created_at)
-    Participant.objects.filter(conversation=conversation, user=author).update(last_read_id=message.pk,
-                                                                              last_read_at=now)
-    streams.append(conversation.stream_key, "message.posted", message=message.pk)
-    streams.append(author.stream_key, "messages.unread", conversation=conversation.pk)
-    from live.notifications.services import notify
-
+    blockers = [p.user_id for p in recipients if p.blocks_author]
+    # A new message is the conversation's latest, seen by nobody yet.
+    reads = {"posted": (message, (message, []), [p.user for p in [me, *recipients]], blockers)}
+    events = [streams.append(conversation.stream_key, "message.posted", message=message.pk)]
+    if me.had_unread:
+        Participant.objects.filter(pk=me.pk).update(last_read_id=message.pk, last_read_at=timezone.now())
+        events.append(streams.append(author.stream_key, "messages.unread", conversation=conversation.pk))
     for participant in recipients:
-        user = participant.user
-        if Block.objects.filter(blocker=user, blocked=author).exists():
+        if participant.blocks_author:
             continue  # they do not see it: no badge, no inbox change, no notification
-        streams.append(user.stream_key, "messages.unread", conversation=conversation.pk)
-        if participant.pk in quiet:
-            # No message text in notifications: they are listed on pages others may glance at.
-            notify(user=user, kind="message", url=conversation.get_absolute_url(),
-                   text=gettext_lazy("%(name)s sent you a private message"), params={"name": author.public_name},
-                   subject=f"message:{message.pk}")
+        user = participant.user
+        folded = {}
+        if not participant.had_unread:
+            # The first unread message of a burst notifies; the next ones wait until they have read. No message
+            # text in the notification: the list shows on pages others may glance at.
+            notification = notifications.record(
+                user=user, kind="message", url=conversation.get_absolute_url(),
+                text=gettext_lazy("%(name)s sent you a private message"), params={"name": author.public_name},
+                subject=f"message:{message.pk}", preferences=_preferences_or_none(user))
+            folded["notification"] = notification.pk
+            reads[f"notification:{notification.pk}"] = notification
+        events.append(streams.append(user.stream_key, "messages.unread", conversation=conversation.pk, **folded))
+    for event in events:
+        event.reads = reads
     return message
+
+
+def _preferences_or_none(user):
+    """The notification preferences read with the participant (None when the person never saved any)."""
+    try:
+        return user.notification_preferences
+    except ObjectDoesNotExist:
+        return None
 
 
 @transaction.atomic
 def mark_read(*, user, conversation, upto: int | None = None) -> bool:
-    """Record that `user` has seen the conversation up to message `upto` (default: its latest). Everyone on the
-    conversation sees "seen by"; the reader's badge and inbox update on every tab. False when nothing changed."""
+    """Record that `user` has seen the conversation up to message `upto` (default: the latest someone else wrote;
+    their own messages never count as unread, and writing does not move their position unless it read something,
+    see _post). Everyone on the conversation sees "seen by"; the reader's badge and inbox update on every tab.
+    False when nothing changed."""
     participant = get_participation(user, getattr(conversation, "pk", conversation))
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     conversation = participant.conversation
-    latest = Message.objects.filter(conversation=conversation).order_by("-pk").values_list("pk", flat=True).first()
+    latest = (Message.objects.filter(conversation=conversation).exclude(author=user).order_by("-pk")
+              .values_list("pk", flat=True).first())
     target = latest or 0
     if upto is not None:
         target = min(int(upto), target)

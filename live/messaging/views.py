@@ -98,8 +98,12 @@ def conversation_detail(request, participant):
     return _conversation_page(request, participant)
 
 
-def _refused_message_page(request, exc, participant):
+def _refused_message_page(request, exc, pk):
     """Without JavaScript a refused message comes back in the composer, with why."""
+    try:
+        participant = services.get_participation(request.user, pk)
+    except Conversation.DoesNotExist:
+        raise Http404(_("No such conversation.")) from None
     return _conversation_page(request, participant, draft=request.POST.get("body", ""),
                               error=actions.message_of(exc), invalid=actions.kind_of(exc) == "invalid")
 
@@ -147,18 +151,22 @@ def _conversation_page(request, participant, *, draft="", error=None, invalid=Fa
 
 
 @require_POST
-@participant_required
+@login_required
 @actions.action(slot="composer-error", page=_refused_message_page)
-def send(request, participant):
-    conversation = participant.conversation
-    message = services.send_message(author=request.user, conversation=conversation,
-                                    body=request.POST.get("body", ""), client_id=request.POST.get("client_id"))
+def send(request, pk):
+    # The service checks the participation (under the conversation's lock): anyone else gets the 404 of a
+    # conversation that does not exist, as from participant_required.
+    try:
+        message = services.send_message(author=request.user, conversation=pk, body=request.POST.get("body", ""),
+                                        client_id=request.POST.get("client_id"))
+    except Conversation.DoesNotExist:
+        raise Http404(_("No such conversation.")) from None
     if request.htmx:
         # The message reaches this tab, like every other, through the conversation stream.
         response = HttpResponse(status=204)
         response["X-Message-Id"] = str(message.pk)
         return response
-    return redirect(conversation.get_absolute_url() + f"#message-{message.pk}")
+    return redirect(reverse("messaging:conversation", args=[message.conversation_id]) + f"#message-{message.pk}")
 
 
 def _conversation_url(request, participant) -> str:

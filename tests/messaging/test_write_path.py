@@ -1,0 +1,136 @@
+"""What one private message costs and pushes (docs/messaging.md "Live updates", docs/performance.md): through the
+real view, with the pushes rendered as for sockets that follow the pages, at most 12 SQL statements, one event on
+the conversation and one on each recipient's personal stream (carrying the notification of a new burst), none on
+the author's unless writing changed their badge."""
+
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from live import streams, variants
+from live.messaging import services
+from live.messaging.models import Participant
+from live.models import Event
+from live.notifications.models import Notification
+from tests.messaging.conftest import send
+from tests.messaging.test_views import client_for
+
+pytestmark = pytest.mark.django_db
+
+MAX_QUERIES = 12
+
+
+@pytest.fixture
+def followed(alice, bob, chat):
+    """alice and bob each have the conversation page open: it follows the conversation and, for the header badge,
+    their personal stream (so the pushes render those variants)."""
+    variants.mark([(chat.stream_key, f"u{alice.pk}:fr"), (chat.stream_key, f"u{bob.pk}:fr"),
+                   (alice.stream_key, "self:fr"), (bob.stream_key, "self:fr")])
+
+
+def post(client, chat, body):
+    return client.post(reverse("messaging:send", args=[chat.pk]), {"body": body, "client_id": str(uuid.uuid4())},
+                       HTTP_HX_REQUEST="true")
+
+
+def events_since(last_id):
+    return [(e.stream, e.kind, e.data) for e in Event.objects.filter(pk__gt=last_id).order_by("pk")]
+
+
+def last_event_id():
+    return Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def test_a_message_in_a_burst_is_at_most_12_queries_and_two_events(
+        alice, bob, chat, followed, django_assert_max_num_queries, django_capture_on_commit_callbacks):
+    client = client_for(alice)
+    post(client, chat, "warm-up")  # bob has unread messages already: no notification
+    before = last_event_id()
+    with django_assert_max_num_queries(MAX_QUERIES):
+        with django_capture_on_commit_callbacks(execute=True) as pushes:
+            assert post(client, chat, "Encore un").status_code == 204
+    message = chat.messages.latest("pk")
+    assert events_since(before) == [(chat.stream_key, "message.posted", {"message": message.pk}),
+                                    (bob.stream_key, "messages.unread", {"conversation": chat.pk})]
+    assert len(pushes) == 2
+    assert Notification.objects.filter(user=bob, kind="message").count() == 1  # the fixture's first message only
+
+
+def test_the_first_unread_message_folds_its_notification_into_the_badge_event(
+        alice, bob, chat, followed, django_assert_max_num_queries, django_capture_on_commit_callbacks):
+    services.mark_read(user=bob, conversation=chat)
+    client = client_for(alice)
+    client.get(reverse("messaging:inbox"))  # the session's first request records its language: not the message's
+    before = last_event_id()
+    with django_assert_max_num_queries(MAX_QUERIES):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post(client, chat, "Tu es là ?").status_code == 204
+    notification = Notification.objects.filter(user=bob, kind="message").latest("pk")
+    assert events_since(before)[1:] == [
+        (bob.stream_key, "messages.unread", {"conversation": chat.pk, "notification": notification.pk})]
+    # What bob's tabs receive: the messages badge, the inbox row, the notification's item, badge and announcement.
+    event = Event.objects.get(stream=bob.stream_key, data__notification=notification.pk)
+    event.epoch = streams.cursor(bob.stream_key).epoch
+    html = streams.frames(event)[f"{streams.ALL}:en"]
+    assert 'id=\\"messages-badge\\"' in html and f'inbox-conversation-{chat.pk}' in html
+    assert "Tu es là ?" in html  # the inbox row's preview (the personal stream is bob's only)
+    assert "notification-list" in html and "New notification: alice sent you a private message" in html
+    assert not Event.objects.filter(stream=bob.stream_key, kind="notification.created").exists()
+
+
+def test_the_authors_badge_moves_only_when_writing_read_something(alice, bob, chat):
+    before = last_event_id()
+    send(bob, chat, "Réponse")  # bob had alice's first message unread: replying reads it
+    assert (bob.stream_key, "messages.unread", {"conversation": chat.pk}) in events_since(before)
+    assert services.unread_count(bob) == 0
+    before = last_event_id()
+    send(bob, chat, "Et encore")
+    assert [stream for stream, _kind, _data in events_since(before)] == [chat.stream_key, alice.stream_key]
+    assert services.unread_count(bob) == 0 and services.unread_count(alice) == 2
+    # Opening the page after writing marks nothing new (his own messages are never unread): no write, no event.
+    before = last_event_id()
+    assert client_for(bob).get(chat.get_absolute_url()).status_code == 200
+    assert events_since(before) == []
+    assert services.mark_read(user=bob, conversation=chat) is False
+
+
+def test_the_rendering_of_a_new_message_reads_nothing_again(
+        alice, bob, chat, followed, django_assert_num_queries, django_capture_on_commit_callbacks):
+    """The conversation's push renders from what the write read (the message, the participants, the blocks);
+    the recipient's reads their unread counts once (one query) after the commit."""
+    with django_capture_on_commit_callbacks(execute=False) as pushes:
+        send(alice, chat, "Lu une fois")
+    with django_assert_num_queries(1):
+        for push in pushes:
+            push()
+
+
+def test_a_retry_while_at_the_rate_limit_returns_the_first_send(settings, alice, bob, chat):
+    settings.RATE_LIMITS = {"message": "1/60"}
+    client_id = uuid.uuid4()
+    first = send(alice, chat, "Une fois", client_id)
+    again = send(alice, chat, "Une fois", client_id)  # the limit is reached, but this one was sent already
+    assert again.pk == first.pk and chat.messages.filter(body="Une fois").count() == 1
+
+
+def test_a_client_id_reused_in_another_conversation_is_refused(alice, bob, carol, chat):
+    from django.core.exceptions import ValidationError
+
+    other = services.start_conversation(author=alice, recipients=["carol"], body="Salut Carol",
+                                        client_id=uuid.uuid4()).conversation
+    client_id = uuid.uuid4()
+    send(alice, chat, "Ici", client_id)
+    with pytest.raises(ValidationError, match="out of date"):
+        send(alice, other, "Là", client_id)
+    assert not other.messages.filter(body="Là").exists()
+
+
+def test_a_stranger_posting_gets_the_404_of_a_missing_conversation_and_nothing_is_written(carol, chat):
+    client = client_for(carol)
+    before = (last_event_id(), chat.messages.count(), chat.last_message_at)
+    assert post(client, chat, "Intrus").status_code == 404
+    assert client.post(reverse("messaging:send", args=[999999]), {"body": "x"}).status_code == 404
+    chat.refresh_from_db()
+    assert (last_event_id(), chat.messages.count(), chat.last_message_at) == before
+    assert Participant.objects.filter(user=carol).count() == 0
