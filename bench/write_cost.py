@@ -429,6 +429,8 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=15)
     p.add_argument("--rounds", type=int, default=1, help="repeat each measurement; the median CPU is reported")
     p.add_argument("--json", default="", help="write the rows (with the Redis commands by name) to this file")
+    p.add_argument("--profile", default="", help="cProfile every thread (warm-up included; CPU figures inflate) "
+                                                 "into this pstats file and print the hottest functions")
     args = p.parse_args(argv)
     only = [w.strip() for w in args.only.split(",") if w.strip()] or WRITES
     unknown = set(only) - set(WRITES)
@@ -469,9 +471,50 @@ def main(argv=None):
         print(f"written to {args.json}")
 
 
+class ThreadProfiles:
+    """cProfile in every thread (the view's worker, the renderers', the event loop), merged at the end."""
+
+    def __init__(self):
+        import cProfile
+
+        self.profiles = []
+        self.lock = threading.Lock()
+        self.cProfile = cProfile
+
+    def _start_in_thread(self, *_args):
+        profile = self.cProfile.Profile(time.thread_time)  # CPU of this thread, not waits
+        with self.lock:
+            self.profiles.append(profile)
+        profile.enable()  # replaces this hook in this thread
+
+    def __enter__(self):
+        threading.setprofile(self._start_in_thread)
+        self._start_in_thread()
+        return self
+
+    def __exit__(self, *exc):
+        threading.setprofile(None)
+        for profile in self.profiles:
+            profile.disable()
+
+    def report(self, path: str, n: int = 30) -> None:
+        import io
+        import pstats
+
+        stats = pstats.Stats(*self.profiles, stream=io.StringIO())
+        stats.dump_stats(path)
+        for order in ("tottime", "cumulative"):
+            out = io.StringIO()
+            stats.stream = out
+            stats.sort_stats(order).print_stats(n)
+            print(out.getvalue().split("ncalls", 1)[-1][:6000])
+
+
 def run(world: World, only: list[str], args) -> list[dict]:
     instrument()
     from live.asgi import application
+
+    profiles = ThreadProfiles() if args.profile else None
 
     async def go():
         rows = []
@@ -486,7 +529,12 @@ def run(world: World, only: list[str], args) -> list[dict]:
             print(table([row]).splitlines()[1], flush=True)
         return rows
 
-    return asyncio.run(go())
+    if profiles is None:
+        return asyncio.run(go())
+    with profiles:
+        rows = asyncio.run(go())
+    profiles.report(args.profile)
+    return rows
 
 
 if __name__ == "__main__":
