@@ -13,6 +13,10 @@ A few measured shortcuts (docs/performance.md) reach below public APIs:
   needs asgiref's `SyncToAsync.threadlocal` (`server_loop`);
 - the connection caps (live/ratelimit.py) and the followed variants (live/variants.py) pipeline commands on the
   Redis client of Django's cache backend (`RedisCache._cache.get_client`, `redis_client`);
+- a sync view's middleware chain runs in one thread hop (live/handlers.py) through Django's ASGIHandler
+  `run_get_response` (`one_hop`);
+- the cache backend (live/cache.py) shares one client, hence one connection pool, between Django's per-context
+  cache objects, built from RedisCache's `_class`, `_servers` and `_options` (`shared_cache_client`);
 - the socket consumer skips channels' stale-connection hop on every message and on disconnect
   (`AsyncConsumer.dispatch`, `AsyncWebsocketConsumer.websocket_disconnect` re-done without it: `lean_consumer`);
 - the socket's user lookup runs channels' `get_user` in the thread pool (its `.func`) and fills channels'
@@ -32,6 +36,7 @@ import inspect
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
@@ -100,6 +105,24 @@ def _check_redis_client() -> str | None:
     return None
 
 
+def _check_shared_cache() -> str | None:
+    from django.core.cache.backends.redis import RedisCache
+
+    if not _source_mentions(RedisCache.__init__, "self._class", "self._servers", "self._options") \
+            or not _source_mentions(RedisCache._cache.func, "self._class(self._servers, **self._options)"):
+        return "Django's RedisCache no longer builds its client from _class, _servers and _options"
+    return None
+
+
+def _check_one_hop() -> str | None:
+    from django.core.handlers.asgi import ASGIHandler
+
+    if not _source_mentions(ASGIHandler.handle, "self.run_get_response(") \
+            or not _source_mentions(ASGIHandler.run_get_response, "get_response_async", "_handler_class"):
+        return "Django's ASGIHandler no longer gets its response through run_get_response"
+    return None
+
+
 def _check_lean_consumer() -> str | None:
     from channels.consumer import AsyncConsumer
     from channels.generic.websocket import AsyncWebsocketConsumer
@@ -131,6 +154,8 @@ CHECKS: dict[str, tuple[Callable[[], str | None], str]] = {
                                     "and frame)"),
     "server_loop": (_check_server_loop, "a request waits for the event loop to hand its push to Redis"),
     "redis_client": (_check_redis_client, "connection caps and followed variants cannot use Redis pipelines"),
+    "one_hop": (_check_one_hop, "Django's async middleware chain: three thread hops per request to a sync view"),
+    "shared_cache": (_check_shared_cache, "a new Redis connection for each request that uses the cache"),
     "autobahn_debug_text": (_check_autobahn_debug_text, "autobahn formats a debug text on every connection"),
     "lean_consumer": (_check_lean_consumer, "channels' own dispatch: a thread hop per socket message"),
     "socket_auth": (_check_socket_auth, "channels' AuthMiddleware: user lookups queue in one thread"),
@@ -306,6 +331,23 @@ def redis_client(backend):
     if not usable("redis_client"):
         raise RuntimeError(f"redis_client is off: {STATUS['redis_client']}")
     return backend._cache.get_client(write=True)
+
+
+_cache_clients: dict[tuple, object] = {}
+_cache_clients_lock = threading.Lock()
+
+
+def shared_cache_client(backend):
+    """The process's client for a RedisCache object's settings (one per location, options and process), or None
+    (the self-check found Django changed: the caller builds its own, as Django does)."""
+    if not usable("shared_cache"):
+        return None
+    key = (os.getpid(), tuple(backend._servers), repr(sorted(backend._options.items())))
+    with _cache_clients_lock:
+        client = _cache_clients.get(key)
+        if client is None:
+            client = _cache_clients[key] = backend._class(backend._servers, **backend._options)
+    return client
 
 
 # --- channels: the socket's user, looked up in the thread pool --------------------------------------------------------

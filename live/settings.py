@@ -213,7 +213,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "live.cache.RedisCache",  # one connection pool per process (live/cache.py)
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_PREFIX", "agora"),
             "OPTIONS": {"socket_timeout": 3, "socket_connect_timeout": 3},

@@ -1,0 +1,106 @@
+"""The HTTP request path under ASGI: a sync view's middleware chain in one thread hop (live/handlers.py), one Redis
+client per process for the cache (live/cache.py)."""
+
+import contextvars
+from unittest import mock
+
+import pytest
+from asgiref.sync import AsyncToSync
+from asgiref.testing import ApplicationCommunicator
+from django.core.cache import caches
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+async def get(path, headers=()):
+    from live.asgi import application
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1:8000"), *headers], "client": ("127.0.0.1", 40000),
+             "server": ("127.0.0.1", 8000)}
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(10)
+    body = b""
+    while True:
+        chunk = await communicator.receive_output(10)
+        body += chunk.get("body", b"")
+        if not chunk.get("more_body"):
+            break
+    await communicator.wait()
+    return start["status"], body
+
+
+def counting_async_to_sync():
+    calls = []
+    original = AsyncToSync.__call__
+
+    def counted(self, *args, **kwargs):
+        calls.append(getattr(self.awaitable, "__qualname__", repr(self.awaitable)))
+        return original(self, *args, **kwargs)
+
+    return calls, mock.patch.object(AsyncToSync, "__call__", counted)
+
+
+async def test_a_sync_view_runs_its_whole_middleware_chain_in_one_thread_without_going_back_to_the_loop():
+    calls, patch = counting_async_to_sync()
+    with patch:
+        status, body = await get("/accessibility/")
+    assert status == 200 and b"<html" in body
+    assert calls == []  # Django's async chain went back to the loop (async_to_sync) before every sync view
+
+
+async def test_an_async_view_still_answers_on_the_event_loop():
+    calls, patch = counting_async_to_sync()
+    with patch:
+        status, body = await get("/healthz")
+    assert status == 200 and b'"ok"' in body
+
+
+async def test_a_page_that_does_not_exist_is_the_404_page():
+    status, _body = await get("/no/such/page/")
+    assert status == 404
+
+
+async def test_with_the_shortcut_off_django_s_own_chain_serves_the_same_page():
+    from live import internals
+
+    with mock.patch.dict(internals.STATUS, {"one_hop": "switched off"}):
+        calls, patch = counting_async_to_sync()
+        with patch:
+            status, body = await get("/accessibility/")
+    assert status == 200 and b"<html" in body
+    assert calls  # Django's async chain: the hop this handler saves
+
+
+@pytest.mark.needs_redis
+def test_every_cache_object_of_the_process_shares_one_redis_client(settings):
+    """Django keeps a cache object per asyncio context (per request under ASGI); each used to open its own Redis
+    connection."""
+    assert settings.CACHES["default"]["BACKEND"] == "live.cache.RedisCache"
+    clients = []
+
+    def in_a_new_context():
+        clients.append(caches.create_connection("default")._cache)
+
+    for _ in range(3):
+        contextvars.copy_context().run(in_a_new_context)
+    assert clients[0] is clients[1] is clients[2]
+    cache = caches.create_connection("default")
+    cache.set("request-path-test", 7, timeout=5)
+    assert caches.create_connection("default").get("request-path-test") == 7
+
+
+@pytest.mark.needs_redis
+def test_many_requests_use_one_redis_connection_pool():
+    from live import ratelimit
+
+    pools = set()
+    for i in range(20):
+        def one_request(i=i):
+            ratelimit.hit("comment", f"visitor-{i}")
+            pools.add(id(caches["default"]._cache._get_connection_pool(True)))
+
+        contextvars.copy_context().run(one_request)
+    assert len(pools) == 1
