@@ -402,6 +402,12 @@ MEETINGS_WORDCLOUD_ENTRY_MAX_WORDS = env_int("MEETINGS_WORDCLOUD_ENTRY_MAX_WORDS
 MEETINGS_WORDCLOUD_MAX_WORDS = env_int("MEETINGS_WORDCLOUD_MAX_WORDS", 50)
 # Reactions: the taps of a meeting reach the screen as at most one frame per this many milliseconds.
 MEETINGS_REACTION_FRAME_MS = env_int("MEETINGS_REACTION_FRAME_MS", 250)
+# Poll answers (word clouds, scales, choices): the screen, the phones and the console get at most one rendering of a
+# poll's results per this many milliseconds, showing every answer accepted before it (0: one per answer).
+MEETINGS_ANSWER_FRAME_MS = env_int("MEETINGS_ANSWER_FRAME_MS", 500)
+# Every process that counts reactions or answers flushes, this often, the frames a dead process left behind
+# (meetings/frames.py; 0: no sweep).
+MEETINGS_FRAME_SWEEP_SECONDS = env_float("MEETINGS_FRAME_SWEEP_SECONDS", 1.0)
 # Livestreams a hybrid or online meeting's remote page may embed (the only hosts its CSP frame-src names), and those
 # of them that set cookies or trackers: these show only once the person asks (meetings/embeds.py).
 MEETINGS_STREAM_HOSTS = env_list("MEETINGS_STREAM_HOSTS", "www.youtube-nocookie.com,meet.jit.si,framatube.org")

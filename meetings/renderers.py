@@ -193,9 +193,10 @@ def render_poll_answered(event, r):
         return None
     card = r.once("card", lambda: _poll_card(poll, meeting))
     html = _part("poll-results", card)
-    respondents = card["p"]["respondents"]
-    if poll.is_words and card["p"]["words"] and respondents and respondents % 10 == 0:
-        # Politely, not at every answer: every tenth person.
+    respondents, answers = card["p"]["respondents"], event.data.get("answers", 1)
+    if poll.is_words and card["p"]["words"] and respondents and respondents // 10 > max(0, respondents - answers) // 10:
+        # Politely, not at every answer: when the frame's answers (one or many, meetings/frames.py) reached the next
+        # ten people.
         top = ", ".join(w.text for w in card["p"]["words"][:3])
         html += streams.announcement(_("%(count)s answers. Most frequent: %(words)s")
                                      % {"count": respondents, "words": top})

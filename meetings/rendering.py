@@ -61,20 +61,24 @@ def screen_poll(meeting: Meeting):
 BURST_SLOTS = 8  # the screen keeps the last 8 frames' bubbles (2 s at 4 frames a second): its page stays bounded
 
 
-def word_rules(poll: Poll) -> dict:
-    rules = list(WordRule.objects.filter(meeting=poll.meeting_id).filter(
+def _rules(poll: Poll) -> list[WordRule]:
+    return list(WordRule.objects.filter(meeting=poll.meeting_id).filter(
         Q(poll=poll) | Q(poll__isnull=True, kind=WordRule.Kind.STOP)))
+
+
+def word_rules(poll: Poll, rules: list[WordRule] | None = None) -> dict:
+    rules = _rules(poll) if rules is None else rules
     return {"merges": {r.key: r.target for r in rules if r.kind == WordRule.Kind.MERGE},
             "stop": frozenset(r.key for r in rules if r.kind == WordRule.Kind.STOP),
             "hidden": frozenset(r.key for r in rules if r.kind == WordRule.Kind.HIDE)}
 
 
-def word_cloud(poll: Poll, limit: int | None = None) -> dict:
+def word_cloud(poll: Poll, limit: int | None = None, rules: list[WordRule] | None = None) -> dict:
     """The visible words (most frequent first, at most MEETINGS_WORDCLOUD_MAX_WORDS), the hidden ones with their
     counts, and how many people have a visible entry. Hidden words are in no list but `hidden`."""
     approved = poll.word_entries.filter(status=WordEntry.Status.APPROVED)
     visible, hidden = words.cloud(approved.values_list("key", "text").order_by("pk"),
-                                  limit=limit or settings.MEETINGS_WORDCLOUD_MAX_WORDS, **word_rules(poll))
+                                  limit=limit or settings.MEETINGS_WORDCLOUD_MAX_WORDS, **word_rules(poll, rules))
     return {"words": visible, "hidden": hidden, "respondents": approved.values("participant").distinct().count()}
 
 
@@ -101,8 +105,12 @@ def poll_card(poll: Poll) -> dict:
 def console_poll_card(poll: Poll) -> dict:
     card = poll_card(poll)
     if poll.is_words:
-        cloud = word_cloud(poll)
+        rules = _rules(poll)
+        cloud = word_cloud(poll, rules=rules)
         card.update(hidden=sorted(cloud["hidden"].items()),
+                    # What the facilitators decided and can take back: the meeting's stop-list, this cloud's merges.
+                    stopped=sorted(r.key for r in rules if r.kind == WordRule.Kind.STOP),
+                    merged=sorted((r.key, r.target) for r in rules if r.kind == WordRule.Kind.MERGE),
                     pending=list(poll.word_entries.filter(status=WordEntry.Status.PENDING)
                                  .select_related("participant__user").order_by("created_at", "pk")[:200]))
     return card

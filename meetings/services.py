@@ -26,6 +26,7 @@ from live import ratelimit, streams
 from live.accounts.models import RoleAssignment, nickname_validator
 from live.text import clean_user_text
 from meetings import embeds, words
+from meetings.frames import Frames
 from meetings.models import (
     JOIN_CODE_ALPHABET,
     JOIN_CODE_LENGTH,
@@ -379,7 +380,16 @@ def close_session(*, actor, meeting: Meeting) -> Meeting:
     meeting.polls.filter(status=Poll.Status.OPEN).update(status=Poll.Status.CLOSED, closed_at=now)
     meeting.speaker_requests.exclude(status=SpeakerRequest.Status.DONE).update(status=SpeakerRequest.Status.DONE)
     _emit(meeting, "session.changed")
+    transaction.on_commit(partial(_flush_frames, meeting.pk), robust=True)
     return meeting
+
+
+def _flush_frames(meeting_pk: int) -> None:
+    """The reactions and answers still waiting for their frame, written now: the closing report counts them all."""
+    from meetings import reactions
+
+    reactions.flush(meeting_pk)
+    ANSWER_FRAMES.flush(meeting_pk)
 
 
 @transaction.atomic
@@ -803,7 +813,7 @@ def answer_poll(*, participant: Participant, poll: Poll, choices) -> list[PollAn
     PollAnswer.objects.filter(poll=poll, participant=participant).delete()
     answers = PollAnswer.objects.bulk_create([PollAnswer(poll=poll, choice=c, participant=participant)
                                               for c in picked])
-    _emit(Meeting(pk=poll.meeting_id), "poll.answered", poll=poll.pk)
+    _answered(poll)
     return answers
 
 
@@ -811,6 +821,43 @@ def own_answers(participant: Participant | None, poll: Poll) -> set[int]:
     if participant is None:
         return set()
     return set(PollAnswer.objects.filter(poll=poll, participant=participant).values_list("choice", flat=True))
+
+
+# --- answers, coalesced ---------------------------------------------------------------------------------------------
+
+def _answered(poll: Poll, *, public: bool = True) -> None:
+    """Tell the screen, the phones (`public`) and the console that `poll` has a new or changed answer. The answers
+    of a meeting reach them as at most one `poll.answered` event per poll every MEETINGS_ANSWER_FRAME_MS
+    (meetings/frames.py): 300 phones answering in 10 s make about 20 renderings of the cloud, not 300. Each event
+    renders the current results, so the last one shows every answer accepted before it. The frame is counted once
+    this answer is committed, so the frame never renders before the answer is there."""
+    part = "public" if public else "console"
+    if settings.MEETINGS_ANSWER_FRAME_MS <= 0:
+        _emit(Meeting(pk=poll.meeting_id), "poll.answered", parts=EVERYONE if public else (CONSOLE,), poll=poll.pk,
+              answers=1)
+        return
+    meeting_pk, field = poll.meeting_id, f"{poll.pk}:{part}"
+    transaction.on_commit(lambda: ANSWER_FRAMES.add(meeting_pk, field), robust=True)
+
+
+@transaction.atomic
+def polls_answered(meeting_pk: int, counts: dict[str, int]) -> None:
+    """One frame of answers ({"<poll>:public" or "<poll>:console": answers}): one `poll.answered` event per poll,
+    to everyone when an answer the phones can see changed, else to the console only (entries waiting for
+    moderation)."""
+    meeting = Meeting.objects.filter(pk=meeting_pk).first()
+    if meeting is None:
+        return
+    polls: dict[int, tuple[bool, int]] = {}
+    for field, n in counts.items():
+        poll, _sep, part = field.partition(":")
+        public, total = polls.get(int(poll), (False, 0))
+        polls[int(poll)] = (public or part == "public", total + n)
+    for poll, (public, n) in sorted(polls.items()):
+        _emit(meeting, "poll.answered", parts=EVERYONE if public else (CONSOLE,), poll=poll, answers=n)
+
+
+ANSWER_FRAMES = Frames("answers", interval_ms=lambda: settings.MEETINGS_ANSWER_FRAME_MS, write=polls_answered)
 
 
 # --- word clouds (open-text questions) --------------------------------------------------------------------------
@@ -867,7 +914,7 @@ def answer_words(*, participant: Participant, poll: Poll, texts) -> list[WordEnt
         for i, (text, key) in enumerate(cleaned)])
     changed_public = any(status == WordEntry.Status.APPROVED for status in before.values()) or \
         any(e.status == WordEntry.Status.APPROVED for e in entries)
-    _emit(meeting, "poll.answered", parts=EVERYONE if changed_public else (CONSOLE,), poll=poll.pk)
+    _answered(poll, public=changed_public)
     return entries
 
 
@@ -940,14 +987,42 @@ def merge_words(*, actor, poll: Poll, word: str, into: str) -> WordRule:
 
 
 @transaction.atomic
+def unmerge_word(*, actor, poll: Poll, word: str) -> None:
+    """Count `word`'s entries as their own word again."""
+    meeting, poll = _word_moderation(actor, poll)
+    deleted, _rows = WordRule.objects.filter(poll=poll, kind=WordRule.Kind.MERGE, key=_word_key(word)).delete()
+    if not deleted:
+        raise ValidationError(_("This word is not merged into another."))
+    _emit(meeting, "poll.answered", poll=poll.pk)
+
+
+def _words_polls_shown(meeting: Meeting) -> list[int]:
+    return list(meeting.polls.filter(kind=Poll.Kind.WORDS).exclude(status=Poll.Status.DRAFT)
+                .values_list("pk", flat=True))
+
+
+@transaction.atomic
 def stop_word(*, actor, poll: Poll, word: str) -> WordRule:
     """Add a word to the meeting's stop-list: no word cloud of the meeting counts it any more."""
     meeting, poll = _word_moderation(actor, poll)
     rule, _created = WordRule.objects.get_or_create(meeting=meeting, poll=None, kind=WordRule.Kind.STOP,
                                                     key=_word_key(word))
-    for pk in meeting.polls.filter(kind=Poll.Kind.WORDS).exclude(status=Poll.Status.DRAFT).values_list("pk", flat=True):
+    for pk in _words_polls_shown(meeting):
         _emit(meeting, "poll.answered", poll=pk)
     return rule
+
+
+@transaction.atomic
+def unstop_word(*, actor, poll: Poll, word: str) -> None:
+    """Take a word off the meeting's stop-list: every word cloud of the meeting counts it again (the built-in
+    French and English stop-words stay)."""
+    meeting, poll = _word_moderation(actor, poll)
+    deleted, _rows = WordRule.objects.filter(meeting=meeting, poll=None, kind=WordRule.Kind.STOP,
+                                             key=_word_key(word)).delete()
+    if not deleted:
+        raise ValidationError(_("This word is not on the meeting's stop-list."))
+    for pk in _words_polls_shown(meeting):
+        _emit(meeting, "poll.answered", poll=pk)
 
 
 WORD_ACTIONS = {
@@ -955,7 +1030,9 @@ WORD_ACTIONS = {
     "unhide": lambda actor, poll, post: unhide_word(actor=actor, poll=poll, word=post.get("word", "")),
     "merge": lambda actor, poll, post: merge_words(actor=actor, poll=poll, word=post.get("word", ""),
                                                    into=post.get("into", "")),
+    "unmerge": lambda actor, poll, post: unmerge_word(actor=actor, poll=poll, word=post.get("word", "")),
     "stop": lambda actor, poll, post: stop_word(actor=actor, poll=poll, word=post.get("word", "")),
+    "unstop": lambda actor, poll, post: unstop_word(actor=actor, poll=poll, word=post.get("word", "")),
 }
 
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from live import actions, streams
 from live.middleware import content_security_policy
-from meetings import embeds, rendering, services
+from meetings import embeds, frames, rendering, services
 from meetings.forms import MeetingForm, PollForm, ReportForm
 from meetings.models import AgendaItem, Contribution, Meeting, Poll, SpeakerRequest, WordEntry
 from meetings.permissions import can_create_meeting, is_facilitator, participant_for
@@ -407,6 +407,7 @@ def screen(request, pk, token=None):
         if request.user.is_authenticated:
             raise PermissionDenied
         return redirect(f"{reverse('accounts:login')}?next={request.path}")
+    frames.ensure_sweeper()  # this process flushes the frames of reactions and answers a dead process left behind
     cursor = streams.cursor(meeting.screen_stream_key)
     response = render(request, "meetings/screen.html", {**rendering.screen_context(meeting), "cursor": cursor})
     response["Referrer-Policy"] = "no-referrer"  # the secret URL must not leak to another site
@@ -418,6 +419,7 @@ def screen(request, pk, token=None):
 @login_required
 def console(request, pk):
     meeting = facilitated(request, pk)
+    frames.ensure_sweeper()
     console_cursor = streams.cursor(meeting.console_stream_key)
     screen_cursor = streams.cursor(meeting.screen_stream_key)
     return render(request, "meetings/console.html", {

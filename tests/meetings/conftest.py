@@ -92,3 +92,11 @@ def english():
 def fast_passwords(settings):
     # The cast is created for every test; the production hasher would dominate the run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def answers_not_coalesced(settings):
+    """Each poll answer renders at once, inside its own transaction, so the tests read its event right away; the
+    frames of answers and the sweep are tested on their own (test_voice.py)."""
+    settings.MEETINGS_ANSWER_FRAME_MS = 0
+    settings.MEETINGS_FRAME_SWEEP_SECONDS = 0

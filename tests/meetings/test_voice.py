@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from live import ratelimit, streams
 from live.models import Event
-from meetings import reactions, rendering, services, words
+from meetings import frames, reactions, rendering, services, words
 from meetings.models import Poll, ReactionCount, WordEntry
 from tests import helpers
 from tests.meetings.conftest import make_meeting, signed_in
@@ -212,6 +212,113 @@ def test_merging_two_words_and_the_meeting_stop_list(open_meeting, fiona, room):
     assert cloud_of(later) == [("arbres", 1)]
 
 
+def test_the_console_takes_a_word_off_the_stop_list_and_separates_merged_words(open_meeting, fiona, room, alice):
+    poll = word_poll(open_meeting, fiona)
+    for participant, texts in zip(room, [["vélo", "bancs"], ["pistes cyclables"], ["Vélo", "bancs"]], strict=True):
+        services.answer_words(participant=participant, poll=poll, texts=texts)
+    console = signed_in(fiona)
+    url = f"/meetings/{open_meeting.pk}/console/polls/{poll.pk}/words/"
+    assert console.post(url, {"action": "stop", "word": "bancs"}, **HTMX).status_code == 204
+    assert console.post(url, {"action": "merge", "word": "velo", "into": "pistes cyclables"}, **HTMX).status_code == 204
+    assert cloud_of(poll) == [("pistes cyclables", 3)]
+    page = console.get(f"/meetings/{open_meeting.pk}/console/").content.decode()
+    assert "The meeting's stop-list" in page and 'value="unstop"' in page and "velo counted as pistes cyclables" in page
+    # Nobody else takes it back; a word not on the list is a clear error, nothing changes.
+    refused = signed_in(alice).post(url, {"action": "unstop", "word": "bancs"}, **HTMX)
+    assert refused.status_code == 403 and cloud_of(poll) == [("pistes cyclables", 3)]
+    wrong = console.post(url, {"action": "unstop", "word": "arbres"}, **HTMX)
+    assert wrong.status_code == 400 and "not on the meeting" in wrong.content.decode()
+    assert console.post(url, {"action": "unstop", "word": "Bancs !"}, **HTMX).status_code == 204
+    assert cloud_of(poll) == [("pistes cyclables", 3), ("bancs", 2)]
+    screen = last_html(open_meeting.screen_stream_key, "screen")  # the screen shows it again at once
+    assert 'data-word="bancs" data-count="2"' in screen
+    assert 'value="unstop"' not in last_html(open_meeting.console_stream_key, "console")
+    services.unmerge_word(actor=fiona, poll=poll, word="Vélo")
+    assert cloud_of(poll) == [("bancs", 2), ("vélo", 2), ("pistes cyclables", 1)]
+    with pytest.raises(ValidationError, match="not merged"):
+        services.unmerge_word(actor=fiona, poll=poll, word="vélo")
+    with pytest.raises(ValidationError, match="Choose a word"):
+        services.unstop_word(actor=fiona, poll=poll, word=" !! ")
+
+
+# --- answers reach the screen in frames --------------------------------------------------------------------------
+
+@pytest.fixture
+def answer_frames(monkeypatch, settings):
+    """Answers coalesced as in production, their frames held until the test runs them."""
+    settings.MEETINGS_ANSWER_FRAME_MS = 500
+    scheduled = []
+    monkeypatch.setattr(services.ANSWER_FRAMES, "_schedule",
+                        lambda delay, meeting_pk: scheduled.append(lambda: services.ANSWER_FRAMES.flush(meeting_pk)))
+    return scheduled
+
+
+def test_answers_reach_the_screen_in_one_frame_showing_every_one(open_meeting, fiona, room, answer_frames,
+                                                                  django_capture_on_commit_callbacks):
+    poll = word_poll(open_meeting, fiona)
+    with django_capture_on_commit_callbacks(execute=True):
+        for participant, texts in zip(room, [["Équité", "parc"], ["équité !"], ["vélo"]], strict=True):
+            services.answer_words(participant=participant, poll=poll, texts=texts)
+        services.answer_words(participant=room[2], poll=poll, texts=["vélo", "parc"])  # an edit
+    assert len(answer_frames) == 1  # four answers, one frame scheduled, nothing rendered yet
+    assert not Event.objects.filter(kind="poll.answered").exists()
+    answer_frames.pop()()
+    answered = Event.objects.filter(kind="poll.answered")
+    # One event per audience, carrying how many answers it covers.
+    assert sorted((e.stream, e.data["poll"], e.data["answers"]) for e in answered) == sorted(
+        (stream, poll.pk, 4) for stream in (open_meeting.stream_key, open_meeting.screen_stream_key,
+                                            open_meeting.console_stream_key))
+    screen = last_html(open_meeting.screen_stream_key, "screen")
+    for word, count in [("equite", 2), ("parc", 2), ("velo", 1)]:
+        assert f'data-word="{word}" data-count="{count}"' in screen
+    phones = last_html(open_meeting.stream_key, "public")
+    assert "équité" in phones.casefold() and "vélo" in phones
+    # Scale answers are framed the same way; the next answer opens the next frame.
+    scale = services.open_poll(actor=fiona, poll=services.create_poll(
+        actor=fiona, meeting=open_meeting, question="D'accord ?", kind="scale", scale="1-5"))
+    with django_capture_on_commit_callbacks(execute=True):
+        for participant, label in zip(room, "453", strict=True):
+            services.answer_poll(participant=participant, poll=scale, choices=[scale.choices.get(label=label)])
+    answer_frames.pop()()
+    assert answer_frames == []
+    assert "mean 4.0" in last_html(open_meeting.screen_stream_key, "screen")
+
+
+def test_pending_answers_make_a_console_frame_only(meeting, fiona, alice_in, answer_frames,
+                                                  django_capture_on_commit_callbacks):
+    poll = word_poll(meeting, fiona)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.answer_words(participant=alice_in, poll=poll, texts=["propreté"])
+    answer_frames.pop()()
+    assert list(Event.objects.filter(kind="poll.answered").values_list("stream", flat=True)) == \
+        [meeting.console_stream_key]
+    assert "propreté" in last_html(meeting.console_stream_key, "console")
+
+
+def test_a_refused_answer_schedules_no_frame(open_meeting, fiona, room, answer_frames,
+                                            django_capture_on_commit_callbacks):
+    poll = word_poll(open_meeting, fiona)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
+        services.answer_words(participant=room[0], poll=poll, texts=["x" * 80])
+    assert answer_frames == [] and services.ANSWER_FRAMES.flush(open_meeting.pk) == {}
+
+
+def test_the_announcement_is_made_when_a_frame_reaches_the_next_ten_people(open_meeting, fiona, answer_frames,
+                                                                          django_capture_on_commit_callbacks):
+    poll = word_poll(open_meeting, fiona)
+    phones = [services.join(meeting=open_meeting, nickname=f"Voix {k}", ip="10.0.0.9") for k in range(12)]
+    with django_capture_on_commit_callbacks(execute=True):
+        for phone in phones[:7]:
+            services.answer_words(participant=phone, poll=poll, texts=["parc"])
+    answer_frames.pop()()
+    assert "Most frequent" not in last_html(open_meeting.stream_key, "public")  # 7 people: not yet
+    with django_capture_on_commit_callbacks(execute=True):
+        for phone in phones[7:]:
+            services.answer_words(participant=phone, poll=poll, texts=["parc"])
+    answer_frames.pop()()
+    assert "12 answers. Most frequent: parc" in last_html(open_meeting.stream_key, "public")  # 7 -> 12 crossed 10
+
+
 # --- scale questions -----------------------------------------------------------------------------------------------
 
 def test_a_scale_question_shows_its_distribution_and_mean_live(open_meeting, fiona, room):
@@ -242,7 +349,7 @@ def test_a_scale_question_shows_its_distribution_and_mean_live(open_meeting, fio
 def frames_later(monkeypatch):
     """The frames reactions schedule, held until the test runs them."""
     scheduled = []
-    monkeypatch.setattr(reactions, "_schedule",
+    monkeypatch.setattr(reactions.FRAMES, "_schedule",
                         lambda delay, meeting_pk: scheduled.append(lambda: reactions.flush(meeting_pk)))
     return scheduled
 
@@ -352,11 +459,54 @@ def test_while_redis_is_down_each_tap_is_written_directly(open_meeting, room, fr
     def down():
         raise ConnectionError("redis down")
 
-    monkeypatch.setattr(reactions, "_redis", down)
+    monkeypatch.setattr(frames, "_redis", down)
     services.react(participant=room[0], kind="laugh")
     services.react(participant=room[1], kind="laugh")
     assert frames_later == [] and ReactionCount.objects.get().count == 2
     assert Event.objects.filter(stream=open_meeting.screen_stream_key, kind="reactions.changed").count() == 2
+
+
+def test_counts_a_dead_process_left_behind_are_flushed_by_the_sweep(open_meeting, room, monkeypatch, settings):
+    """The process that opened the frame window died before its frame: its counts are not lost, the sweep of any
+    other process delivers them once they waited for a few frames; and closing the session writes what is left."""
+    monkeypatch.setattr(reactions.FRAMES, "_schedule", lambda delay, meeting_pk: None)  # the timer never fires
+    services.react(participant=room[0], kind="clap")
+    services.react(participant=room[1], kind="clap")
+    now = frames._now_ms()
+    assert reactions.FRAMES.sweep(now) == [] and not ReactionCount.objects.exists()  # fresh: its frame may come
+    assert reactions.FRAMES.sweep(now + 1500) == [open_meeting.pk]
+    assert ReactionCount.objects.get().count == 2
+    assert Event.objects.get(stream=open_meeting.screen_stream_key, kind="reactions.changed").data["counts"] == \
+        {"clap": 2}
+    assert reactions.FRAMES.sweep(now + 1500) == []  # nothing twice
+    # The window the dead process opened is gone with its counts: the next tap schedules a frame again.
+    scheduled = []
+    monkeypatch.setattr(reactions.FRAMES, "_schedule", lambda delay, meeting_pk: scheduled.append(meeting_pk))
+    services.react(participant=room[2], kind="heart")
+    assert scheduled == [open_meeting.pk]
+
+
+def test_closing_the_session_writes_the_counts_still_waiting(open_meeting, fiona, room, frames_later,
+                                                            django_capture_on_commit_callbacks):
+    services.react(participant=room[0], kind="heart")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.close_session(actor=fiona, meeting=open_meeting)
+    assert ReactionCount.objects.get().count == 1
+    frames_later[0]()  # the frame that was scheduled finds nothing left: no second count
+    assert ReactionCount.objects.get().count == 1
+
+
+def test_the_sweep_thread_delivers_without_any_further_tap(open_meeting, room, monkeypatch, settings):
+    """The real sweep, in its thread: counts left behind reach the database without another tap."""
+    settings.MEETINGS_FRAME_SWEEP_SECONDS = 0.05
+    monkeypatch.setattr(reactions.FRAMES, "_schedule", lambda delay, meeting_pk: None)
+    written = threading.Event()
+    monkeypatch.setattr(reactions.FRAMES, "write", lambda pk, counts: written.set())
+    monkeypatch.setattr(frames, "STALE_FRAMES", 0)
+    monkeypatch.setattr(frames, "_sweeper", {})
+    monkeypatch.setattr(frames, "_now_ms", lambda: int(time.time() * 1000) + 1000)  # a second later
+    services.react(participant=room[0], kind="laugh")
+    assert written.wait(5)
 
 
 def test_a_failed_frame_puts_its_counts_back(open_meeting, room, frames_later, monkeypatch):
