@@ -964,13 +964,22 @@ def hide_word(*, actor, poll: Poll, word: str) -> WordRule:
     return rule
 
 
+def _take_back(actor, poll: Poll, kind: str, word: str, missing: str) -> None:
+    """Delete a facilitator's decision on `word` (a hide or a merge in `poll`, a stop in the whole meeting) and show
+    every cloud it changed again; `missing` when there was none (nothing changes)."""
+    meeting, poll = _word_moderation(actor, poll)
+    rules = WordRule.objects.filter(meeting=meeting, kind=kind, key=_word_key(word))
+    rules = rules.filter(poll=None) if kind == WordRule.Kind.STOP else rules.filter(poll=poll)
+    deleted, _rows = rules.delete()
+    if not deleted:
+        raise ValidationError(missing)
+    for pk in _words_polls_shown(meeting) if kind == WordRule.Kind.STOP else [poll.pk]:
+        _emit(meeting, "poll.answered", poll=pk)
+
+
 @transaction.atomic
 def unhide_word(*, actor, poll: Poll, word: str) -> None:
-    meeting, poll = _word_moderation(actor, poll)
-    deleted, _rows = WordRule.objects.filter(poll=poll, kind=WordRule.Kind.HIDE, key=_word_key(word)).delete()
-    if not deleted:
-        raise ValidationError(_("This word is not hidden."))
-    _emit(meeting, "poll.answered", poll=poll.pk)
+    _take_back(actor, poll, WordRule.Kind.HIDE, word, _("This word is not hidden."))
 
 
 @transaction.atomic
@@ -989,11 +998,7 @@ def merge_words(*, actor, poll: Poll, word: str, into: str) -> WordRule:
 @transaction.atomic
 def unmerge_word(*, actor, poll: Poll, word: str) -> None:
     """Count `word`'s entries as their own word again."""
-    meeting, poll = _word_moderation(actor, poll)
-    deleted, _rows = WordRule.objects.filter(poll=poll, kind=WordRule.Kind.MERGE, key=_word_key(word)).delete()
-    if not deleted:
-        raise ValidationError(_("This word is not merged into another."))
-    _emit(meeting, "poll.answered", poll=poll.pk)
+    _take_back(actor, poll, WordRule.Kind.MERGE, word, _("This word is not merged into another."))
 
 
 def _words_polls_shown(meeting: Meeting) -> list[int]:
@@ -1016,13 +1021,7 @@ def stop_word(*, actor, poll: Poll, word: str) -> WordRule:
 def unstop_word(*, actor, poll: Poll, word: str) -> None:
     """Take a word off the meeting's stop-list: every word cloud of the meeting counts it again (the built-in
     French and English stop-words stay)."""
-    meeting, poll = _word_moderation(actor, poll)
-    deleted, _rows = WordRule.objects.filter(meeting=meeting, poll=None, kind=WordRule.Kind.STOP,
-                                             key=_word_key(word)).delete()
-    if not deleted:
-        raise ValidationError(_("This word is not on the meeting's stop-list."))
-    for pk in _words_polls_shown(meeting):
-        _emit(meeting, "poll.answered", poll=pk)
+    _take_back(actor, poll, WordRule.Kind.STOP, word, _("This word is not on the meeting's stop-list."))
 
 
 WORD_ACTIONS = {
