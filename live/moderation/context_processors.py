@@ -1,3 +1,4 @@
+from live.context_processors import read_when_shown
 from live.moderation import rules
 
 
@@ -6,4 +7,4 @@ def moderation(request):
     user = getattr(request, "user", None)
     if not getattr(user, "is_authenticated", False):
         return {"perms_moderation": False}
-    return {"perms_moderation": rules.is_moderator(user)}
+    return {"perms_moderation": read_when_shown(lambda: rules.is_moderator(user))}

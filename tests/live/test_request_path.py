@@ -104,3 +104,24 @@ def test_many_requests_use_one_redis_connection_pool():
 
         contextvars.copy_context().run(one_request)
     assert len(pools) == 1
+
+
+def test_the_header_s_values_are_read_only_by_a_page_that_shows_the_header(client, alice):
+    """A fragment answered to htmx (a vote's buttons) showed no header but paid for its queries (the unread count,
+    the personal stream's cursor, the moderator check)."""
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/")
+    request.user = alice
+    with mock.patch("live.notifications.services.unread_count", return_value=4) as unread, \
+            mock.patch("live.moderation.rules.is_moderator", return_value=False) as moderator, \
+            mock.patch("live.streams.cursor", wraps=__import__("live.streams").streams.cursor) as cursor:
+        render_to_string("live/announcer.html", {"text": "Voté"}, request=request)
+        assert (unread.call_count, moderator.call_count, cursor.call_count) == (0, 0, 0)
+        client.force_login(alice)
+        page = client.get("/").content.decode()
+        assert (unread.call_count, moderator.call_count) == (1, 1)  # read once, though the badge shows it twice
+        assert cursor.call_args_list[0].args == (alice.stream_key,)
+    assert 'data-live-stream="%s" data-live-cursor="' % alice.stream_key in page
+    assert "4 notifications non lues" in page or "4 unread notifications" in page
