@@ -112,16 +112,18 @@ def test_the_header_s_values_are_read_only_by_a_page_that_shows_the_header(clien
     from django.template.loader import render_to_string
     from django.test import RequestFactory
 
+    from live import streams
+
     request = RequestFactory().post("/")
     request.user = alice
     with mock.patch("live.notifications.services.unread_count", return_value=4) as unread, \
             mock.patch("live.moderation.rules.is_moderator", return_value=False) as moderator, \
-            mock.patch("live.streams.cursor", wraps=__import__("live.streams").streams.cursor) as cursor:
+            mock.patch("live.streams.cursor", wraps=streams.cursor) as cursor:
         render_to_string("live/announcer.html", {"text": "Voté"}, request=request)
         assert (unread.call_count, moderator.call_count, cursor.call_count) == (0, 0, 0)
         client.force_login(alice)
         page = client.get("/").content.decode()
         assert (unread.call_count, moderator.call_count) == (1, 1)  # read once, though the badge shows it twice
         assert cursor.call_args_list[0].args == (alice.stream_key,)
-    assert 'data-live-stream="%s" data-live-cursor="' % alice.stream_key in page
+    assert f'data-live-stream="{alice.stream_key}" data-live-cursor="' in page
     assert "4 notifications non lues" in page or "4 unread notifications" in page
