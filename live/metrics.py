@@ -8,6 +8,11 @@ never a stream id, a user id or any text.
 The hot path (a frame per socket per event) only adds to plain dicts here, read when Prometheus scrapes
 (`LiveCollector`): no lock and no label lookup per socket. Histograms (a write's latency, an event's rendering)
 are observed once per request or per published event.
+
+With METRICS_ENABLED off, each call below returns before touching anything (what is left is the call itself),
+writes are not timed, the loop timer does not run, /metrics answers 404 and no status snapshot is sent: the bench
+compares the two (bench/metrics_overhead.py). The process's set of open sockets is kept either way: the graceful
+stop (live/drain.py) closes them.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import ipaddress
+import json
 import os
 import socket
 import time
@@ -22,10 +28,26 @@ import weakref
 from collections import Counter
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from prometheus_client import REGISTRY, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from live import logs
+
+_on = settings.METRICS_ENABLED
+
+
+def enabled() -> bool:
+    return _on
+
+
+def _switch(setting, value, **kwargs) -> None:
+    global _on
+    if setting == "METRICS_ENABLED":
+        _on = bool(value)
+
+
+setting_changed.connect(_switch, weak=False)  # tests switch it with the settings fixture
 
 # --- counted in plain dicts, exposed by LiveCollector ------------------------------------------------------------------
 
@@ -68,34 +90,47 @@ def stream_kind(key: str) -> str:
 
 def published(event, started: float) -> None:
     """streams.publish: one event committed and rendered (`started`: time.perf_counter() before the rendering)."""
+    if not _on:
+        return
     RENDER_SECONDS.labels(event.kind).observe(time.perf_counter() - started)
     appended[(stream_kind(event.stream), event.kind)] += 1
 
 
 def frames_delivered(key: str, count: int = 1) -> None:
+    if not _on:
+        return
     delivered[stream_kind(key)] += count
 
 
 def replay(key: str, count: int) -> None:
+    if not _on:
+        return
     replays[stream_kind(key)] += 1
     replayed[stream_kind(key)] += count
 
 
 def reset(key: str) -> None:
+    if not _on:
+        return
     resets[stream_kind(key)] += 1
 
 
 def hole(source: str, missing: int) -> None:
+    if not _on:
+        return
     holes[source] += 1
     repaired[source] += missing
 
 
 def layer_failed(how: str = "send") -> None:
+    if not _on:
+        return
     layer_failures[how] += 1
 
 
 def rejected(reason: str, scope: dict | None = None) -> None:
-    rejections[reason] += 1
+    if _on:
+        rejections[reason] += 1
     logs.socket_event("socket refused", scope or {}, reason=reason)
 
 
@@ -106,7 +141,7 @@ def counting_origin_refusals(validator):
     def valid_origin(parsed_origin):
         valid = check(parsed_origin)
         if not valid:
-            rejected("origin")
+            rejected("origin")  # logged even with the metrics off
         return valid
 
     validator.valid_origin = valid_origin
@@ -131,17 +166,23 @@ _request: contextvars.ContextVar[dict | None] = contextvars.ContextVar("agora_re
 
 def rate_limit_checked(action: str) -> None:
     """live/ratelimit.py: the request being served is this action (the first one counted names it)."""
+    if not _on:
+        return
     current = _request.get()
     if current is not None and "action" not in current:
         current["action"] = action
 
 
 def rate_limit_refused(action: str) -> None:
+    if not _on:
+        return
     rate_limited[action] += 1
 
 
 def refused(reason: str) -> None:
     """live/actions.py: a write refused (invalid, forbidden, rate_limited)."""
+    if not _on:
+        return
     current = _request.get()
     refusals[((current or {}).get("action", "other"), reason)] += 1
 
@@ -153,7 +194,7 @@ class Instrumented:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope.get("method") != "POST":
+        if not _on or scope["type"] != "http" or scope.get("method") != "POST":
             return await self.app(scope, receive, send)
         state: dict = {}
         token = _request.set(state)
@@ -176,6 +217,8 @@ _timers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def ensure_loop_timer() -> None:
+    if not _on:
+        return
     loop = asyncio.get_running_loop()
     if loop not in _timers:
         _timers[loop] = loop.create_task(_measure_lag(), name="agora-loop-lag")
@@ -201,14 +244,22 @@ async def _measure_lag() -> None:
 
 
 # --- the staff page "État du direct" (live/views.py: live_status) ------------------------------------------------
-# Each daphne process writes its figures to the cache (Redis) every SNAPSHOT_SECONDS, under a key that expires: a
-# stopped process leaves the page within SNAPSHOT_TTL. The index of processes is read, completed and written back
-# by each (not atomic: two processes writing at once may hide one of them until its next snapshot, 5 s later).
+# Every SNAPSHOT_SECONDS each daphne process writes its figures to Redis (the cache's server) in one transaction:
+# its snapshot under its own key, which expires after SNAPSHOT_TTL, and its name in a sorted set scored by the time
+# it reported. Each write is a single atomic command (ZADD, not a read-modify-write of a shared list), so processes
+# reporting at the same instant never hide one another; a stopped process leaves the page within SNAPSHOT_TTL, and
+# its name leaves the set at the next report of any process. Without Redis (the embedded default, one process) the
+# figures stay in this process.
 
 SNAPSHOT_SECONDS = 5
 SNAPSHOT_TTL = 15
 STATUS_INDEX = "live:status:processes"
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+_local_snapshots: dict[str, dict] = {}  # without Redis
+
+
+def _status_key(process: str) -> str:
+    return f"live:status:{process}"
 
 
 def snapshot() -> dict:
@@ -236,23 +287,38 @@ def _children(histogram) -> list:
 
 
 def publish_snapshot(figures: dict) -> None:
-    from django.core.cache import cache
+    """Report `figures` (a snapshot()) for the staff page. Blocking (Redis): call from a thread."""
+    from live import ratelimit  # (it imports this module)
 
-    cache.set(f"live:status:{figures['process']}", figures, timeout=SNAPSHOT_TTL)
-    index = cache.get(STATUS_INDEX) or {}
-    now = time.time()
-    index = {name: seen for name, seen in index.items() if now - seen < SNAPSHOT_TTL}
-    index[figures["process"]] = now
-    cache.set(STATUS_INDEX, index, timeout=SNAPSHOT_TTL * 4)
+    redis = ratelimit.cache_redis()
+    if redis is None:
+        _local_snapshots[figures["process"]] = figures
+        return
+    backend, client = redis
+    index, now = backend.make_key(STATUS_INDEX), figures["at"]
+    pipe = client.pipeline(transaction=True)
+    pipe.set(backend.make_key(_status_key(figures["process"])), json.dumps(figures), ex=SNAPSHOT_TTL)
+    pipe.zadd(index, {figures["process"]: now})
+    pipe.zremrangebyscore(index, "-inf", now - SNAPSHOT_TTL)
+    pipe.expire(index, SNAPSHOT_TTL * 4)
+    pipe.execute()
 
 
 def reported() -> list[dict]:
-    """The snapshots of the processes that reported within SNAPSHOT_TTL, by name."""
-    from django.core.cache import cache
+    """The snapshots of the processes that reported within SNAPSHOT_TTL, by name. Raises when Redis is down."""
+    from live import ratelimit
 
-    index = cache.get(STATUS_INDEX) or {}
-    found = cache.get_many([f"live:status:{name}" for name in index])
-    return sorted(found.values(), key=lambda figures: figures["process"])
+    redis = ratelimit.cache_redis()
+    now = time.time()
+    if redis is None:
+        found = [f for f in _local_snapshots.values() if now - f["at"] < SNAPSHOT_TTL]
+    else:
+        backend, client = redis
+        names = [name.decode() for name in client.zrangebyscore(backend.make_key(STATUS_INDEX), now - SNAPSHOT_TTL,
+                                                                "+inf")]
+        values = client.mget([backend.make_key(_status_key(name)) for name in names]) if names else []
+        found = [json.loads(value) for value in values if value is not None]
+    return sorted(found, key=lambda figures: figures["process"])
 
 
 # --- read at scrape time -----------------------------------------------------------------------------------------------
@@ -336,9 +402,11 @@ REGISTRY.register(LiveCollector())
 
 def allowed(request) -> bool:
     """The scraper is in METRICS_ALLOWED_NETWORKS (its address as daphne gives it: with --proxy-headers, the
-    client's) or sends `Authorization: Bearer <METRICS_TOKEN>`."""
+    client's) or sends `Authorization: Bearer <METRICS_TOKEN>`; nobody when the metrics are off."""
     import hmac
 
+    if not _on:
+        return False
     token = settings.METRICS_TOKEN
     given = request.headers.get("Authorization", "")
     if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):

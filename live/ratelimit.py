@@ -523,6 +523,15 @@ def _is_redis() -> bool:
     return isinstance(_slots.backend(), RedisCache)
 
 
+def cache_redis():
+    """(backend, redis-py client) of this process's cache connection, for pipelines and sorted sets the cache API
+    lacks (keys through `backend.make_key`); None when the cache is not Redis (the embedded default)."""
+    if not _is_redis():
+        return None
+    backend = _slots.backend()
+    return backend, internals.redis_client(backend)
+
+
 def _script(script: str, counters: list[str], args: list) -> asyncio.Future:
     return _batches.submit(script, [_slots.owner(), PROCESSES, *counters], [SLOT_SECONDS, _alive_seconds(), *args])
 

@@ -334,6 +334,10 @@ LIVE_RENDER_FOLLOWED_ONLY = env_bool("LIVE_RENDER_FOLLOWED_ONLY", True)
 LIVE_INTERNALS_OFF = env_list("LIVE_INTERNALS_OFF")
 
 # --- Operations: metrics, readiness, restarts (docs/deploy.md) -----------------------------------------------------
+# Off: the live layer counts nothing (every collector call returns at once), /metrics answers 404 and the process
+# sends no figures to the staff page "État du direct". For measuring what the metrics cost (bench METRICS,
+# docs/performance.md) or for a deployment without Prometheus.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
 # Who may read /metrics (Prometheus): clients in these networks ("10.0.0.0/8,127.0.0.1/32"), as daphne sees their
 # address (with --proxy-headers, the client's, not nginx's), or a scraper sending "Authorization: Bearer
 # <METRICS_TOKEN>". Anyone else gets a 404. Both empty: nobody.

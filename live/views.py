@@ -1,4 +1,5 @@
 import asyncio
+import logging
 import sys
 
 import prometheus_client
@@ -17,6 +18,8 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 from live import drain, features, metrics
+
+logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 2  # a PostgreSQL restart or failover: the pool has new connections within a second or two
 
@@ -77,11 +80,16 @@ def live_status(request):
         return redirect_to_login(request.get_full_path())
     if not request.user.is_staff:
         raise PermissionDenied
-    processes = metrics.reported()
+    try:
+        processes, unreachable = metrics.reported(), False
+    except Exception:  # Redis down: say so rather than show an empty list as if no process ran
+        logger.warning("live status: the processes' figures could not be read", exc_info=True)
+        processes, unreachable = [], True
     totals = {name: sum(p[name] or 0 for p in processes) for name in
               ("sockets", "events", "frames", "replays", "sweep_repaired", "layer_failures", "rejections",
                "rate_limited")}
-    return render(request, "live/status.html", {"processes": processes, "totals": totals,
+    return render(request, "live/status.html", {"processes": processes, "totals": totals, "unreachable": unreachable,
+                                                "metrics_enabled": metrics.enabled(),
                                                 "refresh": metrics.SNAPSHOT_SECONDS})
 
 

@@ -1,5 +1,9 @@
 """'État du direct' (live/views.py: live_status): staff see the live figures of every process that reported."""
 
+import threading
+import time
+from unittest import mock
+
 import pytest
 
 from live import metrics
@@ -39,8 +43,47 @@ def test_a_process_that_stopped_reporting_leaves_the_page(client, sam):
 
     metrics.publish_snapshot(other_process())
     cache.delete("live:status:web2.internal:4242")  # its snapshot expired (SNAPSHOT_TTL)
+    metrics.publish_snapshot(other_process(process="web3.internal:77", at=time.time() - metrics.SNAPSHOT_TTL - 1))
     client.force_login(sam)
-    assert "web2.internal:4242" not in client.get("/live-status/").content.decode()
+    html = client.get("/live-status/").content.decode()
+    assert "web2.internal:4242" not in html and "web3.internal:77" not in html
+
+
+def test_processes_reporting_at_the_same_instant_are_all_listed(client, sam):
+    """Each report is one atomic write: twenty processes reporting at once never hide one another (a shared list
+    read, completed and written back by each lost most of them)."""
+    names = [f"web{n}.internal:{1000 + n}" for n in range(20)]
+    start = threading.Barrier(len(names))
+
+    def report(name):
+        start.wait()
+        metrics.publish_snapshot(other_process(process=name))
+
+    threads = [threading.Thread(target=report, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {p["process"] for p in metrics.reported()} >= set(names)
+    client.force_login(sam)
+    rows = {row["attrs"]["data-process"] for row in elements(client.get("/live-status/").content.decode(), "tr")
+            if "data-process" in row["attrs"]}
+    assert rows >= set(names)
+
+
+def test_staff_are_told_when_redis_cannot_be_read(client, sam):
+    client.force_login(sam)
+    with mock.patch("live.metrics.reported", side_effect=ConnectionError("Redis is down")):
+        response = client.get("/live-status/", headers={"Accept-Language": "fr"})
+    assert response.status_code == 200
+    assert "Redis" in response.content.decode() and "ne répond pas" in response.content.decode()
+
+
+def test_staff_are_told_when_the_metrics_are_off(client, sam, settings):
+    settings.METRICS_ENABLED = False
+    client.force_login(sam)
+    html = client.get("/live-status/", headers={"Accept-Language": "fr"}).content.decode()
+    assert "METRICS_ENABLED" in html
 
 
 def test_participants_are_refused_and_visitors_sent_to_sign_in(client, alice):

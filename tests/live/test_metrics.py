@@ -165,6 +165,38 @@ async def test_a_hole_the_layer_left_moves_the_sweep_counters(client, settings, 
     await ws.disconnect()
 
 
+# --- switched off ------------------------------------------------------------------------------------------------------
+
+async def test_with_the_metrics_off_nothing_is_counted_and_nobody_may_scrape(client, settings, fiona, alice, bob):
+    from prometheus_client import REGISTRY
+
+    from live import metrics
+
+    settings.METRICS_ENABLED = False
+    settings.METRICS_TOKEN = "s3cret-token"
+    assert client.get("/metrics").status_code == 404  # from an allowed network
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"}).status_code == 404
+    debate = await sync_to_async(make_debate)(fiona)
+    ws = await connect(bob)
+    assert (await follow(ws, debate.stream_key))["type"] == "subscribed"
+    counted = (sum(metrics.appended.values()), sum(metrics.delivered.values()),
+               REGISTRY.get_sample_value("agora_http_write_seconds_count", {"action": "comment"}) or 0,
+               REGISTRY.get_sample_value("agora_render_seconds_count", {"kind": "comment.posted"}) or 0)
+
+    response = await post(alice, f"/debates/{debate.pk}/comments/", {"body": "Sans compteurs",
+                                                                     "client_id": "c-metrics-off"})
+    assert response["status"] == 302
+    [event] = await events(ws, debate.stream_key, 1)
+    assert "Sans compteurs" in event["html"]  # served as usual
+    assert (sum(metrics.appended.values()), sum(metrics.delivered.values()),
+            REGISTRY.get_sample_value("agora_http_write_seconds_count", {"action": "comment"}) or 0,
+            REGISTRY.get_sample_value("agora_render_seconds_count", {"kind": "comment.posted"}) or 0) == counted
+    await ws.disconnect()
+
+    settings.METRICS_ENABLED = True
+    assert client.get("/metrics").status_code == 200
+
+
 # --- the docs cannot drift ---------------------------------------------------------------------------------------------
 
 def test_every_metric_docs_deploy_names_exists(client):
