@@ -9,6 +9,10 @@ Here, instead, the process
    lost or doubled, and the other processes are not hit by every page in the same instant;
 3. waits for the HTTP requests in flight, at most LIVE_DRAIN_REQUESTS_SECONDS;
 4. stops the reactor as daphne would (its shutdown gives the socket slots back, live/ratelimit.py).
+Requests still running past the bound are cut: the process exits without waiting for their worker threads (the
+interpreter would wait for them as long as they take: a request stuck on a lock kept a "stopped" process alive,
+and its write committed after the stop). Their clients see the connection close; their database transactions
+never commit (the connection closes with the process), so nothing is half-written and a retry is safe.
 A second SIGTERM during the drain stops at once.
 """
 
@@ -16,17 +20,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
 from django.conf import settings
 
-from live import metrics
+from live import internals, metrics
 from live.close_codes import Close
 
 logger = logging.getLogger(__name__)
 
 RESTARTING_DETAIL = "This server is restarting; reconnecting to another one."
+
+CUT_GRACE_SECONDS = 0.5  # past the bound: the reactor's shutdown closes the connections meanwhile
 
 _state = {"draining": False, "installed": False, "in_flight": 0}
 _idle = asyncio.Event()
@@ -94,11 +101,22 @@ async def drain(reactor) -> None:
             try:
                 await asyncio.wait_for(_idle.wait(), timeout=settings.LIVE_DRAIN_REQUESTS_SECONDS)
             except TimeoutError:
-                logger.warning("SIGTERM: %d requests still in flight after %.0fs; stopping anyway",
+                logger.warning("SIGTERM: %d requests still in flight after %.0fs; cutting them",
                                _state["in_flight"], settings.LIVE_DRAIN_REQUESTS_SECONDS)
+                reactor.addSystemEventTrigger("after", "shutdown", exit_without_waiting)
+                # daphne's shutdown waits for every application instance to end, and a sync view's (asgiref waits
+                # for its thread) ends only with the request: past a short grace, the cut does not wait for it.
+                asyncio.get_running_loop().call_later(CUT_GRACE_SECONDS, exit_without_waiting)
     except Exception:
         logger.exception("SIGTERM: the drain failed; stopping")
     reactor.stop()
+
+
+def exit_without_waiting() -> None:
+    """Once the reactor has shut down (its connections closed): the exit handlers, then the process ends without
+    joining the worker threads still serving the requests that outlived the bound."""
+    internals.run_exit_handlers()
+    os._exit(0)
 
 
 async def close_sockets(consumers: list, window: float) -> None:

@@ -350,6 +350,20 @@ def shared_cache_client(backend):
     return client
 
 
+# --- CPython: the exit handlers, for an exit that must not wait for worker threads ----------------------------------
+
+def run_exit_handlers() -> None:
+    """What a normal exit runs (`atexit`: the socket slots given back, logging flushed...) for a process about to
+    leave with os._exit (live/drain.py). CPython's `atexit._run_exitfuncs`; without it, logging is flushed."""
+    import atexit
+
+    run = getattr(atexit, "_run_exitfuncs", None)
+    if run is None:
+        logging.shutdown()
+    else:
+        run()
+
+
 # --- channels: the socket's user, looked up in the thread pool --------------------------------------------------------
 
 def session_user_lookup():

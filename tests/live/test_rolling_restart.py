@@ -3,7 +3,10 @@ processes while comments are being posted. It stops listening, closes its socket
 over LIVE_DRAIN_SECONDS and exits; each page comes back after its jittered backoff, finds the stopped process
 refusing connections (as a load balancer would) and resumes on the other one from the last seq it applied.
 
-The clients here do what static/live/live.js does, without its duplicate filter: every seq must arrive exactly once."""
+The clients here do what static/live/live.js does, without its duplicate filter: every seq must arrive exactly once.
+
+Then the bound on the HTTP requests in flight (LIVE_DRAIN_REQUESTS_SECONDS): a slow request finishing within it is
+answered before the process exits; one exceeding it is cut at the bound and writes nothing."""
 
 import asyncio
 import json
@@ -21,7 +24,14 @@ from websockets.exceptions import ConnectionClosed
 from debates import services
 from live import metrics as live_metrics
 from tests.debates.conftest import make_debate
-from tests.helpers import LiveServer, daphne_env, free_port, position
+from tests.helpers import (
+    LiveServer,
+    daphne_env,
+    database_url_for_subprocess,
+    free_port,
+    position,
+    session_cookie,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault, pytest.mark.needs_redis]
 
@@ -141,3 +151,122 @@ async def test_a_rolling_restart_moves_every_page_to_the_other_process_without_l
         assert time.monotonic() < deadline, f"{name} never reported its deliveries; saw {reported}"
         await asyncio.sleep(0.2)
     print(f"{PAGES} pages moved and resumed; the restarted process exited {stopped_after:.1f}s after SIGTERM")
+
+
+# --- the bound on the requests in flight (LIVE_DRAIN_REQUESTS_SECONDS) ----------------------------------------------
+# A comment POST made slow for real: the test holds the debate's stream counter row (SELECT ... FOR UPDATE in a
+# connection of its own), so the server's `UPDATE ... RETURNING` waits on it, inside the request, until the test lets
+# go. Then SIGTERM.
+
+BOUND = 2.0
+
+
+@pytest.fixture
+def server(django_db_setup):
+    server = LiveServer(free_port(), daphne_env(LIVE_DRAIN_SECONDS="0.2", LIVE_DRAIN_REQUESTS_SECONDS=str(BOUND)))
+    server.start()
+    yield server
+    server.stop()
+
+
+class HeldCounter:
+    """The stream's counter row, locked by the test until release()."""
+
+    def __init__(self, key):
+        import psycopg
+
+        from live.models import StreamCounter
+
+        self.conn = psycopg.connect(database_url_for_subprocess())
+        self.conn.execute(f"SELECT seq FROM {StreamCounter._meta.db_table} WHERE key = %s FOR UPDATE", [key])
+        self.table, self.key = StreamCounter._meta.db_table, key
+
+    def waiting(self) -> int:
+        """Server connections waiting for a lock in this database (the POST blocked on the row)."""
+        with psycopg_connection() as conn:
+            return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                "AND datname = current_database()").fetchone()[0]
+
+    def release(self):
+        self.conn.rollback()
+
+    def settled(self):
+        """Once the row can be locked again, the transaction that waited for it has committed or rolled back."""
+        with psycopg_connection() as conn:
+            conn.execute("SET lock_timeout = '10s'")
+            conn.execute(f"SELECT seq FROM {self.table} WHERE key = %s FOR UPDATE", [self.key])
+
+    def close(self):
+        self.conn.close()
+
+
+def psycopg_connection():
+    import psycopg
+
+    return psycopg.connect(database_url_for_subprocess())
+
+
+def wait_until(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def refuses_connections(server) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", server.port), timeout=0.5).close()
+    except OSError:
+        return True
+    return False
+
+
+def slow_comment_then_sigterm(server, alice, fiona, body):
+    """A comment POST held on the counter row, and SIGTERM once the server is waiting on it. Returns (the POST's
+    future, the held row, the debate, when SIGTERM was sent)."""
+    from tests.live.test_postgres_restart import post_comment
+
+    debate = make_debate(fiona)
+    services.post_comment(author=fiona, debate=debate, body="Premier")  # the counter row exists
+    cookie = session_cookie(alice)
+    held = HeldCounter(debate.stream_key)
+    pool = ThreadPoolExecutor(1)
+    answer = pool.submit(post_comment, server.url, debate.pk, cookie, body)
+    pool.shutdown(wait=False)
+    wait_until(lambda: held.waiting() == 1, 10, "the POST never reached the locked row")
+    server.process.terminate()
+    sigterm = time.monotonic()
+    wait_until(lambda: refuses_connections(server), 5, "the process kept accepting connections after SIGTERM")
+    return answer, held, debate, sigterm
+
+
+def test_a_request_in_flight_finishes_within_the_bound_and_then_the_process_exits(server, alice, fiona):
+    answer, held, debate, sigterm = slow_comment_then_sigterm(server, alice, fiona, "lent-mais-servi")
+    try:
+        time.sleep(BOUND / 3)  # the request is slow, but less than the bound
+        assert server.process.poll() is None, "the process exited with a request in flight"
+        held.release()
+        assert answer.result(timeout=10) == 302  # the whole response reached the client
+        exit_code = server.process.wait(timeout=10)
+        stopped_after = time.monotonic() - sigterm
+    finally:
+        held.close()
+    assert exit_code == 0
+    assert stopped_after < BOUND, f"the process waited {stopped_after:.1f}s after its last request ended"
+    assert debate.comments.filter(body__contains="Flux lent-mais-servi").count() == 1
+
+
+def test_a_request_past_the_bound_is_cut_at_the_bound_and_writes_nothing(server, alice, fiona):
+    answer, held, debate, sigterm = slow_comment_then_sigterm(server, alice, fiona, "trop-lent")
+    try:
+        exit_code = server.process.wait(timeout=BOUND + 10)  # while the row is still held
+        stopped_after = time.monotonic() - sigterm
+        assert answer.result(timeout=10) == 0  # the connection closed without a response: the page may retry
+        held.release()
+        held.settled()
+    finally:
+        held.close()
+    assert exit_code == 0
+    assert BOUND - 0.1 <= stopped_after < BOUND + 3, f"stopped {stopped_after:.1f}s after SIGTERM"
+    # the cut request's transaction never committed: no half-written comment, the page's retry posts it once
+    assert not debate.comments.filter(body__contains="Flux trop-lent").exists()
