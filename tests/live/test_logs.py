@@ -64,3 +64,11 @@ async def test_sockets_opened_closed_and_refused_are_logged_without_content(capl
     assert logged[0]["user"] == alice.pk and logged[0]["path"] == "/ws/"
     assert logged[2]["reason"] == "origin"
     assert SECRET_TEXT not in json.dumps(logged) and alice.email not in json.dumps(logged)
+
+
+def test_the_documented_unit_turns_off_daphnes_own_access_log_which_writes_ips_and_query_strings():
+    from pathlib import Path
+
+    deploy = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    starts = [line for line in deploy.splitlines() if line.startswith("ExecStart=") and "bin/daphne " in line]
+    assert starts and all("--access-log /dev/null" in line for line in starts)
