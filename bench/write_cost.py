@@ -19,7 +19,10 @@ the Redis channel layer carries the pushes. Per write it reports:
 
 Writes: a debate comment; a vote on a comment; a stance (a root comment's stance changed); a private message; a
 meeting contribution from a signed-in participant and from a guest; a facilitator's approval of a contribution
-under pre-moderation. Rate limits stay on (raised far above what the run needs, so the limiter's Redis work is
+under pre-moderation; a reaction tap and an answer to an open-text question (word cloud) from a phone: these reach
+the screen in frames (meetings/frames.py, every 250 / 500 ms, in a timer thread), so their figures include the
+frames that fell within the run, i.e. a frame's cost shared by the taps or answers of its interval at this pace
+(one at a time, a few per frame; at 300 phones a frame covers far more: bench S10). Rate limits stay on (raised far above what the run needs, so the limiter's Redis work is
 counted). The settings are those of a bench server (DEBUG off, a connection pool), on a throwaway test database.
 
 CPU figures move with other load on the machine: compare before/after one right after the other, and prefer the
@@ -42,7 +45,8 @@ import time
 import uuid
 from urllib.parse import urlencode
 
-WRITES = ["comment", "vote", "stance", "message", "contribution", "guest_contribution", "approval"]
+WRITES = ["comment", "vote", "stance", "message", "contribution", "guest_contribution", "approval", "reaction",
+          "word_answer"]
 QUIET_S = 0.05  # a follower's socket is done with a write once it stays quiet this long
 CURSOR_RE = re.compile(r'data-live-stream="([^"]+)"\s+data-live-cursor="([^"]*)"')
 HOST = "127.0.0.1"
@@ -289,6 +293,8 @@ class World:
         self.pending = [meetings.post_contribution(participant=phone, body=BODY.format(i=f"p{i}"))
                         for i in range(n)]
         self.sessions = {name: session_of(getattr(self, name)) for name in ("alice", "bob", "fiona")}
+        self.words_poll = meetings.open_poll(actor=self.fiona, poll=meetings.create_poll(
+            actor=self.fiona, meeting=self.meeting, question="En un mot ?", kind="words"))
 
 
 async def prepare(write: str, world: World, app):
@@ -345,6 +351,19 @@ async def prepare(write: str, world: World, app):
         def post(i):
             return fiona.request("POST", f"/meetings/{moderated}/console/contributions/{world.pending[i].pk}/",
                                  {"action": "approve"})
+        return followers, post
+    if write in {"reaction", "word_answer"}:
+        followers = [await alice.follow_page(f"/meetings/{meeting}/live/"),
+                     await fiona.follow_page(f"/meetings/{meeting}/screen/"),
+                     await fiona.follow_page(f"/meetings/{meeting}/console/")]
+        if write == "reaction":
+            def post(i):
+                return alice.request("POST", f"/meetings/{meeting}/live/react/",
+                                     {"kind": ("clap", "heart", "laugh", "think", "thumbs")[i % 5]})
+        else:
+            def post(i):
+                return alice.request("POST", f"/meetings/{meeting}/live/polls/{world.words_poll.pk}/answer/",
+                                     {"word": f"mot{i}"})
         return followers, post
     raise ValueError(write)
 
