@@ -333,6 +333,9 @@ async def run(ctx, cfg) -> dict:
         "taps_scheduled": taps.scheduled, "taps_offered_per_s": round(taps.scheduled / sent_for, 1),
         "generator_max_lag_ms": round(taps.max_lag_ns / 1e6, 1),
         **{f"tap_answer_{k}": v for k, v in summarize(tap_lat).items()},
+        # Whether the server absorbed the taps as they came (p95 answered within a second) or queued them: with
+        # one process, past its capacity, they are still all counted and shown, but late.
+        "taps_absorbed": bool(tap_lat) and percentile(tap_lat, 95) <= 1000,
         "taps_sent": sum(v for v in counts.values()), "taps_accepted": accepted_taps,
         "taps_refused_429": counts.get(429, 0), "taps_errors": counts.get("error", 0),
         "reactions_stored": stored["reactions"], "reactions_on_screen_total": sum(totals.values()),
@@ -352,7 +355,8 @@ async def run(ctx, cfg) -> dict:
         "S10", {"phones": phone_count, "answer_seconds": answer_seconds, "taps_per_s": taps_per_s,
                 "tap_seconds": tap_seconds, "screen_sockets": 1},
         figures, target="300 phones x 2 taps/s offered; every accepted answer stored and shown; reactions "
-                        "loss-free; <= 4 reaction frames/s and <= 2 cloud renderings/s on the screen",
+                        "loss-free; <= 4 reaction frames/s and <= 2 cloud renderings/s on the screen (taps_absorbed "
+                        "tells whether one process answered the taps within a second at p95)",
         met=met, details={"schedule": schedule, "answer_failures": writer.failures[:5],
                           "answer_elapsed_s": round(answer_elapsed, 2), "tap_status": {str(k): v for k, v in
                                                                                        counts.items()},
