@@ -71,6 +71,13 @@ def test_word_cloud_reactions_and_scale_live(open_page, fiona, alice, bob):
         expect(phone.locator(".word-ranking [data-word=equite]")).to_be_visible()
     expect(screen.locator("#screen-poll")).not_to_contain_text("rdure")
 
+    # A word put on the meeting's stop-list leaves the cloud; taken off the list from the console, it comes back.
+    console.locator("#console-polls tr[data-word=parc] button[value=stop]").click()
+    expect(cloud.locator("[data-word=parc]")).to_have_count(0)
+    console.locator("#console-polls .stopped-words button[value=unstop]").click()
+    expect(cloud.locator("[data-word=parc]")).to_have_attribute("data-count", "1")
+    expect(console.locator("#console-polls .stopped-words")).to_have_count(0)
+
     # Reactions from two phones reach the screen.
     phones[0].locator("#reaction-form button[value=clap]").click()
     phones[1].locator("#reaction-form button[value=heart]").click()

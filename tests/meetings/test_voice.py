@@ -303,6 +303,16 @@ def test_a_refused_answer_schedules_no_frame(open_meeting, fiona, room, answer_f
     assert answer_frames == [] and services.ANSWER_FRAMES.flush(open_meeting.pk) == {}
 
 
+def test_while_redis_is_down_each_answer_renders_at_once(open_meeting, fiona, room, answer_frames, monkeypatch,
+                                                         django_capture_on_commit_callbacks):
+    poll = word_poll(open_meeting, fiona)
+    monkeypatch.setattr(frames, "_redis", lambda: (_ for _ in ()).throw(ConnectionError("redis down")))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.answer_words(participant=room[0], poll=poll, texts=["parc"])
+    assert answer_frames == []
+    assert 'data-word="parc" data-count="1"' in last_html(open_meeting.screen_stream_key, "screen")
+
+
 def test_the_announcement_is_made_when_a_frame_reaches_the_next_ten_people(open_meeting, fiona, answer_frames,
                                                                           django_capture_on_commit_callbacks):
     poll = word_poll(open_meeting, fiona)
