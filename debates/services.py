@@ -315,7 +315,7 @@ def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL,
         Comment.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
         Comment.objects.filter(pk=comment.root_id).update(thread_size=F("thread_size") + 1)
     streams.append(debate.stream_key, "comment.posted", comment=comment.pk)
-    effects.after_commit("debate list comment count", functools.partial(debate_streams.comment_count_changed, debate.pk))
+    _recount_after_commit(debate.pk)
     notified = {author.pk}
     if parent is not None and parent.author_id not in notified and parent.author.is_active:
         notify(user=parent.author, kind="debate.reply",
@@ -325,6 +325,12 @@ def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL,
         notified.add(parent.author_id)
     _notify_mentions(comment, mentions, notified)
     return comment
+
+
+def _recount_after_commit(debate_id: int) -> None:
+    """The debate list's comment count of `debate_id`, pushed after the commit (a comment posted, deleted, removed,
+    hidden or shown again)."""
+    effects.after_commit("debate list comment count", functools.partial(debate_streams.comment_count_changed, debate_id))
 
 
 def _locked_comment(comment) -> Comment:
@@ -370,7 +376,7 @@ def delete_comment(*, comment, actor) -> Comment:
     comment.deleted_at = timezone.now()
     comment.save(update_fields=["deleted_at"])
     streams.append(comment.debate.stream_key, "comment.deleted", comment=comment.pk)
-    effects.after_commit("debate list comment count", functools.partial(debate_streams.comment_count_changed, comment.debate_id))
+    _recount_after_commit(comment.debate_id)
     return comment
 
 
@@ -397,7 +403,7 @@ def remove_comment(*, comment, actor) -> None:
     Comment.objects.filter(pk=comment.pk).delete()  # its replies and votes go with it (on_delete=CASCADE)
     streams.append(comment.debate.stream_key, "comment.removed", comment=comment.pk, parent=comment.parent_id,
                    rank=rank)
-    effects.after_commit("debate list comment count", functools.partial(debate_streams.comment_count_changed, comment.debate_id))
+    _recount_after_commit(comment.debate_id)
 
 
 @transaction.atomic
@@ -431,8 +437,9 @@ def vote(*, comment, user, value: int) -> Comment:
 # --- moderation (called through live.moderation's registry, which checks and logs) -------------------------------
 
 @transaction.atomic
-def hide_comment(*, comment, actor, reason="") -> Comment:
-    """Hide a comment from the public ("hidden by moderation"); moderators still see it, marked."""
+def hide_comment(*, comment, actor, reason="", recount=True) -> Comment:
+    """Hide a comment from the public ("hidden by moderation"); moderators still see it, marked. The debate list's
+    count follows (`recount`=False: the caller recounts once for many)."""
     comment = _locked_comment(comment)
     if comment.is_hidden:
         return comment
@@ -440,6 +447,8 @@ def hide_comment(*, comment, actor, reason="") -> Comment:
     comment.hidden_reason = plain_text(reason or "", 300)
     comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
     streams.append(comment.debate.stream_key, "comment.hidden", comment=comment.pk)
+    if recount:
+        _recount_after_commit(comment.debate_id)
     return comment
 
 
@@ -451,16 +460,20 @@ def unhide_comment(*, comment, actor) -> Comment:
     comment.hidden_at, comment.hidden_by, comment.hidden_reason = None, None, ""
     comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
     streams.append(comment.debate.stream_key, "comment.unhidden", comment=comment.pk)
+    _recount_after_commit(comment.debate_id)
     return comment
 
 
 @transaction.atomic
 def hide_all_by(user, *, actor, reason="") -> int:
     """Hide every visible comment `user` wrote (the account was blocked)."""
-    count = 0
+    count, debates = 0, set()
     for comment in Comment.objects.filter(author=user, hidden_at__isnull=True).select_related("debate"):
-        hide_comment(comment=comment, actor=actor, reason=reason)
+        hide_comment(comment=comment, actor=actor, reason=reason, recount=False)
         count += 1
+        debates.add(comment.debate_id)
+    for debate_id in sorted(debates):  # one count per debate, not one per comment
+        _recount_after_commit(debate_id)
     return count
 
 

@@ -43,13 +43,16 @@ def debate_list(request):
     state = request.GET.get("state", "")
     state = state if state in ("open", "closed") else ""
     q = request.GET.get("q", "").strip()[:100]
-    live = not state and not q and request.GET.get("page", "1") == "1"
-    list_cursor = streams.cursor(LIST_STREAM) if live else None  # before the queries
+    list_cursor = streams.cursor(LIST_STREAM)  # before the queries
     paginator = Paginator(selectors.debate_list(state=state, q=q), 20)
     page = paginator.get_page(request.GET.get("page"))
     debates = selectors.with_readers(page.object_list)
+    # Every page is live: what it shows updates in place (counts, readers, closed...). A new debate goes on top of
+    # the first page of every debate or of the open ones; elsewhere (a search, the closed ones, a later page) it
+    # may not belong: a notice says so and links to the latest debates.
+    on_top = page.number == 1 and not q and state in ("", "open")
     return render(request, "debates/debate_list.html", {
-        "page": page, "debates": debates, "state": state, "q": q, "list_cursor": list_cursor,
+        "page": page, "debates": debates, "state": state, "q": q, "list_cursor": list_cursor, "on_top": on_top,
         "can_create": permissions.can_create_debate(request.user),
     })
 

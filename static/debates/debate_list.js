@@ -1,14 +1,30 @@
-/* The debate list: new debates arrive in the hidden #new-debates box (the same push for everyone); they are shown
- * at once on top of the list when its top is in view, otherwise behind a "N new debates" button, so that nothing
- * moves under the reader. Without this file the list is the one the page loaded (reload for news). */
+/* The debate list: new debates arrive in the hidden #new-debates box (the same push for every page). On the first
+ * page of every debate or of the open ones (data-on-top) they are shown at once on top of the list when its top is
+ * in view, otherwise behind a "N new debates" button, so that nothing moves under the reader. On a page where they
+ * may not belong (a search, the closed ones, a later page) a notice only counts them, with a link to the latest
+ * debates. Without this file the list is the one the page loaded (reload for news). */
 (function () {
   "use strict";
 
   var list = document.getElementById("debate-list");
   var box = document.getElementById("new-debates");
   var button = document.getElementById("new-debates-button");
-  if (!list || !box || !button) return;
+  var notice = document.getElementById("new-debates-notice");
+  if (!list || !box || !button || !notice) return;
+  var onTop = list.hasAttribute("data-on-top");
   var pending = [];
+  var opened = [];  // not on top: the new debates counted by the notice
+
+  function plural(el, count) {
+    return count === 1 ? el.getAttribute("data-msg-new-one")
+      : el.getAttribute("data-msg-new-many").replace("%(count)s", count);
+  }
+
+  function updateNotice() {
+    var link = notice.querySelector("a");
+    link.textContent = plural(link, opened.length);
+    notice.hidden = !opened.length;
+  }
 
   function place(item) {
     var existing = list.querySelector("#" + CSS.escape(item.id));
@@ -25,14 +41,19 @@
 
   function updateButton() {
     if (!pending.length) { button.hidden = true; return; }
-    button.textContent = pending.length === 1 ? button.getAttribute("data-msg-new-one")
-      : button.getAttribute("data-msg-new-many").replace("%(count)s", pending.length);
+    button.textContent = plural(button, pending.length);
     button.hidden = false;
   }
 
   function take() {
     Array.prototype.slice.call(box.children).forEach(function (item) {
       if (!item.matches || !item.matches("li.debate-item")) { item.remove(); return; }
+      if (!onTop) {
+        if (opened.indexOf(item.id) < 0) opened.push(item.id);
+        item.remove();
+        updateNotice();
+        return;
+      }
       if (!pending.length && topInView()) {
         place(item);
       } else if (pending.indexOf(item.id) < 0) {

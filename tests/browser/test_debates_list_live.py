@@ -1,6 +1,8 @@
 """The debate list updates live: new debates (without moving what the reader reads), closed ones, comment counts and
 readers."""
 
+import threading
+
 import pytest
 from playwright.sync_api import expect
 
@@ -9,6 +11,29 @@ from tests.browser.conftest import wait_live
 from tests.debates.conftest import make_debate
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def off_loop(action):
+    """`action()` in a thread of its own, as a server's request runs it (its own database connection, no event
+    loop): its ephemeral frames reach the channel layer (from the test's thread, which runs Playwright's event loop,
+    they cannot, and the layer's breaker would then skip the next ones too). Returns what it returns."""
+    from django.db import connection
+
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = action()
+        except Exception as exc:  # reported in the test's thread
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    assert "error" not in outcome, outcome["error"]
+    return outcome["value"]
 
 
 def test_the_list_follows_new_debates_comments_readers_and_closes(open_page, alice, bob, fiona):
@@ -58,3 +83,34 @@ def test_a_new_debate_waits_behind_a_button_while_the_reader_is_further_down(ope
     expect(page.locator("#debate-list > li").first).to_have_id(f"debate-item-{new.pk}")
     expect(page.locator(f"#debate-item-{new.pk}")).to_be_focused()
     expect(button).to_be_hidden()
+
+
+def test_a_search_is_live_too_and_only_counts_new_debates_in_a_notice(open_page, alice, bob, fiona, mona, settings):
+    """A filtered (or later) page: what it shows updates in place (a comment hidden by moderation leaves the count,
+    and comes back); a new debate, which may not belong to it, is counted in a notice linking to the latest."""
+    settings.RATE_LIMITS_ENABLED = False  # three debates by one person, in this process
+    debate = off_loop(lambda: make_debate(fiona, title="La place du marché piétonne ?"))
+    off_loop(lambda: make_debate(fiona, title="Des horaires pour la médiathèque", description="Le dimanche aussi ?"))
+    comment = off_loop(lambda: services.post_comment(author=alice, debate=debate, body="Oui, le samedi matin."))
+    page = open_page(bob, "/debates/?q=marché")
+    wait_live(page)
+    expect(page.locator("#debate-list > li")).to_have_count(1)
+    item = page.locator(f"#debate-item-{debate.pk}")
+    expect(item).to_contain_text("1 commentaire")
+
+    off_loop(lambda: services.hide_comment(comment=comment, actor=mona, reason="Hors sujet"))
+    expect(item).to_contain_text("0 commentaire")
+    off_loop(lambda: services.unhide_comment(comment=comment, actor=mona))
+    expect(item).to_contain_text("1 commentaire")
+
+    new = off_loop(lambda: make_debate(fiona, title="Des bancs au parc Jacques-Brel ?"))
+    notice = page.locator("#new-debates-notice")
+    expect(notice).to_have_text("1 nouveau débat depuis le chargement de cette page : voir les derniers débats")
+    expect(notice.locator("a")).to_have_attribute("href", "/debates/")
+    expect(page.locator("#live-announcer")).to_contain_text("Nouveau débat : Des bancs au parc Jacques-Brel ?")
+    expect(page.locator(f"#debate-item-{new.pk}")).to_have_count(0)  # not slipped into the search's results
+    expect(page.locator("#new-debates-button")).to_be_hidden()
+
+    off_loop(lambda: services.close_debate(debate=debate, actor=fiona,
+                                           conclusions="La place sera piétonne le samedi matin."))
+    expect(item.locator(".badge-state")).to_have_text("Clos")
