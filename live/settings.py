@@ -416,6 +416,10 @@ MEETINGS_FRAME_SWEEP_SECONDS = env_float("MEETINGS_FRAME_SWEEP_SECONDS", 1.0)
 # of them that set cookies or trackers: these show only once the person asks (meetings/embeds.py).
 MEETINGS_STREAM_HOSTS = env_list("MEETINGS_STREAM_HOSTS", "www.youtube-nocookie.com,meet.jit.si,framatube.org")
 MEETINGS_STREAM_COOKIE_HOSTS = env_list("MEETINGS_STREAM_COOKIE_HOSTS", "www.youtube-nocookie.com,meet.jit.si")
+# Reminders to the registered people (`manage.py send_meeting_reminders`, meetings/notifications.py): this long
+# before the start ("the day before"), then this long before ("an hour before").
+MEETINGS_REMINDER_DAY_HOURS = env_int("MEETINGS_REMINDER_DAY_HOURS", 24)
+MEETINGS_REMINDER_HOUR_MINUTES = env_int("MEETINGS_REMINDER_HOUR_MINUTES", 60)
 
 # LOG_FORMAT=json: one JSON object per line (live/logs.py); LOG_REQUESTS: a line per request and per socket opened,
 # closed or refused (never message text, query strings, e-mails or IP addresses).

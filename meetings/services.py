@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from live import ratelimit, streams
 from live.accounts.models import RoleAssignment, nickname_validator
 from live.text import clean_user_text
-from meetings import embeds, words
+from meetings import embeds, notifications, words
 from meetings.frames import Frames
 from meetings.models import (
     JOIN_CODE_ALPHABET,
@@ -269,12 +269,15 @@ def save_report(*, actor, meeting: Meeting, minutes: str, attendees: int | None,
     if attendees is not None and attendees < 0:
         raise ValidationError({"report_attendees": _("The attendee count cannot be negative.")})
     meeting.report_attendees = attendees
-    if publish and meeting.report_published_at is None:
+    published = publish and meeting.report_published_at is None
+    if published:
         meeting.report_published_at = timezone.now()
     if not publish:
         meeting.report_published_at = None
     meeting.save(update_fields=["report_minutes", "report_attendees", "report_published_at"])
     _emit(meeting, "meeting.changed", parts=(PUBLIC,))
+    if published:
+        notifications.announce_after_commit(meeting, notifications.REPORT, actor)  # registered people and attendees
     return meeting
 
 
@@ -364,6 +367,7 @@ def open_session(*, actor, meeting: Meeting) -> Meeting:
     meeting.live_opened_at, meeting.live_closed_at = timezone.now(), None
     meeting.save(update_fields=["live_open", "join_code", "live_opened_at", "live_closed_at"])
     _emit(meeting, "session.changed")
+    notifications.announce_after_commit(meeting, notifications.OPENED, actor)  # the registered people, off this request
     return meeting
 
 

@@ -32,11 +32,13 @@ def _absolute(path: str) -> str:
     return settings.PUBLIC_URL.rstrip("/") + path if path.startswith("/") else path
 
 
-def _claim(user_id: int) -> list[Notification]:
-    """The person's pending items still worth sending, locked (two senders never send one item twice); the others
-    dropped."""
-    items = list(Notification.objects.select_for_update(skip_locked=True)
-                 .filter(user_id=user_id, email="pending").order_by("created_at", "pk"))
+def _claim(user_id: int, only=None) -> list[Notification]:
+    """The person's pending items (or those of them in `only`) still worth sending, locked (two senders never send
+    one item twice); the others dropped."""
+    items = Notification.objects.select_for_update(skip_locked=True).filter(user_id=user_id, email="pending")
+    if only is not None:
+        items = items.filter(pk__in=only)
+    items = list(items.order_by("created_at", "pk"))
     dropped = [item.pk for item in items if not services.subject_shown(item.subject)]
     if dropped:
         Notification.objects.filter(pk__in=dropped).update(email="dropped")
@@ -70,15 +72,16 @@ def _message(preferences: Preferences, items: list[Notification]) -> EmailMultiA
     return message
 
 
-def send_for(user_id: int, *, digest: bool = False) -> int:
-    """Send `user_id` what is pending: at once (one e-mail per item while the rate limit allows, else they wait),
-    or everything as one digest. Returns how many e-mails went out."""
+def send_for(user_id: int, *, digest: bool = False, only=None) -> int:
+    """Send `user_id` what is pending (`only`: those of these ids, a time-sensitive item for a digest reader): at
+    once (one e-mail per item while the rate limit allows, else they wait), or everything as one digest. Returns
+    how many e-mails went out."""
     preferences = Preferences.objects.select_related("user").filter(user_id=user_id).first()
     if preferences is None:
         return 0
     user = preferences.user
     with transaction.atomic():
-        items = _claim(user_id)
+        items = _claim(user_id, only)
         if not items:
             return 0
         if not user.is_active or not user.email or preferences.email_rhythm == Rhythm.NEVER:

@@ -16,11 +16,15 @@ class Notification(models.Model):
     subject = models.CharField(max_length=60, blank=True)
     email = models.CharField(max_length=8, blank=True, choices=[("pending", "pending"), ("sent", "sent"),
                                                                  ("dropped", "dropped")])
+    # Said once per person ("meeting.7.day.<start>": a reminder), whoever asks again (a cron run, a retried task).
+    once_key = models.CharField(max_length=80, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["user", "read_at"]),
                    models.Index(fields=["email"], condition=models.Q(email="pending"), name="notification_email_pending")]
+        constraints = [models.UniqueConstraint(fields=["user", "once_key"], condition=~models.Q(once_key=""),
+                                               name="notification_once")]
 
     def __str__(self):
         return self.text
@@ -114,14 +118,15 @@ class Preferences(models.Model):
 
 
 class PushSubscription(models.Model):
-    """One browser's Web Push subscription (one per device: its endpoint is unique), dropped on sign-out of the
-    session that made it and when the push service answers 404/410."""
+    """One browser's Web Push subscription (one per device: its endpoint is unique); it lasts as long as the session
+    that made it (dropped on sign-out, when the session expires or is cleared) and until the push service answers
+    404/410."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions")
     endpoint = models.URLField(max_length=1000, unique=True)
     p256dh = models.CharField(max_length=200)
     auth = models.CharField(max_length=100)
-    session_key = models.CharField(max_length=40, blank=True)
+    session_key = models.CharField(max_length=40, blank=True, db_index=True)  # its life: the session's
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

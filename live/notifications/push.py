@@ -1,6 +1,8 @@
 """Web Push (RFC 8030/8291/8292) through pywebpush: the payload (RFC 8291 aes128gcm) is the notification's text and
 link, in the recipient's language — a private message's own words only if the person chose it (off by default). A
-subscription the push service answers 404 or 410 for is deleted. Sent by a task (live/notifications/tasks.py)."""
+subscription the push service answers 404 or 410 for is deleted, and so is one whose session no longer signs its
+person in (a device's pushes last as long as the session that asked for them). Sent by a task
+(live/notifications/tasks.py)."""
 
 from __future__ import annotations
 
@@ -34,13 +36,18 @@ def payload(notification: Notification, *, with_text: bool = False) -> str:
 
 def send(notification_id: int) -> int:
     """Push one notification to every device of its recipient; returns how many accepted it."""
+    from live.notifications.services import push_session_live, subject_shown
+
     notification = Notification.objects.filter(pk=notification_id).first()
-    if notification is None or not configured():
-        return 0
+    if notification is None or not configured() or not subject_shown(notification.subject):
+        return 0  # gone, or about something hidden or deleted since
     preferences = Preferences.objects.filter(user_id=notification.user_id).first()
     data = payload(notification, with_text=bool(preferences and preferences.push_message_text))
     delivered = 0
     for subscription in PushSubscription.objects.filter(user_id=notification.user_id):
+        if not push_session_live(subscription):
+            subscription.delete()  # its session ended (expired, cleared, signed out elsewhere): so do its pushes
+            continue
         try:
             webpush(subscription_info={"endpoint": subscription.endpoint,
                                        "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}},

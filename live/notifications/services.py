@@ -7,7 +7,7 @@ parameters. Whether it also goes out by e-mail (at once or in the daily digest) 
 """
 
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -81,37 +81,53 @@ def render(text, params: dict | None, language: str) -> str:
 
 
 @transaction.atomic
-def notify(*, user, kind: str, text, params: dict | None = None, url: str = "", subject: str = "") -> Notification:
+def notify(*, user, kind: str, text, params: dict | None = None, url: str = "", subject: str = "", once: str = "",
+           at_once: bool = False) -> Notification | None:
     """Tell `user` something, in their language; the badge and list of every tab they have open update at once.
-    `text` is a gettext_lazy text with %(name)s `params`; `subject` ("comment:12") says what it is about."""
+    `text` is a gettext_lazy text with %(name)s `params`; `subject` ("comment:12") says what it is about.
+    `once`: a key said at most once to this person (a meeting's reminder): asked again, nothing happens (None).
+    `at_once`: time-sensitive (a meeting starts soon): e-mailed at once even to people who chose the daily digest,
+    whose digest would come too late (not to those who chose "never")."""
+    if once and Notification.objects.filter(user=user, once_key=once).exists():
+        return None
     notification = record(user=user, kind=kind, text=text, params=params, url=url, subject=subject,
-                          preferences=preferences_of(user))
-    streams.append(user.stream_key, "notification.created", notification=notification.pk)
+                          preferences=preferences_of(user), once=once, at_once=at_once)
+    if notification is not None:
+        streams.append(user.stream_key, "notification.created", notification=notification.pk)
     return notification
 
 
 def record(*, user, kind: str, text, params: dict | None = None, url: str = "", subject: str = "",
-           preferences: Preferences | None = None) -> Notification:
+           preferences: Preferences | None = None, once: str = "", at_once: bool = False) -> Notification | None:
     """What `notify` does but its push on the person's stream: for a caller whose own event on `user.<pk>` shows
     the notification too (renderers.created_html), so one event carries both (a private message's unread badge
     and its notification, live/messaging/services.py). `preferences`: the person's, when the caller already read
     them (None: read here, and created with the defaults the first time, as the daily e-mail digest expects).
-    Call it in a transaction."""
+    `once`, `at_once`: as for `notify` (None when `once` was said already). Call it in a transaction."""
     if preferences is None:
         preferences = preferences_of(user)
     # Private messages have their own e-mail (live/messaging/digest.py), which reads the same preference.
     email = "pending" if preferences.wants_email(kind) and category_of(kind) != Category.MESSAGE else ""
-    notification = Notification.objects.create(
-        user=user, kind=kind, text=render(text, params, preferences.notification_language)[:300], url=url[:300],
-        subject=subject[:60], email=email)
+    fields = dict(user=user, kind=kind, text=render(text, params, preferences.notification_language)[:300],
+                  url=url[:300], subject=subject[:60], email=email, once_key=once[:80])
+    if once:
+        try:
+            with transaction.atomic():  # a concurrent run said it first: the unique index decides
+                notification = Notification.objects.create(**fields)
+        except IntegrityError:
+            return None
+    else:
+        notification = Notification.objects.create(**fields)
     if preferences.channel(kind) == Channel.PUSH:
         from live.notifications.tasks import send_push
 
         effects.after_commit("notification push", lambda: send_push.enqueue(notification.pk))
-    if email and preferences.email_rhythm == Rhythm.NOW:
+    if email and (preferences.email_rhythm == Rhythm.NOW or at_once):
         from live.notifications.tasks import send_notification_emails
 
-        effects.after_commit("notification e-mail", lambda: send_notification_emails.enqueue(user.pk))
+        # At-once people get everything pending; a digest reader only this one (the rest waits for the digest).
+        only = None if preferences.email_rhythm == Rhythm.NOW else [notification.pk]
+        effects.after_commit("notification e-mail", lambda: send_notification_emails.enqueue(user.pk, only))
     return notification
 
 
@@ -226,3 +242,37 @@ def unsubscribe_push(*, user, endpoint: str = "", session_key: str = "") -> int:
     else:
         return 0
     return qs.delete()[0]
+
+
+def push_session_renewed(old_key: str, new_key: str) -> None:
+    """The session a device subscribed in got a new key (Django renews it on sign-in and password change): its
+    subscriptions follow, or they would be taken for those of an ended session."""
+    from live.notifications.models import PushSubscription
+
+    if old_key and new_key and old_key != new_key:
+        PushSubscription.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
+def push_session_live(subscription) -> bool:
+    """Whether the session that made `subscription` still signs its person in (not signed out, expired, cleared
+    by `clearsessions`, ended by a password change or a block): a device's pushes last as long as its session."""
+    from live.accounts.selectors import signed_in_user
+
+    user = signed_in_user(subscription.session_key)
+    return user is not None and user.pk == subscription.user_id
+
+
+def prune_push_subscriptions() -> int:
+    """Delete the subscriptions whose session no longer signs their person in; run by `clearsessions` (the session
+    engine's clear_expired, live/accounts/sessions.py), daily from cron. Returns how many went."""
+    from django.contrib.sessions.models import Session
+
+    from live.notifications.models import PushSubscription
+
+    live_keys = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
+    gone = PushSubscription.objects.exclude(session_key__in=live_keys).delete()[0]
+    for subscription in PushSubscription.objects.all().iterator():
+        if not push_session_live(subscription):
+            subscription.delete()
+            gone += 1
+    return gone

@@ -6,8 +6,8 @@ from live.notifications import email, push
 
 
 @task()
-def send_notification_emails(user_id: int) -> int:
-    return email.send_for(user_id)
+def send_notification_emails(user_id: int, only: list[int] | None = None) -> int:
+    return email.send_for(user_id, only=only)
 
 
 @task()

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from live import actions, ratelimit, streams
 from live.notifications import push, services
 from live.notifications.forms import PreferencesForm
-from live.notifications.models import Category, Notification
+from live.notifications.models import Category, Notification, PushSubscription
 
 
 @login_required
@@ -47,8 +47,10 @@ def preferences(request):
         if actions.submit(form, lambda: services.save_preferences(user=request.user, form=form)):
             messages.success(request, _("Your notification preferences are saved."))
             return redirect("notifications:preferences")
+    endpoints = PushSubscription.objects.filter(user=request.user, session_key=request.session.session_key or "-")
     return actions.form_page(request, "notifications/preferences.html", {
-        "form": form, "vapid_public_key": settings.WEBPUSH_VAPID_PUBLIC_KEY if push.configured() else ""})
+        "form": form, "vapid_public_key": settings.WEBPUSH_VAPID_PUBLIC_KEY if push.configured() else "",
+        "push_endpoints": list(endpoints.values_list("endpoint", flat=True))})
 
 
 @login_required

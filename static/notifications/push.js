@@ -47,8 +47,11 @@
   var ready = navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
     return navigator.serviceWorker.ready;
   });
+  // On only if the server still has this browser's subscription for this session: one made in a session that has
+  // ended since (signed out, expired) no longer receives anything.
+  var known = (box.getAttribute("data-endpoints") || "").split(" ");
   ready.then(function (registration) { return registration.pushManager.getSubscription(); })
-    .then(function (subscription) { show(!!subscription); });
+    .then(function (subscription) { show(!!subscription && known.indexOf(subscription.endpoint) >= 0); });
 
   on.addEventListener("click", function () {
     Notification.requestPermission().then(function (permission) {

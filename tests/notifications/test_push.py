@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from debates import services as debates
 from live.notifications import services
 from live.notifications.models import Channel, Notification, PushSubscription
+from tests.helpers import session_cookie
 
 
 def b64(data: bytes) -> str:
@@ -111,7 +112,7 @@ def test_a_reply_is_pushed_encrypted_to_each_device_in_the_recipients_language(
     preferences.reply, preferences.last_language = Channel.PUSH, "fr"
     preferences.save()
     for name in ("phone", "laptop"):
-        services.subscribe_push(user=alice, **push_service.device(name))
+        services.subscribe_push(user=alice, session_key=session_cookie(alice), **push_service.device(name))
     root = debates.post_comment(author=alice, debate=debate, body="Et les livraisons ?")
     with django_capture_on_commit_callbacks(execute=True):
         debates.post_comment(author=bob, debate=debate, body="Avant 10 h.", parent=root)
@@ -127,8 +128,9 @@ def test_a_subscription_the_push_service_says_is_gone_is_deleted(push_service, a
     preferences = services.preferences_of(alice)
     preferences.message = Channel.PUSH
     preferences.save()
-    services.subscribe_push(user=alice, **push_service.device("phone"))
-    services.subscribe_push(user=alice, **push_service.device("gone"))
+    key = session_cookie(alice)
+    services.subscribe_push(user=alice, session_key=key, **push_service.device("phone"))
+    services.subscribe_push(user=alice, session_key=key, **push_service.device("gone"))
     from django.utils.translation import gettext_lazy
 
     from live.notifications import push
@@ -185,7 +187,7 @@ def test_private_message_text_is_pushed_only_to_who_chose_it(push_service, alice
     from tests.notifications.conftest import prefs
 
     prefs(bob, message=Channel.PUSH, last_language="fr")
-    services.subscribe_push(user=bob, **push_service.device("phone"))
+    services.subscribe_push(user=bob, session_key=session_cookie(bob), **push_service.device("phone"))
     with django_capture_on_commit_callbacks(execute=True):
         conversation = messaging.start_conversation(author=alice, recipients=["bob"], body="Code de la porte : 1234",
                                                     client_id=uuid.uuid4()).conversation
@@ -204,3 +206,87 @@ def test_erasing_the_account_drops_every_device(push_service, alice):
     services.subscribe_push(user=alice, session_key="", **push_service.device("laptop"))
     services.erase_recipient(user=alice, former={"nickname": "alice", "email": "alice@example.org"})
     assert not PushSubscription.objects.exists()
+
+
+def _welcome(user):
+    from django.utils.translation import gettext_lazy
+
+    return services.notify(user=user, kind="welcome", text=gettext_lazy("Welcome to Agora Live, %(name)s!"),
+                           params={"name": user.nickname}, url="/")
+
+
+def test_a_device_is_pushed_to_only_while_its_session_lasts(push_service, alice, bob, settings):
+    """Expired (not yet cleared), deleted by `clearsessions`, or signing in someone else now: that device's
+    subscription goes when something is pushed, and nothing reaches it."""
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from live.notifications import push
+
+    devices = {name: push_service.device(name) for name in ("phone", "expired", "cleared", "other")}
+    for name, device in devices.items():
+        services.subscribe_push(user=alice, session_key=session_cookie(bob if name == "other" else alice), **device)
+    expired, cleared = (PushSubscription.objects.get(endpoint=devices[name]["endpoint"]).session_key
+                        for name in ("expired", "cleared"))
+    Session.objects.filter(session_key=expired).update(expire_date=timezone.now() - timedelta(seconds=1))
+    Session.objects.filter(session_key=cleared).delete()
+    assert push.send(_welcome(alice).pk) == 1
+    assert [device for device, _message in push_service.received] == ["phone"]
+    assert list(PushSubscription.objects.values_list("endpoint", flat=True)) == [devices["phone"]["endpoint"]]
+
+
+def test_clearsessions_drops_the_subscriptions_of_ended_sessions(push_service, alice):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    kept, expired = push_service.device("kept"), push_service.device("expired")
+    services.subscribe_push(user=alice, session_key=session_cookie(alice), **kept)
+    services.subscribe_push(user=alice, session_key=session_cookie(alice), **expired)
+    services.subscribe_push(user=alice, session_key="", **push_service.device("nosession"))
+    key = PushSubscription.objects.get(endpoint=expired["endpoint"]).session_key
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    call_command("clearsessions")
+    assert not Session.objects.filter(session_key=key).exists()
+    assert list(PushSubscription.objects.values_list("endpoint", flat=True)) == [kept["endpoint"]]
+
+
+def test_a_renewed_session_keeps_its_devices_subscription(client, push_service, alice):
+    """Changing one's password renews the session's key (and ends the other sessions): the device that subscribed
+    in this session keeps receiving; the preferences page says so. The subscription of another session goes."""
+    from live.notifications import push
+
+    alice.set_password("old-secret-1234")
+    alice.save()
+    client.force_login(alice)
+    device = push_service.device("phone")
+    assert client.post("/notifications/push/subscribe/", device).status_code == 204
+    services.subscribe_push(user=alice, session_key=session_cookie(alice), **push_service.device("laptop"))
+    before = client.session.session_key
+    response = client.post("/accounts/password/", {
+        "old_password": "old-secret-1234", "new_password1": "Nouveau-secret-5678", "new_password2": "Nouveau-secret-5678"})
+    assert response.status_code == 302, response.content.decode()[:500]
+    after = client.session.session_key
+    assert after != before
+    assert list(PushSubscription.objects.values_list("endpoint", "session_key")) == [(device["endpoint"], after)]
+    assert push.send(_welcome(alice).pk) == 1
+    page = client.get("/notifications/preferences/").content.decode()
+    assert f'data-endpoints="{device["endpoint"]}"' in page
+
+
+def test_nothing_is_pushed_about_a_comment_hidden_before_the_push_went(push_service, debate, alice, bob, mona):
+    from live.notifications import push
+
+    services.subscribe_push(user=alice, session_key=session_cookie(alice), **push_service.device("phone"))
+    from tests.notifications.conftest import prefs
+
+    prefs(alice, reply=Channel.PUSH)
+    root = debates.post_comment(author=alice, debate=debate, body="Et les livraisons ?")
+    reply = debates.post_comment(author=bob, debate=debate, body="Avant 10 h, idiot.", parent=root)  # task not run yet
+    debates.hide_comment(comment=reply, actor=mona, reason="Insulte")
+    assert push.send(Notification.objects.get(user=alice, kind="debate.reply").pk) == 0
+    assert push_service.received == []
