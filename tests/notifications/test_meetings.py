@@ -179,3 +179,10 @@ def test_nothing_is_emailed_about_a_meeting_over_or_deleted_before_sending(regis
     assert email.send_for(alice.pk) == 0
     notification.refresh_from_db()
     assert notification.email == "dropped"
+
+
+def test_the_meeting_page_tells_a_registered_person_what_they_will_hear(client, registered, alice):
+    client.force_login(alice)
+    page = client.get(f"/meetings/{registered.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Nous vous le rappellerons la veille et une heure avant" in page
+    assert 'href="/notifications/preferences/"' in page
