@@ -20,12 +20,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 EXPECTED_BODY = "Bienvenue sur Agora Live, alice\u00a0!"
 FAKE_PUSH_MANAGER = """(device) => {
   const bytes = (text) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/") + "==".slice(0, (4 - text.length % 4) % 4)), c => c.charCodeAt(0)).buffer;
-  let current = null;
+  // The browser keeps its subscription across page loads, as a real one does.
+  const make = () => ({ endpoint: device.endpoint, getKey: (name) => bytes(device[name]),
+                        unsubscribe: async () => { current = null; localStorage.removeItem("fake-push"); return true; } });
+  let current = localStorage.getItem("fake-push") ? make() : null;
   PushManager.prototype.getSubscription = async function () { return current; };
   PushManager.prototype.subscribe = async function (options) {
     if (!options || !options.userVisibleOnly || !options.applicationServerKey) throw new Error("bad options");
-    current = { endpoint: device.endpoint, getKey: (name) => bytes(device[name]),
-                unsubscribe: async () => { current = null; return true; } };
+    current = make();
+    localStorage.setItem("fake-push", "1");
     return current;
   };
 }"""
@@ -55,6 +58,15 @@ def test_subscribe_and_stop_on_this_device(browser, alice, settings):
         subscription = PushSubscription.objects.get(user=alice)
         assert subscription.endpoint == device["endpoint"] and subscription.auth == device["auth"]
         assert page.evaluate("navigator.serviceWorker.getRegistration('/').then(r => !!r)")
+        page.reload()
+        expect(status).to_have_text("Cet appareil reçoit les notifications push.")  # the server holds it
+        # Its session ended (here: the subscription pruned): the browser still has one, the page says it is off.
+        PushSubscription.objects.filter(user=alice).delete()
+        page.reload()
+        expect(status).to_have_text("Cet appareil ne reçoit pas les notifications push.")
+        page.locator("#push-on").click()  # the browser's subscription, tied to this session again
+        expect(status).to_have_text("Cet appareil reçoit les notifications push.")
+        assert PushSubscription.objects.get(user=alice).endpoint == device["endpoint"]
 
         from django.utils.translation import gettext_lazy
 
