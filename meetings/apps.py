@@ -10,7 +10,7 @@ class MeetingsConfig(AppConfig):
 
     def ready(self):
         from live import features
-        from meetings import moderation, notifications, renderers, streams  # noqa: F401  (registrations)
+        from meetings import moderation, notifications, reactions, renderers, streams  # noqa: F401  (registrations)
         from meetings.models import Meeting
         from meetings.services import claim_guest_participations, erase_participant
 

@@ -424,7 +424,7 @@ class WordRule(models.Model):
 
 class ReactionCount(models.Model):
     """How many times the room tapped a reaction during an agenda item: counts, never a row per tap (taps are
-    gathered in Redis and added here once per screen frame, services.flush_reactions)."""
+    gathered in Redis and added here once per screen frame, meetings/reactions.py)."""
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="reaction_counts")
     agenda_item = models.ForeignKey(AgendaItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")

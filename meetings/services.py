@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from live import ratelimit, streams
 from live.accounts.models import RoleAssignment, nickname_validator
 from live.text import clean_user_text
-from meetings import embeds, notifications, words
+from meetings import embeds, notifications, reactions, words
 from meetings.frames import Frames
 from meetings.models import (
     JOIN_CODE_ALPHABET,
@@ -390,8 +390,6 @@ def close_session(*, actor, meeting: Meeting) -> Meeting:
 
 def _flush_frames(meeting_pk: int) -> None:
     """The reactions and answers still waiting for their frame, written now: the closing report counts them all."""
-    from meetings import reactions
-
     reactions.flush(meeting_pk)
     ANSWER_FRAMES.flush(meeting_pk)
 
@@ -1047,9 +1045,7 @@ REACTION_KINDS = ("clap", "heart", "laugh", "think", "thumbs")
 
 def react(*, participant: Participant, kind: str, meeting: Meeting | None = None) -> None:
     """A tap. Counted in Redis (`meetings.reactions`), not a row: the taps of a frame interval reach the database
-    and the screen together, as one event (flush_reactions)."""
-    from meetings import reactions
-
+    and the screen together, as one event (services.add_reactions)."""
     check_participant(participant, meeting)
     if kind not in REACTION_KINDS:
         raise ValidationError(_("Unknown reaction."))

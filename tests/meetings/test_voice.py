@@ -496,6 +496,23 @@ def test_counts_a_dead_process_left_behind_are_flushed_by_the_sweep(open_meeting
     assert scheduled == [open_meeting.pk]
 
 
+def test_the_sweep_of_any_process_covers_reactions_and_answers(open_meeting, fiona, room, monkeypatch, settings,
+                                                               django_capture_on_commit_callbacks):
+    settings.MEETINGS_ANSWER_FRAME_MS = 500
+    for kind in (reactions.FRAMES, services.ANSWER_FRAMES):
+        monkeypatch.setattr(kind, "_schedule", lambda delay, meeting_pk: None)  # their process died
+    poll = word_poll(open_meeting, fiona)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.answer_words(participant=room[0], poll=poll, texts=["parc"])
+    services.react(participant=room[1], kind="clap")
+    assert frames.sweep_all(frames._now_ms() + 2500) == {"reactions": [open_meeting.pk],
+                                                         "answers": [open_meeting.pk]}
+    shown = Event.objects.get(stream=open_meeting.screen_stream_key, kind="poll.answered")
+    assert shown.data["answers"] == 1
+    assert 'data-word="parc" data-count="1"' in json.loads(streams.pick(streams.frames(shown), "screen", "en"))["html"]
+    assert ReactionCount.objects.get().count == 1
+
+
 def test_closing_the_session_writes_the_counts_still_waiting(open_meeting, fiona, room, frames_later,
                                                             django_capture_on_commit_callbacks):
     services.react(participant=room[0], kind="heart")
