@@ -4,7 +4,9 @@
 each person who has messages unread for longer than MESSAGING_DIGEST_DELAY_MINUTES (default 15) and no open
 connection right now: "you have N unread messages from alice, bob". A conversation is mentioned at most once until
 its messages are read (`Participant.digest_sent_at`, cleared by `mark_read`). By default the e-mail carries no
-message text (MESSAGING_DIGEST_INCLUDE_TEXT=True adds short excerpts).
+message text (MESSAGING_DIGEST_INCLUDE_TEXT=True adds short excerpts). Like every notification e-mail it is written in
+the recipient's language (live.notifications), in HTML and text, with a one-click unsubscribe (RFC 8058) that needs
+no sign-in ("new private messages": on the site only from then on).
 
 "No open connection": the count of open sockets the consumer keeps per user in the cache (`conn:user:<pk>`,
 live/ratelimit.py acquire_connection). Someone reading on an open page has read the messages anyway (the page
@@ -17,7 +19,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Exists
 from django.template.loader import render_to_string
@@ -27,6 +29,9 @@ from django.utils import timezone, translation
 from live import effects
 from live.messaging import services
 from live.messaging.models import Message, Participant
+from live.notifications import email as notification_email
+from live.notifications.models import Category
+from live.notifications.services import language_of
 from live.text import plain_text
 
 
@@ -92,19 +97,24 @@ def _send_one(user, items: list[Participant], now) -> bool:
         if message.author.public_name not in authors:
             authors.append(message.author.public_name)
     excerpts = [(m.author.public_name, plain_text(m.body, limit=120)) for m in unread[-5:]] if include_text() else []
-    with translation.override(settings.LANGUAGE_CODE):
+    # In the recipient's language, HTML and text, with the one-click unsubscribe of every notification e-mail.
+    unsubscribe_url, headers = notification_email.unsubscribe_link(user, Category.MESSAGE)
+    with translation.override(language_of(user)):
         ctx = {"user": user, "count": len(unread), "authors": ", ".join(authors), "excerpts": excerpts,
                "inbox_url": site_url() + reverse("messaging:inbox"),
-               "settings_url": site_url() + reverse("messaging:settings")}
+               "settings_url": site_url() + reverse("messaging:settings"), "unsubscribe_url": unsubscribe_url,
+               "preferences_url": site_url() + reverse("notifications:preferences")}
         subject = render_to_string("messaging/email/digest_subject.txt", ctx).strip()
-        body = render_to_string("messaging/email/digest.txt", ctx)
+        message = EmailMultiAlternatives(subject=subject, body=render_to_string("messaging/email/digest.txt", ctx),
+                                         to=[user.email], headers=headers)
+        message.attach_alternative(render_to_string("messaging/email/digest.html", ctx), "text/html")
     with transaction.atomic():
         # Claim first, so two overlapping runs cannot both send.
         claimed = Participant.objects.filter(pk__in=[p.pk for p in items], digest_sent_at__isnull=True).update(
             digest_sent_at=now)
         if not claimed:
             return False
-    if not effects.run(f"message digest to user {user.pk}", lambda: send_mail(subject, body, None, [user.email])):
+    if not effects.run(f"message digest to user {user.pk}", message.send):
         # Not sent: give the claim back, so that the next run tries again.
         Participant.objects.filter(pk__in=[p.pk for p in items], digest_sent_at=now).update(digest_sent_at=None)
         return False

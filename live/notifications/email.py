@@ -45,12 +45,19 @@ def _claim(user_id: int, only=None) -> list[Notification]:
     return [item for item in items if item.pk not in dropped]
 
 
+def unsubscribe_link(user, category: str) -> tuple[str, dict]:
+    """The one-click unsubscribe URL of `category`'s e-mails (services.ALL: every e-mail), and the headers that
+    carry it (RFC 8058), for every notification e-mail (the private messages' digest too)."""
+    url = _absolute(reverse("notifications:unsubscribe", args=[services.unsubscribe_token(user, category)]))
+    return url, {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                 "Auto-Submitted": "auto-generated"}
+
+
 def _message(preferences: Preferences, items: list[Notification]) -> EmailMultiAlternatives:
     user = preferences.user
     digest = len(items) > 1
     category = services.ALL if digest else category_of(items[0].kind).value
-    token = services.unsubscribe_token(user, category)
-    unsubscribe_url = _absolute(reverse("notifications:unsubscribe", args=[token]))
+    unsubscribe_url, headers = unsubscribe_link(user, category)
     with translation.override(preferences.notification_language):
         context = {
             "person": user, "items": [{"text": item.text, "url": _absolute(item.url) if item.url else "",
@@ -63,11 +70,7 @@ def _message(preferences: Preferences, items: list[Notification]) -> EmailMultiA
                    else _("Agora Live: %(text)s") % {"text": items[0].text})
         text = render_to_string("notifications/email/notification.txt", context)
         html = render_to_string("notifications/email/notification.html", context)
-    message = EmailMultiAlternatives(subject=subject[:150], body=text, to=[user.email], headers={
-        "List-Unsubscribe": f"<{unsubscribe_url}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "Auto-Submitted": "auto-generated",
-    })
+    message = EmailMultiAlternatives(subject=subject[:150], body=text, to=[user.email], headers=headers)
     message.attach_alternative(html, "text/html")
     return message
 
