@@ -69,6 +69,8 @@ DEFAULT_LIMITS = {
     # Notification e-mails sent at once per person; past it they wait for the next digest (a flood of replies: one
     # digest). Counted by the sender, never refused to anyone's request.
     "notification_email": "3/900",
+    # Pushes per person (each device gets them); past it a flood stays on the site (badge, list), nothing buzzes.
+    "notification_push": "10/900",
     "unsubscribe": "20/3600",  # one-click unsubscribe links followed, per person the link names
     "moderate": "120/60",
     "facilitate": "240/60",

@@ -12,6 +12,7 @@ import logging
 from django.conf import settings
 from pywebpush import WebPushException, webpush
 
+from live import ratelimit
 from live.notifications.models import Notification, Preferences, PushSubscription
 
 logger = logging.getLogger(__name__)
@@ -38,9 +39,11 @@ def send(notification_id: int) -> int:
     """Push one notification to every device of its recipient; returns how many accepted it."""
     from live.notifications.services import push_session_live, subject_shown
 
-    notification = Notification.objects.filter(pk=notification_id).first()
+    notification = Notification.objects.select_related("user").filter(pk=notification_id).first()
     if notification is None or not configured() or not subject_shown(notification.subject):
         return 0  # gone, or about something hidden or deleted since
+    if not ratelimit.hit("notification_push", notification.user)[0]:
+        return 0  # a flood of replies: the first ones buzz, the rest wait on the site (the badge, the list)
     preferences = Preferences.objects.filter(user_id=notification.user_id).first()
     data = payload(notification, with_text=bool(preferences and preferences.push_message_text))
     delivered = 0

@@ -290,3 +290,17 @@ def test_nothing_is_pushed_about_a_comment_hidden_before_the_push_went(push_serv
     debates.hide_comment(comment=reply, actor=mona, reason="Insulte")
     assert push.send(Notification.objects.get(user=alice, kind="debate.reply").pk) == 0
     assert push_service.received == []
+
+
+def test_a_flood_of_replies_is_not_a_flood_of_pushes(push_service, debate, alice, bob,
+                                                      django_capture_on_commit_callbacks):
+    from tests.notifications.conftest import prefs
+
+    prefs(alice, reply=Channel.PUSH)
+    services.subscribe_push(user=alice, session_key=session_cookie(alice), **push_service.device("phone"))
+    root = debates.post_comment(author=alice, debate=debate, body="Et les livraisons ?")
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(14):
+            debates.post_comment(author=bob, debate=debate, body=f"Réponse {n}", parent=root)
+    assert len(push_service.received) == 10  # notification_push: 10 per 15 minutes; the rest stay on the site
+    assert Notification.objects.filter(user=alice, kind="debate.reply").count() == 14
