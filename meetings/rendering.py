@@ -102,15 +102,28 @@ def poll_card(poll: Poll) -> dict:
     return card
 
 
+def word_decisions(hidden: dict[str, int], rules: list[WordRule]) -> list[dict]:
+    """What the facilitators decided on a cloud and the console can take back, one list each (the empty ones left
+    out): the hidden words (with how many entries they hide), this cloud's merges, the meeting's stop-list."""
+    groups = [
+        {"title": _("Hidden words"), "css": "hidden-words", "action": "unhide", "button": _("Show again"),
+         "words": [{"key": key, "text": key, "note": f"({count})"} for key, count in sorted(hidden.items())]},
+        {"title": _("Merged words"), "css": "merged-words", "action": "unmerge", "button": _("Count apart again"),
+         "words": [{"key": key, "text": _("%(key)s counted as %(target)s") % {"key": key, "target": target}}
+                   for key, target in sorted((r.key, r.target) for r in rules if r.kind == WordRule.Kind.MERGE)]},
+        {"title": _("The meeting's stop-list"), "css": "stopped-words", "action": "unstop",
+         "button": _("Take off the stop-list"),
+         "words": [{"key": key, "text": key} for key in sorted(r.key for r in rules if r.kind == WordRule.Kind.STOP)]},
+    ]
+    return [group for group in groups if group["words"]]
+
+
 def console_poll_card(poll: Poll) -> dict:
     card = poll_card(poll)
     if poll.is_words:
         rules = _rules(poll)
         cloud = word_cloud(poll, rules=rules)
-        card.update(hidden=sorted(cloud["hidden"].items()),
-                    # What the facilitators decided and can take back: the meeting's stop-list, this cloud's merges.
-                    stopped=sorted(r.key for r in rules if r.kind == WordRule.Kind.STOP),
-                    merged=sorted((r.key, r.target) for r in rules if r.kind == WordRule.Kind.MERGE),
+        card.update(decisions=word_decisions(cloud["hidden"], rules),
                     pending=list(poll.word_entries.filter(status=WordEntry.Status.PENDING)
                                  .select_related("participant__user").order_by("created_at", "pk")[:200]))
     return card

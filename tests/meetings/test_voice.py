@@ -222,7 +222,7 @@ def test_the_console_takes_a_word_off_the_stop_list_and_separates_merged_words(o
     assert console.post(url, {"action": "merge", "word": "velo", "into": "pistes cyclables"}, **HTMX).status_code == 204
     assert cloud_of(poll) == [("pistes cyclables", 3)]
     page = console.get(f"/meetings/{open_meeting.pk}/console/").content.decode()
-    assert "The meeting's stop-list" in page and 'value="unstop"' in page and "velo counted as pistes cyclables" in page
+    assert "The meeting&#x27;s stop-list" in page and 'value="unstop"' in page and "velo counted as pistes cyclables" in page
     # Nobody else takes it back; a word not on the list is a clear error, nothing changes.
     refused = signed_in(alice).post(url, {"action": "unstop", "word": "bancs"}, **HTMX)
     assert refused.status_code == 403 and cloud_of(poll) == [("pistes cyclables", 3)]
