@@ -10,10 +10,12 @@ combination are walked one after the other in it, the session cookie switched wh
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from debates import services as debates
@@ -102,6 +104,7 @@ STATES = [
     State("notification preferences", "/notifications/preferences/", "alice"),
     State("meetings list", "/meetings/", "alice"),
     State("meeting", "/meetings/{w.meeting.pk}/", "alice"),
+    State("meeting I registered for (reminders)", "/meetings/{w.upcoming.pk}/", "alice"),
     State("join: code and nickname", "/meetings/join/"),
     State("join: wrong code", "/meetings/join/", None, join_with_a_wrong_code),
     State("phone live page with a poll", "/meetings/{w.meeting.pk}/live/", "alice", live=True),
@@ -183,6 +186,10 @@ def build_world():
         meetings.moderate_word_entry(actor=w.fiona, entry=entry, approve=True)  # "calme" waits in the console
     meetings.add_reactions(w.meeting.pk, {(None, "clap"): 12, (None, "heart"): 3})
     w.meeting = meetings.update_meeting(actor=w.fiona, meeting=w.meeting, stream_url="https://youtu.be/dQw4w9WgXcQ")
+    starts = timezone.now() + timedelta(days=2)
+    w.upcoming = make_meeting(w.fiona, open_live=False, title="Conseil de quartier", registration_enabled=True,
+                              starts_at=starts, ends_at=starts + timedelta(hours=2))
+    meetings.register(user=w.alice, meeting=w.upcoming)  # the page says what she will hear (#19)
     return w
 
 
