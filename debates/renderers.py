@@ -60,9 +60,16 @@ def _render_main(event, r, announce=""):
 @streams.renderer("comment.edited", audience=AUDIENCES)
 @streams.renderer("comment.deleted", audience=AUDIENCES)
 @streams.renderer("comment.unhidden", audience=AUDIENCES)
-@streams.renderer("comment.erased", audience=AUDIENCES)
+@streams.renderer("comment.erased", audience=AUDIENCES)  # one comment: kept for events logged before
 def render_changed(event, r):
     return _render_main(event, r)
+
+
+@streams.renderer("comments.author_erased")
+def render_author_erased_comments(event, r):
+    """Every comment of an erased account on the page at once, by its author (data-author): the name, initials
+    and text of each become the placeholders, whatever their number (one event per debate)."""
+    return render_to_string("debates/push/comments_erased.html", {"author": int(event.data["author"])})
 
 
 @streams.renderer("comment.hidden", audience=AUDIENCES)

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -20,9 +20,9 @@ from debates import permissions
 from debates import streams as debate_streams
 from debates.models import LIST_STREAM, Comment, Debate, DebateUpdate, Stance, Vote
 from live import effects, ratelimit, streams
-from live.accounts.models import ERASED_NAME
+from live.accounts.models import erased_name_stored
 from live.notifications.services import notify
-from live.text import clean_user_text, mentioned_nicknames, plain_text, render_markdown_lite
+from live.text import clean_user_text, mentioned_nicknames, plain_text, render_markdown_lite, replace_mentions
 
 CONCLUSIONS_MIN, CONCLUSIONS_MAX = 10, 10000
 
@@ -479,22 +479,41 @@ def hide_all_by(user, *, actor, reason="") -> int:
 
 def erase_author(*, user, former: dict) -> None:
     """An erasure step (live.features): `user`'s comments keep their place, votes and stance in the thread, without
-    their text (pages show a placeholder and "Deleted participant"); every open page of those debates, and of the
-    debates they opened, shows the new name at once."""
-    comments = list(Comment.objects.filter(author=user).values_list("debate_id", "pk").order_by("pk"))
+    their text (pages show a placeholder and "Deleted participant"); every open page of those debates, of the
+    debates they opened and the debate list shows the new name at once. One event per debate, not per comment:
+    erasing an account of thousands of comments stays a few statements and a few pushes (docs/privacy.md).
+    Their @mentions in others' comments, debate texts and information updates become the erased name."""
+    by_debate: dict[int, list[int]] = {}
+    for debate_id, pk in Comment.objects.filter(author=user).values_list("debate_id", "pk").order_by("pk"):
+        by_debate.setdefault(debate_id, []).append(pk)
     Comment.objects.filter(author=user).update(body="", body_html="", client_id="")
-    for debate_id, pk in comments:
-        streams.append(f"debate.{debate_id}", "comment.erased", comment=pk)
-    for debate in Debate.objects.filter(author=user):
-        streams.append(debate.stream_key, "debate.author_erased")
-    # Others' comments that @mention them: the mention becomes the erased name, in plain text (no profile link).
-    mention = re.compile(rf"(?<![\w@/&;])@{re.escape(former['nickname'])}(?![\w.\-])", re.IGNORECASE)
-    with translation.override(settings.LANGUAGE_CODE):
-        erased = str(ERASED_NAME)
-    for comment in Comment.objects.filter(body__icontains=f"@{former['nickname']}"):
-        body = mention.sub(erased, comment.body)
+    for debate_id, pks in by_debate.items():
+        # `comment`: every erased comment, so a socket's remembered frames of them are never replayed (refs).
+        streams.append(f"debate.{debate_id}", "comments.author_erased", author=user.pk, comment=pks)
+    opened = set(Debate.objects.filter(author=user).values_list("pk", flat=True))
+    edited = set()
+    erased, needle = erased_name_stored(), f"@{former['nickname']}"
+    for comment in Comment.objects.filter(body__icontains=needle):
+        body = replace_mentions(comment.body, former["nickname"], erased)
         if body != comment.body:
-            comment.body = body
-            comment.body_html = render_body(body)[0]
+            comment.body, comment.body_html = body, render_body(body)[0]
             comment.save(update_fields=["body", "body_html"])
             streams.append(f"debate.{comment.debate_id}", "comment.edited", comment=comment.pk)
+    texts = Q(description__icontains=needle) | Q(instructions__icontains=needle) | Q(conclusions__icontains=needle)
+    for debate in Debate.objects.filter(texts):
+        for field in ("description", "instructions", "conclusions"):
+            text = replace_mentions(getattr(debate, field), former["nickname"], erased)
+            setattr(debate, field, text)
+            setattr(debate, f"{field}_html", render_body(text)[0] if text else "")
+        debate.save(update_fields=["description", "description_html", "instructions", "instructions_html",
+                                   "conclusions", "conclusions_html"])
+        edited.add(debate.pk)
+    for update in DebateUpdate.objects.filter(body__icontains=needle):
+        update.body = replace_mentions(update.body, former["nickname"], erased)
+        update.body_html = render_body(update.body)[0]
+        update.save(update_fields=["body", "body_html"])
+        edited.add(update.debate_id)
+    for pk in sorted(opened | edited):
+        # The debate's header (its author, its texts) on its page, and its line in the list.
+        streams.append(f"debate.{pk}", "debate.author_erased" if pk in opened else "debate.edited", debate=pk)
+        streams.append(LIST_STREAM, "list.debate_changed", debate=pk)

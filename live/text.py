@@ -9,6 +9,7 @@ data-*, on* or style attribute, no javascript:/data: link, ever.
     render_markdown_lite(body, mentions={"alice"}) -> SafeString
     mentioned_nicknames(body) -> set of candidate nicknames (look them up, pass the existing ones back)
     plain_text(body, limit=None) -> str (for notifications, titles, previews; not escaped: let templates escape)
+    replace_mentions(body, nickname, replacement) -> str (an erased account's @mentions in others' texts)
 
 It is also the one policy for what a person may type, anywhere (services, forms, model fields):
 
@@ -245,6 +246,16 @@ def mentioned_nicknames(text: str) -> set[str]:
         found.add(nickname.rstrip(".-"))
     found.discard("")
     return found
+
+
+def replace_mentions(text: str, nickname: str, replacement: str) -> str:
+    """`text` with every @mention of `nickname` (in any case) turned into `replacement`, as plain text: what an
+    erased account leaves in what others wrote. "@zoe." and "@zoe," are mentions of zoe; "@zoe.b" or "@zoe-b"
+    name someone else."""
+    if not text or not nickname or "@" not in text:
+        return text
+    pattern = re.compile(rf"(?<![\w@/&;])@{re.escape(nickname)}(?![\w]|[.\-][\w])", re.IGNORECASE)
+    return pattern.sub(lambda _match: replacement, text)
 
 
 def plain_text(text: str, limit: int | None = None) -> str:

@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from live import ratelimit, streams
-from live.accounts.models import RoleAssignment, nickname_validator
-from live.text import clean_user_text
+from live.accounts.models import RoleAssignment, erased_name_stored, nickname_validator
+from live.text import clean_user_text, replace_mentions
 from meetings import embeds, notifications, reactions, words
 from meetings.frames import Frames
 from meetings.models import (
@@ -1164,3 +1164,26 @@ def erase_participant(*, user, former: dict) -> None:
     Registration.objects.filter(user=user).delete()
     for meeting in registered:
         _emit(meeting, "registration.changed", parts=(PUBLIC,))
+    _erase_mentions(former["nickname"])
+
+
+def _erase_mentions(nickname: str) -> None:
+    """An erased account's name in what others wrote becomes the erased name: its @mentions in contributions and
+    minutes, and word-cloud entries that are its nickname (an entry loses its "@" when tidied, so the whole entry
+    is compared; it keeps counting, under the erased name). The open pages and screens show it at once."""
+    erased, needle = erased_name_stored(), f"@{nickname}"
+    for contribution in Contribution.objects.filter(body__icontains=needle).select_related("meeting"):
+        contribution.body = replace_mentions(contribution.body, nickname, erased)
+        contribution.save(update_fields=["body"])
+        _emit(contribution.meeting, "contribution.changed", contribution=contribution.pk)
+    for meeting in Meeting.objects.filter(report_minutes__icontains=needle):
+        meeting.report_minutes = replace_mentions(meeting.report_minutes, nickname, erased)
+        meeting.save(update_fields=["report_minutes"])
+        _emit(meeting, "meeting.changed", parts=(PUBLIC,))
+    polls = set()
+    for entry in WordEntry.objects.filter(key=words.key(nickname)).select_related("poll"):
+        entry.text, entry.key = erased, words.key(erased)
+        entry.save(update_fields=["text", "key"])
+        polls.add((entry.poll.meeting_id, entry.poll_id))
+    for meeting_id, poll_id in sorted(polls):
+        _emit(Meeting(pk=meeting_id), "poll.answered", poll=poll_id)

@@ -14,6 +14,16 @@ nickname_validator = RegexValidator(r"^[^\s@<>&\"'/\\][^@<>&\"'/\\]{1,28}[^\s@<>
 ERASED_NAME = _("Deleted participant")
 
 
+def erased_name_stored() -> str:
+    """The erased name as written into stored text (a mention in someone else's comment, a notification): in the
+    site's language, whoever's request erases the account."""
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(ERASED_NAME)
+
+
 class Role(models.TextChoices):
     PARTICIPANT = "participant", _("Participant")
     FACILITATOR = "facilitator", _("Facilitator")

@@ -80,6 +80,13 @@ def render_changed(event, r):
     return out
 
 
+@streams.renderer("messages.author_erased")
+def render_author_erased(event, r):
+    """Every message of an erased account on the page at once, found by its author (data-author), whatever their
+    number: its name, and "message deleted" for its text."""
+    return render_to_string("messaging/push/messages_erased.html", {"author": int(event.data["author"])})
+
+
 @streams.renderer("messages.seen")
 def render_seen(event, r):
     def read():

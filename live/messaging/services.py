@@ -22,8 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from live import ratelimit, streams
+from live.accounts.models import erased_name_stored
 from live.messaging.models import Block, Conversation, Message, Participant, Preference
-from live.text import clean_user_text, plain_text, render_markdown_lite
+from live.text import clean_user_text, plain_text, render_markdown_lite, replace_mentions
 
 User = get_user_model()
 
@@ -547,21 +548,43 @@ def preview_of(message) -> str:
         return ""
     if message.is_hidden:
         return _("Message hidden by moderation")
+    if message.author.is_erased and message.kind == Message.Kind.MESSAGE:
+        return _("Message deleted.")
     return plain_text(message.body, limit=90)
 
 
 def erase_author(*, user, former: dict) -> None:
     """An erasure step (live.features): `user`'s messages stay in their conversations without their text (the others
-    read "message deleted" from "Deleted participant", at once on open pages); they leave every conversation;
-    their preference and blocks, both ways, go."""
-    messages = list(Message.objects.filter(author=user).values_list("conversation_id", "pk").order_by("pk"))
+    read "message deleted" from "Deleted participant", at once on open pages and in their inboxes); they leave every
+    conversation; their preference and blocks, both ways, go; their @mentions in others' messages become the erased
+    name. One event per conversation, not per message: thousands of messages stay a few pushes."""
+    by_conversation: dict[int, list[int]] = {}
+    for conversation_id, pk in (Message.objects.filter(author=user, kind=Message.Kind.MESSAGE)
+                                .values_list("conversation_id", "pk").order_by("pk")):
+        by_conversation.setdefault(conversation_id, []).append(pk)
     Message.objects.filter(author=user).update(body="", body_html="")
-    # "carol was added by alice": the line names whoever added someone.
-    added_by = list(Message.objects.filter(kind=Message.Kind.ADDED, body=former["nickname"])
-                    .values_list("conversation_id", "pk"))
+    for conversation_id, pks in by_conversation.items():
+        # `message`: every erased message, so a socket's remembered frames of them are never replayed (refs).
+        streams.append(f"conversation.{conversation_id}", "messages.author_erased", author=user.pk, message=pks)
+    # The system lines that name them: "zoe joined", "zoe left", and "carol was added by zoe".
+    lines = Message.objects.filter(Q(author=user) | Q(kind=Message.Kind.ADDED, body=former["nickname"])).exclude(
+        kind=Message.Kind.MESSAGE)
+    changed = list(lines.values_list("conversation_id", "pk"))
     Message.objects.filter(kind=Message.Kind.ADDED, body=former["nickname"]).update(body="")
-    for conversation_id, pk in messages + added_by:
+    erased = erased_name_stored()
+    for message in Message.objects.filter(body__icontains=f"@{former['nickname']}", kind=Message.Kind.MESSAGE):
+        body = replace_mentions(message.body, former["nickname"], erased)
+        if body != message.body:
+            message.body, message.body_html = body, render_markdown_lite(body)
+            message.save(update_fields=["body", "body_html"])
+            changed.append((message.conversation_id, message.pk))
+    for conversation_id, pk in changed:
         streams.append(f"conversation.{conversation_id}", "message.changed", message=pk)
+    conversations = set(Participant.objects.filter(user=user, left_at__isnull=True)
+                        .values_list("conversation_id", flat=True))
     Participant.objects.filter(user=user, left_at__isnull=True).update(left_at=timezone.now())
+    # The others' inboxes: the conversation's title and last message no longer name them.
+    for conversation in Conversation.objects.filter(pk__in=conversations | set(by_conversation)).order_by("pk"):
+        _touch_participants(conversation)
     Preference.objects.filter(user=user).delete()
     Block.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()

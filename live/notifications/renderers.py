@@ -37,6 +37,7 @@ def render_created(event, r):
 
 
 @streams.renderer("notifications.read")
+@streams.renderer("notifications.changed")  # their text changed (a person named in them erased their account)
 def render_read(event, r):
     user, unread = _owner_and_unread(event, r)
     if user is None:

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from live import effects, streams
-from live.accounts.models import ERASED_NAME
+from live.accounts.models import erased_name_stored
 from live.notifications.models import (
     KIND_CATEGORIES,
     Category,
@@ -194,18 +194,23 @@ def unsubscribe(*, preferences: Preferences, category: str) -> None:
 
 
 def erase_recipient(*, user, former: dict) -> None:
-    """An erasure step (live.features): `user`'s notifications, preferences and push subscriptions go; those of others that name them ("alice replied
-    to you") name "Deleted participant" instead, and no longer link to their profile."""
+    """An erasure step (live.features): `user`'s notifications, preferences and push subscriptions go; those of
+    others that name them ("alice replied to you") name "Deleted participant" instead and no longer link to their
+    profile, at once in the lists and menus their owners have open (one event per owner)."""
     Notification.objects.filter(user=user).delete()
     Preferences.objects.filter(user=user).delete()
     from live.notifications.models import PushSubscription
 
     PushSubscription.objects.filter(user=user).delete()  # every device, whatever session subscribed it
-    name = former["nickname"]
+    name, erased = former["nickname"], erased_name_stored()
+    changed: dict[int, list[int]] = {}
     for notification in Notification.objects.filter(Q(text__contains=name) | Q(url__contains=f"/{name}/")):
-        notification.text = notification.text.replace(name, str(ERASED_NAME))
+        notification.text = notification.text.replace(name, erased)
         notification.url = "" if f"/{name}/" in notification.url else notification.url
         notification.save(update_fields=["text", "url"])
+        changed.setdefault(notification.user_id, []).append(notification.pk)
+    for owner, pks in changed.items():
+        streams.append(f"user.{owner}", "notifications.changed", notifications=pks)
 
 
 @transaction.atomic

@@ -70,6 +70,18 @@ def world(zoe, bob, carol, fiona, mona):
     moderation.report(reporter=zoe, kind="comment", object_id=reply.pk, reason="other",
                       details="Je m'appelle Zoé et ce message me vise.")
     moderation.report(reporter=bob, kind="comment", object_id=root.pk, reason="spam")
+    # Others name her with an @mention, everywhere they can write (a full stop right after the name, too).
+    debates.post_update(debate=debate, actor=fiona, body=f"Merci à @{NICKNAME}.")
+    debates.edit_debate(debate=debate, actor=fiona, title=debate.title,
+                        description=f"Qu'en pensez-vous ? Idée de @{NICKNAME}, voir aussi @bob.")
+    messaging.send_message(author=bob, conversation=first.conversation, body=f"Salut @{NICKNAME}, à demain")
+    bobs_seat = meetings.join(meeting=meeting, user=bob, ip="198.51.100.5")
+    meetings.post_contribution(participant=bobs_seat, body=f"Je suis d'accord avec @{NICKNAME} !")
+    cloud = meetings.open_poll(actor=fiona, poll=meetings.create_poll(actor=fiona, meeting=meeting,
+                                                                      question="Un mot ?", kind="words"))
+    meetings.answer_words(participant=bobs_seat, poll=cloud, texts=[f"@{NICKNAME}", "fontaine"])
+    meetings.save_report(actor=fiona, meeting=meeting, minutes=f"Question de @{NICKNAME} sur les travaux.",
+                         attendees=12, publish=True)
     return {"bob": bob, "debate": debate, "mentioning": mentioning, "root": root, "reply": reply, "conversation": first.conversation,
             "meeting": meeting, "contribution": contribution, "poll": poll}
 
@@ -108,7 +120,49 @@ def test_it_leaves_no_trace_of_the_email_the_names_or_the_ip(zoe, world):
 
     assert response.status_code == 302
     assert traces(EMAIL, NICKNAME, "Quintessence", IP, "rue des Lilas", "bancs à l'ombre", "c'est Zoé du 3e",
-                  "travaux", "me vise") == []
+                  "commencent les travaux", "me vise") == []
+
+
+def test_her_mentions_in_what_others_wrote_become_the_erased_name(zoe, world):
+    services.erase_account(user=zoe, password=PASSWORD)
+
+    debate = Debate.objects.get(pk=world["debate"].pk)
+    assert debate.description == "Qu'en pensez-vous ? Idée de Participant·e supprimé·e, voir aussi @bob."
+    assert debate.description_html.count("/people/") == 1  # bob's, still a link
+    assert debate.updates.get().body == "Merci à Participant·e supprimé·e."
+    assert Message.objects.get(body__startswith="Salut").body == "Salut Participant·e supprimé·e, à demain"
+    from meetings.models import Contribution, Meeting, WordEntry
+
+    assert Contribution.objects.filter(body="Je suis d'accord avec Participant·e supprimé·e !").exists()
+    entry = WordEntry.objects.get(poll__kind="words", position=0)
+    assert (entry.text, entry.key) == ("Participant·e supprimé·e", "participant·e supprime·e")
+    assert WordEntry.objects.filter(text="fontaine").exists()
+    assert Meeting.objects.get(pk=world["meeting"].pk).report_minutes == \
+        "Question de Participant·e supprimé·e sur les travaux."
+
+
+def test_a_prolific_account_is_one_event_per_stream(zoe, bob, world, django_assert_max_num_queries):
+    """Thousands of comments and messages, one event per debate and conversation: the erasure's cost does not grow
+    with each item (bench/erase_cost.py measures it at 5,000 comments and 2,000 messages)."""
+    from live.models import Event
+
+    debate = world["debate"]
+    Comment.objects.bulk_create(Comment(debate=debate, author=zoe, body=f"n°{n}", body_html=f"<p>n°{n}</p>")
+                                for n in range(300))
+    Message.objects.bulk_create(Message(conversation=world["conversation"], author=zoe, body=f"m{n}",
+                                        body_html=f"<p>m{n}</p>") for n in range(200))
+    before = Event.objects.count()
+
+    with django_assert_max_num_queries(160):
+        services.erase_account(user=zoe, password=PASSWORD)
+
+    events = list(Event.objects.order_by("pk").values_list("stream", "kind")[before:])
+    assert events.count((debate.stream_key, "comments.author_erased")) == 1
+    assert events.count((world["conversation"].stream_key, "messages.author_erased")) == 1
+    assert not [kind for _stream, kind in events if kind in ("comment.erased",)]
+    assert len(events) < 40, events
+    assert not Comment.objects.filter(author=zoe).exclude(body="").exists()
+    assert not Message.objects.filter(author=zoe).exclude(body="").exists()
 
 
 def test_threads_keep_their_shape_and_tallies_their_counts(zoe, world):
@@ -124,7 +178,8 @@ def test_threads_keep_their_shape_and_tallies_their_counts(zoe, world):
     assert Vote.objects.filter(comment=world["reply"]).count() == 1
     assert PollAnswer.objects.filter(poll=world["poll"]).count() == answers
     page = Client(HTTP_ACCEPT_LANGUAGE="fr").get(debate.get_absolute_url()).content.decode()
-    assert page.count("Participant·e supprimé·e") == 3  # her two comments, and bob's mention of her
+    # Her two comments, and the mentions of her: bob's comment, the description and the information update.
+    assert page.count("Participant·e supprimé·e") == 5
     assert page.count("[supprimé]") == 2
     assert "D&#x27;accord avec toi !" in page or "D'accord avec toi !" in page  # bob's reply, between zoe's two
     mentioning = Comment.objects.get(pk=world["mentioning"].pk)
@@ -142,7 +197,7 @@ def test_bob_reads_message_deleted_from_a_deleted_participant(zoe, bob, world):
     assert "Message supprimé." in page
     assert "Participant·e supprimé·e" in page
     assert "Bonjour !" in page  # his own message stays
-    assert Message.objects.filter(conversation=world["conversation"]).count() == 2
+    assert Message.objects.filter(conversation=world["conversation"]).count() == 3  # hers, his two
 
 
 def test_the_moderators_log_keeps_the_facts(zoe, mona, world):

@@ -6,7 +6,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from live.text import TextValidator, clean_user_text, mentioned_nicknames, plain_text, render_markdown_lite
+from live.text import (
+    TextValidator,
+    clean_user_text,
+    mentioned_nicknames,
+    plain_text,
+    render_markdown_lite,
+    replace_mentions,
+)
 
 XSS_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -223,3 +230,16 @@ def test_the_field_validator_applies_the_same_characters_and_survives_migrations
         TextValidator(multiline=True)("a\u202eb")
     assert TextValidator(multiline=True).deconstruct() == ("live.text.TextValidator", (), {"multiline": True})
     assert TextValidator(name=True) == TextValidator(name=True) != TextValidator()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("merci @zoe", "merci X"),
+    ("merci @Zoe.", "merci X."),  # any case; the full stop ends the sentence
+    ("@zoe, @zoe!", "X, X!"),
+    ("@zoe.b et @zoe-b et @zoe_b", "@zoe.b et @zoe-b et @zoe_b"),  # other people's names
+    ("zoe@zoe.org", "zoe@zoe.org"),  # an e-mail address is not a mention
+    ("[lien](https://x.org/@zoe)", "[lien](https://x.org/@zoe)"),
+    ("zoe sans arobase", "zoe sans arobase"),
+])
+def test_replace_mentions_turns_only_mentions_of_that_nickname(text, expected):
+    assert replace_mentions(text, "zoe", "X") == expected
