@@ -1,17 +1,18 @@
 """The city's open data: what the public pages already show, as rows, read in chunks (never a whole table in
 memory). No hidden or deleted comment, no erased author's text, no e-mail or IP: a person appears only by the public
-name the pages show."""
+name the pages show, or not at all when they chose so (opendata.models.NamePreference)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from debates.models import Comment, Debate, Stance
 from live.text import plain_text
 from meetings.models import Contribution, Meeting, Poll
+from opendata.models import NamePreference
 
 CHUNK = 500
 
@@ -20,10 +21,19 @@ def _when(value) -> str:
     return value.isoformat() if value else ""
 
 
+def _name_hidden(field: str) -> Exists:
+    return Exists(NamePreference.objects.filter(user_id=OuterRef(field), hide_name=True))
+
+
+def _name(user, hidden: bool) -> str:
+    return "" if hidden else user.public_name
+
+
 def debates() -> Iterator[dict]:
     visible_roots = Q(comments__deleted_at__isnull=True, comments__hidden_at__isnull=True,
                       comments__parent__isnull=True)
     rows = Debate.objects.select_related("author").annotate(
+        name_hidden=_name_hidden("author_id"),
         stance_for=Count("comments", filter=visible_roots & Q(comments__alignment=Stance.FOR)),
         stance_neutral=Count("comments", filter=visible_roots & Q(comments__alignment=Stance.NEUTRAL)),
         stance_against=Count("comments", filter=visible_roots & Q(comments__alignment=Stance.AGAINST)),
@@ -32,7 +42,7 @@ def debates() -> Iterator[dict]:
     ).order_by("pk")
     for debate in rows.iterator(chunk_size=CHUNK):
         yield {"id": debate.pk, "title": debate.title, "url": debate.get_absolute_url(),
-               "opened_by": debate.author.public_name, "official": debate.official,
+               "opened_by": _name(debate.author, debate.name_hidden), "official": debate.official,
                "created_at": _when(debate.created_at), "closed_at": _when(debate.closed_at),
                "comments": debate.comments_visible, "for": debate.stance_for, "neutral": debate.stance_neutral,
                "against": debate.stance_against, "conclusions": plain_text(debate.conclusions)}
@@ -40,10 +50,10 @@ def debates() -> Iterator[dict]:
 
 def comments() -> Iterator[dict]:
     rows = (Comment.objects.visible().filter(author__erased_at__isnull=True)
-            .select_related("author").order_by("pk"))
+            .select_related("author").annotate(name_hidden=_name_hidden("author_id")).order_by("pk"))
     for comment in rows.iterator(chunk_size=CHUNK):
         yield {"id": comment.pk, "debate_id": comment.debate_id, "parent_id": comment.parent_id or "",
-               "created_at": _when(comment.created_at), "author": comment.author.public_name,
+               "created_at": _when(comment.created_at), "author": _name(comment.author, comment.name_hidden),
                "stance": str(Stance(comment.alignment).label) if comment.depth == 0 else "",
                "score": comment.score, "text": plain_text(comment.body)}
 
@@ -78,7 +88,7 @@ DATASETS = {
     "debates": (_("Debates"), _("Every debate with its stance tallies (visible comments) and its conclusions."),
                 debates),
     "comments": (_("Public comments"), _("Every comment the debate pages show: no hidden or deleted one, authors by "
-                                         "their public nickname only."), comments),
+                                         "their public nickname only (or none, when they chose so)."), comments),
     "meetings": (_("Meeting reports"), _("The closing report of each meeting that published one, with its number of "
                                          "contributions shown and the results of its polls."), meetings),
 }

@@ -1,36 +1,65 @@
 """Open data: one page listing the datasets, each streamed as CSV or JSON (StreamingHttpResponse: rows are read in
-chunks and written as they come) with its licence, and cached by browsers and the proxy (Cache-Control, ETag)."""
+chunks and written as they come) with its licence; cached by browsers and the proxy (Cache-Control, ETag) and on
+the server (opendata.cache: the bytes of the first download, in parts, replayed until the data changes)."""
 
 import csv
 import hashlib
 import json
 
 from django.conf import settings
-from django.db.models import Max
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Max, Q
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import condition
+from django.views.decorators.http import condition, require_POST
 
 from debates.models import Comment, Debate
+from live import actions
 from meetings.models import Meeting
+from opendata import cache, services
+from opendata.models import NamePreference
 from opendata.selectors import DATASETS
 
 
 def index(request):
     return render(request, "opendata/index.html", {
         "datasets": [(name, title, description) for name, (title, description, _rows) in DATASETS.items()],
-        "licence": settings.OPENDATA_LICENCE, "licence_url": settings.OPENDATA_LICENCE_URL})
+        "licence": settings.OPENDATA_LICENCE, "licence_url": settings.OPENDATA_LICENCE_URL,
+        "hides_name": request.user.is_authenticated and services.hides_name(request.user)})
+
+
+@require_POST
+@actions.action(slot="name-preference-status")
+def name_preference(request):
+    """"Leave my nickname out of the open data", from the open data page (and "My data")."""
+    hide = request.POST.get("hide_name") == "on"
+    services.set_hide_name(user=request.user, hide=hide)
+    text = (_("Your nickname is left out of the open data.") if hide
+            else _("Your nickname appears in the open data, as on the public pages."))
+    if request.htmx:
+        return actions.htmx_flash(request, text, slot="name-preference-status")
+    messages.success(request, text)
+    return redirect(actions.safe_next(request, request.POST.get("next")) or "opendata:index")
 
 
 def _etag(request, name, fmt):
-    """Changes when any row could have: the newest edit of each table and their sizes (three indexed aggregates)."""
+    """Changes whenever a row could have (it is also the server cache's key): the newest change and the size of
+    each table the datasets read, hidden and deleted comments, erased accounts and name preferences. A change
+    that takes something out (a hide, a deletion, an erasure, a name left out) is never served from before it;
+    a new vote's score or a renamed nickname may be, for OPENDATA_CACHE_SECONDS at most."""
     parts = [name, fmt, settings.OPENDATA_LICENCE, request.LANGUAGE_CODE]
     for model, field in ((Debate, "updated_at"), (Comment, "created_at"), (Meeting, "report_published_at")):
         parts.append(str(model.objects.aggregate(n=Max("pk"), at=Max(field))))
-    parts.append(str(Comment.objects.filter(hidden_at__isnull=False).count()))
-    parts.append(str(Comment.objects.aggregate(at=Max("edited_at"), d=Max("deleted_at"), h=Max("hidden_at"))))
-    return hashlib.blake2b("|".join(parts).encode(), digest_size=12).hexdigest()
+    parts.append(str(Comment.objects.aggregate(
+        hidden=Count("pk", filter=Q(hidden_at__isnull=False)), at=Max("edited_at"), d=Max("deleted_at"),
+        h=Max("hidden_at"))))
+    parts.append(str(get_user_model().objects.aggregate(erased=Max("erased_at"))))
+    parts.append(str(NamePreference.objects.aggregate(n=Count("pk", filter=Q(hide_name=True)), at=Max("changed_at"))))
+    request.opendata_etag = hashlib.blake2b("|".join(parts).encode(), digest_size=12).hexdigest()
+    return request.opendata_etag
 
 
 class _Echo:
@@ -58,16 +87,27 @@ def _json(name, rows):
     yield "\n]}\n"
 
 
+def _encode(chunks):
+    for chunk in chunks:
+        yield chunk.encode()
+
+
 @cache_control(public=True, max_age=settings.OPENDATA_CACHE_SECONDS)
 @condition(etag_func=_etag)
 def dataset(request, name, fmt):
     if name not in DATASETS or fmt not in ("csv", "json"):
         raise Http404
-    rows = DATASETS[name][2]()
-    if fmt == "csv":
-        response = StreamingHttpResponse(_csv(rows), content_type="text/csv; charset=utf-8")
-    else:
-        response = StreamingHttpResponse(_json(name, rows), content_type="application/json")
+
+    def produce():
+        rows = DATASETS[name][2]()
+        return _encode(_csv(rows) if fmt == "csv" else _json(name, rows))
+
+    # The key is the ETag the decorator just computed: the bytes cached for it are those of this very data.
+    body, size = cache.stream(f"{name}.{fmt}:{request.opendata_etag}", produce)
+    content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    response = StreamingHttpResponse(body, content_type=content_type)
+    if size is not None:
+        response["Content-Length"] = str(size)  # a replay cut short (a part evicted meanwhile) shows as such
     response["Content-Disposition"] = f'inline; filename="agora-{name}.{fmt}"'
     response["Link"] = f'<{settings.OPENDATA_LICENCE_URL}>; rel="license"'
     return response

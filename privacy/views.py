@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from live import actions
+from opendata import services as opendata
 from privacy import services
 from privacy.models import DataExport
 
@@ -23,7 +24,8 @@ def policy(request):
 def my_data(request):
     exports = DataExport.objects.filter(user=request.user).defer("archive")[:5]
     return render(request, "privacy/my_data.html", {
-        "exports": exports, "in_progress": any(export.in_progress for export in exports)})
+        "exports": exports, "in_progress": any(export.in_progress for export in exports),
+        "hides_name": opendata.hides_name(request.user)})
 
 
 @require_POST

@@ -97,3 +97,144 @@ def test_the_page_lists_the_datasets_and_the_licence(db):
         assert f'href="/opendata/{name}.csv"' in page and f'href="/opendata/{name}.json"' in page
     assert "Licence Ouverte 2.0" in page
     assert Client().get("/opendata/nothing.csv").status_code == 404
+
+
+def rows_of(url):
+    _response, body = get(url)
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def signed_in(user):
+    client = Client(HTTP_ACCEPT_LANGUAGE="fr")
+    client.force_login(user)
+    return client
+
+
+def test_alice_leaves_her_name_out_of_the_open_data_and_puts_it_back(world, alice, bob):
+    debates.post_comment(author=bob, debate=world["debate"], body="BOB est d'accord", alignment=1)
+
+    response = signed_in(alice).post("/opendata/my-name/", {"hide_name": "on"})
+
+    assert response.status_code == 302
+    authors = {row["text"]: row["author"] for row in rows_of("/opendata/comments.csv")}
+    assert authors == {"PUBLIC avec des bancs": "", "BOB est d'accord": "bob"}
+    page = Client(HTTP_ACCEPT_LANGUAGE="fr").get(world["debate"].get_absolute_url()).content.decode()
+    assert "alice" in page  # the debate page still names her
+    assert 'id="hide-name" name="hide_name" aria-describedby="name-preference-status" checked' in \
+        signed_in(alice).get("/opendata/").content.decode()
+
+    signed_in(alice).post("/opendata/my-name/", {})
+    authors = {row["text"]: row["author"] for row in rows_of("/opendata/comments.csv")}
+    assert authors["PUBLIC avec des bancs"] == "alice"
+
+
+def test_a_debate_opener_who_left_their_name_out_is_not_named(world, fiona):
+    from opendata.services import set_hide_name
+
+    set_hide_name(user=fiona, hide=True)
+
+    assert [row["opened_by"] for row in rows_of("/opendata/debates.csv")] == [""]
+
+
+def test_a_visitor_cannot_choose_for_anyone(world):
+    from opendata.models import NamePreference
+
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").post("/opendata/my-name/", {"hide_name": "on"})
+
+    assert response.status_code == 403
+    assert "Sign in to choose how your name appears in the open data." in response.content.decode()
+    assert not NamePreference.objects.exists()
+
+
+def test_the_choice_is_rate_limited(world, alice, settings):
+    settings.RATE_LIMITS = {"default": "2/60"}
+    client = signed_in(alice)
+
+    codes = [client.post("/opendata/my-name/", {"hide_name": "on"}).status_code for _ in range(3)]
+
+    assert codes == [302, 302, 429]
+
+
+def test_a_second_download_is_replayed_from_the_server_cache(world, django_assert_max_num_queries):
+    first, first_body = get("/opendata/comments.json")
+    assert "Content-Length" not in first  # streamed from the database, recorded as it went
+
+    with django_assert_max_num_queries(7):  # the key's aggregates; not one row read
+        again, again_body = get("/opendata/comments.json")
+
+    assert again_body == first_body
+    assert int(again["Content-Length"]) == len(again_body.encode())
+
+
+def test_a_hidden_comment_is_never_replayed_from_the_cache(world, alice, mona):
+    from live.moderation import services as moderation
+
+    comment = debates.post_comment(author=alice, debate=world["debate"], body="BIENTÔT masqué", alignment=1)
+    assert "BIENTÔT masqué" in get("/opendata/comments.csv")[1]
+    assert "BIENTÔT masqué" in get("/opendata/comments.csv")[1]  # now from the cache
+
+    moderation.hide(actor=mona, kind="comment", object_id=comment.pk, reason="Hors sujet")
+
+    assert "BIENTÔT masqué" not in get("/opendata/comments.csv")[1]
+    moderation.unhide(actor=mona, kind="comment", object_id=comment.pk)
+    assert "BIENTÔT masqué" in get("/opendata/comments.csv")[1]
+
+
+def test_an_erased_author_is_never_replayed_from_the_cache(world, alice):
+    from live.accounts.services import erase_account
+    from tests.helpers import PASSWORD
+
+    get("/opendata/comments.csv"), get("/opendata/comments.csv")
+
+    erase_account(user=alice, password=PASSWORD)
+
+    assert "PUBLIC avec des bancs" not in get("/opendata/comments.csv")[1]
+
+
+def test_a_download_cut_short_is_not_replayed(db, monkeypatch):
+    from opendata import cache
+
+    monkeypatch.setattr(cache, "PART", 10)  # several parts
+    chunks = [f"ligne {n}\n".encode() for n in range(20)]
+
+    body, size = cache.stream("test.csv:key", lambda: iter(chunks))
+    assert size is None
+    next(body), next(body)
+    body.close()  # the client went away after two lines
+
+    body, size = cache.stream("test.csv:key", lambda: iter(chunks))
+    assert size is None  # nothing was kept: recorded again, this time to the end
+    assert b"".join(body) == b"".join(chunks)
+    body, size = cache.stream("test.csv:key", lambda: iter(()))
+    assert (b"".join(body), size) == (b"".join(chunks), len(b"".join(chunks)))  # replayed
+
+
+def test_a_part_evicted_during_a_replay_cuts_it_and_is_recorded_again(db, monkeypatch):
+    from django.core.cache import cache as django_cache
+
+    from opendata import cache
+
+    monkeypatch.setattr(cache, "PART", 10)
+    chunks = [f"ligne {n}\n".encode() for n in range(20)]
+    b"".join(cache.stream("test.csv:key", lambda: iter(chunks))[0])
+    django_cache.delete("opendata:test.csv:key:3")
+
+    body, size = cache.stream("test.csv:key", lambda: iter(chunks))
+    assert size == len(b"".join(chunks))  # announced: a client sees the response cut short
+    with pytest.raises(cache.PartMissing):
+        b"".join(body)
+    assert cache.stream("test.csv:key", lambda: iter(chunks))[1] is None  # from the database again
+
+
+def test_with_the_cache_down_the_data_still_streams(world, monkeypatch):
+    from django.core.cache import cache as django_cache
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    for name in ("get", "add", "set", "delete_many"):
+        monkeypatch.setattr(django_cache, name, broken)
+
+    _response, body = get("/opendata/comments.csv")
+
+    assert "PUBLIC avec des bancs" in body
