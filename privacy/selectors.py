@@ -9,10 +9,12 @@ from django.utils.translation import gettext_lazy as _
 from debates.models import Comment, Debate, Vote
 from live.messaging import services as messaging
 from live.messaging.models import Block, Participant
+from live.messaging.models import Preference as MessagingPreference
 from live.moderation.models import Report
-from live.notifications.models import Notification
+from live.notifications.models import Category, Notification, Preferences, PushSubscription
 from meetings.models import Contribution, ContributionVote, PollAnswer, Registration, WordEntry
 from meetings.models import Participant as MeetingParticipant
+from opendata.models import NamePreference
 
 
 def _when(value):
@@ -107,6 +109,31 @@ def notifications(user) -> list[dict]:
              "read_at": _when(n.read_at)} for n in Notification.objects.filter(user=user).order_by("pk")]
 
 
+def preferences(user) -> dict:
+    """What they chose: how they hear about things, who may write to them, their name in the open data."""
+    notifications = Preferences.objects.filter(user=user).first()
+    messaging_preference = MessagingPreference.objects.filter(user=user).first()
+    name = NamePreference.objects.filter(user=user).first()
+    return {
+        "notifications": None if notifications is None else {
+            "language": notifications.language, "language_last_used": notifications.last_language,
+            **{category: getattr(notifications, category)
+               for category in Category.values},
+            "email_rhythm": notifications.email_rhythm,
+            "push_message_text": notifications.push_message_text,
+            "digest_sent_at": _when(notifications.digest_sent_at)},
+        "messages_accepted_from": messaging_preference.accept_from if messaging_preference else "everyone",
+        "open_data_name_hidden": bool(name and name.hide_name),
+    }
+
+
+def devices(user) -> list[dict]:
+    """The browsers that receive their push notifications (the address their push service gave; the encryption
+    keys are the browser's own and are left out)."""
+    return [{"push_service_address": s.endpoint, "subscribed_at": _when(s.created_at)}
+            for s in PushSubscription.objects.filter(user=user).order_by("pk")]
+
+
 def blocks(user) -> list[dict]:
     return [{"blocked": b.blocked.public_name, "since": _when(b.created_at)}
             for b in Block.objects.filter(blocker=user).select_related("blocked").order_by("pk")]
@@ -123,5 +150,7 @@ KINDS = (
     ("registrations", _("Meeting registrations"), registrations),
     ("reports", _("Reports I made"), reports),
     ("notifications", _("Notifications"), notifications),
+    ("preferences", _("My preferences: notifications, private messages, open data"), preferences),
+    ("devices", _("Devices receiving my push notifications"), devices),
     ("blocks", _("People I blocked"), blocks),
 )
