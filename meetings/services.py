@@ -1155,11 +1155,14 @@ def erase_participant(*, user, former: dict) -> None:
     the open meeting pages and screens show it at once."""
     participants = Participant.objects.filter(user=user)
     participants.update(nickname="", ip=None)
-    contributions = list(Contribution.objects.filter(participant__user=user).select_related("meeting")
-                         .order_by("pk"))
+    by_meeting: dict[int, list[int]] = {}
+    for meeting_id, pk in (Contribution.objects.filter(participant__user=user)
+                           .values_list("meeting_id", "pk").order_by("pk")):
+        by_meeting.setdefault(meeting_id, []).append(pk)
     Contribution.objects.filter(participant__user=user).update(body="", client_id="")
-    for contribution in contributions:
-        _emit(contribution.meeting, "contribution.changed", contribution=contribution.pk)
+    for meeting_id, (first, *others) in by_meeting.items():
+        # One event per meeting (its three audiences), naming every contribution it changes.
+        _emit(Meeting(pk=meeting_id), "contribution.changed", contribution=first, also=others)
     registered = list(Meeting.objects.filter(registrations__user=user))
     Registration.objects.filter(user=user).delete()
     for meeting in registered:

@@ -142,8 +142,9 @@ def test_her_mentions_in_what_others_wrote_become_the_erased_name(zoe, world):
 
 
 def test_a_prolific_account_is_one_event_per_stream(zoe, bob, world, django_assert_max_num_queries):
-    """Thousands of comments and messages, one event per debate and conversation: the erasure's cost does not grow
-    with each item (bench/erase_cost.py measures it at 5,000 comments and 2,000 messages)."""
+    """Hundreds of comments, messages and contributions, one event per debate, conversation and meeting stream: the
+    erasure's cost does not grow with each item (bench/erase_cost.py measures it at 5,000 comments and 2,000
+    messages)."""
     from live.models import Event
 
     debate = world["debate"]
@@ -151,6 +152,11 @@ def test_a_prolific_account_is_one_event_per_stream(zoe, bob, world, django_asse
                                 for n in range(300))
     Message.objects.bulk_create(Message(conversation=world["conversation"], author=zoe, body=f"m{n}",
                                         body_html=f"<p>m{n}</p>") for n in range(200))
+    from meetings.models import Contribution
+
+    seat = world["contribution"].participant
+    Contribution.objects.bulk_create(Contribution(meeting=world["meeting"], participant=seat, body=f"c{n}",
+                                                  status=Contribution.Status.APPROVED) for n in range(30))
     before = Event.objects.count()
 
     with django_assert_max_num_queries(160):
@@ -159,6 +165,9 @@ def test_a_prolific_account_is_one_event_per_stream(zoe, bob, world, django_asse
     events = list(Event.objects.order_by("pk").values_list("stream", "kind")[before:])
     assert events.count((debate.stream_key, "comments.author_erased")) == 1
     assert events.count((world["conversation"].stream_key, "messages.author_erased")) == 1
+    meeting = world["meeting"].stream_key
+    for stream in (meeting, f"{meeting}.screen", f"{meeting}.console"):  # her 31 contributions, one event each
+        assert events.count((stream, "contribution.changed")) == 2, stream  # and one for bob's mention of her
     assert not [kind for _stream, kind in events if kind in ("comment.erased",)]
     assert len(events) < 40, events
     assert not Comment.objects.filter(author=zoe).exclude(body="").exists()
