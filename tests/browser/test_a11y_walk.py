@@ -122,6 +122,7 @@ STATES = [
     State("my data", "/privacy/my-data/", "alice"),
     State("account erasure", "/accounts/profile/delete/", "alice"),
     State("open data", "/opendata/"),
+    State("open data, signed in (my name in the open data)", "/opendata/", "alice"),
     State("live status, staff", "/live-status/", "sara"),
     State("sign-up", "/accounts/signup/"),
     State("sign-in", "/accounts/login/"),
