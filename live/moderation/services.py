@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from live import effects, ratelimit, streams
-from live.accounts.models import ERASED_NAME, Role
+from live.accounts.models import Role, erased_name_stored
 from live.close_codes import Close
 from live.moderation import registry, rules
 from live.moderation.models import ActionLog, Case, Reason, Report
@@ -416,14 +416,18 @@ def _email(user, subject: str, body: str) -> None:
 def erase_person(*, user, former: dict) -> None:
     """An erasure step (live.features): the moderators' log keeps its facts (who acted, on which item, when,
     which decision) but no longer the erased person's words: the excerpts of their items, the details of their
-    reports, and their name in reasons moderators wrote."""
+    reports, and their name in reasons moderators wrote. The open cases that showed them change at once on the
+    moderators' queues."""
     Case.objects.filter(author=user).update(excerpt="")
     ActionLog.objects.filter(Q(case__author=user) | Q(target_user=user)).update(excerpt="")
     Report.objects.filter(reporter=user).update(details="")
-    name = former["nickname"]
+    name, erased = former["nickname"], erased_name_stored()
     for entry in ActionLog.objects.filter(reason__contains=name):
-        entry.reason = entry.reason.replace(name, str(ERASED_NAME))
+        entry.reason = entry.reason.replace(name, erased)
         entry.save(update_fields=["reason"])
     for case in Case.objects.filter(hidden_reason__contains=name):
-        case.hidden_reason = case.hidden_reason.replace(name, str(ERASED_NAME))
+        case.hidden_reason = case.hidden_reason.replace(name, erased)
         case.save(update_fields=["hidden_reason"])
+    for case in (Case.objects.filter(Q(author=user) | Q(reports__reporter=user), status=Case.Status.OPEN)
+                 .distinct().order_by("pk")):
+        _announce(case)

@@ -219,6 +219,21 @@ def test_the_moderators_log_keeps_the_facts(zoe, mona, world):
     assert not ActionLog.objects.filter(excerpt__icontains="bancs").exists()
 
 
+def test_the_moderators_queue_shows_the_cases_without_her_at_once(zoe, world):
+    from live.models import Event
+    from live.moderation.models import Case
+
+    open_cases = set(Case.objects.filter(status=Case.Status.OPEN).values_list("pk", flat=True))
+    assert len(open_cases) == 2  # bob reported her comment; she reported his
+    last = Event.objects.order_by("-pk").values_list("pk", flat=True).first()
+
+    services.erase_account(user=zoe, password=PASSWORD)
+
+    pushed = Event.objects.filter(pk__gt=last, stream="moderation.global", kind="case.updated")
+    assert {event.data["case"] for event in pushed} == open_cases
+    assert not Case.objects.filter(excerpt__contains="bancs").exists()
+
+
 def test_the_erased_account_cannot_sign_in_and_its_address_signs_up_again(zoe, world):
     services.erase_account(user=zoe, password=PASSWORD)
 
