@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... python -m bench.erase_cost [--comments 5000] [--messages 2000]
 
-Creates a throwaway test database (`test_<name>`), gives one person `--comments` comments spread over `--debates`
+Creates a throwaway database (`test_<name>_erase_cost`), gives one person `--comments` comments spread over `--debates`
 debates, `--messages` private messages over `--conversations` conversations with bob, `--contributions` meeting
 contributions, and a few mentions of them in others' comments; every stream is followed by a French reader (its
 variant marked, so publishing renders it). Then erases the account and prints: the erasure's transaction (wall
@@ -12,7 +12,6 @@ statements and events do not move.
 """
 
 import argparse
-import os
 import time
 from datetime import timedelta
 
@@ -25,21 +24,10 @@ def main():
     p.add_argument("--conversations", type=int, default=20)
     p.add_argument("--contributions", type=int, default=100)
     args = p.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "live.settings")
-    import django
+    from bench import throwaway
 
-    django.setup()
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    settings.RATE_LIMITS_ENABLED = False
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
+    with throwaway.database("erase_cost"):
         run(args)
-    finally:
-        connection.creation.destroy_test_db(name, verbosity=0)
 
 
 def seed(args):

@@ -2,8 +2,8 @@
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... python -m bench.render_cost [--n 200]
 
-Creates a throwaway test database (`test_<name>`), then measures with `time.process_time()` (every thread of this
-process):
+Creates a throwaway database (`test_<name>_render_cost`), then measures with `time.process_time()` (every thread
+of this process):
 - `post_comment` committed and published, as a French public reader follows the debate (the followed variant is
   marked, so the publish renders that one);
 - `streams.message` of those comments for the followed variant only, and for every variant (what replays render);
@@ -13,7 +13,6 @@ the machine moves the figures.
 """
 
 import argparse
-import os
 import statistics
 import time
 
@@ -23,21 +22,10 @@ def main():
     p.add_argument("--n", type=int, default=200)
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "live.settings")
-    import django
+    from bench import throwaway
 
-    django.setup()
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    settings.RATE_LIMITS_ENABLED = False
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
+    with throwaway.database("render_cost") as settings:
         run(args, settings)
-    finally:
-        connection.creation.destroy_test_db(name, verbosity=0)
 
 
 def work_of(fn, items) -> tuple[float, float]:

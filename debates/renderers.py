@@ -60,7 +60,7 @@ def _render_main(event, r, announce=""):
 @streams.renderer("comment.edited", audience=AUDIENCES)
 @streams.renderer("comment.deleted", audience=AUDIENCES)
 @streams.renderer("comment.unhidden", audience=AUDIENCES)
-@streams.renderer("comment.erased", audience=AUDIENCES)  # one comment: kept for events logged before
+@streams.renderer("comment.erased", audience=AUDIENCES)  # no longer emitted: for older events still in the log
 def render_changed(event, r):
     return _render_main(event, r)
 
