@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from live.notifications.models import Channel, Preferences
 
@@ -15,6 +16,10 @@ class PreferencesForm(forms.ModelForm):
 
     def __init__(self, *args, push=False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["meeting"].help_text = _("A reminder the day before and an hour before, the live session open, "
+                                             "the closing report published.")
+        self.fields["email_rhythm"].help_text = _("Reminders of a meeting and its live session opening come at once "
+                                                  "(a digest would be too late), unless you choose “Never”.")
         if not push:  # without VAPID keys nothing would be pushed: not offered
             for name in CATEGORIES:
                 self.fields[name].choices = OFFERED

@@ -186,3 +186,10 @@ def test_the_meeting_page_tells_a_registered_person_what_they_will_hear(client, 
     page = client.get(f"/meetings/{registered.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Nous vous le rappellerons la veille et une heure avant" in page
     assert 'href="/notifications/preferences/"' in page
+
+
+def test_the_preferences_page_says_what_meetings_send_and_when(client, alice):
+    client.force_login(alice)
+    page = client.get("/notifications/preferences/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Un rappel la veille et une heure avant" in page
+    assert "arrivent tout de suite" in page
