@@ -1151,10 +1151,15 @@ def speaker_queue(meeting: Meeting) -> list[SpeakerRequest]:
 
 def erase_participant(*, user, former: dict) -> None:
     """An erasure step (live.features): `user`'s contributions keep their place and votes without their text, their
-    poll answers keep counting (anonymous: the participant row is kept without name or IP), their registrations go;
-    the open meeting pages and screens show it at once."""
+    poll answers keep counting (anonymous: the participant row is kept without name or IP), their registrations and
+    raised hands go; the open meeting pages and screens show it at once."""
     participants = Participant.objects.filter(user=user)
     participants.update(nickname="", ip=None)
+    # A raised hand goes down: they left (the facilitators' and the screen's speaker lists named them).
+    waiting = SpeakerRequest.objects.filter(participant__user=user).exclude(status=SpeakerRequest.Status.DONE)
+    for meeting_id in sorted(set(waiting.values_list("meeting_id", flat=True))):
+        waiting.filter(meeting_id=meeting_id).update(status=SpeakerRequest.Status.DONE)
+        _emit(Meeting(pk=meeting_id), "speakers.changed")
     by_meeting: dict[int, list[int]] = {}
     for meeting_id, pk in (Contribution.objects.filter(participant__user=user)
                            .values_list("meeting_id", "pk").order_by("pk")):

@@ -64,6 +64,7 @@ def world(zoe, bob, carol, fiona, mona):
     meetings.register(user=zoe, meeting=meeting)
     participant = meetings.join(meeting=meeting, user=zoe, ip=IP)
     contribution = meetings.post_contribution(participant=participant, body="Quand commencent les travaux ?")
+    meetings.raise_hand(participant=participant)
     poll = meetings.create_poll(actor=fiona, meeting=meeting, question="Pour ?", choices=["Oui", "Non"])
     poll = meetings.open_poll(actor=fiona, poll=poll)
     meetings.answer_poll(participant=participant, poll=poll, choices=[poll.choices.first().pk])
@@ -194,6 +195,9 @@ def test_threads_keep_their_shape_and_tallies_their_counts(zoe, world):
     mentioning = Comment.objects.get(pk=world["mentioning"].pk)
     assert mentioning.body == "Je rejoins Participant·e supprimé·e sur les fontaines."
     assert "/people/" not in mentioning.body_html
+    from meetings.models import SpeakerRequest
+
+    assert not SpeakerRequest.objects.exclude(status="done").exists()  # her raised hand went down
     feed = signed_in(world["bob"]).get(f"/meetings/{world['meeting'].pk}/live/").content.decode()
     assert "Quand commencent" not in feed
     assert "[supprimé]" in feed and "Participant·e supprimé·e" in feed
