@@ -94,8 +94,9 @@ def _command_name(args) -> str:
 def instrument() -> None:
     """Wrap, in this process only: Django's cursor (every statement), redis-py's command packers (sync: Django's
     cache, sessions, rate limits; asyncio: the channel layer) and the layer's `group_send`."""
-    from channels_redis.core import RedisChannelLayer
+    from django.conf import settings
     from django.db.backends import utils
+    from django.utils.module_loading import import_string
     from redis import connection as sync_connection
     from redis.asyncio import connection as async_connection
 
@@ -121,7 +122,8 @@ def instrument() -> None:
     async_connection.AbstractConnection._pack_command_python = counting(
         async_connection.AbstractConnection._pack_command_python)
 
-    group_send = RedisChannelLayer.group_send
+    layer_class = import_string(settings.CHANNEL_LAYERS["default"]["BACKEND"])
+    group_send = layer_class.group_send
 
     async def counted_group_send(self, group, message):
         size = len(self.serialize(message))
@@ -130,7 +132,7 @@ def instrument() -> None:
             COUNT.published_bytes += size
         return await group_send(self, group, message)
 
-    RedisChannelLayer.group_send = counted_group_send
+    layer_class.group_send = counted_group_send
 
 
 # --- HTTP and sockets through the ASGI application -----------------------------------------------------------------

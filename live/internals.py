@@ -15,6 +15,8 @@ A few measured shortcuts (docs/performance.md) reach below public APIs:
   Redis client of Django's cache backend (`RedisCache._cache.get_client`, `redis_client`);
 - a sync view's middleware chain runs in one thread hop (live/handlers.py) through Django's ASGIHandler
   `run_get_response` (`one_hop`);
+- the channel layer (live/layers.py) sends to a group in two round trips with channels-redis' `_group_key`,
+  `_map_channel_keys_to_connection` and `connection` (`layer_group_send`);
 - the cache backend (live/cache.py) shares one client, hence one connection pool, between Django's per-context
   cache objects, built from RedisCache's `_class`, `_servers` and `_options` (`shared_cache_client`);
 - the socket consumer skips channels' stale-connection hop on every message and on disconnect
@@ -123,6 +125,18 @@ def _check_one_hop() -> str | None:
     return None
 
 
+def _check_layer_group_send() -> str | None:
+    from channels_redis.core import RedisChannelLayer
+
+    for name in ("_group_key", "_map_channel_keys_to_connection", "connection", "consistent_hash"):
+        if not hasattr(RedisChannelLayer, name):
+            return f"channels-redis has no RedisChannelLayer.{name}"
+    if not _source_mentions(RedisChannelLayer.group_send, "zremrangebyscore", "zrange", "ZADD", "ZCOUNT",
+                            "_map_channel_keys_to_connection"):
+        return "channels-redis' group_send no longer stores messages as live/layers.py does"
+    return None
+
+
 def _check_lean_consumer() -> str | None:
     from channels.consumer import AsyncConsumer
     from channels.generic.websocket import AsyncWebsocketConsumer
@@ -154,6 +168,7 @@ CHECKS: dict[str, tuple[Callable[[], str | None], str]] = {
                                     "and frame)"),
     "server_loop": (_check_server_loop, "a request waits for the event loop to hand its push to Redis"),
     "redis_client": (_check_redis_client, "connection caps and followed variants cannot use Redis pipelines"),
+    "layer_group_send": (_check_layer_group_send, "channels-redis' group_send: four Redis round trips per event"),
     "one_hop": (_check_one_hop, "Django's async middleware chain: three thread hops per request to a sync view"),
     "shared_cache": (_check_shared_cache, "a new Redis connection for each request that uses the cache"),
     "autobahn_debug_text": (_check_autobahn_debug_text, "autobahn formats a debug text on every connection"),

@@ -198,7 +198,7 @@ DAPHNE_WEBSOCKET_TIMEOUT = env_int("DAPHNE_WEBSOCKET_TIMEOUT", 86400)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "live.layers.RedisChannelLayer",  # group_send in two round trips (live/layers.py)
             "CONFIG": {
                 # redis-py >= 8 defaults socket_timeout to 5 s, the same as the layer's blocking pop (BZPOPMIN 5):
                 # keep it above, and let bursts of (dis)connections open connections instead of raising.

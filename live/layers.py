@@ -1,0 +1,69 @@
+"""The channel layer: channels-redis' RedisChannelLayer, with `group_send` in two Redis round trips instead of four.
+
+channels-redis sends a message to a group with four round trips, one after the other: drop the group's expired
+members, read the members, drop each member channel's expired messages (a MULTI/EXEC pipeline), then a script that
+adds the message to each channel under its capacity. Every event the application publishes pays them
+(streams.publish: one group per stream, whose members are the hubs of the processes following it). Here the first
+two go in one pipeline, and the expiry of each channel's old messages moves into the script (the same command,
+in the same order, on the same keys), which is loaded once and called by its SHA (EVALSHA) instead of sending its
+text with every message. What is stored, and where, is channels-redis' own: the hubs receive with its code.
+
+pyproject.toml bounds channels-redis (we call its `_group_key`, `_map_channel_keys_to_connection` and
+`connection`); live/internals.py checks them at start-up (`layer_group_send`) and this class falls back to
+channels-redis' own `group_send` when they changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from channels_redis import core
+
+from live import internals
+
+logger = logging.getLogger(__name__)
+
+# channels-redis' group_send script, with the expiry of each channel's old messages (its separate pipeline) first.
+GROUP_SEND = """
+local over_capacity = 0
+local current_time = ARGV[#ARGV - 2]
+local expiry = ARGV[#ARGV - 1]
+local cutoff = ARGV[#ARGV]
+for i=1,#KEYS do
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, cutoff)
+    if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[i + #KEYS]) then
+        redis.call('ZADD', KEYS[i], current_time, ARGV[i])
+        redis.call('EXPIRE', KEYS[i], expiry)
+    else
+        over_capacity = over_capacity + 1
+    end
+end
+return over_capacity
+"""
+
+
+class RedisChannelLayer(core.RedisChannelLayer):
+    _script = None
+
+    async def group_send(self, group, message):
+        if not internals.usable("layer_group_send"):
+            return await super().group_send(group, message)
+        assert self.require_valid_group_name(group), "Group name not valid"
+        key = self._group_key(group)
+        connection = self.connection(self.consistent_hash(group))
+        now = time.time()
+        pipe = connection.pipeline(transaction=False)
+        pipe.zremrangebyscore(key, min=0, max=int(now) - self.group_expiry)
+        pipe.zrange(key, 0, -1)
+        _expired, members = await pipe.execute()
+        channel_names = [x.decode("utf8") for x in members]
+        by_connection, messages, capacities = self._map_channel_keys_to_connection(channel_names, message)
+        if self._script is None:
+            type(self)._script = connection.register_script(GROUP_SEND)
+        for index, channel_keys in by_connection.items():
+            args = [messages[k] for k in channel_keys] + [capacities[k] for k in channel_keys]
+            args += [now, self.expiry, int(now) - int(self.expiry)]
+            over = await self._script(keys=channel_keys, args=args, client=self.connection(index))
+            if over > 0:
+                logger.info("%s of %s channels over capacity in group %s", over, len(channel_names), group)

@@ -1,0 +1,61 @@
+"""The channel layer's group_send (live/layers.py): what channels-redis' own does, in two round trips."""
+
+from unittest import mock
+
+import pytest
+from django.conf import settings
+
+from live import internals
+from live.layers import RedisChannelLayer
+
+pytestmark = [pytest.mark.needs_redis]
+
+
+def make_layer(**config):
+    base = dict(settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    base.update(prefix="layertest", **config)
+    return RedisChannelLayer(**base)
+
+
+@pytest.mark.parametrize("ours", [True, False])
+async def test_every_member_of_the_group_gets_the_message_and_nobody_else(ours):
+    layer = make_layer()
+    with mock.patch.dict(internals.STATUS, {"layer_group_send": None if ours else "off"}):
+        a, b, outsider = [await layer.new_channel() for _ in range(3)]
+        await layer.group_add("live.debate.1", a)
+        await layer.group_add("live.debate.1", b)
+        await layer.group_add("live.debate.2", outsider)
+        for seq in (1, 2):
+            await layer.group_send("live.debate.1", {"type": "live.event", "seq": seq})
+        for channel in (a, b):
+            assert [(await layer.receive(channel))["seq"] for _ in range(2)] == [1, 2]
+        await layer.group_send("live.debate.2", {"type": "live.event", "seq": 9})
+        assert (await layer.receive(outsider))["seq"] == 9
+    await layer.flush()
+
+
+async def test_a_full_channel_drops_what_it_cannot_hold_and_a_left_member_gets_nothing():
+    layer = make_layer(capacity=2)
+    full, left = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("live.debate.3", full)
+    await layer.group_add("live.debate.3", left)
+    await layer.group_discard("live.debate.3", left)
+    for seq in (1, 2, 3):
+        await layer.group_send("live.debate.3", {"type": "live.event", "seq": seq})
+    assert [(await layer.receive(full))["seq"] for _ in range(2)] == [1, 2]  # the third was over capacity
+    connection = layer.connection(0)
+    assert await connection.zcard(layer.prefix + layer.non_local_name(left)) == 0
+    await layer.flush()
+
+
+async def test_a_channel_s_expired_messages_are_dropped_before_the_new_one():
+    layer = make_layer(expiry=30)
+    channel = await layer.new_channel()
+    await layer.group_add("live.debate.4", channel)
+    key = layer.prefix + layer.non_local_name(channel)
+    connection = layer.connection(0)
+    await connection.zadd(key, {b"stale-message": 1})  # stored in 1970: long expired
+    await layer.group_send("live.debate.4", {"type": "live.event", "seq": 1})
+    assert await connection.zcard(key) == 1
+    assert (await layer.receive(channel))["seq"] == 1
+    await layer.flush()
