@@ -72,7 +72,7 @@ def build_export(*, export_id: int) -> DataExport | None:
                     data = read(user)
                     text = json.dumps(data, ensure_ascii=False, indent=2)
                     archive.writestr(f"{name}.json", text)
-                    sections.append({"file": f"{name}.json", "title": title, "text": text,
+                    sections.append({"file": f"{name}.json", "title": title, "data": data,
                                      "count": len(data) if isinstance(data, list) else None})
                     _progress(export, progress=int(done * 90 / len(selectors.KINDS)))
                 archive.writestr("index.html", render_to_string("privacy/export_index.html", {

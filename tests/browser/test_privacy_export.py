@@ -63,6 +63,10 @@ def test_alice_watches_her_archive_being_prepared_then_reads_it(open_page, alice
     expect(body).to_contain_text("Oui, avec des bancs <à l'ombre>.")  # her words as text, not markup
     expect(body).to_contain_text("Bonjour bob, c'est alice")
     assert reader.locator("script").count() == 0
+    comments = reader.locator("section#comments\\.json")
+    expect(comments.locator("dt", has_text="écrit le").first).to_be_visible()  # labels in her words, not JSON keys
+    expect(comments.locator("time").first).to_be_visible()
+    expect(body).not_to_contain_text("created_at")
     violations = run_axe(reader)
     assert violations == [], describe(violations)
     reader.set_viewport_size({"width": 320, "height": 640})

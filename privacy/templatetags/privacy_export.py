@@ -1,0 +1,70 @@
+"""How the archive's index.html shows each value of the JSON files: labels in the person's words, dates as dates."""
+
+import re
+
+from django import template
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from live.notifications.models import Category
+
+register = template.Library()
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+# The keys of privacy.selectors' dictionaries.
+LABELS = {
+    "answer": _("answer"), "answered_at": _("answered on"), "bio": _("about me"), "blocked": _("person blocked"),
+    "blocked_at": _("blocked on"), "blocked_reason": _("reason for blocking"), "comment_id": _("comment number"),
+    "contribution_id": _("contribution number"), "contributions": _("contributions"),
+    "conversation_id": _("conversation number"), "created_at": _("written on"), "date_joined": _("signed up on"),
+    "debate": _("debate"), "debate_id": _("debate number"), "decided_at": _("decided on"),
+    "decidim_accounts": _("linked Decidim accounts"), "deleted_at": _("deleted on"), "description": _("description"),
+    "details": _("details"), "digest_sent_at": _("last digest sent on"), "edited_at": _("edited on"),
+    "email": _("e-mail address"), "email_rhythm": _("e-mails"), "first_name": _("first name"),
+    "from": _("from"), "granted_at": _("granted on"), "hidden_by_moderation": _("hidden by moderation"),
+    "hidden_by_moderation_at": _("hidden by moderation on"), "id": _("number"), "ip": _("IP address"),
+    "joined_at": _("joined on"), "kind": _("kind"), "language": _("language of my notifications"),
+    "language_last_used": _("language last used"), "last_login": _("last sign-in"), "last_name": _("last name"),
+    "meeting": _("meeting"), "messages": _("messages"), "messages_accepted_from": _("who may start a conversation with me"),
+    "mine": _("written by me"), "nickname": _("nickname"), "notifications": _("notifications"),
+    "object_id": _("item number"), "open_data_name_hidden": _("nickname left out of the open data"),
+    "parent_id": _("in reply to comment number"), "participations": _("participations"),
+    "poll_answers": _("poll answers"), "provider": _("provider"), "push_message_text": _(
+        "text of private messages in push notifications"),
+    "push_service_address": _("push service address"), "question": _("question"), "read_at": _("read on"),
+    "reason": _("reason"), "registered_at": _("registered on"), "role": _("role"),
+    "roles_in_spaces": _("roles in spaces"), "score": _("score"), "sent_at": _("sent on"), "since": _("since"),
+    "space": _("space"), "stance": _("stance"), "starts_at": _("starts on"), "status": _("status"),
+    "subscribed_at": _("subscribed on"), "text": _("text"), "title": _("title"), "uid": _("identifier"),
+    "url": _("address"), "value": _("vote"), "votes": _("votes"), "with": _("with"),
+    "word_answers": _("word-cloud answers"),
+    **{category.value: category.label for category in Category},
+}
+
+
+@register.filter
+def export_label(key) -> str:
+    return LABELS.get(key, str(key).replace("_", " "))
+
+
+@register.filter
+def export_kind(value) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return "empty"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, dict):
+        return "dict"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str) and _DATE.match(value) and parse_datetime(value) is not None:
+        return "date"
+    return "text"
+
+
+@register.filter
+def export_date(value: str):
+    moment = parse_datetime(value)
+    return timezone.localtime(moment) if timezone.is_aware(moment) else moment
