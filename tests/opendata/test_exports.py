@@ -238,3 +238,17 @@ def test_with_the_cache_down_the_data_still_streams(world, monkeypatch):
     _response, body = get("/opendata/comments.csv")
 
     assert "PUBLIC avec des bancs" in body
+
+
+def test_the_choice_answers_htmx_in_its_status_slot_and_never_redirects_away(world, alice):
+    client = signed_in(alice)
+
+    response = client.post("/opendata/my-name/", {"hide_name": "on"}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#name-preference-status"
+    assert "Votre pseudonyme ne figure plus dans les données ouvertes." in response.content.decode()
+    away = client.post("/opendata/my-name/", {"next": "https://evil.example/"})
+    assert away.status_code == 302 and away["Location"] == "/opendata/"
+    back = client.post("/opendata/my-name/", {"next": "/privacy/my-data/"})
+    assert back["Location"] == "/privacy/my-data/"
