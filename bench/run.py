@@ -47,13 +47,17 @@ FULL = {"listeners": 1000, "rate": 10, "seconds": 20, "ramp": RAMPS["agora"], "r
         "s3_users": 1000, "s3_rates": [5, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200, 300], "s3_step_seconds": 5,
         "s3_target_rate": 500, "s3_target_seconds": 2,
         # S4 (bench/s4_slow.py): readers beside the 5 slow sockets; 150 comments at 25/s per burst.
-        "s4_listeners": 500}
+        "s4_listeners": 500,
+        # METRICS (bench/metrics_overhead.py): S1 (listeners, rate, seconds, then a busy step) and S3 at a modest
+        # rate, each with METRICS_ENABLED on and off, alternating over metrics_rounds pairs, /metrics scraped.
+        "metrics_rounds": 2, "metrics_scrape_seconds": 15, "metrics_s1_busy_rate": 30, "metrics_s1_busy_seconds": 6,
+        "metrics_s3_users": 400, "metrics_s3_rate": 10, "metrics_s3_seconds": 10}
 
 
 # Scenarios in their own modules: each has `async def run(ctx, cfg) -> dict` (a report.scenario(...) object); the
 # seed data it needs comes from the module's `seed_*` functions, run with `ctx.seed("<module>.<function>", args)`.
 EXTRA_SCENARIOS = [("S2", "bench.s2_rooms"), ("S3", "bench.s3_messages"), ("S4", "bench.s4_slow"),
-                   ("S9", "bench.s9_meeting"), ("S10", "bench.s10_voice")]
+                   ("S9", "bench.s9_meeting"), ("S10", "bench.s10_voice"), ("METRICS", "bench.metrics_overhead")]
 
 
 class Context:
@@ -168,7 +172,7 @@ def scaled(cfg: dict, factor: float) -> dict:
         out[key] = max(10, int(cfg[key] * factor))
     out["idle"] = [max(10, int(n * factor)) for n in cfg["idle"]]
     out["seconds"] = max(3, cfg["seconds"] * factor)
-    for key in ("s2_rooms", "s3_users"):
+    for key in ("s2_rooms", "s3_users", "metrics_s3_users"):
         out[key] = max(10, int(cfg[key] * factor))
     out["s2_seconds"] = max(10, cfg["s2_seconds"] * factor)
     for key in ("s3_step_seconds", "s3_target_seconds"):
@@ -329,7 +333,7 @@ def main(argv=None) -> int:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--smoke", action="store_true")
     mode.add_argument("--full", action="store_true")
-    parser.add_argument("--only", help="comma-separated scenarios of the full run (S1,S5,S6,S7,S8)")
+    parser.add_argument("--only", help="comma-separated scenarios of the full run (S1-S10, METRICS)")
     parser.add_argument("--target", default="auto", choices=["auto", "debate", "notifications"])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every population (development runs)")
     parser.add_argument("--writers", type=int, default=0,

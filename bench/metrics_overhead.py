@@ -1,0 +1,273 @@
+"""METRICS: what the Prometheus metrics cost (live/metrics.py). S1 and S3 with METRICS_ENABLED on and off in one run.
+
+Each variant is a fresh daphne process started as the others are, with METRICS_ENABLED=1 or 0; the variants
+alternate on, off, off, on... (`metrics_rounds` pairs), so that a drift of the machine during the run weighs on both
+alike. While a variant runs, /metrics is scraped every `metrics_scrape_seconds` with the bearer token, as Prometheus
+would (with the metrics off those requests get their 404).
+
+- S1: `listeners` sockets follow one debate; comments over HTTP at `rate`/s for `seconds`, then at
+  `metrics_s1_busy_rate`/s for `metrics_s1_busy_seconds` (near saturation, where the per-frame counter weighs most).
+- S3: `metrics_s3_users` users in one-to-one conversations on their conversation page; messages over HTTP at the
+  modest `metrics_s3_rate`/s for `metrics_s3_seconds` (bench/s3_messages.py runs the full ramp).
+
+The figure compared is the server's CPU per write (process CPU from /proc over the step, the write and its fan-out
+included): on / off, target <= 1.03 for both. Latencies (p50, p99) are reported beside it; loss must be zero. On a
+busy machine the run-to-run spread of that figure exceeds 3 %: each run's figure is in the details, and so is a
+measurement that load hardly moves, the cost of each hot-path collector call in process (`call_costs`), with the
+S1 cost per comment it adds up to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+
+import httpx
+
+from bench import report, scenarios, stack
+from bench.client import MultiStreamPool, Stats
+from bench.s2_rooms import RoutedWriter, measure, page_cursors
+from bench.s3_messages import message_text
+
+TARGET_RATIO = 1.03
+
+
+def variants(rounds: int) -> list[bool]:
+    """on, off, off, on, on, off...: each pair in the other order than the one before."""
+    out: list[bool] = []
+    for r in range(rounds):
+        out += [True, False] if r % 2 == 0 else [False, True]
+    return out
+
+
+def started(ctx, on: bool, token: str, info: dict | None = None) -> scenarios.AppTarget:
+    app = scenarios.AppTarget(ctx, fresh=info)
+    for server in app.servers:
+        server.env = {**server.env, "METRICS_ENABLED": "1" if on else "0", "METRICS_TOKEN": token}
+    return app.start()
+
+
+async def scrape_every(server: stack.Server, token: str, seconds: float) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10,
+                                 headers={"Authorization": f"Bearer {token}"}) as client:
+        while True:
+            await client.get("/metrics")
+            await asyncio.sleep(seconds)
+
+
+def cpu_per_write(steps: list[dict]) -> float | None:
+    """Milliseconds of server CPU per accepted write over the steps."""
+    cpu, writes = sum(s["cpu_s"] for s in steps), sum(s["accepted"] for s in steps)
+    return round(cpu * 1000 / writes, 3) if writes else None
+
+
+# --- S1 ----------------------------------------------------------------------------------------------------------------
+
+async def s1_variant(ctx, cfg, on: bool, token: str, info: dict | None) -> tuple[dict, dict]:
+    """One S1 run on a fresh process; the debate `info` is seeded by the first run and followed by the next ones."""
+    app = started(ctx, on, token, info)
+    server = app.servers[0]
+    scraper = None
+    try:
+        info = app.info or app.new_stream()
+        pool = await app.pool()
+        await pool.connect(cfg["listeners"])
+        writer = await app.writer()
+        scraper = asyncio.ensure_future(scrape_every(server, token, cfg["metrics_scrape_seconds"]))
+        try:
+            index = int(cfg["rate"] * 2)  # warm: templates, the pool's connections, the first fan-outs
+            await scenarios.measure_rate(app, [pool], writer, rate=cfg["rate"], count=index, start_index=0,
+                                         servers=app.servers)
+            steps = []
+            for rate, seconds in ((cfg["rate"], cfg["seconds"]),
+                                  (cfg["metrics_s1_busy_rate"], cfg["metrics_s1_busy_seconds"])):
+                count = max(10, int(rate * seconds))
+                cpu0 = server.cpu_seconds()
+                step = await scenarios.measure_rate(app, [pool], writer, rate=rate, count=count, start_index=index,
+                                                    servers=app.servers)
+                step["cpu_s"] = server.cpu_seconds() - cpu0
+                index += count
+                steps.append(step)
+        finally:
+            await writer.close()
+            await pool.close()
+    finally:
+        if scraper:
+            scraper.cancel()
+        app.stop()
+    delivered = sum(s["delivered"] for s in steps)
+    out = {"metrics": on, "cpu_ms_per_comment": cpu_per_write(steps),
+           "cpu_us_per_delivery": round(sum(s["cpu_s"] for s in steps) * 1e6 / delivered, 2) if delivered else None,
+           "p50_ms": steps[0]["p50_ms"], "p99_ms": steps[0]["p99_ms"], "busy_p99_ms": steps[1]["p99_ms"],
+           "busy_deliveries_per_s": steps[1]["deliveries_per_s"], "loss": sum(s["loss"] for s in steps),
+           "accepted": sum(s["accepted"] for s in steps), "posts": sum(s["posts"] for s in steps),
+           "cpu_s": [round(s["cpu_s"], 2) for s in steps]}
+    stack.log(f"  METRICS S1 {'on ' if on else 'off'}: {out['cpu_ms_per_comment']} ms CPU per comment, "
+              f"{out['cpu_us_per_delivery']} µs per delivery, p99 {out['p99_ms']} ms (busy {out['busy_p99_ms']} ms), "
+              f"loss {out['loss']}, accepted {out['accepted']}/{out['posts']}")
+    return out, info
+
+
+# --- S3 ----------------------------------------------------------------------------------------------------------------
+
+async def s3_variant(ctx, cfg, on: bool, token: str, convs: list, start_index: int) -> tuple[dict, int]:
+    """One S3 run on a fresh process, its messages numbered from `start_index` (spread over the senders)."""
+    n_conv = len(convs)
+    rate, seconds, warmup = cfg["metrics_s3_rate"], cfg["metrics_s3_seconds"], 20
+    count = int(rate * seconds)
+    app = started(ctx, on, token)
+    server = app.servers[0]
+    scraper = None
+    try:
+        sem = asyncio.Semaphore(16)
+        async with httpx.AsyncClient(base_url=server.url, timeout=60,
+                                     limits=httpx.Limits(max_connections=16)) as client:
+            async def load(cid, session):
+                async with sem:
+                    return await page_cursors(server.url, f"/messages/{cid}/", session, client=client)
+
+            pages = await asyncio.gather(*(load(cid, s) for cid, people in convs for _uid, s in people))
+        pool = MultiStreamPool(url=f"ws://127.0.0.1:{server.port}/ws/", origin=server.url,
+                               stats=Stats(start_index + warmup + count + 10), mark_prefix=b"conversation.")
+        members, k = [], 0
+        for _cid, people in convs:
+            members.append([pool.add(f"sessionid={session}", pages[k + j]) for j, (_uid, session) in enumerate(people)])
+            k += len(people)
+        await pool.open()
+
+        def route(i):
+            cid, people = convs[i % n_conv]
+            _uid, session = people[(i // n_conv) % 2]
+            return session, f"/messages/{cid}/send/", {"body": message_text(i), "client_id": str(uuid.uuid4())}
+
+        writer = RoutedWriter(server.url, route, csrf_page=f"/messages/{convs[0][0]}/",
+                              csrf_session=convs[0][1][0][1], max_in_flight=64)
+        await writer.setup()
+        scraper = asyncio.ensure_future(scrape_every(server, token, cfg["metrics_scrape_seconds"]))
+        followers_of = lambda i: members[i % n_conv]  # noqa: E731
+        try:
+            await measure(pool, writer, server, rate=rate, count=warmup, start_index=start_index,
+                          followers_of=followers_of)
+            cpu0 = server.cpu_seconds()
+            step = await measure(pool, writer, server, rate=rate, count=count, start_index=start_index + warmup,
+                                 followers_of=followers_of)
+            step["cpu_s"] = server.cpu_seconds() - cpu0
+        finally:
+            await writer.close()
+            await pool.close()
+    finally:
+        if scraper:
+            scraper.cancel()
+        app.stop()
+    out = {"metrics": on, "cpu_ms_per_message": cpu_per_write([step]), "p50_ms": step["p50_ms"],
+           "p99_ms": step["p99_ms"], "loss": step["loss"], "accepted": step["accepted"], "posts": step["posts"],
+           "refused": step["refused"], "cpu_s": round(step["cpu_s"], 2)}
+    stack.log(f"  METRICS S3 {'on ' if on else 'off'}: {out['cpu_ms_per_message']} ms CPU per message, "
+              f"p99 {out['p99_ms']} ms, loss {out['loss']}, accepted {out['accepted']}/{out['posts']}")
+    return out, start_index + warmup + count
+
+
+# --- the collectors' own cost, in process -------------------------------------------------------------------------
+
+def call_costs(args: dict) -> dict:
+    """Microseconds per call of each hot-path collector with the metrics on and off (best of 5 repeats), and the
+    HTTP wrapper's cost per POST. Runs in a seed subprocess (Django set up, bench settings)."""
+    import timeit
+    from types import SimpleNamespace
+
+    from django.test import override_settings
+
+    from live import metrics
+
+    event = SimpleNamespace(stream="debate.1", kind="comment.posted")
+    calls = {"frames_delivered": lambda: metrics.frames_delivered("debate.1"),
+             "published": lambda: metrics.published(event, 0.0),
+             "rate_limit_checked": lambda: metrics.rate_limit_checked("comment")}
+    scope = {"type": "http", "method": "POST", "path": "/"}
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.body", "body": b""})
+
+    async def nothing(message):
+        return None
+
+    async def requests(handler, n):
+        for _ in range(n):
+            await handler(scope, None, nothing)
+
+    def per_request(handler, n=20000) -> float:
+        best = min(timeit.repeat(lambda: asyncio.run(requests(handler, n)), number=1, repeat=5))
+        return best / n * 1e6
+
+    out = {}
+    for on in (True, False):
+        with override_settings(METRICS_ENABLED=on):
+            costs = {name: round(min(timeit.repeat(call, number=100_000, repeat=5)) / 100_000 * 1e6, 3)
+                     for name, call in calls.items()}
+            costs["http_post_wrapper"] = round(max(0.0, per_request(metrics.Instrumented(app)) - per_request(app)), 3)
+        out["on" if on else "off"] = costs
+    listeners = int(args.get("listeners", 1000))
+    out["s1_us_per_comment"] = {
+        state: round(c["published"] + listeners * c["frames_delivered"] + c["rate_limit_checked"]
+                     + c["http_post_wrapper"], 1) for state, c in (("on", out["on"]), ("off", out["off"]))}
+    out["s1_listeners"] = listeners
+    return out
+
+
+# --- the scenario ------------------------------------------------------------------------------------------------------
+
+def mean(runs: list[dict], key: str, on: bool):
+    values = [r[key] for r in runs if r["metrics"] is on and r[key] is not None]
+    return round(sum(values) / len(values), 3) if values else None
+
+
+async def run(ctx, cfg) -> dict:
+    token = secrets.token_urlsafe(24)
+    order = variants(int(cfg["metrics_rounds"]))
+    s1_runs, s3_runs = [], []
+    info = None
+    costs = ctx.seed("metrics_overhead.call_costs", {"listeners": cfg["listeners"]})
+    stack.log("  METRICS collector calls, µs on/off: " + ", ".join(
+        f"{name} {costs['on'][name]}/{costs['off'][name]}" for name in costs["on"])
+        + f"; S1 per comment (x{cfg['listeners']} frames) {costs['s1_us_per_comment']}")
+    for on in order:
+        result, info = await s1_variant(ctx, cfg, on, token, info)
+        s1_runs.append(result)
+    users = int(cfg["metrics_s3_users"]) // 2 * 2
+    convs = ctx.seed("s3_messages.seed_conversations", {"users": users})["conversations"]
+    index = 0
+    for on in order:
+        result, index = await s3_variant(ctx, cfg, on, token, convs, index)
+        s3_runs.append(result)
+
+    s1 = {on: mean(s1_runs, "cpu_ms_per_comment", on) for on in (True, False)}
+    s3 = {on: mean(s3_runs, "cpu_ms_per_message", on) for on in (True, False)}
+    ratios = {"s1_cpu_per_comment_on_vs_off": report.ratio(s1[True], s1[False], 3),
+              "s1_cpu_per_delivery_on_vs_off": report.ratio(mean(s1_runs, "cpu_us_per_delivery", True),
+                                                            mean(s1_runs, "cpu_us_per_delivery", False), 3),
+              "s3_cpu_per_message_on_vs_off": report.ratio(s3[True], s3[False], 3),
+              "s1_p99_on_vs_off": report.ratio(mean(s1_runs, "p99_ms", True), mean(s1_runs, "p99_ms", False)),
+              "s3_p99_on_vs_off": report.ratio(mean(s3_runs, "p99_ms", True), mean(s3_runs, "p99_ms", False))}
+    loss = sum(r["loss"] for r in s1_runs + s3_runs)
+    refused = sum(r["posts"] - r["accepted"] for r in s1_runs + s3_runs)
+    figures = {"p50_ms": mean(s1_runs, "p50_ms", True), "p99_ms": mean(s1_runs, "p99_ms", True), "loss": loss,
+               "refused": refused,
+               "s1_cpu_ms_per_comment": {"on": s1[True], "off": s1[False]},
+               "s3_cpu_ms_per_message": {"on": s3[True], "off": s3[False]},
+               "s1_cpu_ms_per_comment_runs": [[r["metrics"], r["cpu_ms_per_comment"]] for r in s1_runs],
+               "s3_cpu_ms_per_message_runs": [[r["metrics"], r["cpu_ms_per_message"]] for r in s3_runs],
+               "collector_us_per_s1_comment": costs["s1_us_per_comment"],
+               "s1_p99_ms": {"on": mean(s1_runs, "p99_ms", True), "off": mean(s1_runs, "p99_ms", False)},
+               "s3_p99_ms": {"on": mean(s3_runs, "p99_ms", True), "off": mean(s3_runs, "p99_ms", False)}}
+    held = [ratios["s1_cpu_per_comment_on_vs_off"], ratios["s3_cpu_per_message_on_vs_off"]]
+    met = all(r is not None and r <= TARGET_RATIO for r in held) and loss == 0 and refused == 0
+    stack.log(f"METRICS: server CPU per write, on / off: S1 {held[0]}, S3 {held[1]} (target <= {TARGET_RATIO})")
+    parameters = {"order": ["on" if on else "off" for on in order], "s1_listeners": cfg["listeners"],
+                  "s1_rates": [cfg["rate"], cfg["metrics_s1_busy_rate"]],
+                  "s1_seconds": [cfg["seconds"], cfg["metrics_s1_busy_seconds"]], "s3_users": users,
+                  "s3_rate": cfg["metrics_s3_rate"], "s3_seconds": cfg["metrics_s3_seconds"],
+                  "scrape_every_s": cfg["metrics_scrape_seconds"]}
+    return report.scenario("METRICS", parameters, figures, ratios=ratios, met=met,
+                           target=f"server CPU per write with metrics on <= {TARGET_RATIO}x off, S1 and S3; zero loss",
+                           details={"s1": s1_runs, "s3": s3_runs, "collector_call_costs_us": costs})
