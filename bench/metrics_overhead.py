@@ -171,7 +171,7 @@ async def s3_variant(ctx, cfg, on: bool, token: str, convs: list, start_index: i
 # --- the collectors' own cost, in process -------------------------------------------------------------------------
 
 def call_costs(args: dict) -> dict:
-    """Microseconds per call of each hot-path collector with the metrics on and off (best of 5 repeats), and the
+    """Microseconds per call of each hot-path collector with the metrics on and off (best of 9 repeats), and the
     HTTP wrapper's cost per POST. Runs in a seed subprocess (Django set up, bench settings)."""
     import timeit
     from types import SimpleNamespace
@@ -203,7 +203,7 @@ def call_costs(args: dict) -> dict:
     out = {}
     for on in (True, False):
         with override_settings(METRICS_ENABLED=on):
-            costs = {name: round(min(timeit.repeat(call, number=100_000, repeat=5)) / 100_000 * 1e6, 3)
+            costs = {name: round(min(timeit.repeat(call, number=50_000, repeat=9)) / 50_000 * 1e6, 3)
                      for name, call in calls.items()}
             costs["http_post_wrapper"] = round(max(0.0, per_request(metrics.Instrumented(app)) - per_request(app)), 3)
         out["on" if on else "off"] = costs

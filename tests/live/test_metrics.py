@@ -5,6 +5,7 @@ names them.
 The counters are the process's: each test reads them before and after what it does."""
 
 import re
+import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -108,6 +109,51 @@ async def test_a_comment_moves_events_appended_frames_delivered_and_the_comment_
     for ws in readers:
         await ws.disconnect()
     assert moved(after, await sync_to_async(scrape)(client), "agora_sockets_open{}") == -2
+
+
+def _vote(fiona, alice, bob, mona):
+    from debates import services as debates
+
+    debate = make_debate(fiona)
+    comment = debates.post_comment(author=alice, debate=debate, body="Oui")
+    return bob, f"/debates/{debate.pk}/comments/{comment.pk}/vote/", {"value": "up"}
+
+
+def _message(fiona, alice, bob, mona):
+    from live.messaging import services as messaging
+
+    chat = messaging.start_conversation(author=alice, recipients=["bob"], body="Salut Bob",
+                                        client_id=uuid.uuid4()).conversation
+    return bob, f"/messages/{chat.pk}/send/", {"body": "Salut Alice", "client_id": str(uuid.uuid4())}
+
+
+def _contribution(fiona, alice, bob, mona):
+    from meetings import services as meetings
+    from tests.meetings.conftest import make_meeting
+
+    meeting = make_meeting(fiona)
+    meetings.join(meeting=meeting, user=alice)
+    return alice, f"/meetings/{meeting.pk}/live/contribute/", {"body": "Et le vélo ?", "kind": "question",
+                                                               "client_id": str(uuid.uuid4())}
+
+
+def _moderation(fiona, alice, bob, mona):
+    from debates import services as debates
+
+    comment = debates.post_comment(author=alice, debate=make_debate(fiona), body="Hors sujet")
+    return mona, "/moderation/act/", {"kind": "comment", "id": comment.pk, "action": "hide", "reason": "Hors sujet"}
+
+
+@pytest.mark.parametrize(("action", "write"), [("vote", _vote), ("message", _message),
+                                               ("contribution", _contribution), ("moderate", _moderation)])
+async def test_each_write_is_timed_under_its_own_action(client, fiona, alice, bob, mona, action, write):
+    user, path, data = await sync_to_async(write)(fiona, alice, bob, mona)
+    before = await sync_to_async(scrape)(client)
+    response = await post(user, path, data)
+    assert response["status"] in (200, 302), response
+    after = await sync_to_async(scrape)(client)
+    assert moved(before, after, f'agora_http_write_seconds_count{{action="{action}"}}') == 1
+    assert moved(before, after, 'agora_http_write_seconds_count{action="other"}') == 0
 
 
 async def test_a_refused_write_moves_the_rate_limit_and_refusal_counters(client, settings, fiona, alice):
