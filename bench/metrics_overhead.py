@@ -20,15 +20,15 @@ S1 cost per comment it adds up to.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
-import uuid
 
 import httpx
 
 from bench import report, scenarios, stack
 from bench.client import MultiStreamPool, Stats
-from bench.s2_rooms import RoutedWriter, measure, page_cursors
-from bench.s3_messages import message_text
+from bench.s2_rooms import RoutedWriter, measure
+from bench.s3_messages import conversation_pages, message_route
 
 TARGET_RATIO = 1.03
 
@@ -41,11 +41,19 @@ def variants(rounds: int) -> list[bool]:
     return out
 
 
-def started(ctx, on: bool, token: str, info: dict | None = None) -> scenarios.AppTarget:
+@contextlib.asynccontextmanager
+async def serving(ctx, cfg, on: bool, token: str, info: dict | None = None):
+    """A fresh daphne process with the metrics on or off, scraped as Prometheus would while it serves."""
     app = scenarios.AppTarget(ctx, fresh=info)
     for server in app.servers:
         server.env = {**server.env, "METRICS_ENABLED": "1" if on else "0", "METRICS_TOKEN": token}
-    return app.start()
+    app.start()
+    scraper = asyncio.ensure_future(scrape_every(app.servers[0], token, cfg["metrics_scrape_seconds"]))
+    try:
+        yield app
+    finally:
+        scraper.cancel()
+        app.stop()
 
 
 async def scrape_every(server: stack.Server, token: str, seconds: float) -> None:
@@ -66,15 +74,12 @@ def cpu_per_write(steps: list[dict]) -> float | None:
 
 async def s1_variant(ctx, cfg, on: bool, token: str, info: dict | None) -> tuple[dict, dict]:
     """One S1 run on a fresh process; the debate `info` is seeded by the first run and followed by the next ones."""
-    app = started(ctx, on, token, info)
-    server = app.servers[0]
-    scraper = None
-    try:
+    async with serving(ctx, cfg, on, token, info) as app:
+        server = app.servers[0]
         info = app.info or app.new_stream()
         pool = await app.pool()
         await pool.connect(cfg["listeners"])
         writer = await app.writer()
-        scraper = asyncio.ensure_future(scrape_every(server, token, cfg["metrics_scrape_seconds"]))
         try:
             index = int(cfg["rate"] * 2)  # warm: templates, the pool's connections, the first fan-outs
             await scenarios.measure_rate(app, [pool], writer, rate=cfg["rate"], count=index, start_index=0,
@@ -92,10 +97,6 @@ async def s1_variant(ctx, cfg, on: bool, token: str, info: dict | None) -> tuple
         finally:
             await writer.close()
             await pool.close()
-    finally:
-        if scraper:
-            scraper.cancel()
-        app.stop()
     delivered = sum(s["delivered"] for s in steps)
     out = {"metrics": on, "cpu_ms_per_comment": cpu_per_write(steps),
            "cpu_us_per_delivery": round(sum(s["cpu_s"] for s in steps) * 1e6 / delivered, 2) if delivered else None,
@@ -116,18 +117,9 @@ async def s3_variant(ctx, cfg, on: bool, token: str, convs: list, start_index: i
     n_conv = len(convs)
     rate, seconds, warmup = cfg["metrics_s3_rate"], cfg["metrics_s3_seconds"], 20
     count = int(rate * seconds)
-    app = started(ctx, on, token)
-    server = app.servers[0]
-    scraper = None
-    try:
-        sem = asyncio.Semaphore(16)
-        async with httpx.AsyncClient(base_url=server.url, timeout=60,
-                                     limits=httpx.Limits(max_connections=16)) as client:
-            async def load(cid, session):
-                async with sem:
-                    return await page_cursors(server.url, f"/messages/{cid}/", session, client=client)
-
-            pages = await asyncio.gather(*(load(cid, s) for cid, people in convs for _uid, s in people))
+    async with serving(ctx, cfg, on, token) as app:
+        server = app.servers[0]
+        pages = await conversation_pages(server, convs)
         pool = MultiStreamPool(url=f"ws://127.0.0.1:{server.port}/ws/", origin=server.url,
                                stats=Stats(start_index + warmup + count + 10), mark_prefix=b"conversation.")
         members, k = [], 0
@@ -135,16 +127,9 @@ async def s3_variant(ctx, cfg, on: bool, token: str, convs: list, start_index: i
             members.append([pool.add(f"sessionid={session}", pages[k + j]) for j, (_uid, session) in enumerate(people)])
             k += len(people)
         await pool.open()
-
-        def route(i):
-            cid, people = convs[i % n_conv]
-            _uid, session = people[(i // n_conv) % 2]
-            return session, f"/messages/{cid}/send/", {"body": message_text(i), "client_id": str(uuid.uuid4())}
-
-        writer = RoutedWriter(server.url, route, csrf_page=f"/messages/{convs[0][0]}/",
+        writer = RoutedWriter(server.url, message_route(convs), csrf_page=f"/messages/{convs[0][0]}/",
                               csrf_session=convs[0][1][0][1], max_in_flight=64)
         await writer.setup()
-        scraper = asyncio.ensure_future(scrape_every(server, token, cfg["metrics_scrape_seconds"]))
         followers_of = lambda i: members[i % n_conv]  # noqa: E731
         try:
             await measure(pool, writer, server, rate=rate, count=warmup, start_index=start_index,
@@ -156,10 +141,6 @@ async def s3_variant(ctx, cfg, on: bool, token: str, convs: list, start_index: i
         finally:
             await writer.close()
             await pool.close()
-    finally:
-        if scraper:
-            scraper.cancel()
-        app.stop()
     out = {"metrics": on, "cpu_ms_per_message": cpu_per_write([step]), "p50_ms": step["p50_ms"],
            "p99_ms": step["p99_ms"], "loss": step["loss"], "accepted": step["accepted"], "posts": step["posts"],
            "refused": step["refused"], "cpu_s": round(step["cpu_s"], 2)}

@@ -60,6 +60,28 @@ def message_text(i: int) -> str:
     return f"Benchmark message {marker(i)}: see you at the district meeting on Thursday?"
 
 
+async def conversation_pages(server, convs: list) -> list[dict]:
+    """Every participant's conversation page loaded as a browser does (16 at a time): the cursors each carries, in
+    the order of `convs` and its people."""
+    sem = asyncio.Semaphore(16)
+    async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=httpx.Limits(max_connections=16)) as client:
+        async def load(cid, session):
+            async with sem:
+                return await page_cursors(server.url, f"/messages/{cid}/", session, client=client)
+
+        return await asyncio.gather(*(load(cid, s) for cid, people in convs for _uid, s in people))
+
+
+def message_route(convs: list):
+    """Message i goes into conversation i % conversations, written alternately by either participant."""
+    def route(i):
+        cid, people = convs[i % len(convs)]
+        _uid, session = people[(i // len(convs)) % 2]
+        return session, f"/messages/{cid}/send/", {"body": message_text(i), "client_id": str(uuid.uuid4())}
+
+    return route
+
+
 # --- profile summary -------------------------------------------------------------------------------------------------
 
 def top_frames(path: Path, n: int = 30) -> dict:
@@ -138,14 +160,7 @@ async def run(ctx, cfg) -> dict:
     try:
         # Every browser loads its conversation page and reads the cursors it carries.
         stack.log(f"S3 agora: {users} users load their conversation page")
-        sem = asyncio.Semaphore(16)
-        async with httpx.AsyncClient(base_url=server.url, timeout=60,
-                                     limits=httpx.Limits(max_connections=16)) as client:
-            async def load(cid, session):
-                async with sem:
-                    return await page_cursors(server.url, f"/messages/{cid}/", session, client=client)
-
-            pages = await asyncio.gather(*(load(cid, s) for cid, people in convs for _uid, s in people))
+        pages = await conversation_pages(server, convs)
         pool = MultiStreamPool(url=f"ws://127.0.0.1:{server.port}/ws/", origin=server.url, stats=Stats(capacity),
                                mark_prefix=b"conversation.")
         members, k = [], 0
@@ -163,12 +178,7 @@ async def run(ctx, cfg) -> dict:
         connect_s = await pool.open()
         stack.log(f"S3 agora: {users} sockets follow {dict(followed)} streams ({connect_s:.1f} s to connect)")
 
-        def route(i):
-            cid, people = convs[i % n_conv]
-            _uid, session = people[(i // n_conv) % 2]
-            return session, f"/messages/{cid}/send/", {"body": message_text(i), "client_id": str(uuid.uuid4())}
-
-        writer = RoutedWriter(server.url, route, csrf_page=f"/messages/{convs[0][0]}/",
+        writer = RoutedWriter(server.url, message_route(convs), csrf_page=f"/messages/{convs[0][0]}/",
                               csrf_session=convs[0][1][0][1], max_in_flight=64)
         await writer.setup()
         followers_of = lambda i: members[i % n_conv]  # noqa: E731
