@@ -478,6 +478,8 @@ def main(argv=None):
         rows = run(world, only, args)
     finally:
         connections.close_all()
+        if connection.settings_dict.get("OPTIONS", {}).get("pool"):
+            connection.close_pool()  # else its thread tries to reconnect to the dropped database
         with connection._nodb_cursor() as cursor:  # the pool's and the worker threads' connections
             cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
         connection.creation.destroy_test_db(name, verbosity=0)
