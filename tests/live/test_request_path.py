@@ -9,6 +9,8 @@ from asgiref.sync import AsyncToSync
 from asgiref.testing import ApplicationCommunicator
 from django.core.cache import caches
 
+from live import internals
+
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
@@ -64,8 +66,6 @@ async def test_a_page_that_does_not_exist_is_the_404_page():
 
 
 async def test_with_the_shortcut_off_django_s_own_chain_serves_the_same_page():
-    from live import internals
-
     with mock.patch.dict(internals.STATUS, {"one_hop": "switched off"}):
         calls, patch = counting_async_to_sync()
         with patch:
@@ -127,3 +127,27 @@ def test_the_header_s_values_are_read_only_by_a_page_that_shows_the_header(clien
         assert cursor.call_args_list[0].args == (alice.stream_key,)
     assert f'data-live-stream="{alice.stream_key}" data-live-cursor="' in page
     assert "4 notifications non lues" in page or "4 unread notifications" in page
+
+
+@pytest.mark.needs_redis
+def test_a_rate_limit_is_one_redis_round_trip_and_agrees_with_the_cache_api(settings):
+    """Every write checks a rate limit: one script call instead of four commands one after the other, on the same
+    keys as the cache API's path (which counts while the script is unusable)."""
+    from live import ratelimit
+
+    settings.RATE_LIMITS = {"probe": "3/60"}
+    sent = []
+    client = internals.redis_client(ratelimit._slots.backend())
+    original = type(client).execute_command
+
+    def counted(self, *args, **kwargs):
+        sent.append(args[0])
+        return original(self, *args, **kwargs)
+
+    with mock.patch.object(type(client), "execute_command", counted):
+        decisions = [ratelimit.hit("probe", "visitor-rt")[0] for _ in range(4)]
+    assert decisions == [True, True, True, False]
+    assert [name for name in sent if name not in {"SCRIPT LOAD"}] == ["EVALSHA"] * 4
+    with mock.patch.dict(internals.STATUS, {"redis_client": "off"}):  # the cache API's path reads the same counters
+        allowed, retry_after = ratelimit.hit("probe", "visitor-rt")
+    assert not allowed and retry_after >= 1
