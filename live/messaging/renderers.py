@@ -108,18 +108,25 @@ def render_unread(event, r):
     conversation_id = event.data["conversation"]
 
     def read():
-        rows = list(services.participations(user_id))  # the badge and the row's unread count: one query
-        participant = next((p for p in rows if p.conversation_id == conversation_id), None)
-        row = None
-        if participant is not None:
+        posted = r.once("posted", lambda: None)
+        if posted is not None and posted[0].conversation_id == conversation_id:
             # Written in the same transaction as a message (services._post): that message is the row's last one
-            # for its recipients and author, and the participants are known.
-            posted = r.once("posted", lambda: None)
-            if posted is not None and posted[0].conversation_id == conversation_id:
-                message, _seen, users, _blockers = posted
-                row = {"unread": participant.unread, "last": message, "others": [u for u in users if u.pk != user_id]}
-            else:
-                row = presenters.inbox_data(user_id, participant)
+            # for its recipients and author, the participants are known; the counts are read after the commit
+            # (the badge counts what committed since in other conversations too): one query.
+            message, _seen, users, _blockers = posted
+            counts = services.unread_by_conversation(user_id)
+            participant = None
+            if conversation_id in counts:
+                participant = Participant(conversation=message.conversation, user_id=user_id)
+                participant.unread = counts[conversation_id]
+            row = participant and {"unread": participant.unread, "last": message,
+                                   "others": [u for u in users if u.pk != user_id]}
+            unread = sum(counts.values())
+        else:
+            rows = list(services.participations(user_id))
+            participant = next((p for p in rows if p.conversation_id == conversation_id), None)
+            row = presenters.inbox_data(user_id, participant) if participant is not None else None
+            unread = sum(p.unread for p in rows)
         notification = None
         if "notification" in event.data:
             from live.notifications.models import Notification
@@ -129,7 +136,7 @@ def render_unread(event, r):
             notification = r.once(f"notification:{pk}",
                                   lambda: Notification.objects.filter(pk=pk, user_id=user_id).first())
             notification = notification and (notification, unread_count(user_id))
-        return participant, sum(p.unread for p in rows), row, notification
+        return participant, unread, row, notification
 
     participant, unread, row, notification = r.once(f"unread:{event.stream}", read)
     ctx = {"unread_messages": unread, "oob": True, "conversation_id": conversation_id}

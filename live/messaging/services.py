@@ -13,8 +13,8 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -101,10 +101,76 @@ def unread_count(user, conversation=None) -> int:
     """Unread messages of `user`, in all their conversations or in one."""
     if not getattr(user, "is_authenticated", False):
         return 0
-    qs = participations(user)
+    counts = unread_by_conversation(user.pk)
     if conversation is not None:
-        qs = qs.filter(conversation=conversation)
-    return sum(qs.values_list("unread", flat=True))
+        return counts.get(getattr(conversation, "pk", conversation), 0)
+    return sum(counts.values())
+
+
+# --- the hot reads, written out ----------------------------------------------------------------------------------------
+# A message's write and its pushes, and the header badge of every page, read these. Built by the ORM (nested
+# subqueries with outer references), building and compiling them cost more CPU than the rest of the write
+# (bench/write_cost, docs/performance.md); written out they cost a fraction. The same definition as
+# unread_messages(), for the participant row `p`.
+
+def _sql_unread(p: str) -> str:
+    return f"""
+        SELECT 1 FROM {Message._meta.db_table} m
+        WHERE m.conversation_id = {p}.conversation_id AND m.id > {p}.last_read_id AND m.kind = '{Message.Kind.MESSAGE}'
+          AND m.hidden_at IS NULL AND m.author_id <> {p}.user_id
+          AND NOT EXISTS (SELECT 1 FROM {Block._meta.db_table} b
+                          WHERE b.blocker_id = {p}.user_id AND b.blocked_id = m.author_id)"""
+
+
+def unread_by_conversation(user_id: int) -> dict[int, int]:
+    """{conversation pk: unread messages} over the person's active conversations: one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT p.conversation_id, (SELECT count(*) FROM ({_sql_unread("p")}) unread)
+            FROM {Participant._meta.db_table} p WHERE p.user_id = %s AND p.left_at IS NULL""", [user_id])
+        return dict(cursor.fetchall())
+
+
+def _columns(model, alias: str) -> tuple[list[str], list[str]]:
+    fields = model._meta.concrete_fields
+    return [f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields], [f.attname for f in fields]
+
+
+def _participants_for_writing(conversation_id: int, author_id: int) -> list[Participant]:
+    """The active participants, each with its user and conversation loaded, `preferences` (their notification
+    preferences, or None), `blocks_author` and `had_unread`: one statement."""
+    from live.notifications.models import Preferences
+
+    models = [(Participant, "p"), (User, "u"), (Conversation, "c"), (Preferences, "n")]
+    columns = [_columns(model, alias) for model, alias in models]
+    cursor_sql = f"""
+        SELECT {", ".join(c for cols, _names in columns for c in cols)},
+               EXISTS (SELECT 1 FROM {Block._meta.db_table} b WHERE b.blocker_id = p.user_id AND b.blocked_id = %s),
+               EXISTS ({_sql_unread("p")})
+        FROM {Participant._meta.db_table} p
+        JOIN {User._meta.db_table} u ON u.id = p.user_id
+        JOIN {Conversation._meta.db_table} c ON c.id = p.conversation_id
+        LEFT JOIN {Preferences._meta.db_table} n ON n.user_id = p.user_id
+        WHERE p.conversation_id = %s AND p.left_at IS NULL
+        ORDER BY p.id"""
+    with connection.cursor() as cursor:
+        cursor.execute(cursor_sql, [author_id, conversation_id])
+        rows = cursor.fetchall()
+    people, conversation = [], None
+    for row in rows:
+        values, at = [], 0
+        for _cols, names in columns:
+            values.append(row[at:at + len(names)])
+            at += len(names)
+        participant = Participant.from_db(connection.alias, columns[0][1], values[0])
+        participant.user = User.from_db(connection.alias, columns[1][1], values[1])
+        conversation = conversation or Conversation.from_db(connection.alias, columns[2][1], values[2])
+        participant.conversation = conversation
+        participant.preferences = (Preferences.from_db(connection.alias, columns[3][1], values[3])
+                                   if values[3][0] is not None else None)
+        participant.blocks_author, participant.had_unread = row[at], row[at + 1]
+        people.append(participant)
+    return people
 
 
 def others(conversation, user, *, active=True) -> list:
@@ -272,12 +338,7 @@ def _lock_for_writing(conversation_id: int, author) -> tuple[Participant, list[P
     unread (`had_unread`: a new burst notifies them; an author who had is marked read by writing)."""
     if not Conversation.objects.filter(pk=conversation_id).update(last_message_at=timezone.now()):
         raise Conversation.DoesNotExist
-    people = list(Participant.objects.filter(conversation_id=conversation_id, left_at__isnull=True)
-                  .select_related("user", "user__notification_preferences", "conversation")
-                  .annotate(blocks_author=Exists(Block.objects.filter(blocker_id=OuterRef("user_id"),
-                                                                      blocked_id=author.pk)),
-                            had_unread=Exists(unread_messages()))
-                  .order_by("pk"))
+    people = _participants_for_writing(conversation_id, author.pk)
     me = next((p for p in people if p.user_id == author.pk), None)
     if me is None:
         raise Conversation.DoesNotExist
@@ -319,21 +380,13 @@ def _post(*, me: Participant, recipients: list[Participant], author, body: str, 
             notification = notifications.record(
                 user=user, kind="message", url=conversation.get_absolute_url(),
                 text=gettext_lazy("%(name)s sent you a private message"), params={"name": author.public_name},
-                subject=f"message:{message.pk}", preferences=_preferences_or_none(user))
+                subject=f"message:{message.pk}", preferences=participant.preferences)
             folded["notification"] = notification.pk
             reads[f"notification:{notification.pk}"] = notification
         events.append(streams.append(user.stream_key, "messages.unread", conversation=conversation.pk, **folded))
     for event in events:
         event.reads = reads
     return message
-
-
-def _preferences_or_none(user):
-    """The notification preferences read with the participant (None when the person never saved any)."""
-    try:
-        return user.notification_preferences
-    except ObjectDoesNotExist:
-        return None
 
 
 @transaction.atomic

@@ -134,3 +134,29 @@ def test_a_stranger_posting_gets_the_404_of_a_missing_conversation_and_nothing_i
     chat.refresh_from_db()
     assert (last_event_id(), chat.messages.count(), chat.last_message_at) == before
     assert Participant.objects.filter(user=carol).count() == 0
+
+
+def test_the_written_out_reads_load_what_the_orm_loads(alice, bob, carol, chat):
+    """services._participants_for_writing builds the models from its own statement: every field as the ORM reads
+    it (a field type added later with a database converter would show here), and the same flags as the ORM's
+    definition of unread messages."""
+    from live.messaging.models import Block
+    from live.notifications.services import preferences_of
+
+    preferences_of(bob)
+    Block.objects.create(blocker=bob, blocked=carol)
+    people = services._participants_for_writing(chat.pk, carol.pk)
+    orm = list(Participant.objects.filter(conversation=chat, left_at__isnull=True)
+               .select_related("user", "conversation").order_by("pk"))
+    assert [p.pk for p in people] == [p.pk for p in orm]
+    for raw, loaded in zip(people, orm, strict=True):
+        for a, b in [(raw, loaded), (raw.user, loaded.user), (raw.conversation, loaded.conversation)]:
+            assert {f.attname: getattr(a, f.attname) for f in type(b)._meta.concrete_fields} == \
+                {f.attname: getattr(b, f.attname) for f in type(b)._meta.concrete_fields}
+    by_user = {p.user_id: p for p in people}
+    assert by_user[bob.pk].blocks_author and not by_user[alice.pk].blocks_author
+    assert by_user[bob.pk].had_unread and not by_user[alice.pk].had_unread
+    assert by_user[bob.pk].preferences.user_id == bob.pk
+    assert services.unread_by_conversation(bob.pk) == {chat.pk: 1}
+    assert services.unread_by_conversation(bob.pk) == dict(
+        services.participations(bob).values_list("conversation_id", "unread"))
