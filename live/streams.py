@@ -12,8 +12,9 @@ stream type registers, from its app:
   audience and language that some socket follows (live/variants.py), the same bytes for every socket of that
   audience. The renderings of one event read the database once between them (`Rendering.once`).
 
-Events carry only ids; they render from the current database state, on publish and on replay alike, so a replay
-never resurrects content that was hidden since.
+Events carry only ids; they render from the database, on publish and on replay alike, so a replay never
+resurrects content that was hidden since. On publish, the writer may hand over what it already holds, as it
+commits (`append(..., known={"comment": comment})`): a later change has its own, later event, rendered after it.
 """
 
 from __future__ import annotations
@@ -174,27 +175,71 @@ def _insert_event(key: str, kind: str, data: dict) -> tuple[Event, str]:
     return event, row[2]
 
 
-def append(key: str, kind: str, **data) -> Event:
+def _insert_events(keys: list[str], kind: str, data: dict) -> dict[str, tuple[Event, str]]:
+    """`_insert_event` on several streams in one statement: their counter rows locked in key order (any two writers
+    appending to the same streams take them in the same order), each advanced, and an event inserted on each.
+    Streams without a counter row yet get theirs one by one (their first event only)."""
+    counters, events = StreamCounter._meta.db_table, Event._meta.db_table
+    created_at = timezone.now()
+    sql = (f"WITH locked AS (SELECT key FROM {counters} WHERE key = ANY(%s) ORDER BY key FOR UPDATE), "
+           f"counter AS (UPDATE {counters} AS c SET seq = c.seq + 1 FROM locked WHERE c.key = locked.key "
+           f"RETURNING c.key, c.seq, c.epoch) "
+           f"INSERT INTO {events} (stream, seq, kind, data, created_at) SELECT counter.key, counter.seq, %s, %s, %s "
+           f"FROM counter RETURNING id, stream, seq, (SELECT epoch FROM counter WHERE counter.key = stream)")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sorted(keys), kind, Event._meta.get_field("data").get_db_prep_value(data, connection),
+                             created_at])
+        rows = cursor.fetchall()
+    out = {}
+    for pk, key, seq, epoch in rows:
+        event = Event(id=pk, stream=key, seq=seq, kind=kind, data=data, created_at=created_at)
+        event._state.adding, event._state.db = False, connection.alias
+        out[key] = (event, epoch)
+    for key in keys:
+        if key not in out:
+            out[key] = _insert_event(key, kind, data)
+    return out
+
+
+def _push_after_commit(event: Event) -> None:
+    # Once: a push the layer missed is delivered by the sweep (publish never raises; a renderer might).
+    effects.after_commit(f"push of {event.stream}#{event.seq}", lambda: publish(event), attempts=1)
+
+
+def append(key: str, kind: str, *, known: dict | None = None, **data) -> Event:
     """Record an event on a stream in the current transaction; it is pushed once the transaction commits.
 
     A rolled-back transaction takes its event and its seq with it, so nothing is pushed and no gap is left.
+    `known`: what the writer already holds of what the event's renderings read (`Rendering.once` names, e.g.
+    `{"comment": comment}`), as it commits: the push renders from it instead of reading it again. A replay reads
+    everything afresh from the database.
     """
     assert STREAM_KEY_RE.match(key), key
     with transaction.atomic(savepoint=False):
         event, epoch = _insert_event(key, kind, data)
     event.epoch = epoch
-    # Once: a push the layer missed is delivered by the sweep (publish never raises; a renderer might).
-    effects.after_commit(f"push of {key}#{event.seq}", lambda: publish(event), attempts=1)
+    if known:
+        event.reads = dict(known)
+    _push_after_commit(event)
     return event
 
 
-def append_together(keys: Iterable[str], kind: str, **data) -> list[Event]:
-    """One change told on several streams (a meeting's phones, screen and console): `append` to each, and their
-    renderings share what they read (`Rendering.once`), so the data they have in common is loaded once."""
-    reads: dict = {}
-    events = [append(key, kind, **data) for key in keys]
-    for event in events:
+def append_together(keys: Iterable[str], kind: str, *, known: dict | None = None, **data) -> list[Event]:
+    """One change told on several streams (a meeting's phones, screen and console): `append` to each, in one
+    statement for all of them, and their renderings share what they read (`Rendering.once`, seeded with `known`),
+    so the data they have in common is loaded once."""
+    keys = list(keys)
+    for key in keys:
+        assert STREAM_KEY_RE.match(key), key
+    reads: dict = dict(known or {})
+    with transaction.atomic(savepoint=False):
+        inserted = _insert_events(keys, kind, data)
+    events = []
+    for key in keys:
+        event, event.epoch = inserted[key]
         event.reads = reads
+        _push_after_commit(event)
+        events.append(event)
     return events
 
 
