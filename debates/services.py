@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -84,13 +84,25 @@ def _locked_debate(debate) -> Debate:
     return Debate.objects.select_for_update(of=("self",)).get(pk=debate.pk)
 
 
-def _shared_debate(debate_id) -> Debate:
+def _shared_debate(debate_id, *, posted_by=None, client_id="") -> Debate:
     """The debate row under a SHARE lock: many comments and votes go on at once, but none slips in while a
-    close or a lock (FOR UPDATE) commits, and a close waits for the comments already under way."""
+    close or a lock (FOR UPDATE) commits, and a close waits for the comments already under way.
+
+    With `posted_by` and `client_id`, the same statement says (`.already`) which comment of theirs carries that
+    client id, if any: a retried post is recognized without a query of its own."""
     if connection.vendor == "postgresql":
-        table = Debate._meta.db_table
+        table, comments = Debate._meta.db_table, Comment._meta.db_table
+        if posted_by is not None and client_id:
+            return Debate.objects.raw(
+                f'SELECT d.*, (SELECT c."id" FROM "{comments}" c WHERE c."author_id" = %s AND c."client_id" = %s) '
+                f'AS "already" FROM "{table}" d WHERE d."id" = %s FOR SHARE OF d',
+                [posted_by.pk, client_id, debate_id])[0]
         return Debate.objects.raw(f'SELECT * FROM "{table}" WHERE "id" = %s FOR SHARE', [debate_id])[0]
-    return Debate.objects.get(pk=debate_id)  # SQLite serializes writers anyway
+    debate = Debate.objects.get(pk=debate_id)  # SQLite serializes writers anyway
+    if posted_by is not None and client_id:
+        debate.already = Comment.objects.filter(author=posted_by, client_id=client_id).values_list(
+            "pk", flat=True).first()
+    return debate
 
 
 def _slow_mode(user, debate) -> None:
@@ -271,17 +283,27 @@ def _notify_mentions(comment, mentions: dict, already: set) -> None:
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 
 
-@transaction.atomic
 def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL, client_id="") -> Comment:
     """A root comment (with a stance) or a reply (down to three levels). Notifies the parent's author and the
     people mentioned. `client_id` (from the form) makes a retried post return the comment it already created."""
-    client_id = client_id if client_id and CLIENT_ID_RE.match(client_id) else ""
-    if client_id and getattr(author, "pk", None):
-        existing = Comment.objects.filter(author=author, client_id=client_id).first()
-        if existing is not None:
-            return existing
+    client_id = client_id if client_id and CLIENT_ID_RE.match(client_id) and getattr(author, "pk", None) else ""
+    try:
+        return _post_comment(author=author, debate=debate, body=body, parent=parent, alignment=alignment,
+                             client_id=client_id)
+    except IntegrityError:
+        # The same post sent twice at once (a retry racing the first): the first one won, this one wrote nothing.
+        first = Comment.objects.filter(author=author, client_id=client_id).first() if client_id else None
+        if first is None:
+            raise
+        return first
+
+
+@transaction.atomic
+def _post_comment(*, author, debate, body, parent, alignment, client_id) -> Comment:
     body = _comment_body(body)
-    debate = _shared_debate(debate.pk)
+    debate = _shared_debate(debate.pk, posted_by=author, client_id=client_id)
+    if getattr(debate, "already", None):
+        return Comment.objects.get(pk=debate.already)
     ensure_can_comment(author, debate)
     if parent is not None:
         if parent.debate_id != debate.pk:
@@ -298,23 +320,17 @@ def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL,
     _slow_mode(author, debate)
     ratelimit.enforce("comment", author)
     html, mentions = render_body(body)
-    try:
-        with transaction.atomic():
-            comment = Comment.objects.create(
-                debate=debate, author=author, parent=parent,
-                root_id=(parent.root_id or parent.pk) if parent else None,
-                depth=parent.depth + 1 if parent else 0, alignment=alignment, body=body, body_html=html,
-                client_id=client_id,
-            )
-    except IntegrityError:
-        if not client_id:
-            raise
-        # The same post, sent twice at once: the first one won.
-        return Comment.objects.get(author=author, client_id=client_id)
+    comment = Comment.objects.create(
+        debate=debate, author=author, parent=parent, root_id=(parent.root_id or parent.pk) if parent else None,
+        depth=parent.depth + 1 if parent else 0, alignment=alignment, body=body, body_html=html, client_id=client_id,
+    )
     if parent is not None:
-        Comment.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
-        Comment.objects.filter(pk=comment.root_id).update(thread_size=F("thread_size") + 1)
-    streams.append(debate.stream_key, "comment.posted", comment=comment.pk)
+        # The parent's replies and the thread's size, in one statement (the parent may be the thread's root).
+        Comment.objects.filter(pk__in={parent.pk, comment.root_id}).update(
+            reply_count=F("reply_count") + Case(When(pk=parent.pk, then=1), default=0),
+            thread_size=F("thread_size") + Case(When(pk=comment.root_id, then=1), default=0))
+    # The push renders the comment as committed, without reading it again (a later change has its own event).
+    streams.append(debate.stream_key, "comment.posted", comment=comment.pk, known={"comment": comment})
     _recount_after_commit(debate.pk)
     notified = {author.pk}
     if parent is not None and parent.author_id not in notified and parent.author.is_active:
@@ -421,16 +437,24 @@ def vote(*, comment, user, value: int) -> Comment:
     current = Vote.objects.filter(comment=comment, user=user).values_list("value", flat=True).first() or 0
     if current == value:
         return comment  # nothing changes: no event
+    # The comment row is locked: this person's vote on it cannot change under us (no savepoint, no upsert).
     if value == 0:
         Vote.objects.filter(comment=comment, user=user).delete()
+    elif current == 0:
+        Vote.objects.create(comment=comment, user=user, value=value)
     else:
-        Vote.objects.update_or_create(comment=comment, user=user, defaults={"value": value})
-    counts = Vote.objects.filter(comment=comment).aggregate(up=Count("pk", filter=Q(value=Vote.UP)),
-                                                            down=Count("pk", filter=Q(value=Vote.DOWN)))
-    comment.upvotes, comment.downvotes = counts["up"], counts["down"]
+        Vote.objects.filter(comment=comment, user=user).update(value=value)
+    # Counted again from the votes (not incremented), in the statement that stores the counts.
+    table, votes = Comment._meta.db_table, Vote._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" SET "upvotes" = v.up, "downvotes" = v.down, "score" = v.up - v.down '
+            f'FROM (SELECT COUNT(*) FILTER (WHERE "value" = %s) AS up, COUNT(*) FILTER (WHERE "value" = %s) AS down '
+            f'FROM "{votes}" WHERE "comment_id" = %s) AS v WHERE "id" = %s RETURNING "upvotes", "downvotes"',
+            [Vote.UP, Vote.DOWN, comment.pk, comment.pk])
+        comment.upvotes, comment.downvotes = cursor.fetchone()
     comment.score = comment.upvotes - comment.downvotes
-    comment.save(update_fields=["upvotes", "downvotes", "score"])
-    streams.append(comment.debate.stream_key, "comment.voted", comment=comment.pk)
+    streams.append(comment.debate.stream_key, "comment.voted", comment=comment.pk, known={"comment": comment})
     return comment
 
 

@@ -223,7 +223,7 @@ def _parent(request) -> Comment | None:
     if not parent_id:
         return None
     try:
-        return Comment.objects.select_related("author").get(pk=int(parent_id))
+        return Comment.objects.select_related("author", "debate").get(pk=int(parent_id))
     except (ValueError, OverflowError, Comment.DoesNotExist):
         raise ValidationError(_("The comment you reply to does not exist.")) from None
 
@@ -260,9 +260,11 @@ def _refused_comment_page(request, exc, pk, comment_pk=None):
 @login_required
 @actions.action(slot=_comment_slot, page=_refused_comment_page)
 def comment_create(request, pk):
-    debate = get_object_or_404(Debate, pk=pk)
+    parent = _parent(request)
+    # A reply's debate comes with its parent (the service refuses a parent from another debate).
+    debate = parent.debate if parent is not None and parent.debate_id == pk else get_object_or_404(Debate, pk=pk)
     comment = services.post_comment(author=request.user, debate=debate, body=request.POST.get("body", ""),
-                                    parent=_parent(request), alignment=request.POST.get("alignment") or Stance.NEUTRAL,
+                                    parent=parent, alignment=request.POST.get("alignment") or Stance.NEUTRAL,
                                     client_id=request.POST.get("client_id", ""))
     if request.htmx:
         return HttpResponse(status=204)

@@ -1,0 +1,109 @@
+"""A comment (with its stance), a reply and a vote, each through its view as htmx posts it, cost at most
+MAX_QUERIES SQL statements with their push rendered for every variant of the debate (public and moderators, French
+and English): the write path cannot drift back (issue 17)."""
+
+import secrets
+
+import pytest
+from django.urls import reverse
+
+from debates.models import Comment, Stance
+from tests.debates.conftest import make_debate
+from tests.live.write_cost import MAX_QUERIES, follow, pushes
+from tests.meetings.conftest import signed_in
+
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.needs_redis, pytest.mark.django_db(transaction=True)]
+
+VARIANTS = {"public:fr", "public:en", "moderators:fr", "moderators:en"}
+NOTIFICATION_QUERIES = 6
+
+
+@pytest.fixture
+def debate(fiona):
+    debate = make_debate(fiona)
+    follow((debate.stream_key, "public"), (debate.stream_key, "moderators"))
+    return debate
+
+
+def post(client, url, data):
+    """As the page's form does it with htmx (a comment form carries its idempotency key)."""
+    if url.endswith("/comments/"):
+        data = {"client_id": secrets.token_urlsafe(12), **data}
+    response = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert response.status_code in (200, 204), response.content[:300]
+    return response
+
+
+def test_it_posts_a_comment_with_its_stance_within_budget(alice, debate, monkeypatch,
+        django_assert_max_num_queries):
+    client = signed_in(alice)
+    url = reverse("debates:comment_create", args=[debate.pk])
+    post(client, url, {"body": "D'abord, une première idée."})  # warm: the first write creates what lasts
+    with pushes(monkeypatch) as pushed, django_assert_max_num_queries(MAX_QUERIES):
+        post(client, url, {"body": "La place doit rester ouverte aux voitures le samedi.",
+                           "alignment": str(Stance.AGAINST)})
+    comment = Comment.objects.latest("pk")
+    assert comment.alignment == Stance.AGAINST
+    assert pushed[debate.stream_key] == VARIANTS
+
+
+def test_it_posts_a_reply_within_budget(alice, debate, monkeypatch,
+        django_assert_max_num_queries):
+    from debates import services
+
+    parent = services.post_comment(author=alice, debate=debate, body="Qui est pour des bancs ?")
+    client = signed_in(alice)
+    url = reverse("debates:comment_create", args=[debate.pk])
+    post(client, url, {"body": "Un premier mot.", "parent": str(parent.pk)})
+    with pushes(monkeypatch) as pushed, django_assert_max_num_queries(MAX_QUERIES):
+        post(client, url, {"body": "Moi, à l'ombre des platanes.", "parent": str(parent.pk)})
+    assert Comment.objects.filter(parent=parent).latest("pk").body == "Moi, à l'ombre des platanes."
+    assert pushed[debate.stream_key] == VARIANTS
+    parent.refresh_from_db()
+    assert (parent.reply_count, parent.thread_size) == (2, 2)
+
+
+def test_a_reply_that_notifies_costs_the_notification_on_top(alice, bob, debate, monkeypatch,
+                                                              django_assert_max_num_queries):
+    """Bob is told that alice replied: live.notifications.notify() writes his notification and its event on his
+    own stream (NOTIFICATION_QUERIES statements, his preferences read and a savepoint included)."""
+    from debates import services
+
+    parent = services.post_comment(author=bob, debate=debate, body="Qui est pour des bancs ?")
+    client = signed_in(alice)
+    url = reverse("debates:comment_create", args=[debate.pk])
+    post(client, url, {"body": "Un premier mot.", "parent": str(parent.pk)})
+    with pushes(monkeypatch), django_assert_max_num_queries(MAX_QUERIES + NOTIFICATION_QUERIES):
+        post(client, url, {"body": "Moi, à l'ombre des platanes.", "parent": str(parent.pk)})
+    assert bob.notifications.filter(kind="debate.reply").count() == 2
+
+
+def test_it_counts_a_vote_within_budget(alice, bob, debate, monkeypatch,
+        django_assert_max_num_queries):
+    from debates import services
+
+    comments = [services.post_comment(author=bob, debate=debate, body=f"Idée numéro {i}") for i in range(2)]
+    client = signed_in(alice)
+    post(client, reverse("debates:vote", args=[debate.pk, comments[0].pk]), {"value": "up"})
+    with pushes(monkeypatch) as pushed, django_assert_max_num_queries(MAX_QUERIES):
+        response = post(client, reverse("debates:vote", args=[debate.pk, comments[1].pk]), {"value": "down"})
+    comments[1].refresh_from_db()
+    assert (comments[1].upvotes, comments[1].downvotes, comments[1].score) == (0, 1, -1)
+    assert 'aria-pressed="true" data-vote="down"' in response.content.decode()
+    assert pushed[debate.stream_key] == {"*:fr", "*:en"}  # the score: the same for every audience
+
+
+def test_it_changes_a_comments_stance_within_budget(alice, debate, monkeypatch, django_assert_max_num_queries):
+    """Alice edits her root comment to take the other side: the comment and the tallies change on every page."""
+    from debates import services
+
+    mine = services.post_comment(author=alice, debate=debate, body="Je suis pour, à condition d'avoir des bancs.",
+                                 alignment=Stance.FOR)
+    client = signed_in(alice)
+    url = reverse("debates:comment_edit", args=[debate.pk, mine.pk])
+    post(client, url, {"body": mine.body, "alignment": str(Stance.NEUTRAL)})
+    with pushes(monkeypatch) as pushed, django_assert_max_num_queries(MAX_QUERIES):
+        post(client, url, {"body": mine.body, "alignment": str(Stance.AGAINST)})
+    mine.refresh_from_db()
+    assert mine.alignment == Stance.AGAINST
+    assert pushed[debate.stream_key] == VARIANTS
