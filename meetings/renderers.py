@@ -33,6 +33,22 @@ def _meeting(event, r) -> Meeting | None:
     return r.once("meeting", lambda: Meeting.objects.filter(pk=pk).select_related("current_item").first())
 
 
+def renderer(kind: str, *, audience: str):
+    """Register `fn(event, r, meeting)` as how `kind` renders for `audience`: `meeting` is the event's meeting, read
+    once for all the event's renderings (or handed over by the service that wrote it); an event of a meeting deleted
+    since shows nothing. Stack them to register one function for several kinds."""
+
+    def decorator(fn):
+        def render(event, r):
+            meeting = _meeting(event, r)
+            return None if meeting is None else fn(event, r, meeting)
+
+        streams.renderer(kind, audience=audience)(render)
+        return fn
+
+    return decorator
+
+
 def _screen(r, meeting, *regions) -> str:
     context = r.once(("screen", regions), lambda: rendering.screen_context(meeting, regions))
     return "".join(_part(region, context) for region in regions)
@@ -62,11 +78,17 @@ def _also(event, r) -> list[Contribution]:
                                        .select_related("participant__user", "agenda_item")))
 
 
-@streams.renderer("contribution.changed", audience=PUBLIC)
-def render_contribution(event, r):
-    meeting = _meeting(event, r)
-    if meeting is None:
-        return None
+def _arrived(event, contribution) -> bool:
+    """The event brings `contribution` onto the phones and the screen (posted without pre-moderation, or approved):
+    its frames carry it, and the regions around it (the pinned one) do not change. Such frames never depend on when
+    they are rendered: every contribution that arrives reaches the screen, in the order of its stream, even when the
+    hub fills a hole from the log after later contributions committed (docs/performance.md)."""
+    return bool(event.data.get("announce")) and contribution is not None and contribution.is_visible \
+        and not contribution.pinned
+
+
+@renderer("contribution.changed", audience=PUBLIC)
+def render_contribution(event, r, meeting):
     contribution, also, base = _contribution(event, r), _also(event, r), rendering.common(meeting)
     html = []
     if contribution is not None:
@@ -80,22 +102,24 @@ def render_contribution(event, r):
     for c in also:
         if c.is_visible:
             html.append(_part("contribution", {**base, "c": c}))
-    pinned = r.once("pinned", lambda: rendering.pinned_contribution(meeting))
-    html.append(_part("pinned", {**base, "pinned": pinned}))
+    if not _arrived(event, contribution):
+        pinned = r.once("pinned", lambda: rendering.pinned_contribution(meeting))
+        html.append(_part("pinned", {**base, "pinned": pinned}))
     return "".join(html)
 
 
-@streams.renderer("contribution.changed", audience=SCREEN)
-def render_contribution_on_screen(event, r):
-    meeting = _meeting(event, r)
-    return None if meeting is None else _screen(r, meeting, "screen-pinned", "screen-feed")
+@renderer("contribution.changed", audience=SCREEN)
+def render_contribution_on_screen(event, r, meeting):
+    """An arriving contribution inserts its own card at the top of the feed (the screen keeps the latest
+    MEETINGS_SCREEN_ITEMS); any other change re-renders the pinned one and the feed from the current state."""
+    contribution = _contribution(event, r)
+    if _arrived(event, contribution):
+        return _render("screen-feed-insert", {**rendering.common(meeting), "c": contribution})
+    return _screen(r, meeting, "screen-pinned", "screen-feed")
 
 
-@streams.renderer("contribution.changed", audience=CONSOLE)
-def render_contribution_on_console(event, r):
-    meeting = _meeting(event, r)
-    if meeting is None:
-        return None
+@renderer("contribution.changed", audience=CONSOLE)
+def render_contribution_on_console(event, r, meeting):
     contribution, base = _contribution(event, r), rendering.common(meeting)
     html = [_render("console-contribution", {**base, "c": c})
             for c in ([contribution] if contribution else []) + _also(event, r)]
@@ -105,32 +129,25 @@ def render_contribution_on_console(event, r):
 
 # --- the session -------------------------------------------------------------------------------------------------
 
-@streams.renderer("session.changed", audience=PUBLIC)
-@streams.renderer("meeting.changed", audience=PUBLIC)
-def render_session(event, r):
-    meeting = _meeting(event, r)
-    if meeting is None:
-        return None
+@renderer("session.changed", audience=PUBLIC)
+@renderer("meeting.changed", audience=PUBLIC)
+def render_session(event, r, meeting):
     context = _speakers(r, meeting)
     state = _("The live session is open.") if meeting.live_open else _("The live session is closed.")
     parts = [_part(name, context) for name in ("live-state", "current-item", "speakers")]
     return "".join(parts) + streams.announcement(state)
 
 
-@streams.renderer("session.changed", audience=SCREEN)
-@streams.renderer("meeting.changed", audience=SCREEN)
-def render_session_on_screen(event, r):
-    meeting = _meeting(event, r)
-    return None if meeting is None else _part("screen-body", r.once("screen", lambda: rendering.screen_context(
+@renderer("session.changed", audience=SCREEN)
+@renderer("meeting.changed", audience=SCREEN)
+def render_session_on_screen(event, r, meeting):
+    return _part("screen-body", r.once("screen", lambda: rendering.screen_context(
         meeting)))
 
 
-@streams.renderer("session.changed", audience=CONSOLE)
-@streams.renderer("meeting.changed", audience=CONSOLE)
-def render_session_on_console(event, r):
-    meeting = _meeting(event, r)
-    if meeting is None:
-        return None
+@renderer("session.changed", audience=CONSOLE)
+@renderer("meeting.changed", audience=CONSOLE)
+def render_session_on_console(event, r, meeting):
     context = r.once("console", lambda: rendering.console_context(meeting))
     return "".join(_part(name, context) for name in ("console-session", "console-stats", "console-agenda",
                                                       "console-polls", "console-speakers"))
@@ -138,27 +155,20 @@ def render_session_on_console(event, r):
 
 # --- the agenda --------------------------------------------------------------------------------------------------
 
-@streams.renderer("agenda.changed", audience=PUBLIC)
-def render_agenda(event, r):
-    meeting = _meeting(event, r)
-    if meeting is None:
-        return None
+@renderer("agenda.changed", audience=PUBLIC)
+def render_agenda(event, r, meeting):
     item = meeting.current_item
     announce = streams.announcement(_("Now on the agenda: %(title)s") % {"title": item.title}) if item else ""
     return _part("current-item", rendering.common(meeting)) + announce
 
 
-@streams.renderer("agenda.changed", audience=SCREEN)
-def render_agenda_on_screen(event, r):
-    meeting = _meeting(event, r)
-    return None if meeting is None else _screen(r, meeting, "screen-top")
+@renderer("agenda.changed", audience=SCREEN)
+def render_agenda_on_screen(event, r, meeting):
+    return _screen(r, meeting, "screen-top")
 
 
-@streams.renderer("agenda.changed", audience=CONSOLE)
-def render_agenda_on_console(event, r):
-    meeting = _meeting(event, r)
-    if meeting is None:
-        return None
+@renderer("agenda.changed", audience=CONSOLE)
+def render_agenda_on_console(event, r, meeting):
     agenda = r.once("agenda", lambda: list(meeting.agenda_items.all()))
     return _part("console-agenda", {**rendering.common(meeting), "agenda": agenda})
 
@@ -169,11 +179,8 @@ def _poll_card(poll, meeting):
     return {**rendering.common(meeting), "p": rendering.poll_card(poll)}
 
 
-@streams.renderer("poll.changed", audience=PUBLIC)
-def render_poll(event, r):
-    meeting = _meeting(event, r)
-    if meeting is None:
-        return None
+@renderer("poll.changed", audience=PUBLIC)
+def render_poll(event, r, meeting):
     poll = r.once("poll", lambda: Poll.objects.filter(pk=event.data["poll"]).prefetch_related("choices").first())
     if poll is None or poll.status == Poll.Status.DRAFT:
         return _render("poll-delete", {"pk": event.data["poll"]})
@@ -183,11 +190,8 @@ def render_poll(event, r):
     return html
 
 
-@streams.renderer("poll.answered", audience=PUBLIC)
-def render_poll_answered(event, r):
-    meeting = _meeting(event, r)
-    if meeting is None:
-        return None
+@renderer("poll.answered", audience=PUBLIC)
+def render_poll_answered(event, r, meeting):
     poll = r.once("poll", lambda: Poll.objects.filter(pk=event.data["poll"]).first())
     if poll is None:
         return None
@@ -203,51 +207,42 @@ def render_poll_answered(event, r):
     return html
 
 
-@streams.renderer("poll.changed", audience=SCREEN)
-@streams.renderer("poll.answered", audience=SCREEN)
-def render_poll_on_screen(event, r):
-    meeting = _meeting(event, r)
-    return None if meeting is None else _screen(r, meeting, "screen-poll")
+@renderer("poll.changed", audience=SCREEN)
+@renderer("poll.answered", audience=SCREEN)
+def render_poll_on_screen(event, r, meeting):
+    return _screen(r, meeting, "screen-poll")
 
 
-@streams.renderer("poll.changed", audience=CONSOLE)
-@streams.renderer("poll.answered", audience=CONSOLE)
-def render_poll_on_console(event, r):
-    meeting = _meeting(event, r)
-    return None if meeting is None else _polls(r, meeting)
+@renderer("poll.changed", audience=CONSOLE)
+@renderer("poll.answered", audience=CONSOLE)
+def render_poll_on_console(event, r, meeting):
+    return _polls(r, meeting)
 
 
 # --- speakers, participants, registrations ------------------------------------------------------------------------
 
-@streams.renderer("speakers.changed", audience=PUBLIC)
-def render_speakers(event, r):
-    meeting = _meeting(event, r)
-    return None if meeting is None else _part("speakers", _speakers(r, meeting))
+@renderer("speakers.changed", audience=PUBLIC)
+def render_speakers(event, r, meeting):
+    return _part("speakers", _speakers(r, meeting))
 
 
-@streams.renderer("speakers.changed", audience=SCREEN)
-def render_speakers_on_screen(event, r):
-    meeting = _meeting(event, r)
-    return None if meeting is None else _screen(r, meeting, "screen-speakers")
+@renderer("speakers.changed", audience=SCREEN)
+def render_speakers_on_screen(event, r, meeting):
+    return _screen(r, meeting, "screen-speakers")
 
 
-@streams.renderer("speakers.changed", audience=CONSOLE)
-def render_speakers_on_console(event, r):
-    meeting = _meeting(event, r)
-    return None if meeting is None else _part("console-speakers", _speakers(r, meeting))
+@renderer("speakers.changed", audience=CONSOLE)
+def render_speakers_on_console(event, r, meeting):
+    return _part("console-speakers", _speakers(r, meeting))
 
 
-@streams.renderer("participant.joined", audience=CONSOLE)
-def render_joined(event, r):
-    meeting = _meeting(event, r)
-    return None if meeting is None else _stats(r, meeting)
+@renderer("participant.joined", audience=CONSOLE)
+def render_joined(event, r, meeting):
+    return _stats(r, meeting)
 
 
-@streams.renderer("registration.changed")
-def render_registration(event, r):
-    meeting = _meeting(event, r)
-    if meeting is None:
-        return None
+@renderer("registration.changed", audience=streams.ALL)
+def render_registration(event, r, meeting):
     registered = r.once("registered", lambda: meeting.registrations.count())
     return _part("registration-count", {"meeting": meeting, "registered": registered})
 
@@ -259,11 +254,8 @@ def render_rotated(event, r):
 
 # --- reactions ----------------------------------------------------------------------------------------------------
 
-@streams.renderer("reactions.changed", audience=SCREEN)
-def render_reactions_on_screen(event, r):
-    meeting = _meeting(event, r)
-    if meeting is None:
-        return None
+@renderer("reactions.changed", audience=SCREEN)
+def render_reactions_on_screen(event, r, meeting):
     counts = event.data.get("counts") or {}
     bubbles = []
     for i, (kind, emoji, _label) in enumerate(rendering.REACTIONS):
@@ -275,8 +267,7 @@ def render_reactions_on_screen(event, r):
             + _part("screen-reaction-totals", context))
 
 
-@streams.renderer("reactions.changed", audience=CONSOLE)
-def render_reactions_on_console(event, r):
-    meeting = _meeting(event, r)
-    return None if meeting is None else _part("console-reactions", r.once(
+@renderer("reactions.changed", audience=CONSOLE)
+def render_reactions_on_console(event, r, meeting):
+    return _part("console-reactions", r.once(
         "reactions", lambda: rendering.reactions_context(meeting)))

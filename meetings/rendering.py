@@ -157,6 +157,7 @@ def public_polls(meeting: Meeting):
 
 def common(meeting: Meeting) -> dict:
     return {"meeting": meeting, "max_length": settings.MEETINGS_CONTRIBUTION_MAX_LENGTH, "report_url": report_url(),
+            "screen_items": settings.MEETINGS_SCREEN_ITEMS,
             "word_entries_max": settings.MEETINGS_WORDCLOUD_ENTRIES,
             "word_max_length": settings.MEETINGS_WORDCLOUD_ENTRY_MAX_LENGTH}
 

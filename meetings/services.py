@@ -15,7 +15,7 @@ from functools import partial
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -51,11 +51,12 @@ PUBLIC, SCREEN, CONSOLE = "public", "screen", "console"
 EVERYONE = (PUBLIC, SCREEN, CONSOLE)
 
 
-def _emit(meeting: Meeting, kind: str, parts=EVERYONE, **ids) -> None:
+def _emit(meeting: Meeting, kind: str, parts=EVERYONE, known: dict | None = None, **ids) -> None:
     # One change, one event per audience: after commit, the renderers of these events share what they load (the
-    # meeting, the contribution...) instead of querying it again for each audience (meetings/renderers.py).
+    # meeting, the contribution...) instead of querying it again for each audience (meetings/renderers.py), and
+    # `known` hands them what this write already holds, as it commits.
     streams.append_together([meeting.stream_key if part == PUBLIC else f"{meeting.stream_key}.{part}"
-                             for part in parts], kind, **ids)
+                             for part in parts], kind, known=known, **ids)
 
 
 def _locked(meeting: Meeting) -> Meeting:
@@ -315,29 +316,24 @@ def publish_as_debate(*, actor, meeting: Meeting):
 
 
 def report_counts(meeting: Meeting) -> dict:
-    """What the closing report and the console show, in two queries: the contributions' counts, then the other
-    tables' counts as subqueries of one (the console recounts on every push: once per contribution in a burst)."""
-    from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
-    from django.db.models.functions import Coalesce
+    """What the closing report and the console show, in one statement (the console recounts on every push: once
+    per contribution in a burst): the contributions' counts, and the other tables' as subqueries."""
+    def count(model, extra=""):
+        return f'(SELECT COUNT(*) FROM "{model._meta.db_table}" WHERE "meeting_id" = %(pk)s{extra})'
 
-    counts = Contribution.objects.filter(meeting=meeting).aggregate(
-        contributions=Count("pk"),
-        approved=Count("pk", filter=Q(status=Contribution.Status.APPROVED, hidden_at__isnull=True)),
-        questions=Count("pk", filter=Q(kind=Contribution.Kind.QUESTION)),
-        ideas=Count("pk", filter=Q(kind=Contribution.Kind.IDEA)),
-        answered=Count("pk", filter=Q(answered_at__isnull=False)),
-    )
-
-    def count(queryset):
-        rows = queryset.filter(meeting=OuterRef("pk")).order_by().values("meeting").annotate(n=Count("pk")).values("n")
-        return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
-
-    others = Meeting.objects.filter(pk=meeting.pk).values(
-        n_participants=count(Participant.objects.all()), n_registrations=count(Registration.objects.all()),
-        n_polls=count(Poll.objects.exclude(status=Poll.Status.DRAFT))).first() or {}
-    for name in ("participants", "registrations", "polls"):
-        counts[name] = others.get(f"n_{name}", 0)
-    return counts
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT COUNT(*), COUNT(*) FILTER (WHERE "status" = %(approved)s AND "hidden_at" IS NULL),
+                       COUNT(*) FILTER (WHERE "kind" = %(question)s), COUNT(*) FILTER (WHERE "kind" = %(idea)s),
+                       COUNT(*) FILTER (WHERE "answered_at" IS NOT NULL),
+                       {count(Participant)}, {count(Registration)},
+                       {count(Poll, ' AND "status" <> %(draft)s')}
+                FROM "{Contribution._meta.db_table}" WHERE "meeting_id" = %(pk)s""",
+            {"pk": meeting.pk, "approved": Contribution.Status.APPROVED.value, "question": Contribution.Kind.QUESTION.value,
+             "idea": Contribution.Kind.IDEA.value, "draft": Poll.Status.DRAFT.value})
+        row = cursor.fetchone()
+    names = ("contributions", "approved", "questions", "ideas", "answered", "participants", "registrations", "polls")
+    return dict(zip(names, row, strict=True))
 
 
 # --- the live session ----------------------------------------------------------------------------------------------
@@ -554,53 +550,85 @@ def claim_participant(*, participant: Participant, user) -> Participant:
 
 # --- contributions -----------------------------------------------------------------------------------------------
 
-@transaction.atomic
+def _stamp_post(participant: Participant, *, slow_mode_seconds: int, client_id: str, now) -> tuple[bool, int | None]:
+    """Record that `participant` posts now, unless slow mode says it is too soon, in one statement that also finds
+    the contribution they already sent with `client_id` (a retried POST). Returns (stamped, that contribution's
+    pk). The row stays locked until the transaction ends: two quick posts of one phone cannot both pass."""
+    table, contributions = Participant._meta.db_table, Contribution._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" SET "last_contribution_at" = %s WHERE "id" = %s AND (%s OR "last_contribution_at" IS NULL '
+            f'OR "last_contribution_at" <= %s) RETURNING (SELECT c."id" FROM "{contributions}" c '
+            f'WHERE c."participant_id" = %s AND c."client_id" = %s AND c."client_id" <> \'\')',
+            [now, participant.pk, not slow_mode_seconds, now - timedelta(seconds=slow_mode_seconds), participant.pk,
+             client_id])
+        row = cursor.fetchone()
+    return row is not None, (row[0] if row else None)
+
+
 def post_contribution(*, participant: Participant, body: str, kind: str = Contribution.Kind.QUESTION,
                       agenda_item: AgendaItem | None = None, client_id: str = "",
                       meeting: Meeting | None = None) -> Contribution:
     """A question or an idea from the room: waits in the facilitators' queue under pre-moderation, else shows at
     once on every phone and the screen. The same `client_id` twice (a retried POST) returns the first one.
     `meeting`: the participant's meeting when the caller just loaded it (the view), to spare loading it again."""
-    check_participant(participant)
     client_id = (client_id or "")[:40]
-    if client_id:
-        already = Contribution.objects.filter(participant=participant, client_id=client_id).first()
-        if already is not None:
-            return already
+    try:
+        return _post_contribution(participant=participant, body=body, kind=kind, agenda_item=agenda_item,
+                                  client_id=client_id, meeting=meeting)
+    except IntegrityError:
+        # The same post sent twice at once: the first one won, this one wrote nothing.
+        first = Contribution.objects.filter(participant=participant, client_id=client_id).first() if client_id else None
+        if first is None:
+            raise
+        return first
+
+
+@transaction.atomic
+def _post_contribution(*, participant, body, kind, agenda_item, client_id, meeting) -> Contribution:
+    check_participant(participant)
+    if meeting is None or meeting.pk != participant.meeting_id:
+        meeting = Meeting.objects.select_related("current_item").get(pk=participant.meeting_id)
+    now = timezone.now()
+    stamped, already = _stamp_post(participant, slow_mode_seconds=meeting.slow_mode_seconds, client_id=client_id,
+                                   now=now)
+    if already is None and not stamped and client_id:
+        already = Contribution.objects.filter(participant=participant, client_id=client_id).values_list(
+            "pk", flat=True).first()
+    if already is not None:
+        first = Contribution.objects.get(pk=already)
+        transaction.set_rollback(True)  # a retry: nothing is written, not even the slow mode's stamp
+        return first
+    if not stamped:
+        last = Participant.objects.values_list("last_contribution_at", flat=True).get(pk=participant.pk)
+        wait = last + timedelta(seconds=meeting.slow_mode_seconds) - now
+        raise ValidationError(_("Slow mode is on: you can post again in %(seconds)s seconds.")
+                              % {"seconds": int(wait.total_seconds()) + 1})
     ratelimit.enforce("contribution", _participant_key(participant))
     body = user_text(body, multiline=True, key="body", max_length=settings.MEETINGS_CONTRIBUTION_MAX_LENGTH)
     if kind not in Contribution.Kind.values:
         raise ValidationError({"kind": _("Choose a question or an idea.")})
-    if meeting is None or meeting.pk != participant.meeting_id:
-        meeting = Meeting.objects.get(pk=participant.meeting_id)
     check_live(meeting)
     if agenda_item is not None and agenda_item.meeting_id != meeting.pk:
         raise ValidationError({"agenda_item": _("This agenda item belongs to another meeting.")})
-    # Slow mode: lock the participant's row so two quick posts cannot both pass the check.
-    participant = Participant.objects.select_for_update().get(pk=participant.pk)
-    now = timezone.now()
-    if meeting.slow_mode_seconds and participant.last_contribution_at:
-        wait = participant.last_contribution_at + timedelta(seconds=meeting.slow_mode_seconds) - now
-        if wait.total_seconds() > 0:
-            raise ValidationError(_("Slow mode is on: you can post again in %(seconds)s seconds.")
-                                  % {"seconds": int(wait.total_seconds()) + 1})
     approved = not meeting.premoderation
+    participant.last_contribution_at = now
     contribution = Contribution.objects.create(
         meeting=meeting, participant=participant, body=body, kind=kind, agenda_item=agenda_item,
         status=Contribution.Status.APPROVED if approved else Contribution.Status.PENDING,
         approved_at=now if approved else None, client_id=client_id)
-    participant.last_contribution_at = now
-    participant.save(update_fields=["last_contribution_at"])
     _emit(meeting, "contribution.changed", parts=EVERYONE if approved else (CONSOLE,), contribution=contribution.pk,
-          announce=approved)
+          announce=approved, known={"meeting": meeting, "contribution": contribution})
     return contribution
 
 
 def _moderated(contribution: Contribution, actor) -> tuple[Meeting, Contribution]:
-    meeting = Meeting.objects.get(pk=contribution.meeting_id)
+    """The meeting locked (_locked) once the actor is checked as its facilitator, and the contribution locked."""
+    meeting = Meeting.objects.select_for_update(no_key=True, of=("self",)).select_related("current_item").get(
+        pk=contribution.meeting_id)
     check_facilitator(actor, meeting)
-    meeting = _locked(meeting)
-    return meeting, Contribution.objects.select_for_update().get(pk=contribution.pk)
+    return meeting, Contribution.objects.select_for_update(of=("self",)).select_related(
+        "participant__user", "agenda_item").get(pk=contribution.pk)
 
 
 @transaction.atomic
@@ -609,7 +637,8 @@ def approve_contribution(*, actor, contribution: Contribution) -> Contribution:
     if contribution.status != Contribution.Status.APPROVED:
         contribution.status, contribution.approved_at = Contribution.Status.APPROVED, timezone.now()
         contribution.save(update_fields=["status", "approved_at"])
-    _emit(meeting, "contribution.changed", contribution=contribution.pk, announce=True)
+    _emit(meeting, "contribution.changed", contribution=contribution.pk, announce=True,
+          known={"meeting": meeting, "contribution": contribution})
     return contribution
 
 

@@ -311,8 +311,8 @@ def _mine(p: dict, participant) -> dict:
     return p
 
 
-def _contribution_form(request, meeting, **extra):
-    context = {**rendering.common(meeting), "agenda": list(meeting.agenda_items.all()),
+def _contribution_form(request, meeting, agenda=None, **extra):
+    context = {**rendering.common(meeting), "agenda": list(meeting.agenda_items.all()) if agenda is None else agenda,
                "client_id": extra.pop("client_id", None) or secrets.token_urlsafe(12), **extra}
     return render(request, f"{PARTS}#contribution-form", context)
 
@@ -327,18 +327,19 @@ def _int(value):
 @require_POST
 @actions.action(slot="contribution-form-errors", back=_phone_url)
 def contribute(request, pk):
-    meeting = get_object_or_404(Meeting, pk=pk)
+    meeting = get_object_or_404(Meeting.objects.select_related("current_item"), pk=pk)
     participant = participant_for(request.user, request.session, meeting)
     body, kind = request.POST.get("body", ""), request.POST.get("kind", "question")
+    agenda = list(meeting.agenda_items.all())  # what it is about, and the form sent back: one query for both
     item_pk = _int(request.POST.get("agenda_item"))
-    item = meeting.agenda_items.filter(pk=item_pk).first() if item_pk is not None else None
+    item = next((item for item in agenda if item.pk == item_pk), None)
     # A refusal leaves the form as it is, with the same client id: resending this text is the same contribution.
     contribution = services.post_contribution(participant=participant, body=body, kind=kind, agenda_item=item,
                                               client_id=request.POST.get("client_id", ""), meeting=meeting)
     ok = (_("Sent! It will appear once a facilitator approves it.") if contribution.is_pending
           else _("Posted."))
     if request.htmx:
-        return _contribution_form(request, meeting, form_message=ok, form_kind=kind)
+        return _contribution_form(request, meeting, agenda, form_message=ok, form_kind=kind)
     messages.success(request, ok)
     return redirect("meetings:live", pk=pk)
 

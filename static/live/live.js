@@ -267,6 +267,15 @@
     announced = { text: region.textContent.trim(), at: now };
   });
 
+  // A bounded list (data-live-bound="N", the meeting screen's feed) keeps its first N items after an insertion: a
+  // push inserts the item that arrives, the list drops the oldest, and the page stays the same size.
+  document.addEventListener("htmx:oobAfterSwap", function (evt) {
+    var list = evt.detail.target;
+    var bound = list && list.getAttribute && parseInt(list.getAttribute("data-live-bound"), 10);
+    if (!bound) return;
+    while (list.children.length > bound) list.removeChild(list.lastElementChild);
+  });
+
   // Insertions (hx-swap-oob="beforeend:#list" ...) must stay idempotent: an element whose id is already on the page
   // is replaced in place instead of being inserted a second time (a replay may overlap what the page rendered).
   function oobTarget(el) {

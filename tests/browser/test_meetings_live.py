@@ -4,6 +4,7 @@
 import pytest
 from playwright.sync_api import expect
 
+from live import streams
 from meetings import services
 from meetings.models import Contribution, Meeting
 from tests.browser.conftest import ARTIFACTS, go_offline, go_online, wait_live
@@ -133,6 +134,53 @@ def test_the_screen_stays_bounded_for_hours(open_page, fiona):
     services.close_session(actor=fiona, meeting=Meeting.objects.get(pk=meeting.pk))
     expect(screen.locator(".screen-code")).to_have_count(0)
     expect(screen.locator(".screen-closed")).to_be_visible()
+
+
+SEEN_ON_SCREEN = """() => {
+  // Every feed item the projector ever shows, in the order each first appears.
+  window.__seen = [];
+  const note = () => document.querySelectorAll("#screen-feed .feed-item").forEach((li) => {
+    if (!window.__seen.includes(li.id)) window.__seen.push(li.id);
+  });
+  note();
+  new MutationObserver(note).observe(document.querySelector(".screen-main"), {childList: true, subtree: true});
+}"""
+
+
+def test_every_contribution_reaches_the_screen_in_order_when_pushes_arrive_late_and_out_of_order(
+        open_page, fiona, monkeypatch):
+    """S9 under overload (docs/performance.md): pushes leave late, after later contributions committed, in any
+    order, and some never reach the screen's process, which reads those from the log once the next ones arrive.
+    Each arriving contribution's frame carries its own card, so the projector shows every one, in the order they
+    were posted, and ends with the latest six, as a reload does."""
+    meeting = make_meeting(fiona, premoderation=False)
+    screen = open_page(None, f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/", viewport=PROJECTOR)
+    wait_live(screen)
+    screen.evaluate(SEEN_ON_SCREEN)
+    late = []
+    publish = streams.publish
+    monkeypatch.setattr(streams, "publish", late.append)  # committed, not pushed yet: the server runs behind
+    phones = [services.join(meeting=meeting, nickname=f"Tel{i}", ip=f"10.2.0.{i}") for i in range(12)]
+    posted = [services.post_contribution(participant=phone, body=f"Contribution numéro {i}")
+              for i, phone in enumerate(phones)]
+    monkeypatch.setattr(streams, "publish", publish)
+    on_screen = [event for event in late if event.stream == meeting.screen_stream_key]
+    assert [event.data["contribution"] for event in on_screen] == [c.pk for c in posted]
+    for event in late:
+        if event.stream != meeting.screen_stream_key:
+            publish(event)
+    # The newest first, then the others backwards; the first three never arrive.
+    for event in reversed(on_screen[3:]):
+        publish(event)
+
+    screen.wait_for_function("() => window.__seen.length >= 12", timeout=10000)
+    assert screen.evaluate("() => window.__seen") == [f"screen-item-{c.pk}" for c in posted]
+    latest = [f"screen-item-{c.pk}" for c in reversed(posted[-6:])]
+    expect(screen.locator("#screen-feed .feed-item")).to_have_count(6)
+    assert screen.locator("#screen-feed .feed-item").evaluate_all("items => items.map((li) => li.id)") == latest
+    screen.reload()
+    wait_live(screen)
+    assert screen.locator("#screen-feed .feed-item").evaluate_all("items => items.map((li) => li.id)") == latest
 
 
 def test_phones_follow_the_session_closing_and_reopening(open_page, fiona, alice):

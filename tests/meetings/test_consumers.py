@@ -71,7 +71,9 @@ async def test_pending_goes_to_the_console_only_then_approval_reaches_phones_and
     assert f'id="contribution-{contribution.pk}"' in on_phone["html"] and 'hx-swap-oob="afterbegin:#contributions"' \
         in on_phone["html"]
     [on_screen] = await events(screen, meeting.screen_stream_key, 1)
-    assert "Le marché le dimanche ?" in on_screen["html"] and 'id="screen-feed"' in on_screen["html"]
+    # The screen's frame inserts the approved card at the top of its feed (the screen keeps the latest few).
+    assert "Le marché le dimanche ?" in on_screen["html"] \
+        and 'hx-swap-oob="afterbegin:#screen-feed-list"' in on_screen["html"]
     [moved] = await events(console, meeting.console_stream_key, 1)
     assert f'id="queue-{contribution.pk}" hx-swap-oob="delete"' in moved["html"]
 
@@ -136,9 +138,9 @@ async def test_a_screen_away_during_two_approvals_gets_both_on_resume(meeting, f
         meeting.screen_stream_key: {"epoch": cursor.epoch, "seq": cursor.seq}}})
     replayed = await events(screen, meeting.screen_stream_key, 2)
     assert [f["seq"] for f in replayed] == [cursor.seq + 1, cursor.seq + 2]
-    # Rendered from the current state: the feed holds both, newest first.
-    html = replayed[-1]["html"]
-    assert html.index("Seconde") < html.index("Première")
+    # Each approval's frame inserts its own card at the top of the feed: applied in order, the newest comes first.
+    assert [("Première" in f["html"], "Seconde" in f["html"]) for f in replayed] == [(True, False), (False, True)]
+    assert all('hx-swap-oob="afterbegin:#screen-feed-list"' in f["html"] for f in replayed)
     await screen.disconnect()
 
 
