@@ -22,7 +22,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from live import ratelimit, streams
+from live import effects, ratelimit, streams
 from live.accounts.models import RoleAssignment, erased_name_stored, nickname_validator
 from live.text import clean_user_text, replace_mentions
 from meetings import embeds, notifications, reactions, words
@@ -380,7 +380,7 @@ def close_session(*, actor, meeting: Meeting) -> Meeting:
     meeting.polls.filter(status=Poll.Status.OPEN).update(status=Poll.Status.CLOSED, closed_at=now)
     meeting.speaker_requests.exclude(status=SpeakerRequest.Status.DONE).update(status=SpeakerRequest.Status.DONE)
     _emit(meeting, "session.changed")
-    transaction.on_commit(partial(_flush_frames, meeting.pk), robust=True)
+    effects.after_commit(f"flush the frames of meeting {meeting.pk}", partial(_flush_frames, meeting.pk))
     return meeting
 
 
@@ -868,7 +868,8 @@ def _answered(poll: Poll, *, public: bool = True) -> None:
               answers=1)
         return
     meeting_pk, field = poll.meeting_id, f"{poll.pk}:{part}"
-    transaction.on_commit(lambda: ANSWER_FRAMES.add(meeting_pk, field), robust=True)
+    effects.after_commit(f"count an answer of meeting {meeting_pk}", lambda: ANSWER_FRAMES.add(meeting_pk, field),
+                         attempts=1)
 
 
 @transaction.atomic
