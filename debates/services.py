@@ -377,7 +377,7 @@ def edit_comment(*, comment, actor, body, alignment=None) -> Comment:
             raise ValidationError(_("Choose for, neutral or against."), code="stance") from None
         fields.append("alignment")
     comment.save(update_fields=fields)
-    streams.append(comment.debate.stream_key, "comment.edited", comment=comment.pk)
+    streams.append(comment.debate.stream_key, "comment.edited", comment=comment.pk, known={"comment": comment})
     _notify_mentions(comment, {k: v for k, v in mentions.items() if k not in before}, {actor.pk})
     return comment
 
