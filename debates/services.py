@@ -10,7 +10,7 @@ import re
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +21,7 @@ from debates import streams as debate_streams
 from debates.models import LIST_STREAM, Comment, Debate, DebateUpdate, Stance, Vote
 from live import effects, ratelimit, streams
 from live.accounts.models import erased_name_stored
+from live.database import first_if_sent_twice
 from live.notifications.services import notify
 from live.text import clean_user_text, mentioned_nicknames, plain_text, render_markdown_lite, replace_mentions
 
@@ -287,15 +288,10 @@ def post_comment(*, author, debate, body, parent=None, alignment=Stance.NEUTRAL,
     """A root comment (with a stance) or a reply (down to three levels). Notifies the parent's author and the
     people mentioned. `client_id` (from the form) makes a retried post return the comment it already created."""
     client_id = client_id if client_id and CLIENT_ID_RE.match(client_id) and getattr(author, "pk", None) else ""
-    try:
-        return _post_comment(author=author, debate=debate, body=body, parent=parent, alignment=alignment,
-                             client_id=client_id)
-    except IntegrityError:
-        # The same post sent twice at once (a retry racing the first): the first one won, this one wrote nothing.
-        first = Comment.objects.filter(author=author, client_id=client_id).first() if client_id else None
-        if first is None:
-            raise
-        return first
+    return first_if_sent_twice(
+        lambda: _post_comment(author=author, debate=debate, body=body, parent=parent, alignment=alignment,
+                              client_id=client_id),
+        lambda: Comment.objects.filter(author=author, client_id=client_id).first() if client_id else None)
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +45,16 @@ def _is_read(sql) -> bool:
 def _dead(db) -> bool:
     raw = db.connection
     return raw is None or raw.closed or getattr(raw, "broken", False)
+
+
+def first_if_sent_twice(write, first):
+    """`write()` (a transaction that inserts a row keyed by its client id), or, when it fails on a unique constraint
+    because the same post was sent twice at once (a retry racing the first), the row the first one wrote:
+    `first()`, or None when the conflict was another one, which is raised."""
+    try:
+        return write()
+    except IntegrityError:
+        found = first()
+        if found is None:
+            raise
+        return found

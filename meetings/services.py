@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from live import effects, ratelimit, streams
 from live.accounts.models import RoleAssignment, erased_name_stored, nickname_validator
+from live.database import first_if_sent_twice
 from live.text import clean_user_text, replace_mentions
 from meetings import embeds, notifications, reactions, words
 from meetings.frames import Frames
@@ -573,15 +574,10 @@ def post_contribution(*, participant: Participant, body: str, kind: str = Contri
     once on every phone and the screen. The same `client_id` twice (a retried POST) returns the first one.
     `meeting`: the participant's meeting when the caller just loaded it (the view), to spare loading it again."""
     client_id = (client_id or "")[:40]
-    try:
-        return _post_contribution(participant=participant, body=body, kind=kind, agenda_item=agenda_item,
-                                  client_id=client_id, meeting=meeting)
-    except IntegrityError:
-        # The same post sent twice at once: the first one won, this one wrote nothing.
-        first = Contribution.objects.filter(participant=participant, client_id=client_id).first() if client_id else None
-        if first is None:
-            raise
-        return first
+    return first_if_sent_twice(
+        lambda: _post_contribution(participant=participant, body=body, kind=kind, agenda_item=agenda_item,
+                                   client_id=client_id, meeting=meeting),
+        lambda: Contribution.objects.filter(participant=participant, client_id=client_id).first() if client_id else None)
 
 
 @transaction.atomic
