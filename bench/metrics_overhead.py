@@ -256,3 +256,75 @@ async def run(ctx, cfg) -> dict:
                            target=f"server CPU per write with metrics on <= {TARGET_RATIO}x off, S1 and S3; zero loss",
                            details={"s1": s1_runs, "s3": s3_runs, "collector_call_costs_us": costs,
                                     "warm_up_not_compared": {"s1": warm_s1, "s3": warm_s3}})
+
+
+# --- in one process: python -m bench.metrics_overhead [--writes comment,message] [--pairs 8] [--n 40] -------------
+
+def in_process(writes: list[str], pairs: int, n: int) -> dict:
+    """METRICS_ENABLED switched between alternating batches of `n` writes in one process, through bench.write_cost's
+    harness (the real ASGI application, sockets following): no process-to-process difference, and a drift of the
+    machine weighs on both alike. What it leaves out: the loop-lag timer, the status reports and the scrapes (a
+    daphne process's, timed by `call_costs` and the scenario above)."""
+    import statistics
+
+    from bench import write_cost
+
+    write_cost.configure_environment()
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection, connections
+    from django.test import override_settings
+
+    from live import ratelimit
+
+    database = settings.DATABASES["default"]
+    database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_metrics_overhead"
+    settings.RATE_LIMITS = {action: "1000000/60" for action in ratelimit.DEFAULT_LIMITS}
+    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    warmup = 5
+    try:
+        world = write_cost.World((n + warmup) * pairs * 2 * len(writes) + 50)
+        write_cost.instrument()
+        from live.asgi import application
+
+        async def alternate():
+            cpu = {write: {True: [], False: []} for write in writes}
+            start = 0
+            for pair in range(pairs):
+                for on in (True, False) if pair % 2 == 0 else (False, True):
+                    for write in writes:
+                        with override_settings(METRICS_ENABLED=on):
+                            row = await write_cost.measure(write, world, application, n, warmup, start)
+                        start += n + warmup
+                        cpu[write][on].append(row["cpu_ms"])
+            return cpu
+
+        cpu = asyncio.run(alternate())
+    finally:
+        connections.close_all()
+        with connection._nodb_cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
+        connection.creation.destroy_test_db(name, verbosity=0)
+    return {write: {"on_ms": runs[True], "off_ms": runs[False],
+                    "on_vs_off_mean": round(statistics.mean(runs[True]) / statistics.mean(runs[False]), 3),
+                    "on_vs_off_median": round(statistics.median(runs[True]) / statistics.median(runs[False]), 3)}
+            for write, runs in cpu.items()}
+
+
+def main(argv=None) -> None:
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=in_process.__doc__.split("\n\n")[0])
+    parser.add_argument("--writes", default="comment,message", help="among bench.write_cost's writes")
+    parser.add_argument("--pairs", type=int, default=8, help="on/off pairs, each pair in the other order")
+    parser.add_argument("--n", type=int, default=40, help="writes of each kind per batch")
+    args = parser.parse_args(argv)
+    result = in_process([w for w in args.writes.split(",") if w], args.pairs, args.n)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
