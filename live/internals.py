@@ -16,7 +16,8 @@ A few measured shortcuts (docs/performance.md) reach below public APIs:
 - a sync view's middleware chain runs in one thread hop (live/handlers.py) through Django's ASGIHandler
   `run_get_response` (`one_hop`);
 - the channel layer (live/layers.py) sends to a group in two round trips with channels-redis' `_group_key`,
-  `_map_channel_keys_to_connection` and `connection` (`layer_group_send`);
+  `_map_channel_keys_to_connection` and `connection` (`layer_group_send`), and receives without its in-flight
+  backup by replacing `_brpop_with_clean` and `_clean_receive_backup` (`layer_receive`);
 - the cache backend (live/cache.py) shares one client, hence one connection pool, between Django's per-context
   cache objects, built from RedisCache's `_class`, `_servers` and `_options` (`shared_cache_client`);
 - the socket consumer skips channels' stale-connection hop on every message and on disconnect
@@ -137,6 +138,15 @@ def _check_layer_group_send() -> str | None:
     return None
 
 
+def _check_layer_receive() -> str | None:
+    from channels_redis.core import RedisChannelLayer
+
+    if not _source_mentions(RedisChannelLayer.receive_single, "self._brpop_with_clean(", "_clean_receive_backup(") \
+            or not _source_mentions(RedisChannelLayer._brpop_with_clean, "bzpopmin", "backup_queue"):
+        return "channels-redis no longer receives through _brpop_with_clean and its backup queue"
+    return None
+
+
 def _check_lean_consumer() -> str | None:
     from channels.consumer import AsyncConsumer
     from channels.generic.websocket import AsyncWebsocketConsumer
@@ -169,6 +179,7 @@ CHECKS: dict[str, tuple[Callable[[], str | None], str]] = {
     "server_loop": (_check_server_loop, "a request waits for the event loop to hand its push to Redis"),
     "redis_client": (_check_redis_client, "connection caps and followed variants cannot use Redis pipelines"),
     "layer_group_send": (_check_layer_group_send, "channels-redis' group_send: four Redis round trips per event"),
+    "layer_receive": (_check_layer_receive, "channels-redis' receive: 4 commands and 4 copies per message"),
     "one_hop": (_check_one_hop, "Django's async middleware chain: three thread hops per request to a sync view"),
     "shared_cache": (_check_shared_cache, "a new Redis connection for each request that uses the cache"),
     "autobahn_debug_text": (_check_autobahn_debug_text, "autobahn formats a debug text on every connection"),

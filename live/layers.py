@@ -1,4 +1,5 @@
-"""The channel layer: channels-redis' RedisChannelLayer, with `group_send` in two Redis round trips instead of four.
+"""The channel layer: channels-redis' RedisChannelLayer, with `group_send` in two Redis round trips instead of four
+and a receive without the in-flight backup copy.
 
 channels-redis sends a message to a group with four round trips, one after the other: drop the group's expired
 members, read the members, drop each member channel's expired messages (a MULTI/EXEC pipeline), then a script that
@@ -8,9 +9,18 @@ two go in one pipeline, and the expiry of each channel's old messages moves into
 in the same order, on the same keys), which is loaded once and called by its SHA (EVALSHA) instead of sending its
 text with every message. What is stored, and where, is channels-redis' own: the hubs receive with its code.
 
+Receiving, channels-redis copies each message it pops (`BZPOPMIN`) into an in-flight backup set (`ZADD`, the whole
+message again) and pops it from there once handled (`ZPOPMIN`, the message back again), so that a receiver
+cancelled between the two awaits gets it again at its next receive: per process following a stream, four commands
+and the message crossing the network four times per event (the capacity plan in docs/performance.md: what fills a
+single Redis first). The only receiver here is each process's hub (live/hub.py), for which that window does not
+exist without the backup (nothing is awaited between the pop and the return), which is cancelled only when it
+stops (no socket left to deliver to), and which repairs any missing event of a stream from the log (its sweep and
+gap fill). So it receives with `BZPOPMIN` alone: one command, one copy.
+
 pyproject.toml bounds channels-redis (we call its `_group_key`, `_map_channel_keys_to_connection` and
-`connection`); live/internals.py checks them at start-up (`layer_group_send`) and this class falls back to
-channels-redis' own `group_send` when they changed.
+`connection`, and replace `_brpop_with_clean` and `_clean_receive_backup`); live/internals.py checks them at
+start-up (`layer_group_send`, `layer_receive`) and this class falls back to channels-redis' own when they changed.
 """
 
 from __future__ import annotations
@@ -67,3 +77,14 @@ class RedisChannelLayer(core.RedisChannelLayer):
             over = await self._script(keys=channel_keys, args=args, client=self.connection(index))
             if over > 0:
                 logger.info("%s of %s channels over capacity in group %s", over, len(channel_names), group)
+
+    async def _brpop_with_clean(self, index, channel, timeout):
+        if not internals.usable("layer_receive"):
+            return await super()._brpop_with_clean(index, channel, timeout)
+        result = await self.connection(index).bzpopmin(channel, timeout=timeout)
+        return None if result is None else result[1]
+
+    async def _clean_receive_backup(self, index, channel):
+        if not internals.usable("layer_receive"):
+            return await super()._clean_receive_backup(index, channel)
+        return None  # nothing was backed up

@@ -59,3 +59,21 @@ async def test_a_channel_s_expired_messages_are_dropped_before_the_new_one():
     assert await connection.zcard(key) == 1
     assert (await layer.receive(channel))["seq"] == 1
     await layer.flush()
+
+
+@pytest.mark.parametrize("ours", [True, False])
+async def test_receiving_pops_the_message_and_keeps_no_in_flight_copy(ours):
+    """The hub is the only receiver and repairs a lost event from the log: no backup copy of every message."""
+    layer = make_layer()
+    with mock.patch.dict(internals.STATUS, {"layer_receive": None if ours else "off"}):
+        channel = await layer.new_channel()
+        await layer.group_add("live.debate.5", channel)
+        for seq in (1, 2, 3):
+            await layer.group_send("live.debate.5", {"type": "live.event", "seq": seq})
+        assert [(await layer.receive(channel))["seq"] for _ in range(3)] == [1, 2, 3]
+        await layer.wait_received()
+        connection = layer.connection(0)
+        key = layer.prefix + layer.non_local_name(channel)
+        assert await connection.zcard(key) == 0
+        assert await connection.exists(key + "$inflight") == 0
+    await layer.flush()
