@@ -158,32 +158,19 @@ class Browser:
                 (b"accept-language", self.lang.encode()), *extra]
 
     async def request(self, method: str, path: str, data: dict | None = None, htmx: bool = True) -> dict:
-        from asgiref.testing import ApplicationCommunicator
+        from tests.helpers import asgi_http
 
         body = urlencode({**(data or {}), "csrfmiddlewaretoken": self.csrf_token}).encode() if data is not None \
             else b""
         extra = [(b"content-type", b"application/x-www-form-urlencoded"), (b"x-csrftoken", self.csrf_token.encode())]
         if htmx:
             extra.append((b"hx-request", b"true"))
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-                 "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-                 "headers": self.headers(extra if method == "POST" else ()),
-                 "client": ("127.0.0.1", 40000), "server": (HOST, 8000)}
-        communicator = ApplicationCommunicator(self.app, scope)
-        await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
-        start = await communicator.receive_output(30)
-        content = b""
-        while True:
-            chunk = await communicator.receive_output(30)
-            content += chunk.get("body", b"")
-            if not chunk.get("more_body"):
-                break
-        await communicator.wait()
-        for name, value in start.get("headers", []):
+        answer = await asgi_http(self.app, method, path, self.headers(extra if method == "POST" else ()), body)
+        for name, value in answer["headers"]:
             if name.lower() == b"set-cookie":
                 key, _, rest = value.decode().partition("=")
                 self.cookies[key] = rest.partition(";")[0]
-        response = {"status": start["status"], "body": content.decode(errors="replace")}
+        response = {"status": answer["status"], "body": answer["body"].decode(errors="replace")}
         if response["status"] >= 400:
             raise RuntimeError(f"{method} {path}: HTTP {response['status']} {response['body'][:300]!r}")
         return response

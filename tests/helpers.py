@@ -69,6 +69,27 @@ async def connect(user=None, origin=ORIGIN, path="/ws/", cookie=None, lang=None)
     return communicator
 
 
+async def asgi_http(app, method: str, path: str, headers=(), body: bytes = b"", timeout=30) -> dict:
+    """One HTTP request through an ASGI application in process, as daphne hands it over:
+    `{"status", "headers", "body"}`."""
+    from asgiref.testing import ApplicationCommunicator
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+             "headers": list(headers), "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000)}
+    communicator = ApplicationCommunicator(app, scope)
+    await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
+    start = await communicator.receive_output(timeout)
+    content = b""
+    while True:
+        chunk = await communicator.receive_output(timeout)
+        content += chunk.get("body", b"")
+        if not chunk.get("more_body"):
+            break
+    await communicator.wait()
+    return {"status": start["status"], "headers": start.get("headers", []), "body": content}
+
+
 async def closed_at_once(communicator, timeout=2) -> int | None:
     """The code of the close a socket got right after its handshake (how a refused socket is told why: a close
     before the accept reaches a browser as a bare HTTP 403), or None if it stays open."""

@@ -6,32 +6,19 @@ from unittest import mock
 
 import pytest
 from asgiref.sync import AsyncToSync
-from asgiref.testing import ApplicationCommunicator
 from django.core.cache import caches
 
 from live import internals
+from tests.helpers import asgi_http
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
-async def get(path, headers=()):
+async def get(path):
     from live.asgi import application
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-             "headers": [(b"host", b"127.0.0.1:8000"), *headers], "client": ("127.0.0.1", 40000),
-             "server": ("127.0.0.1", 8000)}
-    communicator = ApplicationCommunicator(application, scope)
-    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-    start = await communicator.receive_output(10)
-    body = b""
-    while True:
-        chunk = await communicator.receive_output(10)
-        body += chunk.get("body", b"")
-        if not chunk.get("more_body"):
-            break
-    await communicator.wait()
-    return start["status"], body
+    response = await asgi_http(application, "GET", path, headers=[(b"host", b"127.0.0.1:8000")], timeout=10)
+    return response["status"], response["body"]
 
 
 def counting_async_to_sync():
