@@ -7,7 +7,7 @@ adds the message to each channel under its capacity. Every event the application
 (streams.publish: one group per stream, whose members are the hubs of the processes following it). Here the first
 two go in one pipeline, and the expiry of each channel's old messages moves into the script (the same command,
 in the same order, on the same keys), which is loaded once and called by its SHA (EVALSHA) instead of sending its
-text with every message. What is stored, and where, is channels-redis' own: the hubs receive with its code.
+text with every message. What is stored, and where, is channels-redis' own.
 
 Receiving, channels-redis copies each message it pops (`BZPOPMIN`) into an in-flight backup set (`ZADD`, the whole
 message again) and pops it from there once handled (`ZPOPMIN`, the message back again), so that a receiver
