@@ -123,10 +123,15 @@ def render_unread(event, r):
                                    "others": [u for u in users if u.pk != user_id]}
             unread = sum(counts.values())
         else:
-            rows = list(services.participations(user_id))
-            participant = next((p for p in rows if p.conversation_id == conversation_id), None)
+            counts = services.unread_by_conversation(user_id)
+            participant = None
+            if conversation_id in counts:
+                participant = (Participant.objects.select_related("conversation")
+                               .filter(user_id=user_id, conversation_id=conversation_id, left_at__isnull=True).first())
+            if participant is not None:
+                participant.unread = counts[conversation_id]
             row = presenters.inbox_data(user_id, participant) if participant is not None else None
-            unread = sum(p.unread for p in rows)
+            unread = sum(counts.values())
         notification = None
         if "notification" in event.data:
             from live.notifications.models import Notification

@@ -39,16 +39,25 @@ def max_participants() -> int:
 
 # --- reading: who sees what ------------------------------------------------------------------------------------------
 
-def get_participation(user, conversation_id) -> Participant:
-    """The user's active participation, or Conversation.DoesNotExist (also for anonymous and for people who left)."""
+def _check_signed_in(user) -> None:
+    """Conversation.DoesNotExist for anonymous and inactive people: no conversation exists for them."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         raise Conversation.DoesNotExist
+
+
+def _conversation_pk(conversation) -> int:
+    """A conversation's pk from a conversation or a pk in any form; a malformed one does not exist."""
     try:
-        conversation_id = int(conversation_id)
+        return int(getattr(conversation, "pk", conversation))
     except (TypeError, ValueError):
         raise Conversation.DoesNotExist from None
+
+
+def get_participation(user, conversation_id) -> Participant:
+    """The user's active participation, or Conversation.DoesNotExist (also for anonymous and for people who left)."""
+    _check_signed_in(user)
     participant = (Participant.objects.select_related("conversation")
-                   .filter(conversation_id=conversation_id, user=user, left_at__isnull=True).first())
+                   .filter(conversation_id=_conversation_pk(conversation_id), user=user, left_at__isnull=True).first())
     if participant is None:
         raise Conversation.DoesNotExist
     return participant
@@ -302,10 +311,7 @@ def send_message(*, author, conversation, body: str, client_id=None) -> Message:
     sender at their rate limit or arrives while the first is being written (the unique constraint decides)."""
     check_can_send(author)
     client_id = parse_client_id(client_id)
-    try:
-        conversation_id = int(getattr(conversation, "pk", conversation))
-    except (TypeError, ValueError):
-        raise Conversation.DoesNotExist from None
+    conversation_id = _conversation_pk(conversation)
     try:
         return _send(author=author, conversation_id=conversation_id, body=body, client_id=client_id)
     except (IntegrityError, ratelimit.RateLimited):
@@ -395,8 +401,12 @@ def mark_read(*, user, conversation, upto: int | None = None) -> bool:
     their own messages never count as unread, and writing does not move their position unless it read something,
     see _post). Everyone on the conversation sees "seen by"; the reader's badge and inbox update on every tab.
     False when nothing changed."""
-    participant = get_participation(user, getattr(conversation, "pk", conversation))
-    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    _check_signed_in(user)
+    # The participation, checked, locked and read with its conversation: one statement.
+    participant = (Participant.objects.select_related("conversation").select_for_update(of=("self",))
+                   .filter(conversation_id=_conversation_pk(conversation), user=user, left_at__isnull=True).first())
+    if participant is None:
+        raise Conversation.DoesNotExist
     conversation = participant.conversation
     latest = (Message.objects.filter(conversation=conversation).exclude(author=user).order_by("-pk")
               .values_list("pk", flat=True).first())

@@ -174,17 +174,22 @@ def _conversation_url(request, participant) -> str:
 
 
 @require_POST
-@participant_required
-@actions.action(back=_conversation_url)
-def read(request, participant):
+@login_required
+@actions.action(back=lambda request, pk: reverse("messaging:conversation", args=[pk]))
+def read(request, pk):
     try:
         upto = int(request.POST.get("upto", "") or 0) or None
     except ValueError:
         upto = None
-    services.mark_read(user=request.user, conversation=participant.conversation, upto=upto)
+    # A read receipt follows each message a reader sees arrive: the service checks the participation itself
+    # (a stranger gets the 404 of a conversation that does not exist).
+    try:
+        services.mark_read(user=request.user, conversation=pk, upto=upto)
+    except Conversation.DoesNotExist:
+        raise Http404(_("No such conversation.")) from None
     if request.htmx or request.headers.get("X-Requested-With") == "fetch":
         return HttpResponse(status=204)
-    return redirect(participant.conversation.get_absolute_url())
+    return redirect(reverse("messaging:conversation", args=[pk]))
 
 
 @require_POST

@@ -160,3 +160,20 @@ def test_the_written_out_reads_load_what_the_orm_loads(alice, bob, carol, chat):
     assert services.unread_by_conversation(bob.pk) == {chat.pk: 1}
     assert services.unread_by_conversation(bob.pk) == dict(
         services.participations(bob).values_list("conversation_id", "unread"))
+
+
+def test_a_read_receipt_checks_and_locks_the_participation_once(
+        alice, bob, carol, chat, followed, django_assert_max_num_queries, django_capture_on_commit_callbacks):
+    """Each message a reader sees arrive is followed by their read receipt: the participation is checked, locked
+    and read in one statement (the view no longer reads it first); a stranger gets the 404 and writes nothing."""
+    client = client_for(bob)
+    client.get(reverse("messaging:inbox"))
+    message = send(alice, chat, "Lu ?")
+    url = reverse("messaging:read", args=[chat.pk])
+    with django_assert_max_num_queries(18):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post(url, {"upto": message.pk}, HTTP_X_REQUESTED_WITH="fetch").status_code == 204
+    assert services.unread_count(bob) == 0
+    before = last_event_id()
+    assert client_for(carol).post(url, {"upto": message.pk}).status_code == 404
+    assert last_event_id() == before
