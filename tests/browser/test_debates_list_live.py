@@ -37,7 +37,7 @@ def off_loop(action):
 
 
 def test_the_list_follows_new_debates_comments_readers_and_closes(open_page, alice, bob, fiona):
-    debate = make_debate(fiona)
+    debate = off_loop(lambda: make_debate(fiona))
     page = open_page(bob, "/debates/")
     wait_live(page)
     item = page.locator(f"#debate-item-{debate.pk}")
@@ -52,12 +52,13 @@ def test_the_list_follows_new_debates_comments_readers_and_closes(open_page, ali
     reader.locator("#comment-form button[type=submit]").click()
     expect(item).to_contain_text("1 commentaire")
 
-    services.close_debate(debate=debate, actor=fiona, conclusions="La place sera piétonne le samedi matin.")
+    off_loop(lambda: services.close_debate(debate=debate, actor=fiona,
+                                           conclusions="La place sera piétonne le samedi matin."))
     expect(item.locator(".badge-state")).to_have_text("Clos")
     expect(page.locator("#live-announcer")).to_contain_text("est clos")
 
     # The top of the list is in view: a new debate shows at once, on top, and is announced.
-    new = make_debate(fiona, title="Des bancs au parc Jacques-Brel ?")
+    new = off_loop(lambda: make_debate(fiona, title="Des bancs au parc Jacques-Brel ?"))
     expect(page.locator("#debate-list > li").first).to_have_id(f"debate-item-{new.pk}")
     expect(page.locator("#live-announcer")).to_contain_text("Nouveau débat : Des bancs au parc Jacques-Brel ?")
     expect(page.locator("#new-debates-button")).to_be_hidden()
@@ -65,15 +66,14 @@ def test_the_list_follows_new_debates_comments_readers_and_closes(open_page, ali
 
 def test_a_new_debate_waits_behind_a_button_while_the_reader_is_further_down(open_page, bob, fiona, settings):
     settings.RATE_LIMITS_ENABLED = False  # thirteen debates by one person, in this process
-    for n in range(12):
-        make_debate(fiona, title=f"Débat numéro {n}")
+    off_loop(lambda: [make_debate(fiona, title=f"Débat numéro {n}") for n in range(12)])
     page = open_page(bob, "/debates/", viewport={"width": 400, "height": 500})
     wait_live(page)
     last = page.locator("#debate-list > li").last
     last.scroll_into_view_if_needed()
     top_before = last.evaluate("el => el.getBoundingClientRect().top")
 
-    new = make_debate(fiona, title="Un débat tout neuf")
+    new = off_loop(lambda: make_debate(fiona, title="Un débat tout neuf"))
     button = page.locator("#new-debates-button")
     expect(button).to_have_text("1 nouveau débat")
     expect(page.locator(f"#debate-list > #debate-item-{new.pk}")).to_have_count(0)
