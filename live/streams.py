@@ -35,6 +35,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -154,6 +155,8 @@ def _insert_event(key: str, kind: str, data: dict) -> tuple[Event, str]:
     """The stream's next event, numbered from its counter row, and the stream's epoch: one statement (the counter's
     increment and the event's insert together), the row locked until the transaction ends (gap-free, commit order).
     The counter row is created on the first event (a concurrent creator is absorbed by ON CONFLICT)."""
+    if connection.vendor != "postgresql":
+        return _insert_event_portable(key, kind, data)
     counters, events = StreamCounter._meta.db_table, Event._meta.db_table
     created_at = timezone.now()
     params = [key, key, kind, Event._meta.get_field("data").get_db_prep_value(data, connection), created_at]
@@ -175,10 +178,23 @@ def _insert_event(key: str, kind: str, data: dict) -> tuple[Event, str]:
     return event, row[2]
 
 
+def _insert_event_portable(key: str, kind: str, data: dict) -> tuple[Event, str]:
+    """`_insert_event` for the embedded SQLite of `make run` (no UPDATE inside a WITH): the same rows, in two
+    statements; SQLite serialises writers, so the counter cannot be advanced twice for one seq."""
+    counter, _created = StreamCounter.objects.get_or_create(key=key, defaults={"seq": 0, "low_seq": 1,
+                                                                               "epoch": secrets.token_hex(4)})
+    StreamCounter.objects.filter(key=key).update(seq=F("seq") + 1)
+    seq = StreamCounter.objects.values_list("seq", flat=True).get(key=key)
+    event = Event.objects.create(stream=key, seq=seq, kind=kind, data=data)
+    return event, counter.epoch
+
+
 def _insert_events(keys: list[str], kind: str, data: dict) -> dict[str, tuple[Event, str]]:
     """`_insert_event` on several streams in one statement: their counter rows locked in key order (any two writers
     appending to the same streams take them in the same order), each advanced, and an event inserted on each.
     Streams without a counter row yet get theirs one by one (their first event only)."""
+    if connection.vendor != "postgresql":
+        return {key: _insert_event_portable(key, kind, data) for key in sorted(keys)}
     counters, events = StreamCounter._meta.db_table, Event._meta.db_table
     created_at = timezone.now()
     sql = (f"WITH locked AS (SELECT key FROM {counters} WHERE key = ANY(%s) ORDER BY key FOR UPDATE), "

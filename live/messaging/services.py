@@ -145,6 +145,18 @@ def _columns(model, alias: str) -> tuple[list[str], list[str]]:
     return [f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields], [f.attname for f in fields]
 
 
+def _from_db(model, names: list[str], values):
+    """`model` from its columns as the ORM would build it: with the database's converters applied (none on
+    PostgreSQL for these fields; SQLite, `make run`'s default, returns datetimes naive without them)."""
+    converted = []
+    for field, value in zip(model._meta.concrete_fields, values, strict=True):
+        col = field.get_col(model._meta.db_table)
+        for converter in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
+            value = converter(value, col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, names, converted)
+
+
 def _participants_for_writing(conversation_id: int, author_id: int) -> list[Participant]:
     """The active participants, each with its user and conversation loaded, `preferences` (their notification
     preferences, or None), `blocks_author` and `had_unread`: one statement."""
@@ -171,11 +183,11 @@ def _participants_for_writing(conversation_id: int, author_id: int) -> list[Part
         for _cols, names in columns:
             values.append(row[at:at + len(names)])
             at += len(names)
-        participant = Participant.from_db(connection.alias, columns[0][1], values[0])
-        participant.user = User.from_db(connection.alias, columns[1][1], values[1])
-        conversation = conversation or Conversation.from_db(connection.alias, columns[2][1], values[2])
+        participant = _from_db(Participant, columns[0][1], values[0])
+        participant.user = _from_db(User, columns[1][1], values[1])
+        conversation = conversation or _from_db(Conversation, columns[2][1], values[2])
         participant.conversation = conversation
-        participant.preferences = (Preferences.from_db(connection.alias, columns[3][1], values[3])
+        participant.preferences = (_from_db(Preferences, columns[3][1], values[3])
                                    if values[3][0] is not None else None)
         participant.blocks_author, participant.had_unread = row[at], row[at + 1]
         people.append(participant)

@@ -142,6 +142,7 @@ def test_her_mentions_in_what_others_wrote_become_the_erased_name(zoe, world):
         "Question de Participant·e supprimé·e sur les travaux."
 
 
+@pytest.mark.needs_postgres  # the statement budgets are PostgreSQL's (one statement per event there)
 def test_a_prolific_account_is_one_event_per_stream(zoe, bob, world, django_assert_max_num_queries):
     """Hundreds of comments, messages and contributions, one event per debate, conversation and meeting stream: the
     erasure's cost does not grow with each item (bench/erase_cost.py measures it at 5,000 comments and 2,000

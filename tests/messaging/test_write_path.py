@@ -42,6 +42,7 @@ def last_event_id():
     return Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
+@pytest.mark.needs_postgres  # the statement budgets are PostgreSQL's (one statement per event there)
 def test_a_message_in_a_burst_is_at_most_12_queries_and_two_events(
         alice, bob, chat, followed, django_assert_max_num_queries, django_capture_on_commit_callbacks):
     client = client_for(alice)
@@ -57,6 +58,7 @@ def test_a_message_in_a_burst_is_at_most_12_queries_and_two_events(
     assert Notification.objects.filter(user=bob, kind="message").count() == 1  # the fixture's first message only
 
 
+@pytest.mark.needs_postgres  # the statement budgets are PostgreSQL's (one statement per event there)
 def test_the_first_unread_message_folds_its_notification_into_the_badge_event(
         alice, bob, chat, followed, django_assert_max_num_queries, django_capture_on_commit_callbacks):
     services.mark_read(user=bob, conversation=chat)
@@ -162,6 +164,7 @@ def test_the_written_out_reads_load_what_the_orm_loads(alice, bob, carol, chat):
         services.participations(bob).values_list("conversation_id", "unread"))
 
 
+@pytest.mark.needs_postgres  # the statement budgets are PostgreSQL's (one statement per event there)
 def test_a_read_receipt_checks_and_locks_the_participation_once(
         alice, bob, carol, chat, followed, django_assert_max_num_queries, django_capture_on_commit_callbacks):
     """Each message a reader sees arrive is followed by their read receipt: the participation is checked, locked
