@@ -9,6 +9,7 @@ gets `Conversation.DoesNotExist` (a 404), exactly as for a conversation that doe
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from django.conf import settings
@@ -145,16 +146,28 @@ def _columns(model, alias: str) -> tuple[list[str], list[str]]:
     return [f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields], [f.attname for f in fields]
 
 
-def _from_db(model, names: list[str], values):
-    """`model` from its columns as the ORM would build it: with the database's converters applied (none on
-    PostgreSQL for these fields; SQLite, `make run`'s default, returns datetimes naive without them)."""
-    converted = []
-    for field, value in zip(model._meta.concrete_fields, values, strict=True):
+@functools.cache
+def _converters(model, vendor: str) -> tuple:
+    """(column index, its column, its converters) for the fields of `model` the database converts: none on
+    PostgreSQL for these models, the datetimes on SQLite (`make run`'s default). Once per model and database."""
+    found = []
+    for index, field in enumerate(model._meta.concrete_fields):
         col = field.get_col(model._meta.db_table)
-        for converter in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
-            value = converter(value, col, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, names, converted)
+        converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        if converters:
+            found.append((index, col, converters))
+    return tuple(found)
+
+
+def _from_db(model, names: list[str], values):
+    """`model` from its columns as the ORM would build it, with the database's converters applied."""
+    converters = _converters(model, connection.vendor)
+    if converters:
+        values = list(values)
+        for index, col, functions in converters:
+            for convert in functions:
+                values[index] = convert(values[index], col, connection)
+    return model.from_db(connection.alias, names, values)
 
 
 def _participants_for_writing(conversation_id: int, author_id: int) -> list[Participant]:
