@@ -14,7 +14,7 @@ def nickname_is_free(nickname: str) -> bool:
         TextValidator(name=True)(nickname)
     except Exception:
         return False
-    return not User.objects.filter(nickname__iexact=nickname).exists()
+    return not User.objects.named(nickname).exists()
 
 
 def suggest_nickname(nickname: str, name: str = "") -> str:

@@ -24,7 +24,7 @@ def sign_up_with_decidim(*, organization: Organization, profile: dict, nickname:
     ratelimit.enforce("signup", ip or "unknown")
     nickname = nickname.strip()
     email = User.objects.normalize_email(profile["email"]).lower() or None
-    if User.objects.filter(nickname__iexact=nickname).exists():
+    if User.objects.named(nickname).exists():
         raise ValidationError({"nickname": _("This nickname is already taken.")})
     if email and User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": _("An account already uses this email address.")})

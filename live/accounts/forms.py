@@ -66,7 +66,7 @@ class ProfileForm(forms.ModelForm):
     def clean_nickname(self):
         nickname = self.cleaned_data["nickname"].strip()
         # Case-insensitive, like sign-up: "Alice" must not pass for "alice".
-        if User.objects.filter(nickname__iexact=nickname).exclude(pk=self.instance.pk).exists():
+        if User.objects.named(nickname).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(_("This nickname is already taken."), code="taken")
         return nickname
 

@@ -32,6 +32,16 @@ class Role(models.TextChoices):
 
 
 class AccountManager(UserManager):
+    def named(self, *nicknames: str):
+        """The accounts whose nickname is one of `nicknames`, ignoring case: the one nickname lookup. A name longer
+        than a nickname can be matches nobody without asking the database (SQLite refuses a LIKE pattern over
+        50,000 bytes: a 1 MB name typed in a form was a 500)."""
+        limit = self.model._meta.get_field("nickname").max_length
+        wanted = [name for name in nicknames if name and len(name) <= limit]
+        if not wanted:
+            return self.none()
+        return self.filter(models.Q(*[models.Q(nickname__iexact=name) for name in wanted], _connector=models.Q.OR))
+
     def create_user(self, username=None, email=None, password=None, **extra):
         extra.setdefault("nickname", username)
         return super().create_user(username, email, password, **extra)

@@ -30,7 +30,7 @@ def sign_up(*, nickname: str, email: str, password: str, ip: str = "") -> User:
     ratelimit.enforce("signup", ip or "unknown")
     nickname = nickname.strip()
     email = User.objects.normalize_email(email.strip()).lower()
-    if User.objects.filter(nickname__iexact=nickname).exists():
+    if User.objects.named(nickname).exists():
         raise ValidationError({"nickname": _("This nickname is already taken.")})
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": _("An account already uses this email address.")})
@@ -64,7 +64,7 @@ def signed_in(*, session, user) -> None:
 def update_profile(*, user, nickname: str, bio: str) -> User:
     """Change the public nickname and the "about me" text (already validated by ProfileForm)."""
     ratelimit.enforce("default", user)
-    if User.objects.filter(nickname__iexact=nickname).exclude(pk=user.pk).exists():
+    if User.objects.named(nickname).exclude(pk=user.pk).exists():
         raise ValidationError({"nickname": _("This nickname is already taken.")})
     bio = clean_user_text(bio, multiline=True, max_length=500, required=False, key="bio")
     before = user.nickname, user.bio

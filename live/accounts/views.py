@@ -106,7 +106,7 @@ def sign_up(request):
 
 
 def profile(request, nickname):
-    person = get_object_or_404(User, nickname__iexact=nickname, is_active=True)
+    person = get_object_or_404(User.objects.named(nickname), is_active=True)
     if person.nickname != nickname:
         return redirect(person)
     return render(request, "accounts/profile.html", {"person": person, "is_self": person == request.user})

@@ -287,8 +287,7 @@ def resolve_recipients(author, names) -> list:
     if len(wanted) + 1 > max_participants():
         raise ValidationError(_("A conversation has at most %(max)d participants, you included.")
                               % {"max": max_participants()}, code="too_many")
-    found = {u.nickname.casefold(): u for u in User.objects.filter(
-        Q(*[Q(nickname__iexact=w) for w in wanted], _connector=Q.OR))}
+    found = {u.nickname.casefold(): u for u in User.objects.named(*wanted)}
     recipients = []
     for name in wanted:
         user = found.get(name.casefold())

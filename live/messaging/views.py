@@ -241,7 +241,7 @@ def settings_view(request):
 
 def _person(request):
     nickname = (request.POST.get("nickname") or "").strip().lstrip("@")
-    return User.objects.filter(nickname__iexact=nickname).first() if nickname else None
+    return User.objects.named(nickname).first()
 
 
 def _next_url(request) -> str:

@@ -206,7 +206,7 @@ def _filtered_log(request):
     if filters["action"]:
         qs = qs.filter(action=filters["action"])
     if filters["actor"]:
-        qs = qs.filter(actor__nickname__iexact=filters["actor"])
+        qs = qs.filter(actor__in=User.objects.named(filters["actor"]))
     if filters["kind"]:
         qs = qs.filter(kind=filters["kind"])
     if filters["space"]:
