@@ -256,7 +256,7 @@ SNAPSHOT_SECONDS = 5
 SNAPSHOT_TTL = 15
 STATUS_INDEX = "live:status:processes"
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"
-_local_snapshots: dict[str, dict] = {}  # without Redis
+_local_names: set[str] = set()  # without Redis: the processes that reported to this one's cache
 
 
 def _status_key(process: str) -> str:
@@ -292,8 +292,11 @@ def publish_snapshot(figures: dict) -> None:
     from live import ratelimit  # (it imports this module)
 
     redis = ratelimit.cache_redis()
-    if redis is None:
-        _local_snapshots[figures["process"]] = figures
+    if redis is None:  # the embedded default: Django's cache of this process, the same key expiring alike
+        from django.core.cache import cache
+
+        cache.set(_status_key(figures["process"]), figures, SNAPSHOT_TTL)
+        _local_names.add(figures["process"])
         return
     backend, client = redis
     index, now = backend.make_key(STATUS_INDEX), figures["at"]
@@ -312,7 +315,10 @@ def reported() -> list[dict]:
     redis = ratelimit.cache_redis()
     now = time.time()
     if redis is None:
-        found = [f for f in _local_snapshots.values() if now - f["at"] < SNAPSHOT_TTL]
+        from django.core.cache import cache
+
+        found = [f for f in cache.get_many([_status_key(name) for name in _local_names]).values()
+                 if now - f["at"] < SNAPSHOT_TTL]
     else:
         backend, client = redis
         names = [name.decode() for name in client.zrangebyscore(backend.make_key(STATUS_INDEX), now - SNAPSHOT_TTL,
