@@ -412,6 +412,9 @@ MEETINGS_ANSWER_FRAME_MS = env_int("MEETINGS_ANSWER_FRAME_MS", 500)
 # Every process that counts reactions or answers flushes, this often, the frames a dead process left behind
 # (meetings/frames.py; 0: no sweep).
 MEETINGS_FRAME_SWEEP_SECONDS = env_float("MEETINGS_FRAME_SWEEP_SECONDS", 1.0)
+# A reaction tap reads who the phone is from this process's memory (meetings/phones.py): again after every change of
+# the meeting's session, agenda or participants, and at least this often.
+MEETINGS_PHONE_RECHECK_SECONDS = env_float("MEETINGS_PHONE_RECHECK_SECONDS", 15.0)
 # Livestreams a hybrid or online meeting's remote page may embed (the only hosts its CSP frame-src names), and those
 # of them that set cookies or trackers: these show only once the person asks (meetings/embeds.py).
 MEETINGS_STREAM_HOSTS = env_list("MEETINGS_STREAM_HOSTS", "www.youtube-nocookie.com,meet.jit.si,framatube.org")

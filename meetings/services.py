@@ -26,7 +26,7 @@ from live import effects, ratelimit, streams
 from live.accounts.models import RoleAssignment, erased_name_stored, nickname_validator
 from live.database import first_if_sent_twice
 from live.text import clean_user_text, replace_mentions
-from meetings import embeds, notifications, reactions, words
+from meetings import embeds, notifications, phones, reactions, words
 from meetings.frames import Frames
 from meetings.models import (
     JOIN_CODE_ALPHABET,
@@ -50,6 +50,8 @@ from meetings.sessions import forget_participant, guest_meetings, session_partic
 
 PUBLIC, SCREEN, CONSOLE = "public", "screen", "console"
 EVERYONE = (PUBLIC, SCREEN, CONSOLE)
+# The changes a reaction tap relies on (the session open, the current agenda item: meetings/phones.py).
+PHONE_FACTS = {"session.changed", "agenda.changed"}
 
 
 def _emit(meeting: Meeting, kind: str, parts=EVERYONE, known: dict | None = None, **ids) -> None:
@@ -58,6 +60,8 @@ def _emit(meeting: Meeting, kind: str, parts=EVERYONE, known: dict | None = None
     # `known` hands them what this write already holds, as it commits.
     streams.append_together([meeting.stream_key if part == PUBLIC else f"{meeting.stream_key}.{part}"
                              for part in parts], kind, known=known, **ids)
+    if kind in PHONE_FACTS:
+        phones.changed(meeting.pk)
 
 
 def _locked(meeting: Meeting) -> Meeting:
@@ -516,6 +520,7 @@ def claim_participant(*, participant: Participant, user) -> Participant:
     Returns the account's participant."""
     if participant.user_id is not None:
         return participant if participant.user_id == user.pk else None
+    phones.changed(participant.meeting_id)  # the guest's token no longer acts: its phones are refused at once
     mine = Participant.objects.select_for_update().filter(meeting_id=participant.meeting_id, user=user).first()
     if mine is None:
         participant.user = user
@@ -1073,13 +1078,26 @@ def react(*, participant: Participant, kind: str, meeting: Meeting | None = None
     """A tap. Counted in Redis (`meetings.reactions`), not a row: the taps of a frame interval reach the database
     and the screen together, as one event (services.add_reactions)."""
     check_participant(participant, meeting)
-    if kind not in REACTION_KINDS:
-        raise ValidationError(_("Unknown reaction."))
-    ratelimit.enforce("reaction", _participant_key(participant))
     if meeting is None or meeting.pk != participant.meeting_id:
         meeting = Meeting.objects.get(pk=participant.meeting_id)
-    check_live(meeting)
-    reactions.tap(meeting.pk, meeting.current_item_id, kind)
+    _tap(meeting.pk, meeting.current_item_id, meeting.live_open, _participant_key(participant), kind)
+
+
+def tap(*, phone: phones.Phone, user, kind: str) -> None:
+    """A tap from a phone as meetings/phones.py remembers it (no SQL statement): the same checks and count as
+    `react`. `user`: the request's or socket's (a signed-in participant's account, whose block is checked)."""
+    if phone.user_pk is not None:
+        check_not_blocked(user)
+    _tap(phone.meeting_pk, phone.current_item_pk, phone.live_open, phone.limit_key(user), kind)
+
+
+def _tap(meeting_pk: int, item_pk: int | None, live_open: bool, limit_key, kind: str) -> None:
+    if kind not in REACTION_KINDS:
+        raise ValidationError(_("Unknown reaction."))
+    ratelimit.enforce("reaction", limit_key)
+    if not live_open:
+        raise ValidationError(_("The live session is closed."))
+    reactions.tap(meeting_pk, item_pk, kind)
 
 
 @transaction.atomic

@@ -35,11 +35,16 @@ def guest_meetings(session) -> list[int]:
     return [int(pk) for pk in tokens if str(pk).isdigit()]
 
 
+def signed_participant(session, meeting_pk) -> str:
+    """The signed token this session holds for meeting `meeting_pk` ("" if none), as it is stored."""
+    if session is None:
+        return ""
+    return (session.get(PARTICIPANTS_SESSION_KEY) or {}).get(str(meeting_pk)) or ""
+
+
 def session_participant(session, meeting):
     """The participant whose signed token this session holds for `meeting`, or None."""
-    if session is None:
-        return None
-    signed = (session.get(PARTICIPANTS_SESSION_KEY) or {}).get(str(meeting.pk))
+    signed = signed_participant(session, meeting.pk)
     if not signed:
         return None
     try:

@@ -7,10 +7,11 @@ answered by the write seam (live.actions): in #flash or the form's error slot wi
 import csv
 import secrets
 from datetime import UTC
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from live import actions, streams
 from live.middleware import content_security_policy
-from meetings import embeds, frames, rendering, services
+from meetings import embeds, frames, rendering, services, writes
 from meetings.forms import MeetingForm, PollForm, ReportForm
 from meetings.models import AgendaItem, Contribution, Meeting, Poll, SpeakerRequest, WordEntry
 from meetings.permissions import can_create_meeting, is_facilitator, participant_for
@@ -324,22 +325,26 @@ def _int(value):
         return None
 
 
+def found(view):
+    """A meeting or poll that does not exist is a 404 (meetings/writes.py raises its DoesNotExist)."""
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except ObjectDoesNotExist:
+            raise Http404 from None
+    return wrapper
+
+
 @require_POST
+@found
 @actions.action(slot="contribution-form-errors", back=_phone_url)
 def contribute(request, pk):
-    meeting = get_object_or_404(Meeting.objects.select_related("current_item"), pk=pk)
-    participant = participant_for(request.user, request.session, meeting)
-    body, kind = request.POST.get("body", ""), request.POST.get("kind", "question")
-    agenda = list(meeting.agenda_items.all())  # what it is about, and the form sent back: one query for both
-    item_pk = _int(request.POST.get("agenda_item"))
-    item = next((item for item in agenda if item.pk == item_pk), None)
     # A refusal leaves the form as it is, with the same client id: resending this text is the same contribution.
-    contribution = services.post_contribution(participant=participant, body=body, kind=kind, agenda_item=item,
-                                              client_id=request.POST.get("client_id", ""), meeting=meeting)
-    ok = (_("Sent! It will appear once a facilitator approves it.") if contribution.is_pending
-          else _("Posted."))
+    contribution, meeting, agenda, ok = writes.contribute(user=request.user, session=request.session, meeting_pk=pk,
+                                                          data=request.POST)
     if request.htmx:
-        return _contribution_form(request, meeting, agenda, form_message=ok, form_kind=kind)
+        return _contribution_form(request, meeting, agenda, form_message=ok, form_kind=contribution.kind)
     messages.success(request, ok)
     return redirect("meetings:live", pk=pk)
 
@@ -354,21 +359,15 @@ def vote(request, pk, cid):
 
 
 @require_POST
+@found
 @actions.action(slot="poll-{poll}-form-errors", back=_phone_url)
 def answer(request, pk, poll):
-    meeting = get_object_or_404(Meeting, pk=pk)
-    poll = get_object_or_404(Poll, pk=poll, meeting=meeting)
-    participant = participant_for(request.user, request.session, meeting)
-    if poll.is_words:
-        services.answer_words(participant=participant, poll=poll, texts=request.POST.getlist("word"))
-    else:
-        choices = [c for c in (_int(v) for v in request.POST.getlist("choice")) if c is not None]
-        services.answer_poll(participant=participant, poll=poll, choices=choices)
+    poll, participant, ok = writes.answer(user=request.user, session=request.session, meeting_pk=pk, poll_pk=poll,
+                                          data=request.POST)
     if not request.htmx:
-        return done(request, meeting, ok=_("Your answer is saved."))
+        return done(request, poll.meeting, ok=ok)
     p = _mine({"poll": poll}, participant)
-    return render(request, f"{PARTS}#poll-form", {**rendering.common(meeting), "p": p,
-                                                  "poll_message": _("Your answer is saved.")})
+    return render(request, f"{PARTS}#poll-form", {**rendering.common(poll.meeting), "p": p, "poll_message": ok})
 
 
 @require_POST
@@ -386,12 +385,14 @@ def hand(request, pk):
 
 
 @require_POST
+@found
 @actions.action(slot="reaction-form-errors", back=_phone_url)
 def react(request, pk):
-    meeting = get_object_or_404(Meeting.objects.select_related("current_item"), pk=pk)
-    services.react(participant=participant_for(request.user, request.session, meeting),
-                   kind=request.POST.get("kind", ""), meeting=meeting)
-    return done(request, meeting, ok=_("Your reaction is on the screen."))
+    ok = writes.react(user=request.user, session=request.session, meeting_pk=pk, data=request.POST)
+    if request.htmx:
+        return HttpResponse(status=204)
+    messages.success(request, ok)
+    return redirect("meetings:live", pk=pk)
 
 
 # --- the screen ----------------------------------------------------------------------------------------------------

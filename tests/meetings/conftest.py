@@ -100,3 +100,23 @@ def answers_not_coalesced(settings):
     frames of answers and the sweep are tested on their own (test_voice.py)."""
     settings.MEETINGS_ANSWER_FRAME_MS = 0
     settings.MEETINGS_FRAME_SWEEP_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def process_memory_forgotten():
+    """What this process keeps in memory (the phones it knows, meetings/phones.py; the frames' local-memory stand-in
+    without Redis, meetings/frames.py) is not carried from one test to the next, where a meeting may get the same pk
+    (SQLite) while the cache was cleared."""
+    from meetings import frames, phones
+
+    def forget():
+        phones.forget_all()
+        for kind in frames._registry.values():
+            with kind._lock:
+                kind._pending.clear()
+                kind._windows.clear()
+                kind._since.clear()
+
+    forget()
+    yield
+    forget()
