@@ -18,8 +18,8 @@ from __future__ import annotations
 from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -30,6 +30,7 @@ from live import metrics
 from live.ratelimit import RateLimited
 
 REFUSALS = (ValidationError, PermissionDenied, RateLimited)
+NON_FIELD = "__all__"
 
 KINDS = ((RateLimited, "rate_limited", 429), (PermissionDenied, "forbidden", 403), (ValidationError, "invalid", 400))
 
@@ -49,6 +50,32 @@ def message_of(exc) -> str:
     if isinstance(exc, RateLimited):
         return exc.message
     return str(exc) or _("You are not allowed to do this.")
+
+
+# --- the same refusals over the socket (live/socket_writes.py) ------------------------------------------------------
+
+NOT_FOUND = (ObjectDoesNotExist, Http404)
+SOCKET_REFUSALS = (*REFUSALS, *NOT_FOUND)
+
+
+def refusal_frame(exc) -> dict:
+    """A refused socket write, in the active language: the words and kinds of the HTTP answers, the fields a
+    ValidationError names, when to retry a rate limit. A missing object is "not_found" (what a 404 page says)."""
+    if isinstance(exc, NOT_FOUND):
+        return {"type": "refused", "kind": "not_found", "message": _("This no longer exists, or is not yours to see.")}
+    frame = {"type": "refused", "kind": kind_of(exc), "message": message_of(exc)}
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        frame["fields"] = {name: messages for name, messages in exc.message_dict.items() if name != NON_FIELD}
+    if isinstance(exc, RateLimited):
+        frame["retry_after"] = exc.retry_after
+    return frame
+
+
+def unavailable_frame() -> dict:
+    """A socket write that could not run (the database is down, a fault): nothing was written; sent again with the
+    same client id, a message or a comment is still written once."""
+    return {"type": "refused", "kind": "unavailable", "retry_after": 2,
+            "message": _("The service is briefly unavailable. Please try again in a few seconds.")}
 
 
 def with_status(response: HttpResponse, exc) -> HttpResponse:

@@ -1,8 +1,9 @@
 """The one WebSocket endpoint (`/ws/`): authenticate, authorize each stream, join, replay, forward bytes.
 
-Client -> server frames (JSON objects): `resume`, `typing`, `ping`. Everything that changes data goes through an
-HTTP POST. Server -> client: `event` (a stream's seq and HTML fragments), `ephemeral`, `reset`, `error`, `pong`,
-`subscribed`. docs/realtime.md is the reference.
+Client -> server frames (JSON objects): `resume`, `typing`, `ping`, and `write` (a write registered in
+live/socket_writes.py, answered by `written` or `refused`; the same write also goes through an HTTP POST without
+JavaScript). Server -> client: `event` (a stream's seq and HTML fragments), `ephemeral`, `reset`, `error`, `pong`,
+`subscribed`, `written`, `refused`. docs/realtime.md is the reference.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import DatabaseError
+from django.utils import translation
 
-from live import internals, metrics, ratelimit, streams, wire
+from live import actions, internals, metrics, ratelimit, socket_writes, streams, wire
 from live.accounts import selectors, socket_auth
 from live.close_codes import Close
 from live.hub import get_hub
@@ -31,6 +33,12 @@ from live.text import storable
 
 logger = logging.getLogger(__name__)
 UNAVAILABLE_DETAIL = "The service is briefly unavailable; reconnecting."
+
+
+def db_write(fn):
+    """A socket's write in the thread pool: never in the one thread-sensitive thread, where the HTTP views' sync
+    code queues."""
+    return database_sync_to_async(fn, thread_sensitive=False)
 
 
 def db_read(fn):
@@ -120,6 +128,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.session_id = session_hash(getattr(session, "session_key", None))
         self.viewer = streams.Viewer(user=self.user, session=session, lang=language_of(self.scope))
         self.bucket = ratelimit.TokenBucket(rate=10, burst=40)
+        self.actor = socket_writes.Actor.from_scope(self.scope, lang=self.viewer.lang)
+        self.writes: set[asyncio.Task] = set()  # writes in flight
+        self.gone = False
         self.hub = get_hub()
         self.accepted = False
         self.conn_slot = None
@@ -168,6 +179,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         raise StopConsumer()
 
     async def disconnect(self, code):
+        self.gone = True  # writes still running in a thread find no socket to answer
         metrics.closed(self, code)
         watch = getattr(self, "session_watch", None)
         if watch is not None and watch is not asyncio.current_task():  # the watch may be what ends the socket
@@ -204,10 +216,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not storable(data):  # else an error frame echoing a stream key with a lone surrogate cannot be sent
             return await self.bad("invalid_text", "Frames must not contain NUL or lone surrogates (\\u0000, \\ud800).")
         kind = data.get("type")
-        handler = {"resume": self.on_resume, "ping": self.on_ping, "typing": self.on_typing}.get(kind) \
-            if isinstance(kind, str) else None  # {"type": []} is a frame too
+        handler = {"write": self.on_write, "resume": self.on_resume, "ping": self.on_ping,
+                   "typing": self.on_typing}.get(kind) if isinstance(kind, str) else None  # {"type": []} is a frame too
         if handler is None:
-            return await self.bad("unknown_type", "Unknown frame type; expected resume, typing or ping.")
+            return await self.bad("unknown_type", "Unknown frame type; expected resume, write, typing or ping.")
         try:
             await handler(data)
         except ValidationError as exc:
@@ -221,6 +233,67 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "error", "code": code, "detail": detail})
         if self.bad_frames > settings.LIVE_MAX_BAD_FRAMES:
             await self.close(code=close)
+
+    # --- writes (live/socket_writes.py) -------------------------------------------------------------------------
+
+    async def on_write(self, data):
+        """A `write` frame: checked here, run in the thread pool as a task of its own (the socket keeps reading its
+        frames meanwhile), answered `written` or `refused` with its id. A malformed frame is a `refused` "invalid"
+        counted as a bad frame (repeated, the socket closes with 4408), never an `error` the page cannot match."""
+        ident, name, fields = data.get("id"), data.get("action"), data.get("data", {})
+        if not isinstance(ident, str) or not 0 < len(ident) <= 64:
+            return await self.malformed_write(None, "id must be a string of 1 to 64 characters")
+        if not isinstance(name, str) or not socket_writes.NAME.match(name) or not isinstance(fields, dict):
+            return await self.malformed_write(ident, "expected {type: write, id, action: '<app>.<verb>', data: {}}")
+        if len(self.writes) >= settings.LIVE_MAX_WRITES_IN_FLIGHT:
+            return await self.send_json({**socket_writes.busy(self.viewer.lang), "id": ident})
+        task = asyncio.ensure_future(self.write(ident, name, fields))
+        self.writes.add(task)
+        task.add_done_callback(self.writes.discard)
+
+    async def malformed_write(self, ident: str | None, detail: str):
+        with translation.override(self.viewer.lang):
+            frame = socket_writes.malformed(detail)
+        await self.refuse_bad(ident, frame)
+
+    async def refuse_bad(self, ident: str | None, frame: dict):
+        self.bad_frames += 1
+        await self.send_json({**frame, "id": ident})
+        if self.bad_frames > settings.LIVE_MAX_BAD_FRAMES:
+            await self.close(code=Close.POLICY)
+
+    async def write(self, ident: str, name: str, fields: dict):
+        signed_in = getattr(self.user, "is_authenticated", False)
+        try:
+            # One trip to the pool for the session's check and the write: before a write as before a resume, the
+            # socket's session must still sign its person in.
+            user, (frame, outcome) = await db_write(self.run_write)(name, fields, signed_in)
+        except DatabaseError as exc:  # the session could not be checked: nothing was written
+            logger.warning("database unavailable before the socket write %s: %s", name, socket_writes.where(exc))
+            user, (frame, outcome) = self.user, (actions.unavailable_frame(), "unavailable")
+        if self.gone:
+            return
+        if outcome == "session_ended":
+            await self.send_json({**frame, "id": ident})
+            return await self.end(Close.NOT_SIGNED_IN, "session_ended", "Your session has ended; sign in again.")
+        if signed_in:
+            self.user = self.viewer.user = self.actor.user = user
+        if outcome in ("unknown", "malformed"):
+            return await self.refuse_bad(ident, frame)
+        await self.send_json({**frame, "id": ident})
+
+    def run_write(self, name: str, fields: dict, signed_in: bool):
+        """In a worker thread: the user read afresh (signed-in sockets), and the answer with its outcome."""
+        actor = self.actor
+        if signed_in:
+            user = selectors.signed_in_user(getattr(self.viewer.session, "session_key", None))
+            if user is None or user.pk != self.user.pk:
+                with translation.override(actor.lang):
+                    frame = actions.refusal_frame(PermissionDenied(
+                        translation.gettext("Your session has ended: sign in again to send this.")))
+                return None, (frame, "session_ended")
+            actor = socket_writes.Actor(user=user, session=actor.session, lang=actor.lang, ip=actor.ip)
+        return actor.user, socket_writes.perform(name, actor, fields)
 
     async def on_ping(self, data):
         await self.send_json({"type": "pong"})

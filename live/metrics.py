@@ -63,6 +63,7 @@ repaired: Counter[str] = Counter()  # "sweep" / "gap" -> events read from the lo
 layer_failures: Counter[str] = Counter()  # "send" (the layer raised) / "skipped" (breaker open)
 rejections: Counter[str] = Counter()  # "origin" / "auth" / "limit" / "unavailable" -> sockets refused
 refusals: Counter[tuple[str, str]] = Counter()  # (action, reason) -> write refusals answered by live/actions.py
+socket_writes: Counter[tuple[str, str]] = Counter()  # (socket action, outcome) -> `write` frames answered
 rate_limited: Counter[str] = Counter()  # rate-limit action -> refusals
 sockets: weakref.WeakSet = weakref.WeakSet()  # this process's open sockets (their consumers)
 loop_lag = [0.0]  # the last measured delay of the loop timer, seconds
@@ -73,7 +74,8 @@ HOLE_SOURCES = ("sweep", "gap")
 # --- histograms --------------------------------------------------------------------------------------------------------
 
 WRITE_SECONDS = Histogram(
-    "agora_http_write_seconds", "HTTP write requests (POST) from arrival to response, by rate-limit action",
+    "agora_http_write_seconds", "Writes from arrival to answer (HTTP POST, or a socket `write` in its worker thread), "
+    "by rate-limit action",
     ["action"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 RENDER_SECONDS = Histogram(
     "agora_render_seconds", "Rendering of a published event for the variants some socket follows, by event kind",
@@ -186,6 +188,28 @@ def refused(reason: str) -> None:
         return
     current = _request.get()
     refusals[((current or {}).get("action", "other"), reason)] += 1
+
+
+def write_started():
+    """live/socket_writes.py: a socket write starts in this thread; what it rate limits names it, as for HTTP."""
+    if not _on:
+        return None, None
+    state: dict = {}
+    return state, _request.set(state)
+
+
+def write_done(token) -> None:
+    if token is not None:
+        _request.reset(token)
+
+
+def socket_written(name: str, state: dict | None, outcome: str, seconds: float) -> None:
+    """A socket write answered: counted by (action, outcome), and its time in the writes' histogram."""
+    if not _on:
+        return
+    socket_writes[(name, outcome)] += 1
+    if name != "unknown":
+        WRITE_SECONDS.labels((state or {}).get("action", name)).observe(seconds)
 
 
 class Instrumented:
@@ -381,8 +405,12 @@ class LiveCollector:
                       rejections, REJECTION_REASONS)
         yield counter("agora_rate_limit_refusals", "Attempts refused by a rate limit, by action", "action",
                       rate_limited)
-        yield counter("agora_write_refusals", "HTTP writes refused (invalid, forbidden, rate_limited), by action",
+        yield counter("agora_write_refusals", "Writes refused (HTTP and socket: invalid, forbidden, rate_limited, "
+                      "not_found), by action",
                       ("action", "reason"), refusals)
+        yield counter("agora_socket_writes", "Socket `write` frames answered, by action and outcome (written, "
+                      "invalid, forbidden, rate_limited, not_found, unavailable, unknown, malformed)", ("action", "outcome"),
+                      socket_writes)
         yield counter("agora_rate_limit_degraded", "Rate-limit decisions taken by this process alone while Redis "
                       "was down, by action", "action", dict(ratelimit.degraded))
         yield GaugeMetricFamily("agora_event_loop_lag_last_seconds", "The last measured event-loop lag",

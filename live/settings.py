@@ -308,6 +308,9 @@ LIVE_SWEEP_SECONDS = env_float("LIVE_SWEEP_SECONDS", 2)
 LIVE_MAX_FRAME_BYTES = env_int("LIVE_MAX_FRAME_BYTES", 64 * 1024)
 LIVE_MAX_STREAMS_PER_SOCKET = env_int("LIVE_MAX_STREAMS_PER_SOCKET", 32)
 LIVE_MAX_BAD_FRAMES = env_int("LIVE_MAX_BAD_FRAMES", 5)
+# Socket `write` frames one socket may have running at once (live/socket_writes.py); one more is refused
+# (rate_limited, retry after 1 s) instead of queueing threads behind a flooding page.
+LIVE_MAX_WRITES_IN_FLIGHT = env_int("LIVE_MAX_WRITES_IN_FLIGHT", 8)
 # A signed-in socket checks its session again this often (jittered), for the sessions that end outside the
 # services (expiry, clearsessions, manage.py changepassword); 0: only before each subscription.
 LIVE_SESSION_RECHECK_SECONDS = env_float("LIVE_SESSION_RECHECK_SECONDS", 300)

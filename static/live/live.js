@@ -9,6 +9,10 @@
  *    a `reset` reloads the region from the server.
  * Frames are JSON; the HTML they carry goes through htmx's out-of-band swap by element id, so applying one twice is
  * harmless. Protocol: docs/realtime.md.
+ *
+ * Writes: a <form data-live-write="<app>.<verb>"> is sent as a `write` frame while the socket is open and its
+ * streams answered; otherwise (and without JavaScript) it posts over HTTP as it always did. `window.Live.write`
+ * does the same for writes without a form.
  */
 (function () {
   "use strict";
@@ -17,6 +21,7 @@
   var pendingHtml = null;  // the HTML of the frame being processed, handed to transformResponse
   var socket = null;       // htmx's socket wrapper
   var everOpened = false;
+  var ready = false;       // the socket is open and has answered a resume: writes may go over it
 
   function parseCursor(text) {
     var parts = String(text || ":0").split(":");
@@ -91,6 +96,7 @@
     everOpened = true;
     setStatus(null);
     readCursors(document);
+    ready = !Object.keys(state).length;  // else at the first `subscribed`
     resume();
   });
 
@@ -110,6 +116,8 @@
     var code = evt.detail.event && evt.detail.event.code;
     var wrapper = evt.detail.socketWrapper;
     socket = null;
+    ready = false;
+    unanswered();
     if (RETRY[code] && wrapper) {
       // htmx's ws extension only retries 1006/1011/1012/1013 by itself.
       retries += 1;
@@ -155,7 +163,13 @@
         return;
       case "subscribed":
         retries = 0;
+        ready = true;
         evt.preventDefault();
+        return;
+      case "written":
+      case "refused":
+        evt.preventDefault();
+        answered(frame);
         return;
       default:  // pong
         evt.preventDefault();
@@ -196,8 +210,8 @@
     var prefix = document.body.getAttribute("data-msg-error-title") || "";
     document.title = hasError && prefix ? prefix + " " + baseTitle : baseTitle;
   }
-  document.addEventListener("htmx:afterSwap", function (evt) {
-    var slot = evt.detail.target;
+  // What follows a refusal shown in its slot, the same for an htmx 4xx answer and a socket's `refused`.
+  function refusalShown(slot) {
     if (!slot || !slot.id) return;
     var refusal = slot.querySelector("[data-refusal]");
     var fields = document.querySelectorAll('[aria-describedby~="' + slot.id + '"]');
@@ -210,13 +224,18 @@
     markTitle(true);
     var first = invalid ? fields[0] : null;
     if (first && document.activeElement !== first) first.focus();
-  });
-  document.addEventListener("htmx:afterRequest", function (evt) {
-    var form = evt.detail.elt;
-    if (!evt.detail.successful || !form || !form.querySelectorAll) return;
+  }
+  document.addEventListener("htmx:afterSwap", function (evt) { refusalShown(evt.detail.target); });
+  // A form that went through: its fields are valid again, the title loses its "Error".
+  function formAccepted(form) {
     var invalid = form.querySelectorAll("[aria-invalid]");
     for (var i = 0; i < invalid.length; i++) invalid[i].removeAttribute("aria-invalid");
     markTitle(false);
+  }
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (!evt.detail.successful || !form || !form.querySelectorAll) return;
+    formAccepted(form);
   });
   // A form page served again with its errors (no htmx: the server marked the fields): the focus goes to the first
   // invalid field, else to the error summary.
@@ -254,9 +273,18 @@
   // new element in its place. A second announcement right after a first (a private message, then its notification)
   // is added to it instead of cutting it off.
   var announced = { text: "", at: 0 };
+  function announce(text) {  // a socket's refusal: said as an htmx answer's out-of-band announcer would say it
+    var region = document.getElementById("live-announcer");
+    if (!region) return;
+    region.textContent = text;
+    merged(region);
+  }
   document.addEventListener("htmx:oobAfterSwap", function (evt) {
     var region = evt.detail.target;
     if (!region || region.id !== "live-announcer") return;
+    merged(region);
+  });
+  function merged(region) {
     var text = region.textContent.trim(), now = Date.now();
     if (announced.text && now - announced.at < 1000 && text.indexOf(announced.text) < 0 &&
         announced.text.indexOf(text) < 0) {
@@ -265,7 +293,7 @@
       region.textContent = announced.text;
     }
     announced = { text: region.textContent.trim(), at: now };
-  });
+  }
 
   // A bounded list (data-live-bound="N", the meeting screen's feed) keeps its first N items after an insertion: a
   // push inserts the item that arrives, the list drops the oldest, and the page stays the same size.
@@ -331,6 +359,136 @@
       return max / 2 + Math.random() * max / 2;
     };
   }
+
+  // --- writes over the socket (live/socket_writes.py; docs/realtime.md, "Writes") ---------------------------------
+  var WRITE_TIMEOUT = 8000;  // no answer by then: the write is taken as lost (a form with a client id goes over HTTP)
+  var writes = {};           // frame id -> {resolve, reject, timer}
+  var writeCount = 0;
+
+  // A write over the socket: a Promise of its result. Rejected with {kind, message, fields, retry_after} when
+  // refused, with {kind: "offline"} when the socket cannot take writes now (nothing was sent), and with
+  // {kind: "unanswered"} when no answer came (the write may or may not have happened: resend only what is
+  // idempotent, a form with its client id).
+  function write(action, data) {
+    return new Promise(function (resolve, reject) {
+      if (!socket || !ready) { reject({ kind: "offline" }); return; }
+      writeCount += 1;
+      var id = "w" + writeCount + "-" + Math.random().toString(36).slice(2, 10);
+      writes[id] = {
+        resolve: resolve, reject: reject,
+        timer: setTimeout(function () { settle(id, null, { kind: "unanswered" }); }, WRITE_TIMEOUT)
+      };
+      send({ type: "write", id: id, action: action, data: data || {} });
+    });
+  }
+
+  function settle(id, result, failure) {
+    var pending = writes[id];
+    if (!pending) return;  // answered after its timeout: already sent again (or given up)
+    delete writes[id];
+    clearTimeout(pending.timer);
+    if (failure) pending.reject(failure); else pending.resolve(result);
+  }
+
+  function answered(frame) {
+    if (frame.type === "written") settle(frame.id, frame.result === undefined ? null : frame.result, null);
+    else settle(frame.id, null, { kind: frame.kind, message: frame.message || "", fields: frame.fields || {},
+                                  retry_after: frame.retry_after });
+  }
+
+  function unanswered() {  // the socket closed: its writes will never be answered
+    Object.keys(writes).forEach(function (id) { settle(id, null, { kind: "unanswered" }); });
+  }
+
+  // A form's fields as the server's QueryDict takes them (a repeated name: a list); null when a field cannot go
+  // over the socket (a file).
+  function fieldsOf(form, submitter) {
+    var formData;
+    try { formData = new FormData(form, submitter || undefined); } catch (e) { formData = new FormData(form); }
+    var data = {}, ok = true;
+    formData.forEach(function (value, key) {
+      if (typeof value !== "string") { ok = false; return; }
+      if (key === "csrfmiddlewaretoken") return;  // the socket's Origin was checked when it opened
+      if (!Object.prototype.hasOwnProperty.call(data, key)) data[key] = value;
+      else if (Array.isArray(data[key])) data[key].push(value);
+      else data[key] = [data[key], value];
+    });
+    return ok ? data : null;
+  }
+
+  function slotOf(form) {
+    return document.getElementById(form.getAttribute("data-live-errors") || form.id + "-errors") ||
+           document.getElementById("flash");
+  }
+
+  // A refusal from the socket, shown as an htmx 4xx answer is (live/flash.html's markup in the form's slot, said by
+  // the announcer), then refusalShown as for htmx.
+  function showRefusal(form, failure) {
+    var slot = slotOf(form);
+    if (slot) {
+      var line = document.createElement("p");
+      line.className = "flash-error";
+      line.setAttribute("data-refusal", failure.kind);
+      line.textContent = failure.message;
+      slot.replaceChildren(line);
+    }
+    announce(failure.message);
+    refusalShown(slot);
+    Object.keys(failure.fields || {}).forEach(function (name) {
+      var field = form.elements.namedItem(name);
+      if (field && field.setAttribute) field.setAttribute("aria-invalid", "true");
+    });
+  }
+
+  function fire(form, name, detail) {
+    form.dispatchEvent(new CustomEvent(name, { bubbles: true, detail: detail }));
+  }
+
+  // The HTTP path, as without the socket: htmx's request for an hx-post form, the browser's post otherwise.
+  function postOverHttp(form, submitter) {
+    form.liveOverHttp = true;
+    try {
+      if (form.requestSubmit) form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
+      else if (window.htmx && form.hasAttribute("hx-post")) window.htmx.trigger(form, "submit");
+      else form.submit();
+    } finally {
+      form.liveOverHttp = false;
+    }
+  }
+
+  // Before htmx (a capture listener on the document runs before the form's own): a live form goes over the socket.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target, action = form && form.getAttribute && form.getAttribute("data-live-write");
+    if (!action || form.liveOverHttp || !socket || !ready) return;
+    var data = fieldsOf(form, evt.submitter);
+    if (!data) return;
+    evt.preventDefault();
+    evt.stopImmediatePropagation();
+    if (form.getAttribute("aria-busy") === "true") return;  // the same form is being sent: one at a time
+    var submitter = evt.submitter;
+    form.setAttribute("aria-busy", "true");
+    fire(form, "live:writing", { action: action, data: data });
+    write(action, data).then(function (result) {
+      form.removeAttribute("aria-busy");
+      var slot = slotOf(form);
+      if (slot && slot !== document.getElementById("flash")) slot.replaceChildren();
+      formAccepted(form);
+      if (!form.hasAttribute("data-live-keep")) form.reset();
+      fire(form, "live:written", { action: action, result: result });
+    }, function (failure) {
+      form.removeAttribute("aria-busy");
+      if (failure.kind === "unanswered" || failure.kind === "offline") {
+        // Sent again over HTTP only when the form carries its idempotency key: the server then writes it once.
+        if (form.elements.namedItem(form.getAttribute("data-live-key") || "client_id")) postOverHttp(form, submitter);
+        else fire(form, "live:unanswered", { action: action });
+        return;
+      }
+      showRefusal(form, failure);
+      fire(form, "live:refused", failure);
+    });
+  }, true);
+
+  window.Live = { write: write, ready: function () { return !!socket && ready; } };
 
   // Small helpers for feature scripts (typing indicators, presence).
   window.agoraLive = {
