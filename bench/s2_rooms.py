@@ -1,11 +1,14 @@
 """S2 many rooms: 50 debates x 20 followers on one daphne process, 1 comment/s into each, 5%/s connection churn.
 
 Every follower is an anonymous page of its debate (the cursor read from the page's `data-live-cursor`, followed
-with the real `resume` frame). Every second, comments are posted into every debate through the real
-`POST /debates/<pk>/comments/` (signed-in writers, CSRF, rate limits on: enough accounts that each stays within
-3 comments per 5 s), on an open-loop schedule (comment i due at t0 + i/rate, into debate i % rooms). Meanwhile 5% of
-the sockets are cut abruptly each second (no close handshake) and reconnect after live.js's first backoff delay
-(250-500 ms, full jitter), resuming every stream from the last seq they hold.
+with the real `resume` frame). Every second, comments are written into every debate by signed-in writers (rate
+limits on: enough accounts that each stays within 3 comments per 5 s), on an open-loop schedule (comment i due at
+t0 + i/rate, into debate i % rooms): over each writer's open page socket (a `write` frame `debates.comment`, as
+live.js sends the comment form), then, in a second steady run right after, through the real
+`POST /debates/<pk>/comments/` (CSRF, htmx), as without the socket (`s2_writes`, default ["socket", "http"]: the
+first is the headline, with the lower rates). Meanwhile 5% of the sockets are cut abruptly each second (no close
+handshake) and reconnect after live.js's first backoff delay (250-500 ms, full jitter), resuming every stream from
+the last seq they hold.
 
 Latency: `p50/p99/max` count every delivery from the moment the client could receive it: the post's due time, or,
 for a post due while the socket was away (delivered by replay), the moment it reconnected. The raw figure from the
@@ -29,7 +32,7 @@ import httpx
 
 from bench import report, scenarios, stack
 from bench.client import MultiStreamPool, Stats, percentile, summarize
-from bench.writers import CSRF_INPUT_RE, baseline_payload, comment_text, run_schedule
+from bench.writers import CSRF_INPUT_RE, SocketWriter, baseline_payload, comment_text, run_schedule
 
 LIVEJS_FIRST_DELAY = (0.25, 0.5)  # live.js wsReconnectDelay(0): 500 ms max, full jitter over its upper half
 
@@ -371,12 +374,18 @@ async def run(ctx, cfg) -> dict:
     warmup = rooms
     lower = [float(r) for r in cfg.get("s2_lower_rates", [0.5])]
     lower_steps: list[dict] = []
-    capacity = warmup + count + sum(int(rooms * r * seconds / 2) for r in lower) + 10
+    # How the comments are written: the first over the whole run (the headline figures), each other one in a
+    # steady run of its own right after. "socket": a `write` frame on the writer's open page socket, as live.js
+    # sends a comment form when the page's socket is open; "http": the form's POST, as without JavaScript or htmx
+    # with the socket down.
+    transports = list(cfg.get("s2_writes", ["socket", "http"]))
+    compared: dict[str, dict] = {}
+    capacity = len(transports) * (warmup + count) + sum(int(rooms * r * seconds / 2) for r in lower) + 10
     seeded = ctx.seed("s2_rooms.seed_rooms", {"rooms": rooms, "writers": writers})
     room_list, sessions = seeded["rooms"], seeded["writer_sessions"]
     parameters = {"rooms": rooms, "followers_per_room": per_room, "sockets": rooms * per_room,
                   "posts_per_s": rate, "posts_per_room_per_s": 1, "seconds": seconds, "churn_per_s": churn,
-                  "reconnect_delay_s": list(LIVEJS_FIRST_DELAY), "writer_accounts": writers,
+                  "reconnect_delay_s": list(LIVEJS_FIRST_DELAY), "writer_accounts": writers, "writes": transports,
                   "also_comments_per_room_per_s": lower}
 
     app = scenarios.AppTarget(ctx).start()
@@ -394,21 +403,42 @@ async def run(ctx, cfg) -> dict:
         connect_s = await pool.open()
         rss1 = server.rss_kb()
 
-        def route(i):
+        def route_http(i):
             r = room_list[i % rooms]
             return sessions[i % len(sessions)], r["post"], {r["field"]: comment_text(i), **r["extra"]}
 
-        writer = RoutedWriter(server.url, route, csrf_page=room_list[0]["page"], csrf_session=sessions[0])
-        await writer.setup()
+        def route_socket(i):  # the same form's fields, with the debate its URL names over HTTP
+            r = room_list[i % rooms]
+            return sessions[i % len(sessions)], "debates.comment", {
+                "debate": r["stream"].partition(".")[2], r["field"]: comment_text(i), **r["extra"]}
+
+        writers_by = {
+            "http": RoutedWriter(server.url, route_http, csrf_page=room_list[0]["page"], csrf_session=sessions[0]),
+            "socket": SocketWriter(f"ws://127.0.0.1:{server.port}/ws/", server.url, sessions, route_socket)}
+        for w in writers_by.values():
+            await w.setup()
+        writer = writers_by[transports[0]]
         followers_of = lambda i: members[i % rooms]  # noqa: E731
         try:
             await measure(pool, writer, server, rate=rate, count=warmup, start_index=0, followers_of=followers_of)
             steady = await measure(pool, writer, server, rate=rate, count=count, start_index=warmup,
                                    followers_of=followers_of, churn=Churn(pool, churn))
-            stack.log(f"S2 agora: {brief(steady)}")
+            stack.log(f"S2 agora ({transports[0]} writes): {brief(steady)}")
+            index = warmup + count
+            # The same steady run with the comments written the other way, right after (CPU per comment moves
+            # with the machine's load: compare the two of one run).
+            for transport in transports[1:]:
+                other = writers_by[transport]
+                await measure(pool, other, server, rate=rate, count=warmup, start_index=index,
+                              followers_of=followers_of)
+                index += warmup
+                step = await measure(pool, other, server, rate=rate, count=count, start_index=index,
+                                     followers_of=followers_of, churn=Churn(pool, churn))
+                index += count
+                compared[transport] = step
+                stack.log(f"S2 agora ({transport} writes): {brief(step)}")
             # The same shape at lower comment rates: where one process holds it when 1/s per debate is past
             # what its comment write path takes.
-            index = warmup + count
             for room_rate in lower:
                 n = int(rooms * room_rate * seconds / 2)
                 step = await measure(pool, writer, server, rate=rooms * room_rate, count=n, start_index=index,
@@ -417,7 +447,8 @@ async def run(ctx, cfg) -> dict:
                 lower_steps.append({"comments_per_room_per_s": room_rate, **step})
                 stack.log(f"S2 agora at {room_rate:g} comment/s per debate: {brief(step)}")
         finally:
-            await writer.close()
+            for w in writers_by.values():
+                await w.close()
             await pool.close()
         frame_bytes = round(pool.stats.marked_bytes / pool.stats.marked_frames) if pool.stats.marked_frames else 1200
     finally:
@@ -457,6 +488,9 @@ async def run(ctx, cfg) -> dict:
     figures.update({"p99_live_ms": steady["live"]["p99_ms"], "p99_replayed_ms": steady["replayed"]["p99_ms"],
                     "p99_from_due_ms": steady["from_due"]["p99_ms"], "rss_kb_per_socket": round((rss1 - rss0) / (rooms * per_room), 1),
                     "accepted": f"{steady['accepted']}/{steady['posts']}"})
+    for transport, step in compared.items():
+        for key in ("p99_ms", "loss", "server_cpu_ms_per_post", "post_p50_ms", "post_p99_ms"):
+            figures[f"{transport}_writes_{key}"] = step[key]
     for step in lower_steps:
         figures[f"p99_at_{step['comments_per_room_per_s']:g}_per_room_ms"] = step["p99_ms"]
         figures[f"loss_at_{step['comments_per_room_per_s']:g}_per_room"] = step["loss"]
@@ -477,7 +511,8 @@ async def run(ctx, cfg) -> dict:
     return report.scenario("S2", parameters, figures, baselines=baselines, ratios=ratios,
                            target="p99 <= 50 ms, zero loss (churned sockets through replay), order kept", met=met,
                            details={"agora": {"connect_s": round(connect_s, 2), "frame_bytes": frame_bytes,
-                                              "steady": steady, "lower_rates": lower_steps},
+                                              "steady": steady, "lower_rates": lower_steps,
+                                              "compared_writes": compared},
                                     "stock_channels": stock,
                                     "latency_note": "p50/p99/max from the due time, or from the reconnect for a "
                                                     "post due while the socket was away; from_due includes the "

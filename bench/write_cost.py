@@ -17,7 +17,9 @@ the Redis channel layer carries the pushes. Per write it reports:
   cache, the layer's publish and the hub's receive), by command in the JSON;
 - `publishes` / `published_bytes`: channel-layer `group_send` calls and the bytes of their messages.
 
-Writes: a debate comment; a vote on a comment; a stance (a root comment's stance changed); a private message; a
+Writes: a debate comment; a vote on a comment; a stance (a root comment's stance changed); each of these three also
+over the writer's page socket (`comment_ws`, `vote_ws`, `stance_ws`: a `write` frame, live/socket_writes.py, answered
+`written`, instead of the HTTP request; the rest is the same service and the same pushes); a private message; a
 meeting contribution from a signed-in participant and from a guest; a facilitator's approval of a contribution
 under pre-moderation; a reaction tap and an answer to an open-text question (word cloud) from a phone: these reach
 the screen in frames (meetings/frames.py, every 250 / 500 ms, in a timer thread), so their figures include the
@@ -46,7 +48,7 @@ import uuid
 from urllib.parse import urlencode
 
 WRITES = ["comment", "vote", "stance", "message", "contribution", "guest_contribution", "approval", "reaction",
-          "word_answer"]
+          "word_answer", "comment_ws", "vote_ws", "stance_ws"]
 QUIET_S = 0.05  # a follower's socket is done with a write once it stays quiet this long
 CURSOR_RE = re.compile(r'data-live-stream="([^"]+)"\s+data-live-cursor="([^"]*)"')
 HOST = "127.0.0.1"
@@ -222,6 +224,25 @@ class Follower:
             elif frame.get("type") in {"error", "reset"}:
                 self.refused.append(frame)
 
+    async def write(self, action: str, data: dict) -> dict:
+        """A `write` frame over this socket, as live.js sends a `data-live-write` form; returns its `written` result
+        (the event frames received meanwhile are counted as `settle` counts them)."""
+        self.writes = getattr(self, "writes", 0) + 1
+        ident = f"w{self.writes}"
+        await self.ws.send_json_to({"type": "write", "id": ident, "action": action, "data": data})
+        queue = self.ws.output_queue
+        while True:
+            output = await asyncio.wait_for(queue.get(), 30)
+            if output["type"] != "websocket.send":
+                raise RuntimeError(f"the socket of {self.path} closed: {output}")
+            frame = json.loads(output["text"])
+            if frame.get("type") == "event":
+                self.events += 1
+            elif frame.get("type") == "refused" and frame.get("id") == ident:
+                raise RuntimeError(f"{action} refused: {frame}")
+            elif frame.get("type") == "written" and frame.get("id") == ident:
+                return frame.get("result")
+
     async def close(self):
         await self.ws.disconnect()
 
@@ -260,8 +281,10 @@ class World:
                                             description="Piétonne le samedi ?")
         for i in range(5):  # a debate with some history
             debates.post_comment(author=self.bob, debate=self.debate, body=BODY.format(i=f"b{i}"))
-        self.to_vote = [debates.post_comment(author=self.bob, debate=self.debate, body=BODY.format(i=f"v{i}"))
-                        for i in range(n)]
+        # Comments to vote on, one per vote: over HTTP and over the socket each their own (a vote that changes
+        # nothing writes nothing).
+        self.to_vote = {kind: [debates.post_comment(author=self.bob, debate=self.debate, body=BODY.format(i=f"v{i}"))
+                               for i in range(n)] for kind in ("vote", "vote_ws")}
         self.own_root = debates.post_comment(author=self.alice, debate=self.debate, body=BODY.format(i="a"),
                                              alignment=1)
         first = messaging.start_conversation(author=self.alice, recipients=[self.bob], body="Bonjour Bob")
@@ -292,24 +315,34 @@ async def prepare(write: str, world: World, app):
     fiona = Browser(app, world.sessions["fiona"])
     bob = Browser(app, world.sessions["bob"])
     debate, meeting, moderated = world.debate.pk, world.meeting.pk, world.moderated.pk
-    if write in {"comment", "vote", "stance"}:
-        followers = [await Browser(app).follow_page(f"/debates/{debate}/"),
-                     await alice.follow_page(f"/debates/{debate}/"),
+    if write in {"comment", "vote", "stance", "comment_ws", "vote_ws", "stance_ws"}:
+        own = await alice.follow_page(f"/debates/{debate}/")  # alice's page: its socket is the one she writes on
+        followers = [await Browser(app).follow_page(f"/debates/{debate}/"), own,
                      await Browser(app, lang="en").follow_page(f"/debates/{debate}/")]
-        if write == "comment":
-            def post(i):
-                return alice.request("POST", f"/debates/{debate}/comments/",
-                                     {"body": BODY.format(i=i), "alignment": "0", "client_id": uuid.uuid4().hex})
-        elif write == "vote":
-            def post(i):
-                return alice.request("POST", f"/debates/{debate}/comments/{world.to_vote[i].pk}/vote/",
-                                     {"value": "up"})
+        kind, _, over = write.partition("_")
+        root = world.own_root.pk
+        # The fields each form sends (templates/debates/*), with the ids its URL carries over HTTP.
+        if kind == "comment":
+            def form(i):
+                return f"/debates/{debate}/comments/", "debates.comment", {
+                    "debate": str(debate), "body": BODY.format(i=i), "alignment": "0", "client_id": uuid.uuid4().hex}
+        elif kind == "vote":
+            def form(i):
+                pk = world.to_vote[write][i].pk
+                return f"/debates/{debate}/comments/{pk}/vote/", "debates.vote", {"comment": str(pk), "value": "up"}
         else:
-            root = world.own_root.pk
-
+            def form(i):
+                return f"/debates/{debate}/comments/{root}/edit/", "debates.edit", {
+                    "debate": str(debate), "comment": str(root), "body": BODY.format(i="a"),
+                    "alignment": ["-1", "1"][i % 2]}
+        if over == "ws":
+            async def post(i):
+                _path, action, data = form(i)
+                return await own.write(action, data)
+        else:
             def post(i):
-                return alice.request("POST", f"/debates/{debate}/comments/{root}/edit/",
-                                     {"body": BODY.format(i="a"), "alignment": ["-1", "1"][i % 2]})
+                path, _action, data = form(i)
+                return alice.request("POST", path, data)
         return followers, post
     if write == "message":
         path = f"/messages/{world.conversation.pk}/"

@@ -1,14 +1,16 @@
-"""Writers: the real HTTP form POST of the application (signed in, CSRF token from the page), and the triggers of
-the two baselines. Each `post(i)` returns True when the server accepted post i."""
+"""Writers: the real HTTP form POST of the application (signed in, CSRF token from the page), the same write over a
+page's open socket (a `write` frame), and the triggers of the two baselines. Each `post(i)` returns True when the server accepted post i."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import time
 
 import httpx
+from picows import WSListener, WSMsgType, ws_connect
 
 from bench.client import ListenerPool, Stats, marker, now_ns
 
@@ -170,3 +172,105 @@ async def _post(writer, stats: Stats, i: int) -> bool:
     if ok:
         stats.ok[i] = 1
     return ok
+
+
+class SocketWriter:
+    """Writes as live.js sends a `data-live-write` form while its page's socket is open: a `write` frame
+    (live/socket_writes.py) on the writer's own socket, answered `written` (accepted) or `refused`. One socket per
+    signed-in account (its session cookie, the site's Origin), following no stream: what the writers' pages would
+    receive is not what is measured, as with the HTTP writers. `route(i)` gives post i's (session, action, fields);
+    the latency of a post counts from its due time, as for the HTTP writers."""
+
+    def __init__(self, ws_url: str, origin: str, sessions: list[str], route, session_cookie: str = "sessionid",
+                 timeout: float = 120):
+        self.ws_url, self.origin, self.sessions, self.route = ws_url, origin, sessions, route
+        self.session_cookie, self.timeout = session_cookie, timeout
+        self.sockets: dict[str, _WriterSocket] = {}
+        self.failures: list[str] = []
+        self.post_ms: list[float] = []
+        self.refused = 0
+        self.sent = 0
+
+    async def setup(self):
+        sem = asyncio.Semaphore(50)
+
+        async def open_one(session):
+            async with sem:
+                sock = _WriterSocket()
+                await ws_connect(lambda: sock, self.ws_url, websocket_handshake_timeout=30,
+                                 extra_headers=[("Origin", self.origin),
+                                                ("Cookie", f"{self.session_cookie}={session}")])
+                self.sockets[session] = sock
+
+        await asyncio.gather(*(open_one(s) for s in self.sessions))
+
+    async def post(self, i: int) -> bool:
+        session, action, data = self.route(i)
+        sock = self.sockets[session]
+        self.sent += 1
+        ident = f"w{self.sent}"
+        t = time.perf_counter()
+        try:
+            answer = await asyncio.wait_for(sock.write(ident, action, data), self.timeout)
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            self.failures.append(f"post {i}: {exc!r}")
+            return False
+        self.post_ms.append((time.perf_counter() - t) * 1000)
+        if answer.get("type") != "written":
+            self.refused += answer.get("kind") == "rate_limited"
+            self.failures.append(f"post {i}: refused {answer.get('kind')} {answer.get('message', '')[:160]!r}")
+            return False
+        return True
+
+    async def close(self):
+        for sock in self.sockets.values():
+            sock.close()
+        await asyncio.gather(*(sock.closed.wait() for sock in self.sockets.values()))
+
+
+class _WriterSocket(WSListener):
+    """A writer's socket: sends `write` frames, hands each answer to the post that waits for its id."""
+
+    def __init__(self):
+        self.transport = None
+        self.waiting: dict[str, asyncio.Future] = {}
+        self.closed = asyncio.Event()
+
+    def on_ws_connected(self, transport):
+        self.transport = transport
+
+    def on_ws_disconnected(self, transport):
+        self.transport = None
+        self.closed.set()
+        for future in self.waiting.values():
+            if not future.done():
+                future.set_exception(ConnectionError("the writer's socket closed"))
+        self.waiting.clear()
+
+    def on_ws_frame(self, transport, frame):
+        if frame.msg_type == WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+            return
+        if frame.msg_type != WSMsgType.TEXT or not frame.fin:
+            return  # the answers are small, never fragmented
+        answer = json.loads(frame.get_payload_as_bytes())
+        future = self.waiting.pop(answer.get("id"), None)
+        if future is not None and not future.done():
+            future.set_result(answer)
+
+    async def write(self, ident: str, action: str, data: dict) -> dict:
+        if self.transport is None:
+            raise ConnectionError("the writer's socket is closed")
+        future = asyncio.get_running_loop().create_future()
+        self.waiting[ident] = future
+        self.transport.send(WSMsgType.TEXT, json.dumps(
+            {"type": "write", "id": ident, "action": action, "data": data}).encode())
+        return await future
+
+    def close(self):
+        if self.transport is not None:
+            self.transport.send_close()
+            self.transport.disconnect()
+        else:
+            self.closed.set()

@@ -9,7 +9,7 @@ import secrets
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,10 +18,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from debates import permissions, presence, selectors, services
+from debates import permissions, presence, selectors, services, writes
 from debates.forms import CloseForm, DebateForm
-from debates.models import LIST_STREAM, Comment, Debate, Stance
+from debates.models import LIST_STREAM, Comment, Debate
 from live import actions, streams
+from live.socket_writes import Actor
 
 
 def _sort(request) -> str:
@@ -217,17 +218,6 @@ def _comment_in(debate_pk, comment_pk) -> Comment:
     return comment
 
 
-def _parent(request) -> Comment | None:
-    """The comment a reply answers (None for a root comment)."""
-    parent_id = request.POST.get("parent") or ""
-    if not parent_id:
-        return None
-    try:
-        return Comment.objects.select_related("author", "debate").get(pk=int(parent_id))
-    except (ValueError, OverflowError, Comment.DoesNotExist):
-        raise ValidationError(_("The comment you reply to does not exist.")) from None
-
-
 def _comment_form_id(request, pk=None, comment_pk=None) -> str:
     if comment_pk is not None:
         return f"edit-form-{comment_pk}"
@@ -243,7 +233,7 @@ def _refused_comment_page(request, exc, pk, comment_pk=None):
     """Without JavaScript a refused comment comes back prefilled with the reason, instead of being lost."""
     comment = _comment_in(pk, comment_pk) if comment_pk is not None else None
     try:
-        parent = None if comment else _parent(request)
+        parent = None if comment else writes.parent_of(request.POST)
     except ValidationError:
         parent = None
     return render(request, "debates/comment_form_page.html", {
@@ -256,21 +246,28 @@ def _refused_comment_page(request, exc, pk, comment_pk=None):
     })
 
 
+def _write(write, request, **ids):
+    """Run the shared write (debates.writes) with the posted fields and the URL's ids (which win over the form's);
+    an id that names nothing, or a comment of another debate, is a 404 as for every page."""
+    data = request.POST.copy()
+    for name, value in ids.items():
+        data[name] = str(value)
+    try:
+        return write(Actor.from_request(request), data)
+    except ObjectDoesNotExist as exc:
+        raise Http404(str(exc)) from None
+
+
 @require_POST
 @login_required
 @actions.action(slot=_comment_slot, page=_refused_comment_page)
 def comment_create(request, pk):
-    parent = _parent(request)
-    # A reply's debate comes with its parent (the service refuses a parent from another debate).
-    debate = parent.debate if parent is not None and parent.debate_id == pk else get_object_or_404(Debate, pk=pk)
-    comment = services.post_comment(author=request.user, debate=debate, body=request.POST.get("body", ""),
-                                    parent=parent, alignment=request.POST.get("alignment") or Stance.NEUTRAL,
-                                    client_id=request.POST.get("client_id", ""))
+    comment = _write(writes.post_comment, request, debate=pk)
     if request.htmx:
         return HttpResponse(status=204)
     if comment.parent_id:
         return redirect(comment.get_absolute_url() + f"#comment-{comment.pk}")
-    return redirect(f"{debate.get_absolute_url()}?sort=recent#comment-{comment.pk}")
+    return redirect(f"{comment.debate.get_absolute_url()}?sort=recent#comment-{comment.pk}")
 
 
 @require_GET
@@ -346,20 +343,18 @@ def comment_report(request, pk, comment_pk):
 @login_required
 @actions.action(slot=_comment_slot, page=_refused_comment_page)
 def comment_edit(request, pk, comment_pk):
-    comment = _comment_in(pk, comment_pk)
-    debate = comment.debate
-    form_id = f"edit-form-{comment.pk}"
-    services.ensure_can_edit_comment(request.user, comment)
     if request.method == "POST":
-        services.edit_comment(comment=comment, actor=request.user, body=request.POST.get("body", ""),
-                              alignment=request.POST.get("alignment"))
+        comment = _write(writes.edit_comment, request, debate=pk, comment=comment_pk)
         if request.htmx:
             return HttpResponse(status=204)
         return redirect(comment.get_absolute_url() + f"#comment-{comment.pk}")
+    comment = _comment_in(pk, comment_pk)
+    services.ensure_can_edit_comment(request.user, comment)
+    form_id = f"edit-form-{comment.pk}"
     if request.htmx:
         return _panel(request, comment, "edit", form_id)
     return render(request, "debates/comment_form_page.html", {
-        "debate": debate, "comment": comment, "form_id": form_id, "body": comment.body,
+        "debate": comment.debate, "comment": comment, "form_id": form_id, "body": comment.body,
         "alignment": str(comment.alignment), "max_length": settings.DEBATES_COMMENT_MAX_LENGTH})
 
 
@@ -382,9 +377,7 @@ def comment_delete(request, pk, comment_pk):
 @login_required
 @actions.action(slot="comment-{comment_pk}-errors", back=_comment_url)
 def comment_vote(request, pk, comment_pk):
-    comment = _comment_in(pk, comment_pk)
-    value = {"up": 1, "down": -1, "none": 0}.get(request.POST.get("value", ""))  # anything else: the service says
-    comment = services.vote(comment=comment, user=request.user, value=value)
+    comment, value = _write(writes.vote, request, debate=pk, comment=comment_pk)
     if request.htmx:
         # The score reaches every page through the push; the voter's pressed button is theirs alone.
         comment.my_vote = value

@@ -2,7 +2,8 @@
  *  - New root comments arrive in the hidden #new-comments box (the push is the same for everyone); here they are
  *    shown at once when that cannot move what the reader is reading (their own comment, or the end of an "oldest"
  *    thread), otherwise behind a "N new comments" button.
- *  - htmx forms: reset and close after success (the push shows the result).
+ *  - Forms sent over the socket or with htmx: reset and close after success (the push shows the result); a vote's
+ *    pressed button.
  *  - A comment block replaced by a push keeps the reader's pressed vote, open reply form and draft.
  *  - Presence heartbeats ("N people are reading") and "X is writing…" frames through the page's socket.
  * Without this file everything still works: plain forms and full page loads.
@@ -102,35 +103,56 @@
     new MutationObserver(takeNewComments).observe(pendingBox, { childList: true });
   }
 
-  // --- htmx forms ------------------------------------------------------------------------------------------------
-  // A comment form carries a client id: a post retried after a network error is recognized and not doubled. A form
-  // that came through a push has none yet; each success gets a fresh one for the next comment.
+  // --- forms (over the page's socket, or htmx) -------------------------------------------------------------------
+  // A comment form carries a client id: a post retried after a network error (or sent again over HTTP when the
+  // socket did not answer) is recognized and not doubled. A form that came through a push has none yet: it gets one
+  // as it is sent, whichever way it goes (on the window, captured: before htmx's and live.js's listeners read the
+  // form); each success gets a fresh one for the next comment.
   function newClientId() {
     var bytes = new Uint8Array(12);
     window.crypto.getRandomValues(bytes);
     return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
-  document.addEventListener("htmx:configRequest", function (evt) {
-    var form = evt.detail.elt;
+  window.addEventListener("submit", function (evt) {
+    var form = evt.target;
     if (!form || !form.classList || !form.classList.contains("comment-form")) return;
     var input = form.querySelector('input[name="client_id"]');
-    if (input && !input.value) {
-      input.value = newClientId();
-      evt.detail.parameters.client_id = input.value;
-    }
-  });
+    if (input && !input.value) input.value = newClientId();
+  }, true);
+
+  // A comment, reply or edit went through (htmx's 204, or the socket's `written`): the push shows it; the form is
+  // emptied, or its panel closed.
+  function commentWritten(form) {
+    var input = form.querySelector('input[name="client_id"]');
+    if (input) input.value = newClientId();
+    var errors = document.getElementById(form.id + "-errors");
+    if (errors) errors.textContent = "";
+    var panel = form.closest(".comment-panel");
+    if (panel) { closePanel(panel); return; }
+    form.reset();
+  }
   document.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;
     if (!form || !form.classList || !form.classList.contains("comment-form")) return;
-    var errors = document.getElementById(form.id + "-errors");
-    if (evt.detail.successful && evt.detail.xhr.status === 204) {
-      var input = form.querySelector('input[name="client_id"]');
-      if (input) input.value = newClientId();
-      if (errors) errors.textContent = "";
-      var panel = form.closest(".comment-panel");
-      if (panel) { closePanel(panel); return; }
-      form.reset();
-    }
+    if (evt.detail.successful && evt.detail.xhr.status === 204) commentWritten(form);
+  });
+
+  // A vote went over the socket: the score comes with the push, like everyone's; the pressed button is the voter's
+  // alone (htmx's answer is the form with it; the socket's is `my_vote`).
+  function showMyVote(form, mine) {
+    form.querySelectorAll(".vote-button").forEach(function (b) {
+      var value = b.getAttribute("data-vote") === "up" ? 1 : -1;
+      var pressed = mine === value;
+      b.setAttribute("aria-pressed", pressed ? "true" : "false");
+      b.value = pressed ? "none" : b.getAttribute("data-vote");
+    });
+  }
+  document.addEventListener("live:written", function (evt) {
+    var form = evt.target;
+    if (!form || !form.classList) return;
+    var result = (evt.detail && evt.detail.result) || {};
+    if (form.classList.contains("comment-form")) commentWritten(form);
+    else if (form.classList.contains("vote-form") && typeof result.my_vote === "number") showMyVote(form, result.my_vote);
   });
 
   // Reply, edit and report forms open in the comment's panel; "Cancel" (or success) empties it and gives the focus

@@ -1,0 +1,83 @@
+"""Comments and votes go over the page's open socket in Chromium (`data-live-write` forms, live.js): no HTTP POST,
+the other reader sees both without reloading, and a refusal is said in the form's error slot and announced, as the
+htmx answer says it."""
+
+import pytest
+from playwright.sync_api import expect
+
+from debates import services
+from debates.models import Comment
+from tests.browser.conftest import wait_live
+from tests.browser.test_debates_list_live import off_loop
+from tests.debates.conftest import make_debate
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def posts_of(page) -> list[str]:
+    """The HTTP POSTs the page sends from now on."""
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
+    return sent
+
+
+def test_alice_comments_and_votes_over_her_socket_and_bob_sees_both(open_page, alice, bob, fiona):
+    debate = off_loop(lambda: make_debate(fiona))
+    bobs = off_loop(lambda: services.post_comment(author=bob, debate=debate, body="Des bancs à l'ombre."))
+    page_a = open_page(alice, f"{debate.get_absolute_url()}?sort=recent", locale="en-US")
+    page_b = open_page(bob, debate.get_absolute_url(), locale="en-US")
+    wait_live(page_a)
+    wait_live(page_b)
+    posts = posts_of(page_a)
+    client_id = page_a.locator('#comment-form input[name="client_id"]').input_value()
+
+    page_a.locator("#comment-body").fill("Pour, si les livraisons passent le matin.")
+    page_a.locator('#comment-form input[name="alignment"][value="1"]').check()
+    page_a.locator("#comment-form button[type=submit]").click()
+    expect(page_a.locator("article.comment", has_text="si les livraisons passent")).to_be_visible()
+    expect(page_a.locator("#comment-body")).to_have_value("")  # the form is ready for the next one
+    assert page_a.locator('#comment-form input[name="client_id"]').input_value() not in ("", client_id)
+    # Bob's page, without reloading: the tallies and the announcement at once, the comment behind the button.
+    expect(page_b.locator('#debate-tallies [data-tally="for"]')).to_have_text("1")
+    expect(page_b.locator("#live-announcer")).to_contain_text("alice")
+    page_b.locator("#new-comments-button").click()
+    expect(page_b.locator("article.comment", has_text="si les livraisons passent")).to_be_visible()
+
+    up = page_a.locator(f"#comment-{bobs.pk}-vote .vote-up")
+    up.click()
+    expect(up).to_have_attribute("aria-pressed", "true")  # the socket's answer: alice's own vote
+    expect(page_b.locator(f"#comment-{bobs.pk}-score")).to_have_attribute("title", "1 up, 0 down")
+    expect(page_a.locator(f"#comment-{bobs.pk}-score")).to_have_attribute("title", "1 up, 0 down")
+    up.click()  # pressed again: the vote is taken back
+    expect(up).to_have_attribute("aria-pressed", "false")
+    expect(page_b.locator(f"#comment-{bobs.pk}-score")).to_have_attribute("title", "0 up, 0 down")
+
+    assert posts == [], posts  # everything went over the socket
+    assert Comment.objects.filter(author=alice).count() == 1
+    for page in (page_a, page_b):
+        assert not [line for line in page.console_log if line.startswith("error")], page.console_log
+
+
+def test_a_refusal_over_the_socket_is_said_in_the_forms_slot_and_announced(open_page, alice, fiona):
+    debate = off_loop(lambda: make_debate(fiona))
+    page = open_page(alice, debate.get_absolute_url(), locale="en-US")
+    wait_live(page)
+    posts = posts_of(page)
+    body = page.locator("#comment-body")
+
+    body.fill("   ")  # passes the browser's "required", refused by the service
+    page.locator("#comment-form button[type=submit]").click()
+    slot = page.locator("#comment-form-errors")
+    expect(slot.locator('[data-refusal="invalid"]')).to_contain_text("cannot be empty")
+    expect(body).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#live-announcer")).to_contain_text("cannot be empty")
+    expect(body).to_have_value("   ")  # what was typed stays
+    assert posts == [], posts
+    assert not Comment.objects.exists()
+
+    body.fill("Des arbres, surtout.")
+    page.locator("#comment-form button[type=submit]").click()
+    expect(page.locator("article.comment", has_text="Des arbres, surtout.")).to_be_visible()
+    expect(body).not_to_have_attribute("aria-invalid", "true")
+    expect(slot).to_be_empty()
+    assert posts == [], posts
