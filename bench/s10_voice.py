@@ -24,12 +24,15 @@ server CPU per answer and per reaction.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
 import time
 from array import array
 from collections import deque
 
 import httpx
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from bench import report, scenarios, stack
 from bench.client import ListenerPool, Stats, marker, now_ns, percentile, summarize
@@ -73,6 +76,14 @@ def seed_voice(args: dict) -> dict:
             "live_join": reverse("meetings:live_join", args=[pk]), "join": reverse("meetings:join"),
             "answer": reverse("meetings:answer", args=[pk, poll.pk]), "react": reverse("meetings:react", args=[pk]),
             "screen": reverse("meetings:screen", args=[pk, meeting.screen_token])}
+
+
+def phone_cursor(args: dict) -> dict:
+    """Where the phones' page follows the meeting's stream from (what their live page says just now)."""
+    from live import streams
+
+    cursor = streams.cursor(args["stream"])
+    return {"epoch": cursor.epoch, "seq": cursor.seq}
 
 
 def count_stored(args: dict) -> dict:
@@ -174,6 +185,180 @@ def _chunked_end(buf: bytearray, pos: int) -> int | None:
 CONTENT_LENGTH_RE = re.compile(rb"content-length: *(\d+)")
 
 
+class PhoneSocket(WSListener):
+    """One phone's page socket (picows): follows the meeting's stream as the live page does, and sends the phone's
+    writes as `write` frames (live/socket_writes.py), each answered by a `written` or `refused` frame with its id."""
+
+    def __init__(self, resume: bytes, on_answer):
+        self.resume, self.on_answer = resume, on_answer
+        self.transport: WSTransport | None = None
+        self.subscribed = asyncio.get_running_loop().create_future()
+        self.closed = asyncio.get_running_loop().create_future()
+        self.close_code = None
+
+    def on_ws_connected(self, transport: WSTransport):
+        self.transport = transport
+        transport.send(WSMsgType.TEXT, self.resume)
+
+    def on_ws_disconnected(self, transport: WSTransport):
+        self.transport = None
+        if not self.closed.done():
+            self.closed.set_result(self.close_code)
+        if not self.subscribed.done():
+            self.subscribed.set_exception(RuntimeError(f"the phone's socket closed ({self.close_code})"))
+
+    def send(self, frame: bytes) -> bool:
+        if self.transport is None:
+            return False
+        self.transport.send(WSMsgType.TEXT, frame)
+        return True
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame):
+        if frame.msg_type == WSMsgType.CLOSE:
+            self.close_code = frame.get_close_code()
+            transport.send_close(self.close_code)
+            transport.disconnect()
+            return
+        if frame.msg_type != WSMsgType.TEXT or not frame.fin:
+            return  # events (and their continuations) are not what a phone's writes wait for
+        data = frame.get_payload_as_bytes()
+        head = data[:48]
+        if b'"written"' in head or b'"refused"' in head:
+            answer = json.loads(data)
+            self.on_answer(answer["type"] if answer["type"] == "written" else answer.get("kind", "refused"),
+                           answer.get("id", ""), answer)
+        elif b'"subscribed"' in head and not self.subscribed.done():
+            self.subscribed.set_result(True)
+
+
+class PhoneSockets:
+    """The phones' sockets, and the answers to their writes by id: `write(phone, action, data)` sends a frame and
+    returns a future resolved with ("written" or the refusal's kind, the answer)."""
+
+    def __init__(self, ws_url: str, origin: str, stream: str, epoch: str, seq: int):
+        self.ws_url, self.origin = ws_url, origin
+        self.resume = json.dumps({"type": "resume", "streams": {stream: {"epoch": epoch, "seq": seq}}}).encode()
+        self.sockets: list[PhoneSocket] = []
+        self.waiting: dict[str, asyncio.Future] = {}
+        self.next_id = 0
+        self.taps: SocketTaps | None = None  # the taps are timed by SocketTaps, not awaited one by one
+
+    def _answered(self, kind: str, write_id: str, answer: dict) -> None:
+        taps = self.taps
+        if taps is not None and write_id in taps.due:
+            taps.answered(kind, taps.due.pop(write_id))
+            return
+        future = self.waiting.pop(write_id, None)
+        if future is not None and not future.done():
+            future.set_result((kind, answer))
+
+    async def connect(self, phones: list[Phone]) -> None:
+        sem = asyncio.Semaphore(50)
+
+        async def one(phone):
+            cookies = "; ".join(f"{name}={value}" for name, value in phone.client.cookies.items())
+            async with sem:
+                _transport, socket = await ws_connect(
+                    lambda: PhoneSocket(self.resume, self._answered), self.ws_url,
+                    extra_headers=[("Origin", self.origin), ("Cookie", cookies)], websocket_handshake_timeout=30,
+                    max_frame_size=16 * 1024 * 1024)
+                await asyncio.wait_for(socket.subscribed, 30)
+            return socket
+
+        self.sockets = list(await asyncio.gather(*(one(phone) for phone in phones)))
+
+    def frame(self, action: str, data: dict) -> tuple[str, bytes]:
+        self.next_id += 1
+        write_id = f"w{self.next_id}"
+        return write_id, json.dumps({"type": "write", "id": write_id, "action": action, "data": data}).encode()
+
+    def write(self, phone: int, action: str, data: dict) -> asyncio.Future:
+        write_id, frame = self.frame(action, data)
+        future = asyncio.get_running_loop().create_future()
+        if not self.sockets[phone].send(frame):
+            future.set_result(("error", {}))
+            return future
+        self.waiting[write_id] = future
+        return future
+
+    async def close(self) -> None:
+        for socket in self.sockets:
+            if socket.transport is not None:
+                try:
+                    socket.transport.send_close()
+                    socket.transport.disconnect()
+                except Exception:  # noqa: BLE001
+                    pass
+        if self.sockets:
+            await asyncio.wait([socket.closed for socket in self.sockets], timeout=10)
+
+
+class SocketAnswers:
+    """Phase 1 over the phones' sockets: answer i goes from phone i as a `meetings.answer` write."""
+
+    def __init__(self, sockets: PhoneSockets, meeting: int, poll: int):
+        self.sockets, self.meeting, self.poll = sockets, meeting, poll
+        self.failures: list[str] = []
+
+    async def post(self, i: int) -> bool:
+        kind, answer = await self.sockets.write(i % len(self.sockets.sockets), "meetings.answer", {
+            "meeting": str(self.meeting), "poll": str(self.poll), "word": [marker(i), "équité"]})
+        if kind != "written":
+            self.failures.append(f"answer {i}: {kind} {answer!r}"[:300])
+            return False
+        return True
+
+
+class SocketTaps:
+    """The taps of phase 2 over the phones' sockets (`meetings.react` writes), on the same open-loop schedule as
+    `Taps`; each answer (`written`, or `refused` with its kind) is timed from when its tap was due."""
+
+    def __init__(self, sockets: PhoneSockets, meeting: int):
+        self.sockets, self.meeting = sockets, meeting
+        self.counts: dict = {}
+        self.latencies = array("d")
+        self.max_lag_ns = 0
+        self.scheduled = 0
+        self.due: dict[str, int] = {}  # write id -> when its tap was due (ns), until answered
+        sockets.taps = self
+
+    async def connect(self) -> None:
+        pass  # the phones' sockets are open since phase 1
+
+    def answered(self, kind: str, due: int) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.latencies.append((now_ns() - due) / 1e6)
+
+    async def run(self, rate: float, seconds: float) -> float:
+        n, interval = len(self.sockets.sockets), 1e9 / rate
+        per_phone = int(rate * seconds)
+        schedule = sorted((int(k * interval + p * interval / n), p, k) for k in range(per_phone) for p in range(n))
+        self.scheduled = len(schedule)
+        t0 = now_ns() + 20_000_000
+        for offset, p, k in schedule:
+            due = t0 + offset
+            delay = due - now_ns()
+            if delay > 1_000_000:
+                await asyncio.sleep(delay / 1e9)
+            elif delay < 0:
+                self.max_lag_ns = max(self.max_lag_ns, -delay)
+            write_id, frame = self.sockets.frame("meetings.react", {"meeting": str(self.meeting),
+                                                                    "kind": REACTIONS[k % len(REACTIONS)]})
+            self.due[write_id] = due
+            if not self.sockets.sockets[p].send(frame):
+                self.due.pop(write_id)
+                self.counts["error"] = self.counts.get("error", 0) + 1
+        sent_for = (now_ns() - t0) / 1e9
+        deadline = time.monotonic() + 60
+        while self.due and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        self.counts["unanswered"] = len(self.due)
+        return sent_for
+
+    def close(self) -> None:
+        pass
+
+
 class Taps:
     """Every phone taps `rate` times a second for `seconds`, each phone on its own phase, all on one fixed schedule
     (a tap is due at its time whether or not earlier ones were answered, so a slow server shows as latency and late
@@ -240,6 +425,9 @@ async def run(ctx, cfg) -> dict:
     answer_seconds = float(cfg.get("s10_answer_seconds", 10))
     taps_per_s = float(cfg.get("s10_taps_per_s", 2))
     tap_seconds = float(cfg.get("s10_tap_seconds", 10))
+    # "socket": the phones answer and tap over their page's socket (`write` frames), as live.js does when the page's
+    # socket is open; "http": the form posts of a page without JavaScript (the htmx endpoints), as before.
+    transport = str(cfg.get("s10_transport") or os.environ.get("BENCH_S10_TRANSPORT", "socket"))
     env = ctx.env
     ctx.env = {**env, "MEETINGS_WORDCLOUD_MAX_WORDS": str(phone_count + 10)}
     try:
@@ -262,7 +450,7 @@ async def run(ctx, cfg) -> dict:
             for kind, n in TOTAL_RE.findall(data):
                 totals[kind.decode()] = int(n)
 
-    screen = None
+    screen = sockets = None
     try:
         sem = asyncio.Semaphore(10)
 
@@ -280,10 +468,14 @@ async def run(ctx, cfg) -> dict:
         screen = ListenerPool(url=ws_url, origin=base, cookie=cookie, stream=info["screen_stream"], epoch=epoch,
                               start_seq=seq, stats=stats, on_frame=on_frame)
         await screen.connect(1)
-        stack.log(f"  S10: {phone_count} phones joined, the screen follows {info['screen_stream']}")
+        if transport == "socket":
+            cursor = ctx.seed("s10_voice.phone_cursor", {"stream": info["stream"]})
+            sockets = PhoneSockets(ws_url, base, info["stream"], cursor["epoch"], cursor["seq"])
+            await sockets.connect(phones)
+        stack.log(f"  S10: {phone_count} phones joined ({transport}), the screen follows {info['screen_stream']}")
 
         # Phase 1: every phone answers once, over answer_seconds.
-        writer = Answers(phones, info["answer"])
+        writer = SocketAnswers(sockets, info["meeting"], info["poll"]) if sockets else Answers(phones, info["answer"])
         cpu0, t0 = server.cpu_seconds(), time.monotonic()
         schedule = await run_schedule(writer, [screen], stats, rate=phone_count / answer_seconds, count=phone_count)
         deadline = time.monotonic() + 30
@@ -297,7 +489,8 @@ async def run(ctx, cfg) -> dict:
 
         # Phase 2: reactions.
         await asyncio.sleep(1.0)
-        taps = Taps(phones, "127.0.0.1", server.port, info["react"])
+        taps = SocketTaps(sockets, info["meeting"]) if sockets else Taps(phones, "127.0.0.1", server.port,
+                                                                         info["react"])
         await taps.connect()
         frames.clear()
         cpu0, t0 = server.cpu_seconds(), time.monotonic()
@@ -308,7 +501,7 @@ async def run(ctx, cfg) -> dict:
         # The last frame (250 ms after the last tap) and its push: the screen's totals must come to every accepted
         # tap (a loaded server may take a while; the deadline only ends a run that lost some).
         deadline = time.monotonic() + 20
-        while sum(totals.values()) < counts.get(204, 0) and time.monotonic() < deadline:
+        while sum(totals.values()) < counts.get("written" if sockets else 204, 0) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # nothing more should come
         tap_cpu = server.cpu_seconds() - cpu0
@@ -317,11 +510,13 @@ async def run(ctx, cfg) -> dict:
     finally:
         if screen is not None:
             await screen.close()
+        if sockets is not None:
+            await sockets.close()
         for phone in phones:
             await phone.close()
         target.stop()
 
-    accepted_taps = counts.get(204, 0)
+    accepted_taps = counts.get("written" if sockets else 204, 0)
     cloud_span = (cloud_frames[-1] - cloud_frames[0]) if len(cloud_frames) > 1 else 0
     tap_lat = list(taps.latencies)
     figures = {
@@ -337,10 +532,12 @@ async def run(ctx, cfg) -> dict:
         # one process, past its capacity, they are still all counted and shown, but late.
         "taps_absorbed": bool(tap_lat) and percentile(tap_lat, 95) <= 1000,
         "taps_sent": sum(v for v in counts.values()), "taps_accepted": accepted_taps,
-        "taps_refused_429": counts.get(429, 0), "taps_errors": counts.get("error", 0),
+        "taps_refused_429": counts.get("rate_limited" if sockets else 429, 0),
+        "taps_errors": counts.get("error", 0) + counts.get("unanswered", 0),
         "reactions_stored": stored["reactions"], "reactions_on_screen_total": sum(totals.values()),
         "screen_frames_per_s": round(len(during) / tapping, 2) if tapping else None,
         "server_cpu_ms_per_reaction": round(tap_cpu * 1000 / max(1, accepted_taps), 3),
+        "transport": transport,
     }
     # The load was offered (every scheduled tap sent, the generator at most 100 ms behind its schedule), nothing
     # accepted was lost, and the screen got at most 4 reaction frames (MEETINGS_REACTION_FRAME_MS 250) and 2 cloud
@@ -353,7 +550,7 @@ async def run(ctx, cfg) -> dict:
     stack.log(f"  S10: {figures}")
     return report.scenario(
         "S10", {"phones": phone_count, "answer_seconds": answer_seconds, "taps_per_s": taps_per_s,
-                "tap_seconds": tap_seconds, "screen_sockets": 1},
+                "tap_seconds": tap_seconds, "screen_sockets": 1, "transport": transport},
         figures, target="300 phones x 2 taps/s offered; every accepted answer stored and shown; reactions "
                         "loss-free; <= 4 reaction frames/s and <= 2 cloud renderings/s on the screen (taps_absorbed "
                         "tells whether one process answered the taps within a second at p95)",
