@@ -3,13 +3,16 @@ function of each write serves both ways it arrives: the HTTP view (meetings/view
 fallback when the page's socket is closed) and the page's socket (the `meetings.*` socket actions below).
 
 Refusals are the services' own exceptions; a meeting or poll that does not exist raises its DoesNotExist (404 over
-HTTP, `not_found` over the socket).
+HTTP, `not_found` over the socket). Over the socket the meeting (and the poll) are fields of the form (`meeting`,
+`poll`: hidden inputs), where the HTTP views read them from the URL.
 """
 
 from __future__ import annotations
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext as _
 
+from live.socket_writes import Actor, socket_write
 from meetings import phones, services
 from meetings.models import Contribution, Meeting, Poll
 from meetings.permissions import participant_for
@@ -70,3 +73,32 @@ def contribute(*, user, session, meeting_pk: int, data) -> tuple[Contribution, M
     ok = (_("Sent! It will appear once a facilitator approves it.") if contribution.is_pending
           else _("Posted."))
     return contribution, meeting, agenda, ok
+
+
+# --- the same writes over the page's socket (live/socket_writes.py) ---------------------------------------------------
+
+def _pk(data, name: str) -> int:
+    pk = _int(data.get(name))
+    if pk is None:
+        raise ObjectDoesNotExist(name)  # no such meeting (or poll): not_found, as a wrong URL is a 404
+    return pk
+
+
+@socket_write("meetings.react")
+def react_over_socket(actor: Actor, data) -> None:
+    """A reaction tap: the phone's page has its socket open, so a tap is a frame, not an HTTP request."""
+    react(user=actor.user, session=actor.session, meeting_pk=_pk(data, "meeting"), data=data)
+
+
+@socket_write("meetings.answer")
+def answer_over_socket(actor: Actor, data) -> dict:
+    _poll, _participant, ok = answer(user=actor.user, session=actor.session, meeting_pk=_pk(data, "meeting"),
+                                     poll_pk=_pk(data, "poll"), data=data)
+    return {"message": ok}
+
+
+@socket_write("meetings.contribute")
+def contribute_over_socket(actor: Actor, data) -> dict:
+    contribution, _meeting, _agenda, ok = contribute(user=actor.user, session=actor.session,
+                                                     meeting_pk=_pk(data, "meeting"), data=data)
+    return {"id": contribution.pk, "pending": contribution.is_pending, "message": ok}

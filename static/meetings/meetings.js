@@ -18,3 +18,30 @@
     if (box) update(box);
   });
 })();
+
+/* Meetings, phone page: a form sent over the page's socket (live.js, data-live-write) was written. What the HTTP
+   answer would have rendered is done here: the form's status line says the server's words (role="status": said
+   politely), and a contribution form gets a fresh client id (the same id again is the same contribution). */
+(function () {
+  "use strict";
+  function freshId() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  document.addEventListener("live:written", function (evt) {
+    var form = evt.target, result = evt.detail && evt.detail.result;
+    if (!form || !form.querySelector) return;
+    var clientId = form.querySelector('input[name="client_id"]');
+    if (clientId) clientId.value = freshId();
+    var said = form.querySelector("[data-written-said]");
+    if (said && result && result.message) {
+      said.textContent = result.message;
+      said.classList.add("flash-success");
+    }
+  });
+  document.addEventListener("live:writing", function (evt) {
+    var said = evt.target && evt.target.querySelector && evt.target.querySelector("[data-written-said]");
+    if (said) { said.textContent = ""; said.classList.remove("flash-success"); }
+  });
+})();
