@@ -24,7 +24,8 @@ meeting contribution from a signed-in participant and from a guest; a facilitato
 under pre-moderation; a reaction tap and an answer to an open-text question (word cloud) from a phone: these reach
 the screen in frames (meetings/frames.py, every 250 / 500 ms, in a timer thread), so their figures include the
 frames that fell within the run, i.e. a frame's cost shared by the taps or answers of its interval at this pace
-(one at a time, a few per frame; at 300 phones a frame covers far more: bench S10). Rate limits stay on (raised far above what the run needs, so the limiter's Redis work is
+(one at a time, a few per frame; at 300 phones a frame covers far more: bench S10). `reaction_ws`,
+`word_answer_ws` and `contribution_ws` are the same meeting writes from the same page, over its socket. Rate limits stay on (raised far above what the run needs, so the limiter's Redis work is
 counted). The settings are those of a bench server (DEBUG off, a connection pool), on a throwaway test database.
 
 CPU figures move with other load on the machine: compare before/after one right after the other, and prefer the
@@ -48,7 +49,7 @@ import uuid
 from urllib.parse import urlencode
 
 WRITES = ["comment", "vote", "stance", "message", "contribution", "guest_contribution", "approval", "reaction",
-          "word_answer", "comment_ws", "vote_ws", "stance_ws"]
+          "word_answer", "comment_ws", "vote_ws", "stance_ws", "reaction_ws", "word_answer_ws", "contribution_ws"]
 QUIET_S = 0.05  # a follower's socket is done with a write once it stays quiet this long
 CURSOR_RE = re.compile(r'data-live-stream="([^"]+)"\s+data-live-cursor="([^"]*)"')
 HOST = "127.0.0.1"
@@ -351,6 +352,8 @@ async def prepare(write: str, world: World, app):
         def post(i):
             return alice.request("POST", f"{path}send/", {"body": BODY.format(i=i), "client_id": str(uuid.uuid4())})
         return followers, post
+    if write in {"reaction_ws", "word_answer_ws", "contribution_ws"}:
+        return await prepare_meeting_over_socket(write, world, alice, fiona, bob)
     if write in {"contribution", "guest_contribution"}:
         author = alice
         if write == "guest_contribution":
@@ -388,6 +391,34 @@ async def prepare(write: str, world: World, app):
                                      {"word": f"mot{i}"})
         return followers, post
     raise ValueError(write)
+
+
+async def prepare_meeting_over_socket(write: str, world: World, alice: Browser, fiona: Browser, bob: Browser):
+    """`reaction_ws`, `word_answer_ws`, `contribution_ws`: the same write as without `_ws`, from the same phone page
+    with the same followers, sent over that page's socket instead of as an HTTP POST."""
+    meeting = str(world.meeting.pk)
+    if write == "contribution_ws":
+        followers = [await alice.follow_page(f"/meetings/{meeting}/live/"), await bob_phone(bob, world.meeting.pk),
+                     await fiona.follow_page(f"/meetings/{meeting}/screen/"),
+                     await fiona.follow_page(f"/meetings/{meeting}/console/")]
+
+        def post(i):
+            return followers[0].write("meetings.contribute", {"meeting": meeting, "body": BODY.format(i=i),
+                                                              "kind": "question", "client_id": uuid.uuid4().hex})
+        return followers, post
+    followers = [await alice.follow_page(f"/meetings/{meeting}/live/"),
+                 await fiona.follow_page(f"/meetings/{meeting}/screen/"),
+                 await fiona.follow_page(f"/meetings/{meeting}/console/")]
+    if write == "reaction_ws":
+        def post(i):
+            return followers[0].write("meetings.react", {"meeting": meeting,
+                                                         "kind": ("clap", "heart", "laugh", "think", "thumbs")[i % 5]})
+    else:
+        poll = str(world.words_poll.pk)
+
+        def post(i):
+            return followers[0].write("meetings.answer", {"meeting": meeting, "poll": poll, "word": f"mot{i}"})
+    return followers, post
 
 
 async def bob_phone(bob: Browser, meeting: int) -> Follower:

@@ -464,9 +464,11 @@
     if (!data) return;
     evt.preventDefault();
     evt.stopImmediatePropagation();
-    if (form.getAttribute("aria-busy") === "true") return;  // the same form is being sent: one at a time
+    // The same form is being sent: one at a time, unless each sending is a write of its own (data-live-many: taps).
+    var many = form.hasAttribute("data-live-many");
+    if (!many && form.getAttribute("aria-busy") === "true") return;
     var submitter = evt.submitter;
-    form.setAttribute("aria-busy", "true");
+    if (!many) form.setAttribute("aria-busy", "true");
     fire(form, "live:writing", { action: action, data: data });
     write(action, data).then(function (result) {
       form.removeAttribute("aria-busy");

@@ -1,0 +1,94 @@
+"""A phone's writes over its page's socket in Chromium (#20, #17): two phones tap reactions and a guest answers a word
+cloud with no HTTP POST at all, the screen shows them; with the socket closed the same forms post over HTTP."""
+
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from meetings import services
+from tests.browser.conftest import go_offline, wait_live
+from tests.browser.test_debates_list_live import off_loop
+from tests.meetings.conftest import make_meeting
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+PROJECTOR = {"width": 1920, "height": 1080}
+
+
+def posts_of(page) -> list[str]:
+    """The HTTP POSTs this page sends from now on (a list that fills as they go)."""
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    return posts
+
+
+def wait_writable(page):
+    """The page's socket is open and has answered its resume: live.js sends writes over it from now on."""
+    wait_live(page)
+    page.wait_for_function("() => window.Live && window.Live.ready()")
+
+
+def guest_joins(open_page, meeting, nickname):
+    phone = open_page(None, "/meetings/join/", viewport=PHONE)
+    phone.fill("#join-code", meeting.join_code)
+    phone.fill("#join-nickname", nickname)
+    phone.click(".join-form button[type=submit]")
+    expect(phone.locator("#reaction-form")).to_be_visible()
+    return phone
+
+
+def test_taps_and_a_word_answer_go_over_the_socket_and_reach_the_screen(open_page, fiona, alice):
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    poll = off_loop(lambda: services.open_poll(actor=fiona, poll=services.create_poll(
+        actor=fiona, meeting=meeting, question="En un mot, le quartier idéal ?", kind="words")))
+    screen = open_page(None, f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/", viewport=PROJECTOR)
+    phones = [open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE), guest_joins(open_page, meeting,
+                                                                                                "Gaston")]
+    for page in (screen, *phones):
+        wait_writable(page)
+    posts = [posts_of(phone) for phone in phones]
+
+    phones[0].locator("#reaction-form button[value=clap]").click()
+    phones[1].locator("#reaction-form button[value=heart]").click()
+    phones[1].locator("#reaction-form button[value=clap]").click()
+    totals = screen.locator("#screen-reaction-totals")
+    expect(totals.locator("[data-kind=clap]")).to_have_attribute("data-count", "2")
+    expect(totals.locator("[data-kind=heart]")).to_have_attribute("data-count", "1")
+    expect(screen.locator(".reaction-bubble").first).to_be_attached()
+
+    card = phones[1].locator(f"#poll-{poll.pk}")
+    card.locator("input[name=word] >> nth=0").fill("Équité")
+    card.locator("input[name=word] >> nth=1").fill("jardins")
+    card.locator("button[type=submit]").click()
+    expect(card.locator("[data-written-said]")).to_have_text("Votre réponse est enregistrée.")
+    expect(card.locator("input[name=word] >> nth=0")).to_have_value("Équité")  # kept: editable until it closes
+    cloud = screen.locator("#screen-poll .word-cloud")
+    expect(cloud.locator("[data-word=equite]")).to_have_attribute("data-count", "1")
+    expect(cloud.locator("[data-word=jardins]")).to_be_visible()
+    expect(phones[0].locator(".word-ranking [data-word=jardins]")).to_be_visible()  # the other phone's list
+
+    assert posts == [[], []]  # every write went over the sockets
+
+    # A refusal over the socket is said in the form, as an htmx refusal is.
+    card.locator("input[name=word] >> nth=0").fill("équité")
+    card.locator("input[name=word] >> nth=1").fill("Équité !")
+    card.locator("button[type=submit]").click()
+    expect(card.locator('[data-refusal="invalid"]')).to_contain_text("même mot")
+    assert posts == [[], []]
+
+
+def test_with_the_socket_closed_a_tap_posts_over_http(open_page, fiona, alice):
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    screen = open_page(None, f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/", viewport=PROJECTOR)
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    for page in (screen, phone):
+        wait_writable(page)
+    posts = posts_of(phone)
+    go_offline(phone)
+    phone.locator("#reaction-form button[value=think]").click()
+    expect(screen.locator("#screen-reaction-totals [data-kind=think]")).to_have_attribute("data-count", "1")
+    assert [urlsplit(url).path for url in posts] == [f"/meetings/{meeting.pk}/live/react/"]
