@@ -394,8 +394,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return False
         if not self.write_direct(frames.of(sub.audience, self.viewer.lang)):
             return False
-        sub.last = end
-        metrics.frames_delivered(key, end - first + 1)
+        sub.last = end  # counted by the hub, once per fan-out (live/metrics.py frames_delivered)
         return True
 
     async def send_json(self, payload: dict):

@@ -525,26 +525,34 @@ class Hub:
         seq = msg.get("seq")
         # Control and ephemeral messages always take push(): the consumer acts on them.
         frames = wire.Frames(key, [msg]) if seq is not None and not msg.get("control") else None
+        written = 0
         for consumer in list(self.subscribers.get(key, ())):
             try:
                 if frames is not None and consumer.write_live(key, seq, seq, frames):
+                    written += 1
                     continue
                 await consumer.push(key, msg)
             except Exception:
                 logger.exception("push to a socket failed")
+        if written:
+            metrics.frames_delivered(key, written)  # once per fan-out, not once per socket
 
     async def _fanout_run(self, key: str, run: list[dict]) -> None:
         """Consecutive events to every local socket: live sockets get their frames in one write."""
         frames = wire.Frames(key, run)
         first, end = run[0]["seq"], run[-1]["seq"]
+        written = 0
         for consumer in list(self.subscribers.get(key, ())):
             try:
                 if consumer.write_live(key, first, end, frames):
+                    written += 1
                     continue
                 for msg in run:
                     await consumer.push(key, msg)
             except Exception:
                 logger.exception("push to a socket failed")
+        if written:
+            metrics.frames_delivered(key, written * len(run))
 
 
 def _follows(prev: dict, msg: dict) -> bool:

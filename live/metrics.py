@@ -5,8 +5,8 @@ Each daphne process serves its own figures (Prometheus scrapes every port). Labe
 (`debate`, `meeting`...), event kinds (`comment.posted`), rate-limit actions (`comment`, `vote`...), reasons;
 never a stream id, a user id or any text.
 
-The hot path (a frame per socket per event) only adds to plain dicts here, read when Prometheus scrapes
-(`LiveCollector`): no lock and no label lookup per socket. Histograms (a write's latency, an event's rendering)
+The hot path only adds to plain dicts here, read when Prometheus scrapes (`LiveCollector`): no lock and no label
+lookup, and nothing per socket: the hub counts a fan-out's frames once. Histograms (a write's latency, an event's rendering)
 are observed once per request or per published event.
 
 With METRICS_ENABLED off, each call below returns before touching anything (what is left is the call itself),
@@ -52,8 +52,8 @@ setting_changed.connect(_switch, weak=False)  # tests switch it with the setting
 # --- counted in plain dicts, exposed by LiveCollector ------------------------------------------------------------------
 
 appended: Counter[tuple[str, str]] = Counter()  # (stream kind, event kind) -> events published after commit
-# stream kind -> event frames written to sockets (live and replayed); a defaultdict: the one counter added to per
-# socket, where it is a third cheaper than a Counter
+# stream kind -> event frames written to sockets (live and replayed), added once per fan-out (live/hub.py) and per
+# frame only where sockets are served one by one (catching up, replays, the ASGI send)
 delivered: defaultdict[str, int] = defaultdict(int)
 replays: Counter[str] = Counter()  # stream kind -> resumes answered with a replay
 replayed: Counter[str] = Counter()  # stream kind -> events sent by those replays
@@ -101,7 +101,8 @@ def published(event, started: float) -> None:
 
 
 def frames_delivered(key: str, count: int = 1) -> None:
-    if _on:  # once per socket and event (or batch of events): stream_kind() inlined
+    """Event frames written to sockets: the hub adds a fan-out's sockets at once, a replay or a push each frame."""
+    if _on:
         delivered[key.partition(".")[0]] += count
 
 

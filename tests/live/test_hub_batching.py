@@ -111,3 +111,26 @@ async def test_events_already_delivered_are_skipped_and_a_hole_waits_for_its_pre
     finally:
         for task in hub.gap_tasks.values():
             task.cancel()
+
+
+@pytest.mark.asyncio
+async def test_the_frames_a_fan_out_writes_are_counted_once_per_fan_out(settings, monkeypatch):
+    """agora_frames_delivered_total counts every frame written to a live socket, added once per fan-out rather than
+    once per socket (live/metrics.py: the hot path of S1); frames pushed one by one (catching up) are counted where
+    the consumer sends them."""
+    from live import metrics
+
+    calls = []
+    count = metrics.frames_delivered
+    monkeypatch.setattr(metrics, "frames_delivered", lambda key, n=1: (calls.append(n), count(key, n)))
+    settings.METRICS_ENABLED = True
+    before = metrics.delivered["debate"]
+    sockets = [Socket(10) for _ in range(3)] + [Socket(7, catching_up=True)]
+    hub = hub_with(*sockets)
+    await hub.handle_batch([event(seq) for seq in range(11, 14)])  # a run: 3 live sockets x 3 events
+    await hub.handle_batch([event(14)])  # a single event: 3 live sockets
+    assert calls == [9, 3]
+    assert metrics.delivered["debate"] - before == 12
+    settings.METRICS_ENABLED = False
+    await hub.handle_batch([event(15)])
+    assert metrics.delivered["debate"] - before == 12
