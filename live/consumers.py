@@ -246,8 +246,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not isinstance(name, str) or not socket_writes.NAME.match(name) or not isinstance(fields, dict):
             return await self.malformed_write(ident, "expected {type: write, id, action: '<app>.<verb>', data: {}}")
         if len(self.writes) >= settings.LIVE_MAX_WRITES_IN_FLIGHT:
+            metrics.socket_refused(socket_writes.label(name), "rate_limited")
             return await self.send_json({**socket_writes.busy(self.viewer.lang), "id": ident})
-        task = asyncio.ensure_future(self.write(ident, name, fields))
+        task = asyncio.ensure_future(self.write(ident, name, fields, metrics.socket_write_arrived()))
         self.writes.add(task)
         task.add_done_callback(self.writes.discard)
 
@@ -262,18 +263,20 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.bad_frames > settings.LIVE_MAX_BAD_FRAMES:
             await self.close(code=Close.POLICY)
 
-    async def write(self, ident: str, name: str, fields: dict):
+    async def write(self, ident: str, name: str, fields: dict, state: dict | None = None):
         signed_in = getattr(self.user, "is_authenticated", False)
         try:
             # One trip to the pool for the session's check and the write: before a write as before a resume, the
             # socket's session must still sign its person in.
-            user, (frame, outcome) = await db_write(self.run_write)(name, fields, signed_in)
+            user, (frame, outcome) = await db_write(self.run_write)(name, fields, signed_in, state)
         except DatabaseError as exc:  # the session could not be checked: nothing was written
             logger.warning("database unavailable before the socket write %s: %s", name, socket_writes.where(exc))
             user, (frame, outcome) = self.user, (actions.unavailable_frame(), "unavailable")
+            metrics.socket_refused(socket_writes.label(name), "unavailable")
         if self.gone:
             return
         if outcome == "session_ended":
+            metrics.socket_refused(socket_writes.label(name), "forbidden")
             await self.send_json({**frame, "id": ident})
             return await self.end(Close.NOT_SIGNED_IN, "session_ended", "Your session has ended; sign in again.")
         if signed_in:
@@ -281,8 +284,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if outcome in ("unknown", "malformed"):
             return await self.refuse_bad(ident, frame)
         await self.send_json({**frame, "id": ident})
+        metrics.socket_answered(socket_writes.label(name), state)  # its time, from arrival to answer sent
 
-    def run_write(self, name: str, fields: dict, signed_in: bool):
+    def run_write(self, name: str, fields: dict, signed_in: bool, state: dict | None = None):
         """In a worker thread: the user read afresh (signed-in sockets), and the answer with its outcome."""
         actor = self.actor
         if signed_in:
@@ -293,7 +297,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                         translation.gettext("Your session has ended: sign in again to send this.")))
                 return None, (frame, "session_ended")
             actor = socket_writes.Actor(user=user, session=actor.session, lang=actor.lang, ip=actor.ip)
-        return actor.user, socket_writes.perform(name, actor, fields)
+        return actor.user, socket_writes.perform(name, actor, fields, state)
 
     async def on_ping(self, data):
         await self.send_json({"type": "pong"})

@@ -191,11 +191,17 @@ def refused(reason: str) -> None:
     refusals[((current or {}).get("action", "other"), reason)] += 1
 
 
-def write_started():
-    """live/socket_writes.py: a socket write starts in this thread; what it rate limits names it, as for HTTP."""
+def socket_write_arrived() -> dict | None:
+    """live/consumers.py: a `write` frame arrived. Its state goes with it: when it arrived, and (set in the worker
+    thread by live/ratelimit.py, as for an HTTP write) the rate-limit action its service checked."""
+    return {"started": time.perf_counter()} if _on else None
+
+
+def write_started(state: dict | None = None):
+    """live/socket_writes.py: the socket write `state` (socket_write_arrived) runs now in this thread."""
     if not _on:
         return None, None
-    state: dict = {}
+    state = {} if state is None else state
     return state, _request.set(state)
 
 
@@ -204,13 +210,30 @@ def write_done(token) -> None:
         _request.reset(token)
 
 
-def socket_written(name: str, state: dict | None, outcome: str, seconds: float) -> None:
-    """A socket write answered: counted by (action, outcome), and its time in the writes' histogram."""
+def socket_written(name: str, state: dict | None, outcome: str) -> None:
+    """A socket write ran: counted by (action, outcome)."""
     if not _on:
         return
     socket_writes[(name, outcome)] += 1
-    if name != "unknown":
-        WRITE_SECONDS.labels((state or {}).get("action", name)).observe(seconds)
+
+
+def socket_refused(name: str, kind: str) -> None:
+    """A socket write answered without running: too many in flight on its socket (`rate_limited`), its session
+    ended (`forbidden`), the session's check failed (`unavailable`, not a refusal)."""
+    if not _on:
+        return
+    socket_writes[(name, kind)] += 1
+    if kind != "unavailable":
+        refusals[(name, kind)] += 1
+
+
+def socket_answered(name: str, state: dict | None) -> None:
+    """A socket write's answer is sent: its time from the frame's arrival (the wait for a worker thread and the
+    session's check included, as an HTTP write's from arrival to response) in the writes' histogram, under the
+    rate-limit action it checked, else its socket action."""
+    if not _on or state is None or name == "unknown":
+        return
+    WRITE_SECONDS.labels(state.get("action", name)).observe(time.perf_counter() - state["started"])
 
 
 class Instrumented:

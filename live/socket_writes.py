@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -127,18 +126,23 @@ def form_data(data: dict) -> QueryDict:
     return query
 
 
-def perform(name: str, actor: Actor, data: dict) -> tuple[dict, str]:
+def perform(name: str, actor: Actor, data: dict, state: dict | None = None) -> tuple[dict, str]:
     """Run the write `name` for `actor` in this thread: (the answer frame without its id, the outcome: "written",
-    a refusal's kind, "unknown" for an action nobody registered, "malformed" for data that is not a form's)."""
-    started = time.perf_counter()
-    state, token = metrics.write_started()
+    a refusal's kind, "unknown" for an action nobody registered, "malformed" for data that is not a form's).
+    `state`: the write's metrics (live/metrics.py socket_write_arrived), timed by the consumer once answered."""
+    state, token = metrics.write_started(state)
     try:
         with translation.override(actor.lang):
             frame, outcome = _perform(name, actor, data)
     finally:
         metrics.write_done(token)
-    metrics.socket_written(name if name in _writes else "unknown", state, outcome, time.perf_counter() - started)
+    metrics.socket_written(label(name), state, outcome)
     return frame, outcome
+
+
+def label(name: str) -> str:
+    """`name` as the metrics see it: a registered write's name, else "unknown" (labels stay bounded)."""
+    return name if name in _writes else "unknown"
 
 
 def _perform(name: str, actor: Actor, data: dict) -> tuple[dict, str]:

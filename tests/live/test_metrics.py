@@ -4,7 +4,10 @@ names them.
 
 The counters are the process's: each test reads them before and after what it does."""
 
+import asyncio
 import re
+import threading
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlencode
@@ -15,10 +18,12 @@ from channels.testing import HttpCommunicator
 from django.conf import settings as django_settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from live import streams
+from live import ratelimit, streams
+from live.consumers import LiveConsumer
 from live.notifications.services import notify
+from live.socket_writes import socket_write
 from tests.debates.conftest import make_debate
-from tests.helpers import connect, events, follow, position, session_cookie
+from tests.helpers import connect, events, follow, position, receive, receive_until, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -168,6 +173,79 @@ async def test_a_refused_write_moves_the_rate_limit_and_refusal_counters(client,
     assert moved(before, after, 'agora_rate_limit_refusals_total{action="comment"}') == 1
     assert moved(before, after, 'agora_write_refusals_total{action="comment",reason="rate_limited"}') == 1
     assert moved(before, after, 'agora_http_write_seconds_count{action="comment"}') == 2
+
+
+# --- writes over the socket (live/socket_writes.py): the same histogram and refusal counters as HTTP writes ---------
+
+held = threading.Event()
+
+
+@socket_write("tests.metered")
+def metered_write(actor, data):
+    """A socket write that checks the rate limit a private message checks, as the messaging service does."""
+    ratelimit.enforce("message", actor.user)
+    if data.get("hold"):
+        held.wait(10)
+
+
+async def write(ws, ident, data=None):
+    await ws.send_json_to({"type": "write", "id": ident, "action": "tests.metered", "data": data or {}})
+    frame, _ = await receive_until(ws, lambda f: f.get("id") == ident)
+    return frame
+
+
+async def test_a_socket_write_is_timed_under_its_rate_limit_action_from_its_arrival(client, alice, monkeypatch):
+    run_write = LiveConsumer.run_write
+
+    def queued(self, *args):  # as if the frame waited for a worker thread (or its session's check) for 0.2 s
+        time.sleep(0.2)
+        return run_write(self, *args)
+
+    monkeypatch.setattr(LiveConsumer, "run_write", queued)
+    ws = await connect(alice)
+    before = await sync_to_async(scrape)(client)
+    assert (await write(ws, "w1"))["type"] == "written"
+    after = await sync_to_async(scrape)(client)
+    await ws.disconnect()
+    assert moved(before, after, 'agora_http_write_seconds_count{action="message"}') == 1
+    assert moved(before, after, 'agora_http_write_seconds_sum{action="message"}') >= 0.2  # the wait included
+    assert moved(before, after, 'agora_socket_writes_total{action="tests.metered",outcome="written"}') == 1
+    assert moved(before, after, 'agora_http_write_seconds_count{action="tests.metered"}') == 0
+
+
+async def test_a_refused_socket_write_moves_the_rate_limit_and_refusal_counters(client, settings, alice):
+    settings.RATE_LIMITS = {"message": "1/60"}
+    ws = await connect(alice)
+    before = await sync_to_async(scrape)(client)
+    assert (await write(ws, "r1"))["type"] == "written"
+    frame = await write(ws, "r2")
+    assert frame["type"] == "refused" and frame["kind"] == "rate_limited"
+    after = await sync_to_async(scrape)(client)
+    await ws.disconnect()
+    assert moved(before, after, 'agora_rate_limit_refusals_total{action="message"}') == 1
+    assert moved(before, after, 'agora_write_refusals_total{action="message",reason="rate_limited"}') == 1
+    assert moved(before, after, 'agora_socket_writes_total{action="tests.metered",outcome="rate_limited"}') == 1
+    assert moved(before, after, 'agora_http_write_seconds_count{action="message"}') == 2
+
+
+async def test_socket_writes_refused_before_they_run_are_counted(client, settings, alice):
+    """Too many writes in flight on one socket: refused at once (rate_limited), counted under the socket action."""
+    settings.LIVE_MAX_WRITES_IN_FLIGHT = 1
+    held.clear()
+    ws = await connect(alice)
+    before = await sync_to_async(scrape)(client)
+    await ws.send_json_to({"type": "write", "id": "slow", "action": "tests.metered", "data": {"hold": "1"}})
+    await asyncio.sleep(0.2)
+    await ws.send_json_to({"type": "write", "id": "busy", "action": "tests.metered", "data": {}})
+    frame = await receive(ws)
+    assert frame["id"] == "busy" and frame["kind"] == "rate_limited"
+    held.set()
+    assert (await receive(ws))["id"] == "slow"
+    after = await sync_to_async(scrape)(client)
+    await ws.disconnect()
+    assert moved(before, after, 'agora_socket_writes_total{action="tests.metered",outcome="rate_limited"}') == 1
+    assert moved(before, after, 'agora_write_refusals_total{action="tests.metered",reason="rate_limited"}') == 1
+    assert moved(before, after, 'agora_http_write_seconds_count{action="message"}') == 1  # the one that ran
 
 
 async def test_a_refused_origin_moves_the_rejection_counter(client, alice):
