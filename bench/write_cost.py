@@ -334,7 +334,7 @@ async def prepare(write: str, world: World, app):
         else:
             def form(i):
                 return f"/debates/{debate}/comments/{root}/edit/", "debates.edit", {
-                    "debate": str(debate), "comment": str(root), "body": BODY.format(i="a"),
+                    "comment": str(root), "body": BODY.format(i="a"),
                     "alignment": ["-1", "1"][i % 2]}
         if over == "ws":
             async def post(i):

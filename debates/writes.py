@@ -39,10 +39,16 @@ def _text(data, name: str) -> str:
 
 
 def _comment_in(data) -> Comment:
-    """The comment the form names, in the debate it names when it names one."""
-    pk, debate_id = _id(data, "comment"), _id(data, "debate")
-    comment = Comment.objects.select_related("debate", "author").filter(pk=pk).first() if pk else None
-    if comment is None or (data.get("debate") is not None and comment.debate_id != debate_id):
+    """The comment the form names, in the debate it names when it names one (the HTTP view's URL does: a comment of
+    another debate is not found there). The vote and edit services read the comment again, locked, from its id
+    alone: without a debate to check it against, the id is all they are given (a missing one is not found there)."""
+    pk = _id(data, "comment")
+    if pk is None:
+        raise Comment.DoesNotExist(_("No such comment in this debate."))
+    if data.get("debate") is None:
+        return Comment(pk=pk)
+    comment = Comment.objects.select_related("debate", "author").filter(pk=pk).first()
+    if comment is None or comment.debate_id != _id(data, "debate"):
         raise Comment.DoesNotExist(_("No such comment in this debate."))
     return comment
 

@@ -1,4 +1,4 @@
-"""Comments and votes go over the page's open socket in Chromium (`data-live-write` forms, live.js): no HTTP POST,
+"""Comments, stance changes and votes go over the page's open socket in Chromium (`data-live-write` forms, live.js): no HTTP POST,
 the other reader sees both without reloading, and a refusal is said in the form's error slot and announced, as the
 htmx answer says it."""
 
@@ -21,7 +21,7 @@ def posts_of(page) -> list[str]:
     return sent
 
 
-def test_alice_comments_and_votes_over_her_socket_and_bob_sees_both(open_page, alice, bob, fiona):
+def test_alice_comments_changes_her_stance_and_votes_over_her_socket_and_bob_sees_it(open_page, alice, bob, fiona):
     debate = off_loop(lambda: make_debate(fiona))
     bobs = off_loop(lambda: services.post_comment(author=bob, debate=debate, body="Des bancs à l'ombre."))
     page_a = open_page(alice, f"{debate.get_absolute_url()}?sort=recent", locale="en-US")
@@ -42,6 +42,15 @@ def test_alice_comments_and_votes_over_her_socket_and_bob_sees_both(open_page, a
     expect(page_b.locator("#live-announcer")).to_contain_text("alice")
     page_b.locator("#new-comments-button").click()
     expect(page_b.locator("article.comment", has_text="si les livraisons passent")).to_be_visible()
+
+    # Alice changes her stance: the edit form opens in her comment's panel and goes over the socket too.
+    mine = page_a.locator("article.comment", has_text="si les livraisons passent")
+    mine.locator(".edit-link").click()
+    mine.locator('.edit-form input[name="alignment"][value="-1"]').check()
+    mine.locator(".edit-form button[type=submit]").click()
+    expect(mine.locator(".edit-form")).to_have_count(0)  # the panel closes once written
+    expect(page_b.locator('#debate-tallies [data-tally="against"]')).to_have_text("1")
+    expect(page_b.locator('#debate-tallies [data-tally="for"]')).to_have_text("0")
 
     up = page_a.locator(f"#comment-{bobs.pk}-vote .vote-up")
     up.click()

@@ -108,7 +108,7 @@ async def test_alice_changes_her_stance_over_her_socket(alice, bob, fiona):
     debate = await sync_to_async(make_debate)(fiona)
     mine = await sync_to_async(services.post_comment)(author=alice, debate=debate, body="Pour", alignment=Stance.FOR)
     ws_alice, ws_bob = await follow(alice, debate), await follow(bob, debate)
-    answer = await write(ws_alice, "debates.edit", {"debate": str(debate.pk), "comment": str(mine.pk),
+    answer = await write(ws_alice, "debates.edit", {"comment": str(mine.pk),
                                                     "body": "Contre, finalement", "alignment": "-1"})
     assert answer["result"] == {"id": mine.pk}
     await sync_to_async(mine.refresh_from_db)()
@@ -170,6 +170,10 @@ async def test_a_vote_on_ones_own_comment_or_a_comment_that_does_not_exist(alice
     for n, bad in enumerate(["999999", "", "abc", "-3"]):
         answer = await write(ws, "debates.vote", {"comment": bad, "value": "up"}, id=f"nf{n}")
         assert answer["kind"] == "not_found", bad
+    other = await sync_to_async(make_debate)(fiona, title="Un autre débat encore")
+    answer = await write(ws, "debates.vote", {"comment": str(mine.pk), "debate": str(other.pk), "value": "up"},
+                         id="od")
+    assert answer["kind"] == "not_found"  # a comment named with another debate than its own
     answer = await write(ws, "debates.comment", {**comment_data(debate, "Où ?"), "debate": "999999"}, id="nd")
     assert answer["kind"] == "not_found"
     assert not await sync_to_async(Vote.objects.exists)()
@@ -180,7 +184,7 @@ async def test_bob_cannot_change_alices_stance(alice, bob, fiona):
     debate = await sync_to_async(make_debate)(fiona)
     hers = await sync_to_async(services.post_comment)(author=alice, debate=debate, body="Pour", alignment=Stance.FOR)
     ws = await follow(bob, debate)
-    answer = await write(ws, "debates.edit", {"debate": str(debate.pk), "comment": str(hers.pk), "body": "Contre",
+    answer = await write(ws, "debates.edit", {"comment": str(hers.pk), "body": "Contre",
                                               "alignment": "-1"})
     assert answer["kind"] == "forbidden"
     await sync_to_async(hers.refresh_from_db)()
@@ -294,7 +298,7 @@ async def test_each_socket_write_stays_within_the_statement_budget(alice, bob, m
         "reply": ("debates.comment", comment_data(debate, "À l'ombre des platanes.", parent=str(mine.pk),
                                                   client_id="budgetbudget2")),
         "vote": ("debates.vote", {"comment": str(theirs.pk), "value": "down"}),
-        "stance": ("debates.edit", {"debate": str(debate.pk), "comment": str(mine.pk), "body": "Pour",
+        "stance": ("debates.edit", {"comment": str(mine.pk), "body": "Pour",
                                     "alignment": "-1"}),
     }
     for name, (action, data) in writes.items():
