@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from live import actions, ratelimit, streams
 from live.messaging import presenters, services
 from live.messaging.models import Conversation, Message, Preference
+from live.socket_writes import Actor, socket_write
 
 User = get_user_model()
 
@@ -150,15 +151,31 @@ def _conversation_page(request, participant, *, draft="", error=None, invalid=Fa
     return render(request, "messaging/conversation_detail.html", ctx)
 
 
+def send_from(actor: Actor, conversation: int, data) -> Message:
+    """A message from the composer's fields: the one parse + service call of the HTTP view and the socket write.
+    The service checks the participation (under the conversation's lock): anyone else gets
+    Conversation.DoesNotExist, the 404 (or `not_found`) of a conversation that does not exist."""
+    return services.send_message(author=actor.user, conversation=conversation, body=data.get("body", ""),
+                                 client_id=data.get("client_id"))
+
+
+@socket_write("messages.send")
+def send_over_socket(actor: Actor, data) -> dict:
+    """The composer over the page's socket (static/live/live.js): the conversation is a field of the form."""
+    try:
+        conversation = int(data.get("conversation", ""))
+    except ValueError:
+        raise ValidationError(_("This form is out of date: reload the page and try again.")) from None
+    message = send_from(actor, conversation, data)
+    return {"id": message.pk, "conversation": message.conversation_id}
+
+
 @require_POST
 @login_required
 @actions.action(slot="composer-error", page=_refused_message_page)
 def send(request, pk):
-    # The service checks the participation (under the conversation's lock): anyone else gets the 404 of a
-    # conversation that does not exist, as from participant_required.
     try:
-        message = services.send_message(author=request.user, conversation=pk, body=request.POST.get("body", ""),
-                                        client_id=request.POST.get("client_id"))
+        message = send_from(Actor.from_request(request), pk, request.POST)
     except Conversation.DoesNotExist:
         raise Http404(_("No such conversation.")) from None
     if request.htmx:

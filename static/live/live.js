@@ -459,7 +459,8 @@
   // Before htmx (a capture listener on the document runs before the form's own): a live form goes over the socket.
   document.addEventListener("submit", function (evt) {
     var form = evt.target, action = form && form.getAttribute && form.getAttribute("data-live-write");
-    if (!action || form.liveOverHttp || !socket || !ready) return;
+    // Offline (the browser knows it): the HTTP path fails at once and the form's own retry takes over.
+    if (!action || form.liveOverHttp || !socket || !ready || navigator.onLine === false) return;
     var data = fieldsOf(form, evt.submitter);
     if (!data) return;
     evt.preventDefault();

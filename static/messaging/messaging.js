@@ -134,27 +134,38 @@
       }
     });
 
-    form.addEventListener("htmx:configRequest", function (evt) {
+    // Sent over the socket (live.js: live:writing, then live:written or live:refused) or over HTTP (htmx), the
+    // composer behaves the same.
+    function sending() {
       sentBody = textarea.value;
       errorBox.innerHTML = "";
       saveDraft();
-    });
+    }
+    function sent() {
+      setPending(false);
+      if (textarea.value === sentBody) textarea.value = "";
+      clientId.value = newClientId();
+      lastTyping = 0;
+      saveDraft();
+      markRead();
+    }
+    function notSent() {
+      setPending(true);        // network or server trouble: keep the text and the id, send again later
+      saveDraft();
+      scheduleRetry();
+    }
+    form.addEventListener("htmx:configRequest", sending);
+    form.addEventListener("live:writing", sending);
     form.addEventListener("htmx:afterRequest", function (evt) {
       var xhr = evt.detail.xhr, code = xhr ? xhr.status : 0;
-      if (code >= 200 && code < 300) {
-        setPending(false);
-        if (textarea.value === sentBody) textarea.value = "";
-        clientId.value = newClientId();
-        lastTyping = 0;
-        saveDraft();
-        markRead();
-      } else if (code === 0 || code >= 500) {
-        setPending(true);        // network or server trouble: keep the text and the id, send again later
-        saveDraft();
-        scheduleRetry();
-      } else {
-        setPending(false);       // refused (too long, blocked, rate limited): the write seam says why, keep the text
-      }
+      if (code >= 200 && code < 300) sent();
+      else if (code === 0 || code >= 500) notSent();
+      else setPending(false);  // refused (too long, blocked, rate limited): the write seam says why, keep the text
+    });
+    form.addEventListener("live:written", sent);
+    form.addEventListener("live:refused", function (evt) {
+      if (evt.detail.kind === "unavailable") notSent();
+      else setPending(false);
     });
     form.addEventListener("htmx:sendError", function () { setPending(true); saveDraft(); scheduleRetry(); });
     window.addEventListener("online", retry);
