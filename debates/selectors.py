@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 from django.urls import NoReverseMatch, reverse
@@ -49,23 +50,41 @@ def debate_list(*, state="", q=""):
     return debates
 
 
+def _tallies_sql() -> str:
+    # Written out: building and compiling the ORM's aggregate (four filtered counts) cost about 1 ms of CPU, five
+    # times the statement itself, on every comment's push (docs/performance.md, #17). The same definition as
+    # `Comment.objects.filter(debate=...).visible()` counted by stance (tests/debates/test_selectors.py checks it).
+    table = Comment._meta.db_table
+    stance = 'COUNT(CASE WHEN "parent_id" IS NULL AND "alignment" = %s THEN 1 END)'
+    return (f'SELECT COUNT(*), {stance}, {stance}, {stance} FROM "{table}" '
+            f'WHERE "debate_id" = %s AND "deleted_at" IS NULL AND "hidden_at" IS NULL')
+
+
 def tallies(debate) -> dict:
     """Live for/neutral/against counts of the visible root comments, and the visible comments in all."""
-    counts = Comment.objects.filter(debate=debate).visible().aggregate(
-        total=Count("pk"),
-        for_=Count("pk", filter=Q(parent__isnull=True, alignment=Stance.FOR)),
-        neutral=Count("pk", filter=Q(parent__isnull=True, alignment=Stance.NEUTRAL)),
-        against=Count("pk", filter=Q(parent__isnull=True, alignment=Stance.AGAINST)),
-    )
-    stances = counts["for_"] + counts["neutral"] + counts["against"]
+    with connection.cursor() as cursor:
+        cursor.execute(_tallies_sql(), [Stance.FOR, Stance.NEUTRAL, Stance.AGAINST, getattr(debate, "pk", debate)])
+        total, for_, neutral, against = cursor.fetchone()
+    stances = for_ + neutral + against
     return {
-        "total": counts["total"], "for": counts["for_"], "neutral": counts["neutral"], "against": counts["against"],
+        "total": total, "for": for_, "neutral": neutral, "against": against,
         "roots": stances,
-        "for_pct": round(100 * counts["for_"] / stances) if stances else 0,
-        "against_pct": round(100 * counts["against"] / stances) if stances else 0,
-        "neutral_pct": (100 - round(100 * counts["for_"] / stances) - round(100 * counts["against"] / stances))
-        if stances else 0,
+        "for_pct": round(100 * for_ / stances) if stances else 0,
+        "against_pct": round(100 * against / stances) if stances else 0,
+        "neutral_pct": (100 - round(100 * for_ / stances) - round(100 * against / stances)) if stances else 0,
     }
+
+
+def comment_count(debate_id: int) -> int | None:
+    """The debate's visible comments (the list's count, `debate_list`'s `comment_count`), or None when the debate
+    is gone: one statement, without the list's joins."""
+    table, debates = Comment._meta.db_table, Debate._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT (SELECT COUNT(*) FROM "{table}" c WHERE c."debate_id" = d."id" '
+                       f'AND c."deleted_at" IS NULL AND c."hidden_at" IS NULL) FROM "{debates}" d WHERE d."id" = %s',
+                       [debate_id])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def _with_people(qs):

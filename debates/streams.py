@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from debates import permissions, presence, selectors
 from debates.models import LIST_STREAM, Comment, Debate
-from live import streams
+from live import streams, variants
 
 
 def _debate(rest: str) -> Debate:
@@ -82,12 +82,16 @@ def list_readers_html(debate_id: int, count: int) -> str:
 
 def comment_count_changed(debate_id: int) -> None:
     """A comment posted, deleted or removed: the list's count, as an ephemeral frame (a logged event per comment
-    would make every comment of every debate wait on the list's one counter row)."""
-    debate = selectors.list_item(debate_id)
-    if debate is None:
+    would make every comment of every debate wait on the list's one counter row). Only while some socket follows
+    the list (live/variants.py; when unknown, always): a frame nobody receives is not worth its count and its
+    publish, and a page opened later shows the count it reads."""
+    if variants.wanted(LIST_STREAM) == set():
+        return
+    count = selectors.comment_count(debate_id)
+    if count is None:
         return
     texts = streams.in_languages(lambda: translation.ngettext(
-        "%(counter)s comment", "%(counter)s comments", debate.comment_count) % {"counter": debate.comment_count})
+        "%(counter)s comment", "%(counter)s comments", count) % {"counter": count})
     streams.broadcast(LIST_STREAM, render_to_string("debates/list_comment_count.html", {
         "debate_id": debate_id, "texts": texts}))
 
