@@ -74,7 +74,10 @@ def _contribution(event, r) -> Contribution | None:
 
 
 def _also(event, r) -> list[Contribution]:
-    return r.once("also", lambda: list(Contribution.objects.filter(pk__in=event.data.get("also") or [])
+    ids = event.data.get("also")
+    if not ids:
+        return []  # most changes: not even the ORM's query building (a tenth of a contribution's push)
+    return r.once("also", lambda: list(Contribution.objects.filter(pk__in=ids)
                                        .select_related("participant__user", "agenda_item")))
 
 
