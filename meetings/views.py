@@ -350,12 +350,14 @@ def contribute(request, pk):
 
 
 @require_POST
+@found
 @actions.action(back=_phone_url)
 def vote(request, pk, cid):
-    meeting = get_object_or_404(Meeting, pk=pk)
-    contribution = get_object_or_404(Contribution, pk=cid, meeting=meeting)
-    services.vote(participant=participant_for(request.user, request.session, meeting), contribution=contribution)
-    return done(request, meeting, ok=_("Thanks for your support."))
+    ok = writes.vote(user=request.user, session=request.session, meeting_pk=pk, contribution_pk=cid)
+    if request.htmx:
+        return HttpResponse(status=204)
+    messages.success(request, ok)
+    return redirect("meetings:live", pk=pk)
 
 
 @require_POST

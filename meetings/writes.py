@@ -57,6 +57,13 @@ def answer(*, user, session, meeting_pk: int, poll_pk: int, data) -> tuple[Poll,
     return poll, participant, _("Your answer is saved.")
 
 
+def vote(*, user, session, meeting_pk: int, contribution_pk: int) -> str:
+    """+1 on a contribution of the meeting."""
+    contribution = Contribution.objects.get(pk=contribution_pk, meeting=meeting_pk)
+    services.vote(participant=participant_for(user, session, Meeting(pk=meeting_pk)), contribution=contribution)
+    return _("Thanks for your support.")
+
+
 def contribute(*, user, session, meeting_pk: int, data) -> tuple[Contribution, Meeting, list, str]:
     """A question or an idea (`body`, `kind`, `agenda_item`, `client_id`: the same client id twice is one
     contribution). Returns (the contribution, its meeting, the meeting's agenda, what to say)."""
@@ -95,6 +102,12 @@ def answer_over_socket(actor: Actor, data) -> dict:
     _poll, _participant, ok = answer(user=actor.user, session=actor.session, meeting_pk=_pk(data, "meeting"),
                                      poll_pk=_pk(data, "poll"), data=data)
     return {"message": ok}
+
+
+@socket_write("meetings.vote")
+def vote_over_socket(actor: Actor, data) -> None:
+    vote(user=actor.user, session=actor.session, meeting_pk=_pk(data, "meeting"),
+         contribution_pk=_pk(data, "contribution"))
 
 
 @socket_write("meetings.contribute")

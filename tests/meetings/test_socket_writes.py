@@ -218,3 +218,21 @@ async def test_a_visitor_who_has_not_joined_cannot_write(open_meeting):
         assert refused["type"] == "refused" and refused["kind"] == "forbidden"
     assert await stored(open_meeting) == {}
     await ws.disconnect()
+
+
+async def test_a_vote_over_the_socket_counts_once_and_is_pushed(open_meeting, alice):
+    await sync_to_async(services.join)(meeting=open_meeting, user=alice)
+    ws, guest = await guest_phone(open_meeting)
+    alices = await sync_to_async(lambda: services.post_contribution(
+        participant=open_meeting.participants.get(user=alice), body="Un marché le dimanche"))()
+    data = {"meeting": str(open_meeting.pk), "contribution": str(alices.pk)}
+    assert (await write(ws, "v1", "meetings.vote", data)) == {"type": "written", "id": "v1", "result": None}
+    counted = await pushed(ws, lambda f: f.get("type") == "event" and ">+1</span>" in f.get("html", ""))
+    assert f'id="contribution-{alices.pk}"' in counted["html"]
+    again = await write(ws, "v2", "meetings.vote", data)
+    assert again["type"] == "refused" and again["kind"] == "invalid"
+    other = await write(ws, "v3", "meetings.vote", {**data, "contribution": str(alices.pk + 1000)})
+    assert other["type"] == "refused" and other["kind"] == "not_found"
+    await sync_to_async(alices.refresh_from_db)()
+    assert alices.vote_count == 1
+    await ws.disconnect()
