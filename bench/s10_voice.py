@@ -1,18 +1,22 @@
 """S10 the room's voice (#20): phones answering an open-text question (a word cloud) in 10 s, then tapping reactions
-at 2 per second each, through the real pages and endpoints with the rate limits on.
+at 2 per second each, through the real pages, sockets and endpoints with the rate limits on.
 
 - a meeting with its live session open (pre-moderation off) and an open-text question open (seed_voice);
-- `s10_phones` phones join as guests (the QR code's join page, code + nickname) and each answers once, on a fixed
-  open-loop schedule over `s10_answer_seconds`, through `POST /meetings/<pk>/live/polls/<poll>/answer/` as htmx does.
-  Each answer carries the phone's own marker word, so the screen frame that first shows it gives "submit -> shown".
-  The server runs with MEETINGS_WORDCLOUD_MAX_WORDS above the number of phones, so every marker stays in the cloud
-  (the worst case for the screen's rendering: the default shows 50 words);
-- then each phone taps a reaction `s10_taps_per_s` times a second for `s10_tap_seconds` (`POST .../live/react/`),
-  on one open-loop schedule with the phones' phases spread over the interval, through raw keep-alive HTTP/1.1
-  connections (one per phone, pipelined: `Taps`), so a single generator process offers 300 x 2 = 600 taps/s (the
-  httpx client, one request at a time per phone, reached 975 of 2,040 taps at 102 phones); the projector's socket
-  counts the `reactions.changed` frames it gets per second and reads the totals of the last one: their sum must
-  equal the taps the server accepted (204), i.e. zero loss.
+- `s10_phones` phones join as guests (the QR code's join page, code + nickname); with the socket transport (the
+  default, BENCH_S10_TRANSPORT=socket) each then opens its page's socket and follows `meeting.<pk>` as the live page
+  does (`PhoneSockets`), so every cloud rendering also reaches the phones;
+- each phone answers once, on a fixed open-loop schedule over `s10_answer_seconds`: a `meetings.answer` write over
+  its socket (`SocketAnswers`), or with BENCH_S10_TRANSPORT=http `POST /meetings/<pk>/live/polls/<poll>/answer/`
+  as htmx does (`Answers`). Each answer carries the phone's own marker word, so the screen frame that first shows it
+  gives "submit -> shown". The server runs with MEETINGS_WORDCLOUD_MAX_WORDS above the number of phones, so every
+  marker stays in the cloud (the worst case for the screen's rendering: the default shows 50 words);
+- then each phone taps a reaction `s10_taps_per_s` times a second for `s10_tap_seconds`, on one open-loop schedule
+  with the phones' phases spread over the interval, so a single generator process offers 300 x 2 = 600 taps/s:
+  `meetings.react` writes over the phones' sockets, pre-built frames whose answers (`written`/`refused`, by id) are
+  timed from when each tap was due (`SocketTaps`); or `POST .../live/react/` through raw keep-alive HTTP/1.1
+  connections (one per phone, pipelined: `Taps`; the httpx client, one request at a time per phone, reached 975 of
+  2,040 taps at 102 phones). The projector's socket counts the `reactions.changed` frames it gets per second and
+  reads the totals of the last one: their sum must equal the taps the server accepted, i.e. zero loss.
 
 Figures: screen p50/p95/max from submit to shown, answers accepted and stored (zero loss), the word cloud's
 renderings the screen got per second (target: at most 1000 / MEETINGS_ANSWER_FRAME_MS = 2), reaction frames per
