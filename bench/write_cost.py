@@ -19,7 +19,8 @@ the Redis channel layer carries the pushes. Per write it reports:
 
 Writes: a debate comment; a vote on a comment; a stance (a root comment's stance changed); each of these three also
 over the writer's page socket (`comment_ws`, `vote_ws`, `stance_ws`: a `write` frame, live/socket_writes.py, answered
-`written`, instead of the HTTP request; the rest is the same service and the same pushes); a private message; a
+`written`, instead of the HTTP request; the rest is the same service and the same pushes); a private message (and
+`message_ws`: the composer's form over the writer's page socket, `messages.send`); a
 meeting contribution from a signed-in participant and from a guest; a facilitator's approval of a contribution
 under pre-moderation; a reaction tap and an answer to an open-text question (word cloud) from a phone: these reach
 the screen in frames (meetings/frames.py, every 250 / 500 ms, in a timer thread), so their figures include the
@@ -48,7 +49,7 @@ import time
 import uuid
 from urllib.parse import urlencode
 
-WRITES = ["comment", "vote", "stance", "message", "contribution", "guest_contribution", "approval", "reaction",
+WRITES = ["comment", "vote", "stance", "message", "message_ws", "contribution", "guest_contribution", "approval", "reaction",
           "word_answer", "comment_ws", "vote_ws", "stance_ws", "reaction_ws", "word_answer_ws", "contribution_ws"]
 QUIET_S = 0.05  # a follower's socket is done with a write once it stays quiet this long
 CURSOR_RE = re.compile(r'data-live-stream="([^"]+)"\s+data-live-cursor="([^"]*)"')
@@ -345,12 +346,19 @@ async def prepare(write: str, world: World, app):
                 path, _action, data = form(i)
                 return alice.request("POST", path, data)
         return followers, post
-    if write == "message":
+    if write in {"message", "message_ws"}:
         path = f"/messages/{world.conversation.pk}/"
         followers = [await alice.follow_page(path), await bob.follow_page(path)]
+        if write == "message_ws":  # the composer's form over alice's page socket (messages.send)
+            conversation = str(world.conversation.pk)
 
-        def post(i):
-            return alice.request("POST", f"{path}send/", {"body": BODY.format(i=i), "client_id": str(uuid.uuid4())})
+            def post(i):
+                return followers[0].write("messages.send", {"conversation": conversation, "body": BODY.format(i=i),
+                                                            "client_id": str(uuid.uuid4())})
+        else:
+            def post(i):
+                return alice.request("POST", f"{path}send/", {"body": BODY.format(i=i),
+                                                              "client_id": str(uuid.uuid4())})
         return followers, post
     if write in {"reaction_ws", "word_answer_ws", "contribution_ws"}:
         return await prepare_meeting_over_socket(write, world, alice, fiona, bob)

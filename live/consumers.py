@@ -130,6 +130,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.bucket = ratelimit.TokenBucket(rate=10, burst=40)
         self.actor = socket_writes.Actor.from_scope(self.scope, lang=self.viewer.lang)
         self.writes: set[asyncio.Task] = set()  # writes in flight
+        self.signer = None  # what signs this socket's session in (selectors.session_signer), read at its first write
         self.gone = False
         self.hub = get_hub()
         self.accepted = False
@@ -290,7 +291,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """In a worker thread: the user read afresh (signed-in sockets), and the answer with its outcome."""
         actor = self.actor
         if signed_in:
-            user = selectors.signed_in_user(getattr(self.viewer.session, "session_key", None))
+            key = getattr(self.viewer.session, "session_key", None)
+            # The session's signer is decoded once per socket; each write then checks the session and reads its
+            # user afresh in one statement (what signed_in_user decides, in two).
+            if self.signer is None:
+                self.signer = selectors.session_signer(key)
+            user = selectors.still_signed_in(key, self.signer)
             if user is None or user.pk != self.user.pk:
                 with translation.override(actor.lang):
                     frame = actions.refusal_frame(PermissionDenied(

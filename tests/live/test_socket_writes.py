@@ -5,6 +5,7 @@ bounded number of writes in flight."""
 
 import asyncio
 import threading
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -12,6 +13,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import DatabaseError
 from django.http import Http404
+from django.utils import timezone
 
 from live import metrics, socket_writes
 from live.ratelimit import RateLimited
@@ -162,13 +164,30 @@ async def test_repeated_malformed_writes_close_the_socket_like_other_bad_frames(
     assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4408}
 
 
-async def test_a_write_after_the_session_ended_is_refused_and_the_socket_closed(alice):
+def _end_behind_the_services_back(how, alice, cookie):
+    """Sessions also end outside the services (no control event closes the socket): the check before each write
+    must see it."""
+    if how == "deleted":  # expired and cleared, flushed elsewhere
+        Session.objects.filter(session_key=cookie).delete()
+    elif how == "expired":
+        Session.objects.filter(session_key=cookie).update(expire_date=timezone.now() - timedelta(seconds=1))
+    elif how == "password":  # manage.py changepassword
+        alice.set_password("another-Horse-battery-7")
+        alice.save()
+    elif how == "deactivated":
+        type(alice).objects.filter(pk=alice.pk).update(is_active=False)
+    elif how == "blocked":
+        type(alice).objects.filter(pk=alice.pk).update(blocked_at=timezone.now())
+
+
+@pytest.mark.parametrize("how", ["deleted", "expired", "password", "deactivated", "blocked"])
+async def test_a_write_after_the_session_ended_is_refused_and_the_socket_closed(alice, how):
     cookie = await sync_to_async(session_cookie)(alice)
     ws = await connect(cookie=cookie)
     assert (await write(ws, "ok", "tests.echo"))["type"] == "written"
+    assert (await write(ws, "ok2", "tests.echo"))["type"] == "written"  # the socket's signer is known by now
 
-    # No service and no control event: the session just left the store (expired, flushed elsewhere).
-    await sync_to_async(Session.objects.filter(session_key=cookie).delete)()
+    await sync_to_async(_end_behind_the_services_back)(how, alice, cookie)
     seen.clear()
     frame = await write(ws, "late", "tests.echo", {"text": "after"})
     assert frame["type"] == "refused" and frame["kind"] == "forbidden"
