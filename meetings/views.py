@@ -373,14 +373,10 @@ def answer(request, pk, poll):
 
 
 @require_POST
+@found
 @actions.action(slot="hand-form-errors", back=_phone_url)
 def hand(request, pk):
-    meeting = get_object_or_404(Meeting, pk=pk)
-    participant = participant_for(request.user, request.session, meeting)
-    if request.POST.get("action") == "lower":
-        services.lower_hand(participant=participant)
-    else:
-        services.raise_hand(participant=participant)
+    meeting = writes.hand(user=request.user, session=request.session, meeting_pk=pk, data=request.POST)
     if not request.htmx:
         return done(request, meeting)
     return render(request, f"{PARTS}#hand-form", {"meeting": meeting})

@@ -64,6 +64,17 @@ def vote(*, user, session, meeting_pk: int, contribution_pk: int) -> str:
     return _("Thanks for your support.")
 
 
+def hand(*, user, session, meeting_pk: int, data) -> Meeting:
+    """Raise (or, with `action=lower`, lower) the phone's hand to speak. Returns the meeting."""
+    meeting = Meeting.objects.get(pk=meeting_pk)
+    participant = participant_for(user, session, meeting)
+    if data.get("action") == "lower":
+        services.lower_hand(participant=participant)
+    else:
+        services.raise_hand(participant=participant)
+    return meeting
+
+
 def contribute(*, user, session, meeting_pk: int, data) -> tuple[Contribution, Meeting, list, str]:
     """A question or an idea (`body`, `kind`, `agenda_item`, `client_id`: the same client id twice is one
     contribution). Returns (the contribution, its meeting, the meeting's agenda, what to say)."""
@@ -108,6 +119,11 @@ def answer_over_socket(actor: Actor, data) -> dict:
 def vote_over_socket(actor: Actor, data) -> None:
     vote(user=actor.user, session=actor.session, meeting_pk=_pk(data, "meeting"),
          contribution_pk=_pk(data, "contribution"))
+
+
+@socket_write("meetings.hand")
+def hand_over_socket(actor: Actor, data) -> None:
+    hand(user=actor.user, session=actor.session, meeting_pk=_pk(data, "meeting"), data=data)
 
 
 @socket_write("meetings.contribute")

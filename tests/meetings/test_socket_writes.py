@@ -236,3 +236,20 @@ async def test_a_vote_over_the_socket_counts_once_and_is_pushed(open_meeting, al
     await sync_to_async(alices.refresh_from_db)()
     assert alices.vote_count == 1
     await ws.disconnect()
+
+
+async def test_a_hand_raised_and_lowered_over_the_socket(open_meeting, fiona):
+    console = await connect(fiona)
+    await follow(console, open_meeting.console_stream_key)
+    ws, guest = await guest_phone(open_meeting)
+    data = {"meeting": str(open_meeting.pk), "action": "raise"}
+    assert (await write(ws, "h1", "meetings.hand", data))["type"] == "written"
+    raised = await pushed(console, lambda f: f.get("type") == "event" and "Gaston" in f.get("html", ""))
+    assert "speaker" in raised["html"]
+    again = await write(ws, "h2", "meetings.hand", data)
+    assert again["type"] == "refused" and again["kind"] == "invalid"  # already raised: said, nothing doubled
+    assert (await write(ws, "h3", "meetings.hand", {**data, "action": "lower"}))["type"] == "written"
+    waiting = await sync_to_async(lambda: list(open_meeting.speaker_requests.exclude(status="done")))()
+    assert waiting == []
+    for s in (console, ws):
+        await s.disconnect()
