@@ -1,10 +1,15 @@
-"""S3 private messages: 1000 users in 500 one-to-one conversations, messages sent over HTTP, target 500/s, p99 <= 50 ms.
+"""S3 private messages: 1000 users in 500 one-to-one conversations, target 500/s, p99 <= 50 ms; messages sent over the
+senders' sockets by default (`s3_transport`, or BENCH_S3_TRANSPORT: "socket" or "http").
 
 Each user is a browser on their conversation page (`GET /messages/<pk>/`, signed in): its socket follows every
 stream the page carries in `data-live-stream`/`data-live-cursor` (the conversation's `conversation.<id>` and the
 header badge's `user.<pk>`), with the real `resume` frame. Message i goes into conversation i % conversations,
-written alternately by either participant, through the real `POST /messages/<pk>/send/` (form fields `body` and
-`client_id` from the page's composer, session cookie, CSRF token, `HX-Request`), with rate limits on: messages are
+written alternately by either participant. Over the socket (the default, as live.js sends the composer while the
+page's socket is open): a `write` frame `messages.send` with the composer's fields (`conversation`, `body`,
+`client_id`) on a socket of the sender's session, answered `written` (bench/writers.py SocketWriter: one writer socket
+per account, following no stream, besides its page's socket). Over HTTP (`s3_transport: http`, as without
+JavaScript or with the socket down): the real `POST /messages/<pk>/send/` (form fields `body` and `client_id` from
+the page's composer, session cookie, CSRF token, `HX-Request`). Rate limits stay on: messages are
 spread over all the users so that each stays within its limit (settings RATE_LIMITS "message", 20 per 60 s); the
 run checks the per-sender budget and reports any refusal.
 
@@ -32,6 +37,7 @@ import httpx
 from bench import report, scenarios, stack
 from bench.client import MultiStreamPool, Stats, marker
 from bench.s2_rooms import RoutedWriter, StockRoomWriter, brief, measure, page_cursors
+from bench.writers import SocketWriter
 
 P99_TARGET_MS = 50
 PER_SENDER_BUDGET = 15  # messages per sender over the whole scenario: under the limit of 20 in any 60 s
@@ -78,6 +84,17 @@ def message_route(convs: list):
         cid, people = convs[i % len(convs)]
         _uid, session = people[(i // len(convs)) % 2]
         return session, f"/messages/{cid}/send/", {"body": message_text(i), "client_id": str(uuid.uuid4())}
+
+    return route
+
+
+def message_route_socket(convs: list):
+    """The same messages as message_route, as the composer's `write` frame: (session, action, fields)."""
+    def route(i):
+        cid, people = convs[i % len(convs)]
+        _uid, session = people[(i // len(convs)) % 2]
+        return session, "messages.send", {"conversation": str(cid), "body": message_text(i),
+                                          "client_id": str(uuid.uuid4())}
 
     return route
 
@@ -142,6 +159,9 @@ async def run(ctx, cfg) -> dict:
     rates = [float(r) for r in cfg.get("s3_rates", [5, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200, 300])]
     step_s, target_rate = float(cfg.get("s3_step_seconds", 5)), float(cfg.get("s3_target_rate", 500))
     target_s = float(cfg.get("s3_target_seconds", 2))
+    transport = str(cfg.get("s3_transport") or os.environ.get("BENCH_S3_TRANSPORT", "socket"))
+    if transport not in ("socket", "http"):
+        raise ValueError(f"s3_transport: socket or http, not {transport!r}")
     budget = users * PER_SENDER_BUDGET
     warmup = 20
     capacity = int(warmup + sum(r * step_s for r in rates) + target_rate * target_s + 100)
@@ -149,7 +169,9 @@ async def run(ctx, cfg) -> dict:
     seeded = ctx.seed("s3_messages.seed_conversations", {"users": users})
     convs = seeded["conversations"]
     n_conv = len(convs)
-    parameters = {"users": users, "conversations": n_conv, "sockets": users, "ramp_messages_per_s": rates,
+    parameters = {"users": users, "conversations": n_conv, "sockets": users, "transport": transport,
+                  "writer_sockets": users if transport == "socket" else 0,
+                  "ramp_messages_per_s": rates,
                   "step_seconds": step_s, "target_messages_per_s": target_rate, "target_seconds": target_s,
                   "rate_limit_message": "20/60 per sender (settings)", "deliveries_per_message": 2}
 
@@ -178,9 +200,15 @@ async def run(ctx, cfg) -> dict:
         connect_s = await pool.open()
         stack.log(f"S3 agora: {users} sockets follow {dict(followed)} streams ({connect_s:.1f} s to connect)")
 
-        writer = RoutedWriter(server.url, message_route(convs), csrf_page=f"/messages/{convs[0][0]}/",
-                              csrf_session=convs[0][1][0][1], max_in_flight=64)
+        if transport == "socket":
+            writer = SocketWriter(f"ws://127.0.0.1:{server.port}/ws/", server.url,
+                                  [session for _cid, people in convs for _uid, session in people],
+                                  message_route_socket(convs))
+        else:
+            writer = RoutedWriter(server.url, message_route(convs), csrf_page=f"/messages/{convs[0][0]}/",
+                                  csrf_session=convs[0][1][0][1], max_in_flight=64)
         await writer.setup()
+        stack.log(f"S3 agora: messages over {transport}")
         followers_of = lambda i: members[i % n_conv]  # noqa: E731
         index = 0
         try:
