@@ -94,16 +94,24 @@ def _shared_debate(debate_id, *, posted_by=None, client_id="") -> Debate:
     if connection.vendor == "postgresql":
         table, comments = Debate._meta.db_table, Comment._meta.db_table
         if posted_by is not None and client_id:
-            return Debate.objects.raw(
+            return _only(Debate.objects.raw(
                 f'SELECT d.*, (SELECT c."id" FROM "{comments}" c WHERE c."author_id" = %s AND c."client_id" = %s) '
                 f'AS "already" FROM "{table}" d WHERE d."id" = %s FOR SHARE OF d',
-                [posted_by.pk, client_id, debate_id])[0]
-        return Debate.objects.raw(f'SELECT * FROM "{table}" WHERE "id" = %s FOR SHARE', [debate_id])[0]
+                [posted_by.pk, client_id, debate_id]))
+        return _only(Debate.objects.raw(f'SELECT * FROM "{table}" WHERE "id" = %s FOR SHARE', [debate_id]))
     debate = Debate.objects.get(pk=debate_id)  # SQLite serializes writers anyway
     if posted_by is not None and client_id:
         debate.already = Comment.objects.filter(author=posted_by, client_id=client_id).values_list(
             "pk", flat=True).first()
     return debate
+
+
+def _only(rows) -> Debate:
+    """The debate a raw read found; a debate that does not exist is Debate.DoesNotExist, as `.get()` says it (a
+    write may name its debate by id alone: debates.writes)."""
+    for debate in rows:
+        return debate
+    raise Debate.DoesNotExist("Debate matching query does not exist.")
 
 
 def _slow_mode(user, debate) -> None:

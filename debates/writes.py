@@ -69,13 +69,14 @@ def post_comment(actor, data) -> Comment:
     makes a retried post return the comment it already created."""
     debate_id = _id(data, "debate")
     parent = parent_of(data)
-    # A reply's debate comes with its parent (the service refuses a parent from another debate).
+    # A reply's debate comes with its parent (the service refuses a parent from another debate). Otherwise the
+    # service's shared-lock read of the debate is the only read of it (a missing one: Debate.DoesNotExist there).
     if parent is not None and parent.debate_id == debate_id:
         debate = parent.debate
+    elif debate_id is not None:
+        debate = Debate(pk=debate_id)
     else:
-        debate = Debate.objects.filter(pk=debate_id).first() if debate_id else None
-        if debate is None:
-            raise Debate.DoesNotExist(_("No such debate."))
+        raise Debate.DoesNotExist(_("No such debate."))
     return services.post_comment(author=actor.user, debate=debate, body=_text(data, "body"), parent=parent,
                                  alignment=data.get("alignment") or Stance.NEUTRAL,
                                  client_id=_text(data, "client_id"))

@@ -269,6 +269,13 @@ def test_bob_cannot_edit_alices_comment(client, debate, alice, bob):
     assert client.post(f"/debates/{debate.pk}/comments/{comment.pk}/edit/", {"body": "pirate"}).status_code == 403
 
 
+def test_a_comment_on_a_debate_that_does_not_exist_is_not_found(client, alice):
+    login(client, alice)
+    assert client.post("/debates/999999/comments/", {"body": "Où suis-je ?"}).status_code == 404
+    assert client.post("/debates/999999/comments/", {"body": "Où suis-je ?"}, **HTMX).status_code == 404
+    assert not Comment.objects.exists()
+
+
 def test_a_comment_id_from_another_debate_is_not_found(client, debate, fiona, alice):
     other = make_debate(fiona, title="Un autre débat encore")
     comment = services.post_comment(author=alice, debate=other, body="Ailleurs")
