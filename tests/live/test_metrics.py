@@ -16,6 +16,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import HttpCommunicator
 from django.conf import settings as django_settings
+from django.contrib.sessions.models import Session
 from prometheus_client.parser import text_string_to_metric_families
 
 from live import ratelimit, streams
@@ -246,6 +247,19 @@ async def test_socket_writes_refused_before_they_run_are_counted(client, setting
     assert moved(before, after, 'agora_socket_writes_total{action="tests.metered",outcome="rate_limited"}') == 1
     assert moved(before, after, 'agora_write_refusals_total{action="tests.metered",reason="rate_limited"}') == 1
     assert moved(before, after, 'agora_http_write_seconds_count{action="message"}') == 1  # the one that ran
+
+
+async def test_a_socket_write_after_its_session_ended_is_counted_as_forbidden(client, alice):
+    cookie = await sync_to_async(session_cookie)(alice)
+    ws = await connect(cookie=cookie)
+    before = await sync_to_async(scrape)(client)
+    await sync_to_async(Session.objects.filter(session_key=cookie).delete)()
+    frame = await write(ws, "late")
+    assert frame["type"] == "refused" and frame["kind"] == "forbidden"
+    after = await sync_to_async(scrape)(client)
+    await ws.disconnect()
+    assert moved(before, after, 'agora_socket_writes_total{action="tests.metered",outcome="forbidden"}') == 1
+    assert moved(before, after, 'agora_write_refusals_total{action="tests.metered",reason="forbidden"}') == 1
 
 
 async def test_a_refused_origin_moves_the_rejection_counter(client, alice):
