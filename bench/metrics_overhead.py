@@ -50,11 +50,14 @@ def variants(rounds: int) -> list[bool]:
 
 
 @contextlib.asynccontextmanager
-async def serving(ctx, cfg, on: bool, token: str, info: dict | None = None):
-    """A fresh daphne process with the metrics on or off, scraped as Prometheus would while it serves."""
+async def serving(ctx, cfg, on: bool, token: str, info: dict | None = None, name: str | None = None):
+    """A fresh daphne process with the metrics on or off, scraped as Prometheus would while it serves; `name`: its
+    log's (two processes at once must not share one)."""
     app = scenarios.AppTarget(ctx, fresh=info)
     for server in app.servers:
         server.env = {**server.env, "METRICS_ENABLED": "1" if on else "0", "METRICS_TOKEN": token}
+        if name:
+            server.name, server.log = name, stack.LOGS / f"{name}.log"
     app.start()
     scraper = asyncio.ensure_future(scrape_every(app.servers[0], token, cfg["metrics_scrape_seconds"]))
     try:
@@ -149,8 +152,9 @@ async def s1_pair(ctx, cfg, ons: tuple[bool, bool], token: str, infos: list) -> 
     the first pair, followed again by the next ones) and its own `listeners`."""
     async with contextlib.AsyncExitStack() as stack_:
         sides = []
-        for on, info in zip(ons, infos, strict=True):
-            sides.append(Side(await stack_.enter_async_context(serving(ctx, cfg, on, token, info)), on))
+        for k, (on, info) in enumerate(zip(ons, infos, strict=True)):
+            sides.append(Side(await stack_.enter_async_context(
+                serving(ctx, cfg, on, token, info, name=f"metrics-s1-{'AB'[k]}-{'on' if on else 'off'}")), on))
         for side in sides:
             side.info = side.app.info or side.app.new_stream()
             side.pool = await side.app.pool()
@@ -209,8 +213,9 @@ async def s3_pair(ctx, cfg, ons: tuple[bool, bool], token: str, halves: list[lis
     total = warmup + int(rate * seconds) + 2 * len(turns(windows_of(seconds, cfg["metrics_window_seconds"]))) + 10
     async with contextlib.AsyncExitStack() as stack_:
         sides = []
-        for on in ons:
-            sides.append(Side(await stack_.enter_async_context(serving(ctx, cfg, on, token)), on))
+        for k, on in enumerate(ons):
+            sides.append(Side(await stack_.enter_async_context(
+                serving(ctx, cfg, on, token, name=f"metrics-s3-{'AB'[k]}-{'on' if on else 'off'}")), on))
         index = start_index
         for side, convs in zip(sides, halves, strict=True):
             pages = await conversation_pages(side.server, convs)
