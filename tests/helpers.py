@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from html.parser import HTMLParser
@@ -252,3 +253,26 @@ def elements(html: str, tag: str, **attrs) -> list[dict]:
     parser = _Elements(tag, attrs)
     parser.feed(html)
     return parser.found
+
+
+def off_loop(action):
+    """`action()` in a thread of its own, as a server's request runs it (its own database connection, no event
+    loop): its ephemeral frames reach the channel layer (from the test's thread, which runs Playwright's event loop,
+    they cannot, and the layer's breaker would then skip the next ones too). Returns what it returns."""
+    from django.db import connection
+
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = action()
+        except Exception as exc:  # reported in the test's thread
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    assert "error" not in outcome, outcome["error"]
+    return outcome["value"]

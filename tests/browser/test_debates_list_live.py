@@ -1,39 +1,15 @@
 """The debate list updates live: new debates (without moving what the reader reads), closed ones, comment counts and
 readers."""
 
-import threading
-
 import pytest
 from playwright.sync_api import expect
 
 from debates import services
 from tests.browser.conftest import wait_live
 from tests.debates.conftest import make_debate
+from tests.helpers import off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def off_loop(action):
-    """`action()` in a thread of its own, as a server's request runs it (its own database connection, no event
-    loop): its ephemeral frames reach the channel layer (from the test's thread, which runs Playwright's event loop,
-    they cannot, and the layer's breaker would then skip the next ones too). Returns what it returns."""
-    from django.db import connection
-
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = action()
-        except Exception as exc:  # reported in the test's thread
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(30)
-    assert "error" not in outcome, outcome["error"]
-    return outcome["value"]
 
 
 def test_the_list_follows_new_debates_comments_readers_and_closes(open_page, alice, bob, fiona):

@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 from debates import services
 from debates.models import Comment
 from tests.browser.conftest import wait_live
-from tests.browser.test_debates_list_live import off_loop
 from tests.debates.conftest import make_debate
+from tests.helpers import off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

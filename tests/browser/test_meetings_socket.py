@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from meetings import services
 from tests.browser.conftest import go_offline, wait_live
-from tests.browser.test_debates_list_live import off_loop
+from tests.helpers import off_loop
 from tests.meetings.conftest import make_meeting
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

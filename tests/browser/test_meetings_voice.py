@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from meetings import services
 from meetings.models import Poll
 from tests.browser.conftest import wait_live
+from tests.helpers import off_loop
 from tests.meetings.conftest import make_meeting
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,9 +24,9 @@ def answer(phone, card, *texts):
 
 
 def test_word_cloud_reactions_and_scale_live(open_page, fiona, alice, bob):
-    meeting = make_meeting(fiona, premoderation=False)
-    services.join(meeting=meeting, user=alice)
-    services.join(meeting=meeting, user=bob)
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    off_loop(lambda: services.join(meeting=meeting, user=bob))
     screen = open_page(None, f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/", viewport=PROJECTOR)
     console = open_page(fiona, f"/meetings/{meeting.pk}/console/", viewport={"width": 1600, "height": 1000})
     phones = [open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE),
@@ -88,8 +89,9 @@ def test_word_cloud_reactions_and_scale_live(open_page, fiona, alice, bob):
     expect(console.locator("#console-reactions")).to_contain_text("2")
 
     # A scale question shows its live distribution and mean.
-    poll = services.create_poll(actor=fiona, meeting=meeting, question="De 1 à 5, d'accord ?", kind="scale",
-                                scale="1-5", low_label="Pas du tout", high_label="Tout à fait")
+    poll = off_loop(lambda: services.create_poll(
+        actor=fiona, meeting=meeting, question="De 1 à 5, d'accord ?", kind="scale", scale="1-5",
+        low_label="Pas du tout", high_label="Tout à fait"))
     console.locator(f"#cpoll-{poll.pk} button[value=open]").click()
     expect(screen.locator("#screen-poll")).to_contain_text("De 1 à 5")
     for phone, value in zip(phones[:2], ["5", "2"], strict=True):
@@ -105,9 +107,9 @@ def test_word_cloud_reactions_and_scale_live(open_page, fiona, alice, bob):
 
 
 def test_the_remote_page_frames_the_livestream_only_once_asked(open_page, fiona, alice):
-    meeting = make_meeting(fiona, premoderation=False)
-    services.update_meeting(actor=fiona, meeting=meeting, stream_url="https://youtu.be/dQw4w9WgXcQ")
-    services.join(meeting=meeting, user=alice)
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.update_meeting(actor=fiona, meeting=meeting, stream_url="https://youtu.be/dQw4w9WgXcQ"))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
     page = open_page(alice, f"/meetings/{meeting.pk}/remote/", viewport={"width": 320, "height": 800})
     wait_live(page)
     expect(page.locator("#remote-stream iframe")).to_have_count(0)
@@ -116,20 +118,20 @@ def test_the_remote_page_frames_the_livestream_only_once_asked(open_page, fiona,
     expect(frame).to_have_attribute("src", "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ")
     wait_live(page)
     # Live like a phone: an agenda change reaches it; it reflows at 320 px (nothing wider than the viewport).
-    services.set_current_item(actor=fiona, meeting=meeting, item=meeting.agenda_items.last())
+    off_loop(lambda: services.set_current_item(actor=fiona, meeting=meeting, item=meeting.agenda_items.last()))
     expect(page.locator("#current-item")).to_contain_text("Propositions")
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert not [line for line in page.console_log if "Refused to frame" in line]
 
 
 def test_with_reduced_motion_the_screen_counts_instead_of_animating(open_page, fiona, alice):
-    meeting = make_meeting(fiona, premoderation=False)
-    phone = services.join(meeting=meeting, user=alice)
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    phone = off_loop(lambda: services.join(meeting=meeting, user=alice))
     screen = open_page(None, f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/", viewport=PROJECTOR)
     screen.emulate_media(reduced_motion="reduce")
     wait_live(screen)
-    services.react(participant=phone, kind="thumbs")
-    services.react(participant=phone, kind="thumbs")
+    off_loop(lambda: services.react(participant=phone, kind="thumbs"))
+    off_loop(lambda: services.react(participant=phone, kind="thumbs"))
     totals = screen.locator("#screen-reaction-totals [data-kind=thumbs]")
     expect(totals).to_have_attribute("data-count", "2")
     expect(totals).to_be_visible()

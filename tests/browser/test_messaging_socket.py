@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from live.messaging import services
 from live.messaging.models import Message
 from tests.browser.conftest import go_offline, go_online, wait_live
-from tests.browser.test_debates_list_live import off_loop
+from tests.helpers import off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
