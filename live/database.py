@@ -11,9 +11,10 @@ repeat it (it gets a 503 with Retry-After, live.views.server_error; its client i
 
 from __future__ import annotations
 
+import functools
 import logging
 
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError, connection
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +59,38 @@ def first_if_sent_twice(write, first):
         if found is None:
             raise
         return found
+
+
+# --- rows read by written-out statements ------------------------------------------------------------------------------
+# The hot reads of the write paths (a message's participants, a vote's locked comment...) are written out in SQL:
+# building and compiling them with the ORM cost more CPU than the rest of the write (docs/performance.md, #17). These
+# turn their rows back into model instances as the ORM would.
+
+def columns(model, alias: str) -> tuple[list[str], list[str]]:
+    """(`alias.column` for each concrete field of `model`, their attnames): what to SELECT, and how to build it."""
+    fields = model._meta.concrete_fields
+    return [f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields], [f.attname for f in fields]
+
+
+@functools.cache
+def _converters(model, vendor: str) -> tuple:
+    """(column index, its column, its converters) for the fields of `model` the database converts: none on
+    PostgreSQL for most models, the datetimes on SQLite (`make run`'s default). Once per model and database."""
+    found = []
+    for index, field in enumerate(model._meta.concrete_fields):
+        col = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        if converters:
+            found.append((index, col, converters))
+    return tuple(found)
+
+
+def from_db(model, names: list[str], values):
+    """`model` from its columns (in `columns` order) as the ORM would build it, the database's converters applied."""
+    converters = _converters(model, connection.vendor)
+    if converters:
+        values = list(values)
+        for index, col, functions in converters:
+            for convert in functions:
+                values[index] = convert(values[index], col, connection)
+    return model.from_db(connection.alias, names, values)

@@ -9,7 +9,6 @@ gets `Conversation.DoesNotExist` (a 404), exactly as for a conversation that doe
 
 from __future__ import annotations
 
-import functools
 import uuid
 
 from django.conf import settings
@@ -24,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from live import ratelimit, streams
 from live.accounts.models import erased_name_stored
+from live.database import columns, from_db
 from live.messaging.models import Block, Conversation, Message, Participant, Preference
 from live.text import clean_user_text, plain_text, render_markdown_lite, replace_mentions
 
@@ -141,44 +141,15 @@ def unread_by_conversation(user_id: int) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-def _columns(model, alias: str) -> tuple[list[str], list[str]]:
-    fields = model._meta.concrete_fields
-    return [f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields], [f.attname for f in fields]
-
-
-@functools.cache
-def _converters(model, vendor: str) -> tuple:
-    """(column index, its column, its converters) for the fields of `model` the database converts: none on
-    PostgreSQL for these models, the datetimes on SQLite (`make run`'s default). Once per model and database."""
-    found = []
-    for index, field in enumerate(model._meta.concrete_fields):
-        col = field.get_col(model._meta.db_table)
-        converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
-        if converters:
-            found.append((index, col, converters))
-    return tuple(found)
-
-
-def _from_db(model, names: list[str], values):
-    """`model` from its columns as the ORM would build it, with the database's converters applied."""
-    converters = _converters(model, connection.vendor)
-    if converters:
-        values = list(values)
-        for index, col, functions in converters:
-            for convert in functions:
-                values[index] = convert(values[index], col, connection)
-    return model.from_db(connection.alias, names, values)
-
-
 def _participants_for_writing(conversation_id: int, author_id: int) -> list[Participant]:
     """The active participants, each with its user and conversation loaded, `preferences` (their notification
     preferences, or None), `blocks_author` and `had_unread`: one statement."""
     from live.notifications.models import Preferences
 
     models = [(Participant, "p"), (User, "u"), (Conversation, "c"), (Preferences, "n")]
-    columns = [_columns(model, alias) for model, alias in models]
+    selected = [columns(model, alias) for model, alias in models]
     cursor_sql = f"""
-        SELECT {", ".join(c for cols, _names in columns for c in cols)},
+        SELECT {", ".join(c for cols, _names in selected for c in cols)},
                EXISTS (SELECT 1 FROM {Block._meta.db_table} b WHERE b.blocker_id = p.user_id AND b.blocked_id = %s),
                EXISTS ({_sql_unread("p")})
         FROM {Participant._meta.db_table} p
@@ -193,14 +164,14 @@ def _participants_for_writing(conversation_id: int, author_id: int) -> list[Part
     people, conversation = [], None
     for row in rows:
         values, at = [], 0
-        for _cols, names in columns:
+        for _cols, names in selected:
             values.append(row[at:at + len(names)])
             at += len(names)
-        participant = _from_db(Participant, columns[0][1], values[0])
-        participant.user = _from_db(User, columns[1][1], values[1])
-        conversation = conversation or _from_db(Conversation, columns[2][1], values[2])
+        participant = from_db(Participant, selected[0][1], values[0])
+        participant.user = from_db(User, selected[1][1], values[1])
+        conversation = conversation or from_db(Conversation, selected[2][1], values[2])
         participant.conversation = conversation
-        participant.preferences = (_from_db(Preferences, columns[3][1], values[3])
+        participant.preferences = (from_db(Preferences, selected[3][1], values[3])
                                    if values[3][0] is not None else None)
         participant.blocks_author, participant.had_unread = row[at], row[at + 1]
         people.append(participant)
