@@ -482,8 +482,13 @@
       form.removeAttribute("aria-busy");
       if (failure.kind === "unanswered" || failure.kind === "offline") {
         // Sent again over HTTP only when the form carries its idempotency key: the server then writes it once.
+        // Anything else may or may not have happened: say so (a lost reaction tap is not worth a message).
         if (form.elements.namedItem(form.getAttribute("data-live-key") || "client_id")) postOverHttp(form, submitter);
-        else fire(form, "live:unanswered", { action: action });
+        else {
+          if (!many) showRefusal(form, { kind: "unanswered",
+                                         message: document.body.getAttribute("data-msg-unanswered") || "" });
+          fire(form, "live:unanswered", { action: action });
+        }
         return;
       }
       showRefusal(form, failure);

@@ -92,3 +92,25 @@ def test_with_the_socket_closed_a_tap_posts_over_http(open_page, fiona, alice):
     phone.locator("#reaction-form button[value=think]").click()
     expect(screen.locator("#screen-reaction-totals [data-kind=think]")).to_have_attribute("data-count", "1")
     assert [urlsplit(url).path for url in posts] == [f"/meetings/{meeting.pk}/live/react/"]
+
+
+def test_an_answer_left_unanswered_is_said_in_the_form_and_not_sent_again(open_page, fiona, alice):
+    """A write without an idempotency key (a poll answer) whose answer never comes: the phone says so in the form's
+    error slot, politely announced, instead of looking as if nothing happened; it is not posted again."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    poll = off_loop(lambda: services.open_poll(actor=fiona, poll=services.create_poll(
+        actor=fiona, meeting=meeting, question="En un mot, le quartier idéal ?", kind="words")))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_writable(phone)
+    posts = posts_of(phone)
+    phone.evaluate("""() => window.addEventListener("htmx:wsBeforeMessage", (evt) => {
+        if (evt.detail.message.indexOf('"type":"written"') >= 0) { evt.stopPropagation(); evt.preventDefault(); }
+    }, true)""")  # the server writes the answer, but its answer never reaches the phone
+    card = phone.locator(f"#poll-{poll.pk}")
+    card.locator("input[name=word] >> nth=0").fill("Ombre")
+    card.locator("button[type=submit]").click()
+    said = card.locator(f'#poll-{poll.pk}-form-errors [data-refusal="unanswered"]')
+    expect(said).to_contain_text("Aucune réponse du serveur", timeout=15000)
+    expect(phone.locator("#live-announcer")).to_contain_text("Aucune réponse du serveur")
+    assert posts == []
