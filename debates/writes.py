@@ -16,21 +16,9 @@ from django.utils.translation import gettext as _
 
 from debates import services
 from debates.models import Comment, Debate, Stance
-from live.socket_writes import socket_write
+from live.socket_writes import parse_id, socket_write
 
 VOTE_VALUES = {"up": 1, "down": -1, "none": 0}
-
-
-def _id(data, name: str) -> int | None:
-    """The positive integer id in field `name`, or None (absent, or not an id)."""
-    value = data.get(name)
-    if isinstance(value, bool):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if 0 < number < 2**63 else None
 
 
 def _text(data, name: str) -> str:
@@ -42,13 +30,13 @@ def _comment_in(data) -> Comment:
     """The comment the form names, in the debate it names when it names one (the HTTP view's URL does: a comment of
     another debate is not found there). The vote and edit services read the comment again, locked, from its id
     alone: without a debate to check it against, the id is all they are given (a missing one is not found there)."""
-    pk = _id(data, "comment")
+    pk = parse_id(data.get("comment"))
     if pk is None:
         raise Comment.DoesNotExist(_("No such comment in this debate."))
     if data.get("debate") is None:
         return Comment(pk=pk)
     comment = Comment.objects.select_related("debate", "author").filter(pk=pk).first()
-    if comment is None or comment.debate_id != _id(data, "debate"):
+    if comment is None or comment.debate_id != parse_id(data.get("debate")):
         raise Comment.DoesNotExist(_("No such comment in this debate."))
     return comment
 
@@ -57,7 +45,7 @@ def parent_of(data) -> Comment | None:
     """The comment a reply answers (None for a root comment)."""
     if not data.get("parent"):
         return None
-    pk = _id(data, "parent")
+    pk = parse_id(data.get("parent"))
     parent = Comment.objects.select_related("author", "debate").filter(pk=pk).first() if pk else None
     if parent is None:
         raise ValidationError(_("The comment you reply to does not exist."), code="parent")
@@ -67,7 +55,7 @@ def parent_of(data) -> Comment | None:
 def post_comment(actor, data) -> Comment:
     """A root comment with its stance (`body`, `alignment`) or a reply (`parent`), in debate `debate`; `client_id`
     makes a retried post return the comment it already created."""
-    debate_id = _id(data, "debate")
+    debate_id = parse_id(data.get("debate"))
     parent = parent_of(data)
     # A reply's debate comes with its parent (the service refuses a parent from another debate). Otherwise the
     # service's shared-lock read of the debate is the only read of it (a missing one: Debate.DoesNotExist there).

@@ -107,6 +107,18 @@ def discover() -> None:
         _discovered.set()
 
 
+def parse_id(value) -> int | None:
+    """A row's id as a write's field gives it ("42" from a form, 42 from a socket's JSON): a positive integer that
+    fits a database key, else None (absent, a word, a bool, out of range). The one parse of ids in writes' data."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
 def form_data(data: dict) -> QueryDict:
     """The write's fields as the HTTP view reads them (`request.POST`): each value a string, or a list of them."""
     if len(data) > MAX_FIELDS:

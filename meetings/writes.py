@@ -12,17 +12,10 @@ from __future__ import annotations
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext as _
 
-from live.socket_writes import Actor, socket_write
+from live.socket_writes import Actor, parse_id, socket_write
 from meetings import phones, services
 from meetings.models import Contribution, Meeting, Poll
 from meetings.permissions import participant_for
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _list(data, name: str) -> list:
@@ -52,7 +45,7 @@ def answer(*, user, session, meeting_pk: int, poll_pk: int, data) -> tuple[Poll,
         texts = [t for t in _list(data, "word") if isinstance(t, str)]
         services.answer_words(participant=participant, poll=poll, texts=texts)
     else:
-        choices = [c for c in (_int(v) for v in _list(data, "choice")) if c is not None]
+        choices = [c for c in (parse_id(v) for v in _list(data, "choice")) if c is not None]
         services.answer_poll(participant=participant, poll=poll, choices=choices)
     return poll, participant, _("Your answer is saved.")
 
@@ -81,7 +74,7 @@ def contribute(*, user, session, meeting_pk: int, data) -> tuple[Contribution, M
     meeting = Meeting.objects.select_related("current_item").get(pk=meeting_pk)
     participant = participant_for(user, session, meeting)
     agenda = list(meeting.agenda_items.all())  # what it is about, and the form sent back: one query for both
-    item_pk = _int(data.get("agenda_item"))
+    item_pk = parse_id(data.get("agenda_item"))
     item = next((item for item in agenda if item.pk == item_pk), None)
     body, kind, client_id = data.get("body"), data.get("kind", Contribution.Kind.QUESTION), data.get("client_id")
     contribution = services.post_contribution(
@@ -96,7 +89,7 @@ def contribute(*, user, session, meeting_pk: int, data) -> tuple[Contribution, M
 # --- the same writes over the page's socket (live/socket_writes.py) ---------------------------------------------------
 
 def _pk(data, name: str) -> int:
-    pk = _int(data.get(name))
+    pk = parse_id(data.get(name))
     if pk is None:
         raise ObjectDoesNotExist(name)  # no such meeting (or poll): not_found, as a wrong URL is a 404
     return pk
