@@ -35,16 +35,11 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE_DETAIL = "The service is briefly unavailable; reconnecting."
 
 
-def db_write(fn):
-    """A socket's write in the thread pool: never in the one thread-sensitive thread, where the HTTP views' sync
-    code queues."""
-    return database_sync_to_async(fn, thread_sensitive=False)
-
-
-def db_read(fn):
-    """Read-only database work of a socket (authorize, replay) in the thread pool, not in the one thread that
-    thread-sensitive calls share: a reconnect storm's thousand resumes then overlap their queries instead of
-    queueing behind each other (bench S7)."""
+def in_pool(fn):
+    """A socket's database work (authorize, replay, a write) in the thread pool, not in the one thread that
+    thread-sensitive calls share, where the HTTP views' sync code queues: a reconnect storm's thousand resumes then
+    overlap their queries instead of queueing behind each other (bench S7), and a socket's write does not wait
+    behind the views."""
     return database_sync_to_async(fn, thread_sensitive=False)
 
 
@@ -99,7 +94,7 @@ class SharedAudiences:
             return await asyncio.shield(future)
         future = self.pending[token] = loop.create_future()
         try:
-            audience = await db_read(streams.authorize)(viewer, key)
+            audience = await in_pool(streams.authorize)(viewer, key)
         except BaseException as exc:
             if not future.done():
                 future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("authorization cancelled"))
@@ -269,7 +264,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             # One trip to the pool for the session's check and the write: before a write as before a resume, the
             # socket's session must still sign its person in.
-            user, (frame, outcome) = await db_write(self.run_write)(name, fields, signed_in, state)
+            user, (frame, outcome) = await in_pool(self.run_write)(name, fields, signed_in, state)
         except DatabaseError as exc:  # the session could not be checked: nothing was written
             logger.warning("database unavailable before the socket write %s: %s", name, socket_writes.where(exc))
             user, (frame, outcome) = self.user, (actions.unavailable_frame(), "unavailable")
@@ -352,7 +347,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         Sockets without a user and without a session are interchangeable: whatever they may follow depends on the
         stream alone, and those asking at the same time share one query (PUBLIC_AUDIENCES)."""
         if getattr(self.user, "is_authenticated", False) or getattr(self.viewer.session, "session_key", None):
-            return await db_read(streams.authorize)(self.viewer, key)
+            return await in_pool(streams.authorize)(self.viewer, key)
         return await PUBLIC_AUDIENCES.get(key, self.viewer)
 
     async def on_typing(self, data):
@@ -465,7 +460,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 if missed is None:
                     after = sub.last
                     missed = await self.hub.shared_replay(
-                        sub.key, after, epoch, functools.partial(db_read(_replay), sub.key, after, epoch))
+                        sub.key, after, epoch, functools.partial(in_pool(_replay), sub.key, after, epoch))
                     self.hub.learn_replay(sub.key, missed)
                     # A shared replay may have been read before this socket joined: add what the hub delivered
                     # since (anything later reaches this socket live, it has joined).
@@ -473,7 +468,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                     if end < self.hub.last.get(sub.key, 0):
                         more = self.hub.replay_from_memory(sub.key, end, None, variant)
                         if more is None:
-                            more = await db_read(_replay)(sub.key, end, None)
+                            more = await in_pool(_replay)(sub.key, end, None)
                         missed = missed + more
             except streams.Reset as reset:
                 await self.reset(reset)
@@ -534,7 +529,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         never outlives its session. The user read afresh replaces the cached one (roles, name)."""
         if not getattr(self.user, "is_authenticated", False):
             return True
-        user = await db_read(selectors.signed_in_user)(getattr(self.viewer.session, "session_key", None))
+        user = await in_pool(selectors.signed_in_user)(getattr(self.viewer.session, "session_key", None))
         if user is None or user.pk != self.user.pk:
             await self.end(Close.NOT_SIGNED_IN, "session_ended", "Your session has ended; sign in again.")
             return False

@@ -35,19 +35,19 @@ def signed_in_user(session_key: str | None):
     out, ended by a password or e-mail change, a block), its user is gone, inactive or blocked, or the
     session's auth hash no longer matches the user's (the password changed). What django.contrib.auth.get_user
     decides on every request, without its writes (it flushes a session whose hash does not match)."""
-    if not session_key:
+    signer = session_signer(session_key)
+    if signer is None or signer[1] not in settings.AUTHENTICATION_BACKENDS:
         return None
-    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
-    user_id, backend_path, session_hash = data.get(SESSION_KEY), data.get(BACKEND_SESSION_KEY), data.get(HASH_SESSION_KEY)
-    if user_id is None or not session_hash or backend_path not in settings.AUTHENTICATION_BACKENDS:
-        return None
+    user_id, backend_path, session_hash = signer
     user = load_backend(backend_path).get_user(get_user_model()._meta.pk.to_python(user_id))
-    if user is None or user.is_blocked:  # the backend answers None for a deleted or inactive account
-        return None
-    if constant_time_compare(session_hash, user.get_session_auth_hash()) or any(
-            constant_time_compare(session_hash, fallback) for fallback in user.get_session_auth_fallback_hash()):
-        return user
-    return None
+    return user if _signs_in(user, session_hash) else None  # the backend answers None for a deleted or inactive one
+
+
+def _signs_in(user, session_hash: str) -> bool:
+    """`user`, read afresh, is not blocked and the session's auth hash is still theirs (or a fallback's)."""
+    return user is not None and not user.is_blocked and (
+        constant_time_compare(session_hash, user.get_session_auth_hash()) or any(
+            constant_time_compare(session_hash, fallback) for fallback in user.get_session_auth_fallback_hash()))
 
 
 def session_signer(session_key: str | None) -> tuple | None:
@@ -77,9 +77,6 @@ def still_signed_in(session_key: str | None, signer: tuple | None):
         f"SELECT 1 FROM {Session._meta.db_table} s WHERE s.session_key = %s AND s.expire_date > %s)",
         [User._meta.pk.to_python(user_id), session_key, now]))
     user = found[0] if found else None
-    if user is None or not load_backend(backend_path).user_can_authenticate(user) or user.is_blocked:
+    if user is None or not load_backend(backend_path).user_can_authenticate(user):
         return None
-    if constant_time_compare(session_hash, user.get_session_auth_hash()) or any(
-            constant_time_compare(session_hash, fallback) for fallback in user.get_session_auth_fallback_hash()):
-        return user
-    return None
+    return user if _signs_in(user, session_hash) else None
