@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from live import actions, ratelimit, streams
 from live.messaging import presenters, services
 from live.messaging.models import Conversation, Message, Preference
-from live.socket_writes import Actor, socket_write
+from live.socket_writes import Actor, parse_id, socket_write
 
 User = get_user_model()
 
@@ -162,10 +162,9 @@ def send_from(actor: Actor, conversation: int, data) -> Message:
 @socket_write("messages.send")
 def send_over_socket(actor: Actor, data) -> dict:
     """The composer over the page's socket (static/live/live.js): the conversation is a field of the form."""
-    try:
-        conversation = int(data.get("conversation", ""))
-    except ValueError:
-        raise ValidationError(_("This form is out of date: reload the page and try again.")) from None
+    conversation = parse_id(data.get("conversation"))
+    if conversation is None:  # a word, or a number no key can have (it would reach the written-out SQL)
+        raise ValidationError(_("This form is out of date: reload the page and try again."))
     message = send_from(actor, conversation, data)
     return {"id": message.pk, "conversation": message.conversation_id}
 

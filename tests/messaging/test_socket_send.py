@@ -88,3 +88,13 @@ async def test_a_flood_over_the_socket_is_rate_limited_like_over_http(alice, bob
     assert answers[-1]["kind"] == "rate_limited" and answers[-1]["retry_after"] >= 1
     assert answers[-1]["message"].startswith("Too many attempts")
     await ws.disconnect()
+
+
+async def test_a_conversation_that_is_not_an_id_is_refused_and_writes_nothing(alice, chat):
+    """A word, zero, or a number no key can have (it would reach the written-out SQL as a value out of range)."""
+    ws = await connect(alice)
+    for i, conversation in enumerate(["douze", "0", "-3", str(2**63), "9" * 40]):
+        frame = await send(ws, f"bad{i}", conversation, "Perdu ?")
+        assert frame["type"] == "refused" and frame["kind"] == "invalid", frame
+    assert not await sync_to_async(Message.objects.filter(body="Perdu ?").exists)()
+    await ws.disconnect()
