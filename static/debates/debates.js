@@ -121,12 +121,13 @@
   }, true);
 
   // A comment, reply or edit went through (htmx's 204, or the socket's `written`): the push shows it; the form is
-  // emptied, or its panel closed.
-  function commentWritten(form) {
+  // emptied, or its panel closed, unless the person has typed the next one meanwhile (`keep`: live.js left it).
+  function commentWritten(form, keep) {
     var input = form.querySelector('input[name="client_id"]');
     if (input) input.value = newClientId();
     var errors = document.getElementById(form.id + "-errors");
     if (errors) errors.textContent = "";
+    if (keep) return;
     var panel = form.closest(".comment-panel");
     if (panel) { closePanel(panel); return; }
     form.reset();
@@ -151,7 +152,7 @@
     var form = evt.target;
     if (!form || !form.classList) return;
     var result = (evt.detail && evt.detail.result) || {};
-    if (form.classList.contains("comment-form")) commentWritten(form);
+    if (form.classList.contains("comment-form")) commentWritten(form, evt.detail && evt.detail.emptied === false);
     else if (form.classList.contains("vote-form") && typeof result.my_vote === "number") showMyVote(form, result.my_vote);
   });
 

@@ -456,6 +456,14 @@
     }
   }
 
+  // A sending asked for while the form was busy, made now that it is answered (through the submit event, so over
+  // the socket or HTTP as any other).
+  function postNext(form, submitter) {
+    submitter = submitter === true || submitter.form !== form ? undefined : submitter;
+    if (form.requestSubmit) form.requestSubmit(submitter);
+    else form.submit();
+  }
+
   // Before htmx (a capture listener on the document runs before the form's own): a live form goes over the socket.
   document.addEventListener("submit", function (evt) {
     var form = evt.target, action = form && form.getAttribute && form.getAttribute("data-live-write");
@@ -466,20 +474,32 @@
     evt.preventDefault();
     evt.stopImmediatePropagation();
     // The same form is being sent: one at a time, unless each sending is a write of its own (data-live-many: taps).
-    var many = form.hasAttribute("data-live-many");
-    if (!many && form.getAttribute("aria-busy") === "true") return;
+    // Sent again as it is (a double click): nothing more. Changed meanwhile (the next comment typed while the first
+    // is answered; the room's own copy of it may arrive before our answer): sent once the first is answered.
+    var many = form.hasAttribute("data-live-many"), sent = JSON.stringify(data);
+    if (!many && form.getAttribute("aria-busy") === "true") {
+      if (sent !== form.liveSent) form.liveNext = evt.submitter || true;
+      return;
+    }
     var submitter = evt.submitter;
-    if (!many) form.setAttribute("aria-busy", "true");
+    if (!many) { form.setAttribute("aria-busy", "true"); form.liveSent = sent; }
     fire(form, "live:writing", { action: action, data: data });
     write(action, data).then(function (result) {
+      var next = form.liveNext;
       form.removeAttribute("aria-busy");
+      form.liveSent = form.liveNext = null;
       var slot = slotOf(form);
       if (slot && slot !== document.getElementById("flash")) slot.replaceChildren();
       formAccepted(form);
-      if (!form.hasAttribute("data-live-keep")) form.reset();
-      fire(form, "live:written", { action: action, result: result });
+      // Emptied only when it still holds what was sent: what the person typed since stays.
+      var unchanged = many || JSON.stringify(fieldsOf(form)) === sent;
+      var emptied = unchanged && !form.hasAttribute("data-live-keep");
+      if (emptied) form.reset();
+      fire(form, "live:written", { action: action, result: result, emptied: emptied });
+      if (next) postNext(form, next);
     }, function (failure) {
       form.removeAttribute("aria-busy");
+      form.liveSent = form.liveNext = null;  // refused: what was typed since stays in the form, beside the reason
       if (failure.kind === "unanswered" || failure.kind === "offline") {
         // Sent again over HTTP only when the form carries its idempotency key: the server then writes it once.
         // Anything else may or may not have happened: say so (a lost reaction tap is not worth a message).

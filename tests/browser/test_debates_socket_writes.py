@@ -90,3 +90,45 @@ def test_a_refusal_over_the_socket_is_said_in_the_forms_slot_and_announced(open_
     expect(body).not_to_have_attribute("aria-invalid", "true")
     expect(slot).to_be_empty()
     assert posts == [], posts
+
+
+def test_the_next_comment_typed_before_the_first_is_answered_is_kept_and_sent(open_page, alice, fiona):
+    """The room's copy of a comment can arrive before the socket's answer to its writer: the writer types and sends
+    the next one meanwhile. It is neither emptied by the late answer nor dropped as a double click: it is sent once
+    the first is answered, and a second click on an unchanged form still sends nothing more."""
+    debate = off_loop(lambda: make_debate(fiona))
+    page = open_page(alice, f"{debate.get_absolute_url()}?sort=oldest", locale="en-US")
+    held, release = [], {"now": False}
+
+    def route(ws):
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: server.send(message))
+
+        def from_server(message):
+            if not release["now"] and '"written"' in str(message):
+                held.append(message)  # the answer to the writer, kept back; everything else goes through
+            else:
+                ws.send(message)
+        server.on_message(from_server)
+        route.ws = ws
+
+    page.route_web_socket("**/ws/**", route)
+    page.reload()
+    wait_live(page)
+    body, submit = page.locator("#comment-body"), page.locator("#comment-form button[type=submit]")
+
+    body.fill("Premier : des arbres.")
+    submit.click()
+    expect(page.locator("article.comment", has_text="Premier : des arbres.")).to_be_visible()  # the room's copy
+    assert held and page.locator("#comment-form").get_attribute("aria-busy") == "true"
+    body.fill("Second : des bancs.")
+    submit.click()  # before the first is answered
+    submit.click()  # and again: the same form, one sending
+    release["now"] = True
+    for message in held:
+        route.ws.send(message)
+    expect(page.locator("article.comment", has_text="Second : des bancs.")).to_be_visible()
+    expect(body).to_have_value("")
+    expect(page.locator("article.comment")).to_have_count(2)
+    assert list(Comment.objects.filter(author=alice).values_list("body", flat=True).order_by("pk")) == [
+        "Premier : des arbres.", "Second : des bancs."]
