@@ -15,6 +15,11 @@ comment's CPU (docs/performance.md). Now:
 
 Replays (a resuming socket, a hub filling a gap, the sweep) always render every variant.
 
+A process keeps what it read of a stream's marks for READ_SECONDS (`wanted`): the stream's writes within that time
+ask Redis nothing (a comment asked twice: its stream, and the debate list's count), and this process's own marks
+update what it keeps at once. Another process's new mark is seen up to READ_SECONDS late, which is the late mark
+above: a render in that process's hub, never an event.
+
 With a cache that is not Redis (development, one process), the marks live in this process.
 LIVE_RENDER_FOLLOWED_ONLY = False renders every variant of every event, as before.
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -34,9 +40,13 @@ logger = logging.getLogger(__name__)
 
 HOLD_SECONDS = 60  # a mark holds this long without a refresh
 REFRESH_SECONDS = 20  # hubs refresh the marks of the variants they still follow this often
+READ_SECONDS = 2.0  # what `wanted` read of a stream's marks in Redis serves this long in this process
+READ_STREAMS = 4096  # streams whose marks a process keeps (the least recently read go first)
 
 _local: dict[str, dict[str, float]] = {}  # stream -> {variant: until}, when the cache is not Redis
 _local_lock = threading.Lock()
+_read: OrderedDict[str, tuple[float, dict[str, float]]] = OrderedDict()  # stream -> (read at, {variant: until})
+_read_lock = threading.Lock()
 
 
 def variant(audience: str, lang: str) -> str:
@@ -94,6 +104,11 @@ def mark(pairs: Iterable[tuple[str, str]]) -> None:
         pipe.hset(name, mapping=fields)
         pipe.expire(name, HOLD_SECONDS)
     pipe.execute()
+    with _read_lock:  # what this process keeps of these streams' marks has them from now on
+        for key, fields in by_key.items():
+            kept = _read.get(key)
+            if kept is not None:
+                _read[key] = (kept[0], {**kept[1], **fields})
 
 
 def wanted(key: str) -> set[str] | None:
@@ -107,19 +122,37 @@ def wanted(key: str) -> set[str] | None:
             with _local_lock:
                 fields = dict(_local.get(key, {}))
         else:
-            backend, client = redis
-            fields = client.hgetall(backend.make_key(_hash(key)))
+            fields = _read_marks(key, *redis)
     except Exception:
         logger.warning("followed variants of %s unknown; rendering them all", key, exc_info=True)
         return None
-    out = set()
-    for name, until in fields.items():
-        if float(until) > now:
-            out.add(name.decode() if isinstance(name, bytes) else name)
-    return out
+    return {name for name, until in fields.items() if until > now}
+
+
+def _read_marks(key: str, backend, client) -> dict[str, float]:
+    """`{variant: until}` of `key` from Redis, or as read within the last READ_SECONDS (module docstring)."""
+    read_at = time.monotonic()
+    with _read_lock:
+        kept = _read.get(key)
+        if kept is not None and read_at - kept[0] < READ_SECONDS:
+            _read.move_to_end(key)
+            return kept[1]
+    fields = {(name.decode() if isinstance(name, bytes) else name): float(until)
+              for name, until in client.hgetall(backend.make_key(_hash(key))).items()}
+    with _read_lock:
+        kept = _read.get(key)
+        if kept is not None and kept[0] > read_at:  # read again meanwhile, by another thread
+            return kept[1]
+        _read[key] = (read_at, fields)
+        _read.move_to_end(key)
+        while len(_read) > READ_STREAMS:
+            _read.popitem(last=False)
+    return fields
 
 
 def forget_local() -> None:
-    """Tests: drop this process's marks."""
+    """Tests: drop this process's marks, and what it read of the others'."""
     with _local_lock:
         _local.clear()
+    with _read_lock:
+        _read.clear()

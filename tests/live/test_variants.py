@@ -1,6 +1,7 @@
 """Render only the (audience, language) variants some socket follows (live/variants.py), and never lose an event
 because a variant was not rendered: the hub completes it from the log, replays from memory check it."""
 
+import time
 from unittest import mock
 
 import pytest
@@ -72,6 +73,36 @@ def test_marks_expire_and_can_be_switched_off(settings, fiona):
         assert variants.wanted(key) == set()  # not refreshed for longer than HOLD_SECONDS
     settings.LIVE_RENDER_FOLLOWED_ONLY = False
     assert variants.wanted(key) is None
+
+
+@pytest.mark.needs_redis
+def test_a_writer_reads_the_marks_once_per_moment_and_its_own_marks_at_once(fiona):
+    """A stream's writes within READ_SECONDS ask Redis once; a mark made in this process counts at once; another
+    process's mark counts once what was read is READ_SECONDS old."""
+    debate = make_debate(fiona)
+    key = debate.stream_key
+    variants.forget_local()  # the debate's creation read its marks already
+    backend, client = variants._redis()
+    calls = []
+    real = type(client).hgetall
+
+    def counted(self, name):
+        calls.append(name)
+        return real(self, name)
+
+    with mock.patch.object(type(client), "hgetall", counted):
+        assert variants.wanted(key) == set()
+        assert variants.wanted(key) == set() and len(calls) == 1  # the second write asked nothing
+
+        variants.mark([(key, "public:fr")])  # a socket of this process
+        assert variants.wanted(key) == {"public:fr"} and len(calls) == 1
+
+        # Another process's socket: its mark in Redis, not in what this process read.
+        client.hset(backend.make_key(f"live:variants:{key}"), mapping={"moderators:en": time.time() + 60})
+        assert variants.wanted(key) == {"public:fr"}
+        later = time.monotonic() + variants.READ_SECONDS
+        with mock.patch("live.variants.time.monotonic", return_value=later):
+            assert variants.wanted(key) == {"public:fr", "moderators:en"} and len(calls) == 2
 
 
 async def _reader(user, key, lang):
