@@ -438,8 +438,9 @@ async def settle_all(followers) -> None:
     await asyncio.gather(*(f.settle() for f in followers))
 
 
-async def measure(write: str, world: World, app, n: int, warmup: int, start: int) -> dict:
-    """Writes `start` .. `start + warmup + n - 1` of this kind: the warm-up, then `n` measured."""
+async def measure(write: str, world: World, app, n: int, warmup: int, start: int, spy: str = "") -> dict:
+    """Writes `start` .. `start + warmup + n - 1` of this kind: the warm-up, then `n` measured (sampled by py-spy
+    into `spy` when given: the measured writes only, not the set-up)."""
     from live.models import Event
 
     followers, post = await prepare(write, world, app)
@@ -457,6 +458,7 @@ async def measure(write: str, world: World, app, n: int, warmup: int, start: int
         events_before = await _last_event_id(Event)
         deliveries_before = sum(f.events for f in followers)
         gc.collect()
+        sampler = await start_pyspy(spy) if spy else None
         COUNT.reset()
         wall, cpu = time.perf_counter(), time.process_time()
         for i in range(start + warmup, start + warmup + n):
@@ -464,6 +466,8 @@ async def measure(write: str, world: World, app, n: int, warmup: int, start: int
             await settle_all(followers)
         cpu = time.process_time() - cpu
         wall = time.perf_counter() - wall
+        if sampler is not None:
+            await stop_pyspy(sampler)
         counts = COUNT.snapshot()
         events = await _last_event_id(Event) - events_before
     finally:
@@ -480,6 +484,30 @@ async def measure(write: str, world: World, app, n: int, warmup: int, start: int
         "redis": {name: per(count) for name, count in sorted(counts["redis"].items(), key=lambda kv: -kv[1])},
         "publishes": per(counts["publishes"]), "published_bytes": round(counts["published_bytes"] / n),
     }
+
+
+async def start_pyspy(path: str):
+    """py-spy sampling this process (every thread, only while holding the GIL: CPU, not waits) into `path`
+    (collapsed stacks, appended to by each measurement)."""
+    import subprocess
+    import tempfile
+
+    out = tempfile.NamedTemporaryFile(suffix=".txt", delete=False).name
+    proc = subprocess.Popen(["py-spy", "record", "--pid", str(os.getpid()), "--gil", "-r", "250", "-f", "raw",
+                             "-o", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    await asyncio.sleep(1.0)  # attached
+    return proc, out, path
+
+
+async def stop_pyspy(sampler) -> None:
+    import signal
+
+    proc, out, path = sampler
+    proc.send_signal(signal.SIGINT)
+    await asyncio.to_thread(proc.wait, 30)
+    with open(out) as source, open(path, "a") as target:
+        target.write(source.read())
+    os.unlink(out)
 
 
 async def _last_event_id(Event) -> int:
@@ -509,6 +537,8 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=15)
     p.add_argument("--rounds", type=int, default=1, help="repeat each measurement; the median CPU is reported")
     p.add_argument("--json", default="", help="write the rows (with the Redis commands by name) to this file")
+    p.add_argument("--pyspy", default="", help="py-spy (GIL holder, every thread) during the measured writes only, "
+                                                "collapsed stacks appended to this file; the hottest frames printed")
     p.add_argument("--profile", default="", help="cProfile every thread (warm-up included; CPU figures inflate) "
                                                  "into this pstats file and print the hottest functions")
     args = p.parse_args(argv)
@@ -542,6 +572,13 @@ def main(argv=None):
         with connection._nodb_cursor() as cursor:  # the pool's and the worker threads' connections
             cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
         connection.creation.destroy_test_db(name, verbosity=0)
+    if args.pyspy:
+        from bench import report
+
+        shares = report.hottest_frames(args.pyspy, 40)
+        print(f"--- py-spy {args.pyspy}: {shares['samples']} samples; inclusive share of the measured writes")
+        for frame_name, share in shares["inclusive"]:
+            print(f"{share:5.1f}%  {frame_name}")
     print(table(rows))
     print(f"(per write; cpu_ms: server CPU of every thread, request to last socket frame, less {QUIET_S * 1000:.0f} ms "
           "quiet waits measured alone; deliveries: event frames on the followers' sockets)")
@@ -604,7 +641,7 @@ def run(world: World, only: list[str], args) -> list[dict]:
             runs = []
             for r in range(args.rounds):
                 runs.append(await measure(write, world, application, args.n, args.warmup,
-                                          r * (args.n + args.warmup)))
+                                          r * (args.n + args.warmup), args.pyspy))
             row = dict(runs[len(runs) // 2])
             row["cpu_ms"] = round(statistics.median(r["cpu_ms"] for r in runs), 2)
             rows.append(row)

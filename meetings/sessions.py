@@ -42,14 +42,21 @@ def signed_participant(session, meeting_pk) -> str:
     return (session.get(PARTICIPANTS_SESSION_KEY) or {}).get(str(meeting_pk)) or ""
 
 
+def participant_token(session, meeting_pk) -> str:
+    """The participant token this session holds, signed, for meeting `meeting_pk` ("" if none or badly signed)."""
+    signed = signed_participant(session, meeting_pk)
+    if not signed:
+        return ""
+    try:
+        return signing.loads(signed, salt=_salt(meeting_pk))
+    except signing.BadSignature:
+        return ""
+
+
 def session_participant(session, meeting):
     """The participant whose signed token this session holds for `meeting`, or None."""
-    signed = signed_participant(session, meeting.pk)
-    if not signed:
-        return None
-    try:
-        token = signing.loads(signed, salt=_salt(meeting.pk))
-    except signing.BadSignature:
+    token = participant_token(session, meeting.pk)
+    if not token:
         return None
     return Participant.objects.filter(meeting=meeting, token=token).select_related("user").first()
 

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 
 from live.socket_writes import Actor, parse_id, socket_write
 from meetings import phones, services
-from meetings.models import Contribution, Meeting, Poll
-from meetings.permissions import participant_for
+from meetings.models import AgendaItem, Contribution, Meeting, Poll
+from meetings.permissions import meeting_and_participant, participant_for
 
 
 def _list(data, name: str) -> list:
@@ -68,14 +68,19 @@ def hand(*, user, session, meeting_pk: int, data) -> Meeting:
     return meeting
 
 
-def contribute(*, user, session, meeting_pk: int, data) -> tuple[Contribution, Meeting, list, str]:
+def contribute(*, user, session, meeting_pk: int, data, with_agenda: bool = True
+               ) -> tuple[Contribution, Meeting, list | None, str]:
     """A question or an idea (`body`, `kind`, `agenda_item`, `client_id`: the same client id twice is one
-    contribution). Returns (the contribution, its meeting, the meeting's agenda, what to say)."""
-    meeting = Meeting.objects.select_related("current_item").get(pk=meeting_pk)
-    participant = participant_for(user, session, meeting)
-    agenda = list(meeting.agenda_items.all())  # what it is about, and the form sent back: one query for both
+    contribution). Returns (the contribution, its meeting, the meeting's agenda, what to say). `with_agenda`
+    False: no form is sent back (the socket), the agenda is read only for the item chosen, if any (None)."""
+    meeting, participant = meeting_and_participant(user, session, meeting_pk)
     item_pk = parse_id(data.get("agenda_item"))
-    item = next((item for item in agenda if item.pk == item_pk), None)
+    if with_agenda:
+        agenda = list(meeting.agenda_items.all())  # what it is about, and the form sent back: one query for both
+        item = next((item for item in agenda if item.pk == item_pk), None)
+    else:
+        agenda = None
+        item = AgendaItem.objects.filter(pk=item_pk, meeting=meeting_pk).first() if item_pk is not None else None
     body, kind, client_id = data.get("body"), data.get("kind", Contribution.Kind.QUESTION), data.get("client_id")
     contribution = services.post_contribution(
         participant=participant, body=body if isinstance(body, str) else "",
@@ -122,5 +127,5 @@ def hand_over_socket(actor: Actor, data) -> None:
 @socket_write("meetings.contribute")
 def contribute_over_socket(actor: Actor, data) -> dict:
     contribution, _meeting, _agenda, ok = contribute(user=actor.user, session=actor.session,
-                                                     meeting_pk=_pk(data, "meeting"), data=data)
+                                                     meeting_pk=_pk(data, "meeting"), data=data, with_agenda=False)
     return {"id": contribution.pk, "pending": contribution.is_pending, "message": ok}

@@ -270,3 +270,37 @@ async def test_a_hand_raised_and_lowered_over_the_socket(open_meeting, fiona):
     assert waiting == []
     for s in (console, ws):
         await s.disconnect()
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.needs_redis
+async def test_a_contribution_over_the_socket_stays_within_the_statement_budget(open_meeting, alice, monkeypatch):
+    """Issue 17: a contribution from a signed-in phone and from a guest's, each over its socket, costs at most
+    MAX_QUERIES statements in every thread (the session check, the write, its three events rendered for every
+    variant of the phones, the screen and the console in both languages), as over HTTP (test_write_cost.py)."""
+    from tests.debates.test_socket_writes import AllThreadsQueries
+    from tests.live.write_cost import MAX_QUERIES
+    from tests.live.write_cost import follow as mark_followed
+
+    meeting = open_meeting
+    await sync_to_async(mark_followed)((meeting.stream_key, "public"), (meeting.screen_stream_key, "screen"),
+                                       (meeting.console_stream_key, "console"))
+    await sync_to_async(services.join)(meeting=meeting, user=alice)
+    mine = await connect(alice)
+    await follow(mine, meeting.stream_key)
+    guest, _participant = await guest_phone(meeting)
+    data = {"meeting": str(meeting.pk), "kind": "question"}
+    # Warm: the first write creates what lasts.
+    assert (await write(mine, "w0", "meetings.contribute", {**data, "body": "Bonjour", "client_id": "warm0"}))[
+        "type"] == "written"
+    await pushed(guest, lambda f: f.get("type") == "event" and "Bonjour" in f.get("html", ""))
+    for name, ws, other in (("signed in", mine, guest), ("guest", guest, mine)):
+        body = f"Des bancs sous les platanes ({name})"
+        queries = AllThreadsQueries()
+        with queries.counting(monkeypatch):
+            written = await write(ws, name, "meetings.contribute", {**data, "body": body, "client_id": name[:5]})
+            assert written["type"] == "written", written
+            await pushed(other, lambda f, body=body: f.get("type") == "event" and body in f.get("html", ""))
+        assert len(queries.sql) <= MAX_QUERIES, (name, len(queries.sql), queries.sql)
+    await mine.disconnect()
+    await guest.disconnect()
