@@ -28,6 +28,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -189,31 +190,42 @@ def _insert_event_portable(key: str, kind: str, data: dict) -> tuple[Event, str]
     return event, counter.epoch
 
 
-def _insert_events(keys: list[str], kind: str, data: dict) -> dict[str, tuple[Event, str]]:
-    """`_insert_event` on several streams in one statement: their counter rows locked in key order (any two writers
-    appending to the same streams take them in the same order), each advanced, and an event inserted on each.
-    Streams without a counter row yet get theirs one by one (their first event only)."""
+def _insert_events(items: list[tuple[str, str, dict]]) -> list[tuple[Event, str]]:
+    """`_insert_event` for several (key, kind, data) on distinct streams, in one statement: their counter rows locked
+    in key order (any two writers appending to the same streams take them in the same order), each advanced, and
+    its event inserted. Streams without a counter row yet get theirs one by one (their first event only)."""
     if connection.vendor != "postgresql":
-        return {key: _insert_event_portable(key, kind, data) for key in sorted(keys)}
+        by_key = {key: (kind, data) for key, kind, data in items}
+        inserted = {key: _insert_event_portable(key, *by_key[key]) for key in sorted(by_key)}
+        return [inserted[key] for key, _kind, _data in items]
+    assert len({key for key, _kind, _data in items}) == len(items), "one event per stream in one statement"
     counters, events = StreamCounter._meta.db_table, Event._meta.db_table
     created_at = timezone.now()
-    sql = (f"WITH locked AS (SELECT key FROM {counters} WHERE key = ANY(%s) ORDER BY key FOR UPDATE), "
+    encoder = Event._meta.get_field("data").encoder
+    sql = (f"WITH wanted AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS w(key, kind, data, n)), "
+           f"locked AS (SELECT key FROM {counters} WHERE key IN (SELECT key FROM wanted) ORDER BY key FOR UPDATE), "
            f"counter AS (UPDATE {counters} AS c SET seq = c.seq + 1 FROM locked WHERE c.key = locked.key "
            f"RETURNING c.key, c.seq, c.epoch) "
-           f"INSERT INTO {events} (stream, seq, kind, data, created_at) SELECT counter.key, counter.seq, %s, %s, %s "
-           f"FROM counter RETURNING id, stream, seq, (SELECT epoch FROM counter WHERE counter.key = stream)")
+           f"INSERT INTO {events} (stream, seq, kind, data, created_at) "
+           f"SELECT counter.key, counter.seq, wanted.kind, wanted.data::jsonb, %s FROM counter "
+           f"JOIN wanted ON wanted.key = counter.key ORDER BY wanted.n "
+           f"RETURNING id, stream, seq, (SELECT epoch FROM counter WHERE counter.key = stream)")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [sorted(keys), kind, Event._meta.get_field("data").get_db_prep_value(data, connection),
-                             created_at])
+        cursor.execute(sql, [[key for key, _kind, _data in items], [kind for _key, kind, _data in items],
+                             [json.dumps(data, cls=encoder) for _key, _kind, data in items], created_at])
         rows = cursor.fetchall()
-    out = {}
+    found = {}
     for pk, key, seq, epoch in rows:
+        found[key] = (pk, seq, epoch)
+    out = []
+    for key, kind, data in items:
+        if key not in found:
+            out.append(_insert_event(key, kind, data))
+            continue
+        pk, seq, epoch = found[key]
         event = Event(id=pk, stream=key, seq=seq, kind=kind, data=data, created_at=created_at)
         event._state.adding, event._state.db = False, connection.alias
-        out[key] = (event, epoch)
-    for key in keys:
-        if key not in out:
-            out[key] = _insert_event(key, kind, data)
+        out.append((event, epoch))
     return out
 
 
@@ -231,6 +243,11 @@ def append(key: str, kind: str, *, known: dict | None = None, **data) -> Event:
     everything afresh from the database.
     """
     assert STREAM_KEY_RE.match(key), key
+    if _together.pending is not None:  # inserted with the others at the end of `together()`
+        event = Event(stream=key, kind=kind, data=data)
+        event.reads = dict(known) if known else None
+        _together.pending.append(event)
+        return event
     with transaction.atomic(savepoint=False):
         event, epoch = _insert_event(key, kind, data)
     event.epoch = epoch
@@ -238,6 +255,44 @@ def append(key: str, kind: str, *, known: dict | None = None, **data) -> Event:
         event.reads = dict(known)
     _push_after_commit(event)
     return event
+
+
+class _Together(threading.local):
+    pending: list[Event] | None = None
+
+
+_together = _Together()
+
+
+@contextmanager
+def together():
+    """The events `append`ed in this block go to the log in one statement when it ends (a message: its
+    conversation's event and each recipient's), instead of one statement each; each is pushed after the commit as
+    always. The returned events have their seq once the block has ended. Two events on one stream keep their order
+    (the second goes in a following statement). Nested blocks are one block."""
+    if _together.pending is not None:
+        yield
+        return
+    _together.pending = []
+    try:
+        yield
+        pending = _together.pending
+    finally:
+        _together.pending = None
+    with transaction.atomic(savepoint=False):
+        while pending:
+            keys, chunk = set(), []
+            for event in pending:
+                if event.stream in keys:
+                    break
+                keys.add(event.stream)
+                chunk.append(event)
+            pending = pending[len(chunk):]
+            inserted = _insert_events([(event.stream, event.kind, event.data) for event in chunk])
+            for event, (row, epoch) in zip(chunk, inserted, strict=True):
+                event.id, event.seq, event.created_at, event.epoch = row.id, row.seq, row.created_at, epoch
+                event._state.adding, event._state.db = False, row._state.db
+                _push_after_commit(event)
 
 
 def append_together(keys: Iterable[str], kind: str, *, known: dict | None = None, **data) -> list[Event]:
@@ -249,10 +304,10 @@ def append_together(keys: Iterable[str], kind: str, *, known: dict | None = None
         assert STREAM_KEY_RE.match(key), key
     reads: dict = dict(known or {})
     with transaction.atomic(savepoint=False):
-        inserted = _insert_events(keys, kind, data)
+        inserted = _insert_events([(key, kind, data) for key in keys])
     events = []
-    for key in keys:
-        event, event.epoch = inserted[key]
+    for event, epoch in inserted:
+        event.epoch = epoch
         event.reads = reads
         _push_after_commit(event)
         events.append(event)

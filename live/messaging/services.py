@@ -366,25 +366,28 @@ def _post(*, me: Participant, recipients: list[Participant], author, body: str, 
     blockers = [p.user_id for p in recipients if p.blocks_author]
     # A new message is the conversation's latest, seen by nobody yet.
     reads = {"posted": (message, (message, []), [p.user for p in [me, *recipients]], blockers)}
-    events = [streams.append(conversation.stream_key, "message.posted", message=message.pk)]
     if me.had_unread:
         Participant.objects.filter(pk=me.pk).update(last_read_id=message.pk, last_read_at=timezone.now())
-        events.append(streams.append(author.stream_key, "messages.unread", conversation=conversation.pk))
-    for participant in recipients:
-        if participant.blocks_author:
-            continue  # they do not see it: no badge, no inbox change, no notification
-        user = participant.user
-        folded = {}
-        if not participant.had_unread:
-            # The first unread message of a burst notifies; the next ones wait until they have read. No message
-            # text in the notification: the list shows on pages others may glance at.
-            notification = notifications.record(
-                user=user, kind="message", url=conversation.get_absolute_url(),
-                text=gettext_lazy("%(name)s sent you a private message"), params={"name": author.public_name},
-                subject=f"message:{message.pk}", preferences=participant.preferences)
-            folded["notification"] = notification.pk
-            reads[f"notification:{notification.pk}"] = notification
-        events.append(streams.append(user.stream_key, "messages.unread", conversation=conversation.pk, **folded))
+    with streams.together():  # the message's events in one statement
+        events = [streams.append(conversation.stream_key, "message.posted", message=message.pk)]
+        if me.had_unread:
+            events.append(streams.append(author.stream_key, "messages.unread", conversation=conversation.pk))
+        for participant in recipients:
+            if participant.blocks_author:
+                continue  # they do not see it: no badge, no inbox change, no notification
+            user = participant.user
+            folded = {}
+            if not participant.had_unread:
+                # The first unread message of a burst notifies; the next ones wait until they have read. No
+                # message text in the notification: the list shows on pages others may glance at.
+                notification = notifications.record(
+                    user=user, kind="message", url=conversation.get_absolute_url(),
+                    text=gettext_lazy("%(name)s sent you a private message"), params={"name": author.public_name},
+                    subject=f"message:{message.pk}", preferences=participant.preferences)
+                folded["notification"] = notification.pk
+                reads[f"notification:{notification.pk}"] = notification
+            events.append(streams.append(user.stream_key, "messages.unread", conversation=conversation.pk,
+                                         **folded))
     for event in events:
         event.reads = reads
     return message
@@ -415,8 +418,9 @@ def mark_read(*, user, conversation, upto: int | None = None) -> bool:
     participant.last_read_at = timezone.now()
     participant.digest_sent_at = None
     participant.save(update_fields=["last_read_id", "last_read_at", "digest_sent_at"])
-    streams.append(conversation.stream_key, "messages.seen", participant=participant.pk)
-    streams.append(user.stream_key, "messages.unread", conversation=conversation.pk)
+    with streams.together():
+        streams.append(conversation.stream_key, "messages.seen", participant=participant.pk)
+        streams.append(user.stream_key, "messages.unread", conversation=conversation.pk)
     return True
 
 

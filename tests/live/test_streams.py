@@ -50,6 +50,53 @@ def test_it_publishes_only_after_commit():
 
 
 @pytest.mark.needs_postgres
+def test_events_appended_together_go_in_one_statement_in_order_and_are_pushed_after_commit(
+        django_assert_num_queries):
+    streams.append("debate.1", "test.kind")  # streams with a counter row already: the one-statement case
+    streams.append("debate.2", "test.kind")
+    streams.append("debate.3", "test.kind")
+    with mock.patch.object(streams, "publish") as publish:
+        with transaction.atomic():
+            with django_assert_num_queries(1):
+                with streams.together():
+                    first = streams.append("debate.2", "test.first", n=1)
+                    second = streams.append("debate.1", "test.second", n=[2, 3])
+                    third = streams.append("debate.3", "test.third")
+                    assert first.seq is None  # numbered when the block ends
+            assert publish.call_count == 0
+        assert [call.args[0] for call in publish.call_args_list] == [first, second, third]
+    assert [(first.seq, first.stream), (second.seq, second.stream), (third.seq, third.stream)] == [
+        (2, "debate.2"), (2, "debate.1"), (2, "debate.3")]
+    logged = list(Event.objects.filter(seq=2).order_by("id").values_list("stream", "kind", "data"))
+    assert logged == [("debate.2", "test.first", {"n": 1}), ("debate.1", "test.second", {"n": [2, 3]}),
+                      ("debate.3", "test.third", {})]
+    assert all(event.epoch == streams.cursor(event.stream).epoch for event in (first, second, third))
+
+
+def test_events_appended_together_on_one_stream_or_a_new_one_keep_their_order():
+    with streams.together():
+        streams.append("debate.1", "test.kind", n=1)  # a new stream: its counter row is created
+        streams.append("debate.2", "test.kind", n=1)
+        streams.append("debate.1", "test.kind", n=2)  # the same stream again: the next statement
+    assert list(Event.objects.filter(stream="debate.1").values_list("seq", "data")) == [(1, {"n": 1}), (2, {"n": 2})]
+    assert streams.cursor("debate.2").seq == 1
+
+
+def test_a_failing_block_appends_nothing():
+    with mock.patch.object(streams, "publish") as publish:
+        with pytest.raises(RuntimeError):
+            with transaction.atomic():
+                with streams.together():
+                    streams.append("debate.1", "test.kind")
+                    raise RuntimeError("the service failed")
+        publish.assert_not_called()
+    assert not Event.objects.exists()
+    with streams.together():
+        streams.append("debate.1", "test.kind")
+    assert streams.cursor("debate.1").seq == 1
+
+
+@pytest.mark.needs_postgres
 def test_two_concurrent_writers_get_gap_free_seq_in_commit_order():
     published = []
     lock = threading.Lock()
