@@ -386,10 +386,13 @@ class MultiListener(Listener):
 
     def delivered(self, i: int, t: int) -> None:
         due = self.pool.stats.sent[i]
-        if due >= self.connected_at:
+        live = due >= self.connected_at
+        if live:
             self.pool.live_latencies.append((t - due) / 1e6)
         else:
             self.pool.replay_latencies.append((t - self.connected_at) / 1e6)
+        if self.pool.trace is not None:  # BENCH_TRACE (bench/trace_report.py)
+            self.pool.trace.append((i, t, live))
         super().delivered(i, t)
 
 
@@ -401,6 +404,7 @@ class MultiStreamPool(ListenerPool):
     inbox row's preview), which is not the delivery measured."""
 
     mark_prefix: bytes | None = None
+    trace: list | None = None  # (post, receipt, live) per delivery, for BENCH_TRACE runs
 
     def __post_init__(self):
         super().__post_init__()

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
+import os
 import random
 import time
 from urllib.parse import urlencode, urlsplit
@@ -334,6 +336,8 @@ async def measure(pool: MultiStreamPool, writer, server, *, rate: float, count: 
                 if i in pool.complete_at]
     for i in range(start_index, start_index + count):
         pool.pending.pop(i, None)
+    if pool.trace is not None:
+        dump_trace(pool, writer, stats, start_index, count)
     return {
         "offered_posts_per_s": rate, "posts": count, "accepted": schedule["accepted"], "listeners": len(pool.listeners),
         **summarize(adjusted),
@@ -352,6 +356,25 @@ async def measure(pool: MultiStreamPool, writer, server, *, rate: float, count: 
         "write_failures": writer.failures[marks[5]:][:5], "refused": len(writer.failures) - marks[5],
         "errors": pool.errors()[:5],
     }
+
+
+def dump_trace(pool: MultiStreamPool, writer, stats: Stats, start: int, count: int) -> None:
+    """BENCH_TRACE: each post's due time, when its frame was sent and answered, and its live receipts (first,
+    last), appended to <BENCH_TRACE>/client.jsonl for bench/trace_report.py."""
+    live: dict[int, list[int]] = {}
+    for i, t, is_live in pool.trace:
+        if is_live and start <= i < start + count:
+            live.setdefault(i, []).append(t)
+    pool.trace.clear()
+    times = getattr(writer, "times", {})
+    with open(os.path.join(os.environ["BENCH_TRACE"], "client.jsonl"), "a") as fh:
+        for i in range(start, start + count):
+            got = live.get(i, [])
+            sent, answered = times.get(i, (None, None))
+            fh.write(json.dumps({"k": "post", "i": i, "writer": type(writer).__name__, "due": stats.sent[i],
+                                 "sent": sent, "ans": answered, "first": min(got, default=None),
+                                 "last": max(got, default=None), "n": len(got),
+                                 "late": sorted(t - stats.sent[i] for t in got)[-3:]}) + "\n")
 
 
 def brief(m: dict) -> str:
@@ -393,7 +416,8 @@ async def run(ctx, cfg) -> dict:
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
             cursors = [await page_cursors(server.url, r["page"], client=client) for r in room_list]
-        pool = MultiStreamPool(url=f"ws://127.0.0.1:{server.port}/ws/", origin=server.url, stats=Stats(capacity))
+        pool = MultiStreamPool(url=f"ws://127.0.0.1:{server.port}/ws/", origin=server.url, stats=Stats(capacity),
+                               trace=[] if os.environ.get("BENCH_TRACE") else None)
         members: list[list] = []
         for r, cur in zip(room_list, cursors, strict=True):
             streams = {r["stream"]: cur.get(r["stream"], (r["epoch"], r["seq"]))}

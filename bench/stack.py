@@ -230,7 +230,12 @@ def daphne_cmd(port: int, app: str = "live.asgi:application") -> list[str]:
 
 
 def daphne(name: str, env: dict, port: int | None = None) -> Server:
+    """The application's daphne; with BENCH_TRACE=<dir> (development runs), the same application traced
+    (bench/trace_server.py writes its timestamps there)."""
     port = port or free_port()
+    if os.environ.get("BENCH_TRACE"):
+        Path(os.environ["BENCH_TRACE"]).mkdir(parents=True, exist_ok=True)
+        return Server(name, daphne_cmd(port, "bench.trace_server:application"), env, port)
     return Server(name, daphne_cmd(port), env, port)
 
 

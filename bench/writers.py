@@ -190,6 +190,7 @@ class SocketWriter:
         self.post_ms: list[float] = []
         self.refused = 0
         self.sent = 0
+        self.times: dict[int, tuple[int, int]] = {}  # post -> (frame sent, answer received), monotonic ns
 
     async def setup(self):
         sem = asyncio.Semaphore(50)
@@ -210,11 +211,13 @@ class SocketWriter:
         self.sent += 1
         ident = f"w{self.sent}"
         t = time.perf_counter()
+        sent_ns = now_ns()
         try:
             answer = await asyncio.wait_for(sock.write(ident, action, data), self.timeout)
         except (OSError, ConnectionError, TimeoutError) as exc:
             self.failures.append(f"post {i}: {exc!r}")
             return False
+        self.times[i] = (sent_ns, now_ns())
         self.post_ms.append((time.perf_counter() - t) * 1000)
         if answer.get("type") != "written":
             self.refused += answer.get("kind") == "rate_limited"
