@@ -44,22 +44,14 @@ when_served()  # under daphne: the graceful SIGTERM and the event-loop lag timer
 
 
 def _tune_gc() -> None:
-    """Shorter pauses for a process that holds thousands of sockets (bench S4, docs/performance.md).
+    """Short collector pauses for a process that holds thousands of sockets (live/gc_pauses.py): the start-up
+    objects and then each collection's survivors frozen out of later collections, closed connections freed by
+    reference counting (live/internals.py). GC_THRESHOLD=0 keeps CPython's defaults."""
+    from live import gc_pauses
 
-    CPython's cyclic collector stops the event loop while it walks the tracked objects: with 1000 sockets the
-    full (oldest-generation) collections stalled delivery to every socket for up to ~100 ms. Freezing what
-    the start-up created (Django, the URL conf, templates: never garbage) takes it out of every collection, and a
-    larger youngest generation makes collections rarer (each still short: 5-13 ms measured). Set GC_THRESHOLD=0 to
-    keep CPython's defaults."""
-    import gc
-
-    threshold = settings.GC_THRESHOLD
-    if threshold <= 0:
-        return
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(threshold, 20, 20)
+    if gc_pauses.install(settings.GC_THRESHOLD) is not None:
+        internals.free_closed_connections()
 
 
-_tune_gc()
 internals.self_check()  # logs which shortcuts into daphne/Twisted/autobahn/channels/asgiref/redis are on
+_tune_gc()
