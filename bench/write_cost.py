@@ -459,6 +459,7 @@ async def measure(write: str, world: World, app, n: int, warmup: int, start: int
         deliveries_before = sum(f.events for f in followers)
         gc.collect()
         sampler = await start_pyspy(spy) if spy else None
+        calls = PROFILES.calls() if PROFILES else 0
         COUNT.reset()
         wall, cpu = time.perf_counter(), time.process_time()
         for i in range(start + warmup, start + warmup + n):
@@ -468,6 +469,7 @@ async def measure(write: str, world: World, app, n: int, warmup: int, start: int
         wall = time.perf_counter() - wall
         if sampler is not None:
             await stop_pyspy(sampler)
+        calls = PROFILES.calls() - calls if PROFILES else 0
         counts = COUNT.snapshot()
         events = await _last_event_id(Event) - events_before
     finally:
@@ -483,6 +485,7 @@ async def measure(write: str, world: World, app, n: int, warmup: int, start: int
         "redis_cmds": per(counts["redis_cmds"]), "redis_bytes": round(counts["redis_bytes"] / n),
         "redis": {name: per(count) for name, count in sorted(counts["redis"].items(), key=lambda kv: -kv[1])},
         "publishes": per(counts["publishes"]), "published_bytes": round(counts["published_bytes"] / n),
+        **({"py_calls": round(calls / n)} if PROFILES else {}),
     }
 
 
@@ -540,7 +543,9 @@ def main(argv=None):
     p.add_argument("--pyspy", default="", help="py-spy (GIL holder, every thread) during the measured writes only, "
                                                 "collapsed stacks appended to this file; the hottest frames printed")
     p.add_argument("--profile", default="", help="cProfile every thread (warm-up included; CPU figures inflate) "
-                                                 "into this pstats file and print the hottest functions")
+                                                 "into this pstats file and print the hottest functions; each "
+                                                 "row gets `py_calls`, Python calls per measured write in the "
+                                                 "worker threads, which do not move with load")
     args = p.parse_args(argv)
     only = [w.strip() for w in args.only.split(",") if w.strip()] or WRITES
     unknown = set(only) - set(WRITES)
@@ -597,6 +602,7 @@ class ThreadProfiles:
         import cProfile
 
         self.profiles = []
+        self.workers = []  # those of the threads other than the event loop's
         self.lock = threading.Lock()
         self.cProfile = cProfile
 
@@ -604,6 +610,8 @@ class ThreadProfiles:
         profile = self.cProfile.Profile(time.thread_time)  # CPU of this thread, not waits
         with self.lock:
             self.profiles.append(profile)
+            if threading.current_thread() is not threading.main_thread():
+                self.workers.append(profile)
         profile.enable()  # replaces this hook in this thread
 
     def __enter__(self):
@@ -615,6 +623,14 @@ class ThreadProfiles:
         threading.setprofile(None)
         for profile in self.profiles:
             profile.disable()
+
+    def calls(self) -> int:
+        """Python function calls profiled so far in the worker threads (the write, its SQL, its pushes' renders):
+        far steadier than CPU time under load, not exact (psycopg's waits loop as long as the server takes, a few
+        hundred calls per write either way); the event loop's, whose polling depends on timing, are left out."""
+        with self.lock:
+            profiles = list(self.workers)
+        return sum(entry.callcount for profile in profiles for entry in profile.getstats())
 
     def report(self, path: str, n: int = 30) -> None:
         import io
@@ -629,11 +645,15 @@ class ThreadProfiles:
             print(out.getvalue().split("ncalls", 1)[-1][:6000])
 
 
+PROFILES: ThreadProfiles | None = None
+
+
 def run(world: World, only: list[str], args) -> list[dict]:
+    global PROFILES
     instrument()
     from live.asgi import application
 
-    profiles = ThreadProfiles() if args.profile else None
+    profiles = PROFILES = ThreadProfiles() if args.profile else None
 
     async def go():
         rows = []
@@ -645,7 +665,8 @@ def run(world: World, only: list[str], args) -> list[dict]:
             row = dict(runs[len(runs) // 2])
             row["cpu_ms"] = round(statistics.median(r["cpu_ms"] for r in runs), 2)
             rows.append(row)
-            print(table([row]).splitlines()[1], flush=True)
+            print(table([row]).splitlines()[1] + (f"  py_calls {row['py_calls']}" if "py_calls" in row else ""),
+                  flush=True)
         return rows
 
     if profiles is None:

@@ -21,7 +21,7 @@ from debates import streams as debate_streams
 from debates.models import LIST_STREAM, Comment, Debate, DebateUpdate, Stance, Vote
 from live import effects, ratelimit, streams
 from live.accounts.models import erased_name_stored
-from live.database import columns, first_if_sent_twice, from_db
+from live.database import columns, first_if_sent_twice, from_db, insert, save_fields
 from live.notifications.services import notify
 from live.text import clean_user_text, mentioned_nicknames, plain_text, render_markdown_lite, replace_mentions
 
@@ -325,10 +325,10 @@ def _post_comment(*, author, debate, body, parent, alignment, client_id) -> Comm
     _slow_mode(author, debate)
     ratelimit.enforce("comment", author)
     html, mentions = render_body(body)
-    comment = Comment.objects.create(
+    comment = insert(Comment(
         debate=debate, author=author, parent=parent, root_id=(parent.root_id or parent.pk) if parent else None,
         depth=parent.depth + 1 if parent else 0, alignment=alignment, body=body, body_html=html, client_id=client_id,
-    )
+    ))
     if parent is not None:
         # The parent's replies and the thread's size, in one statement (the parent may be the thread's root).
         Comment.objects.filter(pk__in={parent.pk, comment.root_id}).update(
@@ -411,7 +411,7 @@ def edit_comment(*, comment, actor, body, alignment=None) -> Comment:
         except (TypeError, ValueError):
             raise ValidationError(_("Choose for, neutral or against."), code="stance") from None
         fields.append("alignment")
-    comment.save(update_fields=fields)
+    save_fields(comment, fields)  # locked above
     streams.append(comment.debate.stream_key, "comment.edited", comment=comment.pk, known={"comment": comment})
     _notify_mentions(comment, {k: v for k, v in mentions.items() if k not in before}, {actor.pk})
     return comment
@@ -476,7 +476,7 @@ def vote(*, comment, user, value: int) -> Comment:
     if value == 0:
         Vote.objects.filter(comment=comment, user=user).delete()
     elif current == 0:
-        Vote.objects.create(comment=comment, user=user, value=value)
+        insert(Vote(comment=comment, user=user, value=value))
     else:
         Vote.objects.filter(comment=comment, user=user).update(value=value)
     # Counted again from the votes (not incremented), in the statement that stores the counts.

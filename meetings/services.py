@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from live import effects, ratelimit, streams
 from live.accounts.models import RoleAssignment, erased_name_stored, nickname_validator
-from live.database import first_if_sent_twice
+from live.database import first_if_sent_twice, insert
 from live.text import clean_user_text, replace_mentions
 from meetings import embeds, notifications, phones, reactions, words
 from meetings.frames import Frames
@@ -614,10 +614,10 @@ def _post_contribution(*, participant, body, kind, agenda_item, client_id, meeti
         raise ValidationError({"agenda_item": _("This agenda item belongs to another meeting.")})
     approved = not meeting.premoderation
     participant.last_contribution_at = now
-    contribution = Contribution.objects.create(
+    contribution = insert(Contribution(
         meeting=meeting, participant=participant, body=body, kind=kind, agenda_item=agenda_item,
         status=Contribution.Status.APPROVED if approved else Contribution.Status.PENDING,
-        approved_at=now if approved else None, client_id=client_id)
+        approved_at=now if approved else None, client_id=client_id))
     _emit(meeting, "contribution.changed", parts=EVERYONE if approved else (CONSOLE,), contribution=contribution.pk,
           announce=approved, known={"meeting": meeting, "contribution": contribution})
     return contribution
