@@ -362,6 +362,13 @@ def _install() -> None:
     # daphne's ASGI_THREADS sizes the default executor as daphne itself would; else asyncio's default.
     workers = int(os.environ.get("ASGI_THREADS", "0")) or min(32, (os.cpu_count() or 1) + 4)
     loop.set_default_executor(TracedExecutor(max_workers=workers, thread_name_prefix="asyncio"))
+    from django.conf import settings
+
+    from live import consumers
+
+    if hasattr(consumers, "_write_pool") and settings.LIVE_WRITE_THREADS > 0:  # the socket writes' own pool, traced alike
+        consumers._write_pool[:] = [TracedExecutor(max_workers=settings.LIVE_WRITE_THREADS,
+                                                   thread_name_prefix="live-write")]
     loop.call_soon(lambda: loop.create_task(_watch_loop()))
     if os.environ.get("BENCH_TRACE_GARBAGE"):
         loop.call_later(float(os.environ["BENCH_TRACE_GARBAGE"]), _garbage_census)

@@ -9,6 +9,7 @@ JavaScript). Server -> client: `event` (a stream's seq and HTML fragments), `eph
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import hashlib
 import json
@@ -36,11 +37,25 @@ UNAVAILABLE_DETAIL = "The service is briefly unavailable; reconnecting."
 
 
 def in_pool(fn):
-    """A socket's database work (authorize, replay, a write) in the thread pool, not in the one thread that
+    """A socket's database work (authorize, replay, a session check) in the thread pool, not in the one thread that
     thread-sensitive calls share, where the HTTP views' sync code queues: a reconnect storm's thousand resumes then
-    overlap their queries instead of queueing behind each other (bench S7), and a socket's write does not wait
-    behind the views."""
+    overlap their queries instead of queueing behind each other (bench S7)."""
     return database_sync_to_async(fn, thread_sensitive=False)
+
+
+_write_pool: list[concurrent.futures.ThreadPoolExecutor] = []
+
+
+def in_write_pool(fn):
+    """A socket's `write` in a pool of its own (LIVE_WRITE_THREADS): in the shared pool, each second's reconnects
+    (their connection slots, authorizations and replays) queued ahead of the writes, up to 61 jobs deep, and a
+    comment waited 230 ms (p99) for a thread (bench S2 under 5% churn per second, BENCH_TRACE)."""
+    if settings.LIVE_WRITE_THREADS <= 0:
+        return in_pool(fn)
+    if not _write_pool:
+        _write_pool.append(concurrent.futures.ThreadPoolExecutor(max_workers=settings.LIVE_WRITE_THREADS,
+                                                                 thread_name_prefix="live-write"))
+    return database_sync_to_async(fn, thread_sensitive=False, executor=_write_pool[0])
 
 
 class Subscription:
@@ -264,7 +279,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             # One trip to the pool for the session's check and the write: before a write as before a resume, the
             # socket's session must still sign its person in.
-            user, (frame, outcome) = await in_pool(self.run_write)(name, fields, signed_in, state)
+            user, (frame, outcome) = await in_write_pool(self.run_write)(name, fields, signed_in, state)
         except DatabaseError as exc:  # the session could not be checked: nothing was written
             logger.warning("database unavailable before the socket write %s: %s", name, socket_writes.where(exc))
             user, (frame, outcome) = self.user, (actions.unavailable_frame(), "unavailable")

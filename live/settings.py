@@ -311,6 +311,10 @@ LIVE_MAX_BAD_FRAMES = env_int("LIVE_MAX_BAD_FRAMES", 5)
 # Socket `write` frames one socket may have running at once (live/socket_writes.py); one more is refused
 # (rate_limited, retry after 1 s) instead of queueing threads behind a flooding page.
 LIVE_MAX_WRITES_IN_FLIGHT = env_int("LIVE_MAX_WRITES_IN_FLIGHT", 8)
+# Threads of the process's pool for socket `write` frames (live/consumers.py in_write_pool): writes do not queue
+# behind a reconnect burst's authorizations and connection slots in the default pool (bench S2, trace). 0: writes
+# share the loop's default pool.
+LIVE_WRITE_THREADS = env_int("LIVE_WRITE_THREADS", 8)
 # A signed-in socket checks its session again this often (jittered), for the sessions that end outside the
 # services (expiry, clearsessions, manage.py changepassword); 0: only before each subscription.
 LIVE_SESSION_RECHECK_SECONDS = env_float("LIVE_SESSION_RECHECK_SECONDS", 300)

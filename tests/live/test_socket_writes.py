@@ -72,7 +72,7 @@ async def test_a_write_is_answered_with_its_result_from_a_pool_thread(alice):
     assert frame == {"type": "written", "id": "w1", "result": {"text": "Bonjour 👋", "who": "alice"}}
     user, lang, ip, choices, thread = seen[0]
     assert user.pk == alice.pk and lang == "fr" and ip and choices == ["a", "b"]
-    assert thread.startswith("asyncio_")  # the loop's pool, not the one thread-sensitive thread
+    assert thread.startswith("live-write")  # the writes' own pool (in_write_pool), not the one thread-sensitive thread
     await ws.disconnect()
 
 
