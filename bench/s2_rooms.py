@@ -166,6 +166,7 @@ class RoutedWriter:
         self.max_in_flight, self.timeout = max_in_flight, timeout
         self.failures: list[str] = []
         self.post_ms: list[float] = []
+        self.times: dict[int, tuple[int, int]] = {}  # post -> (request started, answered), monotonic ns
         self.refused = 0
 
     async def setup(self):
@@ -186,6 +187,7 @@ class RoutedWriter:
         session, path, data = self.route(i)
         body = urlencode({**data, "csrfmiddlewaretoken": self.token}).encode()
         t = time.perf_counter()
+        sent_ns = time.monotonic_ns()
         try:
             status, headers, text = await self.http.request("POST", path, {
                 "Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true",
@@ -195,6 +197,7 @@ class RoutedWriter:
             self.failures.append(f"post {i}: {exc!r}")
             return False
         self.post_ms.append((time.perf_counter() - t) * 1000)
+        self.times[i] = (sent_ns, time.monotonic_ns())
         # htmx gets every refused post as 400/403/429 with HX-Retarget to the form's error slot (live/actions.py).
         if status >= 400:
             self.refused += status == 429
@@ -215,12 +218,14 @@ class StockRoomWriter:
         self.max_in_flight = max_in_flight
         self.failures: list[str] = []
         self.post_ms: list[float] = []
+        self.times: dict[int, tuple[int, int]] = {}
 
     async def setup(self):
         self.http = RawHttp(self.base_url, self.max_in_flight)
 
     async def post(self, i: int) -> bool:
         t = time.perf_counter()
+        sent_ns = time.monotonic_ns()
         try:
             status, _headers, _body = await self.http.request("POST", f"/post?room={self.room_of(i)}", {},
                                                                baseline_payload(i, self.payload_size))
@@ -228,6 +233,7 @@ class StockRoomWriter:
             self.failures.append(f"post {i}: {exc!r}")
             return False
         self.post_ms.append((time.perf_counter() - t) * 1000)
+        self.times[i] = (sent_ns, time.monotonic_ns())
         return status < 400
 
     async def close(self):
@@ -338,6 +344,10 @@ async def measure(pool: MultiStreamPool, writer, server, *, rate: float, count: 
         pool.pending.pop(i, None)
     if pool.trace is not None:
         dump_trace(pool, writer, stats, start_index, count)
+    # How late the generator itself sent each post after its due time (its core is shared): counted in every
+    # latency above, as it must be (open loop), and reported so that a late generator shows.
+    times = getattr(writer, "times", {})
+    late = [(times[i][0] - stats.sent[i]) / 1e6 for i in range(start_index, start_index + count) if i in times]
     return {
         "offered_posts_per_s": rate, "posts": count, "accepted": schedule["accepted"], "listeners": len(pool.listeners),
         **summarize(adjusted),
@@ -352,6 +362,7 @@ async def measure(pool: MultiStreamPool, writer, server, *, rate: float, count: 
         "server_cpu_pct": round(cpu_s / elapsed * 100, 1), "server_cpu_ms_per_post": round(cpu_s * 1000 / count, 2),
         "server_rss_mb": round(server.rss_kb() / 1024, 1),
         "schedule_s": round(schedule_s, 2), "schedule_max_lag_ms": schedule["schedule_max_lag_ms"],
+        "generator_late_p99_ms": percentile(late, 99), "generator_late_max_ms": round(max(late), 1) if late else None,
         "post_p50_ms": percentile(post_ms, 50), "post_p99_ms": percentile(post_ms, 99),
         "write_failures": writer.failures[marks[5]:][:5], "refused": len(writer.failures) - marks[5],
         "errors": pool.errors()[:5],
@@ -378,7 +389,8 @@ def dump_trace(pool: MultiStreamPool, writer, stats: Stats, start: int, count: i
 
 
 def brief(m: dict) -> str:
-    return (f"p50 {m['p50_ms']} p99 {m['p99_ms']} max {m['max_ms']} ms (from due p99 {m['from_due']['p99_ms']}), "
+    return (f"p50 {m['p50_ms']} p99 {m['p99_ms']} max {m['max_ms']} ms (from due p99 {m['from_due']['p99_ms']}; "
+            f"generator late p99 {m['generator_late_p99_ms']}), "
             f"loss {m['loss']}/{m['expected_deliveries']}, order errors {m['order_errors']}, "
             f"{m['deliveries_per_s']} deliveries/s, reconnects {m['reconnects']}, CPU {m['server_cpu_pct']}%, "
             f"accepted {m['accepted']}/{m['posts']}")
@@ -508,7 +520,7 @@ async def run(ctx, cfg) -> dict:
 
     figures = {k: steady[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "loss", "deliveries_per_s", "server_rss_mb",
                                       "order_errors", "reconnects", "server_cpu_pct", "server_cpu_ms_per_post",
-                                      "post_p50_ms", "post_p99_ms")}
+                                      "post_p50_ms", "post_p99_ms", "generator_late_p99_ms")}
     figures.update({"p99_live_ms": steady["live"]["p99_ms"], "p99_replayed_ms": steady["replayed"]["p99_ms"],
                     "p99_from_due_ms": steady["from_due"]["p99_ms"], "rss_kb_per_socket": round((rss1 - rss0) / (rooms * per_room), 1),
                     "accepted": f"{steady['accepted']}/{steady['posts']}"})
@@ -524,6 +536,7 @@ async def run(ctx, cfg) -> dict:
             "p50_ms": stock["p50_ms"], "p99_ms": stock["p99_ms"], "max_ms": stock["max_ms"], "loss": stock["loss"],
             "deliveries_per_s": stock["deliveries_per_s"], "server_rss_mb": stock["server_rss_mb"],
             "server_cpu_pct": stock["server_cpu_pct"], "p99_live_ms": stock["live"]["p99_ms"],
+            "generator_late_p99_ms": stock["generator_late_p99_ms"],
             "note": "no replay: churned sockets lose what was sent while they were away"}
         ratios = {"p99_vs_stock_channels": report.ratio(steady["p99_ms"], stock["p99_ms"]),
                   "p99_live_vs_stock_channels": report.ratio(steady["live"]["p99_ms"], stock["live"]["p99_ms"]),
