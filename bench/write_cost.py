@@ -137,6 +137,17 @@ def instrument() -> None:
         return await group_send(self, group, message)
 
     layer_class.group_send = counted_group_send
+    group_send_many = getattr(layer_class, "group_send_many", None)
+    if group_send_many is not None:  # the events of one write on several streams: one publish, their bytes
+        async def counted_group_send_many(self, sends):
+            if len(sends) > 1:
+                size = sum(len(self.serialize(message)) for _group, message in sends)
+                with COUNT.lock:
+                    COUNT.publishes += 1
+                    COUNT.published_bytes += size
+            return await group_send_many(self, sends)
+
+        layer_class.group_send_many = counted_group_send_many
 
 
 # --- HTTP and sockets through the ASGI application -----------------------------------------------------------------

@@ -26,6 +26,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from live import metrics, streams, variants, wire
+from live.layers import BUNDLE
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +187,10 @@ class Hub:
                 self.layer_ok = True
                 await self._rejoin()
             backoff = 0.1
-            self.inbox.append(msg)
+            if msg.get("type") == BUNDLE:  # the events of one write on several streams (layers.group_send_many)
+                self.inbox.extend(msg["messages"])
+            else:
+                self.inbox.append(msg)
             self.arrived.set()
 
     async def _dispatch_loop(self) -> None:

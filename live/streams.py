@@ -20,6 +20,7 @@ commits (`append(..., known={"comment": comment})`): a later change has its own,
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -267,9 +268,10 @@ _together = _Together()
 @contextmanager
 def together():
     """The events `append`ed in this block go to the log in one statement when it ends (a message: its
-    conversation's event and each recipient's), instead of one statement each; each is pushed after the commit as
-    always. The returned events have their seq once the block has ended. Two events on one stream keep their order
-    (the second goes in a following statement). Nested blocks are one block."""
+    conversation's event and each recipient's), instead of one statement each, and are pushed together after the
+    commit (`publish_together`: one hand-off to the layer, one layer message per process). The returned events
+    have their seq once the block has ended. Two events on one stream keep their order (the second goes in a
+    following statement). Nested blocks are one block."""
     if _together.pending is not None:
         yield
         return
@@ -279,6 +281,7 @@ def together():
         pending = _together.pending
     finally:
         _together.pending = None
+    pushed: list[Event] = []
     with transaction.atomic(savepoint=False):
         while pending:
             keys, chunk = set(), []
@@ -292,7 +295,10 @@ def together():
             for event, (row, epoch) in zip(chunk, inserted, strict=True):
                 event.id, event.seq, event.created_at, event.epoch = row.id, row.seq, row.created_at, epoch
                 event._state.adding, event._state.db = False, row._state.db
-                _push_after_commit(event)
+            pushed.extend(chunk)
+    if pushed:  # one push for all: their renderings, then one hand-off to the layer (`publish_together`)
+        effects.after_commit(f"push of {', '.join(f'{e.stream}#{e.seq}' for e in pushed)}",
+                             functools.partial(publish_together, pushed), attempts=1)
 
 
 def append_together(keys: Iterable[str], kind: str, *, known: dict | None = None, **data) -> list[Event]:
@@ -431,36 +437,53 @@ def publish(event: Event) -> None:
     send_to_group(event.stream, msg)
 
 
+def publish_together(events: list[Event]) -> None:
+    """`publish` the events of one write on several streams (`together()`) in one hand-off to the layer, which
+    sends each process one message for all of those it follows (live/layers.py `group_send_many`)."""
+    if len(events) == 1:
+        publish(events[0])
+        return
+    sends = []
+    for event in events:
+        started = time.perf_counter()
+        msg = message(event, variants.wanted(event.stream))
+        metrics.published(event, started)
+        sends.append((event.stream, msg))
+    send_to_groups(sends)
+
+
 def send_to_group(key: str, msg: dict) -> None:
-    """Hand `msg` to the channel layer. In a server's worker thread (a view, a database_sync_to_async call) the
-    send is queued on the server's event loop and the request does not wait for it: under load, waiting for the
-    loop's turn was most of a comment POST's time (bench/, docs/performance.md). Elsewhere (commands, shells)
-    it is sent before returning."""
+    send_to_groups([(key, msg)])
+
+
+def send_to_groups(sends: list[tuple[str, dict]]) -> None:
+    """Hand each (stream, msg) to the channel layer. In a server's worker thread (a view, a database_sync_to_async
+    call) the send is queued on the server's event loop and the request does not wait for it: under load, waiting
+    for the loop's turn was most of a comment POST's time (bench/, docs/performance.md). Elsewhere (commands,
+    shells) it is sent before returning."""
     if not breaker.allows():
         metrics.layer_failed("skipped")
         return
     layer = get_channel_layer()
     loop = internals.server_loop()
     if loop is not None:
-        asyncio.run_coroutine_threadsafe(_send_async(layer, key, msg), loop)
+        asyncio.run_coroutine_threadsafe(_send_async(layer, sends), loop)
         return
+    async_to_sync(_send_async)(layer, sends)
+
+
+async def _send_async(layer, sends: list[tuple[str, dict]]) -> None:
     try:
-        async_to_sync(layer.group_send)(group_name(key), msg)
+        if len(sends) > 1 and hasattr(layer, "group_send_many"):
+            await layer.group_send_many([(group_name(key), msg) for key, msg in sends])
+        else:
+            for key, msg in sends:
+                await layer.group_send(group_name(key), msg)
     except Exception:
         breaker.failed()
         metrics.layer_failed()
-        logger.warning("channel layer unavailable; %s will be delivered by the sweep", key, exc_info=True)
-    else:
-        breaker.succeeded()
-
-
-async def _send_async(layer, key: str, msg: dict) -> None:
-    try:
-        await layer.group_send(group_name(key), msg)
-    except Exception:
-        breaker.failed()
-        metrics.layer_failed()
-        logger.warning("channel layer unavailable; %s will be delivered by the sweep", key, exc_info=True)
+        logger.warning("channel layer unavailable; %s will be delivered by the sweep",
+                       ", ".join(key for key, _msg in sends), exc_info=True)
     else:
         breaker.succeeded()
 

@@ -55,7 +55,7 @@ def test_events_appended_together_go_in_one_statement_in_order_and_are_pushed_af
     streams.append("debate.1", "test.kind")  # streams with a counter row already: the one-statement case
     streams.append("debate.2", "test.kind")
     streams.append("debate.3", "test.kind")
-    with mock.patch.object(streams, "publish") as publish:
+    with mock.patch.object(streams, "publish_together") as publish:
         with transaction.atomic():
             with django_assert_num_queries(1):
                 with streams.together():
@@ -64,7 +64,7 @@ def test_events_appended_together_go_in_one_statement_in_order_and_are_pushed_af
                     third = streams.append("debate.3", "test.third")
                     assert first.seq is None  # numbered when the block ends
             assert publish.call_count == 0
-        assert [call.args[0] for call in publish.call_args_list] == [first, second, third]
+        publish.assert_called_once_with([first, second, third])  # pushed together, after the commit
     assert [(first.seq, first.stream), (second.seq, second.stream), (third.seq, third.stream)] == [
         (2, "debate.2"), (2, "debate.1"), (2, "debate.3")]
     logged = list(Event.objects.filter(seq=2).order_by("id").values_list("stream", "kind", "data"))
@@ -83,7 +83,7 @@ def test_events_appended_together_on_one_stream_or_a_new_one_keep_their_order():
 
 
 def test_a_failing_block_appends_nothing():
-    with mock.patch.object(streams, "publish") as publish:
+    with mock.patch.object(streams, "publish_together") as publish:
         with pytest.raises(RuntimeError):
             with transaction.atomic():
                 with streams.together():

@@ -21,13 +21,14 @@ def pushes(monkeypatch):
     """{stream key: the variants rendered with some HTML} of what is handed to the channel layer in the block. In a
     transactional test, so that commits and their pushes happen as in production."""
     pushed: dict[str, set[str]] = {}
-    real = streams.send_to_group
+    real = streams.send_to_groups
 
-    def spy(key, msg):
-        pushed.setdefault(key, set()).update(name for name, frame in msg.get("frames", {}).items()
-                                             if '"html"' in frame)
-        real(key, msg)
+    def spy(sends):
+        for key, msg in sends:
+            pushed.setdefault(key, set()).update(name for name, frame in msg.get("frames", {}).items()
+                                                 if '"html"' in frame)
+        real(sends)
 
-    monkeypatch.setattr(streams, "send_to_group", spy)
+    monkeypatch.setattr(streams, "send_to_groups", spy)
     yield pushed
-    monkeypatch.setattr(streams, "send_to_group", real)
+    monkeypatch.setattr(streams, "send_to_groups", real)
