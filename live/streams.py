@@ -230,9 +230,12 @@ def _insert_events(items: list[tuple[str, str, dict]]) -> list[tuple[Event, str]
     return out
 
 
-def _push_after_commit(event: Event) -> None:
-    # Once: a push the layer missed is delivered by the sweep (publish never raises; a renderer might).
-    effects.after_commit(f"push of {event.stream}#{event.seq}", lambda: publish(event), attempts=1)
+def _push_after_commit(events: list[Event]) -> None:
+    """Push `events` (those of one write) once the transaction commits, in one push: their renderings, then one
+    hand-off to the layer (`publish_together`). Once: a push the layer missed is delivered by the sweep (publish
+    never raises; a renderer might)."""
+    effects.after_commit(f"push of {', '.join(f'{e.stream}#{e.seq}' for e in events)}",
+                         functools.partial(publish_together, events), attempts=1)
 
 
 def append(key: str, kind: str, *, known: dict | None = None, **data) -> Event:
@@ -254,7 +257,7 @@ def append(key: str, kind: str, *, known: dict | None = None, **data) -> Event:
     event.epoch = epoch
     if known:
         event.reads = dict(known)
-    _push_after_commit(event)
+    _push_after_commit([event])
     return event
 
 
@@ -296,15 +299,14 @@ def together():
                 event.id, event.seq, event.created_at, event.epoch = row.id, row.seq, row.created_at, epoch
                 event._state.adding, event._state.db = False, row._state.db
             pushed.extend(chunk)
-    if pushed:  # one push for all: their renderings, then one hand-off to the layer (`publish_together`)
-        effects.after_commit(f"push of {', '.join(f'{e.stream}#{e.seq}' for e in pushed)}",
-                             functools.partial(publish_together, pushed), attempts=1)
+    if pushed:
+        _push_after_commit(pushed)
 
 
 def append_together(keys: Iterable[str], kind: str, *, known: dict | None = None, **data) -> list[Event]:
     """One change told on several streams (a meeting's phones, screen and console): `append` to each, in one
     statement for all of them, and their renderings share what they read (`Rendering.once`, seeded with `known`),
-    so the data they have in common is loaded once."""
+    so the data they have in common is loaded once; pushed together after the commit, as `together()`'s."""
     keys = list(keys)
     for key in keys:
         assert STREAM_KEY_RE.match(key), key
@@ -315,8 +317,9 @@ def append_together(keys: Iterable[str], kind: str, *, known: dict | None = None
     for event, epoch in inserted:
         event.epoch = epoch
         event.reads = reads
-        _push_after_commit(event)
         events.append(event)
+    if events:
+        _push_after_commit(events)
     return events
 
 
@@ -437,22 +440,34 @@ def publish(event: Event) -> None:
     send_to_group(event.stream, msg)
 
 
+class _Handoff(threading.local):
+    sends: list[tuple[str, dict]] | None = None  # what send_to_group collects within publish_together
+
+
+_handoff = _Handoff()
+
+
 def publish_together(events: list[Event]) -> None:
-    """`publish` the events of one write on several streams (`together()`) in one hand-off to the layer, which
-    sends each process one message for all of those it follows (live/layers.py `group_send_many`)."""
+    """`publish` the events of one write on several streams (`together()`, `append_together()`) in one hand-off
+    to the layer, which sends each process one message for all of those it follows (live/layers.py
+    `group_send_many`). Each goes through `publish`, whose sends are collected meanwhile."""
     if len(events) == 1:
         publish(events[0])
         return
-    sends = []
-    for event in events:
-        started = time.perf_counter()
-        msg = message(event, variants.wanted(event.stream))
-        metrics.published(event, started)
-        sends.append((event.stream, msg))
-    send_to_groups(sends)
+    _handoff.sends = []
+    try:
+        for event in events:
+            publish(event)
+    finally:
+        sends, _handoff.sends = _handoff.sends, None
+        if sends:
+            send_to_groups(sends)
 
 
 def send_to_group(key: str, msg: dict) -> None:
+    if _handoff.sends is not None:  # within publish_together: sent with the others
+        _handoff.sends.append((key, msg))
+        return
     send_to_groups([(key, msg)])
 
 

@@ -73,6 +73,20 @@ def test_events_appended_together_go_in_one_statement_in_order_and_are_pushed_af
     assert all(event.epoch == streams.cursor(event.stream).epoch for event in (first, second, third))
 
 
+def test_a_change_told_on_several_streams_is_one_push_handed_to_the_layer_in_order(monkeypatch):
+    """append_together (a meeting change on phones, screen and console) is pushed as together() is: one push after
+    the commit, one hand-off to the layer (its group_send_many), in the order of the streams given."""
+    handed = []
+    monkeypatch.setattr(streams, "send_to_groups",
+                        lambda sends: handed.append([(key, msg["seq"]) for key, msg in sends]))
+    with transaction.atomic():
+        streams.append_together(["meeting.1.screen", "meeting.1", "meeting.1.console"], "test.kind")
+        assert handed == []  # after the commit
+    assert handed == [[("meeting.1.screen", 1), ("meeting.1", 1), ("meeting.1.console", 1)]]
+    streams.append("meeting.1", "test.kind")
+    assert handed[-1] == [("meeting.1", 2)]
+
+
 def test_events_appended_together_on_one_stream_or_a_new_one_keep_their_order():
     with streams.together():
         streams.append("debate.1", "test.kind", n=1)  # a new stream: its counter row is created
