@@ -45,6 +45,23 @@ def wait_until_blocked_on_a_lock(pid: int, timeout=10) -> None:
             time.sleep(0.01)
 
 
+def wait_database_quiet(timeout=10) -> None:
+    """Return once no other connection to this test database is running a statement or sits in a transaction, for
+    two reads in a row: a server still answering a closed page's last requests (a read receipt, a socket's goodbye)
+    would otherwise deadlock with the TRUNCATE of a transactional test's teardown. PostgreSQL only; bounded."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    deadline, quiet = time.monotonic() + timeout, 0
+    with connection.cursor() as cursor:
+        while quiet < 2 and time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'")
+            quiet = quiet + 1 if cursor.fetchone()[0] == 0 else 0
+            time.sleep(0.05)
+
+
 def session_cookie(user) -> str:
     client = Client()
     client.force_login(user)

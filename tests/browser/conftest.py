@@ -70,6 +70,8 @@ def open_page(daphne_server, browser, request):
                 except Exception:
                     pass
         context.close()
+    if contexts:
+        helpers.wait_database_quiet()  # the pages' last requests answered before the test's data is flushed
 
 
 def wait_live(page, timeout=10000):
