@@ -199,14 +199,16 @@ def _patch() -> None:
 
     send_async = streams._send_async
 
-    async def traced_send_async(layer, key, msg):
+    async def traced_send_async(layer, *args):
         t = now()
         try:
-            return await send_async(layer, key, msg)
+            return await send_async(layer, *args)
         finally:
-            m = marker_of(msg.get("frames") or {})
-            if m is not None:
-                rec("sent", m=m, t=t, end=now(), seq=msg.get("seq"))
+            sends = args[0] if len(args) == 1 else [tuple(args)]  # [(key, msg)], or (key, msg) before 50c96e3
+            for _key, msg in sends:
+                m = marker_of(msg.get("frames") or {})
+                if m is not None:
+                    rec("sent", m=m, t=t, end=now(), seq=msg.get("seq"))
 
     streams._send_async = traced_send_async
 
