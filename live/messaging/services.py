@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from live import ratelimit, streams
 from live.accounts.models import erased_name_stored
-from live.database import columns, from_db
+from live.database import columns, from_db, insert
 from live.messaging.models import Block, Conversation, Message, Participant, Preference
 from live.text import clean_user_text, plain_text, render_markdown_lite, replace_mentions
 
@@ -337,8 +337,11 @@ def _lock_for_writing(conversation_id: int, author) -> tuple[Participant, list[P
     (author, client_id). The participants are read after the lock, with what the message's write and pushes
     need: their user and notification preferences, whether they blocked the author, whether they had anything
     unread (`had_unread`: a new burst notifies them; an author who had is marked read by writing)."""
-    if not Conversation.objects.filter(pk=conversation_id).update(last_message_at=timezone.now()):
-        raise Conversation.DoesNotExist
+    with connection.cursor() as cursor:  # written out, as the participants' read: the ORM's update cost more CPU
+        cursor.execute(f"UPDATE {Conversation._meta.db_table} SET last_message_at = %s WHERE id = %s",
+                       [connection.ops.adapt_datetimefield_value(timezone.now()), conversation_id])
+        if not cursor.rowcount:
+            raise Conversation.DoesNotExist
     people = _participants_for_writing(conversation_id, author.pk)
     me = next((p for p in people if p.user_id == author.pk), None)
     if me is None:
@@ -361,8 +364,8 @@ def _post(*, me: Participant, recipients: list[Participant], author, body: str, 
     from live.notifications import services as notifications
 
     conversation = me.conversation
-    message = Message.objects.create(conversation=conversation, author=author, body=body,
-                                     body_html=render_markdown_lite(body), client_id=client_id)
+    message = insert(Message(conversation=conversation, author=author, body=body,
+                             body_html=render_markdown_lite(body), client_id=client_id))
     blockers = [p.user_id for p in recipients if p.blocks_author]
     # A new message is the conversation's latest, seen by nobody yet.
     reads = {"posted": (message, (message, []), [p.user for p in [me, *recipients]], blockers)}
