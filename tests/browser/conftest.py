@@ -75,8 +75,12 @@ def open_page(daphne_server, browser, request):
 
 
 def wait_live(page, timeout=10000):
-    """Wait until the page's socket is open and every stream it follows is subscribed."""
+    """Wait until the page's socket is open and the server has answered its resume (live.js `Live.ready()`, or no
+    stream left to follow): from then on its `data-live-write` forms go over the socket. `data-live="connected"`
+    alone is set as the socket opens, before the resume is answered: a form sent in that gap posts over HTTP."""
     page.wait_for_selector("html[data-live='connected']", state="attached", timeout=timeout)
+    page.wait_for_function("() => window.Live.ready() || !Object.keys(window.agoraLive.state).length",
+                           timeout=timeout)
 
 
 def go_offline(page):

@@ -96,6 +96,9 @@ def test_alice_replies_with_the_keyboard_alone(open_page, alice, bob, debate):
     tab_to(page, "form.reply-form button[type=submit]")
     page.keyboard.press("Enter")
     expect(page.locator("article.comment .replies").first).to_contain_text("avant 10 h")
+    # The room's copy of the reply can come before the answer that closes the panel: wait for what she sees.
+    expect(page.locator("form.reply-form")).to_have_count(0)
+    expect(page.locator("article.comment .comment-actions .action-link:focus")).to_have_count(1)
     assert_visible_focus(page)  # the panel closed and gave the focus back to the comment's actions
 
 

@@ -24,12 +24,6 @@ def posts_of(page) -> list[str]:
     return posts
 
 
-def wait_writable(page):
-    """The page's socket is open and has answered its resume: live.js sends writes over it from now on."""
-    wait_live(page)
-    page.wait_for_function("() => window.Live && window.Live.ready()")
-
-
 def guest_joins(open_page, meeting, nickname):
     phone = open_page(None, "/meetings/join/", viewport=PHONE)
     phone.fill("#join-code", meeting.join_code)
@@ -48,7 +42,7 @@ def test_taps_and_a_word_answer_go_over_the_socket_and_reach_the_screen(open_pag
     phones = [open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE), guest_joins(open_page, meeting,
                                                                                                 "Gaston")]
     for page in (screen, *phones):
-        wait_writable(page)
+        wait_live(page)
     posts = [posts_of(phone) for phone in phones]
 
     phones[0].locator("#reaction-form button[value=clap]").click()
@@ -86,7 +80,7 @@ def test_with_the_socket_closed_a_tap_posts_over_http(open_page, fiona, alice):
     screen = open_page(None, f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/", viewport=PROJECTOR)
     phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
     for page in (screen, phone):
-        wait_writable(page)
+        wait_live(page)
     posts = posts_of(phone)
     go_offline(phone)
     phone.locator("#reaction-form button[value=think]").click()
@@ -102,7 +96,7 @@ def test_an_answer_left_unanswered_is_said_in_the_form_and_not_sent_again(open_p
     poll = off_loop(lambda: services.open_poll(actor=fiona, poll=services.create_poll(
         actor=fiona, meeting=meeting, question="En un mot, le quartier idéal ?", kind="words")))
     phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
-    wait_writable(phone)
+    wait_live(phone)
     posts = posts_of(phone)
     phone.evaluate("""() => window.addEventListener("htmx:wsBeforeMessage", (evt) => {
         if (evt.detail.message.indexOf('"type":"written"') >= 0) { evt.stopPropagation(); evt.preventDefault(); }
