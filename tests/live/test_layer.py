@@ -1,5 +1,6 @@
 """The channel layer's group_send (live/layers.py): what channels-redis' own does, in two round trips."""
 
+import asyncio
 from unittest import mock
 
 import pytest
@@ -31,6 +32,39 @@ async def test_every_member_of_the_group_gets_the_message_and_nobody_else(ours):
             assert [(await layer.receive(channel))["seq"] for _ in range(2)] == [1, 2]
         await layer.group_send("live.debate.2", {"type": "live.event", "seq": 9})
         assert (await layer.receive(outsider))["seq"] == 9
+    await layer.flush()
+
+
+@pytest.mark.parametrize("ours", [True, False])
+async def test_several_groups_at_once_each_channel_gets_one_message_with_what_it_follows_in_order(ours):
+    """group_send_many (a write's events on several streams): a channel in several of the groups gets them in one
+    bundle, in the order given; a channel in one gets that message alone; one in none gets nothing."""
+    from live.layers import BUNDLE
+
+    layer = make_layer()
+    with mock.patch.dict(internals.STATUS, {"layer_group_send": None if ours else "off"}):
+        both, conversation_only, user_only, outsider = [await layer.new_channel() for _ in range(4)]
+        for channel in (both, conversation_only):
+            await layer.group_add("live.conversation.1", channel)
+        for channel in (both, user_only):
+            await layer.group_add("live.user.2", channel)
+        await layer.group_add("live.debate.3", outsider)
+        first, second = {"type": "live.event", "stream": "conversation.1"}, {"type": "live.event", "stream": "user.2"}
+        await layer.group_send_many([("live.conversation.1", first), ("live.user.2", second)])
+        if ours:
+            got = await layer.receive(both)
+            assert got["type"] == BUNDLE
+            assert [m["stream"] for m in got["messages"]] == ["conversation.1", "user.2"]
+        else:  # channels-redis' own group_send, one message per group
+            assert [(await layer.receive(both))["stream"] for _ in range(2)] == ["conversation.1", "user.2"]
+        assert (await layer.receive(conversation_only))["stream"] == "conversation.1"
+        assert (await layer.receive(user_only))["stream"] == "user.2"
+        await layer.group_send("live.debate.3", {"type": "live.event", "stream": "debate.3"})
+        assert (await layer.receive(outsider))["stream"] == "debate.3"  # nothing of the others before it
+        for channel in (both, conversation_only, user_only):
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.2):
+                    await layer.receive(channel)
     await layer.flush()
 
 
