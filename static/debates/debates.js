@@ -132,10 +132,21 @@
     if (panel) { closePanel(panel); return; }
     form.reset();
   }
+  // Over HTTP as over the socket: what the person typed while the post was on its way stays in the form.
+  function bodyOf(form) {
+    var field = form.querySelector("textarea");
+    return field ? field.value : "";
+  }
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (form && form.classList && form.classList.contains("comment-form")) form.sentBody = bodyOf(form);
+  });
   document.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;
     if (!form || !form.classList || !form.classList.contains("comment-form")) return;
-    if (evt.detail.successful && evt.detail.xhr.status === 204) commentWritten(form);
+    if (evt.detail.successful && evt.detail.xhr.status === 204) {
+      commentWritten(form, form.sentBody !== undefined && bodyOf(form) !== form.sentBody);
+    }
   });
 
   // A vote went over the socket: the score comes with the push, like everyone's; the pressed button is the voter's

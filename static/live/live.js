@@ -456,6 +456,15 @@
     }
   }
 
+  function freshKey() {  // a version 4 UUID: every form's key takes it (messages' is a UUID field)
+    if (window.crypto.randomUUID) return window.crypto.randomUUID();
+    var b = new Uint8Array(16);
+    window.crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
   // A sending asked for while the form was busy, made now that it is answered (through the submit event, so over
   // the socket or HTTP as any other).
   function postNext(form, submitter) {
@@ -501,10 +510,16 @@
       form.removeAttribute("aria-busy");
       form.liveSent = form.liveNext = null;  // refused: what was typed since stays in the form, beside the reason
       if (failure.kind === "unanswered" || failure.kind === "offline") {
-        // Sent again over HTTP only when the form carries its idempotency key: the server then writes it once.
-        // Anything else may or may not have happened: say so (a lost reaction tap is not worth a message).
-        if (form.elements.namedItem(form.getAttribute("data-live-key") || "client_id")) postOverHttp(form, submitter);
+        // Sent again over HTTP only when the form carries its idempotency key and still holds what was sent (the
+        // next comment typed meanwhile must not go under the first one's key): the server then writes it once.
+        // Anything else may or may not have happened: say so, what was typed stays (a lost tap is not worth it).
+        var keyed = form.elements.namedItem(form.getAttribute("data-live-key") || "client_id");
+        var same = many || JSON.stringify(fieldsOf(form)) === sent;
+        if (keyed && same) postOverHttp(form, submitter);
         else {
+          // What the form holds now is another write: it gets a key of its own (under the first one's, the server
+          // would take it for the first and write nothing).
+          if (keyed && keyed.value) keyed.value = freshKey();
           if (!many) showRefusal(form, { kind: "unanswered",
                                          message: document.body.getAttribute("data-msg-unanswered") || "" });
           fire(form, "live:unanswered", { action: action });

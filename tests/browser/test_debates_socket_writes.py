@@ -140,3 +140,52 @@ def test_the_next_comment_typed_before_the_first_is_answered_is_kept_and_sent(op
     expect(page.locator("article.comment")).to_have_count(2)
     assert list(Comment.objects.filter(author=alice).values_list("body", flat=True).order_by("pk")) == [
         "Premier : des arbres.", "Second : des bancs."]
+
+
+def test_an_unanswered_comment_is_not_sent_again_under_the_next_ones_text(open_page, alice, fiona):
+    """The socket drops before answering the first comment while the next one is typed: the fallback post would send
+    the form as it is now, the next text under the first one's key (one of the two lost). The form is not posted;
+    the person is told there was no answer and keeps what they typed; sent again, it is written as a new comment."""
+    debate = off_loop(lambda: make_debate(fiona))
+    page = open_page(alice, f"{debate.get_absolute_url()}?sort=oldest", locale="en-US")
+    state = {"drop": True, "held": 0, "ws": None}
+
+    def route(ws):
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: server.send(message))
+
+        def from_server(message):
+            if state["drop"] and '"written"' in str(message):
+                state["held"] += 1  # the answer to the writer, lost
+            else:
+                ws.send(message)
+        server.on_message(from_server)
+        state["ws"] = ws
+
+    page.route_web_socket("**/ws/**", route)
+    page.reload()
+    wait_live(page)
+    posts = posts_of(page)
+    body, submit = page.locator("#comment-body"), page.locator("#comment-form button[type=submit]")
+
+    body.fill("Premier : des arbres.")
+    submit.click()
+    expect(page.locator("article.comment", has_text="Premier : des arbres.")).to_be_visible()
+    deadline = time.monotonic() + 10
+    while not state["held"] and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert state["held"], "the socket's answer never came"
+    body.fill("Second : des bancs.")
+    state["drop"] = False
+    state["ws"].close(code=1011)  # the socket drops, the first write unanswered
+    expect(page.locator('#comment-form-errors [data-refusal="unanswered"]')).to_be_visible()
+    expect(body).to_have_value("Second : des bancs.")
+    assert not [url for url in posts if "/comments/" in url], posts  # nothing posted under the first one's key
+    assert Comment.objects.filter(author=alice).count() == 1
+
+    wait_live(page)  # back
+    submit.click()
+    expect(page.locator("article.comment", has_text="Second : des bancs.")).to_be_visible()
+    expect(body).to_have_value("")
+    assert list(Comment.objects.filter(author=alice).values_list("body", flat=True).order_by("pk")) == [
+        "Premier : des arbres.", "Second : des bancs."]
