@@ -484,7 +484,10 @@ def send_to_groups(sends: list[tuple[str, dict]]) -> None:
     if loop is not None:
         asyncio.run_coroutine_threadsafe(_send_async(layer, sends), loop)
         return
-    async_to_sync(_send_async)(layer, sends)
+    try:
+        async_to_sync(_send_async)(layer, sends)
+    except Exception:  # not even handed to the layer (a thread running an event loop of its own): publish never raises
+        _send_failed(sends)
 
 
 async def _send_async(layer, sends: list[tuple[str, dict]]) -> None:
@@ -495,12 +498,16 @@ async def _send_async(layer, sends: list[tuple[str, dict]]) -> None:
             for key, msg in sends:
                 await layer.group_send(group_name(key), msg)
     except Exception:
-        breaker.failed()
-        metrics.layer_failed()
-        logger.warning("channel layer unavailable; %s will be delivered by the sweep",
-                       ", ".join(key for key, _msg in sends), exc_info=True)
+        _send_failed(sends)
     else:
         breaker.succeeded()
+
+
+def _send_failed(sends: list[tuple[str, dict]]) -> None:
+    breaker.failed()
+    metrics.layer_failed()
+    logger.warning("channel layer unavailable; %s will be delivered by the sweep",
+                   ", ".join(key for key, _msg in sends), exc_info=True)
 
 
 def broadcast(key: str, html: str | dict[str, str]) -> None:

@@ -18,7 +18,9 @@ Replays (a resuming socket, a hub filling a gap, the sweep) always render every 
 A process keeps what it read of a stream's marks for READ_SECONDS (`wanted`): the stream's writes within that time
 ask Redis nothing (a comment asked twice: its stream, and the debate list's count), and this process's own marks
 update what it keeps at once. Another process's new mark is seen up to READ_SECONDS late, which is the late mark
-above: a render in that process's hub, never an event.
+above: a render in that process's hub, never an event. An answer of "nobody follows" is not kept: an ephemeral frame
+skipped on its word (the debate list's comment count, `debates.streams.comment_count_changed`) has no log to be
+rendered from, so a page opened meanwhile in another process would miss it.
 
 With a cache that is not Redis (development, one process), the marks live in this process.
 LIVE_RENDER_FOLLOWED_ONLY = False renders every variant of every event, as before.
@@ -143,6 +145,9 @@ def _read_marks(key: str, backend, client) -> dict[str, float]:
         kept = _read.get(key)
         if kept is not None and kept[0] > read_at:  # read again meanwhile, by another thread
             return kept[1]
+        if not fields:  # "nobody follows" is not kept: a frame skipped on its word would be lost (module docstring)
+            _read.pop(key, None)
+            return fields
         _read[key] = (read_at, fields)
         _read.move_to_end(key)
         while len(_read) > READ_STREAMS:

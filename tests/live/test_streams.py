@@ -1,5 +1,6 @@
 """The stream log: gap-free seq in commit order, publish only after commit, replay and retention."""
 
+import asyncio
 import threading
 from datetime import timedelta
 from unittest import mock
@@ -186,6 +187,21 @@ def test_a_failing_channel_layer_does_not_fail_the_write():
         with transaction.atomic():
             streams.append("debate.1", "test.kind")
     assert Event.objects.filter(stream="debate.1").count() == 1
+    assert not streams.breaker.allows()
+    streams.breaker.succeeded()
+
+
+def test_a_publish_from_a_thread_running_its_own_event_loop_does_not_raise():
+    """publish never raises: from a thread whose own event loop runs (Playwright's, a notebook's), the layer cannot
+    be called synchronously; the push is left to the sweep, as when the layer is down."""
+    event = streams.append("debate.1", "test.kind")
+    streams.breaker.succeeded()
+
+    async def from_a_loop():
+        streams.publish(event)
+        streams.publish_together([event, event])
+
+    asyncio.run(from_a_loop())
     assert not streams.breaker.allows()
     streams.breaker.succeeded()
 
