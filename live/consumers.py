@@ -58,6 +58,16 @@ def in_write_pool(fn):
     return database_sync_to_async(fn, thread_sensitive=False, executor=_write_pool[0])
 
 
+def write_id(text_data: str) -> str | None:
+    """The id of a `write` frame (what `on_write` would answer with), or None for any other or unusable frame."""
+    try:
+        data = json.loads(text_data)
+    except (ValueError, RecursionError):
+        return None
+    ident = data.get("id") if isinstance(data, dict) and data.get("type") == "write" else None
+    return ident if isinstance(ident, str) and 0 < len(ident) <= 64 and storable(ident) else None
+
+
 class Subscription:
     __slots__ = ("key", "audience", "last", "catching_up", "buffer", "silent")
 
@@ -137,7 +147,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         session = self.scope.get("session")
         self.session_id = session_hash(getattr(session, "session_key", None))
         self.viewer = streams.Viewer(user=self.user, session=session, lang=language_of(self.scope))
-        self.bucket = ratelimit.TokenBucket(rate=10, burst=40)
+        self.bucket = ratelimit.TokenBucket(rate=settings.LIVE_SOCKET_FRAMES_PER_SECOND,
+                                            burst=settings.LIVE_SOCKET_FRAMES_BURST)
         self.actor = socket_writes.Actor.from_scope(self.scope, lang=self.viewer.lang)
         self.writes: set[asyncio.Task] = set()  # writes in flight
         self.signer = None  # what signs this socket's session in (selectors.session_signer), read at its first write
@@ -212,12 +223,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                                   "detail": f"Frames are limited to {settings.LIVE_MAX_FRAME_BYTES} bytes."})
             return await self.close(code=Close.TOO_BIG)
         if not self.bucket.take():
-            await self.send_json({"type": "error", "code": "rate_limited", "detail": "Too many frames.",
-                                  "retry_after": 1})
-            self.bad_frames += 1
-            if self.bad_frames > settings.LIVE_MAX_BAD_FRAMES:
-                await self.close(code=Close.RATE_LIMITED)
-            return
+            return await self.too_many_frames(text_data)
         try:
             data = json.loads(text_data)
         except (ValueError, RecursionError):
@@ -238,6 +244,21 @@ class LiveConsumer(AsyncWebsocketConsumer):
         except DatabaseError:  # PostgreSQL is down or restarting: the page reconnects with backoff and resumes
             logger.warning("database unavailable during a %s frame", kind, exc_info=True)
             await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
+
+    async def too_many_frames(self, text_data: str):
+        """Over the socket's frame budget (LIVE_SOCKET_FRAMES_PER_SECOND): the frame is not handled. A `write` is
+        refused with its id, as when too many are in flight, so that its form says "wait a second" at once instead
+        of waiting for an answer that never comes (live.js then sends a keyed form again over HTTP, 8 s later); any
+        other frame gets an error. Either counts as a bad frame: a socket that keeps flooding is closed."""
+        ident = write_id(text_data)
+        if ident is not None:
+            await self.send_json({**socket_writes.busy(self.viewer.lang), "id": ident})
+        else:
+            await self.send_json({"type": "error", "code": "rate_limited", "detail": "Too many frames.",
+                                  "retry_after": 1})
+        self.bad_frames += 1
+        if self.bad_frames > settings.LIVE_MAX_BAD_FRAMES:
+            await self.close(code=Close.RATE_LIMITED)
 
     async def bad(self, code: str, detail: str, close: int = Close.POLICY):
         self.bad_frames += 1

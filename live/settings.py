@@ -308,6 +308,9 @@ LIVE_SWEEP_SECONDS = env_float("LIVE_SWEEP_SECONDS", 2)
 LIVE_MAX_FRAME_BYTES = env_int("LIVE_MAX_FRAME_BYTES", 64 * 1024)
 LIVE_MAX_STREAMS_PER_SOCKET = env_int("LIVE_MAX_STREAMS_PER_SOCKET", 32)
 LIVE_MAX_BAD_FRAMES = env_int("LIVE_MAX_BAD_FRAMES", 5)
+# Frames one socket may send (writes, typing, pings, resumes): this many per second on average, this many at once.
+LIVE_SOCKET_FRAMES_PER_SECOND = env_float("LIVE_SOCKET_FRAMES_PER_SECOND", 10)
+LIVE_SOCKET_FRAMES_BURST = env_int("LIVE_SOCKET_FRAMES_BURST", 40)
 # Socket `write` frames one socket may have running at once (live/socket_writes.py); one more is refused
 # (rate_limited, retry after 1 s) instead of queueing threads behind a flooding page.
 LIVE_MAX_WRITES_IN_FLIGHT = env_int("LIVE_MAX_WRITES_IN_FLIGHT", 8)

@@ -225,6 +225,20 @@ async def test_comments_past_the_rate_limit_are_refused_with_when_to_retry(alice
     await ws.disconnect()
 
 
+async def test_a_write_past_the_sockets_frame_budget_is_refused_with_its_id(alice, fiona, settings):
+    """The socket's frame budget refuses the write before it is read: the page still gets an answer for that write
+    (its form says when to retry) instead of waiting for one that never comes; nothing is written."""
+    settings.LIVE_SOCKET_FRAMES_PER_SECOND, settings.LIVE_SOCKET_FRAMES_BURST = 0.01, 2
+    debate = await sync_to_async(make_debate)(fiona)
+    ws = await follow(alice, debate)  # its resume took one frame of the two
+    await ws.send_json_to({"type": "ping"})  # the second
+    answer = await write(ws, "debates.comment", comment_data(debate, "Trop vite"), id="over")
+    assert answer["type"] == "refused" and answer["kind"] == "rate_limited" and answer["retry_after"] >= 1
+    assert answer["message"]
+    assert not await sync_to_async(Comment.objects.exists)()
+    await ws.disconnect()
+
+
 async def test_a_blocked_persons_socket_writes_nothing(alice, bob, fiona):
     """Blocked behind the services' back (no control event reaches the socket): the write's session check finds
     it, and the socket ends without writing."""
