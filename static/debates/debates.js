@@ -108,23 +108,18 @@
   // socket did not answer) is recognized and not doubled. A form that came through a push has none yet: it gets one
   // as it is sent, whichever way it goes (on the window, captured: before htmx's and live.js's listeners read the
   // form); each success gets a fresh one for the next comment.
-  function newClientId() {
-    var bytes = new Uint8Array(12);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-  }
   window.addEventListener("submit", function (evt) {
     var form = evt.target;
     if (!form || !form.classList || !form.classList.contains("comment-form")) return;
     var input = form.querySelector('input[name="client_id"]');
-    if (input && !input.value) input.value = newClientId();
+    if (input && !input.value) input.value = window.Live.freshKey();
   }, true);
 
   // A comment, reply or edit went through (htmx's 204, or the socket's `written`): the push shows it; the form is
   // emptied, or its panel closed, unless the person has typed the next one meanwhile (`keep`: live.js left it).
   function commentWritten(form, keep) {
     var input = form.querySelector('input[name="client_id"]');
-    if (input) input.value = newClientId();
+    if (input) input.value = window.Live.freshKey();
     var errors = document.getElementById(form.id + "-errors");
     if (errors) errors.textContent = "";
     if (keep) return;

@@ -531,7 +531,8 @@
     });
   }, true);
 
-  window.Live = { write: write, ready: function () { return !!socket && ready; } };
+  // `freshKey`: the one generator of the client keys that forms carry (a comment's, a contribution's, a message's).
+  window.Live = { write: write, ready: function () { return !!socket && ready; }, freshKey: freshKey };
 
   // Small helpers for feature scripts (typing indicators, presence).
   window.agoraLive = {

@@ -24,16 +24,11 @@
    politely), and a contribution form gets a fresh client id (the same id again is the same contribution). */
 (function () {
   "use strict";
-  function freshId() {
-    var bytes = new Uint8Array(12);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-  }
   document.addEventListener("live:written", function (evt) {
     var form = evt.target, result = evt.detail && evt.detail.result;
     if (!form || !form.querySelector) return;
     var clientId = form.querySelector('input[name="client_id"]');
-    if (clientId) clientId.value = freshId();
+    if (clientId) clientId.value = window.Live.freshKey();
     var said = form.querySelector("[data-written-said]");
     if (said && result && result.message) {
       said.textContent = result.message;

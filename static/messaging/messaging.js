@@ -14,14 +14,6 @@
     catch (e) { return ""; }
   }
 
-  function newClientId() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
-    var b = new Uint8Array(16);
-    window.crypto.getRandomValues(b);
-    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
-  }
 
   // --- inbox order -------------------------------------------------------------------------------------------
   function sortInbox() {
@@ -144,7 +136,7 @@
     function sent() {
       setPending(false);
       if (textarea.value === sentBody) textarea.value = "";
-      clientId.value = newClientId();
+      clientId.value = window.Live.freshKey();
       lastTyping = 0;
       saveDraft();
       markRead();
