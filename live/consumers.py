@@ -394,7 +394,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         kind = streams.stream_type(key)
         if kind is None or kind.typing is None:
             raise ValidationError("typing is not available on this stream.")
-        if not ratelimit.hit_async_local(f"typing:{id(self)}:{key}", per_seconds=2):
+        # One frame per 2 s of each purpose: a presence heartbeat ({presence}) does not use up the "is writing…"
+        # frame that follows it, nor the other way round.
+        purpose = "presence" if "presence" in data else "typing"
+        if not ratelimit.hit_async_local(f"typing:{id(self)}:{key}:{purpose}", per_seconds=2):
             return  # throttled silently: typing indicators are best effort
         if not await self.session_still_valid():
             return

@@ -257,9 +257,9 @@
   });
 
   // --- presence and typing ---------------------------------------------------------------------------------------
-  // The server takes one typing/presence frame per stream every 2 s and silently drops the others: space them,
-  // keeping only the latest waiting frame.
-  // 3 s rather than 2: the server's clock starts when it handles a frame, which can be later than we sent it.
+  // The server takes one "is writing…" frame per stream every 2 s and silently drops the others: space them,
+  // keeping only the latest waiting frame (3 s rather than 2: the server's clock starts when it handles a frame,
+  // which can be later than we sent it). Presence heartbeats have a throttle of their own there and go at once.
   var SPACING = 3000;
   var lastSent = 0, waiting = null, waitTimer = null;
   function sendFrame(extra) {
@@ -284,12 +284,8 @@
   var heartbeat = null;
   function beat(leaving) {
     var extra = { presence: tab };
-    if (leaving) {
-      extra.leaving = true;
-      if (window.agoraLive && stream) window.agoraLive.typing(stream, extra);  // last words: no waiting
-      return;
-    }
-    sendFrame(extra);
+    if (leaving) extra.leaving = true;
+    if (window.agoraLive && stream) window.agoraLive.typing(stream, extra);  // every 20 s, and last words
   }
   document.addEventListener("htmx:wsOpen", function () {
     // live.js has just sent its resume (its listener runs first); the server handles frames in order.

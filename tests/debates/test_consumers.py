@@ -124,6 +124,24 @@ async def test_typing_shows_who_is_writing_to_the_others(alice, bob, fiona):
     await ws_bob.disconnect()
 
 
+async def test_a_presence_heartbeat_does_not_use_up_the_typing_frame_that_follows(alice, bob, fiona):
+    """The page's first heartbeat goes right after its resume; "is writing…" a moment later still shows."""
+    debate = await sync_to_async(make_debate)(fiona)
+    root = await sync_to_async(services.post_comment)(author=alice, debate=debate, body="Racine")
+    ws_alice, _ = await follow(alice, debate)
+    ws_bob, _ = await follow(bob, debate)
+    await ws_bob.send_json_to({"type": "typing", "stream": debate.stream_key, "presence": "tabbobbbbbbb"})
+    await ws_bob.send_json_to({"type": "typing", "stream": debate.stream_key, "comment": root.pk})
+    frame, _ = await receive_until(ws_alice, lambda f: f["type"] == "ephemeral" and "typing-" in f["html"])
+    assert "bob is writing…" in frame["html"]
+    await ws_bob.send_json_to({"type": "typing", "stream": debate.stream_key, "comment": root.pk})  # within 2 s
+    await ws_bob.send_json_to({"type": "ping"})
+    await receive_until(ws_bob, lambda f: f["type"] == "pong")
+    assert await ws_alice.receive_nothing(timeout=0.3)  # the same purpose again: dropped
+    await ws_alice.disconnect()
+    await ws_bob.disconnect()
+
+
 async def test_typing_on_a_closed_debate_or_an_unknown_comment_shows_nothing(alice, bob):
     debate = await sync_to_async(make_debate)(alice)
     ws_alice, _ = await follow(alice, debate)
