@@ -18,6 +18,9 @@ counts every (follower, accepted comment of its debate) pair, churned sockets in
 Baseline: the same shape (rooms x followers, posts/s, the same churn) against stock Channels with one group per
 room (`bench/baselines/stock_channels.py`, `/ws/<room>/`, `POST /post?room=`); stock has no replay, so its churned
 sockets lose what was sent while they were away: its loss is reported, not compared.
+
+`BENCH_S2_QUICK=1` (development runs, with BENCH_RESULTS and usually BENCH_TRACE): the socket writes' steady run
+alone, without the HTTP writes, the lower rates and the stock baseline.
 """
 
 from __future__ import annotations
@@ -414,6 +417,9 @@ async def run(ctx, cfg) -> dict:
     # sends a comment form when the page's socket is open; "http": the form's POST, as without JavaScript or htmx
     # with the socket down.
     transports = list(cfg.get("s2_writes", ["socket", "http"]))
+    quick = os.environ.get("BENCH_S2_QUICK") == "1"
+    if quick:
+        transports, lower = transports[:1], []
     compared: dict[str, dict] = {}
     capacity = len(transports) * (warmup + count) + sum(int(rooms * r * seconds / 2) for r in lower) + 10
     seeded = ctx.seed("s2_rooms.seed_rooms", {"rooms": rooms, "writers": writers})
@@ -492,8 +498,10 @@ async def run(ctx, cfg) -> dict:
 
     # The same shape on stock Channels: a group per room, the same churn (no replay there).
     stock = None
-    base = scenarios.StockTarget(ctx, frame_bytes).start()
+    base = scenarios.StockTarget(ctx, frame_bytes).start() if not quick else None
     try:
+        if base is None:
+            raise RuntimeError("BENCH_S2_QUICK: no stock baseline")
         bserver = base.servers[0]
         bpool = MultiStreamPool(url=f"ws://127.0.0.1:{bserver.port}/ws/", origin=bserver.url, seq_check=False,
                                 stats=Stats(capacity))
@@ -516,7 +524,8 @@ async def run(ctx, cfg) -> dict:
     except Exception as exc:  # noqa: BLE001 - a baseline that fails is a finding, not the end of the run
         stock = {"error": repr(exc)[:300]}
     finally:
-        base.stop()
+        if base is not None:
+            base.stop()
 
     figures = {k: steady[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "loss", "deliveries_per_s", "server_rss_mb",
                                       "order_errors", "reconnects", "server_cpu_pct", "server_cpu_ms_per_post",

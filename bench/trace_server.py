@@ -223,6 +223,20 @@ def _patch() -> None:
 
     layers.RedisChannelLayer.receive = traced_receive
 
+    receive_many = getattr(layers.RedisChannelLayer, "receive_many", None)
+
+    async def traced_receive_many(self, channel, limit):
+        msgs = await receive_many(self, channel, limit)
+        t = now()
+        for msg in msgs:
+            m = marker_of(msg.get("frames") or {}) if isinstance(msg, dict) else None
+            if m is not None:
+                rec("hub_rx", m=m, t=t, seq=msg.get("seq"), n=len(msgs))
+        return msgs
+
+    if receive_many is not None:
+        layers.RedisChannelLayer.receive_many = traced_receive_many
+
     handle_batch = Hub.handle_batch
 
     async def traced_batch(self, msgs):
@@ -359,6 +373,10 @@ def _garbage_census() -> None:
 
 
 def _install() -> None:
+    if os.environ.get("BENCH_SWITCH_MS"):  # experiments: the GIL's switch interval (CPython's default 5 ms)
+        import sys
+
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_MS"]) / 1000)
     from daphne.server import twisted_loop as loop  # daphne's loop, not running yet
 
     # daphne's ASGI_THREADS sizes the default executor as daphne itself would; else asyncio's default.

@@ -170,9 +170,10 @@ class Hub:
 
     async def _receive_loop(self) -> None:
         backoff = 0.1
+        many = getattr(self.layer, "receive_many", None)  # what is waiting, at once (live/layers.py)
         while True:
             try:
-                msg = await self.layer.receive(self.channel)
+                msgs = await many(self.channel, MAX_BATCH) if many else [await self.layer.receive(self.channel)]
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -187,10 +188,11 @@ class Hub:
                 self.layer_ok = True
                 await self._rejoin()
             backoff = 0.1
-            if msg.get("type") == BUNDLE:  # the events of one write on several streams (layers.group_send_many)
-                self.inbox.extend(msg["messages"])
-            else:
-                self.inbox.append(msg)
+            for msg in msgs:
+                if msg.get("type") == BUNDLE:  # the events of one write on several streams (layers.group_send_many)
+                    self.inbox.extend(msg["messages"])
+                else:
+                    self.inbox.append(msg)
             self.arrived.set()
 
     async def _dispatch_loop(self) -> None:

@@ -18,6 +18,12 @@ exist without the backup (nothing is awaited between the pop and the return), wh
 stops (no socket left to deliver to), and which repairs any missing event of a stream from the log (its sweep and
 gap fill). So it receives with `BZPOPMIN` alone: one command, one copy.
 
+And it receives what is waiting at once (`receive_many`). channels-redis pops one message per round trip, and under
+load each round trip of the hub waits for a turn of a busy event loop (10-30 ms in S2 at 50 comments/s): a burst of
+events queued in Redis drained at one per turn, and S2's slowest comments spent 150-220 ms there (docs/performance.md,
+"The hub's receive"). When the message it popped was sent more than BEHIND seconds ago, more are probably queued
+behind it, and one `ZPOPMIN` takes them all (up to the hub's batch); a process that keeps up pays nothing more.
+
 pyproject.toml bounds channels-redis (we call its `_group_key`, `_map_channel_keys_to_connection` and
 `connection`, and replace `_brpop_with_clean` and `_clean_receive_backup`); live/internals.py checks them at
 start-up (`layer_group_send`, `layer_receive`) and this class falls back to channels-redis' own when they changed.
@@ -55,6 +61,8 @@ return over_capacity
 
 # The layer message that carries several messages to one channel (group_send_many); live/hub.py unpacks it.
 BUNDLE = "live.bundle"
+# receive_many: a popped message older than this says that others are probably waiting behind it (module docstring)
+BEHIND = 0.002
 
 
 class RedisChannelLayer(core.RedisChannelLayer):
@@ -119,6 +127,36 @@ class RedisChannelLayer(core.RedisChannelLayer):
             over = await self._script(keys=channel_keys, args=args, client=self.connection(index))
             if over > 0:
                 logger.info("%s of %s channels over capacity in group %s", over, len(channel_names), group)
+
+    async def receive_many(self, channel: str, limit: int) -> list[dict]:
+        """The messages waiting on `channel`, oldest first, at least one (waiting for it) and at most `limit`: the
+        hub's receive (module docstring). Only for a process-specific channel (`new_channel`) that has no other
+        receiver in this process, as the hub's; channels-redis' `receive` when our receive is off.
+
+        A message addressed to another channel of this process sharing the same Redis key (a hub that stopped, its
+        sockets gone) is dropped, where channels-redis' would keep it in memory for a receiver that never comes."""
+        if not internals.usable("layer_receive") or "!" not in channel:
+            return [await self.receive(channel)]
+        assert self.require_valid_channel_name(channel)
+        real = self.non_local_name(channel)
+        key = self.prefix + real
+        connection = self.connection(self.consistent_hash(real))
+        while True:
+            popped = None
+            while popped is None:
+                popped = await connection.bzpopmin(key, timeout=self.brpop_timeout)
+            _key, first, sent_at = popped
+            contents = [first]
+            if limit > 1 and time.time() - float(sent_at) > BEHIND:
+                contents += [member for member, _score in await connection.zpopmin(key, limit - 1)]
+            messages = []
+            for content in contents:
+                message = self.deserialize(content)
+                to = message.pop("__asgi_channel__", None)
+                if to is None or to == channel or (isinstance(to, list) and channel in to):
+                    messages.append(message)
+            if messages:
+                return messages
 
     async def _brpop_with_clean(self, index, channel, timeout):
         if not internals.usable("layer_receive"):

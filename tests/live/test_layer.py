@@ -111,3 +111,31 @@ async def test_receiving_pops_the_message_and_keeps_no_in_flight_copy(ours):
         assert await connection.zcard(key) == 0
         assert await connection.exists(key + "$inflight") == 0
     await layer.flush()
+
+
+async def test_receive_many_takes_what_is_waiting_at_once_in_order_and_only_this_channel_s():
+    """The hub's receive (live/layers.py receive_many): one message when it keeps up; the backlog in one more
+    command when the popped message had waited; a message for another channel sharing the process's key (a hub
+    that stopped) dropped."""
+    from live import layers
+
+    layer = make_layer()
+    channel, stopped = await layer.new_channel(prefix="hub"), await layer.new_channel(prefix="hub")
+    assert layer.non_local_name(channel) == layer.non_local_name(stopped)
+    await layer.group_add("live.debate.6", channel)
+    await layer.group_add("live.debate.7", stopped)
+    await layer.group_send("live.debate.7", {"type": "live.event", "seq": 0})
+    for seq in (1, 2, 3, 4):
+        await layer.group_send("live.debate.6", {"type": "live.event", "seq": seq})
+    with mock.patch.object(layers, "BEHIND", 3600):  # as if each had just been sent: one at a time
+        assert [m["seq"] for m in await layer.receive_many(channel, 64)] == [1]
+    with mock.patch.object(layers, "BEHIND", -1):  # waited: the rest at once, up to the limit
+        assert [m["seq"] for m in await layer.receive_many(channel, 2)] == [2, 3]
+        assert [m["seq"] for m in await layer.receive_many(channel, 64)] == [4]
+    assert await layer.connection(0).zcard(layer.prefix + layer.non_local_name(channel)) == 0
+    with mock.patch.dict(internals.STATUS, {"layer_receive": "off"}):  # channels-redis' receive, one message
+        await layer.group_send("live.debate.6", {"type": "live.event", "seq": 5})
+        await layer.group_send("live.debate.6", {"type": "live.event", "seq": 6})
+        assert [m["seq"] for m in await layer.receive_many(channel, 64)] == [5]
+        assert [m["seq"] for m in await layer.receive_many(channel, 64)] == [6]
+    await layer.flush()
