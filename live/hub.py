@@ -11,11 +11,18 @@ requests publish in whatever order their threads reach Redis) is held up to GAP_
 read from the log, which used to cost a query and a render per reordering; and sockets that are live on a stream
 get the event through `live.wire`, one pre-built frame written straight to the socket, instead of the per-socket
 ASGI send chain.
+
+Nothing that reads the log blocks the dispatcher: a hole, the sweep and an event rendered without a variant a
+socket here reads (`_lacks`) are read by a task holding that stream's lock, in one read for all its held events,
+while the dispatcher goes on with the other streams and holds that stream's new events for the task. (The
+dispatcher used to read such an event itself, one at a time under one lock for every stream: a slow read of one
+stream, 50-260 ms under load, stopped all of them; docs/performance.md, "The hub's receive".)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict, deque
@@ -60,10 +67,15 @@ class Hub:
         self.last: dict[str, int] = {}  # highest seq delivered locally, per stream
         self.joined: set[str] = set()
         self.tasks: list[asyncio.Task] = []
-        self.lock = asyncio.Lock()  # serializes deliveries: one stream's events never overtake each other
+        # One lock per stream serializes its deliveries (its events never overtake each other). Only the hub's own
+        # tasks wait for one (a gap fill, the sweep, a completion from the log: `_reading`); the dispatcher never
+        # does: it holds an event of a stream that is busy so, and the task delivers it after (`handle`).
+        self.locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.reading: dict[str, int] = {}  # stream -> the hub's tasks holding or waiting for its lock (`_reading`)
         self.layer_ok = True
         self.held: dict[str, dict[int, dict]] = {}  # stream -> {seq: msg} arrived ahead of a missing predecessor
         self.gap_tasks: dict[str, asyncio.Task] = {}
+        self.gap_wakes: dict[str, asyncio.Event] = {}  # stream -> what ends its gap task's wait early
         self.recent: dict[str, deque] = {}  # stream -> deque of (seq, monotonic time, msg), contiguous
         self.touched: dict[str, dict[str, int]] = {}  # stream -> {ref: last seq in `recent` touching it}
         self.epochs: dict[str, str] = {}
@@ -106,6 +118,7 @@ class Hub:
             self.recent.pop(key, None)
             self.touched.pop(key, None)
             self.epochs.pop(key, None)
+            self.locks.pop(key, None)
             task = self.gap_tasks.pop(key, None)
             if task is not None:
                 task.cancel()
@@ -234,18 +247,16 @@ class Hub:
 
     async def _deliver_run(self, run: list[dict]) -> None:
         key = run[0].get("stream")
-        if len(run) > 1:
-            async with self.lock:
-                if key in self.subscribers and not self.held.get(key):
-                    last = self.last.get(key, 0)
-                    fresh = [msg for msg in run if msg["seq"] > last]
-                    if fresh and fresh[0]["seq"] == last + 1:
-                        fresh = await self._complete_run(key, fresh)
-                        for msg in fresh:
-                            self._remember(key, msg)
-                        self.last[key] = fresh[-1]["seq"]
-                        await self._fanout_run(key, fresh)
-                        return
+        if len(run) > 1 and key in self.subscribers and not self.held.get(key) and not self.reading.get(key):
+            async with self.locks[key]:
+                last = self.last.get(key, 0)
+                fresh = [msg for msg in run if msg["seq"] > last]
+                if fresh and fresh[0]["seq"] == last + 1 and not any(self._lacks(key, msg) for msg in fresh):
+                    for msg in fresh:
+                        self._remember(key, msg)
+                    self.last[key] = fresh[-1]["seq"]
+                    await self._fanout_run(key, fresh)
+                    return
         for msg in run:  # a hole, held events, or a single event: the general path
             try:
                 await self.handle(msg)
@@ -261,10 +272,18 @@ class Hub:
         if key not in self.subscribers:
             return
         seq = msg.get("seq")
-        async with self.lock:
-            if seq is None:  # ephemeral: typing, presence
-                await self._fanout(key, msg)
-                return
+        if seq is None:  # ephemeral: typing, presence; no order to keep
+            await self._fanout(key, msg)
+            return
+        if self.reading.get(key):
+            # A task of this hub is reading this stream's log (a hole, the sweep, a completion): the event waits
+            # with the held ones, which that task delivers when it is done, instead of this dispatcher (and every
+            # other stream behind it) waiting for the read.
+            if seq > self.last.get(key, 0):
+                self.held.setdefault(key, {})[seq] = msg
+                self._fill_later(key, GAP_WAIT)
+            return
+        async with self.locks[key]:  # free: only the hub's tasks take it besides this dispatcher (`_reading`)
             last = self.last.get(key, 0)
             if seq <= last:
                 return  # already delivered (by the sweep or a gap fill)
@@ -272,17 +291,48 @@ class Hub:
                 # Most holes are a reordering between publishing threads or processes: wait a little for the
                 # missing events before reading them from the log.
                 self.held.setdefault(key, {})[seq] = msg
-                if key not in self.gap_tasks:
-                    self.gap_tasks[key] = self.loop.create_task(self._close_gap(key))
+                self._fill_later(key, GAP_WAIT)
+                return
+            if self._lacks(key, msg):
+                # Rendered without a variant a socket here reads: read it from the log in a task of its own.
+                self.held.setdefault(key, {})[seq] = msg
+                self._fill_later(key, 0)
                 return
             await self._deliver(key, msg)
-            await self._release_held(key)
+            await self._release_held(key, reads=False)
 
-    async def _release_held(self, key: str) -> None:
-        """Deliver the held events that now follow on; forget those already delivered."""
+    @contextlib.asynccontextmanager
+    async def _reading(self, key: str):
+        """The stream's lock, for a task of the hub that reads its log: the dispatcher holds the stream's events
+        meanwhile instead of waiting (`handle`)."""
+        self.reading[key] = self.reading.get(key, 0) + 1
+        try:
+            async with self.locks[key]:
+                yield
+        finally:
+            if self.reading[key] > 1:
+                self.reading[key] -= 1
+            else:
+                del self.reading[key]
+
+    def _fill_later(self, key: str, wait: float) -> None:
+        """Make sure a task will deliver `key`'s held events: after `wait` (a hole: its events may still come),
+        or at once (an event to be read again from the log), which ends an existing task's wait early."""
+        if key not in self.gap_tasks:
+            self.gap_tasks[key] = self.loop.create_task(self._close_gap(key, wait))
+        elif not wait and (wake := self.gap_wakes.get(key)) is not None:
+            wake.set()  # the task waiting for a hole's events: now
+
+    async def _release_held(self, key: str, reads: bool = True) -> None:
+        """Deliver the held events that now follow on; forget those already delivered. Without `reads` (the
+        dispatcher), an event that must be read from the log stays held for a task (`_fill_later`)."""
         held = self.held.get(key)
         while held:
             last = self.last.get(key, 0)
+            msg = held.get(last + 1)
+            if msg is not None and not reads and self._lacks(key, msg):
+                self._fill_later(key, 0)
+                return
             msg = held.pop(last + 1, None)
             if msg is None:
                 for seq in [seq for seq in held if seq <= last]:
@@ -295,14 +345,31 @@ class Hub:
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
 
-    async def _close_gap(self, key: str) -> None:
+    async def _close_gap(self, key: str, wait: float = GAP_WAIT) -> None:
+        """Deliver `key`'s held events: the hole before them read from the log after `wait` (in one read, with
+        every held event that must be read again for a variant: `_fill_upto`), the rest as they follow."""
         try:
-            await asyncio.sleep(GAP_WAIT)
-            async with self.lock:
+            if wait:
+                wake = self.gap_wakes[key] = asyncio.Event()
+                try:
+                    async with asyncio.timeout(wait):
+                        await wake.wait()
+                except TimeoutError:
+                    pass
+                finally:
+                    if self.gap_wakes.get(key) is wake:
+                        del self.gap_wakes[key]
+            if key not in self.subscribers:
+                return
+            async with self._reading(key):
                 held = self.held.get(key)
                 if held and key in self.subscribers:
-                    metrics.hole("gap", min(held) - 1 - self.last.get(key, 0))
-                    await self._fill(key, self.last.get(key, 0), upto=min(held) - 1)
+                    last = self.last.get(key, 0)
+                    if min(held) > last + 1:
+                        metrics.hole("gap", min(held) - 1 - last)
+                    upto = self._fill_upto(key, held)
+                    if upto > last:
+                        await self._fill(key, last, upto=upto)
                     await self._release_held(key)
         except asyncio.CancelledError:
             raise
@@ -312,7 +379,19 @@ class Hub:
             if self.gap_tasks.get(key) is asyncio.current_task():
                 del self.gap_tasks[key]
             if self.tasks and self.held.get(key) and key not in self.gap_tasks and key in self.subscribers:
-                self.gap_tasks[key] = self.loop.create_task(self._close_gap(key))
+                self._fill_later(key, GAP_WAIT)
+
+    def _fill_upto(self, key: str, held: dict[int, dict]) -> int:
+        """How far the log must be read for `key`: the hole before the first held event, and on through the held
+        events that follow on from there while some of them lacks a variant (one read for all of them)."""
+        upto = min(held) - 1
+        seq = upto + 1
+        lacking = upto
+        while seq in held:
+            if self._lacks(key, held[seq]):
+                lacking = seq
+            seq += 1
+        return max(upto, lacking)
 
     async def _deliver(self, key: str, msg: dict) -> None:
         if msg["seq"] <= self.last.get(key, 0):
@@ -368,7 +447,7 @@ class Hub:
         for key, (_epoch, seq, _low) in current.items():
             upto = min(seq, previous.get(key, 0))
             if key in self.subscribers and upto > self.last.get(key, 0):
-                async with self.lock:
+                async with self._reading(key):
                     if upto > self.last.get(key, 0):
                         metrics.hole("sweep", upto - self.last.get(key, 0))
                         await self._fill(key, self.last.get(key, 0), upto=upto)
@@ -505,25 +584,22 @@ class Hub:
             self.needed[key] = needed
         return needed
 
+    def _lacks(self, key: str, msg: dict) -> bool:
+        """`msg` was rendered without a variant this process's sockets need (a socket began following a variant
+        nobody else did while the event was on its way): it must be read again from the log."""
+        return msg.get("only") is not None and not all(variants.covers(msg, *pair) for pair in self._needed(key))
+
     async def _complete(self, key: str, msg: dict) -> dict:
         """`msg` if it holds every variant this process's sockets need, else the event rendered again from the
-        log for all of them (a socket began following a variant nobody else did while the event was on its way)."""
-        if msg.get("only") is None or all(variants.covers(msg, *pair) for pair in self._needed(key)):
+        log for all of them. Only in the hub's tasks, holding the stream's lock (a held event whose variant came
+        after its task's read); the dispatcher holds such events for them (`handle`)."""
+        if not self._lacks(key, msg):
             return msg
         seq = msg["seq"]
         full = await database_sync_to_async(_messages_after, thread_sensitive=False)(key, seq - 1, seq)
         if not full or full[-1]["seq"] != seq:
             raise LookupError(f"{key}#{seq} is not in the log")  # the sweep will deliver it
         return full[-1]
-
-    async def _complete_run(self, key: str, run: list[dict]) -> list[dict]:
-        """_complete for each event of a run, again until none lacks a variant: a socket may begin following
-        while one of them is read from the log."""
-        while True:
-            run = [await self._complete(key, msg) for msg in run]
-            needed = self._needed(key)
-            if all(variants.covers(msg, *pair) for msg in run for pair in needed):
-                return run
 
     # --- fan-out: each live socket writes its frames itself (LiveConsumer.write_live), the others get push() ------
 

@@ -134,3 +134,59 @@ async def test_the_frames_a_fan_out_writes_are_counted_once_per_fan_out(settings
     settings.METRICS_ENABLED = False
     await hub.handle_batch([event(15)])
     assert metrics.delivered["debate"] - before == 12
+
+
+@pytest.mark.asyncio
+async def test_a_log_read_of_one_stream_stops_neither_the_others_nor_its_own_later_events(monkeypatch):
+    """Events rendered without a variant a socket here reads are read again from the log by a task, in one read
+    for all of them; meanwhile the dispatcher goes on with the other streams and holds this stream's new events,
+    which the task delivers in order after its read."""
+    from live import hub as hub_module
+
+    other_key = "debate.2"
+    french, english = Socket(10), Socket(10, lang="en")
+    other = Socket(10)
+    other.subs = {other_key: Subscription(other_key, "public", 10)}
+    hub = hub_with(french, english)
+    hub.subscribers[other_key] = {other}
+    hub.last[other_key] = 10
+    hub.tasks = [None]
+    reads, release = [], asyncio.Event()
+
+    async def slow_read(key, after, upto):
+        reads.append((key, after, upto))
+        await release.wait()
+        return [event(seq) for seq in range(after + 1, upto + 1)]
+
+    class Thread:
+        def __init__(self, func, **kwargs):
+            pass
+
+        def __call__(self, *args):
+            return slow_read(*args)
+
+    monkeypatch.setattr(hub_module, "database_sync_to_async", Thread)
+
+    def french_only(seq):  # published when only French readers were marked
+        msg = event(seq)
+        msg["only"] = ["public:fr"]
+        del msg["frames"]["public:en"]
+        return msg
+
+    other_event = {**event(11), "stream": other_key}
+    await hub.handle_batch([french_only(11), french_only(12), other_event])
+    await asyncio.sleep(0.01)  # the task starts its read
+    assert reads == [(KEY, 10, 12)]  # one read for both
+    assert hub.last[other_key] == 11  # the other stream was not stopped
+    assert len(other._wire_protocol.transport.sends) + len(other.pushed) == 1
+    await hub.handle_batch([event(13)])  # arrives during the read: held for the task
+    assert french._wire_protocol.transport.sends == [] and 13 in hub.held[KEY]
+    release.set()
+    for _ in range(20):
+        await asyncio.sleep(0.005)
+        if hub.last[KEY] == 13:
+            break
+    for sock, lang in ((french, "fr"), (english, "en")):
+        frames = b"".join(sock._wire_protocol.transport.sends)
+        assert frames == b"".join(wire.frame_bytes(event(s)["frames"][f"public:{lang}"]) for s in (11, 12, 13))
+    assert reads == [(KEY, 10, 12)] and not hub.held.get(KEY) and not hub.gap_tasks
