@@ -109,6 +109,11 @@ def main(path: str, writer: str = "SocketWriter", top: int = 12) -> None:
     print(f"\nloop stalls > 15 ms: {len(stalls)}; worst: "
           + ", ".join(f"{s['late'] / 1e6:.0f} ms at +{(s['t'] - t0) / 1e9:.2f}s" for s in
                       sorted(stalls, key=lambda s: -s["late"])[:8]))
+    if stalls:  # the loop's thread during its stalls: running (Python, a collection) or waiting for a CPU (others)
+        on_cpu, runq = sum(s["cpu"] for s in stalls) / 1e9, sum(s["runq"] for s in stalls) / 1e9
+        print(f"  in those stalls the loop's thread ran {on_cpu:.1f} s and waited {runq:.1f} s for a CPU "
+              f"({runq / max(on_cpu + runq, 1e-9):.0%}: the machine's other processes, or this one's threads "
+              f"outside the GIL)")
     print(f"collections > 2 ms: {len(gcs)}; by generation: "
           + str({g: (len(v), round(max(v) / 1e6, 1)) for g, v in _by(gcs, "gen", "took").items()}))
     execs = other.get("exec", [])
