@@ -190,3 +190,42 @@ async def test_a_log_read_of_one_stream_stops_neither_the_others_nor_its_own_lat
         frames = b"".join(sock._wire_protocol.transport.sends)
         assert frames == b"".join(wire.frame_bytes(event(s)["frames"][f"public:{lang}"]) for s in (11, 12, 13))
     assert reads == [(KEY, 10, 12)] and not hub.held.get(KEY) and not hub.gap_tasks
+
+
+@pytest.mark.asyncio
+async def test_gathering_a_burst_lasts_the_linger_in_real_time_not_in_turns_of_a_busy_loop():
+    """After a long fan-out the dispatcher gathers what keeps arriving for at most LIVE_BATCH_LINGER_MS of real
+    time. Its steps are turns of the loop: in a busy process (20 ms a turn here) six nominal 0.5 ms steps held the
+    batch for six turns."""
+    import time
+
+    hub = hub_with(Socket(10))
+    hub.linger, hub.busy = 0.003, True
+    handled: list[float] = []
+
+    async def handle_batch(msgs):
+        handled.append(time.monotonic())
+
+    hub.handle_batch = handle_batch
+
+    async def busy_turns():
+        seq = 12
+        while True:
+            time.sleep(0.02)  # the rest of a busy loop's turn
+            hub.inbox.append(event(seq))
+            hub.arrived.set()
+            seq += 1
+            await asyncio.sleep(0)
+
+    hub.inbox.append(event(11))
+    hub.arrived.set()
+    started = time.monotonic()
+    tasks = [asyncio.ensure_future(busy_turns()), asyncio.ensure_future(hub._dispatch_loop())]
+    try:
+        while not handled and time.monotonic() - started < 2:
+            await asyncio.sleep(0)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert handled and handled[0] - started < 0.09  # one or two turns, not six (>= 120 ms)
