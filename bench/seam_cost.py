@@ -6,7 +6,11 @@
 - `variants_wanted`: live.variants.wanted, what a publish asks before rendering (what was read lately), and
   `variants_read`: the same asking Redis (HGETALL), as each publish did before READ_SECONDS;
 - `pool_hop`: live.consumers.in_pool on a function that does nothing: the hop from the event loop to a pool
-  thread and back (context copy, the database connections' clean-up on both sides).
+  thread and back (context copy, the database connections' clean-up on both sides);
+- `write_hop`: live.consumers.in_write_pool on a function that takes a database connection, as every socket write
+  does: the hop, the connection out of the pool (psycopg_pool's check) and back;
+- `rate_limit`: live.ratelimit.enforce, the check every write makes (one Redis script call, limits raised so that
+  nothing is refused).
 
 bench/write_cost.py measures whole writes; this tells how much of one each piece is. CPU moves with other load on
 the machine: compare before/after one right after the other.
@@ -45,9 +49,9 @@ def main(argv=None):
     database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_seam_cost"
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
-        from live import variants
+        from live import ratelimit, variants
         from live.accounts import selectors
-        from live.consumers import in_pool
+        from live.consumers import in_pool, in_write_pool
         from tests.helpers import make_user
 
         user = make_user("alice")
@@ -69,6 +73,18 @@ def main(argv=None):
             return round((time.process_time() - started) / args.n * 1000, 4)
 
         rows["pool_hop"] = asyncio.run(hops())
+
+        async def write_hops():
+            touch = in_write_pool(connection.ensure_connection)
+            await touch()
+            started = time.process_time()
+            for _ in range(args.n):
+                await touch()
+            return round((time.process_time() - started) / args.n * 1000, 4)
+
+        rows["write_hop"] = asyncio.run(write_hops())
+        settings.RATE_LIMITS = {**settings.RATE_LIMITS, "vote": "1000000/60"}
+        rows["rate_limit"] = per_call_ms(lambda: ratelimit.enforce("vote", user), args.n)
     finally:
         connections.close_all()
         if connection.settings_dict.get("OPTIONS", {}).get("pool"):

@@ -85,3 +85,38 @@ def test_comments_do_not_wait_for_each_other(fiona, alice, bob):
     assert outcome.get("shared") is True  # not blocked by the first
     go.set()
     first.join(10)
+
+
+def test_votes_at_once_on_one_comment_are_all_counted(fiona, alice):
+    """Voters at once on one comment, each up, then half of them down and a quarter of them none: the comment's
+    counts, stored with each vote in one statement from the other voters' rows plus the new vote, match its
+    votes (the comment's lock orders them)."""
+    from debates.models import Vote
+    from tests.helpers import make_user
+
+    debate = make_debate(fiona)
+    comment = services.post_comment(author=alice, debate=debate, body="Votez tous en même temps.")
+    voters = [make_user(f"voter{i}") for i in range(8)]
+    start, errors = threading.Barrier(len(voters)), []
+
+    def votes(i, user):
+        try:
+            start.wait(10)
+            for value in [1, -1 if i % 2 else 1, 0 if i % 4 == 3 else (-1 if i % 2 else 1)]:
+                services.vote(comment=comment, user=user, value=value)
+        except Exception as exc:  # reported by the assertion below rather than lost in the thread
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=votes, args=(i, user)) for i, user in enumerate(voters)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors
+    comment.refresh_from_db()
+    up, down = Vote.objects.filter(comment=comment, value=1).count(), Vote.objects.filter(comment=comment,
+                                                                                         value=-1).count()
+    assert (up, down) == (4, 2)
+    assert (comment.upvotes, comment.downvotes, comment.score) == (up, down, up - down)
