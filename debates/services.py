@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -330,10 +330,14 @@ def _post_comment(*, author, debate, body, parent, alignment, client_id) -> Comm
         depth=parent.depth + 1 if parent else 0, alignment=alignment, body=body, body_html=html, client_id=client_id,
     ))
     if parent is not None:
-        # The parent's replies and the thread's size, in one statement (the parent may be the thread's root).
-        Comment.objects.filter(pk__in={parent.pk, comment.root_id}).update(
-            reply_count=F("reply_count") + Case(When(pk=parent.pk, then=1), default=0),
-            thread_size=F("thread_size") + Case(When(pk=comment.root_id, then=1), default=0))
+        # The parent's replies and the thread's size, in one statement (the parent may be the thread's root),
+        # written out: the ORM's CASE built and compiled on every reply.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{Comment._meta.db_table}" SET '
+                f'"reply_count" = "reply_count" + CASE WHEN "id" = %s THEN 1 ELSE 0 END, '
+                f'"thread_size" = "thread_size" + CASE WHEN "id" = %s THEN 1 ELSE 0 END WHERE "id" IN (%s, %s)',
+                [parent.pk, comment.root_id, parent.pk, comment.root_id])
     # The push renders the comment as committed, without reading it again (a later change has its own event).
     streams.append(debate.stream_key, "comment.posted", comment=comment.pk, known={"comment": comment})
     _recount_after_commit(debate.pk)
