@@ -7,13 +7,115 @@ author is not told "new message" about their own), so a message is still rendere
 exception."""
 
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.html import escape
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from live import streams
 from live.messaging import presenters, services
 from live.messaging.models import Block, Message, Participant
 
 PAGE = "messaging/conversation_detail.html"
+
+
+# --- the fragments a page and a push share -------------------------------------------------------------------------
+# A message, a day separator, "seen by", the header badge and an inbox row: built here, in the active language, by
+# the page's template (templatetags/messaging.py, the partials of conversation_detail.html, unread_badge.html and
+# inbox_row.html) and by the pushes below alike. Through Django's template engine each cost a message's push about
+# half a millisecond per fragment and language (its nodes, includes, filters and blocktranslate); written out here
+# they cost a few tens of microseconds (docs/performance.md, #17 `msgrender`). Variables are escaped, as the
+# template engine does; translated texts are not (neither does `{% translate %}`).
+
+def _oob(oob) -> str:
+    return ' hx-swap-oob="true"' if oob else ""
+
+
+def _time(moment) -> str:
+    local = timezone.localtime(moment)
+    return f'<time datetime="{local.isoformat()}">{local:%H:%M}</time>'
+
+
+def message_html(message, *, oob=False) -> str:
+    """One message's <li> (a system line for "added" and "left")."""
+    pk, author = message.pk, message.author
+    if message.kind == Message.Kind.ADDED:
+        text = _("%(name)s was added by %(by)s") % {"name": escape(author.public_name),
+                                                    "by": escape(message.body or _("Deleted participant"))}
+        return (f'<li id="message-{pk}" class="message-system muted"{_oob(oob)}>{text} '
+                f'{_time(message.created_at)}</li>')
+    if message.kind == Message.Kind.LEFT:
+        text = _("%(name)s left the conversation") % {"name": escape(author.public_name)}
+        return (f'<li id="message-{pk}" class="message-system muted"{_oob(oob)}>{text} '
+                f'{_time(message.created_at)}</li>')
+    name = escape(author.public_name)
+    if message.is_hidden:
+        body = f'<p class="message-body muted"><em>{_("This message was hidden by moderation.")}</em></p>'
+    elif author.is_erased:
+        body = f'<p class="message-body muted"><em>{_("Message deleted.")}</em></p>'
+    else:
+        report = reverse("messaging:report", args=[message.conversation_id, pk])
+        about = _("this message from %(name)s") % {"name": name}
+        body = (f'<div class="message-body">{message.body_html}</div>\n'
+                f'  <a class="others-only message-report" href="{report}">{_("Report")}'
+                f'<span class="visually-hidden"> {about}</span></a>')
+    hidden = " message-hidden" if message.is_hidden else ""
+    return (f'<li id="message-{pk}" class="message{hidden}" data-author="{message.author_id}" data-message="{pk}"'
+            f'{_oob(oob)}>\n  <p class="message-meta"><strong class="message-author">{name}</strong> '
+            f'{_time(message.created_at)}</p>\n  {body}\n</li>')
+
+
+def day_html(day_id: str, day_label: str) -> str:
+    return (f'<li id="day-{escape(day_id)}" class="day-separator"><h2><time datetime="{escape(day_id)}">'
+            f'{escape(day_label)}</time></h2></li>')
+
+
+def seen_html(seen_count, seen_names: str, *, oob=False) -> str:
+    """"Seen by" under the conversation (presenters.seen_context's values)."""
+    text = _("Seen by %(names)s") % {"names": escape(seen_names)} if seen_count else ""
+    return (f'<p id="conversation-seen" class="seen muted"{_oob(oob)} data-seen-count="{seen_count or 0}">'
+            f'{text}</p>')
+
+
+def _unread_text(n: int) -> str:
+    return (f'<span aria-hidden="true">{n}</span><span class="visually-hidden">'
+            f'{ngettext("%(n)s unread message", "%(n)s unread messages", n) % {"n": n}}</span>')
+
+
+def badge_html(unread: int, *, oob=False) -> str:
+    """The header's unread messages badge."""
+    empty = "" if unread else " badge-empty"
+    return (f'<span id="messages-badge" class="badge{empty}"{_oob(oob)}>{_unread_text(unread) if unread else ""}'
+            f'</span>')
+
+
+def inbox_row_html(row: dict) -> str:
+    """A conversation's inbox row (presenters.inbox_row's values)."""
+    conversation, unread = row["conversation"], row["unread"]
+    activity = timezone.localtime(row["activity"])
+    if row["preview"]:
+        if row["own_last"]:
+            who = _("You:")
+        elif conversation.is_group:
+            who = f'{escape(row["preview_author"])}:'
+        else:
+            who = ""
+        preview = f'{who} {escape(row["preview"])}'
+    else:
+        preview = f'<span class="muted">{_("No message yet")}</span>'
+    return (f'<li id="inbox-conversation-{conversation.pk}" class="inbox-row{" unread" if unread else ""}" '
+            f'data-activity="{int(activity.timestamp())}">\n'
+            f'  <a href="{conversation.get_absolute_url()}" class="inbox-link">\n'
+            f'    <span class="inbox-title">{escape(row["title"])}</span>\n'
+            f'    <span class="inbox-preview">{preview}</span>\n'
+            f'    <time class="inbox-time muted" datetime="{activity.isoformat()}">'
+            f'{formats.date_format(activity, "SHORT_DATETIME_FORMAT")}</time>\n'
+            f'    <span class="badge inbox-unread{"" if unread else " badge-empty"}" data-unread="{unread}">'
+            f'{_unread_text(unread) if unread else ""}</span>\n  </a>\n</li>')
+
+
+# --- the events' renderers ---------------------------------------------------------------------------------------------
 
 
 def _blockers_of(message) -> list[int]:
@@ -41,13 +143,15 @@ def render_posted(event, r):
         return None
     message, seen, users, blockers = reads
     conversation = message.conversation
-    ctx = {
-        "message": message,
-        **presenters.day_item(presenters.local_day(message.created_at)),
-        **presenters.seen_context(conversation, seen),
-        "participants": presenters.participants_names(conversation, users),
-        "is_system": message.kind != Message.Kind.MESSAGE,
-    }
+    day = presenters.day_item(presenters.local_day(message.created_at))
+    seen = presenters.seen_context(conversation, seen)
+    if message.kind != Message.Kind.MESSAGE:  # a system line: the participants changed (rare: through the template)
+        after = render_to_string(f"{PAGE}#participants", {
+            "participants": presenters.participants_names(conversation, users), "oob": True})
+    else:
+        after = f'<p id="typing-{message.author_id}" hx-swap-oob="delete"></p>'
+    own = (f'<ol hx-swap-oob="beforeend:#message-list">{day_html(day["day_id"], day["day_label"])}'
+           f'{message_html(message)}</ol>\n{seen_html(seen["seen_count"], seen["seen_names"], oob=True)}\n{after}\n')
     if message.kind == Message.Kind.LEFT:
         announce = _("%(name)s left the conversation") % {"name": message.author.public_name}
     elif message.kind == Message.Kind.ADDED:
@@ -55,7 +159,6 @@ def render_posted(event, r):
     else:
         announce = _("New message from %(name)s") % {"name": message.author.public_name}
     # Rendered once: the others get the author's fragment followed by the announcement.
-    own = render_to_string("messaging/push/message_posted.html", ctx)
     out = {streams.ALL: own + streams.announcement(announce), f"u{message.author_id}": own}
     for blocker in blockers:
         out[f"u{blocker}"] = None
@@ -73,8 +176,8 @@ def render_changed(event, r):
     if reads is None:
         return None
     message, seen, blockers = reads
-    out = {streams.ALL: render_to_string("messaging/push/message_changed.html",
-                                         {"message": message, **presenters.seen_context(message.conversation, seen)})}
+    seen = presenters.seen_context(message.conversation, seen)
+    out = {streams.ALL: f'{message_html(message, oob=True)}\n{seen_html(seen["seen_count"], seen["seen_names"], oob=True)}\n'}
     for blocker in blockers:
         out[f"u{blocker}"] = None
     return out
@@ -97,7 +200,8 @@ def render_seen(event, r):
     if reads is None:
         return None
     conversation, seen = reads
-    return render_to_string(f"{PAGE}#seen", {**presenters.seen_context(conversation, seen), "oob": True})
+    seen = presenters.seen_context(conversation, seen)
+    return seen_html(seen["seen_count"], seen["seen_names"], oob=True)
 
 
 @streams.renderer("messages.unread")
@@ -144,10 +248,12 @@ def render_unread(event, r):
         return participant, unread, row, notification
 
     participant, unread, row, notification = r.once(f"unread:{event.stream}", read)
-    ctx = {"unread_messages": unread, "oob": True, "conversation_id": conversation_id}
+    html = badge_html(unread, oob=True)
     if participant is not None:
-        ctx["row"] = presenters.inbox_row(user_id, participant, row)
-    html = render_to_string("messaging/push/unread.html", ctx)
+        row_html = inbox_row_html(presenters.inbox_row(user_id, participant, row))
+        html += f'\n<ul hx-swap-oob="afterbegin:#inbox-list">{row_html}</ul>\n'
+    else:
+        html += f'\n<li id="inbox-conversation-{conversation_id}" hx-swap-oob="delete"></li>\n'
     if notification:
         from live.notifications.renderers import created_html
 

@@ -9,6 +9,7 @@ gets `Conversation.DoesNotExist` (a 404), exactly as for a conversation that doe
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from django.conf import settings
@@ -141,14 +142,15 @@ def unread_by_conversation(user_id: int) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-def _participants_for_writing(conversation_id: int, author_id: int) -> list[Participant]:
-    """The active participants, each with its user and conversation loaded, `preferences` (their notification
-    preferences, or None), `blocks_author` and `had_unread`: one statement."""
+@functools.cache
+def _participants_statement(vendor: str) -> tuple[str, list[list[str]]]:
+    """The participants' read of `_participants_for_writing` and the attnames of each model's columns it selects (in
+    the order participant, user, conversation, notification preferences): built once per process."""
     from live.notifications.models import Preferences
 
     models = [(Participant, "p"), (User, "u"), (Conversation, "c"), (Preferences, "n")]
     selected = [columns(model, alias) for model, alias in models]
-    cursor_sql = f"""
+    sql = f"""
         SELECT {", ".join(c for cols, _names in selected for c in cols)},
                EXISTS (SELECT 1 FROM {Block._meta.db_table} b WHERE b.blocker_id = p.user_id AND b.blocked_id = %s),
                EXISTS ({_sql_unread("p")})
@@ -158,22 +160,35 @@ def _participants_for_writing(conversation_id: int, author_id: int) -> list[Part
         LEFT JOIN {Preferences._meta.db_table} n ON n.user_id = p.user_id
         WHERE p.conversation_id = %s AND p.left_at IS NULL
         ORDER BY p.id"""
+    return sql, [names for _cols, names in selected]
+
+
+def _participants_for_writing(conversation_id: int, author) -> list[Participant]:
+    """The active participants, each with its user and conversation loaded, `blocks_author`, `had_unread` and, for
+    the others than `author`, `preferences` (their notification preferences, or None): one statement. The author's
+    user is `author` itself, and their preferences are not read: nothing notifies them."""
+    from live.notifications.models import Preferences
+
+    sql, (p_names, u_names, c_names, n_names) = _participants_statement(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(cursor_sql, [author_id, conversation_id])
+        cursor.execute(sql, [author.pk, conversation_id])
         rows = cursor.fetchall()
     people, conversation = [], None
+    at_u, at_c = len(p_names), len(p_names) + len(u_names)
+    at_n = at_c + len(c_names)
+    at_flags = at_n + len(n_names)
     for row in rows:
-        values, at = [], 0
-        for _cols, names in selected:
-            values.append(row[at:at + len(names)])
-            at += len(names)
-        participant = from_db(Participant, selected[0][1], values[0])
-        participant.user = from_db(User, selected[1][1], values[1])
-        conversation = conversation or from_db(Conversation, selected[2][1], values[2])
+        participant = from_db(Participant, p_names, row[:at_u])
+        if conversation is None:
+            conversation = from_db(Conversation, c_names, row[at_c:at_n])
         participant.conversation = conversation
-        participant.preferences = (from_db(Preferences, selected[3][1], values[3])
-                                   if values[3][0] is not None else None)
-        participant.blocks_author, participant.had_unread = row[at], row[at + 1]
+        if participant.user_id == author.pk:
+            participant.user, participant.preferences = author, None
+        else:
+            participant.user = from_db(User, u_names, row[at_u:at_c])
+            participant.preferences = (from_db(Preferences, n_names, row[at_n:at_flags])
+                                       if row[at_n] is not None else None)
+        participant.blocks_author, participant.had_unread = row[at_flags], row[at_flags + 1]
         people.append(participant)
     return people
 
@@ -342,7 +357,7 @@ def _lock_for_writing(conversation_id: int, author) -> tuple[Participant, list[P
                        [connection.ops.adapt_datetimefield_value(timezone.now()), conversation_id])
         if not cursor.rowcount:
             raise Conversation.DoesNotExist
-    people = _participants_for_writing(conversation_id, author.pk)
+    people = _participants_for_writing(conversation_id, author)
     me = next((p for p in people if p.user_id == author.pk), None)
     if me is None:
         raise Conversation.DoesNotExist

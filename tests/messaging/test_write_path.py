@@ -150,7 +150,7 @@ def test_the_written_out_reads_load_what_the_orm_loads(alice, bob, carol, chat):
 
     preferences_of(bob)
     Block.objects.create(blocker=bob, blocked=carol)
-    people = services._participants_for_writing(chat.pk, carol.pk)
+    people = services._participants_for_writing(chat.pk, carol)
     orm = list(Participant.objects.filter(conversation=chat, left_at__isnull=True)
                .select_related("user", "conversation").order_by("pk"))
     assert [p.pk for p in people] == [p.pk for p in orm]
