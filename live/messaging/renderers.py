@@ -216,9 +216,14 @@ def render_unread(event, r):
         if posted is not None and posted[0].conversation_id == conversation_id:
             # Written in the same transaction as a message (services._post): that message is the row's last one
             # for its recipients and author, the participants are known; the counts are read after the commit
-            # (the badge counts what committed since in other conversations too): one query.
+            # (the badge counts what committed since in other conversations too): one query for the badges of
+            # every person the message's events concern (`badges`, seeded by _post).
             message, _seen, users, _blockers = posted
-            counts = services.unread_by_conversation(user_id)
+            badges = r.once("badges", lambda: None)
+            if badges and user_id in badges:
+                counts = r.once("badge_counts", lambda: services.unread_by_users(badges)).get(user_id, {})
+            else:
+                counts = services.unread_by_conversation(user_id)
             participant = None
             if conversation_id in counts:
                 participant = Participant(conversation=message.conversation, user_id=user_id)

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from live import ratelimit, streams
 from live.accounts.models import erased_name_stored
-from live.database import columns, from_db, insert
+from live.database import columns, from_db, insert, save_fields
 from live.messaging.models import Block, Conversation, Message, Participant, Preference
 from live.text import clean_user_text, plain_text, render_markdown_lite, replace_mentions
 
@@ -135,11 +135,23 @@ def _sql_unread(p: str) -> str:
 
 def unread_by_conversation(user_id: int) -> dict[int, int]:
     """{conversation pk: unread messages} over the person's active conversations: one statement."""
+    return unread_by_users([user_id]).get(user_id, {})
+
+
+def unread_by_users(user_ids) -> dict[int, dict[int, int]]:
+    """unread_by_conversation() of several people in one statement (the badges a message's pushes show: its
+    recipients', and its author's when replying read something): {user pk: {conversation pk: unread}}, people
+    without an active conversation left out."""
+    user_ids = list(user_ids)
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            SELECT p.conversation_id, (SELECT count(*) FROM ({_sql_unread("p")}) unread)
-            FROM {Participant._meta.db_table} p WHERE p.user_id = %s AND p.left_at IS NULL""", [user_id])
-        return dict(cursor.fetchall())
+            SELECT p.user_id, p.conversation_id, (SELECT count(*) FROM ({_sql_unread("p")}) unread)
+            FROM {Participant._meta.db_table} p
+            WHERE p.user_id IN ({", ".join(["%s"] * len(user_ids))}) AND p.left_at IS NULL""", user_ids)
+        out: dict[int, dict[int, int]] = {}
+        for user_id, conversation_id, unread in cursor.fetchall():
+            out.setdefault(user_id, {})[conversation_id] = unread
+        return out
 
 
 @functools.cache
@@ -383,9 +395,12 @@ def _post(*, me: Participant, recipients: list[Participant], author, body: str, 
                              body_html=render_markdown_lite(body), client_id=client_id))
     blockers = [p.user_id for p in recipients if p.blocks_author]
     # A new message is the conversation's latest, seen by nobody yet.
-    reads = {"posted": (message, (message, []), [p.user for p in [me, *recipients]], blockers)}
-    if me.had_unread:
-        Participant.objects.filter(pk=me.pk).update(last_read_id=message.pk, last_read_at=timezone.now())
+    reads = {"posted": (message, (message, []), [p.user for p in [me, *recipients]], blockers),
+             # Whose badges this message's events show: their counts are read once for all of them, after the commit.
+             "badges": [me.user_id] * bool(me.had_unread) + [p.user_id for p in recipients if not p.blocks_author]}
+    if me.had_unread:  # replying marks read (written out: the ORM's update cost more CPU than its statement)
+        me.last_read_id, me.last_read_at = message.pk, timezone.now()
+        save_fields(me, ["last_read_id", "last_read_at"])
     with streams.together():  # the message's events in one statement
         events = [streams.append(conversation.stream_key, "message.posted", message=message.pk)]
         if me.had_unread:

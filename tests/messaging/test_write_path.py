@@ -183,3 +183,28 @@ def test_a_read_receipt_checks_and_locks_the_participation_once(
     before = last_event_id()
     assert client_for(carol).post(url, {"upto": message.pk}).status_code == 404
     assert last_event_id() == before
+
+
+def test_a_reply_that_reads_pushes_both_badges_from_one_query(
+        alice, bob, chat, followed, django_assert_num_queries, django_capture_on_commit_callbacks):
+    """bob replies with alice's messages unread: his badge moves too (an event on his personal stream); the counts
+    of both badges are read in one query after the commit, and each shows its own. (The other query: alice's
+    notifications count, her new burst's notification riding on her event.)"""
+    send(alice, chat, "Une autre")
+    with django_capture_on_commit_callbacks(execute=False) as pushes:
+        send(bob, chat, "Réponse")
+    captured = []
+    original = streams.publish
+    with django_assert_num_queries(2):
+        try:
+            streams.publish = lambda event: captured.append((event, streams.frames(event)))
+            for push in pushes:
+                push()
+        finally:
+            streams.publish = original
+    badges = {event.stream: frames[f"{streams.ALL}:fr"] for event, frames in captured
+              if event.kind == "messages.unread"}
+    assert set(badges) == {alice.stream_key, bob.stream_key}
+    assert "badge-empty" in badges[bob.stream_key].split("inbox-list")[0]  # bob read everything by replying
+    assert "1 message non lu" in badges[alice.stream_key]
+    assert services.unread_count(alice) == 1 and services.unread_count(bob) == 0
