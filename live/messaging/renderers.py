@@ -50,15 +50,18 @@ def message_html(message, *, oob=False) -> str:
         return (f'<li id="message-{pk}" class="message-system muted"{_oob(oob)}>{text} '
                 f'{_time(message.created_at)}</li>')
     name = escape(author.public_name)
+    # (Texts translated outside the f-strings: makemessages does not look inside them.)
     if message.is_hidden:
-        body = f'<p class="message-body muted"><em>{_("This message was hidden by moderation.")}</em></p>'
+        note = _("This message was hidden by moderation.")
+        body = f'<p class="message-body muted"><em>{note}</em></p>'
     elif author.is_erased:
-        body = f'<p class="message-body muted"><em>{_("Message deleted.")}</em></p>'
+        note = _("Message deleted.")
+        body = f'<p class="message-body muted"><em>{note}</em></p>'
     else:
         report = reverse("messaging:report", args=[message.conversation_id, pk])
-        about = _("this message from %(name)s") % {"name": name}
+        label, about = _("Report"), _("this message from %(name)s") % {"name": name}
         body = (f'<div class="message-body">{message.body_html}</div>\n'
-                f'  <a class="others-only message-report" href="{report}">{_("Report")}'
+                f'  <a class="others-only message-report" href="{report}">{label}'
                 f'<span class="visually-hidden"> {about}</span></a>')
     hidden = " message-hidden" if message.is_hidden else ""
     return (f'<li id="message-{pk}" class="message{hidden}" data-author="{message.author_id}" data-message="{pk}"'
@@ -79,8 +82,8 @@ def seen_html(seen_count, seen_names: str, *, oob=False) -> str:
 
 
 def _unread_text(n: int) -> str:
-    return (f'<span aria-hidden="true">{n}</span><span class="visually-hidden">'
-            f'{ngettext("%(n)s unread message", "%(n)s unread messages", n) % {"n": n}}</span>')
+    text = ngettext("%(n)s unread message", "%(n)s unread messages", n) % {"n": n}
+    return f'<span aria-hidden="true">{n}</span><span class="visually-hidden">{text}</span>'
 
 
 def badge_html(unread: int, *, oob=False) -> str:
@@ -103,7 +106,8 @@ def inbox_row_html(row: dict) -> str:
             who = ""
         preview = f'{who} {escape(row["preview"])}'
     else:
-        preview = f'<span class="muted">{_("No message yet")}</span>'
+        empty_text = _("No message yet")
+        preview = f'<span class="muted">{empty_text}</span>'
     return (f'<li id="inbox-conversation-{conversation.pk}" class="inbox-row{" unread" if unread else ""}" '
             f'data-activity="{int(activity.timestamp())}">\n'
             f'  <a href="{conversation.get_absolute_url()}" class="inbox-link">\n'
