@@ -38,6 +38,11 @@ from live.layers import BUNDLE
 logger = logging.getLogger(__name__)
 
 GAP_WAIT = 0.1  # seconds an early event waits for its predecessor before the hole is read from the log
+# The hub's reads of the log (holes, the sweep's fills, completions) run one at a time, whatever the streams: each
+# renders every variant in a worker thread, and S2 under overload (load 9-15) with one per stream at once queued up
+# to 900 jobs in the loop's thread pool, where the replays and authorizations of reconnecting sockets waited 10 s
+# and more (sockets refused, events lost): reads in parallel help nothing when the machine is what is short.
+LOG_READS = 1
 # The last events each followed stream delivered here, kept for sockets that resume (a reconnect storm replays
 # them from memory instead of querying and rendering once per socket). Only recent ones: an older position is
 # replayed from the log, rendered from the current state.
@@ -71,6 +76,7 @@ class Hub:
         # tasks wait for one (a gap fill, the sweep, a completion from the log: `_reading`); the dispatcher never
         # does: it holds an event of a stream that is busy so, and the task delivers it after (`handle`).
         self.locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.log_reads = asyncio.Semaphore(LOG_READS)
         self.reading: dict[str, int] = {}  # stream -> the hub's tasks holding or waiting for its lock (`_reading`)
         self.layer_ok = True
         self.held: dict[str, dict[int, dict]] = {}  # stream -> {seq: msg} arrived ahead of a missing predecessor
@@ -405,7 +411,8 @@ class Hub:
 
     async def _fill(self, key: str, after: int, upto: int | None = None) -> None:
         try:
-            messages = await database_sync_to_async(_messages_after, thread_sensitive=False)(key, after, upto)
+            async with self.log_reads:
+                messages = await database_sync_to_async(_messages_after, thread_sensitive=False)(key, after, upto)
         except streams.Reset as reset:
             # Too far behind to replay: every local socket on this stream must reload its region.
             self.last[key] = reset.seq
@@ -598,7 +605,8 @@ class Hub:
         if not self._lacks(key, msg):
             return msg
         seq = msg["seq"]
-        full = await database_sync_to_async(_messages_after, thread_sensitive=False)(key, seq - 1, seq)
+        async with self.log_reads:
+            full = await database_sync_to_async(_messages_after, thread_sensitive=False)(key, seq - 1, seq)
         if not full or full[-1]["seq"] != seq:
             raise LookupError(f"{key}#{seq} is not in the log")  # the sweep will deliver it
         return full[-1]
