@@ -322,3 +322,52 @@ async def run(ctx, cfg) -> dict:
                                     "messages_sent": index, "per_sender_messages": round(index / users, 1),
                                     "ramp": ramp, "target": target, "profile": profile,
                                     "stock_channels": stock})
+
+
+# --- a reply's cost in process ------------------------------------------------------------------------------------
+
+def reply_cost(n: int = 150) -> dict:
+    """What S3's typical message costs the service, in process (Django set up, the development database): a reply from
+    someone who had the other's message unread (S3's writers alternate, so after the first round every message is
+    one), its pushes rendered for every variant. `python -m bench.s3_messages reply_cost [N]`: statements per reply
+    (its pushes' reads included) and CPU ms (the service and the renders; no request, socket or layer)."""
+    import time
+    import uuid as uuid_
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext, override_settings
+
+    from live import streams
+    from live.messaging import services
+
+    users = get_user_model()
+    tag = uuid_.uuid4().hex[:8]
+    a, b = (users.objects.create_user(username=f"reply{tag}{k}", email=f"reply{tag}{k}@example.org", password="x")
+            for k in "ab")
+    conversation = services.start_conversation(author=a, recipients=[b], body="hello").conversation
+    pushes, push = [], streams._push_after_commit
+    streams._push_after_commit = pushes.append
+    unlimited = {kind: "1000000/60" for kind in ("message", "conversation", "default")}
+    try:
+        with override_settings(RATE_LIMITS=unlimited):
+            for i in range(5):  # warm-up
+                services.send_message(author=(b, a)[i % 2], conversation=conversation.pk, body="warm-up")
+            with CaptureQueriesContext(connection) as queries:
+                started = time.process_time()
+                for i in range(n):
+                    services.send_message(author=(b, a)[i % 2], conversation=conversation.pk, body=f"reply {i}")
+                    for event in pushes[-1]:
+                        streams.frames(event)
+                cpu = time.process_time() - started
+    finally:
+        streams._push_after_commit = push
+    return {"statements": round(len(queries.captured_queries) / n, 2), "cpu_ms": round(cpu / n * 1000, 2)}
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "reply_cost":
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "live.settings")
+    django.setup()
+    print(reply_cost(int(sys.argv[2]) if len(sys.argv) > 2 else 150))
