@@ -7,7 +7,10 @@ of this process):
 - `post_comment` committed and published, as a French public reader follows the debate (the followed variant is
   marked, so the publish renders that one);
 - `streams.message` of those comments for the followed variant only, and for every variant (what replays render);
-- a meeting contribution's three events (phones, screen, console) rendered for every variant.
+- a meeting contribution's three events (phones, screen, console) rendered for every variant;
+- `--pushes`: the pushes of a comment, a vote, a contribution and an approval as bench.write_cost's followers
+  receive them (the variants its sockets follow, the objects the write hands over as `known`), captured as they
+  are published and rendered again: Python calls and CPU per write's push, the render part of write_cost's figures.
 Prints milliseconds per write. Compare before/after on the same machine, one right after the other; other load on
 the machine moves the figures.
 """
@@ -21,6 +24,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=200)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--pushes", action="store_true", help="only the pushes of bench.write_cost's writes")
     args = p.parse_args()
     from bench import throwaway
 
@@ -56,7 +60,95 @@ def per_write(fn, items, rounds) -> float:
     return statistics.median(runs)
 
 
+def capture(fn) -> list[tuple[list, dict | None]]:
+    """The pushes `fn()` publishes: each write's events with what the writer handed over (`known`), unrendered."""
+    from live import streams
+
+    captured, original = [], streams.publish_together
+
+    def record(events):
+        known = events[0].reads
+        captured.append((list(events), dict(known) if known is not None else None))
+
+    streams.publish_together = record
+    try:
+        fn()
+    finally:
+        streams.publish_together = original
+    return captured
+
+
+def render_push(push, only) -> None:
+    """Render one captured push again for the variants `only` ({stream suffix: variants}), as publish does."""
+    from live import streams
+
+    events, known = push
+    reads = dict(known) if known is not None else None
+    for event in events:
+        event.reads = reads
+        suffix = event.stream.split(".", 2)[2] if event.stream.count(".") > 1 else ""
+        streams.message(event, only[suffix])
+
+
+def run_pushes(args):
+    """The pushes of bench.write_cost's writes, for the variants its followers follow."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from debates import services as debates
+    from meetings import services as meetings
+    from tests.helpers import make_user
+
+    alice, bob, fiona = make_user("alice"), make_user("bob"), make_user("fiona", role="facilitator")
+    debate = debates.create_debate(author=fiona, title="La place du marché", description="Piétonne le samedi ?")
+    body = "Le tramway devrait s'arrêter devant le marché, et la place a besoin d'ombre en été. {i}" * 3
+    n = args.n
+    comment_pushes = capture(lambda: [debates.post_comment(author=alice, debate=debate, body=body.format(i=i))
+                                      for i in range(n)])
+    targets = [debates.post_comment(author=bob, debate=debate, body=body.format(i=f"v{i}")) for i in range(n)]
+    vote_pushes = capture(lambda: [debates.vote(comment=c, user=alice, value=1) for c in targets])
+
+    def meeting(title, premoderation):
+        m = meetings.create_meeting(actor=fiona, title=title, kind="in_person", place="Agora",
+                                    starts_at=timezone.now() - timedelta(minutes=30),
+                                    ends_at=timezone.now() + timedelta(hours=2), premoderation=premoderation,
+                                    agenda=[("Accueil", 10)])
+        return meetings.open_session(actor=fiona, meeting=m)
+
+    open_meeting, moderated = meeting("Budget participatif", False), meeting("Budget participatif (modéré)", True)
+    phone = meetings.join(meeting=open_meeting, user=alice)
+    contribution_pushes = capture(lambda: [meetings.post_contribution(
+        participant=phone, body=body.format(i=i), kind="question") for i in range(n)])
+    bob_phone = meetings.join(meeting=moderated, user=bob)
+    pending = [meetings.post_contribution(participant=bob_phone, body=body.format(i=f"p{i}")) for i in range(n)]
+    approval_pushes = capture(lambda: [meetings.approve_contribution(actor=fiona, contribution=c)
+                                       for c in pending])
+    debate_variants = {"": {"public:fr", "public:en"}}
+    meeting_variants = {"": {"public:fr"}, "screen": {"screen:fr"}, "console": {"console:fr"}}
+    cases = [("comment_ws", comment_pushes, debate_variants), ("vote_ws", vote_pushes, debate_variants),
+             ("contribution_ws", contribution_pushes, meeting_variants), ("approval", approval_pushes, meeting_variants)]
+    print(f"{'push of':16} {'py_calls':>9} {'sql':>5} {'cpu_ms':>7} {'bytes':>7}   (render only, {n} writes)")
+    for name, pushes, only in cases:
+        for push in pushes[:5]:  # warm: templates compiled
+            render_push(push, only)
+        queries, calls = work_of(lambda push, only=only: render_push(push, only), pushes)
+        cpu = per_write(lambda push, only=only: render_push(push, only), pushes, args.rounds)
+        size = 0
+        for events, known in pushes[:1]:
+            render_push((events, known), only)
+        from live import streams
+        for event in pushes[0][0]:
+            suffix = event.stream.split(".", 2)[2] if event.stream.count(".") > 1 else ""
+            event.reads = dict(pushes[0][1]) if pushes[0][1] is not None else None
+            size += sum(len(f) for f in streams.message(event, only[suffix])["frames"].values())
+        print(f"{name:16} {calls:9,.0f} {queries:5.1f} {cpu:7.2f} {size:7,}")
+
+
 def run(args, settings):
+    if args.pushes:
+        run_pushes(args)
+        return
     from datetime import timedelta
 
     from django.utils import timezone

@@ -337,3 +337,27 @@ def test_the_push_and_the_cached_page_show_the_same_comment(thread, carol):
     assert fragments.CSRF_PLACEHOLDER not in html and "<em>troisième</em>" in shown
     shown = re.sub(r'<input type="hidden" name="(csrfmiddlewaretoken|next)" value="[^"]*">', "", shown)
     assert shown.strip() == pushed.replace(' hx-swap-oob="true"', "").strip()
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("which", ["root", "reply"])
+def test_the_posted_push_and_the_page_show_the_same_comment(thread, alice, lang, which):
+    """comment.posted pushes comment.html whole (the article, its main part, vote form and score): the same HTML as
+    the page shows for it, in each language (the page's forms carry its CSRF token and `next`)."""
+    from django.utils import translation
+
+    from live import streams
+    from live.models import Event
+
+    parent = thread["pro"] if which == "reply" else None
+    comment = services.post_comment(author=alice, debate=thread["debate"], body="Un *nouvel* avis <b>&</b>",
+                                    parent=parent, alignment=Stance.AGAINST if parent is None else None)
+    event = Event.objects.filter(stream=thread["debate"].stream_key, kind="comment.posted").last()
+    with translation.override(lang):
+        pushed = json.loads(streams.frames(event)[f"public:{lang}"])["html"]
+    start = f'<article id="comment-{comment.pk}"'
+    pushed = pushed[pushed.index(start):pushed.index("</article>", pushed.index(start))]
+    html = page(Client(), thread["debate"], lang=lang)
+    shown = html[html.index(start):html.index("</article>", html.index(start))]
+    shown = re.sub(r'<input type="hidden" name="(csrfmiddlewaretoken|next)" value="[^"]*">', "", shown)
+    assert "<em>nouvel</em>" in shown and shown == pushed

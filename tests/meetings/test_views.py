@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 from datetime import UTC, timedelta
 
 import pytest
@@ -313,3 +314,28 @@ def test_the_projector_session_is_read_only(meeting, fiona, alice_in):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert Contribution.objects.get(pk=contribution.pk).status == "pending"
     assert Contribution.objects.count() == 1
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_a_pushed_contribution_is_the_one_the_pages_show(meeting, fiona, alice_in, lang):
+    """The phones' and the console's pushes of a new contribution render the same partials as their pages: the
+    same HTML, in each language (the pages' forms carry their CSRF token and `next`)."""
+    from django.utils import translation
+
+    from live import streams
+
+    services.update_session_settings(actor=fiona, meeting=meeting, premoderation=False)
+    c = services.post_contribution(participant=alice_in, body="Des bancs <b>à l'ombre</b> & des arbres")
+    for key, audience, path, start in (
+            (meeting.stream_key, "public", f"/meetings/{meeting.pk}/live/", f'<article id="contribution-{c.pk}"'),
+            (meeting.console_stream_key, "console", f"/meetings/{meeting.pk}/console/", f'<article id="row-{c.pk}" ')):
+        event = Event.objects.filter(stream=key, kind="contribution.changed").last()
+        with translation.override(lang):
+            pushed = json.loads(streams.pick(streams.frames(event), audience, lang))["html"]
+        pushed = pushed[pushed.index(start):pushed.index("</article>", pushed.index(start))]
+        client = signed_in(fiona)
+        client.cookies["django_language"] = lang
+        html = client.get(path).content.decode()
+        shown = html[html.index(start):html.index("</article>", html.index(start))]
+        shown = re.sub(r'<input type="hidden" name="(csrfmiddlewaretoken|next)" value="[^"]*">', "", shown)
+        assert "&lt;b&gt;" in shown and shown == pushed, audience
