@@ -33,7 +33,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from live import metrics, streams, variants, wire
-from live.layers import BUNDLE
+from live.layers import BUNDLE, cancelling
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ RECENT_SECONDS = 10.0
 BUSY_FANOUT = 0.005
 LINGER_STEP = 0.0005
 MAX_BATCH = 64
+STOP_SECONDS = 5.0  # a stopping hub's tasks get this long to end (`stop`)
 
 
 class Hub:
@@ -94,6 +95,7 @@ class Hub:
         self.needed: dict[str, set[tuple[str, str]]] = {}  # stream -> (audience, lang) of its sockets, computed
         self.marked: dict[tuple[str, str], float] = {}  # (stream, variant) -> when this hub last marked it
         self.to_mark: set[tuple[str, str]] = set()  # marks waiting for the next hand-off to Redis
+        self.stopping: asyncio.Future | None = None  # set while `stop` waits for its tasks to end
 
     # --- membership: which local sockets follow which stream; the layer's groups joined once per stream -----------
 
@@ -102,7 +104,7 @@ class Hub:
         await self._ensure_started()
         first = not self.subscribers[key]
         self.subscribers[key].add(consumer)
-        self.variant_changed(key, consumer)
+        self.variant_changed(key, consumer, first=first)
         if first:
             await self._join(key)
             if key not in self.last:
@@ -158,12 +160,19 @@ class Hub:
         self.layer_ok = ok
 
     async def _stop_if_idle(self) -> None:
-        if not self.subscribers:
+        if not self.subscribers and self.tasks:
             await self.stop()
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
+    # One hub per event loop for the loop's whole life (`get_hub`): it stops its tasks when its last socket leaves
+    # and starts them again for the next one, never replaced. A second hub on the loop would receive on the same
+    # Redis key as the first (the process's channels share one: live/layers.py), and each would drop what it popped
+    # for the other: events then came late from the log, and typing and count frames, which have no log, never.
+    # A start waits for a stop in progress, so two receive loops never overlap either.
 
     async def _ensure_started(self) -> None:
+        while self.stopping is not None:
+            await asyncio.shield(self.stopping)
         if self.tasks:
             return
         self.channel = await self.layer.new_channel(prefix="hub")
@@ -176,14 +185,28 @@ class Hub:
     async def stop(self) -> None:
         tasks, self.tasks = self.tasks + list(self.gap_tasks.values()), []
         self.gap_tasks = {}
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
-        _hubs.pop(self.loop, None)
+        self.stopping = stopping = self.loop.create_future()
+        try:
+            # Cancelled again until they end: a cancellation can be lost inside redis-py's blocking read (seen in
+            # the browser tests: the receive task "cancelling" yet waiting in a read, 2 stops in 50), and that
+            # receive loop then went on for ever beside the next start's, each dropping what the other was sent.
+            pending = set(tasks)
+            deadline = time.monotonic() + STOP_SECONDS
+            while pending and time.monotonic() < deadline:
+                for task in pending:
+                    task.cancel()
+                _done, pending = await asyncio.wait(pending, timeout=0.1)
+            if pending:
+                logger.error("hub tasks still running %.0f s after their cancellation: %s", STOP_SECONDS,
+                             ", ".join(task.get_name() for task in pending))
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    logger.error("hub task %s had failed", task.get_name(), exc_info=task.exception())
+            self.inbox.clear()
+            self.arrived.clear()
+        finally:
+            self.stopping = None
+            stopping.set_result(None)
 
     # --- receiving: the layer's messages queued, then handled in arrival order, gathered under bursts -------------
 
@@ -196,7 +219,7 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                if _cancelling():  # redis-py turns a cancellation mid-read into ConnectionError: stop anyway
+                if cancelling():  # redis-py turns a cancellation mid-read into ConnectionError: stop anyway
                     raise asyncio.CancelledError from None
                 self.layer_ok = False
                 logger.warning("channel layer receive failed; retrying in %.1fs", backoff, exc_info=True)
@@ -440,7 +463,7 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                if _cancelling():
+                if cancelling():
                     raise asyncio.CancelledError from None
                 logger.warning("sweep failed", exc_info=True)
 
@@ -552,14 +575,17 @@ class Hub:
 
     # --- variants: render only what some socket reads (live/variants.py) ------------------------------------------
 
-    def variant_changed(self, key: str, consumer) -> None:
-        """`consumer` follows `key` now, or as another audience: note its variant, and mark it if it is new."""
+    def variant_changed(self, key: str, consumer, first: bool = False) -> None:
+        """`consumer` follows `key` now, or as another audience: note its variant, and mark it if it is new. The
+        first socket of this process on `key` always marks: what this hub marked before its sockets there closed may
+        be gone from Redis since (a Redis restart; a test's cleared cache), and an ephemeral frame (the debate list's
+        comment count) is skipped on a missing mark, with no log to render it from."""
         self.needed.pop(key, None)
         reads = consumer.reads(key)
         if reads is None or not variants.enabled():
             return
         pair = (key, variants.variant(*reads))
-        if time.monotonic() - self.marked.get(pair, -1e9) < variants.REFRESH_SECONDS:
+        if not first and time.monotonic() - self.marked.get(pair, -1e9) < variants.REFRESH_SECONDS:
             return
         self.marked[pair] = time.monotonic()
         if not self.to_mark:
@@ -658,17 +684,15 @@ def _messages_after(key: str, after: int, upto: int | None) -> list[dict]:
     return streams.replay_messages(key, after, upto=upto)
 
 
-def _cancelling() -> bool:
-    task = asyncio.current_task()
-    return bool(task and task.cancelling())
-
-
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
 
 
 def get_hub() -> Hub:
+    """This event loop's hub, the same one for the loop's whole life (the lifecycle section of `Hub`)."""
     loop = asyncio.get_running_loop()
     hub = _hubs.get(loop)
     if hub is None:
+        for closed in [other for other in _hubs if other.is_closed()]:  # tests: one loop each
+            del _hubs[closed]
         hub = _hubs[loop] = Hub(loop)
     return hub

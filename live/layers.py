@@ -31,6 +31,7 @@ start-up (`layer_group_send`, `layer_receive`) and this class falls back to chan
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -63,6 +64,12 @@ return over_capacity
 BUNDLE = "live.bundle"
 # receive_many: a popped message older than this says that others are probably waiting behind it (module docstring)
 BEHIND = 0.002
+
+
+def cancelling() -> bool:
+    """Whether the current task was asked to stop, even if what it awaited did not raise CancelledError."""
+    task = asyncio.current_task()
+    return bool(task and task.cancelling())
 
 
 class RedisChannelLayer(core.RedisChannelLayer):
@@ -145,6 +152,11 @@ class RedisChannelLayer(core.RedisChannelLayer):
             popped = None
             while popped is None:
                 popped = await connection.bzpopmin(key, timeout=self.brpop_timeout)
+                if cancelling():
+                    # Cancelled meanwhile, and the call returned instead of raising (redis-py can swallow a
+                    # cancellation): receiving on would leave this loop popping, and dropping, what the next
+                    # receiver of this key is sent (the docstring).
+                    raise asyncio.CancelledError
             _key, first, sent_at = popped
             contents = [first]
             if limit > 1 and time.time() - float(sent_at) > BEHIND:

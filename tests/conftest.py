@@ -17,7 +17,7 @@ import pytest
 from channels.layers import channel_layers
 from django.conf import settings
 
-from live import hub, ratelimit, variants
+from live import ratelimit, variants
 from tests import helpers
 
 
@@ -72,8 +72,6 @@ def _fresh_channel_layer():
     runs one loop per process, so this only concerns the test run."""
     channel_layers.backends.clear()
     variants.forget_local()
-    for loop in [loop for loop in hub._hubs if loop.is_closed()]:
-        del hub._hubs[loop]
     yield
 
 

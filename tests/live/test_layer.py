@@ -139,3 +139,31 @@ async def test_receive_many_takes_what_is_waiting_at_once_in_order_and_only_this
         assert [m["seq"] for m in await layer.receive_many(channel, 64)] == [5]
         assert [m["seq"] for m in await layer.receive_many(channel, 64)] == [6]
     await layer.flush()
+
+
+async def test_the_hubs_receive_ends_when_cancelled_even_if_the_blocking_pop_swallows_the_cancellation():
+    """A cancellation lost inside the client's blocking read (the pop returns as if it had timed out) must still
+    end `receive_many`: receiving on, it would pop, and drop, what the next receiver of the process's key is sent."""
+    layer = make_layer()
+    channel = await layer.new_channel(prefix="hub")
+
+    class Swallowing:
+        pops = 0
+
+        async def bzpopmin(self, key, timeout):
+            self.pops += 1
+            try:
+                await asyncio.sleep(timeout)
+            except asyncio.CancelledError:
+                pass  # as if the read had timed out
+            return None
+
+    connection = Swallowing()
+    with mock.patch.object(layer, "connection", return_value=connection):
+        task = asyncio.ensure_future(layer.receive_many(channel, 8))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            async with asyncio.timeout(2):
+                await task
+    assert connection.pops == 1
