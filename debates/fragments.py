@@ -1,19 +1,20 @@
 """Cached HTML of the comments a page shows (S8: rendering, not queries, was the cost of a big debate's page).
 
-What is cached is `debates/comment_main.html` as one page render produces it, under a key made of every value that
-template reads: the comment's own fields (body, stance, edit/delete/hide stamps, hide reason, score and vote
+What is cached is a comment's main part (comment_html.main_html: what `debates/comment_main.html` shows) as one page
+render produces it, and each thread (comment_html.thread_html), under a key made of every value the builder reads: the comment's own fields (body, stance, edit/delete/hide stamps, hide reason, score and vote
 counts), its author's nickname and blocked state, the reader's own vote, the audience (moderators see hidden
 comments with their controls), the language, the time zone, the page's path (the vote form's `next`), the
-moderation URLs, and a fingerprint of the templates and translation catalogs. An edit, a hide, a vote, a
+moderation URLs, and a fingerprint of the builder's code, the templates and the translation catalogs. An edit, a hide, a vote, a
 deletion, a renamed or blocked author changes the key, so a stale fragment is never looked up again: there is
 nothing to invalidate, and processes sharing the cache (Redis in production) cannot disagree. Old entries expire.
 
 The only per-person bytes in the fragment are the forms' CSRF token: fragments are stored with a placeholder that
-each page replaces with its own token. Pushed events (`debates/renderers.py`) render the same template directly,
+each page replaces with its own token. Pushed events (`debates/renderers.py`) call the same builder directly,
 without the cache (once per event, audience and language)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -25,14 +26,13 @@ from django.core.cache import cache
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
-from debates import selectors
+from debates import comment_html, selectors
 
 log = logging.getLogger(__name__)
 
-TEMPLATE = "debates/comment_main.html"
-THREAD_TEMPLATE = "debates/comment.html"
-# The cached templates and what they include: their sources are part of every key (a deploy that changes them
-# must not serve fragments rendered by the old ones). tests/debates/test_fragments.py checks the list is complete.
+# The builder's source and the comment's templates (each a tag calling it): part of every key (a deploy that changes
+# them must not serve fragments built by the old ones). tests/debates/test_fragments.py checks the list is complete.
+BUILDER = comment_html.__file__
 TEMPLATES = ("debates/comment.html", "debates/comment_main.html", "debates/comment_vote.html",
              "debates/comment_score.html", "debates/more_replies.html")
 # Alphanumeric, so escaping leaves it alone; never a valid token.
@@ -61,7 +61,7 @@ def _digest_of(states: tuple) -> str:
 
 
 def _sources(engine) -> list[str]:
-    paths = []
+    paths = [BUILDER]
     for name in TEMPLATES:
         template = engine.get_template(name)
         paths.append(template.origin.name)
@@ -72,7 +72,7 @@ def _sources(engine) -> list[str]:
 
 
 def fingerprint(engine) -> str:
-    """What the templates and catalogs are, by content (stat() on every call, so a template edited under the
+    """What the builder, the templates and the catalogs are, by content (stat() on every call, so a template edited under the
     development server changes the keys at once; read again only when a file changed)."""
     return _digest_of(tuple(_file_state(path) for path in _sources(engine)))
 
@@ -127,9 +127,9 @@ def _write(entries: dict, seconds: int) -> None:
 
 def prepare(context, roots) -> None:
     """Give each thread of `roots` its `thread_html` (comment.html as this page renders it, with this page's CSRF
-    token): one cache read for the whole list. For the threads not found, each comment's comment_main.html is read
-    or rendered (`main_html`), then the thread is rendered, both in this very context, and stored. Does nothing
-    for renders without a request (pushes) or when COMMENT_CACHE_SECONDS is 0."""
+    token): one cache read for the whole list. For the threads not found, each comment's main part is read or
+    built (`main_html`), then the thread is built, both for this very context, and stored. Does nothing for
+    renders without a request (pushes) or when COMMENT_CACHE_SECONDS is 0."""
     seconds = settings.DEBATES_COMMENT_CACHE_SECONDS
     request = context.get("request")
     roots = [root for root in roots if not hasattr(root, "thread_html")]
@@ -153,21 +153,14 @@ def prepare(context, roots) -> None:
     if missing:
         comments = [comment for root in missing for comment in members[root.pk]]
         mains = _read([keys[comment.pk] for comment in comments])
-        main_template = engine.get_template(TEMPLATE)
-        thread_template = engine.get_template(THREAD_TEMPLATE)
-        with context.push(csrf_token=CSRF_PLACEHOLDER):
-            for comment in comments:
-                html = mains.get(keys[comment.pk])
-                if html is None:
-                    with context.push(comment=comment):
-                        html = stored[keys[comment.pk]] = str(main_template.render(context))
-                comment.main_html = mark_safe(html)
-            for root in missing:
-                with context.push(comment=root):
-                    html = str(thread_template.render(context))
-                # The newline that ends comment.html, after its {% endif %}, follows the cached thread too.
-                html = html[:-1] if html.endswith("\n") else html
-                threads[thread_keys[root.pk]] = stored[thread_keys[root.pk]] = html
+        around = dataclasses.replace(comment_html.Around.of(context), csrf_token=CSRF_PLACEHOLDER)
+        for comment in comments:
+            html = mains.get(keys[comment.pk])
+            if html is None:
+                html = stored[keys[comment.pk]] = comment_html.main_html(comment, around)
+            comment.main_html = mark_safe(html)
+        for root in missing:
+            threads[thread_keys[root.pk]] = stored[thread_keys[root.pk]] = comment_html.thread_html(root, around)
     for root in roots:
         root.thread_html = mark_safe(threads[thread_keys[root.pk]].replace(CSRF_PLACEHOLDER, token))
     _write(stored, seconds)

@@ -1,6 +1,6 @@
 """How the events of a `debate.<pk>` stream render, for its two audiences (debates/streams.py): "public" and
-"moderators" (hidden comments stay visible to them, marked, with their controls). Both render the same templates
-from the same reads; only the moderator view differs."""
+"moderators" (hidden comments stay visible to them, marked, with their controls). Both render the same HTML from
+the same reads; only the moderator view differs. A comment's HTML is built by comment_html.py, as the page's."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from debates import selectors
+from debates import comment_html, selectors
 from debates.models import Comment, Debate
 from live import streams
 
@@ -24,12 +24,16 @@ def _tallies(r, debate) -> dict:
     return r.once("tallies", lambda: selectors.tallies(debate))
 
 
-def _for_audience(r, template: str, context: dict) -> str:
+def _around(r) -> comment_html.Around:
     # "NOTPROVIDED": the forms in pushed bytes carry no per-user CSRF token (htmx sends it as a header).
-    urls = r.once("moderation_urls", selectors.moderation_urls)
-    return render_to_string(template, {**context, **urls, "audience": r.audience,
-                                       "csrf_token": "NOTPROVIDED", "max_length": settings.DEBATES_COMMENT_MAX_LENGTH,
-                                       "moderator_view": r.audience == "moderators"})
+    return comment_html.Around(csrf_token="NOTPROVIDED", moderator_view=r.audience == "moderators",
+                               **r.once("moderation_urls", selectors.moderation_urls))
+
+
+def _after_comment(r, debate, announce) -> str:
+    """The tallies and the screen readers' announcement that follow a comment's HTML."""
+    tallies = render_to_string("debates/debate_detail.html#tallies", {"tallies": _tallies(r, debate), "oob": True})
+    return f"{tallies}\n{streams.announcement(announce) if announce else ''}\n"
 
 
 @streams.renderer("comment.posted", audience=AUDIENCES)
@@ -38,13 +42,14 @@ def render_posted(event, r):
     if comment is None:
         return None
     comment.children, comment.more_replies, comment.my_vote = [], 0, 0
-    debate = comment.debate
     if comment.parent_id:
         announce = _("New reply by %(name)s") % {"name": comment.author.public_name}
+        where = f"#replies-{comment.parent_id}"
     else:
         announce = _("New comment by %(name)s") % {"name": comment.author.public_name}
-    return _for_audience(r, "debates/push/comment_posted.html", {
-        "comment": comment, "debate": debate, "tallies": _tallies(r, debate), "announce": announce})
+        where = "#new-comments"
+    thread = comment_html.thread_html(comment, _around(r))
+    return f'<div hx-swap-oob="beforeend:{where}">{thread}\n</div>\n{_after_comment(r, comment.debate, announce)}'
 
 
 def _render_main(event, r, announce=""):
@@ -52,9 +57,7 @@ def _render_main(event, r, announce=""):
     if comment is None:
         return None
     comment.my_vote = 0
-    return _for_audience(r, "debates/push/comment_changed.html", {
-        "comment": comment, "debate": comment.debate, "tallies": _tallies(r, comment.debate),
-        "announce": announce})
+    return f"{comment_html.main_html(comment, _around(r), oob=True)}\n\n{_after_comment(r, comment.debate, announce)}"
 
 
 @streams.renderer("comment.edited", audience=AUDIENCES)
@@ -96,7 +99,7 @@ def render_voted(event, r):
     comment = _comment(event, r)
     if comment is None:
         return None
-    return render_to_string("debates/comment_score.html", {"comment": comment, "oob": True})
+    return comment_html.score_html(comment, oob=True) + "\n"
 
 
 def _render_debate(event, r, announce="", *, state_changed=True):

@@ -97,19 +97,14 @@ def test_a_page_from_the_cache_is_the_page_without_it(settings, thread, who, lan
 def test_the_second_page_view_renders_no_comment(thread, monkeypatch):
     client = Client()
     page(client, thread["debate"])
-    from django.template import Template
+    from debates import comment_html
 
-    renders = []
-    original = Template.render
-
-    def spy(self, context):
-        if self.origin and self.origin.template_name == fragments.TEMPLATE:
-            renders.append(1)
-        return original(self, context)
-
-    monkeypatch.setattr(Template, "render", spy)
+    built = []
+    for name in ("main_html", "thread_html"):
+        original = getattr(comment_html, name)
+        monkeypatch.setattr(comment_html, name, lambda *a, _original=original, **k: built.append(1) or _original(*a, **k))
     html = page(client, thread["debate"])
-    assert not renders, "every comment came from the cache"
+    assert not built, "every comment came from the cache"
     assert "<strong>vraiment</strong>" in html
 
 
@@ -279,28 +274,42 @@ def test_a_cache_outage_still_serves_the_page(thread, monkeypatch):
     assert "<strong>vraiment</strong>" in html
 
 
-def test_the_key_covers_everything_the_comment_templates_read():
-    """A template that starts showing another field of the comment must add it to fragments.key (a comment) or
+def test_the_key_covers_everything_the_comment_builder_reads():
+    """A builder that starts showing another field of the comment must add it to fragments.key (a comment) or
     fragments._thread_key (the thread's shape)."""
+    import inspect
+
+    from debates import comment_html
+    from debates.templatetags import debate_comments
+
     covered = {"pk", "depth", "alignment", "stance_slug", "get_alignment_display", "body_html", "created_at",
                "edited_at", "is_deleted", "is_hidden", "hidden_reason", "score", "upvotes", "downvotes", "my_vote",
                "author_id", "url", "author",
                "children", "more_replies", "main_html", "thread_html",  # the thread's shape, and the cache itself
-               "html"}  # "debates/comment.html"
+               "html"}  # "debates/comment.html" in the docstring
     author_covered = {"public_name", "initials", "avatar_hue", "get_absolute_url", "is_erased"}
-    included = set()
-    for name in fragments.TEMPLATES:
+    source = inspect.getsource(comment_html)
+    read = set(re.findall(r"\bcomment\.(\w+)", source)) | set(re.findall(r'getattr\(comment, "(\w+)"', source))
+    assert read <= covered, read - covered
+    assert set(re.findall(r"\bauthor\.(\w+)", source)) <= author_covered
+    # Context beyond the comment: each is part of the key's base in fragments.prepare.
+    names = set(re.findall(r'context(?:\.get\(|\[)"(\w+)"', source + inspect.getsource(debate_comments)))
+    assert names <= {"comment", "moderator_view", "report_url", "act_url", "request", "oob", "focus",
+                     "csrf_token"}, names
+    for name in fragments.TEMPLATES:  # each a tag calling the builder
         source = (TEMPLATES_DIR / name).read_text()
-        included |= set(re.findall(r'{%\s*include\s+"([^"]+)"', source))
-        read = set(re.findall(r"\bcomment\.(\w+)", source))
-        assert read <= covered, (name, read - covered)
-        assert set(re.findall(r"\bcomment\.author\.(\w+)", source)) <= author_covered, name
-        # Context beyond the comment: each is part of the key's base in fragments.prepare.
-        names = set(re.findall(r"{{\s*(\w+)|{%\s*(?:if|elif)\s+(?:not\s+)?(\w+)", source))
-        bound = set(re.findall(r"\b(\w+)=", source))  # {% with x=... %}, {% blocktranslate with x=... %}
-        names = {n for pair in names for n in pair if n} - bound - {"comment", "not"}
-        assert names <= {"moderator_view", "report_url", "act_url", "request", "oob", "focus"}, (name, names)
-    assert included <= set(fragments.TEMPLATES), included - set(fragments.TEMPLATES)
+        assert re.fullmatch(r"{% load debate_comments %}{#[^#]*#}{% debate_\w+ %}\n", source), name
+
+
+def test_a_change_to_the_builder_changes_every_key(monkeypatch, tmp_path):
+    from django.template import engines
+
+    engine = engines["django"].engine
+    before = fragments.fingerprint(engine)
+    builder = tmp_path / "comment_html.py"
+    builder.write_text(Path(fragments.BUILDER).read_text() + "\n# changed\n")
+    monkeypatch.setattr(fragments, "BUILDER", str(builder))
+    assert fragments.fingerprint(engine) != before
 
 
 def test_a_template_or_catalog_change_changes_every_key(tmp_path, monkeypatch):
@@ -318,7 +327,7 @@ def test_a_template_or_catalog_change_changes_every_key(tmp_path, monkeypatch):
 
 
 def test_the_push_and_the_cached_page_show_the_same_comment(thread, carol):
-    """The live renderers render comment_main.html directly: after an edit, what the push brings and what a
+    """The live renderers build a comment's main part directly: after an edit, what the push brings and what a
     page served from the cache shows are the same comment (the page's forms carry its CSRF token and `next`)."""
     from django.utils import translation
 

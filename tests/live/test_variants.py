@@ -17,17 +17,17 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def _renders():
-    """Counts the debate templates rendered for pushes."""
-    import debates.renderers
+    """Counts the debate comments built for pushes (debates/comment_html.py), by audience."""
+    from debates import comment_html
 
-    real = debates.renderers.render_to_string
+    real = comment_html.thread_html
     calls = []
 
-    def counting(template, context):
-        calls.append((template, context["audience"]))
-        return real(template, context)
+    def counting(comment, around, **kwargs):
+        calls.append(("thread_html", "moderators" if around.moderator_view else "public"))
+        return real(comment, around, **kwargs)
 
-    return calls, mock.patch.object(debates.renderers, "render_to_string", counting)
+    return calls, mock.patch.object(comment_html, "thread_html", counting)
 
 
 def _last_event(key):
@@ -49,7 +49,7 @@ def test_a_publish_renders_only_the_followed_variants(alice, fiona):
         assert variants.wanted(key) == {"public:fr"}
         one = streams.message(event, variants.wanted(key))
         assert set(one["frames"]) == {"public:fr"} and one["only"] == ["public:fr"]
-        assert calls == [("debates/push/comment_posted.html", "public")]  # one template render, not four
+        assert calls == [("thread_html", "public")]  # one rendering, not four
 
         variants.mark([(key, "moderators:en")])
         two = streams.message(event, variants.wanted(key))
