@@ -231,3 +231,24 @@ def thread_html(comment, around: Around, *, oob=False) -> str:
             f'  <div id="comment-{pk}-panel" class="comment-panel"></div>\n'
             f'  {below}\n'
             f'</article>')
+
+
+def tallies_html(tallies: dict, *, oob=False) -> str:
+    """The debate's stance counts beside its thread (selectors.tallies), which every comment's push updates."""
+    total = tallies["total"]
+    label, counted = _("Stances"), ngettext("%(counter)s comment", "%(counter)s comments", total) % {"counter": total}
+    for_, neutral, against = _("For"), _("Neutral"), _("Against")
+    return (f'<section id="debate-tallies" class="tallies" aria-label="{label}"{_oob(oob)}>\n'
+            f'    <p class="tally-total">{counted}</p>\n'
+            f'    <ul class="tally-list">\n'
+            f'      <li class="tally tally-for"><span class="tally-label">{for_}</span> '
+            f'<strong data-tally="for">{tallies["for"]}</strong></li>\n'
+            f'      <li class="tally tally-neutral"><span class="tally-label">{neutral}</span> '
+            f'<strong data-tally="neutral">{tallies["neutral"]}</strong></li>\n'
+            f'      <li class="tally tally-against"><span class="tally-label">{against}</span> '
+            f'<strong data-tally="against">{tallies["against"]}</strong></li>\n'
+            f'    </ul>\n'
+            f'    <div class="tally-bar" aria-hidden="true"><span class="bar-for" style="width: {tallies["for_pct"]}%">'
+            f'</span><span class="bar-neutral" style="width: {tallies["neutral_pct"]}%"></span>'
+            f'<span class="bar-against" style="width: {tallies["against_pct"]}%"></span></div>\n'
+            f'  </section>')

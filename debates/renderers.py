@@ -32,8 +32,8 @@ def _around(r) -> comment_html.Around:
 
 def _after_comment(r, debate, announce) -> str:
     """The tallies and the screen readers' announcement that follow a comment's HTML."""
-    tallies = render_to_string("debates/debate_detail.html#tallies", {"tallies": _tallies(r, debate), "oob": True})
-    return f"{tallies}\n{streams.announcement(announce) if announce else ''}\n"
+    tallies = comment_html.tallies_html(_tallies(r, debate), oob=True)
+    return f"\n  {tallies}\n  \n{streams.announcement(announce) if announce else ''}\n"
 
 
 @streams.renderer("comment.posted", audience=AUDIENCES)

@@ -64,7 +64,11 @@ def tallies(debate) -> dict:
     """Live for/neutral/against counts of the visible root comments, and the visible comments in all."""
     with connection.cursor() as cursor:
         cursor.execute(_tallies_sql(), [Stance.FOR, Stance.NEUTRAL, Stance.AGAINST, getattr(debate, "pk", debate)])
-        total, for_, neutral, against = cursor.fetchone()
+        return tallies_of(*cursor.fetchone())
+
+
+def tallies_of(total: int, for_: int, neutral: int, against: int) -> dict:
+    """The tallies of these counts: the visible comments, and the visible roots of each stance."""
     stances = for_ + neutral + against
     return {
         "total": total, "for": for_, "neutral": neutral, "against": against,

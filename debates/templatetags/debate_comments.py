@@ -53,3 +53,9 @@ def debate_comment_score(context) -> str:
 @register.simple_tag(takes_context=True)
 def debate_more_replies(context) -> str:
     return mark_safe(comment_html.more_replies_html(context["comment"], oob=context.get("oob")))
+
+
+@register.simple_tag(takes_context=True)
+def debate_tallies(context) -> str:
+    """debate_detail.html's `tallies` partial: the stance counts."""
+    return mark_safe(comment_html.tallies_html(context["tallies"], oob=context.get("oob")))

@@ -2,7 +2,8 @@
 
 tests/debates/templates_before/ holds those templates as they were (debates/comment.html, comment_main.html,
 comment_vote.html, comment_score.html, more_replies.html and the two pushes that included them), rendered here by
-an engine of their own for every kind of comment, reader and page, and compared with the builder's output. A
+an engine of their own for every kind of comment, reader and page, and compared with the builder's output; tallies.html
+is the body of debate_detail.html's `tallies` partial as it was, which the two pushes' copies include instead. A
 deliberate change to the HTML changes the builder and these copies together."""
 
 import itertools
@@ -157,6 +158,23 @@ def test_the_caches_precomputed_parts_are_used_as_given(before):
     root.thread_html = mark_safe("<p>cached thread</p>")
     assert comment_html.thread_html(root, around) == "<p>cached thread</p>"
     assert render_before(before, "debates/comment.html", {"comment": root}) == "<p>cached thread</p>\n"
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_tallies_are_the_partials_html(before, lang):
+    """debate_detail.html's `tallies` partial (tallies.html here: the partial's body as it was)."""
+    from django.template.loader import render_to_string
+
+    from debates.selectors import tallies_of
+
+    with translation.override(lang):
+        for counts in [(0, 0, 0, 0), (1, 1, 0, 0), (2, 0, 1, 0), (7, 1, 1, 3), (12345, 1234, 0, 1)]:
+            tallies = tallies_of(*counts)
+            for oob in (False, True):
+                expected = render_before(before, "debates/tallies.html", {"tallies": tallies, "oob": oob})
+                assert f"\n  {comment_html.tallies_html(tallies, oob=oob)}\n  " == expected, (counts, oob)
+                assert render_to_string("debates/debate_detail.html#tallies", {"tallies": tallies, "oob": oob}) == (
+                    expected)
 
 
 # --- the pushes, as the event renderers produced them through the templates ------------------------------------------

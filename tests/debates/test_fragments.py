@@ -295,7 +295,7 @@ def test_the_key_covers_everything_the_comment_builder_reads():
     # Context beyond the comment: each is part of the key's base in fragments.prepare.
     names = set(re.findall(r'context(?:\.get\(|\[)"(\w+)"', source + inspect.getsource(debate_comments)))
     assert names <= {"comment", "moderator_view", "report_url", "act_url", "request", "oob", "focus",
-                     "csrf_token"}, names
+                     "csrf_token", "tallies"}, names  # (the tallies are the debate's, never cached)
     for name in fragments.TEMPLATES:  # each a tag calling the builder
         source = (TEMPLATES_DIR / name).read_text()
         assert re.fullmatch(r"{% load debate_comments %}{#[^#]*#}{% debate_\w+ %}\n", source), name
