@@ -280,6 +280,8 @@ def _comment_body(body: str) -> str:
 
 
 def _notify_mentions(comment, mentions: dict, already: set) -> None:
+    if not mentions:
+        return
     url = comment.get_absolute_url()
     for user in mentions.values():
         if user.pk == comment.author_id or user.pk in already:

@@ -38,8 +38,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.html import conditional_escape
 
 from live import effects, internals, metrics, variants
 from live.models import Event, StreamCounter
@@ -341,8 +341,12 @@ def in_languages(text: Callable[[], str]) -> list[tuple[str, str]]:
 
 
 def announcement(text: str) -> str:
-    """The polite live-region update that screen readers announce (templates/live/announcer.html)."""
-    return render_to_string("live/announcer.html", {"text": text})
+    """The polite live-region update that screen readers announce: `#live-announcer`'s new text, escaped as
+    autoescape does. base.html's #live-announcer keeps its element (a region put in anew is not always announced);
+    live.js adds a text that comes right after another instead of overwriting it. The one builder of it: pushes
+    call it, templates include templates/live/announcer.html, whose tag calls it (the bytes the template wrote
+    before, its two comment lines' newlines included)."""
+    return f'\n\n<div id="live-announcer" hx-swap-oob="innerHTML">{conditional_escape(text)}</div>\n'
 
 
 def frame(event: Event, html: str | None) -> str:

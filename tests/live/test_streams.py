@@ -220,3 +220,30 @@ def test_a_broken_renderer_still_advances_the_seq():
 def test_stream_keys_are_validated():
     with pytest.raises(AssertionError):
         streams.append("debate 1; drop", "test.kind")
+
+
+# templates/live/announcer.html as it was before live.streams.announcement built it (the bytes every page and push
+# showed): the builder and the template's tag must give exactly these.
+ANNOUNCER_BEFORE = (
+    "{# The polite announcer's new text: base.html's #live-announcer keeps its element (a region put in anew is not always #}\n"
+    "{# announced); live.js adds a text that comes right after another instead of overwriting it. #}\n"
+    '<div id="live-announcer" hx-swap-oob="innerHTML">{{ text }}</div>\n')
+
+
+@pytest.mark.parametrize("text", ["Nouveau commentaire de Zoé", "a <b> & \"c\" 'd'", "", None,
+                                  "<em>déjà sûr</em>", "lazy"])
+def test_the_announcer_is_the_bytes_its_template_wrote(text):
+    from django.template import engines
+    from django.template.loader import render_to_string
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+
+    if text == "<em>déjà sûr</em>":
+        text = mark_safe(text)
+    elif text == "lazy":
+        text = gettext_lazy("Stances")
+    before = engines["django"].from_string(ANNOUNCER_BEFORE).render({"text": text})
+    assert streams.announcement(text) == before
+    assert render_to_string("live/announcer.html", {"text": text}) == before
+    included = engines["django"].from_string('<p>{% include "live/announcer.html" with text=announce %}</p>')
+    assert included.render({"announce": text}) == f"<p>{before}</p>"
