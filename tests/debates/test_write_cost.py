@@ -110,3 +110,62 @@ def test_it_changes_a_comments_stance_within_budget(alice, debate, monkeypatch, 
     mine.refresh_from_db()
     assert mine.alignment == Stance.AGAINST
     assert pushed[debate.stream_key] == VARIANTS
+
+
+# --- the same writes over the page's socket (live.socket_writes.perform, as the consumer calls it after its
+# session check): the service, its event and its pushes for every variant, without the request's own reads. -----
+
+# BEGIN, the debate under a share lock (and a retry's comment), the comment, its event, COMMIT, then the tallies
+# the push shows (the list's count is not read: no socket follows the list here).
+SOCKET_COMMENT_QUERIES = 6
+# BEGIN, the comment locked with its author and debate (and the voter's vote), the change (a vote's row and counts
+# in one), the event, COMMIT; an edit's push reads the tallies too.
+SOCKET_VOTE_QUERIES = 5
+SOCKET_EDIT_QUERIES = 6
+
+
+def over_socket(user, name, data):
+    from live import socket_writes
+
+    frame, outcome = socket_writes.perform(name, socket_writes.Actor(user=user, lang="fr"), data)
+    assert outcome == "written", frame
+    return frame["result"]
+
+
+def test_it_posts_a_comment_over_the_socket_within_budget(alice, debate, monkeypatch,
+                                                          django_assert_max_num_queries):
+    over_socket(alice, "debates.comment", {"debate": debate.pk, "body": "D'abord, une première idée.",
+                                          "client_id": secrets.token_urlsafe(12)})
+    with pushes(monkeypatch) as pushed, django_assert_max_num_queries(SOCKET_COMMENT_QUERIES):
+        result = over_socket(alice, "debates.comment", {
+            "debate": debate.pk, "body": "La place doit rester ouverte.", "alignment": str(Stance.AGAINST),
+            "client_id": secrets.token_urlsafe(12)})
+    assert Comment.objects.get(pk=result["id"]).alignment == Stance.AGAINST
+    assert pushed[debate.stream_key] == VARIANTS
+
+
+def test_it_counts_a_vote_over_the_socket_within_budget(alice, bob, debate, monkeypatch,
+                                                         django_assert_max_num_queries):
+    from debates import services
+
+    comments = [services.post_comment(author=bob, debate=debate, body=f"Idée numéro {i}") for i in range(2)]
+    over_socket(alice, "debates.vote", {"comment": comments[0].pk, "value": "up"})
+    with pushes(monkeypatch) as pushed, django_assert_max_num_queries(SOCKET_VOTE_QUERIES):
+        result = over_socket(alice, "debates.vote", {"comment": comments[1].pk, "value": "down"})
+    assert (result["my_vote"], result["score"]) == (-1, -1)
+    assert pushed[debate.stream_key] == {"*:fr", "*:en"}
+
+
+def test_it_changes_a_stance_over_the_socket_within_budget(alice, debate, monkeypatch,
+                                                           django_assert_max_num_queries):
+    from debates import services
+
+    mine = services.post_comment(author=alice, debate=debate, body="Je suis pour, à condition d'avoir des bancs.",
+                                 alignment=Stance.FOR)
+    over_socket(alice, "debates.edit", {"comment": mine.pk, "body": mine.body, "alignment": str(Stance.NEUTRAL)})
+    with pushes(monkeypatch) as pushed, django_assert_max_num_queries(SOCKET_EDIT_QUERIES):
+        over_socket(alice, "debates.edit", {"comment": mine.pk, "body": mine.body,
+                                            "alignment": str(Stance.AGAINST)})
+    mine.refresh_from_db()
+    assert mine.alignment == Stance.AGAINST
+    assert pushed[debate.stream_key] == VARIANTS
