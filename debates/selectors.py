@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
 from debates import presence
 from debates.models import Comment, Debate, Stance, Vote
+from live import paths
 
 SORTS = {
     "best": ["-score", "-created_at", "-pk"],
@@ -176,17 +174,4 @@ def apply_votes(user, roots) -> None:
 def moderation_urls() -> dict:
     """The moderation app's report and act endpoints (empty when it is not installed), for the page, the htmx
     answers and the pushed fragments alike."""
-    return dict(_moderation_urls(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF))
-
-
-@functools.lru_cache(maxsize=64)
-def _moderation_urls(prefix: str, urlconf: str) -> tuple:
-    """moderation_urls reversed once per script prefix and URLconf (two reverse() of ~100 Python calls on every
-    page and push before, #17)."""
-    urls = []
-    for name in ("report", "act"):
-        try:
-            urls.append((f"{name}_url", reverse(f"moderation:{name}", urlconf=urlconf)))
-        except NoReverseMatch:
-            urls.append((f"{name}_url", ""))
-    return tuple(urls)
+    return {f"{name}_url": paths.reverse_or_none(f"moderation:{name}") or "" for name in ("report", "act")}

@@ -1,4 +1,3 @@
-import functools
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -20,7 +19,6 @@ ERASED_NAME = _("Deleted participant")
 def erased_name_stored() -> str:
     """The erased name as written into stored text (a mention in someone else's comment, a notification): in the
     site's language, whoever's request erases the account."""
-    from django.conf import settings
     from django.utils import translation
 
     with translation.override(settings.LANGUAGE_CODE):
@@ -81,9 +79,9 @@ class User(AbstractUser):
         return self.nickname or self.username
 
     def get_absolute_url(self):
-        from django.urls import get_script_prefix, get_urlconf
+        from live import paths
 
-        return _profile_url(self.nickname, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+        return paths.reverse_once("accounts:profile", self.nickname)
 
     @property
     def stream_key(self) -> str:
@@ -141,12 +139,3 @@ class RoleAssignment(models.Model):
     def __str__(self):
         return f"{self.user} {self.role} @ {self.space}"
 
-
-@functools.lru_cache(maxsize=4096)
-def _profile_url(nickname: str, prefix: str, urlconf: str) -> str:
-    """A person's profile URL, reversed once per nickname, script prefix and URLconf (the URLs are the same in
-    every language: live/urls.py): each comment of a page and each language of a push showed its author's link
-    through a reverse() of ~100 Python calls (#17)."""
-    from django.urls import reverse
-
-    return reverse("accounts:profile", args=[nickname], urlconf=urlconf)
