@@ -225,9 +225,11 @@ def render_unread(event, r):
             message, _seen, users, _blockers = posted
             badges = r.once("badges", lambda: None)
             if badges and user_id in badges:
-                counts = r.once("badge_counts", lambda: services.unread_by_users(badges)).get(user_id, {})
+                counts, notifications = r.once(
+                    "badge_counts", lambda: services.badge_counts(badges, r.once("notified", lambda: ())))
+                counts = counts.get(user_id, {})
             else:
-                counts = services.unread_by_conversation(user_id)
+                counts, notifications = services.unread_by_conversation(user_id), {}
             participant = None
             if conversation_id in counts:
                 participant = Participant(conversation=message.conversation, user_id=user_id)
@@ -236,7 +238,7 @@ def render_unread(event, r):
                                    "others": [u for u in users if u.pk != user_id]}
             unread = sum(counts.values())
         else:
-            counts = services.unread_by_conversation(user_id)
+            counts, notifications = services.unread_by_conversation(user_id), {}
             participant = None
             if conversation_id in counts:
                 participant = (Participant.objects.select_related("conversation")
@@ -253,7 +255,9 @@ def render_unread(event, r):
             pk = event.data["notification"]
             notification = r.once(f"notification:{pk}",
                                   lambda: Notification.objects.filter(pk=pk, user_id=user_id).first())
-            notification = notification and (notification, unread_count(user_id))
+            # Its count came with the badges' when the write knew it notified them (`notified`, seeded by _post).
+            notification = notification and (notification, notifications[user_id] if user_id in notifications
+                                             else unread_count(user_id))
         return participant, unread, row, notification
 
     participant, unread, row, notification = r.once(f"unread:{event.stream}", read)

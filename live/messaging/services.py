@@ -142,16 +142,35 @@ def unread_by_users(user_ids) -> dict[int, dict[int, int]]:
     """unread_by_conversation() of several people in one statement (the badges a message's pushes show: its
     recipients', and its author's when replying read something): {user pk: {conversation pk: unread}}, people
     without an active conversation left out."""
-    user_ids = list(user_ids)
+    return badge_counts(user_ids)[0]
+
+
+def badge_counts(user_ids, notified=()) -> tuple[dict[int, dict[int, int]], dict[int, int]]:
+    """(unread_by_users(user_ids), {user pk: unread notifications} for the people of `notified`) in one statement:
+    a message's pushes show both badges of a recipient whose new burst it notifies (S3's every reply), read once
+    after the commit. The notifications count is notifications.services.unread_count's definition."""
+    from live.notifications.models import Notification
+
+    user_ids, notified = list(user_ids), list(notified)
+    sql = f"""
+        SELECT p.user_id, p.conversation_id, (SELECT count(*) FROM ({_sql_unread("p")}) unread)
+        FROM {Participant._meta.db_table} p
+        WHERE p.user_id IN ({", ".join(["%s"] * len(user_ids))}) AND p.left_at IS NULL"""
+    if notified:  # their rows come with no conversation
+        sql += f"""
+        UNION ALL
+        SELECT n.user_id, NULL, count(*) FROM {Notification._meta.db_table} n
+        WHERE n.user_id IN ({", ".join(["%s"] * len(notified))}) AND n.read_at IS NULL GROUP BY n.user_id"""
+    unread: dict[int, dict[int, int]] = {}
+    notifications = dict.fromkeys(notified, 0)
     with connection.cursor() as cursor:
-        cursor.execute(f"""
-            SELECT p.user_id, p.conversation_id, (SELECT count(*) FROM ({_sql_unread("p")}) unread)
-            FROM {Participant._meta.db_table} p
-            WHERE p.user_id IN ({", ".join(["%s"] * len(user_ids))}) AND p.left_at IS NULL""", user_ids)
-        out: dict[int, dict[int, int]] = {}
-        for user_id, conversation_id, unread in cursor.fetchall():
-            out.setdefault(user_id, {})[conversation_id] = unread
-        return out
+        cursor.execute(sql, [*user_ids, *notified])
+        for user_id, conversation_id, count in cursor.fetchall():
+            if conversation_id is None:
+                notifications[user_id] = count
+            else:
+                unread.setdefault(user_id, {})[conversation_id] = count
+    return unread, notifications
 
 
 @functools.cache
@@ -421,7 +440,9 @@ def _post(*, me: Participant, recipients: list[Participant], author, body: str, 
     # A new message is the conversation's latest, seen by nobody yet.
     reads = {"posted": (message, (message, []), [p.user for p in [me, *recipients]], blockers),
              # Whose badges this message's events show: their counts are read once for all of them, after the commit.
-             "badges": [me.user_id] * bool(me.had_unread) + [p.user_id for p in recipients if not p.blocks_author]}
+             "badges": [me.user_id] * bool(me.had_unread) + [p.user_id for p in recipients if not p.blocks_author],
+             # ...and the notifications badge of those whose new burst it notifies, in the same statement.
+             "notified": [p.user_id for p in recipients if not p.blocks_author and not p.had_unread]}
     with streams.together():  # the message's events in one statement
         events = [streams.append(conversation.stream_key, "message.posted", message=message.pk)]
         if me.had_unread:
