@@ -7,7 +7,6 @@ author is not told "new message" about their own), so a message is still rendere
 exception."""
 
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
@@ -15,7 +14,7 @@ from django.utils.translation import ngettext
 
 from live import streams
 from live.messaging import presenters, services
-from live.messaging.models import Block, Message, Participant
+from live.messaging.models import Block, Message, Participant, path
 
 PAGE = "messaging/conversation_detail.html"
 
@@ -58,7 +57,7 @@ def message_html(message, *, oob=False) -> str:
         note = _("Message deleted.")
         body = f'<p class="message-body muted"><em>{note}</em></p>'
     else:
-        report = reverse("messaging:report", args=[message.conversation_id, pk])
+        report = path("report", message.conversation_id, pk)
         label, about = _("Report"), _("this message from %(name)s") % {"name": name}
         body = (f'<div class="message-body">{message.body_html}</div>\n'
                 f'  <a class="others-only message-report" href="{report}">{label}'

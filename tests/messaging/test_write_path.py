@@ -218,3 +218,21 @@ def test_a_reply_that_reads_pushes_both_badges_from_one_query(
     event.epoch = streams.cursor(alice.stream_key).epoch
     assert json.loads(streams.frames(event)[f"{streams.ALL}:fr"])["html"] == pushed
     assert services.unread_count(alice) == 1 and services.unread_count(bob) == 0
+
+
+@pytest.mark.parametrize("prefix", ["/", "/agora/", "/sous-chemin 2/"])
+def test_the_cached_paths_are_what_reverse_gives(prefix):
+    from django.urls import get_script_prefix, set_script_prefix
+
+    from live.messaging.models import path
+
+    before = get_script_prefix()
+    set_script_prefix(prefix)
+    try:
+        for ids in [(1,), (42,), (987654320,), (10**12,)]:
+            assert path("conversation", *ids) == reverse("messaging:conversation", args=ids)
+            assert path("send", *ids) == reverse("messaging:send", args=ids)
+        for ids in [(1, 2), (42, 7), (3, 987654323)]:
+            assert path("report", *ids) == reverse("messaging:report", args=ids)
+    finally:
+        set_script_prefix(before)
