@@ -271,11 +271,15 @@ def check_can_send(user) -> None:
         raise PermissionDenied(_("Your account cannot send messages."))
 
 
+# Translated only when a body is refused (lazily): every message paid for their look-ups (#17).
+_BODY = gettext_lazy("This message")
+_BODY_MESSAGES = {"required": gettext_lazy("Write a message first."),
+                  "too_long": gettext_lazy("A message is limited to %(max)s characters (this one has %(count)s).")}
+
+
 def clean_body(body: str) -> str:
     """The body as stored (live.text's policy, in messaging's words)."""
-    return clean_user_text(body, multiline=True, max_length=max_length(), field=_("This message"), messages={
-        "required": _("Write a message first."),
-        "too_long": _("A message is limited to %(max)s characters (this one has %(count)s).")})
+    return clean_user_text(body, multiline=True, max_length=max_length(), field=_BODY, messages=_BODY_MESSAGES)
 
 
 def parse_client_id(value) -> uuid.UUID:
