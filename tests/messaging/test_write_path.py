@@ -1,5 +1,5 @@
 """What one private message costs and pushes (docs/messaging.md "Live updates", docs/performance.md): through the
-real view, with the pushes rendered as for sockets that follow the pages, at most 10 SQL statements, one event on
+real view, with the pushes rendered as for sockets that follow the pages, at most 8 SQL statements, one event on
 the conversation and one on each recipient's personal stream (carrying the notification of a new burst), none on
 the author's unless writing changed their badge."""
 
@@ -19,12 +19,12 @@ from tests.messaging.test_views import client_for
 
 pytestmark = pytest.mark.django_db
 
-# The first message of a burst: the same, and the notification's insert (its count comes with the recipient's
-# badge counts, one statement after the commit).
-MAX_QUERIES = 10
-# A message in a burst through the view: session, user, the lock, the participants, the message, its events (one
-# statement), the recipient's counts; and the test transaction's savepoints.
-IN_A_BURST = 9
+# The first message of a burst: the same (the notification's id comes with the participants, its insert rides with
+# the events, its count with the recipient's badge counts after the commit).
+MAX_QUERIES = 8
+# A message in a burst through the view: session, user, the lock, the participants (and the message's id), the
+# message with its events (one statement), the recipient's counts; and the test transaction's savepoint (two).
+IN_A_BURST = 8
 
 
 @pytest.fixture
@@ -236,3 +236,43 @@ def test_the_cached_paths_are_what_reverse_gives(prefix):
             assert path("report", *ids) == reverse("messaging:report", args=ids)
     finally:
         set_script_prefix(before)
+
+
+@pytest.mark.needs_postgres
+def test_a_reply_and_its_pushes_are_four_statements(alice, bob, chat, followed, django_assert_num_queries,
+                                                   django_capture_on_commit_callbacks):
+    """S3's typical message: bob replies with alice's message unread (his read position moves), alice had read
+    everything (a new burst: her notification). The lock, the participants (with the ids of the message and the
+    notification), the message, bob's read position, the notification and the three events in one statement,
+    then the badges' counts (both people's, and alice's notifications) after the commit."""
+    send(bob, chat, "Bonjour")  # (each one's notification preferences and personal stream exist from here on)
+    services.mark_read(user=alice, conversation=chat)
+    send(alice, chat, "Une question")  # alice read everything; bob has her question unread
+    before = last_event_id()
+    with django_assert_num_queries(4 + 2):  # and the test transaction's savepoint
+        with django_capture_on_commit_callbacks(execute=True):
+            message = send(bob, chat, "Une réponse")
+    notification = Notification.objects.filter(user=alice, kind="message").latest("pk")
+    assert notification.subject == f"message:{message.pk}" and notification.unread
+    assert events_since(before) == [
+        (chat.stream_key, "message.posted", {"message": message.pk}),
+        (bob.stream_key, "messages.unread", {"conversation": chat.pk}),
+        (alice.stream_key, "messages.unread", {"conversation": chat.pk, "notification": notification.pk})]
+    assert Participant.objects.get(conversation=chat, user=bob).last_read_id == message.pk
+    assert services.unread_count(bob) == 0 and services.unread_count(alice) == 1
+
+
+def test_a_group_message_notifies_each_new_burst_with_its_own_notification(alice, bob, carol):
+    first = services.start_conversation(author=alice, recipients=[bob, carol], body="Bonjour à tous")
+    group = first.conversation
+    services.mark_read(user=carol, conversation=group)
+    before = last_event_id()
+    message = send(alice, group, "Réunion demain")
+    # bob still has the first message unread (no new burst); carol had read everything (notified).
+    notifications = list(Notification.objects.filter(subject=f"message:{message.pk}"))
+    assert [n.user_id for n in notifications] == [carol.pk]
+    assert events_since(before) == [
+        (group.stream_key, "message.posted", {"message": message.pk}),
+        (bob.stream_key, "messages.unread", {"conversation": group.pk}),
+        (carol.stream_key, "messages.unread", {"conversation": group.pk, "notification": notifications[0].pk})]
+    assert message.pk > first.pk and group.messages.latest("pk") == message
