@@ -105,10 +105,11 @@ def from_db(model, names: list[str], values):
 
 
 @functools.cache
-def _insert_statement(model, vendor: str) -> tuple[str, tuple]:
-    """The INSERT of a new `model` row, and the fields it sends (every concrete field but an auto primary key)."""
+def _insert_statement(model, vendor: str, with_pk: bool = False) -> tuple[str, tuple]:
+    """The INSERT of a new `model` row, and the fields it sends (every concrete field but an auto primary key,
+    unless `with_pk`: its value taken beforehand from the sequence)."""
     meta = model._meta
-    fields = tuple(f for f in meta.local_concrete_fields if f is not meta.auto_field)
+    fields = tuple(f for f in meta.local_concrete_fields if with_pk or f is not meta.auto_field)
     quote = connection.ops.quote_name
     sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))})")
@@ -117,10 +118,11 @@ def _insert_statement(model, vendor: str) -> tuple[str, tuple]:
     return sql, fields
 
 
-def insert_statement(obj) -> tuple[str, list]:
+def insert_statement(obj, *, with_pk: bool = False) -> tuple[str, list]:
     """`insert`'s statement for the new instance `obj` (ending `RETURNING` its auto id) and its parameters, to send
-    inside a larger statement (a `WITH`): each field's `pre_save`, then its database value. PostgreSQL only."""
-    sql, fields = _insert_statement(type(obj), connection.vendor)
+    inside a larger statement (a `WITH`): each field's `pre_save`, then its database value. PostgreSQL only.
+    `with_pk`: `obj`'s primary key is sent too (taken from its sequence by an earlier statement)."""
+    sql, fields = _insert_statement(type(obj), connection.vendor, with_pk)
     return sql, [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
 
 

@@ -191,11 +191,13 @@ def _insert_event_portable(key: str, kind: str, data: dict) -> tuple[Event, str]
     return event, counter.epoch
 
 
-def _insert_events(items: list[tuple[str, str, dict]]) -> list[tuple[Event, str]]:
+def _insert_events(items: list[tuple[str, str, dict]], riding=()) -> list[tuple[Event, str]]:
     """`_insert_event` for several (key, kind, data) on distinct streams, in one statement: their counter rows locked
     in key order (any two writers appending to the same streams take them in the same order), each advanced, and
-    its event inserted. Streams without a counter row yet get theirs one by one (their first event only)."""
+    its event inserted. Streams without a counter row yet get theirs one by one (their first event only).
+    `riding`: the writer's own data-modifying statements (sql, params), sent in the same statement (`together`)."""
     if connection.vendor != "postgresql":
+        _send_riding(riding)
         by_key = {key: (kind, data) for key, kind, data in items}
         inserted = {key: _insert_event_portable(key, *by_key[key]) for key in sorted(by_key)}
         return [inserted[key] for key, _kind, _data in items]
@@ -203,7 +205,8 @@ def _insert_events(items: list[tuple[str, str, dict]]) -> list[tuple[Event, str]
     counters, events = StreamCounter._meta.db_table, Event._meta.db_table
     created_at = timezone.now()
     encoder = Event._meta.get_field("data").encoder
-    sql = (f"WITH wanted AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS w(key, kind, data, n)), "
+    ahead = "".join(f"riding{i} AS ({statement}), " for i, (statement, _params) in enumerate(riding))
+    sql = (f"WITH {ahead}wanted AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS w(key, kind, data, n)), "
            f"locked AS (SELECT key FROM {counters} WHERE key IN (SELECT key FROM wanted) ORDER BY key FOR UPDATE), "
            f"counter AS (UPDATE {counters} AS c SET seq = c.seq + 1 FROM locked WHERE c.key = locked.key "
            f"RETURNING c.key, c.seq, c.epoch) "
@@ -212,7 +215,8 @@ def _insert_events(items: list[tuple[str, str, dict]]) -> list[tuple[Event, str]
            f"JOIN wanted ON wanted.key = counter.key ORDER BY wanted.n "
            f"RETURNING id, stream, seq, (SELECT epoch FROM counter WHERE counter.key = stream)")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [[key for key, _kind, _data in items], [kind for _key, kind, _data in items],
+        cursor.execute(sql, [*(param for _statement, params in riding for param in params),
+                             [key for key, _kind, _data in items], [kind for _key, kind, _data in items],
                              [json.dumps(data, cls=encoder) for _key, _kind, data in items], created_at])
         rows = cursor.fetchall()
     found = {}
@@ -228,6 +232,14 @@ def _insert_events(items: list[tuple[str, str, dict]]) -> list[tuple[Event, str]
         event._state.adding, event._state.db = False, connection.alias
         out.append((event, epoch))
     return out
+
+
+def _send_riding(riding) -> None:
+    """The writer's statements that ride with its events, sent on their own (no events, or not PostgreSQL)."""
+    if riding:
+        with connection.cursor() as cursor:
+            for statement, params in riding:
+                cursor.execute(statement, params)
 
 
 def _push_after_commit(events: list[Event]) -> None:
@@ -263,29 +275,41 @@ def append(key: str, kind: str, *, known: dict | None = None, **data) -> Event:
 
 class _Together(threading.local):
     pending: list[Event] | None = None
+    riding: list[tuple[str, list]] | None = None
 
 
 _together = _Together()
 
 
 @contextmanager
-def together():
+def together(riding: list[tuple[str, list]] | None = None):
     """The events `append`ed in this block go to the log in one statement when it ends (a message: its
     conversation's event and each recipient's), instead of one statement each, and are pushed together after the
     commit (`publish_together`: one hand-off to the layer, one layer message per process). The returned events
     have their seq once the block has ended. Two events on one stream keep their order (the second goes in a
-    following statement). Nested blocks are one block."""
+    following statement). Nested blocks are one block.
+
+    `riding`: the writer's own INSERTs and UPDATEs, (sql, params), which the block may add to before it ends: sent
+    in the same statement as the events on PostgreSQL (data-modifying `WITH`s; a message, its reader's position and
+    its notification: ids taken beforehand from their sequences), each its own statement elsewhere. They run after
+    the block's other statements, with the events' numbering; as one statement, they change each row once at most
+    and none of the stream counters (PostgreSQL applies one change only)."""
     if _together.pending is not None:
+        if riding is not None:
+            _together.riding.append(riding)
         yield
         return
-    _together.pending = []
+    _together.pending, _together.riding = [], [] if riding is None else [riding]
     try:
         yield
         pending = _together.pending
+        riding = [statement for statements in _together.riding for statement in statements]
     finally:
-        _together.pending = None
+        _together.pending = _together.riding = None
     pushed: list[Event] = []
     with transaction.atomic(savepoint=False):
+        if not pending:
+            _send_riding(riding)
         while pending:
             keys, chunk = set(), []
             for event in pending:
@@ -294,7 +318,8 @@ def together():
                 keys.add(event.stream)
                 chunk.append(event)
             pending = pending[len(chunk):]
-            inserted = _insert_events([(event.stream, event.kind, event.data) for event in chunk])
+            inserted = _insert_events([(event.stream, event.kind, event.data) for event in chunk], riding)
+            riding = ()
             for event, (row, epoch) in zip(chunk, inserted, strict=True):
                 event.id, event.seq, event.created_at, event.epoch = row.id, row.seq, row.created_at, epoch
                 event._state.adding, event._state.db = False, row._state.db

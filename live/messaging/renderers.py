@@ -7,7 +7,6 @@ author is not told "new message" about their own), so a message is still rendere
 exception."""
 
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
@@ -15,7 +14,7 @@ from django.utils.translation import ngettext
 
 from live import streams
 from live.messaging import presenters, services
-from live.messaging.models import Block, Message, Participant
+from live.messaging.models import Block, Message, Participant, path
 
 PAGE = "messaging/conversation_detail.html"
 
@@ -58,7 +57,7 @@ def message_html(message, *, oob=False) -> str:
         note = _("Message deleted.")
         body = f'<p class="message-body muted"><em>{note}</em></p>'
     else:
-        report = reverse("messaging:report", args=[message.conversation_id, pk])
+        report = path("report", message.conversation_id, pk)
         label, about = _("Report"), _("this message from %(name)s") % {"name": name}
         body = (f'<div class="message-body">{message.body_html}</div>\n'
                 f'  <a class="others-only message-report" href="{report}">{label}'
@@ -225,9 +224,11 @@ def render_unread(event, r):
             message, _seen, users, _blockers = posted
             badges = r.once("badges", lambda: None)
             if badges and user_id in badges:
-                counts = r.once("badge_counts", lambda: services.unread_by_users(badges)).get(user_id, {})
+                counts, notifications = r.once(
+                    "badge_counts", lambda: services.badge_counts(badges, r.once("notified", lambda: ())))
+                counts = counts.get(user_id, {})
             else:
-                counts = services.unread_by_conversation(user_id)
+                counts, notifications = services.unread_by_conversation(user_id), {}
             participant = None
             if conversation_id in counts:
                 participant = Participant(conversation=message.conversation, user_id=user_id)
@@ -236,7 +237,7 @@ def render_unread(event, r):
                                    "others": [u for u in users if u.pk != user_id]}
             unread = sum(counts.values())
         else:
-            counts = services.unread_by_conversation(user_id)
+            counts, notifications = services.unread_by_conversation(user_id), {}
             participant = None
             if conversation_id in counts:
                 participant = (Participant.objects.select_related("conversation")
@@ -253,7 +254,9 @@ def render_unread(event, r):
             pk = event.data["notification"]
             notification = r.once(f"notification:{pk}",
                                   lambda: Notification.objects.filter(pk=pk, user_id=user_id).first())
-            notification = notification and (notification, unread_count(user_id))
+            # Its count came with the badges' when the write knew it notified them (`notified`, seeded by _post).
+            notification = notification and (notification, notifications[user_id] if user_id in notifications
+                                             else unread_count(user_id))
         return participant, unread, row, notification
 
     participant, unread, row, notification = r.once(f"unread:{event.stream}", read)

@@ -142,34 +142,67 @@ def unread_by_users(user_ids) -> dict[int, dict[int, int]]:
     """unread_by_conversation() of several people in one statement (the badges a message's pushes show: its
     recipients', and its author's when replying read something): {user pk: {conversation pk: unread}}, people
     without an active conversation left out."""
-    user_ids = list(user_ids)
+    return badge_counts(user_ids)[0]
+
+
+def badge_counts(user_ids, notified=()) -> tuple[dict[int, dict[int, int]], dict[int, int]]:
+    """(unread_by_users(user_ids), {user pk: unread notifications} for the people of `notified`) in one statement:
+    a message's pushes show both badges of a recipient whose new burst it notifies (S3's every reply), read once
+    after the commit. The notifications count is notifications.services.unread_count's definition."""
+    from live.notifications.models import Notification
+
+    user_ids, notified = list(user_ids), list(notified)
+    sql = f"""
+        SELECT p.user_id, p.conversation_id, (SELECT count(*) FROM ({_sql_unread("p")}) unread)
+        FROM {Participant._meta.db_table} p
+        WHERE p.user_id IN ({", ".join(["%s"] * len(user_ids))}) AND p.left_at IS NULL"""
+    if notified:  # their rows come with no conversation
+        sql += f"""
+        UNION ALL
+        SELECT n.user_id, NULL, count(*) FROM {Notification._meta.db_table} n
+        WHERE n.user_id IN ({", ".join(["%s"] * len(notified))}) AND n.read_at IS NULL GROUP BY n.user_id"""
+    unread: dict[int, dict[int, int]] = {}
+    notifications = dict.fromkeys(notified, 0)
     with connection.cursor() as cursor:
-        cursor.execute(f"""
-            SELECT p.user_id, p.conversation_id, (SELECT count(*) FROM ({_sql_unread("p")}) unread)
-            FROM {Participant._meta.db_table} p
-            WHERE p.user_id IN ({", ".join(["%s"] * len(user_ids))}) AND p.left_at IS NULL""", user_ids)
-        out: dict[int, dict[int, int]] = {}
-        for user_id, conversation_id, unread in cursor.fetchall():
-            out.setdefault(user_id, {})[conversation_id] = unread
-        return out
+        cursor.execute(sql, [*user_ids, *notified])
+        for user_id, conversation_id, count in cursor.fetchall():
+            if conversation_id is None:
+                notifications[user_id] = count
+            else:
+                unread.setdefault(user_id, {})[conversation_id] = count
+    return unread, notifications
 
 
 @functools.cache
 def _participants_statement(vendor: str) -> tuple[str, list[list[str]]]:
     """The participants' read of `_participants_for_writing` and the attnames of each model's columns it selects (in
     the order participant, user, conversation, notification preferences): built once per process."""
-    from live.notifications.models import Preferences
+    from live.notifications.models import Notification, Preferences
 
     models = [(Participant, "p"), (User, "u"), (Conversation, "c"), (Preferences, "n")]
     selected = [columns(model, alias) for model, alias in models]
+    blocks = f"EXISTS (SELECT 1 FROM {Block._meta.db_table} b WHERE b.blocker_id = p.user_id AND b.blocked_id = %s)"
+    if vendor == "postgresql":
+        # And the ids of the message and of the notifications of a new burst, from their sequences, so that their
+        # INSERTs ride with the events' statement (_post): the message's once (an uncorrelated subquery), a
+        # notification's for each recipient who did not block the author and had nothing unread. A send refused
+        # after this leaves a gap in the ids, as a rolled-back insert does.
+        def next_id(model):
+            return f"nextval(pg_get_serial_sequence('{model._meta.db_table}', '{model._meta.pk.column}'))"
+
+        flags = f""", f.blocks_author, f.had_unread, (SELECT {next_id(Message)}),
+               CASE WHEN p.user_id <> %s AND NOT f.blocks_author AND NOT f.had_unread
+                    THEN {next_id(Notification)} END"""
+        lateral = f"CROSS JOIN LATERAL (SELECT {blocks} AS blocks_author, EXISTS ({_sql_unread('p')}) AS had_unread) f"
+    else:
+        flags, lateral = f", {blocks}, EXISTS ({_sql_unread('p')}), NULL, %s", ""
     sql = f"""
-        SELECT {", ".join(c for cols, _names in selected for c in cols)},
-               EXISTS (SELECT 1 FROM {Block._meta.db_table} b WHERE b.blocker_id = p.user_id AND b.blocked_id = %s),
-               EXISTS ({_sql_unread("p")})
+        SELECT {", ".join(c for cols, _names in selected for c in cols)}{flags}
         FROM {Participant._meta.db_table} p
         JOIN {User._meta.db_table} u ON u.id = p.user_id
         JOIN {Conversation._meta.db_table} c ON c.id = p.conversation_id
         LEFT JOIN {Preferences._meta.db_table} n ON n.user_id = p.user_id
+        {lateral}
         WHERE p.conversation_id = %s AND p.left_at IS NULL
         ORDER BY p.id"""
     return sql, [names for _cols, names in selected]
@@ -178,12 +211,16 @@ def _participants_statement(vendor: str) -> tuple[str, list[list[str]]]:
 def _participants_for_writing(conversation_id: int, author) -> list[Participant]:
     """The active participants, each with its user and conversation loaded, `blocks_author`, `had_unread` and, for
     the others than `author`, `preferences` (their notification preferences, or None): one statement. The author's
-    user is `author` itself, and their preferences are not read: nothing notifies them."""
+    user is `author` itself, and their preferences are not read: nothing notifies them. On PostgreSQL each also
+    has `message_id` (the new message's, taken from its sequence) and `notification_id` (a new burst's
+    notification's, for those it notifies); None elsewhere."""
     from live.notifications.models import Preferences
 
     sql, (p_names, u_names, c_names, n_names) = _participants_statement(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [author.pk, conversation_id])
+        # (Elsewhere than on PostgreSQL, the last %s is a NULL notification id: the same parameters.)
+        cursor.execute(sql, [author.pk, author.pk, conversation_id] if connection.vendor == "postgresql"
+                       else [author.pk, None, conversation_id])
         rows = cursor.fetchall()
     people, conversation = [], None
     at_u, at_c = len(p_names), len(p_names) + len(u_names)
@@ -201,6 +238,7 @@ def _participants_for_writing(conversation_id: int, author) -> list[Participant]
             participant.preferences = (from_db(Preferences, n_names, row[at_n:at_flags])
                                        if row[at_n] is not None else None)
         participant.blocks_author, participant.had_unread = row[at_flags], row[at_flags + 1]
+        participant.message_id, participant.notification_id = row[at_flags + 2], row[at_flags + 3]
         people.append(participant)
     return people
 
@@ -252,11 +290,15 @@ def check_can_send(user) -> None:
         raise PermissionDenied(_("Your account cannot send messages."))
 
 
+# Translated only when a body is refused (lazily): every message paid for their look-ups (#17).
+_BODY = gettext_lazy("This message")
+_BODY_MESSAGES = {"required": gettext_lazy("Write a message first."),
+                  "too_long": gettext_lazy("A message is limited to %(max)s characters (this one has %(count)s).")}
+
+
 def clean_body(body: str) -> str:
     """The body as stored (live.text's policy, in messaging's words)."""
-    return clean_user_text(body, multiline=True, max_length=max_length(), field=_("This message"), messages={
-        "required": _("Write a message first."),
-        "too_long": _("A message is limited to %(max)s characters (this one has %(count)s).")})
+    return clean_user_text(body, multiline=True, max_length=max_length(), field=_BODY, messages=_BODY_MESSAGES)
 
 
 def parse_client_id(value) -> uuid.UUID:
@@ -377,25 +419,12 @@ def _lock_for_writing(conversation_id: int, author) -> tuple[Participant, list[P
 
 
 def _insert_message(message: Message, *, reader: Participant | None) -> Message:
-    """Insert `message`; when its author had unread messages in the conversation (`reader`: their participation),
-    replying reads them: their read position moves to it in the same statement (S3's every reply: one statement
-    and the ORM's compiled update less)."""
-    if reader is None or connection.vendor != "postgresql":
-        insert(message)
-        if reader is not None:
-            reader.last_read_id, reader.last_read_at = message.pk, timezone.now()
-            save_fields(reader, ["last_read_id", "last_read_at"])
-        return message
-    now = timezone.now()
-    sql, params = insert_statement(message)
-    table = Participant._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH m AS ({sql}) UPDATE {table} SET last_read_id = m.id, last_read_at = %s FROM m "
-                       f"WHERE {table}.id = %s RETURNING m.id",
-                       [*params, connection.ops.adapt_datetimefield_value(now), reader.pk])
-        message.pk = cursor.fetchone()[0]
-    message._state.adding, message._state.db = False, connection.alias
-    reader.last_read_id, reader.last_read_at = message.pk, now
+    """Insert `message` where its id was not taken beforehand (not PostgreSQL: see _post); when its author had
+    unread messages in the conversation (`reader`: their participation), replying reads them."""
+    insert(message)
+    if reader is not None:
+        reader.last_read_id, reader.last_read_at = message.pk, timezone.now()
+        save_fields(reader, ["last_read_id", "last_read_at"])
     return message
 
 
@@ -414,15 +443,30 @@ def _post(*, me: Participant, recipients: list[Participant], author, body: str, 
     from live.notifications import services as notifications
 
     conversation = me.conversation
-    message = _insert_message(Message(conversation=conversation, author=author, body=body,
-                                      body_html=render_markdown_lite(body), client_id=client_id),
-                              reader=me if me.had_unread else None)
+    message = Message(conversation=conversation, author=author, body=body, body_html=render_markdown_lite(body),
+                      client_id=client_id)
+    riding = None
+    if me.message_id is None:  # not PostgreSQL: inserted now
+        _insert_message(message, reader=me if me.had_unread else None)
+    else:
+        # Its id taken with the participants: the message (and its reader's position, and the notifications of a
+        # new burst) ride with the events' statement (streams.together), one statement for the whole write.
+        message.pk = me.message_id
+        riding = [insert_statement(message, with_pk=True)]
+        message._state.adding, message._state.db = False, connection.alias
+        if me.had_unread:  # replying reads what they had unread
+            now = timezone.now()
+            riding.append((f"UPDATE {Participant._meta.db_table} SET last_read_id = %s, last_read_at = %s "
+                           f"WHERE id = %s", [message.pk, connection.ops.adapt_datetimefield_value(now), me.pk]))
+            me.last_read_id, me.last_read_at = message.pk, now
     blockers = [p.user_id for p in recipients if p.blocks_author]
     # A new message is the conversation's latest, seen by nobody yet.
     reads = {"posted": (message, (message, []), [p.user for p in [me, *recipients]], blockers),
              # Whose badges this message's events show: their counts are read once for all of them, after the commit.
-             "badges": [me.user_id] * bool(me.had_unread) + [p.user_id for p in recipients if not p.blocks_author]}
-    with streams.together():  # the message's events in one statement
+             "badges": [me.user_id] * bool(me.had_unread) + [p.user_id for p in recipients if not p.blocks_author],
+             # ...and the notifications badge of those whose new burst it notifies, in the same statement.
+             "notified": [p.user_id for p in recipients if not p.blocks_author and not p.had_unread]}
+    with streams.together(riding):  # the message's events in one statement (and the message, see above)
         events = [streams.append(conversation.stream_key, "message.posted", message=message.pk)]
         if me.had_unread:
             events.append(streams.append(author.stream_key, "messages.unread", conversation=conversation.pk))
@@ -437,7 +481,8 @@ def _post(*, me: Participant, recipients: list[Participant], author, body: str, 
                 notification = notifications.record(
                     user=user, kind="message", url=conversation.get_absolute_url(),
                     text=gettext_lazy("%(name)s sent you a private message"), params={"name": author.public_name},
-                    subject=f"message:{message.pk}", preferences=participant.preferences)
+                    subject=f"message:{message.pk}", preferences=participant.preferences,
+                    **({"pk": participant.notification_id, "riding": riding} if riding is not None else {}))
                 folded["notification"] = notification.pk
                 reads[f"notification:{notification.pk}"] = notification
             events.append(streams.append(user.stream_key, "messages.unread", conversation=conversation.pk,

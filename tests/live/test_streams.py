@@ -7,6 +7,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from live import streams
@@ -95,6 +96,31 @@ def test_events_appended_together_on_one_stream_or_a_new_one_keep_their_order():
         streams.append("debate.1", "test.kind", n=2)  # the same stream again: the next statement
     assert list(Event.objects.filter(stream="debate.1").values_list("seq", "data")) == [(1, {"n": 1}), (2, {"n": 2})]
     assert streams.cursor("debate.2").seq == 1
+
+
+def test_a_writers_statements_ride_with_the_events_of_its_block():
+    """`together(riding)`: the writer's own INSERTs/UPDATEs (of rows the events' statement does not touch), added up
+    to the block's end, go in the events' statement (PostgreSQL; each its own elsewhere), also when nested or when
+    the block appends nothing."""
+    for key in ("debate.1", "debate.2", "debate.7", "debate.8", "debate.9"):  # counter rows: one statement for the events
+        streams.append(key, "test.kind")
+    table = StreamCounter._meta.db_table
+    riding = [(f"UPDATE {table} SET low_seq = %s WHERE key = %s", [7, "debate.8"])]
+    with CaptureQueriesContext(connection) as queries:
+        with streams.together(riding):
+            with streams.together([(f"UPDATE {table} SET low_seq = %s WHERE key = %s", [8, "debate.9"])]):
+                streams.append("debate.1", "test.kind")
+            riding.append((f"UPDATE {table} SET low_seq = low_seq + %s WHERE key = %s", [1, "debate.7"]))
+            streams.append("debate.2", "test.kind")
+    low = dict(StreamCounter.objects.values_list("key", "low_seq"))
+    assert (low["debate.7"], low["debate.8"], low["debate.9"]) == (2, 7, 8)
+    assert streams.cursor("debate.1").seq == 2 and streams.cursor("debate.2").seq == 2
+    if connection.vendor == "postgresql":
+        assert [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "COMMIT")][0].startswith("WITH riding0")
+        assert len([q for q in queries if q["sql"] not in ("BEGIN", "COMMIT")]) == 1
+    with streams.together([(f"UPDATE {table} SET low_seq = %s WHERE key = %s", [1, "debate.8"])]):
+        pass
+    assert StreamCounter.objects.get(key="debate.8").low_seq == 1
 
 
 def test_a_failing_block_appends_nothing():
