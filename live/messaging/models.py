@@ -1,34 +1,12 @@
 """Private conversations: one to one or small groups, visible to their (current) participants only."""
 
-import functools
 import uuid
 
 from django.conf import settings
 from django.db import models
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext_lazy as _
 
-# Stand-ins for the ids in a reversed path (no digit elsewhere in messaging's paths; neither contains the other).
-_IDS = (987654321, 987654322)
-
-
-def path(name: str, *ids: int) -> str:
-    """`reverse("messaging:<name>", args=ids)` for paths of integer ids, the URL resolver's work done once per
-    path, urlconf and script prefix (a message's pushes reversed two paths per rendering: a quarter of a reply's
-    Python calls, #17); the same string (tests/messaging/test_write_path.py compares)."""
-    parts = _path_parts(name, len(ids), get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
-    out = parts[0]
-    for pk, part in zip(ids, parts[1:], strict=True):
-        out += f"{int(pk)}{part}"
-    return out
-
-
-@functools.lru_cache(maxsize=32)
-def _path_parts(name: str, arity: int, urlconf, prefix) -> tuple[str, ...]:
-    parts = [reverse(f"messaging:{name}", urlconf=urlconf, args=_IDS[:arity])]
-    for stand_in in _IDS[:arity]:
-        parts[-1:] = parts[-1].split(str(stand_in))
-    return tuple(parts)
+from live import paths
 
 
 class Conversation(models.Model):
@@ -48,7 +26,7 @@ class Conversation(models.Model):
         return f"conversation {self.pk}"
 
     def get_absolute_url(self):
-        return path("conversation", self.pk)
+        return paths.reverse_once("messaging:conversation", self.pk)
 
     @property
     def stream_key(self) -> str:

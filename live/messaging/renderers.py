@@ -12,9 +12,9 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from live import streams
+from live import paths, streams
 from live.messaging import presenters, services
-from live.messaging.models import Block, Message, Participant, path
+from live.messaging.models import Block, Message, Participant
 
 PAGE = "messaging/conversation_detail.html"
 
@@ -57,7 +57,7 @@ def message_html(message, *, oob=False) -> str:
         note = _("Message deleted.")
         body = f'<p class="message-body muted"><em>{note}</em></p>'
     else:
-        report = path("report", message.conversation_id, pk)
+        report = paths.reverse_once("messaging:report", message.conversation_id, pk)
         label, about = _("Report"), _("this message from %(name)s") % {"name": name}
         body = (f'<div class="message-body">{message.body_html}</div>\n'
                 f'  <a class="others-only message-report" href="{report}">{label}'
