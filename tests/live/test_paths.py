@@ -28,3 +28,14 @@ def test_a_view_that_is_not_there_raises_or_answers_none():
     assert paths.reverse_or_none("nowhere:nothing") is None
     with pytest.raises(NoReverseMatch):
         paths.reverse_once("nowhere:nothing")
+
+
+def test_paths_of_ids_are_built_around_them_whatever_the_id():
+    for ids in [(1,), (42,), (987654321,), (987654320,), (10**12,)]:
+        assert paths.reverse_once("messaging:conversation", *ids) == reverse("messaging:conversation", args=ids)
+    for ids in [(1, 2), (42, 7), (3, 987654323), (987654322, 987654321)]:
+        assert paths.reverse_once("messaging:report", *ids) == reverse("messaging:report", args=ids)
+    before = paths._reversed.cache_info().currsize
+    for pk in range(100, 200):
+        assert paths.reverse_once("messaging:conversation", pk) == reverse("messaging:conversation", args=(pk,))
+    assert paths._reversed.cache_info().currsize == before  # kept as parts, not per id
