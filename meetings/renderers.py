@@ -279,22 +279,22 @@ def _arrived(event, contribution) -> bool:
 
 @renderer("contribution.changed", audience=PUBLIC)
 def render_contribution(event, r, meeting):
-    contribution, also, base = _contribution(event, r), _also(event, r), rendering.common(meeting)
+    contribution, also, report_url = _contribution(event, r), _also(event, r), rendering.report_url()
     html = []
     if contribution is not None:
         if contribution.is_visible:
-            html.append(_render("contribution-insert", {**base, "c": contribution}))
+            html.append(contribution_insert_html(contribution, meeting, report_url=report_url))
             if event.data.get("announce"):
                 text = _("New contribution: %(text)s") % {"text": contribution.body[:120]}
                 html.append(streams.announcement(text))
         else:
-            html.append(_render("contribution-delete", {"c": contribution}))
+            html.append(contribution_delete_html(contribution))
     for c in also:
         if c.is_visible:
-            html.append(_part("contribution", {**base, "c": c}))
+            html.append(f"\n{contribution_html(c, meeting, report_url=report_url, oob=True)}\n")
     if not _arrived(event, contribution):
         pinned = r.once("pinned", lambda: rendering.pinned_contribution(meeting))
-        html.append(_part("pinned", {**base, "pinned": pinned}))
+        html.append(_part("pinned", {**rendering.common(meeting), "pinned": pinned}))
     return "".join(html)
 
 
@@ -304,15 +304,14 @@ def render_contribution_on_screen(event, r, meeting):
     MEETINGS_SCREEN_ITEMS); any other change re-renders the pinned one and the feed from the current state."""
     contribution = _contribution(event, r)
     if _arrived(event, contribution):
-        return _render("screen-feed-insert", {**rendering.common(meeting), "c": contribution})
+        return screen_feed_insert_html(contribution)
     return _screen(r, meeting, "screen-pinned", "screen-feed")
 
 
 @renderer("contribution.changed", audience=CONSOLE)
 def render_contribution_on_console(event, r, meeting):
-    contribution, base = _contribution(event, r), rendering.common(meeting)
-    html = [_render("console-contribution", {**base, "c": c})
-            for c in ([contribution] if contribution else []) + _also(event, r)]
+    contribution = _contribution(event, r)
+    html = [console_contribution_html(c, meeting) for c in ([contribution] if contribution else []) + _also(event, r)]
     html.append(_stats(r, meeting))
     return "".join(html)
 

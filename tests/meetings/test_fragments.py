@@ -1,10 +1,13 @@
 """A contribution's fragments built in Python (meetings/renderers.py) are byte for byte what the template partials
-of meetings/parts.html (and moderation/report_form.html) rendered, for every case: phones, screen and console;
+of meetings/parts.html (and moderation/report_form.html) rendered before them (kept as they were in
+templates_before/, used by nothing else), for every case: phones, screen and console;
 French and English; pending, approved, rejected, hidden; pinned, answered; votes or none; signed-in, guest, erased
 or blocked author; with or without an agenda item; a deleted text; oob or not; a push (no request, token
 "NOTPROVIDED") or a page (a request: its CSRF token and `next`)."""
 
+import copy
 import itertools
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -18,7 +21,15 @@ from meetings.models import Contribution
 from tests import helpers
 
 pytestmark = pytest.mark.django_db
-PARTS = "meetings/parts.html"
+PARTS = "before/meetings_parts.html"
+REPORT_FORM = "before/report_form.html"
+
+
+@pytest.fixture(autouse=True)
+def templates_before(settings):
+    templates = copy.deepcopy(settings.TEMPLATES)
+    templates[0]["DIRS"] = [Path(__file__).parent / "templates_before", *templates[0]["DIRS"]]
+    settings.TEMPLATES = templates
 
 
 def _before(name, context, request=None):
@@ -108,12 +119,35 @@ def test_the_report_form_is_the_templates(lang):
     with translation.override(lang):
         for kind, pk in (("comment", 7), ("contribution", 12), ('<"k">', "<i>")):
             context = {"kind": kind, "id": pk}
-            assert render_to_string("moderation/report_form.html", context) == f"\n{report_form_html(kind, pk)}\n"
-            pushed = render_to_string("moderation/report_form.html", {**context, "csrf_token": "NOTPROVIDED"})
+            assert render_to_string(REPORT_FORM, context) == f"\n{report_form_html(kind, pk)}\n"
+            pushed = render_to_string(REPORT_FORM, {**context, "csrf_token": "NOTPROVIDED"})
             assert pushed == f"\n{report_form_html(kind, pk, csrf_token='NOTPROVIDED')}\n"
-            page = render_to_string("moderation/report_form.html", context, request=request)
+            page = render_to_string(REPORT_FORM, context, request=request)
             built = report_form_html(kind, pk, csrf_token=rendering_token(page), next_path=request.get_full_path())
             assert page == f"\n{built}\n"
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_pages_partials_render_what_they_rendered(meeting, contributions, lang):
+    """The pages' partials (and the report form's include) now call the builders through template tags: what
+    the pages show is unchanged, token and `next` included."""
+    phone = _page_request(f"/meetings/{meeting.pk}/live/?x=<y>")
+    console = _page_request(f"/meetings/{meeting.pk}/console/")
+    with translation.override(lang):
+        base = rendering.common(meeting)
+        for c in contributions:
+            for name, request in (("contribution", phone), ("screen-item", None), ("console-item", console)):
+                for oob in (False, True):
+                    context = {**base, "c": c, "oob": oob}
+                    now = render_to_string(f"meetings/parts.html#{name}", context, request=request)
+                    before = _before(name, context, request)
+                    if request is not None:
+                        before = before.replace(rendering_token(before), rendering_token(now))
+                    assert now == before
+        for kind, pk in (("comment", 7), ("contribution", 12)):
+            now = render_to_string("moderation/report_form.html", {"kind": kind, "id": pk}, request=phone)
+            before = render_to_string(REPORT_FORM, {"kind": kind, "id": pk}, request=phone)
+            assert now == before.replace(rendering_token(before), rendering_token(now))
 
 
 def rendering_token(html: str) -> str:
