@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
 from django.db.models import Q, Sum
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from live.moderation.renderers import report_action
 from meetings import services, words
 from meetings.models import Contribution, Meeting, Poll, ReactionCount, WordEntry, WordRule
 
@@ -35,16 +35,8 @@ def qr_svg(url: str) -> str:
 
 
 def report_url() -> str | None:
-    # Every region's context carries it (`common`): a contribution's push renders six of them.
-    return _report_url(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
-
-
-@functools.lru_cache(maxsize=8)
-def _report_url(urlconf, prefix) -> str | None:
-    try:
-        return reverse("moderation:report", urlconf=urlconf)
-    except NoReverseMatch:
-        return None
+    # Every region's context carries it (`common`): the report forms show where it is not None.
+    return report_action()
 
 
 def visible_contributions(meeting: Meeting):

@@ -1,8 +1,11 @@
 """`case.updated` on the moderation streams (streams.py): the queue row drawn from the current state, or deleted
 once a decision is made, on every moderator's screen at once."""
 
+import functools
+
+from django.conf import settings
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -24,13 +27,25 @@ def csrf_input(token) -> str:
     return f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
 
 
+def report_action() -> str | None:
+    """Where reports are sent (`moderation:report`), None where the URLconf has no moderation: reversed once per
+    URLconf and script prefix (a meeting contribution's push shows two report forms, and every region's context
+    carries it, meetings/rendering.py)."""
+    return _report_action(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+
+
+@functools.lru_cache(maxsize=8)
+def _report_action(urlconf, prefix) -> str | None:
+    try:
+        return reverse("moderation:report", urlconf=urlconf)
+    except NoReverseMatch:
+        return None
+
+
 def report_form_html(kind, id, *, csrf_token=None, next_path=None) -> str:
     """The report disclosure (a <details> with its form, POSTed to `moderation:report`) for object `id` of `kind`;
     `next_path` (the page's path, when there is a request) brings the reporter back there without JavaScript."""
-    try:
-        action = escape(reverse("moderation:report"))
-    except NoReverseMatch:
-        action = ""
+    action = escape(report_action() or "")
     kind, id = escape(kind), escape(id)
     csrf = csrf_input(csrf_token)
     after = f'<input type="hidden" name="next" value="{escape(next_path)}">' if next_path is not None else ""
