@@ -73,8 +73,9 @@ def _speakers(r, meeting) -> dict:
 # A contribution's item on the phones (and the meeting's live page), its card in the screen's feed and its item in
 # the facilitators' console: built here, in the active language, by the pages (templatetags/meetings.py, through the
 # partials `contribution`, `screen-item` and `console-item` of meetings/parts.html) and by the pushes below alike.
-# Through Django's template engine a contribution's push cost about 5,400 Python calls of rendering (its nodes,
-# includes and the report form, per audience and language). Variables are escaped as the template engine does;
+# Through Django's template engine, a contribution's push to the phones, the screen and the console in one language
+# cost 5,423 Python calls of rendering (their nodes, includes, the report form); built here, 2,054 in all
+# (bench.render_cost --pushes, docs/performance.md #17). Variables are escaped as the template engine does;
 # translated texts are not (neither does `{% translate %}`). Each returns the bytes of its partial without the
 # partial's surrounding newlines.
 
