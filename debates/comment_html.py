@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from debates.models import Stance
+from live import html
 
 
 @dataclass(frozen=True)
@@ -48,19 +49,12 @@ class Around:
     @property
     def csrf_input(self) -> str:
         """`{% csrf_token %}`."""
-        token = self.csrf_token
-        if not token or token == "NOTPROVIDED":
-            return ""
-        return f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
+        return html.csrf_input(self.csrf_token)
 
 
 # `comment.get_alignment_display()`'s labels (lazy, translated when escaped), without its per-call hashing of the
 # choices (~70 Python calls a comment).
 _STANCE_LABELS = dict(Stance.choices)
-
-
-def _oob(oob) -> str:
-    return ' hx-swap-oob="true"' if oob else ""
 
 
 def score_html(comment, *, oob=False) -> str:
@@ -69,7 +63,7 @@ def score_html(comment, *, oob=False) -> str:
     sign = " positive" if score > 0 else " negative" if score < 0 else ""
     title = _("%(up)s up, %(down)s down") % {"up": comment.upvotes, "down": comment.downvotes}
     label = _("Score:")
-    return (f'<span id="comment-{comment.pk}-score" class="score{sign}"{_oob(oob)}\n  title="{title}">'
+    return (f'<span id="comment-{comment.pk}-score" class="score{sign}"{html.oob(oob)}\n  title="{title}">'
             f'<span class="visually-hidden">{label} </span>{score}</span>')
 
 
@@ -202,14 +196,14 @@ def main_html(comment, around: Around, *, oob=False) -> str:
     else:
         inner = _shown_html(comment, around, pk, url, oob)
     return (f'\n<div id="comment-{pk}-main" class="comment-main{" is-hidden" if hidden else ""}'
-            f'{" is-deleted" if deleted else ""}"\n     data-author="{comment.author_id}"{_oob(oob)}>\n{inner}\n</div>')
+            f'{" is-deleted" if deleted else ""}"\n     data-author="{comment.author_id}"{html.oob(oob)}>\n{inner}\n</div>')
 
 
 def more_replies_html(comment, *, oob=False) -> str:
     """"Show N more replies" under a thread's folded replies (`comment.more_replies`)."""
     pk, url, count = comment.pk, escape(comment.url), comment.more_replies
     text = ngettext("Show %(counter)s more reply", "Show %(counter)s more replies", count) % {"counter": count}
-    return (f'<p id="more-replies-{pk}" class="more-replies"{_oob(oob)}>\n'
+    return (f'<p id="more-replies-{pk}" class="more-replies"{html.oob(oob)}>\n'
             f'    <a href="{url}"\n'
             f'       hx-get="{url}replies/" hx-target="#replies-{pk}" hx-swap="innerHTML">\n'
             f'      {text}</a>\n  </p>')
@@ -245,7 +239,7 @@ def tallies_html(tallies: dict, *, oob=False) -> str:
     total = tallies["total"]
     label, counted = _("Stances"), ngettext("%(counter)s comment", "%(counter)s comments", total) % {"counter": total}
     for_, neutral, against = _("For"), _("Neutral"), _("Against")
-    return (f'<section id="debate-tallies" class="tallies" aria-label="{label}"{_oob(oob)}>\n'
+    return (f'<section id="debate-tallies" class="tallies" aria-label="{label}"{html.oob(oob)}>\n'
             f'    <p class="tally-total">{counted}</p>\n'
             f'    <ul class="tally-list">\n'
             f'      <li class="tally tally-for"><span class="tally-label">{for_}</span> '

@@ -9,9 +9,13 @@ renderings share what they read (`r.once`: the meeting, the contribution...), lo
 and both languages. Names passed to `r.once` name data, never an audience's rendering."""
 
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from live import streams
+from live.html import csrf_input
+from live.moderation.renderers import report_form_html
 from meetings import rendering
 from meetings.models import Contribution, Meeting, Poll
 
@@ -66,6 +70,191 @@ def _speakers(r, meeting) -> dict:
     return r.once("speakers", lambda: rendering.speakers_context(meeting))
 
 
+# --- the fragments a page and a push share -------------------------------------------------------------------------
+# A contribution's item on the phones (and the meeting's live page), its card in the screen's feed and its item in
+# the facilitators' console: built here, in the active language, by the pages (templatetags/meetings.py, through the
+# partials `contribution`, `screen-item` and `console-item` of meetings/parts.html) and by the pushes below alike.
+# Through Django's template engine, a contribution's push to the phones, the screen and the console in one language
+# cost 5,423 Python calls of rendering (their nodes, includes, the report form); built here, 2,054 in all
+# (bench.render_cost --pushes, docs/performance.md #17). Variables are escaped as the template engine does;
+# translated texts are not (neither does `{% translate %}`). Each returns the bytes of its partial without the
+# partial's surrounding newlines.
+
+def _oob(oob) -> str:
+    return 'hx-swap-oob="true"' if oob else ""
+
+
+def _body(c) -> str:
+    if c.body:
+        return escape(c.body)
+    deleted = _("[deleted]")
+    return f'<span class="muted">{deleted}</span>'
+
+
+def _guest(participant) -> str:
+    if not participant.is_anonymous:
+        return ""
+    guest = _("guest")
+    return f' <span class="muted">({guest})</span>'
+
+
+def _pinned_badge(c) -> str:
+    if not c.pinned:
+        return ""
+    text = _("On screen")
+    return f'<span class="badge badge-pinned">{text}</span>'
+
+
+def _answered_badge(c) -> str:
+    if not c.answered_at:
+        return ""
+    text = _("Answered")
+    return f'<span class="badge badge-answered">{text}</span>'
+
+
+def contribution_html(c, meeting, *, report_url=None, csrf_token=None, next_path=None, oob=False) -> str:
+    """A visible contribution's item on the phones, with its +1 form and (when moderation is installed,
+    `report_url`) its report form; `csrf_token` and `next_path` are the page's (a push has neither)."""
+    pk, participant = c.pk, c.participant
+    classes = f'kind-{escape(c.kind)}{" is-pinned" if c.pinned else ""}{" is-answered" if c.answered_at else ""}'
+    author = f'data-author="{participant.user_id}"' if participant.user_id else ""
+    agenda = f'<span class="muted">· {escape(c.agenda_item.title)}</span>' if c.agenda_item else ""
+    vote_url = escape(reverse("meetings:vote", args=[meeting.pk, pk]))
+    support, supports = _("support"), _("supports")
+    report = ""
+    if report_url:
+        form = report_form_html("contribution", pk, csrf_token=csrf_token, next_path=next_path)
+        report = f'<div class="signed-in-only">\n{form}\n</div>'
+    return (f'<article id="contribution-{pk}" class="contribution card {classes}" data-by="{c.participant_id}" '
+            f'{author} {_oob(oob)}>\n'
+            f'  <p class="contribution-meta">\n'
+            f'    <span class="badge kind-badge">{escape(c.get_kind_display())}</span>\n'
+            f'    <span class="author">{escape(participant.display_name)}</span>{_guest(participant)}\n'
+            f'    {agenda}\n'
+            f'    {_pinned_badge(c)}\n'
+            f'    {_answered_badge(c)}\n'
+            f'  </p>\n'
+            f'  <p class="contribution-body">{_body(c)}</p>\n'
+            f'  <div class="contribution-actions">\n'
+            f'    <form method="post" action="{vote_url}" hx-post="{vote_url}" hx-swap="none" class="participant-only" '
+            f'data-live-write="meetings.vote">{csrf_input(csrf_token)}<input type="hidden" name="meeting" '
+            f'value="{meeting.pk}"><input type="hidden" name="contribution" value="{pk}">\n'
+            f'      <button class="button vote-button" type="submit">+1 <span class="visually-hidden">{support}</span>'
+            f'</button>\n'
+            f'    </form>\n'
+            f'    <span class="vote-count" aria-label="{supports}">+{c.vote_count}</span>\n'
+            f'    {report}\n'
+            f'  </div>\n'
+            f'</article>')
+
+
+def screen_item_html(c) -> str:
+    """A contribution's card in the screen's feed."""
+    answered = _("answered") if c.answered_at else ""
+    return (f'<li id="screen-item-{c.pk}" class="feed-item kind-{escape(c.kind)}'
+            f'{" is-answered" if c.answered_at else ""}" data-contribution="{c.pk}">\n'
+            f'  <p class="feed-body">{_body(c)}</p>\n'
+            f'  <p class="feed-meta">{escape(c.participant.display_name)}'
+            f'{f" · +{c.vote_count}" if c.vote_count else ""}{f" · {answered}" if c.answered_at else ""}</p>\n'
+            f'</li>')
+
+
+def _moderation_buttons(c) -> str:
+    status, buttons = c.status, []
+    if status != "approved":
+        text = _("Approve")
+        buttons.append(f'<button class="button button-primary" type="submit" name="action" value="approve" '
+                       f'data-shortcut="a">{text} <kbd>a</kbd></button>')
+    else:
+        buttons.append("")
+    if status != "rejected":
+        text = _("Reject")
+        buttons.append(f'<button class="button" type="submit" name="action" value="reject" data-shortcut="r">'
+                       f'{text} <kbd>r</kbd></button>')
+    else:
+        buttons.append("")
+    if c.pinned:
+        text = _("Unpin")
+        buttons.append(f'<button class="button" type="submit" name="action" value="unpin">{text}</button>')
+    elif status != "rejected" and not c.hidden_at:
+        text = _("Pin on screen")
+        buttons.append(f'<button class="button" type="submit" name="action" value="pin" data-shortcut="p">'
+                       f'{text} <kbd>p</kbd></button>')
+    else:
+        buttons.append("")
+    if c.hidden_at:
+        text = _("Unhide")
+        buttons.append(f'<button class="button" type="submit" name="action" value="unhide">{text}</button>')
+    else:
+        text = _("Hide")
+        buttons.append(f'<button class="button" type="submit" name="action" value="hide" data-shortcut="h">'
+                       f'{text}</button>')
+    if c.answered_at:
+        text = _("Not answered")
+        buttons.append(f'<button class="button" type="submit" name="action" value="unanswered">{text}</button>')
+    else:
+        text = _("Answered")
+        buttons.append(f'<button class="button" type="submit" name="action" value="answered">{text}</button>')
+    rows = "".join(f"  {button}\n" for button in buttons)
+    return f'<div class="row moderation-buttons">\n{rows}</div>'
+
+
+def console_item_html(c, meeting, *, csrf_token=None) -> str:
+    """A contribution's item in the console: in the queue while it waits, else among the handled ones, with the
+    facilitators' buttons; `csrf_token` is the page's (a push has none)."""
+    pk, participant, pending = c.pk, c.participant, c.is_pending
+    if pending:
+        ident, state, status = "queue", "queue-item", ""
+    else:
+        ident = "row"
+        state = f'handled-item status-{escape(c.status)}{" is-hidden" if c.hidden_at else ""}'
+        shown = _("Hidden") if c.hidden_at else escape(c.get_status_display())
+        status = f'<span class="badge status-badge">{shown}</span>'
+    agenda = f' <span class="muted">· {escape(c.agenda_item.title)}</span>' if c.agenda_item else ""
+    moderate_url = escape(reverse("meetings:moderate", args=[meeting.pk, pk]))
+    return (f'<article id="{ident}-{pk}" class="console-item card {state}{" is-pinned" if c.pinned else ""}" '
+            f'tabindex="0" data-contribution="{pk}">\n'
+            f'  <p class="contribution-meta"><span class="badge kind-badge">{escape(c.get_kind_display())}</span> '
+            f'<span class="author">{escape(participant.display_name)}</span>{_guest(participant)}{agenda}\n'
+            f'    {status}\n'
+            f'    {_pinned_badge(c)}\n'
+            f'    {_answered_badge(c)}\n'
+            f'    <span class="muted">+{c.vote_count}</span>\n'
+            f'  </p>\n'
+            f'  <p class="contribution-body">{_body(c)}</p>\n'
+            f'  <form method="post" action="{moderate_url}" hx-post="{moderate_url}" hx-swap="none">'
+            f'{csrf_input(csrf_token)}\n'
+            f'    \n{_moderation_buttons(c)}\n\n'
+            f'  </form>\n'
+            f'</article>')
+
+
+# --- what a contribution's change pushes ---------------------------------------------------------------------------
+# (What the partials contribution-insert, contribution-delete, screen-feed-insert and console-contribution were.)
+
+def contribution_insert_html(c, meeting, *, report_url=None) -> str:
+    return f'<div hx-swap-oob="afterbegin:#contributions">\n{contribution_html(c, meeting, report_url=report_url)}\n</div>'
+
+
+def contribution_delete_html(c) -> str:
+    return f'<article id="contribution-{c.pk}" hx-swap-oob="delete"></article>'
+
+
+def screen_feed_insert_html(c) -> str:
+    return (f'<div hx-swap-oob="afterbegin:#screen-feed-list">\n{screen_item_html(c)}\n</div>'
+            f'<li id="screen-feed-empty" hx-swap-oob="delete"></li>')
+
+
+def console_contribution_html(c, meeting) -> str:
+    """The queue or the handled list gets the item (where it is no longer, it is deleted)."""
+    item = console_item_html(c, meeting)
+    if c.is_pending:
+        return (f'\n\n<div hx-swap-oob="beforeend:#queue">\n{item}\n</div>\n'
+                f'<article id="row-{c.pk}" hx-swap-oob="delete"></article>\n\n')
+    return (f'\n\n<article id="queue-{c.pk}" hx-swap-oob="delete"></article>\n'
+            f'<div hx-swap-oob="afterbegin:#handled">\n{item}\n</div>\n\n')
+
+
 # --- contribution.changed ------------------------------------------------------------------------------------------
 
 def _contribution(event, r) -> Contribution | None:
@@ -92,22 +281,22 @@ def _arrived(event, contribution) -> bool:
 
 @renderer("contribution.changed", audience=PUBLIC)
 def render_contribution(event, r, meeting):
-    contribution, also, base = _contribution(event, r), _also(event, r), rendering.common(meeting)
+    contribution, also, report_url = _contribution(event, r), _also(event, r), rendering.report_url()
     html = []
     if contribution is not None:
         if contribution.is_visible:
-            html.append(_render("contribution-insert", {**base, "c": contribution}))
+            html.append(contribution_insert_html(contribution, meeting, report_url=report_url))
             if event.data.get("announce"):
                 text = _("New contribution: %(text)s") % {"text": contribution.body[:120]}
                 html.append(streams.announcement(text))
         else:
-            html.append(_render("contribution-delete", {"c": contribution}))
+            html.append(contribution_delete_html(contribution))
     for c in also:
         if c.is_visible:
-            html.append(_part("contribution", {**base, "c": c}))
+            html.append(f"\n{contribution_html(c, meeting, report_url=report_url, oob=True)}\n")
     if not _arrived(event, contribution):
         pinned = r.once("pinned", lambda: rendering.pinned_contribution(meeting))
-        html.append(_part("pinned", {**base, "pinned": pinned}))
+        html.append(_part("pinned", {**rendering.common(meeting), "pinned": pinned}))
     return "".join(html)
 
 
@@ -117,15 +306,14 @@ def render_contribution_on_screen(event, r, meeting):
     MEETINGS_SCREEN_ITEMS); any other change re-renders the pinned one and the feed from the current state."""
     contribution = _contribution(event, r)
     if _arrived(event, contribution):
-        return _render("screen-feed-insert", {**rendering.common(meeting), "c": contribution})
+        return screen_feed_insert_html(contribution)
     return _screen(r, meeting, "screen-pinned", "screen-feed")
 
 
 @renderer("contribution.changed", audience=CONSOLE)
 def render_contribution_on_console(event, r, meeting):
-    contribution, base = _contribution(event, r), rendering.common(meeting)
-    html = [_render("console-contribution", {**base, "c": c})
-            for c in ([contribution] if contribution else []) + _also(event, r)]
+    contribution = _contribution(event, r)
+    html = [console_contribution_html(c, meeting) for c in ([contribution] if contribution else []) + _also(event, r)]
     html.append(_stats(r, meeting))
     return "".join(html)
 

@@ -35,7 +35,7 @@ def qr_svg(url: str) -> str:
 
 
 def report_url() -> str | None:
-    # Every region's context carries it (`common`): a contribution's push renders six of them.
+    # Every region's context carries it (`common`): the report forms show where it is not None.
     return paths.reverse_or_none("moderation:report")
 
 

@@ -12,7 +12,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from live import paths, streams
+from live import html, paths, streams
 from live.messaging import presenters, services
 from live.messaging.models import Block, Message, Participant
 
@@ -27,10 +27,6 @@ PAGE = "messaging/conversation_detail.html"
 # they cost a few tens of microseconds (docs/performance.md, #17 `msgrender`). Variables are escaped, as the
 # template engine does; translated texts are not (neither does `{% translate %}`).
 
-def _oob(oob) -> str:
-    return ' hx-swap-oob="true"' if oob else ""
-
-
 def _time(moment) -> str:
     local = timezone.localtime(moment)
     return f'<time datetime="{local.isoformat()}">{local:%H:%M}</time>'
@@ -42,11 +38,11 @@ def message_html(message, *, oob=False) -> str:
     if message.kind == Message.Kind.ADDED:
         text = _("%(name)s was added by %(by)s") % {"name": escape(author.public_name),
                                                     "by": escape(message.body or _("Deleted participant"))}
-        return (f'<li id="message-{pk}" class="message-system muted"{_oob(oob)}>{text} '
+        return (f'<li id="message-{pk}" class="message-system muted"{html.oob(oob)}>{text} '
                 f'{_time(message.created_at)}</li>')
     if message.kind == Message.Kind.LEFT:
         text = _("%(name)s left the conversation") % {"name": escape(author.public_name)}
-        return (f'<li id="message-{pk}" class="message-system muted"{_oob(oob)}>{text} '
+        return (f'<li id="message-{pk}" class="message-system muted"{html.oob(oob)}>{text} '
                 f'{_time(message.created_at)}</li>')
     name = escape(author.public_name)
     # (Texts translated outside the f-strings: makemessages does not look inside them.)
@@ -64,7 +60,7 @@ def message_html(message, *, oob=False) -> str:
                 f'<span class="visually-hidden"> {about}</span></a>')
     hidden = " message-hidden" if message.is_hidden else ""
     return (f'<li id="message-{pk}" class="message{hidden}" data-author="{message.author_id}" data-message="{pk}"'
-            f'{_oob(oob)}>\n  <p class="message-meta"><strong class="message-author">{name}</strong> '
+            f'{html.oob(oob)}>\n  <p class="message-meta"><strong class="message-author">{name}</strong> '
             f'{_time(message.created_at)}</p>\n  {body}\n</li>')
 
 
@@ -76,7 +72,7 @@ def day_html(day_id: str, day_label: str) -> str:
 def seen_html(seen_count, seen_names: str, *, oob=False) -> str:
     """"Seen by" under the conversation (presenters.seen_context's values)."""
     text = _("Seen by %(names)s") % {"names": escape(seen_names)} if seen_count else ""
-    return (f'<p id="conversation-seen" class="seen muted"{_oob(oob)} data-seen-count="{seen_count or 0}">'
+    return (f'<p id="conversation-seen" class="seen muted"{html.oob(oob)} data-seen-count="{seen_count or 0}">'
             f'{text}</p>')
 
 
@@ -88,7 +84,7 @@ def _unread_text(n: int) -> str:
 def badge_html(unread: int, *, oob=False) -> str:
     """The header's unread messages badge."""
     empty = "" if unread else " badge-empty"
-    return (f'<span id="messages-badge" class="badge{empty}"{_oob(oob)}>{_unread_text(unread) if unread else ""}'
+    return (f'<span id="messages-badge" class="badge{empty}"{html.oob(oob)}>{_unread_text(unread) if unread else ""}'
             f'</span>')
 
 
@@ -260,14 +256,14 @@ def render_unread(event, r):
         return participant, unread, row, notification
 
     participant, unread, row, notification = r.once(f"unread:{event.stream}", read)
-    html = badge_html(unread, oob=True)
+    fragment = badge_html(unread, oob=True)
     if participant is not None:
         row_html = inbox_row_html(presenters.inbox_row(user_id, participant, row))
-        html += f'\n<ul hx-swap-oob="afterbegin:#inbox-list">{row_html}</ul>\n'
+        fragment += f'\n<ul hx-swap-oob="afterbegin:#inbox-list">{row_html}</ul>\n'
     else:
-        html += f'\n<li id="inbox-conversation-{conversation_id}" hx-swap-oob="delete"></li>\n'
+        fragment += f'\n<li id="inbox-conversation-{conversation_id}" hx-swap-oob="delete"></li>\n'
     if notification:
         from live.notifications.renderers import created_html
 
-        html += created_html(*notification)
-    return html
+        fragment += created_html(*notification)
+    return fragment

@@ -1,17 +1,14 @@
 """The notifications on their owner's `user.<pk>` stream: the new item, the unread badge, the announcement."""
 
-import functools
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from live import streams
+from live import html, paths, streams
 from live.notifications.models import Notification
 from live.notifications.services import unread_count
 
@@ -23,22 +20,6 @@ from live.notifications.services import unread_count
 # escaped as the engine does; translated texts are not.
 
 
-def _oob(oob) -> str:
-    return ' hx-swap-oob="true"' if oob else ""
-
-
-@functools.lru_cache(maxsize=8)
-def _mark_read_path(urlconf, prefix) -> str:
-    return escape(reverse("notifications:mark_read", urlconf=urlconf))
-
-
-def _csrf_input(csrf_token) -> str:
-    """{% csrf_token %}: nothing without a token, nor for pushed bytes ("NOTPROVIDED": htmx sends it as a header)."""
-    if not csrf_token or csrf_token == "NOTPROVIDED":
-        return ""
-    return f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
-
-
 def item_html(notification, *, oob=False, csrf_token=None) -> str:
     """One notification's <li> (the list page's, a push's), with its trailing newline as the template had."""
     pk, unread = notification.pk, notification.unread
@@ -48,16 +29,16 @@ def item_html(notification, *, oob=False, csrf_token=None) -> str:
     ago = escape(timesince(created)) if created else ""
     when = timezone.localtime(created).isoformat() if created else ""
     if unread:
-        path = _mark_read_path(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+        path = escape(paths.reverse_once("notifications:mark_read"))
         label = _("Mark as read")
         state = (f'\n  <form method="post" action="{path}" hx-post="{path}" hx-swap="none">\n'
-                 f'    {_csrf_input(csrf_token)}<input type="hidden" name="id" value="{pk}">\n'
+                 f'    {html.csrf_input(csrf_token)}<input type="hidden" name="id" value="{pk}">\n'
                  f'    <button class="link-button">{label}</button>\n  </form>\n  ')
     else:
         label = _("Read")
         state = f'<span class="read-mark">{label}</span>'
     return (f'<li id="notification-{pk}" class="notification{" unread" if unread else ""}"'
-            f'{_oob(oob)}>\n  {shown}\n  <time datetime="{when}">{ago}</time>\n'
+            f'{html.oob(oob)}>\n  {shown}\n  <time datetime="{when}">{ago}</time>\n'
             f'  {state}\n</li>\n')
 
 
@@ -68,7 +49,7 @@ def badge_count_html(unread, *, oob=False) -> str:
         text = ngettext("%(n)s unread notification", "%(n)s unread notifications", unread) % {"n": unread}
         count = f'<span aria-hidden="true">{unread}</span><span class="visually-hidden">{text}</span>'
     return (f'<span id="notification-badge" class="badge{"" if unread else " badge-empty"}"'
-            f'{_oob(oob)}>{count}</span>\n')
+            f'{html.oob(oob)}>{count}</span>\n')
 
 
 def push_html(unread: int, *, created=None, read=(), announce: str = "") -> str:
