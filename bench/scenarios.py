@@ -153,6 +153,8 @@ def profile(target: Target, name: str):
     out = stack.RESULTS / "profiles" / f"{name}-{target.name}-{time.strftime('%H%M%S')}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     gil = ["--gil"] if os.environ.get("BENCH_PYSPY_GIL") else []
+    # BENCH_PYSPY_NONBLOCKING: sample without pausing the server (its figures stay near an unprofiled run's).
+    gil += ["--nonblocking"] if os.environ.get("BENCH_PYSPY_NONBLOCKING") else []
     return subprocess.Popen(["py-spy", "record", *gil, "--pid", str(target.servers[0].pid), "-d", seconds, "-f", "raw",
                              "-o", str(out), "-r", "200"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
