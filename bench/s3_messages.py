@@ -40,6 +40,10 @@ from bench.s2_rooms import RoutedWriter, StockRoomWriter, brief, measure, page_c
 from bench.writers import SocketWriter
 
 P99_TARGET_MS = 50
+# PERFORMANCE.md's S3 target: p99 <= 50 ms at every step up to at least this rate, at most CPU_TARGET_MS of server CPU
+# per message there, zero loss; 500/s (`s3_target_rate`) is its aim, offered last and reported, not required.
+REQUIRED_RATE = 300
+CPU_TARGET_MS = 5.0
 PER_SENDER_BUDGET = 15  # messages per sender over the whole scenario: under the limit of 20 in any 60 s
 
 
@@ -288,10 +292,15 @@ async def run(ctx, cfg) -> dict:
 
     held = [s for s in steps if (s["p99_ms"] or 1e9) <= P99_TARGET_MS and not s["loss"] and s["accepted"] == s["posts"]]
     best = max(held, key=lambda s: s["offered_posts_per_s"]) if held else None
-    figures = {k: target[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "loss", "deliveries_per_s",
-                                      "server_rss_mb", "order_errors", "server_cpu_pct", "server_cpu_ms_per_post",
-                                      "post_p50_ms", "post_p99_ms")}
+    # The table's figures: the first step at the required rate (PERFORMANCE.md's target), else the aim's.
+    required = next((s for s in steps if s["offered_posts_per_s"] >= REQUIRED_RATE), target)
+    figures = {k: required[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "loss", "deliveries_per_s",
+                                        "server_rss_mb", "order_errors", "server_cpu_pct", "server_cpu_ms_per_post",
+                                        "post_p50_ms", "post_p99_ms")}
     figures.update({
+        "figures_at_messages_per_s": required["offered_posts_per_s"],
+        "aim_messages_per_s": target_rate, "aim_p50_ms": target["p50_ms"], "aim_p99_ms": target["p99_ms"],
+        "aim_loss": target["loss"], "aim_server_cpu_ms_per_message": target["server_cpu_ms_per_post"],
         "accepted_at_target": f"{target['accepted']}/{target['posts']}",
         "max_rate_p99_le_50ms": best["offered_posts_per_s"] if best else None,
         "p99_at_max_rate_ms": best["p99_ms"] if best else None,
@@ -314,9 +323,16 @@ async def run(ctx, cfg) -> dict:
                       (best or target)["server_cpu_ms_per_post"], stock["server_cpu_ms_per_post"])}
     elif stock:
         baselines["stock_channels"] = {"error": stock["error"]}
-    met = (target["p99_ms"] or 1e9) <= P99_TARGET_MS and target["loss"] == 0 and target["accepted"] == target["posts"]
+    up_to = [s for s in steps if s["offered_posts_per_s"] <= REQUIRED_RATE]
+    at_required = [s for s in steps if s["offered_posts_per_s"] >= REQUIRED_RATE and s in held]
+    met = (bool(at_required) and all(s in held for s in up_to)
+           and all((s["server_cpu_ms_per_post"] or 1e9) <= CPU_TARGET_MS for s in at_required[:1])
+           and not figures["loss_all_steps"])
+    figures["held_every_step_up_to_required_rate"] = met
     return report.scenario("S3", parameters, figures, baselines=baselines, ratios=ratios,
-                           target=f"p99 <= {P99_TARGET_MS} ms at {target_rate:g} messages/s", met=met,
+                           target=f"p99 <= {P99_TARGET_MS} ms at every step up to >= {REQUIRED_RATE} messages/s, "
+                                  f"<= {CPU_TARGET_MS:g} ms of server CPU per message, zero loss (aim: "
+                                  f"{target_rate:g}/s, offered last)", met=met,
                            details={"connect_s": round(connect_s, 2), "streams_followed": dict(followed),
                                     "frame_bytes": frame_bytes, "inbox_rows_quoting_a_marker": other_marked,
                                     "messages_sent": index, "per_sender_messages": round(index / users, 1),
