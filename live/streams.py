@@ -464,13 +464,16 @@ def publish(event: Event) -> None:
     """Send a committed event to every process following its stream, rendered for the variants some socket
     follows (live/variants.py). Never raises: the layer is a hint."""
     started = time.perf_counter()
-    msg = message(event, variants.wanted(event.stream))
+    asked = _handoff.wanted
+    only = asked[event.stream] if asked is not None and event.stream in asked else variants.wanted(event.stream)
+    msg = message(event, only)
     metrics.published(event, started)
     send_to_group(event.stream, msg)
 
 
 class _Handoff(threading.local):
     sends: list[tuple[str, dict]] | None = None  # what send_to_group collects within publish_together
+    wanted: dict[str, set[str] | None] | None = None  # the marks publish_together read for its events' streams
 
 
 _handoff = _Handoff()
@@ -479,16 +482,17 @@ _handoff = _Handoff()
 def publish_together(events: list[Event]) -> None:
     """`publish` the events of one write on several streams (`together()`, `append_together()`) in one hand-off
     to the layer, which sends each process one message for all of those it follows (live/layers.py
-    `group_send_many`). Each goes through `publish`, whose sends are collected meanwhile."""
+    `group_send_many`). Each goes through `publish`, whose sends are collected meanwhile; the marks of all their
+    streams are read before, at once (`variants.wanted_many`: one Redis round trip, not one per stream)."""
     if len(events) == 1:
         publish(events[0])
         return
-    _handoff.sends = []
+    _handoff.sends, _handoff.wanted = [], variants.wanted_many(event.stream for event in events)
     try:
         for event in events:
             publish(event)
     finally:
-        sends, _handoff.sends = _handoff.sends, None
+        sends, _handoff.sends, _handoff.wanted = _handoff.sends, None, None
         if sends:
             send_to_groups(sends)
 

@@ -6,7 +6,8 @@ comment's CPU (docs/performance.md). Now:
 
 - every hub marks the variants its sockets follow (`mark`): one Redis hash per stream, field `"<audience>:<lang>"`,
   value the time until which it holds, refreshed by the hub's sweep while a socket of that variant stays;
-- `streams.publish` asks `wanted(key)` and renders only those variants; the message says which it rendered
+- `streams.publish` asks `wanted(key)` and renders only those variants (`publish_together`, a write's events on
+  several streams, asks `wanted_many` once for all of them: one Redis round trip); the message says which it rendered
   (`"only"`), so a variant missing from `"frames"` because nobody wanted it is told apart from one the renderer
   left empty on purpose;
 - the mark is only a hint. A socket that starts following a new variant while an event rendered without it is on
@@ -115,44 +116,68 @@ def mark(pairs: Iterable[tuple[str, str]]) -> None:
 
 def wanted(key: str) -> set[str] | None:
     """The variants of `key` that some socket follows (possibly none), or None when unknown: render them all."""
+    return wanted_many([key])[key]
+
+
+def wanted_many(keys: Iterable[str]) -> dict[str, set[str] | None]:
+    """`wanted` of each of `keys` (the streams of one write's publish), reading those not kept in one round trip."""
+    keys = list(dict.fromkeys(keys))
     if not enabled():
-        return None
+        return dict.fromkeys(keys)
     now = time.time()
     try:
         redis = _redis()
         if redis is None:
             with _local_lock:
-                fields = dict(_local.get(key, {}))
+                marks = {key: dict(_local.get(key, {})) for key in keys}
         else:
-            fields = _read_marks(key, *redis)
+            marks = _read_marks(keys, *redis)
     except Exception:
-        logger.warning("followed variants of %s unknown; rendering them all", key, exc_info=True)
-        return None
-    return {name for name, until in fields.items() if until > now}
+        logger.warning("followed variants of %s unknown; rendering them all", ", ".join(keys), exc_info=True)
+        return dict.fromkeys(keys)
+    return {key: {name for name, until in fields.items() if until > now} for key, fields in marks.items()}
 
 
-def _read_marks(key: str, backend, client) -> dict[str, float]:
-    """`{variant: until}` of `key` from Redis, or as read within the last READ_SECONDS (module docstring)."""
+def _read_marks(keys: list[str], backend, client) -> dict[str, dict[str, float]]:
+    """`{stream: {variant: until}}` of `keys` from Redis, one round trip for those not read within the last
+    READ_SECONDS (module docstring)."""
     read_at = time.monotonic()
+    marks: dict[str, dict[str, float]] = {}
+    missing: list[str] = []
     with _read_lock:
-        kept = _read.get(key)
-        if kept is not None and read_at - kept[0] < READ_SECONDS:
+        for key in keys:
+            kept = _read.get(key)
+            if kept is not None and read_at - kept[0] < READ_SECONDS:
+                _read.move_to_end(key)
+                marks[key] = kept[1]
+            else:
+                missing.append(key)
+    if not missing:
+        return marks
+    if len(missing) == 1:  # a pipeline of one costs more Python than the command alone
+        replies = [client.hgetall(backend.make_key(_hash(missing[0])))]
+    else:
+        pipe = client.pipeline(transaction=False)
+        for key in missing:
+            pipe.hgetall(backend.make_key(_hash(key)))
+        replies = pipe.execute()
+    with _read_lock:
+        for key, reply in zip(missing, replies, strict=True):
+            fields = {(name.decode() if isinstance(name, bytes) else name): float(until)
+                      for name, until in reply.items()}
+            kept = _read.get(key)
+            if kept is not None and kept[0] > read_at:  # read again meanwhile, by another thread
+                marks[key] = kept[1]
+                continue
+            marks[key] = fields
+            if not fields:  # "nobody follows" is not kept: a frame skipped on its word would be lost (docstring)
+                _read.pop(key, None)
+                continue
+            _read[key] = (read_at, fields)
             _read.move_to_end(key)
-            return kept[1]
-    fields = {(name.decode() if isinstance(name, bytes) else name): float(until)
-              for name, until in client.hgetall(backend.make_key(_hash(key))).items()}
-    with _read_lock:
-        kept = _read.get(key)
-        if kept is not None and kept[0] > read_at:  # read again meanwhile, by another thread
-            return kept[1]
-        if not fields:  # "nobody follows" is not kept: a frame skipped on its word would be lost (module docstring)
-            _read.pop(key, None)
-            return fields
-        _read[key] = (read_at, fields)
-        _read.move_to_end(key)
         while len(_read) > READ_STREAMS:
             _read.popitem(last=False)
-    return fields
+    return marks
 
 
 def forget_local() -> None:

@@ -1,8 +1,10 @@
 """Shared test helpers: users, signed-in sockets, waiting for frames."""
 
 import asyncio
+import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -21,6 +23,7 @@ from django.test import Client
 
 PASSWORD = "correct-horse-battery-9"
 ORIGIN = b"http://127.0.0.1:8000"
+_RESP_COMMAND = re.compile(rb"\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n")  # a command's name, first in its array
 
 
 def make_user(nickname, role="participant", **extra):
@@ -293,3 +296,24 @@ def off_loop(action):
     thread.join(30)
     assert "error" not in outcome, outcome["error"]
     return outcome["value"]
+
+
+@contextlib.contextmanager
+def redis_round_trips():
+    """The round trips of redis-py's sync clients (the cache's: marks, rate limits) in the block, each as the names
+    of the commands it carried: `[["HGETALL", "HGETALL"], ["EVALSHA"]]`."""
+    from redis.connection import AbstractConnection
+
+    trips: list[list[str]] = []
+    real = AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):
+        packed = command if isinstance(command, bytes) else b"".join(bytes(chunk) for chunk in command)
+        trips.append([name.decode().upper() for name in _RESP_COMMAND.findall(packed)])
+        return real(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counted
+    try:
+        yield trips
+    finally:
+        AbstractConnection.send_packed_command = real

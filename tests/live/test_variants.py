@@ -5,13 +5,14 @@ import time
 from unittest import mock
 
 import pytest
+import redis
 from asgiref.sync import sync_to_async
 
 from debates import services
 from live import streams, variants
 from live.models import Event
 from tests.debates.conftest import make_debate
-from tests.helpers import connect, events, follow, position, resume
+from tests.helpers import connect, events, follow, position, redis_round_trips, resume
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -107,6 +108,69 @@ def test_a_writer_reads_the_marks_once_per_moment_and_its_own_marks_at_once(fion
         later = time.monotonic() + variants.READ_SECONDS
         with mock.patch("live.variants.time.monotonic", return_value=later):
             assert variants.wanted(key) == {"public:en", "public:fr", "moderators:en"} and len(calls) == 3
+
+
+def _reads(trips):
+    """The round trips that read marks (`mark` writes them in one of its own)."""
+    return [trip for trip in trips if "HGETALL" in trip]
+
+
+@pytest.mark.needs_redis
+def test_the_marks_of_a_writes_streams_are_read_in_one_round_trip():
+    """A write publishing on several streams (a message: its conversation, its author's and its recipient's
+    personal streams) reads their marks in one Redis round trip, and keeps what it read as `wanted` does: for
+    READ_SECONDS, with this process's own marks added at once, and never "nobody follows"."""
+    n = time.time_ns()
+    conversation, author, recipient = keys = [f"conversation.{n}", f"user.{n}", f"user.{n + 1}"]
+    backend, client = variants._redis()
+    until = time.time() + 60
+    client.hset(backend.make_key(f"live:variants:{conversation}"), mapping={"u1:fr": until, "u2:en": until})
+    client.hset(backend.make_key(f"live:variants:{author}"), mapping={"self:fr": until})  # other processes' sockets
+    variants.forget_local()
+    with redis_round_trips() as trips:
+        assert variants.wanted_many([*keys, conversation]) == {
+            conversation: {"u1:fr", "u2:en"}, author: {"self:fr"}, recipient: set()}
+        assert _reads(trips) == [["HGETALL", "HGETALL", "HGETALL"]]  # one round trip for the three streams
+
+        # The next write within READ_SECONDS asks only about the stream nobody followed (not kept).
+        assert variants.wanted_many(keys) == {conversation: {"u1:fr", "u2:en"}, author: {"self:fr"},
+                                              recipient: set()}
+        assert _reads(trips)[1:] == [["HGETALL"]]
+
+        variants.mark([(author, "self:en"), (recipient, "self:fr")])  # sockets of this process
+        assert variants.wanted_many(keys) == {conversation: {"u1:fr", "u2:en"}, author: {"self:fr", "self:en"},
+                                              recipient: {"self:fr"}}
+        assert _reads(trips)[2:] == [["HGETALL"]]  # the recipient, not kept until now: read, and now kept
+        assert variants.wanted(recipient) == {"self:fr"} and len(_reads(trips)) == 3
+
+        # Another process's new mark counts once what was read is READ_SECONDS old: all three in one round trip.
+        client.hset(backend.make_key(f"live:variants:{conversation}"), mapping={"u3:fr": until})
+        later = time.monotonic() + variants.READ_SECONDS
+        with mock.patch("live.variants.time.monotonic", return_value=later):
+            assert variants.wanted_many(keys)[conversation] == {"u1:fr", "u2:en", "u3:fr"}
+        assert _reads(trips)[3:] == [["HGETALL", "HGETALL", "HGETALL"]]
+
+
+@pytest.mark.needs_redis
+def test_marks_that_cannot_be_read_render_every_variant_of_every_stream():
+    n = time.time_ns()
+    keys = [f"conversation.{n}", f"user.{n}"]
+    variants.mark([(keys[0], "u1:fr")])
+    variants.forget_local()
+    backend, client = variants._redis()
+    with mock.patch.object(type(client), "pipeline", side_effect=redis.ConnectionError("down")):
+        assert variants.wanted_many(keys) == {keys[0]: None, keys[1]: None}
+
+
+def test_without_redis_the_marks_of_several_streams_are_this_processs():
+    n = time.time_ns()
+    keys = [f"conversation.{n}", f"user.{n}"]
+    with mock.patch.object(variants, "_redis", return_value=None), redis_round_trips() as trips:
+        variants.mark([(keys[0], "u1:fr"), (keys[0], "u2:en")])
+        assert variants.wanted_many(keys) == {keys[0]: {"u1:fr", "u2:en"}, keys[1]: set()}
+        assert variants.wanted(keys[0]) == {"u1:fr", "u2:en"}
+    assert trips == []
+    variants.forget_local()
 
 
 async def _reader(user, key, lang):

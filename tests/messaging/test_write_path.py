@@ -14,6 +14,7 @@ from live.messaging import services
 from live.messaging.models import Participant
 from live.models import Event
 from live.notifications.models import Notification
+from tests.helpers import redis_round_trips
 from tests.messaging.conftest import send
 from tests.messaging.test_views import client_for
 
@@ -101,6 +102,22 @@ def test_the_authors_badge_moves_only_when_writing_read_something(alice, bob, ch
     assert client_for(bob).get(chat.get_absolute_url()).status_code == 200
     assert events_since(before) == []
     assert services.mark_read(user=bob, conversation=chat) is False
+
+
+@pytest.mark.needs_redis
+def test_a_message_push_reads_the_marks_of_its_three_streams_in_one_round_trip(
+        alice, bob, chat, followed, django_capture_on_commit_callbacks):
+    """bob replies with alice's messages unread: events on the conversation, alice's and bob's personal streams.
+    The push asks Redis which variants of the three some socket follows in one round trip, not one per stream
+    (what this process read of them lately is forgotten first, as when each gets a write every few seconds)."""
+    send(alice, chat, "Une autre")
+    with django_capture_on_commit_callbacks(execute=False) as pushes:
+        send(bob, chat, "Réponse")
+    variants.forget_local()
+    with redis_round_trips() as trips:
+        for push in pushes:
+            push()
+    assert [trip for trip in trips if "HGETALL" in trip] == [["HGETALL", "HGETALL", "HGETALL"]]
 
 
 def test_the_rendering_of_a_new_message_reads_nothing_again(
