@@ -204,8 +204,7 @@ def _hit_in_redis(action: str, who) -> tuple[bool, float]:
     global _hit_script
     now = time.time()
     count, seconds, key, previous_key, elapsed = _keys(action, who, now)
-    backend = _slots.backend()
-    client = internals.redis_client(backend)
+    backend, client = _slots.redis()
     if _hit_script is None:
         _hit_script = client.register_script(_HIT_SCRIPT)
     allowed, used, previous = _hit_script(keys=[backend.make_key(key), backend.make_key(previous_key)],
@@ -434,11 +433,12 @@ class _SlotStore:
 
     def __init__(self):
         self._backend = None
+        self._redis = None
         self._owner: tuple[int, str] | None = None
         self.held: Counter[str] = Counter()
 
     def reset(self, **_kwargs) -> None:
-        self._backend = None
+        self._backend = self._redis = None
 
     def backend(self):
         if self._backend is None:
@@ -446,6 +446,17 @@ class _SlotStore:
 
             self._backend = caches.create_connection("default")
         return self._backend
+
+    def redis(self):
+        """(backend, its redis-py client), or None when the cache is not Redis. The client is kept: Django's
+        `get_client` builds a new one (on the same connection pool) at each call, about 35 Python calls that every
+        rate limit and every publish's marks read paid (#17). Not kept when `redis_client` is off (it raises)."""
+        if self._redis is None:
+            from django.core.cache.backends.redis import RedisCache
+
+            backend = self.backend()
+            self._redis = (backend, internals.redis_client(backend)) if isinstance(backend, RedisCache) else False
+        return self._redis or None
 
     def owner(self) -> str:
         """This process's hash ("conn:proc:<host>:<pid>:<random>"): a new one after a fork."""
@@ -548,8 +559,8 @@ _batches = _SlotBatches()
 
 
 def _run_scripts(calls: list[tuple[str, list[str], list]]) -> list:
-    backend = _slots.backend()
-    pipe = internals.redis_client(backend).pipeline(transaction=False)
+    backend, client = _slots.redis()
+    pipe = client.pipeline(transaction=False)
     for script, keys, args in calls:
         pipe.eval(script, len(keys), *[backend.make_key(key) for key in keys], *args)
     return pipe.execute()
@@ -564,10 +575,7 @@ def _is_redis() -> bool:
 def cache_redis():
     """(backend, redis-py client) of this process's cache connection, for pipelines and sorted sets the cache API
     lacks (keys through `backend.make_key`); None when the cache is not Redis (the embedded default)."""
-    if not _is_redis():
-        return None
-    backend = _slots.backend()
-    return backend, internals.redis_client(backend)
+    return _slots.redis()
 
 
 def _script(script: str, counters: list[str], args: list) -> asyncio.Future:

@@ -37,8 +37,6 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
-from live import internals
-
 logger = logging.getLogger(__name__)
 
 HOLD_SECONDS = 60  # a mark holds this long without a refresh
@@ -77,13 +75,11 @@ def _hash(key: str) -> str:
 
 
 def _redis():
-    """The cache's Redis client (the process-wide one of live.ratelimit), or None when the cache is not Redis."""
+    """(backend, the cache's Redis client: the process-wide one of live.ratelimit), or None when the cache is not
+    Redis."""
     from live import ratelimit
 
-    if not ratelimit._is_redis():
-        return None
-    backend = ratelimit._slots.backend()
-    return backend, internals.redis_client(backend)
+    return ratelimit.cache_redis()
 
 
 def mark(pairs: Iterable[tuple[str, str]]) -> None:

@@ -205,3 +205,15 @@ def test_a_zero_limit_refuses_with_a_retry_time_instead_of_crashing(settings):
     settings.RATE_LIMITS = {"comment": "0/60"}
     allowed, retry_after = ratelimit.hit("comment", "someone")
     assert not allowed and retry_after > 0
+
+
+@pytest.mark.needs_redis
+def test_the_cache_redis_client_is_built_once_and_forgotten_with_the_cache_settings(settings):
+    """Every rate limit and every publish's marks read asked Django for the cache's client, which built a new one
+    each time: it is kept, on the same connection pool, until the CACHES setting changes."""
+    first = ratelimit.cache_redis()
+    assert first is not None and ratelimit.cache_redis() is first
+    backend, client = first
+    assert client.connection_pool is backend._cache.get_client(write=True).connection_pool
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert ratelimit.cache_redis() is None
