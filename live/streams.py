@@ -207,7 +207,8 @@ def _insert_events(items: list[tuple[str, str, dict]], riding=()) -> list[tuple[
     # The events travel as one JSON array ([{"key", "kind", "data"}], unpacked in SQL) and the statement's
     # parameters apart from its text (server-side binding): psycopg's merging of three arrays and the riding rows'
     # values into the text, quoted and escaped in Python, was most of a message's events' statement (#17).
-    wanted = json.dumps([{"key": key, "kind": kind, "data": data} for key, kind, data in items], cls=Event._meta.get_field("data").encoder)
+    wanted = json.dumps([{"key": key, "kind": kind, "data": data} for key, kind, data in items],
+                        cls=Event._meta.get_field("data").encoder)
     with server_bound_cursor() as cursor:
         cursor.execute(_events_statement(tuple(statement for statement, _params in riding)),
                        [*(param for _statement, params in riding for param in params), wanted, created_at])
