@@ -144,6 +144,20 @@ def insert(obj):
     return obj
 
 
+def server_bound_cursor():
+    """A cursor of the current connection (PostgreSQL) whose statements travel with their parameters apart
+    (server-side binding: PostgreSQL's extended protocol, as Django's `server_side_binding` option does for every
+    statement) instead of merged into their text by psycopg, which quotes and escapes each value in Python: for a
+    hot statement with many parameters (a write's events and the rows riding with them, live/streams.py) that
+    merging was a large part of its CPU (#17). Not prepared (PgBouncer in transaction mode stays possible). Wrapped as
+    Django wraps its cursors: counted in the tests' query budgets, logged with DEBUG, through execute_wrappers."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    cursor = ServerBindingCursor(connection.connection)
+    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+
+
 def save_fields(obj, fields: list[str]) -> None:
     """`obj.save(update_fields=fields)` for a row known to exist (e.g. locked by this transaction), in one
     written-out UPDATE (#17, as `insert`). On other databases than PostgreSQL, the ORM's save."""

@@ -42,6 +42,7 @@ from django.utils import timezone, translation
 from django.utils.html import conditional_escape
 
 from live import effects, internals, metrics, variants
+from live.database import server_bound_cursor
 from live.models import Event, StreamCounter
 from live.outage import Breaker
 
@@ -202,22 +203,15 @@ def _insert_events(items: list[tuple[str, str, dict]], riding=()) -> list[tuple[
         inserted = {key: _insert_event_portable(key, *by_key[key]) for key in sorted(by_key)}
         return [inserted[key] for key, _kind, _data in items]
     assert len({key for key, _kind, _data in items}) == len(items), "one event per stream in one statement"
-    counters, events = StreamCounter._meta.db_table, Event._meta.db_table
     created_at = timezone.now()
-    encoder = Event._meta.get_field("data").encoder
-    ahead = "".join(f"riding{i} AS ({statement}), " for i, (statement, _params) in enumerate(riding))
-    sql = (f"WITH {ahead}wanted AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS w(key, kind, data, n)), "
-           f"locked AS (SELECT key FROM {counters} WHERE key IN (SELECT key FROM wanted) ORDER BY key FOR UPDATE), "
-           f"counter AS (UPDATE {counters} AS c SET seq = c.seq + 1 FROM locked WHERE c.key = locked.key "
-           f"RETURNING c.key, c.seq, c.epoch) "
-           f"INSERT INTO {events} (stream, seq, kind, data, created_at) "
-           f"SELECT counter.key, counter.seq, wanted.kind, wanted.data::jsonb, %s FROM counter "
-           f"JOIN wanted ON wanted.key = counter.key ORDER BY wanted.n "
-           f"RETURNING id, stream, seq, (SELECT epoch FROM counter WHERE counter.key = stream)")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*(param for _statement, params in riding for param in params),
-                             [key for key, _kind, _data in items], [kind for _key, kind, _data in items],
-                             [json.dumps(data, cls=encoder) for _key, _kind, data in items], created_at])
+    # The events travel as one JSON array ([{"key", "kind", "data"}], unpacked in SQL) and the statement's
+    # parameters apart from its text (server-side binding): psycopg's merging of three arrays and the riding rows'
+    # values into the text, quoted and escaped in Python, was most of a message's events' statement (#17).
+    wanted = json.dumps([{"key": key, "kind": kind, "data": data} for key, kind, data in items],
+                        cls=Event._meta.get_field("data").encoder)
+    with server_bound_cursor() as cursor:
+        cursor.execute(_events_statement(tuple(statement for statement, _params in riding)),
+                       [*(param for _statement, params in riding for param in params), wanted, created_at])
         rows = cursor.fetchall()
     found = {}
     for pk, key, seq, epoch in rows:
@@ -232,6 +226,23 @@ def _insert_events(items: list[tuple[str, str, dict]], riding=()) -> list[tuple[
         event._state.adding, event._state.db = False, connection.alias
         out.append((event, epoch))
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _events_statement(riding: tuple[str, ...]) -> str:
+    """`_insert_events`' statement: the riding statements' `WITH`s, then the events'. Built once per shape (a
+    comment's, a message's, a reply's, a new burst's...)."""
+    counters, events = StreamCounter._meta.db_table, Event._meta.db_table
+    return (f"WITH {''.join(f'riding{i} AS ({statement}), ' for i, statement in enumerate(riding))}"
+            f"wanted AS (SELECT w.e ->> 'key' AS key, w.e ->> 'kind' AS kind, w.e -> 'data' AS data, w.n "
+            f"FROM json_array_elements(%s::json) WITH ORDINALITY AS w(e, n)), "
+            f"locked AS (SELECT key FROM {counters} WHERE key IN (SELECT key FROM wanted) ORDER BY key FOR UPDATE), "
+            f"counter AS (UPDATE {counters} AS c SET seq = c.seq + 1 FROM locked WHERE c.key = locked.key "
+            f"RETURNING c.key, c.seq, c.epoch) "
+            f"INSERT INTO {events} (stream, seq, kind, data, created_at) "
+            f"SELECT counter.key, counter.seq, wanted.kind, wanted.data::jsonb, %s FROM counter "
+            f"JOIN wanted ON wanted.key = counter.key ORDER BY wanted.n "
+            f"RETURNING id, stream, seq, (SELECT epoch FROM counter WHERE counter.key = stream)")
 
 
 def _send_riding(riding) -> None:

@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from psycopg import ClientCursor
 
 from live import ratelimit, streams
 from live.accounts.models import erased_name_stored
@@ -208,19 +209,41 @@ def _participants_statement(vendor: str) -> tuple[str, list[list[str]]]:
     return sql, [names for _cols, names in selected]
 
 
-def _participants_for_writing(conversation_id: int, author) -> list[Participant]:
+_LOCK_CONVERSATION = f"UPDATE {Conversation._meta.db_table} SET last_message_at = %s WHERE id = %s"
+
+
+def _participants_for_writing(conversation_id: int, author, *, lock: bool = False) -> list[Participant]:
     """The active participants, each with its user and conversation loaded, `blocks_author`, `had_unread` and, for
     the others than `author`, `preferences` (their notification preferences, or None): one statement. The author's
     user is `author` itself, and their preferences are not read: nothing notifies them. On PostgreSQL each also
     has `message_id` (the new message's, taken from its sequence) and `notification_id` (a new burst's
-    notification's, for those it notifies); None elsewhere."""
+    notification's, for those it notifies); None elsewhere.
+
+    `lock`: the conversation's lock (`_lock_for_writing`) first, and Conversation.DoesNotExist when there is no such
+    conversation. On PostgreSQL both statements go in one round trip (psycopg's client-side binding sends them as one
+    simple query): PostgreSQL runs them one after the other, and the read takes its snapshot once the lock is held,
+    as if sent on its own after it (a single statement would not: its snapshot would predate the lock's wait)."""
     from live.notifications.models import Preferences
 
     sql, (p_names, u_names, c_names, n_names) = _participants_statement(connection.vendor)
-    with connection.cursor() as cursor:
-        # (Elsewhere than on PostgreSQL, the last %s is a NULL notification id: the same parameters.)
-        cursor.execute(sql, [author.pk, author.pk, conversation_id] if connection.vendor == "postgresql"
-                       else [author.pk, None, conversation_id])
+    # (Elsewhere than on PostgreSQL, the last %s is a NULL notification id: the same parameters.)
+    params = ([author.pk, author.pk, conversation_id] if connection.vendor == "postgresql"
+              else [author.pk, None, conversation_id])
+    with connection.cursor() as cursor:  # written out: the ORM's update and read cost more CPU than the write
+        if lock:
+            lock_params = [connection.ops.adapt_datetimefield_value(timezone.now()), conversation_id]
+            if isinstance(cursor.cursor, ClientCursor):  # one round trip, two statements
+                cursor.execute(f"{_LOCK_CONVERSATION}; {sql}", [*lock_params, *params])
+                locked = cursor.rowcount
+                cursor.nextset()
+            else:
+                cursor.execute(_LOCK_CONVERSATION, lock_params)
+                locked = cursor.rowcount
+                cursor.execute(sql, params)
+            if not locked:
+                raise Conversation.DoesNotExist
+        else:
+            cursor.execute(sql, params)
         rows = cursor.fetchall()
     people, conversation = [], None
     at_u, at_c = len(p_names), len(p_names) + len(u_names)
@@ -405,13 +428,10 @@ def _lock_for_writing(conversation_id: int, author) -> tuple[Participant, list[P
     the order their events get their seq, and a concurrent retry of the same send waits here, then collides on
     (author, client_id). The participants are read after the lock, with what the message's write and pushes
     need: their user and notification preferences, whether they blocked the author, whether they had anything
-    unread (`had_unread`: a new burst notifies them; an author who had is marked read by writing)."""
-    with connection.cursor() as cursor:  # written out, as the participants' read: the ORM's update cost more CPU
-        cursor.execute(f"UPDATE {Conversation._meta.db_table} SET last_message_at = %s WHERE id = %s",
-                       [connection.ops.adapt_datetimefield_value(timezone.now()), conversation_id])
-        if not cursor.rowcount:
-            raise Conversation.DoesNotExist
-    people = _participants_for_writing(conversation_id, author)
+    unread (`had_unread`: a new burst notifies them; an author who had is marked read by writing). On PostgreSQL
+    both statements share one round trip, the read still a statement of its own, after the lock (tested by
+    `test_a_writer_waiting_for_the_lock_reads_what_the_previous_one_committed`)."""
+    people = _participants_for_writing(conversation_id, author, lock=True)
     me = next((p for p in people if p.user_id == author.pk), None)
     if me is None:
         raise Conversation.DoesNotExist

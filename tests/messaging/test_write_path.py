@@ -1,5 +1,5 @@
 """What one private message costs and pushes (docs/messaging.md "Live updates", docs/performance.md): through the
-real view, with the pushes rendered as for sockets that follow the pages, at most 8 SQL statements, one event on
+real view, with the pushes rendered as for sockets that follow the pages, at most 7 round trips to PostgreSQL, one event on
 the conversation and one on each recipient's personal stream (carrying the notification of a new burst), none on
 the author's unless writing changed their badge."""
 
@@ -22,10 +22,11 @@ pytestmark = pytest.mark.django_db
 
 # The first message of a burst: the same (the notification's id comes with the participants, its insert rides with
 # the events, its count with the recipient's badge counts after the commit).
-MAX_QUERIES = 8
-# A message in a burst through the view: session, user, the lock, the participants (and the message's id), the
-# message with its events (one statement), the recipient's counts; and the test transaction's savepoint (two).
-IN_A_BURST = 8
+MAX_QUERIES = 7
+# A message in a burst through the view: session, user, the lock and the participants (and the message's id: two
+# statements in one round trip, counted once), the message with its events (one statement), the recipient's counts;
+# and the test transaction's savepoint (two).
+IN_A_BURST = 7
 
 
 @pytest.fixture
@@ -256,17 +257,17 @@ def test_the_cached_paths_are_what_reverse_gives(prefix):
 
 
 @pytest.mark.needs_postgres
-def test_a_reply_and_its_pushes_are_four_statements(alice, bob, chat, followed, django_assert_num_queries,
-                                                   django_capture_on_commit_callbacks):
+def test_a_reply_and_its_pushes_are_three_round_trips(alice, bob, chat, followed, django_assert_num_queries,
+                                                     django_capture_on_commit_callbacks):
     """S3's typical message: bob replies with alice's message unread (his read position moves), alice had read
-    everything (a new burst: her notification). The lock, the participants (with the ids of the message and the
-    notification), the message, bob's read position, the notification and the three events in one statement,
-    then the badges' counts (both people's, and alice's notifications) after the commit."""
+    everything (a new burst: her notification). The lock, then the participants (with the ids of the message and
+    the notification) in the same round trip; the message, bob's read position, the notification and the three
+    events in one statement; then the badges' counts (both people's, and alice's notifications) after the commit."""
     send(bob, chat, "Bonjour")  # (each one's notification preferences and personal stream exist from here on)
     services.mark_read(user=alice, conversation=chat)
     send(alice, chat, "Une question")  # alice read everything; bob has her question unread
     before = last_event_id()
-    with django_assert_num_queries(4 + 2):  # and the test transaction's savepoint
+    with django_assert_num_queries(3 + 2):  # and the test transaction's savepoint
         with django_capture_on_commit_callbacks(execute=True):
             message = send(bob, chat, "Une réponse")
     notification = Notification.objects.filter(user=alice, kind="message").latest("pk")
@@ -293,3 +294,49 @@ def test_a_group_message_notifies_each_new_burst_with_its_own_notification(alice
         (bob.stream_key, "messages.unread", {"conversation": group.pk}),
         (carol.stream_key, "messages.unread", {"conversation": group.pk, "notification": notifications[0].pk})]
     assert message.pk > first.pk and group.messages.latest("pk") == message
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_waiting_for_the_lock_reads_what_the_previous_one_committed(alice, bob, chat):
+    """The conversation's lock and the participants' read share a round trip, as two statements: the read takes its
+    snapshot once the lock is held. alice's message commits while bob's reply waits for the lock: the reply sees
+    it (bob had it unread), so replying reads it, and alice's new burst is notified once."""
+    import threading
+
+    from django.db import connection, transaction
+
+    services.mark_read(user=bob, conversation=chat)
+    services.mark_read(user=alice, conversation=chat)
+    holding, errors = threading.Event(), []
+
+    def alice_writes_and_waits_for_bob():
+        try:
+            with transaction.atomic():
+                send(alice, chat, "Tu es là ?")
+                holding.set()
+                with connection.cursor() as cursor:  # until bob's reply waits for the conversation's lock
+                    for _ in range(1000):
+                        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                        if cursor.fetchone()[0]:
+                            break
+                        threading.Event().wait(0.01)
+                    else:
+                        errors.append("bob's reply never waited for the lock")
+        except Exception as exc:  # reported by the test's thread
+            errors.append(exc)
+        finally:
+            holding.set()
+            connection.close()
+
+    alice_thread = threading.Thread(target=alice_writes_and_waits_for_bob)
+    alice_thread.start()
+    assert holding.wait(10)
+    reply = send(bob, chat, "Oui !")
+    alice_thread.join(10)
+    assert not errors
+    question = chat.messages.get(body="Tu es là ?")
+    assert question.pk < reply.pk
+    assert Participant.objects.get(conversation=chat, user=bob).last_read_id == reply.pk  # replying read it
+    assert services.unread_count(bob) == 0 and services.unread_count(alice) == 1
+    assert Notification.objects.filter(user=alice, subject=f"message:{reply.pk}").count() == 1
