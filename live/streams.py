@@ -519,19 +519,30 @@ def send_to_groups(sends: list[tuple[str, dict]]) -> None:
     """Hand each (stream, msg) to the channel layer. In a server's worker thread (a view, a database_sync_to_async
     call) the send is queued on the server's event loop and the request does not wait for it: under load, waiting
     for the loop's turn was most of a comment POST's time (bench/, docs/performance.md). Elsewhere (commands,
-    shells) it is sent before returning."""
+    shells) it is sent before returning. Queued as a plain callback that starts the send's task, not with
+    `run_coroutine_threadsafe`, whose result future nobody reads (its chaining cost about 10 us a write)."""
     if not breaker.allows():
         metrics.layer_failed("skipped")
         return
     layer = get_channel_layer()
     loop = internals.server_loop()
     if loop is not None:
-        asyncio.run_coroutine_threadsafe(_send_async(layer, sends), loop)
+        loop.call_soon_threadsafe(_start_send, loop, layer, sends)
         return
     try:
         async_to_sync(_send_async)(layer, sends)
     except Exception:  # not even handed to the layer (a thread running an event loop of its own): publish never raises
         _send_failed(sends)
+
+
+_sending: set[asyncio.Task] = set()  # the sends under way: the loop holds its tasks only weakly
+
+
+def _start_send(loop, layer, sends: list[tuple[str, dict]]) -> None:
+    """On the server's loop: start the send (_send_async catches its own failures)."""
+    task = loop.create_task(_send_async(layer, sends))
+    _sending.add(task)
+    task.add_done_callback(_sending.discard)
 
 
 async def _send_async(layer, sends: list[tuple[str, dict]]) -> None:
