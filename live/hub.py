@@ -150,8 +150,21 @@ class Hub:
             logger.warning("channel layer unavailable, %s will be swept", key, exc_info=True)
 
     async def _rejoin(self) -> None:
+        """Join every followed stream's group again (a Redis restart forgets them): in one script call per chunk of
+        groups where the layer can (live/layers.py `group_add_many`), else one group_add each."""
+        keys = list(self.subscribers)
+        add_many = getattr(self.layer, "group_add_many", None)
+        if add_many is not None:
+            try:
+                await add_many([streams.group_name(key) for key in keys], self.channel)
+            except Exception:
+                self.layer_ok = False  # the sweep delivers meanwhile and the next turn rejoins
+                return
+            self.joined.update(key for key in keys if key in self.subscribers)
+            self.layer_ok = True
+            return
         ok = True
-        for key in list(self.subscribers):
+        for key in keys:
             try:
                 await self.layer.group_add(streams.group_name(key), self.channel)
                 self.joined.add(key)

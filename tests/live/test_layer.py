@@ -167,3 +167,45 @@ async def test_the_hubs_receive_ends_when_cancelled_even_if_the_blocking_pop_swa
             async with asyncio.timeout(2):
                 await task
     assert connection.pops == 1
+
+
+@pytest.mark.parametrize("ours", [True, False])
+async def test_joining_many_groups_at_once_stores_what_group_add_stores(ours):
+    """group_add_many (the hub's rejoin of every stream it follows): each group gets the channel with the time as
+    its score and the group's expiry, as group_add gives it, in one script call per chunk of groups."""
+    from live import layers
+
+    layer = make_layer()
+    with mock.patch.dict(internals.STATUS, {"layer_group_send": None if ours else "off"}), \
+            mock.patch.object(layers, "ADD_CHUNK", 3):
+        channel, other = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("live.debate.1", other)
+        groups = [f"live.debate.{n}" for n in range(1, 8)]  # three chunks
+        await layer.group_add_many(groups, channel)
+        connection = layer.connection(0)
+        for group in groups:
+            key = layer._group_key(group)
+            members = {m.decode() for m in await connection.zrange(key, 0, -1)}
+            assert channel in members and (other in members) == (group == "live.debate.1")
+            assert 0 < await connection.ttl(key) <= layer.group_expiry
+        await layer.group_send("live.debate.7", {"type": "live.event", "seq": 1})
+        assert (await layer.receive(channel))["seq"] == 1
+    await layer.flush()
+
+
+async def test_a_hub_rejoins_every_stream_in_one_call_and_marks_them_joined():
+    """The hub's periodic rejoin goes through group_add_many, once for all its streams."""
+    from live.hub import Hub
+
+    calls = []
+
+    class Layer:
+        async def group_add_many(self, groups, channel):
+            calls.append((list(groups), channel))
+
+    hub = Hub.__new__(Hub)
+    hub.layer, hub.channel, hub.joined, hub.layer_ok = Layer(), "chan!1", set(), False
+    hub.subscribers = {"debate.1": set(), "user.2": set()}
+    await hub._rejoin()
+    assert calls == [(["live.debate.1", "live.user.2"], "chan!1")]
+    assert hub.joined == {"debate.1", "user.2"} and hub.layer_ok
