@@ -218,3 +218,26 @@ async def test_a_resume_in_a_new_variant_does_not_replay_frames_rendered_for_oth
         assert f'id="comment-{comment.pk}"' in frame["html"] and "New comment by alice" in frame["html"]
     await ws_fr.disconnect()
     await ws_en.disconnect()
+
+
+@pytest.mark.needs_redis
+def test_marking_many_streams_holds_each_variant_in_chunks():
+    """The hub's refresh marks every stream it follows in one script call per MARK_CHUNK streams: each hash gets
+    its variants with the hold's end and expires after HOLD_SECONDS, as HSET and EXPIRE did."""
+    backend, client = variants._redis()
+    keys = [f"conversation.{n}" for n in range(9001, 9006)]
+    pairs = [(key, "u1:fr") for key in keys] + [(keys[0], "u1:en"), (keys[4], "moderators:fr")]
+    with mock.patch.object(variants, "MARK_CHUNK", 2):
+        before = time.time()
+        variants.mark(pairs)
+    for key in keys:
+        name = backend.make_key(f"live:variants:{key}")
+        fields = {f.decode(): float(v) for f, v in client.hgetall(name).items()}
+        expected = {"u1:fr"} | ({"u1:en"} if key == keys[0] else set()) | (
+            {"moderators:fr"} if key == keys[4] else set())
+        assert set(fields) == expected
+        assert all(before + variants.HOLD_SECONDS - 1 <= until <= time.time() + variants.HOLD_SECONDS
+                   for until in fields.values())
+        assert 0 < client.ttl(name) <= variants.HOLD_SECONDS
+    variants.forget_local()
+    assert variants.wanted(keys[4]) == {"u1:fr", "moderators:fr"}
