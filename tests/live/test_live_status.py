@@ -90,3 +90,18 @@ def test_participants_are_refused_and_visitors_sent_to_sign_in(client, alice):
     assert client.get("/live-status/").status_code == 302
     client.force_login(alice)
     assert client.get("/live-status/").status_code == 403
+
+
+def test_a_process_that_timed_writes_reports_them(client, sam, settings):
+    """The snapshot of a process whose writes were timed (every process serving writes with the metrics on): it
+    raised on the histogram's children before, and such a process never reached the page."""
+    settings.METRICS_ENABLED = True
+    metrics.WRITE_SECONDS.labels("tests.status").observe(0.040)
+    metrics.WRITE_SECONDS.labels("tests.status.other").observe(0.020)
+    figures = metrics.snapshot()
+    assert figures["writes"] >= 2 and figures["write_ms"] is not None and figures["write_ms"] > 0
+    metrics.publish_snapshot(figures)
+    client.force_login(sam)
+    rows = {row["attrs"]["data-process"] for row in elements(client.get("/live-status/").content.decode(), "tr")
+            if "data-process" in row["attrs"]}
+    assert metrics.PROCESS in rows
