@@ -50,9 +50,10 @@ FULL = {"listeners": 1000, "rate": 10, "seconds": 20, "ramp": RAMPS["agora"], "r
         "s4_listeners": 500,
         # METRICS (bench/metrics_overhead.py): S1 (listeners, rate, seconds, then a busy step) and S3 at a modest
         # rate, on two processes at once, METRICS_ENABLED on in one and off in the other, measured in turns of
-        # metrics_window_seconds; metrics_rounds pairs (on in either process in turn), /metrics scraped.
+        # metrics_window_seconds; metrics_rounds pairs (on in either process in turn; S3 metrics_s3_rounds), /metrics
+        # scraped.
         "metrics_rounds": 2, "metrics_window_seconds": 2, "metrics_scrape_seconds": 15, "metrics_s1_busy_rate": 30, "metrics_s1_busy_seconds": 6,
-        "metrics_s3_users": 400, "metrics_s3_rate": 10, "metrics_s3_seconds": 10}
+        "metrics_s3_users": 400, "metrics_s3_rate": 10, "metrics_s3_seconds": 20, "metrics_s3_rounds": 4}
 
 
 # Scenarios in their own modules: each has `async def run(ctx, cfg) -> dict` (a report.scenario(...) object); the

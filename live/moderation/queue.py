@@ -3,12 +3,15 @@ Used by the page, the htmx responses and the push alike."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 
 from django.db.models import Prefetch
 
 from live.moderation import registry
 from live.moderation.models import Case, Reason, Report
+
+logger = logging.getLogger(__name__)
 
 
 def open_cases(spaces: list[str] | None, *, sort: str = "newest", kind: str = ""):
@@ -49,8 +52,8 @@ def row(case: Case) -> dict:
     if obj is not None:
         try:
             excerpt, url, hidden = entry.excerpt(obj), entry.url(obj), bool(entry.is_hidden(obj))
-        except Exception:
-            pass
+        except Exception:  # the row still shows what the case stored; the bug is said, not swallowed
+            logger.exception("queue row of case %s: its %s could not be shown afresh", case.pk, case.kind)
     pending = getattr(case, "pending", None)
     if pending is None:
         pending = list(case.reports.filter(resolved_at__isnull=True).select_related("reporter"))
