@@ -3,6 +3,7 @@ open pages update at once."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from debates import permissions, services
@@ -16,6 +17,7 @@ class DebateAdmin(admin.ModelAdmin):
     search_fields = ["title", "description"]
     readonly_fields = [f.name for f in Debate._meta.fields]
     actions = ["lock", "unlock"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # as debates/forms.py reads a Decidim link
 
     def has_add_permission(self, request):
         return False  # opened from the site, through the service

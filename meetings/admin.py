@@ -2,11 +2,14 @@
 reaches the phones and the screen; the admin is for looking things up."""
 
 from django.contrib import admin
+from django.db import models
 
 from meetings.models import AgendaItem, Contribution, Meeting, Participant, Poll
 
 
 class ReadOnly(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # as meetings/forms.py reads links
+
     def has_add_permission(self, request, obj=None):
         return False
 
