@@ -325,7 +325,8 @@ async def run(ctx, cfg) -> dict:
     # conversations) is served as often with the metrics on as off.
     pairs = [(True, False) if r % 2 == 0 else (False, True) for r in range(rounds)]
     # S3 at its modest rate: more pairs. Whichever its variant, one process of a pair measured 0.5-9 % dearer than
-    # the other (four runs of two pairs: on/off 1.088 then 0.995, 0.979 then 1.036), about the effect looked for.
+    # the other (on/off per pair, two runs of two pairs: 1.088 then 0.995, 0.979 then 1.036; one of four: 1.055,
+    # 1.000, 1.049, 1.014), about the effect looked for (docs/performance.md).
     s3_pairs = [(True, False) if r % 2 == 0 else (False, True) for r in range(int(cfg.get("metrics_s3_rounds", rounds)))]
     s1_runs, s3_runs = [], []
     costs = ctx.seed("metrics_overhead.call_costs", {"listeners": cfg["listeners"]})
