@@ -452,10 +452,7 @@ class _SlotStore:
         `get_client` builds a new one (on the same connection pool) at each call, about 35 Python calls that every
         rate limit and every publish's marks read paid (#17). Not kept when `redis_client` is off (it raises)."""
         if self._redis is None:
-            from django.core.cache.backends.redis import RedisCache
-
-            backend = self.backend()
-            self._redis = (backend, internals.redis_client(backend)) if isinstance(backend, RedisCache) else False
+            self._redis = (self.backend(), internals.redis_client(self.backend())) if _is_redis() else False
         return self._redis or None
 
     def owner(self) -> str:
