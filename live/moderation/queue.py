@@ -9,7 +9,7 @@ from collections import Counter
 from django.db.models import Prefetch
 
 from live.moderation import registry
-from live.moderation.models import Case, Reason, Report
+from live.moderation.models import ActionLog, Case, Reason, Report
 
 logger = logging.getLogger(__name__)
 
@@ -74,3 +74,26 @@ def row(case: Case) -> dict:
         "space_controls": bool(space and (space[0].lock or space[0].slow_mode)),
         "author": case.author,
     }
+
+
+# --- one person (the page /moderation/people/<pk>/) ----------------------------------------------------------------
+
+def person_cases(person, spaces: list[str] | None):
+    """The cases about what `person` wrote: all of them (spaces=None: a global moderator) or those of `spaces`."""
+    qs = Case.objects.filter(author=person).order_by("-updated_at")
+    return qs if spaces is None else qs.filter(space__in=spaces)
+
+
+def person_reports(person, spaces: list[str] | None):
+    """The reports about `person`'s profile, with their reporters. A profile belongs to no space: they are for
+    global moderators only (spaces=None); a space moderator gets none."""
+    if spaces is not None:
+        return Report.objects.none()
+    return Report.objects.filter(kind="user", object_id=person.pk).select_related("reporter")
+
+
+def person_actions(person, spaces: list[str] | None):
+    """The moderation history of `person`: every action (spaces=None: a global moderator) or those taken in
+    `spaces` (a warning or a block without a space is for global moderators only)."""
+    qs = ActionLog.objects.filter(target_user=person).select_related("actor")
+    return qs if spaces is None else qs.filter(space__in=spaces)

@@ -165,9 +165,8 @@ def user_page(request, pk):
         raise Http404
     person = get_object_or_404(User, pk=pk)
     global_moderator = rules.is_global_moderator(request.user)
-    cases = Case.objects.filter(author=person).order_by("-updated_at")
-    if not global_moderator:
-        cases = cases.filter(space__in=rules.moderated_spaces(request.user))
+    spaces = None if global_moderator else rules.moderated_spaces(request.user)
+    cases = queue.person_cases(person, spaces)
     case = None
     if request.method == "POST":
         action = request.POST.get("action")
@@ -191,8 +190,8 @@ def user_page(request, pk):
     return render(request, "moderation/user.html", {
         "person": person,
         "cases": cases[:50],
-        "reports_about": Report.objects.filter(kind="user", object_id=person.pk).select_related("reporter")[:50],
-        "actions": ActionLog.objects.filter(target_user=person).select_related("actor")[:50],
+        "reports_about": queue.person_reports(person, spaces)[:50],
+        "actions": queue.person_actions(person, spaces)[:50],
         "global_moderator": global_moderator,
         "own_space_case": cases.first() if not global_moderator else None,
     })

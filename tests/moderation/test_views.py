@@ -169,3 +169,20 @@ def test_the_space_page_locks_and_slows_down(client, mona, sam, alice):
     client.post(f"/moderation/spaces/{space}/", {"action": "slow_mode", "seconds": "20"})
     assert ROOMS[space] == {"locked": True, "slow": 20}
     assert 'value="unlock"' in client.get(f"/moderation/spaces/{space}/").content.decode()
+
+
+def test_a_space_moderator_sees_only_their_space_on_a_persons_page(client, sam, mona, alice, bob, reported):
+    """sam moderates debate.7 only: alice's page shows him her debate.7 history, not what happened elsewhere, and not
+    the reports about her profile (a profile belongs to no space: global moderators handle them)."""
+    here, there = reported
+    services.report(reporter=bob, kind="user", object_id=alice.pk, reason="offensive", details="profil insultant")
+    services.hide(actor=mona, kind="thing", object_id=here.pk, reason="Motif du débat 7")
+    services.hide(actor=mona, kind="thing", object_id=there.pk, reason="Motif du débat 8")
+    services.warn(actor=mona, user=alice, reason="Avertissement général")
+    page = login(client, sam).get(f"/moderation/people/{alice.pk}/").content.decode()
+    assert "Motif du débat 7" in page
+    assert "Motif du débat 8" not in page and "Avertissement général" not in page
+    assert "profil insultant" not in page and bob.public_name not in page
+    page = login(client, mona).get(f"/moderation/people/{alice.pk}/").content.decode()
+    assert "Motif du débat 7" in page and "Motif du débat 8" in page and "Avertissement général" in page
+    assert "profil insultant" in page and bob.public_name in page
