@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from live import streams
 from live.html import csrf_input
+from live.moderation import queue as moderation_queue
 from live.moderation.renderers import report_form_html
 from meetings import rendering
 from meetings.models import Contribution, Meeting, Poll
@@ -159,6 +160,14 @@ def screen_item_html(c) -> str:
             f'</li>')
 
 
+def _hidden_by_moderation(c) -> bool:
+    """Read with the console's list (rendering.console_context annotates it), else asked here: hidden items only."""
+    hidden = getattr(c, "hidden_by_moderation", None)
+    if hidden is None:
+        hidden = c.hidden_by_moderation = moderation_queue.is_hidden_by_moderation("contribution", c.pk)
+    return hidden
+
+
 def _moderation_buttons(c) -> str:
     status, buttons = c.status, []
     if status != "approved":
@@ -182,7 +191,10 @@ def _moderation_buttons(c) -> str:
                        f'{text} <kbd>p</kbd></button>')
     else:
         buttons.append("")
-    if c.hidden_at:
+    if c.hidden_at and _hidden_by_moderation(c):
+        text = _("Hidden by moderation")
+        buttons.append(f'<span class="badge">{text}</span>')
+    elif c.hidden_at:
         text = _("Unhide")
         buttons.append(f'<button class="button" type="submit" name="action" value="unhide">{text}</button>')
     else:

@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from live import paths
+from live.moderation import queue as moderation_queue
 from meetings import services, words
 from meetings.models import Contribution, Meeting, Poll, ReactionCount, WordEntry, WordRule
 
@@ -226,7 +227,8 @@ def speakers_context(meeting: Meeting) -> dict:
 
 
 def console_context(meeting: Meeting) -> dict:
-    contributions = meeting.contributions.select_related("participant__user", "agenda_item")
+    contributions = meeting.contributions.select_related("participant__user", "agenda_item").annotate(
+        hidden_by_moderation=moderation_queue.hidden_by_moderation("contribution"))
     return {
         **stats_context(meeting),
         **polls_context(meeting),

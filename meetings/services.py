@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from live import effects, ratelimit, streams
 from live.accounts.models import RoleAssignment, erased_name_stored, nickname_validator
 from live.database import first_if_sent_twice, insert
+from live.moderation import queue as moderation_queue
 from live.text import clean_user_text, replace_mentions
 from meetings import embeds, notifications, phones, reactions, words
 from meetings.frames import Frames
@@ -669,9 +670,14 @@ def hide_contribution(*, actor, contribution: Contribution, reason: str = "", ch
 
 @transaction.atomic
 def unhide_contribution(*, actor, contribution: Contribution, check=True) -> Contribution:
+    """Show a hidden contribution again. `check=False` when the moderation app already checked the actor (its own
+    unhide). A facilitator only undoes a facilitator's hide: what moderation hid (a moderator, or the reports'
+    threshold) only moderation's unhide shows again, which logs it, closes the case and tells the author."""
     meeting = Meeting.objects.get(pk=contribution.meeting_id)
     if check:
         check_facilitator(actor, meeting)
+        if moderation_queue.is_hidden_by_moderation("contribution", contribution.pk):
+            raise PermissionDenied(_("Moderation hid this contribution: only a moderator can show it again."))
     contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
     contribution.hidden_at, contribution.hidden_reason = None, ""
     contribution.save(update_fields=["hidden_at", "hidden_reason"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 
 from live.moderation import registry
 from live.moderation.models import ActionLog, Case, Reason, Report
@@ -97,3 +97,16 @@ def person_actions(person, spaces: list[str] | None):
     `spaces` (a warning or a block without a space is for global moderators only)."""
     qs = ActionLog.objects.filter(target_user=person).select_related("actor")
     return qs if spaces is None else qs.filter(space__in=spaces)
+
+
+# --- what moderation hid ------------------------------------------------------------------------------------------
+
+def is_hidden_by_moderation(kind: str, object_id) -> bool:
+    """Whether moderation hid the item (a moderator, or the reports' threshold) and has not shown it again: only
+    moderation's unhide may undo that, so that the case, the log and the author's page stay true."""
+    return Case.objects.filter(kind=kind, object_id=object_id, hidden_at__isnull=False).exists()
+
+
+def hidden_by_moderation(kind: str):
+    """is_hidden_by_moderation as an expression, for annotating a list of items of `kind` in one query."""
+    return Exists(Case.objects.filter(kind=kind, object_id=OuterRef("pk"), hidden_at__isnull=False))

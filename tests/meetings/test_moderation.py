@@ -61,3 +61,35 @@ def test_report_form_on_the_phone_posts_to_moderation(meeting, visible, bob):
     from live.moderation.models import Report
 
     assert Report.objects.filter(reporter=bob).count() == 1
+
+
+def test_a_facilitator_cannot_undo_a_moderators_hide(meeting, visible, mona, fiona):
+    """mona (moderator) hid alice's contribution: fiona's console does not offer "Unhide" for it and refuses it, so
+    the contribution stays off every phone and screen, and the case, the log and alice's page stay true."""
+    from live.moderation.models import ActionLog, Case
+
+    moderation.hide(actor=mona, kind="contribution", object_id=visible.pk, reason="Hors sujet")
+    client = signed_in(fiona)
+    console = client.get(f"/meetings/{meeting.pk}/console/").content.decode()
+    row = console.split(f'id="row-{visible.pk}"')[1].split("</article>")[0]
+    assert 'value="unhide"' not in row and "Hidden by moderation" in row
+    events = Event.objects.filter(stream=meeting.screen_stream_key).count()
+    response = client.post(f"/meetings/{meeting.pk}/console/contributions/{visible.pk}/", {"action": "unhide"},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 403
+    assert "only a moderator can show it again" in response.content.decode()
+    assert not Contribution.objects.get(pk=visible.pk).is_visible
+    assert Case.objects.get(kind="contribution", object_id=visible.pk).hidden_at is not None
+    assert Event.objects.filter(stream=meeting.screen_stream_key).count() == events
+    assert not ActionLog.objects.filter(action="unhide").exists()
+    moderation.unhide(actor=mona, kind="contribution", object_id=visible.pk)  # moderation's own way still works
+    assert Contribution.objects.get(pk=visible.pk).is_visible
+
+
+def test_a_facilitator_still_unhides_what_a_facilitator_hid(meeting, visible, fiona):
+    services.hide_contribution(actor=fiona, contribution=visible)
+    client = signed_in(fiona)
+    console = client.get(f"/meetings/{meeting.pk}/console/").content.decode()
+    assert 'value="unhide"' in console.split(f'id="row-{visible.pk}"')[1].split("</article>")[0]
+    client.post(f"/meetings/{meeting.pk}/console/contributions/{visible.pk}/", {"action": "unhide"})
+    assert Contribution.objects.get(pk=visible.pk).is_visible
