@@ -1,5 +1,7 @@
 """What a person's "download my data" archive holds: one function per kind, each reading only what this person made
-or could already see (their conversations as they see them, others by their public name)."""
+or could already see (their conversations as they see them, others by their public name). Dates stay datetimes:
+the archive writes them as ISO 8601 in the JSON files and shows them as dates in index.html, and only them (text
+someone typed is text, whatever it looks like)."""
 
 from __future__ import annotations
 
@@ -17,41 +19,37 @@ from meetings.models import Participant as MeetingParticipant
 from opendata.models import NamePreference
 
 
-def _when(value):
-    return value.isoformat() if value else None
-
-
 def profile(user) -> dict:
     return {
         "nickname": user.nickname, "email": user.email, "first_name": user.first_name, "last_name": user.last_name,
-        "bio": user.bio, "role": user.role, "date_joined": _when(user.date_joined), "last_login": _when(user.last_login),
-        "blocked_at": _when(user.blocked_at), "blocked_reason": user.blocked_reason,
-        "roles_in_spaces": [{"role": a.role, "space": a.space, "granted_at": _when(a.granted_at)}
+        "bio": user.bio, "role": user.role, "date_joined": user.date_joined, "last_login": user.last_login,
+        "blocked_at": user.blocked_at, "blocked_reason": user.blocked_reason,
+        "roles_in_spaces": [{"role": a.role, "space": a.space, "granted_at": a.granted_at}
                             for a in user.role_assignments.all()],
-        "decidim_accounts": [{"provider": a.provider, "uid": a.uid, "date_joined": _when(a.date_joined)}
+        "decidim_accounts": [{"provider": a.provider, "uid": a.uid, "date_joined": a.date_joined}
                              for a in SocialAccount.objects.filter(user=user)],
     }
 
 
 def debates(user) -> list[dict]:
-    return [{"id": d.pk, "title": d.title, "description": d.description, "created_at": _when(d.created_at),
+    return [{"id": d.pk, "title": d.title, "description": d.description, "created_at": d.created_at,
              "url": d.get_absolute_url()} for d in Debate.objects.filter(author=user).order_by("pk")]
 
 
 def comments(user) -> list[dict]:
     return [{"id": c.pk, "debate": c.debate.title, "debate_id": c.debate_id, "parent_id": c.parent_id,
              "stance": c.get_alignment_display() if c.depth == 0 else None, "text": c.body,
-             "created_at": _when(c.created_at), "edited_at": _when(c.edited_at), "deleted_at": _when(c.deleted_at),
-             "hidden_by_moderation_at": _when(c.hidden_at), "score": c.score, "url": c.url}
+             "created_at": c.created_at, "edited_at": c.edited_at, "deleted_at": c.deleted_at,
+             "hidden_by_moderation_at": c.hidden_at, "score": c.score, "url": c.url}
             for c in Comment.objects.filter(author=user).select_related("debate").order_by("pk")]
 
 
 def votes(user) -> list[dict]:
     return [{"comment_id": v.comment_id, "debate": v.comment.debate.title, "value": v.value,
-             "created_at": _when(v.created_at)}
+             "created_at": v.created_at}
             for v in Vote.objects.filter(user=user).select_related("comment__debate").order_by("pk")] + [
         {"contribution_id": v.contribution_id, "meeting": v.contribution.meeting.title, "value": 1,
-         "created_at": _when(v.created_at)}
+         "created_at": v.created_at}
         for v in ContributionVote.objects.filter(participant__user=user).select_related("contribution__meeting")]
 
 
@@ -63,11 +61,11 @@ def messages(user) -> list[dict]:
             "conversation").order_by("pk"):
         conversation = participation.conversation
         out.append({
-            "conversation_id": conversation.pk, "joined_at": _when(participation.joined_at),
+            "conversation_id": conversation.pk, "joined_at": participation.joined_at,
             "with": [p.public_name for p in messaging.others(conversation, user, active=False)],
             "messages": [{"from": m.author.public_name, "mine": m.author_id == user.pk, "kind": m.kind,
                           "text": "" if m.is_hidden and m.author_id != user.pk else m.body,
-                          "hidden_by_moderation": m.is_hidden, "sent_at": _when(m.created_at)}
+                          "hidden_by_moderation": m.is_hidden, "sent_at": m.created_at}
                          for m in messaging.visible_messages(user, conversation)],
         })
     return out
@@ -75,38 +73,38 @@ def messages(user) -> list[dict]:
 
 def meetings(user) -> dict:
     return {
-        "participations": [{"meeting": p.meeting.title, "nickname": p.nickname, "joined_at": _when(p.joined_at),
+        "participations": [{"meeting": p.meeting.title, "nickname": p.nickname, "joined_at": p.joined_at,
                             "ip": p.ip}
                            for p in MeetingParticipant.objects.filter(user=user).select_related("meeting")],
         "contributions": [{"meeting": c.meeting.title, "kind": c.kind, "text": c.body, "status": c.status,
-                           "created_at": _when(c.created_at), "votes": c.vote_count}
+                           "created_at": c.created_at, "votes": c.vote_count}
                           for c in Contribution.objects.filter(participant__user=user).select_related("meeting")
                           .order_by("pk")],
         "poll_answers": [{"meeting": a.poll.meeting.title, "question": a.poll.question, "answer": a.choice.label,
-                          "answered_at": _when(a.created_at)}
+                          "answered_at": a.created_at}
                          for a in PollAnswer.objects.filter(participant__user=user)
                          .select_related("poll__meeting", "choice").order_by("pk")],
         "word_answers": [{"meeting": e.poll.meeting.title, "question": e.poll.question, "answer": e.text,
-                          "status": e.status, "answered_at": _when(e.created_at)}
+                          "status": e.status, "answered_at": e.created_at}
                          for e in WordEntry.objects.filter(participant__user=user)
                          .select_related("poll__meeting").order_by("pk")],
     }
 
 
 def registrations(user) -> list[dict]:
-    return [{"meeting": r.meeting.title, "starts_at": _when(r.meeting.starts_at), "registered_at": _when(r.created_at)}
+    return [{"meeting": r.meeting.title, "starts_at": r.meeting.starts_at, "registered_at": r.created_at}
             for r in Registration.objects.filter(user=user).select_related("meeting").order_by("pk")]
 
 
 def reports(user) -> list[dict]:
     return [{"kind": r.kind, "object_id": r.object_id, "reason": r.get_reason_display(), "details": r.details,
-             "created_at": _when(r.created_at), "decided_at": _when(r.resolved_at)}
+             "created_at": r.created_at, "decided_at": r.resolved_at}
             for r in Report.objects.filter(reporter=user).order_by("pk")]
 
 
 def notifications(user) -> list[dict]:
-    return [{"kind": n.kind, "text": n.text, "url": n.url, "created_at": _when(n.created_at),
-             "read_at": _when(n.read_at)} for n in Notification.objects.filter(user=user).order_by("pk")]
+    return [{"kind": n.kind, "text": n.text, "url": n.url, "created_at": n.created_at,
+             "read_at": n.read_at} for n in Notification.objects.filter(user=user).order_by("pk")]
 
 
 def preferences(user) -> dict:
@@ -121,7 +119,7 @@ def preferences(user) -> dict:
                for category in Category.values},
             "email_rhythm": notifications.email_rhythm,
             "push_message_text": notifications.push_message_text,
-            "digest_sent_at": _when(notifications.digest_sent_at)},
+            "digest_sent_at": notifications.digest_sent_at},
         "messages_accepted_from": messaging_preference.accept_from if messaging_preference else "everyone",
         "open_data_name_hidden": bool(name and name.hide_name),
     }
@@ -130,12 +128,12 @@ def preferences(user) -> dict:
 def devices(user) -> list[dict]:
     """The browsers that receive their push notifications (the address their push service gave; the encryption
     keys are the browser's own and are left out)."""
-    return [{"push_service_address": s.endpoint, "subscribed_at": _when(s.created_at)}
+    return [{"push_service_address": s.endpoint, "subscribed_at": s.created_at}
             for s in PushSubscription.objects.filter(user=user).order_by("pk")]
 
 
 def blocks(user) -> list[dict]:
-    return [{"blocked": b.blocked.public_name, "since": _when(b.created_at)}
+    return [{"blocked": b.blocked.public_name, "since": b.created_at}
             for b in Block.objects.filter(blocker=user).select_related("blocked").order_by("pk")]
 
 

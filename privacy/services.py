@@ -6,7 +6,7 @@ import io
 import json
 import logging
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -51,6 +51,13 @@ def request_export(*, user) -> DataExport:
     return export
 
 
+def _json_value(value):
+    """The JSON of what json.dumps does not know: the selectors' datetimes, as ISO 8601."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _progress(export: DataExport, **fields) -> None:
     DataExport.objects.filter(pk=export.pk).update(**fields)
 
@@ -70,7 +77,7 @@ def build_export(*, export_id: int) -> DataExport | None:
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
                 for done, (name, title, read) in enumerate(selectors.KINDS, start=1):
                     data = read(user)
-                    text = json.dumps(data, ensure_ascii=False, indent=2)
+                    text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_value)
                     archive.writestr(f"{name}.json", text)
                     sections.append({"file": f"{name}.json", "title": title, "data": data,
                                      "count": len(data) if isinstance(data, list) else None})

@@ -7,6 +7,7 @@ else's; the link is the owner's only, expires, and is rate limited; a guest gets
 
 import io
 import json
+import re
 import zipfile
 from datetime import timedelta
 
@@ -211,3 +212,22 @@ def test_every_model_that_points_to_a_person_is_exported_or_says_why():
                 if name not in NOT_EXPORTED | EXPORTED_THROUGH and model.__name__ not in source:
                     missing.append(name)
     assert missing == []
+
+
+def test_a_date_shaped_message_from_bob_cannot_block_alices_archive(alice, bob):
+    """Only what privacy.selectors reads as a date is shown as one: text typed by someone is text, whatever its
+    shape (this one is no date at all: month 13)."""
+    from privacy import services
+
+    messaging.start_conversation(author=bob, recipients=[alice], body="2024-13-01T10:00")
+    export = DataExport.objects.create(user=alice)
+
+    services.build_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == "ready"
+    with zipfile.ZipFile(io.BytesIO(export.archive)) as archive:
+        index = archive.read("index.html").decode()
+        assert '"text": "2024-13-01T10:00"' in archive.read("messages.json").decode()
+    assert re.search(r"<dd>2024-13-01T10:00\s*</dd>", index)  # as typed, not as a date
+    assert f'<time datetime="{alice.date_joined.isoformat()}">' in index  # a real date still shows as one
