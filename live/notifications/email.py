@@ -32,14 +32,18 @@ def _absolute(path: str) -> str:
     return settings.PUBLIC_URL.rstrip("/") + path if path.startswith("/") else path
 
 
-def _claim(user_id: int, only=None) -> list[Notification]:
+def _claim(preferences: Preferences, only=None) -> list[Notification]:
     """The person's pending items (or those of them in `only`) still worth sending, locked (two senders never send
-    one item twice); the others dropped."""
-    items = Notification.objects.select_for_update(skip_locked=True).filter(user_id=user_id, email="pending")
+    one item twice); the others dropped: about something hidden or deleted since, or of a kind the person no
+    longer wants by e-mail (their choice now, not when the item was recorded: a category switched to "on this
+    site only" while the item waited for the digest)."""
+    items = Notification.objects.select_for_update(skip_locked=True).filter(user_id=preferences.user_id,
+                                                                            email="pending")
     if only is not None:
         items = items.filter(pk__in=only)
     items = list(items.order_by("created_at", "pk"))
-    dropped = [item.pk for item in items if not services.subject_shown(item.subject)]
+    dropped = [item.pk for item in items
+               if not preferences.wants_email(item.kind) or not services.subject_shown(item.subject)]
     if dropped:
         Notification.objects.filter(pk__in=dropped).update(email="dropped")
     return [item for item in items if item.pk not in dropped]
@@ -79,15 +83,16 @@ def send_for(user_id: int, *, digest: bool = False, only=None) -> int:
     """Send `user_id` what is pending (`only`: those of these ids, a time-sensitive item for a digest reader): at
     once (one e-mail per item while the rate limit allows, else they wait), or everything as one digest. Returns
     how many e-mails went out."""
-    preferences = Preferences.objects.select_related("user").filter(user_id=user_id).first()
-    if preferences is None:
-        return 0
-    user = preferences.user
     with transaction.atomic():
-        items = _claim(user_id, only)
+        # Read in the transaction that claims: the choices as they are when the e-mail goes.
+        preferences = Preferences.objects.select_related("user").filter(user_id=user_id).first()
+        if preferences is None:
+            return 0
+        user = preferences.user
+        items = _claim(preferences, only)
         if not items:
             return 0
-        if not user.is_active or not user.email or preferences.email_rhythm == Rhythm.NEVER:
+        if not user.is_active or not user.email:
             Notification.objects.filter(pk__in=[item.pk for item in items]).update(email="dropped")
             return 0
         if digest:

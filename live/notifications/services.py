@@ -162,9 +162,28 @@ def save_preferences(*, user, form) -> Preferences:
 
     ratelimit.enforce("default", user)
     preferences = form.save()
-    if preferences.email_rhythm == Rhythm.NEVER:
-        Notification.objects.filter(user=user, email="pending").update(email="dropped")
+    drop_unwanted_emails(preferences)
     return preferences
+
+
+def drop_unwanted_emails(preferences: Preferences) -> int:
+    """Drop the person's pending e-mail items that their `preferences` no longer want (a category moved off e-mail,
+    or no e-mail at all): what `Preferences.wants_email` answers, which the sender asks again per item
+    (email._claim). Returns how many went."""
+    pending = Notification.objects.filter(user_id=preferences.user_id, email="pending")
+    if preferences.email_rhythm != Rhythm.NEVER:
+        pending = pending.filter(_kinds_of([category for category in Category
+                                            if getattr(preferences, category.value) != Channel.EMAIL]))
+    return pending.update(email="dropped")
+
+
+def _kinds_of(categories) -> Q:
+    """The notification kinds of `categories` (KIND_CATEGORIES), as a filter."""
+    kinds = Q(pk__in=[])
+    for key, value in KIND_CATEGORIES.items():
+        if value in categories:
+            kinds |= Q(kind__startswith=key) if key.endswith(".") else Q(kind=key)
+    return kinds
 
 
 def unsubscribe_token(user, category: str) -> str:
@@ -193,15 +212,10 @@ def unsubscribe(*, preferences: Preferences, category: str) -> None:
     ratelimit.enforce("unsubscribe", preferences.user)
     if category == ALL:
         preferences.email_rhythm = Rhythm.NEVER
-        Notification.objects.filter(user_id=preferences.user_id, email="pending").update(email="dropped")
     elif getattr(preferences, category) == Channel.EMAIL:
         setattr(preferences, category, Channel.SITE)
-        kinds = Q(pk__in=[])
-        for key, value in KIND_CATEGORIES.items():
-            if value == category:
-                kinds |= Q(kind__startswith=key) if key.endswith(".") else Q(kind=key)
-        Notification.objects.filter(kinds, user_id=preferences.user_id, email="pending").update(email="dropped")
     preferences.save()
+    drop_unwanted_emails(preferences)
 
 
 def erase_recipient(*, user, former: dict) -> None:

@@ -125,6 +125,32 @@ def test_the_unsubscribe_link_works_without_signing_in(alice, reply_to_alice):
     assert Notification.objects.filter(user=alice, kind="debate.reply").count() == 2
 
 
+def test_switching_replies_to_site_only_on_the_page_drops_the_replies_waiting_for_the_digest(
+        client, debate, alice, bob, reply_to_alice, django_capture_on_commit_callbacks):
+    reply_to_alice()  # pending: the daily digest is the default
+    with django_capture_on_commit_callbacks(execute=True):
+        debates.post_comment(author=bob, debate=debate, body="Qu’en pense @alice ?")
+    client.force_login(alice)
+    response = client.post("/notifications/preferences/", {
+        "language": "", "reply": "site", "mention": "email", "conclusion": "email", "message": "email",
+        "meeting": "email", "moderation": "email", "email_rhythm": "daily"})
+    assert response.status_code == 302
+
+    assert email.send_due(_later(hours=25)) == 1
+    assert len(mail.outbox) == 1  # the mention alone: she still wants those
+    assert "vous a mentionné" in mail.outbox[0].body and "a répondu" not in mail.outbox[0].body
+    assert Notification.objects.get(user=alice, kind="debate.reply").email == "dropped"
+
+
+def test_a_choice_changed_while_items_wait_is_the_one_the_sender_follows(alice, reply_to_alice):
+    reply_to_alice()
+    prefs(alice, reply=Channel.SITE)  # however the choice changed (the page, the admin, a script)
+
+    assert email.send_due(_later(hours=25)) == 0
+    assert mail.outbox == []
+    assert Notification.objects.get(user=alice, kind="debate.reply").email == "dropped"
+
+
 def test_a_forged_unsubscribe_link_changes_nothing(alice):
     token = services.unsubscribe_token(alice, "reply")
     response = Client().post(f"/notifications/unsubscribe/{token[:-2]}xx/")
