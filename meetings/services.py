@@ -927,7 +927,7 @@ def clean_word_entries(texts) -> list[tuple[str, str]]:
         if words.word_count(text) > settings.MEETINGS_WORDCLOUD_ENTRY_MAX_WORDS:
             raise ValidationError({"words": _("Keep each answer short: at most %(max)s words.")
                                    % {"max": settings.MEETINGS_WORDCLOUD_ENTRY_MAX_WORDS}})
-        key = words.key(text)
+        key = _word_key(text, field="words")
         if key in keys:
             raise ValidationError({"words": _("Two of your answers are the same word.")})
         keys.add(key)
@@ -985,10 +985,14 @@ def moderate_word_entry(*, actor, entry: WordEntry, approve: bool) -> WordEntry:
     return entry
 
 
-def _word_key(word: str) -> str:
+def _word_key(word: str, *, field: str = "word") -> str:
+    """What `word` is counted by (words.key), as stored (WordEntry.key, WordRule.key). Folding spells letters out
+    ("ﬃ" is "ffi", "ﷺ" 18 letters), so a key can be longer than what was typed: refused beyond the column."""
     key = words.key(word or "")
     if not key:
-        raise ValidationError({"word": _("Choose a word.")})
+        raise ValidationError({field: _("Choose a word.")})
+    if len(key) > WordEntry._meta.get_field("key").max_length:
+        raise ValidationError({field: _("This word is too long.")})
     return key
 
 

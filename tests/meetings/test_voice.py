@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from live import ratelimit, streams
 from live.models import Event
 from meetings import frames, reactions, rendering, services, words
-from meetings.models import Poll, ReactionCount, WordEntry
+from meetings.models import Poll, ReactionCount, WordEntry, WordRule
 from tests import helpers
 from tests.meetings.conftest import make_meeting, signed_in
 
@@ -110,6 +110,26 @@ def test_bad_answers_get_a_clear_error_and_write_nothing(open_meeting, fiona, ro
     assert message in " ".join(refused.value.messages)
     assert refused.value.messages[0]
     assert services.own_word_entries(room[0], poll) == ["avant"]
+
+
+@pytest.mark.parametrize("typed", ["ﬃ" * 40, "ﷺ" * 6])
+def test_an_answer_that_spells_out_longer_than_a_stored_word_is_refused(open_meeting, fiona, room, typed):
+    """Within the 40 characters typed, but a ligature folds into several letters ("ﬃ" is "ffi", "ﷺ" 18 letters):
+    longer than a stored word. The phone and the console get a clear error, nothing is written, never a 500."""
+    poll = word_poll(open_meeting, fiona)
+    phone = signed_in(room[0].user)
+    refused = phone.post(f"/meetings/{open_meeting.pk}/live/polls/{poll.pk}/answer/", {"word": [typed]}, **HTMX)
+    assert refused.status_code == 400 and "This word is too long." in refused.content.decode()
+    assert not WordEntry.objects.exists()
+    console = signed_in(fiona)
+    for action in ("hide", "stop", "unhide", "unmerge", "unstop"):
+        refused = console.post(f"/meetings/{open_meeting.pk}/console/polls/{poll.pk}/words/",
+                               {"action": action, "word": typed}, **HTMX)
+        assert refused.status_code == 400 and "This word is too long." in refused.content.decode()
+    refused = console.post(f"/meetings/{open_meeting.pk}/console/polls/{poll.pk}/words/",
+                           {"action": "merge", "word": "vélo", "into": typed}, **HTMX)
+    assert refused.status_code == 400 and "This word is too long." in refused.content.decode()
+    assert not WordRule.objects.exists()
 
 
 def test_the_limits_are_settings(open_meeting, fiona, room, settings):
