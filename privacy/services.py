@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from live import ratelimit
-from live.notifications.services import notify
+from live.notifications.services import language_of, notify
 from privacy import selectors
 from privacy.models import DataExport
 
@@ -63,15 +63,17 @@ def _progress(export: DataExport, **fields) -> None:
 
 
 def build_export(*, export_id: int) -> DataExport | None:
-    """Build the ZIP: one JSON file per kind of data (privacy.selectors.KINDS) and a readable index.html. Progress
-    is saved after each kind, for the page that shows it."""
+    """Build the ZIP: one JSON file per kind of data (privacy.selectors.KINDS) and a readable index.html, in the
+    person's language. Progress is saved after each kind, for the page that shows it."""
     export = DataExport.objects.select_related("user").filter(pk=export_id).first()
     if export is None or export.status not in (DataExport.Status.PENDING, DataExport.Status.RUNNING):
         return export  # erased meanwhile, or already built by an earlier run
     user = export.user
     _progress(export, status=DataExport.Status.RUNNING, progress=0)
     try:
-        with translation.override(settings.LANGUAGE_CODE):
+        # The person's language (the one of their notifications), not the site's nor the worker's.
+        language = language_of(user)
+        with translation.override(language):
             buffer = io.BytesIO()
             sections = []
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -83,7 +85,7 @@ def build_export(*, export_id: int) -> DataExport | None:
                                      "count": len(data) if isinstance(data, list) else None})
                     _progress(export, progress=int(done * 90 / len(selectors.KINDS)))
                 archive.writestr("index.html", render_to_string("privacy/export_index.html", {
-                    "person": user, "sections": sections, "generated_at": timezone.now()}))
+                    "person": user, "sections": sections, "generated_at": timezone.now(), "language": language}))
             content = buffer.getvalue()
             now = timezone.now()
             with transaction.atomic():

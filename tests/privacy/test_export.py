@@ -89,7 +89,7 @@ def test_every_kind_of_alices_data_is_in_her_archive_and_in_nobody_elses(alice, 
     for kind in KINDS:
         json.loads(mine[f"{kind}.json"])  # each file is JSON
     expected = {"profile.json": ["alice@example.org", "ALICE-bio"], "debates.json": ["ALICE-debate"],
-                "comments.json": ["ALICE-comment", "Piétonniser la place ?", "Contre"],
+                "comments.json": ["ALICE-comment", "Piétonniser la place ?", "Against"],  # her language: en
                 "votes.json": ['"value": -1'], "messages.json": ["ALICE-message to carol", "carol"],
                 "meetings.json": ["ALICE-contribution", "ALICE-choice", "ALICE-word", "198.51.100.4"],
                 "registrations.json": ["ALICE-meeting"], "reports.json": ["ALICE-report"],
@@ -101,6 +101,10 @@ def test_every_kind_of_alices_data_is_in_her_archive_and_in_nobody_elses(alice, 
         for needle in needles:
             assert needle in mine[name], (name, needle)
     assert "ALICE-comment" in mine["index.html"]
+    # In the language she chose for her notifications (English), whatever the site's or her browser's.
+    assert '<html lang="en">' in mine["index.html"]
+    assert "The data of alice on Agora Live" in mine["index.html"] and "stance" in mine["index.html"]
+    assert '<html lang="fr">' in bobs["index.html"] and "Les données de bob" in bobs["index.html"]
     everything_bob_got = "".join(bobs.values())
     for needle in ["ALICE-bio", "alice@example.org", "ALICE-debate", "ALICE-comment", "ALICE-message",
                    "ALICE-contribution", "ALICE-choice", "ALICE-word", "198.51.100.4", "ALICE-report", "ALICE-notification",
