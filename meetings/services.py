@@ -147,8 +147,11 @@ def _check_meeting(meeting: Meeting) -> None:
     meeting.full_clean(exclude=["screen_token", "join_code"])
 
 
+AGENDA_ITEM_MAX_MINUTES = 24 * 60
+
+
 def parse_agenda(text: str) -> list[tuple[str, int]]:
-    """ "Title | 20" per line -> [("Title", 20)]; the duration is optional."""
+    """ "Title | 20" per line -> [("Title", 20)]; the duration is optional, at most AGENDA_ITEM_MAX_MINUTES."""
     items = []
     for number, line in enumerate((text or "").splitlines(), start=1):
         line = line.strip()
@@ -156,8 +159,13 @@ def parse_agenda(text: str) -> list[tuple[str, int]]:
             continue
         title, _sep, minutes = line.rpartition("|") if "|" in line else (line, "", "")
         title, minutes = title.strip(), minutes.strip()
-        if minutes and not minutes.isdigit():
+        # ASCII digits only: str.isdigit() also accepts "²" or "٣", which int() refuses or reads unexpectedly.
+        if minutes and not (minutes.isascii() and minutes.isdigit()):
             raise ValidationError({"agenda": _("Line %(n)s: the duration must be a number of minutes.") % {"n": number}})
+        # Length first: int() refuses a string of more than 4300 digits (ValueError).
+        if minutes and (len(minutes.lstrip("0")) > 4 or int(minutes) > AGENDA_ITEM_MAX_MINUTES):
+            raise ValidationError({"agenda": _("Line %(n)s: the duration must be at most %(max)s minutes.")
+                                   % {"n": number, "max": AGENDA_ITEM_MAX_MINUTES}})
         title = user_text(title, multiline=False, key="agenda", max_length=200)
         items.append((title, int(minutes or 0)))
     return items

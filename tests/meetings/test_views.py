@@ -339,3 +339,26 @@ def test_a_pushed_contribution_is_the_one_the_pages_show(meeting, fiona, alice_i
         shown = html[html.index(start):html.index("</article>", html.index(start))]
         shown = re.sub(r'<input type="hidden" name="(csrfmiddlewaretoken|next)" value="[^"]*">', "", shown)
         assert "&lt;b&gt;" in shown and shown == pushed, audience
+
+
+@pytest.mark.parametrize(("duration", "message"), [
+    ("²", "Line 2: the duration must be a number of minutes."),
+    ("٣", "Line 2: the duration must be a number of minutes."),
+    ("99999999999", "Line 2: the duration must be at most 1440 minutes."),
+    ("1441", "Line 2: the duration must be at most 1440 minutes."),
+    ("9" * 5000, "Line 2: the duration must be at most 1440 minutes."),
+])
+def test_an_agenda_duration_that_is_not_a_plain_number_of_minutes_is_refused(meeting, fiona, duration, message):
+    """A superscript or non-Latin digit, or a duration past a day, gets the line's error on the edit form, never a
+    500; the agenda stays as it was."""
+    before = [(i.title, i.duration_minutes) for i in meeting.agenda_items.all()]
+    data = {"title": meeting.title, "description": "", "kind": "in_person", "place": meeting.place, "online_url": "",
+            "starts_at": "2026-12-10T18:00", "ends_at": "2026-12-10T20:00",
+            "agenda": f"Bienvenue | 5\nAccueil | {duration}", "facilitator_names": "", "premoderation": "on",
+            "capacity": "", "registration_code": ""}
+    response = signed_in(fiona).post(f"/meetings/{meeting.pk}/edit/", data)
+    assert response.status_code == 400 and message in response.content.decode()
+    assert [(i.title, i.duration_minutes) for i in meeting.agenda_items.all()] == before
+    data["agenda"] = "Bienvenue | 5\nAccueil | 1440"
+    assert signed_in(fiona).post(f"/meetings/{meeting.pk}/edit/", data).status_code == 302
+    assert [(i.title, i.duration_minutes) for i in meeting.agenda_items.all()] == [("Bienvenue", 5), ("Accueil", 1440)]
