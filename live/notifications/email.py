@@ -82,37 +82,40 @@ def _message(preferences: Preferences, items: list[Notification]) -> EmailMultiA
 def send_for(user_id: int, *, digest: bool = False, only=None) -> int:
     """Send `user_id` what is pending (`only`: those of these ids, a time-sensitive item for a digest reader): at
     once (one e-mail per item while the rate limit allows, else they wait), or everything as one digest. Returns
-    how many e-mails went out."""
+    how many e-mails went out. Each e-mail commits with its own marks: when one fails (the SMTP server refuses it),
+    those sent before it stay sent and only the unsent items stay pending for the next run."""
+    sent = 0
+    while _send_one(user_id, digest=digest, only=only):
+        sent += 1
+        if digest:
+            break
+    return sent
+
+
+def _send_one(user_id: int, *, digest: bool, only) -> bool:
+    """One e-mail: the next pending item, or (`digest`) all of them; whether one went."""
     with transaction.atomic():
         # Read in the transaction that claims: the choices as they are when the e-mail goes.
         preferences = Preferences.objects.select_related("user").filter(user_id=user_id).first()
         if preferences is None:
-            return 0
+            return False
         user = preferences.user
         items = _claim(preferences, only)
         if not items:
-            return 0
+            return False
         if not user.is_active or not user.email:
             Notification.objects.filter(pk__in=[item.pk for item in items]).update(email="dropped")
-            return 0
-        if digest:
-            batches = [items]
-        else:
-            batches = []
-            for item in items:
-                if not ratelimit.hit("notification_email", user)[0]:
-                    break  # the rest wait for the next digest run
-                batches.append([item])
-        if not batches:
-            return 0
-        sent_ids = [item.pk for batch in batches for item in batch]
-        # Marked sent before sending, in the same transaction: a failed send rolls the marks back.
-        Notification.objects.filter(pk__in=sent_ids).update(email="sent")
+            return False
+        if not digest:
+            if not ratelimit.hit("notification_email", user)[0]:
+                return False  # the rest wait for the next digest run
+            items = items[:1]
+        # Marked sent before sending, in the transaction that sends: a failed send rolls back this e-mail's marks.
+        Notification.objects.filter(pk__in=[item.pk for item in items]).update(email="sent")
         if digest:
             Preferences.objects.filter(pk=preferences.pk).update(digest_sent_at=timezone.now())
-        for batch in batches:
-            _message(preferences, batch).send()
-    return len(batches)
+        _message(preferences, items).send()
+    return True
 
 
 def send_due(now=None) -> int:

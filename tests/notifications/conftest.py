@@ -40,8 +40,14 @@ def debate(fiona) -> Debate:
 class Inbox:
     def __init__(self):
         self.messages = []
+        self.accept = None  # a number: accept that many more messages, then answer the next one 451 (once)
 
     async def handle_DATA(self, server, session, envelope):
+        if self.accept is not None:
+            if self.accept == 0:
+                self.accept = None
+                return "451 4.3.0 Temporary failure, try again later"
+            self.accept -= 1
         message = email_parser.message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append((envelope.rcpt_tos, message))
         return "250 Message accepted for delivery"

@@ -1,11 +1,15 @@
 """End to end against a real SMTP server (aiosmtpd) the test starts on a spare port: what a mail client receives."""
 
+import smtplib
+
+import pytest
 from django.core.management import call_command
 from django.test import Client
 
 from debates import services as debates
-from live.notifications import services
-from live.notifications.models import Channel, Rhythm
+from live.notifications import email, services
+from live.notifications.models import Channel, Notification, Rhythm
+from tests.notifications.conftest import prefs
 
 
 def test_a_reply_reaches_the_smtp_server_in_french_with_a_working_one_click_unsubscribe(
@@ -43,3 +47,25 @@ def test_the_digest_command_sends_one_email_through_smtp(smtp, debate, alice, bo
     _recipients, message = smtp.messages[0]
     assert " ".join(message["Subject"].split()) == "Agora Live : 3 nouvelles notifications"
     assert message.get_body(preferencelist=("plain",)).get_content().count("bob a répondu") == 3
+
+
+def test_a_temporary_failure_on_the_second_email_sends_the_first_once_and_keeps_the_second(smtp, debate, alice,
+                                                                                             bob):
+    prefs(alice, email_rhythm=Rhythm.NOW)
+    root = debates.post_comment(author=alice, debate=debate, body="Et les livraisons ?")
+    first, second = [debates.post_comment(author=bob, debate=debate, body=f"Réponse {n}", parent=root)
+                     for n in range(2)]  # both pending: their commit's task has not run yet
+    smtp.accept = 1  # the server takes one message, then answers 451 to the next
+
+    with pytest.raises(smtplib.SMTPDataError):
+        email.send_for(alice.pk)
+
+    assert len(smtp.messages) == 1
+    assert Notification.objects.get(subject=f"comment:{first.pk}").email == "sent"
+    assert Notification.objects.get(subject=f"comment:{second.pk}").email == "pending"
+    email.send_for(alice.pk)  # the task retried, or the next run
+    assert len(smtp.messages) == 2
+    bodies = [message.get_body(preferencelist=("plain",)).get_content() for _to, message in smtp.messages]
+    assert first.get_absolute_url() in bodies[0] and second.get_absolute_url() not in bodies[0]
+    assert second.get_absolute_url() in bodies[1] and first.get_absolute_url() not in bodies[1]
+    assert email.send_for(alice.pk) == 0
