@@ -119,8 +119,8 @@ class Preferences(models.Model):
 
 class PushSubscription(models.Model):
     """One browser's Web Push subscription (one per device: its endpoint is unique); it lasts as long as the session
-    that made it (dropped on sign-out, when the session expires or is cleared) and until the push service answers
-    404/410."""
+    that made it (dropped on sign-out, when the session expires or is cleared), until the push service answers
+    404/410, and until its push service has been unreachable for a week."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions")
     endpoint = models.URLField(max_length=1000, unique=True)
@@ -128,6 +128,9 @@ class PushSubscription(models.Model):
     auth = models.CharField(max_length=100)
     session_key = models.CharField(max_length=40, blank=True, db_index=True)  # its life: the session's
     created_at = models.DateTimeField(auto_now_add=True)
+    # Since when its push service cannot be reached (refused, timed out, no such host) at every try; a success
+    # clears it, and a try failing past push.UNREACHABLE_FOR deletes the subscription.
+    failing_since = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"push subscription {self.pk} of {self.user_id}"

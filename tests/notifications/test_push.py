@@ -304,3 +304,36 @@ def test_a_flood_of_replies_is_not_a_flood_of_pushes(push_service, debate, alice
             debates.post_comment(author=bob, debate=debate, body=f"Réponse {n}", parent=root)
     assert len(push_service.received) == 10  # notification_push: 10 per 15 minutes; the rest stay on the site
     assert Notification.objects.filter(user=alice, kind="debate.reply").count() == 14
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again on leaving: a connection there is refused
+
+
+def test_an_unreachable_push_service_fails_its_device_only_and_goes_after_a_week(push_service, alice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from live.notifications import push
+
+    dead = {**push_service.device("dead"), "endpoint": f"http://127.0.0.1:{_closed_port()}/push/dead"}
+    services.subscribe_push(user=alice, session_key=session_cookie(alice), **dead)  # tried first
+    services.subscribe_push(user=alice, session_key=session_cookie(alice), **push_service.device("phone"))
+
+    assert push.send(_welcome(alice).pk) == 1
+    assert [device for device, _message in push_service.received] == ["phone"]
+    unreachable = PushSubscription.objects.get(endpoint=dead["endpoint"])
+    assert unreachable.failing_since is not None  # kept: the network may come back
+
+    # A week later it still fails: it goes. The phone, failing once back then, answers again: it stays.
+    week_ago = timezone.now() - push.UNREACHABLE_FOR - timedelta(minutes=1)
+    PushSubscription.objects.update(failing_since=week_ago)
+    assert push.send(_welcome(alice).pk) == 1
+    assert [device for device, _message in push_service.received] == ["phone", "phone"]
+    assert list(PushSubscription.objects.values_list("endpoint", "failing_since")) == \
+        [(f"{push_service.origin}/push/phone", None)]
