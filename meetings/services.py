@@ -391,9 +391,13 @@ def close_session(*, actor, meeting: Meeting) -> Meeting:
     now = timezone.now()
     meeting.live_open, meeting.join_code, meeting.live_closed_at = False, None, now
     meeting.save(update_fields=["live_open", "join_code", "live_closed_at"])
-    meeting.polls.filter(status=Poll.Status.OPEN).update(status=Poll.Status.CLOSED, closed_at=now)
+    closed = list(meeting.polls.select_for_update().filter(status=Poll.Status.OPEN).values_list("pk", flat=True))
+    if closed:
+        Poll.objects.filter(pk__in=closed).update(status=Poll.Status.CLOSED, closed_at=now)
     meeting.speaker_requests.exclude(status=SpeakerRequest.Status.DONE).update(status=SpeakerRequest.Status.DONE)
     _emit(meeting, "session.changed")
+    for pk in closed:  # each poll's card changes as close_poll changes it: on the phones, its answer form goes
+        _emit(meeting, "poll.changed", poll=pk)
     effects.after_commit(f"flush the frames of meeting {meeting.pk}", partial(_flush_frames, meeting.pk))
     return meeting
 

@@ -57,6 +57,25 @@ def test_closing_closes_open_polls_and_empties_the_speaker_queue(meeting, fiona,
     assert not SpeakerRequest.objects.exclude(status="done").exists()
 
 
+def test_closing_the_session_closes_each_open_poll_on_every_phone(meeting, fiona, alice_in):
+    """The phones follow the public stream: each poll the closing closed gets its own poll.changed, as close_poll
+    emits it, so its card says closed and its answer form goes."""
+    import json
+
+    from live import streams
+
+    poll = services.create_poll(actor=fiona, meeting=meeting, question="Q ?", choices=["Oui", "Non"])
+    services.open_poll(actor=fiona, poll=poll)
+    answer_url = f"/meetings/{meeting.pk}/live/polls/{poll.pk}/answer/"
+    changes = Event.objects.filter(stream=meeting.stream_key, kind="poll.changed", data__poll=poll.pk)
+    opened = changes.get()
+    assert answer_url in json.loads(streams.pick(streams.frames(opened), "public", "en"))["html"]
+    services.close_session(actor=fiona, meeting=meeting)
+    closed = changes.exclude(pk=opened.pk).get()
+    card = json.loads(streams.pick(streams.frames(closed), "public", "en"))["html"]
+    assert f'id="poll-{poll.pk}"' in card and answer_url not in card
+
+
 # --- joining -------------------------------------------------------------------------------------------------------
 
 def test_signed_in_users_join_once(meeting, alice):
