@@ -76,10 +76,13 @@ def word_rules(poll: Poll, rules: list[WordRule] | None = None) -> dict:
 def word_cloud(poll: Poll, limit: int | None = None, rules: list[WordRule] | None = None) -> dict:
     """The visible words (most frequent first, at most MEETINGS_WORDCLOUD_MAX_WORDS), the hidden ones with their
     counts, and how many people have a visible entry. Hidden words are in no list but `hidden`."""
-    approved = poll.word_entries.filter(status=WordEntry.Status.APPROVED)
-    visible, hidden = words.cloud(approved.values_list("key", "text").order_by("pk"),
-                                  limit=limit or settings.MEETINGS_WORDCLOUD_MAX_WORDS, **word_rules(poll, rules))
-    return {"words": visible, "hidden": hidden, "respondents": approved.values("participant").distinct().count()}
+    entries = list(poll.word_entries.filter(status=WordEntry.Status.APPROVED)
+                   .values_list("participant", "key", "text").order_by("pk"))
+    decided = word_rules(poll, rules)
+    visible, hidden = words.cloud([(key, text) for _person, key, text in entries],
+                                  limit=limit or settings.MEETINGS_WORDCLOUD_MAX_WORDS, **decided)
+    return {"words": visible, "hidden": hidden,
+            "respondents": words.respondents([(person, key) for person, key, _text in entries], **decided)}
 
 
 def scale_mean(results: list[dict]) -> float | None:

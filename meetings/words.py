@@ -5,7 +5,8 @@
   "equite"). An entry of several words is one expression, counted whole ("vivre ensemble");
 - `is_stop_word`: French and English words that say nothing on their own ("le", "the", "et"...); an expression is
   dropped only when every word of it is one ("de la"), so "la mer" stays;
-- `cloud`: the visible words with their counts, each shown in its most frequent spelling, most frequent first.
+- `cloud`: the visible words with their counts, each shown in its most frequent spelling, most frequent first;
+- `respondents`: how many people have at least one visible word (hidden words and stop-words not counted).
 """
 
 from __future__ import annotations
@@ -95,14 +96,20 @@ def _resolve(merges: dict[str, str], word: str) -> str:
     return word
 
 
+def _counted_as(entry_key: str, merges: dict[str, str], stop) -> str | None:
+    """The word an entry counts as (after merges), or None when it is a stop-word and not counted."""
+    final = _resolve(merges, entry_key)
+    return None if is_stop_word(final, stop) else final
+
+
 def tally(entries, *, merges=None, stop=frozenset(), hidden=frozenset()) -> tuple[list[Word], dict[str, int]]:
     """(visible words, most frequent first; {hidden key: count}) from `entries` = [(key, text)]."""
     merges = merges or {}
     counts: Counter[str] = Counter()
     spellings: dict[str, Counter[str]] = {}
     for entry_key, text in entries:
-        final = _resolve(merges, entry_key)
-        if is_stop_word(final, stop):
+        final = _counted_as(entry_key, merges, stop)
+        if final is None:
             continue
         counts[final] += 1
         # A merged word is shown as the word it was merged into (its own spellings, when it has entries).
@@ -128,3 +135,11 @@ def cloud(entries, *, limit: int, merges=None, stop=frozenset(), hidden=frozense
     span = max(1, top - low)
     return [Word(key=k, text=t, count=c, size=1 + round(5 * (c - low) / span) if top > low else 4)
             for k, t, c in visible], hidden_counts
+
+
+def respondents(entries, *, merges=None, stop=frozenset(), hidden=frozenset()) -> int:
+    """How many people have at least one visible entry (counted by `tally` as a visible word), from
+    `entries` = [(person, key)]: someone whose every word is hidden or a stop-word is not counted."""
+    merges = merges or {}
+    return len({person for person, entry_key in entries
+                if (final := _counted_as(entry_key, merges, stop)) is not None and final not in hidden})

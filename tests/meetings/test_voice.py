@@ -204,6 +204,26 @@ def test_a_hidden_word_vanishes_everywhere_at_once_and_never_reaches_the_exports
         services.unhide_word(actor=fiona, poll=poll, word="ordure")
 
 
+def test_people_whose_every_word_is_hidden_are_not_counted_as_answering(open_meeting, fiona, room):
+    """alice's only word is hidden, bob's only word is merged into a hidden one, the guest's is a stop-word of the
+    meeting: "N people answered" counts those with a word shown, on the phones, the screen, and in the exports."""
+    poll = word_poll(open_meeting, fiona)
+    for participant, texts in zip(room, [["Ordure", "parc"], ["vélo"], ["banc"]], strict=True):
+        services.answer_words(participant=participant, poll=poll, texts=texts)
+    assert "3 people answered" in last_html(open_meeting.stream_key, "public")
+    services.hide_word(actor=fiona, poll=poll, word="ordure")
+    assert "3 people answered" in last_html(open_meeting.stream_key, "public")  # alice still has "parc"
+    services.answer_words(participant=room[0], poll=poll, texts=["Ordure"])
+    services.merge_words(actor=fiona, poll=poll, word="vélo", into="ordure")
+    services.stop_word(actor=fiona, poll=poll, word="banc")
+    for stream, audience in [(open_meeting.stream_key, "public"), (open_meeting.screen_stream_key, "screen")]:
+        assert "0 people answered" in last_html(stream, audience)
+    services.answer_words(participant=room[1], poll=poll, texts=["vélo", "parc"])
+    assert "1 person answered" in last_html(open_meeting.stream_key, "public")
+    exported = json.loads(signed_in(fiona).get(f"/meetings/{open_meeting.pk}/export/meeting.json").content)
+    assert [p["respondents"] for p in exported["polls"] if p["question"] == poll.question] == [1]
+
+
 def test_a_space_moderator_can_hide_a_word_a_participant_cannot(open_meeting, fiona, room, alice):
     poll = word_poll(open_meeting, fiona)
     services.answer_words(participant=room[1], poll=poll, texts=["insulte"])
