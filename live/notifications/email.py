@@ -6,6 +6,8 @@
   replies is one e-mail, not fifty.
 - Daily digest: `manage.py send_notification_emails` (every few minutes from cron or a systemd timer, see
   docs/deploy.md) sends each person who chose it everything pending, at most once per NOTIFICATIONS_DIGEST_HOURS.
+- Time-sensitive items (`notify(at_once=True)`, `Notification.at_once`) go at once to digest readers too; held back
+  by the rate limit, the same run sends them together after NOTIFICATIONS_HOLD_MINUTES, not in the next digest.
 
 Every e-mail is in its recipient's language, HTML and text, with a one-click unsubscribe (RFC 8058) that needs no
 sign-in. An item about something hidden or deleted since (services.subject_shown) is dropped, never sent.
@@ -112,7 +114,7 @@ def _send_one(user_id: int, *, digest: bool, only) -> bool:
             items = items[:1]
         # Marked sent before sending, in the transaction that sends: a failed send rolls back this e-mail's marks.
         Notification.objects.filter(pk__in=[item.pk for item in items]).update(email="sent")
-        if digest:
+        if digest and only is None:  # the daily digest (not a digest reader's time-sensitive items)
             Preferences.objects.filter(pk=preferences.pk).update(digest_sent_at=timezone.now())
         _message(preferences, items).send()
     return True
@@ -133,4 +135,12 @@ def send_due(now=None) -> int:
                .values_list("user_id", flat=True).distinct())
     for user_id in list(at_once):
         sent += send_for(user_id, digest=True)
+    # A digest reader's time-sensitive items held back by the rate limit: together, not in tomorrow's digest.
+    urgent: dict[int, list[int]] = {}
+    for user_id, pk in (pending.filter(at_once=True, created_at__lte=held)
+                        .exclude(user__notification_preferences__email_rhythm=Rhythm.NOW)
+                        .values_list("user_id", "pk")):
+        urgent.setdefault(user_id, []).append(pk)
+    for user_id, pks in urgent.items():
+        sent += send_for(user_id, digest=True, only=pks)
     return sent

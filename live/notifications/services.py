@@ -113,7 +113,7 @@ def record(*, user, kind: str, text, params: dict | None = None, url: str = "", 
     # Private messages have their own e-mail (live/messaging/digest.py), which reads the same preference.
     email = "pending" if preferences.wants_email(kind) and category_of(kind) != Category.MESSAGE else ""
     fields = dict(user=user, kind=kind, text=render(text, params, preferences.notification_language)[:300],
-                  url=url[:300], subject=subject[:60], email=email, once_key=once[:80])
+                  url=url[:300], subject=subject[:60], email=email, once_key=once[:80], at_once=at_once)
     if riding is not None:
         assert pk is not None and not once, "a riding notification has its id and is not said once"
         notification = Notification(pk=pk, **fields)
