@@ -8,7 +8,15 @@ from django.utils import timezone
 from live import ratelimit
 from live.models import Event
 from meetings import services
-from meetings.models import JOIN_CODE_ALPHABET, Contribution, Meeting, Participant, Poll, SpeakerRequest
+from meetings.models import (
+    JOIN_CODE_ALPHABET,
+    Contribution,
+    ContributionVote,
+    Meeting,
+    Participant,
+    Poll,
+    SpeakerRequest,
+)
 from tests import helpers
 from tests.meetings.conftest import make_meeting
 
@@ -417,3 +425,22 @@ def test_claiming_does_not_count_a_double_vote_twice(meeting, fiona, guest, alic
     services.vote(participant=alice_in, contribution=c)
     services.claim_participant(participant=guest, user=alice_in.user)
     assert Contribution.objects.get(pk=c.pk).vote_count == 1
+
+
+def test_claiming_drops_a_guest_support_that_became_a_self_support(meeting, fiona, guest, alice_in, bob):
+    """Gaston (a guest) supported alice's contribution, alice supported Gaston's; then Gaston signs in as alice in
+    the same browser: one person may not support their own contribution, so both +1 go and the counts show it."""
+    services.update_session_settings(actor=fiona, meeting=meeting, premoderation=False)
+    bobs = services.join(meeting=meeting, user=bob)
+    hers = services.post_contribution(participant=alice_in, body="Écrite par alice")
+    his = services.post_contribution(participant=guest, body="Écrite par Gaston")
+    services.vote(participant=guest, contribution=hers)
+    services.vote(participant=bobs, contribution=hers)
+    services.vote(participant=alice_in, contribution=his)
+    before = Event.objects.filter(stream=meeting.stream_key, kind="contribution.changed").count()
+    services.claim_participant(participant=guest, user=alice_in.user)
+    assert Contribution.objects.get(pk=hers.pk).vote_count == 1  # bob's only
+    assert Contribution.objects.get(pk=his.pk).vote_count == 0
+    assert not ContributionVote.objects.filter(participant=alice_in).exists()
+    changed = Event.objects.filter(stream=meeting.stream_key, kind="contribution.changed").order_by("seq")[before:]
+    assert {e.data["contribution"] for e in changed} == {hers.pk, his.pk}
