@@ -58,6 +58,9 @@ class Meeting(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Saved with any change made through save() or save_report (the open data's meetings dataset is keyed by it,
+    # opendata.selectors); live state saved with other update_fields leaves it.
+    updated_at = models.DateTimeField(auto_now=True)
 
     # Registration (optional)
     registration_enabled = models.BooleanField(_("registration open"), default=False)

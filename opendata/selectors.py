@@ -1,21 +1,26 @@
 """The city's open data: what the public pages already show, as rows, read in chunks (never a whole table in
 memory). No hidden or deleted comment, no erased author's text, no e-mail or IP: a person appears only by the public
-name the pages show, or not at all when they chose so (opendata.models.NamePreference)."""
+name the pages show, or not at all when they chose so (opendata.models.NamePreference).
+
+Each dataset also says what its rows depend on (`state`): a few aggregates that change whenever a row it shows
+could have. opendata.views hashes them into the ETag, which is also the server cache's key."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from debates.models import Comment, Debate, Stance
 from live.text import plain_text
-from meetings.models import Contribution, Meeting, Poll
+from meetings.models import Contribution, Meeting, Poll, PollAnswer
 from opendata.models import NamePreference
 
 CHUNK = 500
-
 
 def _when(value) -> str:
     return value.isoformat() if value else ""
@@ -28,6 +33,56 @@ def _name_hidden(field: str) -> Exists:
 def _name(user, hidden: bool) -> str:
     return "" if hidden else user.public_name
 
+
+# --- what each dataset depends on --------------------------------------------------------------------------------
+# Counts and sums of primary keys catch rows created or removed for good (an administrator's delete), the newest
+# change dates catch edits; for the rows a dataset shows, the count and sum of those shown catch a hide, an unhide,
+# a deletion or an erasure.
+
+def _people_state() -> list[dict]:
+    """Names: erased accounts, and who left their name out."""
+    return [get_user_model().objects.aggregate(erased=Max("erased_at")),
+            NamePreference.objects.aggregate(n=Count("pk", filter=Q(hide_name=True)), at=Max("changed_at"))]
+
+
+def _comments_state() -> dict:
+    shown = Q(deleted_at__isnull=True, hidden_at__isnull=True, author__erased_at__isnull=True)
+    return Comment.objects.aggregate(
+        n=Count("pk"), ids=Sum("pk"), shown=Count("pk", filter=shown), shown_ids=Sum("pk", filter=shown),
+        edited=Max("edited_at"), deleted=Max("deleted_at"), hidden=Max("hidden_at"))
+
+
+def comments_state() -> list:
+    return [_comments_state(), *_people_state()]
+
+
+def debates_state() -> list:
+    # Their tallies are of the comments shown.
+    return [Debate.objects.aggregate(n=Count("pk"), ids=Sum("pk"), at=Max("updated_at")), _comments_state(),
+            *_people_state()]
+
+
+def meetings_state() -> list:
+    published = Q(report_published_at__isnull=False)
+    in_published = Q(meeting__report_published_at__isnull=False)
+    shown = Q(status=Contribution.Status.APPROVED, hidden_at__isnull=True)
+    return [
+        # Meeting.updated_at: its title, place, date, minutes, attendees or publication changed.
+        Meeting.objects.aggregate(n=Count("pk", filter=published), ids=Sum("pk", filter=published),
+                                  at=Max("updated_at", filter=published)),
+        Contribution.objects.filter(in_published).aggregate(
+            shown=Count("pk", filter=shown), ids=Sum("pk", filter=shown), hidden=Max("hidden_at"),
+            approved=Max("approved_at")),
+        Poll.objects.filter(in_published).exclude(kind=Poll.Kind.WORDS).exclude(status=Poll.Status.DRAFT)
+        .aggregate(n=Count("pk"), ids=Sum("pk")),
+        # Answering again replaces the answer: a new row.
+        PollAnswer.objects.filter(poll__meeting__report_published_at__isnull=False).aggregate(
+            n=Count("pk"), ids=Sum("pk"), last=Max("pk")),
+        *_people_state(),
+    ]
+
+
+# --- the rows ------------------------------------------------------------------------------------------------------
 
 def debates() -> Iterator[dict]:
     visible_roots = Q(comments__deleted_at__isnull=True, comments__hidden_at__isnull=True,
@@ -45,7 +100,8 @@ def debates() -> Iterator[dict]:
                "opened_by": _name(debate.author, debate.name_hidden), "official": debate.official,
                "created_at": _when(debate.created_at), "closed_at": _when(debate.closed_at),
                "comments": debate.comments_visible, "for": debate.stance_for, "neutral": debate.stance_neutral,
-               "against": debate.stance_against, "conclusions": plain_text(debate.conclusions)}
+               "against": debate.stance_against,
+               "conclusions": plain_text(debate.conclusions)}
 
 
 def comments() -> Iterator[dict]:
@@ -79,16 +135,25 @@ def meetings() -> Iterator[dict]:
         yield {"id": meeting.pk, "title": meeting.title, "url": meeting.get_absolute_url(),
                "starts_at": _when(meeting.starts_at), "place": meeting.place,
                "report_published_at": _when(meeting.report_published_at), "attendees": meeting.report_attendees or "",
-               "contributions": meeting.contributions_shown, "minutes": plain_text(meeting.report_minutes),
+               "contributions": meeting.contributions_shown,
+               "minutes": plain_text(meeting.report_minutes),
                "polls": _poll_results(meeting)}
 
 
-# name: (title, description, rows)
+class Dataset(NamedTuple):
+    title: Promise
+    description: Promise
+    rows: Callable[[], Iterator[dict]]
+    state: Callable[[], list]  # changes whenever a row could have (the ETag)
+
+
 DATASETS = {
-    "debates": (_("Debates"), _("Every debate with its stance tallies (visible comments) and its conclusions."),
-                debates),
-    "comments": (_("Public comments"), _("Every comment the debate pages show: no hidden or deleted one, authors by "
-                                         "their public nickname only (or none, when they chose so)."), comments),
-    "meetings": (_("Meeting reports"), _("The closing report of each meeting that published one, with its number of "
-                                         "contributions shown and the results of its polls."), meetings),
+    "debates": Dataset(_("Debates"), _("Every debate with its stance tallies (visible comments) and its conclusions."),
+                       debates, debates_state),
+    "comments": Dataset(_("Public comments"), _("Every comment the debate pages show: no hidden or deleted one, "
+                                                "authors by their public nickname only (or none, when they chose "
+                                                "so)."), comments, comments_state),
+    "meetings": Dataset(_("Meeting reports"), _("The closing report of each meeting that published one, with its "
+                                                "number of contributions shown and the results of its polls."),
+                        meetings, meetings_state),
 }

@@ -8,25 +8,20 @@ import json
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
-from django.db.models import Count, Max, Q
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import condition, require_POST
 
-from debates.models import Comment, Debate
 from live import actions
-from meetings.models import Meeting
 from opendata import cache, services
-from opendata.models import NamePreference
 from opendata.selectors import DATASETS
 
 
 def index(request):
     return render(request, "opendata/index.html", {
-        "datasets": [(name, title, description) for name, (title, description, _rows) in DATASETS.items()],
+        "datasets": [(name, dataset.title, dataset.description) for name, dataset in DATASETS.items()],
         "licence": settings.OPENDATA_LICENCE, "licence_url": settings.OPENDATA_LICENCE_URL,
         "hides_name": request.user.is_authenticated and services.hides_name(request.user)})
 
@@ -46,18 +41,13 @@ def name_preference(request):
 
 
 def _etag(request, name, fmt):
-    """Changes whenever a row could have (it is also the server cache's key): the newest change and the size of
-    each table the datasets read, hidden and deleted comments, erased accounts and name preferences. A change
-    that takes something out (a hide, a deletion, an erasure, a name left out) is never served from before it;
-    a new vote's score or a renamed nickname may be, for OPENDATA_CACHE_SECONDS at most."""
-    parts = [name, fmt, settings.OPENDATA_LICENCE, request.LANGUAGE_CODE]
-    for model, field in ((Debate, "updated_at"), (Comment, "created_at"), (Meeting, "report_published_at")):
-        parts.append(str(model.objects.aggregate(n=Max("pk"), at=Max(field))))
-    parts.append(str(Comment.objects.aggregate(
-        hidden=Count("pk", filter=Q(hidden_at__isnull=False)), at=Max("edited_at"), d=Max("deleted_at"),
-        h=Max("hidden_at"))))
-    parts.append(str(get_user_model().objects.aggregate(erased=Max("erased_at"))))
-    parts.append(str(NamePreference.objects.aggregate(n=Count("pk", filter=Q(hide_name=True)), at=Max("changed_at"))))
+    """The dataset's state (opendata.selectors: whatever its rows depend on), hashed; also the server cache's key.
+    A change that takes something out (a hide, a deletion, an administrator's removal, an unpublished report, an
+    erasure, a name left out) is never served from before it; a new vote's score or a renamed nickname may be, for
+    OPENDATA_CACHE_SECONDS at most."""
+    if name not in DATASETS:
+        return None  # the view answers 404
+    parts = [name, fmt, settings.OPENDATA_LICENCE, request.LANGUAGE_CODE, str(DATASETS[name].state())]
     request.opendata_etag = hashlib.blake2b("|".join(parts).encode(), digest_size=12).hexdigest()
     return request.opendata_etag
 
@@ -99,7 +89,7 @@ def dataset(request, name, fmt):
         raise Http404
 
     def produce():
-        rows = DATASETS[name][2]()
+        rows = DATASETS[name].rows()
         return _encode(_csv(rows) if fmt == "csv" else _json(name, rows))
 
     # The key is the ETag the decorator just computed: the bytes cached for it are those of this very data.

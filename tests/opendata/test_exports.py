@@ -252,3 +252,86 @@ def test_the_choice_answers_htmx_in_its_status_slot_and_never_redirects_away(wor
     assert away.status_code == 302 and away["Location"] == "/opendata/"
     back = client.post("/opendata/my-name/", {"next": "/privacy/my-data/"})
     assert back["Location"] == "/privacy/my-data/"
+
+
+# --- nothing taken out is ever served from before it (the ETag, also the server cache's key) ------------------------
+
+def stale(url, etag) -> bool:
+    """Whether a browser or proxy holding `etag` is told its copy is still good."""
+    return Client(HTTP_ACCEPT_LANGUAGE="fr").get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_a_comment_an_administrator_removed_is_never_served_from_before_it(world, alice, admin_user):
+    older = debates.post_comment(author=alice, debate=world["debate"], body="RETIRÉ par l'administration")
+    debates.post_comment(author=alice, debate=world["debate"], body="Un commentaire plus récent")
+    response, body = get("/opendata/comments.csv")
+    assert "RETIRÉ" in body and "RETIRÉ" in get("/opendata/comments.csv")[1]  # now from the cache
+
+    debates.remove_comment(comment=older, actor=admin_user)  # not the newest: the newest pk and date stay
+
+    assert "RETIRÉ" not in get("/opendata/comments.csv")[1]
+    assert not stale("/opendata/comments.csv", response["ETag"])
+
+
+def test_a_deleted_debate_is_never_served_from_before_it(world, fiona):
+    from debates.models import Debate
+
+    gone = debates.create_debate(author=fiona, title="SUPPRIMÉ par l'administration", description="Sans commentaire")
+    debates.create_debate(author=fiona, title="Un débat plus récent", description="Sans commentaire non plus")
+    response, body = get("/opendata/debates.csv")
+    assert "SUPPRIMÉ" in body and "SUPPRIMÉ" in get("/opendata/debates.csv")[1]
+
+    Debate.objects.filter(pk=gone.pk).delete()  # the admin's delete
+
+    assert "SUPPRIMÉ" not in get("/opendata/debates.csv")[1]
+    assert not stale("/opendata/debates.csv", response["ETag"])
+
+
+@pytest.fixture
+def two_reports(world, fiona):
+    """The world's report, and a second one published after it."""
+    from meetings.models import Meeting
+
+    first = Meeting.objects.get(report_published_at__isnull=False)
+    second = make_meeting(fiona, premoderation=False, title="Une autre réunion")
+    meetings.save_report(actor=fiona, meeting=second, minutes="Compte rendu de la seconde réunion.", attendees=7,
+                         publish=True)
+    return first, second
+
+
+def test_an_unpublished_report_is_never_served_from_before_it(two_reports, fiona):
+    first, _second = two_reports
+    response, body = get("/opendata/meetings.json")
+    assert "la fontaine est votée" in body and "la fontaine est votée" in get("/opendata/meetings.json")[1]
+
+    meetings.save_report(actor=fiona, meeting=first, minutes="Compte rendu : la fontaine est votée.", attendees=42,
+                         publish=False)
+
+    assert "la fontaine est votée" not in get("/opendata/meetings.json")[1]
+    assert not stale("/opendata/meetings.json", response["ETag"])
+
+
+def test_edited_minutes_are_never_served_from_before_them(two_reports, fiona):
+    first, _second = two_reports
+    response, _body = get("/opendata/meetings.json")
+    get("/opendata/meetings.json")
+
+    meetings.save_report(actor=fiona, meeting=first, minutes="Compte rendu corrigé : la fontaine est reportée.",
+                         attendees=40, publish=True)
+
+    meeting = next(m for m in json.loads(get("/opendata/meetings.json")[1])["items"] if m["id"] == first.pk)
+    assert (meeting["minutes"], meeting["attendees"]) == ("Compte rendu corrigé : la fontaine est reportée.", 40)
+    assert not stale("/opendata/meetings.json", response["ETag"])
+
+
+def test_a_contribution_hidden_after_the_report_is_no_longer_counted(world, mona):
+    from meetings.models import Contribution
+
+    response, body = get("/opendata/meetings.json")
+    assert json.loads(body)["items"][0]["contributions"] == 1
+    get("/opendata/meetings.json")
+
+    moderation.hide(actor=mona, kind="contribution", object_id=Contribution.objects.get().pk, reason="Hors sujet")
+
+    assert json.loads(get("/opendata/meetings.json")[1])["items"][0]["contributions"] == 0
+    assert not stale("/opendata/meetings.json", response["ETag"])
