@@ -535,6 +535,7 @@ def claim_participant(*, participant: Participant, user) -> Participant:
         return participant if participant.user_id == user.pk else None
     phones.changed(participant.meeting_id)  # the guest's token no longer acts: its phones are refused at once
     mine = Participant.objects.select_for_update().filter(meeting_id=participant.meeting_id, user=user).first()
+    recounted: set[int] = set()
     if mine is None:
         participant.user = user
         participant.save(update_fields=["user"])
@@ -556,13 +557,18 @@ def claim_participant(*, participant: Participant, user) -> Participant:
         participant.word_entries.exclude(poll__in=mine_words).update(participant=mine)
         participant.speaker_requests.update(status=SpeakerRequest.Status.DONE)
         participant.delete()
-        for pk in doubled:
+        # One person now on both sides of a +1 (the guest supported the account's contribution, or the account the
+        # guest's): vote() forbids supporting one's own, so such votes go too.
+        own = ContributionVote.objects.filter(participant=mine, contribution__participant=mine)
+        recounted = set(doubled) | set(own.values_list("contribution", flat=True))
+        own.delete()
+        for pk in sorted(recounted):
             Contribution.objects.filter(pk=pk).update(vote_count=ContributionVote.objects.filter(contribution=pk).count())
         for pk in dropped_polls:  # one person answered twice: the results lose the guest's copy
             _emit(Meeting(pk=mine.meeting_id), "poll.answered", poll=pk)
     meeting = Meeting.objects.get(pk=mine.meeting_id)
-    # Their public name changes on every contribution they wrote.
-    for pk in mine.contributions.values_list("pk", flat=True):
+    # Their public name changes on every contribution they wrote; a recounted one shows its new count.
+    for pk in sorted(set(mine.contributions.values_list("pk", flat=True)) | recounted):
         _emit(meeting, "contribution.changed", contribution=pk)
     return mine
 
