@@ -335,3 +335,35 @@ def test_a_contribution_hidden_after_the_report_is_no_longer_counted(world, mona
 
     assert json.loads(get("/opendata/meetings.json")[1])["items"][0]["contributions"] == 0
     assert not stale("/opendata/meetings.json", response["ETag"])
+
+
+# --- "leave my nickname out": their @mentions in what others wrote too ---------------------------------------------
+
+def test_a_mention_of_someone_who_left_their_name_out_is_not_published(world, alice, bob, fiona):
+    from django.utils import translation
+
+    from opendata.selectors import NAME_LEFT_OUT
+    from opendata.services import set_hide_name
+
+    with translation.override("fr"):
+        left_out = str(NAME_LEFT_OUT)  # "[pseudonyme non publié]" once translated
+
+    debates.post_comment(author=bob, debate=world["debate"], body="d'accord avec @alice, et avec @Fiona.")
+    debates.close_debate(debate=world["debate"], actor=fiona, conclusions="Merci à @alice pour les bancs.")
+    meeting = make_meeting(fiona, premoderation=False, title="Réunion de clôture")
+    meetings.save_report(actor=fiona, meeting=meeting, minutes="@alice présente les bancs.", attendees=3,
+                         publish=True)
+    assert "@alice" in get("/opendata/comments.csv")[1]  # cached with her name, before her choice
+
+    set_hide_name(user=alice, hide=True)
+
+    texts = [row["text"] for row in rows_of("/opendata/comments.csv")]
+    assert f"d'accord avec {left_out}, et avec @Fiona." in texts  # fiona did not choose so
+    assert [row["conclusions"] for row in rows_of("/opendata/debates.csv")] == [f"Merci à {left_out} pour les bancs."]
+    minutes = [m["minutes"] for m in json.loads(get("/opendata/meetings.json")[1])["items"]]
+    assert f"{left_out} présente les bancs." in minutes
+    for name in ["debates", "comments", "meetings"]:
+        for fmt in ["csv", "json"]:
+            assert "@alice" not in get(f"/opendata/{name}.{fmt}")[1].lower(), (name, fmt)
+    english = Client(HTTP_ACCEPT_LANGUAGE="en").get("/opendata/comments.csv")
+    assert "d'accord avec [name left out], et avec @Fiona." in b"".join(english.streaming_content).decode()
