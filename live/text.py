@@ -10,6 +10,7 @@ data-*, on* or style attribute, no javascript:/data: link, ever.
     mentioned_nicknames(body) -> set of candidate nicknames (look them up, pass the existing ones back)
     plain_text(body, limit=None) -> str (for notifications, titles, previews; not escaped: let templates escape)
     replace_mentions(body, nickname, replacement) -> str (an erased account's @mentions in others' texts)
+    replace_name(text, nickname, replacement) -> str (the same, for a name written with or without "@")
 
 It is also the one policy for what a person may type, anywhere (services, forms, model fields):
 
@@ -97,7 +98,8 @@ def _safe_url(escaped_url: str) -> str | None:
     return html.escape(raw, quote=True)
 
 
-def _profile_url(nickname: str) -> str:
+def profile_url(nickname: str) -> str:
+    """The path of `nickname`'s profile page, as mentions link to it."""
     try:
         return reverse("accounts:profile", args=[nickname])
     except NoReverseMatch:  # pragma: no cover - accounts urls are always installed
@@ -141,10 +143,10 @@ class _Inline:
             # "@bob." : the dot is punctuation, not part of the name.
             stripped = nickname.rstrip(".-")
             if stripped in self.mentions:
-                return self._keep(f'<a href="{html.escape(_profile_url(stripped))}">@{stripped}</a>') + \
+                return self._keep(f'<a href="{html.escape(profile_url(stripped))}">@{stripped}</a>') + \
                     nickname[len(stripped):]
             return match.group(0)
-        return self._keep(f'<a href="{html.escape(_profile_url(nickname))}">@{nickname}</a>')
+        return self._keep(f'<a href="{html.escape(profile_url(nickname))}">@{nickname}</a>')
 
     @staticmethod
     def _emphasis(text: str) -> str:
@@ -248,14 +250,30 @@ def mentioned_nicknames(text: str) -> set[str]:
     return found
 
 
+def _name_re(nickname: str, *, bare: bool) -> re.Pattern:
+    """`nickname` as a whole name, in any case: an @mention of it (as MENTION_RE reads one: "@zoe." and "@zoe," are
+    mentions of zoe; "@zoe.b" or "@zoe-b" name someone else), and with `bare` also the name written without "@",
+    never inside a longer word or nickname ("ann" is not in "anna", "marie-ann", "ann.b" or "/people/ann/")."""
+    name = re.escape(nickname)
+    head = rf"(?:@{name}|(?<![\w.\-]){name})" if bare else rf"@{name}"
+    return re.compile(rf"(?<![\w@/&;]){head}(?![\w]|[.\-][\w])", re.IGNORECASE)
+
+
 def replace_mentions(text: str, nickname: str, replacement: str) -> str:
     """`text` with every @mention of `nickname` (in any case) turned into `replacement`, as plain text: what an
-    erased account leaves in what others wrote. "@zoe." and "@zoe," are mentions of zoe; "@zoe.b" or "@zoe-b"
-    name someone else."""
+    erased account leaves in what others wrote."""
     if not text or not nickname or "@" not in text:
         return text
-    pattern = re.compile(rf"(?<![\w@/&;])@{re.escape(nickname)}(?![\w]|[.\-][\w])", re.IGNORECASE)
-    return pattern.sub(lambda _match: replacement, text)
+    return _name_re(nickname, bare=False).sub(lambda _match: replacement, text)
+
+
+def replace_name(text: str, nickname: str, replacement: str) -> str:
+    """`text` with every whole-name occurrence of `nickname` (in any case, with or without "@") turned into
+    `replacement`: an erased account's name in texts that name people without "@" (a notification, a moderator's
+    reason). "anna" and "Propos racistes" keep their letters when "ann" or "rac" goes."""
+    if not text or not nickname:
+        return text
+    return _name_re(nickname, bare=True).sub(lambda _match: replacement, text)
 
 
 def plain_text(text: str, limit: int | None = None) -> str:

@@ -416,18 +416,24 @@ def _email(user, subject: str, body: str) -> None:
 def erase_person(*, user, former: dict) -> None:
     """An erasure step (live.features): the moderators' log keeps its facts (who acted, on which item, when,
     which decision) but no longer the erased person's words: the excerpts of their items, the details of their
-    reports, and their name in reasons moderators wrote. The open cases that showed them change at once on the
-    moderators' queues."""
+    reports, and their name in reasons moderators wrote (the whole name only, text.replace_name: "Propos racistes"
+    stays when "rac" goes). The open cases that showed them change at once on the moderators' queues."""
+    from live.text import replace_name
+
     Case.objects.filter(author=user).update(excerpt="")
     ActionLog.objects.filter(Q(case__author=user) | Q(target_user=user)).update(excerpt="")
     Report.objects.filter(reporter=user).update(details="")
     name, erased = former["nickname"], erased_name_stored()
-    for entry in ActionLog.objects.filter(reason__contains=name):
-        entry.reason = entry.reason.replace(name, erased)
-        entry.save(update_fields=["reason"])
-    for case in Case.objects.filter(hidden_reason__contains=name):
-        case.hidden_reason = case.hidden_reason.replace(name, erased)
-        case.save(update_fields=["hidden_reason"])
+    for entry in ActionLog.objects.filter(reason__icontains=name):
+        reason = replace_name(entry.reason, name, erased)
+        if reason != entry.reason:
+            entry.reason = reason
+            entry.save(update_fields=["reason"])
+    for case in Case.objects.filter(hidden_reason__icontains=name):
+        reason = replace_name(case.hidden_reason, name, erased)
+        if reason != case.hidden_reason:
+            case.hidden_reason = reason
+            case.save(update_fields=["hidden_reason"])
     for case in (Case.objects.filter(Q(author=user) | Q(reports__reporter=user), status=Case.Status.OPEN)
                  .distinct().order_by("pk")):
         _announce(case)

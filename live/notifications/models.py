@@ -18,6 +18,9 @@ class Notification(models.Model):
                                                                  ("dropped", "dropped")])
     # Said once per person ("meeting.7.day.<start>": a reminder), whoever asks again (a cron run, a retried task).
     once_key = models.CharField(max_length=80, blank=True)
+    # The person the text names (its "author" or "name" parameter: "bob replied to..."), whose erasure rewrites it;
+    # "" names nobody; NULL: recorded before this was kept (an erasure then looks for the name in the whole text).
+    named = models.CharField(max_length=150, null=True, blank=True)  # noqa: DJ001 (NULL is not "")
     # Time-sensitive (notify(at_once=True): a meeting starts soon): e-mailed at once even to a daily-digest reader,
     # and, held back by the rate limit, swept with the at-once items rather than left for the digest.
     at_once = models.BooleanField(default=False)

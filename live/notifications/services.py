@@ -24,8 +24,11 @@ from live.notifications.models import (
     Rhythm,
     category_of,
 )
+from live.text import profile_url, replace_name
 
 UNSUBSCRIBE_SALT = "live.notifications.unsubscribe"
+# The parameters of a notification's text that are a person's name ("%(author)s replied to your comment").
+PERSON_PARAMS = ("author", "name")
 ALL = "all"  # an unsubscribe token for every e-mail (the digest's), not one category
 
 # "comment" -> fn(pk) -> bool: is this still shown to people? Registered by the apps that own the content.
@@ -88,7 +91,8 @@ def notify(*, user, kind: str, text, params: dict | None = None, url: str = "", 
     `text` is a gettext_lazy text with %(name)s `params`; `subject` ("comment:12") says what it is about.
     `once`: a key said at most once to this person (a meeting's reminder): asked again, nothing happens (None).
     `at_once`: time-sensitive (a meeting starts soon): e-mailed at once even to people who chose the daily digest,
-    whose digest would come too late (not to those who chose "never")."""
+    whose digest would come too late (not to those who chose "never"). A person the text names is passed as the
+    `author` or `name` parameter (PERSON_PARAMS): their erasure rewrites that notification, and only it."""
     if once and Notification.objects.filter(user=user, once_key=once).exists():
         return None
     notification = record(user=user, kind=kind, text=text, params=params, url=url, subject=subject,
@@ -113,7 +117,8 @@ def record(*, user, kind: str, text, params: dict | None = None, url: str = "", 
     # Private messages have their own e-mail (live/messaging/digest.py), which reads the same preference.
     email = "pending" if preferences.wants_email(kind) and category_of(kind) != Category.MESSAGE else ""
     fields = dict(user=user, kind=kind, text=render(text, params, preferences.notification_language)[:300],
-                  url=url[:300], subject=subject[:60], email=email, once_key=once[:80], at_once=at_once)
+                  url=url[:300], subject=subject[:60], email=email, once_key=once[:80], at_once=at_once,
+                  named=next((str(params[key]) for key in PERSON_PARAMS if params and key in params), "")[:150])
     if riding is not None:
         assert pk is not None and not once, "a riding notification has its id and is not said once"
         notification = Notification(pk=pk, **fields)
@@ -221,18 +226,31 @@ def unsubscribe(*, preferences: Preferences, category: str) -> None:
 def erase_recipient(*, user, former: dict) -> None:
     """An erasure step (live.features): `user`'s notifications, preferences and push subscriptions go; those of
     others that name them ("alice replied to you") name "Deleted participant" instead and no longer link to their
-    profile, at once in the lists and menus their owners have open (one event per owner)."""
+    profile, at once in the lists and menus their owners have open (one event per owner). Only the notifications
+    that name them (`Notification.named`), those with a moderator's free text (a reason may name anyone) and those
+    recorded before `named` existed are rewritten, and there only whole-name occurrences (text.replace_name): the
+    name inside another name, a word or a title of a notification about someone else stays as it is."""
     Notification.objects.filter(user=user).delete()
     Preferences.objects.filter(user=user).delete()
     from live.notifications.models import PushSubscription
 
     PushSubscription.objects.filter(user=user).delete()  # every device, whatever session subscribed it
     name, erased = former["nickname"], erased_name_stored()
+    profile = profile_url(name)
+    free_text = Q(named__isnull=True) | Q(kind__startswith="moderation.")
     changed: dict[int, list[int]] = {}
-    for notification in Notification.objects.filter(Q(text__contains=name) | Q(url__contains=f"/{name}/")):
-        notification.text = notification.text.replace(name, erased)
-        notification.url = "" if f"/{name}/" in notification.url else notification.url
-        notification.save(update_fields=["text", "url"])
+    for notification in Notification.objects.filter(Q(named=name) | Q(url=profile)
+                                                     | (Q(text__icontains=name) & free_text)):
+        before = (notification.text, notification.url, notification.named)
+        if notification.named in (name, None) or notification.kind.startswith("moderation."):
+            notification.text = replace_name(notification.text, name, erased)
+        if notification.named == name:
+            notification.named = erased
+        if notification.url == profile:
+            notification.url = ""
+        if (notification.text, notification.url, notification.named) == before:
+            continue
+        notification.save(update_fields=["text", "url", "named"])
         changed.setdefault(notification.user_id, []).append(notification.pk)
     for owner, pks in changed.items():
         streams.append(f"user.{owner}", "notifications.changed", notifications=pks)
