@@ -17,11 +17,13 @@ from live.moderation.models import ActionLog, Case
 from live.notifications import services as notifications
 from live.notifications.models import Notification
 from live.text import profile_url
+from meetings.notifications import OPENED_TEXT
 from tests.helpers import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
 ERASED = "Participant·e supprimé·e"
+WELCOME_TEXT = gettext_lazy("Welcome to Agora Live, %(name)s!")  # live/accounts/services.py's
 
 
 def _replies(user) -> list[str]:
@@ -63,18 +65,17 @@ def test_erasing_paris_leaves_a_notification_about_velos_a_paris_by_someone_else
 
 def test_erasing_meetings_blanks_only_the_links_to_their_profile(bob):
     meetings = make_user("meetings")
-    opened = notifications.notify(user=bob, kind="meeting.opened", url="/meetings/7/live/",
-                                  text=gettext_lazy("The live session of “%(title)s” is open"),
+    opened = notifications.notify(user=bob, kind="meeting.opened", url="/meetings/7/live/", text=OPENED_TEXT,
                                   params={"title": "Conseil de quartier"})
-    followed = notifications.notify(user=bob, kind="welcome", url=profile_url("meetings"),
-                                    text=gettext_lazy("%(name)s follows you"), params={"name": "meetings"})
+    linked = notifications.notify(user=bob, kind="welcome", url=profile_url("meetings"), text=WELCOME_TEXT,
+                                  params={"name": "meetings"})  # a notification that links to their profile
 
     services.erase_account(user=meetings, password=PASSWORD)
 
     opened.refresh_from_db()
-    followed.refresh_from_db()
+    linked.refresh_from_db()
     assert opened.url == "/meetings/7/live/" and "Conseil de quartier" in opened.text
-    assert followed.url == "" and followed.text == f"{ERASED} follows you"
+    assert linked.url == "" and ERASED in linked.text and "meetings" not in linked.text
 
 
 def test_erasing_rac_leaves_propos_racistes_in_the_reasons_and_notifications(fiona, bob, mona):

@@ -186,14 +186,14 @@ def test_push_is_not_offered_while_nothing_would_be_pushed(client, alice):
 
 def test_a_digest_readers_time_sensitive_item_held_by_the_rate_limit_goes_after_the_hold_not_tomorrow(
         alice, reply_to_alice, django_capture_on_commit_callbacks):
-    from django.utils.translation import gettext_lazy
+    from meetings.notifications import OPENED_TEXT
 
     prefs(alice, digest_sent_at=timezone.now())  # her daily digest went this morning
     reply_to_alice()  # waits for tomorrow's digest
     with django_capture_on_commit_callbacks(execute=True):
-        for n in range(4):  # four meetings starting within the hour
-            services.notify(user=alice, kind="meeting.reminder_hour", at_once=True,
-                            text=gettext_lazy("“%(title)s” starts in an hour"), params={"title": f"Réunion {n}"})
+        for n in range(4):  # four meetings opening their live session within 15 minutes
+            services.notify(user=alice, kind="meeting.opened", at_once=True, text=OPENED_TEXT,
+                            params={"title": f"Réunion {n}"})
     assert len(mail.outbox) == 3  # the notification_email rate limit: 3 per 15 minutes
     assert email.send_due(_later(minutes=5)) == 0  # held back for NOTIFICATIONS_HOLD_MINUTES
 
