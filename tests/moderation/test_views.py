@@ -186,3 +186,14 @@ def test_a_space_moderator_sees_only_their_space_on_a_persons_page(client, sam, 
     page = login(client, mona).get(f"/moderation/people/{alice.pk}/").content.decode()
     assert "Motif du débat 7" in page and "Motif du débat 8" in page and "Avertissement général" in page
     assert "profil insultant" in page and bob.public_name in page
+
+
+def test_a_space_moderator_sees_that_a_person_is_blocked_not_why(client, sam, mona, alice):
+    """A block is a global moderator's decision about the whole platform: its reason (sent to the person, in the
+    log without a space) is for global moderators, as the rest of that history is."""
+    services.block(actor=mona, user=alice, reason="Harcèlement dans plusieurs espaces")
+    page = login(client, sam).get(f"/moderation/people/{alice.pk}/").content.decode()
+    assert "Harcèlement dans plusieurs espaces" not in page
+    assert "flash-error" in page  # the status is shown
+    page = login(client, mona).get(f"/moderation/people/{alice.pk}/").content.decode()
+    assert "Harcèlement dans plusieurs espaces" in page
