@@ -105,7 +105,7 @@ def _send_one(user_id: int, *, digest: bool, only) -> bool:
         items = _claim(preferences, only)
         if not items:
             return False
-        if not user.is_active or not user.email:
+        if not user.is_active or not user.email or user.is_blocked:  # blocked: they cannot sign in to read it
             Notification.objects.filter(pk__in=[item.pk for item in items]).update(email="dropped")
             return False
         if not digest:

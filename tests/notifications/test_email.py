@@ -107,6 +107,19 @@ def test_nothing_is_sent_for_a_comment_hidden_or_deleted_since(debate, alice, bo
         == {"dropped"}
 
 
+def test_a_blocked_person_is_not_emailed_what_waited_for_them(alice, mona, reply_to_alice):
+    """Blocked, alice cannot sign in to read what the e-mails link to: the replies waiting for her digest are dropped
+    (as the message digest and the meeting reminders leave blocked accounts out); moderation tells her of the block
+    itself in its own e-mail."""
+    reply_to_alice(2)
+    moderation.block(actor=mona, user=alice, reason="Harcèlement")
+    mail.outbox.clear()  # the block's own e-mail
+    assert email.send_due(_later(hours=25)) == 0
+    assert mail.outbox == []
+    assert set(Notification.objects.filter(user=alice, kind="debate.reply").values_list("email", flat=True)) \
+        == {"dropped"}
+
+
 def test_the_unsubscribe_link_works_without_signing_in(alice, reply_to_alice):
     prefs(alice, email_rhythm=Rhythm.NOW)
     reply_to_alice()
