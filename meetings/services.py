@@ -624,13 +624,14 @@ def _post_contribution(*, participant, body, kind, agenda_item, client_id, meeti
         wait = last + timedelta(seconds=meeting.slow_mode_seconds) - now
         raise ValidationError(_("Slow mode is on: you can post again in %(seconds)s seconds.")
                               % {"seconds": int(wait.total_seconds()) + 1})
-    ratelimit.enforce("contribution", _participant_key(participant))
     body = user_text(body, multiline=True, key="body", max_length=settings.MEETINGS_CONTRIBUTION_MAX_LENGTH)
     if kind not in Contribution.Kind.values:
         raise ValidationError({"kind": _("Choose a question or an idea.")})
     check_live(meeting)
     if agenda_item is not None and agenda_item.meeting_id != meeting.pk:
         raise ValidationError({"agenda_item": _("This agenda item belongs to another meeting.")})
+    # Counted once the contribution is known good (as a comment's): a refused one spends none of the limit.
+    ratelimit.enforce("contribution", _participant_key(participant))
     approved = not meeting.premoderation
     participant.last_contribution_at = now
     contribution = insert(Contribution(

@@ -204,6 +204,20 @@ def test_contributions_are_rate_limited_per_participant(meeting, alice_in, guest
     assert Contribution.objects.count() == 3
 
 
+def test_a_refused_contribution_spends_none_of_the_rate_limit(meeting, fiona, alice_in, settings):
+    settings.RATE_LIMITS = {"contribution": "2/60"}
+    other = make_meeting(fiona, open_live=False, title="Autre")
+    for bad in ({"body": "   "}, {"body": "x" * (settings.MEETINGS_CONTRIBUTION_MAX_LENGTH + 1)},
+                {"body": "Une idée", "kind": "rumour"}, {"body": "?", "agenda_item": other.agenda_items.first()}):
+        with pytest.raises(ValidationError):
+            services.post_contribution(participant=alice_in, **bad)
+    services.post_contribution(participant=alice_in, body="1")
+    services.post_contribution(participant=alice_in, body="2")
+    with pytest.raises(ratelimit.RateLimited):
+        services.post_contribution(participant=alice_in, body="3")
+    assert Contribution.objects.count() == 2
+
+
 def test_agenda_item_of_another_meeting_is_refused(meeting, fiona, alice_in):
     other = make_meeting(fiona, open_live=False, title="Autre")
     with pytest.raises(ValidationError):
