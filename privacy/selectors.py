@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from debates.models import Comment, Debate, Vote
 from live.messaging import services as messaging
-from live.messaging.models import Block, Participant
+from live.messaging.models import Block, Message, Participant
 from live.messaging.models import Preference as MessagingPreference
 from live.moderation.models import Report
 from live.notifications.models import Category, Notification, Preferences, PushSubscription
@@ -54,12 +54,22 @@ def votes(user) -> list[dict]:
 
 
 def messages(user) -> list[dict]:
-    """The conversations they take part in, each as they see it (what they wrote and what they received)."""
+    """The conversations they take part in, each as they see it (what they wrote and what they received); of those
+    they left, what they wrote only. Someone who left a conversation no longer sees it (live.messaging.models), but
+    their own messages stay in it for the others: those are still their data."""
     out = []
-    # Someone who left a conversation no longer takes part in it, for the export too (live.messaging.models).
-    for participation in Participant.objects.filter(user=user, left_at__isnull=True).select_related(
-            "conversation").order_by("pk"):
+    for participation in Participant.objects.filter(user=user).select_related("conversation").order_by("pk"):
         conversation = participation.conversation
+        if participation.left_at is not None:
+            out.append({
+                "conversation_id": conversation.pk, "joined_at": participation.joined_at,
+                "left_at": participation.left_at,
+                "messages": [{"from": user.public_name, "mine": True, "kind": m.kind, "text": m.body,
+                              "hidden_by_moderation": m.is_hidden, "sent_at": m.created_at}
+                             for m in Message.objects.filter(conversation=conversation, author=user,
+                                                             kind=Message.Kind.MESSAGE).order_by("pk")],
+            })
+            continue
         out.append({
             "conversation_id": conversation.pk, "joined_at": participation.joined_at,
             "with": [p.public_name for p in messaging.others(conversation, user, active=False)],

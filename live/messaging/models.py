@@ -36,7 +36,8 @@ class Conversation(models.Model):
 class Participant(models.Model):
     """A person's place in a conversation: what they have read, whether a digest went out, whether they left.
 
-    Someone who left (`left_at`) is no longer a participant for any purpose: page, socket, inbox, export, search."""
+    Someone who left (`left_at`) is no longer a participant for any purpose: page, socket, inbox, export (but
+    for what they wrote there, still theirs), search."""
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="participants")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,

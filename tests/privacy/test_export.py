@@ -235,3 +235,26 @@ def test_a_date_shaped_message_from_bob_cannot_block_alices_archive(alice, bob):
         assert '"text": "2024-13-01T10:00"' in archive.read("messages.json").decode()
     assert re.search(r"<dd>2024-13-01T10:00\s*</dd>", index)  # as typed, not as a date
     assert f'<time datetime="{alice.date_joined.isoformat()}">' in index  # a real date still shows as one
+
+
+def test_what_alice_wrote_in_a_group_she_left_is_in_her_archive_and_nothing_written_after(alice, bob, carol):
+    """Leaving a group takes it off her pages, not her words out of it: those stay for the others and are still
+    hers (article 15). What the others wrote is not (she no longer sees the conversation)."""
+    from privacy import services
+
+    group = messaging.start_conversation(author=alice, recipients=[bob, carol], body="ALICE-before-leaving")
+    messaging.send_message(author=bob, conversation=group.conversation, body="BOB-in-the-group")
+    messaging.leave_conversation(user=alice, conversation=group.conversation)
+    messaging.send_message(author=carol, conversation=group.conversation, body="CAROL-after-alice-left")
+    export = DataExport.objects.create(user=alice)
+
+    services.build_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    with zipfile.ZipFile(io.BytesIO(export.archive)) as archive:
+        data = json.loads(archive.read("messages.json"))
+        index = archive.read("index.html").decode()
+    [left] = [c for c in data if c["conversation_id"] == group.conversation_id]
+    assert [m["text"] for m in left["messages"]] == ["ALICE-before-leaving"] and left["left_at"]
+    assert "BOB-in-the-group" not in json.dumps(data) and "CAROL-after-alice-left" not in index
+    assert "ALICE-before-leaving" in index
