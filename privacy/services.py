@@ -37,6 +37,9 @@ def request_export(*, user) -> DataExport:
     """Ask for an archive of everything `user` has here; it is built off the request path (privacy.tasks), and a
     notification links to it when ready. An archive still in preparation is returned instead of a second one."""
     ensure_can_export(user)
+    # One request at a time per person (two tabs, a double click): the second waits here, then finds the first's.
+    # NO KEY: their other writes (rows pointing to them) do not wait for it.
+    type(user).objects.select_for_update(no_key=True).filter(pk=user.pk).exists()
     pending = DataExport.objects.filter(user=user, status__in=[DataExport.Status.PENDING, DataExport.Status.RUNNING])
     # A task cut short (its worker killed) never finishes its archive: after STUCK it counts as failed.
     pending.filter(created_at__lt=timezone.now() - STUCK).update(status=DataExport.Status.FAILED)
