@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from psycopg import ClientCursor
 
 from debates import permissions
 from debates import streams as debate_streams
@@ -362,8 +363,8 @@ def _recount_after_commit(debate_id: int) -> None:
 
 def _locked_comment(comment, *, voter=None) -> Comment:
     """The comment row locked (not its debate nor its author), with its author, and its debate under a share lock
-    (`_shared_debate`). `voter`: also `.current_vote`, that person's vote on it (0 for none). One statement on
-    PostgreSQL (three with the ORM, whose building cost most of a vote's CPU)."""
+    (`_shared_debate`). `voter`: also `.current_vote`, that person's vote on it (0 for none), read once the lock is
+    held. One round trip on PostgreSQL (three statements with the ORM, whose building cost most of a vote's CPU)."""
     if connection.vendor != "postgresql":
         locked = Comment.objects.select_for_update(of=("self",)).select_related("author").get(pk=comment.pk)
         locked.debate = _shared_debate(locked.debate_id)
@@ -371,10 +372,26 @@ def _locked_comment(comment, *, voter=None) -> Comment:
             locked.current_vote = Vote.objects.filter(comment=locked, user=voter).values_list(
                 "value", flat=True).first() or 0
         return locked
-    sql, models, names = _locked_comment_sql(connection.vendor, voter is not None)
+    sql, vote_sql, models, names = _locked_comment_sql(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [comment.pk] if voter is None else [voter.pk, comment.pk])
-        row = cursor.fetchone()
+        if voter is None:
+            cursor.execute(sql, [comment.pk])
+            row = cursor.fetchone()
+        else:
+            # The voter's vote in a statement of its own after the lock's: a subquery of the locking statement
+            # would read it from that statement's snapshot, taken before it waited for the lock, and so miss the
+            # vote of the transaction it waited for (the same person's other tab: a second INSERT, or counts
+            # without a vote). Both in one round trip as live.messaging's `_participants_for_writing` does.
+            vote_params = [comment.pk, voter.pk]
+            if isinstance(cursor.cursor, ClientCursor):
+                cursor.execute(f"{sql}; {vote_sql}", [comment.pk, *vote_params])
+                row = cursor.fetchone()
+                cursor.nextset()
+            else:
+                cursor.execute(sql, [comment.pk])
+                row = cursor.fetchone()
+                cursor.execute(vote_sql, vote_params)
+            current = cursor.fetchone()
     if row is None:
         raise Comment.DoesNotExist("Comment matching query does not exist.")
     built, at = [], 0
@@ -382,26 +399,24 @@ def _locked_comment(comment, *, voter=None) -> Comment:
         built.append(from_db(model, attnames, row[at:at + len(attnames)]))
         at += len(attnames)
     locked, locked.author, locked.debate = built
-    locked.current_vote = row[at]
+    if voter is not None:
+        locked.current_vote = current[0] if current else 0
     return locked
 
 
 @functools.cache
-def _locked_comment_sql(vendor: str, with_vote: bool) -> tuple[str, tuple, tuple]:
-    """`_locked_comment`'s statement (with the voter's vote or without), the models it reads and their columns'
-    attnames, in row order: built once, not on every vote."""
+def _locked_comment_sql(vendor: str) -> tuple[str, str, tuple, tuple]:
+    """`_locked_comment`'s locking statement, the read of a voter's vote that follows it, the models the first reads
+    and their columns' attnames, in row order: built once, not on every vote."""
     User = get_user_model()  # noqa: N806
     parts = [(Comment, "c"), (User, "u"), (Debate, "d")]
     selected = [columns(model, alias) for model, alias in parts]
-    vote = "0"
-    if with_vote:
-        vote = f'COALESCE((SELECT v."value" FROM "{Vote._meta.db_table}" v WHERE v."comment_id" = c."id" ' \
-               f'AND v."user_id" = %s), 0)'
-    sql = (f'SELECT {", ".join(column for cols, _names in selected for column in cols)}, {vote} '
+    sql = (f'SELECT {", ".join(column for cols, _names in selected for column in cols)} '
            f'FROM "{Comment._meta.db_table}" c JOIN "{User._meta.db_table}" u ON u."id" = c."author_id" '
            f'JOIN "{Debate._meta.db_table}" d ON d."id" = c."debate_id" '
            f'WHERE c."id" = %s FOR UPDATE OF c FOR SHARE OF d')
-    return sql, tuple(model for model, _alias in parts), tuple(names for _cols, names in selected)
+    vote_sql = f'SELECT v."value" FROM "{Vote._meta.db_table}" v WHERE v."comment_id" = %s AND v."user_id" = %s'
+    return sql, vote_sql, tuple(model for model, _alias in parts), tuple(names for _cols, names in selected)
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 from debates import services
 from debates.models import Comment
 from tests.debates.conftest import make_debate
+from tests.helpers import wait_until_blocked_on_a_lock
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_postgres]
 
@@ -120,3 +121,66 @@ def test_votes_at_once_on_one_comment_are_all_counted(fiona, alice):
                                                                                          value=-1).count()
     assert (up, down) == (4, 2)
     assert (comment.upvotes, comment.downvotes, comment.score) == (up, down, up - down)
+
+
+def _one_person_votes_twice_at_once(comment, user, first, second):
+    """`user` votes `first` and, while that vote still holds the comment's lock, `second` from another tab: the
+    second waits for the lock, then is taken as a change of the vote the first left. Returns the errors."""
+    holding, go, errors, waiter = threading.Event(), threading.Event(), [], {}
+
+    def first_tab():
+        try:
+            with transaction.atomic():
+                services.vote(comment=comment, user=user, value=first)
+                holding.set()
+                go.wait(10)
+        except Exception as exc:  # reported by the caller's assertion rather than lost in the thread
+            errors.append(repr(exc))
+        finally:
+            holding.set()
+            connection.close()
+
+    def second_tab():
+        try:
+            waiter["pid"] = connection.cursor().connection.info.backend_pid
+            holding.wait(10)
+            services.vote(comment=comment, user=user, value=second)
+        except Exception as exc:
+            errors.append(repr(exc))
+        finally:
+            waiter.setdefault("pid", None)
+            connection.close()
+
+    one = threading.Thread(target=first_tab)
+    one.start()
+    assert holding.wait(10)
+    two = threading.Thread(target=second_tab)
+    two.start()
+    try:
+        while "pid" not in waiter:
+            two.join(0.01)
+        wait_until_blocked_on_a_lock(waiter["pid"])  # the second vote waits for the first's lock on the comment
+    finally:
+        go.set()
+    one.join(10)
+    two.join(10)
+    return errors
+
+
+@pytest.mark.parametrize(("before", "first", "second"), [
+    (0, 1, -1),   # up, then down: the second is a change, not a second vote (was IntegrityError one_vote_per_user)
+    (1, 0, -1),   # none, then down: a vote row for the counted downvote (was downvotes 1 with no vote)
+    (1, 0, 1),    # none, then up again: up (was "nothing changes": no vote left)
+])
+def test_a_vote_sent_twice_at_once_counts_the_last_one(fiona, alice, bob, before, first, second):
+    from debates.models import Vote
+
+    debate = make_debate(fiona)
+    comment = services.post_comment(author=alice, debate=debate, body="Votez deux fois, depuis deux onglets.")
+    if before:
+        services.vote(comment=comment, user=bob, value=before)
+    errors = _one_person_votes_twice_at_once(comment, bob, first, second)
+    assert errors == []
+    assert list(Vote.objects.filter(comment=comment).values_list("user_id", "value")) == [(bob.pk, second)]
+    comment.refresh_from_db()
+    assert (comment.upvotes, comment.downvotes, comment.score) == (int(second == 1), int(second == -1), second)
