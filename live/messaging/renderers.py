@@ -2,10 +2,11 @@
 owner's `user.<pk>` (the unread badge and the inbox row).
 
 Conversation renderers return the shared rendering under `streams.ALL` and override it only for the few
-participants who must see something else (someone who blocked the author sees nothing of their new message; the
-author is not told "new message" about their own), so a message is still rendered once for everyone plus once per
+participants who must see something else (someone added after a message, or who blocked its author before it,
+sees nothing of it, as on their page; the author is not told "new message" about their own), so a message is still rendered once for everyone plus once per
 exception."""
 
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import formats, timezone
 from django.utils.html import escape
@@ -117,13 +118,16 @@ def inbox_row_html(row: dict) -> str:
 # --- the events' renderers ---------------------------------------------------------------------------------------------
 
 
-def _blockers_of(message) -> list[int]:
-    """Active participants who blocked the author before this message: it is not shown to them."""
-    return list(Block.objects.filter(
-        blocked_id=message.author_id, created_at__lt=message.created_at,
-        blocker__conversation_participations__conversation_id=message.conversation_id,
-        blocker__conversation_participations__left_at__isnull=True,
-    ).values_list("blocker_id", flat=True))
+def _not_shown_to(message) -> list[int]:
+    """Active participants to whom this message is not shown, as on their page (services.visible_messages): those
+    added after it was written (or re-added since: they see what was written from then on, `visible_from_id`), and
+    for a message, those who blocked its author before it. One statement."""
+    not_theirs = Q(visible_from_id__gte=message.pk)
+    if message.kind == Message.Kind.MESSAGE:
+        not_theirs |= Exists(Block.objects.filter(blocker_id=OuterRef("user_id"), blocked_id=message.author_id,
+                                                  created_at__lt=message.created_at))
+    return list(Participant.objects.filter(not_theirs, conversation_id=message.conversation_id,
+                                           left_at__isnull=True).values_list("user_id", flat=True))
 
 
 def _posted_reads(event):
@@ -131,8 +135,7 @@ def _posted_reads(event):
     if message is None:
         return None
     conversation = message.conversation
-    blockers = _blockers_of(message) if message.kind == Message.Kind.MESSAGE else []
-    return message, services.seen_by(conversation), presenters.participant_users(conversation), blockers
+    return message, services.seen_by(conversation), presenters.participant_users(conversation), _not_shown_to(message)
 
 
 @streams.renderer("message.posted")
@@ -140,7 +143,7 @@ def render_posted(event, r):
     reads = r.once("posted", lambda: _posted_reads(event))
     if reads is None:
         return None
-    message, seen, users, blockers = reads
+    message, seen, users, not_shown = reads
     conversation = message.conversation
     day = presenters.day_item(presenters.local_day(message.created_at))
     seen = presenters.seen_context(conversation, seen)
@@ -159,8 +162,8 @@ def render_posted(event, r):
         announce = _("New message from %(name)s") % {"name": message.author.public_name}
     # Rendered once: the others get the author's fragment followed by the announcement.
     out = {streams.ALL: own + streams.announcement(announce), f"u{message.author_id}": own}
-    for blocker in blockers:
-        out[f"u{blocker}"] = None
+    for user_id in not_shown:
+        out[f"u{user_id}"] = None
     return out
 
 
@@ -169,17 +172,24 @@ def render_changed(event, r):
     def read():
         message = Message.objects.select_related("author", "conversation").filter(pk=event.data["message"]).first()
         return None if message is None else (message, services.seen_by(message.conversation),
-                                             _blockers_of(message))
+                                             _not_shown_to(message))
 
     reads = r.once("changed", read)
     if reads is None:
         return None
-    message, seen, blockers = reads
+    message, seen, not_shown = reads
     seen = presenters.seen_context(message.conversation, seen)
     out = {streams.ALL: f'{message_html(message, oob=True)}\n{seen_html(seen["seen_count"], seen["seen_names"], oob=True)}\n'}
-    for blocker in blockers:
-        out[f"u{blocker}"] = None
+    for user_id in not_shown:
+        out[f"u{user_id}"] = None
     return out
+
+
+@streams.renderer("messages.readers_changed")
+def render_readers_changed(event, r):
+    """People were added: nothing changes on the page (the event only names the earlier messages, see
+    services._forget_renderings_of_earlier_messages)."""
+    return None
 
 
 @streams.renderer("messages.author_erased")
@@ -217,7 +227,7 @@ def render_unread(event, r):
             # for its recipients and author, the participants are known; the counts are read after the commit
             # (the badge counts what committed since in other conversations too): one query for the badges of
             # every person the message's events concern (`badges`, seeded by _post).
-            message, _seen, users, _blockers = posted
+            message, _seen, users, _not_shown = posted
             badges = r.once("badges", lambda: None)
             if badges and user_id in badges:
                 counts, notifications = r.once(

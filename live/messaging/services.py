@@ -479,6 +479,8 @@ def _post(*, me: Participant, recipients: list[Participant], author, body: str, 
             riding.append((f"UPDATE {Participant._meta.db_table} SET last_read_id = %s, last_read_at = %s "
                            f"WHERE id = %s", [message.pk, connection.ops.adapt_datetimefield_value(now), me.pk]))
             me.last_read_id, me.last_read_at = message.pk, now
+    # To whom it is not shown (renderers._not_shown_to): those who blocked its author. Nobody was added after it:
+    # its id is taken under the conversation's lock, which adding people takes too.
     blockers = [p.user_id for p in recipients if p.blocks_author]
     # A new message is the conversation's latest, seen by nobody yet.
     reads = {"posted": (message, (message, []), [p.user for p in [me, *recipients]], blockers),
@@ -581,6 +583,8 @@ def add_participants(*, actor, conversation, recipients) -> list:
                               % {"max": max_participants()}, code="too_many")
     ratelimit.enforce("conversation", actor)
     latest = Message.objects.filter(conversation=conversation).order_by("-pk").values_list("pk", flat=True).first()
+    if latest is not None:
+        _forget_renderings_of_earlier_messages(conversation)
     now = timezone.now()
     from live.notifications.services import notify
 
@@ -596,6 +600,18 @@ def add_participants(*, actor, conversation, recipients) -> list:
     # Every participant's inbox shows the new names; the newcomers get the conversation in theirs.
     _touch_participants(conversation)
     return people
+
+
+def _forget_renderings_of_earlier_messages(conversation) -> None:
+    """The earlier messages' events, rendered before the newcomers took part (nothing in them is hidden from them),
+    must not be reused for them: the hubs' memories and the replay cache render again, for the participants of now,
+    what an event touching the same things (refs) follows. One event naming the messages of the events a replay can
+    still reach (a longer one resets)."""
+    from live.models import Event
+
+    touched = (Event.objects.filter(stream=conversation.stream_key, kind__in=["message.posted", "message.changed"])
+               .order_by("-seq").values_list("data__message", flat=True)[:settings.LIVE_REPLAY_LIMIT])
+    streams.append(conversation.stream_key, "messages.readers_changed", message=sorted(set(touched)))
 
 
 @transaction.atomic
