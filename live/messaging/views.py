@@ -229,9 +229,13 @@ def add_people(request, participant):
 
 @participant_required
 def report(request, participant, message_id):
-    """The report form for one message, posted to the moderation app (a participant hands the message over)."""
+    """The report form for one message, posted to the moderation app (a participant hands the message over). Not for
+    a message hidden by moderation or whose author erased their account: its text is shown to nobody (the page
+    offers no "Report" for it, renderers.message_html)."""
     message = (services.visible_messages(request.user, participant.conversation)
-               .filter(pk=message_id, kind=Message.Kind.MESSAGE).exclude(author=request.user).first())
+               .filter(pk=message_id, kind=Message.Kind.MESSAGE, hidden_at__isnull=True,
+                       author__erased_at__isnull=True)
+               .exclude(author=request.user).first())
     if message is None:
         raise Http404(_("No such message."))
     return render(request, "messaging/message_report.html", {

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from live.messaging import presenters, services
 from live.messaging.models import Block, Conversation, Message, Preference
+from tests import helpers
 from tests.messaging.conftest import send
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +154,21 @@ def test_the_report_page_hands_the_message_to_moderation(alice, bob, chat):
     from live.moderation.models import Report
 
     assert Report.objects.filter(reporter=bob).count() == 1
+
+
+def test_a_hidden_message_or_an_erased_authors_cannot_be_reported_nor_read_on_the_report_page(alice, bob, carol):
+    group = services.start_conversation(author=alice, recipients=["bob", "carol"], body="Le texte masqué",
+                                        client_id=uuid.uuid4()).conversation
+    message = group.messages.get()
+    services.hide_message(message=message)
+    response = client_for(bob).get(reverse("messaging:report", args=[group.pk, message.pk]))
+    assert response.status_code == 404 and "Le texte masqué" not in response.content.decode()
+    later = services.send_message(author=carol, conversation=group, body="Avant l'effacement",
+                                  client_id=uuid.uuid4())
+    from live.accounts.services import erase_account
+
+    erase_account(user=carol, password=helpers.PASSWORD)
+    assert client_for(bob).get(reverse("messaging:report", args=[group.pk, later.pk])).status_code == 404
 
 
 def test_export_is_a_json_download(alice, bob, chat):
