@@ -89,8 +89,12 @@ def render_removed(event, r):
         parent = r.once("parent", lambda: Comment.objects.filter(pk=event.data["parent"]).first())
         if parent is not None:
             parent.more_replies = max(parent.reply_count - settings.DEBATES_REPLIES_SHOWN, 0)
+    removed = event.data.get("comment")
+    # The removed comment, then the replies that went with it (an int: an older event of the log, without them). Its
+    # article holds theirs: deleting it is enough.
+    pk = removed[0] if isinstance(removed, list) else removed
     return render_to_string("debates/push/comment_removed.html", {
-        "pk": event.data.get("comment"), "parent": parent, "debate": debate, "tallies": _tallies(r, debate),
+        "pk": pk, "parent": parent, "debate": debate, "tallies": _tallies(r, debate),
         "announce": _("A comment was removed by an administrator.")})
 
 

@@ -468,10 +468,11 @@ def remove_comment(*, comment, actor) -> None:
     if not permissions.can_remove_comment(actor):
         raise PermissionDenied(_("Only administrators can remove comments."))
     ratelimit.enforce("moderate", actor)
-    below, level = 0, [comment.pk]
+    removed, level = [comment.pk], [comment.pk]
     while level:
         level = list(Comment.objects.filter(parent_id__in=level).values_list("pk", flat=True))
-        below += len(level)
+        removed += level
+    below = len(removed) - 1
     rank = 0
     if comment.parent_id is not None:
         # Its place among its siblings, as pages show them: whether it sat under "show N more replies".
@@ -480,7 +481,9 @@ def remove_comment(*, comment, actor) -> None:
         Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") - 1)
         Comment.objects.filter(pk=comment.root_id).update(thread_size=F("thread_size") - 1 - below)
     Comment.objects.filter(pk=comment.pk).delete()  # its replies and votes go with it (on_delete=CASCADE)
-    streams.append(comment.debate.stream_key, "comment.removed", comment=comment.pk, parent=comment.parent_id,
+    # `comment`: the removed one first, then every reply below it, so that no replay resends the frames of any of
+    # them remembered from before (refs).
+    streams.append(comment.debate.stream_key, "comment.removed", comment=removed, parent=comment.parent_id,
                    rank=rank)
     _recount_after_commit(comment.debate_id)
 

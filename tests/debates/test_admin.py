@@ -101,3 +101,36 @@ def test_debates_are_not_deleted_from_the_admin(thread, admin_user):
     assert client.post(f"/admin/debates/debate/{debate.pk}/delete/", {"post": "yes"}).status_code == 403
     client.post("/admin/debates/debate/", {"action": "delete_selected", "post": "yes", "_selected_action": [debate.pk]})
     assert Comment.objects.filter(debate=debate).count() == 2
+
+
+def test_a_socket_resuming_from_before_a_removed_thread_gets_none_of_its_replies(fiona, alice, bob, admin_user):
+    """Bob's page was offline while the thread he replied in was removed: the replay it gets on reconnecting (from
+    the log's shared rendering, or from a hub's recent events) shows neither the root nor the replies below it, though
+    other sockets had the replies' earlier renderings replayed before."""
+    debate = make_debate(fiona)
+    root = services.post_comment(author=alice, debate=debate, body="Racine à supprimer")
+    reply = services.post_comment(author=bob, debate=debate, body="Réponse cachée dessous", parent=root)
+    below = services.post_comment(author=alice, debate=debate, body="Réponse encore plus bas", parent=reply)
+    epoch = streams.cursor(debate.stream_key).epoch
+
+    def replayed():
+        return "".join(json.loads(frame).get("html") or "" for msg in streams.replay_messages(
+            debate.stream_key, 0, epoch=epoch) for frame in msg["frames"].values())
+
+    assert "Réponse cachée dessous" in replayed()  # rendered now, and kept for the next sockets
+    assert delete_one(admin_user, root).status_code == 302
+    html = replayed()
+    assert "Racine à supprimer" not in html
+    assert "Réponse cachée dessous" not in html and "Réponse encore plus bas" not in html
+    removed = streams.events_after(debate.stream_key, 0)[-1]
+    assert removed.kind == "comment.removed"
+    # What a hub's recent events forget (live/hub.py `_remember`): every frame of those three comments.
+    assert {f"comment={pk}" for pk in (root.pk, reply.pk, below.pk)} <= set(streams.refs(removed.data))
+    assert f'<article id="comment-{root.pk}" hx-swap-oob="delete">' in html
+
+
+def test_an_older_removal_event_naming_one_id_still_renders(thread):
+    debate, root, reply = thread
+    event = streams.append(debate.stream_key, "comment.removed", comment=reply.pk, parent=root.pk, rank=1)
+    html = "".join(json.loads(frame)["html"] for frame in streams.frames(event).values())
+    assert f'<article id="comment-{reply.pk}" hx-swap-oob="delete">' in html
