@@ -25,7 +25,8 @@ It is also the one policy for what a person may type, anywhere (services, forms,
 - Refused everywhere, with one clear error: control characters (NUL, C0/C1, DEL), lone surrogates, private-use
   characters and noncharacters, the bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069: they make
   text read differently from how it is stored) and the invisible zero-width space, word joiner and BOM.
-- Names (nicknames) also refuse the zero-width joiners and unassigned code points: they make look-alike names.
+- Names (nicknames) also refuse the zero-width joiners and unassigned code points, and letters of more than one of
+  the Latin, Greek and Cyrillic alphabets ("аlice" with a Cyrillic "а"): they make look-alike names.
 - Length is counted in characters (code points) after normalisation.
 """
 from __future__ import annotations
@@ -326,11 +327,26 @@ MESSAGES = {
     "too_long": _("%(field)s must be at most %(max)s characters long (it has %(count)s)."),
     "control_chars": _("%(field)s contains invisible or control characters."),
     "one_line": _("%(field)s must fit on one line."),
+    "mixed_scripts": _("%(field)s mixes letters of different alphabets (Latin, Greek, Cyrillic)."),
 }
+
+# Alphabets whose letters look alike ("a" and Cyrillic "а", "o" and Greek "ο"): a name takes its letters from one.
+_LOOKALIKE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
+
+
+def _mixes_scripts(value: str) -> bool:
+    scripts = set()
+    for char in value:
+        if char.isalpha():
+            script = unicodedata.name(char, "").partition(" ")[0]
+            if script in _LOOKALIKE_SCRIPTS:
+                scripts.add(script)
+    return len(scripts) > 1
 
 
 def _refused(value: str, *, multiline: bool, name: bool) -> str | None:
-    """The code of the first rule `value` breaks ("one_line" or "control_chars"), or None."""
+    """The code of the first rule `value` breaks ("one_line", "control_chars" or, in a name, "mixed_scripts"), or
+    None."""
     if not multiline and any(char in "\n\r\u2028\u2029" for char in value):
         return "one_line"
     for match in _REFUSED_RE.finditer(value):
@@ -338,6 +354,8 @@ def _refused(value: str, *, multiline: bool, name: bool) -> str | None:
             return "control_chars"
     if name and any(char in _NAME_ONLY or unicodedata.category(char) == "Cn" for char in value):
         return "control_chars"
+    if name and _mixes_scripts(value):
+        return "mixed_scripts"
     return None
 
 

@@ -4,15 +4,13 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
-from live.accounts.models import nickname_validator
-from live.text import TextValidator
+from live.accounts.models import NICKNAME_VALIDATORS
 
 User = get_user_model()
 
 
 class SignUpForm(forms.Form):
-    nickname = forms.CharField(label=_("Nickname"), max_length=30, validators=[nickname_validator,
-                                                                                TextValidator(name=True)],
+    nickname = forms.CharField(label=_("Nickname"), max_length=30, validators=NICKNAME_VALIDATORS,
                                help_text=_("Shown next to what you write. 3 to 30 characters."))
     email = forms.EmailField(label=_("Email address"), max_length=150, help_text=_("Never shown to others."))
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),

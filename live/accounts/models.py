@@ -1,8 +1,11 @@
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
+from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
 from live.text import TextValidator
@@ -14,6 +17,33 @@ nickname_validator = RegexValidator(r"^[^\s@<>&\"'/\\][^@<>&\"'/\\]{1,28}[^\s@<>
 
 # What an erased account is called everywhere its comments, contributions and messages stay.
 ERASED_NAME = _("Deleted participant")
+# What a blocked account is called while it is blocked.
+BLOCKED_NAME = _("blocked user")
+
+
+@deconstructible
+class NotReservedValidator:
+    """A nickname that is not a name the site shows for someone else (an erased or a blocked account), in any
+    language and case. (Staff titles are not reserved: the demo's administrator is called "admin", and roles show
+    as badges, not names.)"""
+
+    def __call__(self, value) -> None:
+        from django.utils import translation
+
+        folded = " ".join(str(value).casefold().split())
+        reserved = set()
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                reserved |= {str(ERASED_NAME).casefold(), str(BLOCKED_NAME).casefold()}
+        if folded in reserved:
+            raise ValidationError(_("This name is reserved: choose another."), code="reserved")
+
+    def __eq__(self, other):
+        return isinstance(other, NotReservedValidator)
+
+
+# A nickname's rules, for the model field and the forms alike (uniqueness ignoring case: User.Meta.constraints).
+NICKNAME_VALIDATORS = [nickname_validator, NotReservedValidator(), TextValidator(name=True)]
 
 
 def erased_name_stored() -> str:
@@ -58,7 +88,7 @@ class User(AbstractUser):
     `nickname` is the public name."""
 
     nickname = models.CharField(_("nickname"), max_length=30, unique=True,
-                                validators=[nickname_validator, TextValidator(name=True)])
+                                validators=NICKNAME_VALIDATORS)
     email = models.EmailField(_("email address"), unique=True, null=True, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PARTICIPANT)
     bio = models.TextField(_("about me"), max_length=500, blank=True, validators=[TextValidator(multiline=True)])
@@ -74,6 +104,10 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # "Alice" and "alice" are one name (mentions, profiles and sign-in read nicknames ignoring case): two
+        # accounts signing up or renaming at the same instant cannot both take it.
+        constraints = [models.UniqueConstraint(Lower("nickname"), name="nickname_unique_ignoring_case",
+                                               violation_error_message=_("This nickname is already taken."))]
 
     def __str__(self):
         return self.nickname or self.username
@@ -111,7 +145,7 @@ class User(AbstractUser):
     def public_name(self) -> str:
         if self.is_erased:
             return str(ERASED_NAME)
-        return str(_("blocked user")) if self.is_blocked else self.nickname
+        return str(BLOCKED_NAME) if self.is_blocked else self.nickname
 
     def has_role(self, role: str, space: str | None = None) -> bool:
         """Global role, or the same role scoped to `space` (e.g. "debate.42", "meeting.7"). Administrators hold

@@ -74,7 +74,12 @@ def update_profile(*, user, nickname: str, bio: str) -> User:
     except ValidationError:
         user.nickname, user.bio = before
         raise
-    user.save(update_fields=["nickname", "bio"])
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["nickname", "bio"])
+    except IntegrityError:  # the same nickname taken in the same instant (in any case)
+        user.nickname, user.bio = before
+        raise ValidationError({"nickname": _("This nickname was just taken. Please choose another.")}) from None
     return user
 
 
