@@ -71,6 +71,14 @@ def blocks_of(user) -> dict[int, object]:
     return dict(Block.objects.filter(blocker=user).values_list("blocked_id", "created_at"))
 
 
+def blockers_among(conversation_id: int, user) -> list[int]:
+    """The conversation's active participants who blocked `user` (pks): nothing of what `user` does there is
+    shown to them."""
+    return list(Participant.objects.filter(
+        conversation_id=conversation_id, left_at__isnull=True,
+        user__messaging_blocks__blocked=user).values_list("user_id", flat=True))
+
+
 def visible_messages(user, conversation):
     """The conversation's messages as `user` sees them: from when they joined, and without what people they blocked
     wrote after the block."""

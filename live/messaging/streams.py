@@ -19,16 +19,20 @@ def authorize(viewer, rest: str) -> str:
 
 
 def typing(viewer, rest: str, data: dict) -> None:
-    """Someone is writing: tell the others, unlogged. The page removes the line a few seconds after the last
-    frame, or at once when the message arrives."""
+    """Someone is writing: tell the others, unlogged, except those who blocked them (their messages are not shown
+    to them either). The page removes the line a few seconds after the last frame, or at once when the message
+    arrives."""
     try:
         participant = services.get_participation(viewer.user, rest)
     except Conversation.DoesNotExist:
         return None
-    user = participant.user
+    user, conversation = participant.user, participant.conversation
+    blockers = services.blockers_among(conversation.pk, user)
+    if blockers and not conversation.is_group:
+        return None  # the only other one blocked them
     texts = streams.in_languages(lambda: _("%(name)s is writing…") % {"name": user.public_name})
     html = render_to_string("messaging/partials/typing.html", {"typist": user, "texts": texts})
-    streams.broadcast(participant.conversation.stream_key, html)
+    streams.broadcast(conversation.stream_key, {streams.ALL: html, **{f"u{pk}": "" for pk in blockers}})
     return None
 
 

@@ -85,6 +85,41 @@ async def test_typing_reaches_the_others_and_is_not_logged(alice, bob):
     await ws_bob.disconnect()
 
 
+async def frames_until_quiet(ws) -> list[dict]:
+    out = []
+    while not await ws.receive_nothing(timeout=1):
+        out.append(await ws.receive_json_from())
+    return out
+
+
+async def test_a_blocker_is_not_told_that_the_blocked_person_is_writing_in_a_group(alice, bob, carol):
+    first = await start(alice, ["bob", "carol"])
+    key = first.conversation.stream_key
+    await sync_to_async(services.block_user)(blocker=bob, blocked=alice)
+    ws_alice, ws_bob, ws_carol = await connect(alice), await connect(bob), await connect(carol)
+    for ws in (ws_alice, ws_bob, ws_carol):
+        await follow(ws, key)
+    await ws_alice.send_json_to({"type": "typing", "stream": key})
+    frame, _ = await receive_until(ws_carol, lambda f: f["type"] == "ephemeral")
+    assert f'id="typing-{alice.pk}"' in frame["html"]
+    assert not [f for f in await frames_until_quiet(ws_bob) if f.get("html")]
+    for ws in (ws_alice, ws_bob, ws_carol):
+        await ws.disconnect()
+
+
+async def test_a_blocker_is_not_told_that_the_blocked_person_is_writing_in_their_one_to_one(alice, bob):
+    first = await start(alice, ["bob"])
+    key = first.conversation.stream_key
+    await sync_to_async(services.block_user)(blocker=bob, blocked=alice)
+    ws_alice, ws_bob = await connect(alice), await connect(bob)
+    await follow(ws_alice, key)
+    await follow(ws_bob, key)
+    await ws_alice.send_json_to({"type": "typing", "stream": key})
+    assert not [f for f in await frames_until_quiet(ws_bob) if f.get("html")]
+    await ws_alice.disconnect()
+    await ws_bob.disconnect()
+
+
 async def test_a_blocker_gets_nothing_of_the_blocked_authors_new_group_message(alice, bob, carol):
     first = await start(alice, ["bob", "carol"])
     key = first.conversation.stream_key
