@@ -64,6 +64,7 @@ DEFAULT_LIMITS = {
     "join_code": "20/300",  # wrong join codes per IP; the right code still gets in (counted by join_ip)
     "registration_code": "10/3600",  # wrong registration codes per person (the default quota allowed 86,400 a day)
     "erase": "5/300",       # account erasure attempts (each checks the password again)
+    "password_change": "5/300",  # password changes tried (each checks the current password: no guessing from a session)
     "export": "3/3600",     # "download my data" archives asked for (each reads everything the person has)
     "export_download": "20/3600",
     # Notification e-mails sent at once per person; past it they wait for the next digest (a flood of replies: one

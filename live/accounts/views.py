@@ -146,6 +146,11 @@ def erase_account(request):
 class PasswordChange(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
 
+    def post(self, request, *args, **kwargs):
+        # Each try checks the current password: a session left open (or stolen) must not become a way to guess it.
+        ratelimit.enforce("password_change", request.user)
+        return super().post(request, *args, **kwargs)
+
     def form_valid(self, form):
         before = self.request.session.session_key
         response = super().form_valid(form)  # saves; renews this session's key (update_session_auth_hash)
