@@ -316,9 +316,10 @@ def _post_comment(*, author, debate, body, parent, alignment, client_id) -> Comm
     if parent is not None:
         if parent.debate_id != debate.pk:
             raise ValidationError(_("You can only reply to a comment of this debate."), code="other_debate")
+        _count_reply(parent)
         refusal = reply_refusal(parent)
         if refusal:
-            raise ValidationError(refusal, code="parent")
+            raise ValidationError(refusal, code="parent")  # the count above goes with the transaction
         alignment = Stance.NEUTRAL
     else:
         try:
@@ -332,15 +333,6 @@ def _post_comment(*, author, debate, body, parent, alignment, client_id) -> Comm
         debate=debate, author=author, parent=parent, root_id=(parent.root_id or parent.pk) if parent else None,
         depth=parent.depth + 1 if parent else 0, alignment=alignment, body=body, body_html=html, client_id=client_id,
     ))
-    if parent is not None:
-        # The parent's replies and the thread's size, in one statement (the parent may be the thread's root),
-        # written out: the ORM's CASE built and compiled on every reply.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f'UPDATE "{Comment._meta.db_table}" SET '
-                f'"reply_count" = "reply_count" + CASE WHEN "id" = %s THEN 1 ELSE 0 END, '
-                f'"thread_size" = "thread_size" + CASE WHEN "id" = %s THEN 1 ELSE 0 END WHERE "id" IN (%s, %s)',
-                [parent.pk, comment.root_id, parent.pk, comment.root_id])
     # The push renders the comment as committed, without reading it again (a later change has its own event).
     streams.append(debate.stream_key, "comment.posted", comment=comment.pk, known={"comment": comment})
     _recount_after_commit(debate.pk)
@@ -353,6 +345,32 @@ def _post_comment(*, author, debate, body, parent, alignment, client_id) -> Comm
         notified.add(parent.author_id)
     _notify_mentions(comment, mentions, notified)
     return comment
+
+
+def _count_reply(parent) -> None:
+    """One more reply on `parent` and in its thread, in one statement (the parent may be the thread's root), written
+    out: the ORM's CASE built and compiled on every reply. The statement locks the parent's row, and refreshes its
+    `deleted_at` and `hidden_at` from the row as locked (a hide, a delete or a removal under way is waited for), for
+    `reply_refusal` to check: `parent` was read before this transaction, unlocked. A parent removed since is
+    marked deleted."""
+    root_id = parent.root_id or parent.pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{Comment._meta.db_table}" SET '
+            f'"reply_count" = "reply_count" + CASE WHEN "id" = %s THEN 1 ELSE 0 END, '
+            f'"thread_size" = "thread_size" + CASE WHEN "id" = %s THEN 1 ELSE 0 END WHERE "id" IN (%s, %s) '
+            f'RETURNING "id", "deleted_at", "hidden_at"',
+            [parent.pk, root_id, parent.pk, root_id])
+        rows = {row[0]: row[1:] for row in cursor.fetchall()}
+    if parent.pk not in rows:
+        parent.deleted_at = timezone.now()
+        return
+    for name, value in zip(("deleted_at", "hidden_at"), rows[parent.pk], strict=True):
+        field = Comment._meta.get_field(name)
+        col = field.get_col(Comment._meta.db_table)
+        for convert in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
+            value = convert(value, col, connection)  # as the ORM reads it (SQLite's text datetimes)
+        setattr(parent, name, value)
 
 
 def _recount_after_commit(debate_id: int) -> None:

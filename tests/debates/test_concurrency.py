@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone, translation
 
@@ -184,3 +184,70 @@ def test_a_vote_sent_twice_at_once_counts_the_last_one(fiona, alice, bob, before
     assert list(Vote.objects.filter(comment=comment).values_list("user_id", "value")) == [(bob.pk, second)]
     comment.refresh_from_db()
     assert (comment.upvotes, comment.downvotes, comment.score) == (int(second == 1), int(second == -1), second)
+
+
+def _hide(comment, actor):
+    services.hide_comment(comment=comment, actor=actor, reason="Hors sujet")
+
+
+def _delete(comment, actor):
+    services.delete_comment(comment=comment, actor=comment.author)
+
+
+def _remove(comment, actor):
+    services.remove_comment(comment=comment, actor=actor)
+
+
+@pytest.mark.parametrize("take_down", [_hide, _delete, _remove])
+def test_a_reply_sent_while_its_parent_is_taken_down_is_refused(fiona, alice, bob, admin_user, take_down):
+    """Bob replies to alice's comment while it is being hidden (or deleted by alice, or removed by an administrator):
+    his reply waits for that change, then is refused as a reply to a comment no longer there; alice is not told of
+    it."""
+    from debates import writes
+    from live.socket_writes import Actor
+
+    debate = make_debate(fiona)
+    parent = services.post_comment(author=alice, debate=debate, body="Un avis qui va disparaître.")
+    holding, go, outcome, replier = threading.Event(), threading.Event(), {}, {}
+
+    def take_it_down():
+        try:
+            with transaction.atomic():
+                take_down(parent, admin_user)
+                holding.set()
+                go.wait(10)
+        finally:
+            holding.set()
+            connection.close()
+
+    def reply():
+        try:
+            replier["pid"] = connection.cursor().connection.info.backend_pid
+            with translation.override("en"):
+                writes.post_comment(Actor(user=bob), {"debate": debate.pk, "parent": str(parent.pk),
+                                                      "body": "Je réponds juste à temps ?"})
+            outcome["result"] = "posted"
+        except ValidationError as exc:
+            outcome["result"] = " ".join(exc.messages)
+        except Exception as exc:  # reported by the assertion below rather than lost in the thread
+            outcome["result"] = repr(exc)
+        finally:
+            replier.setdefault("pid", None)
+            connection.close()
+
+    taker = threading.Thread(target=take_it_down)
+    taker.start()
+    assert holding.wait(10)
+    replying = threading.Thread(target=reply)
+    replying.start()
+    try:
+        while "pid" not in replier:
+            replying.join(0.01)
+        wait_until_blocked_on_a_lock(replier["pid"])  # the reply waits for the parent's change to commit
+    finally:
+        go.set()
+    taker.join(10)
+    replying.join(10)
+    assert outcome.get("result") == "This comment is no longer available: you cannot reply to it.", outcome
+    assert not Comment.objects.filter(author=bob).exists()
+    assert not alice.notifications.filter(kind="debate.reply").exists()
