@@ -34,21 +34,27 @@ class AccountAdmin(UserAdmin):
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):
-        blocking = change and "blocked_at" in form.changed_data
-        if blocking:
-            # Blocking and unblocking go through moderation (log, email, sessions, sockets), not a bare field write.
+        changed = set(form.changed_data) if change else set()
+        blocking = "blocked_at" in changed
+        if blocking or "blocked_reason" in changed:
+            # Blocking and unblocking go through moderation (log, email, sessions, sockets), not a bare field write;
+            # the reason of a block is the one moderation logged and sent: not rewritten here on its own.
             obj.blocked_at, obj.blocked_reason = form.initial.get("blocked_at"), form.initial.get("blocked_reason", "")
+            if not blocking:
+                messages.warning(request, _("The reason of a block is the one sent to the person and logged: it was "
+                                            "not changed. Unblock, then block again with the new reason."))
         super().save_model(request, obj, form, change)
+        # Each change made in the same save has its consequence (not only the first one found).
         if blocking:
             self.block_or_unblock(request, obj, form)
-        elif change and "is_active" in form.changed_data and not obj.is_active:
+        if "is_active" in changed and not obj.is_active:
             services.end_sessions(user=obj, reason="deactivated", code=Close.FORBIDDEN,
                                   detail="This account was deactivated.")
-        elif change and {"email", "username"} & set(form.changed_data):
+        if {"email", "username"} & changed:
             # The sign-in address changed: every session ends, but the administrator's own when it is theirs.
             services.end_sessions(user=obj, reason="email_changed", keep=self.own_session(request, obj),
                                   detail="Your sign-in address was changed; sign in again.")
-        elif change and {"role", "is_active", "is_superuser"} & set(form.changed_data):
+        if {"role", "is_active", "is_superuser"} & changed:
             revoked = (form.initial.get("role") not in (obj.role, Role.PARTICIPANT)
                        or form.initial.get("is_superuser") and not obj.is_superuser)
             services.roles_changed(user=obj, revoked=bool(revoked))

@@ -110,3 +110,29 @@ def test_accounts_are_deactivated_not_deleted_in_the_admin(client, admin_user, a
     assert client.post(f"{URL}{alice.pk}/delete/", {"post": "yes"}).status_code == 403
     client.post(URL, {"action": "delete_selected", "post": "yes", "_selected_action": [alice.pk]})
     alice.refresh_from_db()  # still there
+
+
+def test_a_role_and_an_address_changed_in_one_save_each_have_their_consequence(client, admin_user, alice):
+    client.force_login(admin_user)
+    response = change(client, alice, role="moderator", email="alice.new@example.org")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    kinds = set(Event.objects.filter(stream=alice.stream_key).values_list("kind", flat=True))
+    assert {"roles.changed", "session.ended"} <= kinds
+
+
+def test_a_block_reason_is_not_rewritten_on_its_own_in_the_admin(client, admin_user, alice):
+    from live.accounts.models import User
+    from live.moderation import services as moderation
+    from live.moderation.models import ActionLog
+
+    moderation.block(actor=admin_user, user=alice, reason="Harcèlement")
+    User.objects.filter(pk=alice.pk).update(blocked_at=timezone.now().replace(microsecond=0))
+    alice.refresh_from_db()
+    client.force_login(admin_user)
+    when = timezone.localtime(alice.blocked_at)
+    response = change(client, alice, blocked_at_0=when.strftime("%Y-%m-%d"), blocked_at_1=when.strftime("%H:%M:%S"),
+                      blocked_reason="Autre chose")
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.is_blocked and alice.blocked_reason == "Harcèlement"
+    assert list(ActionLog.objects.filter(target_user=alice).values_list("reason", flat=True)) == ["Harcèlement"]
