@@ -378,12 +378,24 @@ def find_one_to_one(a, b) -> Conversation | None:
 
 # --- writing -----------------------------------------------------------------------------------------------------------
 
-@transaction.atomic
 def start_conversation(*, author, recipients, body: str, client_id=None) -> Message:
     """Write to one person (their existing one-to-one conversation is reused) or start a group with up to
-    max_participants() - 1 others. Returns the message; a retry with the same client id returns the same one."""
+    max_participants() - 1 others. Returns the message. Idempotent on (author, client_id), as send_message: a retry
+    returns the same message, also when it finds the author at their rate limit or arrives while the first is being
+    written (the unique constraint decides, and the retry's conversation is rolled back)."""
     check_can_send(author)
     client_id = parse_client_id(client_id)
+    try:
+        return _start(author=author, recipients=recipients, body=body, client_id=client_id)
+    except (IntegrityError, ratelimit.RateLimited):
+        existing = Message.objects.filter(author=author, client_id=client_id).select_related("conversation").first()
+        if existing is None:
+            raise
+        return existing
+
+
+@transaction.atomic
+def _start(*, author, recipients, body: str, client_id) -> Message:
     existing = Message.objects.filter(author=author, client_id=client_id).select_related("conversation").first()
     if existing is not None:
         return existing
