@@ -171,10 +171,18 @@ def _columns(debate, sort, page, stance_param):
     return columns
 
 
+def _debate_cursor(pk) -> streams.Cursor:
+    """Where the page of debate `pk` stands on its stream, for a debate that exists (404 otherwise: a made-up id,
+    past any integer too, must not leave a stream counter behind). Taken before the page reads what it shows:
+    whatever commits after it is replayed onto the page and merely re-applied."""
+    if not Debate.objects.filter(pk=pk).exists():
+        raise Http404(_("No such debate."))
+    return streams.cursor(f"debate.{pk}")
+
+
 @require_GET
 def debate_detail(request, pk):
-    # The cursor first: whatever commits after it is replayed onto the page and merely re-applied.
-    cursor = streams.cursor(f"debate.{pk}")
+    cursor = _debate_cursor(pk)
     debate = get_object_or_404(Debate.objects.select_related("author", "closed_by"), pk=pk)
     sort, page = _sort(request), _page(request)
     view = "columns" if request.GET.get("view") == "columns" else "list"
@@ -273,7 +281,7 @@ def comment_create(request, pk):
 @require_GET
 def comment_detail(request, pk, comment_pk):
     """A comment's thread on a page of its own: the permalink, and the no-JS "show more replies"."""
-    cursor = streams.cursor(f"debate.{pk}")
+    cursor = _debate_cursor(pk)
     comment = _comment_in(pk, comment_pk)
     debate = comment.debate
     root = Comment.objects.select_related("author", "hidden_by").get(pk=comment.thread_root_id)

@@ -450,3 +450,20 @@ def test_the_moderators_hide_form_goes_through_moderation(client, debate, alice,
     comment.refresh_from_db()
     assert comment.hidden_at is not None and comment.hidden_by == mona
     assert Event.objects.filter(stream=debate.stream_key, kind="comment.hidden").exists()
+
+
+# --- made-up ids ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/debates/{missing}/", "/debates/{missing}/comments/1/",
+                                  "/debates/{huge}/", "/debates/{huge}/comments/1/",
+                                  "/debates/{debate}/comments/{huge}/"])
+def test_a_page_of_a_made_up_id_is_a_404_and_writes_nothing(client_en, fiona, path):
+    """Anyone may ask for any id: a missing debate (or one past any integer) is not found, and leaves no stream
+    counter behind (a row for each id asked for filled the table)."""
+    from live.models import StreamCounter
+
+    debate = make_debate(fiona)
+    counters = set(StreamCounter.objects.values_list("key", flat=True))
+    url = path.format(missing=debate.pk + 1000, huge="9" * 120, debate=debate.pk)
+    assert client_en.get(url).status_code == 404
+    assert set(StreamCounter.objects.values_list("key", flat=True)) == counters
