@@ -401,7 +401,10 @@ def _start(*, author, recipients, body: str, client_id) -> Message:
         return existing
     people = resolve_recipients(author, recipients)
     body = clean_body(body)
-    conversation = find_one_to_one(author, people[0]) if len(people) == 1 else None
+    conversation = None
+    if len(people) == 1:
+        _lock_pair(author, people[0])
+        conversation = find_one_to_one(author, people[0])
     if conversation is None:
         ratelimit.enforce("conversation", author)
         conversation = Conversation.objects.create(created_by=author, is_group=len(people) > 1)
@@ -410,6 +413,17 @@ def _start(*, author, recipients, body: str, client_id) -> Message:
         ratelimit.enforce("message", author)
     me, recipients = _lock_for_writing(conversation.pk, author)
     return _post(me=me, recipients=recipients, author=author, body=body, client_id=client_id)
+
+
+def _lock_pair(a, b) -> None:
+    """Until the transaction ends, the one-to-one of `a` and `b` is looked up and created by one writer at a time:
+    alice writing to bob while bob writes to alice make one conversation, not two. On PostgreSQL (a transaction-level
+    advisory lock on the pair); elsewhere (SQLite, IMMEDIATE transactions) writers are serialized already."""
+    if connection.vendor != "postgresql":
+        return
+    low, high = sorted([a.pk, b.pk])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"messaging.one_to_one:{low}:{high}"])
 
 
 def send_message(*, author, conversation, body: str, client_id=None) -> Message:

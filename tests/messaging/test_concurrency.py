@@ -73,3 +73,13 @@ def test_a_retry_of_a_new_group_arriving_while_the_first_is_written_gets_the_sam
     assert retry.pk == first.pk
     assert Conversation.objects.count() == 1 and Message.objects.count() == 1
 
+
+def test_two_people_writing_to_each_other_at_the_same_moment_share_one_conversation(alice, bob, settings):
+    settings.RATE_LIMITS_ENABLED = False
+    first, second = while_held(
+        lambda: services.start_conversation(author=alice, recipients=["bob"], body="Salut Bob", client_id=uuid.uuid4()),
+        lambda: services.start_conversation(author=bob, recipients=["alice"], body="Salut Alice",
+                                            client_id=uuid.uuid4()))
+    assert isinstance(second, Message), second
+    assert Conversation.objects.count() == 1
+    assert second.conversation_id == first.conversation_id
