@@ -28,4 +28,5 @@ registry.register(registry.Moderatable(
     url=lambda obj: "",
     can_report=can_report,
     hide_all_by=lambda user, *, actor, reason: services.hide_all_by(user, actor=actor, reason=reason),
+    report_only=True,
 ))

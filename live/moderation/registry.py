@@ -13,6 +13,7 @@ one mechanism.
         url=lambda obj: obj.get_absolute_url(),
         can_report=lambda obj, user: True,               # e.g. only participants of a conversation
         hide_all_by=lambda user, *, actor, reason: ...,   # optional: hide everything a blocked user wrote
+        report_only=False,                                # True: moderated only once reported (private messages)
     ))
 
 `hide`/`unhide` are the app's own services: they write, append their stream event, and so make the content vanish
@@ -63,6 +64,9 @@ class Moderatable:
     # False for things that cannot be hidden one by one (a user profile: warn or block instead); no auto-hide then.
     hideable: bool = True
     label: str = ""  # human name of the kind for the queue ("comment"); defaults to the model's verbose_name
+    # True for private content (a message): staff see it only once a participant reported it, so moderators may
+    # hide, unhide or dismiss it only then; an unreported item is answered as if it did not exist.
+    report_only: bool = False
 
     def get_object(self, object_id):
         """The registered object, or raises model.DoesNotExist."""

@@ -202,7 +202,12 @@ def report(*, reporter, kind: str, object_id, reason: str, details: str = "") ->
 
 def _target(kind, object_id):
     entry = _entry(kind)
-    return entry, _object(entry, object_id)
+    obj = _object(entry, object_id)
+    if entry.report_only and not Report.objects.filter(kind=entry.kind, object_id=obj.pk).exists():
+        # Private content reaches moderation only through a participant's report: an unreported item gets the
+        # very answer a missing one gets, so that its existence does not leak, and no case (no excerpt) is made.
+        raise ValidationError(_("This content no longer exists."))
+    return entry, obj
 
 
 @transaction.atomic

@@ -1,0 +1,52 @@
+"""What moderators may decide on, and what they see: private messages only once reported, never their own items,
+blocks that count as moderation's hides."""
+
+import uuid
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from live.messaging import services as messaging
+from live.messaging.models import Message
+from live.moderation import services
+from live.moderation.models import ActionLog, Case
+
+
+@pytest.fixture
+def private_message(alice, bob):
+    """alice's message to bob, in their one-to-one conversation: nobody else's business."""
+    conversation = messaging.start_conversation(author=alice, recipients=["bob"], body="Mon code est 4521",
+                                                client_id=uuid.uuid4()).conversation
+    return Message.objects.filter(conversation=conversation, kind=Message.Kind.MESSAGE).get()
+
+
+@pytest.mark.parametrize("action", ["hide", "unhide", "dismiss"])
+def test_a_moderator_cannot_act_on_a_private_message_nobody_reported(private_message, mona, action):
+    with pytest.raises(ValidationError) as unreported:
+        services.ACTIONS[action](actor=mona, kind="message", object_id=private_message.pk, reason="Vu")
+    with pytest.raises(ValidationError) as missing:
+        services.ACTIONS[action](actor=mona, kind="message", object_id=private_message.pk + 1000, reason="Vu")
+    assert unreported.value.messages == missing.value.messages  # nothing tells that the message exists
+    assert not Case.objects.filter(kind="message").exists()
+    assert not ActionLog.objects.filter(kind="message").exists()
+    private_message.refresh_from_db()
+    assert private_message.hidden_at is None
+
+
+def test_the_act_page_answers_alike_for_an_unreported_and_a_missing_message(private_message, mona, client):
+    client.force_login(mona)
+    answers = [client.post("/moderation/act/", {"kind": "message", "id": pk, "action": "hide", "reason": "Vu"},
+                           HTTP_HX_REQUEST="true")
+               for pk in (private_message.pk, private_message.pk + 1000)]
+    assert answers[0].status_code == answers[1].status_code
+    assert answers[0].content == answers[1].content
+    assert not Case.objects.filter(kind="message").exists()
+    page = client.get(f"/moderation/people/{private_message.author_id}/")
+    assert "4521" not in page.content.decode()
+
+
+def test_a_reported_private_message_can_be_hidden(private_message, bob, mona):
+    services.report(reporter=bob, kind="message", object_id=private_message.pk, reason="offensive")
+    services.hide(actor=mona, kind="message", object_id=private_message.pk, reason="Insulte")
+    private_message.refresh_from_db()
+    assert private_message.hidden_at is not None
