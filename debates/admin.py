@@ -8,6 +8,23 @@ from django.utils.translation import gettext_lazy as _
 
 from debates import permissions, services
 from debates.models import Comment, Debate
+from live import ratelimit
+
+
+def each(model_admin, request, items, act, label=str) -> None:
+    """`act(item)` for each selected item through its service: a refusal is reported for that item and the others go
+    on; the moderator's rate limit stops the rest, said once (what was done stays done) instead of a 429 page."""
+    items = list(items)
+    for done, item in enumerate(items):
+        try:
+            act(item)
+        except (PermissionDenied, ValidationError) as exc:
+            model_admin.message_user(request, f"{label(item)}: {' '.join(getattr(exc, 'messages', [str(exc)]))}",
+                                     messages.ERROR)
+        except ratelimit.RateLimited as exc:
+            model_admin.message_user(request, _("Stopped after %(done)s of %(total)s: %(why)s") % {
+                "done": done, "total": len(items), "why": exc.message}, messages.ERROR)
+            return
 
 
 @admin.register(Debate)
@@ -34,14 +51,10 @@ class DebateAdmin(admin.ModelAdmin):
         self._lock(request, queryset, False)
 
     def _lock(self, request, queryset, locked):
-        for debate in queryset:
-            try:
-                from live.moderation import services as moderation
+        from live.moderation import services as moderation
 
-                moderation.set_lock(actor=request.user, space=debate.space, locked=locked,
-                                    reason=str(_("Decided from the administration.")))
-            except (PermissionDenied, ValidationError) as exc:
-                self.message_user(request, f"{debate}: {exc}", messages.ERROR)
+        each(self, request, queryset, lambda debate: moderation.set_lock(
+            actor=request.user, space=debate.space, locked=locked, reason=str(_("Decided from the administration."))))
 
 
 @admin.register(Comment)
@@ -64,14 +77,13 @@ class CommentAdmin(admin.ModelAdmin):
         self.delete_queryset(request, Comment.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        for pk in queryset.order_by("depth", "pk").values_list("pk", flat=True):
+        def remove(pk):
             comment = Comment.objects.filter(pk=pk).first()
-            if comment is None:
-                continue  # a reply removed with its parent just before
-            try:
+            if comment is not None:  # else a reply removed with its parent just before
                 services.remove_comment(comment=comment, actor=request.user)
-            except (PermissionDenied, ValidationError) as exc:
-                self.message_user(request, f"#{pk}: {exc}", messages.ERROR)
+
+        each(self, request, queryset.order_by("depth", "pk").values_list("pk", flat=True), remove,
+             label=lambda pk: f"#{pk}")
 
     # Through live.moderation: checked, logged and told to the author like any moderation decision.
     @admin.action(description=_("Hide the selected comments (moderation)"))
@@ -85,9 +97,6 @@ class CommentAdmin(admin.ModelAdmin):
     def _moderate(self, request, queryset, action):
         from live.moderation import services as moderation
 
-        for comment in queryset:
-            try:
-                getattr(moderation, action)(actor=request.user, kind="comment", object_id=comment.pk,
-                                            reason=str(_("Decided from the administration.")))
-            except (PermissionDenied, ValidationError) as exc:
-                self.message_user(request, f"#{comment.pk}: {exc}", messages.ERROR)
+        each(self, request, queryset, lambda comment: getattr(moderation, action)(
+            actor=request.user, kind="comment", object_id=comment.pk, reason=str(_("Decided from the administration."))),
+            label=lambda comment: f"#{comment.pk}")
