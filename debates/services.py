@@ -326,9 +326,11 @@ def _post_comment(*, author, debate, body, parent, alignment, client_id) -> Comm
             alignment = Stance(int(alignment))
         except (TypeError, ValueError):
             raise ValidationError(_("Choose for, neutral or against."), code="stance") from None
-    _slow_mode(author, debate)
-    ratelimit.enforce("comment", author)
+    ratelimit.enforce("comment", author)  # a refused attempt is not counted: it spends nothing
     html, mentions = render_body(body)
+    # Last before the write: the slow mode's slot is taken by a comment that is written, never by one refused by the
+    # rate limit (or anything before). A comment refused here does count as an attempt for the rate limit.
+    _slow_mode(author, debate)
     comment = insert(Comment(
         debate=debate, author=author, parent=parent, root_id=(parent.root_id or parent.pk) if parent else None,
         depth=parent.depth + 1 if parent else 0, alignment=alignment, body=body, body_html=html, client_id=client_id,

@@ -234,6 +234,25 @@ def test_slow_mode_spaces_one_persons_comments(debate, mona, alice):
         services.post_comment(author=alice, debate=debate, body="Deux")
 
 
+def test_a_comment_refused_by_the_rate_limit_leaves_the_slow_mode_slot(debate, fiona, mona, alice, settings,
+                                                                      rate_limits):
+    """Alice's comments elsewhere used up her rate limit: the comment it refuses here is not written, so it does
+    not start this debate's slow-mode delay either. Once the limit lets her through, she comments at once."""
+    from live import ratelimit
+
+    settings.RATE_LIMITS = {"comment": "1/60"}
+    services.set_slow_mode(debate=debate, actor=mona, seconds=60)
+    services.post_comment(author=alice, debate=make_debate(fiona, title="Un autre débat"), body="Ailleurs")
+    with pytest.raises(RateLimited):
+        services.post_comment(author=alice, debate=debate, body="Refusé par la limite")
+    ratelimit.reset("comment", alice)  # the rate limit's window has passed
+    services.post_comment(author=alice, debate=debate, body="Enfin")
+    assert list(Comment.objects.filter(debate=debate).values_list("body", flat=True)) == ["Enfin"]
+    ratelimit.reset("comment", alice)
+    with pytest.raises(ValidationError, match="Slow mode"):  # the comment written did start the delay
+        services.post_comment(author=alice, debate=debate, body="Trop tôt")
+
+
 def test_comment_rate_limit_gives_a_retry_delay(debate, alice, rate_limits):
     for i in range(3):
         services.post_comment(author=alice, debate=debate, body=f"Message {i}")
