@@ -16,8 +16,9 @@ pytestmark = [pytest.mark.needs_postgres, pytest.mark.needs_redis, pytest.mark.d
 
 VARIANTS = {"public:fr", "public:en", "moderators:fr", "moderators:en"}
 NOTIFICATION_QUERIES = 6
-# A vote or an edit reads the comment locked, its author, its debate under a share lock (and the voter's vote) in
-# one statement since #17's `render` work (three before): 11 -> 9 for a vote, 10 -> 9 for a stance change.
+# A vote or an edit reads the comment locked, its author, its debate under a share lock (and the voter's vote, in a
+# second statement of the same round trip, read once the lock is held) in one round trip since #17's `render` work
+# (three before): 11 -> 9 for a vote, 10 -> 9 for a stance change.
 LOCKED_COMMENT_QUERIES = 9
 
 
