@@ -9,6 +9,7 @@ import zipfile
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -39,7 +40,7 @@ def request_export(*, user) -> DataExport:
     ensure_can_export(user)
     # One request at a time per person (two tabs, a double click): the second waits here, then finds the first's.
     # NO KEY: their other writes (rows pointing to them) do not wait for it.
-    type(user).objects.select_for_update(no_key=True).filter(pk=user.pk).exists()
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).exists()
     pending = DataExport.objects.filter(user=user, status__in=[DataExport.Status.PENDING, DataExport.Status.RUNNING])
     # A task cut short (its worker killed) never finishes its archive: after STUCK it counts as failed.
     pending.filter(created_at__lt=timezone.now() - STUCK).update(status=DataExport.Status.FAILED)
