@@ -4,6 +4,14 @@ from debates import services
 from debates.models import Comment, Debate
 from live.moderation import registry
 
+
+def _hide_all_by(user, *, actor, reason):
+    """Hide every visible comment of `user` (blocked); the comments it hid, for moderation's records."""
+    visible = list(Comment.objects.filter(author=user, hidden_at__isnull=True).values_list("pk", flat=True))
+    services.hide_all_by(user, actor=actor, reason=reason)
+    return list(Comment.objects.filter(pk__in=visible, hidden_at__isnull=False))
+
+
 registry.register(registry.Moderatable(
     kind="comment", model=Comment, label="comment",
     hide=lambda obj, *, actor, reason: services.hide_comment(comment=obj, actor=actor, reason=reason),
@@ -14,7 +22,7 @@ registry.register(registry.Moderatable(
     excerpt=lambda obj: obj.body_text[:200],
     url=lambda obj: obj.get_absolute_url(),
     can_report=lambda obj, user: obj.deleted_at is None and obj.author_id != getattr(user, "pk", None),
-    hide_all_by=lambda user, *, actor, reason: services.hide_all_by(user, actor=actor, reason=reason),
+    hide_all_by=_hide_all_by,
 ))
 
 if hasattr(registry, "register_space"):

@@ -7,8 +7,11 @@ from meetings.models import Contribution, Meeting
 
 
 def _hide_all_by(user, *, actor, reason):
+    """Hide every visible contribution of `user` (blocked); the contributions it hid, for moderation's records."""
+    hidden = []
     for contribution in Contribution.objects.filter(participant__user=user, hidden_at__isnull=True):
-        services.hide_contribution(actor=actor, contribution=contribution, reason=reason, check=False)
+        hidden.append(services.hide_contribution(actor=actor, contribution=contribution, reason=reason, check=False))
+    return hidden
 
 
 registry.register(registry.Moderatable(

@@ -15,6 +15,14 @@ def can_report(message, user) -> bool:
                                                     visible_from_id__lt=message.pk).exists()
 
 
+def _hide_all_by(user, *, actor, reason):
+    """Hide every visible message of `user` (blocked); the messages it hid, for moderation's records."""
+    visible = list(Message.objects.filter(author=user, kind=Message.Kind.MESSAGE, hidden_at__isnull=True)
+                   .values_list("pk", flat=True))
+    services.hide_all_by(user, actor=actor, reason=reason)
+    return list(Message.objects.filter(pk__in=visible, hidden_at__isnull=False))
+
+
 registry.register(registry.Moderatable(
     kind="message",
     model=Message,
@@ -27,6 +35,6 @@ registry.register(registry.Moderatable(
     # No link into the conversation: moderators are not participants (the page would be a 404 for them).
     url=lambda obj: "",
     can_report=can_report,
-    hide_all_by=lambda user, *, actor, reason: services.hide_all_by(user, actor=actor, reason=reason),
+    hide_all_by=_hide_all_by,
     report_only=True,
 ))

@@ -12,7 +12,8 @@ one mechanism.
         excerpt=lambda obj: obj.body_text[:200],          # plain text for the queue
         url=lambda obj: obj.get_absolute_url(),
         can_report=lambda obj, user: True,               # e.g. only participants of a conversation
-        hide_all_by=lambda user, *, actor, reason: ...,   # optional: hide everything a blocked user wrote
+        hide_all_by=lambda user, *, actor, reason: [...], # optional: hide everything a blocked user wrote,
+                                                          # returning what it hid
         report_only=False,                                # True: moderated only once reported (private messages)
     ))
 
@@ -60,7 +61,9 @@ class Moderatable:
     excerpt: Callable
     url: Callable
     can_report: Callable = field(default=lambda obj, user: True)
-    hide_all_by: Callable | None = None  # hide_all_by(user, *, actor, reason): hide everything a blocked user wrote
+    # hide_all_by(user, *, actor, reason) -> the objects it hid: hide everything a blocked user wrote (moderation
+    # records a case for each, as for a moderator's hide).
+    hide_all_by: Callable | None = None
     # False for things that cannot be hidden one by one (a user profile: warn or block instead); no auto-hide then.
     hideable: bool = True
     label: str = ""  # human name of the kind for the queue ("comment"); defaults to the model's verbose_name

@@ -210,6 +210,19 @@ def _target(kind, object_id):
     return entry, obj
 
 
+def _record_hide(entry, obj, *, actor, reason: str, case: Case | None = None) -> Case:
+    """Moderation's record of a hide by `actor` (a moderator's, or a block's): the case says hidden, by whom and why
+    (the author's page, the facilitators' refusal to unhide), its reports close, the log counts it."""
+    now = timezone.now()
+    case = case or _case_for(entry, obj)
+    _snapshot(case, entry, obj)
+    case.hidden_at, case.hidden_by, case.hidden_reason, case.auto_hidden = now, actor, reason, False
+    _resolve(case, now)
+    case.save()
+    _log(actor=actor, action=ActionLog.Action.HIDE, case=case, reason=reason)
+    return case
+
+
 @transaction.atomic
 def hide(*, actor, kind: str, object_id, reason: str) -> Case:
     """Hide one item everywhere at once; the reason is shown to its author. Closes its pending reports."""
@@ -222,15 +235,10 @@ def hide(*, actor, kind: str, object_id, reason: str) -> Case:
     if not reason:  # a one-click "Hide" on a content page: the author still gets a reason
         with translation.override(settings.LANGUAGE_CODE):
             reason = _("This breaks the rules of the platform.")
-    case = _case_for(entry, obj)
+    case = _case_for(entry, obj)  # locked before the item, as report() does
     if not entry.is_hidden(obj):
         entry.hide(obj, actor=actor, reason=reason)
-    now = timezone.now()
-    _snapshot(case, entry, obj)
-    case.hidden_at, case.hidden_by, case.hidden_reason, case.auto_hidden = now, actor, reason, False
-    _resolve(case, now)
-    case.save()
-    _log(actor=actor, action=ActionLog.Action.HIDE, case=case, reason=reason)
+    case = _record_hide(entry, obj, actor=actor, reason=reason, case=case)
     _notify(case.author, kind="moderation.hidden",
             text=gettext_lazy("A moderator hid your %(kind)s: %(reason)s"),
             params={"kind": _kind_name(entry), "reason": reason})
@@ -379,15 +387,22 @@ def block(*, actor, user, reason: str, hide_content: bool = False) -> ActionLog:
     # Their sessions keep a flag, so that their next request says why it lands on the sign-in page.
     end_sessions(user=user, reason="blocked", code=Close.FORBIDDEN, leave={BLOCKED_SESSION_FLAG: True},
                  detail=str(_("Your account has been blocked by moderation.")))
+    hidden_cases = []
     if hide_content:
         for entry in registry.all_kinds():
-            if entry.hide_all_by is not None:
-                entry.hide_all_by(user, actor=actor, reason=reason)
+            if entry.hide_all_by is None:
+                continue
+            for obj in entry.hide_all_by(user, actor=actor, reason=reason) or ():
+                if entry.report_only and not Report.objects.filter(kind=entry.kind, object_id=obj.pk).exists():
+                    continue  # an unreported private message stays out of moderation's records (no excerpt)
+                hidden_cases.append(_record_hide(entry, obj, actor=actor, reason=reason))
     log = _log(actor=actor, action=ActionLog.Action.BLOCK, kind="user", object_id=user.pk, target_user=user,
                reason=reason + (" [" + _("all their content hidden") + "]" if hide_content else ""))
     for case in Case.objects.select_for_update().filter(kind="user", object_id=user.pk, status=Case.Status.OPEN):
         _resolve(case, now)
         case.save()
+        _announce(case)
+    for case in hidden_cases:
         _announce(case)
     _email(user, _("Your Agora Live account has been blocked"),
            _("A moderator blocked your account for this reason:\n\n%(reason)s\n\nYou can no longer sign in. "

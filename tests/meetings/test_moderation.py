@@ -93,3 +93,21 @@ def test_a_facilitator_still_unhides_what_a_facilitator_hid(meeting, visible, fi
     assert 'value="unhide"' in console.split(f'id="row-{visible.pk}"')[1].split("</article>")[0]
     client.post(f"/meetings/{meeting.pk}/console/contributions/{visible.pk}/", {"action": "unhide"})
     assert Contribution.objects.get(pk=visible.pk).is_visible
+
+
+def test_a_facilitator_cannot_undo_what_a_block_hid(meeting, visible, alice, mona, fiona):
+    """mona blocked alice and hid all she wrote: the block counts as moderation's hide, so fiona's console refuses
+    to show alice's contribution again, and alice's "my moderated content" page lists it with the reason."""
+    from live.moderation.models import Case
+
+    moderation.block(actor=mona, user=alice, reason="Harcèlement répété", hide_content=True)
+    case = Case.objects.get(kind="contribution", object_id=visible.pk)
+    assert case.hidden_at is not None and case.hidden_by == mona and not case.auto_hidden
+    response = signed_in(fiona).post(f"/meetings/{meeting.pk}/console/contributions/{visible.pk}/",
+                                     {"action": "unhide"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 403
+    assert not Contribution.objects.get(pk=visible.pk).is_visible
+    alice.blocked_at = None  # only to read her page: her account is the one the block recorded against
+    alice.save(update_fields=["blocked_at"])
+    mine = signed_in(alice).get("/moderation/mine/").content.decode()
+    assert "Un texte signalé" in mine and "Harcèlement répété" in mine
