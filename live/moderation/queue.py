@@ -14,13 +14,16 @@ from live.moderation.models import ActionLog, Case, Reason, Report
 logger = logging.getLogger(__name__)
 
 
-def open_cases(spaces: list[str] | None, *, sort: str = "newest", kind: str = ""):
-    """Open cases, all of them (spaces=None: a global moderator) or those of `spaces`."""
+def open_cases(spaces: list[str] | None, *, viewer=None, sort: str = "newest", kind: str = ""):
+    """Open cases, all of them (spaces=None: a global moderator) or those of `spaces`; never those about what
+    `viewer` wrote (another moderator decides on them, and the reporters' names are not for the author)."""
     qs = Case.objects.filter(status=Case.Status.OPEN).select_related("author").prefetch_related(
         Prefetch("reports", queryset=Report.objects.filter(resolved_at__isnull=True).select_related("reporter"),
                  to_attr="pending"))
     if spaces is not None:
         qs = qs.filter(space__in=spaces)
+    if viewer is not None:
+        qs = qs.exclude(author=viewer)
     if kind:
         qs = qs.filter(kind=kind)
     if sort == "most":
@@ -84,10 +87,10 @@ def person_cases(person, spaces: list[str] | None):
     return qs if spaces is None else qs.filter(space__in=spaces)
 
 
-def person_reports(person, spaces: list[str] | None):
+def person_reports(person, spaces: list[str] | None, *, viewer=None):
     """The reports about `person`'s profile, with their reporters. A profile belongs to no space: they are for
-    global moderators only (spaces=None); a space moderator gets none."""
-    if spaces is not None:
+    global moderators only (spaces=None); a space moderator gets none, and nobody the reports about themselves."""
+    if spaces is not None or (viewer is not None and viewer.pk == person.pk):
         return Report.objects.none()
     return Report.objects.filter(kind="user", object_id=person.pk).select_related("reporter")
 

@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 from live import paths, streams
 from live.html import csrf_input
 from live.moderation import queue
+from live.moderation import streams as moderation_streams
 from live.moderation.models import Case
 
 # --- the fragments a page and a push share -------------------------------------------------------------------------
@@ -61,6 +62,7 @@ def render_case(event, r):
     case = r.once("case", lambda: Case.objects.select_related("author").filter(pk=event.data.get("case")).first())
     if case is None:
         return None
+    counter = queue.counter(space)
     if case.is_open:
         row = queue.row(case)
         announce = ngettext("Reported: %(kind)s (%(count)s report)", "Reported: %(kind)s (%(count)s reports)",
@@ -68,6 +70,13 @@ def render_case(event, r):
     else:
         row = None
         announce = _("A report was handled.")
-    return render_to_string("moderation/queue.html#queue-push", {
-        "row": row, "case": case, "counter": queue.counter(space), "announce": announce,
+    html = render_to_string("moderation/queue.html#queue-push", {
+        "row": row, "case": case, "counter": counter, "announce": announce,
     })
+    if case.author_id is None:
+        return html
+    # The author, if a moderator, gets no row (nor its reporters' names), as their queue page shows none.
+    own = render_to_string("moderation/queue.html#queue-push", {
+        "row": None, "case": case, "counter": counter, "announce": "", "own": True,
+    })
+    return {streams.ALL: html, moderation_streams.audience(case.author_id): own}

@@ -102,6 +102,13 @@ def ensure_can_moderate(actor, space: str | None):
     return current
 
 
+def _ensure_not_own(actor, entry, obj) -> None:
+    """Nobody decides on reports about their own content, nor reads who reported it: another moderator does."""
+    author = _author(entry, obj)
+    if author is not None and author.pk == actor.pk:
+        raise PermissionDenied(_("This is your own content: another moderator decides on it."))
+
+
 def _log(*, actor, action, case=None, kind="", object_id=None, space="", target_user=None, reason="", excerpt=""):
     if case is not None:
         kind, object_id, space = case.kind, case.object_id, case.space
@@ -230,6 +237,7 @@ def hide(*, actor, kind: str, object_id, reason: str) -> Case:
     if not entry.hideable:
         raise ValidationError(_("This cannot be hidden; warn or block the person instead."))
     actor = ensure_can_moderate(actor, _space(entry, obj))
+    _ensure_not_own(actor, entry, obj)
     ratelimit.enforce("moderate", actor)
     reason = _clean_reason(reason, required=False, max_length=500)
     if not reason:  # a one-click "Hide" on a content page: the author still gets a reason
@@ -251,6 +259,7 @@ def unhide(*, actor, kind: str, object_id, reason: str = "") -> Case:
     """Show a hidden item again, everywhere at once. Closes its pending reports."""
     entry, obj = _target(kind, object_id)
     actor = ensure_can_moderate(actor, _space(entry, obj))
+    _ensure_not_own(actor, entry, obj)
     ratelimit.enforce("moderate", actor)
     reason = _clean_reason(reason, required=False)
     case = _case_for(entry, obj)
@@ -277,6 +286,7 @@ def dismiss(*, actor, kind: str, object_id, reason: str = "") -> Case:
     (auto-hide) is shown again; content a moderator hid stays hidden."""
     entry, obj = _target(kind, object_id)
     actor = ensure_can_moderate(actor, _space(entry, obj))
+    _ensure_not_own(actor, entry, obj)
     ratelimit.enforce("moderate", actor)
     reason = _clean_reason(reason, required=False)
     case = _case_for(entry, obj)

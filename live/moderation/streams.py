@@ -17,7 +17,13 @@ def authorize(viewer, rest: str) -> str:
             raise PermissionDenied
     elif not rules.can_moderate(user, rest):
         raise PermissionDenied
-    return "moderators"
+    return audience(user.pk)
+
+
+def audience(user_pk) -> str:
+    """One audience per moderator: the pushes of a case about their own content leave its row out of their queue
+    (renderers.py), the others share one rendering."""
+    return f"m{user_pk}"
 
 
 streams.register_stream("moderation", authorize=authorize)

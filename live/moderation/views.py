@@ -88,9 +88,10 @@ def queue_page(request):
     kind = request.GET.get("kind", "")
     keys = rules.stream_keys(request.user)
     cursors = [streams.cursor(key) for key in keys]  # before reading what the page shows
-    cases = list(queue.open_cases(spaces, sort=sort, kind=kind)[:200])
+    cases = list(queue.open_cases(spaces, viewer=request.user, sort=sort, kind=kind)[:200])
     counters = [queue.counter("" if key == services.GLOBAL_STREAM else key.partition(".")[2]) for key in keys]
-    hidden = Case.objects.filter(hidden_at__isnull=False).select_related("author", "hidden_by")
+    hidden = Case.objects.filter(hidden_at__isnull=False).exclude(author=request.user).select_related(
+        "author", "hidden_by")
     if spaces is not None:
         hidden = hidden.filter(space__in=spaces)
     return render(request, "moderation/queue.html", {
@@ -190,7 +191,7 @@ def user_page(request, pk):
     return render(request, "moderation/user.html", {
         "person": person,
         "cases": cases[:50],
-        "reports_about": queue.person_reports(person, spaces)[:50],
+        "reports_about": queue.person_reports(person, spaces, viewer=request.user)[:50],
         "actions": queue.person_actions(person, spaces)[:50],
         "global_moderator": global_moderator,
         "own_space_case": cases.first() if not global_moderator else None,

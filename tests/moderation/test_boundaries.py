@@ -50,3 +50,65 @@ def test_a_reported_private_message_can_be_hidden(private_message, bob, mona):
     services.hide(actor=mona, kind="message", object_id=private_message.pk, reason="Insulte")
     private_message.refresh_from_db()
     assert private_message.hidden_at is not None
+
+
+# --- a moderator's own content: another moderator decides ----------------------------------------------------------
+
+@pytest.fixture
+def max_(db):
+    """max: a second global moderator, who writes too."""
+    from tests import helpers
+
+    return helpers.make_user("max", role="moderator")
+
+
+@pytest.mark.parametrize("action", ["hide", "unhide", "dismiss"])
+def test_a_moderator_cannot_decide_on_reports_about_their_own_item(max_, bob, action):
+    from django.core.exceptions import PermissionDenied
+
+    from live.moderation.models import Report
+    from tests.moderation.conftest import make_thing
+
+    thing = make_thing(max_, "Mon avis")
+    services.report(reporter=bob, kind="thing", object_id=thing.pk, reason="offensive")
+    with pytest.raises(PermissionDenied, match="another moderator decides"):
+        services.ACTIONS[action](actor=max_, kind="thing", object_id=thing.pk, reason="Rien à redire")
+    assert Report.objects.get(reporter=bob).resolved_at is None
+    assert not ActionLog.objects.exists()
+
+
+def test_a_moderators_queue_leaves_out_the_reports_about_their_own_item(max_, mona, bob, client):
+    from tests.moderation.conftest import make_thing
+
+    thing = make_thing(max_, "Mon avis tranché")
+    services.report(reporter=bob, kind="thing", object_id=thing.pk, reason="offensive")
+    client.force_login(max_)
+    page = client.get("/moderation/").content.decode()
+    assert "Mon avis tranché" not in page and "bob" not in page
+    client.force_login(mona)
+    assert "Mon avis tranché" in client.get("/moderation/").content.decode()
+
+
+def test_the_live_queue_push_leaves_the_authors_row_and_reporters_out(max_, mona, bob):
+    from live import streams
+    from live.models import Event
+    from live.moderation.streams import audience
+    from tests.moderation.conftest import make_thing
+
+    thing = make_thing(max_, "Mon avis tranché")
+    services.report(reporter=bob, kind="thing", object_id=thing.pk, reason="offensive")
+    event = Event.objects.filter(stream="moderation.global", kind="case.updated").latest("seq")
+    frames = streams.frames(event)
+    for lang in streams.languages():
+        own = streams.pick(frames, audience(max_.pk), lang)
+        other = streams.pick(frames, audience(mona.pk), lang)
+        assert "Mon avis tranché" in other and "bob" in other
+        assert "Mon avis tranché" not in own and "bob" not in own
+
+
+def test_a_moderator_does_not_see_who_reported_their_profile(max_, mona, bob, client):
+    services.report(reporter=bob, kind="user", object_id=max_.pk, reason="offensive")
+    client.force_login(max_)
+    assert "bob" not in client.get(f"/moderation/people/{max_.pk}/").content.decode()
+    client.force_login(mona)
+    assert "bob" in client.get(f"/moderation/people/{max_.pk}/").content.decode()
