@@ -8,11 +8,16 @@ from live.text import plain_text
 
 
 def can_report(message, user) -> bool:
-    """Only a current participant may report, and not their own message."""
+    """Only a current participant may report, not their own message, and only a message they can see (a system
+    line is no one's words; a message of someone they blocked is hidden from them)."""
     if not getattr(user, "is_authenticated", False) or message.author_id == user.pk:
         return False
-    return message.conversation.participants.filter(user=user, left_at__isnull=True,
-                                                    visible_from_id__lt=message.pk).exists()
+    if message.kind != Message.Kind.MESSAGE:
+        return False
+    if not message.conversation.participants.filter(user=user, left_at__isnull=True,
+                                                    visible_from_id__lt=message.pk).exists():
+        return False
+    return services.visible_messages(user, message.conversation).filter(pk=message.pk).exists()
 
 
 def _hide_all_by(user, *, actor, reason):

@@ -112,3 +112,40 @@ def test_a_moderator_does_not_see_who_reported_their_profile(max_, mona, bob, cl
     assert "bob" not in client.get(f"/moderation/people/{max_.pk}/").content.decode()
     client.force_login(mona)
     assert "bob" in client.get(f"/moderation/people/{max_.pk}/").content.decode()
+
+
+# --- reporting a private message: only one the reporter can see --------------------------------------------------
+
+@pytest.fixture
+def group(alice, bob, carol):
+    """alice, bob and carol's group."""
+    return messaging.start_conversation(author=alice, recipients=["bob", "carol"], body="Bienvenue",
+                                        client_id=uuid.uuid4()).conversation
+
+
+def test_bob_cannot_report_a_message_hidden_from_him_because_he_blocked_its_author(group, bob, carol):
+    from django.core.exceptions import PermissionDenied
+
+    messaging.block_user(blocker=bob, blocked=carol)
+    unseen = messaging.send_message(author=carol, conversation=group, body="Bob ne lit pas ceci",
+                                    client_id=uuid.uuid4())
+    assert not messaging.visible_messages(bob, group).filter(pk=unseen.pk).exists()
+    with pytest.raises(PermissionDenied):
+        services.report(reporter=bob, kind="message", object_id=unseen.pk, reason="offensive")
+    assert not Case.objects.exists()
+
+
+def test_a_system_line_cannot_be_reported(group, bob, carol):
+    from django.core.exceptions import PermissionDenied
+
+    messaging.leave_conversation(user=carol, conversation=group)
+    line = Message.objects.get(conversation=group, kind=Message.Kind.LEFT)
+    with pytest.raises(PermissionDenied):
+        services.report(reporter=bob, kind="message", object_id=line.pk, reason="spam")
+    assert not Case.objects.exists()
+
+
+def test_bob_reports_a_message_he_sees(group, bob, carol):
+    seen = messaging.send_message(author=carol, conversation=group, body="Insulte", client_id=uuid.uuid4())
+    services.report(reporter=bob, kind="message", object_id=seen.pk, reason="offensive")
+    assert Case.objects.get(kind="message").report_count == 1
