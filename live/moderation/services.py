@@ -119,6 +119,13 @@ def _log(*, actor, action, case=None, kind="", object_id=None, space="", target_
                                     excerpt=(excerpt or "")[:1000])
 
 
+def _pending_count(case: Case) -> int:
+    """The distinct people whose report about `case` awaits a decision and still counts: not those of an account
+    blocked (or deactivated) since, who could otherwise keep hiding content after their block."""
+    return case.reports.filter(resolved_at__isnull=True, reporter__blocked_at__isnull=True,
+                               reporter__is_active=True).count()
+
+
 def _resolve(case: Case, now) -> None:
     case.reports.filter(resolved_at__isnull=True).update(resolved_at=now)
     case.report_count = 0
@@ -181,7 +188,7 @@ def report(*, reporter, kind: str, object_id, reason: str, details: str = "") ->
         existing.reason, existing.details, existing.resolved_at = reason, details, None
         existing.save(update_fields=["reason", "details", "resolved_at", "updated_at"])
         filed = existing
-    case.report_count = case.reports.filter(resolved_at__isnull=True).count()
+    case.report_count = _pending_count(case)
     case.status = Case.Status.OPEN
     case.last_reported_at = now
     if not case.space:
@@ -414,10 +421,39 @@ def block(*, actor, user, reason: str, hide_content: bool = False) -> ActionLog:
         _announce(case)
     for case in hidden_cases:
         _announce(case)
+    for case in Case.objects.select_for_update().filter(
+            pk__in=Report.objects.filter(reporter=user, resolved_at__isnull=True).values("case_id"),
+            status=Case.Status.OPEN).order_by("pk"):
+        _recount(case, actor=actor)
     _email(user, _("Your Agora Live account has been blocked"),
            _("A moderator blocked your account for this reason:\n\n%(reason)s\n\nYou can no longer sign in. "
              "If you think this is a mistake, reply to this email.") % {"reason": reason})
     return log
+
+
+def _recount(case: Case, *, actor) -> None:
+    """A case `actor` blocked one of the reporters of: their report no longer counts. What the reports alone had
+    hidden and the others' reports no longer reach the threshold for is shown again; the case stays open for a
+    moderator while others' reports are pending."""
+    case.report_count = _pending_count(case)
+    entry = registry.get(case.kind)
+    if case.auto_hidden and case.hidden_at is not None and case.report_count < threshold() and entry is not None:
+        try:
+            obj = entry.get_object(case.object_id)
+        except (entry.model.DoesNotExist, ValueError):
+            obj = None
+        if obj is not None and entry.is_hidden(obj):
+            entry.unhide(obj, actor=actor)
+        case.hidden_at, case.hidden_by, case.hidden_reason, case.auto_hidden = None, None, "", False
+        _log(actor=actor, action=ActionLog.Action.UNHIDE, case=case,
+             reason=_("Hidden by reports that no longer count: one came from an account blocked since."))
+        _notify(case.author, kind="moderation.unhidden",
+                text=gettext_lazy("Your %(kind)s is visible again after a moderator's review."),
+                params={"kind": _kind_name(entry)})
+    if case.report_count == 0:
+        case.status = Case.Status.RESOLVED
+    case.save()
+    _announce(case)
 
 
 @transaction.atomic

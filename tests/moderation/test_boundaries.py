@@ -149,3 +149,31 @@ def test_bob_reports_a_message_he_sees(group, bob, carol):
     seen = messaging.send_message(author=carol, conversation=group, body="Insulte", client_id=uuid.uuid4())
     services.report(reporter=bob, kind="message", object_id=seen.pk, reason="offensive")
     assert Case.objects.get(kind="message").report_count == 1
+
+
+# --- reports of an account blocked since -----------------------------------------------------------------------
+
+def test_reports_of_an_account_blocked_since_do_not_count_toward_auto_hide(alice, bob, carol, mona, settings):
+    from tests.moderation.conftest import HIDDEN, make_thing
+
+    settings.MODERATION_AUTO_HIDE_THRESHOLD = 2
+    thing = make_thing(alice, "Un avis")
+    services.report(reporter=carol, kind="thing", object_id=thing.pk, reason="spam")
+    services.block(actor=mona, user=carol, reason="Signalements abusifs")
+    services.report(reporter=bob, kind="thing", object_id=thing.pk, reason="spam")
+    assert thing.pk not in HIDDEN
+    assert Case.objects.get(kind="thing").report_count == 1
+
+
+def test_blocking_a_reporter_shows_again_what_their_report_had_hidden(alice, bob, carol, mona, settings):
+    from tests.moderation.conftest import HIDDEN, make_thing
+
+    settings.MODERATION_AUTO_HIDE_THRESHOLD = 2
+    thing = make_thing(alice, "Un avis")
+    services.report(reporter=bob, kind="thing", object_id=thing.pk, reason="spam")
+    services.report(reporter=carol, kind="thing", object_id=thing.pk, reason="spam")
+    assert thing.pk in HIDDEN
+    services.block(actor=mona, user=carol, reason="Signalements abusifs")
+    assert thing.pk not in HIDDEN
+    case = Case.objects.get(kind="thing")
+    assert case.hidden_at is None and case.report_count == 1 and case.is_open  # bob's report awaits a moderator
