@@ -265,6 +265,8 @@ def hide(*, actor, kind: str, object_id, reason: str) -> Case:
 def unhide(*, actor, kind: str, object_id, reason: str = "") -> Case:
     """Show a hidden item again, everywhere at once. Closes its pending reports."""
     entry, obj = _target(kind, object_id)
+    if not entry.hideable:
+        raise ValidationError(_("This cannot be hidden; warn or block the person instead."))
     actor = ensure_can_moderate(actor, _space(entry, obj))
     _ensure_not_own(actor, entry, obj)
     ratelimit.enforce("moderate", actor)

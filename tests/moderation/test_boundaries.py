@@ -177,3 +177,10 @@ def test_blocking_a_reporter_shows_again_what_their_report_had_hidden(alice, bob
     assert thing.pk not in HIDDEN
     case = Case.objects.get(kind="thing")
     assert case.hidden_at is None and case.report_count == 1 and case.is_open  # bob's report awaits a moderator
+
+
+def test_a_profile_cannot_be_unhidden_and_no_restore_is_logged(alice, mona):
+    with pytest.raises(ValidationError):
+        services.unhide(actor=mona, kind="user", object_id=alice.pk, reason="Rien")
+    assert not ActionLog.objects.filter(action=ActionLog.Action.UNHIDE).exists()
+    assert not Case.objects.filter(kind="user").exists()
