@@ -231,12 +231,11 @@ def log_page(request):
         writer = csv.writer(response)
         writer.writerow(["when", "moderator", "action", "kind", "object_id", "space", "person", "reason", "excerpt"])
         for entry in qs.iterator(chunk_size=500):
-            writer.writerow([
+            writer.writerow([_csv_safe(str(cell)) for cell in (
                 entry.created_at.isoformat(), entry.actor.nickname if entry.actor else "(automatic)",
                 entry.action, entry.kind, entry.object_id or "", entry.space,
-                entry.target_user.nickname if entry.target_user else "",
-                _csv_safe(entry.reason), _csv_safe(entry.excerpt),
-            ])
+                entry.target_user.nickname if entry.target_user else "", entry.reason, entry.excerpt,
+            )])
         return response
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()

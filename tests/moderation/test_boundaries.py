@@ -184,3 +184,18 @@ def test_a_profile_cannot_be_unhidden_and_no_restore_is_logged(alice, mona):
         services.unhide(actor=mona, kind="user", object_id=alice.pk, reason="Rien")
     assert not ActionLog.objects.filter(action=ActionLog.Action.UNHIDE).exists()
     assert not Case.objects.filter(kind="user").exists()
+
+
+def test_the_log_csv_neutralizes_formulas_in_nicknames_too(alice, mona, admin_user, client):
+    import csv
+    import io
+
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.filter(pk=mona.pk).update(nickname="=cmd|' /C calc'!A0")
+    get_user_model().objects.filter(pk=alice.pk).update(nickname="+alice")
+    mona.refresh_from_db()
+    services.warn(actor=mona, user=alice, reason="Attention")
+    client.force_login(admin_user)
+    rows = list(csv.reader(io.StringIO(client.get("/moderation/log/?format=csv").content.decode())))
+    assert rows[1][1] == "'=cmd|' /C calc'!A0" and rows[1][6] == "'+alice"
