@@ -15,14 +15,21 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from psycopg import ClientCursor
 
 from debates import permissions
 from debates import streams as debate_streams
 from debates.models import LIST_STREAM, Comment, Debate, DebateUpdate, Stance, Vote
 from live import effects, ratelimit, streams
 from live.accounts.models import erased_name_stored
-from live.database import columns, first_if_sent_twice, from_db, insert, insert_statement, save_fields
+from live.database import (
+    columns,
+    first_if_sent_twice,
+    from_db,
+    insert,
+    insert_statement,
+    lock_then_read,
+    save_fields,
+)
 from live.notifications.services import notify
 from live.text import clean_user_text, mentioned_nicknames, plain_text, render_markdown_lite, replace_mentions
 
@@ -401,16 +408,9 @@ def _locked_comment(comment, *, voter=None) -> Comment:
             # The voter's vote in a statement of its own after the lock's: a subquery of the locking statement
             # would read it from that statement's snapshot, taken before it waited for the lock, and so miss the
             # vote of the transaction it waited for (the same person's other tab: a second INSERT, or counts
-            # without a vote). Both in one round trip as live.messaging's `_participants_for_writing` does.
-            vote_params = [comment.pk, voter.pk]
-            if isinstance(cursor.cursor, ClientCursor):
-                cursor.execute(f"{sql}; {vote_sql}", [comment.pk, *vote_params])
-                row = cursor.fetchone()
-                cursor.nextset()
-            else:
-                cursor.execute(sql, [comment.pk])
-                row = cursor.fetchone()
-                cursor.execute(vote_sql, vote_params)
+            # without a vote). Both in one round trip (live.database.lock_then_read).
+            row = lock_then_read(cursor, sql, [comment.pk], vote_sql, [comment.pk, voter.pk],
+                                 kept=lambda cursor: cursor.fetchone())
             current = cursor.fetchone()
     if row is None:
         raise Comment.DoesNotExist("Comment matching query does not exist.")

@@ -158,6 +158,25 @@ def server_bound_cursor():
     return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
 
 
+def lock_then_read(cursor, lock: str, lock_params: list, read: str, read_params: list, *, kept=lambda cursor: None):
+    """Run `lock` (a statement taking a row lock), then `read`, in one round trip where the cursor allows it
+    (psycopg's client-side binding sends both as one simple query); else one after the other. Either way PostgreSQL
+    runs `read` once the lock is held, with a snapshot taken then: it sees what the transaction it waited for
+    committed (a subquery of the locking statement would not: its snapshot predates the wait). Returns
+    `kept(cursor)`, what to keep of the lock's result (its rowcount, its row); the cursor then holds `read`'s."""
+    from psycopg import ClientCursor
+
+    if isinstance(cursor.cursor, ClientCursor):
+        cursor.execute(f"{lock}; {read}", [*lock_params, *read_params])
+        result = kept(cursor)
+        cursor.nextset()
+    else:
+        cursor.execute(lock, lock_params)
+        result = kept(cursor)
+        cursor.execute(read, read_params)
+    return result
+
+
 def save_fields(obj, fields: list[str]) -> None:
     """`obj.save(update_fields=fields)` for a row known to exist (e.g. locked by this transaction), in one
     written-out UPDATE (#17, as `insert`). On other databases than PostgreSQL, the ORM's save."""

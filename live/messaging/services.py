@@ -21,11 +21,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from psycopg import ClientCursor
 
 from live import ratelimit, streams
 from live.accounts.models import erased_name_stored
-from live.database import columns, from_db, insert, insert_statement, save_fields
+from live.database import columns, from_db, insert, insert_statement, lock_then_read, save_fields
 from live.messaging.models import Block, Conversation, Message, Participant, Preference
 from live.text import clean_user_text, plain_text, render_markdown_lite, replace_mentions
 
@@ -240,14 +239,8 @@ def _participants_for_writing(conversation_id: int, author, *, lock: bool = Fals
     with connection.cursor() as cursor:  # written out: the ORM's update and read cost more CPU than the write
         if lock:
             lock_params = [connection.ops.adapt_datetimefield_value(timezone.now()), conversation_id]
-            if isinstance(cursor.cursor, ClientCursor):  # one round trip, two statements
-                cursor.execute(f"{_LOCK_CONVERSATION}; {sql}", [*lock_params, *params])
-                locked = cursor.rowcount
-                cursor.nextset()
-            else:
-                cursor.execute(_LOCK_CONVERSATION, lock_params)
-                locked = cursor.rowcount
-                cursor.execute(sql, params)
+            locked = lock_then_read(cursor, _LOCK_CONVERSATION, lock_params, sql, params,
+                                    kept=lambda cursor: cursor.rowcount)
             if not locked:
                 raise Conversation.DoesNotExist
         else:
