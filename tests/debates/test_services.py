@@ -299,7 +299,7 @@ def test_comment_is_registered_with_moderation(debate, alice, mona):
     entry.hide(comment, actor=mona, reason="spam")
     comment.refresh_from_db()
     assert entry.is_hidden(comment)
-    assert entry.hide_all_by(alice, actor=mona, reason="bloquée") == 0
+    assert entry.hide_all_by(alice, actor=mona, reason="bloquée") == []  # nothing more: already hidden
 
 
 # --- permissions per role ---------------------------------------------------------------------------------------------
