@@ -403,8 +403,9 @@ def block(*, actor, user, reason: str, hide_content: bool = False) -> ActionLog:
     user.save(update_fields=["blocked_at", "blocked_reason"])
     from live.accounts.services import end_sessions
 
-    # Their sessions keep a flag, so that their next request says why it lands on the sign-in page.
-    end_sessions(user=user, reason="blocked", code=Close.FORBIDDEN, leave={BLOCKED_SESSION_FLAG: True},
+    # Their sessions keep a flag naming the account, so that their next request says why it lands on the sign-in
+    # page, while the account is still blocked (BlockedSessionMiddleware).
+    end_sessions(user=user, reason="blocked", code=Close.FORBIDDEN, leave={BLOCKED_SESSION_FLAG: user.pk},
                  detail=str(_("Your account has been blocked by moderation.")))
     hidden_cases = []
     if hide_content:

@@ -199,3 +199,20 @@ def test_the_log_csv_neutralizes_formulas_in_nicknames_too(alice, mona, admin_us
     client.force_login(admin_user)
     rows = list(csv.reader(io.StringIO(client.get("/moderation/log/?format=csv").content.decode())))
     assert rows[1][1] == "'=cmd|' /C calc'!A0" and rows[1][6] == "'+alice"
+
+
+def test_an_old_session_is_not_told_it_is_blocked_after_the_unblock(alice, mona, client):
+    client.force_login(alice)
+    services.block(actor=mona, user=alice, reason="Spam")
+    services.unblock(actor=mona, user=alice, reason="Appel accepté")
+    response = client.get("/debates/")
+    assert response.status_code == 200  # signed out by the block, but not sent away with "blocked"
+    assert "blocked" not in response.content.decode() and "bloqué" not in response.content.decode()
+    assert "moderation_blocked" not in client.session
+
+
+def test_a_session_of_a_still_blocked_account_is_told(alice, mona, client):
+    client.force_login(alice)
+    services.block(actor=mona, user=alice, reason="Spam")
+    response = client.get("/debates/")
+    assert response.status_code == 302 and "blocked=1" in response["Location"]
