@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -126,6 +126,16 @@ def _pending_count(case: Case) -> int:
                                reporter__is_active=True).count()
 
 
+def _auto_hide_count(case: Case) -> int:
+    """The pending reports that may hide the item automatically: those that count, but not those filed again by
+    people whose report a moderator dismissed (they reopen the case for review; they cannot overrule the decision)."""
+    qs = case.reports.filter(resolved_at__isnull=True, reporter__blocked_at__isnull=True, reporter__is_active=True)
+    dismissed_at = case.actions.filter(action=ActionLog.Action.DISMISS).aggregate(at=Max("created_at"))["at"]
+    if dismissed_at is not None:
+        qs = qs.filter(created_at__gt=dismissed_at)
+    return qs.count()
+
+
 def _resolve(case: Case, now) -> None:
     case.reports.filter(resolved_at__isnull=True).update(resolved_at=now)
     case.report_count = 0
@@ -195,7 +205,7 @@ def report(*, reporter, kind: str, object_id, reason: str, details: str = "") ->
         case.space = _space(entry, obj)
     _snapshot(case, entry, obj)
 
-    if entry.hideable and case.report_count >= threshold() and not entry.is_hidden(obj):
+    if entry.hideable and _auto_hide_count(case) >= threshold() and not entry.is_hidden(obj):
         with translation.override(settings.LANGUAGE_CODE):
             why = _("Hidden automatically after several reports, until a moderator reviews it.")
         entry.hide(obj, actor=None, reason=why)

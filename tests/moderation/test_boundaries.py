@@ -216,3 +216,21 @@ def test_a_session_of_a_still_blocked_account_is_told(alice, mona, client):
     services.block(actor=mona, user=alice, reason="Spam")
     response = client.get("/debates/")
     assert response.status_code == 302 and "blocked=1" in response["Location"]
+
+
+def test_reporting_again_after_a_dismiss_reopens_the_case_without_hiding_it(alice, bob, carol, dave, mona, settings):
+    from tests.moderation.conftest import HIDDEN, make_thing
+
+    settings.MODERATION_AUTO_HIDE_THRESHOLD = 2
+    thing = make_thing(alice, "Un avis")
+    for reporter in (bob, carol):
+        services.report(reporter=reporter, kind="thing", object_id=thing.pk, reason="spam")
+    assert thing.pk in HIDDEN
+    services.dismiss(actor=mona, kind="thing", object_id=thing.pk, reason="Rien d'interdit")
+    assert thing.pk not in HIDDEN
+    for reporter in (bob, carol):
+        services.report(reporter=reporter, kind="thing", object_id=thing.pk, reason="spam")
+    case = Case.objects.get(kind="thing")
+    assert thing.pk not in HIDDEN and case.is_open and case.report_count == 2  # for a moderator to look again
+    services.report(reporter=dave, kind="thing", object_id=thing.pk, reason="spam")
+    assert thing.pk not in HIDDEN  # one new reporter: below the threshold of new reports
