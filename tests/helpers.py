@@ -48,6 +48,65 @@ def wait_until_blocked_on_a_lock(pid: int, timeout=10) -> None:
             time.sleep(0.01)
 
 
+def while_held(first, second, *, must_wait: bool = True, timeout=10):
+    """A race on PostgreSQL: `first()` runs in a transaction of its own thread, held open while `second()` runs in
+    another thread; `first` commits once `second`'s connection waits for a lock (`must_wait`: it has to, else the
+    test fails; otherwise also once `second` is done). Returns (first's result, second's result or the exception it
+    raised); an exception in `first` is raised. Needs django_db(transaction=True)."""
+    from django.db import connection, transaction
+
+    results, pid, started, go = {}, {}, threading.Event(), threading.Event()
+
+    def run_first():
+        try:
+            with transaction.atomic():
+                results["first"] = first()
+                started.set()
+                go.wait(timeout)
+        except Exception as exc:  # noqa: BLE001 - raised in the test's thread below
+            results["first_error"] = exc
+        finally:
+            started.set()
+            connection.close()
+
+    def run_second():
+        try:
+            pid["second"] = connection.cursor().connection.info.backend_pid
+            results["second"] = second()
+        except Exception as exc:  # noqa: BLE001 - returned: the test asserts on it
+            results["second"] = exc
+        finally:
+            pid.setdefault("second", None)
+            connection.close()
+
+    one = threading.Thread(target=run_first)
+    one.start()
+    assert started.wait(timeout)
+    two = threading.Thread(target=run_second)
+    try:
+        if "first_error" not in results:
+            two.start()
+            while "second" not in pid:
+                two.join(0.01)
+            deadline = time.monotonic() + timeout
+            with connection.cursor() as cursor:
+                while must_wait or two.is_alive():
+                    cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)",
+                                   [pid["second"]])
+                    if cursor.fetchone()[0]:
+                        break
+                    assert time.monotonic() < deadline, f"backend {pid['second']} never waited for a lock"
+                    time.sleep(0.01)
+    finally:
+        go.set()
+        one.join(timeout * 2)
+        if two.ident is not None:
+            two.join(timeout * 2)
+    if "first_error" in results:
+        raise results["first_error"]
+    return results["first"], results["second"]
+
+
 def wait_database_quiet(timeout=10) -> None:
     """Return once no other connection to this test database is running a statement or sits in a transaction, for
     two reads in a row: a server still answering a closed page's last requests (a read receipt, a socket's goodbye)

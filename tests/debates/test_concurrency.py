@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 from debates import services
 from debates.models import Comment
 from tests.debates.conftest import make_debate
-from tests.helpers import wait_until_blocked_on_a_lock
+from tests.helpers import while_held
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_postgres]
 
@@ -125,46 +125,10 @@ def test_votes_at_once_on_one_comment_are_all_counted(fiona, alice):
 
 def _one_person_votes_twice_at_once(comment, user, first, second):
     """`user` votes `first` and, while that vote still holds the comment's lock, `second` from another tab: the
-    second waits for the lock, then is taken as a change of the vote the first left. Returns the errors."""
-    holding, go, errors, waiter = threading.Event(), threading.Event(), [], {}
-
-    def first_tab():
-        try:
-            with transaction.atomic():
-                services.vote(comment=comment, user=user, value=first)
-                holding.set()
-                go.wait(10)
-        except Exception as exc:  # reported by the caller's assertion rather than lost in the thread
-            errors.append(repr(exc))
-        finally:
-            holding.set()
-            connection.close()
-
-    def second_tab():
-        try:
-            waiter["pid"] = connection.cursor().connection.info.backend_pid
-            holding.wait(10)
-            services.vote(comment=comment, user=user, value=second)
-        except Exception as exc:
-            errors.append(repr(exc))
-        finally:
-            waiter.setdefault("pid", None)
-            connection.close()
-
-    one = threading.Thread(target=first_tab)
-    one.start()
-    assert holding.wait(10)
-    two = threading.Thread(target=second_tab)
-    two.start()
-    try:
-        while "pid" not in waiter:
-            two.join(0.01)
-        wait_until_blocked_on_a_lock(waiter["pid"])  # the second vote waits for the first's lock on the comment
-    finally:
-        go.set()
-    one.join(10)
-    two.join(10)
-    return errors
+    second waits for the lock, then is taken as a change of the vote the first left. Returns the second's outcome."""
+    _first, outcome = while_held(lambda: services.vote(comment=comment, user=user, value=first),
+                                 lambda: services.vote(comment=comment, user=user, value=second))
+    return outcome
 
 
 @pytest.mark.parametrize(("before", "first", "second"), [
@@ -179,8 +143,8 @@ def test_a_vote_sent_twice_at_once_counts_the_last_one(fiona, alice, bob, before
     comment = services.post_comment(author=alice, debate=debate, body="Votez deux fois, depuis deux onglets.")
     if before:
         services.vote(comment=comment, user=bob, value=before)
-    errors = _one_person_votes_twice_at_once(comment, bob, first, second)
-    assert errors == []
+    outcome = _one_person_votes_twice_at_once(comment, bob, first, second)
+    assert not isinstance(outcome, Exception), repr(outcome)
     assert list(Vote.objects.filter(comment=comment).values_list("user_id", "value")) == [(bob.pk, second)]
     comment.refresh_from_db()
     assert (comment.upvotes, comment.downvotes, comment.score) == (int(second == 1), int(second == -1), second)
@@ -208,46 +172,15 @@ def test_a_reply_sent_while_its_parent_is_taken_down_is_refused(fiona, alice, bo
 
     debate = make_debate(fiona)
     parent = services.post_comment(author=alice, debate=debate, body="Un avis qui va disparaître.")
-    holding, go, outcome, replier = threading.Event(), threading.Event(), {}, {}
-
-    def take_it_down():
-        try:
-            with transaction.atomic():
-                take_down(parent, admin_user)
-                holding.set()
-                go.wait(10)
-        finally:
-            holding.set()
-            connection.close()
 
     def reply():
-        try:
-            replier["pid"] = connection.cursor().connection.info.backend_pid
-            with translation.override("en"):
-                writes.post_comment(Actor(user=bob), {"debate": debate.pk, "parent": str(parent.pk),
-                                                      "body": "Je réponds juste à temps ?"})
-            outcome["result"] = "posted"
-        except ValidationError as exc:
-            outcome["result"] = " ".join(exc.messages)
-        except Exception as exc:  # reported by the assertion below rather than lost in the thread
-            outcome["result"] = repr(exc)
-        finally:
-            replier.setdefault("pid", None)
-            connection.close()
+        with translation.override("en"):
+            writes.post_comment(Actor(user=bob), {"debate": debate.pk, "parent": str(parent.pk),
+                                                  "body": "Je réponds juste à temps ?"})
 
-    taker = threading.Thread(target=take_it_down)
-    taker.start()
-    assert holding.wait(10)
-    replying = threading.Thread(target=reply)
-    replying.start()
-    try:
-        while "pid" not in replier:
-            replying.join(0.01)
-        wait_until_blocked_on_a_lock(replier["pid"])  # the reply waits for the parent's change to commit
-    finally:
-        go.set()
-    taker.join(10)
-    replying.join(10)
-    assert outcome.get("result") == "This comment is no longer available: you cannot reply to it.", outcome
+    # The reply waits for the parent's change to commit.
+    _taken, outcome = while_held(lambda: take_down(parent, admin_user), reply)
+    assert isinstance(outcome, ValidationError), repr(outcome)
+    assert " ".join(outcome.messages) == "This comment is no longer available: you cannot reply to it."
     assert not Comment.objects.filter(author=bob).exists()
     assert not alice.notifications.filter(kind="debate.reply").exists()
