@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from live.messaging import services as messaging
 from live.messaging.models import Message
@@ -71,7 +72,7 @@ def test_a_moderator_cannot_decide_on_reports_about_their_own_item(max_, bob, ac
 
     thing = make_thing(max_, "Mon avis")
     services.report(reporter=bob, kind="thing", object_id=thing.pk, reason="offensive")
-    with pytest.raises(PermissionDenied, match="another moderator decides"):
+    with translation.override("en"), pytest.raises(PermissionDenied, match="another moderator decides"):
         services.ACTIONS[action](actor=max_, kind="thing", object_id=thing.pk, reason="Rien à redire")
     assert Report.objects.get(reporter=bob).resolved_at is None
     assert not ActionLog.objects.exists()
