@@ -119,17 +119,21 @@ def _log(*, actor, action, case=None, kind="", object_id=None, space="", target_
                                     excerpt=(excerpt or "")[:1000])
 
 
+def _counting(case: Case):
+    """The reports about `case` that await a decision and still count: not those of an account blocked (or
+    deactivated) since, who could otherwise keep hiding content after their block."""
+    return case.reports.filter(resolved_at__isnull=True, reporter__blocked_at__isnull=True, reporter__is_active=True)
+
+
 def _pending_count(case: Case) -> int:
-    """The distinct people whose report about `case` awaits a decision and still counts: not those of an account
-    blocked (or deactivated) since, who could otherwise keep hiding content after their block."""
-    return case.reports.filter(resolved_at__isnull=True, reporter__blocked_at__isnull=True,
-                               reporter__is_active=True).count()
+    """The distinct people whose report about `case` awaits a decision and still counts (_counting)."""
+    return _counting(case).count()
 
 
 def _auto_hide_count(case: Case) -> int:
     """The pending reports that may hide the item automatically: those that count, but not those filed again by
     people whose report a moderator dismissed (they reopen the case for review; they cannot overrule the decision)."""
-    qs = case.reports.filter(resolved_at__isnull=True, reporter__blocked_at__isnull=True, reporter__is_active=True)
+    qs = _counting(case)
     dismissed_at = case.actions.filter(action=ActionLog.Action.DISMISS).aggregate(at=Max("created_at"))["at"]
     if dismissed_at is not None:
         qs = qs.filter(created_at__gt=dismissed_at)
@@ -422,10 +426,12 @@ def block(*, actor, user, reason: str, hide_content: bool = False) -> ActionLog:
         for entry in registry.all_kinds():
             if entry.hide_all_by is None:
                 continue
-            for obj in entry.hide_all_by(user, actor=actor, reason=reason) or ():
-                if entry.report_only and not Report.objects.filter(kind=entry.kind, object_id=obj.pk).exists():
-                    continue  # an unreported private message stays out of moderation's records (no excerpt)
-                hidden_cases.append(_record_hide(entry, obj, actor=actor, reason=reason))
+            hidden = list(entry.hide_all_by(user, actor=actor, reason=reason) or ())
+            if entry.report_only:  # an unreported private message stays out of moderation's records (no excerpt)
+                reported = set(Report.objects.filter(kind=entry.kind, object_id__in=[obj.pk for obj in hidden])
+                               .values_list("object_id", flat=True))
+                hidden = [obj for obj in hidden if obj.pk in reported]
+            hidden_cases += [_record_hide(entry, obj, actor=actor, reason=reason) for obj in hidden]
     log = _log(actor=actor, action=ActionLog.Action.BLOCK, kind="user", object_id=user.pk, target_user=user,
                reason=reason + (" [" + _("all their content hidden") + "]" if hide_content else ""))
     for case in Case.objects.select_for_update().filter(kind="user", object_id=user.pk, status=Case.Status.OPEN):
