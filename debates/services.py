@@ -336,8 +336,12 @@ def _post_comment(*, author, debate, body, parent, alignment, client_id) -> Comm
     ratelimit.enforce("comment", author)  # a refused attempt is not counted: it spends nothing
     html, mentions = render_body(body)
     # Last before the write: the slow mode's slot is taken by a comment that is written, never by one refused by the
-    # rate limit (or anything before). A comment refused here does count as an attempt for the rate limit.
-    _slow_mode(author, debate)
+    # rate limit (or anything before); a comment the slow mode refuses gives its rate-limit attempt back.
+    try:
+        _slow_mode(author, debate)
+    except ValidationError:
+        ratelimit.give_back("comment", author)
+        raise
     comment = insert(Comment(
         debate=debate, author=author, parent=parent, root_id=(parent.root_id or parent.pk) if parent else None,
         depth=parent.depth + 1 if parent else 0, alignment=alignment, body=body, body_html=html, client_id=client_id,

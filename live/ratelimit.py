@@ -240,6 +240,22 @@ def enforce(action: str, who) -> None:
         raise RateLimited(retry_after, action)
 
 
+def give_back(action: str, who) -> None:
+    """Uncount the attempt `enforce` just counted, for a write refused after it by a check that must come last (a
+    debate's slow mode, whose slot only a written comment takes): a refused write spends nothing."""
+    if not settings.RATE_LIMITS_ENABLED:
+        return
+    key = _keys(action, who, time.time())[2]
+
+    def decide(store):
+        try:
+            store.decr(key)
+        except ValueError:  # its window has turned since: the attempt is in the previous one, fading anyway
+            pass
+
+    _counted(action, decide)
+
+
 def _blocked_for(store: BaseCache, action: str, who) -> int:
     now = time.time()
     count, seconds, key, previous_key, elapsed = _keys(action, who, now)

@@ -253,6 +253,24 @@ def test_a_comment_refused_by_the_rate_limit_leaves_the_slow_mode_slot(debate, f
         services.post_comment(author=alice, debate=debate, body="Trop tôt")
 
 
+def test_a_comment_refused_by_the_slow_mode_spends_nothing_of_the_rate_limit(debate, fiona, mona, alice, settings,
+                                                                             rate_limits):
+    """Alice tries twice too early in a slow debate: both refused, nothing written, and her rate limit (3 comments
+    a minute) is untouched: she can still comment in another debate as often as if she had not tried."""
+    settings.RATE_LIMITS = {"comment": "3/60"}
+    services.set_slow_mode(debate=debate, actor=mona, seconds=60)
+    services.post_comment(author=alice, debate=debate, body="Un")
+    for body in ("Trop tôt", "Encore trop tôt"):
+        with pytest.raises(ValidationError, match="Slow mode"):
+            services.post_comment(author=alice, debate=debate, body=body)
+    elsewhere = make_debate(fiona, title="Un autre débat")
+    services.post_comment(author=alice, debate=elsewhere, body="Deux")
+    services.post_comment(author=alice, debate=elsewhere, body="Trois")
+    with pytest.raises(RateLimited):
+        services.post_comment(author=alice, debate=elsewhere, body="Quatre")
+    assert Comment.objects.count() == 3
+
+
 def test_comment_rate_limit_gives_a_retry_delay(debate, alice, rate_limits):
     for i in range(3):
         services.post_comment(author=alice, debate=debate, body=f"Message {i}")
