@@ -175,9 +175,10 @@ def _debate_cursor(pk) -> streams.Cursor:
     """Where the page of debate `pk` stands on its stream, for a debate that exists (404 otherwise: a made-up id,
     past any integer too, must not leave a stream counter behind). Taken before the page reads what it shows:
     whatever commits after it is replayed onto the page and merely re-applied."""
-    if not Debate.objects.filter(pk=pk).exists():
+    cursor = streams.cursor(f"debate.{pk}", of=Debate.objects.filter(pk=pk))
+    if cursor is None:
         raise Http404(_("No such debate."))
-    return streams.cursor(f"debate.{pk}")
+    return cursor
 
 
 @require_GET

@@ -37,7 +37,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, QuerySet
 from django.utils import timezone, translation
 from django.utils.html import conditional_escape
 
@@ -588,11 +588,18 @@ class Cursor:
         return f"{self.epoch}:{self.seq}"
 
 
-def cursor(key: str) -> Cursor:
+def cursor(key: str, *, of: QuerySet | None = None) -> Cursor | None:
     """Where a page rendered now stands on a stream. Take it BEFORE reading the data the page shows: anything that
-    commits in between is replayed and, being idempotent, merely re-applied."""
-    row = StreamCounter.objects.filter(key=key).values_list("epoch", "seq").first()
+    commits in between is replayed and, being idempotent, merely re-applied.
+
+    `of`: the stream's subject (a queryset of its row) when the key comes from a URL: None when it does not exist,
+    and no counter is created for it (a made-up id leaves nothing behind). Checked in the counter's own statement:
+    one statement for a page whose stream has a counter."""
+    counters = StreamCounter.objects.filter(key=key)
+    row = (counters.filter(Exists(of)) if of is not None else counters).values_list("epoch", "seq").first()
     if row is None:
+        if of is not None and not of.exists():
+            return None
         # Create the counter so the epoch a page carries is the one later events will carry.
         with transaction.atomic():
             StreamCounter.objects.get_or_create(key=key, defaults={"epoch": secrets.token_hex(4)})

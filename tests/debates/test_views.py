@@ -454,6 +454,19 @@ def test_the_moderators_hide_form_goes_through_moderation(client, debate, alice,
 
 # --- made-up ids ------------------------------------------------------------------------------------------------------
 
+def test_a_debate_page_finds_its_debate_and_its_stream_position_in_one_statement(client_en, fiona):
+    """The check that keeps a made-up id from leaving a stream counter costs nothing once the stream has one: the
+    debate's existence is asked in the counter's own statement."""
+    from live.models import StreamCounter
+
+    debate = make_debate(fiona)
+    client_en.get(f"/debates/{debate.pk}/")  # the first view creates the stream's counter
+    with CaptureQueriesContext(connection) as queries:
+        assert client_en.get(f"/debates/{debate.pk}/").status_code == 200
+    counters = [q["sql"] for q in queries if StreamCounter._meta.db_table in q["sql"]]
+    assert len(counters) == 1 and Debate._meta.db_table in counters[0], counters
+
+
 @pytest.mark.parametrize("path", ["/debates/{missing}/", "/debates/{missing}/comments/1/",
                                   "/debates/{huge}/", "/debates/{huge}/comments/1/",
                                   "/debates/{debate}/comments/{huge}/"])
