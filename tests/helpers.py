@@ -48,11 +48,12 @@ def wait_until_blocked_on_a_lock(pid: int, timeout=10) -> None:
             time.sleep(0.01)
 
 
-def while_held(first, second, *, must_wait: bool = True, timeout=10):
+def while_held(first, second, *, must_wait: bool = True, then=None, timeout=10):
     """A race on PostgreSQL: `first()` runs in a transaction of its own thread, held open while `second()` runs in
     another thread; `first` commits once `second`'s connection waits for a lock (`must_wait`: it has to, else the
-    test fails; otherwise also once `second` is done). Returns (first's result, second's result or the exception it
-    raised); an exception in `first` is raised. Needs django_db(transaction=True)."""
+    test fails; otherwise also once `second` is done), after `then()` when given (run in first's transaction once
+    second waits: the other half of a possible deadlock). Returns (first's result, second's result or the exception
+    it raised); an exception in `first` or `then` is raised. Needs django_db(transaction=True)."""
     from django.db import connection, transaction
 
     results, pid, started, go = {}, {}, threading.Event(), threading.Event()
@@ -63,6 +64,8 @@ def while_held(first, second, *, must_wait: bool = True, timeout=10):
                 results["first"] = first()
                 started.set()
                 go.wait(timeout)
+                if then is not None:
+                    then()
         except Exception as exc:  # noqa: BLE001 - raised in the test's thread below
             results["first_error"] = exc
         finally:

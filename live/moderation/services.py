@@ -412,6 +412,12 @@ def block(*, actor, user, reason: str, hide_content: bool = False) -> ActionLog:
     reason = _clean_reason(reason, required=True)
     if user.is_blocked:
         raise ValidationError(_("This account is already blocked."))
+    if hide_content:
+        # The cases of their content locked first, in one order, as report() and hide() lock a case before its item
+        # and the author's notification stream: a report hiding one of these items at the same moment waits here,
+        # instead of holding the case this block would need while waiting for the item or the stream it holds (a
+        # deadlock, one of the two failing).
+        list(Case.objects.select_for_update().filter(author=user).order_by("pk").values_list("pk", flat=True))
     now = timezone.now()
     user.blocked_at, user.blocked_reason = now, reason
     user.save(update_fields=["blocked_at", "blocked_reason"])

@@ -78,3 +78,30 @@ def test_blocking_can_hide_everything_the_person_wrote(comment, alice, bob, mona
     comment.refresh_from_db()
     message.refresh_from_db()
     assert comment.hidden_at is not None and message.hidden_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_block_hiding_everything_and_a_report_hiding_one_comment_at_once_both_go_through(comment, alice, bob,
+                                                                                           carol, mona):
+    """A third report is hiding alice's comment (its case locked, the comment next) while a moderator blocks alice
+    with all her content hidden: the block waits for the case before touching her comments, as every hide does,
+    instead of holding the comment the report needs while waiting for the case (a deadlock: one of the two failed)."""
+    from live.moderation.models import Case
+
+    dave = helpers.make_user("dave")
+    for reporter in (bob, carol):
+        services.report(reporter=reporter, kind="comment", object_id=comment.pk, reason="offensive")
+
+    def lock_the_case():
+        return Case.objects.select_for_update().get(kind="comment", object_id=comment.pk)
+
+    def third_report():
+        services.report(reporter=dave, kind="comment", object_id=comment.pk, reason="offensive")
+
+    _case, blocked = helpers.while_held(
+        lock_the_case, lambda: services.block(actor=mona, user=alice, reason="Harcèlement", hide_content=True),
+        then=third_report)
+    assert not isinstance(blocked, Exception), blocked
+    comment.refresh_from_db()
+    alice.refresh_from_db()
+    assert comment.hidden_at is not None and alice.is_blocked
