@@ -144,10 +144,19 @@ def _before(days: int):
     return timezone.now() - timedelta(days=days) if days > 0 else None
 
 
+def _forget_messages(rows) -> None:
+    """Private messages past retention, and moderation's quotes of them (a reported message's case and log)."""
+    from live.moderation.services import forget_excerpts
+
+    forget_excerpts(kind="message", object_ids=list(rows.values_list("pk", flat=True)))
+    rows.delete()
+
+
 def apply_retention() -> dict[str, int]:
-    """Forget what is past its retention (PRIVACY_*_DAYS; 0 keeps it): private messages, notifications, anonymous
-    meeting guests' nicknames and IPs, IPs of meeting participations, expired archives, finished background tasks;
-    and the stream event log (LIVE_RETENTION_DAYS). Idempotent and safe to interrupt (batches)."""
+    """Forget what is past its retention (PRIVACY_*_DAYS; 0 keeps it): private messages (and moderation's quotes
+    of them), notifications, anonymous meeting guests' nicknames and IPs, IPs of meeting participations, expired
+    archives, finished background tasks; and the stream event log (LIVE_RETENTION_DAYS). Idempotent and safe to
+    interrupt (batches)."""
     from django_tasks_db.models import DBTaskResult
 
     from live import streams
@@ -157,7 +166,7 @@ def apply_retention() -> dict[str, int]:
 
     done = {}
     if cutoff := _before(settings.PRIVACY_MESSAGES_DAYS):
-        done["messages"] = _in_batches(Message.objects.filter(created_at__lt=cutoff), lambda rows: rows.delete())
+        done["messages"] = _in_batches(Message.objects.filter(created_at__lt=cutoff), _forget_messages)
     if cutoff := _before(settings.PRIVACY_NOTIFICATIONS_DAYS):
         done["notifications"] = _in_batches(Notification.objects.filter(created_at__lt=cutoff),
                                             lambda rows: rows.delete())

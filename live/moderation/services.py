@@ -504,6 +504,17 @@ def _email(user, subject: str, body: str) -> None:
     effects.after_commit(f"moderation e-mail to user {user.pk}", lambda: send_mail(subject, body, None, [address]))
 
 
+def forget_excerpts(*, kind: str, object_ids: list) -> None:
+    """Items of `kind` deleted for retention (private messages past PRIVACY_MESSAGES_DAYS): the moderators' cases
+    and log keep their facts (which item, who decided what, when) but no longer quote them. The open cases among
+    them change at once on the moderators' queues."""
+    cases = Case.objects.filter(kind=kind, object_id__in=object_ids)
+    ActionLog.objects.filter(case__in=cases).update(excerpt="")
+    cases.update(excerpt="")
+    for case in cases.filter(status=Case.Status.OPEN).order_by("pk"):
+        _announce(case)
+
+
 def erase_person(*, user, former: dict) -> None:
     """An erasure step (live.features): the moderators' log keeps its facts (who acted, on which item, when,
     which decision) but no longer the erased person's words: the excerpts of their items, the details of their

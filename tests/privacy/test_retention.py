@@ -57,6 +57,29 @@ def test_it_forgets_what_is_past_retention_and_keeps_the_rest(alice, bob, fiona,
         "messages": 0, "notifications": 0, "guests": 0, "ips": 0, "archives": 0, "tasks": 0}
 
 
+def test_a_private_message_forgotten_for_retention_leaves_no_copy_in_moderation(alice, bob, mona, settings):
+    """Bob reported alice's message and a moderator hid it: moderation's case and log quoted it. Once the message
+    is past retention, the quotes go with it; the decisions stay (who, when, which action)."""
+    from live.moderation import services as moderation
+    from live.moderation.models import ActionLog, Case
+
+    settings.PRIVACY_MESSAGES_DAYS = 365
+    settings.RATE_LIMITS_ENABLED = False
+    old = messaging.start_conversation(author=alice, recipients=[bob], body="Un secret de l'an dernier")
+    kept = messaging.send_message(author=alice, conversation=old.conversation, body="Un propos récent signalé")
+    for message in (old, kept):
+        moderation.report(reporter=bob, kind="message", object_id=message.pk, reason="offensive")
+        moderation.hide(actor=mona, kind="message", object_id=message.pk, reason="Propos déplacés")
+    age(Message.objects.filter(pk=old.pk), "created_at", 400)
+
+    call_command("apply_retention")
+
+    case = Case.objects.get(kind="message", object_id=old.pk)
+    assert case.excerpt == "" and case.hidden_at is not None
+    assert list(ActionLog.objects.filter(case=case).values_list("action", "excerpt")) == [("hide", "")]
+    assert Case.objects.get(kind="message", object_id=kept.pk).excerpt == "Un propos récent signalé"
+
+
 def test_an_interrupted_run_is_finished_by_the_next(alice, bob, settings, monkeypatch):
     settings.PRIVACY_NOTIFICATIONS_DAYS = 1
     for n in range(5):
