@@ -74,7 +74,8 @@ def messages(user) -> list[dict]:
             "conversation_id": conversation.pk, "joined_at": participation.joined_at,
             "with": [p.public_name for p in messaging.others(conversation, user, active=False)],
             "messages": [{"from": m.author.public_name, "mine": m.author_id == user.pk, "kind": m.kind,
-                          "text": "" if m.is_hidden and m.author_id != user.pk else m.body,
+                          "text": (m.adder_name if m.kind == Message.Kind.ADDED
+                                   else "" if m.is_hidden and m.author_id != user.pk else m.body),
                           "hidden_by_moderation": m.is_hidden, "sent_at": m.created_at}
                          for m in messaging.visible_messages(user, conversation)],
         })

@@ -69,7 +69,7 @@ class Participant(models.Model):
 
 class Message(models.Model):
     """A message, or a system line when `kind` is not "message": "bob left the conversation" (author: bob),
-    "carol was added by alice" (author: carol, body: alice's nickname then)."""
+    "carol was added by alice" (author: carol, added_by: alice)."""
 
     class Kind(models.TextChoices):
         MESSAGE = "message", _("message")
@@ -87,6 +87,10 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     hidden_at = models.DateTimeField(null=True, blank=True, help_text="Hidden by moderation after a report.")
     hidden_reason = models.TextField(blank=True)
+    # Who added `author` (an "added" line), named as that account is named now: renamed, blocked or erased since.
+    # Lines written before it was stored, whose adder no account matched, keep the name in `body` (adder_name).
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
 
     class Meta:
         ordering = ["pk"]
@@ -98,6 +102,11 @@ class Message(models.Model):
 
     def get_absolute_url(self):
         return f"{self.conversation.get_absolute_url()}#message-{self.pk}"
+
+    @property
+    def adder_name(self) -> str:
+        """Who added `author`, for an "added" line ("" when unknown)."""
+        return self.added_by.public_name if self.added_by_id else self.body
 
     @property
     def is_hidden(self) -> bool:

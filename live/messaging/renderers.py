@@ -38,7 +38,7 @@ def message_html(message, *, oob=False) -> str:
     pk, author = message.pk, message.author
     if message.kind == Message.Kind.ADDED:
         text = _("%(name)s was added by %(by)s") % {"name": escape(author.public_name),
-                                                    "by": escape(message.body or _("Deleted participant"))}
+                                                    "by": escape(message.adder_name or _("Deleted participant"))}
         return (f'<li id="message-{pk}" class="message-system muted"{html.oob(oob)}>{text} '
                 f'{_time(message.created_at)}</li>')
     if message.kind == Message.Kind.LEFT:

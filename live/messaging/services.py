@@ -81,7 +81,7 @@ def blockers_among(conversation_id: int, user) -> list[int]:
 def visible_messages(user, conversation):
     """The conversation's messages as `user` sees them: from when they joined, and without what people they blocked
     wrote after the block."""
-    qs = Message.objects.filter(conversation=conversation).select_related("author")
+    qs = Message.objects.filter(conversation=conversation).select_related("author", "added_by")
     visible_from = (Participant.objects.filter(conversation=conversation, user=user)
                     .values_list("visible_from_id", flat=True).first())
     if visible_from:
@@ -620,7 +620,7 @@ def add_participants(*, actor, conversation, recipients) -> list:
             "left_at": None, "joined_at": now, "visible_from_id": latest or 0, "last_read_id": latest or 0,
             "last_read_at": None, "digest_sent_at": None})
         line = Message.objects.create(conversation=conversation, author=person, kind=Message.Kind.ADDED,
-                                      body=actor.nickname)
+                                      added_by=actor)
         streams.append(conversation.stream_key, "message.posted", message=line.pk)
         notify(user=person, kind="message", url=conversation.get_absolute_url(),
                text=gettext_lazy("%(name)s added you to a conversation"), params={"name": actor.public_name})
@@ -790,11 +790,12 @@ def erase_author(*, user, former: dict) -> None:
     for conversation_id, pks in by_conversation.items():
         # `message`: every erased message, so a socket's remembered frames of them are never replayed (refs).
         streams.append(f"conversation.{conversation_id}", "messages.author_erased", author=user.pk, message=pks)
-    # The system lines that name them: "zoe joined", "zoe left", and "carol was added by zoe".
-    lines = Message.objects.filter(Q(author=user) | Q(kind=Message.Kind.ADDED, body=former["nickname"])).exclude(
-        kind=Message.Kind.MESSAGE)
+    # The system lines that name them: "zoe joined", "zoe left", and "carol was added by zoe" (by the account; the
+    # lines older than `added_by` whose adder no account matched, by the name they kept).
+    by_name = Q(kind=Message.Kind.ADDED, added_by__isnull=True, body=former["nickname"])
+    lines = Message.objects.filter(Q(author=user) | Q(added_by=user) | by_name).exclude(kind=Message.Kind.MESSAGE)
     changed = list(lines.values_list("conversation_id", "pk"))
-    Message.objects.filter(kind=Message.Kind.ADDED, body=former["nickname"]).update(body="")
+    Message.objects.filter(by_name).update(body="")
     erased = erased_name_stored()
     for message in Message.objects.filter(body__icontains=f"@{former['nickname']}", kind=Message.Kind.MESSAGE):
         body = replace_mentions(message.body, former["nickname"], erased)

@@ -269,7 +269,7 @@ def test_adding_people_to_a_group(alice, bob, carol, dave):
                                         client_id=uuid.uuid4()).conversation
     services.add_participants(actor=bob, conversation=group, recipients=["dave"])
     assert services.get_participation(dave, group.pk)
-    assert group.messages.filter(kind="added", author=dave, body="bob").exists()
+    assert group.messages.filter(kind="added", author=dave, added_by=bob).exists()
     send(carol, group, "Bienvenue Dave")
     # dave sees what was written since he joined, not before: on the page, in search, in his export
     assert [m.body for m in services.visible_messages(dave, group) if m.kind == "message"] == ["Bienvenue Dave"]
@@ -303,3 +303,51 @@ def test_a_group_cannot_grow_past_ten(alice):
     helpers.make_user("onemore")
     with pytest.raises(ValidationError, match="at most 10"):
         services.add_participants(actor=alice, conversation=group.conversation, recipients=["onemore"])
+
+
+def test_the_added_line_names_who_added_by_their_account_through_a_rename_and_an_erasure(alice, bob, carol, dave):
+    """"dave was added by bob": bob renames himself to "robert", then erases his account. The line follows the
+    account (robert, then "Deleted participant"): his former nickname is not left in it, and someone who takes the
+    name "bob" later and erases their account does not blank it."""
+    from django.contrib.auth import get_user_model
+    from django.utils import translation
+
+    from live.accounts.services import erase_account
+    from live.messaging.renderers import message_html
+
+    group = services.start_conversation(author=alice, recipients=["bob", "carol"], body="Un groupe",
+                                        client_id=uuid.uuid4()).conversation
+    services.add_participants(actor=bob, conversation=group, recipients=["dave"])
+    line = group.messages.get(kind="added")
+    bob.nickname = "robert"
+    bob.save(update_fields=["nickname"])
+    newcomer = get_user_model().objects.create_user(username="new@example.org", email="new@example.org",
+                                                    password=helpers.PASSWORD, nickname="bob")
+    with translation.override("en"):
+        line = Message.objects.get(pk=line.pk)
+        assert "added by robert" in message_html(line)
+        erase_account(user=newcomer, password=helpers.PASSWORD)
+        line = Message.objects.get(pk=line.pk)
+        assert "added by robert" in message_html(line)
+        erase_account(user=bob, password=helpers.PASSWORD)
+        line = Message.objects.get(pk=line.pk)
+        assert "added by Deleted participant" in message_html(line) and "bob" not in line.body
+
+
+def test_the_migration_links_the_existing_added_lines_to_their_adders(alice, bob, carol, dave):
+    """Lines written with the adder's nickname: linked to the account of that name that takes part in the
+    conversation; a name no participant has any more (renamed since) stays as it was written."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("live.messaging.migrations.0003_added_by")
+    group = services.start_conversation(author=alice, recipients=["bob", "carol"], body="Un groupe",
+                                        client_id=uuid.uuid4()).conversation
+    old = Message.objects.create(conversation=group, author=dave, kind="added", body="bob")
+    renamed = Message.objects.create(conversation=group, author=dave, kind="added", body="bobby")
+    outsider = Message.objects.create(conversation=group, author=dave, kind="added", body="dave")  # not his line
+    migration.link_adders(apps, None)
+    assert Message.objects.filter(pk=old.pk, added_by=bob, body="").exists()
+    assert Message.objects.filter(pk=renamed.pk, added_by=None, body="bobby").exists()
+    assert Message.objects.filter(pk=outsider.pk, added_by=None, body="dave").exists()
