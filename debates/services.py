@@ -97,23 +97,37 @@ def _shared_debate(debate_id, *, posted_by=None, client_id="") -> Debate:
     """The debate row under a SHARE lock: many comments and votes go on at once, but none slips in while a
     close or a lock (FOR UPDATE) commits, and a close waits for the comments already under way.
 
-    With `posted_by` and `client_id`, the same statement says (`.already`) which comment of theirs carries that
-    client id, if any: a retried post is recognized without a query of its own."""
+    With `posted_by`, their account's row too, under a SHARE lock taken first, and its state as it stands then
+    (`is_active`, `blocked_at`, `erased_at` set on `posted_by`): a comment under way while they are blocked or erase
+    their account waits for that, then is refused (read before, it slipped past a block's hiding, or kept its
+    text under the erased account); a block or an erasure that comes second waits for the comment, and then finds
+    it. With `client_id` too, the same statement says (`.already`) which comment of theirs carries that client id,
+    if any: a retried post is recognized without a query of its own."""
     if connection.vendor == "postgresql":
         table, comments = Debate._meta.db_table, Comment._meta.db_table
         selected, names = columns(Debate, "d")
-        already, params = "NULL", [debate_id]
-        if posted_by is not None and client_id:
-            already = f'(SELECT c."id" FROM "{comments}" c WHERE c."author_id" = %s AND c."client_id" = %s)'
-            params = [posted_by.pk, client_id, debate_id]
+        already, params, author = "NULL", [debate_id], ""
+        if getattr(posted_by, "pk", None) is not None:  # (an anonymous visitor is refused by the usual check)
+            if client_id:
+                already = f'(SELECT c."id" FROM "{comments}" c WHERE c."author_id" = %s AND c."client_id" = %s)'
+                params = [posted_by.pk, client_id, debate_id]
+            # The account first in FROM, so first in the lock clause: its lock is taken (waited for) before the
+            # debate's, and nothing of this transaction is held while it waits.
+            author = f'"{get_user_model()._meta.db_table}" u CROSS JOIN '
+            selected = [*selected, 'u."is_active"', 'u."blocked_at"', 'u."erased_at"']
+            params.append(posted_by.pk)
         with connection.cursor() as cursor:
-            cursor.execute(f'SELECT {", ".join(selected)}, {already} FROM "{table}" d WHERE d."id" = %s '
-                           f'FOR SHARE OF d', params)
+            cursor.execute(f'SELECT {", ".join(selected)}, {already} FROM {author}"{table}" d WHERE d."id" = %s '
+                           + ('AND u."id" = %s FOR SHARE OF u, d' if author else "FOR SHARE OF d"), params)
             row = cursor.fetchone()
+        if row is None and author and Debate.objects.filter(pk=debate_id).exists():
+            raise PermissionDenied(_("Your account cannot take part."))
         if row is None:
             # A write may name its debate by id alone (debates.writes): as `.get()` says it.
             raise Debate.DoesNotExist("Debate matching query does not exist.")
-        debate = from_db(Debate, names, row[:-1])
+        debate = from_db(Debate, names, row[:len(names)])
+        if author:
+            posted_by.is_active, posted_by.blocked_at, posted_by.erased_at = row[len(names):len(names) + 3]
         debate.already = row[-1]
         return debate
     debate = Debate.objects.get(pk=debate_id)  # SQLite serializes writers anyway
@@ -413,8 +427,8 @@ def _locked_comment(comment, *, voter=None) -> Comment:
             # would read it from that statement's snapshot, taken before it waited for the lock, and so miss the
             # vote of the transaction it waited for (the same person's other tab: a second INSERT, or counts
             # without a vote). Both in one round trip (live.database.lock_then_read).
-            row = lock_then_read(cursor, sql, [comment.pk], vote_sql, [comment.pk, voter.pk],
-                                 kept=lambda cursor: cursor.fetchone())
+            [row] = lock_then_read(cursor, [(sql, [comment.pk], lambda cursor: cursor.fetchone())], vote_sql,
+                                   [comment.pk, voter.pk])
             current = cursor.fetchone()
     if row is None:
         raise Comment.DoesNotExist("Comment matching query does not exist.")

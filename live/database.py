@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 
 from django.db import IntegrityError, InterfaceError, OperationalError, connection
 
@@ -158,23 +159,28 @@ def server_bound_cursor():
     return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
 
 
-def lock_then_read(cursor, lock: str, lock_params: list, read: str, read_params: list, *, kept=lambda cursor: None):
-    """Run `lock` (a statement taking a row lock), then `read`, in one round trip where the cursor allows it
-    (psycopg's client-side binding sends both as one simple query); else one after the other. Either way PostgreSQL
-    runs `read` once the lock is held, with a snapshot taken then: it sees what the transaction it waited for
-    committed (a subquery of the locking statement would not: its snapshot predates the wait). Returns
-    `kept(cursor)`, what to keep of the lock's result (its rowcount, its row); the cursor then holds `read`'s."""
+def lock_then_read(cursor, locks: list[tuple[str, list, Callable]], read: str, read_params: list) -> list:
+    """Run `locks` (statements taking row locks, as `(sql, params, kept)`, in the order the locks are to be taken),
+    then `read`, in one round trip where the cursor allows it (psycopg's client-side binding sends them as one
+    simple query); else one after the other. Either way PostgreSQL runs each statement once the locks before it are
+    held, with a snapshot taken then: `read` sees what the transactions it waited for committed (a subquery of a
+    locking statement would not: its snapshot predates the wait). Returns `[kept(cursor), ...]`, what to keep of
+    each lock's result (its rowcount, its row), called with the cursor on it; the cursor then holds `read`'s."""
     from psycopg import ClientCursor
 
+    kept = []
     if isinstance(cursor.cursor, ClientCursor):
-        cursor.execute(f"{lock}; {read}", [*lock_params, *read_params])
-        result = kept(cursor)
-        cursor.nextset()
+        cursor.execute("; ".join([*(sql for sql, _params, _kept in locks), read]),
+                       [*(param for _sql, params, _kept in locks for param in params), *read_params])
+        for _sql, _params, keep in locks:
+            kept.append(keep(cursor))
+            cursor.nextset()
     else:
-        cursor.execute(lock, lock_params)
-        result = kept(cursor)
+        for sql, params, keep in locks:
+            cursor.execute(sql, params)
+            kept.append(keep(cursor))
         cursor.execute(read, read_params)
-    return result
+    return kept
 
 
 def save_fields(obj, fields: list[str]) -> None:

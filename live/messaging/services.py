@@ -217,6 +217,10 @@ def _participants_statement(vendor: str) -> tuple[str, list[list[str]]]:
 
 
 _LOCK_CONVERSATION = f"UPDATE {Conversation._meta.db_table} SET last_message_at = %s WHERE id = %s"
+# The author's account, under a share lock taken before the conversation's, and its state then: a message under way
+# while its author is blocked or erases their account waits for that, then is refused (read before, it slipped past
+# a block's hiding); a block that comes second waits for the message, and then finds it.
+_LOCK_AUTHOR = f'SELECT "is_active", "blocked_at", "erased_at" FROM "{User._meta.db_table}" WHERE "id" = %s'
 
 
 def _participants_for_writing(conversation_id: int, author, *, lock: bool = False) -> list[Participant]:
@@ -239,8 +243,13 @@ def _participants_for_writing(conversation_id: int, author, *, lock: bool = Fals
     with connection.cursor() as cursor:  # written out: the ORM's update and read cost more CPU than the write
         if lock:
             lock_params = [connection.ops.adapt_datetimefield_value(timezone.now()), conversation_id]
-            locked = lock_then_read(cursor, _LOCK_CONVERSATION, lock_params, sql, params,
-                                    kept=lambda cursor: cursor.rowcount)
+            share = " FOR SHARE" if connection.vendor == "postgresql" else ""  # (SQLite: one writer at a time)
+            state, locked = lock_then_read(cursor, [(_LOCK_AUTHOR + share, [author.pk], lambda cursor: cursor.fetchone()),
+                                                    (_LOCK_CONVERSATION, lock_params, lambda cursor: cursor.rowcount)],
+                                           sql, params)
+            if state is not None:
+                author.is_active, author.blocked_at, author.erased_at = state
+            check_can_send(author)
             if not locked:
                 raise Conversation.DoesNotExist
         else:

@@ -184,3 +184,34 @@ def test_a_reply_sent_while_its_parent_is_taken_down_is_refused(fiona, alice, bo
     assert " ".join(outcome.messages) == "This comment is no longer available: you cannot reply to it."
     assert not Comment.objects.filter(author=bob).exists()
     assert not alice.notifications.filter(kind="debate.reply").exists()
+
+
+def test_a_comment_under_way_while_its_author_is_blocked_with_all_their_content_is_refused(fiona, alice, mona):
+    """A moderator blocks alice, hiding all she wrote, while her comment is being posted (her request read her
+    account before the block): the comment waits for the block, then is refused; it is never left visible, missed
+    by the block's hiding."""
+    from live.moderation import services as moderation
+
+    debate = make_debate(fiona)
+    _log, outcome = while_held(
+        lambda: moderation.block(actor=mona, user=alice, reason="Harcèlement", hide_content=True),
+        lambda: services.post_comment(author=alice, debate=debate, body="Encore un message pendant le blocage"),
+        must_wait=False)
+    assert isinstance(outcome, PermissionDenied), outcome
+    assert not Comment.objects.filter(author=alice, hidden_at__isnull=True).exists()
+
+
+def test_a_comment_under_way_while_its_author_erases_their_account_is_refused(fiona, alice):
+    """Alice erases her account while a comment of hers is being posted from another tab: the comment waits for
+    the erasure, then is refused; her words are not left in the database under the erased account."""
+    from live.accounts.services import erase_account
+    from tests.helpers import PASSWORD
+
+    debate = make_debate(fiona)
+    stale = type(alice).objects.get(pk=alice.pk)  # the other tab's request read her account before the erasure
+    _user, outcome = while_held(
+        lambda: erase_account(user=alice, password=PASSWORD),
+        lambda: services.post_comment(author=stale, debate=debate, body="Mes derniers mots"),
+        must_wait=False)
+    assert isinstance(outcome, PermissionDenied), outcome
+    assert not Comment.objects.filter(body="Mes derniers mots").exists()

@@ -35,3 +35,23 @@ def test_two_people_writing_to_each_other_at_the_same_moment_share_one_conversat
     assert isinstance(second, Message), second
     assert Conversation.objects.count() == 1
     assert second.conversation_id == first.conversation_id
+
+
+def test_a_message_under_way_while_its_author_is_blocked_with_all_their_content_is_refused(alice, bob, mona,
+                                                                                          settings):
+    """A moderator blocks alice, hiding all she wrote, while her message to bob is being sent (her request read her
+    account before the block): the message waits for the block, then is refused; bob never gets it, missed by the
+    block's hiding."""
+    from django.core.exceptions import PermissionDenied
+
+    from live.moderation import services as moderation
+
+    settings.RATE_LIMITS_ENABLED = False
+    chat = services.start_conversation(author=alice, recipients=["bob"], body="Bonjour",
+                                       client_id=uuid.uuid4()).conversation
+    _log, outcome = while_held(
+        lambda: moderation.block(actor=mona, user=alice, reason="Harcèlement", hide_content=True),
+        lambda: services.send_message(author=alice, conversation=chat, body="Encore moi", client_id=uuid.uuid4()),
+        must_wait=False)
+    assert isinstance(outcome, PermissionDenied), outcome
+    assert not Message.objects.filter(author=alice, hidden_at__isnull=True).exists()
