@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from live import effects, ratelimit, streams
 from live.accounts.models import RoleAssignment, erased_name_stored, nickname_validator
-from live.database import first_if_sent_twice, insert
+from live.database import first_if_sent_twice, insert, lock_then_read
 from live.moderation import queue as moderation_queue
 from live.text import clean_user_text, replace_mentions
 from meetings import embeds, notifications, phones, reactions, words
@@ -578,15 +578,27 @@ def claim_participant(*, participant: Participant, user) -> Participant:
 def _stamp_post(participant: Participant, *, slow_mode_seconds: int, client_id: str, now) -> tuple[bool, int | None]:
     """Record that `participant` posts now, unless slow mode says it is too soon, in one statement that also finds
     the contribution they already sent with `client_id` (a retried POST). Returns (stamped, that contribution's
-    pk). The row stays locked until the transaction ends: two quick posts of one phone cannot both pass."""
+    pk). The row stays locked until the transaction ends: two quick posts of one phone cannot both pass.
+
+    An account's participation: its account's row too, under a share lock taken first in the same round trip, and
+    refused when blocked then (a contribution under way while its author is blocked waits for the block, instead of
+    slipping past its hiding; a block that comes second waits for the contribution, and then finds it)."""
     table, contributions = Participant._meta.db_table, Contribution._meta.db_table
+    stamp = (f'UPDATE "{table}" SET "last_contribution_at" = %s WHERE "id" = %s AND (%s OR "last_contribution_at" '
+             f'IS NULL OR "last_contribution_at" <= %s) RETURNING (SELECT c."id" FROM "{contributions}" c '
+             f'WHERE c."participant_id" = %s AND c."client_id" = %s AND c."client_id" <> \'\')')
+    params = [now, participant.pk, not slow_mode_seconds, now - timedelta(seconds=slow_mode_seconds), participant.pk,
+              client_id]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE "{table}" SET "last_contribution_at" = %s WHERE "id" = %s AND (%s OR "last_contribution_at" IS NULL '
-            f'OR "last_contribution_at" <= %s) RETURNING (SELECT c."id" FROM "{contributions}" c '
-            f'WHERE c."participant_id" = %s AND c."client_id" = %s AND c."client_id" <> \'\')',
-            [now, participant.pk, not slow_mode_seconds, now - timedelta(seconds=slow_mode_seconds), participant.pk,
-             client_id])
+        if participant.user_id and connection.vendor == "postgresql":
+            user = participant.user
+            lock = (f'SELECT "is_active", "blocked_at" FROM "{get_user_model()._meta.db_table}" WHERE "id" = %s '
+                    f'FOR SHARE')
+            [state] = lock_then_read(cursor, [(lock, [user.pk], lambda cursor: cursor.fetchone())], stamp, params)
+            user.is_active, user.blocked_at = state
+            check_not_blocked(user)
+        else:
+            cursor.execute(stamp, params)
         row = cursor.fetchone()
     return row is not None, (row[0] if row else None)
 

@@ -61,3 +61,22 @@ def test_approving_while_a_phone_posts_under_premoderation_does_not_deadlock(mee
     assert errors == []
     assert Contribution.objects.get(pk=waiting.pk).status == Contribution.Status.APPROVED
     assert Contribution.objects.filter(meeting=meeting, status=Contribution.Status.PENDING).count() == 1
+
+
+def test_a_contribution_under_way_while_its_author_is_blocked_with_all_their_content_is_refused(meeting, alice_in,
+                                                                                                mona, settings):
+    """A moderator blocks alice, hiding all she wrote, while her contribution is being posted from her phone (its
+    request read her account before the block): the contribution waits for the block, then is refused; it never
+    reaches the screen, missed by the block's hiding."""
+    from django.core.exceptions import PermissionDenied
+
+    from live.moderation import services as moderation
+    from tests.helpers import while_held
+
+    settings.RATE_LIMITS_ENABLED = False
+    _log, outcome = while_held(
+        lambda: moderation.block(actor=mona, user=alice_in.user, reason="Harcèlement", hide_content=True),
+        lambda: services.post_contribution(participant=alice_in, body="Encore une question pendant le blocage"),
+        must_wait=False)
+    assert isinstance(outcome, PermissionDenied), outcome
+    assert not Contribution.objects.filter(participant=alice_in, hidden_at__isnull=True).exists()
