@@ -237,6 +237,16 @@ def test_minutes_of_two_lines_are_saved_with_their_line_break(meeting, fiona):
     assert meeting.report_minutes == minutes
 
 
+def test_an_attendee_count_past_what_the_column_holds_is_refused_and_nothing_is_saved(meeting, fiona):
+    # Was a 500 (PostgreSQL "integer out of range") after the form accepted any whole number.
+    response = signed_in(fiona).post(f"/meetings/{meeting.pk}/report/", {
+        "report_minutes": "Compte rendu.", "report_attendees": "99999999999", "publish": "on"})
+    assert response.status_code == 400
+    assert "less than or equal to 2147483647" in response.content.decode()
+    meeting.refresh_from_db()
+    assert meeting.report_minutes == "" and meeting.report_attendees is None and meeting.report_published_at is None
+
+
 def test_a_contribution_of_two_lines_is_posted_with_its_line_break(meeting, alice, alice_in):
     # Nothing was written before live/text.py's one policy (issue 14).
     body = "Plus d'arbres\net des bancs à l'ombre"
