@@ -555,10 +555,8 @@ def word_action(request, pk, poll):
 def speaker_action(request, pk, req):
     def run(meeting):
         target = get_object_or_404(SpeakerRequest, pk=req, meeting=meeting)
-        if request.POST.get("action") == "floor":
-            services.give_floor(actor=request.user, request=target)
-        else:
-            services.finish_speaker(actor=request.user, request=target)
+        _named({"floor": services.give_floor, "done": services.finish_speaker}, request)(
+            actor=request.user, request=target)
     return _facilitator_action(request, pk, run)
 
 

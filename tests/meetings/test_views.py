@@ -247,6 +247,17 @@ def test_an_attendee_count_past_what_the_column_holds_is_refused_and_nothing_is_
     assert meeting.report_minutes == "" and meeting.report_attendees is None and meeting.report_published_at is None
 
 
+def test_a_speaker_action_the_console_does_not_offer_is_refused_and_the_hand_stays_in_the_queue(meeting, fiona, alice_in):
+    # Any action but "floor" used to take the person off the queue ("done"), with its event on every screen.
+    hand = services.raise_hand(participant=alice_in)
+    events = Event.objects.count()
+    response = signed_in(fiona).post(f"/meetings/{meeting.pk}/console/speakers/{hand.pk}/", {"action": "flor"},
+                                     **HTMX)
+    assert response.status_code == 400 and "Unknown action." in response.content.decode()
+    hand.refresh_from_db()
+    assert hand.status == "waiting" and Event.objects.count() == events
+
+
 def test_a_contribution_of_two_lines_is_posted_with_its_line_break(meeting, alice, alice_in):
     # Nothing was written before live/text.py's one policy (issue 14).
     body = "Plus d'arbres\net des bancs à l'ombre"
