@@ -258,6 +258,14 @@ def test_a_speaker_action_the_console_does_not_offer_is_refused_and_the_hand_sta
     assert hand.status == "waiting" and Event.objects.count() == events
 
 
+def test_a_hand_action_other_than_raise_or_lower_is_refused_and_raises_no_hand(meeting, alice, alice_in):
+    # Anything but "lower" used to raise the hand ("lowr" too), with its event on the console and the screen.
+    events = Event.objects.count()
+    response = signed_in(alice).post(f"/meetings/{meeting.pk}/live/hand/", {"action": "lowr"}, **HTMX)
+    assert response.status_code == 400 and "Unknown action." in response.content.decode()
+    assert not meeting.speaker_requests.exists() and Event.objects.count() == events
+
+
 def test_a_contribution_of_two_lines_is_posted_with_its_line_break(meeting, alice, alice_in):
     # Nothing was written before live/text.py's one policy (issue 14).
     body = "Plus d'arbres\net des bancs à l'ombre"
