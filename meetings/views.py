@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from live import actions, streams
 from live.middleware import content_security_policy
+from live.socket_writes import parse_id
 from meetings import embeds, frames, rendering, services, writes
 from meetings.forms import MeetingForm, PollForm, ReportForm
 from meetings.models import AgendaItem, Contribution, Meeting, Poll, SpeakerRequest, WordEntry
@@ -494,7 +495,10 @@ def moderate(request, pk, cid):
 @console_action
 def current_item(request, pk):
     def run(meeting):
-        item_pk = _int(request.POST.get("item"))
+        value = request.POST.get("item") or ""  # "": the "No current item" button
+        item_pk = parse_id(value)
+        if value and item_pk is None:
+            raise Http404  # a value that names no item, as one of another meeting
         item = get_object_or_404(AgendaItem, pk=item_pk, meeting=meeting) if item_pk else None
         services.set_current_item(actor=request.user, meeting=meeting, item=item)
     return _facilitator_action(request, pk, run)

@@ -266,6 +266,18 @@ def test_a_hand_action_other_than_raise_or_lower_is_refused_and_raises_no_hand(m
     assert not meeting.speaker_requests.exists() and Event.objects.count() == events
 
 
+@pytest.mark.parametrize("value", ["abc", "0", "1.5"])
+def test_an_agenda_item_that_is_no_id_is_not_found_and_the_current_item_stays(meeting, fiona, value):
+    # Only "" ("No current item") clears it; a value that is no id used to clear it too, on every screen.
+    item = meeting.agenda_items.first()
+    services.set_current_item(actor=fiona, meeting=meeting, item=item)
+    events = Event.objects.count()
+    response = signed_in(fiona).post(f"/meetings/{meeting.pk}/console/agenda/", {"item": value}, **HTMX)
+    assert response.status_code == 404
+    meeting.refresh_from_db()
+    assert meeting.current_item_id == item.pk and Event.objects.count() == events
+
+
 def test_a_contribution_of_two_lines_is_posted_with_its_line_break(meeting, alice, alice_in):
     # Nothing was written before live/text.py's one policy (issue 14).
     body = "Plus d'arbres\net des bancs à l'ombre"
