@@ -132,8 +132,10 @@ def debate_lock(request, pk):
     # Through moderation: checked, logged in the moderation journal, then debates.services.lock_comments.
     from live.moderation import services as moderation
 
-    moderation.set_lock(actor=request.user, space=debate.space, locked=request.POST.get("locked") == "1",
-                        reason=request.POST.get("reason", ""))
+    locked = {"1": True, "0": False}.get(request.POST.get("locked", ""))  # the page's two buttons
+    if locked is None:
+        raise ValidationError(_("Unknown action."))
+    moderation.set_lock(actor=request.user, space=debate.space, locked=locked, reason=request.POST.get("reason", ""))
     return _back(request, debate)
 
 

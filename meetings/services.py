@@ -283,6 +283,11 @@ def save_report(*, actor, meeting: Meeting, minutes: str, attendees: int | None,
                                       required=publish)
     if attendees is not None and attendees < 0:
         raise ValidationError({"report_attendees": _("The attendee count cannot be negative.")})
+    if attendees is not None:
+        try:  # the column's own bounds (a 32-bit integer): past them the database would refuse the row (a 500)
+            Meeting._meta.get_field("report_attendees").run_validators(attendees)
+        except ValidationError as exc:
+            raise ValidationError({"report_attendees": exc.messages}) from None
     meeting.report_attendees = attendees
     published = publish and meeting.report_published_at is None
     if published:

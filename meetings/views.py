@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from live import actions, streams
 from live.middleware import content_security_policy
+from live.socket_writes import parse_id
 from meetings import embeds, frames, rendering, services, writes
 from meetings.forms import MeetingForm, PollForm, ReportForm
 from meetings.models import AgendaItem, Contribution, Meeting, Poll, SpeakerRequest, WordEntry
@@ -494,7 +495,10 @@ def moderate(request, pk, cid):
 @console_action
 def current_item(request, pk):
     def run(meeting):
-        item_pk = _int(request.POST.get("item"))
+        value = request.POST.get("item") or ""  # "": the "No current item" button
+        item_pk = parse_id(value)
+        if value and item_pk is None:
+            raise Http404  # a value that names no item, as one of another meeting
         item = get_object_or_404(AgendaItem, pk=item_pk, meeting=meeting) if item_pk else None
         services.set_current_item(actor=request.user, meeting=meeting, item=item)
     return _facilitator_action(request, pk, run)
@@ -555,10 +559,8 @@ def word_action(request, pk, poll):
 def speaker_action(request, pk, req):
     def run(meeting):
         target = get_object_or_404(SpeakerRequest, pk=req, meeting=meeting)
-        if request.POST.get("action") == "floor":
-            services.give_floor(actor=request.user, request=target)
-        else:
-            services.finish_speaker(actor=request.user, request=target)
+        _named({"floor": services.give_floor, "done": services.finish_speaker}, request)(
+            actor=request.user, request=target)
     return _facilitator_action(request, pk, run)
 
 

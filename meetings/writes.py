@@ -9,7 +9,7 @@ HTTP, `not_found` over the socket). Over the socket the meeting (and the poll) a
 
 from __future__ import annotations
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.utils.translation import gettext as _
 
 from live.socket_writes import Actor, parse_id, socket_write
@@ -59,9 +59,12 @@ def vote(*, user, session, meeting_pk: int, contribution_pk: int) -> str:
 
 def hand(*, user, session, meeting_pk: int, data) -> Meeting:
     """Raise (or, with `action=lower`, lower) the phone's hand to speak. Returns the meeting."""
+    action = data.get("action") or "raise"  # the form's two buttons; a write without it raises the hand
+    if action not in ("raise", "lower"):
+        raise ValidationError(_("Unknown action."))
     meeting = Meeting.objects.get(pk=meeting_pk)
     participant = participant_for(user, session, meeting)
-    if data.get("action") == "lower":
+    if action == "lower":
         services.lower_hand(participant=participant)
     else:
         services.raise_hand(participant=participant)

@@ -348,18 +348,19 @@ def parse_client_id(value) -> uuid.UUID:
 
 def resolve_recipients(author, names) -> list:
     """Users from nicknames (or users), checked: not oneself, at most max_participants() - 1, each may be written to."""
-    wanted = []
+    wanted, seen = [], set()
     for name in names:
         name = name.nickname if isinstance(name, User) else str(name).strip().lstrip("@").strip()
-        if name and name.casefold() not in {w.casefold() for w in wanted}:
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
             wanted.append(name)
+            if len(wanted) + 1 > max_participants():  # a list of thousands is refused at once, not read to its end
+                raise ValidationError(_("A conversation has at most %(max)d participants, you included.")
+                                      % {"max": max_participants()}, code="too_many")
     if not wanted:
         raise ValidationError(_("Choose at least one person to write to."), code="no_recipient")
-    if author.nickname.casefold() in {w.casefold() for w in wanted}:
+    if author.nickname.casefold() in seen:
         raise ValidationError(_("You cannot write to yourself."), code="self")
-    if len(wanted) + 1 > max_participants():
-        raise ValidationError(_("A conversation has at most %(max)d participants, you included.")
-                              % {"max": max_participants()}, code="too_many")
     found = {u.nickname.casefold(): u for u in User.objects.named(*wanted)}
     recipients = []
     for name in wanted:

@@ -394,6 +394,8 @@ def _ensure_can_act_on_user(actor, user, *, case: Case | None = None):
 def warn(*, actor, user, reason: str, case: Case | None = None) -> ActionLog:
     """Send the person a warning notification with the moderator's reason."""
     actor, user = _ensure_can_act_on_user(actor, user, case=case)
+    if case is not None and case.author_id != user.pk:  # the case a warning is filed under is about its person
+        raise ValidationError(_("This report is about someone else's content."))
     ratelimit.enforce("moderate", actor)
     reason = _clean_reason(reason, required=True, max_length=500)
     entry = _log(actor=actor, action=ActionLog.Action.WARN, case=case, target_user=user, reason=reason,

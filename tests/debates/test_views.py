@@ -352,6 +352,19 @@ def test_a_moderator_locks_comments_with_a_reason_logged_by_moderation(client, d
     assert "Comments are locked by a moderator" in html and 'id="comment-form"' not in html
 
 
+def test_a_lock_value_other_than_0_or_1_is_refused_and_leaves_the_debate_as_it_is(client, debate, mona):
+    # "locked=true" (anything but "1") used to unlock a locked debate, and log an unlock.
+    from live.moderation import services as moderation
+    from live.moderation.models import ActionLog
+
+    moderation.set_lock(actor=mona, space=debate.space, locked=True, reason="Trop de tension")
+    logged = ActionLog.objects.count()
+    response = login(client, mona).post(f"/debates/{debate.pk}/lock/", {"locked": "true", "reason": "x"}, **HTMX)
+    assert response.status_code == 400 and "Unknown action." in response.content.decode()
+    debate.refresh_from_db()
+    assert debate.comments_locked and ActionLog.objects.count() == logged
+
+
 def test_admin_hides_comments_through_moderation(client, debate, alice, admin_user):
     comment = services.post_comment(author=alice, debate=debate, body="À masquer")
     client.force_login(admin_user)

@@ -237,6 +237,47 @@ def test_minutes_of_two_lines_are_saved_with_their_line_break(meeting, fiona):
     assert meeting.report_minutes == minutes
 
 
+def test_an_attendee_count_past_what_the_column_holds_is_refused_and_nothing_is_saved(meeting, fiona):
+    # Was a 500 (PostgreSQL "integer out of range") after the form accepted any whole number.
+    response = signed_in(fiona).post(f"/meetings/{meeting.pk}/report/", {
+        "report_minutes": "Compte rendu.", "report_attendees": "99999999999", "publish": "on"})
+    assert response.status_code == 400
+    assert "less than or equal to 2147483647" in response.content.decode()
+    meeting.refresh_from_db()
+    assert meeting.report_minutes == "" and meeting.report_attendees is None and meeting.report_published_at is None
+
+
+def test_a_speaker_action_the_console_does_not_offer_is_refused_and_the_hand_stays_in_the_queue(meeting, fiona, alice_in):
+    # Any action but "floor" used to take the person off the queue ("done"), with its event on every screen.
+    hand = services.raise_hand(participant=alice_in)
+    events = Event.objects.count()
+    response = signed_in(fiona).post(f"/meetings/{meeting.pk}/console/speakers/{hand.pk}/", {"action": "flor"},
+                                     **HTMX)
+    assert response.status_code == 400 and "Unknown action." in response.content.decode()
+    hand.refresh_from_db()
+    assert hand.status == "waiting" and Event.objects.count() == events
+
+
+def test_a_hand_action_other_than_raise_or_lower_is_refused_and_raises_no_hand(meeting, alice, alice_in):
+    # Anything but "lower" used to raise the hand ("lowr" too), with its event on the console and the screen.
+    events = Event.objects.count()
+    response = signed_in(alice).post(f"/meetings/{meeting.pk}/live/hand/", {"action": "lowr"}, **HTMX)
+    assert response.status_code == 400 and "Unknown action." in response.content.decode()
+    assert not meeting.speaker_requests.exists() and Event.objects.count() == events
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "1.5"])
+def test_an_agenda_item_that_is_no_id_is_not_found_and_the_current_item_stays(meeting, fiona, value):
+    # Only "" ("No current item") clears it; a value that is no id used to clear it too, on every screen.
+    item = meeting.agenda_items.first()
+    services.set_current_item(actor=fiona, meeting=meeting, item=item)
+    events = Event.objects.count()
+    response = signed_in(fiona).post(f"/meetings/{meeting.pk}/console/agenda/", {"item": value}, **HTMX)
+    assert response.status_code == 404
+    meeting.refresh_from_db()
+    assert meeting.current_item_id == item.pk and Event.objects.count() == events
+
+
 def test_a_contribution_of_two_lines_is_posted_with_its_line_break(meeting, alice, alice_in):
     # Nothing was written before live/text.py's one policy (issue 14).
     body = "Plus d'arbres\net des bancs à l'ombre"

@@ -189,6 +189,18 @@ def test_a_space_moderator_may_warn_an_author_of_their_space_only(alice, bob, sa
         services.warn(actor=sam, user=alice, reason="Sans contexte")
 
 
+def test_a_warning_is_not_filed_under_a_case_about_someone_else(alice, bob, mona):
+    # The user page's hidden "case" field names the person's own case; another's used to be taken (a global
+    # moderator's warning to bob was logged against alice's reported item, and shown in its case's history).
+    thing = make_thing(alice, space="debate.7")
+    services.report(reporter=bob, kind="thing", object_id=thing.pk, reason="spam")
+    case = Case.objects.get()
+    with pytest.raises(ValidationError, match="someone else"):
+        services.warn(actor=mona, user=bob, reason="Hors sujet", case=case)
+    assert not ActionLog.objects.filter(action="warn").exists()
+    assert not Notification.objects.filter(user=bob, kind="moderation.warning").exists()
+
+
 class TestBlock:
     def test_block_closes_sockets_ends_sessions_and_emails(self, alice, bob, mona, client,
                                                            django_capture_on_commit_callbacks):
