@@ -370,8 +370,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
                                          "detail": "No such stream."})
         old = self.subs.get(key)
         if old is not None and not old.silent and not old.catching_up and old.audience == audience \
-                and old.last >= seq:
-            return  # already live on this stream, and further along: nothing to replay
+                and old.last == seq:
+            return  # already live on this stream at this very position: nothing to replay
+        # Behind what this socket sent (a page that reloaded its regions, or saw a hole): what follows its position
+        # is replayed, the frames it already holds are dropped by the page (their seq is not above its own).
         sub = Subscription(key, audience, seq)
         self.subs[key] = sub
         await self.hub.subscribe(key, self)  # join first ...

@@ -118,6 +118,28 @@ async def test_a_second_socket_of_the_same_user_receives_the_same_bytes(alice):
     await second.disconnect()
 
 
+async def test_a_resume_behind_the_live_position_replays_what_the_page_lacks(alice):
+    """A page whose regions were reloaded (after a `reset`) carries the cursor of the page it fetched, which may be
+    behind what the socket already sent it live (those frames went into the regions replaced since), and a page that
+    saw a hole resumes from the last seq it applied: either way the server must send what follows that position,
+    then `subscribed`. It used to answer nothing when the socket was live and further along, so the page waited for
+    ever, and each later event was a new hole, resumed and ignored again: the stream stopped updating."""
+    ws = await connect(alice)
+    start = (await follow(ws, alice.stream_key))["seq"]
+    await notify_n(alice, 3)
+    assert [f["seq"] for f in await events(ws, alice.stream_key, 3)] == [start + 1, start + 2, start + 3]
+    pos = await sync_to_async(position)(alice.stream_key)
+    await ws.send_json_to({"type": "resume", "streams": {alice.stream_key: {"epoch": pos["epoch"],
+                                                                            "seq": start + 1}}})
+    frame, before = await receive_until(ws, lambda f: f["type"] == "subscribed")
+    assert frame["seq"] == start + 3
+    assert [f["seq"] for f in before if f["type"] == "event"] == [start + 2, start + 3]
+    await sync_to_async(notify)(user=alice, kind="test", text="after the resume")
+    [live] = await events(ws, alice.stream_key, 1)
+    assert live["seq"] == start + 4
+    await ws.disconnect()
+
+
 @pytest.mark.parametrize("shift", [+5, "other-epoch"])
 async def test_a_position_from_the_future_or_another_epoch_gets_a_reset(alice, shift):
     await notify_n(alice, 3)
