@@ -158,3 +158,33 @@ async def test_leaving_drops_the_leavers_subscription_and_tells_the_others(alice
     assert not [f for f in later if f.get("stream") == key or "Sans Bob" in f.get("html", "")]
     await ws_bob.disconnect()
     await ws_carol.disconnect()
+
+
+async def test_what_is_written_after_someone_left_is_not_shown_on_their_socket_before_it_drops_the_stream(
+        alice, bob, carol, settings, monkeypatch):
+    """The leaver's socket used to drop the conversation only when the control event on their own stream arrived;
+    the layer may lose that event (Redis over capacity, restarting), and then the sweep brought it a sweep or two
+    later, while what the others wrote meanwhile reached the leaver's page (rendered for every participant). The
+    "left" line on the conversation's own stream re-checks its sockets, before any later event of the stream."""
+    settings.LIVE_SWEEP_SECONDS = 0.5
+    first = await start(alice, ["bob", "carol"])
+    key = first.conversation.stream_key
+    ws_bob = await connect(bob)
+    await follow(ws_bob, key)
+    publish = streams.publish
+
+    def controls_lost_in_transit(event):
+        if "_control" not in event.data:
+            publish(event)
+
+    monkeypatch.setattr(streams, "publish", controls_lost_in_transit)
+    await sync_to_async(services.leave_conversation)(user=bob, conversation=first.conversation)
+    await sync_to_async(services.send_message)(author=alice, conversation=first.conversation, body="Sans Bob",
+                                               client_id=uuid.uuid4())
+    frames = []
+    while not await ws_bob.receive_nothing(timeout=2):
+        frames.append(await ws_bob.receive_json_from())
+    assert not [f for f in frames if "Sans Bob" in f.get("html", "")], frames
+    assert any(f["type"] == "error" and f.get("stream") == key and f["code"] == "forbidden" for f in frames)
+    await ws_bob.disconnect()
+
