@@ -362,10 +362,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             audience = await self.authorize(key)
         except PermissionDenied:
+            await self.unfollow(key)
             code = "not_signed_in" if not getattr(self.user, "is_authenticated", False) else "forbidden"
             return await self.send_json({"type": "error", "code": code, "stream": key[:100],
                                          "detail": "You may not follow this stream."})
         except ObjectDoesNotExist:
+            await self.unfollow(key)
             return await self.send_json({"type": "error", "code": "not_found", "stream": key[:100],
                                          "detail": "No such stream."})
         old = self.subs.get(key)
@@ -378,6 +380,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.subs[key] = sub
         await self.hub.subscribe(key, self)  # join first ...
         await self.catch_up(sub, epoch=epoch)  # ... then replay what was missed, then live
+
+    async def unfollow(self, key: str):
+        """A stream this socket may no longer follow (its resume was refused): the subscription it had ends too."""
+        sub = self.subs.get(key)
+        if sub is not None and not sub.silent:
+            del self.subs[key]
+            await self.hub.unsubscribe(key, self)
 
     async def authorize(self, key: str) -> str:
         """The audience this socket follows `key` as (raises PermissionDenied / ObjectDoesNotExist).

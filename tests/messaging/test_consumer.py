@@ -188,3 +188,30 @@ async def test_what_is_written_after_someone_left_is_not_shown_on_their_socket_b
     assert any(f["type"] == "error" and f.get("stream") == key and f["code"] == "forbidden" for f in frames)
     await ws_bob.disconnect()
 
+
+async def test_a_refused_resume_stops_the_subscription_the_socket_already_had(alice, bob, carol):
+    """Each resume re-authorizes: when the answer is now `forbidden`/`not_found` (a participation ended where no
+    control event told the socket, e.g. in the shell or the admin), the page forgets the stream, and the server must
+    stop sending it too. It used to answer the error and keep the earlier subscription live, pushing the
+    conversation's next messages to someone who may no longer read them."""
+    from django.utils import timezone
+
+    from live.messaging.models import Participant
+
+    first = await start(alice, ["bob", "carol"])
+    key = first.conversation.stream_key
+    ws_bob = await connect(bob)
+    await follow(ws_bob, key)
+    await sync_to_async(Participant.objects.filter(conversation=first.conversation, user=bob).update)(
+        left_at=timezone.now())
+    cursor = await sync_to_async(streams.cursor)(key)
+    await ws_bob.send_json_to({"type": "resume", "streams": {key: {"epoch": cursor.epoch, "seq": cursor.seq}}})
+    frame, _ = await receive_until(ws_bob, lambda f: f["type"] == "error" and f.get("stream") == key)
+    assert frame["code"] == "not_found"
+    await sync_to_async(services.send_message)(author=alice, conversation=first.conversation, body="Plus pour Bob",
+                                               client_id=uuid.uuid4())
+    later = []
+    while not await ws_bob.receive_nothing(timeout=1):
+        later.append(await ws_bob.receive_json_from())
+    assert not [f for f in later if f.get("stream") == key], later
+    await ws_bob.disconnect()
