@@ -176,7 +176,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if getattr(self.user, "is_authenticated", False):
             key = self.user.stream_key
             self.subs[key] = Subscription(key, "self", 0, silent=True)
-            await self.hub.subscribe(key, self)
+            try:
+                await self.hub.subscribe(key, self)  # reads the stream's head when this process did not follow it
+            except DatabaseError:  # as a session lookup that failed: come back later; disconnect() gives all back
+                logger.warning("database unavailable while a socket connected", exc_info=True)
+                return await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
             if settings.LIVE_SESSION_RECHECK_SECONDS > 0:
                 self.session_watch = asyncio.ensure_future(self.watch_session())
 

@@ -198,6 +198,36 @@ async def test_a_rollback_pushes_nothing(alice):
     await ws.disconnect()
 
 
+async def test_a_database_failure_while_a_signed_in_socket_connects_closes_it_with_4503_and_leaks_nothing(
+        alice, monkeypatch):
+    """A signed-in socket's first step after its session lookup joins its own stream, which reads the stream's head
+    in PostgreSQL. That read failing (a restart just after the lookup, the pool's timeout) used to escape `connect`:
+    the application crashed (a traceback, close 1011, the page retrying at once) and its disconnect never ran, so
+    the process kept the socket's connection slots (the person's and the address's caps: after a few, 4429 until
+    the process restarts), the hub kept the dead consumer among its subscribers, and the socket gauge counted it."""
+    from django.db import OperationalError
+
+    from live import metrics, ratelimit
+    from live.hub import get_hub
+
+    def down(keys):
+        raise OperationalError("the database system is starting up")
+
+    monkeypatch.setattr(streams, "heads", down)
+    ws = await connect(alice)
+    assert ws.connected_ok
+    frame = await receive(ws)
+    assert frame["type"] == "error" and frame["code"] == "unavailable"
+    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4503}
+    for _ in range(100):  # its disconnect runs right after the close
+        if not +ratelimit._slots.held:
+            break
+        await asyncio.sleep(0.02)
+    assert not get_hub().subscribers.get(alice.stream_key)
+    assert not +ratelimit._slots.held
+    assert not [s for s in metrics.sockets if getattr(s, "user", None) == alice]
+
+
 # --- bad input -----------------------------------------------------------------------------------------------------
 
 async def test_a_frame_over_the_limit_closes_with_4413(alice):
