@@ -613,16 +613,22 @@ class LiveConsumer(AsyncWebsocketConsumer):
                            control.get("detail", "Your session has ended."))
             return True
         if control.get("reauthorize"):
-            await database_sync_to_async(_refresh_user)(self.viewer)
-            for key, sub in list(self.subs.items()):
-                try:
-                    sub.audience = await database_sync_to_async(streams.authorize)(self.viewer, key)
-                    self.hub.variant_changed(key, self)
-                except (PermissionDenied, ObjectDoesNotExist):
-                    del self.subs[key]
-                    await self.hub.unsubscribe(key, self)
-                    await self.send_json({"type": "error", "code": "forbidden", "stream": key,
-                                          "detail": "You may no longer follow this stream."})
+            try:
+                await database_sync_to_async(_refresh_user)(self.viewer)
+                for key, sub in list(self.subs.items()):
+                    try:
+                        sub.audience = await database_sync_to_async(streams.authorize)(self.viewer, key)
+                        self.hub.variant_changed(key, self)
+                    except (PermissionDenied, ObjectDoesNotExist):
+                        del self.subs[key]
+                        await self.hub.unsubscribe(key, self)
+                        await self.send_json({"type": "error", "code": "forbidden", "stream": key,
+                                              "detail": "You may no longer follow this stream."})
+            except DatabaseError:
+                # Not checked is not allowed: the page comes back with backoff and is authorized afresh.
+                logger.warning("database unavailable for a re-authorization; the socket reconnects", exc_info=True)
+                await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
+                return True
         return False
 
 

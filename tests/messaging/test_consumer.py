@@ -215,3 +215,26 @@ async def test_a_refused_resume_stops_the_subscription_the_socket_already_had(al
         later.append(await ws_bob.receive_json_from())
     assert not [f for f in later if f.get("stream") == key], later
     await ws_bob.disconnect()
+
+
+async def test_a_re_check_the_database_cannot_answer_closes_the_socket_instead_of_keeping_the_stream(
+        alice, bob, carol, monkeypatch):
+    """A control event makes the sockets re-check what they follow (someone left, a role granted). When the database
+    cannot answer that check (a restart, the pool's timeout), the socket must not go on as if it had passed: it used
+    to log the failure and keep every subscription, so the leaver went on receiving the conversation. It closes
+    with 4503 instead (`unavailable`): the page comes back with backoff and is authorized afresh."""
+    from django.db import OperationalError
+
+    first = await start(alice, ["bob", "carol"])
+    key = first.conversation.stream_key
+    ws_bob = await connect(bob)
+    await follow(ws_bob, key)
+
+    def down(viewer, key):
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(streams, "authorize", down)
+    await sync_to_async(services.leave_conversation)(user=bob, conversation=first.conversation)
+    frame, _ = await receive_until(ws_bob, lambda f: f["type"] == "error", timeout=3)
+    assert frame["code"] == "unavailable"
+    assert (await ws_bob.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4503}
