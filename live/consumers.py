@@ -34,6 +34,9 @@ from live.text import storable
 
 logger = logging.getLogger(__name__)
 UNAVAILABLE_DETAIL = "The service is briefly unavailable; reconnecting."
+# The live events a subscription holds while it catches up (its replay follows the reader's pace): past this, only
+# the latest is kept, and the catch-up reads the others from the log (a hole), so a slow replay's memory is bounded.
+MAX_BUFFERED = 256
 
 
 def in_pool(fn):
@@ -480,16 +483,24 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 await self.send_text(text)
             return
         if sub.catching_up:
-            sub.buffer.append(msg)
+            self.buffer(sub, msg)
             return
         if seq <= sub.last:
             return
         if seq > sub.last + 1:  # cannot happen through the hub, but never skip: replay the hole
             sub.catching_up = True
-            sub.buffer.append(msg)
+            self.buffer(sub, msg)
             asyncio.ensure_future(self.catch_up(sub))
             return
         await self.send_event(sub, msg)
+
+    @staticmethod
+    def buffer(sub: Subscription, msg: dict):
+        """Hold a live event until the catch-up is done; past MAX_BUFFERED, only the latest (the catch-up then
+        finds a hole before it and reads what it lacks from the log: the same events, once each)."""
+        if len(sub.buffer) >= MAX_BUFFERED:
+            sub.buffer = [max(sub.buffer, key=lambda m: m["seq"])]
+        sub.buffer.append(msg)
 
     async def send_event(self, sub: Subscription, msg: dict):
         sub.last = msg["seq"]

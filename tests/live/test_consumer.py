@@ -140,6 +140,44 @@ async def test_a_resume_behind_the_live_position_replays_what_the_page_lacks(ali
     await ws.disconnect()
 
 
+async def test_a_slow_replay_holds_a_bounded_number_of_live_events_and_still_delivers_each_once(alice, monkeypatch):
+    """A replay follows its reader's pace (live/wire.py drain: a reader that keeps taking a little is never cut),
+    and the live events of the stream arriving meanwhile wait in the subscription's buffer. That buffer had no bound:
+    a slow phone replaying a busy meeting held every event of the room for as long as its replay lasted, in this
+    process, beside the backlog limit that bounds a live socket. Past a bound the buffer keeps only the latest, and
+    the catch-up reads the rest from the log: the same events, each once, in order."""
+    from live import consumers, metrics
+
+    monkeypatch.setattr(consumers, "MAX_BUFFERED", 5, raising=False)
+
+    async def slow_reader(self):
+        await asyncio.sleep(0.2)
+
+    monkeypatch.setattr(consumers.LiveConsumer, "pace", slow_reader)
+    start = await sync_to_async(position)(alice.stream_key)
+    await notify_n(alice, 5, prefix="before")
+    ws = await connect(alice)
+    [consumer] = [c for c in metrics.sockets if getattr(c, "user", None) == alice]
+    buffered = [0]
+
+    async def watch():
+        while True:
+            sub = consumer.subs.get(alice.stream_key)
+            if sub is not None:
+                buffered[0] = max(buffered[0], len(sub.buffer))
+            await asyncio.sleep(0.005)
+
+    watcher = asyncio.ensure_future(watch())
+    await ws.send_json_to({"type": "resume", "streams": {alice.stream_key: start}})
+    await notify_n(alice, 30, prefix="during")
+    got = await events(ws, alice.stream_key, 35, timeout=30)
+    watcher.cancel()
+    assert [f["seq"] for f in got] == list(range(start["seq"] + 1, start["seq"] + 36))
+    assert [f for f in await drain(ws) if f["type"] == "event"] == []
+    assert 0 < buffered[0] <= 5
+    await ws.disconnect()
+
+
 @pytest.mark.parametrize("shift", [+5, "other-epoch"])
 async def test_a_position_from_the_future_or_another_epoch_gets_a_reset(alice, shift):
     await notify_n(alice, 3)
