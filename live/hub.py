@@ -438,6 +438,8 @@ class Hub:
         return max(upto, lacking)
 
     async def _deliver(self, key: str, msg: dict) -> None:
+        if key not in self.subscribers:
+            return  # its last socket left during a read of its log: nothing of it is kept (`unsubscribe`)
         if msg["seq"] <= self.last.get(key, 0):
             return
         msg = await self._complete(key, msg)
@@ -450,6 +452,8 @@ class Hub:
             async with self.log_reads:
                 messages = await database_sync_to_async(_messages_after, thread_sensitive=False)(key, after, upto)
         except streams.Reset as reset:
+            if key not in self.subscribers:
+                return  # its last socket left meanwhile
             # Too far behind to replay: every local socket on this stream must reload its region.
             self.last[key] = reset.seq
             for consumer in list(self.subscribers.get(key, ())):
