@@ -87,6 +87,7 @@ class Hub:
         self.touched: dict[str, dict[str, int]] = {}  # stream -> {ref: last seq in `recent` touching it}
         self.epochs: dict[str, str] = {}
         self.replays: dict[tuple, asyncio.Future] = {}  # log replays in flight, shared by identical resumes
+        self.joining: dict[str, asyncio.Future] = {}  # stream -> its first socket's join, until the head is read
         self.inbox: deque[dict] = deque()  # received from the layer, not yet handled
         self.arrived = asyncio.Event()
         self.busy = False  # the last fan-out took longer than BUSY_FANOUT: events are probably waiting
@@ -100,18 +101,30 @@ class Hub:
     # --- membership: which local sockets follow which stream; the layer's groups joined once per stream -----------
 
     async def subscribe(self, key: str, consumer) -> None:
-        """Join first (the caller replays after), so nothing committed from now on can be missed."""
+        """Join first (the caller replays after), so nothing committed from now on can be missed. The first
+        socket's join ends with the log's head read: what committed before it counts as delivered here, so a socket
+        arriving meanwhile waits for that read before it replays (its replay then reaches past that head)."""
         await self._ensure_started()
         first = not self.subscribers[key]
         self.subscribers[key].add(consumer)
         self.variant_changed(key, consumer, first=first)
-        if first:
+        if not first:
+            joining = self.joining.get(key)
+            if joining is not None:
+                await asyncio.shield(joining)
+            return
+        joining = self.joining[key] = self.loop.create_future()
+        try:
             await self._join(key)
             if key not in self.last:
                 head = (await database_sync_to_async(streams.heads, thread_sensitive=False)([key])).get(key)
                 self.last[key] = head[1] if head else 0
                 if head:
                     self.epochs[key] = head[0]
+        finally:
+            joining.set_result(None)
+            if self.joining.get(key) is joining:
+                del self.joining[key]
 
     async def unsubscribe(self, key: str, consumer) -> None:
         subs = self.subscribers.get(key)

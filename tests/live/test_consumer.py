@@ -178,6 +178,39 @@ async def test_a_slow_replay_holds_a_bounded_number_of_live_events_and_still_del
     await ws.disconnect()
 
 
+async def test_a_socket_that_joins_a_stream_while_the_process_starts_following_it_misses_nothing(alice, monkeypatch):
+    """The first socket of a process on a stream makes the hub join the stream's group, then read the log's head:
+    what commits before that read counts as delivered, the first socket replaying it from the log. A second socket
+    arriving meanwhile (a reconnect storm: every page of a restarted process at once) used to go straight to its
+    replay and be told `subscribed`; an event committed between its replay and the hub's read of the head then
+    reached neither (the hub dropped it as already delivered): the page lacked it until the stream's next event."""
+    import threading
+
+    await notify_n(alice, 2, prefix="earlier")
+    real_heads, calls, gate = streams.heads, [], threading.Event()
+
+    def slow_first_heads(keys):
+        calls.append(list(keys))
+        if len(calls) == 1:  # the hub's read of the head, for the first socket
+            gate.wait(5)
+        return real_heads(keys)
+
+    monkeypatch.setattr(streams, "heads", slow_first_heads)
+    first = await connect(alice)  # accepted; its connect() now waits for the head of alice's stream
+    while not calls:
+        await asyncio.sleep(0.01)
+    second = await connect(alice)
+    pos = await sync_to_async(position)(alice.stream_key)
+    await second.send_json_to({"type": "resume", "streams": {alice.stream_key: pos}})
+    await asyncio.sleep(0.3)
+    await sync_to_async(notify)(user=alice, kind="test", text="between the two")
+    gate.set()  # the hub reads the head now, this event included
+    [frame] = await events(second, alice.stream_key, 1, timeout=5)
+    assert frame["seq"] == pos["seq"] + 1 and "between the two" in frame["html"]
+    await first.disconnect()
+    await second.disconnect()
+
+
 @pytest.mark.parametrize("shift", [+5, "other-epoch"])
 async def test_a_position_from_the_future_or_another_epoch_gets_a_reset(alice, shift):
     await notify_n(alice, 3)
