@@ -416,6 +416,9 @@ class Hub:
                 finally:
                     if self.gap_wakes.get(key) is wake:
                         del self.gap_wakes[key]
+            joining = self.joining.get(key)
+            if joining is not None:  # no position here yet: the head being read says which held events are new
+                await asyncio.shield(joining)
             if key not in self.subscribers:
                 return
             async with self._reading(key):

@@ -211,6 +211,37 @@ async def test_a_socket_that_joins_a_stream_while_the_process_starts_following_i
     await second.disconnect()
 
 
+async def test_an_event_arriving_while_the_process_starts_following_a_long_stream_resets_nobody(
+        alice, settings, monkeypatch):
+    """Until the hub has read the head of a stream its first socket just joined, it has no position there. An event
+    of the stream arriving meanwhile looked like a hole after seq 0: read from the log from the start, which for a
+    stream longer than LIVE_REPLAY_LIMIT (or pruned) was a Reset, sent to every socket of the stream (their pages
+    reload the stream's regions; a page that shows none of them, as for one's own stream followed only for its
+    control events, reloads whole). The hole is looked at once the head is known."""
+    import threading
+
+    settings.LIVE_REPLAY_LIMIT = 3
+    await notify_n(alice, 5, prefix="earlier")
+    real_heads, calls, gate = streams.heads, [], threading.Event()
+
+    def slow_first_heads(keys):
+        calls.append(list(keys))
+        if len(calls) == 1:  # the hub's read of the head, for the first socket
+            gate.wait(5)
+        return real_heads(keys)
+
+    monkeypatch.setattr(streams, "heads", slow_first_heads)
+    ws = await connect(alice)
+    while not calls:
+        await asyncio.sleep(0.01)
+    await sync_to_async(notify)(user=alice, kind="test", text="while joining")
+    await asyncio.sleep(0.5)  # its publish reaches the hub, which waits GAP_WAIT for what precedes it
+    gate.set()
+    frames = await drain(ws)
+    assert not [f for f in frames if f.get("type") == "reset"], frames
+    await ws.disconnect()
+
+
 @pytest.mark.parametrize("shift", [+5, "other-epoch"])
 async def test_a_position_from_the_future_or_another_epoch_gets_a_reset(alice, shift):
     await notify_n(alice, 3)
