@@ -572,6 +572,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         sub = self.subs.get(reset.key)
         if sub is None:
             return
+        if sub.silent:  # followed for its control events only: the page has no region of it to reload
+            sub.last = reset.seq
+            return
         sub.last = reset.seq
         sub.buffer = [m for m in sub.buffer if m["seq"] > reset.seq]
         sub.catching_up = False

@@ -242,6 +242,31 @@ async def test_an_event_arriving_while_the_process_starts_following_a_long_strea
     await ws.disconnect()
 
 
+async def test_a_reset_of_ones_own_stream_followed_only_for_its_control_events_is_not_sent_to_the_page(
+        alice, settings, monkeypatch):
+    """Every signed-in socket follows its person's stream silently, for the control events (sign-out, block). When
+    the hub cannot fill a hole of that stream (more than LIVE_REPLAY_LIMIT events lost by the layer, or pruned) it
+    resets its sockets there: a silent subscription used to pass the `reset` frame on to a page that follows no such
+    stream, and live.js, finding no region of it, reloads the whole page (a half-written comment lost). The silent
+    subscription moves its position and says nothing; it still gets the control events after it."""
+    from live.accounts.services import end_sessions
+
+    settings.LIVE_SWEEP_SECONDS = 0.2
+    settings.LIVE_REPLAY_LIMIT = 3
+    ws = await connect(alice)
+    await ws.send_json_to({"type": "ping"})
+    assert await receive(ws) == {"type": "pong"}
+    publish = streams.publish
+    monkeypatch.setattr(streams, "publish", lambda event: None)  # the layer loses them
+    await notify_n(alice, 5)
+    await asyncio.sleep(1)  # the sweep finds them missing, too many to read
+    monkeypatch.setattr(streams, "publish", publish)
+    assert [f for f in await drain(ws) if f.get("type") == "reset"] == []
+    await sync_to_async(end_sessions)(user=alice, reason="signed_out")
+    frame = await receive(ws, timeout=3)
+    assert frame["code"] == "signed_out"
+
+
 @pytest.mark.parametrize("shift", [+5, "other-epoch"])
 async def test_a_position_from_the_future_or_another_epoch_gets_a_reset(alice, shift):
     await notify_n(alice, 3)
