@@ -439,6 +439,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def send_text(self, text: str, frame: bytes | None = None):
         if self.write_direct(wire.frame_bytes(text) if frame is None else frame):
             return  # in order with the events written by the hub
+        await self.send_asgi(text)
+
+    async def send_asgi(self, text: str):
+        """The ASGI send, unless the connection is closing (closed by us or by the client, its disconnect not
+        handled yet): daphne's WebSocket library refuses a send then (it raises), which would end this consumer
+        without its disconnect (slots, subscriptions). Nothing is lost: the page resumes from the last seq it got."""
+        protocol = wire.daphne_protocol(self)
+        if protocol is not None and not internals.is_open(protocol):
+            return
         await self.send(text_data=text)
 
     def reads(self, key: str) -> tuple[str, str] | None:
@@ -512,7 +521,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         text = streams.pick(msg["frames"], sub.audience, self.viewer.lang)
         if text is None:  # nothing for this audience: still advance the client's seq
             text = json.dumps({"type": "event", "stream": sub.key, "seq": msg["seq"]})
-        await self.send(text_data=text)
+        await self.send_asgi(text)
 
     async def catch_up(self, sub: Subscription, epoch: str | None = None):
         """Replay from the log what this socket misses, then drain what arrived live meanwhile, without doubles."""
