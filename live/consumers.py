@@ -102,6 +102,10 @@ def language_of(scope) -> str:
     return settings.LANGUAGE_CODE
 
 
+class _Abandoned(RuntimeError):
+    """A shared authorization whose asker was cancelled (its socket went away): the others ask again."""
+
+
 class SharedAudiences:
     """One authorization query for the sockets without a user and without a session that ask for the same stream
     at the same time (a reconnect storm of a public debate's readers, bench S7).
@@ -119,13 +123,16 @@ class SharedAudiences:
         token = (loop, key)
         future = self.pending.get(token)
         if future is not None:
-            return await asyncio.shield(future)
+            try:
+                return await asyncio.shield(future)
+            except _Abandoned:  # the socket asking went away: ask for this one
+                return await self.get(key, viewer)
         future = self.pending[token] = loop.create_future()
         try:
             audience = await in_pool(streams.authorize)(viewer, key)
         except BaseException as exc:
             if not future.done():
-                future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("authorization cancelled"))
+                future.set_exception(exc if isinstance(exc, Exception) else _Abandoned("authorization cancelled"))
                 future.exception()  # retrieved: no warning when nobody else waits
             raise
         else:

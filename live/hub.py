@@ -549,13 +549,16 @@ class Hub:
         token = (key, after, epoch or "")
         future = self.replays.get(token)
         if future is not None:
-            return await asyncio.shield(future)
+            try:
+                return await asyncio.shield(future)
+            except _ReplayAbandoned:  # the socket reading it went away: read it for this one
+                return await self.shared_replay(key, after, epoch, fetch)
         future = self.replays[token] = self.loop.create_future()
         try:
             result = await fetch()
         except BaseException as exc:
             if not future.done():
-                future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("replay cancelled"))
+                future.set_exception(exc if isinstance(exc, Exception) else _ReplayAbandoned("replay cancelled"))
                 future.exception()  # retrieved: no "never retrieved" warning when nobody else waits
             raise
         else:
@@ -704,6 +707,10 @@ class Hub:
                 logger.exception("push to a socket failed")
         if written:
             metrics.frames_delivered(key, written * len(run))
+
+
+class _ReplayAbandoned(RuntimeError):
+    """A shared replay whose reader was cancelled (its socket went away): the others read it again."""
 
 
 def _follows(prev: dict, msg: dict) -> bool:
