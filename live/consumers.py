@@ -34,6 +34,9 @@ from live.text import storable
 
 logger = logging.getLogger(__name__)
 UNAVAILABLE_DETAIL = "The service is briefly unavailable; reconnecting."
+# The live events a subscription holds while it catches up (its replay follows the reader's pace): past this, only
+# the latest is kept, and the catch-up reads the others from the log (a hole), so a slow replay's memory is bounded.
+MAX_BUFFERED = 256
 
 
 def in_pool(fn):
@@ -99,6 +102,10 @@ def language_of(scope) -> str:
     return settings.LANGUAGE_CODE
 
 
+class _Abandoned(RuntimeError):
+    """A shared authorization whose asker was cancelled (its socket went away): the others ask again."""
+
+
 class SharedAudiences:
     """One authorization query for the sockets without a user and without a session that ask for the same stream
     at the same time (a reconnect storm of a public debate's readers, bench S7).
@@ -116,13 +123,16 @@ class SharedAudiences:
         token = (loop, key)
         future = self.pending.get(token)
         if future is not None:
-            return await asyncio.shield(future)
+            try:
+                return await asyncio.shield(future)
+            except _Abandoned:  # the socket asking went away: ask for this one
+                return await self.get(key, viewer)
         future = self.pending[token] = loop.create_future()
         try:
             audience = await in_pool(streams.authorize)(viewer, key)
         except BaseException as exc:
             if not future.done():
-                future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("authorization cancelled"))
+                future.set_exception(exc if isinstance(exc, Exception) else _Abandoned("authorization cancelled"))
                 future.exception()  # retrieved: no warning when nobody else waits
             raise
         else:
@@ -176,7 +186,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if getattr(self.user, "is_authenticated", False):
             key = self.user.stream_key
             self.subs[key] = Subscription(key, "self", 0, silent=True)
-            await self.hub.subscribe(key, self)
+            try:
+                await self.hub.subscribe(key, self)  # reads the stream's head when this process did not follow it
+            except DatabaseError:  # as a session lookup that failed: come back later; disconnect() gives all back
+                logger.warning("database unavailable while a socket connected", exc_info=True)
+                return await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
             if settings.LIVE_SESSION_RECHECK_SECONDS > 0:
                 self.session_watch = asyncio.ensure_future(self.watch_session())
 
@@ -362,20 +376,31 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             audience = await self.authorize(key)
         except PermissionDenied:
+            await self.unfollow(key)
             code = "not_signed_in" if not getattr(self.user, "is_authenticated", False) else "forbidden"
             return await self.send_json({"type": "error", "code": code, "stream": key[:100],
                                          "detail": "You may not follow this stream."})
         except ObjectDoesNotExist:
+            await self.unfollow(key)
             return await self.send_json({"type": "error", "code": "not_found", "stream": key[:100],
                                          "detail": "No such stream."})
         old = self.subs.get(key)
         if old is not None and not old.silent and not old.catching_up and old.audience == audience \
-                and old.last >= seq:
-            return  # already live on this stream, and further along: nothing to replay
+                and old.last == seq:
+            return  # already live on this stream at this very position: nothing to replay
+        # Behind what this socket sent (a page that reloaded its regions, or saw a hole): what follows its position
+        # is replayed, the frames it already holds are dropped by the page (their seq is not above its own).
         sub = Subscription(key, audience, seq)
         self.subs[key] = sub
         await self.hub.subscribe(key, self)  # join first ...
         await self.catch_up(sub, epoch=epoch)  # ... then replay what was missed, then live
+
+    async def unfollow(self, key: str):
+        """A stream this socket may no longer follow (its resume was refused): the subscription it had ends too."""
+        sub = self.subs.get(key)
+        if sub is not None and not sub.silent:
+            del self.subs[key]
+            await self.hub.unsubscribe(key, self)
 
     async def authorize(self, key: str) -> str:
         """The audience this socket follows `key` as (raises PermissionDenied / ObjectDoesNotExist).
@@ -421,6 +446,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def send_text(self, text: str, frame: bytes | None = None):
         if self.write_direct(wire.frame_bytes(text) if frame is None else frame):
             return  # in order with the events written by the hub
+        await self.send_asgi(text)
+
+    async def send_asgi(self, text: str):
+        """The ASGI send, unless the connection is closing (closed by us or by the client, its disconnect not
+        handled yet): daphne's WebSocket library refuses a send then (it raises), which would end this consumer
+        without its disconnect (slots, subscriptions). Nothing is lost: the page resumes from the last seq it got."""
+        protocol = wire.daphne_protocol(self)
+        if protocol is not None and not internals.is_open(protocol):
+            return
         await self.send(text_data=text)
 
     def reads(self, key: str) -> tuple[str, str] | None:
@@ -465,16 +499,24 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 await self.send_text(text)
             return
         if sub.catching_up:
-            sub.buffer.append(msg)
+            self.buffer(sub, msg)
             return
         if seq <= sub.last:
             return
         if seq > sub.last + 1:  # cannot happen through the hub, but never skip: replay the hole
             sub.catching_up = True
-            sub.buffer.append(msg)
+            self.buffer(sub, msg)
             asyncio.ensure_future(self.catch_up(sub))
             return
         await self.send_event(sub, msg)
+
+    @staticmethod
+    def buffer(sub: Subscription, msg: dict):
+        """Hold a live event until the catch-up is done; past MAX_BUFFERED, only the latest (the catch-up then
+        finds a hole before it and reads what it lacks from the log: the same events, once each)."""
+        if len(sub.buffer) >= MAX_BUFFERED:
+            sub.buffer = [max(sub.buffer, key=lambda m: m["seq"])]
+        sub.buffer.append(msg)
 
     async def send_event(self, sub: Subscription, msg: dict):
         sub.last = msg["seq"]
@@ -486,7 +528,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         text = streams.pick(msg["frames"], sub.audience, self.viewer.lang)
         if text is None:  # nothing for this audience: still advance the client's seq
             text = json.dumps({"type": "event", "stream": sub.key, "seq": msg["seq"]})
-        await self.send(text_data=text)
+        await self.send_asgi(text)
 
     async def catch_up(self, sub: Subscription, epoch: str | None = None):
         """Replay from the log what this socket misses, then drain what arrived live meanwhile, without doubles."""
@@ -546,6 +588,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         sub = self.subs.get(reset.key)
         if sub is None:
             return
+        if sub.silent:  # followed for its control events only: the page has no region of it to reload
+            sub.last = reset.seq
+            return
         sub.last = reset.seq
         sub.buffer = [m for m in sub.buffer if m["seq"] > reset.seq]
         sub.catching_up = False
@@ -598,16 +643,22 @@ class LiveConsumer(AsyncWebsocketConsumer):
                            control.get("detail", "Your session has ended."))
             return True
         if control.get("reauthorize"):
-            await database_sync_to_async(_refresh_user)(self.viewer)
-            for key, sub in list(self.subs.items()):
-                try:
-                    sub.audience = await database_sync_to_async(streams.authorize)(self.viewer, key)
-                    self.hub.variant_changed(key, self)
-                except (PermissionDenied, ObjectDoesNotExist):
-                    del self.subs[key]
-                    await self.hub.unsubscribe(key, self)
-                    await self.send_json({"type": "error", "code": "forbidden", "stream": key,
-                                          "detail": "You may no longer follow this stream."})
+            try:
+                await database_sync_to_async(_refresh_user)(self.viewer)
+                for key, sub in list(self.subs.items()):
+                    try:
+                        sub.audience = await database_sync_to_async(streams.authorize)(self.viewer, key)
+                        self.hub.variant_changed(key, self)
+                    except (PermissionDenied, ObjectDoesNotExist):
+                        del self.subs[key]
+                        await self.hub.unsubscribe(key, self)
+                        await self.send_json({"type": "error", "code": "forbidden", "stream": key,
+                                              "detail": "You may no longer follow this stream."})
+            except DatabaseError:
+                # Not checked is not allowed: the page comes back with backoff and is authorized afresh.
+                logger.warning("database unavailable for a re-authorization; the socket reconnects", exc_info=True)
+                await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
+                return True
         return False
 
 

@@ -87,6 +87,7 @@ class Hub:
         self.touched: dict[str, dict[str, int]] = {}  # stream -> {ref: last seq in `recent` touching it}
         self.epochs: dict[str, str] = {}
         self.replays: dict[tuple, asyncio.Future] = {}  # log replays in flight, shared by identical resumes
+        self.joining: dict[str, asyncio.Future] = {}  # stream -> its first socket's join, until the head is read
         self.inbox: deque[dict] = deque()  # received from the layer, not yet handled
         self.arrived = asyncio.Event()
         self.busy = False  # the last fan-out took longer than BUSY_FANOUT: events are probably waiting
@@ -100,18 +101,30 @@ class Hub:
     # --- membership: which local sockets follow which stream; the layer's groups joined once per stream -----------
 
     async def subscribe(self, key: str, consumer) -> None:
-        """Join first (the caller replays after), so nothing committed from now on can be missed."""
+        """Join first (the caller replays after), so nothing committed from now on can be missed. The first
+        socket's join ends with the log's head read: what committed before it counts as delivered here, so a socket
+        arriving meanwhile waits for that read before it replays (its replay then reaches past that head)."""
         await self._ensure_started()
         first = not self.subscribers[key]
         self.subscribers[key].add(consumer)
         self.variant_changed(key, consumer, first=first)
-        if first:
+        if not first:
+            joining = self.joining.get(key)
+            if joining is not None:
+                await asyncio.shield(joining)
+            return
+        joining = self.joining[key] = self.loop.create_future()
+        try:
             await self._join(key)
             if key not in self.last:
                 head = (await database_sync_to_async(streams.heads, thread_sensitive=False)([key])).get(key)
                 self.last[key] = head[1] if head else 0
                 if head:
                     self.epochs[key] = head[0]
+        finally:
+            joining.set_result(None)
+            if self.joining.get(key) is joining:
+                del self.joining[key]
 
     async def unsubscribe(self, key: str, consumer) -> None:
         subs = self.subscribers.get(key)
@@ -403,6 +416,9 @@ class Hub:
                 finally:
                     if self.gap_wakes.get(key) is wake:
                         del self.gap_wakes[key]
+            joining = self.joining.get(key)
+            if joining is not None:  # no position here yet: the head being read says which held events are new
+                await asyncio.shield(joining)
             if key not in self.subscribers:
                 return
             async with self._reading(key):
@@ -438,6 +454,8 @@ class Hub:
         return max(upto, lacking)
 
     async def _deliver(self, key: str, msg: dict) -> None:
+        if key not in self.subscribers:
+            return  # its last socket left during a read of its log: nothing of it is kept (`unsubscribe`)
         if msg["seq"] <= self.last.get(key, 0):
             return
         msg = await self._complete(key, msg)
@@ -450,6 +468,8 @@ class Hub:
             async with self.log_reads:
                 messages = await database_sync_to_async(_messages_after, thread_sensitive=False)(key, after, upto)
         except streams.Reset as reset:
+            if key not in self.subscribers:
+                return  # its last socket left meanwhile
             # Too far behind to replay: every local socket on this stream must reload its region.
             self.last[key] = reset.seq
             for consumer in list(self.subscribers.get(key, ())):
@@ -529,13 +549,16 @@ class Hub:
         token = (key, after, epoch or "")
         future = self.replays.get(token)
         if future is not None:
-            return await asyncio.shield(future)
+            try:
+                return await asyncio.shield(future)
+            except _ReplayAbandoned:  # the socket reading it went away: read it for this one
+                return await self.shared_replay(key, after, epoch, fetch)
         future = self.replays[token] = self.loop.create_future()
         try:
             result = await fetch()
         except BaseException as exc:
             if not future.done():
-                future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("replay cancelled"))
+                future.set_exception(exc if isinstance(exc, Exception) else _ReplayAbandoned("replay cancelled"))
                 future.exception()  # retrieved: no "never retrieved" warning when nobody else waits
             raise
         else:
@@ -684,6 +707,10 @@ class Hub:
                 logger.exception("push to a socket failed")
         if written:
             metrics.frames_delivered(key, written * len(run))
+
+
+class _ReplayAbandoned(RuntimeError):
+    """A shared replay whose reader was cancelled (its socket went away): the others read it again."""
 
 
 def _follows(prev: dict, msg: dict) -> bool:

@@ -594,8 +594,11 @@ def leave_conversation(*, user, conversation) -> None:
     participant.left_at = timezone.now()
     participant.save(update_fields=["left_at"])
     line = Message.objects.create(conversation=conversation, author=user, kind=Message.Kind.LEFT)
-    streams.append(conversation.stream_key, "message.posted", message=line.pk)
-    # The leaver's sockets re-check their subscriptions: the conversation stream is refused from now on.
+    # The sockets following the conversation re-check their subscriptions on this event, before any later one of
+    # the conversation (a stream's events arrive in order): the leaver's drop it, whatever the layer lost or
+    # delayed on other streams, and nothing written after the leave reaches them.
+    streams.append(conversation.stream_key, "message.posted", message=line.pk, _control={"reauthorize": True})
+    # The leaver's other sockets (the inbox) re-check theirs too: the conversation stream is refused from now on.
     streams.append(user.stream_key, "messages.unread", conversation=conversation.pk,
                    _control={"reauthorize": True})
 

@@ -118,6 +118,155 @@ async def test_a_second_socket_of_the_same_user_receives_the_same_bytes(alice):
     await second.disconnect()
 
 
+async def test_a_resume_behind_the_live_position_replays_what_the_page_lacks(alice):
+    """A page whose regions were reloaded (after a `reset`) carries the cursor of the page it fetched, which may be
+    behind what the socket already sent it live (those frames went into the regions replaced since), and a page that
+    saw a hole resumes from the last seq it applied: either way the server must send what follows that position,
+    then `subscribed`. It used to answer nothing when the socket was live and further along, so the page waited for
+    ever, and each later event was a new hole, resumed and ignored again: the stream stopped updating."""
+    ws = await connect(alice)
+    start = (await follow(ws, alice.stream_key))["seq"]
+    await notify_n(alice, 3)
+    assert [f["seq"] for f in await events(ws, alice.stream_key, 3)] == [start + 1, start + 2, start + 3]
+    pos = await sync_to_async(position)(alice.stream_key)
+    await ws.send_json_to({"type": "resume", "streams": {alice.stream_key: {"epoch": pos["epoch"],
+                                                                            "seq": start + 1}}})
+    frame, before = await receive_until(ws, lambda f: f["type"] == "subscribed")
+    assert frame["seq"] == start + 3
+    assert [f["seq"] for f in before if f["type"] == "event"] == [start + 2, start + 3]
+    await sync_to_async(notify)(user=alice, kind="test", text="after the resume")
+    [live] = await events(ws, alice.stream_key, 1)
+    assert live["seq"] == start + 4
+    await ws.disconnect()
+
+
+async def test_a_slow_replay_holds_a_bounded_number_of_live_events_and_still_delivers_each_once(alice, monkeypatch):
+    """A replay follows its reader's pace (live/wire.py drain: a reader that keeps taking a little is never cut),
+    and the live events of the stream arriving meanwhile wait in the subscription's buffer. That buffer had no bound:
+    a slow phone replaying a busy meeting held every event of the room for as long as its replay lasted, in this
+    process, beside the backlog limit that bounds a live socket. Past a bound the buffer keeps only the latest, and
+    the catch-up reads the rest from the log: the same events, each once, in order."""
+    from live import consumers, metrics
+
+    monkeypatch.setattr(consumers, "MAX_BUFFERED", 5, raising=False)
+
+    async def slow_reader(self):
+        await asyncio.sleep(0.2)
+
+    monkeypatch.setattr(consumers.LiveConsumer, "pace", slow_reader)
+    start = await sync_to_async(position)(alice.stream_key)
+    await notify_n(alice, 5, prefix="before")
+    ws = await connect(alice)
+    [consumer] = [c for c in metrics.sockets if getattr(c, "user", None) == alice]
+    buffered = [0]
+
+    async def watch():
+        while True:
+            sub = consumer.subs.get(alice.stream_key)
+            if sub is not None:
+                buffered[0] = max(buffered[0], len(sub.buffer))
+            await asyncio.sleep(0.005)
+
+    watcher = asyncio.ensure_future(watch())
+    await ws.send_json_to({"type": "resume", "streams": {alice.stream_key: start}})
+    await notify_n(alice, 30, prefix="during")
+    got = await events(ws, alice.stream_key, 35, timeout=30)
+    watcher.cancel()
+    assert [f["seq"] for f in got] == list(range(start["seq"] + 1, start["seq"] + 36))
+    assert [f for f in await drain(ws) if f["type"] == "event"] == []
+    assert 0 < buffered[0] <= 5
+    await ws.disconnect()
+
+
+async def test_a_socket_that_joins_a_stream_while_the_process_starts_following_it_misses_nothing(alice, monkeypatch):
+    """The first socket of a process on a stream makes the hub join the stream's group, then read the log's head:
+    what commits before that read counts as delivered, the first socket replaying it from the log. A second socket
+    arriving meanwhile (a reconnect storm: every page of a restarted process at once) used to go straight to its
+    replay and be told `subscribed`; an event committed between its replay and the hub's read of the head then
+    reached neither (the hub dropped it as already delivered): the page lacked it until the stream's next event."""
+    import threading
+
+    await notify_n(alice, 2, prefix="earlier")
+    real_heads, calls, gate = streams.heads, [], threading.Event()
+
+    def slow_first_heads(keys):
+        calls.append(list(keys))
+        if len(calls) == 1:  # the hub's read of the head, for the first socket
+            gate.wait(5)
+        return real_heads(keys)
+
+    monkeypatch.setattr(streams, "heads", slow_first_heads)
+    first = await connect(alice)  # accepted; its connect() now waits for the head of alice's stream
+    while not calls:
+        await asyncio.sleep(0.01)
+    second = await connect(alice)
+    pos = await sync_to_async(position)(alice.stream_key)
+    await second.send_json_to({"type": "resume", "streams": {alice.stream_key: pos}})
+    await asyncio.sleep(0.3)
+    await sync_to_async(notify)(user=alice, kind="test", text="between the two")
+    gate.set()  # the hub reads the head now, this event included
+    [frame] = await events(second, alice.stream_key, 1, timeout=5)
+    assert frame["seq"] == pos["seq"] + 1 and "between the two" in frame["html"]
+    await first.disconnect()
+    await second.disconnect()
+
+
+async def test_an_event_arriving_while_the_process_starts_following_a_long_stream_resets_nobody(
+        alice, settings, monkeypatch):
+    """Until the hub has read the head of a stream its first socket just joined, it has no position there. An event
+    of the stream arriving meanwhile looked like a hole after seq 0: read from the log from the start, which for a
+    stream longer than LIVE_REPLAY_LIMIT (or pruned) was a Reset, sent to every socket of the stream (their pages
+    reload the stream's regions; a page that shows none of them, as for one's own stream followed only for its
+    control events, reloads whole). The hole is looked at once the head is known."""
+    import threading
+
+    settings.LIVE_REPLAY_LIMIT = 3
+    await notify_n(alice, 5, prefix="earlier")
+    real_heads, calls, gate = streams.heads, [], threading.Event()
+
+    def slow_first_heads(keys):
+        calls.append(list(keys))
+        if len(calls) == 1:  # the hub's read of the head, for the first socket
+            gate.wait(5)
+        return real_heads(keys)
+
+    monkeypatch.setattr(streams, "heads", slow_first_heads)
+    ws = await connect(alice)
+    while not calls:
+        await asyncio.sleep(0.01)
+    await sync_to_async(notify)(user=alice, kind="test", text="while joining")
+    await asyncio.sleep(0.5)  # its publish reaches the hub, which waits GAP_WAIT for what precedes it
+    gate.set()
+    frames = await drain(ws)
+    assert not [f for f in frames if f.get("type") == "reset"], frames
+    await ws.disconnect()
+
+
+async def test_a_reset_of_ones_own_stream_followed_only_for_its_control_events_is_not_sent_to_the_page(
+        alice, settings, monkeypatch):
+    """Every signed-in socket follows its person's stream silently, for the control events (sign-out, block). When
+    the hub cannot fill a hole of that stream (more than LIVE_REPLAY_LIMIT events lost by the layer, or pruned) it
+    resets its sockets there: a silent subscription used to pass the `reset` frame on to a page that follows no such
+    stream, and live.js, finding no region of it, reloads the whole page (a half-written comment lost). The silent
+    subscription moves its position and says nothing; it still gets the control events after it."""
+    from live.accounts.services import end_sessions
+
+    settings.LIVE_SWEEP_SECONDS = 0.2
+    settings.LIVE_REPLAY_LIMIT = 3
+    ws = await connect(alice)
+    await ws.send_json_to({"type": "ping"})
+    assert await receive(ws) == {"type": "pong"}
+    publish = streams.publish
+    monkeypatch.setattr(streams, "publish", lambda event: None)  # the layer loses them
+    await notify_n(alice, 5)
+    await asyncio.sleep(1)  # the sweep finds them missing, too many to read
+    monkeypatch.setattr(streams, "publish", publish)
+    assert [f for f in await drain(ws) if f.get("type") == "reset"] == []
+    await sync_to_async(end_sessions)(user=alice, reason="signed_out")
+    frame = await receive(ws, timeout=3)
+    assert frame["code"] == "signed_out"
+
+
 @pytest.mark.parametrize("shift", [+5, "other-epoch"])
 async def test_a_position_from_the_future_or_another_epoch_gets_a_reset(alice, shift):
     await notify_n(alice, 3)
@@ -174,6 +323,36 @@ async def test_a_rollback_pushes_nothing(alice):
         await sync_to_async(fail)()
     assert await ws.receive_nothing(timeout=0.5)
     await ws.disconnect()
+
+
+async def test_a_database_failure_while_a_signed_in_socket_connects_closes_it_with_4503_and_leaks_nothing(
+        alice, monkeypatch):
+    """A signed-in socket's first step after its session lookup joins its own stream, which reads the stream's head
+    in PostgreSQL. That read failing (a restart just after the lookup, the pool's timeout) used to escape `connect`:
+    the application crashed (a traceback, close 1011, the page retrying at once) and its disconnect never ran, so
+    the process kept the socket's connection slots (the person's and the address's caps: after a few, 4429 until
+    the process restarts), the hub kept the dead consumer among its subscribers, and the socket gauge counted it."""
+    from django.db import OperationalError
+
+    from live import metrics, ratelimit
+    from live.hub import get_hub
+
+    def down(keys):
+        raise OperationalError("the database system is starting up")
+
+    monkeypatch.setattr(streams, "heads", down)
+    ws = await connect(alice)
+    assert ws.connected_ok
+    frame = await receive(ws)
+    assert frame["type"] == "error" and frame["code"] == "unavailable"
+    assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4503}
+    for _ in range(100):  # its disconnect runs right after the close
+        if not +ratelimit._slots.held:
+            break
+        await asyncio.sleep(0.02)
+    assert not get_hub().subscribers.get(alice.stream_key)
+    assert not +ratelimit._slots.held
+    assert not [s for s in metrics.sockets if getattr(s, "user", None) == alice]
 
 
 # --- bad input -----------------------------------------------------------------------------------------------------

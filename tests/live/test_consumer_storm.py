@@ -111,6 +111,24 @@ async def test_a_shared_refusal_is_a_refusal_for_each_and_is_not_kept(alice, mon
     assert len(calls) == 3
 
 
+async def test_a_shared_authorization_whose_asker_went_away_is_asked_again_for_the_others(fiona, monkeypatch):
+    """When the socket whose query the others wait for is cancelled (daphne cancels a consumer still busy 10 s
+    after its client left), the others used to get a RuntimeError out of their resume: their consumers died with a
+    traceback and without their disconnect (connection slots kept). They ask again instead."""
+    debate = await sync_to_async(make_debate)(fiona)
+    calls = counting_authorize(monkeypatch, delay=0.3)
+    viewer = streams.Viewer(user=AnonymousUser())
+    shared = consumers.SharedAudiences()
+    first = asyncio.ensure_future(shared.get(debate.stream_key, viewer))
+    while not calls:
+        await asyncio.sleep(0.01)
+    others = [asyncio.ensure_future(shared.get(debate.stream_key, viewer)) for _ in range(3)]
+    await asyncio.sleep(0.01)
+    first.cancel()
+    assert await asyncio.wait_for(asyncio.gather(*others), 5) == ["public"] * 3
+    assert len(calls) == 2 and shared.pending == {}
+
+
 async def test_sockets_with_a_user_or_a_session_are_authorized_one_by_one(alice, fiona, monkeypatch):
     debate = await sync_to_async(make_debate)(fiona)
 

@@ -128,3 +128,31 @@ def test_learning_keeps_the_staleness_rule(hub):
     hub.learn_replay("debate.1", [message(1, "comment=1"), message(2, "comment=2")])
     assert hub.replay_from_memory("debate.1", 0, "e1") is None
     assert seqs(hub.replay_from_memory("debate.1", 1, "e1")) == [2, 3]
+
+
+@pytest.mark.asyncio
+async def test_a_shared_replay_whose_first_socket_went_away_is_read_again_for_the_others():
+    """Sockets resuming a stream from the same position share one replay, read by the first. When that first one's
+    task is cancelled (daphne cancels a consumer still busy 10 s after its client left, which a replay in a
+    reconnect storm can be), the others used to get a RuntimeError ("replay cancelled") out of their resume: their
+    consumers died with a traceback and without their disconnect (their connection slots kept for the process's
+    life). They read the replay themselves instead."""
+    hub = hub_module.Hub(asyncio.get_running_loop())
+    started = asyncio.Event()
+
+    async def slow():
+        started.set()
+        await asyncio.sleep(10)
+        return []
+
+    async def quick():
+        return [{"seq": 1}]
+
+    first = asyncio.ensure_future(hub.shared_replay("debate.1", 0, "e1", slow))
+    await started.wait()
+    second = asyncio.ensure_future(hub.shared_replay("debate.1", 0, "e1", quick))
+    await asyncio.sleep(0.01)
+    first.cancel()
+    assert await asyncio.wait_for(second, 2) == [{"seq": 1}]
+    with pytest.raises(asyncio.CancelledError):
+        await first

@@ -158,3 +158,83 @@ async def test_leaving_drops_the_leavers_subscription_and_tells_the_others(alice
     assert not [f for f in later if f.get("stream") == key or "Sans Bob" in f.get("html", "")]
     await ws_bob.disconnect()
     await ws_carol.disconnect()
+
+
+async def test_what_is_written_after_someone_left_is_not_shown_on_their_socket_before_it_drops_the_stream(
+        alice, bob, carol, settings, monkeypatch):
+    """The leaver's socket used to drop the conversation only when the control event on their own stream arrived;
+    the layer may lose that event (Redis over capacity, restarting), and then the sweep brought it a sweep or two
+    later, while what the others wrote meanwhile reached the leaver's page (rendered for every participant). The
+    "left" line on the conversation's own stream re-checks its sockets, before any later event of the stream."""
+    settings.LIVE_SWEEP_SECONDS = 0.5
+    first = await start(alice, ["bob", "carol"])
+    key = first.conversation.stream_key
+    ws_bob = await connect(bob)
+    await follow(ws_bob, key)
+    publish = streams.publish
+
+    def controls_lost_in_transit(event):
+        if "_control" not in event.data:
+            publish(event)
+
+    monkeypatch.setattr(streams, "publish", controls_lost_in_transit)
+    await sync_to_async(services.leave_conversation)(user=bob, conversation=first.conversation)
+    await sync_to_async(services.send_message)(author=alice, conversation=first.conversation, body="Sans Bob",
+                                               client_id=uuid.uuid4())
+    frames = []
+    while not await ws_bob.receive_nothing(timeout=2):
+        frames.append(await ws_bob.receive_json_from())
+    assert not [f for f in frames if "Sans Bob" in f.get("html", "")], frames
+    assert any(f["type"] == "error" and f.get("stream") == key and f["code"] == "forbidden" for f in frames)
+    await ws_bob.disconnect()
+
+
+async def test_a_refused_resume_stops_the_subscription_the_socket_already_had(alice, bob, carol):
+    """Each resume re-authorizes: when the answer is now `forbidden`/`not_found` (a participation ended where no
+    control event told the socket, e.g. in the shell or the admin), the page forgets the stream, and the server must
+    stop sending it too. It used to answer the error and keep the earlier subscription live, pushing the
+    conversation's next messages to someone who may no longer read them."""
+    from django.utils import timezone
+
+    from live.messaging.models import Participant
+
+    first = await start(alice, ["bob", "carol"])
+    key = first.conversation.stream_key
+    ws_bob = await connect(bob)
+    await follow(ws_bob, key)
+    await sync_to_async(Participant.objects.filter(conversation=first.conversation, user=bob).update)(
+        left_at=timezone.now())
+    cursor = await sync_to_async(streams.cursor)(key)
+    await ws_bob.send_json_to({"type": "resume", "streams": {key: {"epoch": cursor.epoch, "seq": cursor.seq}}})
+    frame, _ = await receive_until(ws_bob, lambda f: f["type"] == "error" and f.get("stream") == key)
+    assert frame["code"] == "not_found"
+    await sync_to_async(services.send_message)(author=alice, conversation=first.conversation, body="Plus pour Bob",
+                                               client_id=uuid.uuid4())
+    later = []
+    while not await ws_bob.receive_nothing(timeout=1):
+        later.append(await ws_bob.receive_json_from())
+    assert not [f for f in later if f.get("stream") == key], later
+    await ws_bob.disconnect()
+
+
+async def test_a_re_check_the_database_cannot_answer_closes_the_socket_instead_of_keeping_the_stream(
+        alice, bob, carol, monkeypatch):
+    """A control event makes the sockets re-check what they follow (someone left, a role granted). When the database
+    cannot answer that check (a restart, the pool's timeout), the socket must not go on as if it had passed: it used
+    to log the failure and keep every subscription, so the leaver went on receiving the conversation. It closes
+    with 4503 instead (`unavailable`): the page comes back with backoff and is authorized afresh."""
+    from django.db import OperationalError
+
+    first = await start(alice, ["bob", "carol"])
+    key = first.conversation.stream_key
+    ws_bob = await connect(bob)
+    await follow(ws_bob, key)
+
+    def down(viewer, key):
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(streams, "authorize", down)
+    await sync_to_async(services.leave_conversation)(user=bob, conversation=first.conversation)
+    frame, _ = await receive_until(ws_bob, lambda f: f["type"] == "error", timeout=3)
+    assert frame["code"] == "unavailable"
+    assert (await ws_bob.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4503}
