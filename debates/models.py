@@ -13,6 +13,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from decidim.organizations import validate_decidim_url
+from live.moderation.registry import REASON_MAX_LENGTH
 from live.text import plain_text
 
 
@@ -65,7 +66,7 @@ class Debate(models.Model):
     locked_at = models.DateTimeField(null=True, blank=True)
     locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+")
-    lock_reason = models.CharField(max_length=300, blank=True)
+    lock_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True)
     decidim_url = models.URLField(_("Decidim page"), max_length=500, blank=True, validators=[validate_decidim_url],
                                   help_text=_("The page of the process, assembly or meeting on the city's Decidim this "
                                               "debate belongs to: shown as a link back."))
@@ -166,7 +167,7 @@ class Comment(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     # Moderation (live.moderation calls hide_comment/unhide_comment through the registry).
     hidden_at = models.DateTimeField(null=True, blank=True)
-    hidden_reason = models.CharField(max_length=300, blank=True)
+    hidden_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True)
     hidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+")
     # A random id the posting form carries: a retried or double-submitted post returns the first comment.

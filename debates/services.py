@@ -30,6 +30,7 @@ from live.database import (
     lock_then_read,
     save_fields,
 )
+from live.moderation.registry import REASON_MAX_LENGTH
 from live.notifications.services import notify
 from live.text import clean_user_text, mentioned_nicknames, plain_text, render_markdown_lite, replace_mentions
 
@@ -276,7 +277,7 @@ def lock_comments(*, debate, actor, locked: bool, reason: str = "") -> Debate:
         return debate
     debate.locked_at = timezone.now() if locked else None
     debate.locked_by = actor if locked else None
-    debate.lock_reason = plain_text(reason or "", 300) if locked else ""
+    debate.lock_reason = plain_text(reason or "", REASON_MAX_LENGTH) if locked else ""
     debate.save(update_fields=["locked_at", "locked_by", "lock_reason", "updated_at"])
     streams.append(debate.stream_key, "debate.locked" if locked else "debate.unlocked", debate=debate.pk)
     streams.append(LIST_STREAM, "list.debate_changed", debate=debate.pk)
@@ -606,7 +607,7 @@ def hide_comment(*, comment, actor, reason="", recount=True) -> Comment:
     if comment.is_hidden:
         return comment
     comment.hidden_at, comment.hidden_by = timezone.now(), actor
-    comment.hidden_reason = plain_text(reason or "", 300)
+    comment.hidden_reason = plain_text(reason or "", REASON_MAX_LENGTH)
     comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
     streams.append(comment.debate.stream_key, "comment.hidden", comment=comment.pk)
     if recount:

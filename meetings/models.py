@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from decidim.organizations import validate_decidim_url
+from live.moderation.registry import REASON_MAX_LENGTH
 from live.text import TextValidator
 
 # No 0/O, 1/I/L: a code read aloud or from the back of the room must not be ambiguous.
@@ -217,7 +218,7 @@ class Contribution(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     hidden_at = models.DateTimeField(null=True, blank=True,
                                      help_text=_("Hidden by a facilitator or a moderator: shown to nobody."))
-    hidden_reason = models.CharField(max_length=300, blank=True)
+    hidden_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True)
     pinned = models.BooleanField(default=False, help_text=_("Shown large on the screen; one at a time."))
     answered_at = models.DateTimeField(null=True, blank=True)
     vote_count = models.PositiveIntegerField(default=0)

@@ -26,6 +26,7 @@ from live import effects, ratelimit, streams
 from live.accounts.models import RoleAssignment, erased_name_stored, nickname_validator
 from live.database import first_if_sent_twice, insert, lock_then_read
 from live.moderation import queue as moderation_queue
+from live.moderation.registry import REASON_MAX_LENGTH
 from live.text import clean_user_text, replace_mentions
 from meetings import embeds, notifications, phones, reactions, words
 from meetings.frames import Frames
@@ -697,7 +698,7 @@ def hide_contribution(*, actor, contribution: Contribution, reason: str = "", ch
         check_facilitator(actor, meeting)
     meeting = _locked(meeting)
     contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
-    contribution.hidden_at, contribution.hidden_reason = timezone.now(), (reason or "")[:300]
+    contribution.hidden_at, contribution.hidden_reason = timezone.now(), (reason or "")[:REASON_MAX_LENGTH]
     contribution.pinned = False
     contribution.save(update_fields=["hidden_at", "hidden_reason", "pinned"])
     _emit(meeting, "contribution.changed", contribution=contribution.pk)

@@ -48,6 +48,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+# The longest reason a moderation decision carries (a block's; a hide's or a lock's is at most 500): an app storing
+# the reason it is given (`hide`, `lock`) keeps this much, so that the author reads what the log keeps.
+REASON_MAX_LENGTH = 1000
+
 
 @dataclass(frozen=True)
 class Moderatable:

@@ -88,7 +88,7 @@ def _author(entry, obj):
     return author if getattr(author, "pk", None) else None
 
 
-def _clean_reason(reason: str, *, required: bool, max_length: int = 1000) -> str:
+def _clean_reason(reason: str, *, required: bool, max_length: int = registry.REASON_MAX_LENGTH) -> str:
     return clean_user_text(reason, multiline=True, max_length=max_length, required=required, messages={
         "required": _("Give a reason: it is shown to the person concerned and kept in the log."),
         "too_long": _("The reason is too long (%(max)s characters at most).")})

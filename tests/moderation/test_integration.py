@@ -105,3 +105,24 @@ def test_a_block_hiding_everything_and_a_report_hiding_one_comment_at_once_both_
     comment.refresh_from_db()
     alice.refresh_from_db()
     assert comment.hidden_at is not None and alice.is_blocked
+
+
+def test_a_long_reason_reaches_the_author_whole(comment, mona, fiona):
+    """A moderator explains at length (450 characters, within the form's 500): the author's page shows the reason
+    the log keeps, not a cut one."""
+    from meetings import services as meetings
+    from meetings.models import Contribution
+    from tests.meetings.conftest import make_meeting
+
+    reason = "Ce commentaire vise une personne nommément. " * 10
+    services.hide(actor=mona, kind="comment", object_id=comment.pk, reason=reason)
+    comment.refresh_from_db()
+    assert comment.hidden_reason == reason.strip()
+    services.set_lock(actor=mona, space=f"debate.{comment.debate_id}", locked=True, reason=reason)
+    comment.debate.refresh_from_db()
+    assert comment.debate.lock_reason == reason.strip()
+    meeting = make_meeting(fiona)
+    guest = meetings.join(meeting=meeting, nickname="Gaston", ip="10.0.0.7")
+    contribution = meetings.post_contribution(participant=guest, body="Une question")
+    services.hide(actor=mona, kind="contribution", object_id=contribution.pk, reason=reason)
+    assert Contribution.objects.get(pk=contribution.pk).hidden_reason == reason.strip()
