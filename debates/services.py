@@ -467,17 +467,19 @@ def edit_comment(*, comment, actor, body, alignment=None) -> Comment:
     if comment.is_hidden:
         raise PermissionDenied(_("This comment was hidden by moderation and cannot be edited."))
     ensure_can_comment(actor, comment.debate)
-    ratelimit.enforce("comment", actor)
-    before = set(existing_mentions(comment.body))
-    html, mentions = render_body(body)
     fields = ["body", "body_html", "edited_at"]
-    comment.body, comment.body_html, comment.edited_at = body, html, timezone.now()
     if alignment is not None and comment.parent_id is None:
         try:
-            comment.alignment = Stance(int(alignment))
+            alignment = Stance(int(alignment))
         except (TypeError, ValueError):
             raise ValidationError(_("Choose for, neutral or against."), code="stance") from None
         fields.append("alignment")
+    ratelimit.enforce("comment", actor)  # after every refusal of the input: a refused edit spends nothing
+    before = set(existing_mentions(comment.body))
+    html, mentions = render_body(body)
+    comment.body, comment.body_html, comment.edited_at = body, html, timezone.now()
+    if "alignment" in fields:
+        comment.alignment = alignment
     save_fields(comment, fields)  # locked above
     streams.append(comment.debate.stream_key, "comment.edited", comment=comment.pk, known={"comment": comment})
     _notify_mentions(comment, {k: v for k, v in mentions.items() if k not in before}, {actor.pk})

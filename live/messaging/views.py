@@ -193,10 +193,11 @@ def _conversation_url(request, participant) -> str:
 @login_required
 @actions.action(back=lambda request, pk: reverse("messaging:conversation", args=[pk]))
 def read(request, pk):
-    try:
-        upto = int(request.POST.get("upto", "") or 0) or None
-    except ValueError:
-        upto = None
+    # Without `upto` (a form's "mark as read"), everything; with one that is no message id, nothing.
+    upto = request.POST.get("upto", "")
+    if upto and parse_id(upto) is None:
+        raise ValidationError(_("This form is out of date: reload the page and try again."), code="upto")
+    upto = parse_id(upto)
     # A read receipt follows each message a reader sees arrive: the service checks the participation itself
     # (a stranger gets the 404 of a conversation that does not exist).
     try:

@@ -124,6 +124,17 @@ def test_edit_marks_edited_and_notifies_only_new_mentions(debate, alice, bob, ca
     assert kinds(debate)[-1] == "comment.edited"
 
 
+def test_an_edit_refused_for_its_stance_spends_nothing_of_the_rate_limit(debate, alice, settings, rate_limits):
+    settings.RATE_LIMITS = {"comment": "2/60"}
+    comment = services.post_comment(author=alice, debate=debate, body="Premier jet", alignment=Stance.FOR)
+    for _ in range(3):
+        with pytest.raises(ValidationError, match="for, neutral or against"):
+            services.edit_comment(comment=comment, actor=alice, body="Deuxième jet", alignment="peut-être")
+    services.edit_comment(comment=comment, actor=alice, body="Deuxième jet", alignment=Stance.AGAINST)
+    comment.refresh_from_db()
+    assert (comment.body, comment.alignment) == ("Deuxième jet", Stance.AGAINST)
+
+
 def test_bob_cannot_edit_or_delete_alices_comment(debate, alice, bob):
     comment = services.post_comment(author=alice, debate=debate, body="À moi")
     with pytest.raises(PermissionDenied):

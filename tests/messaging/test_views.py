@@ -188,3 +188,15 @@ def test_adding_someone_from_the_group_page(alice, bob, carol, dave):
     assert client_for(dave).get(group.get_absolute_url()).status_code == 200
     refused = client_for(alice).post(reverse("messaging:add", args=[group.pk]), {"to": "alice"}, follow=True)
     assert "You cannot write to yourself." in refused.content.decode()
+
+
+@pytest.mark.parametrize("upto", ["abc", "0", "1.5", "9" * 30])
+def test_a_read_receipt_that_names_no_message_is_refused_and_marks_nothing_read(alice, bob, chat, upto):
+    """A receipt's position that is no message id is bad input: refused, and bob's unread messages stay unread (it
+    used to mark the whole conversation read, as a form without a position does)."""
+    send(alice, chat, "Pas encore lu")
+    unread = services.unread_count(bob)
+    assert unread
+    response = client_for(bob).post(reverse("messaging:read", args=[chat.pk]), {"upto": upto}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    assert services.unread_count(bob) == unread
