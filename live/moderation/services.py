@@ -349,6 +349,8 @@ def set_lock(*, actor, space: str, locked: bool, reason: str = "") -> None:
     reason = _clean_reason(reason, required=locked, max_length=500)
     if registration.lock is None:
         raise ValidationError(_("Comments cannot be locked here."))
+    if not locked and not registration.is_locked(obj):
+        return  # already open (an unlock sent twice): nothing to do, nothing to log
     registration.lock(obj, actor=actor, locked=locked, reason=reason)
     _log(actor=actor, action=ActionLog.Action.LOCK if locked else ActionLog.Action.UNLOCK, kind=registration.prefix,
          object_id=obj.pk, space=space, reason=reason, excerpt=str(registration.title(obj))[:200])

@@ -53,6 +53,17 @@ def test_a_space_moderator_locks_and_slows_their_debate(comment):
         services.set_lock(actor=sam, space=f"debate.{other.pk}", locked=True, reason="Non")
 
 
+def test_unlocking_a_debate_that_is_open_logs_nothing_and_tells_no_page(comment, mona):
+    """An unlock sent twice (two moderators, a double click): the second finds the debate open and does nothing."""
+    space = f"debate.{comment.debate_id}"
+    services.set_lock(actor=mona, space=space, locked=True, reason="Le ton monte")
+    services.set_lock(actor=mona, space=space, locked=False)
+    events = Event.objects.filter(stream=space).count()
+    services.set_lock(actor=mona, space=space, locked=False)
+    assert [a.action for a in ActionLog.objects.order_by("pk")] == ["lock", "unlock"]
+    assert Event.objects.filter(stream=space).count() == events
+
+
 def test_slow_mode_on_a_meeting(mona, fiona):
     from tests.meetings.conftest import make_meeting
 
