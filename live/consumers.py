@@ -194,6 +194,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if settings.LIVE_SESSION_RECHECK_SECONDS > 0:
                 self.session_watch = asyncio.ensure_future(self.watch_session())
 
+    async def __call__(self, scope, receive, send):
+        """channels' consumer, whose disconnect() runs however it ends: an exception no handler expected ends the
+        application (daphne closes with 1011) without a `websocket.disconnect` dispatched, and the socket's
+        connection slots and subscriptions would outlive it for the process's life."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if getattr(self, "gone", True) is False:
+                await self.disconnect(1011)
+
     async def dispatch(self, message):
         if not internals.usable("lean_consumer"):
             return await super().dispatch(message)

@@ -355,6 +355,29 @@ async def test_a_database_failure_while_a_signed_in_socket_connects_closes_it_wi
     assert not [s for s in metrics.sockets if getattr(s, "user", None) == alice]
 
 
+async def test_a_consumer_that_fails_unexpectedly_still_gives_back_its_slots_and_subscriptions(alice, monkeypatch):
+    """An exception no handler expects (a bug in a stream type's authorize, a library's) ends the application:
+    daphne closes the socket with 1011, and channels never dispatches its disconnect. The process used to keep that
+    socket's connection slots for its whole life (heartbeated, never expired: enough of them and the person, or
+    everyone behind the same address, gets 4429) and the hub its subscriptions. They are given back however the
+    consumer ends."""
+    from live import ratelimit
+    from live.hub import get_hub
+
+    ws = await connect(alice)
+    assert +ratelimit._slots.held and get_hub().subscribers.get(alice.stream_key)
+
+    def broken(viewer, key):
+        raise RuntimeError("a bug in a stream type")
+
+    monkeypatch.setattr(streams, "authorize", broken)
+    await ws.send_json_to({"type": "resume", "streams": {"debate.1": {"epoch": "", "seq": 0}}})
+    with pytest.raises(RuntimeError):
+        await ws.receive_output(timeout=5)
+    assert not +ratelimit._slots.held
+    assert not get_hub().subscribers.get(alice.stream_key)
+
+
 # --- bad input -----------------------------------------------------------------------------------------------------
 
 async def test_a_frame_over_the_limit_closes_with_4413(alice):
