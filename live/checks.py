@@ -46,6 +46,9 @@ def live_layer(app_configs, **kwargs):
     for host in config.get("hosts", []):
         if isinstance(host, dict) and host.get("socket_timeout", 15) <= 5:
             problems.append(Warning("Redis socket_timeout must exceed the layer's 5 s blocking pop.", id="live.W003"))
+    if settings.HTTP_MAX_CONCURRENCY < 1:
+        problems.append(Error("HTTP_MAX_CONCURRENCY must be at least 1: HTTP requests beyond it wait, and with none "
+                              "allowed every request would wait for ever.", id="live.E008"))
     from channels.security.websocket import OriginValidator
 
     from live.asgi import application

@@ -38,6 +38,7 @@ def test_it_passes_the_deploy_check_when_configured():
     ({"DATABASE_URL": None}, "live.E005"),
     ({"DEBUG": "true"}, "security.W018"),
     ({"PUBLIC_URL": None}, "live.E007"),  # e-mail links and QR codes would lead to localhost
+    ({"HTTP_MAX_CONCURRENCY": "0"}, "live.E008"),  # every HTTP request would wait for ever
     ({"DEBUG": "flase"}, "DEBUG='flase' is neither true"),  # a typo stops the start instead of meaning False
 ])
 def test_it_refuses_unsafe_production_settings(env, problem):
