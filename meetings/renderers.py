@@ -451,6 +451,7 @@ def render_registration(event, r, meeting):
 
 
 @streams.renderer("screen.rotated")
+@streams.renderer("facilitators.changed")
 def render_rotated(event, r):
     return None  # a control event: sockets re-check their subscriptions
 

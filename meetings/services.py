@@ -192,11 +192,16 @@ def _set_facilitators(meeting: Meeting, users) -> None:
     RoleAssignment.objects.filter(role="facilitator", space=meeting.space, user__in=current - wanted).delete()
     for pk in wanted - current:
         RoleAssignment.objects.create(user_id=pk, role="facilitator", space=meeting.space)
-    # A removed facilitator's open console stops receiving the moderation queue at once.
+    # A removed facilitator's open console stops receiving the moderation queue at once: their sockets close (on
+    # their own stream), and the consoles re-check before anything written on the console after the removal (on
+    # the console's stream, in its order, however late the first arrives).
     from live.accounts.services import roles_changed
 
-    for user in get_user_model().objects.filter(pk__in=current - wanted):
+    removed = list(get_user_model().objects.filter(pk__in=current - wanted))
+    for user in removed:
         roles_changed(user=user, revoked=True)
+    if removed:
+        streams.append(meeting.console_stream_key, "facilitators.changed", _control={"reauthorize": True})
 
 
 def facilitators(meeting: Meeting):

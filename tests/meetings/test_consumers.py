@@ -249,3 +249,27 @@ async def test_a_new_screen_url_stops_the_screens_opened_with_the_old_one(meetin
     assert not [f for f in late if "Après rotation" in f.get("html", "")], late
     await old_screen.disconnect()
     await console.disconnect()
+
+
+async def test_a_removed_facilitators_console_gets_nothing_written_after_the_removal(
+        meeting, fiona, felix, alice_in, settings, monkeypatch):
+    """fiona removes felix from the facilitators while his console is open, and the control on his own stream that
+    closes his sockets is late (the layer lost it: the sweep brings it seconds later). The console stream itself
+    says to re-check before anything written after the removal: the pending contribution never reaches him."""
+    import json
+
+    settings.LIVE_SWEEP_SECONDS = 0.5
+    console = await connect(cookie=await sync_to_async(session_cookie)(felix))
+    await follow(console, meeting.console_stream_key)
+    publish = streams.publish
+    monkeypatch.setattr(streams, "publish", lambda event: None if event.stream == felix.stream_key
+                        else publish(event))
+    await sync_to_async(services.update_meeting)(actor=fiona, meeting=meeting, facilitators=[])
+    await sync_to_async(services.post_contribution)(participant=alice_in, body="Secret de modération")
+    frames = []
+    while not await console.receive_nothing(timeout=2):
+        output = await console.receive_output()
+        if output["type"] != "websocket.send":
+            break
+        frames.append(json.loads(output["text"]))
+    assert not [f for f in frames if "Secret de modération" in f.get("html", "")], frames
