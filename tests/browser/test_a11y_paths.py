@@ -233,3 +233,20 @@ def test_bob_sends_a_message_with_the_keyboard_alone(open_page, alice, bob):
     page.keyboard.press("Enter")
     expect(page.locator("#message-list")).to_contain_text("Oui, à jeudi.")
     assert_visible_focus(page)  # the focus stayed on the page's controls, not lost to the body
+
+
+def test_a_report_sent_with_the_keyboard_keeps_the_focus_on_its_thanks(open_page, alice, bob, debate):
+    """The report form is replaced by its thanks: the focus goes to the thanks (read out), not back to the page's
+    start with nothing said."""
+    page = open_page(alice, debate.get_absolute_url(), locale="en-GB")
+    wait_live(page)
+    tab_to(page, "article.comment a.report-link")
+    page.keyboard.press("Enter")
+    expect(page.locator(".report-form input[name=reason]").first).to_be_focused()
+    page.keyboard.press("Space")
+    tab_to(page, ".report-form button[type=submit]")
+    page.keyboard.press("Enter")
+    thanks = page.locator(".report-done")
+    expect(thanks).to_contain_text("Thank you")
+    expect(thanks).to_be_focused()
+    assert_visible_focus(page)
