@@ -250,3 +250,32 @@ def test_a_report_sent_with_the_keyboard_keeps_the_focus_on_its_thanks(open_page
     expect(thanks).to_contain_text("Thank you")
     expect(thanks).to_be_focused()
     assert_visible_focus(page)
+
+
+def test_deleting_or_hiding_a_comment_with_the_keyboard_keeps_the_focus_on_that_comment(open_page, bob, mona, debate):
+    """The push that replaces the comment (its placeholder, or its hidden state) took the focused control with it:
+    the focus stays on the comment, where the person was, and reads what it now is."""
+    comment = debate.comments.get()
+    page = open_page(bob, debate.get_absolute_url(), locale="en-GB")
+    wait_live(page)
+    page.on("dialog", lambda dialog: dialog.accept())
+    tab_to(page, "article.comment form.delete-form button")
+    page.keyboard.press("Enter")
+    placeholder = page.locator(f"#comment-{comment.pk}-main .comment-placeholder")
+    expect(placeholder).to_have_text("This comment was deleted by its author.")
+    expect(page.locator(f"#comment-{comment.pk}")).to_contain_text("This comment was deleted")
+    focused = page.locator(f"#comment-{comment.pk} :focus")
+    expect(focused).to_have_count(1)
+    assert_visible_focus(page)
+
+    other = debates.post_comment(author=bob, debate=debate, body="Et les vélos cargo ?")
+    page = open_page(mona, debate.get_absolute_url(), locale="en-GB")
+    wait_live(page)
+    tab_to(page, f"#comment-{other.pk} details.hide-disclosure summary")
+    page.keyboard.press("Enter")
+    tab_to(page, f"#hide-reason-{other.pk}")
+    page.keyboard.type("Hors sujet")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#comment-{other.pk}-main")).to_have_class("comment-main is-hidden")
+    expect(page.locator(f"#comment-{other.pk} :focus")).to_have_count(1)
+    assert_visible_focus(page)
