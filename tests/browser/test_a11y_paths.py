@@ -279,3 +279,21 @@ def test_deleting_or_hiding_a_comment_with_the_keyboard_keeps_the_focus_on_that_
     expect(page.locator(f"#comment-{other.pk}-main")).to_have_class("comment-main is-hidden")
     expect(page.locator(f"#comment-{other.pk} :focus")).to_have_count(1)
     assert_visible_focus(page)
+
+
+def test_raising_and_lowering_a_hand_with_the_keyboard_keeps_the_focus_on_the_hand_button(open_page, fiona, alice):
+    """The raise and lower buttons take turns (the speaker queue's push decides which shows): the one that appears
+    takes the focus of the one that went, which says the new state ("Lower my hand")."""
+    meeting = make_meeting(fiona)
+    meetings.join(meeting=meeting, user=alice)
+    page = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport={"width": 390, "height": 844}, locale="en-GB")
+    wait_live(page)
+    tab_to(page, ".hand-raise button")
+    page.keyboard.press("Enter")
+    expect(page.locator("#speakers")).to_contain_text("alice")
+    expect(page.locator(".hand-lower button")).to_be_focused()
+    assert_visible_focus(page)
+    page.keyboard.press("Enter")
+    expect(page.locator("#speakers")).not_to_contain_text("alice")
+    expect(page.locator(".hand-raise button")).to_be_focused()
+    assert_visible_focus(page)
