@@ -203,6 +203,16 @@
     if (section) section.removeAttribute("data-subscribed");
   });
 
+  // #typing-list is a polite live region: a line put in anew is said again. While someone keeps typing, each of
+  // their frames (one every 2.5 s) only keeps their line alive instead of replacing it (said once).
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target, fragment = evt.detail.fragment;
+    if (!target || !target.hasAttribute || !target.hasAttribute("data-typing") || !fragment) return;
+    if ((fragment.textContent || "").trim() !== (target.textContent || "").trim()) return;
+    evt.detail.shouldSwap = false;
+    target.setAttribute("data-seen-at", String(Date.now()));
+  });
+
   document.addEventListener("live:updated", function () {
     sortInbox();
     if (section) {

@@ -126,3 +126,23 @@ def test_load_earlier_keeps_one_separator_per_day(settings, open_page, alice, bo
     expect(page.locator("#message-list .message")).to_have_count(36)
     expect(page.locator("#message-list .day-separator")).to_have_count(1)
     expect(page.locator("#load-earlier")).to_have_count(0)
+
+
+def test_the_typing_line_is_announced_once_while_someone_keeps_typing(open_page, alice, bob, chat):
+    """#typing-list is a polite live region: each frame that put a new line in it had screen readers say "alice is
+    writing…" again, every 2.5 s for as long as she types. The line stays the same element while she types."""
+    page_a = open_page(alice, chat.get_absolute_url())
+    page_b = open_page(bob, chat.get_absolute_url())
+    wait_live(page_a)
+    wait_live(page_b)
+    page_a.wait_for_selector("#conversation[data-subscribed]", state="attached")
+    page_b.wait_for_selector("#conversation[data-subscribed]", state="attached")
+    page_b.evaluate("""() => { window.__added = 0;
+        new MutationObserver((records) => records.forEach((r) => { window.__added += r.addedNodes.length; }))
+            .observe(document.getElementById('typing-list'), {childList: true, subtree: true}); }""")
+    page_a.locator("#composer-body").press_sequentially("Je réfléchis encore à la date, un instant", delay=150)
+    expect(page_b.locator(f"#typing-{alice.pk}")).to_contain_text("alice")
+    page_b.wait_for_timeout(1000)
+    assert page_a.evaluate("() => document.getElementById('composer-body').value.length") > 30
+    assert page_b.evaluate("() => window.__added") == 1  # one line put in, then left as it is
+    expect(page_b.locator(f"#typing-{alice.pk}")).to_have_count(0, timeout=12000)  # and it still goes away
