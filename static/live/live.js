@@ -269,6 +269,38 @@
     if (el) el.focus();
   });
 
+  // The same for a push: a part of the page replaced by id (hx-swap-oob) that held the focus (a contribution's +1
+  // answered by the contribution pushed anew) gives it to the same control in the new part (its id, else the same
+  // tag, classes and text), else to the part itself: never back to the page's start.
+  var pushedFocus = null;
+  function likeness(el) {
+    return el.tagName + "|" + el.className + "|" + (el.textContent || "").trim();
+  }
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target, active = document.activeElement;
+    if (!target || !target.id || !active || active === document.body || !target.contains(active)) return;
+    pushedFocus = { target: target.id, id: active.id, like: likeness(active) };
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (!pushedFocus) return;
+    var wanted = pushedFocus;
+    pushedFocus = null;
+    var active = document.activeElement;
+    if (active && active !== document.body && document.body.contains(active)) return;  // still focused somewhere
+    var root = document.getElementById(wanted.target);
+    if (!root) return;
+    var el = wanted.id ? document.getElementById(wanted.id) : null;
+    var candidates = focusables(root);
+    for (var i = 0; i < candidates.length && !el; i++) {
+      if (likeness(candidates[i]) === wanted.like && candidates[i].getClientRects().length) el = candidates[i];
+    }
+    if (!el) {
+      el = root;
+      if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+    }
+    el.focus();
+  });
+
   // The announcer (base.html) is one persistent polite region: pushes and refusals update its text and never put a
   // new element in its place. A second announcement right after a first (a private message, then its notification)
   // is added to it instead of cutting it off.

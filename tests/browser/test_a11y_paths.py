@@ -297,3 +297,19 @@ def test_raising_and_lowering_a_hand_with_the_keyboard_keeps_the_focus_on_the_ha
     expect(page.locator("#speakers")).not_to_contain_text("alice")
     expect(page.locator(".hand-raise button")).to_be_focused()
     assert_visible_focus(page)
+
+
+def test_supporting_a_contribution_with_the_keyboard_keeps_the_focus_on_its_button(open_page, fiona, alice, bob):
+    """The +1's push replaces the whole contribution, the focused button with it: the focus goes to the same button
+    in the new contribution, not back to the page's start."""
+    meeting = make_meeting(fiona, premoderation=False)
+    meetings.join(meeting=meeting, user=alice)
+    contribution = meetings.post_contribution(participant=meetings.join(meeting=meeting, user=bob),
+                                              body="Des bancs à l'ombre.")
+    page = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport={"width": 390, "height": 844}, locale="en-GB")
+    wait_live(page)
+    tab_to(page, f"#contribution-{contribution.pk} .vote-button")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#contribution-{contribution.pk} .vote-count")).to_have_text("+1")
+    expect(page.locator(f"#contribution-{contribution.pk} .vote-button")).to_be_focused()
+    assert_visible_focus(page)
