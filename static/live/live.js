@@ -271,10 +271,10 @@
 
   // The same for a push: a part of the page replaced by id (hx-swap-oob) that held the focus (a contribution's +1
   // answered by the contribution pushed anew) gives it to the same control in the new part (its id, else the same
-  // tag, classes and text), else to the part itself: never back to the page's start.
+  // tag, classes and address or text), else to the part itself: never back to the page's start.
   var pushedFocus = null;
   function likeness(el) {
-    return el.tagName + "|" + el.className + "|" + (el.textContent || "").trim();
+    return el.tagName + "|" + el.className + "|" + (el.getAttribute("href") || (el.textContent || "").trim());
   }
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {
     var target = evt.detail.target, active = document.activeElement;

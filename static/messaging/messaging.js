@@ -24,7 +24,10 @@
       return (parseInt(b.getAttribute("data-activity"), 10) || 0) - (parseInt(a.getAttribute("data-activity"), 10) || 0);
     });
     var same = sorted.every(function (row, i) { return row === rows[i]; });
-    if (!same) sorted.forEach(function (row) { list.appendChild(row); });
+    if (same) return;
+    var active = document.activeElement;  // a moved element loses the focus: given back after the move
+    sorted.forEach(function (row) { list.appendChild(row); });
+    if (active && active !== document.activeElement && document.body.contains(active)) active.focus();
   }
 
   // --- conversation page ---------------------------------------------------------------------------------------

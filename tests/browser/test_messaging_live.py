@@ -146,3 +146,25 @@ def test_the_typing_line_is_announced_once_while_someone_keeps_typing(open_page,
     assert page_a.evaluate("() => document.getElementById('composer-body').value.length") > 30
     assert page_b.evaluate("() => window.__added") == 1  # one line put in, then left as it is
     expect(page_b.locator(f"#typing-{alice.pk}")).to_have_count(0, timeout=12000)  # and it still goes away
+
+
+def test_the_inbox_keeps_the_keyboard_focus_while_messages_arrive(open_page, alice, bob, carol, chat):
+    """bob goes through his inbox with the keyboard: a message that moves another conversation to the top, or
+    that updates the very row he is on, leaves the focus on his row's link (rows were moved or replaced under it
+    and the focus fell to the page's start)."""
+    from tests.browser.test_a11y_paths import tab_to
+
+    other = services.start_conversation(author=carol, recipients=["bob"], body="Bonjour Bob",
+                                        client_id=uuid.uuid4()).conversation
+    page = open_page(bob, "/messages/")
+    wait_live(page)
+    rows = page.locator("#inbox-list > li")
+    expect(rows.first).to_have_id(f"inbox-conversation-{other.pk}")
+    link = page.locator(f"#inbox-conversation-{other.pk} a.inbox-link")
+    tab_to(page, f"#inbox-conversation-{other.pk} a.inbox-link")
+    services.send_message(author=alice, conversation=chat, body="Tu as vu ?", client_id=uuid.uuid4())
+    expect(rows.first).to_have_id(f"inbox-conversation-{chat.pk}")  # alice's conversation went to the top
+    expect(link).to_be_focused()
+    services.send_message(author=carol, conversation=other, body="Alors ?", client_id=uuid.uuid4())
+    expect(page.locator(f"#inbox-conversation-{other.pk}")).to_contain_text("Alors ?")
+    expect(link).to_be_focused()
