@@ -313,3 +313,22 @@ def test_supporting_a_contribution_with_the_keyboard_keeps_the_focus_on_its_butt
     expect(page.locator(f"#contribution-{contribution.pk} .vote-count")).to_have_text("+1")
     expect(page.locator(f"#contribution-{contribution.pk} .vote-button")).to_be_focused()
     assert_visible_focus(page)
+
+
+def test_console_buttons_pressed_with_the_keyboard_move_the_focus_to_the_next_contribution(open_page, fiona):
+    """Without the single-key shortcuts (turned off, or not used), Approve pressed with Enter: the contribution
+    leaves the queue and the focus goes to the next one, as with the shortcut (it fell to the page's start)."""
+    meeting = make_meeting(fiona)
+    guest = meetings.join(meeting=meeting, nickname="Gaston", ip="10.0.0.7")
+    for text in ("Où en est le jardin partagé ?", "Et la piste cyclable ?"):
+        meetings.post_contribution(participant=guest, body=text)
+    page = open_page(fiona, f"/meetings/{meeting.pk}/console/", locale="en-GB")
+    wait_live(page)
+    queue = page.locator("#queue .queue-item")
+    expect(queue).to_have_count(2)
+    second = queue.nth(1).get_attribute("id")
+    tab_to(page, "#queue .queue-item button[data-shortcut='a']")
+    page.keyboard.press("Enter")
+    expect(page.locator("#queue .queue-item")).to_have_count(1)
+    expect(page.locator(f"#{second}")).to_be_focused()
+    assert_visible_focus(page)
