@@ -238,9 +238,12 @@
     formAccepted(form);
   });
   // A form page served again with its errors (no htmx: the server marked the fields): the focus goes to the first
-  // invalid field, else to the error summary.
+  // invalid field, else to the error summary. A plain form refused and sent back to its page (live/actions.py:
+  // the reason flashed in #flash, above <main>): the title says "Error" and the focus goes to the reason.
   document.addEventListener("DOMContentLoaded", function () {
-    var first = document.querySelector('main [aria-invalid="true"]') || document.querySelector("main [role=alert], main .flash-error");
+    var flashed = document.querySelector("#flash .flash-error");
+    if (flashed) markTitle(true);
+    var first = document.querySelector('main [aria-invalid="true"]') || document.querySelector("main [role=alert], main .flash-error") || flashed;
     if (!first) return;
     if (!first.matches("input, select, textarea, button, [tabindex]")) first.setAttribute("tabindex", "-1");
     first.focus();

@@ -332,3 +332,18 @@ def test_console_buttons_pressed_with_the_keyboard_move_the_focus_to_the_next_co
     expect(page.locator("#queue .queue-item")).to_have_count(1)
     expect(page.locator(f"#{second}")).to_be_focused()
     assert_visible_focus(page)
+
+
+def test_a_plain_form_refused_and_sent_back_says_error_and_takes_the_focus_to_it(open_page, fiona):
+    """A form without a page of its own (the phone page's join panel) refused by the service comes back with the
+    reason flashed above the content: the title starts with 'Error:' and the focus is on the reason, as for a form
+    served again with its errors (it was left at the page's start, the reason outside <main> and its skip link)."""
+    meeting = make_meeting(fiona, allow_anonymous=True)
+    page = open_page(None, f"/meetings/{meeting.pk}/live/", viewport={"width": 390, "height": 844}, locale="en-GB")
+    tab_to(page, "#live-nickname")
+    page.keyboard.type("   ")
+    page.keyboard.press("Enter")
+    error = page.locator("#flash .flash-error")
+    expect(error).to_be_visible()
+    expect(error).to_be_focused()
+    assert page.title().startswith("Error:"), page.title()
