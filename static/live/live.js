@@ -567,7 +567,9 @@
   }, true);
 
   // `freshKey`: the one generator of the client keys that forms carry (a comment's, a contribution's, a message's).
-  window.Live = { write: write, ready: function () { return !!socket && ready; }, freshKey: freshKey };
+  // `announce`: a text said politely by the page's announcer (a result the page shows no words for).
+  window.Live = { write: write, ready: function () { return !!socket && ready; }, freshKey: freshKey,
+                  announce: announce };
 
   // Small helpers for feature scripts (typing indicators, presence).
   window.agoraLive = {

@@ -35,6 +35,19 @@
       said.classList.add("flash-success");
     }
   });
+  // A +1 or a reaction went through: the phone shows no words for it (the count moves, the reaction floats on the
+  // projector), so the announcer says what a page without JavaScript says.
+  var SAID = { "meetings.vote": "data-msg-voted", "meetings.react": "data-msg-reacted" };
+  function sayDone(form) {
+    var page = document.getElementById("meeting-live");
+    var name = form && form.getAttribute && SAID[form.getAttribute("data-live-write")];
+    var text = name && page && page.getAttribute(name);
+    if (text && window.Live && window.Live.announce) window.Live.announce(text);
+  }
+  document.addEventListener("live:written", function (evt) { sayDone(evt.target); });
+  document.addEventListener("htmx:afterRequest", function (evt) {  // the same sent over HTTP (no socket)
+    if (evt.detail.successful) sayDone(evt.detail.elt);
+  });
   document.addEventListener("live:writing", function (evt) {
     var said = evt.target && evt.target.querySelector && evt.target.querySelector("[data-written-said]");
     if (said) { said.textContent = ""; said.classList.remove("flash-success"); }

@@ -313,6 +313,20 @@ def test_supporting_a_contribution_with_the_keyboard_keeps_the_focus_on_its_butt
     expect(page.locator(f"#contribution-{contribution.pk} .vote-count")).to_have_text("+1")
     expect(page.locator(f"#contribution-{contribution.pk} .vote-button")).to_be_focused()
     assert_visible_focus(page)
+    expect(page.locator("#live-announcer")).to_have_text("Thanks for your support.")  # said, as without JavaScript
+
+
+def test_a_reaction_sent_with_the_keyboard_is_said(open_page, fiona, alice):
+    """A reaction tap shows nothing on the phone (it floats on the projector): a screen-reader user is told it went,
+    as a page without JavaScript says it ('Your reaction is on the screen.')."""
+    meeting = make_meeting(fiona)
+    meetings.join(meeting=meeting, user=alice)
+    page = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport={"width": 390, "height": 844}, locale="en-GB")
+    wait_live(page)
+    tab_to(page, ".reaction-button")
+    page.keyboard.press("Enter")
+    expect(page.locator("#live-announcer")).to_have_text("Your reaction is on the screen.")
+    expect(page.locator(".reaction-button").first).to_be_focused()
 
 
 def test_console_buttons_pressed_with_the_keyboard_move_the_focus_to_the_next_contribution(open_page, fiona):
