@@ -361,3 +361,22 @@ def test_a_plain_form_refused_and_sent_back_says_error_and_takes_the_focus_to_it
     expect(error).to_be_visible()
     expect(error).to_be_focused()
     assert page.title().startswith("Error:"), page.title()
+
+
+def test_a_poll_answered_without_a_choice_ties_the_error_to_the_choices(open_page, fiona, alice):
+    """'Choose an answer.': the choices are marked invalid and described by it, and the focus goes to the first one
+    (the words of a word cloud were; the choices of a poll were not: the error was said once, then nowhere near
+    them)."""
+    meeting = make_meeting(fiona)
+    meetings.join(meeting=meeting, user=alice)
+    poll = meetings.create_poll(actor=fiona, meeting=meeting, question="Un jardin ?", choices=["Oui", "Non"])
+    meetings.open_poll(actor=fiona, poll=poll)
+    page = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport={"width": 390, "height": 844}, locale="en-GB")
+    wait_live(page)
+    tab_to(page, "#polls button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#poll-{poll.pk}-form-errors")).to_have_text("Choose an answer.")
+    first = page.locator(f"#poll-{poll.pk}-form input[name=choice]").first
+    expect(first).to_be_focused()
+    expect(first).to_have_attribute("aria-invalid", "true")
+    assert f"poll-{poll.pk}-form-errors" in first.get_attribute("aria-describedby")
