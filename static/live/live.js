@@ -56,8 +56,7 @@
     var box = document.getElementById("live-status");
     if (!box) return;
     var text = kind ? box.getAttribute("data-msg-" + kind) || "" : "";
-    box.textContent = text;
-    box.hidden = !text;
+    box.textContent = text;  // the region stays in the page, empty and unseen when all is well (live.css)
     document.documentElement.setAttribute("data-live", kind || "connected");
   }
 

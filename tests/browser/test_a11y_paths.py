@@ -380,3 +380,26 @@ def test_a_poll_answered_without_a_choice_ties_the_error_to_the_choices(open_pag
     expect(first).to_be_focused()
     expect(first).to_have_attribute("aria-invalid", "true")
     assert f"poll-{poll.pk}-form-errors" in first.get_attribute("aria-describedby")
+
+
+def test_the_connection_banner_is_a_live_region_screen_readers_follow_before_it_speaks(open_page, alice):
+    """'Connection lost. Reconnecting…' is said: the polite region is in the accessibility tree while all is well
+    (empty, unseen), not display:none until its text comes (a region shown with its text is not read out)."""
+    from tests.browser.conftest import go_offline, go_online
+
+    page = open_page(alice, "/", locale="en-GB")
+    wait_live(page)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Accessibility.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "#live-status"})["nodeId"]
+    exposed = cdp.send("Accessibility.getPartialAXTree", {"nodeId": node, "fetchRelatives": False})["nodes"][0]
+    assert not exposed.get("ignored"), exposed
+    status = page.locator("#live-status")
+    expect(status).to_be_hidden()  # nothing to see while connected
+    go_offline(page)
+    expect(status).to_have_text("Connection lost. Reconnecting…")
+    expect(status).to_be_visible()
+    go_online(page)
+    expect(status).to_have_text("")
+    expect(status).to_be_hidden()
