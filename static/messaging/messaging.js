@@ -134,10 +134,13 @@
     function sending() {
       sentBody = textarea.value;
       errorBox.innerHTML = "";
+      if (status && !pending) status.textContent = "";  // a second "sent" is said again
       saveDraft();
     }
     function sent() {
       setPending(false);
+      // Said to its author (the others' announcement of a new message is not pushed to them).
+      if (status) status.textContent = status.getAttribute("data-msg-sent") || "";
       if (textarea.value === sentBody) textarea.value = "";
       clientId.value = window.Live.freshKey();
       lastTyping = 0;

@@ -233,6 +233,9 @@ def test_bob_sends_a_message_with_the_keyboard_alone(open_page, alice, bob):
     page.keyboard.press("Enter")
     expect(page.locator("#message-list")).to_contain_text("Oui, à jeudi.")
     assert_visible_focus(page)  # the focus stayed on the page's controls, not lost to the body
+    # Said: the composer's status line (role=status); the others' announcement of it is not pushed to its author.
+    expect(page.locator("#composer-status")).to_have_text("Message sent.")
+    expect(page.locator("#composer-body")).to_have_value("")
 
 
 def test_a_report_sent_with_the_keyboard_keeps_the_focus_on_its_thanks(open_page, alice, bob, debate):
