@@ -209,6 +209,26 @@
     if (section) section.removeAttribute("data-subscribed");
   });
 
+  // "Load earlier messages" is replaced by the messages it loads (and the next such link): the focus goes to the
+  // first message loaded, where the reading goes on, instead of falling to the page's start with the link.
+  var earlier = null;
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (target && target.id === "load-earlier") earlier = { after: target.nextElementSibling };
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!earlier) return;
+    var stop = earlier.after, list = document.getElementById("message-list");
+    earlier = null;
+    for (var el = list ? list.firstElementChild : null; el && el !== stop; el = el.nextElementSibling) {
+      if (el.hasAttribute("data-message")) {
+        el.setAttribute("tabindex", "-1");
+        el.focus();
+        return;
+      }
+    }
+  });
+
   // #typing-list is a polite live region: a line put in anew is said again. While someone keeps typing, each of
   // their frames (one every 2.5 s) only keeps their line alive instead of replacing it (said once).
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {

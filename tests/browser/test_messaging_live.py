@@ -168,3 +168,27 @@ def test_the_inbox_keeps_the_keyboard_focus_while_messages_arrive(open_page, ali
     services.send_message(author=carol, conversation=other, body="Alors ?", client_id=uuid.uuid4())
     expect(page.locator(f"#inbox-conversation-{other.pk}")).to_contain_text("Alors ?")
     expect(link).to_be_focused()
+
+
+def test_loading_earlier_messages_with_the_keyboard_puts_the_focus_on_the_first_one_loaded(open_page, alice, bob,
+                                                                                           monkeypatch):
+    """'Load earlier messages' is replaced by the messages it loads: the focus goes to the first of them (it fell to
+    the page's start, far from what was loaded), as 'Load more' does for comments."""
+    from live import ratelimit
+    from live.messaging import presenters
+    from tests.browser.test_a11y_paths import tab_to
+
+    monkeypatch.setattr(ratelimit, "enforce", lambda *args, **kwargs: None)  # the test writes fast
+    conversation = services.start_conversation(author=alice, recipients=["bob"], body="Message 0",
+                                               client_id=uuid.uuid4()).conversation
+    for i in range(1, presenters.PAGE_SIZE + 3):
+        services.send_message(author=alice, conversation=conversation, body=f"Message {i}", client_id=uuid.uuid4())
+    page = open_page(bob, conversation.get_absolute_url(), locale="en-GB")
+    wait_live(page)
+    expect(page.locator("#message-list")).not_to_contain_text("Message 0")
+    tab_to(page, "#load-earlier a")
+    page.keyboard.press("Enter")
+    expect(page.locator("#message-list")).to_contain_text("Message 0")
+    focused = page.locator("#message-list [data-message]:focus")
+    expect(focused).to_have_count(1)
+    expect(focused).to_contain_text("Message 0")
