@@ -52,12 +52,20 @@
     if (Object.keys(streams).length) send({ type: "resume", streams: streams });
   }
 
+  var shownStatus = null, restoredTimer = null;
   function setStatus(kind) {
     var box = document.getElementById("live-status");
     if (!box) return;
+    clearTimeout(restoredTimer);
+    // Back after "reconnecting": said (the banner going away is not), then emptied a few seconds later.
+    if (!kind && shownStatus === "reconnecting" && box.getAttribute("data-msg-restored")) {
+      kind = "restored";
+      restoredTimer = setTimeout(function () { setStatus(null); }, 4000);
+    }
+    shownStatus = kind;
     var text = kind ? box.getAttribute("data-msg-" + kind) || "" : "";
     box.textContent = text;  // the region stays in the page, empty and unseen when all is well (live.css)
-    document.documentElement.setAttribute("data-live", kind || "connected");
+    document.documentElement.setAttribute("data-live", kind && kind !== "restored" ? kind : "connected");
   }
 
   // A reset means our position cannot be replayed: fetch the page again and swap in the regions of that stream,

@@ -406,3 +406,19 @@ def test_the_connection_banner_is_a_live_region_screen_readers_follow_before_it_
     go_online(page)
     expect(status).to_have_text("")
     expect(status).to_be_hidden()
+
+
+def test_the_connection_coming_back_is_said_too(open_page, alice):
+    """After 'Connection lost. Reconnecting…', the banner's going away is all a sighted person needs; a screen-reader
+    user is told the live updates are back (else they would take the page for still offline), then the banner
+    empties by itself."""
+    from tests.browser.conftest import go_offline, go_online
+
+    page = open_page(alice, "/", locale="en-GB")
+    wait_live(page)
+    status = page.locator("#live-status")
+    go_offline(page)
+    expect(status).to_have_text("Connection lost. Reconnecting…")
+    go_online(page)
+    expect(status).to_have_text("Live updates are back.")
+    expect(status).to_be_hidden(timeout=8000)
