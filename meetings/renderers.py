@@ -336,8 +336,10 @@ def render_contribution_on_console(event, r, meeting):
 @renderer("meeting.changed", audience=PUBLIC)
 def render_session(event, r, meeting):
     context = _speakers(r, meeting)
-    state = _("The live session is open.") if meeting.live_open else _("The live session is closed.")
     parts = [_part(name, context) for name in ("live-state", "current-item", "speakers")]
+    if not event.data.get("announce"):
+        return "".join(parts)  # a setting or the meeting's details changed: the session did not open nor close
+    state = _("The live session is open.") if meeting.live_open else _("The live session is closed.")
     return "".join(parts) + streams.announcement(state)
 
 

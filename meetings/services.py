@@ -387,7 +387,7 @@ def open_session(*, actor, meeting: Meeting) -> Meeting:
     meeting.live_open, meeting.join_code = True, code
     meeting.live_opened_at, meeting.live_closed_at = timezone.now(), None
     meeting.save(update_fields=["live_open", "join_code", "live_opened_at", "live_closed_at"])
-    _emit(meeting, "session.changed")
+    _emit(meeting, "session.changed", announce=True)  # said on the phones: it opened
     notifications.announce_after_commit(meeting, notifications.OPENED, actor)  # the registered people, off this request
     return meeting
 
@@ -406,7 +406,7 @@ def close_session(*, actor, meeting: Meeting) -> Meeting:
     if closed:
         Poll.objects.filter(pk__in=closed).update(status=Poll.Status.CLOSED, closed_at=now)
     meeting.speaker_requests.exclude(status=SpeakerRequest.Status.DONE).update(status=SpeakerRequest.Status.DONE)
-    _emit(meeting, "session.changed")
+    _emit(meeting, "session.changed", announce=True)  # said on the phones: it closed
     for pk in closed:  # each poll's card changes as close_poll changes it: on the phones, its answer form goes
         _emit(meeting, "poll.changed", poll=pk)
     effects.after_commit(f"flush the frames of meeting {meeting.pk}", partial(_flush_frames, meeting.pk))

@@ -240,9 +240,11 @@ def _join(request, meeting, nickname=""):
 
 
 def _join_page(request, exc=None):
+    # The field the error is about: the nickname when the service named it (empty, refused), else the code.
+    about = "nickname" if "nickname" in getattr(exc, "error_dict", {}) else "code"
     return render(request, "meetings/join.html", {
         "code": services.normalize_code(request.POST.get("code") or request.GET.get("code") or ""),
-        "nickname": request.POST.get("nickname", ""),
+        "nickname": request.POST.get("nickname", ""), "about": about,
         "error": actions.message_of(exc) if exc else None, "invalid": exc is not None and actions.kind_of(exc) == "invalid"})
 
 

@@ -199,9 +199,34 @@
     target.querySelectorAll("textarea").forEach(function (t) {
       if (t.id && t.value && t.value !== t.defaultValue) state.drafts[t.id] = t.value;
     });
-    state.focused = document.activeElement && target.contains(document.activeElement) ? document.activeElement.id : "";
+    var active = document.activeElement;
+    if (active && target.contains(active)) {
+      state.focused = active.id || "";
+      state.focusedLike = likeness(active);
+    }
     kept[target.id] = state;
   });
+  // The same control in the new content (a link or button without an id: same tag, classes and text).
+  function likeness(el) {
+    return el.tagName + "|" + el.className + "|" + (el.textContent || "").trim();
+  }
+  // The focus was in the replaced block: it stays on that comment. On the same control when the new block has it,
+  // else on the comment's author line or its placeholder ("deleted", "hidden": what it now is, read out), never
+  // sent back to the page's start.
+  function keepFocus(fresh, state) {
+    var el = state.focused && document.getElementById(state.focused);
+    if (!el) {
+      var controls = fresh.querySelectorAll("a[href], button, input, select, textarea, summary");
+      for (var i = 0; i < controls.length && !el; i++) {
+        if (likeness(controls[i]) === state.focusedLike && controls[i].getClientRects().length) el = controls[i];
+      }
+    }
+    if (!el) {
+      el = fresh.querySelector('[id$="-by"]') || fresh;
+      if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+    }
+    el.focus();
+  }
   document.addEventListener("htmx:oobAfterSwap", function () {
     Object.keys(kept).forEach(function (id) {
       var state = kept[id], fresh = document.getElementById(id);
@@ -218,10 +243,7 @@
         var t = document.getElementById(tid);
         if (t) t.value = state.drafts[tid];
       });
-      if (state.focused) {
-        var f = document.getElementById(state.focused);
-        if (f) f.focus();
-      }
+      if (state.focusedLike) keepFocus(fresh, state);
     });
   });
 

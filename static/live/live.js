@@ -52,13 +52,20 @@
     if (Object.keys(streams).length) send({ type: "resume", streams: streams });
   }
 
+  var shownStatus = null, restoredTimer = null;
   function setStatus(kind) {
     var box = document.getElementById("live-status");
     if (!box) return;
+    clearTimeout(restoredTimer);
+    // Back after "reconnecting": said (the banner going away is not), then emptied a few seconds later.
+    if (!kind && shownStatus === "reconnecting" && box.getAttribute("data-msg-restored")) {
+      kind = "restored";
+      restoredTimer = setTimeout(function () { setStatus(null); }, 4000);
+    }
+    shownStatus = kind;
     var text = kind ? box.getAttribute("data-msg-" + kind) || "" : "";
-    box.textContent = text;
-    box.hidden = !text;
-    document.documentElement.setAttribute("data-live", kind || "connected");
+    box.textContent = text;  // the region stays in the page, empty and unseen when all is well (live.css)
+    document.documentElement.setAttribute("data-live", kind && kind !== "restored" ? kind : "connected");
   }
 
   // A reset means our position cannot be replayed: fetch the page again and swap in the regions of that stream,
@@ -238,9 +245,12 @@
     formAccepted(form);
   });
   // A form page served again with its errors (no htmx: the server marked the fields): the focus goes to the first
-  // invalid field, else to the error summary.
+  // invalid field, else to the error summary. A plain form refused and sent back to its page (live/actions.py:
+  // the reason flashed in #flash, above <main>): the title says "Error" and the focus goes to the reason.
   document.addEventListener("DOMContentLoaded", function () {
-    var first = document.querySelector('main [aria-invalid="true"]') || document.querySelector("main [role=alert], main .flash-error");
+    var flashed = document.querySelector("#flash .flash-error");
+    if (flashed) markTitle(true);
+    var first = document.querySelector('main [aria-invalid="true"]') || document.querySelector("main [role=alert], main .flash-error") || flashed;
     if (!first) return;
     if (!first.matches("input, select, textarea, button, [tabindex]")) first.setAttribute("tabindex", "-1");
     first.focus();
@@ -267,6 +277,38 @@
     var root = document.getElementById(wanted.target);
     var el = (wanted.id && document.getElementById(wanted.id)) || (root && focusables(root)[wanted.index]) || root;
     if (el) el.focus();
+  });
+
+  // The same for a push: a part of the page replaced by id (hx-swap-oob) that held the focus (a contribution's +1
+  // answered by the contribution pushed anew) gives it to the same control in the new part (its id, else the same
+  // tag, classes and address or text), else to the part itself: never back to the page's start.
+  var pushedFocus = null;
+  function likeness(el) {
+    return el.tagName + "|" + el.className + "|" + (el.getAttribute("href") || (el.textContent || "").trim());
+  }
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target, active = document.activeElement;
+    if (!target || !target.id || !active || active === document.body || !target.contains(active)) return;
+    pushedFocus = { target: target.id, id: active.id, like: likeness(active) };
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (!pushedFocus) return;
+    var wanted = pushedFocus;
+    pushedFocus = null;
+    var active = document.activeElement;
+    if (active && active !== document.body && document.body.contains(active)) return;  // still focused somewhere
+    var root = document.getElementById(wanted.target);
+    if (!root) return;
+    var el = wanted.id ? document.getElementById(wanted.id) : null;
+    var candidates = focusables(root);
+    for (var i = 0; i < candidates.length && !el; i++) {
+      if (likeness(candidates[i]) === wanted.like && candidates[i].getClientRects().length) el = candidates[i];
+    }
+    if (!el) {
+      el = root;
+      if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+    }
+    el.focus();
   });
 
   // The announcer (base.html) is one persistent polite region: pushes and refusals update its text and never put a
@@ -532,7 +574,9 @@
   }, true);
 
   // `freshKey`: the one generator of the client keys that forms carry (a comment's, a contribution's, a message's).
-  window.Live = { write: write, ready: function () { return !!socket && ready; }, freshKey: freshKey };
+  // `announce`: a text said politely by the page's announcer (a result the page shows no words for).
+  window.Live = { write: write, ready: function () { return !!socket && ready; }, freshKey: freshKey,
+                  announce: announce };
 
   // Small helpers for feature scripts (typing indicators, presence).
   window.agoraLive = {

@@ -55,12 +55,18 @@
     var button = item.querySelector('button[data-shortcut="' + key + '"]');
     if (!button) return;
     evt.preventDefault();
-    if (item.classList.contains("queue-item")) {
-      var list = items(), i = list.indexOf(item);
-      var next = list[i + 1] || list[i - 1];
-      nextFocusId = next ? next.id : null;
-    }
     button.click();
+  });
+
+  // An action on a contribution of the queue, by its shortcut or its button (Enter, Space, a click): the focus goes
+  // to the next one once the push has taken it out of the queue.
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("button[data-shortcut]");
+    var item = button && button.closest("#queue .queue-item");
+    if (!item) return;
+    var list = items(), i = list.indexOf(item);
+    var next = list[i + 1] || list[i - 1];
+    nextFocusId = next ? next.id : null;
   });
 
   document.addEventListener("live:updated", function () {

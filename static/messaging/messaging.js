@@ -24,7 +24,10 @@
       return (parseInt(b.getAttribute("data-activity"), 10) || 0) - (parseInt(a.getAttribute("data-activity"), 10) || 0);
     });
     var same = sorted.every(function (row, i) { return row === rows[i]; });
-    if (!same) sorted.forEach(function (row) { list.appendChild(row); });
+    if (same) return;
+    var active = document.activeElement;  // a moved element loses the focus: given back after the move
+    sorted.forEach(function (row) { list.appendChild(row); });
+    if (active && active !== document.activeElement && document.body.contains(active)) active.focus();
   }
 
   // --- conversation page ---------------------------------------------------------------------------------------
@@ -131,10 +134,13 @@
     function sending() {
       sentBody = textarea.value;
       errorBox.innerHTML = "";
+      if (status && !pending) status.textContent = "";  // a second "sent" is said again
       saveDraft();
     }
     function sent() {
       setPending(false);
+      // Said to its author (the others' announcement of a new message is not pushed to them).
+      if (status) status.textContent = status.getAttribute("data-msg-sent") || "";
       if (textarea.value === sentBody) textarea.value = "";
       clientId.value = window.Live.freshKey();
       lastTyping = 0;
@@ -201,6 +207,36 @@
   });
   document.addEventListener("htmx:wsClose", function () {
     if (section) section.removeAttribute("data-subscribed");
+  });
+
+  // "Load earlier messages" is replaced by the messages it loads (and the next such link): the focus goes to the
+  // first message loaded, where the reading goes on, instead of falling to the page's start with the link.
+  var earlier = null;
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (target && target.id === "load-earlier") earlier = { after: target.nextElementSibling };
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!earlier) return;
+    var stop = earlier.after, list = document.getElementById("message-list");
+    earlier = null;
+    for (var el = list ? list.firstElementChild : null; el && el !== stop; el = el.nextElementSibling) {
+      if (el.hasAttribute("data-message")) {
+        el.setAttribute("tabindex", "-1");
+        el.focus();
+        return;
+      }
+    }
+  });
+
+  // #typing-list is a polite live region: a line put in anew is said again. While someone keeps typing, each of
+  // their frames (one every 2.5 s) only keeps their line alive instead of replacing it (said once).
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target, fragment = evt.detail.fragment;
+    if (!target || !target.hasAttribute || !target.hasAttribute("data-typing") || !fragment) return;
+    if ((fragment.textContent || "").trim() !== (target.textContent || "").trim()) return;
+    evt.detail.shouldSwap = false;
+    target.setAttribute("data-seen-at", String(Date.now()));
   });
 
   document.addEventListener("live:updated", function () {

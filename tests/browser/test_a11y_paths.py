@@ -233,3 +233,192 @@ def test_bob_sends_a_message_with_the_keyboard_alone(open_page, alice, bob):
     page.keyboard.press("Enter")
     expect(page.locator("#message-list")).to_contain_text("Oui, à jeudi.")
     assert_visible_focus(page)  # the focus stayed on the page's controls, not lost to the body
+    # Said: the composer's status line (role=status); the others' announcement of it is not pushed to its author.
+    expect(page.locator("#composer-status")).to_have_text("Message sent.")
+    expect(page.locator("#composer-body")).to_have_value("")
+
+
+def test_a_report_sent_with_the_keyboard_keeps_the_focus_on_its_thanks(open_page, alice, bob, debate):
+    """The report form is replaced by its thanks: the focus goes to the thanks (read out), not back to the page's
+    start with nothing said."""
+    page = open_page(alice, debate.get_absolute_url(), locale="en-GB")
+    wait_live(page)
+    tab_to(page, "article.comment a.report-link")
+    page.keyboard.press("Enter")
+    expect(page.locator(".report-form input[name=reason]").first).to_be_focused()
+    page.keyboard.press("Space")
+    tab_to(page, ".report-form button[type=submit]")
+    page.keyboard.press("Enter")
+    thanks = page.locator(".report-done")
+    expect(thanks).to_contain_text("Thank you")
+    expect(thanks).to_be_focused()
+    assert_visible_focus(page)
+
+
+def test_deleting_or_hiding_a_comment_with_the_keyboard_keeps_the_focus_on_that_comment(open_page, bob, mona, debate):
+    """The push that replaces the comment (its placeholder, or its hidden state) took the focused control with it:
+    the focus stays on the comment, where the person was, and reads what it now is."""
+    comment = debate.comments.get()
+    page = open_page(bob, debate.get_absolute_url(), locale="en-GB")
+    wait_live(page)
+    page.on("dialog", lambda dialog: dialog.accept())
+    tab_to(page, "article.comment form.delete-form button")
+    page.keyboard.press("Enter")
+    placeholder = page.locator(f"#comment-{comment.pk}-main .comment-placeholder")
+    expect(placeholder).to_have_text("This comment was deleted by its author.")
+    expect(page.locator(f"#comment-{comment.pk}")).to_contain_text("This comment was deleted")
+    focused = page.locator(f"#comment-{comment.pk} :focus")
+    expect(focused).to_have_count(1)
+    assert_visible_focus(page)
+
+    other = debates.post_comment(author=bob, debate=debate, body="Et les vélos cargo ?")
+    page = open_page(mona, debate.get_absolute_url(), locale="en-GB")
+    wait_live(page)
+    tab_to(page, f"#comment-{other.pk} details.hide-disclosure summary")
+    page.keyboard.press("Enter")
+    tab_to(page, f"#hide-reason-{other.pk}")
+    page.keyboard.type("Hors sujet")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#comment-{other.pk}-main")).to_have_class("comment-main is-hidden")
+    expect(page.locator(f"#comment-{other.pk} :focus")).to_have_count(1)
+    assert_visible_focus(page)
+
+
+def test_raising_and_lowering_a_hand_with_the_keyboard_keeps_the_focus_on_the_hand_button(open_page, fiona, alice):
+    """The raise and lower buttons take turns (the speaker queue's push decides which shows): the one that appears
+    takes the focus of the one that went, which says the new state ("Lower my hand")."""
+    meeting = make_meeting(fiona)
+    meetings.join(meeting=meeting, user=alice)
+    page = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport={"width": 390, "height": 844}, locale="en-GB")
+    wait_live(page)
+    tab_to(page, ".hand-raise button")
+    page.keyboard.press("Enter")
+    expect(page.locator("#speakers")).to_contain_text("alice")
+    expect(page.locator(".hand-lower button")).to_be_focused()
+    assert_visible_focus(page)
+    page.keyboard.press("Enter")
+    expect(page.locator("#speakers")).not_to_contain_text("alice")
+    expect(page.locator(".hand-raise button")).to_be_focused()
+    assert_visible_focus(page)
+
+
+def test_supporting_a_contribution_with_the_keyboard_keeps_the_focus_on_its_button(open_page, fiona, alice, bob):
+    """The +1's push replaces the whole contribution, the focused button with it: the focus goes to the same button
+    in the new contribution, not back to the page's start."""
+    meeting = make_meeting(fiona, premoderation=False)
+    meetings.join(meeting=meeting, user=alice)
+    contribution = meetings.post_contribution(participant=meetings.join(meeting=meeting, user=bob),
+                                              body="Des bancs à l'ombre.")
+    page = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport={"width": 390, "height": 844}, locale="en-GB")
+    wait_live(page)
+    tab_to(page, f"#contribution-{contribution.pk} .vote-button")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#contribution-{contribution.pk} .vote-count")).to_have_text("+1")
+    expect(page.locator(f"#contribution-{contribution.pk} .vote-button")).to_be_focused()
+    assert_visible_focus(page)
+    expect(page.locator("#live-announcer")).to_have_text("Thanks for your support.")  # said, as without JavaScript
+
+
+def test_a_reaction_sent_with_the_keyboard_is_said(open_page, fiona, alice):
+    """A reaction tap shows nothing on the phone (it floats on the projector): a screen-reader user is told it went,
+    as a page without JavaScript says it ('Your reaction is on the screen.')."""
+    meeting = make_meeting(fiona)
+    meetings.join(meeting=meeting, user=alice)
+    page = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport={"width": 390, "height": 844}, locale="en-GB")
+    wait_live(page)
+    tab_to(page, ".reaction-button")
+    page.keyboard.press("Enter")
+    expect(page.locator("#live-announcer")).to_have_text("Your reaction is on the screen.")
+    expect(page.locator(".reaction-button").first).to_be_focused()
+
+
+def test_console_buttons_pressed_with_the_keyboard_move_the_focus_to_the_next_contribution(open_page, fiona):
+    """Without the single-key shortcuts (turned off, or not used), Approve pressed with Enter: the contribution
+    leaves the queue and the focus goes to the next one, as with the shortcut (it fell to the page's start)."""
+    meeting = make_meeting(fiona)
+    guest = meetings.join(meeting=meeting, nickname="Gaston", ip="10.0.0.7")
+    for text in ("Où en est le jardin partagé ?", "Et la piste cyclable ?"):
+        meetings.post_contribution(participant=guest, body=text)
+    page = open_page(fiona, f"/meetings/{meeting.pk}/console/", locale="en-GB")
+    wait_live(page)
+    queue = page.locator("#queue .queue-item")
+    expect(queue).to_have_count(2)
+    second = queue.nth(1).get_attribute("id")
+    tab_to(page, "#queue .queue-item button[data-shortcut='a']")
+    page.keyboard.press("Enter")
+    expect(page.locator("#queue .queue-item")).to_have_count(1)
+    expect(page.locator(f"#{second}")).to_be_focused()
+    assert_visible_focus(page)
+
+
+def test_a_plain_form_refused_and_sent_back_says_error_and_takes_the_focus_to_it(open_page, fiona):
+    """A form without a page of its own (the phone page's join panel) refused by the service comes back with the
+    reason flashed above the content: the title starts with 'Error:' and the focus is on the reason, as for a form
+    served again with its errors (it was left at the page's start, the reason outside <main> and its skip link)."""
+    meeting = make_meeting(fiona, allow_anonymous=True)
+    page = open_page(None, f"/meetings/{meeting.pk}/live/", viewport={"width": 390, "height": 844}, locale="en-GB")
+    tab_to(page, "#live-nickname")
+    page.keyboard.type("   ")
+    page.keyboard.press("Enter")
+    error = page.locator("#flash .flash-error")
+    expect(error).to_be_visible()
+    expect(error).to_be_focused()
+    assert page.title().startswith("Error:"), page.title()
+
+
+def test_a_poll_answered_without_a_choice_ties_the_error_to_the_choices(open_page, fiona, alice):
+    """'Choose an answer.': the choices are marked invalid and described by it, and the focus goes to the first one
+    (the words of a word cloud were; the choices of a poll were not: the error was said once, then nowhere near
+    them)."""
+    meeting = make_meeting(fiona)
+    meetings.join(meeting=meeting, user=alice)
+    poll = meetings.create_poll(actor=fiona, meeting=meeting, question="Un jardin ?", choices=["Oui", "Non"])
+    meetings.open_poll(actor=fiona, poll=poll)
+    page = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport={"width": 390, "height": 844}, locale="en-GB")
+    wait_live(page)
+    tab_to(page, "#polls button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#poll-{poll.pk}-form-errors")).to_have_text("Choose an answer.")
+    first = page.locator(f"#poll-{poll.pk}-form input[name=choice]").first
+    expect(first).to_be_focused()
+    expect(first).to_have_attribute("aria-invalid", "true")
+    assert f"poll-{poll.pk}-form-errors" in first.get_attribute("aria-describedby")
+
+
+def test_the_connection_banner_is_a_live_region_screen_readers_follow_before_it_speaks(open_page, alice):
+    """'Connection lost. Reconnecting…' is said: the polite region is in the accessibility tree while all is well
+    (empty, unseen), not display:none until its text comes (a region shown with its text is not read out)."""
+    from tests.browser.conftest import go_offline, go_online
+
+    page = open_page(alice, "/", locale="en-GB")
+    wait_live(page)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Accessibility.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "#live-status"})["nodeId"]
+    exposed = cdp.send("Accessibility.getPartialAXTree", {"nodeId": node, "fetchRelatives": False})["nodes"][0]
+    assert not exposed.get("ignored"), exposed
+    status = page.locator("#live-status")
+    expect(status).to_be_hidden()  # nothing to see while connected
+    go_offline(page)
+    expect(status).to_have_text("Connection lost. Reconnecting…")
+    expect(status).to_be_visible()
+    go_online(page)
+    expect(status).to_have_text("")
+    expect(status).to_be_hidden()
+
+
+def test_the_connection_coming_back_is_said_too(open_page, alice):
+    """After 'Connection lost. Reconnecting…', the banner's going away is all a sighted person needs; a screen-reader
+    user is told the live updates are back (else they would take the page for still offline), then the banner
+    empties by itself."""
+    from tests.browser.conftest import go_offline, go_online
+
+    page = open_page(alice, "/", locale="en-GB")
+    wait_live(page)
+    status = page.locator("#live-status")
+    go_offline(page)
+    expect(status).to_have_text("Connection lost. Reconnecting…")
+    go_online(page)
+    expect(status).to_have_text("Live updates are back.")
+    expect(status).to_be_hidden(timeout=8000)

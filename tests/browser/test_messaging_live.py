@@ -126,3 +126,69 @@ def test_load_earlier_keeps_one_separator_per_day(settings, open_page, alice, bo
     expect(page.locator("#message-list .message")).to_have_count(36)
     expect(page.locator("#message-list .day-separator")).to_have_count(1)
     expect(page.locator("#load-earlier")).to_have_count(0)
+
+
+def test_the_typing_line_is_announced_once_while_someone_keeps_typing(open_page, alice, bob, chat):
+    """#typing-list is a polite live region: each frame that put a new line in it had screen readers say "alice is
+    writing…" again, every 2.5 s for as long as she types. The line stays the same element while she types."""
+    page_a = open_page(alice, chat.get_absolute_url())
+    page_b = open_page(bob, chat.get_absolute_url())
+    wait_live(page_a)
+    wait_live(page_b)
+    page_a.wait_for_selector("#conversation[data-subscribed]", state="attached")
+    page_b.wait_for_selector("#conversation[data-subscribed]", state="attached")
+    page_b.evaluate("""() => { window.__added = 0;
+        new MutationObserver((records) => records.forEach((r) => { window.__added += r.addedNodes.length; }))
+            .observe(document.getElementById('typing-list'), {childList: true, subtree: true}); }""")
+    page_a.locator("#composer-body").press_sequentially("Je réfléchis encore à la date, un instant", delay=150)
+    expect(page_b.locator(f"#typing-{alice.pk}")).to_contain_text("alice")
+    page_b.wait_for_timeout(1000)
+    assert page_a.evaluate("() => document.getElementById('composer-body').value.length") > 30
+    assert page_b.evaluate("() => window.__added") == 1  # one line put in, then left as it is
+    expect(page_b.locator(f"#typing-{alice.pk}")).to_have_count(0, timeout=12000)  # and it still goes away
+
+
+def test_the_inbox_keeps_the_keyboard_focus_while_messages_arrive(open_page, alice, bob, carol, chat):
+    """bob goes through his inbox with the keyboard: a message that moves another conversation to the top, or
+    that updates the very row he is on, leaves the focus on his row's link (rows were moved or replaced under it
+    and the focus fell to the page's start)."""
+    from tests.browser.test_a11y_paths import tab_to
+
+    other = services.start_conversation(author=carol, recipients=["bob"], body="Bonjour Bob",
+                                        client_id=uuid.uuid4()).conversation
+    page = open_page(bob, "/messages/")
+    wait_live(page)
+    rows = page.locator("#inbox-list > li")
+    expect(rows.first).to_have_id(f"inbox-conversation-{other.pk}")
+    link = page.locator(f"#inbox-conversation-{other.pk} a.inbox-link")
+    tab_to(page, f"#inbox-conversation-{other.pk} a.inbox-link")
+    services.send_message(author=alice, conversation=chat, body="Tu as vu ?", client_id=uuid.uuid4())
+    expect(rows.first).to_have_id(f"inbox-conversation-{chat.pk}")  # alice's conversation went to the top
+    expect(link).to_be_focused()
+    services.send_message(author=carol, conversation=other, body="Alors ?", client_id=uuid.uuid4())
+    expect(page.locator(f"#inbox-conversation-{other.pk}")).to_contain_text("Alors ?")
+    expect(link).to_be_focused()
+
+
+def test_loading_earlier_messages_with_the_keyboard_puts_the_focus_on_the_first_one_loaded(open_page, alice, bob,
+                                                                                           monkeypatch):
+    """'Load earlier messages' is replaced by the messages it loads: the focus goes to the first of them (it fell to
+    the page's start, far from what was loaded), as 'Load more' does for comments."""
+    from live import ratelimit
+    from live.messaging import presenters
+    from tests.browser.test_a11y_paths import tab_to
+
+    monkeypatch.setattr(ratelimit, "enforce", lambda *args, **kwargs: None)  # the test writes fast
+    conversation = services.start_conversation(author=alice, recipients=["bob"], body="Message 0",
+                                               client_id=uuid.uuid4()).conversation
+    for i in range(1, presenters.PAGE_SIZE + 3):
+        services.send_message(author=alice, conversation=conversation, body=f"Message {i}", client_id=uuid.uuid4())
+    page = open_page(bob, conversation.get_absolute_url(), locale="en-GB")
+    wait_live(page)
+    expect(page.locator("#message-list")).not_to_contain_text("Message 0")
+    tab_to(page, "#load-earlier a")
+    page.keyboard.press("Enter")
+    expect(page.locator("#message-list")).to_contain_text("Message 0")
+    focused = page.locator("#message-list [data-message]:focus")
+    expect(focused).to_have_count(1)
+    expect(focused).to_contain_text("Message 0")

@@ -133,3 +133,33 @@ def test_locking_a_debate_from_moderation_changes_the_readers_form_live(open_pag
 
     expect(reader.locator("#comment-form-region .notice-locked")).to_be_visible()
     expect(reader.locator("#comment-form")).to_have_count(0)
+
+
+def test_a_moderator_working_the_queue_with_the_keyboard_keeps_the_focus(open_page, comment, alice, bob, carol,
+                                                                       mona):
+    """A report arriving while she types a reason leaves her in the field with what she typed (the queue's order
+    was put back by moving every row, which took the focus away); a case she dismisses leaves the queue and the
+    focus goes to the next case, not to the page's start."""
+    from tests.browser.test_a11y_paths import tab_to
+
+    second = debates.post_comment(author=alice, debate=comment.debate, body="Et vous êtes tous des nuls")
+    third = debates.post_comment(author=alice, debate=comment.debate, body="Je le redis : des nuls")
+    services.report(reporter=carol, kind="comment", object_id=comment.pk, reason="offensive")
+    services.report(reporter=carol, kind="comment", object_id=second.pk, reason="offensive")
+    first_case, second_case = (Case.objects.get(kind="comment", object_id=c.pk) for c in (comment, second))
+    queue = open_page(mona, "/moderation/", locale="en-GB")
+    wait_live(queue)
+    tab_to(queue, f"#case-{second_case.pk}-reason")
+    queue.keyboard.type("Insulte")
+    services.report(reporter=bob, kind="comment", object_id=third.pk, reason="offensive")
+    expect(queue.locator(".queue-row")).to_have_count(3)
+    expect(queue.locator(f"#case-{second_case.pk}-reason")).to_be_focused()
+    expect(queue.locator(f"#case-{second_case.pk}-reason")).to_have_value("Insulte")
+
+    dismiss = queue.locator(f"#case-{second_case.pk} form", has=queue.locator("input[value='dismiss']")).locator(
+        "button")
+    tab_to(queue, f"#case-{second_case.pk} form:has(input[value='dismiss']) button")
+    expect(dismiss).to_be_focused()
+    queue.keyboard.press("Enter")
+    expect(queue.locator(f"#case-{second_case.pk}")).to_have_count(0)
+    expect(queue.locator(f"#case-{first_case.pk}")).to_be_focused()

@@ -30,7 +30,7 @@ def test_a_killed_server_is_rejoined_with_backoff_and_nothing_is_lost(open_page,
     page = open_page(bob, "/notifications/")
     wait_live(page)
     daphne_server.stop()  # the process dies: every socket drops (1006) and the pages start retrying
-    page.wait_for_selector("#live-status:not([hidden])")
+    page.wait_for_selector("#live-status:not(:empty)")
     notify(user=bob, kind="test", text="Pendant la panne 1")
     notify(user=bob, kind="test", text="Pendant la panne 2")
     daphne_server.start()

@@ -458,3 +458,28 @@ def test_claiming_drops_a_guest_support_that_became_a_self_support(meeting, fion
     assert not ContributionVote.objects.filter(participant=alice_in).exists()
     changed = Event.objects.filter(stream=meeting.stream_key, kind="contribution.changed").order_by("seq")[before:]
     assert {e.data["contribution"] for e in changed} == {hers.pk, his.pk}
+
+
+def test_the_phones_hear_the_session_open_or_close_only_when_it_opens_or_closes(meeting, fiona):
+    """The phones' polite announcer says "The live session is open/closed." when it opens or closes, not again at
+    every other change of the session or the meeting (pre-moderation, slow mode, an edit of its title)."""
+    import json
+
+    from live import streams
+
+    def announced():
+        event = Event.objects.filter(stream=meeting.stream_key).order_by("-seq").first()
+        html = json.loads(streams.pick(streams.frames(event), "public", "en"))["html"]
+        match = re.search(r'<div id="live-announcer" hx-swap-oob="innerHTML">(.*?)</div>', html)
+        return match.group(1) if match else None
+
+    services.update_session_settings(actor=fiona, meeting=meeting, premoderation=False)
+    assert announced() is None
+    services.update_session_settings(actor=fiona, meeting=meeting, slow_mode_seconds=30)
+    assert announced() is None
+    services.update_meeting(actor=fiona, meeting=meeting, title="Budget participatif 2027 (suite)")
+    assert announced() is None
+    services.close_session(actor=fiona, meeting=meeting)
+    assert announced() == "The live session is closed."
+    services.open_session(actor=fiona, meeting=meeting)
+    assert announced() == "The live session is open."

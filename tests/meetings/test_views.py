@@ -66,6 +66,23 @@ def test_wrong_code_says_so_and_writes_nothing(meeting):
     assert not Participant.objects.exists()
 
 
+def test_a_refused_nickname_marks_the_nickname_not_the_code(meeting):
+    """The right code with an empty or refused nickname: the error is tied to the nickname field (invalid, described
+    by the error, so it gets the focus), not to the code field, which was right."""
+    for nickname in ("", "   "):
+        response = english_client().post("/meetings/join/", {"code": meeting.join_code, "nickname": nickname})
+        assert response.status_code == 400
+        code, = (e["attrs"] for e in helpers.elements(response.content.decode(), "input", id="join-code"))
+        name, = (e["attrs"] for e in helpers.elements(response.content.decode(), "input", id="join-nickname"))
+        assert name.get("aria-invalid") == "true" and name.get("aria-describedby") == "join-error", name
+        assert "aria-invalid" not in code, code
+    response = english_client().post("/meetings/join/", {"code": "QQQQQQ", "nickname": "Gaston"})
+    code, = (e["attrs"] for e in helpers.elements(response.content.decode(), "input", id="join-code"))
+    name, = (e["attrs"] for e in helpers.elements(response.content.decode(), "input", id="join-nickname"))
+    assert code.get("aria-invalid") == "true" and code.get("aria-describedby") == "join-error"
+    assert "aria-invalid" not in name
+
+
 def test_the_qr_code_leads_to_the_prefilled_join_form(client, meeting):
     page = client.get(f"/meetings/join/?code={meeting.join_code}").content.decode()
     assert f'value="{meeting.join_code}"' in page
