@@ -22,13 +22,17 @@
         row.classList.add("slide-in");
       }
     });
-    rows.sort(function (a, b) {
+    var sorted = rows.slice().sort(function (a, b) {
       var ka = key(a), kb = key(b);
       return (kb[0] - ka[0]) || (kb[1] - ka[1]);
     });
-    rows.forEach(function (row) {
-      if (list.lastElementChild !== row) list.appendChild(row);
-    });
+    // Moved only when out of order, and the focus put back: a row taken out of the page and put back loses the
+    // focus of the field a moderator is typing in (every push would otherwise move every row).
+    if (!sorted.every(function (row, i) { return row === rows[i]; })) {
+      var active = document.activeElement;
+      sorted.forEach(function (row) { list.appendChild(row); });
+      if (active && active !== document.activeElement && list.contains(active)) active.focus();
+    }
     if (kind) {
       rows.forEach(function (row) { row.hidden = row.getAttribute("data-kind") && row.getAttribute("data-kind") !== kind; });
     }

@@ -133,3 +133,23 @@ def test_locking_a_debate_from_moderation_changes_the_readers_form_live(open_pag
 
     expect(reader.locator("#comment-form-region .notice-locked")).to_be_visible()
     expect(reader.locator("#comment-form")).to_have_count(0)
+
+
+def test_a_report_arriving_elsewhere_keeps_the_moderator_typing_a_reason(open_page, comment, bob, carol, mona):
+    other = debates.post_comment(author=bob, debate=comment.debate, body="Un second commentaire, douteux lui aussi")
+    services.report(reporter=carol, kind="comment", object_id=comment.pk, reason="offensive")
+    case = Case.objects.get(kind="comment", object_id=comment.pk)
+    queue = open_page(mona, "/moderation/")
+    wait_live(queue)
+    reason = queue.locator(f"#case-{case.pk}-reason")
+    reason.click()
+    queue.keyboard.type("Insulte")
+
+    # Another item is reported meanwhile: its row slides in (and the queue sorts itself)...
+    helpers.off_loop(lambda: services.report(reporter=carol, kind="comment", object_id=other.pk, reason="spam"))
+    expect(queue.locator(".queue-row")).to_have_count(2)
+    expect(queue.locator("#queue-count-global")).to_have_text("2")
+    # ...and the moderator's keystrokes still land in the field they were typing in.
+    expect(reason).to_be_focused()
+    queue.keyboard.type(" grave")
+    expect(reason).to_have_value("Insulte grave")
