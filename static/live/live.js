@@ -250,7 +250,9 @@
   // anew) gives the focus back to the same control in the new content: the keyboard user stays where they were.
   var refocus = null;
   function focusables(root) {
-    return Array.prototype.slice.call(root.querySelectorAll("a[href], button, input, select, textarea, [tabindex]"));
+    // (Not hidden inputs: a page's forms carry a CSRF field that a push's do not, which would shift the count.)
+    return Array.prototype.slice.call(root.querySelectorAll(
+      "a[href], button, input:not([type=hidden]), select, textarea, [tabindex]"));
   }
   document.addEventListener("htmx:beforeSwap", function (evt) {
     var target = evt.detail.target, active = document.activeElement;
@@ -266,6 +268,29 @@
     if (active && active !== document.body && document.body.contains(active)) return;  // still focused somewhere
     var root = document.getElementById(wanted.target);
     var el = (wanted.id && document.getElementById(wanted.id)) || (root && focusables(root)[wanted.index]) || root;
+    if (el) el.focus();
+  });
+
+  // A push that replaces the part of the page holding the focus (a contribution's card when someone votes for it, a
+  // moderation case when another report arrives) gives it back to the same control in the new content, as the
+  // htmx answers above do. Only for a push that replaces an element by its id; an insertion or deletion is left.
+  var pushFocus = null;
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target, fresh = evt.detail.fragment && evt.detail.fragment.firstElementChild;
+    if (!target || !target.id || !fresh || fresh.id !== target.id) return;
+    var active = document.activeElement;
+    if (active && active !== document.body && target.contains(active)) {
+      pushFocus = { target: target.id, id: active.id, index: focusables(target).indexOf(active) };
+    }
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (!pushFocus) return;
+    var wanted = pushFocus, active = document.activeElement;
+    if (active && active !== document.body && document.body.contains(active)) { pushFocus = null; return; }
+    var root = document.getElementById(wanted.target);
+    pushFocus = null;
+    if (!root) return;
+    var el = (wanted.id && root.querySelector("#" + CSS.escape(wanted.id))) || focusables(root)[wanted.index];
     if (el) el.focus();
   });
 

@@ -108,3 +108,19 @@ def test_an_answer_left_unanswered_is_said_in_the_form_and_not_sent_again(open_p
     expect(said).to_contain_text("Aucune réponse du serveur", timeout=15000)
     expect(phone.locator("#live-announcer")).to_contain_text("Aucune réponse du serveur")
     assert posts == []
+
+
+def test_a_keyboard_vote_keeps_the_focus_on_its_button_when_the_card_is_pushed_anew(open_page, fiona, alice, bob):
+    """The +1 goes over the socket and the push replaces the contribution's card (its new count): a keyboard or
+    screen-reader user stays on the same button instead of being thrown back to the top of the page."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    author = off_loop(lambda: services.join(meeting=meeting, user=bob))
+    idea = off_loop(lambda: services.post_contribution(participant=author, body="Plus de bancs", client_id="b-1"))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    card = phone.locator(f"#contribution-{idea.pk}")
+    card.locator(".vote-button").focus()
+    phone.keyboard.press("Enter")
+    expect(card.locator(".vote-count")).to_have_text("+1")
+    expect(card.locator(".vote-button")).to_be_focused()
