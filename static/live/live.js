@@ -274,10 +274,48 @@
   // A push that replaces the part of the page holding the focus (a contribution's card when someone votes for it, a
   // moderation case when another report arrives) gives it back to the same control in the new content, as the
   // htmx answers above do. Only for a push that replaces an element by its id; an insertion or deletion is left.
+  // ...and keeps what the person was doing in it: what they typed or chose (unless the push changed that very field:
+  // its default differs), and the disclosures they opened. Someone voting for the contribution a participant is
+  // reporting, another report on the case a moderator is writing a reason for, answers coming in while a
+  // facilitator picks two words to merge: none of them wipes the form in use.
+  function twinOf(fresh, old, field) {
+    if (field.id) return fresh.querySelector("#" + CSS.escape(field.id));
+    if (!field.name) return null;
+    var selector = '[name="' + CSS.escape(field.name) + '"]';
+    if (field.type === "radio" || field.type === "checkbox") selector += '[value="' + CSS.escape(field.value) + '"]';
+    var index = Array.prototype.indexOf.call(old.querySelectorAll(selector), field);
+    return fresh.querySelectorAll(selector)[index] || null;
+  }
+  function defaultOption(select) {
+    for (var i = 0; i < select.options.length; i++) if (select.options[i].defaultSelected) return select.options[i].value;
+    return select.options.length ? select.options[0].value : "";
+  }
+  function keepWhatWasBeingDone(old, fresh) {
+    var opened = old.querySelectorAll("details"), details = fresh.querySelectorAll("details");
+    for (var i = 0; i < opened.length && i < details.length; i++) if (opened[i].open) details[i].open = true;
+    Array.prototype.forEach.call(old.querySelectorAll("input, textarea, select"), function (field) {
+      if (field.type === "hidden") return;
+      var twin = twinOf(fresh, old, field);
+      if (!twin || twin.tagName !== field.tagName) return;
+      if (field.type === "radio" || field.type === "checkbox") {
+        if (field.checked !== field.defaultChecked && twin.defaultChecked === field.defaultChecked) {
+          twin.checked = field.checked;
+        }
+      } else if (field.tagName === "SELECT") {
+        if (!field.multiple && field.value !== defaultOption(field) &&
+            Array.prototype.some.call(twin.options, function (o) { return o.value === field.value; })) {
+          twin.value = field.value;
+        }
+      } else if (field.value !== field.defaultValue && twin.defaultValue === field.defaultValue) {
+        twin.value = field.value;
+      }
+    });
+  }
   var pushFocus = null;
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {
     var target = evt.detail.target, fresh = evt.detail.fragment && evt.detail.fragment.firstElementChild;
     if (!target || !target.id || !fresh || fresh.id !== target.id) return;
+    keepWhatWasBeingDone(target, fresh);
     var active = document.activeElement;
     if (active && active !== document.body && target.contains(active)) {
       pushFocus = { target: target.id, id: active.id, index: focusables(target).indexOf(active) };

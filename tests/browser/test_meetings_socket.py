@@ -124,3 +124,30 @@ def test_a_keyboard_vote_keeps_the_focus_on_its_button_when_the_card_is_pushed_a
     phone.keyboard.press("Enter")
     expect(card.locator(".vote-count")).to_have_text("+1")
     expect(card.locator(".vote-button")).to_be_focused()
+
+
+def test_a_report_being_written_on_a_card_survives_someone_elses_vote(open_page, fiona, alice, bob, carol):
+    """Someone votes for the contribution alice is reporting: its card is pushed anew (its count), and alice's open
+    report form keeps the reason she chose and the details she is typing."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    author = off_loop(lambda: services.join(meeting=meeting, user=bob))
+    voter = off_loop(lambda: services.join(meeting=meeting, user=carol))
+    idea = off_loop(lambda: services.post_contribution(participant=author, body="Des idées bizarres", client_id="b-2"))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    card = phone.locator(f"#contribution-{idea.pk}")
+    card.locator(".report-disclosure summary").click()
+    card.locator(".report-form input[value=spam]").check()
+    details = card.locator(".report-form textarea")
+    details.click()
+    phone.keyboard.type("Publicité")
+
+    off_loop(lambda: services.vote(participant=voter, contribution=idea))
+    expect(card.locator(".vote-count")).to_have_text("+1")
+    expect(card.locator(".report-form")).to_be_visible()
+    expect(card.locator(".report-form input[value=spam]")).to_be_checked()
+    expect(details).to_have_value("Publicité")
+    expect(details).to_be_focused()
+    phone.keyboard.type(" déguisée")
+    expect(details).to_have_value("Publicité déguisée")

@@ -153,3 +153,22 @@ def test_a_report_arriving_elsewhere_keeps_the_moderator_typing_a_reason(open_pa
     expect(reason).to_be_focused()
     queue.keyboard.type(" grave")
     expect(reason).to_have_value("Insulte grave")
+
+
+def test_another_report_on_the_same_item_keeps_the_reason_being_typed(open_page, comment, bob, carol, mona):
+    services.report(reporter=carol, kind="comment", object_id=comment.pk, reason="offensive")
+    case = Case.objects.get(kind="comment", object_id=comment.pk)
+    queue = open_page(mona, "/moderation/")
+    wait_live(queue)
+    reason = queue.locator(f"#case-{case.pk}-reason")
+    reason.click()
+    queue.keyboard.type("Insulte")
+
+    # bob reports it too: the case's row is pushed anew (two reports now)...
+    helpers.off_loop(lambda: services.report(reporter=bob, kind="comment", object_id=comment.pk, reason="spam"))
+    expect(queue.locator(f"#case-{case.pk} [data-testid=report-count]")).to_contain_text("2")
+    # ...with what the moderator was typing, where they were typing it.
+    expect(reason).to_have_value("Insulte")
+    expect(reason).to_be_focused()
+    queue.keyboard.type(" grave")
+    expect(reason).to_have_value("Insulte grave")
