@@ -503,6 +503,24 @@
     });
   }
 
+  // An htmx request that failed without one of the seam's refusals (a 503 while the database restarts, a 404 for
+  // what was deleted meanwhile, a 403 for a form whose CSRF token went out of date) or got no answer at all: htmx
+  // swaps nothing, so it is said in the form's slot and by the announcer as a refusal is, instead of nothing
+  // happening. What was typed stays: sent again, a form with a client id is still written once.
+  function requestFailed(evt) {
+    var elt = evt.detail.elt, xhr = evt.detail.xhr;
+    if (!elt || !elt.getAttribute || isRefusal(xhr) || evt.defaultPrevented) return;  // (handled by the form)
+    if (/every /.test(elt.getAttribute("hx-trigger") || "")) return;  // a poll tries again by itself
+    var status = evt.type === "htmx:sendError" || !xhr ? 0 : xhr.status;
+    var kind = !status ? "unanswered" : status === 404 || status === 410 ? "not_found"
+             : status === 429 || status >= 500 ? "unavailable" : "forbidden";
+    var message = document.body.getAttribute(kind === "forbidden" ? "data-msg-expired" : "data-msg-" +
+                                             kind.replace("_", "-")) || "";
+    showRefusal(elt.closest("form") || elt, { kind: kind, message: message });
+  }
+  document.addEventListener("htmx:responseError", requestFailed);
+  document.addEventListener("htmx:sendError", requestFailed);
+
   function fire(form, name, detail) {
     form.dispatchEvent(new CustomEvent(name, { bubbles: true, detail: detail }));
   }

@@ -159,7 +159,14 @@
       if (evt.detail.kind === "unavailable") notSent();
       else setPending(false);
     });
-    form.addEventListener("htmx:sendError", function () { setPending(true); saveDraft(); scheduleRetry(); });
+    // Sent again by itself, which its status line says: not live.js's "no answer came, check and retry" (cancelled).
+    form.addEventListener("htmx:sendError", function (evt) {
+      evt.preventDefault();
+      setPending(true); saveDraft(); scheduleRetry();
+    });
+    form.addEventListener("htmx:responseError", function (evt) {
+      if (evt.detail.xhr && evt.detail.xhr.status >= 500) evt.preventDefault();
+    });
     window.addEventListener("online", retry);
     document.addEventListener("htmx:wsOpen", function () { setTimeout(retry, 200); });
   }

@@ -108,6 +108,9 @@ def test_a_message_written_while_offline_is_sent_once_when_the_connection_is_bac
     write(page_a, "Écrit hors ligne")
     expect(page_a.locator("#composer")).to_have_attribute("data-pending", "true")
     expect(page_a.locator("#composer-body")).to_have_value("Écrit hors ligne")  # nothing lost
+    # The composer says it will send it by itself (its status line), not that the person should check and retry.
+    expect(page_a.locator("#composer-status")).not_to_be_empty()
+    expect(page_a.locator("#composer-error")).to_be_empty()
     page_a.context.set_offline(False)
     expect(page_a.locator("#message-list .message", has_text="Écrit hors ligne")).to_have_count(1, timeout=20000)
     expect(page_a.locator("#composer-body")).to_have_value("")
