@@ -4,8 +4,9 @@ import pytest
 from playwright.sync_api import expect
 
 from debates import services
-from tests.browser.conftest import go_offline, go_online, wait_live
+from tests.browser.conftest import force_reset, go_offline, go_online, wait_live
 from tests.debates.conftest import make_debate
+from tests.helpers import off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -107,3 +108,20 @@ def test_bob_offline_gets_each_of_alices_three_comments_once(open_page, alice, b
         expect(article(page_b, f"Commentaire numéro {i + 1}")).to_have_count(1)
     expect(page_b.locator("article.comment")).to_have_count(3)
     expect(page_b.locator('#debate-tallies [data-tally="for"]')).to_have_text("3")
+
+
+def test_after_a_reset_bob_still_gets_the_new_comments(open_page, alice, bob, fiona):
+    """A reset reloads the debate's region from the page (live.js): the "N new comments" button and the box the
+    pushes fill are new elements, and what comes next must still reach bob."""
+    debate = make_debate(fiona)
+    page = open_page(bob, debate.get_absolute_url())
+    wait_live(page)
+    force_reset(page, debate.stream_key)
+
+    off_loop(lambda: services.post_comment(author=alice, debate=debate, body="Arrivé après la remise à zéro"))
+    button = page.locator("#new-comments-button")
+    expect(button).to_be_visible()
+    expect(button).to_contain_text("1")
+    button.click()
+    expect(article(page, "Arrivé après la remise à zéro")).to_be_visible()
+    expect(button).to_be_hidden()
