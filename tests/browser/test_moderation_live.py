@@ -10,7 +10,7 @@ from live.accounts.models import RoleAssignment
 from live.moderation import services
 from live.moderation.models import Case
 from tests import helpers
-from tests.browser.conftest import wait_live
+from tests.browser.conftest import force_reset, wait_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -172,3 +172,16 @@ def test_another_report_on_the_same_item_keeps_the_reason_being_typed(open_page,
     expect(reason).to_be_focused()
     queue.keyboard.type(" grave")
     expect(reason).to_have_value("Insulte grave")
+
+
+def test_after_a_reset_the_queue_filtered_by_kind_still_leaves_other_kinds_out(open_page, comment, carol, mona):
+    """A reset reloads the queue (its region) from the page: the rows arriving afterwards are still sorted and
+    filtered as the moderator asked (here: private messages only, so a reported comment stays out of sight)."""
+    queue = open_page(mona, "/moderation/?kind=message")
+    wait_live(queue)
+    force_reset(queue, "moderation.global")
+    helpers.off_loop(lambda: services.report(reporter=carol, kind="comment", object_id=comment.pk, reason="spam"))
+    case = Case.objects.get(kind="comment", object_id=comment.pk)
+    expect(queue.locator("#queue-count-global")).to_have_text("1")
+    expect(queue.locator(f"#case-{case.pk}")).to_be_attached()
+    expect(queue.locator(f"#case-{case.pk}")).to_be_hidden()
