@@ -76,8 +76,18 @@
           var fresh = doc.getElementById(el.id);
           if (!fresh) return;
           var imported = document.importNode(fresh, true);
+          // As for a push that replaces a part of the page: what the person was typing there, and the focus, stay.
+          keepWhatWasBeingDone(el, imported);
+          var active = document.activeElement;
+          var focused = active && active !== document.body && el.contains(active) ?
+            { id: active.id, index: focusables(el).indexOf(active) } : null;
           el.replaceWith(imported);
           if (window.htmx) window.htmx.process(imported);
+          if (focused) {
+            var again = (focused.id && imported.querySelector("#" + CSS.escape(focused.id))) ||
+                        focusables(imported)[focused.index];
+            if (again) again.focus();
+          }
         });
         state[key] = null;
         delete state[key];

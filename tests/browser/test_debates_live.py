@@ -125,3 +125,22 @@ def test_after_a_reset_bob_still_gets_the_new_comments(open_page, alice, bob, fi
     button.click()
     expect(article(page, "Arrivé après la remise à zéro")).to_be_visible()
     expect(button).to_be_hidden()
+
+
+def test_a_reset_keeps_the_comment_bob_is_typing(open_page, alice, bob, fiona):
+    """A reset reloads the whole debate region, the comment form included: what bob is typing stays, with the focus."""
+    debate = make_debate(fiona)
+    page = open_page(bob, debate.get_absolute_url())
+    wait_live(page)
+    body = page.locator("#comment-body")
+    body.click()
+    page.keyboard.type("Je suis pour, à condition")
+    page.locator('#comment-form input[name="alignment"][value="1"]').check()
+    body.focus()
+    force_reset(page, debate.stream_key)
+
+    expect(body).to_have_value("Je suis pour, à condition")
+    expect(page.locator('#comment-form input[name="alignment"][value="1"]')).to_be_checked()
+    expect(body).to_be_focused()
+    page.keyboard.type(" que les livraisons passent.")
+    expect(body).to_have_value("Je suis pour, à condition que les livraisons passent.")
