@@ -151,3 +151,17 @@ def test_a_report_being_written_on_a_card_survives_someone_elses_vote(open_page,
     expect(details).to_be_focused()
     phone.keyboard.type(" déguisée")
     expect(details).to_have_value("Publicité déguisée")
+
+
+def test_the_character_count_follows_the_box_emptied_after_sending(open_page, fiona, alice):
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    body = phone.locator("#contribution-body")
+    body.fill("Des toilettes publiques au parc")
+    count = phone.locator("#contribution-form .char-count")
+    expect(count).to_have_text("249 / 280")
+    phone.locator("#contribution-form button[type=submit]").click()  # over the socket: the form is emptied
+    expect(body).to_have_value("")
+    expect(count).to_have_text("280 / 280")
