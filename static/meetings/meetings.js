@@ -46,3 +46,25 @@
     if (said) { said.textContent = ""; said.classList.remove("flash-success"); }
   });
 })();
+
+/* Meetings, phone page: "Raise my hand" and "Lower my hand" are both on the page, a rule of its head shows the one
+   that fits the speaker queue. Once a push shows the change, the button just pressed is hidden and would take the
+   focus with it: the focus moves to the button now shown. */
+(function () {
+  "use strict";
+  var pressed = null;  // the hand button that had the focus last
+  document.addEventListener("focusin", function (evt) {
+    pressed = evt.target.closest && evt.target.closest("#hand-form") ? evt.target : null;
+  });
+  function follow() {
+    if (!pressed || !pressed.isConnected || pressed.getClientRects().length) return;  // still shown
+    var active = document.activeElement;
+    if (active && active !== document.body && active !== pressed) return;  // the person went elsewhere
+    var shown = Array.prototype.filter.call(document.querySelectorAll("#hand-form button"), function (b) {
+      return b.getClientRects().length > 0;
+    });
+    if (shown.length) shown[0].focus();
+  }
+  document.addEventListener("live:updated", follow);
+  document.addEventListener("htmx:afterSettle", follow);
+})();

@@ -165,3 +165,21 @@ def test_the_character_count_follows_the_box_emptied_after_sending(open_page, fi
     phone.locator("#contribution-form button[type=submit]").click()  # over the socket: the form is emptied
     expect(body).to_have_value("")
     expect(count).to_have_text("280 / 280")
+
+
+def test_raising_a_hand_with_the_keyboard_moves_the_focus_to_lowering_it(open_page, fiona, alice):
+    """The pressed button is hidden once the speaker queue shows the raised hand (a rule of the page): the focus goes
+    to the button now shown ("Lower my hand"), not back to the top of the page."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    phone.locator(".hand-raise button").focus()
+    phone.keyboard.press("Enter")
+    lower = phone.locator(".hand-lower button")
+    expect(lower).to_be_visible()
+    expect(lower).to_be_focused()
+    phone.keyboard.press("Enter")
+    raise_ = phone.locator(".hand-raise button")
+    expect(raise_).to_be_visible()
+    expect(raise_).to_be_focused()
