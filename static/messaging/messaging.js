@@ -24,7 +24,11 @@
       return (parseInt(b.getAttribute("data-activity"), 10) || 0) - (parseInt(a.getAttribute("data-activity"), 10) || 0);
     });
     var same = sorted.every(function (row, i) { return row === rows[i]; });
-    if (!same) sorted.forEach(function (row) { list.appendChild(row); });
+    if (same) return;
+    // A row taken out of the page and put back loses the focus: given back to the link the reader was on.
+    var active = document.activeElement;
+    sorted.forEach(function (row) { list.appendChild(row); });
+    if (active && active !== document.activeElement && list.contains(active)) active.focus();
   }
 
   // --- conversation page ---------------------------------------------------------------------------------------

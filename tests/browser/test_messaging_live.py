@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from live.messaging import services
 from live.messaging.models import Message
 from tests.browser.conftest import go_offline, go_online, wait_live
+from tests.helpers import off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -129,3 +130,20 @@ def test_load_earlier_keeps_one_separator_per_day(settings, open_page, alice, bo
     expect(page.locator("#message-list .message")).to_have_count(36)
     expect(page.locator("#message-list .day-separator")).to_have_count(1)
     expect(page.locator("#load-earlier")).to_have_count(0)
+
+
+def test_a_message_that_reorders_the_inbox_keeps_bobs_focus_on_his_row(open_page, alice, bob, carol, chat):
+    other = services.start_conversation(author=carol, recipients=["bob"], body="Coucou", client_id=uuid.uuid4())
+    services.mark_read(user=bob, conversation=other.conversation)
+    page = open_page(bob, "/messages/")
+    wait_live(page)
+    rows = page.locator("#inbox-list > li")
+    expect(rows.first).to_have_id(f"inbox-conversation-{other.conversation_id}")  # carol's is the latest
+    link = page.locator(f"#inbox-conversation-{chat.pk} a").first
+    link.focus()
+
+    off_loop(lambda: services.send_message(author=alice, conversation=chat, body="Et maintenant ?",
+                                           client_id=uuid.uuid4()))
+    expect(rows.first).to_have_id(f"inbox-conversation-{chat.pk}")  # alice's moved to the top
+    expect(page.locator(f"#inbox-conversation-{chat.pk}")).to_contain_text("Et maintenant ?")
+    expect(page.locator(f"#inbox-conversation-{chat.pk} a").first).to_be_focused()
