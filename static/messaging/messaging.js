@@ -214,6 +214,28 @@
     if (section) section.removeAttribute("data-subscribed");
   });
 
+  // "Load earlier messages": its link is replaced by the older messages, and by a new link while there are more
+  // (live.js gives that one the focus). The last time, the focus goes to the first message that appeared, instead
+  // of falling back to the top of the page.
+  var earlier = null;  // the item that followed the link
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var target = evt.detail.target;
+    earlier = target && target.id === "load-earlier" ? target.nextElementSibling : null;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var next = earlier, active = document.activeElement;
+    earlier = null;
+    if (!next || (active && active !== document.body && document.body.contains(active))) return;
+    var list = document.getElementById("message-list");
+    for (var item = list && list.firstElementChild; item && item !== next; item = item.nextElementSibling) {
+      if (item.hasAttribute("data-message")) {
+        item.setAttribute("tabindex", "-1");
+        item.focus();
+        return;
+      }
+    }
+  });
+
   document.addEventListener("live:updated", function () {
     sortInbox();
     if (section) {

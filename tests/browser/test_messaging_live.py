@@ -147,3 +147,21 @@ def test_a_message_that_reorders_the_inbox_keeps_bobs_focus_on_his_row(open_page
     expect(rows.first).to_have_id(f"inbox-conversation-{chat.pk}")  # alice's moved to the top
     expect(page.locator(f"#inbox-conversation-{chat.pk}")).to_contain_text("Et maintenant ?")
     expect(page.locator(f"#inbox-conversation-{chat.pk} a").first).to_be_focused()
+
+
+def test_loading_the_earliest_messages_with_the_keyboard_keeps_the_focus_in_the_list(settings, open_page, alice, bob,
+                                                                                        chat):
+    """The last "Load earlier messages" is replaced by the oldest messages and no new link: the focus goes to the
+    first message that appeared instead of falling back to the top of the page."""
+    settings.RATE_LIMITS_ENABLED = False
+    for i in range(35):
+        services.send_message(author=alice, conversation=chat, body=f"Message numéro {i}", client_id=uuid.uuid4())
+    page = open_page(bob, chat.get_absolute_url())
+    wait_live(page)
+    page.locator("#load-earlier a").focus()
+    page.keyboard.press("Enter")
+    first = page.locator("#message-list .message").first
+    expect(first).to_contain_text("Salut Bob")
+    expect(page.locator("#load-earlier")).to_have_count(0)
+    expect(page.locator("#message-list > li", has=page.locator(":focus")).or_(
+        page.locator("#message-list > li:focus"))).to_have_count(1)
