@@ -338,7 +338,8 @@
     var root = document.getElementById(wanted.target);
     pushFocus = null;
     if (!root) return;
-    var el = (wanted.id && root.querySelector("#" + CSS.escape(wanted.id))) || focusables(root)[wanted.index];
+    var el = wanted.id === root.id ? root  // the part itself had the focus (a console item)
+      : (wanted.id && root.querySelector("#" + CSS.escape(wanted.id))) || focusables(root)[wanted.index];
     if (el) el.focus();
   });
 
