@@ -370,8 +370,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
                                          "detail": "No such stream."})
         old = self.subs.get(key)
         if old is not None and not old.silent and not old.catching_up and old.audience == audience \
-                and old.last >= seq:
-            return  # already live on this stream, and further along: nothing to replay
+                and old.last == seq:
+            return  # already live on this stream, at that position: nothing to replay
+        # (A position behind what this socket was sent is replayed: the client lacks those events. Its regions were
+        # reloaded from a page rendered before them, after a reset, or it met a hole; it drops what it has.)
         sub = Subscription(key, audience, seq)
         self.subs[key] = sub
         await self.hub.subscribe(key, self)  # join first ...

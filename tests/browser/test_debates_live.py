@@ -1,5 +1,7 @@
 """Two residents on the same debate in Chromium: what one does, the other sees, without reloading."""
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
@@ -144,3 +146,29 @@ def test_a_reset_keeps_the_comment_bob_is_typing(open_page, alice, bob, fiona):
     expect(body).to_be_focused()
     page.keyboard.type(" que les livraisons passent.")
     expect(body).to_have_value("Je suis pour, à condition que les livraisons passent.")
+
+
+def test_comments_pushed_while_a_reset_reloads_the_page_are_not_lost(open_page, alice, bob, fiona):
+    """A reset reloads the debate's region from a page rendered at one position; a comment committed just after that
+    rendering reaches the socket before the reloaded region is in, and is applied to the old region that the fresh
+    one then replaces. The client resumes from the fresh region's position: that comment is replayed, and the live
+    updates go on (the next comment shows too)."""
+    debate = make_debate(fiona)
+    page = open_page(bob, debate.get_absolute_url())
+    wait_live(page)
+
+    def hold(route):
+        if not route.request.headers.get("x-live-reset"):
+            route.continue_()
+            return
+        response = route.fetch()  # the page is rendered now, without the comment below
+        off_loop(lambda: services.post_comment(author=alice, debate=debate, body="Pendant le rechargement"))
+        time.sleep(4)  # its push reaches the page (through the sweep at worst) before the reloaded region
+        route.fulfill(response=response)
+
+    page.route(lambda url: f"/debates/{debate.pk}/" in url, hold)
+    force_reset(page, debate.stream_key)
+    expect(page.locator("article.comment", has_text="Pendant le rechargement")).to_be_attached()
+    off_loop(lambda: services.post_comment(author=alice, debate=debate, body="Après le rechargement"))
+    expect(page.locator("article.comment", has_text="Après le rechargement")).to_be_attached()
+    expect(page.locator("article.comment", has_text="Pendant le rechargement")).to_have_count(1)
