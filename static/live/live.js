@@ -77,10 +77,11 @@
           if (!fresh) return;
           var imported = document.importNode(fresh, true);
           // As for a push that replaces a part of the page: what the person was typing there, and the focus, stay.
-          keepWhatWasBeingDone(el, imported);
           var active = document.activeElement;
           var focused = active && active !== document.body && el.contains(active) ?
             { id: active.id, index: focusables(el).indexOf(active) } : null;
+          keepOpened(el, imported);
+          keepWhatWasBeingDone(el, imported);
           el.replaceWith(imported);
           if (window.htmx) window.htmx.process(imported);
           if (focused) {
@@ -95,6 +96,25 @@
         resume([key]);
       })
       .catch(function () { window.location.reload(); });
+  }
+
+  // A part the person opened in the page (a reply form loaded under a comment) is not in the page fetched again:
+  // its container comes empty. While the person uses it (the focus, or something typed or chosen), it is moved as it
+  // is into the fresh container.
+  function inUse(el) {
+    if (el.contains(document.activeElement)) return true;
+    return Array.prototype.some.call(el.querySelectorAll("input, textarea, select"), function (field) {
+      if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+      return field.type !== "hidden" && field.tagName !== "SELECT" && field.value !== field.defaultValue;
+    });
+  }
+  function keepOpened(old, fresh) {
+    Array.prototype.forEach.call(old.querySelectorAll("[id]"), function (el) {
+      if (!el.children.length || !old.contains(el)) return;  // (moved already, with a container above it)
+      var twin = fresh.querySelector("#" + CSS.escape(el.id));
+      if (!twin || twin === el || twin.children.length || twin.textContent.trim() || !inUse(el)) return;
+      while (el.firstChild) twin.appendChild(el.firstChild);
+    });
   }
 
   document.addEventListener("htmx:wsConnecting", function () {

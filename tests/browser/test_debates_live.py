@@ -172,3 +172,24 @@ def test_comments_pushed_while_a_reset_reloads_the_page_are_not_lost(open_page, 
     off_loop(lambda: services.post_comment(author=alice, debate=debate, body="Après le rechargement"))
     expect(page.locator("article.comment", has_text="Après le rechargement")).to_be_attached()
     expect(page.locator("article.comment", has_text="Pendant le rechargement")).to_have_count(1)
+
+
+def test_a_reply_being_written_survives_a_reset_and_is_sent(open_page, alice, bob, fiona):
+    """The reply form opened under a comment is not part of the page a reset fetches again: the reply bob is typing
+    stays, in its form, and goes when he sends it."""
+    debate = make_debate(fiona)
+    comment = services.post_comment(author=alice, debate=debate, body="Fermons la place le samedi.")
+    page = open_page(bob, debate.get_absolute_url())
+    wait_live(page)
+    page.locator(f"#comment-{comment.pk}-main .reply-link").click()
+    reply = page.locator(f"#reply-body-{comment.pk}")
+    expect(reply).to_be_focused()
+    page.keyboard.type("Et le marché du samedi")
+    force_reset(page, debate.stream_key)
+
+    expect(reply).to_have_value("Et le marché du samedi")
+    expect(reply).to_be_focused()
+    page.keyboard.type(" ?")
+    page.locator(f"#reply-form-{comment.pk} button[type=submit]").click()
+    expect(page.locator(f"#replies-{comment.pk} > article.comment")).to_contain_text("Et le marché du samedi ?")
+    expect(page.locator(f"#reply-form-{comment.pk}")).to_have_count(0)
