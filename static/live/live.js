@@ -265,8 +265,22 @@
   document.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;
     if (!evt.detail.successful || !form || !form.querySelectorAll) return;
+    if (sentToSignIn(evt)) return;
     formAccepted(form);
   });
+  // A post whose session had ended is redirected to the sign-in page, which the browser follows: a 200 that htmx
+  // takes for a success and shows nowhere (most forms swap nothing). Said in the form instead; the text stays.
+  function sentToSignIn(evt) {
+    var xhr = evt.detail.xhr, login = document.body.getAttribute("data-login-url");
+    var verb = evt.detail.requestConfig && evt.detail.requestConfig.verb;
+    if (!xhr || !login || !verb || verb === "get" || !xhr.responseURL) return false;
+    var path;
+    try { path = new URL(xhr.responseURL).pathname; } catch (e) { return false; }
+    if (path !== login || evt.detail.pathInfo && evt.detail.pathInfo.requestPath === login) return false;
+    showRefusal(evt.detail.elt.closest("form") || evt.detail.elt,
+                { kind: "forbidden", message: document.body.getAttribute("data-msg-signed-out") || "" });
+    return true;
+  }
   // A form page served again with its errors (no htmx: the server marked the fields): the focus goes to the first
   // invalid field, else to the error summary.
   document.addEventListener("DOMContentLoaded", function () {

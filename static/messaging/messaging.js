@@ -154,7 +154,8 @@
     form.addEventListener("live:writing", sending);
     form.addEventListener("htmx:afterRequest", function (evt) {
       var xhr = evt.detail.xhr, code = xhr ? xhr.status : 0;
-      if (code >= 200 && code < 300) sent();
+      if (code === 204) sent();  // (a 200 is not the send's answer: the sign-in page after the session ended)
+      else if (code >= 200 && code < 300) setPending(false);
       else if (code === 0 || code >= 500) notSent();
       else setPending(false);  // refused (too long, blocked, rate limited): the write seam says why, keep the text
     });
