@@ -288,7 +288,7 @@ def remote(request, pk):
     return response
 
 
-def _phone_page(request, pk, remote=None):
+def _phone_page(request, pk, remote=None, refused=None):
     meeting = get_object_or_404(Meeting.objects.select_related("current_item"), pk=pk)
     cursor = streams.cursor(meeting.stream_key)
     if request.user.is_authenticated:
@@ -302,6 +302,7 @@ def _phone_page(request, pk, remote=None):
         "client_id": secrets.token_urlsafe(12),
         "is_facilitator": is_facilitator(request.user, meeting),
         "remote": remote,
+        **(refused or {}),
     })
 
 
@@ -339,9 +340,25 @@ def found(view):
     return wrapper
 
 
+def _refused_contribution_page(request, exc, pk):
+    """Without JavaScript a refused contribution comes back in its form on the phone page, with the reason, the
+    text and the same client id, instead of being lost behind a redirect."""
+    meeting = get_object_or_404(Meeting, pk=pk)
+    if participant_for(request.user, request.session, meeting) is None:
+        raise exc if isinstance(exc, PermissionDenied) else PermissionDenied(actions.message_of(exc))
+    if not meeting.live_open:  # the form is not shown while the session is closed: the page's flash says why
+        messages.error(request, actions.message_of(exc))
+        return _phone_page(request, pk)
+    kind = request.POST.get("kind", "")
+    return _phone_page(request, pk, refused={
+        "form_body": request.POST.get("body", ""), "form_kind": kind if isinstance(kind, str) else "",
+        "client_id": request.POST.get("client_id", "")[:40] or secrets.token_urlsafe(12),
+        "error": actions.message_of(exc), "invalid": actions.kind_of(exc) == "invalid"})
+
+
 @require_POST
 @found
-@actions.action(slot="contribution-form-errors", back=_phone_url)
+@actions.action(slot="contribution-form-errors", back=_phone_url, page=_refused_contribution_page)
 def contribute(request, pk):
     # A refusal leaves the form as it is, with the same client id: resending this text is the same contribution.
     contribution, meeting, agenda, ok = writes.contribute(user=request.user, session=request.session, meeting_pk=pk,

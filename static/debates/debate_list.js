@@ -12,6 +12,8 @@
   var notice = document.getElementById("new-debates-notice");
   if (!list || !box || !button || !notice) return;
   var onTop = list.hasAttribute("data-on-top");
+  // The list is the region that follows the stream: a `reset` (live.js) puts a fresh copy in its place.
+  function currentList() { return document.getElementById("debate-list") || list; }
   var pending = [];
   var opened = [];  // not on top: the new debates counted by the notice
 
@@ -27,6 +29,7 @@
   }
 
   function place(item) {
+    var list = currentList();
     var existing = list.querySelector("#" + CSS.escape(item.id));
     if (existing && existing !== item) existing.remove();
     var empty = document.getElementById("debate-list-empty");
@@ -35,7 +38,7 @@
   }
 
   function topInView() {
-    var top = list.getBoundingClientRect().top;
+    var top = currentList().getBoundingClientRect().top;
     return top >= 0 && top < window.innerHeight;
   }
 

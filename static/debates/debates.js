@@ -17,9 +17,15 @@
   var me = root.getAttribute("data-user") || "";
   var sort = root.getAttribute("data-sort") || "best";
   var tab = root.getAttribute("data-tab") || "";
-  var pendingBox = document.getElementById("new-comments");
-  var button = document.getElementById("new-comments-button");
+  // The box the pushes fill and its button are looked up when used: a `reset` (live.js) puts a fresh copy of the
+  // debate's region, them included, in place of the elements this script found when the page loaded.
+  var pendingBox = null, button = null;
   var pending = [];
+  function current() {
+    pendingBox = document.getElementById("new-comments");
+    button = document.getElementById("new-comments-button");
+  }
+  current();
 
   function listFor(article) {
     var stance = article.getAttribute("data-stance");
@@ -70,7 +76,10 @@
   }
 
   function takeNewComments() {
+    current();
     if (!pendingBox) return;
+    // Waiting only while still in the box (a reset's fresh page may show them already, a removal takes them out).
+    pending = pending.filter(function (id) { return pendingBox.querySelector("#" + CSS.escape(id)); });
     var articles = Array.prototype.slice.call(pendingBox.children);
     articles.forEach(function (article) {
       if (!article.matches || !article.matches("article.comment")) { article.remove(); return; }
@@ -83,25 +92,27 @@
     updateButton();
   }
 
-  if (button) {
-    button.addEventListener("click", function () {
-      var first = null;
-      pending.slice().reverse().forEach(function (id) {
-        var article = pendingBox && pendingBox.querySelector("#" + CSS.escape(id));
-        if (article) { place(article); first = article; }
-      });
-      pending = [];
-      updateButton();
-      if (first) {
-        first.setAttribute("tabindex", "-1");
-        first.focus();
-      }
+  document.addEventListener("click", function (evt) {
+    if (!evt.target.closest || !evt.target.closest("#new-comments-button")) return;
+    current();
+    var first = null;
+    pending.slice().reverse().forEach(function (id) {
+      var article = pendingBox && pendingBox.querySelector("#" + CSS.escape(id));
+      if (article) { place(article); first = article; }
     });
-  }
+    pending = [];
+    updateButton();
+    if (first) {
+      first.setAttribute("tabindex", "-1");
+      first.focus();
+    }
+  });
 
   if (pendingBox && window.MutationObserver) {
     new MutationObserver(takeNewComments).observe(pendingBox, { childList: true });
   }
+  // After each push too: the box observed above is no longer the page's once a reset replaced it.
+  document.addEventListener("live:updated", takeNewComments);
 
   // --- forms (over the page's socket, or htmx) -------------------------------------------------------------------
   // A comment form carries a client id: a post retried after a network error (or sent again over HTTP when the

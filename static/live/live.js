@@ -83,8 +83,19 @@
           var fresh = doc.getElementById(el.id);
           if (!fresh) return;
           var imported = document.importNode(fresh, true);
+          // As for a push that replaces a part of the page: what the person was typing there, and the focus, stay.
+          var active = document.activeElement;
+          var focused = active && active !== document.body && el.contains(active) ?
+            { id: active.id, index: focusables(el).indexOf(active) } : null;
+          keepOpened(el, imported);
+          keepWhatWasBeingDone(el, imported);
           el.replaceWith(imported);
           if (window.htmx) window.htmx.process(imported);
+          if (focused) {
+            var again = (focused.id && imported.querySelector("#" + CSS.escape(focused.id))) ||
+                        focusables(imported)[focused.index];
+            if (again) again.focus();
+          }
         });
         state[key] = null;
         delete state[key];
@@ -92,6 +103,25 @@
         resume([key]);
       })
       .catch(function () { window.location.reload(); });
+  }
+
+  // A part the person opened in the page (a reply form loaded under a comment) is not in the page fetched again:
+  // its container comes empty. While the person uses it (the focus, or something typed or chosen), it is moved as it
+  // is into the fresh container.
+  function inUse(el) {
+    if (el.contains(document.activeElement)) return true;
+    return Array.prototype.some.call(el.querySelectorAll("input, textarea, select"), function (field) {
+      if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+      return field.type !== "hidden" && field.tagName !== "SELECT" && field.value !== field.defaultValue;
+    });
+  }
+  function keepOpened(old, fresh) {
+    Array.prototype.forEach.call(old.querySelectorAll("[id]"), function (el) {
+      if (!el.children.length || !old.contains(el)) return;  // (moved already, with a container above it)
+      var twin = fresh.querySelector("#" + CSS.escape(el.id));
+      if (!twin || twin === el || twin.children.length || twin.textContent.trim() || !inUse(el)) return;
+      while (el.firstChild) twin.appendChild(el.firstChild);
+    });
   }
 
   document.addEventListener("htmx:wsConnecting", function () {
@@ -242,8 +272,22 @@
   document.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;
     if (!evt.detail.successful || !form || !form.querySelectorAll) return;
+    if (sentToSignIn(evt)) return;
     formAccepted(form);
   });
+  // A post whose session had ended is redirected to the sign-in page, which the browser follows: a 200 that htmx
+  // takes for a success and shows nowhere (most forms swap nothing). Said in the form instead; the text stays.
+  function sentToSignIn(evt) {
+    var xhr = evt.detail.xhr, login = document.body.getAttribute("data-login-url");
+    var verb = evt.detail.requestConfig && evt.detail.requestConfig.verb;
+    if (!xhr || !login || !verb || verb === "get" || !xhr.responseURL) return false;
+    var path;
+    try { path = new URL(xhr.responseURL).pathname; } catch (e) { return false; }
+    if (path !== login || evt.detail.pathInfo && evt.detail.pathInfo.requestPath === login) return false;
+    showRefusal(evt.detail.elt.closest("form") || evt.detail.elt,
+                { kind: "forbidden", message: document.body.getAttribute("data-msg-signed-out") || "" });
+    return true;
+  }
   // A form page served again with its errors (no htmx: the server marked the fields): the focus goes to the first
   // invalid field, else to the error summary. A plain form refused and sent back to its page (live/actions.py:
   // the reason flashed in #flash, above <main>): the title says "Error" and the focus goes to the reason.
@@ -260,7 +304,9 @@
   // anew) gives the focus back to the same control in the new content: the keyboard user stays where they were.
   var refocus = null;
   function focusables(root) {
-    return Array.prototype.slice.call(root.querySelectorAll("a[href], button, input, select, textarea, [tabindex]"));
+    // (Not hidden inputs: a page's forms carry a CSRF field that a push's do not, which would shift the count.)
+    return Array.prototype.slice.call(root.querySelectorAll(
+      "a[href], button, input:not([type=hidden]), select, textarea, [tabindex]"));
   }
   document.addEventListener("htmx:beforeSwap", function (evt) {
     var target = evt.detail.target, active = document.activeElement;
@@ -279,17 +325,60 @@
     if (el) el.focus();
   });
 
-  // The same for a push: a part of the page replaced by id (hx-swap-oob) that held the focus (a contribution's +1
-  // answered by the contribution pushed anew) gives it to the same control in the new part (its id, else the same
-  // tag, classes and address or text), else to the part itself: never back to the page's start.
+  // The same for a push: a part of the page replaced by id (hx-swap-oob) keeps what the person was doing in it:
+  // what they typed or chose (unless the push changed that very field: its default differs), and the disclosures
+  // they opened. Someone voting for the contribution a participant is
+  // reporting, another report on the case a moderator is writing a reason for, answers coming in while a
+  // facilitator picks two words to merge: none of them wipes the form in use.
+  function twinOf(fresh, old, field) {
+    if (field.id) return fresh.querySelector("#" + CSS.escape(field.id));
+    if (!field.name) return null;
+    var selector = '[name="' + CSS.escape(field.name) + '"]';
+    if (field.type === "radio" || field.type === "checkbox") selector += '[value="' + CSS.escape(field.value) + '"]';
+    var index = Array.prototype.indexOf.call(old.querySelectorAll(selector), field);
+    return fresh.querySelectorAll(selector)[index] || null;
+  }
+  function defaultOption(select) {
+    for (var i = 0; i < select.options.length; i++) if (select.options[i].defaultSelected) return select.options[i].value;
+    return select.options.length ? select.options[0].value : "";
+  }
+  function keepWhatWasBeingDone(old, fresh) {
+    var opened = old.querySelectorAll("details"), details = fresh.querySelectorAll("details");
+    for (var i = 0; i < opened.length && i < details.length; i++) if (opened[i].open) details[i].open = true;
+    Array.prototype.forEach.call(old.querySelectorAll("input, textarea, select"), function (field) {
+      if (field.type === "hidden") return;
+      var twin = twinOf(fresh, old, field);
+      if (!twin || twin.tagName !== field.tagName) return;
+      if (field.type === "radio" || field.type === "checkbox") {
+        if (field.checked !== field.defaultChecked && twin.defaultChecked === field.defaultChecked) {
+          twin.checked = field.checked;
+        }
+      } else if (field.tagName === "SELECT") {
+        if (!field.multiple && field.value !== defaultOption(field) &&
+            Array.prototype.some.call(twin.options, function (o) { return o.value === field.value; })) {
+          twin.value = field.value;
+        }
+      } else if (field.value !== field.defaultValue && twin.defaultValue === field.defaultValue) {
+        twin.value = field.value;
+      }
+    });
+  }
+  // And the part that held the focus (a contribution's +1 answered by the contribution pushed anew, a console item
+  // after a shortcut) gives it to the same control in the new part (its id, else the same tag, classes and address
+  // or text, else the one at the same place), else to the part itself: never back to the page's start. Only for a
+  // push that replaces an element by its id; an insertion or deletion is left.
   var pushedFocus = null;
   function likeness(el) {
     return el.tagName + "|" + el.className + "|" + (el.getAttribute("href") || (el.textContent || "").trim());
   }
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {
-    var target = evt.detail.target, active = document.activeElement;
-    if (!target || !target.id || !active || active === document.body || !target.contains(active)) return;
-    pushedFocus = { target: target.id, id: active.id, like: likeness(active) };
+    var target = evt.detail.target, fresh = evt.detail.fragment && evt.detail.fragment.firstElementChild;
+    if (!target || !target.id) return;
+    if (fresh && fresh.id === target.id) keepWhatWasBeingDone(target, fresh);
+    var active = document.activeElement;
+    if (!active || active === document.body || !target.contains(active)) return;
+    pushedFocus = { target: target.id, id: active.id, like: likeness(active),
+                    index: focusables(target).indexOf(active) };
   });
   document.addEventListener("htmx:oobAfterSwap", function () {
     if (!pushedFocus) return;
@@ -304,6 +393,8 @@
     for (var i = 0; i < candidates.length && !el; i++) {
       if (likeness(candidates[i]) === wanted.like && candidates[i].getClientRects().length) el = candidates[i];
     }
+    var placed = wanted.index >= 0 ? candidates[wanted.index] : null;
+    if (!el && placed && placed.getClientRects().length) el = placed;
     if (!el) {
       el = root;
       if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
@@ -481,6 +572,24 @@
       if (field && field.setAttribute) field.setAttribute("aria-invalid", "true");
     });
   }
+
+  // An htmx request that failed without one of the seam's refusals (a 503 while the database restarts, a 404 for
+  // what was deleted meanwhile, a 403 for a form whose CSRF token went out of date) or got no answer at all: htmx
+  // swaps nothing, so it is said in the form's slot and by the announcer as a refusal is, instead of nothing
+  // happening. What was typed stays: sent again, a form with a client id is still written once.
+  function requestFailed(evt) {
+    var elt = evt.detail.elt, xhr = evt.detail.xhr;
+    if (!elt || !elt.getAttribute || isRefusal(xhr) || evt.defaultPrevented) return;  // (handled by the form)
+    if (/every /.test(elt.getAttribute("hx-trigger") || "")) return;  // a poll tries again by itself
+    var status = evt.type === "htmx:sendError" || !xhr ? 0 : xhr.status;
+    var kind = !status ? "unanswered" : status === 404 || status === 410 ? "not_found"
+             : status === 429 || status >= 500 ? "unavailable" : "forbidden";
+    var message = document.body.getAttribute(kind === "forbidden" ? "data-msg-expired" : "data-msg-" +
+                                             kind.replace("_", "-")) || "";
+    showRefusal(elt.closest("form") || elt, { kind: kind, message: message });
+  }
+  document.addEventListener("htmx:responseError", requestFailed);
+  document.addEventListener("htmx:sendError", requestFailed);
 
   function fire(form, name, detail) {
     form.dispatchEvent(new CustomEvent(name, { bubbles: true, detail: detail }));

@@ -17,6 +17,12 @@
     var box = document.getElementById("contribution-body");
     if (box) update(box);
   });
+  // A form emptied after it was sent over the socket (live.js resets it): no input event, so counted here, once the
+  // reset is done (the event comes before it).
+  document.addEventListener("reset", function (evt) {
+    var box = evt.target && evt.target.querySelector && evt.target.querySelector("#contribution-body");
+    if (box) setTimeout(function () { update(box); }, 0);
+  });
 })();
 
 /* Meetings, phone page: a form sent over the page's socket (live.js, data-live-write) was written. What the HTTP

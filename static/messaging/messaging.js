@@ -156,7 +156,8 @@
     form.addEventListener("live:writing", sending);
     form.addEventListener("htmx:afterRequest", function (evt) {
       var xhr = evt.detail.xhr, code = xhr ? xhr.status : 0;
-      if (code >= 200 && code < 300) sent();
+      if (code === 204) sent();  // (a 200 is not the send's answer: the sign-in page after the session ended)
+      else if (code >= 200 && code < 300) setPending(false);
       else if (code === 0 || code >= 500) notSent();
       else setPending(false);  // refused (too long, blocked, rate limited): the write seam says why, keep the text
     });
@@ -165,7 +166,14 @@
       if (evt.detail.kind === "unavailable") notSent();
       else setPending(false);
     });
-    form.addEventListener("htmx:sendError", function () { setPending(true); saveDraft(); scheduleRetry(); });
+    // Sent again by itself, which its status line says: not live.js's "no answer came, check and retry" (cancelled).
+    form.addEventListener("htmx:sendError", function (evt) {
+      evt.preventDefault();
+      setPending(true); saveDraft(); scheduleRetry();
+    });
+    form.addEventListener("htmx:responseError", function (evt) {
+      if (evt.detail.xhr && evt.detail.xhr.status >= 500) evt.preventDefault();
+    });
     window.addEventListener("online", retry);
     document.addEventListener("htmx:wsOpen", function () { setTimeout(retry, 200); });
   }

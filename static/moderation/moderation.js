@@ -6,7 +6,11 @@
   var seen = {};
   Array.prototype.forEach.call(list.querySelectorAll(".queue-row"), function (row) { seen[row.id] = true; });
 
+  // The list is the region that follows the stream: a `reset` (live.js) puts a fresh copy in its place.
+  function currentList() { return document.getElementById("queue-open") || list; }
+
   function key(row) {
+    var list = currentList();
     var byCount = list.getAttribute("data-sort") === "most";
     var count = parseInt(row.getAttribute("data-count"), 10) || 0;
     var last = parseInt(row.getAttribute("data-last"), 10) || 0;
@@ -14,6 +18,7 @@
   }
 
   function reorder() {
+    var list = currentList();
     var kind = list.getAttribute("data-kind");
     var rows = Array.prototype.slice.call(list.querySelectorAll(":scope > .queue-row"));
     rows.forEach(function (row) {

@@ -114,6 +114,21 @@ def go_online(page):
     wait_live(page, timeout=20000)
 
 
+def force_reset(page, key):
+    """Make the page meet a `reset` for stream `key` (docs/realtime.md), as after its log was rebuilt: while offline,
+    its position on `key` moves to an epoch the server no longer has; back online, the server answers the resume
+    with `reset` and live.js reloads the regions of `key` from the page. Returns once the fresh regions are in."""
+    go_offline(page)
+    page.evaluate("""key => {
+        window.agoraLive.state[key] = {epoch: "gone", seq: 1};
+        document.querySelectorAll(`[data-live-stream="${key}"]`).forEach(
+            (el) => el.setAttribute("data-live-cursor", "gone:1"));
+    }""", key)
+    go_online(page)
+    page.wait_for_function("""key => [...document.querySelectorAll(`[data-live-stream="${key}"]`)].every(
+        (el) => !el.getAttribute("data-live-cursor").startsWith("gone:"))""", arg=key)
+
+
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

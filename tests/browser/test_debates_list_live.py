@@ -5,7 +5,8 @@ import pytest
 from playwright.sync_api import expect
 
 from debates import services
-from tests.browser.conftest import wait_live
+from debates.models import LIST_STREAM
+from tests.browser.conftest import force_reset, wait_live
 from tests.debates.conftest import make_debate
 from tests.helpers import off_loop
 
@@ -90,3 +91,14 @@ def test_a_search_is_live_too_and_only_counts_new_debates_in_a_notice(open_page,
     off_loop(lambda: services.close_debate(debate=debate, actor=fiona,
                                            conclusions="La place sera piétonne le samedi matin."))
     expect(item.locator(".badge-state")).to_have_text("Clos")
+
+
+def test_after_a_reset_a_new_debate_still_shows_on_top(open_page, bob, fiona):
+    """A reset reloads the list (its region) from the page: a debate opened afterwards lands in the new list."""
+    off_loop(lambda: make_debate(fiona))
+    page = open_page(bob, "/debates/")
+    wait_live(page)
+    force_reset(page, LIST_STREAM)
+
+    new = off_loop(lambda: make_debate(fiona, title="Ouvert après la remise à zéro"))
+    expect(page.locator("#debate-list > li").first).to_have_id(f"debate-item-{new.pk}")

@@ -1,11 +1,14 @@
 """Two residents on the same debate in Chromium: what one does, the other sees, without reloading."""
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
 from debates import services
-from tests.browser.conftest import go_offline, go_online, wait_live
+from tests.browser.conftest import force_reset, go_offline, go_online, wait_live
 from tests.debates.conftest import make_debate
+from tests.helpers import off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -107,3 +110,86 @@ def test_bob_offline_gets_each_of_alices_three_comments_once(open_page, alice, b
         expect(article(page_b, f"Commentaire numéro {i + 1}")).to_have_count(1)
     expect(page_b.locator("article.comment")).to_have_count(3)
     expect(page_b.locator('#debate-tallies [data-tally="for"]')).to_have_text("3")
+
+
+def test_after_a_reset_bob_still_gets_the_new_comments(open_page, alice, bob, fiona):
+    """A reset reloads the debate's region from the page (live.js): the "N new comments" button and the box the
+    pushes fill are new elements, and what comes next must still reach bob."""
+    debate = make_debate(fiona)
+    page = open_page(bob, debate.get_absolute_url())
+    wait_live(page)
+    force_reset(page, debate.stream_key)
+
+    off_loop(lambda: services.post_comment(author=alice, debate=debate, body="Arrivé après la remise à zéro"))
+    button = page.locator("#new-comments-button")
+    expect(button).to_be_visible()
+    expect(button).to_contain_text("1")
+    button.click()
+    expect(article(page, "Arrivé après la remise à zéro")).to_be_visible()
+    expect(button).to_be_hidden()
+
+
+def test_a_reset_keeps_the_comment_bob_is_typing(open_page, alice, bob, fiona):
+    """A reset reloads the whole debate region, the comment form included: what bob is typing stays, with the focus."""
+    debate = make_debate(fiona)
+    page = open_page(bob, debate.get_absolute_url())
+    wait_live(page)
+    body = page.locator("#comment-body")
+    body.click()
+    page.keyboard.type("Je suis pour, à condition")
+    page.locator('#comment-form input[name="alignment"][value="1"]').check()
+    body.focus()
+    force_reset(page, debate.stream_key)
+
+    expect(body).to_have_value("Je suis pour, à condition")
+    expect(page.locator('#comment-form input[name="alignment"][value="1"]')).to_be_checked()
+    expect(body).to_be_focused()
+    page.keyboard.type(" que les livraisons passent.")
+    expect(body).to_have_value("Je suis pour, à condition que les livraisons passent.")
+
+
+def test_comments_pushed_while_a_reset_reloads_the_page_are_not_lost(open_page, alice, bob, fiona):
+    """A reset reloads the debate's region from a page rendered at one position; a comment committed just after that
+    rendering reaches the socket before the reloaded region is in, and is applied to the old region that the fresh
+    one then replaces. The client resumes from the fresh region's position: that comment is replayed, and the live
+    updates go on (the next comment shows too)."""
+    debate = make_debate(fiona)
+    page = open_page(bob, debate.get_absolute_url())
+    wait_live(page)
+
+    def hold(route):
+        if not route.request.headers.get("x-live-reset"):
+            route.continue_()
+            return
+        response = route.fetch()  # the page is rendered now, without the comment below
+        off_loop(lambda: services.post_comment(author=alice, debate=debate, body="Pendant le rechargement"))
+        time.sleep(4)  # its push reaches the page (through the sweep at worst) before the reloaded region
+        route.fulfill(response=response)
+
+    page.route(lambda url: f"/debates/{debate.pk}/" in url, hold)
+    force_reset(page, debate.stream_key)
+    expect(page.locator("article.comment", has_text="Pendant le rechargement")).to_be_attached()
+    off_loop(lambda: services.post_comment(author=alice, debate=debate, body="Après le rechargement"))
+    expect(page.locator("article.comment", has_text="Après le rechargement")).to_be_attached()
+    expect(page.locator("article.comment", has_text="Pendant le rechargement")).to_have_count(1)
+
+
+def test_a_reply_being_written_survives_a_reset_and_is_sent(open_page, alice, bob, fiona):
+    """The reply form opened under a comment is not part of the page a reset fetches again: the reply bob is typing
+    stays, in its form, and goes when he sends it."""
+    debate = make_debate(fiona)
+    comment = services.post_comment(author=alice, debate=debate, body="Fermons la place le samedi.")
+    page = open_page(bob, debate.get_absolute_url())
+    wait_live(page)
+    page.locator(f"#comment-{comment.pk}-main .reply-link").click()
+    reply = page.locator(f"#reply-body-{comment.pk}")
+    expect(reply).to_be_focused()
+    page.keyboard.type("Et le marché du samedi")
+    force_reset(page, debate.stream_key)
+
+    expect(reply).to_have_value("Et le marché du samedi")
+    expect(reply).to_be_focused()
+    page.keyboard.type(" ?")
+    page.locator(f"#reply-form-{comment.pk} button[type=submit]").click()
+    expect(page.locator(f"#replies-{comment.pk} > article.comment")).to_contain_text("Et le marché du samedi ?")
+    expect(page.locator(f"#reply-form-{comment.pk}")).to_have_count(0)

@@ -253,3 +253,18 @@ def test_the_meeting_page_offers_to_take_part_when_the_session_opens(open_page, 
     expect(page.locator(".take-part .join-code")).to_have_text(meeting.join_code)
     page.locator(".take-part a").click()
     expect(page.locator("#live-nickname")).to_be_visible()
+
+
+def test_a_shortcut_on_a_handled_contribution_keeps_the_focus_on_it(open_page, fiona, alice):
+    """A handled contribution stays in its list when the facilitator pins it with "p": the push re-renders it in
+    place, and the keyboard stays on it (for the next shortcut) instead of falling back to the top of the page."""
+    meeting = make_meeting(fiona, premoderation=False)
+    author = services.join(meeting=meeting, user=alice)
+    item = services.post_contribution(participant=author, body="Déjà approuvée")
+    console = open_page(fiona, f"/meetings/{meeting.pk}/console/", viewport={"width": 1600, "height": 1000})
+    wait_live(console)
+    row = console.locator(f"#row-{item.pk}")
+    row.focus()
+    console.keyboard.press("p")
+    expect(row.locator("button[value=unpin]")).to_be_attached()
+    expect(row).to_be_focused()

@@ -108,3 +108,78 @@ def test_an_answer_left_unanswered_is_said_in_the_form_and_not_sent_again(open_p
     expect(said).to_contain_text("Aucune réponse du serveur", timeout=15000)
     expect(phone.locator("#live-announcer")).to_contain_text("Aucune réponse du serveur")
     assert posts == []
+
+
+def test_a_keyboard_vote_keeps_the_focus_on_its_button_when_the_card_is_pushed_anew(open_page, fiona, alice, bob):
+    """The +1 goes over the socket and the push replaces the contribution's card (its new count): a keyboard or
+    screen-reader user stays on the same button instead of being thrown back to the top of the page."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    author = off_loop(lambda: services.join(meeting=meeting, user=bob))
+    idea = off_loop(lambda: services.post_contribution(participant=author, body="Plus de bancs", client_id="b-1"))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    card = phone.locator(f"#contribution-{idea.pk}")
+    card.locator(".vote-button").focus()
+    phone.keyboard.press("Enter")
+    expect(card.locator(".vote-count")).to_have_text("+1")
+    expect(card.locator(".vote-button")).to_be_focused()
+
+
+def test_a_report_being_written_on_a_card_survives_someone_elses_vote(open_page, fiona, alice, bob, carol):
+    """Someone votes for the contribution alice is reporting: its card is pushed anew (its count), and alice's open
+    report form keeps the reason she chose and the details she is typing."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    author = off_loop(lambda: services.join(meeting=meeting, user=bob))
+    voter = off_loop(lambda: services.join(meeting=meeting, user=carol))
+    idea = off_loop(lambda: services.post_contribution(participant=author, body="Des idées bizarres", client_id="b-2"))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    card = phone.locator(f"#contribution-{idea.pk}")
+    card.locator(".report-disclosure summary").click()
+    card.locator(".report-form input[value=spam]").check()
+    details = card.locator(".report-form textarea")
+    details.click()
+    phone.keyboard.type("Publicité")
+
+    off_loop(lambda: services.vote(participant=voter, contribution=idea))
+    expect(card.locator(".vote-count")).to_have_text("+1")
+    expect(card.locator(".report-form")).to_be_visible()
+    expect(card.locator(".report-form input[value=spam]")).to_be_checked()
+    expect(details).to_have_value("Publicité")
+    expect(details).to_be_focused()
+    phone.keyboard.type(" déguisée")
+    expect(details).to_have_value("Publicité déguisée")
+
+
+def test_the_character_count_follows_the_box_emptied_after_sending(open_page, fiona, alice):
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    body = phone.locator("#contribution-body")
+    body.fill("Des toilettes publiques au parc")
+    count = phone.locator("#contribution-form .char-count")
+    expect(count).to_have_text("249 / 280")
+    phone.locator("#contribution-form button[type=submit]").click()  # over the socket: the form is emptied
+    expect(body).to_have_value("")
+    expect(count).to_have_text("280 / 280")
+
+
+def test_raising_a_hand_with_the_keyboard_moves_the_focus_to_lowering_it(open_page, fiona, alice):
+    """The pressed button is hidden once the speaker queue shows the raised hand (a rule of the page): the focus goes
+    to the button now shown ("Lower my hand"), not back to the top of the page."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    phone.locator(".hand-raise button").focus()
+    phone.keyboard.press("Enter")
+    lower = phone.locator(".hand-lower button")
+    expect(lower).to_be_visible()
+    expect(lower).to_be_focused()
+    phone.keyboard.press("Enter")
+    raise_ = phone.locator(".hand-raise button")
+    expect(raise_).to_be_visible()
+    expect(raise_).to_be_focused()

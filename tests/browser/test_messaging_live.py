@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from live.messaging import services
 from live.messaging.models import Message
 from tests.browser.conftest import go_offline, go_online, wait_live
+from tests.helpers import off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -108,6 +109,9 @@ def test_a_message_written_while_offline_is_sent_once_when_the_connection_is_bac
     write(page_a, "Écrit hors ligne")
     expect(page_a.locator("#composer")).to_have_attribute("data-pending", "true")
     expect(page_a.locator("#composer-body")).to_have_value("Écrit hors ligne")  # nothing lost
+    # The composer says it will send it by itself (its status line), not that the person should check and retry.
+    expect(page_a.locator("#composer-status")).not_to_be_empty()
+    expect(page_a.locator("#composer-error")).to_be_empty()
     page_a.context.set_offline(False)
     expect(page_a.locator("#message-list .message", has_text="Écrit hors ligne")).to_have_count(1, timeout=20000)
     expect(page_a.locator("#composer-body")).to_have_value("")
@@ -192,3 +196,38 @@ def test_loading_earlier_messages_with_the_keyboard_puts_the_focus_on_the_first_
     focused = page.locator("#message-list [data-message]:focus")
     expect(focused).to_have_count(1)
     expect(focused).to_contain_text("Message 0")
+
+
+def test_a_message_that_reorders_the_inbox_keeps_bobs_focus_on_his_row(open_page, alice, bob, carol, chat):
+    other = services.start_conversation(author=carol, recipients=["bob"], body="Coucou", client_id=uuid.uuid4())
+    services.mark_read(user=bob, conversation=other.conversation)
+    page = open_page(bob, "/messages/")
+    wait_live(page)
+    rows = page.locator("#inbox-list > li")
+    expect(rows.first).to_have_id(f"inbox-conversation-{other.conversation_id}")  # carol's is the latest
+    link = page.locator(f"#inbox-conversation-{chat.pk} a").first
+    link.focus()
+
+    off_loop(lambda: services.send_message(author=alice, conversation=chat, body="Et maintenant ?",
+                                           client_id=uuid.uuid4()))
+    expect(rows.first).to_have_id(f"inbox-conversation-{chat.pk}")  # alice's moved to the top
+    expect(page.locator(f"#inbox-conversation-{chat.pk}")).to_contain_text("Et maintenant ?")
+    expect(page.locator(f"#inbox-conversation-{chat.pk} a").first).to_be_focused()
+
+
+def test_loading_the_earliest_messages_with_the_keyboard_keeps_the_focus_in_the_list(settings, open_page, alice, bob,
+                                                                                        chat):
+    """The last "Load earlier messages" is replaced by the oldest messages and no new link: the focus goes to the
+    first message that appeared instead of falling back to the top of the page."""
+    settings.RATE_LIMITS_ENABLED = False
+    for i in range(35):
+        services.send_message(author=alice, conversation=chat, body=f"Message numéro {i}", client_id=uuid.uuid4())
+    page = open_page(bob, chat.get_absolute_url())
+    wait_live(page)
+    page.locator("#load-earlier a").focus()
+    page.keyboard.press("Enter")
+    first = page.locator("#message-list .message").first
+    expect(first).to_contain_text("Salut Bob")
+    expect(page.locator("#load-earlier")).to_have_count(0)
+    expect(page.locator("#message-list > li", has=page.locator(":focus")).or_(
+        page.locator("#message-list > li:focus"))).to_have_count(1)

@@ -124,3 +124,16 @@ def test_a_write_left_unanswered_is_posted_again_with_its_client_id_and_written_
     expect(page_a.locator("#message-list .message", has_text="Réponse perdue")).to_have_count(1)
     expect(page_b.locator("#message-list .message", has_text="Réponse perdue")).to_have_count(1)
     assert Message.objects.filter(body="Réponse perdue").count() == 1
+
+
+def test_a_message_sent_after_the_session_ended_is_kept_and_says_to_sign_in_again(open_page, alice, bob, chat):
+    from live.accounts.services import end_sessions
+
+    page = open_page(alice, chat.get_absolute_url(), locale="en-US")
+    subscribed(page)
+    go_offline(page)  # the composer posts over HTTP
+    off_loop(lambda: end_sessions(user=alice, reason="signed_out"))
+    write(page, "Tu as reçu mon message ?")
+    expect(page.locator("#composer-error")).to_contain_text("sign in again")
+    expect(page.locator("#composer-body")).to_have_value("Tu as reçu mon message ?")  # not taken for sent
+    assert not Message.objects.filter(body="Tu as reçu mon message ?").exists()

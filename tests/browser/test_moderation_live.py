@@ -10,7 +10,7 @@ from live.accounts.models import RoleAssignment
 from live.moderation import services
 from live.moderation.models import Case
 from tests import helpers
-from tests.browser.conftest import wait_live
+from tests.browser.conftest import force_reset, wait_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -163,3 +163,55 @@ def test_a_moderator_working_the_queue_with_the_keyboard_keeps_the_focus(open_pa
     queue.keyboard.press("Enter")
     expect(queue.locator(f"#case-{second_case.pk}")).to_have_count(0)
     expect(queue.locator(f"#case-{first_case.pk}")).to_be_focused()
+
+
+def test_a_report_arriving_elsewhere_keeps_the_moderator_typing_a_reason(open_page, comment, bob, carol, mona):
+    other = debates.post_comment(author=bob, debate=comment.debate, body="Un second commentaire, douteux lui aussi")
+    services.report(reporter=carol, kind="comment", object_id=comment.pk, reason="offensive")
+    case = Case.objects.get(kind="comment", object_id=comment.pk)
+    queue = open_page(mona, "/moderation/")
+    wait_live(queue)
+    reason = queue.locator(f"#case-{case.pk}-reason")
+    reason.click()
+    queue.keyboard.type("Insulte")
+
+    # Another item is reported meanwhile: its row slides in (and the queue sorts itself)...
+    helpers.off_loop(lambda: services.report(reporter=carol, kind="comment", object_id=other.pk, reason="spam"))
+    expect(queue.locator(".queue-row")).to_have_count(2)
+    expect(queue.locator("#queue-count-global")).to_have_text("2")
+    # ...and the moderator's keystrokes still land in the field they were typing in.
+    expect(reason).to_be_focused()
+    queue.keyboard.type(" grave")
+    expect(reason).to_have_value("Insulte grave")
+
+
+def test_another_report_on_the_same_item_keeps_the_reason_being_typed(open_page, comment, bob, carol, mona):
+    services.report(reporter=carol, kind="comment", object_id=comment.pk, reason="offensive")
+    case = Case.objects.get(kind="comment", object_id=comment.pk)
+    queue = open_page(mona, "/moderation/")
+    wait_live(queue)
+    reason = queue.locator(f"#case-{case.pk}-reason")
+    reason.click()
+    queue.keyboard.type("Insulte")
+
+    # bob reports it too: the case's row is pushed anew (two reports now)...
+    helpers.off_loop(lambda: services.report(reporter=bob, kind="comment", object_id=comment.pk, reason="spam"))
+    expect(queue.locator(f"#case-{case.pk} [data-testid=report-count]")).to_contain_text("2")
+    # ...with what the moderator was typing, where they were typing it.
+    expect(reason).to_have_value("Insulte")
+    expect(reason).to_be_focused()
+    queue.keyboard.type(" grave")
+    expect(reason).to_have_value("Insulte grave")
+
+
+def test_after_a_reset_the_queue_filtered_by_kind_still_leaves_other_kinds_out(open_page, comment, carol, mona):
+    """A reset reloads the queue (its region) from the page: the rows arriving afterwards are still sorted and
+    filtered as the moderator asked (here: private messages only, so a reported comment stays out of sight)."""
+    queue = open_page(mona, "/moderation/?kind=message")
+    wait_live(queue)
+    force_reset(queue, "moderation.global")
+    helpers.off_loop(lambda: services.report(reporter=carol, kind="comment", object_id=comment.pk, reason="spam"))
+    case = Case.objects.get(kind="comment", object_id=comment.pk)
+    expect(queue.locator("#queue-count-global")).to_have_text("1")
+    expect(queue.locator(f"#case-{case.pk}")).to_be_attached()
+    expect(queue.locator(f"#case-{case.pk}")).to_be_hidden()

@@ -420,3 +420,23 @@ def test_an_agenda_duration_that_is_not_a_plain_number_of_minutes_is_refused(mee
     data["agenda"] = "Bienvenue | 5\nAccueil | 1440"
     assert signed_in(fiona).post(f"/meetings/{meeting.pk}/edit/", data).status_code == 302
     assert [(i.title, i.duration_minutes) for i in meeting.agenda_items.all()] == [("Bienvenue", 5), ("Accueil", 1440)]
+
+
+def test_a_contribution_refused_without_javascript_comes_back_in_its_form(meeting, fiona, alice_in, alice):
+    """Without JavaScript, a contribution refused by the slow mode (or any refusal) is not lost: the phone page comes
+    back with the reason next to the box, the text in it and the same client id (sent again, it is one
+    contribution), with the refusal's status."""
+    services.update_session_settings(actor=fiona, meeting=meeting, slow_mode_seconds=60)
+    phone = signed_in(alice)
+    phone.post(f"/meetings/{meeting.pk}/live/contribute/", {"body": "Première", "client_id": "c-1"})
+    response = phone.post(f"/meetings/{meeting.pk}/live/contribute/",
+                          {"body": "Une seconde question, longue à écrire", "kind": "idea", "client_id": "c-2"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    form = page[page.index('id="contribution-form"'):page.index("</form>", page.index('id="contribution-form"'))]
+    assert "Une seconde question, longue à écrire</textarea>" in form
+    assert 'value="c-2"' in form
+    assert re.search(r'value="idea"\s+checked', form)
+    errors = form[form.index('id="contribution-form-errors"'):]
+    assert "Slow mode is on" in errors
+    assert Contribution.objects.filter(participant=alice_in).count() == 1
