@@ -1,6 +1,7 @@
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from live.accounts import services as accounts
 from live.accounts.models import RoleAssignment
@@ -195,7 +196,7 @@ def test_a_warning_is_not_filed_under_a_case_about_someone_else(alice, bob, mona
     thing = make_thing(alice, space="debate.7")
     services.report(reporter=bob, kind="thing", object_id=thing.pk, reason="spam")
     case = Case.objects.get()
-    with pytest.raises(ValidationError, match="someone else"):
+    with pytest.raises(ValidationError, match="someone else"), translation.override("en"):
         services.warn(actor=mona, user=bob, reason="Hors sujet", case=case)
     assert not ActionLog.objects.filter(action="warn").exists()
     assert not Notification.objects.filter(user=bob, kind="moderation.warning").exists()
