@@ -105,7 +105,7 @@ def inbox_row_html(row: dict) -> str:
         empty_text = _("No message yet")
         preview = f'<span class="muted">{empty_text}</span>'
     return (f'<li id="inbox-conversation-{conversation.pk}" class="inbox-row{" unread" if unread else ""}" '
-            f'data-activity="{int(activity.timestamp())}">\n'
+            f'data-activity="{int(activity.timestamp() * 1000)}">\n'
             f'  <a href="{conversation.get_absolute_url()}" class="inbox-link">\n'
             f'    <span class="inbox-title">{escape(row["title"])}</span>\n'
             f'    <span class="inbox-preview">{preview}</span>\n'
