@@ -183,6 +183,24 @@ def lock_then_read(cursor, locks: list[tuple[str, list, Callable]], read: str, r
     return kept
 
 
+def account_lock(user) -> tuple[str, list, Callable]:
+    """`user`'s account row under a share lock, as one of lock_then_read's `locks` (first: the writer's account
+    before anything else), its state as it stands once the lock is held set on `user` (`is_active`, `blocked_at`,
+    `erased_at`) for the write's usual check. A write under way while its author is blocked or erases their account
+    waits for that, then sees it; a block or an erasure that comes second waits for the write. (Elsewhere than on
+    PostgreSQL a plain read: one writer at a time.)"""
+    from django.contrib.auth import get_user_model
+
+    sql = f'SELECT "is_active", "blocked_at", "erased_at" FROM "{get_user_model()._meta.db_table}" WHERE "id" = %s'
+
+    def keep(cursor):
+        row = cursor.fetchone()
+        if row is not None:
+            user.is_active, user.blocked_at, user.erased_at = row
+
+    return sql + (" FOR SHARE" if connection.vendor == "postgresql" else ""), [user.pk], keep
+
+
 def save_fields(obj, fields: list[str]) -> None:
     """`obj.save(update_fields=fields)` for a row known to exist (e.g. locked by this transaction), in one
     written-out UPDATE (#17, as `insert`). On other databases than PostgreSQL, the ORM's save."""

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from live import effects, ratelimit, streams
 from live.accounts.models import RoleAssignment, erased_name_stored, nickname_validator
-from live.database import first_if_sent_twice, insert, lock_then_read
+from live.database import account_lock, first_if_sent_twice, insert, lock_then_read
 from live.moderation import queue as moderation_queue
 from live.moderation.registry import REASON_MAX_LENGTH
 from live.text import clean_user_text, replace_mentions
@@ -602,12 +602,8 @@ def _stamp_post(participant: Participant, *, slow_mode_seconds: int, client_id: 
               client_id]
     with connection.cursor() as cursor:
         if participant.user_id and connection.vendor == "postgresql":
-            user = participant.user
-            lock = (f'SELECT "is_active", "blocked_at" FROM "{get_user_model()._meta.db_table}" WHERE "id" = %s '
-                    f'FOR SHARE')
-            [state] = lock_then_read(cursor, [(lock, [user.pk], lambda cursor: cursor.fetchone())], stamp, params)
-            user.is_active, user.blocked_at = state
-            check_not_blocked(user)
+            lock_then_read(cursor, [account_lock(participant.user)], stamp, params)
+            check_not_blocked(participant.user)
         else:
             cursor.execute(stamp, params)
         row = cursor.fetchone()

@@ -24,7 +24,15 @@ from django.utils.translation import gettext_lazy
 
 from live import ratelimit, streams
 from live.accounts.models import erased_name_stored
-from live.database import columns, from_db, insert, insert_statement, lock_then_read, save_fields
+from live.database import (
+    account_lock,
+    columns,
+    from_db,
+    insert,
+    insert_statement,
+    lock_then_read,
+    save_fields,
+)
 from live.messaging.models import Block, Conversation, Message, Participant, Preference
 from live.text import clean_user_text, plain_text, render_markdown_lite, replace_mentions
 
@@ -217,10 +225,6 @@ def _participants_statement(vendor: str) -> tuple[str, list[list[str]]]:
 
 
 _LOCK_CONVERSATION = f"UPDATE {Conversation._meta.db_table} SET last_message_at = %s WHERE id = %s"
-# The author's account, under a share lock taken before the conversation's, and its state then: a message under way
-# while its author is blocked or erases their account waits for that, then is refused (read before, it slipped past
-# a block's hiding); a block that comes second waits for the message, and then finds it.
-_LOCK_AUTHOR = f'SELECT "is_active", "blocked_at", "erased_at" FROM "{User._meta.db_table}" WHERE "id" = %s'
 
 
 def _participants_for_writing(conversation_id: int, author, *, lock: bool = False) -> list[Participant]:
@@ -243,12 +247,11 @@ def _participants_for_writing(conversation_id: int, author, *, lock: bool = Fals
     with connection.cursor() as cursor:  # written out: the ORM's update and read cost more CPU than the write
         if lock:
             lock_params = [connection.ops.adapt_datetimefield_value(timezone.now()), conversation_id]
-            share = " FOR SHARE" if connection.vendor == "postgresql" else ""  # (SQLite: one writer at a time)
-            state, locked = lock_then_read(cursor, [(_LOCK_AUTHOR + share, [author.pk], lambda cursor: cursor.fetchone()),
-                                                    (_LOCK_CONVERSATION, lock_params, lambda cursor: cursor.rowcount)],
-                                           sql, params)
-            if state is not None:
-                author.is_active, author.blocked_at, author.erased_at = state
+            # The author's account first (a message under way while they are blocked slipped past the block's
+            # hiding), then the conversation.
+            _state, locked = lock_then_read(cursor, [account_lock(author),
+                                                     (_LOCK_CONVERSATION, lock_params, lambda cursor: cursor.rowcount)],
+                                            sql, params)
             check_can_send(author)
             if not locked:
                 raise Conversation.DoesNotExist

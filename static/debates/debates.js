@@ -213,14 +213,10 @@
     var active = document.activeElement;
     if (active && target.contains(active)) {
       state.focused = active.id || "";
-      state.focusedLike = likeness(active);
+      state.focusedLike = window.Live.likeness(active);
     }
     kept[target.id] = state;
   });
-  // The same control in the new content (a link or button without an id: same tag, classes and text).
-  function likeness(el) {
-    return el.tagName + "|" + el.className + "|" + (el.textContent || "").trim();
-  }
   // The focus was in the replaced block: it stays on that comment. On the same control when the new block has it,
   // else on the comment's author line or its placeholder ("deleted", "hidden": what it now is, read out), never
   // sent back to the page's start.
@@ -229,7 +225,7 @@
     if (!el) {
       var controls = fresh.querySelectorAll("a[href], button, input, select, textarea, summary");
       for (var i = 0; i < controls.length && !el; i++) {
-        if (likeness(controls[i]) === state.focusedLike && controls[i].getClientRects().length) el = controls[i];
+        if (window.Live.likeness(controls[i]) === state.focusedLike && controls[i].getClientRects().length) el = controls[i];
       }
     }
     if (!el) {

@@ -684,8 +684,9 @@
 
   // `freshKey`: the one generator of the client keys that forms carry (a comment's, a contribution's, a message's).
   // `announce`: a text said politely by the page's announcer (a result the page shows no words for).
+  // `likeness`: what finds a control again in content pushed anew (its tag, classes, and address or text).
   window.Live = { write: write, ready: function () { return !!socket && ready; }, freshKey: freshKey,
-                  announce: announce };
+                  announce: announce, likeness: likeness };
 
   // Small helpers for feature scripts (typing indicators, presence).
   window.agoraLive = {
