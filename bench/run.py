@@ -338,10 +338,18 @@ def main(argv=None) -> int:
     parser.add_argument("--only", help="comma-separated scenarios of the full run (S1-S10, METRICS)")
     parser.add_argument("--target", default="auto", choices=["auto", "debate", "notifications"])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every population (development runs)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                        help="replace one setting of the full run's FULL (development runs), e.g. "
+                             "--set 's3_rates=[0.5, 5, 20]' --set s3_step_seconds=20")
     parser.add_argument("--writers", type=int, default=0,
                         help="signed-in writer accounts; default: enough for the highest rate within the comment "
                              "rate limit (3 per 5 s per account)")
     args = parser.parse_args(argv)
+    for setting in args.set:
+        key, _, value = setting.partition("=")
+        if key not in FULL:
+            parser.error(f"--set {key}: not a setting of the full run ({', '.join(sorted(FULL))})")
+        FULL[key] = json.loads(value)
 
     stack.raise_nofile()
     stack.pin_generator()
