@@ -81,9 +81,23 @@ def can_comment(user, debate) -> bool:
     return comment_refusal(user, debate) is None
 
 
-def can_edit_comment(user, comment) -> bool:
+def _is_own(user, comment) -> bool:
     return signed_in(user) and comment.author_id == user.pk and not comment.is_deleted
 
 
+def comment_edit_refusal(user, comment) -> str | None:
+    """Why `user` may not rewrite `comment` now, or None. Only one's own, and only while the debate takes
+    comments: once it is closed, locked or past its window, what was said is the record (docs/debates.md)."""
+    if not _is_own(user, comment):
+        return _("You can only edit your own comments.")
+    return comment_refusal(user, comment.debate)
+
+
+def can_edit_comment(user, comment) -> bool:
+    return comment_edit_refusal(user, comment) is None
+
+
 def can_delete_comment(user, comment) -> bool:
-    return can_edit_comment(user, comment)
+    """One's own comment, whatever the debate's state: the one change a finished record takes is its author
+    withdrawing their words (privacy: RGPD art. 17); a placeholder keeps the replies and the thread in place."""
+    return _is_own(user, comment)

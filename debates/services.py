@@ -85,8 +85,9 @@ def ensure_can_close_debate(user, debate) -> None:
 
 
 def ensure_can_edit_comment(user, comment) -> None:
-    if not permissions.can_edit_comment(user, comment):
-        raise PermissionDenied(_("You can only edit your own comments."))
+    refusal = permissions.comment_edit_refusal(user, comment)
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
 def _locked_debate(debate) -> Debate:
@@ -463,10 +464,9 @@ def edit_comment(*, comment, actor, body, alignment=None) -> Comment:
     """The author rewrites their comment (marked "edited"); newly mentioned people are notified."""
     body = _comment_body(body)
     comment = _locked_comment(comment)
-    ensure_can_edit_comment(actor, comment)
+    ensure_can_edit_comment(actor, comment)  # one's own, while the debate takes comments
     if comment.is_hidden:
         raise PermissionDenied(_("This comment was hidden by moderation and cannot be edited."))
-    ensure_can_comment(actor, comment.debate)
     fields = ["body", "body_html", "edited_at"]
     if alignment is not None and comment.parent_id is None:
         try:

@@ -5,6 +5,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
 from live.accounts.models import NICKNAME_VALIDATORS
+from live.text import clean_user_text
 
 User = get_user_model()
 
@@ -63,10 +64,22 @@ class ProfileForm(forms.ModelForm):
 
     def clean_nickname(self):
         nickname = self.cleaned_data["nickname"].strip()
+        if "nickname" not in self.changed_data:
+            # The rules on names apply to a name chosen: a nickname kept as it is, even one older than a rule (letters
+            # of two alphabets), does not stop its owner saving the bio.
+            return nickname
+        # The text policy first, so that its refusal names the field ("Your nickname mixes letters of ...").
+        clean_user_text(nickname, multiline=False, max_length=30, name=True, field=_("Your nickname"))
         # Case-insensitive, like sign-up: "Alice" must not pass for "alice".
         if User.objects.named(nickname).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(_("This nickname is already taken."), code="taken")
         return nickname
+
+    def _get_validation_exclusions(self):
+        exclude = super()._get_validation_exclusions()
+        if "nickname" not in self.changed_data:  # the model's rules too (clean_nickname)
+            exclude.add("nickname")
+        return exclude
 
 
 class EraseAccountForm(forms.Form):

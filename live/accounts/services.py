@@ -62,15 +62,18 @@ def signed_in(*, session, user) -> None:
 
 @transaction.atomic
 def update_profile(*, user, nickname: str, bio: str) -> User:
-    """Change the public nickname and the "about me" text (already validated by ProfileForm)."""
+    """Change the public nickname and the "about me" text (already validated by ProfileForm). The rules on names
+    apply to a changed nickname only: one kept as it is passes even if it predates a rule."""
     ratelimit.enforce("default", user)
     if User.objects.named(nickname).exclude(pk=user.pk).exists():
         raise ValidationError({"nickname": _("This nickname is already taken.")})
     bio = clean_user_text(bio, multiline=True, max_length=500, required=False, key="bio")
     before = user.nickname, user.bio
     user.nickname, user.bio = nickname, bio
+    # The rules on names apply to a new name: one kept as it is, older than a rule, does not block the bio.
+    kept = ["nickname"] if nickname == before[0] else []
     try:
-        user.full_clean(exclude=["username", "password"])
+        user.full_clean(exclude=["username", "password", *kept])
     except ValidationError:
         user.nickname, user.bio = before
         raise

@@ -24,6 +24,9 @@ class Notification(models.Model):
     # Time-sensitive (notify(at_once=True): a meeting starts soon): e-mailed at once even to a daily-digest reader,
     # and, held back by the rate limit, swept with the at-once items rather than left for the digest.
     at_once = models.BooleanField(default=False)
+    # The language `text` was written in (its recipient's then: services.record), so that a page in another one marks
+    # it (lang, WCAG 3.1.2); "" for one recorded before this was kept.
+    language = models.CharField(max_length=8, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -38,6 +41,14 @@ class Notification(models.Model):
     @property
     def unread(self) -> bool:
         return self.read_at is None
+
+    @property
+    def foreign_language(self) -> str:
+        """Its text's language when the active one (the page's) is another, else "" (nothing to mark)."""
+        from django.utils import translation
+
+        active = (translation.get_language() or "").split("-")[0]
+        return self.language if self.language and self.language != active else ""
 
 
 class Channel(models.TextChoices):

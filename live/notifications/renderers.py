@@ -3,7 +3,8 @@
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from django.utils.html import escape
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -23,8 +24,12 @@ from live.notifications.services import unread_count
 def item_html(notification, *, oob=False, csrf_token=None) -> str:
     """One notification's <li> (the list page's, a push's), with its trailing newline as the template had."""
     pk, unread = notification.pk, notification.unread
-    text = escape(notification.text)
-    shown = f'<a href="{escape(notification.url)}">{text}</a>' if notification.url else text
+    text, lang = escape(notification.text), notification.foreign_language
+    lang = f' lang="{escape(lang)}"' if lang else ""
+    if notification.url:
+        shown = f'<a href="{escape(notification.url)}"{lang}>{text}</a>'
+    else:
+        shown = f"<span{lang}>{text}</span>" if lang else text
     created = notification.created_at
     ago = escape(timesince(created)) if created else ""
     when = timezone.localtime(created).isoformat() if created else ""
@@ -72,8 +77,13 @@ def created_html(notification, unread: int) -> str:
     """A new notification on its owner's tabs: the item, the badge, the announcement. Also for an event of another
     app that carries a notification recorded with it (services.record)."""
     # The forms in pushed bytes carry no per-user CSRF token (htmx sends it as a header).
-    return push_html(unread, created=notification,
-                     announce=_("New notification: %(text)s") % {"text": notification.text})
+    announce, lang = _("New notification: %(text)s"), notification.foreign_language
+    if lang:  # its text read in its own language (live.js keeps the announcement's markup)
+        announce = mark_safe(escape(announce) % {  # noqa: S308 (escaped, and the text escaped by format_html)
+            "text": format_html('<span lang="{}">{}</span>', lang, notification.text)})
+    else:
+        announce = announce % {"text": notification.text}
+    return push_html(unread, created=notification, announce=announce)
 
 
 @streams.renderer("notification.created")

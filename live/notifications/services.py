@@ -116,7 +116,8 @@ def record(*, user, kind: str, text, params: dict | None = None, url: str = "", 
         preferences = preferences_of(user)
     # Private messages have their own e-mail (live/messaging/digest.py), which reads the same preference.
     email = "pending" if preferences.wants_email(kind) and category_of(kind) != Category.MESSAGE else ""
-    fields = dict(user=user, kind=kind, text=render(text, params, preferences.notification_language)[:300],
+    language = preferences.notification_language
+    fields = dict(user=user, kind=kind, text=render(text, params, language)[:300], language=language,
                   url=url[:300], subject=subject[:60], email=email, once_key=once[:80], at_once=at_once,
                   named=next((str(params[key]) for key in PERSON_PARAMS if params and key in params), "")[:150])
     if riding is not None:

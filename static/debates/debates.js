@@ -5,6 +5,8 @@
  *  - Forms sent over the socket or with htmx: reset and close after success (the push shows the result); a vote's
  *    pressed button.
  *  - A comment block replaced by a push keeps the reader's pressed vote, open reply form and draft.
+ *  - A debate locked or closed while someone types a comment: the notice replaces the form, and the text typed stays
+ *    under it, read-only, to copy (back in the form if the comments open again).
  *  - Presence heartbeats ("N people are reading") and "X is writing…" frames through the page's socket.
  * Without this file everything still works: plain forms and full page loads.
  */
@@ -252,6 +254,55 @@
       });
       if (state.focusedLike) keepFocus(fresh, state);
     });
+  });
+
+  // --- the draft of a comment when the debate stops taking comments --------------------------------------------------
+  // Locking or closing pushes the notice in place of the comment form (the same bytes for everyone): what the person
+  // had typed would go with the form. It stays under the notice in a read-only textarea (it can be selected, copied,
+  // read; it has no name, so it is never sent), labelled and announced by data-msg-draft, and the focus that was in
+  // the form goes to it. When the comments open again, the text goes back into the form.
+  var draft = null;
+  function draftIn(region) {
+    var field = region.querySelector("#comment-body");
+    if (field && field.value.trim() && field.value !== field.defaultValue) return field.value;
+    var kept = region.querySelector("#comment-draft");
+    return kept ? kept.value : "";
+  }
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (!target || target.id !== "comment-form-region") return;
+    var text = draftIn(target);
+    draft = text ? { text: text, focused: target.contains(document.activeElement) } : null;
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (!draft) return;
+    var kept = draft, region = document.getElementById("comment-form-region");
+    draft = null;
+    if (!region) return;
+    var field = region.querySelector("#comment-body");
+    if (field) {  // open again: the form is back
+      if (!field.value) field.value = kept.text;
+      if (kept.focused) field.focus();
+      return;
+    }
+    if (region.querySelector("#comment-draft")) return;
+    var label = (document.querySelector(".debate[data-debate]") || root).getAttribute("data-msg-draft") || "";
+    var box = document.createElement("div");
+    box.className = "kept-draft stack card";
+    var caption = document.createElement("label");
+    caption.htmlFor = "comment-draft";
+    caption.textContent = label;
+    var copy = document.createElement("textarea");
+    copy.id = "comment-draft";
+    copy.readOnly = true;
+    copy.rows = 4;
+    copy.value = kept.text;
+    box.appendChild(caption);
+    box.appendChild(copy);
+    region.appendChild(box);  // after the notice: read in that order
+    if (kept.focused) copy.focus();
+    // After the push's own announcement (the notice's words), which this same swap is about to queue.
+    if (label && window.Live && window.Live.announce) setTimeout(function () { window.Live.announce(label); }, 0);
   });
 
   // "Load more" and "Show N more replies": keep the keyboard where the reader was, on the first comment that

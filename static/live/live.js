@@ -402,31 +402,48 @@
     el.focus();
   });
 
-  // The announcer (base.html) is one persistent polite region: pushes and refusals update its text and never put a
-  // new element in its place. A second announcement right after a first (a private message, then its notification)
-  // is added to it instead of cutting it off.
-  var announced = { text: "", at: 0 };
-  function announce(text) {  // a socket's refusal: said as an htmx answer's out-of-band announcer would say it
-    var region = document.getElementById("live-announcer");
-    if (!region) return;
-    region.textContent = text;
-    merged(region);
+  // The announcer (base.html) is one persistent polite, atomic region: pushes and refusals update it and never put a
+  // new element in its place (a region put in anew is not always announced). A screen reader says its whole content
+  // at each change, so it holds one announcement at a time, said on its own: one arriving less than ANNOUNCE_GAP ms
+  // after the last (a private message, then its notification) waits its turn in a queue, instead of being added to
+  // it (the first said again, both as one sentence) or replacing it (the first cut off). A text already shown
+  // within the gap or already waiting is not queued twice (the htmx answer and the push of one action); a burst
+  // (a replay after a reconnection) keeps only the newest few. An announcement keeps its markup (lang="fr" on a
+  // French notification on an English page).
+  var ANNOUNCE_GAP = 1000, ANNOUNCE_WAITING = 4;
+  var announcer = { queue: [], text: "", at: -Infinity, timer: null };
+  function announce(content) {  // a text (a socket's refusal), or the nodes of an out-of-band announcer
+    var nodes = typeof content === "string" ? [document.createTextNode(content)] : Array.prototype.slice.call(content);
+    var text = nodes.map(function (node) { return node.textContent; }).join("").replace(/\s+/g, " ").trim();
+    if (!text) return;
+    if (text === announcer.text && Date.now() - announcer.at < ANNOUNCE_GAP) return;
+    if (announcer.queue.some(function (item) { return item.text === text; })) return;
+    announcer.queue.push({ text: text, nodes: nodes });
+    if (announcer.queue.length > ANNOUNCE_WAITING) announcer.queue.shift();
+    sayNext();
   }
-  document.addEventListener("htmx:oobAfterSwap", function (evt) {
-    var region = evt.detail.target;
-    if (!region || region.id !== "live-announcer") return;
-    merged(region);
-  });
-  function merged(region) {
-    var text = region.textContent.trim(), now = Date.now();
-    if (announced.text && now - announced.at < 1000 && text.indexOf(announced.text) < 0 &&
-        announced.text.indexOf(text) < 0) {
-      region.textContent = announced.text + " " + text;
-    } else if (announced.text.indexOf(text) >= 0 && now - announced.at < 1000) {
-      region.textContent = announced.text;
+  function sayNext() {
+    if (announcer.timer || !announcer.queue.length) return;
+    var wait = announcer.at + ANNOUNCE_GAP - Date.now();
+    if (wait > 0) {
+      announcer.timer = setTimeout(function () { announcer.timer = null; sayNext(); }, wait);
+      return;
     }
-    announced = { text: region.textContent.trim(), at: now };
+    var item = announcer.queue.shift(), region = document.getElementById("live-announcer");
+    if (!region) return;
+    region.replaceChildren.apply(region, item.nodes);
+    announcer.text = item.text;
+    announcer.at = Date.now();
+    sayNext();
   }
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var region = evt.detail.target, fragment = evt.detail.fragment;
+    if (!region || region.id !== "live-announcer" || !fragment) return;
+    evt.detail.shouldSwap = false;  // said through the queue
+    // innerHTML: the announcer's copy itself; true/outerHTML: a fragment holding it.
+    var copy = fragment.id === "live-announcer" ? fragment : fragment.querySelector("#live-announcer") || fragment;
+    announce(copy.childNodes);
+  });
 
   // A bounded list (data-live-bound="N", the meeting screen's feed) keeps its first N items after an insertion: a
   // push inserts the item that arrives, the list drops the oldest, and the page stays the same size.

@@ -63,3 +63,15 @@ def test_an_account_whose_name_predates_a_rule_still_edits_its_profile(db):
     services.update_profile(user=admin, nickname="admin", bio="Administre la plateforme.")
     admin.refresh_from_db()
     assert admin.bio == "Administre la plateforme."
+
+
+def test_a_legacy_mixed_alphabets_name_is_kept_by_a_profile_save_but_not_chosen_anew(alice, bob):
+    legacy = "\u0430lice"  # a Cyrillic "а", from before the rule
+    User.objects.filter(pk=alice.pk).update(nickname=legacy)
+    alice.refresh_from_db()
+    services.update_profile(user=alice, nickname=legacy, bio="Jardinière")
+    alice.refresh_from_db()
+    assert (alice.nickname, alice.bio) == (legacy, "Jardinière")
+    with pytest.raises(Exception) as refused:
+        services.update_profile(user=bob, nickname=legacy + "2", bio="")
+    assert "nickname" in refused.value.message_dict

@@ -59,3 +59,24 @@ def test_it_keeps_ones_own_nickname_in_another_case(client, alice):
     assert client.post(URL, {"nickname": "Alice", "bio": ""}).status_code == 302
     alice.refresh_from_db()
     assert alice.nickname == "Alice"
+
+
+def test_a_nickname_older_than_the_mixed_alphabets_rule_is_kept_when_only_the_bio_changes(client, alice):
+    # alice signed up as "аlice" (a Cyrillic "а") before names mixing alphabets were refused.
+    legacy = "\u0430lice"
+    type(alice).objects.filter(pk=alice.pk).update(nickname=legacy)
+    client.force_login(alice)
+    response = client.post(URL, {"nickname": legacy, "bio": "Gardener"})
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert (alice.nickname, alice.bio) == (legacy, "Gardener")
+
+
+def test_a_new_nickname_mixing_alphabets_is_refused_and_says_it_is_the_nickname(client, alice):
+    client.force_login(alice)
+    response = client.post(URL, {"nickname": "b\u043eb", "bio": "Gardener"},  # a Cyrillic "о"
+                           HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "Your nickname mixes letters of different alphabets" in response.content.decode()
+    alice.refresh_from_db()
+    assert (alice.nickname, alice.bio) == ("alice", "")

@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from debates import services
-from debates.models import Comment, Stance, Vote
+from debates import permissions, services
+from debates.models import Comment, Debate, Stance, Vote
 from live.models import Event
 from live.notifications.models import Notification
 from live.ratelimit import RateLimited
@@ -443,3 +443,33 @@ def test_a_retried_post_with_the_same_client_id_makes_one_comment(debate, alice,
     services.post_comment(author=alice, debate=debate, body="Deux", client_id="<bad>")
     services.post_comment(author=alice, debate=debate, body="Trois", client_id="<bad>")
     assert Comment.objects.count() == 4
+
+
+@pytest.mark.parametrize("state", ["closed", "locked", "ended"])
+def test_a_finished_record_takes_no_edit_but_its_author_may_still_withdraw_their_words(fiona, mona, alice, bob,
+                                                                                     state):
+    """One rule (docs/debates.md, "Who may do what"): once a debate stops taking comments, what was said is final,
+    except that its author may always withdraw their own words (a placeholder stays)."""
+    debate = make_debate(fiona)
+    comment = services.post_comment(author=alice, debate=debate, body="Mon adresse est 3 rue des Lilas")
+    kept = services.post_comment(author=alice, debate=debate, body="Pour le samedi")
+    if state == "closed":
+        services.close_debate(debate=debate, actor=fiona, conclusions="Le conseil retient un essai au printemps.")
+    elif state == "locked":
+        services.lock_comments(debate=debate, actor=mona, locked=True, reason="Ça chauffe")
+    else:
+        Debate.objects.filter(pk=debate.pk).update(starts_at=timezone.now() - timedelta(days=2),
+                                                   ends_at=timezone.now() - timedelta(days=1))
+    for which in (comment, kept):
+        which.refresh_from_db()
+    assert not permissions.can_edit_comment(alice, kept)
+    with pytest.raises(PermissionDenied, match={"closed": "closed", "locked": "locked", "ended": "closed on"}[state]):
+        services.edit_comment(comment=kept, actor=alice, body="Contre, finalement")
+    kept.refresh_from_db()
+    assert kept.body == "Pour le samedi" and kept.edited_at is None
+    assert permissions.can_delete_comment(alice, comment) and not permissions.can_delete_comment(bob, comment)
+    with pytest.raises(PermissionDenied):
+        services.delete_comment(comment=comment, actor=bob)
+    services.delete_comment(comment=comment, actor=alice)
+    comment.refresh_from_db()
+    assert comment.is_deleted and kinds(debate)[-1] == "comment.deleted"

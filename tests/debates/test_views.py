@@ -493,3 +493,18 @@ def test_a_page_of_a_made_up_id_is_a_404_and_writes_nothing(client_en, fiona, pa
     url = path.format(missing=debate.pk + 1000, huge="9" * 120, debate=debate.pk)
     assert client_en.get(url).status_code == 404
     assert set(StreamCounter.objects.values_list("key", flat=True)) == counters
+
+
+def test_in_a_closed_debate_the_edit_page_says_why_and_the_delete_button_stays(client, debate, fiona, alice):
+    comment = services.post_comment(author=alice, debate=debate, body="Premier jet")
+    services.close_debate(debate=debate, actor=fiona, conclusions="Le conseil retient un essai au printemps.")
+    login(client, alice)
+    response = client.get(f"/debates/{debate.pk}/comments/{comment.pk}/edit/")
+    assert response.status_code == 403
+    assert "This debate is closed" in response.content.decode()
+    html = client.get(debate.get_absolute_url()).content.decode()
+    main = html[html.index(f'id="comment-{comment.pk}-main"'):]
+    main = main[:main.index(f'action="/debates/{debate.pk}/comments/{comment.pk}/delete/"')]
+    assert "edit-link" not in main or "when-open" in main  # the edit link only shows while the debate is open
+    client.post(f"/debates/{debate.pk}/comments/{comment.pk}/delete/", **HTMX)
+    assert "deleted by its author" in client.get(debate.get_absolute_url()).content.decode()

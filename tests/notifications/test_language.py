@@ -49,3 +49,43 @@ def test_browsing_in_english_is_remembered_for_the_notifications(client, alice, 
     assert text.startswith("A moderator hid your comment"), text
     client.get("/", HTTP_ACCEPT_LANGUAGE="fr")
     assert services.language_of(alice) == "fr"
+
+
+def item_of(html: str, notification) -> str:
+    start = html.index(f'id="notification-{notification.pk}"')
+    return html[start:html.index("</li>", start)]
+
+
+def test_a_notification_in_another_language_than_the_page_is_marked_with_its_language(client, debate, alice, bob):
+    """WCAG 3.1.2: alice reads her notifications in French (her choice) but browses in English: a screen reader
+    must read the French text with a French voice."""
+    prefs(alice, language="fr")
+    root = debates.post_comment(author=alice, debate=debate, body="La place doit rester ouverte.")
+    debates.post_comment(author=bob, debate=debate, body="I agree with you.", parent=root)
+    french = Notification.objects.get(user=alice, kind="debate.reply")
+    assert french.language == "fr"
+    prefs(alice, language="en")
+    debates.post_comment(author=bob, debate=debate, body="Still agreeing.", parent=root)
+    english = Notification.objects.filter(user=alice, kind="debate.reply").exclude(pk=french.pk).get()
+    assert english.language == "en"
+    client.force_login(alice)
+    html = client.get("/notifications/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'lang="fr"' in item_of(html, french) and "lang=" not in item_of(html, english)
+    html = client.get("/notifications/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "lang=" not in item_of(html, french) and 'lang="en"' in item_of(html, english)
+
+
+def test_a_pushed_notification_and_its_announcement_carry_the_language_of_their_text(debate, alice, bob):
+    from live.notifications import renderers
+
+    prefs(alice, language="fr")
+    root = debates.post_comment(author=alice, debate=debate, body="La place doit rester ouverte.")
+    debates.post_comment(author=bob, debate=debate, body="I agree with you.", parent=root)
+    notification = Notification.objects.get(user=alice, kind="debate.reply")
+    with translation.override("en"):  # the push for alice's tabs in English
+        pushed = renderers.created_html(notification, 1)
+    assert 'lang="fr"' in item_of(pushed, notification)
+    announcer = pushed[pushed.index('id="live-announcer"'):]
+    assert announcer.startswith('id="live-announcer" hx-swap-oob="innerHTML">New notification: <span lang="fr">bob a')
+    with translation.override("fr"):
+        assert "lang=" not in renderers.created_html(notification, 1)
