@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from live import effects, features, ratelimit, streams
-from live.accounts import selectors
+from live.accounts import permissions, selectors
 from live.accounts.models import Role, RoleAssignment
 from live.close_codes import Close
 from live.consumers import session_hash
@@ -117,8 +117,36 @@ def revoke_role(*, actor, user, role: str, space: str = "") -> None:
         roles_changed(user=user, revoked=True)
 
 
+@transaction.atomic
+def set_admin_rights(*, actor, user, is_staff: bool | None = None, is_superuser: bool | None = None,
+                     groups=None, user_permissions=None) -> None:
+    """Change what `user` may do in the Django admin (None: left as it is): staff status, superuser status, groups
+    and permissions. Administrators only, as roles are (a superuser holds every role). Their open sockets re-check
+    at once; when a right is taken away they close and reconnect, authorized afresh, as after `revoke_role`."""
+    ensure_can_change_roles(actor)
+    revoked = granted = False
+    fields = []
+    for name, value in (("is_staff", is_staff), ("is_superuser", is_superuser)):
+        if value is not None and bool(value) != getattr(user, name):
+            revoked, granted = revoked or not value, granted or bool(value)
+            setattr(user, name, bool(value))
+            fields.append(name)
+    if fields:
+        user.save(update_fields=fields)
+    for relation, wanted in (("groups", groups), ("user_permissions", user_permissions)):
+        if wanted is None:
+            continue
+        manager = getattr(user, relation)
+        current, wanted = set(manager.all()), set(wanted)
+        if current != wanted:
+            revoked, granted = revoked or bool(current - wanted), granted or bool(wanted - current)
+            manager.set(wanted)
+    if revoked or granted:
+        roles_changed(user=user, revoked=revoked)
+
+
 def ensure_can_change_roles(actor) -> None:
-    if not actor.has_role(Role.ADMINISTRATOR):
+    if not permissions.can_change_roles(actor):
         raise PermissionDenied(_("Only administrators can change roles."))
 
 
