@@ -89,6 +89,7 @@ def set_role(*, actor, user, role: str, space: str = "") -> None:
     ensure_can_change_roles(actor)
     if role not in Role.values:
         raise ValidationError(_("Unknown role."))
+    before = followed_with_rights(user)
     revoked = False
     if space:
         RoleAssignment.objects.get_or_create(user=user, role=role, space=space)
@@ -98,13 +99,14 @@ def set_role(*, actor, user, role: str, space: str = "") -> None:
         # Administrators use the Django admin, which only lets staff in.
         user.is_staff = user.is_staff or role == Role.ADMINISTRATOR
         user.save(update_fields=["role", "is_staff"])
-    roles_changed(user=user, revoked=revoked)
+    roles_changed(user=user, revoked=revoked, before=before)
 
 
 @transaction.atomic
 def revoke_role(*, actor, user, role: str, space: str = "") -> None:
     """Take a role back; the sockets of `user` drop at once the streams it no longer allows."""
     ensure_can_change_roles(actor)
+    before = followed_with_rights(user)
     if space:
         revoked = RoleAssignment.objects.filter(user=user, role=role, space=space).delete()[0] > 0
     else:
@@ -114,7 +116,7 @@ def revoke_role(*, actor, user, role: str, space: str = "") -> None:
             user.is_staff = user.is_staff and user.is_superuser
             user.save(update_fields=["role", "is_staff"])
     if revoked:
-        roles_changed(user=user, revoked=True)
+        roles_changed(user=user, revoked=True, before=before)
 
 
 @transaction.atomic
@@ -124,6 +126,7 @@ def set_admin_rights(*, actor, user, is_staff: bool | None = None, is_superuser:
     and permissions. Administrators only, as roles are (a superuser holds every role). Their open sockets re-check
     at once; when a right is taken away they close and reconnect, authorized afresh, as after `revoke_role`."""
     ensure_can_change_roles(actor)
+    before = followed_with_rights(user)
     revoked = granted = False
     fields = []
     for name, value in (("is_staff", is_staff), ("is_superuser", is_superuser)):
@@ -142,7 +145,7 @@ def set_admin_rights(*, actor, user, is_staff: bool | None = None, is_superuser:
             revoked, granted = revoked or bool(current - wanted), granted or bool(wanted - current)
             manager.set(wanted)
     if revoked or granted:
-        roles_changed(user=user, revoked=revoked)
+        roles_changed(user=user, revoked=revoked, before=before)
 
 
 def ensure_can_change_roles(actor) -> None:
@@ -150,15 +153,35 @@ def ensure_can_change_roles(actor) -> None:
         raise PermissionDenied(_("Only administrators can change roles."))
 
 
-def roles_changed(*, user, revoked: bool = False) -> None:
+def followed_with_rights(user) -> frozenset[str]:
+    """The streams `user` may follow only through a role, as stored now (moderation queues): what to pass as
+    `before` to `roles_changed` when their rights are about to change."""
+    from live.moderation import streams as moderation_streams
+
+    stored = User.objects.filter(pk=user.pk).first() if user.pk else None
+    return moderation_streams.followable(stored)
+
+
+def roles_changed(*, user, revoked: bool = False, before: frozenset[str] = frozenset()) -> None:
     """Tell the sockets of `user` that their rights changed (also called by the admin and by meetings). A grant:
     they re-check every stream they follow. A revocation (or a change that may be one): they close and reconnect
-    at once, authorized afresh from the database, so nothing the old role allowed outlives it on an open socket."""
+    at once, authorized afresh from the database, so nothing the old role allowed outlives it on an open socket.
+
+    That control travels on `user.<pk>`, in no fixed order with the other streams' events: each stream of `before`
+    (`followed_with_rights`, read before the change) that `user` may no longer follow gets `moderators.changed`,
+    a control in that stream's own order, so their sockets re-check before anything written on it afterwards
+    (as meetings' console does with `facilitators.changed`)."""
     if revoked:
         _close_sockets(user=user, kind="roles.changed", code=Close.RECONNECT, reason="roles_changed",
                        detail="Your roles changed.")
     else:
         streams.append(user.stream_key, "roles.changed", _control={"reauthorize": True})
+    if before:
+        from live.moderation import streams as moderation_streams
+
+        lost = moderation_streams.no_longer_followable(before, user)
+        if lost:
+            streams.append_together(lost, "moderators.changed", _control={"reauthorize": True})
 
 
 @transaction.atomic

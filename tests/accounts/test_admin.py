@@ -253,3 +253,20 @@ def test_a_scoped_role_removed_in_the_admin_goes_through_revoke_role(client, adm
     assert not RoleAssignment.objects.filter(user=alice).exists()
     [event] = Event.objects.filter(stream=alice.stream_key, kind="roles.changed")
     assert event.data["_control"]["close"] == 4012
+
+
+def test_a_moderator_deactivated_or_unassigned_in_the_admin_is_told_on_the_moderation_streams(client, admin_user,
+                                                                                               mona, alice):
+    RoleAssignment.objects.create(user=alice, role="moderator", space="debate.42")
+    client.force_login(admin_user)
+    assert change(client, mona, is_active="").status_code == 302
+    [event] = Event.objects.filter(stream="moderation.global", kind="moderators.changed")
+    assert event.data["_control"] == {"reauthorize": True}
+    assignment = alice.role_assignments.get()
+    response = change(client, alice, **{
+        "role_assignments-TOTAL_FORMS": "1", "role_assignments-INITIAL_FORMS": "1",
+        "role_assignments-0-id": str(assignment.pk), "role_assignments-0-user": str(alice.pk),
+        "role_assignments-0-role": "moderator", "role_assignments-0-space": "debate.42",
+        "role_assignments-0-DELETE": "on"})
+    assert response.status_code == 302
+    assert Event.objects.filter(stream="moderation.debate.42", kind="moderators.changed").exists()
