@@ -75,8 +75,6 @@ class AccountAdmin(UserAdmin):
             if not blocking:
                 messages.warning(request, _("The reason of a block is the one sent to the person and logged: it was "
                                             "not changed. Unblock, then block again with the new reason."))
-        # Deactivated, the person can no longer follow the moderation queues: read what they could before.
-        before = services.followed_with_rights(obj) if "is_active" in changed else frozenset()
         super().save_model(request, obj, form, change)
         # Each change made in the same save has its consequence (not only the first one found).
         if blocking:
@@ -89,7 +87,7 @@ class AccountAdmin(UserAdmin):
             services.end_sessions(user=obj, reason="email_changed", keep=self.own_session(request, obj),
                                   detail="Your sign-in address was changed; sign in again.")
         if "is_active" in changed:
-            services.roles_changed(user=obj, before=before)
+            services.roles_changed(user=obj)
         form.rights = rights  # changed in save_related, with the groups and permissions: one change, one event
 
     def change_rights(self, request, user, *, role=None, **rights):

@@ -179,9 +179,14 @@ def roles_changed(*, user, revoked: bool = False, before: frozenset[str] = froze
     if before:
         from live.moderation import streams as moderation_streams
 
-        lost = moderation_streams.no_longer_followable(before, user)
-        if lost:
-            streams.append_together(lost, "moderators.changed", _control={"reauthorize": True})
+        _role_streams_lost(moderation_streams.no_longer_followable(before, user))
+
+
+def _role_streams_lost(keys) -> None:
+    """`moderators.changed` on each of `keys`: their sockets re-check, in each stream's order, before anything
+    written on it afterwards (someone who could follow it no longer may)."""
+    if keys:
+        streams.append_together(sorted(keys), "moderators.changed", _control={"reauthorize": True})
 
 
 @transaction.atomic
@@ -197,7 +202,8 @@ def end_sessions(*, user, reason: str, detail: str = "", only: str | None = None
 
     Each ended session leaves the store, or keeps only `leave` (a block leaves a flag so that the next request says
     why); each socket opened with it gets an `error` frame naming `reason` and closes with `code` once the
-    transaction commits, within the sweep interval at worst. A socket also re-checks its session before every
+    transaction commits, within the sweep interval at worst. A block or a deactivation (`code` 4403, every session)
+    also tells the moderation streams the account's roles opened (`moderators.changed`, as `roles_changed`). A socket also re-checks its session before every
     subscription (live.consumers), which covers the moments in between."""
     keys = [only] if only else [key for key in selectors.session_keys_of(user) if key not in keep]
     from live.notifications.services import unsubscribe_push
@@ -211,6 +217,11 @@ def end_sessions(*, user, reason: str, detail: str = "", only: str | None = None
             session_data=Session.get_session_store_class()().encode(leave))
     _close_sockets(user=user, kind="account.blocked" if code == Close.FORBIDDEN else "session.ended", code=code,
                    reason=reason, detail=detail, only=only, reconnect=keep)
+    if code == Close.FORBIDDEN and only is None:
+        # Blocked or deactivated: the account holds no role any more (as after a revocation, roles_changed).
+        from live.moderation import streams as moderation_streams
+
+        _role_streams_lost(moderation_streams.opened_by_roles(user))
 
 
 def _close_sockets(*, user, kind: str, code: int, reason: str, detail: str, only: str | None = None,
@@ -253,6 +264,9 @@ def erase_account(*, user, password: str | None = None) -> User:
     ensure_can_erase(user=user, password=password)
     former = {"nickname": user.nickname, "email": user.email or "", "username": user.username}
     end_sessions(user=user, reason="account_erased", detail="This account was deleted.")
+    from live.moderation import streams as moderation_streams
+
+    _role_streams_lost(moderation_streams.opened_by_roles(user))  # its roles go below
     label = f"@erased-{user.pk}"  # "@" is never in a chosen nickname nor first in an e-mail: no collision
     user.username = user.nickname = label
     user.email = None

@@ -32,6 +32,18 @@ def followable(user) -> frozenset[str]:
     return frozenset(keys)
 
 
+def opened_by_roles(user) -> frozenset[str]:
+    """The moderation streams the roles of `user` open, whatever the account's state: what a block, a
+    deactivation or an erasure takes away (after which `followable` is empty)."""
+    from live.accounts.models import Role, RoleAssignment
+
+    keys = {f"moderation.{space}" for space in RoleAssignment.objects.filter(user=user, role=Role.MODERATOR)
+            .values_list("space", flat=True)}
+    if user.is_superuser or user.role in (Role.MODERATOR, Role.ADMINISTRATOR):
+        keys.add("moderation.global")
+    return frozenset(keys)
+
+
 def no_longer_followable(before: frozenset[str], user) -> list[str]:
     """Of the streams `user` could follow `before` a change, those they may not follow any more."""
     return sorted(before - followable(user))

@@ -9,7 +9,7 @@ from live import streams
 from live.accounts import services as accounts
 from live.moderation import services
 from live.moderation.models import Case
-from tests.helpers import connect, receive_until
+from tests.helpers import PASSWORD, connect, receive_until
 from tests.moderation.conftest import make_thing
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -144,10 +144,24 @@ def revoke_sams_assignment_in_the_admin(admin_user, sam):
     assert response.status_code == 302
 
 
+def deactivate_in_the_admin(admin_user, user):
+    from django.test import Client
+
+    from tests.accounts.test_admin import change
+
+    client = Client()
+    client.force_login(admin_user)
+    assert change(client, user, is_active="").status_code == 302
+
+
 @pytest.mark.parametrize("who,key,revoke", [
     ("sam", "moderation.debate.7", "service"),
     ("sam", "moderation.debate.7", "admin"),
     ("mona", "moderation.global", "service"),
+    ("mona", "moderation.global", "block"),
+    ("sam", "moderation.debate.7", "block"),
+    ("sam", "moderation.debate.7", "erase"),
+    ("mona", "moderation.global", "deactivate"),
 ])
 async def test_a_revoked_moderators_queue_gets_nothing_written_after_the_revocation(
         alice, bob, sam, mona, admin_user, settings, monkeypatch, who, key, revoke):
@@ -166,6 +180,12 @@ async def test_a_revoked_moderators_queue_gets_nothing_written_after_the_revocat
                         else publish(event))
     if revoke == "admin":
         await sync_to_async(revoke_sams_assignment_in_the_admin)(admin_user, sam)
+    elif revoke == "block":
+        await sync_to_async(services.block)(actor=admin_user, user=moderator, reason="Abus de pouvoir")
+    elif revoke == "erase":
+        await sync_to_async(accounts.erase_account)(user=moderator, password=PASSWORD)
+    elif revoke == "deactivate":
+        await sync_to_async(deactivate_in_the_admin)(admin_user, moderator)
     else:
         await sync_to_async(accounts.revoke_role)(actor=admin_user, user=moderator, role="moderator",
                                                   space="debate.7" if who == "sam" else "")
