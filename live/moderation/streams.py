@@ -2,8 +2,8 @@
 `moderation.debate.42`, the moderators of that space through a scoped role). Each carries `case.updated`
 (renderers.py); every case is told on `moderation.global` too, so a global moderator follows that one only.
 Each carries `moderators.changed` too, a control appended when someone who could follow it loses the right
-(live.accounts.services.roles_changed): the sockets re-check in the stream's own order, before anything written
-on it after the revocation.
+(live.accounts.services: roles_changed, a block or deactivation through end_sessions, erase_account): the sockets
+re-check in the stream's own order, before anything written on it after the revocation.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -16,7 +16,8 @@ def authorize(viewer, rest: str) -> str:
     user = viewer.user
     if not getattr(user, "is_authenticated", False):
         raise PermissionDenied
-    if f"moderation.{rest}" not in followable(user):
+    # What `followable` lists, asked for one stream.
+    if not (rules.is_global_moderator(user) if rest == "global" else rest in rules.moderated_spaces(user)):
         raise PermissionDenied
     return audience(user.pk)
 
