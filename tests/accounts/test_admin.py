@@ -270,3 +270,17 @@ def test_a_moderator_deactivated_or_unassigned_in_the_admin_is_told_on_the_moder
         "role_assignments-0-DELETE": "on"})
     assert response.status_code == 302
     assert Event.objects.filter(stream="moderation.debate.42", kind="moderators.changed").exists()
+
+
+def test_an_administrator_adds_a_moderator_through_set_role(client, admin_user):
+    from live.accounts.models import User
+
+    client.force_login(admin_user)
+    response = client.post(f"{URL}add/", {"username": "eve@example.org", "nickname": "eve", "email": "eve@example.org",
+                                          "role": "administrator", "password1": "Un-long-mot-de-passe-42",
+                                          "password2": "Un-long-mot-de-passe-42", "usable_password": "true",
+                                          "role_assignments-TOTAL_FORMS": "0", "role_assignments-INITIAL_FORMS": "0"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    eve = User.objects.get(nickname="eve")
+    assert eve.role == "administrator" and eve.is_staff  # set_role lets a new administrator into the admin
+    assert Event.objects.filter(stream=eve.stream_key, kind="roles.changed").exists()
