@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from live.accounts import permissions, services
-from live.accounts.models import Role, RoleAssignment, User
+from live.accounts.models import RoleAssignment, User
 from live.close_codes import Close
 
 # What a person may do: changed by administrators only, through live.accounts.services (set_role, revoke_role,
