@@ -5,20 +5,40 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from live.accounts import services
-from live.accounts.models import Role, RoleAssignment, User
+from live.accounts import permissions, services
+from live.accounts.models import RoleAssignment, User
 from live.close_codes import Close
+
+# What a person may do: changed by administrators only, through live.accounts.services (set_role, revoke_role,
+# set_admin_rights), never as bare field writes; read-only for staff who may otherwise change accounts.
+RIGHTS = ("role", "is_staff", "is_superuser", "groups", "user_permissions")
 
 
 class RoleAssignmentInline(admin.TabularInline):
+    """Scoped roles: added, changed and removed through set_role / revoke_role (administrators only)."""
+
     model = RoleAssignment
     extra = 0
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_change_roles(request.user) or super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return permissions.can_change_roles(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.can_change_roles(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return permissions.can_change_roles(request.user)
 
 
 @admin.register(User)
 class AccountAdmin(UserAdmin):
-    """Administrators manage accounts here. Role changes reach the person's open sockets at once (as through
-    live.accounts.services); blocking and unblocking go through live.moderation's services (logged, emailed)."""
+    """Administrators manage accounts here. Rights (role, scoped roles, staff and superuser status, groups,
+    permissions) are changed through live.accounts.services, by administrators only, and reach the person's open
+    sockets at once; staff allowed to change accounts see them read-only, and cannot change an administrator's
+    account at all. Blocking and unblocking go through live.moderation's services (logged, emailed)."""
 
     list_display = ["nickname", "email", "role", "is_active", "blocked_at", "date_joined"]
     list_filter = ["role", "is_active", "is_staff"]
@@ -32,9 +52,21 @@ class AccountAdmin(UserAdmin):
         # No service erases an account with what it wrote: deactivating it (is_active) closes its sessions instead.
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and permissions.can_change_account(request.user, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if permissions.can_change_roles(request.user) else fields + RIGHTS
+
     @transaction.atomic
     def save_model(self, request, obj, form, change):
         changed = set(form.changed_data) if change else set()
+        # Rights are not written with the other fields: the services change them once the account is saved.
+        rights = {name: getattr(obj, name) for name in ("role", "is_staff", "is_superuser")
+                  if name in changed or not change and name in form.cleaned_data}
+        for name in rights:
+            setattr(obj, name, form.initial.get(name, User._meta.get_field(name).get_default()))
         blocking = "blocked_at" in changed
         if blocking or "blocked_reason" in changed:
             # Blocking and unblocking go through moderation (log, email, sessions, sockets), not a bare field write;
@@ -54,10 +86,19 @@ class AccountAdmin(UserAdmin):
             # The sign-in address changed: every session ends, but the administrator's own when it is theirs.
             services.end_sessions(user=obj, reason="email_changed", keep=self.own_session(request, obj),
                                   detail="Your sign-in address was changed; sign in again.")
-        if {"role", "is_active", "is_superuser"} & changed:
-            revoked = (form.initial.get("role") not in (obj.role, Role.PARTICIPANT)
-                       or form.initial.get("is_superuser") and not obj.is_superuser)
-            services.roles_changed(user=obj, revoked=bool(revoked))
+        if "is_active" in changed:
+            services.roles_changed(user=obj)
+        form.rights = rights  # changed in save_related, with the groups and permissions: one change, one event
+
+    def change_rights(self, request, user, *, role=None, **rights):
+        """Through the services: refused (with their message) unless the administrator may; sockets told."""
+        try:
+            if any(value is not None for value in rights.values()):
+                services.set_admin_rights(actor=request.user, user=user, **rights)
+            if role is not None and role != user.role:
+                services.set_role(actor=request.user, user=user, role=role)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
 
     def user_change_password(self, request, id, form_url=""):
         user = self.get_object(request, unquote(id))
@@ -93,9 +134,28 @@ class AccountAdmin(UserAdmin):
         obj.refresh_from_db()
 
     @transaction.atomic
+    def save_related(self, request, form, formsets, change):
+        rights = getattr(form, "rights", {})
+        rights.update({name: form.cleaned_data.pop(name) for name in ("groups", "user_permissions")
+                       if name in form.changed_data and name in form.cleaned_data})
+        super().save_related(request, form, formsets, change)
+        if rights:
+            self.change_rights(request, form.instance, **rights)
+
+    @transaction.atomic
     def save_formset(self, request, form, formset, change):
-        super().save_formset(request, form, formset, change)
-        if formset.model is RoleAssignment and (formset.new_objects or formset.changed_objects
-                                                or formset.deleted_objects):
-            services.roles_changed(user=form.instance,
-                                   revoked=bool(formset.changed_objects or formset.deleted_objects))
+        if formset.model is not RoleAssignment:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)  # what the inline asks for; set_role and revoke_role write it
+        actor, user = request.user, form.instance
+        try:
+            for assignment in formset.deleted_objects:
+                services.revoke_role(actor=actor, user=user, role=assignment.role, space=assignment.space)
+            for assignment, _fields in formset.changed_objects:
+                before = RoleAssignment.objects.get(pk=assignment.pk)
+                services.revoke_role(actor=actor, user=user, role=before.role, space=before.space)
+                services.set_role(actor=actor, user=user, role=assignment.role, space=assignment.space)
+            for assignment in formset.new_objects:
+                services.set_role(actor=actor, user=user, role=assignment.role, space=assignment.space)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))

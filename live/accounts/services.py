@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from live import effects, features, ratelimit, streams
-from live.accounts import selectors
+from live.accounts import permissions, selectors
 from live.accounts.models import Role, RoleAssignment
 from live.close_codes import Close
 from live.consumers import session_hash
@@ -92,6 +92,7 @@ def set_role(*, actor, user, role: str, space: str = "") -> None:
     ensure_can_change_roles(actor)
     if role not in Role.values:
         raise ValidationError(_("Unknown role."))
+    before = followed_with_rights(user)
     revoked = False
     if space:
         RoleAssignment.objects.get_or_create(user=user, role=role, space=space)
@@ -101,13 +102,14 @@ def set_role(*, actor, user, role: str, space: str = "") -> None:
         # Administrators use the Django admin, which only lets staff in.
         user.is_staff = user.is_staff or role == Role.ADMINISTRATOR
         user.save(update_fields=["role", "is_staff"])
-    roles_changed(user=user, revoked=revoked)
+    roles_changed(user=user, revoked=revoked, before=before)
 
 
 @transaction.atomic
 def revoke_role(*, actor, user, role: str, space: str = "") -> None:
     """Take a role back; the sockets of `user` drop at once the streams it no longer allows."""
     ensure_can_change_roles(actor)
+    before = followed_with_rights(user)
     if space:
         revoked = RoleAssignment.objects.filter(user=user, role=role, space=space).delete()[0] > 0
     else:
@@ -117,23 +119,77 @@ def revoke_role(*, actor, user, role: str, space: str = "") -> None:
             user.is_staff = user.is_staff and user.is_superuser
             user.save(update_fields=["role", "is_staff"])
     if revoked:
-        roles_changed(user=user, revoked=True)
+        roles_changed(user=user, revoked=True, before=before)
+
+
+@transaction.atomic
+def set_admin_rights(*, actor, user, is_staff: bool | None = None, is_superuser: bool | None = None,
+                     groups=None, user_permissions=None) -> None:
+    """Change what `user` may do in the Django admin (None: left as it is): staff status, superuser status, groups
+    and permissions. Administrators only, as roles are (a superuser holds every role). Their open sockets re-check
+    at once; when a right is taken away they close and reconnect, authorized afresh, as after `revoke_role`."""
+    ensure_can_change_roles(actor)
+    before = followed_with_rights(user)
+    revoked = granted = False
+    fields = []
+    for name, value in (("is_staff", is_staff), ("is_superuser", is_superuser)):
+        if value is not None and bool(value) != getattr(user, name):
+            revoked, granted = revoked or not value, granted or bool(value)
+            setattr(user, name, bool(value))
+            fields.append(name)
+    if fields:
+        user.save(update_fields=fields)
+    for relation, wanted in (("groups", groups), ("user_permissions", user_permissions)):
+        if wanted is None:
+            continue
+        manager = getattr(user, relation)
+        current, wanted = set(manager.all()), set(wanted)
+        if current != wanted:
+            revoked, granted = revoked or bool(current - wanted), granted or bool(wanted - current)
+            manager.set(wanted)
+    if revoked or granted:
+        roles_changed(user=user, revoked=revoked, before=before)
 
 
 def ensure_can_change_roles(actor) -> None:
-    if not actor.has_role(Role.ADMINISTRATOR):
+    if not permissions.can_change_roles(actor):
         raise PermissionDenied(_("Only administrators can change roles."))
 
 
-def roles_changed(*, user, revoked: bool = False) -> None:
+def followed_with_rights(user) -> frozenset[str]:
+    """The streams `user` may follow only through a role, as stored now (moderation queues): what to pass as
+    `before` to `roles_changed` when their rights are about to change."""
+    from live.moderation import streams as moderation_streams
+
+    stored = User.objects.filter(pk=user.pk).first() if user.pk else None
+    return moderation_streams.followable(stored)
+
+
+def roles_changed(*, user, revoked: bool = False, before: frozenset[str] = frozenset()) -> None:
     """Tell the sockets of `user` that their rights changed (also called by the admin and by meetings). A grant:
     they re-check every stream they follow. A revocation (or a change that may be one): they close and reconnect
-    at once, authorized afresh from the database, so nothing the old role allowed outlives it on an open socket."""
+    at once, authorized afresh from the database, so nothing the old role allowed outlives it on an open socket.
+
+    That control travels on `user.<pk>`, in no fixed order with the other streams' events: each stream of `before`
+    (`followed_with_rights`, read before the change) that `user` may no longer follow gets `moderators.changed`,
+    a control in that stream's own order, so their sockets re-check before anything written on it afterwards
+    (as meetings' console does with `facilitators.changed`)."""
     if revoked:
         _close_sockets(user=user, kind="roles.changed", code=Close.RECONNECT, reason="roles_changed",
                        detail="Your roles changed.")
     else:
         streams.append(user.stream_key, "roles.changed", _control={"reauthorize": True})
+    if before:
+        from live.moderation import streams as moderation_streams
+
+        _role_streams_lost(moderation_streams.no_longer_followable(before, user))
+
+
+def _role_streams_lost(keys) -> None:
+    """`moderators.changed` on each of `keys`: their sockets re-check, in each stream's order, before anything
+    written on it afterwards (someone who could follow it no longer may)."""
+    if keys:
+        streams.append_together(sorted(keys), "moderators.changed", _control={"reauthorize": True})
 
 
 @transaction.atomic
@@ -149,7 +205,8 @@ def end_sessions(*, user, reason: str, detail: str = "", only: str | None = None
 
     Each ended session leaves the store, or keeps only `leave` (a block leaves a flag so that the next request says
     why); each socket opened with it gets an `error` frame naming `reason` and closes with `code` once the
-    transaction commits, within the sweep interval at worst. A socket also re-checks its session before every
+    transaction commits, within the sweep interval at worst. A block or a deactivation (`code` 4403, every session)
+    also tells the moderation streams the account's roles opened (`moderators.changed`, as `roles_changed`). A socket also re-checks its session before every
     subscription (live.consumers), which covers the moments in between."""
     keys = [only] if only else [key for key in selectors.session_keys_of(user) if key not in keep]
     from live.notifications.services import unsubscribe_push
@@ -163,6 +220,11 @@ def end_sessions(*, user, reason: str, detail: str = "", only: str | None = None
             session_data=Session.get_session_store_class()().encode(leave))
     _close_sockets(user=user, kind="account.blocked" if code == Close.FORBIDDEN else "session.ended", code=code,
                    reason=reason, detail=detail, only=only, reconnect=keep)
+    if code == Close.FORBIDDEN and only is None:
+        # Blocked or deactivated: the account holds no role any more (as after a revocation, roles_changed).
+        from live.moderation import streams as moderation_streams
+
+        _role_streams_lost(moderation_streams.opened_by_roles(user))
 
 
 def _close_sockets(*, user, kind: str, code: int, reason: str, detail: str, only: str | None = None,
@@ -205,6 +267,9 @@ def erase_account(*, user, password: str | None = None) -> User:
     ensure_can_erase(user=user, password=password)
     former = {"nickname": user.nickname, "email": user.email or "", "username": user.username}
     end_sessions(user=user, reason="account_erased", detail="This account was deleted.")
+    from live.moderation import streams as moderation_streams
+
+    _role_streams_lost(moderation_streams.opened_by_roles(user))  # its roles go below
     label = f"@erased-{user.pk}"  # "@" is never in a chosen nickname nor first in an e-mail: no collision
     user.username = user.nickname = label
     user.email = None

@@ -1,5 +1,6 @@
 """`case.updated` on the moderation streams (streams.py): the queue row drawn from the current state, or deleted
-once a decision is made, on every moderator's screen at once."""
+once a decision is made, on every moderator's screen at once; `moderators.changed`, a control event (nothing
+drawn)."""
 
 
 from django.template.loader import render_to_string
@@ -54,6 +55,11 @@ def report_form_html(kind, id, *, csrf_token=None, next_path=None) -> str:
 
 
 # --- the events' renderers ---------------------------------------------------------------------------------------------
+
+@streams.renderer("moderators.changed")
+def render_moderators_changed(event, r):
+    return None  # a control event: sockets re-check their subscriptions (someone lost the right to follow)
+
 
 @streams.renderer("case.updated")
 def render_case(event, r):

@@ -136,3 +136,151 @@ def test_a_block_reason_is_not_rewritten_on_its_own_in_the_admin(client, admin_u
     alice.refresh_from_db()
     assert alice.is_blocked and alice.blocked_reason == "Harcèlement"
     assert list(ActionLog.objects.filter(target_user=alice).values_list("reason", flat=True)) == ["Harcèlement"]
+
+
+# --- who changes rights in the admin: administrators only, as through live.accounts.services ------------------------
+
+@pytest.fixture
+def stella(db):
+    """stella: staff who fixes e-mail addresses (Django's change_user permission), not an administrator."""
+    from django.contrib.auth.models import Permission
+
+    from tests.helpers import make_user
+
+    user = make_user("stella", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user", "add_user"]))
+    return user
+
+
+def rights_of(user):
+    user.refresh_from_db()
+    return (user.role, user.is_staff, user.is_superuser, list(user.groups.all()), list(user.user_permissions.all()),
+            list(user.role_assignments.values_list("role", "space")))
+
+
+@pytest.mark.parametrize("fields", [
+    {"role": "administrator"},
+    {"role": "moderator"},
+    {"is_superuser": "on", "is_staff": "on"},
+    {"is_staff": "on"},
+    {"groups": "GROUP"},
+    {"user_permissions": "PERMISSION"},
+    {"role_assignments-TOTAL_FORMS": "1", "role_assignments-0-role": "moderator",
+     "role_assignments-0-space": "debate.42", "role_assignments-0-user": "USER"},
+])
+@pytest.mark.parametrize("whose", ["own", "alice"])
+def test_staff_with_change_user_cannot_change_rights_in_the_admin(client, stella, alice, fields, whose):
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.create(name="Équipe")
+    group.permissions.add(Permission.objects.get(codename="change_user"))
+    person = stella if whose == "own" else alice
+    replace = {"GROUP": str(group.pk), "PERMISSION": str(Permission.objects.get(codename="delete_user").pk),
+               "USER": str(person.pk)}
+    fields = {name: replace.get(value, value) for name, value in fields.items()}
+    if person.is_staff and "is_staff" not in fields:
+        fields["is_staff"] = "on"
+    before = rights_of(person)
+    client.force_login(stella)
+    response = change(client, person, **fields)
+    assert response.status_code in (302, 200, 403)
+    assert rights_of(person) == before
+    assert not Event.objects.filter(stream=person.stream_key, kind="roles.changed").exists()
+
+
+def test_staff_with_change_user_still_fixes_an_address_but_sees_rights_read_only(client, stella, alice):
+    client.force_login(stella)
+    page = client.get(f"{URL}{alice.pk}/change/").content.decode()
+    assert 'name="email"' in page
+    assert 'name="role"' not in page and 'name="is_superuser"' not in page and 'name="groups"' not in page
+    response = change(client, alice, email="alice.new@example.org", role="administrator")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    alice.refresh_from_db()
+    assert alice.email == "alice.new@example.org" and alice.role == "participant"
+
+
+def test_staff_with_change_user_cannot_add_an_administrator(client, stella):
+    from live.accounts.models import User
+
+    client.force_login(stella)
+    client.post(f"{URL}add/", {"username": "eve@example.org", "nickname": "eve", "email": "eve@example.org",
+                               "role": "administrator", "password1": "Un-long-mot-de-passe-42",
+                               "password2": "Un-long-mot-de-passe-42", "usable_password": "true"})
+    assert not User.objects.filter(role="administrator", nickname="eve").exists()
+
+
+def test_staff_with_change_user_cannot_take_over_an_administrators_account(client, stella, admin_user):
+    client.force_login(stella)
+    response = change(client, admin_user, email="stella.bis@example.org", is_staff="on", is_superuser="on",
+                      role="administrator")
+    assert response.status_code == 403
+    admin_user.refresh_from_db()
+    assert admin_user.email == "adminette@example.org"
+    response = client.post(f"{URL}{admin_user.pk}/password/", {"password1": "Un-long-mot-de-passe-42",
+                                                               "password2": "Un-long-mot-de-passe-42"})
+    assert response.status_code == 403
+
+
+def test_an_administrator_grants_and_takes_back_rights_in_the_admin_through_the_services(client, admin_user, alice):
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.create(name="Équipe")
+    client.force_login(admin_user)
+    response = change(client, alice, is_staff="on", is_superuser="on", groups=str(group.pk))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    alice.refresh_from_db()
+    assert alice.is_staff and alice.is_superuser and list(alice.groups.all()) == [group]
+    [grant] = Event.objects.filter(stream=alice.stream_key, kind="roles.changed")
+    assert grant.data["_control"] == {"reauthorize": True}
+
+    response = change(client, alice, is_staff="on")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    alice.refresh_from_db()
+    assert not alice.is_superuser and not alice.groups.exists()
+    revocation = Event.objects.filter(stream=alice.stream_key, kind="roles.changed").latest("seq")
+    assert revocation.data["_control"]["close"] == 4012
+
+
+def test_a_scoped_role_removed_in_the_admin_goes_through_revoke_role(client, admin_user, alice):
+    assignment = RoleAssignment.objects.create(user=alice, role="moderator", space="debate.42")
+    client.force_login(admin_user)
+    response = change(client, alice, **{
+        "role_assignments-TOTAL_FORMS": "1", "role_assignments-INITIAL_FORMS": "1",
+        "role_assignments-0-id": str(assignment.pk), "role_assignments-0-user": str(alice.pk),
+        "role_assignments-0-role": "moderator", "role_assignments-0-space": "debate.42",
+        "role_assignments-0-DELETE": "on"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert not RoleAssignment.objects.filter(user=alice).exists()
+    [event] = Event.objects.filter(stream=alice.stream_key, kind="roles.changed")
+    assert event.data["_control"]["close"] == 4012
+
+
+def test_a_moderator_deactivated_or_unassigned_in_the_admin_is_told_on_the_moderation_streams(client, admin_user,
+                                                                                               mona, alice):
+    RoleAssignment.objects.create(user=alice, role="moderator", space="debate.42")
+    client.force_login(admin_user)
+    assert change(client, mona, is_active="").status_code == 302
+    [event] = Event.objects.filter(stream="moderation.global", kind="moderators.changed")
+    assert event.data["_control"] == {"reauthorize": True}
+    assignment = alice.role_assignments.get()
+    response = change(client, alice, **{
+        "role_assignments-TOTAL_FORMS": "1", "role_assignments-INITIAL_FORMS": "1",
+        "role_assignments-0-id": str(assignment.pk), "role_assignments-0-user": str(alice.pk),
+        "role_assignments-0-role": "moderator", "role_assignments-0-space": "debate.42",
+        "role_assignments-0-DELETE": "on"})
+    assert response.status_code == 302
+    assert Event.objects.filter(stream="moderation.debate.42", kind="moderators.changed").exists()
+
+
+def test_an_administrator_adds_a_moderator_through_set_role(client, admin_user):
+    from live.accounts.models import User
+
+    client.force_login(admin_user)
+    response = client.post(f"{URL}add/", {"username": "eve@example.org", "nickname": "eve", "email": "eve@example.org",
+                                          "role": "administrator", "password1": "Un-long-mot-de-passe-42",
+                                          "password2": "Un-long-mot-de-passe-42", "usable_password": "true",
+                                          "role_assignments-TOTAL_FORMS": "0", "role_assignments-INITIAL_FORMS": "0"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    eve = User.objects.get(nickname="eve")
+    assert eve.role == "administrator" and eve.is_staff  # set_role lets a new administrator into the admin
+    assert Event.objects.filter(stream=eve.stream_key, kind="roles.changed").exists()

@@ -273,3 +273,25 @@ async def test_erasing_the_account_closes_every_socket_of_it_at_once(alice):
     assert frame["code"] == "account_erased"
     for ws in sockets:
         assert await closed_with(ws, timeout=2) == Close.NOT_SIGNED_IN
+
+
+async def test_superuser_status_taken_back_in_the_admin_closes_the_sockets_as_revoke_role_does(alice, admin_user):
+    from live.accounts.models import User
+
+    await User.objects.filter(pk=alice.pk).aupdate(is_staff=True, is_superuser=True)
+    await alice.arefresh_from_db()
+    cookie = await sync_to_async(session_cookie)(alice)
+    ws = await connect(cookie=cookie)
+    await follow(ws, alice.stream_key, "accounts_test.1")  # a superuser holds every role
+
+    response = await sync_to_async(change)(await sync_to_async(admin_client)(admin_user), alice, is_staff="on")
+    assert response.status_code == 302
+
+    frame, _ = await receive_until(ws, lambda f: f["type"] == "error", timeout=2)
+    assert frame["code"] == "roles_changed"
+    assert await closed_with(ws, timeout=2) == Close.RECONNECT
+    again = await connect(cookie=cookie)
+    await again.send_json_to({"type": "resume", "streams": {"accounts_test.1": {"epoch": "", "seq": 0}}})
+    frame, _ = await receive_until(again, lambda f: f["type"] in {"error", "subscribed"})
+    assert frame["code"] == "forbidden"
+    await again.disconnect()

@@ -9,7 +9,7 @@ from live import streams
 from live.accounts import services as accounts
 from live.moderation import services
 from live.moderation.models import Case
-from tests.helpers import connect, receive_until
+from tests.helpers import PASSWORD, connect, receive_until
 from tests.moderation.conftest import make_thing
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -57,7 +57,9 @@ async def test_a_report_slides_into_every_moderators_queue_and_a_decision_remove
     ("sam", "moderation.debate.8", False),
     ("sam", "moderation.debate.7", True),
     ("mona", "moderation.global", True),
-    ("mona", "moderation.debate.8", True),
+    # Every case is told on moderation.global: a global moderator follows that one (so that the streams a
+    # revocation takes away can each be told, live.moderation.streams.followable).
+    ("mona", "moderation.debate.8", False),
     ("anonymous", "moderation.global", False),
 ])
 async def test_who_may_follow_moderation_streams(bob, sam, mona, who, key, allowed):
@@ -110,3 +112,101 @@ async def test_blocking_closes_every_socket_of_the_person_within_two_seconds(ali
     frame, _ = await follow(again, alice.stream_key)
     assert frame["type"] == "error" and frame["code"] == "not_signed_in"
     await again.disconnect()
+
+
+async def frames_until_quiet(ws, quiet=2) -> list[dict]:
+    """Every frame the socket sends until it stays quiet for `quiet` seconds or closes."""
+    import json
+
+    frames = []
+    while not await ws.receive_nothing(timeout=quiet):
+        output = await ws.receive_output()
+        if output["type"] != "websocket.send":
+            break
+        frames.append(json.loads(output["text"]))
+    return frames
+
+
+def revoke_sams_assignment_in_the_admin(admin_user, sam):
+    from django.test import Client
+
+    from live.accounts.models import RoleAssignment
+    from tests.accounts.test_admin import change
+
+    assignment = RoleAssignment.objects.get(user=sam, space="debate.7")
+    client = Client()
+    client.force_login(admin_user)
+    response = change(client, sam, **{
+        "role_assignments-TOTAL_FORMS": "1", "role_assignments-INITIAL_FORMS": "1",
+        "role_assignments-0-id": str(assignment.pk), "role_assignments-0-user": str(sam.pk),
+        "role_assignments-0-role": "moderator", "role_assignments-0-space": "debate.7",
+        "role_assignments-0-DELETE": "on"})
+    assert response.status_code == 302
+
+
+def deactivate_in_the_admin(admin_user, user):
+    from django.test import Client
+
+    from tests.accounts.test_admin import change
+
+    client = Client()
+    client.force_login(admin_user)
+    assert change(client, user, is_active="").status_code == 302
+
+
+@pytest.mark.parametrize("who,key,revoke", [
+    ("sam", "moderation.debate.7", "service"),
+    ("sam", "moderation.debate.7", "admin"),
+    ("mona", "moderation.global", "service"),
+    ("mona", "moderation.global", "block"),
+    ("sam", "moderation.debate.7", "block"),
+    ("sam", "moderation.debate.7", "erase"),
+    ("mona", "moderation.global", "deactivate"),
+])
+async def test_a_revoked_moderators_queue_gets_nothing_written_after_the_revocation(
+        alice, bob, sam, mona, admin_user, settings, monkeypatch, who, key, revoke):
+    """An administrator takes the moderator's right back while their queue is open, and the control on their own
+    stream that closes their sockets is late (the layer lost it: the sweep brings it seconds later). The moderation
+    stream itself says to re-check before anything written on it after the revocation: the new report's row never
+    reaches them."""
+    settings.LIVE_SWEEP_SECONDS = 0.5
+    moderator = {"sam": sam, "mona": mona}[who]
+    thing = await sync_to_async(make_thing)(alice, "Secret de modération", space="debate.7")
+    ws = await connect(moderator)
+    frame, _ = await follow(ws, key)
+    assert frame["type"] == "subscribed"
+    publish = streams.publish
+    monkeypatch.setattr(streams, "publish", lambda event: None if event.stream == moderator.stream_key
+                        else publish(event))
+    if revoke == "admin":
+        await sync_to_async(revoke_sams_assignment_in_the_admin)(admin_user, sam)
+    elif revoke == "block":
+        await sync_to_async(services.block)(actor=admin_user, user=moderator, reason="Abus de pouvoir")
+    elif revoke == "erase":
+        await sync_to_async(accounts.erase_account)(user=moderator, password=PASSWORD)
+    elif revoke == "deactivate":
+        await sync_to_async(deactivate_in_the_admin)(admin_user, moderator)
+    else:
+        await sync_to_async(accounts.revoke_role)(actor=admin_user, user=moderator, role="moderator",
+                                                  space="debate.7" if who == "sam" else "")
+    await sync_to_async(services.report)(reporter=bob, kind="thing", object_id=thing.pk, reason="spam")
+    frames = await frames_until_quiet(ws)
+    assert not [f for f in frames if "Secret de modération" in f.get("html", "")], frames
+    assert {"type": "error", "code": "forbidden", "stream": key,
+            "detail": "You may no longer follow this stream."} in frames
+
+
+async def test_the_other_moderators_queue_keeps_receiving_after_a_revocation(alice, bob, sam, admin_user):
+    from live.accounts.models import RoleAssignment
+    from tests.helpers import make_user
+
+    thing = await sync_to_async(make_thing)(alice, "Toujours là", space="debate.7")
+    other = await sync_to_async(make_user)("samia")  # samia: moderates debate.7 too
+    await RoleAssignment.objects.acreate(user=other, role="moderator", space="debate.7")
+    ws = await connect(other)
+    await follow(ws, "moderation.debate.7")
+    await sync_to_async(accounts.revoke_role)(actor=admin_user, user=sam, role="moderator", space="debate.7")
+    await sync_to_async(services.report)(reporter=bob, kind="thing", object_id=thing.pk, reason="spam")
+    frame, seen = await receive_until(ws, lambda f: "Toujours là" in f.get("html", ""))
+    assert not [f for f in seen if f.get("type") == "error"]
+    await ws.disconnect()
