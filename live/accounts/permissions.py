@@ -10,7 +10,12 @@ def can_change_roles(actor) -> bool:
 
 
 def can_change_account(actor, user) -> bool:
-    """An administrator's account (address, password, activity) is changed by administrators only: someone trusted
-    with fixing e-mail addresses could otherwise take it over (its address made theirs, then a password reset)."""
-    holds_all = user is not None and (user.is_superuser or user.role == Role.ADMINISTRATOR)
-    return not holds_all or can_change_roles(actor)
+    """An account holding any rights (an administrator, a moderator, a facilitator, of the whole site or of one
+    space; staff, superuser) is changed by administrators only: someone trusted with fixing participants' e-mail
+    addresses could otherwise take it over (its address made theirs, then a password reset) and act with its
+    rights."""
+    if user is None or can_change_roles(actor):
+        return True
+    holds_rights = (user.is_superuser or user.is_staff or user.role != Role.PARTICIPANT
+                    or user.role_assignments.exists())
+    return not holds_rights

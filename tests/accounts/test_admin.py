@@ -221,6 +221,35 @@ def test_staff_with_change_user_cannot_take_over_an_administrators_account(clien
     assert response.status_code == 403
 
 
+@pytest.mark.parametrize("rights", ["moderator", "facilitator", "scoped moderator", "staff"])
+def test_staff_with_change_user_cannot_take_over_an_account_holding_rights(client, stella, alice, rights):
+    from live.accounts.models import User
+
+    if rights == "scoped moderator":
+        RoleAssignment.objects.create(user=alice, role="moderator", space="debate.42")
+    elif rights == "staff":
+        User.objects.filter(pk=alice.pk).update(is_staff=True)
+    else:
+        User.objects.filter(pk=alice.pk).update(role=rights)
+    alice.refresh_from_db()
+    client.force_login(stella)
+    response = change(client, alice, email="stella.bis@example.org")
+    assert response.status_code == 403
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.org"
+    response = client.post(f"{URL}{alice.pk}/password/", {"password1": "Un-long-mot-de-passe-42",
+                                                          "password2": "Un-long-mot-de-passe-42"})
+    assert response.status_code == 403
+
+
+def test_staff_with_change_user_still_fixes_a_participants_address(client, stella, alice):
+    client.force_login(stella)
+    response = change(client, alice, email="alice.bis@example.org")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    alice.refresh_from_db()
+    assert alice.email == "alice.bis@example.org"
+
+
 def test_an_administrator_grants_and_takes_back_rights_in_the_admin_through_the_services(client, admin_user, alice):
     from django.contrib.auth.models import Group
 
