@@ -28,7 +28,10 @@ class DecidimApi(BaseHTTPRequestHandler):
             time.sleep(2)
         assert self.path in ("/api", "/slow/api") and "AgoraMeeting" in body["query"]
         variables = body["variables"]
-        if variables["component"] != "12":
+        if variables["meeting"] in self.server.answers:  # what a test put there (a hostile Decidim)
+            answer = {"data": {"component": {"__typename": "Meetings",
+                                             "meeting": self.server.answers[variables["meeting"]]}}}
+        elif variables["component"] != "12":
             answer = {"data": {"component": None}}
         elif variables["meeting"] == "34":
             text = (RECORDED / "meeting_34.json").read_text().replace("DECIDIM_URL", self.server.url)
@@ -52,6 +55,7 @@ class DecidimApi(BaseHTTPRequestHandler):
 def decidim_api():
     server = ThreadingHTTPServer(("127.0.0.1", 0), DecidimApi)
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server.answers = {}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -130,3 +134,31 @@ def test_without_decidim_there_is_no_import(client, fiona, settings):
     client.force_login(fiona)
     assert "Importer depuis Decidim" not in client.get(reverse("meetings:list")).content.decode()
     assert client.get(reverse("decidim:import_meeting")).status_code == 404
+
+
+def recorded_meeting(url) -> dict:
+    text = (RECORDED / "meeting_34.json").read_text().replace("DECIDIM_URL", url)
+    return json.loads(text)["data"]["component"]["meeting"]
+
+
+@pytest.mark.parametrize("change", [
+    {"title": {"translations": [{"locale": "fr", "text": 123}]}},
+    {"title": {"translations": "Atelier"}},
+    {"title": "Atelier"},
+    {"description": {"translations": [{"locale": "fr", "text": ["<p>a</p>"]}]}},
+    {"startTime": 1765387800},
+    {"endTime": {"date": "2026-12-10"}},
+    {"address": ["12 rue de la République"]},
+    {"location": [{"locale": "fr", "text": "Salle"}]},
+    {"onlineMeetingUrl": {"href": "https://visio.example"}},
+    {"url": 34},
+    {"typeOfMeeting": ["hybrid"]},
+])
+def test_a_decidim_answer_of_the_wrong_shape_is_refused_with_a_message(client, fiona, organizations, decidim_api,
+                                                                        change):
+    decidim_api.answers["90"] = {**recorded_meeting(decidim_api.url), **change}
+    client.force_login(fiona)
+    client.cookies["django_language"] = "en"
+    response = import_(client, organizations["main"] + "/processes/budget-2027/f/12/meetings/90")
+    assert response.status_code == 400 and "answered something we cannot read" in response.content.decode()
+    assert not Meeting.objects.exists()
