@@ -26,6 +26,32 @@ class DecidimApi(BaseHTTPRequestHandler):
             return self._answer(500, b"<html><h1>We're sorry, but something went wrong.</h1></html>", "text/html")
         if self.path == "/slow/api":
             time.sleep(2)
+        if self.path == "/huge/api":  # a list of a million translations: 40 MB
+            return self._answer(200, b'{"data": {"component": {"meeting": {"title": {"translations": ['
+                                + b",".join([b'{"locale": "fr", "text": "ab"}'] * 1_000_000) + b"]}}}}}",
+                                "application/json")
+        if self.path == "/trickle/api":  # a byte every 0.2 s: each read is quick, the whole never ends in time
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            try:
+                for _ in range(50):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass
+            return None
+        if self.path == "/redirect/api":  # sends the POST on elsewhere (an address inside the city's network...)
+            self.send_response(307)
+            self.send_header("Location", "/elsewhere/api")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        if self.path == "/elsewhere/api":
+            self.server.hits.append(self.path)
+            text = (RECORDED / "meeting_34.json").read_text().replace("DECIDIM_URL", self.server.url)
+            return self._answer(200, text.encode(), "application/json")
         assert self.path in ("/api", "/slow/api") and "AgoraMeeting" in body["query"]
         variables = body["variables"]
         if variables["meeting"] in self.server.answers:  # what a test put there (a hostile Decidim)
@@ -55,7 +81,7 @@ class DecidimApi(BaseHTTPRequestHandler):
 def decidim_api():
     server = ThreadingHTTPServer(("127.0.0.1", 0), DecidimApi)
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    server.answers = {}
+    server.answers, server.hits = {}, []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -65,8 +91,8 @@ def decidim_api():
 
 @pytest.fixture
 def organizations(decidim_api, settings):
-    apps = {"main": decidim_api.url, "broken": decidim_api.url + "/broken", "slow": decidim_api.url + "/slow",
-            "down": f"http://127.0.0.1:{free_port()}"}
+    apps = {"main": decidim_api.url, "down": f"http://127.0.0.1:{free_port()}",
+            **{key: f"{decidim_api.url}/{key}" for key in ("broken", "slow", "huge", "trickle", "redirect")}}
     settings.SOCIALACCOUNT_PROVIDERS = {"decidim": {"APPS": [
         {"provider_id": f"decidim-{key}", "name": f"Decidim {key}", "client_id": "x", "secret": "y",
          "settings": {"url": url}} for key, url in apps.items()]}}
@@ -162,3 +188,27 @@ def test_a_decidim_answer_of_the_wrong_shape_is_refused_with_a_message(client, f
     response = import_(client, organizations["main"] + "/processes/budget-2027/f/12/meetings/90")
     assert response.status_code == 400 and "answered something we cannot read" in response.content.decode()
     assert not Meeting.objects.exists()
+
+
+def test_an_answer_too_big_is_not_read_to_the_end(client, fiona, organizations):
+    client.force_login(fiona)
+    client.cookies["django_language"] = "en"
+    response = import_(client, organizations["huge"] + "/processes/budget-2027/f/12/meetings/34")
+    assert response.status_code == 400 and "answered something we cannot read" in response.content.decode()
+    assert not Meeting.objects.exists()
+
+
+def test_an_answer_trickling_in_is_cut_at_the_timeout(client, fiona, organizations):
+    client.force_login(fiona)
+    started = time.monotonic()
+    response = import_(client, organizations["trickle"] + "/processes/budget-2027/f/12/meetings/34")
+    assert time.monotonic() - started < 4  # DECIDIM_TIMEOUT is 1 s; the answer would take 10 s
+    assert response.status_code == 400 and "a mis trop de temps" in response.content.decode()
+    assert not Meeting.objects.exists()
+
+
+def test_a_redirect_from_decidims_api_is_not_followed(client, fiona, organizations, decidim_api):
+    client.force_login(fiona)
+    response = import_(client, organizations["redirect"] + "/processes/budget-2027/f/12/meetings/34")
+    assert response.status_code == 400 and "ne peut pas être joint" in response.content.decode()
+    assert decidim_api.hits == [] and not Meeting.objects.exists()
