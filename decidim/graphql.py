@@ -2,13 +2,10 @@
 an Agora session is opened from. Only reads: the caller creates the meeting once everything here has worked."""
 
 import html
-import json
 import re
-import time
 from urllib.parse import urlsplit
 
 import requests
-import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import translation
@@ -16,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
+from decidim.http import BoundedSession
 from decidim.organizations import organization_for_url
 
 # /processes/<slug>/f/<component>/meetings/<id> (also assemblies, conferences, initiatives ...)
@@ -44,42 +42,8 @@ query AgoraMeeting($component: ID!, $meeting: ID!) {
 """
 
 
-# One meeting's answer is a few kilobytes; a Decidim answering more (a hostile or broken one) is not read further.
-MAX_ANSWER_BYTES = 256 * 1024
-
-
 class ImportFailed(ValidationError):
     pass
-
-
-class _TooSlow(Exception):
-    pass
-
-
-def _post(url: str, body: dict) -> bytes:
-    """POST `body` as JSON and read the answer within DECIDIM_TIMEOUT in all (not per read: an answer trickling a
-    byte at a time would hold the request for ever) and MAX_ANSWER_BYTES (decompressed). Redirects are not
-    followed: the API is at the configured address, and a redirect could send this server's request anywhere
-    (inside the city's network). Raises requests.RequestException, ValueError (not a 200, too big) or _TooSlow."""
-    deadline = time.monotonic() + settings.DECIDIM_TIMEOUT
-    with requests.post(url, json=body, timeout=settings.DECIDIM_TIMEOUT, allow_redirects=False, stream=True,
-                       headers={"Accept": "application/json"}) as response:
-        if response.status_code != 200:
-            raise ValueError(f"{url} answered {response.status_code}")
-        chunks, size = [], 0
-        try:
-            while chunk := response.raw.read1(64 * 1024, decode_content=True):
-                size += len(chunk)
-                if size > MAX_ANSWER_BYTES:
-                    raise ValueError(f"{url} answered more than {MAX_ANSWER_BYTES} bytes")
-                if time.monotonic() > deadline:
-                    raise _TooSlow(url)
-                chunks.append(chunk)
-        except urllib3.exceptions.ReadTimeoutError:  # the raw stream's errors are urllib3's, not requests'
-            raise _TooSlow(url) from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise ValueError(f"{url}: {exc}") from None
-        return b"".join(chunks)
 
 
 def fetch_meeting(url: str) -> dict:
@@ -95,8 +59,13 @@ def fetch_meeting(url: str) -> dict:
         raise ImportFailed(_("This is not the address of a Decidim meeting. Open the meeting on Decidim and copy the "
                              "address of its page (…/f/12/meetings/34)."))
     try:
-        data = json.loads(_post(organization.url + "/api", {"query": QUERY, "variables": dict(match.groupdict())}))
-    except (requests.Timeout, _TooSlow):
+        with BoundedSession(timeout=settings.DECIDIM_TIMEOUT) as session:
+            response = session.post(organization.url + "/api", headers={"Accept": "application/json"},
+                                    json={"query": QUERY, "variables": dict(match.groupdict())})
+        if response.status_code != 200:
+            raise ValueError(f"the API answered {response.status_code}")
+        data = response.json()
+    except requests.Timeout:
         raise ImportFailed(_("%(org)s took too long to answer. Nothing was created: try again in a few minutes.")
                            % {"org": organization.name}) from None
     except (requests.RequestException, ValueError):
