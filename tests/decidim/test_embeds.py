@@ -67,3 +67,23 @@ def test_a_wildcard_origin_stops_the_start(tmp_path):
                              "settings.CSP_FRAME_ANCESTORS"], env={**env, "DJANGO_SETTINGS_MODULE": "live.settings"},
                             capture_output=True, text=True)
     assert result.returncode != 0 and "never a wildcard" in result.stderr
+
+
+@pytest.mark.parametrize("variables", [
+    {"DECIDIM_EMBED_ORIGINS": "https://www.ville.example; script-src https://evil.example"},  # a second directive
+    {"DECIDIM_EMBED_ORIGINS": "https://www.ville.example 'unsafe-inline'"},
+    {"DECIDIM_EMBED_ORIGINS": "https://www.ville.example/budget/"},  # a page, not an origin
+    {"DECIDIM_EMBED_ORIGINS": "javascript://www.ville.example"},
+    {"DECIDIM_URL": "participez.ville.example", "DECIDIM_CLIENT_ID": "x", "DECIDIM_CLIENT_SECRET": "y"},  # no scheme
+    {"DECIDIM_URL": "https://participez.ville.example;", "DECIDIM_CLIENT_ID": "x", "DECIDIM_CLIENT_SECRET": "y"},
+])
+def test_an_address_that_is_not_an_origin_stops_the_start(variables):
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", "from django.conf import settings; settings.CSP_FRAME_ANCESTORS"],
+                            env={**os.environ, **variables, "DJANGO_SETTINGS_MODULE": "live.settings"},
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "ImproperlyConfigured" in result.stderr, result.stderr[-500:]
+    assert next(iter(variables)) in result.stderr  # it names the variable to fix
