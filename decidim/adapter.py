@@ -24,6 +24,12 @@ class DecidimSocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request, sociallogin):
         return True
 
+    def can_authenticate_by_email(self, login, email):
+        """Never, whatever the settings say: Decidim can let an account sign in before its address is confirmed
+        (Decidim.unconfirmed_access_for), so the address it sends proves nothing. An account here with the same
+        address is linked only with its password (decidim/views.py link)."""
+        return False
+
     def get_requests_session(self):
         """The token and profile requests: bounded in all (decidim/http.py), never redirected elsewhere."""
         return BoundedSession(timeout=app_settings.REQUESTS_TIMEOUT)

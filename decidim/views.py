@@ -60,8 +60,8 @@ def signed_in_with_decidim(request, sociallogin):
     organization = organizations.organization(sociallogin.account.provider)
     profile = sociallogin.account.extra_data
     next_url = _safe_next(request, sociallogin.state.get("next"))
-    if sociallogin.is_existing:
-        return _sign_in(request, sociallogin.user, organization, next_url)
+    if sociallogin.account.pk:  # this Decidim account is linked here (found by organization and id, never by address)
+        return _sign_in(request, sociallogin.account.user, organization, next_url)
     request.session[PENDING] = {"org": organization.key, "profile": profile, "next": next_url, "at": time.time()}
     if profile["email"] and User.objects.filter(email__iexact=profile["email"]).exists():
         return redirect("decidim:link")
