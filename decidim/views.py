@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -271,7 +272,11 @@ def _embedded(view, request, full_url: str, *args):
     if not settings.CSP_FRAME_ANCESTORS:
         raise Http404("No Decidim organization is configured: nothing may embed this page.")
     request.embedded, request.embed_full_url, request.embed_parents = True, full_url, settings.CSP_FRAME_ANCESTORS
+    # Framed by another site, the page offers no form (decidim/embed-cross-site.css): none could work there. A
+    # browser that does not say (no Sec-Fetch-Site) gets the forms, as a same-site page does.
+    request.embed_cross_site = request.headers.get("Sec-Fetch-Site") == "cross-site"
     response = view(request, *args)
+    patch_vary_headers(response, ["Sec-Fetch-Site"])
     response.xframe_options_exempt = True
     response["Content-Security-Policy"] = content_security_policy(request, frame_ancestors=settings.CSP_FRAME_ANCESTORS)
     return response

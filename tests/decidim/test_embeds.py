@@ -87,3 +87,13 @@ def test_an_address_that_is_not_an_origin_stops_the_start(variables):
                             capture_output=True, text=True)
     assert result.returncode != 0 and "ImproperlyConfigured" in result.stderr, result.stderr[-500:]
     assert next(iter(variables)) in result.stderr  # it names the variable to fix
+
+
+def test_a_cross_site_frame_gets_the_forms_hidden_and_caches_keep_the_two_apart(client, fiona, ville):
+    meeting = make_meeting(fiona)
+    url = reverse("decidim:embed_meeting", args=[meeting.pk])
+    cross_site = client.get(url, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "iframe"})
+    same_site = client.get(url, headers={"Sec-Fetch-Site": "same-site", "Sec-Fetch-Dest": "iframe"})
+    assert "decidim/embed-cross-site.css" in cross_site.content.decode()
+    assert "decidim/embed-cross-site.css" not in same_site.content.decode()
+    assert "Sec-Fetch-Site" in cross_site["Vary"]
