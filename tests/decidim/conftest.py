@@ -48,7 +48,7 @@ class FakeDecidim:
         self.log = ARTIFACTS / f"fake-decidim-{self.port}.log"
         callbacks = [f"{origin}/decidim/{key}/login/callback/"
                      for origin in ("http://testserver", f"http://127.0.0.1:{AGORA_PORT}")
-                     for key in ("main", "garbage", "slow", "badme", "down", "trickle", "redirect", "hugeme")]
+                     for key in ("main", "garbage", "slow", "badme", "down", "trickle", "redirect", "hugeme", "twin")]
         self.env = {"FAKE_DECIDIM_DB": str(tmp / "fake-decidim.sqlite3"), "FAKE_DECIDIM_CLIENT_ID": CLIENT_ID,
                     "FAKE_DECIDIM_CLIENT_SECRET": CLIENT_SECRET, "FAKE_DECIDIM_REDIRECT_URIS": " ".join(callbacks),
                     "FAKE_DECIDIM_IMAGES": json.dumps(IMAGES),

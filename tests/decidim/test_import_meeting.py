@@ -212,3 +212,17 @@ def test_a_redirect_from_decidims_api_is_not_followed(client, fiona, organizatio
     response = import_(client, organizations["redirect"] + "/processes/budget-2027/f/12/meetings/34")
     assert response.status_code == 400 and "ne peut pas être joint" in response.content.decode()
     assert decidim_api.hits == [] and not Meeting.objects.exists()
+
+
+def test_html_in_an_imported_meeting_is_text(client, fiona, organizations, decidim_api):
+    decidim_api.answers["91"] = {**recorded_meeting(decidim_api.url),
+                                 "title": {"translations": [{"locale": "fr", "text": '<img src=x onerror="alert(1)">Atelier'}]},
+                                 "description": {"translations": [{"locale": "fr", "text":
+                                                 "<p>&lt;script&gt;alert(2)&lt;/script&gt;Texte</p>"}]}}
+    client.force_login(fiona)
+    import_(client, organizations["main"] + "/processes/budget-2027/f/12/meetings/91")
+    meeting = Meeting.objects.get()
+    assert meeting.title == '<img src=x onerror="alert(1)">Atelier'  # as Decidim wrote it, shown as text
+    page = client.get(meeting.get_absolute_url()).content.decode()
+    assert "<img src=x" not in page and "<script>alert(2)" not in page
+    assert "&lt;img src=x" in page and "&lt;script&gt;alert(2)" in page
