@@ -22,7 +22,8 @@ class BoundedSession(requests.Session):
         self.timeout = timeout
 
     def request(self, method, url, **kwargs):
-        """The answer, read whole within `timeout` seconds in all and MAX_ANSWER_BYTES (decompressed); a redirect is
+        """The answer, whole `timeout` seconds after the request (checked between reads, each read waiting at most
+        `timeout` too) and within MAX_ANSWER_BYTES (decompressed); a redirect is
         returned as it is (its 3xx status is not what any caller accepts). Raises requests.Timeout past the
         deadline, AnswerTooBig past the size."""
         deadline = time.monotonic() + self.timeout
