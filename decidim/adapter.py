@@ -3,7 +3,10 @@ once it has a checked Decidim profile, or an error, our views take over (decidim
 and sign-up views are never used: live.accounts stays the one sign-in and sign-up of the site."""
 
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount import app_settings
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+
+from decidim.http import BoundedSession
 
 
 class DecidimSocialAccountAdapter(DefaultSocialAccountAdapter):
@@ -20,3 +23,13 @@ class DecidimSocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def is_open_for_signup(self, request, sociallogin):
         return True
+
+    def can_authenticate_by_email(self, login, email):
+        """Never, whatever the settings say: Decidim can let an account sign in before its address is confirmed
+        (Decidim.unconfirmed_access_for), so the address it sends proves nothing. An account here with the same
+        address is linked only with its password (decidim/views.py link)."""
+        return False
+
+    def get_requests_session(self):
+        """The token and profile requests: bounded in all (decidim/http.py), never redirected elsewhere."""
+        return BoundedSession(timeout=app_settings.REQUESTS_TIMEOUT)

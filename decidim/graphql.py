@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
+from decidim.http import BoundedSession
 from decidim.organizations import organization_for_url
 
 # /processes/<slug>/f/<component>/meetings/<id> (also assemblies, conferences, initiatives ...)
@@ -58,29 +59,59 @@ def fetch_meeting(url: str) -> dict:
         raise ImportFailed(_("This is not the address of a Decidim meeting. Open the meeting on Decidim and copy the "
                              "address of its page (…/f/12/meetings/34)."))
     try:
-        response = requests.post(organization.url + "/api", timeout=settings.DECIDIM_TIMEOUT,
-                                 json={"query": QUERY, "variables": dict(match.groupdict())},
-                                 headers={"Accept": "application/json"})
-        response.raise_for_status()
+        with BoundedSession(timeout=settings.DECIDIM_TIMEOUT) as session:
+            response = session.post(organization.url + "/api", headers={"Accept": "application/json"},
+                                    json={"query": QUERY, "variables": dict(match.groupdict())})
+        if response.status_code != 200:
+            raise ValueError(f"the API answered {response.status_code}")
         data = response.json()
     except requests.Timeout:
         raise ImportFailed(_("%(org)s took too long to answer. Nothing was created: try again in a few minutes.")
                            % {"org": organization.name}) from None
     except (requests.RequestException, ValueError):
-        raise ImportFailed(_("%(org)s cannot be reached right now, or answered something we cannot read. Nothing "
-                             "was created: try again in a few minutes.") % {"org": organization.name}) from None
+        raise _unreadable(organization) from None
     component = data.get("data", {}).get("component") if isinstance(data, dict) and isinstance(data.get("data"),
                                                                                             dict) else None
     meeting = component.get("meeting") if isinstance(component, dict) else None
     if not isinstance(meeting, dict):
         raise ImportFailed(_("%(org)s does not show this meeting publicly (it may be private, withdrawn or not "
                              "published yet). Nothing was created.") % {"org": organization.name})
-    return _fields(meeting, url)
+    try:
+        return _fields(meeting, url)
+    except _WrongShape:
+        raise _unreadable(organization) from None
+
+
+class _WrongShape(Exception):
+    """A field of Decidim's answer is not of the type its API declares (a number for a text, a list for a date)."""
+
+
+def _unreadable(organization) -> ImportFailed:
+    return ImportFailed(_("%(org)s cannot be reached right now, or answered something we cannot read. Nothing "
+                          "was created: try again in a few minutes.") % {"org": organization.name})
+
+
+def _string(value) -> str:
+    """A String field of the answer: "" when null, refused when anything else than text."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _WrongShape(value)
+    return value
 
 
 def _text(field, *, html_text=False) -> str:
-    translations = {t.get("locale"): t.get("text") or "" for t in (field or {}).get("translations") or []
-                    if isinstance(t, dict)}
+    """A TranslatedField ({"translations": [{"locale", "text"}]}) in the reader's language, else the site's, else
+    any: "" when null."""
+    if field is None:
+        return ""
+    if not isinstance(field, dict) or not isinstance(field.get("translations") or [], list):
+        raise _WrongShape(field)
+    translations = {}
+    for item in field.get("translations") or []:
+        if not isinstance(item, dict):
+            raise _WrongShape(item)
+        translations[_string(item.get("locale"))] = _string(item.get("text"))
     text = (translations.get(translation.get_language()) or translations.get(settings.LANGUAGE_CODE)
             or next((t for t in translations.values() if t), ""))
     if html_text:  # Decidim's rich text, as one plain line (a meeting's description here has no line breaks)
@@ -89,21 +120,23 @@ def _text(field, *, html_text=False) -> str:
 
 
 def _fields(meeting: dict, url: str) -> dict:
-    starts_at, ends_at = parse_datetime(meeting.get("startTime") or ""), parse_datetime(meeting.get("endTime") or "")
+    starts_at = parse_datetime(_string(meeting.get("startTime")))
+    ends_at = parse_datetime(_string(meeting.get("endTime")))
     if starts_at is None or ends_at is None:
         raise ImportFailed(_("This Decidim meeting has no readable start or end time. Nothing was created."))
-    kind = meeting.get("typeOfMeeting") if meeting.get("typeOfMeeting") in ("in_person", "online", "hybrid") \
-        else "in_person"
-    place = ", ".join(p for p in (_text(meeting.get("location")), (meeting.get("address") or "").strip()) if p)
-    online_url = meeting.get("onlineMeetingUrl") or ""
+    kind = _string(meeting.get("typeOfMeeting"))
+    kind = kind if kind in ("in_person", "online", "hybrid") else "in_person"
+    place = ", ".join(p for p in (_text(meeting.get("location")), _string(meeting.get("address")).strip()) if p)
+    online_url = _string(meeting.get("onlineMeetingUrl"))
     if urlsplit(online_url).scheme not in ("http", "https"):
         # Decidim shows the link only shortly before the meeting: until then, its page is where people find it.
         online_url = url if kind != "in_person" else ""
+    decidim_url = _string(meeting.get("url"))
     return {
         "title": _text(meeting.get("title"))[:200],
         "description": _text(meeting.get("description"), html_text=True)[:5000],
         "kind": kind, "place": place[:300],
         "online_url": online_url,
         "starts_at": starts_at, "ends_at": ends_at,
-        "decidim_url": url if organization_for_url(meeting.get("url") or "") is None else meeting["url"],
+        "decidim_url": decidim_url if organization_for_url(decidim_url) else url,
     }

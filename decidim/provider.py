@@ -61,8 +61,10 @@ class DecidimProvider(OAuth2Provider):
         return {"email": data.get("email") or "", "username": data.get("nickname") or "", "name": data.get("name")}
 
     def extract_email_addresses(self, data):
-        # Decidim confirms an address before an account can sign in elsewhere with it.
-        return [EmailAddress(email=data["email"], verified=True, primary=True)] if data.get("email") else []
+        # Not verified: Decidim can let an account sign in (and so authorize us) before its address is confirmed
+        # (Decidim.unconfirmed_access_for: 2 days by default in older versions, DECIDIM_UNCONFIRMED_ACCESS_FOR now),
+        # and /oauth/me does not say whether it is.
+        return [EmailAddress(email=data["email"], verified=False, primary=True)] if data.get("email") else []
 
 
 provider_classes = [DecidimProvider]

@@ -91,3 +91,11 @@ def erase_links(*, user, former: dict) -> None:
     sent them) and the addresses allauth kept go. Signing in with Decidim again makes a new person."""
     SocialAccount.objects.filter(user=user).delete()
     EmailAddress.objects.filter(user=user).delete()
+
+
+def unlink_on_first_password(*, user) -> None:
+    """A first-password step (live.features): an account made through Decidim has just got a password by e-mail.
+    That proves the mailbox, not the Decidim account: Decidim lets an address sign in before it is confirmed, so
+    whoever made the account may not be its owner. Its Decidim links go; signing in with Decidim then asks the new
+    password once (the link page) and links again."""
+    SocialAccount.objects.filter(user=user, provider__startswith="decidim-").delete()

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -60,8 +61,8 @@ def signed_in_with_decidim(request, sociallogin):
     organization = organizations.organization(sociallogin.account.provider)
     profile = sociallogin.account.extra_data
     next_url = _safe_next(request, sociallogin.state.get("next"))
-    if sociallogin.is_existing:
-        return _sign_in(request, sociallogin.user, organization, next_url)
+    if sociallogin.account.pk:  # this Decidim account is linked here (found by organization and id, never by address)
+        return _sign_in(request, sociallogin.account.user, organization, next_url)
     request.session[PENDING] = {"org": organization.key, "profile": profile, "next": next_url, "at": time.time()}
     if profile["email"] and User.objects.filter(email__iexact=profile["email"]).exists():
         return redirect("decidim:link")
@@ -271,7 +272,11 @@ def _embedded(view, request, full_url: str, *args):
     if not settings.CSP_FRAME_ANCESTORS:
         raise Http404("No Decidim organization is configured: nothing may embed this page.")
     request.embedded, request.embed_full_url, request.embed_parents = True, full_url, settings.CSP_FRAME_ANCESTORS
+    # Framed by another site, the page offers no form (decidim/embed-cross-site.css): none could work there. A
+    # browser that does not say (no Sec-Fetch-Site) gets the forms, as a same-site page does.
+    request.embed_cross_site = request.headers.get("Sec-Fetch-Site") == "cross-site"
     response = view(request, *args)
+    patch_vary_headers(response, ["Sec-Fetch-Site"])
     response.xframe_options_exempt = True
     response["Content-Security-Policy"] = content_security_policy(request, frame_ancestors=settings.CSP_FRAME_ANCESTORS)
     return response

@@ -6,7 +6,9 @@ here from its AppConfig.ready, and does nothing else there: the core (live/) nev
   (live.accounts.services.signed_in runs them);
 - sign-out notices: what to tell someone who signs out (read from the session before it is emptied);
 - erasure steps: what each app (the core's own apps too) anonymizes when a person erases their account
-  (live.accounts.services.erase_account runs them in its transaction).
+  (live.accounts.services.erase_account runs them in its transaction);
+- first-password steps: what an app undoes when an account that had no password gets one through the e-mailed
+  reset link (live.accounts.views.PasswordResetConfirm runs them): the mailbox is proved, not the other ways in.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ _home_sections: dict[str, HomeSection] = {}
 _sign_in_steps: dict[str, Callable] = {}
 _sign_out_notices: dict[str, Callable] = {}
 _erasure_steps: dict[str, Callable] = {}
+_first_password_steps: dict[str, Callable] = {}
 
 
 def _name(fn: Callable) -> str:
@@ -69,3 +72,12 @@ def add_erasure_step(step: Callable) -> None:
 
 def erasure_steps() -> list[Callable]:
     return list(_erasure_steps.values())
+
+
+def add_first_password_step(step: Callable) -> None:
+    """`step(user=...)` runs once `user`, who had no password, has set one through the e-mailed reset link."""
+    _first_password_steps[_name(step)] = step
+
+
+def first_password_steps() -> list[Callable]:
+    return list(_first_password_steps.values())

@@ -18,6 +18,7 @@ One style for every setting, Django's own and the apps' alike:
 """
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -512,6 +513,11 @@ for _app in SOCIALACCOUNT_PROVIDERS["decidim"]["APPS"]:
         if not _value:
             raise ImproperlyConfigured(f"{_prefix}{_name} is missing: a Decidim organization needs its address, "
                                        "client id and secret (docs/decidim.md).")
+    # The address goes into the CSP (form-action, img-src, frame-ancestors) and the OAuth endpoints: an http(s)
+    # address and nothing else (no space or ";" that would add a CSP directive, no query).
+    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?", _app["settings"]["url"]):
+        raise ImproperlyConfigured(f"{_prefix}URL={_app['settings']['url']!r} is not the address of a Decidim "
+                                   "organization (https://host[:port][/path], docs/decidim.md).")
 SOCIALACCOUNT_ADAPTER = "decidim.adapter.DecidimSocialAccountAdapter"
 SOCIALACCOUNT_REQUESTS_TIMEOUT = DECIDIM_TIMEOUT
 SOCIALACCOUNT_STORE_TOKENS = False  # the profile is read once at sign-in; no token is kept
@@ -528,5 +534,8 @@ CSP_IMG_SRC = CSP_FORM_ACTION
 # Decidim, "https://participez.ville.fr"). Never "*".
 DECIDIM_EMBED_ORIGINS = env_list("DECIDIM_EMBED_ORIGINS")
 CSP_FRAME_ANCESTORS = sorted(set(CSP_FORM_ACTION) | set(DECIDIM_EMBED_ORIGINS))
-if any("*" in origin or "://" not in origin for origin in CSP_FRAME_ANCESTORS):
-    raise ImproperlyConfigured("DECIDIM_EMBED_ORIGINS lists origins (https://host[:port]), never a wildcard.")
+# Each is one CSP source: exactly an origin, so that nothing else (a wildcard, a keyword, a second directive after
+# ";") gets into the header.
+if not all(re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", origin) for origin in DECIDIM_EMBED_ORIGINS):
+    raise ImproperlyConfigured(f"DECIDIM_EMBED_ORIGINS={','.join(DECIDIM_EMBED_ORIGINS)!r} lists origins "
+                               "(https://host[:port], no path), never a wildcard.")

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from live import actions, features, ratelimit
 from live.accounts import services
 from live.accounts.backends import account_named
-from live.accounts.forms import EraseAccountForm, ProfileForm, SignInForm, SignUpForm
+from live.accounts.forms import EraseAccountForm, ProfileForm, ResetForm, SignInForm, SignUpForm
 
 User = get_user_model()
 
@@ -164,6 +164,7 @@ class PasswordChange(auth_views.PasswordChangeView):
 
 
 class PasswordReset(auth_views.PasswordResetView):
+    form_class = ResetForm
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/password_reset_email.txt"
     subject_template_name = "accounts/password_reset_subject.txt"
@@ -179,7 +180,11 @@ class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:password_reset_complete")
 
     def form_valid(self, form):
+        first_password = not form.user.has_usable_password()
         response = super().form_valid(form)
+        if first_password:
+            for step in features.first_password_steps():
+                step(user=form.user)
         services.end_sessions(user=form.user, reason="password_changed",
                               detail="Your password was changed; sign in again.")
         # Whoever was guessing the old password, the owner signs in with the new one at once.

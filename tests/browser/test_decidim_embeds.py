@@ -177,3 +177,36 @@ def test_a_meetings_live_feed_in_a_cross_site_decidim_page(ville_browser, agora,
         expect(frame.locator("#contributions")).to_contain_text("Des bancs à l’ombre sur la place")
     finally:
         context.close()
+
+
+
+def test_a_cross_site_meeting_embed_offers_no_join_form_that_would_fail(ville_browser, agora, decidim_pages, fiona):
+    # From another site the frame has none of our cookies and cannot keep one (SameSite=Lax): a join form posted from
+    # it ended on "Formulaire expiré" (no CSRF cookie). "Participer" is the way in, to the full page.
+    meeting = make_meeting(fiona, premoderation=True, allow_anonymous=True)
+    context = signed_in_context(ville_browser)
+    try:
+        page = context.new_page()
+        page.goto(f"{CROSS_SITE}/meeting/{meeting.pk}")
+        frame = embed_of(page)
+        expect(frame.locator("#embed-participate")).to_be_visible()
+        expect(frame.locator("#live-nickname")).to_be_hidden()
+        expect(frame.locator(f'form[action="/meetings/{meeting.pk}/live/join/"]')).to_be_hidden()
+        expect(frame.locator("#join-title")).to_be_hidden()
+        with page.expect_popup() as popup:
+            frame.locator("#embed-participate").click()
+        expect(popup.value.locator("#live-nickname")).to_be_visible()  # the full page: joining works there
+    finally:
+        context.close()
+
+
+def test_a_same_site_meeting_embed_keeps_its_join_form(ville_browser, agora, decidim_pages, fiona):
+    meeting = make_meeting(fiona, premoderation=True, allow_anonymous=True)
+    context = signed_in_context(ville_browser)
+    try:
+        page = context.new_page()
+        page.goto(f"{SAME_SITE}/meeting/{meeting.pk}")
+        frame = embed_of(page)
+        expect(frame.locator("#live-nickname")).to_be_visible()
+    finally:
+        context.close()

@@ -48,7 +48,7 @@ class FakeDecidim:
         self.log = ARTIFACTS / f"fake-decidim-{self.port}.log"
         callbacks = [f"{origin}/decidim/{key}/login/callback/"
                      for origin in ("http://testserver", f"http://127.0.0.1:{AGORA_PORT}")
-                     for key in ("main", "garbage", "slow", "badme", "down")]
+                     for key in ("main", "garbage", "slow", "badme", "down", "trickle", "redirect", "hugeme", "twin")]
         self.env = {"FAKE_DECIDIM_DB": str(tmp / "fake-decidim.sqlite3"), "FAKE_DECIDIM_CLIENT_ID": CLIENT_ID,
                     "FAKE_DECIDIM_CLIENT_SECRET": CLIENT_SECRET, "FAKE_DECIDIM_REDIRECT_URIS": " ".join(callbacks),
                     "FAKE_DECIDIM_IMAGES": json.dumps(IMAGES),
@@ -104,7 +104,8 @@ def decidim(fake_decidim, settings):
     closed = free_port()
     settings.SOCIALACCOUNT_PROVIDERS = {"decidim": {"APPS": fake_decidim.organizations(
         garbage=fake_decidim.url + "/garbage", slow=fake_decidim.url + "/slow", badme=fake_decidim.url + "/badme",
-        down=f"http://127.0.0.1:{closed}")}}
+        trickle=fake_decidim.url + "/trickle", redirect=fake_decidim.url + "/redirect",
+        hugeme=fake_decidim.url + "/hugeme", down=f"http://127.0.0.1:{closed}")}}
     settings.SOCIALACCOUNT_REQUESTS_TIMEOUT = 1  # the "/slow" twin answers after 3 s
     settings.CSP_FORM_ACTION = settings.CSP_IMG_SRC = [fake_decidim.url]
     return fake_decidim

@@ -67,3 +67,33 @@ def test_a_wildcard_origin_stops_the_start(tmp_path):
                              "settings.CSP_FRAME_ANCESTORS"], env={**env, "DJANGO_SETTINGS_MODULE": "live.settings"},
                             capture_output=True, text=True)
     assert result.returncode != 0 and "never a wildcard" in result.stderr
+
+
+@pytest.mark.parametrize("variables", [
+    {"DECIDIM_EMBED_ORIGINS": "https://www.ville.example; script-src https://evil.example"},  # a second directive
+    {"DECIDIM_EMBED_ORIGINS": "https://www.ville.example 'unsafe-inline'"},
+    {"DECIDIM_EMBED_ORIGINS": "https://www.ville.example/budget/"},  # a page, not an origin
+    {"DECIDIM_EMBED_ORIGINS": "javascript://www.ville.example"},
+    {"DECIDIM_URL": "participez.ville.example", "DECIDIM_CLIENT_ID": "x", "DECIDIM_CLIENT_SECRET": "y"},  # no scheme
+    {"DECIDIM_URL": "https://participez.ville.example;", "DECIDIM_CLIENT_ID": "x", "DECIDIM_CLIENT_SECRET": "y"},
+])
+def test_an_address_that_is_not_an_origin_stops_the_start(variables):
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", "from django.conf import settings; settings.CSP_FRAME_ANCESTORS"],
+                            env={**os.environ, **variables, "DJANGO_SETTINGS_MODULE": "live.settings"},
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "ImproperlyConfigured" in result.stderr, result.stderr[-500:]
+    assert next(iter(variables)) in result.stderr  # it names the variable to fix
+
+
+def test_a_cross_site_frame_gets_the_forms_hidden_and_caches_keep_the_two_apart(client, fiona, ville):
+    meeting = make_meeting(fiona)
+    url = reverse("decidim:embed_meeting", args=[meeting.pk])
+    cross_site = client.get(url, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "iframe"})
+    same_site = client.get(url, headers={"Sec-Fetch-Site": "same-site", "Sec-Fetch-Dest": "iframe"})
+    assert "decidim/embed-cross-site.css" in cross_site.content.decode()
+    assert "decidim/embed-cross-site.css" not in same_site.content.decode()
+    assert "Sec-Fetch-Site" in cross_site["Vary"]

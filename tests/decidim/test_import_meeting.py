@@ -26,9 +26,38 @@ class DecidimApi(BaseHTTPRequestHandler):
             return self._answer(500, b"<html><h1>We're sorry, but something went wrong.</h1></html>", "text/html")
         if self.path == "/slow/api":
             time.sleep(2)
+        if self.path == "/huge/api":  # a list of a million translations: 40 MB
+            return self._answer(200, b'{"data": {"component": {"meeting": {"title": {"translations": ['
+                                + b",".join([b'{"locale": "fr", "text": "ab"}'] * 1_000_000) + b"]}}}}}",
+                                "application/json")
+        if self.path == "/trickle/api":  # a byte every 0.2 s: each read is quick, the whole never ends in time
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            try:
+                for _ in range(50):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass
+            return None
+        if self.path == "/redirect/api":  # sends the POST on elsewhere (an address inside the city's network...)
+            self.send_response(307)
+            self.send_header("Location", "/elsewhere/api")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        if self.path == "/elsewhere/api":
+            self.server.hits.append(self.path)
+            text = (RECORDED / "meeting_34.json").read_text().replace("DECIDIM_URL", self.server.url)
+            return self._answer(200, text.encode(), "application/json")
         assert self.path in ("/api", "/slow/api") and "AgoraMeeting" in body["query"]
         variables = body["variables"]
-        if variables["component"] != "12":
+        if variables["meeting"] in self.server.answers:  # what a test put there (a hostile Decidim)
+            answer = {"data": {"component": {"__typename": "Meetings",
+                                             "meeting": self.server.answers[variables["meeting"]]}}}
+        elif variables["component"] != "12":
             answer = {"data": {"component": None}}
         elif variables["meeting"] == "34":
             text = (RECORDED / "meeting_34.json").read_text().replace("DECIDIM_URL", self.server.url)
@@ -52,6 +81,7 @@ class DecidimApi(BaseHTTPRequestHandler):
 def decidim_api():
     server = ThreadingHTTPServer(("127.0.0.1", 0), DecidimApi)
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server.answers, server.hits = {}, []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -61,8 +91,8 @@ def decidim_api():
 
 @pytest.fixture
 def organizations(decidim_api, settings):
-    apps = {"main": decidim_api.url, "broken": decidim_api.url + "/broken", "slow": decidim_api.url + "/slow",
-            "down": f"http://127.0.0.1:{free_port()}"}
+    apps = {"main": decidim_api.url, "down": f"http://127.0.0.1:{free_port()}",
+            **{key: f"{decidim_api.url}/{key}" for key in ("broken", "slow", "huge", "trickle", "redirect")}}
     settings.SOCIALACCOUNT_PROVIDERS = {"decidim": {"APPS": [
         {"provider_id": f"decidim-{key}", "name": f"Decidim {key}", "client_id": "x", "secret": "y",
          "settings": {"url": url}} for key, url in apps.items()]}}
@@ -130,3 +160,69 @@ def test_without_decidim_there_is_no_import(client, fiona, settings):
     client.force_login(fiona)
     assert "Importer depuis Decidim" not in client.get(reverse("meetings:list")).content.decode()
     assert client.get(reverse("decidim:import_meeting")).status_code == 404
+
+
+def recorded_meeting(url) -> dict:
+    text = (RECORDED / "meeting_34.json").read_text().replace("DECIDIM_URL", url)
+    return json.loads(text)["data"]["component"]["meeting"]
+
+
+@pytest.mark.parametrize("change", [
+    {"title": {"translations": [{"locale": "fr", "text": 123}]}},
+    {"title": {"translations": "Atelier"}},
+    {"title": "Atelier"},
+    {"description": {"translations": [{"locale": "fr", "text": ["<p>a</p>"]}]}},
+    {"startTime": 1765387800},
+    {"endTime": {"date": "2026-12-10"}},
+    {"address": ["12 rue de la République"]},
+    {"location": [{"locale": "fr", "text": "Salle"}]},
+    {"onlineMeetingUrl": {"href": "https://visio.example"}},
+    {"url": 34},
+    {"typeOfMeeting": ["hybrid"]},
+])
+def test_a_decidim_answer_of_the_wrong_shape_is_refused_with_a_message(client, fiona, organizations, decidim_api,
+                                                                        change):
+    decidim_api.answers["90"] = {**recorded_meeting(decidim_api.url), **change}
+    client.force_login(fiona)
+    client.cookies["django_language"] = "en"
+    response = import_(client, organizations["main"] + "/processes/budget-2027/f/12/meetings/90")
+    assert response.status_code == 400 and "answered something we cannot read" in response.content.decode()
+    assert not Meeting.objects.exists()
+
+
+def test_an_answer_too_big_is_not_read_to_the_end(client, fiona, organizations):
+    client.force_login(fiona)
+    client.cookies["django_language"] = "en"
+    response = import_(client, organizations["huge"] + "/processes/budget-2027/f/12/meetings/34")
+    assert response.status_code == 400 and "answered something we cannot read" in response.content.decode()
+    assert not Meeting.objects.exists()
+
+
+def test_an_answer_trickling_in_is_cut_at_the_timeout(client, fiona, organizations):
+    client.force_login(fiona)
+    started = time.monotonic()
+    response = import_(client, organizations["trickle"] + "/processes/budget-2027/f/12/meetings/34")
+    assert time.monotonic() - started < 4  # DECIDIM_TIMEOUT is 1 s; the answer would take 10 s
+    assert response.status_code == 400 and "a mis trop de temps" in response.content.decode()
+    assert not Meeting.objects.exists()
+
+
+def test_a_redirect_from_decidims_api_is_not_followed(client, fiona, organizations, decidim_api):
+    client.force_login(fiona)
+    response = import_(client, organizations["redirect"] + "/processes/budget-2027/f/12/meetings/34")
+    assert response.status_code == 400 and "ne peut pas être joint" in response.content.decode()
+    assert decidim_api.hits == [] and not Meeting.objects.exists()
+
+
+def test_html_in_an_imported_meeting_is_text(client, fiona, organizations, decidim_api):
+    decidim_api.answers["91"] = {**recorded_meeting(decidim_api.url),
+                                 "title": {"translations": [{"locale": "fr", "text": '<img src=x onerror="alert(1)">Atelier'}]},
+                                 "description": {"translations": [{"locale": "fr", "text":
+                                                 "<p>&lt;script&gt;alert(2)&lt;/script&gt;Texte</p>"}]}}
+    client.force_login(fiona)
+    import_(client, organizations["main"] + "/processes/budget-2027/f/12/meetings/91")
+    meeting = Meeting.objects.get()
+    assert meeting.title == '<img src=x onerror="alert(1)">Atelier'  # as Decidim wrote it, shown as text
+    page = client.get(meeting.get_absolute_url()).content.decode()
+    assert "<img src=x" not in page and "<script>alert(2)" not in page
+    assert "&lt;img src=x" in page and "&lt;script&gt;alert(2)" in page

@@ -226,3 +226,34 @@ def test_the_admin_has_no_allauth_pages(admin_client):
     page = admin_client.get("/admin/").content.decode()
     assert "socialaccount" not in page and "Social applications" not in page
     assert admin_client.get("/admin/socialaccount/socialapp/").status_code == 404
+
+
+@pytest.mark.parametrize("switch", ["SOCIALACCOUNT_EMAIL_AUTHENTICATION", "SOCIALACCOUNT_PROVIDERS"])
+def test_the_same_address_never_signs_into_an_account_even_with_allauths_email_authentication_on(
+        client, decidim, bob, settings, switch):
+    # Decidim lets an account sign in before its address is confirmed (Decidim.unconfirmed_access_for, 2 days by
+    # default in older versions): its address proves nothing, whatever allauth is told.
+    if switch == "SOCIALACCOUNT_EMAIL_AUTHENTICATION":
+        settings.SOCIALACCOUNT_EMAIL_AUTHENTICATION = settings.SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+    else:
+        settings.SOCIALACCOUNT_PROVIDERS = {"decidim": {**settings.SOCIALACCOUNT_PROVIDERS["decidim"],
+                                                        "EMAIL_AUTHENTICATION": True}}
+    response = sign_in_with_decidim(client, "bobby")
+    assert response["Location"] == reverse("decidim:link")
+    assert not signed_in_user(client).is_authenticated
+    assert not SocialAccount.objects.exists()
+
+
+def test_the_same_decidim_id_in_two_organizations_is_two_people_and_no_token_is_kept(client, decidim, settings):
+    from allauth.socialaccount.models import SocialToken
+
+    # "twin": another organization whose Decidim numbers its people as "main" does (here the same server).
+    settings.SOCIALACCOUNT_PROVIDERS = {"decidim": {"APPS": decidim.organizations(twin=decidim.url)}}
+    sign_in_with_decidim(client, "camille")
+    camille = signed_in_user(client)
+    other = Client()
+    response = sign_in_with_decidim(other, "camille", org="twin")  # the same id, the same address, another org
+    assert response["Location"] == reverse("decidim:link")  # not camille's account: her password is asked
+    assert not signed_in_user(other).is_authenticated
+    assert list(SocialAccount.objects.values_list("provider", "user")) == [("decidim-main", camille.pk)]
+    assert not SocialToken.objects.exists()

@@ -1,6 +1,9 @@
 """Each way a sign-in with Decidim fails gets a page that says what happened, and nothing is created."""
 
+import time
+
 import pytest
+import requests
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -85,3 +88,25 @@ def test_an_error_other_than_a_refusal(client, decidim):
 
 def test_an_unknown_organization_is_not_found(client, decidim):
     assert client.post("/decidim/nowhere/login/").status_code == 404
+
+
+def test_a_token_answer_trickling_in_is_cut_at_the_timeout(client, decidim):
+    callback = decidim_answer(start_sign_in(client, org="trickle"), "errors")
+    started = time.monotonic()
+    response = come_back(client, callback)
+    assert time.monotonic() - started < 4  # the timeout is 1 s; the answer would take 10 s
+    assert response.status_code == 504 and 'data-reason="slow"' in response.content.decode()
+    assert_nothing_created(client)
+
+
+def test_a_redirect_of_the_token_request_is_not_followed(client, decidim):
+    response = sign_in_with_decidim(client, "errors", org="redirect")
+    assert response.status_code == 502 and 'data-reason="garbage"' in response.content.decode()
+    assert requests.get(decidim.url + "/elsewhere/oauth/token").json() == {"requests": 0}  # the secret stayed here
+    assert_nothing_created(client)
+
+
+def test_a_profile_of_megabytes_is_not_read_to_the_end(client, decidim):
+    response = sign_in_with_decidim(client, "errors", org="hugeme")
+    assert response.status_code == 502 and 'data-reason="garbage"' in response.content.decode()
+    assert_nothing_created(client)
