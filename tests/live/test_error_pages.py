@@ -38,6 +38,8 @@ def test_it_shows_a_standalone_500_page():
     assert response.status_code == 500
     html = response.content.decode()
     assert '<html lang="fr">' in html and "<h1>Un problème est survenu</h1>" in html and "live/live.css" in html
+    # Nothing shown before the page: a template comment over two lines is text to Django.
+    assert html.lstrip().startswith("<!doctype html>") and "standalone on purpose" not in html
 
 
 def test_a_database_outage_answers_503_with_retry_after_instead_of_500(rf):
