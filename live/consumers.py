@@ -161,6 +161,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                                             burst=settings.LIVE_SOCKET_FRAMES_BURST)
         self.actor = socket_writes.Actor.from_scope(self.scope, lang=self.viewer.lang)
         self.writes: set[asyncio.Task] = set()  # writes in flight
+        self.catch_ups: set[asyncio.Task] = set()  # catch-ups of holes, in tasks of their own (`push`)
         self.signer = None  # what signs this socket's session in (selectors.session_signer), read at its first write
         self.gone = False
         self.hub = get_hub()
@@ -230,6 +231,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         watch = getattr(self, "session_watch", None)
         if watch is not None and watch is not asyncio.current_task():  # the watch may be what ends the socket
             watch.cancel()
+        # A catch-up still reading the log would go on for a socket that is gone (and may be what ends it).
+        catch_ups = [task for task in getattr(self, "catch_ups", ()) if task is not asyncio.current_task()]
+        for task in catch_ups:
+            task.cancel()
+        if catch_ups:
+            await asyncio.wait(catch_ups)
         for key in list(getattr(self, "subs", {})):
             await self.hub.unsubscribe(key, self)
         self.subs = {}
@@ -516,7 +523,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if seq > sub.last + 1:  # cannot happen through the hub, but never skip: replay the hole
             sub.catching_up = True
             self.buffer(sub, msg)
-            asyncio.ensure_future(self.catch_up(sub))
+            task = asyncio.ensure_future(self.catch_up_apart(sub))
+            self.catch_ups.add(task)
+            task.add_done_callback(self.catch_ups.discard)
             return
         await self.send_event(sub, msg)
 
@@ -587,6 +596,24 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 sub.catching_up = False
                 await self.send_json({"type": "subscribed", "stream": sub.key, "seq": sub.last})
                 return
+
+    async def catch_up_apart(self, sub: Subscription):
+        """`catch_up` in a task of its own (a hole met by `push`), whose failure no frame handler sees: it ends
+        the socket as a failed frame would (the stream would otherwise stay catching up, its events buffered and
+        never shown), and the page comes back with backoff and resumes from its last seq."""
+        try:
+            await self.catch_up(sub)
+        except asyncio.CancelledError:
+            raise
+        except DatabaseError:
+            logger.warning("database unavailable during the catch-up of %s", sub.key, exc_info=True)
+        except Exception:
+            logger.exception("the catch-up of %s failed", sub.key)
+        else:
+            return
+        self.catch_ups.discard(asyncio.current_task())  # done: a disconnect meanwhile must not cut this one short
+        if not self.gone:
+            await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
 
     async def pace(self):
         """A replay writes many frames in a row: keep to the reader's pace (live/wire.py drain)."""

@@ -75,8 +75,11 @@ class Hub:
         self.tasks: list[asyncio.Task] = []
         # One lock per stream serializes its deliveries (its events never overtake each other). Only the hub's own
         # tasks wait for one (a gap fill, the sweep, a completion from the log: `_reading`); the dispatcher never
-        # does: it holds an event of a stream that is busy so, and the task delivers it after (`handle`).
-        self.locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # does: it holds an event of a stream that is busy so, and the task delivers it after (`handle`). Taken
+        # through `_locked` only, which counts who holds or waits for it (`lock_users`): a stream's lock is dropped
+        # when its last socket leaves and nobody holds or waits for it, else when the last of those lets it go.
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.lock_users: dict[str, int] = {}
         self.log_reads = asyncio.Semaphore(LOG_READS)
         self.reading: dict[str, int] = {}  # stream -> the hub's tasks holding or waiting for its lock (`_reading`)
         self.layer_ok = True
@@ -139,7 +142,11 @@ class Hub:
             self.recent.pop(key, None)
             self.touched.pop(key, None)
             self.epochs.pop(key, None)
-            self.locks.pop(key, None)
+            if not self.lock_users.get(key):
+                # A task inside (or waiting for) the lock keeps it, and drops it as it leaves (`_locked`): dropped
+                # here, a socket following the stream again meanwhile made a second lock, and two tasks delivered
+                # the stream at once.
+                self.locks.pop(key, None)
             task = self.gap_tasks.pop(key, None)
             if task is not None:
                 task.cancel()
@@ -305,7 +312,7 @@ class Hub:
     async def _deliver_run(self, run: list[dict]) -> None:
         key = run[0].get("stream")
         if len(run) > 1 and key in self.subscribers and not self.held.get(key) and not self.reading.get(key):
-            async with self.locks[key]:
+            async with self._locked(key):
                 last = self.last.get(key, 0)
                 fresh = [msg for msg in run if msg["seq"] > last]
                 if fresh and fresh[0]["seq"] == last + 1 and not any(self._lacks(key, msg) for msg in fresh):
@@ -340,7 +347,7 @@ class Hub:
                 self.held.setdefault(key, {})[seq] = msg
                 self._fill_later(key, GAP_WAIT)
             return
-        async with self.locks[key]:  # free: only the hub's tasks take it besides this dispatcher (`_reading`)
+        async with self._locked(key):  # free: only the hub's tasks take it besides this dispatcher (`_reading`)
             last = self.last.get(key, 0)
             if seq <= last:
                 return  # already delivered (by the sweep or a gap fill)
@@ -359,12 +366,31 @@ class Hub:
             await self._release_held(key, reads=False)
 
     @contextlib.asynccontextmanager
+    async def _locked(self, key: str):
+        """The stream's lock, counted while held or waited for: it outlives an unsubscribe until the last of them
+        leaves, so that a socket following the stream again meanwhile gets the same lock."""
+        lock = self.locks.get(key)
+        if lock is None:
+            lock = self.locks[key] = asyncio.Lock()
+        self.lock_users[key] = self.lock_users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            if self.lock_users[key] > 1:
+                self.lock_users[key] -= 1
+            else:
+                del self.lock_users[key]
+                if key not in self.subscribers:
+                    self.locks.pop(key, None)
+
+    @contextlib.asynccontextmanager
     async def _reading(self, key: str):
         """The stream's lock, for a task of the hub that reads its log: the dispatcher holds the stream's events
         meanwhile instead of waiting (`handle`)."""
         self.reading[key] = self.reading.get(key, 0) + 1
         try:
-            async with self.locks[key]:
+            async with self._locked(key):
                 yield
         finally:
             if self.reading[key] > 1:

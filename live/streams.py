@@ -644,7 +644,29 @@ _REPLAY_CACHE_SIZE = 4096
 _REPLAY_CACHE_SECONDS = 30.0
 _replay_cache: OrderedDict = OrderedDict()  # (stream, seq) -> (msg, epoch, head when rendered, refs, time)
 _replay_lock = threading.Lock()
-_render_locks: dict[str, threading.Lock] = {}
+# One lock per stream being replayed, so that the first socket renders and the others wait and reuse its rendering;
+# with the count of threads holding or waiting for it, and dropped when that falls to zero (`_rendering`). Kept for
+# ever, they were one per stream the process ever replayed: every debate, conversation and person's stream.
+_render_locks: dict[str, list] = {}  # stream -> [lock, threads holding or waiting for it]
+_render_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _rendering(key: str):
+    """The stream's replay lock, for as long as someone holds or waits for it."""
+    with _render_locks_guard:
+        entry = _render_locks.get(key)
+        if entry is None:
+            entry = _render_locks[key] = [threading.Lock(), 0]
+        entry[1] += 1
+    try:
+        with entry[0]:
+            yield
+    finally:
+        with _render_locks_guard:
+            entry[1] -= 1
+            if not entry[1]:
+                del _render_locks[key]
 
 
 def replay_messages(key: str, after: int, *, upto: int | None = None, epoch: str | None = None) -> list[dict]:
@@ -666,7 +688,7 @@ def replay_messages(key: str, after: int, *, upto: int | None = None, epoch: str
             last_touch[ref] = event.seq
     now = time.monotonic()
     out = []
-    with _render_locks.setdefault(key, threading.Lock()):  # the first renders, the others wait and reuse
+    with _rendering(key):  # the first renders, the others wait and reuse
         head = heads([key]).get(key, ("", events[-1].seq, 0))[1]
         reuse = upto is None or upto >= head  # every later event is in `events`: staleness is decidable
         for event, these in zip(events, event_refs, strict=True):

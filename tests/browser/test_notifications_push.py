@@ -3,6 +3,7 @@ reach a real push service from here, so the page's PushManager answers a subscri
 push service (tests/notifications/test_push.py), which then receives and decrypts what the server pushes."""
 
 import json
+import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -32,6 +33,16 @@ FAKE_PUSH_MANAGER = """(device) => {
     return current;
   };
 }"""
+
+
+def wait_for(page, found, what, timeout=30):
+    """`found()` once it is truthy, letting Playwright dispatch the CDP events meanwhile; the bound is for a failure
+    only (a loaded machine takes seconds to start a service worker and fetch a notification's icon)."""
+    deadline = time.monotonic() + timeout
+    while not (result := found()):
+        assert time.monotonic() < deadline, f"no sign of {what} within {timeout} s"
+        page.wait_for_timeout(50)
+    return result
 
 
 def test_subscribe_and_stop_on_this_device(browser, alice, settings):
@@ -76,22 +87,27 @@ def test_subscribe_and_stop_on_this_device(browser, alice, settings):
         assert push.send(notification.pk) == 1
         assert service.received[0][1]["body"] == "Bienvenue sur Agora Live, alice\u00a0!"
 
-        # What the push service received, handed to the service worker as the browser would (CDP): it shows it.
+        # What the push service received, handed to the service worker as the browser would (CDP). Chromium logs
+        # the push event's end (its waitUntil settled: the worker started, the notification's icon fetched from
+        # daphne, the notification shown) to DevTools' background services: the test waits for that event, then
+        # looks. (It looked for the notification for 5 s, once too few on a loaded machine.)
         cdp = context.new_cdp_session(page)
-        registrations = []
+        registrations, pushes = [], []
         cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+        cdp.on("BackgroundService.backgroundServiceEventReceived",
+               lambda event: pushes.append(event["backgroundServiceEvent"]))
+        cdp.send("BackgroundService.startObserving", {"service": "pushMessaging"})
+        cdp.send("BackgroundService.setRecording", {"shouldRecord": True, "service": "pushMessaging"})
         cdp.send("ServiceWorker.enable")
-        deadline = page.evaluate("Date.now()") + 5000
-        while not registrations and page.evaluate("Date.now()") < deadline:
-            page.wait_for_timeout(50)  # lets Playwright dispatch the CDP events
-        registration = next(r for r in registrations if r["scopeURL"] == server.url + "/")
+        ours = wait_for(page, lambda: [r for r in registrations if r["scopeURL"] == server.url + "/"],
+                        "the service worker's registration")
         cdp.send("ServiceWorker.deliverPushMessage", {"origin": server.url + "/",
-                                                      "registrationId": registration["registrationId"],
+                                                      "registrationId": ours[0]["registrationId"],
                                                       "data": json.dumps(service.received[0][1])})
+        [ended] = wait_for(page, lambda: [e for e in pushes if e["eventName"] == "Push event completed"],
+                           "the end of the push event")
+        assert {m["key"]: m["value"] for m in ended["eventMetadata"]} == {"Status": "Success"}
         shown = "async () => (await (await navigator.serviceWorker.ready).getNotifications()).map(n => n.body)"
-        deadline = page.evaluate("Date.now()") + 5000
-        while EXPECTED_BODY not in page.evaluate(shown) and page.evaluate("Date.now()") < deadline:
-            page.wait_for_timeout(50)
         assert page.evaluate(shown) == [EXPECTED_BODY]
 
         page.locator("#push-off").click()

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -376,6 +377,74 @@ async def test_a_consumer_that_fails_unexpectedly_still_gives_back_its_slots_and
         await ws.receive_output(timeout=5)
     assert not +ratelimit._slots.held
     assert not get_hub().subscribers.get(alice.stream_key)
+
+
+async def hole_for(key):
+    """The socket following `key` (this test's only one) and a live event one ahead of what it holds: a hole it
+    fills with a catch-up of its own, in a task, while it goes on reading its frames."""
+    from live.hub import get_hub
+
+    hub = get_hub()
+    [consumer] = hub.subscribers[key]
+    seq = consumer.subs[key].last + 2
+    return hub, consumer, {"type": "live.event", "stream": key, "seq": seq, "frames": {}, "control": None,
+                           "refs": []}
+
+
+async def test_a_catch_up_that_fails_in_its_task_is_logged_and_the_page_comes_back(alice, monkeypatch, caplog):
+    """The catch-up a hole starts runs in a task of its own. Its exception used to be lost (at best "Task exception
+    was never retrieved" when the task was collected) and the stream stayed catching up for the socket's life: every
+    later event of it buffered, never shown. Now it is logged and the socket closes with 4503: the page comes back
+    with backoff and resumes from its last seq."""
+    from live import consumers
+
+    ws = await connect(alice)
+    await follow(ws, alice.stream_key)
+    hub, consumer, event = await hole_for(alice.stream_key)
+
+    def broken(key, after, epoch):
+        raise RuntimeError("a bug in a renderer")
+
+    monkeypatch.setattr(hub, "replay_from_memory", lambda *args: None)
+    monkeypatch.setattr(consumers, "_replay", broken)
+    log = logging.getLogger("live.consumers")
+    log.addHandler(caplog.handler)  # on the logger itself: importing the ASGI application reconfigures the root's
+    try:
+        await consumer.push(alice.stream_key, event)
+        frame = await receive(ws)
+        assert frame["type"] == "error" and frame["code"] == "unavailable"
+        assert (await ws.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4503}
+    finally:
+        log.removeHandler(caplog.handler)
+    logged = [r for r in caplog.records if r.name == "live.consumers" and r.exc_info]
+    assert logged and "a bug in a renderer" in str(logged[0].exc_info[1])
+    assert not consumer.catch_ups
+    await ws.disconnect()
+
+
+async def test_a_socket_that_closes_cancels_its_catch_up(alice, monkeypatch):
+    """A socket closing while its catch-up waits for the log: the catch-up used to go on after the socket was gone,
+    reading and rendering for nobody (and writing to a closed socket). Its disconnect now cancels it and waits
+    for it to end."""
+    ws = await connect(alice)
+    await follow(ws, alice.stream_key)
+    hub, consumer, event = await hole_for(alice.stream_key)
+    reading, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def slow_log(key, after, epoch, fetch):
+        reading.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    monkeypatch.setattr(hub, "replay_from_memory", lambda *args: None)
+    monkeypatch.setattr(hub, "shared_replay", slow_log)
+    await consumer.push(alice.stream_key, event)
+    await asyncio.wait_for(reading.wait(), 5)
+    await ws.disconnect()
+    assert cancelled.is_set() and not consumer.catch_ups
 
 
 # --- bad input -----------------------------------------------------------------------------------------------------
