@@ -196,6 +196,29 @@ async def test_a_revoked_moderators_queue_gets_nothing_written_after_the_revocat
             "detail": "You may no longer follow this stream."} in frames
 
 
+async def test_a_revocation_whose_live_copies_are_lost_still_takes_effect(alice, bob, sam, admin_user, settings,
+                                                                            monkeypatch):
+    """The live copies of both controls are lost (on the person's stream and on the moderation stream): the next
+    event on the moderation stream shows the hub a hole, which it fills from the log through the sockets' push,
+    control included, so the subscription is re-checked before the report written after the revocation is shown.
+    (A socket's own catch-up, on resume, does not apply the controls it replays: an old block's close, undone
+    since, would end a new session's socket; its subscription was authorized after them.)"""
+    settings.LIVE_SWEEP_SECONDS = 60  # no sweep: the hole is what brings the control back
+    thing = await sync_to_async(make_thing)(alice, "Secret de modération", space="debate.7")
+    ws = await connect(sam)
+    frame, _ = await follow(ws, "moderation.debate.7")
+    assert frame["type"] == "subscribed"
+    publish = streams.publish
+    monkeypatch.setattr(streams, "publish", lambda event: None if event.stream == sam.stream_key
+                        or event.kind == "moderators.changed" else publish(event))
+    await sync_to_async(accounts.revoke_role)(actor=admin_user, user=sam, role="moderator", space="debate.7")
+    await sync_to_async(services.report)(reporter=bob, kind="thing", object_id=thing.pk, reason="spam")
+    frames = await frames_until_quiet(ws)
+    assert not [f for f in frames if "Secret de modération" in f.get("html", "")], frames
+    assert {"type": "error", "code": "forbidden", "stream": "moderation.debate.7",
+            "detail": "You may no longer follow this stream."} in frames
+
+
 async def test_the_other_moderators_queue_keeps_receiving_after_a_revocation(alice, bob, sam, admin_user):
     from live.accounts.models import RoleAssignment
     from tests.helpers import make_user
