@@ -6,13 +6,14 @@ someone typed is text, whatever it looks like)."""
 from __future__ import annotations
 
 from allauth.socialaccount.models import SocialAccount
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from debates.models import Comment, Debate, Vote
 from live.messaging import services as messaging
 from live.messaging.models import Block, Message, Participant
 from live.messaging.models import Preference as MessagingPreference
-from live.moderation.models import Report
+from live.moderation.models import ActionLog, Report
 from live.notifications.models import Category, Notification, Preferences, PushSubscription
 from meetings.models import Contribution, ContributionVote, PollAnswer, Registration, WordEntry
 from meetings.models import Participant as MeetingParticipant
@@ -113,6 +114,18 @@ def reports(user) -> list[dict]:
             for r in Report.objects.filter(reporter=user).order_by("pk")]
 
 
+def moderation(user) -> list[dict]:
+    """The moderators' decisions about them: on their items (hidden, shown again, reports dismissed) and on them
+    (warned, blocked, unblocked), with the reason and date each was told. Who decided and who reported stay out:
+    the moderators' and the reporters' own data, which they never saw."""
+    return [{"decision": entry.action, "decision_label": entry.get_action_display(),
+             "kind": entry.case.kind if entry.case_id else entry.kind,
+             "object_id": entry.case.object_id if entry.case_id else entry.object_id,
+             "reason": entry.reason, "decided_at": entry.created_at}
+            for entry in ActionLog.objects.filter(Q(target_user=user) | Q(case__author=user))
+            .select_related("case").order_by("pk")]
+
+
 def notifications(user) -> list[dict]:
     return [{"kind": n.kind, "text": n.text, "url": n.url, "created_at": n.created_at,
              "read_at": n.read_at} for n in Notification.objects.filter(user=user).order_by("pk")]
@@ -158,6 +171,7 @@ KINDS = (
     ("meetings", _("Meeting participations, contributions and poll answers"), meetings),
     ("registrations", _("Meeting registrations"), registrations),
     ("reports", _("Reports I made"), reports),
+    ("moderation", _("Moderation decisions about me and my contributions"), moderation),
     ("notifications", _("Notifications"), notifications),
     ("preferences", _("My preferences: notifications, private messages, open data"), preferences),
     ("devices", _("Devices receiving my push notifications"), devices),

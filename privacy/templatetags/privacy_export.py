@@ -17,6 +17,7 @@ LABELS = {
     "contribution_id": _("contribution number"), "contributions": _("contributions"),
     "conversation_id": _("conversation number"), "created_at": _("written on"), "date_joined": _("signed up on"),
     "debate": _("debate"), "debate_id": _("debate number"), "decided_at": _("decided on"),
+    "decision": _("decision"), "decision_label": _("decision, in words"),
     "decidim_accounts": _("linked Decidim accounts"), "deleted_at": _("deleted on"), "description": _("description"),
     "details": _("details"), "digest_sent_at": _("last digest sent on"), "edited_at": _("edited on"),
     "email": _("e-mail address"), "email_rhythm": _("e-mails"), "first_name": _("first name"),

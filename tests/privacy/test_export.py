@@ -29,7 +29,7 @@ from tests.meetings.conftest import make_meeting
 pytestmark = pytest.mark.django_db
 
 KINDS = ["profile", "debates", "comments", "votes", "messages", "meetings", "registrations", "reports",
-         "notifications", "preferences", "devices", "blocks"]
+         "moderation", "notifications", "preferences", "devices", "blocks"]
 
 
 def signed_in(user, language="fr"):
@@ -179,10 +179,8 @@ def test_erasing_the_account_deletes_its_archives(alice, world):
 NOT_EXPORTED = {
     "admin.LogEntry.user": "the Django admin's own log of staff edits",
     "messaging.Conversation.created_by": "the conversation is exported with its messages",
-    "moderation.Case.author": "moderators' case about someone's item: the item itself is exported",
     "moderation.Case.hidden_by": "a moderator's decision, part of the moderation log",
     "moderation.ActionLog.actor": "the moderation log keeps the facts of moderators' actions",
-    "moderation.ActionLog.target_user": "the moderation log keeps the facts of moderators' actions",
     "debates.Debate.closed_by": "the debate is public; who closed it is shown on its page",
     "debates.Debate.locked_by": "a moderator's decision, part of the moderation log",
     "debates.DebateUpdate.author": "information updates are public announcements on the debate's page",
@@ -196,6 +194,7 @@ NOT_EXPORTED = {
 EXPORTED_THROUGH = {
     "accounts.RoleAssignment.user": "profile.json: roles_in_spaces",
     "messaging.Message.author": "messages.json: live.messaging.services.visible_messages",
+    "moderation.Case.author": "moderation.json: the decisions on their items (ActionLog.case)",
 }
 
 
@@ -258,3 +257,26 @@ def test_what_alice_wrote_in_a_group_she_left_is_in_her_archive_and_nothing_writ
     assert [m["text"] for m in left["messages"]] == ["ALICE-before-leaving"] and left["left_at"]
     assert "BOB-in-the-group" not in json.dumps(data) and "CAROL-after-alice-left" not in index
     assert "ALICE-before-leaving" in index
+
+
+def test_the_moderation_decisions_about_alice_are_in_her_archive_without_the_moderators_name(alice, bob, mona):
+    """Article 15 covers the decisions taken about a person: the hide of her comment and the warning she got, with
+    their reasons and dates. Who decided (mona) and who reported her (bob) stay out."""
+    from privacy import services
+
+    debate = debates.create_debate(author=bob, title="Le marché", description="Le dimanche ?")
+    comment = debates.post_comment(author=alice, debate=debate, body="ALICE-hidden-comment")
+    moderation.report(reporter=bob, kind="comment", object_id=comment.pk, reason="offensive", details="BOB-details")
+    moderation.hide(actor=mona, kind="comment", object_id=comment.pk, reason="HIDE-reason")
+    moderation.warn(actor=mona, user=alice, reason="WARN-reason")
+    export = DataExport.objects.create(user=alice)
+
+    services.build_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    with zipfile.ZipFile(io.BytesIO(export.archive)) as archive:
+        everything = "".join(archive.read(name).decode() for name in archive.namelist())
+        decisions = json.loads(archive.read("moderation.json"))
+    assert {(d["decision"], d["reason"]) for d in decisions} >= {("hide", "HIDE-reason"), ("warn", "WARN-reason")}
+    assert all(d["decided_at"] for d in decisions)
+    assert "mona" not in everything and "BOB-details" not in everything
