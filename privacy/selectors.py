@@ -10,12 +10,20 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from debates.models import Comment, Debate, Vote
+from decidim.models import PictureConsent
 from live.messaging import services as messaging
 from live.messaging.models import Block, Message, Participant
 from live.messaging.models import Preference as MessagingPreference
 from live.moderation.models import ActionLog, Report
 from live.notifications.models import Category, Notification, Preferences, PushSubscription
-from meetings.models import Contribution, ContributionVote, PollAnswer, Registration, WordEntry
+from meetings.models import (
+    Contribution,
+    ContributionVote,
+    PollAnswer,
+    Registration,
+    SpeakerRequest,
+    WordEntry,
+)
 from meetings.models import Participant as MeetingParticipant
 from opendata.models import NamePreference
 
@@ -27,9 +35,23 @@ def profile(user) -> dict:
         "blocked_at": user.blocked_at, "blocked_reason": user.blocked_reason,
         "roles_in_spaces": [{"role": a.role, "space": a.space, "granted_at": a.granted_at}
                             for a in user.role_assignments.all()],
-        "decidim_accounts": [{"provider": a.provider, "uid": a.uid, "date_joined": a.date_joined}
+        "decidim_accounts": [{"provider": a.provider, "uid": a.uid, "date_joined": a.date_joined,
+                              "as_decidim_sent_it": a.extra_data,
+                              "picture_shown_since": getattr(PictureConsent.objects.filter(account=a).first(),
+                                                             "given_at", None)}
                              for a in SocialAccount.objects.filter(user=user)],
+        "sessions": sessions(user),
     }
+
+
+def sessions(user) -> list[dict]:
+    """The browsers signed in as them, until when (their keys stay out: each signs them in)."""
+    from django.contrib.sessions.models import Session
+
+    from live.accounts.selectors import session_keys_of
+
+    return [{"expires_at": expires_at} for expires_at in Session.objects.filter(
+        session_key__in=session_keys_of(user)).order_by("expire_date").values_list("expire_date", flat=True)]
 
 
 def debates(user) -> list[dict]:
@@ -96,6 +118,10 @@ def meetings(user) -> dict:
                           "answered_at": a.created_at}
                          for a in PollAnswer.objects.filter(participant__user=user)
                          .select_related("poll__meeting", "choice").order_by("pk")],
+        "raised_hands": [{"meeting": r.meeting.title, "status": r.get_status_display(), "raised_at": r.raised_at,
+                          "floor_at": r.floor_at}
+                         for r in SpeakerRequest.objects.filter(participant__user=user).select_related("meeting")
+                         .order_by("pk")],
         "word_answers": [{"meeting": e.poll.meeting.title, "question": e.poll.question, "answer": e.text,
                           "status": e.status, "answered_at": e.created_at}
                          for e in WordEntry.objects.filter(participant__user=user)

@@ -12,7 +12,8 @@ register = template.Library()
 
 # The keys of privacy.selectors' dictionaries.
 LABELS = {
-    "answer": _("answer"), "answered_at": _("answered on"), "bio": _("about me"), "blocked": _("person blocked"),
+    "answer": _("answer"), "as_decidim_sent_it": _("profile sent by Decidim"), "answered_at": _("answered on"),
+    "bio": _("about me"), "blocked": _("person blocked"),
     "blocked_at": _("blocked on"), "blocked_reason": _("reason for blocking"), "comment_id": _("comment number"),
     "contribution_id": _("contribution number"), "contributions": _("contributions"),
     "conversation_id": _("conversation number"), "created_at": _("written on"), "date_joined": _("signed up on"),
@@ -20,6 +21,7 @@ LABELS = {
     "decision": _("decision"), "decision_label": _("decision, in words"),
     "decidim_accounts": _("linked Decidim accounts"), "deleted_at": _("deleted on"), "description": _("description"),
     "details": _("details"), "digest_sent_at": _("last digest sent on"), "edited_at": _("edited on"),
+    "expires_at": _("signed in until"), "floor_at": _("given the floor on"),
     "email": _("e-mail address"), "email_rhythm": _("e-mails"), "first_name": _("first name"),
     "from": _("from"), "granted_at": _("granted on"), "hidden_by_moderation": _("hidden by moderation"),
     "hidden_by_moderation_at": _("hidden by moderation on"), "id": _("number"), "ip": _("IP address"),
@@ -29,11 +31,14 @@ LABELS = {
     "mine": _("written by me"), "nickname": _("nickname"), "notifications": _("notifications"),
     "object_id": _("item number"), "open_data_name_hidden": _("nickname left out of the open data"),
     "parent_id": _("in reply to comment number"), "participations": _("participations"),
-    "poll_answers": _("poll answers"), "provider": _("provider"), "push_message_text": _(
+    "picture_shown_since": _("Decidim picture shown since"), "poll_answers": _("poll answers"),
+    "provider": _("provider"), "push_message_text": _(
         "text of private messages in push notifications"),
-    "push_service_address": _("push service address"), "question": _("question"), "read_at": _("read on"),
+    "push_service_address": _("push service address"), "question": _("question"), "raised_at": _("hand raised on"),
+    "raised_hands": _("raised hands"), "read_at": _("read on"),
     "reason": _("reason"), "registered_at": _("registered on"), "role": _("role"),
-    "roles_in_spaces": _("roles in spaces"), "score": _("score"), "sent_at": _("sent on"), "since": _("since"),
+    "roles_in_spaces": _("roles in spaces"), "score": _("score"), "sent_at": _("sent on"),
+    "sessions": _("signed-in browsers"), "since": _("since"),
     "space": _("space"), "stance": _("stance"), "starts_at": _("starts on"), "status": _("status"),
     "subscribed_at": _("subscribed on"), "text": _("text"), "title": _("title"), "uid": _("identifier"),
     "url": _("address"), "value": _("vote"), "votes": _("votes"), "with": _("with"),

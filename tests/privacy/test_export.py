@@ -189,6 +189,7 @@ NOT_EXPORTED = {
     "messaging.Block.blocked": "who blocked them is the blocker's data, not theirs",
     "account.EmailAddress.user": "the same address as the profile's e-mail",
     "privacy.DataExport.user": "the archives themselves",
+    "socialaccount.SocialToken.account": "the access token Decidim gave: a secret that acts as them on Decidim",
 }
 # Exported, read through a relation or another app's selector rather than by their model's name.
 EXPORTED_THROUGH = {
@@ -280,3 +281,53 @@ def test_the_moderation_decisions_about_alice_are_in_her_archive_without_the_mod
     assert {(d["decision"], d["reason"]) for d in decisions} >= {("hide", "HIDE-reason"), ("warn", "WARN-reason")}
     assert all(d["decided_at"] for d in decisions)
     assert "mona" not in everything and "BOB-details" not in everything
+
+
+def test_alices_raised_hands_sessions_and_what_decidim_sent_are_in_her_archive(alice, fiona):
+    """What stands for her without pointing to her account directly: her raised hands (through her meeting seat),
+    the sessions signing her in, and the profile Decidim sent with her consent to show its picture."""
+    from allauth.socialaccount.models import SocialAccount
+
+    from decidim.models import PictureConsent
+    from privacy import services
+
+    meeting = make_meeting(fiona, premoderation=False, title="ALICE-meeting")
+    meetings.raise_hand(participant=meetings.join(meeting=meeting, user=alice, ip="198.51.100.4"))
+    account = SocialAccount.objects.create(user=alice, provider="decidim", uid="ALICE-uid",
+                                           extra_data={"name": "ALICE-decidim-name", "image": "https://x.example/a.png"})
+    PictureConsent.objects.create(account=account)
+    signed_in(alice).get("/privacy/my-data/")
+    export = DataExport.objects.create(user=alice)
+
+    services.build_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    with zipfile.ZipFile(io.BytesIO(export.archive)) as archive:
+        data = {name: json.loads(archive.read(name)) for name in archive.namelist() if name.endswith(".json")}
+    [hand] = data["meetings.json"]["raised_hands"]
+    assert hand["meeting"] == "ALICE-meeting" and hand["raised_at"]
+    [decidim] = data["profile.json"]["decidim_accounts"]
+    assert decidim["as_decidim_sent_it"]["name"] == "ALICE-decidim-name" and decidim["picture_shown_since"]
+    [session] = data["profile.json"]["sessions"]
+    assert session["expires_at"] and list(session) == ["expires_at"]  # never the key: it signs her in
+
+
+def test_every_model_that_stands_for_a_person_is_exported_or_says_why():
+    """The same walk one step further: what points to a meeting seat or a Decidim account points to a person."""
+    import inspect
+
+    from allauth.socialaccount.models import SocialAccount
+    from django.apps import apps
+
+    from meetings.models import Participant as Seat
+    from privacy import selectors
+
+    source = inspect.getsource(selectors)
+    missing = []
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if field.is_relation and field.related_model in (Seat, SocialAccount):
+                name = f"{model._meta.label}.{field.name}"
+                if name not in NOT_EXPORTED | EXPORTED_THROUGH and model.__name__ not in source:
+                    missing.append(name)
+    assert missing == []
