@@ -1,0 +1,36 @@
+"""Erasing an account (RGPD article 17), as the privacy review checks it: what others keep about the erased person
+no longer names them (docs/accounts.md has the whole erasure, tests/accounts/test_erase.py its every table walk).
+
+- alice: erases her account;
+- bob: names her in a comment that carol reports and mona hides;
+- carol: reports bob's comment, naming alice in her details;
+- mona: moderator."""
+
+import pytest
+from django.db.models import Q
+
+from debates import services as debates
+from live.accounts.services import erase_account
+from live.moderation import services as moderation
+from live.moderation.models import ActionLog, Case, Report
+from tests.helpers import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_moderators_quotes_of_others_items_no_longer_name_her(alice, bob, carol, mona):
+    debate = debates.create_debate(author=bob, title="Le marché", description="Le dimanche ?")
+    comment = debates.post_comment(author=bob, debate=debate, body="@alice ment, comme toujours.")
+    moderation.report(reporter=carol, kind="comment", object_id=comment.pk, reason="offensive",
+                      details="Il s'en prend encore à Alice.")
+    moderation.hide(actor=mona, kind="comment", object_id=comment.pk, reason="Attaque personnelle")
+    named = Q(excerpt__icontains="alice")
+    assert Case.objects.filter(named).exists() and ActionLog.objects.filter(named).exists()
+
+    erase_account(user=alice, password=PASSWORD)
+
+    assert not Case.objects.filter(named).exists()
+    assert not ActionLog.objects.filter(named).exists()
+    assert not Report.objects.filter(details__icontains="alice").exists()
+    case = Case.objects.get(kind="comment", object_id=comment.pk)
+    assert "ment, comme toujours." in case.excerpt  # the rest of the quote stays: moderators still need it
