@@ -34,3 +34,31 @@ def test_the_moderators_quotes_of_others_items_no_longer_name_her(alice, bob, ca
     assert not Report.objects.filter(details__icontains="alice").exists()
     case = Case.objects.get(kind="comment", object_id=comment.pk)
     assert "ment, comme toujours." in case.excerpt  # the rest of the quote stays: moderators still need it
+
+
+def test_bobs_stored_archive_is_built_again_without_her(alice, bob, carol):
+    """Bob's archive, made before alice erased her account, held her messages and her name: it is built again
+    without them (same link), and carol's, which never named her, is left as it was."""
+    import io
+    import zipfile
+
+    from live.messaging import services as messaging
+    from privacy import services
+    from privacy.models import DataExport
+
+    messaging.start_conversation(author=alice, recipients=[bob], body="ALICE-secret-plan")
+    messaging.start_conversation(author=carol, recipients=[bob], body="CAROL-hello")
+    bobs, carols = DataExport.objects.create(user=bob), DataExport.objects.create(user=carol)
+    services.build_export(export_id=bobs.pk), services.build_export(export_id=carols.pk)
+    carols.refresh_from_db()
+    carols_bytes = bytes(carols.archive)
+
+    erase_account(user=alice, password=PASSWORD)
+
+    bobs.refresh_from_db(), carols.refresh_from_db()
+    assert bobs.status == "ready" and bobs.archive
+    with zipfile.ZipFile(io.BytesIO(bytes(bobs.archive))) as archive:
+        everything = "".join(archive.read(name).decode() for name in archive.namelist())
+    assert "ALICE-secret-plan" not in everything and '"alice"' not in everything.lower()
+    assert "CAROL-hello" in everything  # the rest of his data is still there
+    assert bytes(carols.archive) == carols_bytes
