@@ -5,6 +5,7 @@ someone typed is text, whatever it looks like)."""
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +36,9 @@ def profile(user) -> dict:
         "blocked_at": user.blocked_at, "blocked_reason": user.blocked_reason,
         "roles_in_spaces": [{"role": a.role, "space": a.space, "granted_at": a.granted_at}
                             for a in user.role_assignments.all()],
+        # The addresses allauth recorded (the one Decidim sent at sign-up), which the profile's may since differ from.
+        "email_addresses": [{"email": a.email, "verified": a.verified}
+                            for a in EmailAddress.objects.filter(user=user).order_by("pk")],
         "decidim_accounts": [{"provider": a.provider, "uid": a.uid, "date_joined": a.date_joined,
                               "as_decidim_sent_it": a.extra_data,
                               "picture_shown_since": getattr(PictureConsent.objects.filter(account=a).first(),

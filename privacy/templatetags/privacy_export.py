@@ -22,7 +22,8 @@ LABELS = {
     "decidim_accounts": _("linked Decidim accounts"), "deleted_at": _("deleted on"), "description": _("description"),
     "details": _("details"), "digest_sent_at": _("last digest sent on"), "edited_at": _("edited on"),
     "expires_at": _("signed in until"), "floor_at": _("given the floor on"),
-    "email": _("e-mail address"), "email_rhythm": _("e-mails"), "first_name": _("first name"),
+    "email": _("e-mail address"), "email_addresses": _("e-mail addresses recorded at sign-up"),
+    "email_rhythm": _("e-mails"), "first_name": _("first name"),
     "from": _("from"), "granted_at": _("granted on"), "hidden_by_moderation": _("hidden by moderation"),
     "hidden_by_moderation_at": _("hidden by moderation on"), "id": _("number"), "ip": _("IP address"),
     "joined_at": _("joined on"), "kind": _("kind"), "language": _("language of my notifications"),
@@ -41,7 +42,7 @@ LABELS = {
     "sessions": _("signed-in browsers"), "since": _("since"),
     "space": _("space"), "stance": _("stance"), "starts_at": _("starts on"), "status": _("status"),
     "subscribed_at": _("subscribed on"), "text": _("text"), "title": _("title"), "uid": _("identifier"),
-    "url": _("address"), "value": _("vote"), "votes": _("votes"), "with": _("with"),
+    "url": _("address"), "value": _("vote"), "verified": _("verified"), "votes": _("votes"), "with": _("with"),
     "word_answers": _("word-cloud answers"),
     **{category.value: category.label for category in Category},
 }

@@ -187,13 +187,13 @@ NOT_EXPORTED = {
     "debates.Comment.hidden_by": "a moderator's decision, part of the moderation log",
     "meetings.Meeting.created_by": "the meeting is public",
     "messaging.Block.blocked": "who blocked them is the blocker's data, not theirs",
-    "account.EmailAddress.user": "the same address as the profile's e-mail",
     "privacy.DataExport.user": "the archives themselves",
     "socialaccount.SocialToken.account": "the access token Decidim gave: a secret that acts as them on Decidim",
 }
 # Exported, read through a relation or another app's selector rather than by their model's name.
 EXPORTED_THROUGH = {
     "accounts.RoleAssignment.user": "profile.json: roles_in_spaces",
+    "account.EmailAddress.user": "profile.json: email_addresses",
     "messaging.Message.author": "messages.json: live.messaging.services.visible_messages",
     "moderation.Case.author": "moderation.json: the decisions on their items (ActionLog.case)",
 }
@@ -331,3 +331,22 @@ def test_every_model_that_stands_for_a_person_is_exported_or_says_why():
                 if name not in NOT_EXPORTED | EXPORTED_THROUGH and model.__name__ not in source:
                     missing.append(name)
     assert missing == []
+
+
+def test_an_address_decidim_gave_that_differs_from_her_profiles_is_in_her_archive(alice):
+    """Signing up with Decidim records the address Decidim sent (allauth's EmailAddress); she may have changed her
+    profile's since: both are hers."""
+    from allauth.account.models import EmailAddress
+
+    from privacy import services
+
+    EmailAddress.objects.create(user=alice, email="ALICE-old@decidim.example", verified=True, primary=True)
+    export = DataExport.objects.create(user=alice)
+
+    services.build_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    with zipfile.ZipFile(io.BytesIO(export.archive)) as archive:
+        profile = json.loads(archive.read("profile.json"))
+    assert profile["email"] == "alice@example.org"
+    assert [a["email"] for a in profile["email_addresses"]] == ["ALICE-old@decidim.example"]
