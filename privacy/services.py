@@ -152,10 +152,19 @@ def _forget_messages(rows) -> None:
     rows.delete()
 
 
+def _forget_deleted_comments(rows) -> None:
+    """Comments their authors deleted, past retention: the placeholder stays (the replies keep their place), the
+    text goes, and moderation's quotes of it."""
+    from live.moderation.services import forget_excerpts
+
+    forget_excerpts(kind="comment", object_ids=list(rows.values_list("pk", flat=True)))
+    rows.update(body="", body_html="")
+
+
 def apply_retention() -> dict[str, int]:
     """Forget what is past its retention (PRIVACY_*_DAYS; 0 keeps it): private messages (and moderation's quotes
-    of them), notifications, anonymous meeting guests' nicknames and IPs, IPs of meeting participations, expired
-    archives, finished background tasks; and the stream event log (LIVE_RETENTION_DAYS). Idempotent and safe to
+    of them), notifications, anonymous meeting guests' nicknames and IPs, IPs of meeting participations, the text
+    of comments their authors deleted (and moderation's quotes of it), expired archives, finished background tasks; and the stream event log (LIVE_RETENTION_DAYS). Idempotent and safe to
     interrupt (batches)."""
     from django_tasks_db.models import DBTaskResult
 
@@ -177,6 +186,11 @@ def apply_retention() -> dict[str, int]:
     if cutoff := _before(settings.PRIVACY_IP_DAYS):
         done["ips"] = _in_batches(Participant.objects.filter(joined_at__lt=cutoff, ip__isnull=False),
                                   lambda rows: rows.update(ip=None))
+    if cutoff := _before(settings.PRIVACY_DELETED_DAYS):
+        from debates.models import Comment
+
+        done["deleted"] = _in_batches(Comment.objects.filter(deleted_at__lt=cutoff).exclude(body="", body_html=""),
+                                      _forget_deleted_comments)
     done["archives"] = _in_batches(
         DataExport.objects.filter(expires_at__lt=timezone.now(), archive__isnull=False),
         lambda rows: rows.update(archive=None, size=0))
