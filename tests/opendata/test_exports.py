@@ -388,3 +388,19 @@ def test_an_erased_persons_name_is_published_nowhere_titles_places_and_polls_inc
     for name in ["debates", "comments", "meetings"]:
         for fmt in ["csv", "json"]:
             assert "alice" not in get(f"/opendata/{name}.{fmt}")[1].lower(), (name, fmt)
+
+
+def test_nothing_in_a_row_tells_apart_two_people_who_left_their_name_out(world, alice, bob):
+    """No account id and no pseudonym: a left-out person's comments cannot be linked to one another (docs/privacy.md).
+    A new column that identifies people fails here until the doc says why."""
+    from opendata.services import set_hide_name
+
+    set_hide_name(user=alice, hide=True), set_hide_name(user=bob, hide=True)
+    debates.post_comment(author=bob, debate=world["debate"], body="BOB second")
+
+    rows = rows_of("/opendata/comments.csv")
+
+    assert list(rows[0]) == ["id", "debate_id", "parent_id", "created_at", "author", "stance", "score", "text"]
+    assert {row["author"] for row in rows} == {""}
+    debate_row = json.loads(get("/opendata/debates.json")[1])["items"][0]
+    assert "author_id" not in debate_row and "user_id" not in debate_row

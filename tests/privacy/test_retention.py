@@ -143,3 +143,21 @@ def test_the_text_of_a_comment_its_author_deleted_is_forgotten_after_its_retenti
     assert Comment.objects.get(pk=recent.pk).body == "ALICE-just-deleted"
     assert Comment.objects.get(pk=kept.pk).body == "ALICE-still-there"
     assert services.apply_retention()["deleted"] == 0
+
+
+def test_finished_background_tasks_are_forgotten_after_their_retention(alice, settings):
+    """PRIVACY_TASK_RESULTS_DAYS: django-tasks-db's rows keep a task's arguments and result; a finished one goes,
+    one still waiting stays (the worker has yet to run it)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from privacy.tasks import build_export
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.PRIVACY_TASK_RESULTS_DAYS = 7
+    old, recent, waiting = (build_export.enqueue(n) for n in (1, 2, 3))
+    DBTaskResult.objects.filter(id__in=[old.id, recent.id]).update(status="SUCCESSFUL", finished_at=timezone.now())
+    age(DBTaskResult.objects.filter(id=old.id), "finished_at", 8)
+
+    call_command("apply_retention")
+
+    assert {str(pk) for pk in DBTaskResult.objects.values_list("id", flat=True)} == {recent.id, waiting.id}
