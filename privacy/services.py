@@ -214,15 +214,19 @@ def _names(archive: bytes, needles: list[str]) -> bool:
 def erase_exports(*, user, former: dict) -> None:
     """An erasure step (live.features): the person's archives go with their account, and the others' archives
     still stored that hold their name or address (a conversation with them, a notification naming them, a block)
-    are built again without them: the worker reads the erased rows once the erasure commits (and the immediate
-    backend, inline, after the other apps' steps: privacy comes after them in INSTALLED_APPS)."""
+    are built again without them (an expired one loses its bytes at once): the worker reads the erased rows once
+    the erasure commits (and the immediate backend, inline, after the other apps' steps: privacy comes after them
+    in INSTALLED_APPS)."""
     from privacy.tasks import build_export
 
     DataExport.objects.filter(user=user).delete()
     needles = [value.lower() for value in (former["nickname"], former["email"]) if value]
     stored = DataExport.objects.filter(status=DataExport.Status.READY, archive__isnull=False).order_by("pk")
     for export in stored.iterator(chunk_size=50):
-        if _names(bytes(export.archive), needles):
+        if export.is_expired:
+            # Past its time, waiting for apply_retention: its bytes go now, nobody is sent an archive anew.
+            DataExport.objects.filter(pk=export.pk).update(archive=None, size=0)
+        elif _names(bytes(export.archive), needles):
             DataExport.objects.filter(pk=export.pk).update(
                 status=DataExport.Status.PENDING, progress=0, archive=None, size=0, finished_at=None,
                 expires_at=None)

@@ -62,3 +62,28 @@ def test_bobs_stored_archive_is_built_again_without_her(alice, bob, carol):
     assert "ALICE-secret-plan" not in everything and '"alice"' not in everything.lower()
     assert "CAROL-hello" in everything  # the rest of his data is still there
     assert bytes(carols.archive) == carols_bytes
+
+
+def test_an_expired_archive_naming_her_is_wiped_not_built_again(alice, bob):
+    """Bob's archive had expired (its bytes wait for the daily retention run): it is not made anew for him, which
+    would send him a notification about an archive he did not ask for; its bytes go at once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from live.messaging import services as messaging
+    from live.notifications.models import Notification
+    from privacy import services
+    from privacy.models import DataExport
+
+    messaging.start_conversation(author=alice, recipients=[bob], body="ALICE-secret-plan")
+    bobs = DataExport.objects.create(user=bob)
+    services.build_export(export_id=bobs.pk)
+    DataExport.objects.filter(pk=bobs.pk).update(expires_at=timezone.now() - timedelta(hours=1))
+    notes = Notification.objects.filter(user=bob, kind="export_ready").count()
+
+    erase_account(user=alice, password=PASSWORD)
+
+    bobs.refresh_from_db()
+    assert bobs.archive is None and bobs.is_expired
+    assert Notification.objects.filter(user=bob, kind="export_ready").count() == notes
