@@ -115,7 +115,8 @@ def meetings(user) -> dict:
                             "ip": p.ip}
                            for p in MeetingParticipant.objects.filter(user=user).select_related("meeting")],
         "contributions": [{"meeting": c.meeting.title, "kind": c.kind, "text": c.body, "status": c.status,
-                           "created_at": c.created_at, "votes": c.vote_count}
+                           "created_at": c.created_at, "votes": c.vote_count,
+                           "hidden_by_moderation_at": c.hidden_at, "hidden_reason": c.hidden_reason}
                           for c in Contribution.objects.filter(participant__user=user).select_related("meeting")
                           .order_by("pk")],
         "poll_answers": [{"meeting": a.poll.meeting.title, "question": a.poll.question, "answer": a.choice.label,

@@ -350,3 +350,22 @@ def test_an_address_decidim_gave_that_differs_from_her_profiles_is_in_her_archiv
         profile = json.loads(archive.read("profile.json"))
     assert profile["email"] == "alice@example.org"
     assert [a["email"] for a in profile["email_addresses"]] == ["ALICE-old@decidim.example"]
+
+
+def test_a_contribution_a_facilitator_hid_says_so_and_why_in_her_archive(alice, fiona):
+    """A facilitator's hide in the room is no moderation case (moderation.json): the contribution itself says when it
+    was hidden and the reason she was given."""
+    from privacy import services
+
+    meeting = make_meeting(fiona, premoderation=False)
+    contribution = meetings.post_contribution(participant=meetings.join(meeting=meeting, user=alice),
+                                              body="ALICE-contribution")
+    meetings.hide_contribution(actor=fiona, contribution=contribution, reason="FIONA-reason")
+    export = DataExport.objects.create(user=alice)
+
+    services.build_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    with zipfile.ZipFile(io.BytesIO(export.archive)) as archive:
+        [mine] = json.loads(archive.read("meetings.json"))["contributions"]
+    assert mine["hidden_by_moderation_at"] and mine["hidden_reason"] == "FIONA-reason"
