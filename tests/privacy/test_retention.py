@@ -161,3 +161,15 @@ def test_finished_background_tasks_are_forgotten_after_their_retention(alice, se
     call_command("apply_retention")
 
     assert {str(pk) for pk in DBTaskResult.objects.values_list("id", flat=True)} == {recent.id, waiting.id}
+
+
+def test_the_privacy_page_lists_moderation_records_and_sessions_with_how_long(db, settings):
+    """What the service keeps about a person beyond their own content: their reports and the decisions about them,
+    their sign-in sessions and push devices; each with why and for how long."""
+    settings.SESSION_COOKIE_AGE = 9 * 24 * 3600
+
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").get("/privacy/").content.decode()
+
+    assert "Reports you made and moderation decisions about you" in page
+    assert "Sign-in sessions and the devices receiving your push notifications" in page
+    assert "Until you sign out, at most 9 days" in page
