@@ -664,13 +664,15 @@ def erase_author(*, user, former: dict) -> None:
             comment.body, comment.body_html = body, render_body(body)[0]
             comment.save(update_fields=["body", "body_html"])
             streams.append(f"debate.{comment.debate_id}", "comment.edited", comment=comment.pk)
-    texts = Q(description__icontains=needle) | Q(instructions__icontains=needle) | Q(conclusions__icontains=needle)
+    texts = (Q(title__icontains=needle) | Q(description__icontains=needle) | Q(instructions__icontains=needle)
+             | Q(conclusions__icontains=needle))
     for debate in Debate.objects.filter(texts):
+        debate.title = replace_mentions(debate.title, former["nickname"], erased)  # the open data publishes it too
         for field in ("description", "instructions", "conclusions"):
             text = replace_mentions(getattr(debate, field), former["nickname"], erased)
             setattr(debate, field, text)
             setattr(debate, f"{field}_html", render_body(text)[0] if text else "")
-        debate.save(update_fields=["description", "description_html", "instructions", "instructions_html",
+        debate.save(update_fields=["title", "description", "description_html", "instructions", "instructions_html",
                                    "conclusions", "conclusions_html"])
         edited.add(debate.pk)
     for update in DebateUpdate.objects.filter(body__icontains=needle):

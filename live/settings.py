@@ -476,6 +476,7 @@ PRIVACY_NOTIFICATIONS_DAYS = env_int("PRIVACY_NOTIFICATIONS_DAYS", 180)
 PRIVACY_GUESTS_DAYS = env_int("PRIVACY_GUESTS_DAYS", 30)  # anonymous meeting guests: their nickname and IP
 PRIVACY_IP_DAYS = env_int("PRIVACY_IP_DAYS", 30)  # IP addresses kept with meeting participations
 PRIVACY_TASK_RESULTS_DAYS = env_int("PRIVACY_TASK_RESULTS_DAYS", 7)  # finished background tasks (their arguments)
+PRIVACY_DELETED_DAYS = env_int("PRIVACY_DELETED_DAYS", 30)  # text of comments their authors deleted, from then
 
 # --- Open data (the opendata app; /opendata/) ------------------------------------------------------------------------
 OPENDATA_LICENCE = env_str("OPENDATA_LICENCE", "Licence Ouverte 2.0")

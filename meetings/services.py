@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -1267,19 +1267,42 @@ def erase_participant(*, user, former: dict) -> None:
     _erase_mentions(former["nickname"])
 
 
+def _any_contains(fields, needle: str) -> Q:
+    query = Q()
+    for field in fields:
+        query |= Q(**{f"{field}__icontains": needle})
+    return query
+
+
 def _erase_mentions(nickname: str) -> None:
-    """An erased account's name in what others wrote becomes the erased name: its @mentions in contributions and
-    minutes, and word-cloud entries that are its nickname (an entry loses its "@" when tidied, so the whole entry
+    """An erased account's name in what others wrote becomes the erased name: its @mentions in contributions,
+    minutes, a meeting's title, place and description, poll questions and choices, and word-cloud entries that are its nickname (an entry loses its "@" when tidied, so the whole entry
     is compared; it keeps counting, under the erased name). The open pages and screens show it at once."""
     erased, needle = erased_name_stored(), f"@{nickname}"
     for contribution in Contribution.objects.filter(body__icontains=needle).select_related("meeting"):
         contribution.body = replace_mentions(contribution.body, nickname, erased)
         contribution.save(update_fields=["body"])
         _emit(contribution.meeting, "contribution.changed", contribution=contribution.pk)
-    for meeting in Meeting.objects.filter(report_minutes__icontains=needle):
-        meeting.report_minutes = replace_mentions(meeting.report_minutes, nickname, erased)
-        meeting.save(update_fields=["report_minutes"])
-        _emit(meeting, "meeting.changed", parts=(PUBLIC,))
+    # Its title, place and description too: the pages, the screen and the open data show them.
+    fields = ("title", "place", "description", "report_minutes")
+    for meeting in Meeting.objects.filter(_any_contains(fields, needle)):
+        for field in fields:
+            setattr(meeting, field, replace_mentions(getattr(meeting, field), nickname, erased))
+        meeting.save(update_fields=[*fields, "updated_at"])
+        _emit(meeting, "meeting.changed")
+    changed_polls = set()
+    poll_fields = ("question", "low_label", "high_label")
+    for poll in Poll.objects.filter(_any_contains(poll_fields, needle)):
+        for field in poll_fields:
+            setattr(poll, field, replace_mentions(getattr(poll, field), nickname, erased))
+        poll.save(update_fields=list(poll_fields))
+        changed_polls.add((poll.meeting_id, poll.pk))
+    for choice in PollChoice.objects.filter(label__icontains=needle).select_related("poll"):
+        choice.label = replace_mentions(choice.label, nickname, erased)
+        choice.save(update_fields=["label"])
+        changed_polls.add((choice.poll.meeting_id, choice.poll_id))
+    for meeting_id, poll_id in sorted(changed_polls):
+        _emit(Meeting(pk=meeting_id), "poll.changed", poll=poll_id)
     polls = set()
     for entry in WordEntry.objects.filter(key=words.key(nickname)).select_related("poll"):
         entry.text, entry.key = erased, words.key(erased)

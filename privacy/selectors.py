@@ -5,16 +5,26 @@ someone typed is text, whatever it looks like)."""
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from debates.models import Comment, Debate, Vote
+from decidim.models import PictureConsent
 from live.messaging import services as messaging
 from live.messaging.models import Block, Message, Participant
 from live.messaging.models import Preference as MessagingPreference
-from live.moderation.models import Report
+from live.moderation.models import ActionLog, Report
 from live.notifications.models import Category, Notification, Preferences, PushSubscription
-from meetings.models import Contribution, ContributionVote, PollAnswer, Registration, WordEntry
+from meetings.models import (
+    Contribution,
+    ContributionVote,
+    PollAnswer,
+    Registration,
+    SpeakerRequest,
+    WordEntry,
+)
 from meetings.models import Participant as MeetingParticipant
 from opendata.models import NamePreference
 
@@ -26,9 +36,26 @@ def profile(user) -> dict:
         "blocked_at": user.blocked_at, "blocked_reason": user.blocked_reason,
         "roles_in_spaces": [{"role": a.role, "space": a.space, "granted_at": a.granted_at}
                             for a in user.role_assignments.all()],
-        "decidim_accounts": [{"provider": a.provider, "uid": a.uid, "date_joined": a.date_joined}
+        # The addresses allauth recorded (the one Decidim sent at sign-up), which the profile's may since differ from.
+        "email_addresses": [{"email": a.email, "verified": a.verified}
+                            for a in EmailAddress.objects.filter(user=user).order_by("pk")],
+        "decidim_accounts": [{"provider": a.provider, "uid": a.uid, "date_joined": a.date_joined,
+                              "as_decidim_sent_it": a.extra_data,
+                              "picture_shown_since": getattr(PictureConsent.objects.filter(account=a).first(),
+                                                             "given_at", None)}
                              for a in SocialAccount.objects.filter(user=user)],
+        "sessions": sessions(user),
     }
+
+
+def sessions(user) -> list[dict]:
+    """The browsers signed in as them, until when (their keys stay out: each signs them in)."""
+    from django.contrib.sessions.models import Session
+
+    from live.accounts.selectors import session_keys_of
+
+    return [{"expires_at": expires_at} for expires_at in Session.objects.filter(
+        session_key__in=session_keys_of(user)).order_by("expire_date").values_list("expire_date", flat=True)]
 
 
 def debates(user) -> list[dict]:
@@ -88,13 +115,18 @@ def meetings(user) -> dict:
                             "ip": p.ip}
                            for p in MeetingParticipant.objects.filter(user=user).select_related("meeting")],
         "contributions": [{"meeting": c.meeting.title, "kind": c.kind, "text": c.body, "status": c.status,
-                           "created_at": c.created_at, "votes": c.vote_count}
+                           "created_at": c.created_at, "votes": c.vote_count,
+                           "hidden_by_moderation_at": c.hidden_at, "hidden_reason": c.hidden_reason}
                           for c in Contribution.objects.filter(participant__user=user).select_related("meeting")
                           .order_by("pk")],
         "poll_answers": [{"meeting": a.poll.meeting.title, "question": a.poll.question, "answer": a.choice.label,
                           "answered_at": a.created_at}
                          for a in PollAnswer.objects.filter(participant__user=user)
                          .select_related("poll__meeting", "choice").order_by("pk")],
+        "raised_hands": [{"meeting": r.meeting.title, "status": r.get_status_display(), "raised_at": r.raised_at,
+                          "floor_at": r.floor_at}
+                         for r in SpeakerRequest.objects.filter(participant__user=user).select_related("meeting")
+                         .order_by("pk")],
         "word_answers": [{"meeting": e.poll.meeting.title, "question": e.poll.question, "answer": e.text,
                           "status": e.status, "answered_at": e.created_at}
                          for e in WordEntry.objects.filter(participant__user=user)
@@ -111,6 +143,18 @@ def reports(user) -> list[dict]:
     return [{"kind": r.kind, "object_id": r.object_id, "reason": r.get_reason_display(), "details": r.details,
              "created_at": r.created_at, "decided_at": r.resolved_at}
             for r in Report.objects.filter(reporter=user).order_by("pk")]
+
+
+def moderation(user) -> list[dict]:
+    """The moderators' decisions about them: on their items (hidden, shown again, reports dismissed) and on them
+    (warned, blocked, unblocked), with the reason and date each was told. Who decided and who reported stay out:
+    the moderators' and the reporters' own data, which they never saw."""
+    return [{"decision": entry.action, "decision_label": entry.get_action_display(),
+             "kind": entry.case.kind if entry.case_id else entry.kind,
+             "object_id": entry.case.object_id if entry.case_id else entry.object_id,
+             "reason": entry.reason, "decided_at": entry.created_at}
+            for entry in ActionLog.objects.filter(Q(target_user=user) | Q(case__author=user))
+            .select_related("case").order_by("pk")]
 
 
 def notifications(user) -> list[dict]:
@@ -158,6 +202,7 @@ KINDS = (
     ("meetings", _("Meeting participations, contributions and poll answers"), meetings),
     ("registrations", _("Meeting registrations"), registrations),
     ("reports", _("Reports I made"), reports),
+    ("moderation", _("Moderation decisions about me and my contributions"), moderation),
     ("notifications", _("Notifications"), notifications),
     ("preferences", _("My preferences: notifications, private messages, open data"), preferences),
     ("devices", _("Devices receiving my push notifications"), devices),

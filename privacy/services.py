@@ -152,10 +152,19 @@ def _forget_messages(rows) -> None:
     rows.delete()
 
 
+def _forget_deleted_comments(rows) -> None:
+    """Comments their authors deleted, past retention: the placeholder stays (the replies keep their place), the
+    text goes, and moderation's quotes of it."""
+    from live.moderation.services import forget_excerpts
+
+    forget_excerpts(kind="comment", object_ids=list(rows.values_list("pk", flat=True)))
+    rows.update(body="", body_html="")
+
+
 def apply_retention() -> dict[str, int]:
     """Forget what is past its retention (PRIVACY_*_DAYS; 0 keeps it): private messages (and moderation's quotes
-    of them), notifications, anonymous meeting guests' nicknames and IPs, IPs of meeting participations, expired
-    archives, finished background tasks; and the stream event log (LIVE_RETENTION_DAYS). Idempotent and safe to
+    of them), notifications, anonymous meeting guests' nicknames and IPs, IPs of meeting participations, the text
+    of comments their authors deleted (and moderation's quotes of it), expired archives, finished background tasks; and the stream event log (LIVE_RETENTION_DAYS). Idempotent and safe to
     interrupt (batches)."""
     from django_tasks_db.models import DBTaskResult
 
@@ -177,6 +186,11 @@ def apply_retention() -> dict[str, int]:
     if cutoff := _before(settings.PRIVACY_IP_DAYS):
         done["ips"] = _in_batches(Participant.objects.filter(joined_at__lt=cutoff, ip__isnull=False),
                                   lambda rows: rows.update(ip=None))
+    if cutoff := _before(settings.PRIVACY_DELETED_DAYS):
+        from debates.models import Comment
+
+        done["deleted"] = _in_batches(Comment.objects.filter(deleted_at__lt=cutoff).exclude(body="", body_html=""),
+                                      _forget_deleted_comments)
     done["archives"] = _in_batches(
         DataExport.objects.filter(expires_at__lt=timezone.now(), archive__isnull=False),
         lambda rows: rows.update(archive=None, size=0))
@@ -186,6 +200,34 @@ def apply_retention() -> dict[str, int]:
     return done
 
 
+def _names(archive: bytes, needles: list[str]) -> bool:
+    """Whether one of `needles` (lower case) is in one of the archive's JSON files (those hold all it shows)."""
+    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+        for name in opened.namelist():
+            if name.endswith(".json"):
+                text = opened.read(name).decode().lower()
+                if any(needle in text for needle in needles):
+                    return True
+    return False
+
+
 def erase_exports(*, user, former: dict) -> None:
-    """An erasure step (live.features): the person's archives go with their account."""
+    """An erasure step (live.features): the person's archives go with their account, and the others' archives
+    still stored that hold their name or address (a conversation with them, a notification naming them, a block)
+    are built again without them (an expired one loses its bytes at once): the worker reads the erased rows once
+    the erasure commits (and the immediate backend, inline, after the other apps' steps: privacy comes after them
+    in INSTALLED_APPS)."""
+    from privacy.tasks import build_export
+
     DataExport.objects.filter(user=user).delete()
+    needles = [value.lower() for value in (former["nickname"], former["email"]) if value]
+    stored = DataExport.objects.filter(status=DataExport.Status.READY, archive__isnull=False).order_by("pk")
+    for export in stored.iterator(chunk_size=50):
+        if export.is_expired:
+            # Past its time, waiting for apply_retention: its bytes go now, nobody is sent an archive anew.
+            DataExport.objects.filter(pk=export.pk).update(archive=None, size=0)
+        elif _names(bytes(export.archive), needles):
+            DataExport.objects.filter(pk=export.pk).update(
+                status=DataExport.Status.PENDING, progress=0, archive=None, size=0, finished_at=None,
+                expires_at=None)
+            build_export.enqueue(export.pk)

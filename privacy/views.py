@@ -17,7 +17,9 @@ def policy(request):
         "controller": settings.PRIVACY_CONTROLLER, "dpo": settings.PRIVACY_DPO_CONTACT,
         "export_hours": settings.PRIVACY_EXPORT_HOURS, "messages_days": settings.PRIVACY_MESSAGES_DAYS,
         "notifications_days": settings.PRIVACY_NOTIFICATIONS_DAYS, "guests_days": settings.PRIVACY_GUESTS_DAYS,
-        "ip_days": settings.PRIVACY_IP_DAYS, "events_days": settings.LIVE_RETENTION_DAYS})
+        "ip_days": settings.PRIVACY_IP_DAYS,
+        "deleted_days": settings.PRIVACY_DELETED_DAYS, "events_days": settings.LIVE_RETENTION_DAYS,
+        "session_days": settings.SESSION_COOKIE_AGE // 86400})
 
 
 @login_required

@@ -522,8 +522,8 @@ def forget_excerpts(*, kind: str, object_ids: list) -> None:
 def erase_person(*, user, former: dict) -> None:
     """An erasure step (live.features): the moderators' log keeps its facts (who acted, on which item, when,
     which decision) but no longer the erased person's words: the excerpts of their items, the details of their
-    reports, and their name in reasons moderators wrote (the whole name only, text.replace_name: "Propos racistes"
-    stays when "rac" goes). The open cases that showed them change at once on the moderators' queues."""
+    reports, and their name in reasons moderators wrote, in quotes of others' items and in others' reports (the
+    whole name only, text.replace_name: "Propos racistes" stays when "rac" goes). The open cases that showed them change at once on the moderators' queues."""
     from live.text import replace_name
 
     Case.objects.filter(author=user).update(excerpt="")
@@ -535,11 +535,24 @@ def erase_person(*, user, former: dict) -> None:
         if reason != entry.reason:
             entry.reason = reason
             entry.save(update_fields=["reason"])
-    for case in Case.objects.filter(hidden_reason__icontains=name):
-        reason = replace_name(case.hidden_reason, name, erased)
-        if reason != case.hidden_reason:
-            case.hidden_reason = reason
-            case.save(update_fields=["hidden_reason"])
-    for case in (Case.objects.filter(Q(author=user) | Q(reports__reporter=user), status=Case.Status.OPEN)
-                 .distinct().order_by("pk")):
+    # Others' items and reports may name them too ("@alice ment", "il s'en prend à Alice"): their quotes in the
+    # cases and the log, and the reporters' details.
+    renamed = set()
+    for case in Case.objects.filter(Q(hidden_reason__icontains=name) | Q(excerpt__icontains=name)):
+        reason, excerpt = replace_name(case.hidden_reason, name, erased), replace_name(case.excerpt, name, erased)
+        if (reason, excerpt) != (case.hidden_reason, case.excerpt):
+            case.hidden_reason, case.excerpt = reason, excerpt
+            case.save(update_fields=["hidden_reason", "excerpt"])
+            renamed.add(case.pk)
+    for entry in ActionLog.objects.filter(excerpt__icontains=name):
+        if (excerpt := replace_name(entry.excerpt, name, erased)) != entry.excerpt:
+            entry.excerpt = excerpt
+            entry.save(update_fields=["excerpt"])
+    for report in Report.objects.filter(details__icontains=name):
+        if (details := replace_name(report.details, name, erased)) != report.details:
+            report.details = details
+            report.save(update_fields=["details"])
+            renamed.add(report.case_id)
+    for case in (Case.objects.filter(Q(author=user) | Q(reports__reporter=user) | Q(pk__in=renamed),
+                                     status=Case.Status.OPEN).distinct().order_by("pk")):
         _announce(case)

@@ -367,3 +367,40 @@ def test_a_mention_of_someone_who_left_their_name_out_is_not_published(world, al
             assert "@alice" not in get(f"/opendata/{name}.{fmt}")[1].lower(), (name, fmt)
     english = Client(HTTP_ACCEPT_LANGUAGE="en").get("/opendata/comments.csv")
     assert "d'accord avec [name left out], et avec @Fiona." in b"".join(english.streaming_content).decode()
+
+
+def test_an_erased_persons_name_is_published_nowhere_titles_places_and_polls_included(world, alice, fiona):
+    """Her @mentions in what others wrote become the erased name at her erasure (docs/accounts.md): in a debate's
+    title, a meeting's title and place and a poll's question and choices too, all of which the datasets publish."""
+    from live.accounts.services import erase_account
+    from tests.helpers import PASSWORD
+
+    debates.create_debate(author=fiona, title="L'idée de @alice", description="Des bancs ?")
+    meeting = make_meeting(fiona, premoderation=False, title="Atelier de @alice", place="Chez @alice, rue Haute")
+    poll = meetings.create_poll(actor=fiona, meeting=meeting, question="@alice a-t-elle raison ?",
+                                choices=["Oui, @alice", "Non"])
+    meetings.open_poll(actor=fiona, poll=poll)
+    meetings.save_report(actor=fiona, meeting=meeting, minutes="Merci.", attendees=3, publish=True)
+    assert "@alice" in get("/opendata/debates.json")[1] and "@alice" in get("/opendata/meetings.json")[1]
+
+    erase_account(user=alice, password=PASSWORD)
+
+    for name in ["debates", "comments", "meetings"]:
+        for fmt in ["csv", "json"]:
+            assert "alice" not in get(f"/opendata/{name}.{fmt}")[1].lower(), (name, fmt)
+
+
+def test_nothing_in_a_row_tells_apart_two_people_who_left_their_name_out(world, alice, bob):
+    """No account id and no pseudonym: a left-out person's comments cannot be linked to one another (docs/privacy.md).
+    A new column that identifies people fails here until the doc says why."""
+    from opendata.services import set_hide_name
+
+    set_hide_name(user=alice, hide=True), set_hide_name(user=bob, hide=True)
+    debates.post_comment(author=bob, debate=world["debate"], body="BOB second")
+
+    rows = rows_of("/opendata/comments.csv")
+
+    assert list(rows[0]) == ["id", "debate_id", "parent_id", "created_at", "author", "stance", "score", "text"]
+    assert {row["author"] for row in rows} == {""}
+    debate_row = json.loads(get("/opendata/debates.json")[1])["items"][0]
+    assert "author_id" not in debate_row and "user_id" not in debate_row

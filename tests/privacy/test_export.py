@@ -29,7 +29,7 @@ from tests.meetings.conftest import make_meeting
 pytestmark = pytest.mark.django_db
 
 KINDS = ["profile", "debates", "comments", "votes", "messages", "meetings", "registrations", "reports",
-         "notifications", "preferences", "devices", "blocks"]
+         "moderation", "notifications", "preferences", "devices", "blocks"]
 
 
 def signed_in(user, language="fr"):
@@ -179,23 +179,23 @@ def test_erasing_the_account_deletes_its_archives(alice, world):
 NOT_EXPORTED = {
     "admin.LogEntry.user": "the Django admin's own log of staff edits",
     "messaging.Conversation.created_by": "the conversation is exported with its messages",
-    "moderation.Case.author": "moderators' case about someone's item: the item itself is exported",
     "moderation.Case.hidden_by": "a moderator's decision, part of the moderation log",
     "moderation.ActionLog.actor": "the moderation log keeps the facts of moderators' actions",
-    "moderation.ActionLog.target_user": "the moderation log keeps the facts of moderators' actions",
     "debates.Debate.closed_by": "the debate is public; who closed it is shown on its page",
     "debates.Debate.locked_by": "a moderator's decision, part of the moderation log",
     "debates.DebateUpdate.author": "information updates are public announcements on the debate's page",
     "debates.Comment.hidden_by": "a moderator's decision, part of the moderation log",
     "meetings.Meeting.created_by": "the meeting is public",
     "messaging.Block.blocked": "who blocked them is the blocker's data, not theirs",
-    "account.EmailAddress.user": "the same address as the profile's e-mail",
     "privacy.DataExport.user": "the archives themselves",
+    "socialaccount.SocialToken.account": "the access token Decidim gave: a secret that acts as them on Decidim",
 }
 # Exported, read through a relation or another app's selector rather than by their model's name.
 EXPORTED_THROUGH = {
     "accounts.RoleAssignment.user": "profile.json: roles_in_spaces",
+    "account.EmailAddress.user": "profile.json: email_addresses",
     "messaging.Message.author": "messages.json: live.messaging.services.visible_messages",
+    "moderation.Case.author": "moderation.json: the decisions on their items (ActionLog.case)",
 }
 
 
@@ -258,3 +258,114 @@ def test_what_alice_wrote_in_a_group_she_left_is_in_her_archive_and_nothing_writ
     assert [m["text"] for m in left["messages"]] == ["ALICE-before-leaving"] and left["left_at"]
     assert "BOB-in-the-group" not in json.dumps(data) and "CAROL-after-alice-left" not in index
     assert "ALICE-before-leaving" in index
+
+
+def test_the_moderation_decisions_about_alice_are_in_her_archive_without_the_moderators_name(alice, bob, mona):
+    """Article 15 covers the decisions taken about a person: the hide of her comment and the warning she got, with
+    their reasons and dates. Who decided (mona) and who reported her (bob) stay out."""
+    from privacy import services
+
+    debate = debates.create_debate(author=bob, title="Le marché", description="Le dimanche ?")
+    comment = debates.post_comment(author=alice, debate=debate, body="ALICE-hidden-comment")
+    moderation.report(reporter=bob, kind="comment", object_id=comment.pk, reason="offensive", details="BOB-details")
+    moderation.hide(actor=mona, kind="comment", object_id=comment.pk, reason="HIDE-reason")
+    moderation.warn(actor=mona, user=alice, reason="WARN-reason")
+    export = DataExport.objects.create(user=alice)
+
+    services.build_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    with zipfile.ZipFile(io.BytesIO(export.archive)) as archive:
+        everything = "".join(archive.read(name).decode() for name in archive.namelist())
+        decisions = json.loads(archive.read("moderation.json"))
+    assert {(d["decision"], d["reason"]) for d in decisions} >= {("hide", "HIDE-reason"), ("warn", "WARN-reason")}
+    assert all(d["decided_at"] for d in decisions)
+    assert "mona" not in everything and "BOB-details" not in everything
+
+
+def test_alices_raised_hands_sessions_and_what_decidim_sent_are_in_her_archive(alice, fiona):
+    """What stands for her without pointing to her account directly: her raised hands (through her meeting seat),
+    the sessions signing her in, and the profile Decidim sent with her consent to show its picture."""
+    from allauth.socialaccount.models import SocialAccount
+
+    from decidim.models import PictureConsent
+    from privacy import services
+
+    meeting = make_meeting(fiona, premoderation=False, title="ALICE-meeting")
+    meetings.raise_hand(participant=meetings.join(meeting=meeting, user=alice, ip="198.51.100.4"))
+    account = SocialAccount.objects.create(user=alice, provider="decidim", uid="ALICE-uid",
+                                           extra_data={"name": "ALICE-decidim-name", "image": "https://x.example/a.png"})
+    PictureConsent.objects.create(account=account)
+    signed_in(alice).get("/privacy/my-data/")
+    export = DataExport.objects.create(user=alice)
+
+    services.build_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    with zipfile.ZipFile(io.BytesIO(export.archive)) as archive:
+        data = {name: json.loads(archive.read(name)) for name in archive.namelist() if name.endswith(".json")}
+    [hand] = data["meetings.json"]["raised_hands"]
+    assert hand["meeting"] == "ALICE-meeting" and hand["raised_at"]
+    [decidim] = data["profile.json"]["decidim_accounts"]
+    assert decidim["as_decidim_sent_it"]["name"] == "ALICE-decidim-name" and decidim["picture_shown_since"]
+    [session] = data["profile.json"]["sessions"]
+    assert session["expires_at"] and list(session) == ["expires_at"]  # never the key: it signs her in
+
+
+def test_every_model_that_stands_for_a_person_is_exported_or_says_why():
+    """The same walk one step further: what points to a meeting seat or a Decidim account points to a person."""
+    import inspect
+
+    from allauth.socialaccount.models import SocialAccount
+    from django.apps import apps
+
+    from meetings.models import Participant as Seat
+    from privacy import selectors
+
+    source = inspect.getsource(selectors)
+    missing = []
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if field.is_relation and field.related_model in (Seat, SocialAccount):
+                name = f"{model._meta.label}.{field.name}"
+                if name not in NOT_EXPORTED | EXPORTED_THROUGH and model.__name__ not in source:
+                    missing.append(name)
+    assert missing == []
+
+
+def test_an_address_decidim_gave_that_differs_from_her_profiles_is_in_her_archive(alice):
+    """Signing up with Decidim records the address Decidim sent (allauth's EmailAddress); she may have changed her
+    profile's since: both are hers."""
+    from allauth.account.models import EmailAddress
+
+    from privacy import services
+
+    EmailAddress.objects.create(user=alice, email="ALICE-old@decidim.example", verified=True, primary=True)
+    export = DataExport.objects.create(user=alice)
+
+    services.build_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    with zipfile.ZipFile(io.BytesIO(export.archive)) as archive:
+        profile = json.loads(archive.read("profile.json"))
+    assert profile["email"] == "alice@example.org"
+    assert [a["email"] for a in profile["email_addresses"]] == ["ALICE-old@decidim.example"]
+
+
+def test_a_contribution_a_facilitator_hid_says_so_and_why_in_her_archive(alice, fiona):
+    """A facilitator's hide in the room is no moderation case (moderation.json): the contribution itself says when it
+    was hidden and the reason she was given."""
+    from privacy import services
+
+    meeting = make_meeting(fiona, premoderation=False)
+    contribution = meetings.post_contribution(participant=meetings.join(meeting=meeting, user=alice),
+                                              body="ALICE-contribution")
+    meetings.hide_contribution(actor=fiona, contribution=contribution, reason="FIONA-reason")
+    export = DataExport.objects.create(user=alice)
+
+    services.build_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    with zipfile.ZipFile(io.BytesIO(export.archive)) as archive:
+        [mine] = json.loads(archive.read("meetings.json"))["contributions"]
+    assert mine["hidden_by_moderation_at"] and mine["hidden_reason"] == "FIONA-reason"

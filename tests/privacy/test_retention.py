@@ -54,7 +54,7 @@ def test_it_forgets_what_is_past_retention_and_keeps_the_rest(alice, bob, fiona,
 
     again = services.apply_retention()  # idempotent: nothing left to do
     assert {what: count for what, count in again.items() if what != "events"} == {
-        "messages": 0, "notifications": 0, "guests": 0, "ips": 0, "archives": 0, "tasks": 0}
+        "messages": 0, "notifications": 0, "guests": 0, "ips": 0, "deleted": 0, "archives": 0, "tasks": 0}
 
 
 def test_a_private_message_forgotten_for_retention_leaves_no_copy_in_moderation(alice, bob, mona, settings):
@@ -108,12 +108,68 @@ def test_an_interrupted_run_is_finished_by_the_next(alice, bob, settings, monkey
 def test_the_privacy_page_says_what_the_settings_say(db, settings):
     settings.PRIVACY_DPO_CONTACT = "dpo@ville-exemple.fr"
     settings.PRIVACY_CONTROLLER = "Ville d’Exemple"
-    settings.PRIVACY_MESSAGES_DAYS = 730
+    settings.PRIVACY_MESSAGES_DAYS, settings.PRIVACY_DELETED_DAYS = 730, 45
 
     page = Client(HTTP_ACCEPT_LANGUAGE="fr").get("/privacy/").content.decode()
 
     assert "<h1>Données personnelles</h1>" in page
     assert "dpo@ville-exemple.fr" in page and "Ville d’Exemple" in page
-    assert "730 jours" in page
+    assert "730 jours" in page and "45 jours" in page
     home = Client(HTTP_ACCEPT_LANGUAGE="fr").get("/").content.decode()
     assert 'href="/privacy/">Données personnelles</a>' in home
+
+
+def test_the_text_of_a_comment_its_author_deleted_is_forgotten_after_its_retention(alice, bob, mona, settings):
+    """Alice deleted her comment: its placeholder keeps the thread in place, and its text, kept meanwhile for a report
+    in progress, goes after PRIVACY_DELETED_DAYS, with moderation's quote of it; a recent deletion stays."""
+    from debates import services as debates
+    from debates.models import Comment
+    from live.moderation import services as moderation
+    from live.moderation.models import Case
+
+    settings.PRIVACY_DELETED_DAYS = 30
+    debate = debates.create_debate(author=bob, title="Le marché", description="Le dimanche ?")
+    old = debates.post_comment(author=alice, debate=debate, body="ALICE-regretted")
+    moderation.report(reporter=bob, kind="comment", object_id=old.pk, reason="other")
+    recent = debates.post_comment(author=alice, debate=debate, body="ALICE-just-deleted")
+    kept = debates.post_comment(author=alice, debate=debate, body="ALICE-still-there")
+    debates.delete_comment(comment=old, actor=alice), debates.delete_comment(comment=recent, actor=alice)
+    age(Comment.objects.filter(pk=old.pk), "deleted_at", 31)
+
+    call_command("apply_retention")
+
+    assert Comment.objects.get(pk=old.pk).body == "" and Comment.objects.get(pk=old.pk).body_html == ""
+    assert Case.objects.get(kind="comment", object_id=old.pk).excerpt == ""
+    assert Comment.objects.get(pk=recent.pk).body == "ALICE-just-deleted"
+    assert Comment.objects.get(pk=kept.pk).body == "ALICE-still-there"
+    assert services.apply_retention()["deleted"] == 0
+
+
+def test_finished_background_tasks_are_forgotten_after_their_retention(alice, settings):
+    """PRIVACY_TASK_RESULTS_DAYS: django-tasks-db's rows keep a task's arguments and result; a finished one goes,
+    one still waiting stays (the worker has yet to run it)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from privacy.tasks import build_export
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.PRIVACY_TASK_RESULTS_DAYS = 7
+    old, recent, waiting = (build_export.enqueue(n) for n in (1, 2, 3))
+    DBTaskResult.objects.filter(id__in=[old.id, recent.id]).update(status="SUCCESSFUL", finished_at=timezone.now())
+    age(DBTaskResult.objects.filter(id=old.id), "finished_at", 8)
+
+    call_command("apply_retention")
+
+    assert {str(pk) for pk in DBTaskResult.objects.values_list("id", flat=True)} == {recent.id, waiting.id}
+
+
+def test_the_privacy_page_lists_moderation_records_and_sessions_with_how_long(db, settings):
+    """What the service keeps about a person beyond their own content: their reports and the decisions about them,
+    their sign-in sessions and push devices; each with why and for how long."""
+    settings.SESSION_COOKIE_AGE = 9 * 24 * 3600
+
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").get("/privacy/").content.decode()
+
+    assert "Reports you made and moderation decisions about you" in page
+    assert "Sign-in sessions and the devices receiving your push notifications" in page
+    assert "Until you sign out, at most 9 days" in page
