@@ -350,15 +350,20 @@ def _refused_contribution_page(request, exc, pk):
         messages.error(request, actions.message_of(exc))
         return _phone_page(request, pk)
     kind = request.POST.get("kind", "")
-    return _phone_page(request, pk, refused={
-        "form_body": request.POST.get("body", ""), "form_kind": kind if isinstance(kind, str) else "",
-        "client_id": request.POST.get("client_id", "")[:40] or secrets.token_urlsafe(12),
-        "error": actions.message_of(exc), "invalid": actions.kind_of(exc) == "invalid"})
+    refused = {"form_body": request.POST.get("body", ""), "form_kind": kind if isinstance(kind, str) else "",
+               "client_id": request.POST.get("client_id", "")[:40] or secrets.token_urlsafe(12)}
+    if "agenda_item" in getattr(exc, "error_dict", {}):  # said under the list, which alone is marked invalid
+        refused.update(item_error=actions.message_of(exc), item_invalid=True)
+    else:
+        refused.update(error=actions.message_of(exc), invalid=actions.kind_of(exc) == "invalid",
+                       form_item=parse_id(request.POST.get("agenda_item")))
+    return _phone_page(request, pk, refused=refused)
 
 
 @require_POST
 @found
-@actions.action(slot="contribution-form-errors", back=_phone_url, page=_refused_contribution_page)
+@actions.action(slot="contribution-form-errors", back=_phone_url, page=_refused_contribution_page,
+                field_slots={"agenda_item": "contribution-item-errors"})
 def contribute(request, pk):
     # A refusal leaves the form as it is, with the same client id: resending this text is the same contribution.
     contribution, meeting, agenda, ok = writes.contribute(user=request.user, session=request.session, meeting_pk=pk,
