@@ -872,25 +872,33 @@ def delete_poll(*, actor, poll: Poll) -> None:
 
 @transaction.atomic
 def answer_poll(*, participant: Participant, poll: Poll, choices) -> list[PollAnswer]:
-    """Answer an open poll (one answer each; answering again replaces the previous answer)."""
+    """Answer an open poll (one answer each; answering again replaces the previous answer). One choice that is not
+    the poll's refuses the whole answer: nothing is written, and the refusal spends no rate-limit attempt."""
     check_participant(participant, poll.meeting_id)
-    ratelimit.enforce("vote", _participant_key(participant))
     poll = Poll.objects.select_for_update().get(pk=poll.pk)
     if poll.status != Poll.Status.OPEN:
         raise ValidationError(_("This poll is closed."))
     if poll.is_words:
         raise ValidationError(_("This question takes words, not choices."))
     ids = {int(c.pk if hasattr(c, "pk") else c) for c in choices}
-    picked = list(poll.choices.filter(pk__in=ids))
-    if not picked or len(picked) != len(ids):
+    if not ids:
         raise ValidationError({"choices": _("Choose an answer.")})
+    picked = list(poll.choices.filter(pk__in=ids))
+    if len(picked) != len(ids):
+        raise ValidationError({"choices": not_a_choice()})
     if poll.kind != Poll.Kind.MULTIPLE and len(picked) > 1:
         raise ValidationError({"choices": _("Choose only one answer.")})
+    # Counted once the answer is known good (as a contribution's): a refused one spends none of the limit.
+    ratelimit.enforce("vote", _participant_key(participant))
     PollAnswer.objects.filter(poll=poll, participant=participant).delete()
     answers = PollAnswer.objects.bulk_create([PollAnswer(poll=poll, choice=c, participant=participant)
                                               for c in picked])
     _answered(poll)
     return answers
+
+
+def not_a_choice() -> str:
+    return _("One of the answers sent is not a choice of this poll (any more): reload the page and choose again.")
 
 
 def own_answers(participant: Participant | None, poll: Poll) -> set[int]:

@@ -45,7 +45,10 @@ def answer(*, user, session, meeting_pk: int, poll_pk: int, data) -> tuple[Poll,
         texts = [t for t in _list(data, "word") if isinstance(t, str)]
         services.answer_words(participant=participant, poll=poll, texts=texts)
     else:
-        choices = [c for c in (parse_id(v) for v in _list(data, "choice")) if c is not None]
+        choices = [parse_id(v) for v in _list(data, "choice")]
+        if None in choices:  # one value that is no id refuses the whole answer, as a choice of another poll does
+            services.check_participant(participant, poll.meeting_id)
+            raise ValidationError({"choices": services.not_a_choice()})
         services.answer_poll(participant=participant, poll=poll, choices=choices)
     return poll, participant, _("Your answer is saved.")
 
