@@ -151,10 +151,21 @@ def _check_meeting(meeting: Meeting) -> None:
 AGENDA_ITEM_MAX_MINUTES = 24 * 60
 
 
+def check_agenda_size(count: int) -> None:
+    """At most MEETINGS_MAX_AGENDA_ITEMS items: every phone renders the whole agenda."""
+    cap = settings.MEETINGS_MAX_AGENDA_ITEMS
+    if count > cap:
+        raise ValidationError({"agenda": _("An agenda has at most %(max)s items (this one has %(count)s).")
+                               % {"max": cap, "count": count}})
+
+
 def parse_agenda(text: str) -> list[tuple[str, int]]:
-    """ "Title | 20" per line -> [("Title", 20)]; the duration is optional, at most AGENDA_ITEM_MAX_MINUTES."""
+    """ "Title | 20" per line -> [("Title", 20)]; the duration is optional, at most AGENDA_ITEM_MAX_MINUTES; at most
+    MEETINGS_MAX_AGENDA_ITEMS lines (counted before any is read)."""
+    lines = (text or "").splitlines()
+    check_agenda_size(sum(1 for line in lines if line.strip()))
     items = []
-    for number, line in enumerate((text or "").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         line = line.strip()
         if not line:
             continue
@@ -213,18 +224,24 @@ def facilitators(meeting: Meeting):
 def create_meeting(*, actor, agenda=(), facilitators=(), **fields) -> Meeting:
     """Create a meeting; its creator and `facilitators` facilitate it."""
     ensure_can_create_meeting(actor)
+    agenda = list(agenda)
+    check_agenda_size(len(agenda))
     ratelimit.enforce("facilitate", actor)
     meeting = Meeting(created_by=actor, screen_token=secrets.token_urlsafe(32),
                       **{k: v for k, v in fields.items() if k in MEETING_FIELDS})
     _check_meeting(meeting)
     meeting.save()
-    _set_agenda(meeting, list(agenda))
+    _set_agenda(meeting, agenda)
     _set_facilitators(meeting, {actor, *facilitators})
     return meeting
 
 
 @transaction.atomic
 def update_meeting(*, actor, meeting: Meeting, agenda=None, facilitators=None, **fields) -> Meeting:
+    ensure_facilitator(actor, meeting)
+    if agenda is not None:  # refused before the rate limit counts the attempt
+        agenda = list(agenda)
+        check_agenda_size(len(agenda))
     check_facilitator(actor, meeting)
     meeting = _locked(meeting)
     for name, value in fields.items():
