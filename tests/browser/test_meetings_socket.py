@@ -122,7 +122,7 @@ def test_a_keyboard_vote_keeps_the_focus_on_its_button_when_the_card_is_pushed_a
     card = phone.locator(f"#contribution-{idea.pk}")
     card.locator(".vote-button").focus()
     phone.keyboard.press("Enter")
-    expect(card.locator(".vote-count")).to_have_text("+1")
+    expect(card.locator(".vote-count > [aria-hidden]")).to_have_text("+1")
     expect(card.locator(".vote-button")).to_be_focused()
 
 
@@ -144,7 +144,7 @@ def test_a_report_being_written_on_a_card_survives_someone_elses_vote(open_page,
     phone.keyboard.type("Publicité")
 
     off_loop(lambda: services.vote(participant=voter, contribution=idea))
-    expect(card.locator(".vote-count")).to_have_text("+1")
+    expect(card.locator(".vote-count > [aria-hidden]")).to_have_text("+1")
     expect(card.locator(".report-form")).to_be_visible()
     expect(card.locator(".report-form input[value=spam]")).to_be_checked()
     expect(details).to_have_value("Publicité")
