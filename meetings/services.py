@@ -53,7 +53,7 @@ from meetings.sessions import forget_participant, guest_meetings, session_partic
 PUBLIC, SCREEN, CONSOLE = "public", "screen", "console"
 EVERYONE = (PUBLIC, SCREEN, CONSOLE)
 # The changes a reaction tap relies on (the session open, the current agenda item: meetings/phones.py).
-PHONE_FACTS = {"session.changed", "agenda.changed"}
+PHONE_FACTS = {"session.changed", "agenda.changed", "meeting.changed"}
 
 
 def _emit(meeting: Meeting, kind: str, parts=EVERYONE, known: dict | None = None, **ids) -> None:
@@ -115,6 +115,22 @@ def check_participant(participant: Participant | None, meeting: Meeting | int | 
     if participant.user_id:
         check_not_blocked(participant.user)
     return participant
+
+
+def guests_closed_message() -> str:
+    return _("This meeting now takes signed-in participants only: sign in to take part.")
+
+
+def check_guest_allowed(participant: Participant, meeting: Meeting | None = None) -> None:
+    """A guest (no account) takes part only while the meeting allows anonymous participants: switched off during
+    the meeting, a guest's next write is refused (what they wrote stays). `meeting`: read when not given, and only
+    for a guest."""
+    if participant.user_id is not None:
+        return
+    allowed = meeting.allow_anonymous if meeting is not None else \
+        Meeting.objects.values_list("allow_anonymous", flat=True).get(pk=participant.meeting_id)
+    if not allowed:
+        raise PermissionDenied(guests_closed_message())
 
 
 def check_not_blocked(user) -> None:
@@ -645,6 +661,7 @@ def _post_contribution(*, participant, body, kind, agenda_item, client_id, meeti
     check_participant(participant)
     if meeting is None or meeting.pk != participant.meeting_id:
         meeting = Meeting.objects.select_related("current_item").get(pk=participant.meeting_id)
+    check_guest_allowed(participant, meeting)
     now = timezone.now()
     stamped, already = _stamp_post(participant, slow_mode_seconds=meeting.slow_mode_seconds, client_id=client_id,
                                    now=now)
@@ -790,8 +807,9 @@ MODERATION_ACTIONS = {
 def vote(*, participant: Participant, contribution: Contribution) -> Contribution:
     """+1, once per participant."""
     check_participant(participant, contribution.meeting_id)
-    ratelimit.enforce("vote", _participant_key(participant))
     meeting = Meeting.objects.get(pk=contribution.meeting_id)
+    check_guest_allowed(participant, meeting)
+    ratelimit.enforce("vote", _participant_key(participant))
     check_live(meeting)
     if not contribution.is_visible:
         raise ValidationError(_("This contribution is not visible."))
@@ -892,6 +910,7 @@ def answer_poll(*, participant: Participant, poll: Poll, choices) -> list[PollAn
     """Answer an open poll (one answer each; answering again replaces the previous answer). One choice that is not
     the poll's refuses the whole answer: nothing is written, and the refusal spends no rate-limit attempt."""
     check_participant(participant, poll.meeting_id)
+    check_guest_allowed(participant)
     poll = Poll.objects.select_for_update().get(pk=poll.pk)
     if poll.status != Poll.Status.OPEN:
         raise ValidationError(_("This poll is closed."))
@@ -1004,9 +1023,10 @@ def answer_words(*, participant: Participant, poll: Poll, texts) -> list[WordEnt
     them until the question closes. Under pre-moderation new entries wait in the console; an entry kept as it was
     keeps its approval."""
     check_participant(participant, poll.meeting_id)
+    meeting = Meeting.objects.get(pk=poll.meeting_id)
+    check_guest_allowed(participant, meeting)
     ratelimit.enforce("vote", _participant_key(participant))
     poll = _open_words_poll(poll)
-    meeting = Meeting.objects.get(pk=poll.meeting_id)
     cleaned = clean_word_entries(texts)
     before = {e.key: e.status for e in WordEntry.objects.filter(poll=poll, participant=participant)}
     WordEntry.objects.filter(poll=poll, participant=participant).delete()
@@ -1153,6 +1173,7 @@ def react(*, participant: Participant, kind: str, meeting: Meeting | None = None
     check_participant(participant, meeting)
     if meeting is None or meeting.pk != participant.meeting_id:
         meeting = Meeting.objects.get(pk=participant.meeting_id)
+    check_guest_allowed(participant, meeting)
     _tap(meeting.pk, meeting.current_item_id, meeting.live_open, _participant_key(participant), kind)
 
 
@@ -1161,6 +1182,8 @@ def tap(*, phone: phones.Phone, user, kind: str) -> None:
     `react`. `user`: the request's or socket's (a signed-in participant's account, whose block is checked)."""
     if phone.user_pk is not None:
         check_not_blocked(user)
+    elif not phone.allow_anonymous:
+        raise PermissionDenied(guests_closed_message())
     _tap(phone.meeting_pk, phone.current_item_pk, phone.live_open, phone.limit_key(user), kind)
 
 
@@ -1198,8 +1221,9 @@ def add_reactions(meeting_pk: int, counts: dict[tuple[int | None, str], int]) ->
 @transaction.atomic
 def raise_hand(*, participant: Participant) -> SpeakerRequest:
     check_participant(participant)
-    ratelimit.enforce("default", _participant_key(participant))
     meeting = Meeting.objects.get(pk=participant.meeting_id)
+    check_guest_allowed(participant, meeting)
+    ratelimit.enforce("default", _participant_key(participant))
     check_live(meeting)
     existing = SpeakerRequest.objects.filter(participant=participant).exclude(status=SpeakerRequest.Status.DONE).first()
     if existing:
