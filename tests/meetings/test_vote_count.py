@@ -5,6 +5,7 @@ meetings/renderers.py) and in the console. alice posts, bob supports (conftest n
 import re
 
 import pytest
+
 from meetings import services
 from tests.meetings.conftest import signed_in
 
