@@ -316,12 +316,6 @@ def _mine(p: dict, participant) -> dict:
     return p
 
 
-def _contribution_form(request, meeting, agenda=None, **extra):
-    context = {**rendering.common(meeting), "agenda": list(meeting.agenda_items.all()) if agenda is None else agenda,
-               "client_id": extra.pop("client_id", None) or secrets.token_urlsafe(12), **extra}
-    return render(request, f"{PARTS}#contribution-form", context)
-
-
 def _int(value):
     try:
         return int(value)
@@ -368,8 +362,9 @@ def contribute(request, pk):
     # A refusal leaves the form as it is, with the same client id: resending this text is the same contribution.
     contribution, meeting, agenda, ok = writes.contribute(user=request.user, session=request.session, meeting_pk=pk,
                                                           data=request.POST)
-    if request.htmx:
-        return _contribution_form(request, meeting, agenda, form_message=ok, form_kind=contribution.kind)
+    if request.htmx:  # what changed only: what else the person chose, and their focus, stay as they are
+        return render(request, f"{PARTS}#contribution-sent", {
+            **rendering.common(meeting), "agenda": agenda, "client_id": secrets.token_urlsafe(12), "form_message": ok})
     messages.success(request, ok)
     return redirect("meetings:live", pk=pk)
 

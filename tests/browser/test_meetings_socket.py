@@ -183,3 +183,30 @@ def test_raising_a_hand_with_the_keyboard_moves_the_focus_to_lowering_it(open_pa
     raise_ = phone.locator(".hand-raise button")
     expect(raise_).to_be_visible()
     expect(raise_).to_be_focused()
+
+
+def test_a_contribution_sent_over_http_keeps_what_else_was_chosen_and_the_focus(open_page, fiona, alice):
+    """The socket closed, a contribution posts with htmx: the answer empties the box and says "Posted." in the form's
+    status line; the kind and agenda item chosen and the focus on "Send" stay (the form is not rendered again)."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    item = off_loop(lambda: meeting.agenda_items.last())
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    posts = posts_of(phone)
+    go_offline(phone)
+    form = phone.locator("#contribution-form")
+    form.locator("input[name=kind][value=idea]").check()
+    form.locator("#contribution-item").select_option(str(item.pk))
+    form.locator("#contribution-body").fill("Des bancs à l'ombre")
+    send = form.locator("button[type=submit]")
+    send.focus()
+    phone.keyboard.press("Enter")
+    expect(form.locator("#contribution-form-message")).to_have_text("Publié.")  # French, the default language
+    expect(form.locator("#contribution-body")).to_have_value("")
+    expect(form.locator("input[name=kind][value=idea]")).to_be_checked()
+    expect(form.locator("#contribution-item")).to_have_value(str(item.pk))
+    expect(send).to_be_focused()
+    assert [urlsplit(url).path for url in posts] == [f"/meetings/{meeting.pk}/live/contribute/"]
+    contribution = off_loop(lambda: meeting.contributions.get())
+    assert (contribution.kind, contribution.agenda_item_id) == ("idea", item.pk)
