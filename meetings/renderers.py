@@ -397,7 +397,7 @@ def render_poll(event, r, meeting):
     poll = r.once("poll", lambda: Poll.objects.filter(pk=event.data["poll"]).prefetch_related("choices").first())
     if poll is None or poll.status == Poll.Status.DRAFT:
         return _render("poll-delete", {"pk": event.data["poll"]})
-    html = _render("poll-insert", r.once("card", lambda: _poll_card(poll, meeting)))
+    html = _render("poll-insert", {**r.once("card", lambda: _poll_card(poll, meeting)), "pushed": True})
     if poll.is_open:
         html += streams.announcement(_("New poll: %(question)s") % {"question": poll.question})
     return html

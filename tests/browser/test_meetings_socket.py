@@ -210,3 +210,23 @@ def test_a_contribution_sent_over_http_keeps_what_else_was_chosen_and_the_focus(
     assert [urlsplit(url).path for url in posts] == [f"/meetings/{meeting.pk}/live/contribute/"]
     contribution = off_loop(lambda: meeting.contributions.get())
     assert (contribution.kind, contribution.agenda_item_id) == ("idea", item.pk)
+
+
+def test_a_reopened_poll_shows_alice_her_answer_checked_live(open_page, fiona, alice):
+    """alice answered, the facilitator closes the poll and opens it again: the pushed card is everyone's, and her
+    phone then shows her own answer checked (it asks for its form), without a reload."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    alice_in = off_loop(lambda: services.join(meeting=meeting, user=alice))
+    poll = off_loop(lambda: services.open_poll(actor=fiona, poll=services.create_poll(
+        actor=fiona, meeting=meeting, question="Quel parc ?", kind="multiple", choices=["Malraux", "Chemin de l'île"])))
+    first = off_loop(lambda: poll.choices.first())
+    off_loop(lambda: services.answer_poll(participant=alice_in, poll=poll, choices=[first]))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    card = phone.locator(f"#poll-{poll.pk}")
+    expect(card.locator(f"input[name=choice][value='{first.pk}']")).to_be_checked()
+    off_loop(lambda: services.close_poll(actor=fiona, poll=poll))
+    expect(card.locator("input[name=choice]")).to_have_count(0)
+    off_loop(lambda: services.open_poll(actor=fiona, poll=poll))
+    expect(card.locator(f"input[name=choice][value='{first.pk}']")).to_be_checked()
+    expect(card.locator("input[name=choice]:checked")).to_have_count(1)
