@@ -18,7 +18,7 @@ from live import streams
 from live.html import csrf_input
 from live.moderation import queue as moderation_queue
 from live.moderation.renderers import report_form_html
-from meetings import rendering
+from meetings import rendering, services
 from meetings.models import Contribution, Meeting, Poll
 
 PARTS = "meetings/parts.html"
@@ -345,6 +345,8 @@ def render_contribution_on_console(event, r, meeting):
 def render_session(event, r, meeting):
     context = _speakers(r, meeting)
     parts = [_part(name, context) for name in ("live-state", "current-item", "speakers")]
+    if event.data.get("guests_closed") and not meeting.allow_anonymous:
+        parts.append(streams.announcement(services.guests_closed_message()))
     if not event.data.get("announce"):
         return "".join(parts)  # a setting or the meeting's details changed: the session did not open nor close
     state = _("The live session is open.") if meeting.live_open else _("The live session is closed.")

@@ -457,6 +457,7 @@ def update_session_settings(*, actor, meeting: Meeting, premoderation: bool | No
                             allow_anonymous: bool | None = None, slow_mode_seconds: int | None = None) -> Meeting:
     check_facilitator(actor, meeting)
     meeting = _locked(meeting)
+    guests_were_allowed = meeting.allow_anonymous
     if premoderation is not None:
         meeting.premoderation = bool(premoderation)
     if allow_anonymous is not None:
@@ -467,7 +468,9 @@ def update_session_settings(*, actor, meeting: Meeting, premoderation: bool | No
                                    % {"max": settings.MEETINGS_MAX_SLOW_MODE_SECONDS}})
         meeting.slow_mode_seconds = slow_mode_seconds
     meeting.save(update_fields=["premoderation", "allow_anonymous", "slow_mode_seconds"])
-    _emit(meeting, "session.changed")
+    # Guests switched off: their forms leave their phones (parts.html#live-state), which is said to them.
+    _emit(meeting, "session.changed", **({"guests_closed": True} if guests_were_allowed and not meeting.allow_anonymous
+                                        else {}))
     return meeting
 
 

@@ -93,3 +93,24 @@ async def test_a_guests_socket_writes_are_refused_once_guests_are_switched_off(f
     assert ok["type"] == "written"
     await ws.disconnect()
     await alice_ws.disconnect()
+
+
+@pytest.mark.django_db
+def test_switching_guests_off_is_announced_politely_on_the_phones(fiona, settings):
+    import json
+
+    from django.utils import translation
+
+    from live import streams
+    from live.models import Event
+
+    meeting = make_meeting(fiona, premoderation=False)
+    _guests_off(meeting, fiona)
+    event = Event.objects.filter(stream=meeting.stream_key, kind="session.changed").last()
+    with translation.override("en"):
+        html = json.loads(streams.pick(streams.frames(event), "public", "en"))["html"]
+    announcer = html[html.index('id="live-announcer"'):]
+    assert SIGN_IN in announcer
+    services.update_session_settings(actor=fiona, meeting=meeting, slow_mode_seconds=10)  # guests stay off
+    event = Event.objects.filter(stream=meeting.stream_key, kind="session.changed").last()
+    assert "live-announcer" not in json.loads(streams.pick(streams.frames(event), "public", "en"))["html"]
