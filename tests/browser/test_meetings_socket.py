@@ -230,3 +230,24 @@ def test_a_reopened_poll_shows_alice_her_answer_checked_live(open_page, fiona, a
     off_loop(lambda: services.open_poll(actor=fiona, poll=poll))
     expect(card.locator(f"input[name=choice][value='{first.pk}']")).to_be_checked()
     expect(card.locator("input[name=choice]:checked")).to_have_count(1)
+
+
+def test_a_contribution_about_an_item_deleted_since_is_refused_under_the_list(open_page, fiona, alice):
+    """Over the socket, a contribution naming an agenda item that no longer exists is refused under the "About" list,
+    which alone is marked invalid (the text stays, valid); nothing is posted."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    posts = posts_of(phone)
+    form = phone.locator("#contribution-form")
+    phone.evaluate("() => { document.querySelector('#contribution-item option:last-child').value = '99999999'; }")
+    form.locator("#contribution-item").select_option("99999999")
+    form.locator("#contribution-body").fill("Des bancs à l'ombre")
+    form.locator("button[type=submit]").click()
+    expect(phone.locator("#contribution-item-errors")).not_to_be_empty()
+    expect(form.locator("#contribution-item")).to_have_attribute("aria-invalid", "true")
+    expect(form.locator("#contribution-item")).to_be_focused()
+    expect(form.locator("#contribution-body")).not_to_have_attribute("aria-invalid", "true")
+    expect(form.locator("#contribution-body")).to_have_value("Des bancs à l'ombre")
+    assert posts == [] and off_loop(lambda: meeting.contributions.count()) == 0
