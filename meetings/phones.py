@@ -1,14 +1,16 @@
 """Who a phone is in a meeting, remembered by this process, so that a reaction tap costs no SQL statement.
 
-A tap (300 phones, twice a second each: bench S10) relies on three facts: which participant taps (a signed-in
+A tap (300 phones, twice a second each: bench S10) relies on four facts: which participant taps (a signed-in
 user's own, or the guest whose signed token the session holds: meetings/permissions.participant_for), whether the
-meeting's live session is open, and its current agenda item (what the tap is counted under). They are read from the
+meeting's live session is open, its current agenda item (what the tap is counted under), and whether guests may
+take part. They are read from the
 database once and kept here, per meeting and per phone (the socket's session, or the request's); each tap reads the
 meeting's stamp from the cache (one round trip) and reads the database again only when:
 
 - the stamp changed: after the commit of every change a tap relies on (the session opened, closed or re-set, guests
-  allowed or not, the current agenda item, a participant removed: `changed`, called by meetings/services.py), so a closed meeting or a
-  removed guest is refused from the next tap on, in every process;
+  allowed or not, the current agenda item, a participant removed: `changed`, called by meetings/services.py), so a
+  closed meeting, a removed guest or a guest of a meeting now for signed-in people only is refused from the next
+  tap on, in every process;
 - the facts are older than MEETINGS_PHONE_RECHECK_SECONDS (what no stamp covers, e.g. a row deleted by hand);
 - the cache cannot be read (Redis down): every tap then reads the database, as before.
 
