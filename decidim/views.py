@@ -136,9 +136,14 @@ def link(request):
 
 @require_POST
 @login_required
+@actions.action(back=lambda request: request.user.get_absolute_url())
 def picture(request):
-    """Show (or stop showing) one's Decidim picture on one's profile."""
-    services.show_decidim_picture(user=request.user, shown=request.POST.get("shown") == "1")
+    """Show ("1") or stop showing ("0": the form's two buttons) one's Decidim picture on one's profile; any other
+    value is refused and changes nothing."""
+    shown = request.POST.get("shown")
+    if shown not in ("0", "1"):
+        raise ValidationError({"shown": _("Choose to show your Decidim picture or to stop showing it.")})
+    services.show_decidim_picture(user=request.user, shown=shown == "1")
     return redirect(request.user)
 
 

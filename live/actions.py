@@ -130,11 +130,13 @@ def safe_next(request, target: str | None) -> str:
     return ""
 
 
-def action(*, slot="flash", back=None, page=None):
+def action(*, slot="flash", back=None, page=None, field_slots=None):
     """Decorate a write view: a refusal raised anywhere in it becomes the seam's answer.
 
     slot: id of the error slot htmx fills, formatted with the view's keyword arguments ("comment-{comment_pk}-errors"),
           or callable(request, **kwargs) giving it.
+    field_slots: {field name: slot} for the fields of the form that have an error slot of their own: a
+          ValidationError about such a field (and no other) goes there, so that only that field is marked invalid.
     back: callable(request, **kwargs) giving the URL a plain form goes back to after a ValidationError (default: the
           page it came from).
     page: callable(request, exc, **kwargs) rendering the form again for a plain post (the status is set here)."""
@@ -149,6 +151,9 @@ def action(*, slot="flash", back=None, page=None):
                 if page is not None and request.method == "POST" and not request.htmx:
                     return with_status(page(request, exc, *args, **kwargs), exc)
                 where = slot(request, *args, **kwargs) if callable(slot) else slot.format(**kwargs)
+                named = set(getattr(exc, "error_dict", {})) - {NON_FIELD}
+                if field_slots and len(named) == 1 and next(iter(named)) in field_slots:
+                    where = field_slots[next(iter(named))].format(**kwargs)
                 return refusal(request, exc, slot=where,
                                back=back(request, *args, **kwargs) if back else None)
 

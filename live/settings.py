@@ -409,6 +409,8 @@ MEETINGS_CONTRIBUTION_MAX_LENGTH = env_int("MEETINGS_CONTRIBUTION_MAX_LENGTH", 2
 MEETINGS_SCREEN_ITEMS = env_int("MEETINGS_SCREEN_ITEMS", 6)
 MEETINGS_MAX_SLOW_MODE_SECONDS = env_int("MEETINGS_MAX_SLOW_MODE_SECONDS", 3600)
 MEETINGS_MAX_POLL_CHOICES = env_int("MEETINGS_MAX_POLL_CHOICES", 10)
+# Every phone lists the whole agenda (the "About" choice of a contribution): a bounded page for the room.
+MEETINGS_MAX_AGENDA_ITEMS = env_int("MEETINGS_MAX_AGENDA_ITEMS", 50)
 # Open-text questions (word clouds): entries per phone, characters and words per entry (short expressions are kept
 # whole), words the cloud shows (the most frequent).
 MEETINGS_WORDCLOUD_ENTRIES = env_int("MEETINGS_WORDCLOUD_ENTRIES", 3)

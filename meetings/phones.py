@@ -1,14 +1,16 @@
 """Who a phone is in a meeting, remembered by this process, so that a reaction tap costs no SQL statement.
 
-A tap (300 phones, twice a second each: bench S10) relies on three facts: which participant taps (a signed-in
+A tap (300 phones, twice a second each: bench S10) relies on four facts: which participant taps (a signed-in
 user's own, or the guest whose signed token the session holds: meetings/permissions.participant_for), whether the
-meeting's live session is open, and its current agenda item (what the tap is counted under). They are read from the
+meeting's live session is open, its current agenda item (what the tap is counted under), and whether guests may
+take part. They are read from the
 database once and kept here, per meeting and per phone (the socket's session, or the request's); each tap reads the
 meeting's stamp from the cache (one round trip) and reads the database again only when:
 
-- the stamp changed: after the commit of every change a tap relies on (the session opened, closed or re-set, the
-  current agenda item, a participant removed: `changed`, called by meetings/services.py), so a closed meeting or a
-  removed guest is refused from the next tap on, in every process;
+- the stamp changed: after the commit of every change a tap relies on (the session opened, closed or re-set, guests
+  allowed or not, the current agenda item, a participant removed: `changed`, called by meetings/services.py), so a
+  closed meeting, a removed guest or a guest of a meeting now for signed-in people only is refused from the next
+  tap on, in every process;
 - the facts are older than MEETINGS_PHONE_RECHECK_SECONDS (what no stamp covers, e.g. a row deleted by hand);
 - the cache cannot be read (Redis down): every tap then reads the database, as before.
 
@@ -45,6 +47,7 @@ class Phone:
     user_pk: int | None  # a signed-in participant's account (rate limits count per account, as over HTTP)
     live_open: bool
     current_item_pk: int | None
+    allow_anonymous: bool = True  # guests may take part (switched off: a guest's tap is refused)
 
     def limit_key(self, user):
         """Who the rate limits count: the account when signed in (`user`, the request's or socket's), else the
@@ -52,7 +55,8 @@ class Phone:
         return user if self.user_pk is not None else f"participant:{self.participant_pk}"
 
 
-_meetings: dict[int, tuple[str, float, bool, int | None]] = {}  # pk -> (stamp, read at, live_open, current item)
+# pk -> (stamp, read at, live_open, current item, allow_anonymous)
+_meetings: dict[int, tuple[str, float, bool, int | None, bool]] = {}
 _phones: dict[tuple, tuple[str, float, int, int | None]] = {}  # (meeting, who) -> (stamp, read at, participant, user)
 _lock = threading.Lock()
 
@@ -95,8 +99,9 @@ def phone(*, user, session, meeting_pk: int) -> Phone:
     now, current = time.monotonic(), stamp(meeting_pk)
     meeting = _meetings.get(meeting_pk)
     if not _fresh(meeting, current, now):
-        live_open, item = Meeting.objects.values_list("live_open", "current_item_id").get(pk=meeting_pk)
-        meeting = (current, now, live_open, item)
+        live_open, item, guests = Meeting.objects.values_list(
+            "live_open", "current_item_id", "allow_anonymous").get(pk=meeting_pk)
+        meeting = (current, now, live_open, item, guests)
         if current is not None:
             _remember(_meetings, meeting_pk, meeting)
     who = _who(user, session, meeting_pk)
@@ -113,7 +118,7 @@ def phone(*, user, session, meeting_pk: int) -> Phone:
         if current is not None:
             _remember(_phones, key, known)
     return Phone(meeting_pk=meeting_pk, participant_pk=known[2], user_pk=known[3], live_open=meeting[2],
-                 current_item_pk=meeting[3])
+                 current_item_pk=meeting[3], allow_anonymous=meeting[4])
 
 
 def _remember(memo: dict, key, value) -> None:

@@ -12,12 +12,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from live import streams
 from live.html import csrf_input
 from live.moderation import queue as moderation_queue
 from live.moderation.renderers import report_form_html
-from meetings import rendering
+from meetings import rendering, services
 from meetings.models import Contribution, Meeting, Poll
 
 PARTS = "meetings/parts.html"
@@ -113,6 +114,13 @@ def _answered_badge(c) -> str:
     return f'<span class="badge badge-answered">{text}</span>'
 
 
+def vote_count_html(count: int, classes: str = "vote-count") -> str:
+    """A contribution's "+3": seen as it is, read as what it counts (an aria-label on a span is not read)."""
+    said = ngettext("Supported by %(count)s person", "Supported by %(count)s people", count) % {"count": count}
+    return (f'<span class="{classes}"><span aria-hidden="true">+{count}</span> '
+            f'<span class="visually-hidden">{said}</span></span>')
+
+
 def contribution_html(c, meeting, *, report_url=None, csrf_token=None, next_path=None, oob=False) -> str:
     """A visible contribution's item on the phones, with its +1 form and (when moderation is installed,
     `report_url`) its report form; `csrf_token` and `next_path` are the page's (a push has neither)."""
@@ -121,7 +129,7 @@ def contribution_html(c, meeting, *, report_url=None, csrf_token=None, next_path
     author = f'data-author="{participant.user_id}"' if participant.user_id else ""
     agenda = f'<span class="muted">· {escape(c.agenda_item.title)}</span>' if c.agenda_item else ""
     vote_url = escape(reverse("meetings:vote", args=[meeting.pk, pk]))
-    support, supports = _("support"), _("supports")
+    support = _("support")
     report = ""
     if report_url:
         form = report_form_html("contribution", pk, csrf_token=csrf_token, next_path=next_path)
@@ -143,7 +151,7 @@ def contribution_html(c, meeting, *, report_url=None, csrf_token=None, next_path
             f'      <button class="button vote-button" type="submit">+1 <span class="visually-hidden">{support}</span>'
             f'</button>\n'
             f'    </form>\n'
-            f'    <span class="vote-count" aria-label="{supports}">+{c.vote_count}</span>\n'
+            f'    {vote_count_html(c.vote_count)}\n'
             f'    {report}\n'
             f'  </div>\n'
             f'</article>')
@@ -231,7 +239,7 @@ def console_item_html(c, meeting, *, csrf_token=None) -> str:
             f'    {status}\n'
             f'    {_pinned_badge(c)}\n'
             f'    {_answered_badge(c)}\n'
-            f'    <span class="muted">+{c.vote_count}</span>\n'
+            f'    {vote_count_html(c.vote_count, "muted vote-count")}\n'
             f'  </p>\n'
             f'  <p class="contribution-body">{_body(c)}</p>\n'
             f'  <form method="post" action="{moderate_url}" hx-post="{moderate_url}" hx-swap="none">'
@@ -337,6 +345,8 @@ def render_contribution_on_console(event, r, meeting):
 def render_session(event, r, meeting):
     context = _speakers(r, meeting)
     parts = [_part(name, context) for name in ("live-state", "current-item", "speakers")]
+    if event.data.get("guests_closed") and not meeting.allow_anonymous:
+        parts.append(streams.announcement(services.guests_closed_message()))
     if not event.data.get("announce"):
         return "".join(parts)  # a setting or the meeting's details changed: the session did not open nor close
     state = _("The live session is open.") if meeting.live_open else _("The live session is closed.")
@@ -389,7 +399,7 @@ def render_poll(event, r, meeting):
     poll = r.once("poll", lambda: Poll.objects.filter(pk=event.data["poll"]).prefetch_related("choices").first())
     if poll is None or poll.status == Poll.Status.DRAFT:
         return _render("poll-delete", {"pk": event.data["poll"]})
-    html = _render("poll-insert", r.once("card", lambda: _poll_card(poll, meeting)))
+    html = _render("poll-insert", {**r.once("card", lambda: _poll_card(poll, meeting)), "pushed": True})
     if poll.is_open:
         html += streams.announcement(_("New poll: %(question)s") % {"question": poll.question})
     return html

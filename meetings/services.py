@@ -53,7 +53,7 @@ from meetings.sessions import forget_participant, guest_meetings, session_partic
 PUBLIC, SCREEN, CONSOLE = "public", "screen", "console"
 EVERYONE = (PUBLIC, SCREEN, CONSOLE)
 # The changes a reaction tap relies on (the session open, the current agenda item: meetings/phones.py).
-PHONE_FACTS = {"session.changed", "agenda.changed"}
+PHONE_FACTS = {"session.changed", "agenda.changed", "meeting.changed"}
 
 
 def _emit(meeting: Meeting, kind: str, parts=EVERYONE, known: dict | None = None, **ids) -> None:
@@ -117,6 +117,22 @@ def check_participant(participant: Participant | None, meeting: Meeting | int | 
     return participant
 
 
+def guests_closed_message() -> str:
+    return _("This meeting now takes signed-in participants only: sign in to take part.")
+
+
+def check_guest_allowed(participant: Participant, meeting: Meeting | None = None) -> None:
+    """A guest (no account) takes part only while the meeting allows anonymous participants: switched off during
+    the meeting, a guest's next write is refused (what they wrote stays). `meeting`: read when not given, and only
+    for a guest."""
+    if participant.user_id is not None:
+        return
+    allowed = meeting.allow_anonymous if meeting is not None else \
+        Meeting.objects.values_list("allow_anonymous", flat=True).get(pk=participant.meeting_id)
+    if not allowed:
+        raise PermissionDenied(guests_closed_message())
+
+
 def check_not_blocked(user) -> None:
     if not user.is_active or user.is_blocked:
         raise PermissionDenied(_("Your account is blocked."))
@@ -151,10 +167,21 @@ def _check_meeting(meeting: Meeting) -> None:
 AGENDA_ITEM_MAX_MINUTES = 24 * 60
 
 
+def check_agenda_size(count: int) -> None:
+    """At most MEETINGS_MAX_AGENDA_ITEMS items: every phone renders the whole agenda."""
+    cap = settings.MEETINGS_MAX_AGENDA_ITEMS
+    if count > cap:
+        raise ValidationError({"agenda": _("An agenda has at most %(max)s items (this one has %(count)s).")
+                               % {"max": cap, "count": count}})
+
+
 def parse_agenda(text: str) -> list[tuple[str, int]]:
-    """ "Title | 20" per line -> [("Title", 20)]; the duration is optional, at most AGENDA_ITEM_MAX_MINUTES."""
+    """ "Title | 20" per line -> [("Title", 20)]; the duration is optional, at most AGENDA_ITEM_MAX_MINUTES; at most
+    MEETINGS_MAX_AGENDA_ITEMS lines (counted before any is read)."""
+    lines = (text or "").splitlines()
+    check_agenda_size(sum(1 for line in lines if line.strip()))
     items = []
-    for number, line in enumerate((text or "").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         line = line.strip()
         if not line:
             continue
@@ -213,18 +240,24 @@ def facilitators(meeting: Meeting):
 def create_meeting(*, actor, agenda=(), facilitators=(), **fields) -> Meeting:
     """Create a meeting; its creator and `facilitators` facilitate it."""
     ensure_can_create_meeting(actor)
+    agenda = list(agenda)
+    check_agenda_size(len(agenda))
     ratelimit.enforce("facilitate", actor)
     meeting = Meeting(created_by=actor, screen_token=secrets.token_urlsafe(32),
                       **{k: v for k, v in fields.items() if k in MEETING_FIELDS})
     _check_meeting(meeting)
     meeting.save()
-    _set_agenda(meeting, list(agenda))
+    _set_agenda(meeting, agenda)
     _set_facilitators(meeting, {actor, *facilitators})
     return meeting
 
 
 @transaction.atomic
 def update_meeting(*, actor, meeting: Meeting, agenda=None, facilitators=None, **fields) -> Meeting:
+    ensure_facilitator(actor, meeting)
+    if agenda is not None:  # refused before the rate limit counts the attempt
+        agenda = list(agenda)
+        check_agenda_size(len(agenda))
     check_facilitator(actor, meeting)
     meeting = _locked(meeting)
     for name, value in fields.items():
@@ -424,6 +457,7 @@ def update_session_settings(*, actor, meeting: Meeting, premoderation: bool | No
                             allow_anonymous: bool | None = None, slow_mode_seconds: int | None = None) -> Meeting:
     check_facilitator(actor, meeting)
     meeting = _locked(meeting)
+    guests_were_allowed = meeting.allow_anonymous
     if premoderation is not None:
         meeting.premoderation = bool(premoderation)
     if allow_anonymous is not None:
@@ -434,7 +468,9 @@ def update_session_settings(*, actor, meeting: Meeting, premoderation: bool | No
                                    % {"max": settings.MEETINGS_MAX_SLOW_MODE_SECONDS}})
         meeting.slow_mode_seconds = slow_mode_seconds
     meeting.save(update_fields=["premoderation", "allow_anonymous", "slow_mode_seconds"])
-    _emit(meeting, "session.changed")
+    # Guests switched off: their forms leave their phones (parts.html#live-state), which is said to them.
+    _emit(meeting, "session.changed", **({"guests_closed": True} if guests_were_allowed and not meeting.allow_anonymous
+                                        else {}))
     return meeting
 
 
@@ -628,6 +664,7 @@ def _post_contribution(*, participant, body, kind, agenda_item, client_id, meeti
     check_participant(participant)
     if meeting is None or meeting.pk != participant.meeting_id:
         meeting = Meeting.objects.select_related("current_item").get(pk=participant.meeting_id)
+    check_guest_allowed(participant, meeting)
     now = timezone.now()
     stamped, already = _stamp_post(participant, slow_mode_seconds=meeting.slow_mode_seconds, client_id=client_id,
                                    now=now)
@@ -773,8 +810,9 @@ MODERATION_ACTIONS = {
 def vote(*, participant: Participant, contribution: Contribution) -> Contribution:
     """+1, once per participant."""
     check_participant(participant, contribution.meeting_id)
-    ratelimit.enforce("vote", _participant_key(participant))
     meeting = Meeting.objects.get(pk=contribution.meeting_id)
+    check_guest_allowed(participant, meeting)
+    ratelimit.enforce("vote", _participant_key(participant))
     check_live(meeting)
     if not contribution.is_visible:
         raise ValidationError(_("This contribution is not visible."))
@@ -872,25 +910,34 @@ def delete_poll(*, actor, poll: Poll) -> None:
 
 @transaction.atomic
 def answer_poll(*, participant: Participant, poll: Poll, choices) -> list[PollAnswer]:
-    """Answer an open poll (one answer each; answering again replaces the previous answer)."""
+    """Answer an open poll (one answer each; answering again replaces the previous answer). One choice that is not
+    the poll's refuses the whole answer: nothing is written, and the refusal spends no rate-limit attempt."""
     check_participant(participant, poll.meeting_id)
-    ratelimit.enforce("vote", _participant_key(participant))
+    check_guest_allowed(participant)
     poll = Poll.objects.select_for_update().get(pk=poll.pk)
     if poll.status != Poll.Status.OPEN:
         raise ValidationError(_("This poll is closed."))
     if poll.is_words:
         raise ValidationError(_("This question takes words, not choices."))
     ids = {int(c.pk if hasattr(c, "pk") else c) for c in choices}
-    picked = list(poll.choices.filter(pk__in=ids))
-    if not picked or len(picked) != len(ids):
+    if not ids:
         raise ValidationError({"choices": _("Choose an answer.")})
+    picked = list(poll.choices.filter(pk__in=ids))
+    if len(picked) != len(ids):
+        raise ValidationError({"choices": not_a_choice()})
     if poll.kind != Poll.Kind.MULTIPLE and len(picked) > 1:
         raise ValidationError({"choices": _("Choose only one answer.")})
+    # Counted once the answer is known good (as a contribution's): a refused one spends none of the limit.
+    ratelimit.enforce("vote", _participant_key(participant))
     PollAnswer.objects.filter(poll=poll, participant=participant).delete()
     answers = PollAnswer.objects.bulk_create([PollAnswer(poll=poll, choice=c, participant=participant)
                                               for c in picked])
     _answered(poll)
     return answers
+
+
+def not_a_choice() -> str:
+    return _("One of the answers sent is not a choice of this poll (any more): reload the page and choose again.")
 
 
 def own_answers(participant: Participant | None, poll: Poll) -> set[int]:
@@ -979,9 +1026,10 @@ def answer_words(*, participant: Participant, poll: Poll, texts) -> list[WordEnt
     them until the question closes. Under pre-moderation new entries wait in the console; an entry kept as it was
     keeps its approval."""
     check_participant(participant, poll.meeting_id)
+    meeting = Meeting.objects.get(pk=poll.meeting_id)
+    check_guest_allowed(participant, meeting)
     ratelimit.enforce("vote", _participant_key(participant))
     poll = _open_words_poll(poll)
-    meeting = Meeting.objects.get(pk=poll.meeting_id)
     cleaned = clean_word_entries(texts)
     before = {e.key: e.status for e in WordEntry.objects.filter(poll=poll, participant=participant)}
     WordEntry.objects.filter(poll=poll, participant=participant).delete()
@@ -1128,6 +1176,7 @@ def react(*, participant: Participant, kind: str, meeting: Meeting | None = None
     check_participant(participant, meeting)
     if meeting is None or meeting.pk != participant.meeting_id:
         meeting = Meeting.objects.get(pk=participant.meeting_id)
+    check_guest_allowed(participant, meeting)
     _tap(meeting.pk, meeting.current_item_id, meeting.live_open, _participant_key(participant), kind)
 
 
@@ -1136,6 +1185,8 @@ def tap(*, phone: phones.Phone, user, kind: str) -> None:
     `react`. `user`: the request's or socket's (a signed-in participant's account, whose block is checked)."""
     if phone.user_pk is not None:
         check_not_blocked(user)
+    elif not phone.allow_anonymous:
+        raise PermissionDenied(guests_closed_message())
     _tap(phone.meeting_pk, phone.current_item_pk, phone.live_open, phone.limit_key(user), kind)
 
 
@@ -1173,8 +1224,9 @@ def add_reactions(meeting_pk: int, counts: dict[tuple[int | None, str], int]) ->
 @transaction.atomic
 def raise_hand(*, participant: Participant) -> SpeakerRequest:
     check_participant(participant)
-    ratelimit.enforce("default", _participant_key(participant))
     meeting = Meeting.objects.get(pk=participant.meeting_id)
+    check_guest_allowed(participant, meeting)
+    ratelimit.enforce("default", _participant_key(participant))
     check_live(meeting)
     existing = SpeakerRequest.objects.filter(participant=participant).exclude(status=SpeakerRequest.Status.DONE).first()
     if existing:

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from live import actions, streams
 from live.middleware import content_security_policy
@@ -316,12 +316,6 @@ def _mine(p: dict, participant) -> dict:
     return p
 
 
-def _contribution_form(request, meeting, agenda=None, **extra):
-    context = {**rendering.common(meeting), "agenda": list(meeting.agenda_items.all()) if agenda is None else agenda,
-               "client_id": extra.pop("client_id", None) or secrets.token_urlsafe(12), **extra}
-    return render(request, f"{PARTS}#contribution-form", context)
-
-
 def _int(value):
     try:
         return int(value)
@@ -350,21 +344,27 @@ def _refused_contribution_page(request, exc, pk):
         messages.error(request, actions.message_of(exc))
         return _phone_page(request, pk)
     kind = request.POST.get("kind", "")
-    return _phone_page(request, pk, refused={
-        "form_body": request.POST.get("body", ""), "form_kind": kind if isinstance(kind, str) else "",
-        "client_id": request.POST.get("client_id", "")[:40] or secrets.token_urlsafe(12),
-        "error": actions.message_of(exc), "invalid": actions.kind_of(exc) == "invalid"})
+    refused = {"form_body": request.POST.get("body", ""), "form_kind": kind if isinstance(kind, str) else "",
+               "client_id": request.POST.get("client_id", "")[:40] or secrets.token_urlsafe(12)}
+    if "agenda_item" in getattr(exc, "error_dict", {}):  # said under the list, which alone is marked invalid
+        refused.update(item_error=actions.message_of(exc), item_invalid=True)
+    else:
+        refused.update(error=actions.message_of(exc), invalid=actions.kind_of(exc) == "invalid",
+                       form_item=parse_id(request.POST.get("agenda_item")))
+    return _phone_page(request, pk, refused=refused)
 
 
 @require_POST
 @found
-@actions.action(slot="contribution-form-errors", back=_phone_url, page=_refused_contribution_page)
+@actions.action(slot="contribution-form-errors", back=_phone_url, page=_refused_contribution_page,
+                field_slots={"agenda_item": "contribution-item-errors"})
 def contribute(request, pk):
     # A refusal leaves the form as it is, with the same client id: resending this text is the same contribution.
     contribution, meeting, agenda, ok = writes.contribute(user=request.user, session=request.session, meeting_pk=pk,
                                                           data=request.POST)
-    if request.htmx:
-        return _contribution_form(request, meeting, agenda, form_message=ok, form_kind=contribution.kind)
+    if request.htmx:  # what changed only: what else the person chose, and their focus, stay as they are
+        return render(request, f"{PARTS}#contribution-sent", {
+            **rendering.common(meeting), "agenda": agenda, "client_id": secrets.token_urlsafe(12), "form_message": ok})
     messages.success(request, ok)
     return redirect("meetings:live", pk=pk)
 
@@ -390,6 +390,19 @@ def answer(request, pk, poll):
         return done(request, poll.meeting, ok=ok)
     p = _mine({"poll": poll}, participant)
     return render(request, f"{PARTS}#poll-form", {**rendering.common(poll.meeting), "p": p, "poll_message": ok})
+
+
+@require_GET
+def poll_form(request, pk, poll):
+    """The visitor's own answer form of an open poll, their answer checked: a reopened poll's pushed card is the
+    public one, rendered once for everyone, and each phone asks for its own (parts.html#poll). 204 (nothing to
+    swap) for a visitor who has not joined, or a poll no longer open."""
+    poll = get_object_or_404(Poll.objects.select_related("meeting"), pk=poll, meeting=pk)
+    participant = participant_for(request.user, request.session, poll.meeting)
+    if participant is None or not poll.is_open:
+        return HttpResponse(status=204)
+    p = _mine({"poll": poll}, participant)
+    return render(request, f"{PARTS}#poll-form", {**rendering.common(poll.meeting), "p": p})
 
 
 @require_POST

@@ -45,7 +45,10 @@ def answer(*, user, session, meeting_pk: int, poll_pk: int, data) -> tuple[Poll,
         texts = [t for t in _list(data, "word") if isinstance(t, str)]
         services.answer_words(participant=participant, poll=poll, texts=texts)
     else:
-        choices = [c for c in (parse_id(v) for v in _list(data, "choice")) if c is not None]
+        choices = [parse_id(v) for v in _list(data, "choice")]
+        if None in choices:  # one value that is no id refuses the whole answer, as a choice of another poll does
+            services.check_participant(participant, poll.meeting_id)
+            raise ValidationError({"choices": services.not_a_choice()})
         services.answer_poll(participant=participant, poll=poll, choices=choices)
     return poll, participant, _("Your answer is saved.")
 
@@ -77,13 +80,18 @@ def contribute(*, user, session, meeting_pk: int, data, with_agenda: bool = True
     contribution). Returns (the contribution, its meeting, the meeting's agenda, what to say). `with_agenda`
     False: no form is sent back (the socket), the agenda is read only for the item chosen, if any (None)."""
     meeting, participant = meeting_and_participant(user, session, meeting_pk)
-    item_pk = parse_id(data.get("agenda_item"))
+    chosen = data.get("agenda_item") or ""  # "": "The meeting in general"
+    item_pk = parse_id(chosen)
     if with_agenda:
         agenda = list(meeting.agenda_items.all())  # what it is about, and the form sent back: one query for both
         item = next((item for item in agenda if item.pk == item_pk), None)
     else:
         agenda = None
         item = AgendaItem.objects.filter(pk=item_pk, meeting=meeting_pk).first() if item_pk is not None else None
+    if chosen and item is None:  # a word, or an item deleted since (or of another meeting): never posted without it
+        services.check_participant(participant)
+        raise ValidationError({"agenda_item": _("This agenda item does not exist (any more): choose one from the "
+                                                "list.")})
     body, kind, client_id = data.get("body"), data.get("kind", Contribution.Kind.QUESTION), data.get("client_id")
     contribution = services.post_contribution(
         participant=participant, body=body if isinstance(body, str) else "",

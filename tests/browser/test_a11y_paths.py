@@ -313,7 +313,7 @@ def test_supporting_a_contribution_with_the_keyboard_keeps_the_focus_on_its_butt
     wait_live(page)
     tab_to(page, f"#contribution-{contribution.pk} .vote-button")
     page.keyboard.press("Enter")
-    expect(page.locator(f"#contribution-{contribution.pk} .vote-count")).to_have_text("+1")
+    expect(page.locator(f"#contribution-{contribution.pk} .vote-count > [aria-hidden]")).to_have_text("+1")
     expect(page.locator(f"#contribution-{contribution.pk} .vote-button")).to_be_focused()
     assert_visible_focus(page)
     expect(page.locator("#live-announcer")).to_have_text("Thanks for your support.")  # said, as without JavaScript

@@ -122,7 +122,7 @@ def test_a_keyboard_vote_keeps_the_focus_on_its_button_when_the_card_is_pushed_a
     card = phone.locator(f"#contribution-{idea.pk}")
     card.locator(".vote-button").focus()
     phone.keyboard.press("Enter")
-    expect(card.locator(".vote-count")).to_have_text("+1")
+    expect(card.locator(".vote-count > [aria-hidden]")).to_have_text("+1")
     expect(card.locator(".vote-button")).to_be_focused()
 
 
@@ -144,7 +144,7 @@ def test_a_report_being_written_on_a_card_survives_someone_elses_vote(open_page,
     phone.keyboard.type("Publicité")
 
     off_loop(lambda: services.vote(participant=voter, contribution=idea))
-    expect(card.locator(".vote-count")).to_have_text("+1")
+    expect(card.locator(".vote-count > [aria-hidden]")).to_have_text("+1")
     expect(card.locator(".report-form")).to_be_visible()
     expect(card.locator(".report-form input[value=spam]")).to_be_checked()
     expect(details).to_have_value("Publicité")
@@ -183,3 +183,71 @@ def test_raising_a_hand_with_the_keyboard_moves_the_focus_to_lowering_it(open_pa
     raise_ = phone.locator(".hand-raise button")
     expect(raise_).to_be_visible()
     expect(raise_).to_be_focused()
+
+
+def test_a_contribution_sent_over_http_keeps_what_else_was_chosen_and_the_focus(open_page, fiona, alice):
+    """The socket closed, a contribution posts with htmx: the answer empties the box and says "Posted." in the form's
+    status line; the kind and agenda item chosen and the focus on "Send" stay (the form is not rendered again)."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    item = off_loop(lambda: meeting.agenda_items.last())
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    posts = posts_of(phone)
+    go_offline(phone)
+    form = phone.locator("#contribution-form")
+    form.locator("input[name=kind][value=idea]").check()
+    form.locator("#contribution-item").select_option(str(item.pk))
+    form.locator("#contribution-body").fill("Des bancs à l'ombre")
+    send = form.locator("button[type=submit]")
+    send.focus()
+    phone.keyboard.press("Enter")
+    expect(form.locator("#contribution-form-message")).to_have_text("Publié.")  # French, the default language
+    expect(form.locator("#contribution-body")).to_have_value("")
+    expect(form.locator("input[name=kind][value=idea]")).to_be_checked()
+    expect(form.locator("#contribution-item")).to_have_value(str(item.pk))
+    expect(send).to_be_focused()
+    assert [urlsplit(url).path for url in posts] == [f"/meetings/{meeting.pk}/live/contribute/"]
+    contribution = off_loop(lambda: meeting.contributions.get())
+    assert (contribution.kind, contribution.agenda_item_id) == ("idea", item.pk)
+
+
+def test_a_reopened_poll_shows_alice_her_answer_checked_live(open_page, fiona, alice):
+    """alice answered, the facilitator closes the poll and opens it again: the pushed card is everyone's, and her
+    phone then shows her own answer checked (it asks for its form), without a reload."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    alice_in = off_loop(lambda: services.join(meeting=meeting, user=alice))
+    poll = off_loop(lambda: services.open_poll(actor=fiona, poll=services.create_poll(
+        actor=fiona, meeting=meeting, question="Quel parc ?", kind="multiple", choices=["Malraux", "Chemin de l'île"])))
+    first = off_loop(lambda: poll.choices.first())
+    off_loop(lambda: services.answer_poll(participant=alice_in, poll=poll, choices=[first]))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    card = phone.locator(f"#poll-{poll.pk}")
+    expect(card.locator(f"input[name=choice][value='{first.pk}']")).to_be_checked()
+    off_loop(lambda: services.close_poll(actor=fiona, poll=poll))
+    expect(card.locator("input[name=choice]")).to_have_count(0)
+    off_loop(lambda: services.open_poll(actor=fiona, poll=poll))
+    expect(card.locator(f"input[name=choice][value='{first.pk}']")).to_be_checked()
+    expect(card.locator("input[name=choice]:checked")).to_have_count(1)
+
+
+def test_a_contribution_about_an_item_deleted_since_is_refused_under_the_list(open_page, fiona, alice):
+    """Over the socket, a contribution naming an agenda item that no longer exists is refused under the "About" list,
+    which alone is marked invalid (the text stays, valid); nothing is posted."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    posts = posts_of(phone)
+    form = phone.locator("#contribution-form")
+    phone.evaluate("() => { document.querySelector('#contribution-item option:last-child').value = '99999999'; }")
+    form.locator("#contribution-item").select_option("99999999")
+    form.locator("#contribution-body").fill("Des bancs à l'ombre")
+    form.locator("button[type=submit]").click()
+    expect(phone.locator("#contribution-item-errors")).not_to_be_empty()
+    expect(form.locator("#contribution-item")).to_have_attribute("aria-invalid", "true")
+    expect(form.locator("#contribution-item")).to_be_focused()
+    expect(form.locator("#contribution-body")).not_to_have_attribute("aria-invalid", "true")
+    expect(form.locator("#contribution-body")).to_have_value("Des bancs à l'ombre")
+    assert posts == [] and off_loop(lambda: meeting.contributions.count()) == 0

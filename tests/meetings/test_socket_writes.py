@@ -304,3 +304,32 @@ async def test_a_contribution_over_the_socket_stays_within_the_statement_budget(
         assert len(queries.sql) <= MAX_QUERIES, (name, len(queries.sql), queries.sql)
     await mine.disconnect()
     await guest.disconnect()
+
+
+async def test_a_contribution_about_an_unknown_agenda_item_is_refused_over_the_socket(open_meeting, alice):
+    await sync_to_async(services.join)(meeting=open_meeting, user=alice)
+    ws = await connect(alice)
+    await follow(ws, open_meeting.stream_key)
+    for value in ("999999", "trois"):
+        refused = await write(ws, f"c-{value}", "meetings.contribute", {
+            "meeting": str(open_meeting.pk), "body": "Des bancs", "agenda_item": value, "client_id": f"c-{value}"})
+        assert refused["type"] == "refused" and refused["kind"] == "invalid"
+        assert "agenda item" in refused["fields"]["agenda_item"][0]
+    assert await sync_to_async(Contribution.objects.count)() == 0
+    await ws.disconnect()
+
+
+
+async def test_an_answer_with_a_bad_choice_is_refused_over_the_socket(open_meeting, fiona, alice):
+    participant = await sync_to_async(services.join)(meeting=open_meeting, user=alice)
+    poll = await sync_to_async(services.create_poll)(actor=fiona, meeting=open_meeting, question="Quel parc ?",
+                                                     kind="multiple", choices=["Malraux", "Anciennes-Mairies"])
+    await sync_to_async(services.open_poll)(actor=fiona, poll=poll)
+    good = await sync_to_async(lambda: poll.choices.first().pk)()
+    ws = await connect(alice)
+    await follow(ws, open_meeting.stream_key)
+    refused = await write(ws, "a1", "meetings.answer", {"meeting": str(open_meeting.pk), "poll": str(poll.pk),
+                                                        "choice": [str(good), "x"]})
+    assert refused["type"] == "refused" and refused["kind"] == "invalid" and "choices" in refused["fields"]
+    assert await sync_to_async(lambda: participant.poll_answers.count())() == 0
+    await ws.disconnect()
