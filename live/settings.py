@@ -483,7 +483,7 @@ PRIVACY_DELETED_DAYS = env_int("PRIVACY_DELETED_DAYS", 30)  # text of comments t
 # --- Open data (the opendata app; /opendata/) ------------------------------------------------------------------------
 OPENDATA_LICENCE = env_str("OPENDATA_LICENCE", "Licence Ouverte 2.0")
 OPENDATA_LICENCE_URL = env_str("OPENDATA_LICENCE_URL", "https://www.etalab.gouv.fr/licence-ouverte-open-licence/")
-OPENDATA_CACHE_SECONDS = env_int("OPENDATA_CACHE_SECONDS", 3600)  # how long browsers and proxies may keep a dataset
+OPENDATA_CACHE_SECONDS = env_int("OPENDATA_CACHE_SECONDS", 3600)  # how long the server cache keeps a dataset
 
 # --- Decidim (the decidim app; docs/decidim.md) ----------------------------------------------------------------------
 # One organization: DECIDIM_URL, DECIDIM_CLIENT_ID, DECIDIM_CLIENT_SECRET (DECIDIM_NAME names the button). Several (a

@@ -57,12 +57,25 @@ class _Echo:
         return value
 
 
+# A CSV cell a spreadsheet would read as a formula (OWASP "CSV injection": `=HYPERLINK(...)` typed in a comment, run
+# on the computer of whoever opens the dataset in a spreadsheet) is written with a leading apostrophe, which
+# spreadsheets take as "text" and do not show. The JSON has the text as written.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    if isinstance(value, list):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv(rows):
     writer = csv.writer(_Echo())
     header = None
     for row in rows:
-        flat = {key: json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
-                for key, value in row.items()}
+        flat = {key: _cell(value) for key, value in row.items()}
         if header is None:
             header = list(flat)
             yield writer.writerow(header)
@@ -82,7 +95,9 @@ def _encode(chunks):
         yield chunk.encode()
 
 
-@cache_control(public=True, max_age=settings.OPENDATA_CACHE_SECONDS)
+# Browsers and proxies keep a dataset but ask again each time (a 304 after a few small queries while nothing changed):
+# a hide or an erasure is never shown from their copy, which max-age would keep for its whole lifetime.
+@cache_control(public=True, no_cache=True)
 @condition(etag_func=_etag)
 def dataset(request, name, fmt):
     if name not in DATASETS or fmt not in ("csv", "json"):

