@@ -47,7 +47,8 @@ class Meeting(models.Model):
     kind = models.CharField(_("type"), max_length=12, choices=Kind.choices, default=Kind.IN_PERSON)
     place = models.CharField(_("place"), max_length=300, blank=True, validators=[TextValidator()],
                              help_text=_('e.g. "Agora, 20 rue de Stalingrad, Nanterre"'))
-    online_url = models.URLField(_("online link"), blank=True)
+    # Video-conference links (Teams, Zoom) often run past URLField's 200 characters; Decidim imports them as they are.
+    online_url = models.URLField(_("online link"), max_length=2000, blank=True)
     decidim_url = models.URLField(_("Decidim page"), max_length=500, blank=True, validators=[validate_decidim_url],
                                   help_text=_("The page of this meeting (or of its process) on the city's Decidim: "
                                               "shown as a link back."))

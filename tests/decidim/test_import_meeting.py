@@ -121,6 +121,16 @@ def test_fiona_imports_a_public_meeting(client, fiona, organizations):
     assert f'href="{url}" class="decidim-back"' in page and "Retour à Decidim main" in page
 
 
+def test_a_long_video_conference_link_is_imported(client, fiona, organizations, decidim_api):
+    """Teams and Zoom links run to several hundred characters: one of 600 imports as it is."""
+    link = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + "N" * 520 + "%40thread.v2/0?context=%7b%7d"
+    decidim_api.answers["91"] = {**recorded_meeting(decidim_api.url), "onlineMeetingUrl": link}
+    client.force_login(fiona)
+    response = import_(client, organizations["main"] + "/processes/budget-2027/f/12/meetings/91")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Meeting.objects.get().online_url == link
+
+
 @pytest.mark.parametrize("path, message", [
     ("/processes/budget-2027/f/12/meetings/35", "ne montre pas cette réunion publiquement"),   # private
     ("/processes/budget-2027/f/99/meetings/34", "ne montre pas cette réunion publiquement"),   # no such component
