@@ -488,7 +488,9 @@ def edit_comment(*, comment, actor, body, alignment=None) -> Comment:
 
 @transaction.atomic
 def delete_comment(*, comment, actor) -> Comment:
-    """Soft delete: the text goes, a placeholder keeps the replies in place."""
+    """Soft delete: the comment leaves the pages, the feeds and the open data at once, a placeholder keeps the
+    replies in place; its text is kept PRIVACY_DELETED_DAYS for a report made before (then blanked by retention,
+    docs/privacy.md), or until the author's erasure."""
     comment = _locked_comment(comment)
     if not permissions.can_delete_comment(actor, comment):
         raise PermissionDenied(_("You can only delete your own comments."))
