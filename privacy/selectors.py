@@ -139,10 +139,28 @@ def registrations(user) -> list[dict]:
             for r in Registration.objects.filter(user=user).select_related("meeting").order_by("pk")]
 
 
+# The decisions that close a report (live.moderation.services._resolve): the item hidden, shown again, the reports
+# dismissed, the reported person blocked.
+RESOLVING = [ActionLog.Action.HIDE, ActionLog.Action.UNHIDE, ActionLog.Action.DISMISS, ActionLog.Action.BLOCK]
+
+
+def _outcome(report) -> ActionLog | None:
+    """The decision that closed `report`: the first one logged on its item from its `resolved_at` on (a block of a
+    reported person is logged on the person, without the case)."""
+    if report.resolved_at is None:
+        return None
+    about = Q(case_id=report.case_id) | Q(case__isnull=True, kind=report.kind, object_id=report.object_id)
+    return (ActionLog.objects.filter(about, action__in=RESOLVING, created_at__gte=report.resolved_at)
+            .order_by("created_at", "pk").first())
+
+
 def reports(user) -> list[dict]:
+    """The reports they made, and what the moderators decided (never who decided)."""
     return [{"kind": r.kind, "object_id": r.object_id, "reason": r.get_reason_display(), "details": r.details,
-             "created_at": r.created_at, "decided_at": r.resolved_at}
-            for r in Report.objects.filter(reporter=user).order_by("pk")]
+             "created_at": r.created_at, "decided_at": r.resolved_at,
+             "outcome": outcome.action if outcome else None,
+             "outcome_label": outcome.get_action_display() if outcome else None}
+            for r in Report.objects.filter(reporter=user).order_by("pk") for outcome in [_outcome(r)]]
 
 
 def moderation(user) -> list[dict]:

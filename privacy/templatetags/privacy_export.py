@@ -31,7 +31,7 @@ LABELS = {
     "language_last_used": _("language last used"), "last_login": _("last sign-in"), "last_name": _("last name"),
     "meeting": _("meeting"), "messages": _("messages"), "messages_accepted_from": _("who may start a conversation with me"),
     "mine": _("written by me"), "nickname": _("nickname"), "notifications": _("notifications"),
-    "object_id": _("item number"), "open_data_name_hidden": _("nickname left out of the open data"),
+    "object_id": _("item number"), "outcome": _("decision"), "outcome_label": _("decision, in words"), "open_data_name_hidden": _("nickname left out of the open data"),
     "parent_id": _("in reply to comment number"), "participations": _("participations"),
     "picture_shown_since": _("Decidim picture shown since"), "poll_answers": _("poll answers"),
     "provider": _("provider"), "push_message_text": _(

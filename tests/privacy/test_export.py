@@ -369,3 +369,26 @@ def test_a_contribution_a_facilitator_hid_says_so_and_why_in_her_archive(alice, 
     with zipfile.ZipFile(io.BytesIO(export.archive)) as archive:
         [mine] = json.loads(archive.read("meetings.json"))["contributions"]
     assert mine["hidden_by_moderation_at"] and mine["hidden_reason"] == "FIONA-reason"
+
+
+def test_the_reports_alice_made_say_what_the_moderators_decided(alice, bob, carol, mona):
+    """A report's `decided_at` alone does not tell her whether the item was hidden, shown again or her report
+    dismissed: the outcome is in her archive too (the decision, never who took it)."""
+    from privacy import selectors
+
+    debate = debates.create_debate(author=bob, title="Le marché", description="Le dimanche ?")
+    hidden = debates.post_comment(author=bob, debate=debate, body="Un")
+    dismissed = debates.post_comment(author=carol, debate=debate, body="Deux")
+    pending = debates.post_comment(author=carol, debate=debate, body="Trois")
+    for comment in (hidden, dismissed, pending):
+        moderation.report(reporter=alice, kind="comment", object_id=comment.pk, reason="offensive")
+    moderation.hide(actor=mona, kind="comment", object_id=hidden.pk, reason="Insultant")
+    moderation.dismiss(actor=mona, kind="comment", object_id=dismissed.pk)
+
+    reports = {r["object_id"]: r for r in selectors.reports(alice)}
+
+    assert reports[hidden.pk]["outcome"] == "hide"
+    assert reports[dismissed.pk]["outcome"] == "dismiss"
+    assert reports[pending.pk]["outcome"] is None
+    assert reports[hidden.pk]["decided_at"] is not None
+    assert "mona" not in json.dumps(reports, default=str)
