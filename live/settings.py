@@ -479,6 +479,9 @@ PRIVACY_GUESTS_DAYS = env_int("PRIVACY_GUESTS_DAYS", 30)  # anonymous meeting gu
 PRIVACY_IP_DAYS = env_int("PRIVACY_IP_DAYS", 30)  # IP addresses kept with meeting participations
 PRIVACY_TASK_RESULTS_DAYS = env_int("PRIVACY_TASK_RESULTS_DAYS", 7)  # finished background tasks (their arguments)
 PRIVACY_DELETED_DAYS = env_int("PRIVACY_DELETED_DAYS", 30)  # text of comments their authors deleted, from then
+# The record of a "download my data" archive (its link and dates; its bytes go at PRIVACY_EXPORT_HOURS), from when it
+# expired (or was asked for, when it never was ready).
+PRIVACY_EXPORT_RECORDS_DAYS = env_int("PRIVACY_EXPORT_RECORDS_DAYS", 30)
 
 # --- Open data (the opendata app; /opendata/) ------------------------------------------------------------------------
 OPENDATA_LICENCE = env_str("OPENDATA_LICENCE", "Licence Ouverte 2.0")

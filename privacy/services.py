@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -164,7 +165,8 @@ def _forget_deleted_comments(rows) -> None:
 def apply_retention() -> dict[str, int]:
     """Forget what is past its retention (PRIVACY_*_DAYS; 0 keeps it): private messages (and moderation's quotes
     of them), notifications, anonymous meeting guests' nicknames and IPs, IPs of meeting participations, the text
-    of comments their authors deleted (and moderation's quotes of it), expired archives, finished background tasks; and the stream event log (LIVE_RETENTION_DAYS). Idempotent and safe to
+    of comments their authors deleted (and moderation's quotes of it), expired archives and, later, their records,
+    finished background tasks; and the stream event log (LIVE_RETENTION_DAYS). Idempotent and safe to
     interrupt (batches)."""
     from django_tasks_db.models import DBTaskResult
 
@@ -194,6 +196,12 @@ def apply_retention() -> dict[str, int]:
     done["archives"] = _in_batches(
         DataExport.objects.filter(expires_at__lt=timezone.now(), archive__isnull=False),
         lambda rows: rows.update(archive=None, size=0))
+    if cutoff := _before(settings.PRIVACY_EXPORT_RECORDS_DAYS):
+        # Their bytes gone, the rows still say who asked for their data and when; one never ready (failed, or cut
+        # short: STUCK is an hour) counts from when it was asked for.
+        done["export_records"] = _in_batches(
+            DataExport.objects.filter(Q(expires_at__lt=cutoff) | Q(expires_at__isnull=True, created_at__lt=cutoff)),
+            lambda rows: rows.delete())
     if cutoff := _before(settings.PRIVACY_TASK_RESULTS_DAYS):
         done["tasks"] = _in_batches(DBTaskResult.objects.filter(finished_at__lt=cutoff), lambda rows: rows.delete())
     done["events"] = streams.prune()

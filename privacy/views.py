@@ -15,7 +15,8 @@ def policy(request):
     """"Données personnelles": what is kept, why, for how long, and whom to contact, from the settings."""
     return render(request, "privacy/policy.html", {
         "controller": settings.PRIVACY_CONTROLLER, "dpo": settings.PRIVACY_DPO_CONTACT,
-        "export_hours": settings.PRIVACY_EXPORT_HOURS, "messages_days": settings.PRIVACY_MESSAGES_DAYS,
+        "export_hours": settings.PRIVACY_EXPORT_HOURS,
+        "export_records_days": settings.PRIVACY_EXPORT_RECORDS_DAYS, "messages_days": settings.PRIVACY_MESSAGES_DAYS,
         "notifications_days": settings.PRIVACY_NOTIFICATIONS_DAYS, "guests_days": settings.PRIVACY_GUESTS_DAYS,
         "ip_days": settings.PRIVACY_IP_DAYS,
         "deleted_days": settings.PRIVACY_DELETED_DAYS, "events_days": settings.LIVE_RETENTION_DAYS,

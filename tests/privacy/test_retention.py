@@ -54,7 +54,8 @@ def test_it_forgets_what_is_past_retention_and_keeps_the_rest(alice, bob, fiona,
 
     again = services.apply_retention()  # idempotent: nothing left to do
     assert {what: count for what, count in again.items() if what != "events"} == {
-        "messages": 0, "notifications": 0, "guests": 0, "ips": 0, "deleted": 0, "archives": 0, "tasks": 0}
+        "messages": 0, "notifications": 0, "guests": 0, "ips": 0, "deleted": 0, "archives": 0, "export_records": 0,
+        "tasks": 0}
 
 
 def test_a_private_message_forgotten_for_retention_leaves_no_copy_in_moderation(alice, bob, mona, settings):
@@ -173,3 +174,22 @@ def test_the_privacy_page_lists_moderation_records_and_sessions_with_how_long(db
     assert "Reports you made and moderation decisions about you" in page
     assert "Sign-in sessions and the devices receiving your push notifications" in page
     assert "Until you sign out, at most 9 days" in page
+
+
+def test_the_record_of_an_expired_or_failed_archive_is_deleted_after_its_retention(alice, settings):
+    """Once its bytes are gone, an archive's row (its link, when it was asked for and expired) is still about
+    alice: it goes PRIVACY_EXPORT_RECORDS_DAYS after it expired (or was asked for, when it never was ready)."""
+    settings.PRIVACY_EXPORT_RECORDS_DAYS = 30
+    now = timezone.now()
+    old = DataExport.objects.create(user=alice, status="ready", expires_at=now - timedelta(days=31))
+    failed = DataExport.objects.create(user=alice, status="failed", created_at=now - timedelta(days=31))
+    recent = DataExport.objects.create(user=alice, status="ready", expires_at=now - timedelta(days=2))
+    ready = DataExport.objects.create(user=alice, status="ready", archive=b"zip", size=3,
+                                      expires_at=now + timedelta(hours=5))
+
+    call_command("apply_retention")
+
+    assert set(DataExport.objects.values_list("pk", flat=True)) == {recent.pk, ready.pk}
+    assert not DataExport.objects.filter(pk__in=[old.pk, failed.pk]).exists()
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").get("/privacy/").content.decode()
+    assert "then the record that you asked for it (its dates, no data): 30 days" in page
