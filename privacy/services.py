@@ -12,7 +12,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -145,6 +146,17 @@ def _before(days: int):
     return timezone.now() - timedelta(days=days) if days > 0 else None
 
 
+# A guest's token ties their browser's session (which holds it, signed) to their seat and what they wrote. Unique, so
+# not blanked: replaced by this prefix and the row's id, which no session holds (the tokens given out are
+# secrets.token_urlsafe's letters, digits, "-" and "_", never ":").
+FORGOTTEN_TOKEN = "forgotten:"
+
+
+def forgotten_token():
+    """The expression that replaces a guest's token when the guest is anonymised."""
+    return Concat(Value(FORGOTTEN_TOKEN), Cast("pk", output_field=CharField()))
+
+
 def _forget_messages(rows) -> None:
     """Private messages past retention, and moderation's quotes of them (a reported message's case and log)."""
     from live.moderation.services import forget_excerpts
@@ -183,8 +195,9 @@ def apply_retention() -> dict[str, int]:
                                             lambda rows: rows.delete())
     if cutoff := _before(settings.PRIVACY_GUESTS_DAYS):
         done["guests"] = _in_batches(
-            Participant.objects.filter(user__isnull=True, joined_at__lt=cutoff).exclude(nickname="", ip=None),
-            lambda rows: rows.update(nickname="", ip=None))
+            Participant.objects.filter(user__isnull=True, joined_at__lt=cutoff).exclude(
+                nickname="", ip=None, token__startswith=FORGOTTEN_TOKEN),
+            lambda rows: rows.update(nickname="", ip=None, token=forgotten_token()))
     if cutoff := _before(settings.PRIVACY_IP_DAYS):
         done["ips"] = _in_batches(Participant.objects.filter(joined_at__lt=cutoff, ip__isnull=False),
                                   lambda rows: rows.update(ip=None))

@@ -193,3 +193,30 @@ def test_the_record_of_an_expired_or_failed_archive_is_deleted_after_its_retenti
     assert not DataExport.objects.filter(pk__in=[old.pk, failed.pk]).exists()
     page = Client(HTTP_ACCEPT_LANGUAGE="en").get("/privacy/").content.decode()
     assert "then the record that you asked for it (its dates, no data): 30 days" in page
+
+
+def test_an_anonymised_guest_loses_the_token_that_tied_its_browser_to_its_contributions(fiona, settings):
+    """Past PRIVACY_GUESTS_DAYS a guest's nickname and IP go; the token their browser kept (signed, in its session)
+    went on naming the row: whoever holds that session could still be linked to what the guest wrote. It goes too,
+    also from a guest anonymised before this was done."""
+    from meetings.sessions import session_participant
+
+    settings.PRIVACY_GUESTS_DAYS = 30
+    meeting = make_meeting(fiona)
+    guest = meetings.join(meeting=meeting, nickname="Gaston", ip="10.0.0.7")
+    earlier = meetings.join(meeting=meeting, nickname="Gérard", ip="10.0.0.8")
+    Participant.objects.filter(pk=earlier.pk).update(nickname="", ip=None)  # anonymised before tokens were
+    age(Participant.objects.filter(pk__in=[guest.pk, earlier.pk]), "joined_at", 45)
+    session = {}
+    from meetings.sessions import remember_participant
+
+    remember_participant(session, guest)
+
+    call_command("apply_retention")
+
+    for participant, token in ((guest, guest.token), (earlier, earlier.token)):
+        participant.refresh_from_db()
+        assert participant.token != token
+        assert not Participant.objects.filter(token=token).exists()
+    assert session_participant(session, meeting) is None
+    assert services.apply_retention()["guests"] == 0
