@@ -176,7 +176,9 @@ def moderation(user) -> list[dict]:
 
 
 def notifications(user) -> list[dict]:
-    return [{"kind": n.kind, "text": n.text, "url": n.url, "created_at": n.created_at,
+    """`text_language`: the language each was written in (their choice then; "" before it was kept), which the
+    index marks where it is not the archive's."""
+    return [{"kind": n.kind, "text": n.text, "text_language": n.language, "url": n.url, "created_at": n.created_at,
              "read_at": n.read_at} for n in Notification.objects.filter(user=user).order_by("pk")]
 
 

@@ -66,8 +66,11 @@ def _message(preferences: Preferences, items: list[Notification]) -> EmailMultiA
     unsubscribe_url, headers = unsubscribe_link(user, category)
     with translation.override(preferences.notification_language):
         context = {
+            # `language`: the item's own when the e-mail's is another (a text recorded before the person changed
+            # it), for the HTML part's lang (WCAG 3.1.2); the text part cannot say it.
             "person": user, "items": [{"text": item.text, "url": _absolute(item.url) if item.url else "",
-                                       "created_at": item.created_at} for item in items],
+                                       "created_at": item.created_at, "language": item.foreign_language}
+                                      for item in items],
             "unsubscribe_url": unsubscribe_url, "digest": digest,
             "preferences_url": _absolute(reverse("notifications:preferences")),
             "category": None if digest else category_of(items[0].kind).label,

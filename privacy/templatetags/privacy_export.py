@@ -42,7 +42,7 @@ LABELS = {
     "roles_in_spaces": _("roles in spaces"), "score": _("score"), "sent_at": _("sent on"),
     "sessions": _("signed-in browsers"), "since": _("since"),
     "space": _("space"), "stance": _("stance"), "starts_at": _("starts on"), "status": _("status"),
-    "subscribed_at": _("subscribed on"), "text": _("text"), "title": _("title"), "uid": _("identifier"),
+    "subscribed_at": _("subscribed on"), "text": _("text"), "text_language": _("language of the text"), "title": _("title"), "uid": _("identifier"),
     "url": _("address"), "value": _("vote"), "verified": _("verified"), "votes": _("votes"), "with": _("with"),
     "word_answers": _("word-cloud answers"),
     **{category.value: category.label for category in Category},

@@ -214,3 +214,20 @@ def test_a_digest_readers_time_sensitive_item_held_by_the_rate_limit_goes_after_
     assert len(mail.outbox) == 4 and "Réunion 3" in mail.outbox[3].subject
     assert Notification.objects.get(user=alice, kind="debate.reply").email == "pending"  # still the digest's
     assert email.send_due(_later(hours=25)) == 1 and "a répondu" in mail.outbox[4].body
+
+
+def test_a_digest_marks_the_items_written_in_another_language_than_its_own(alice):
+    """alice's notifications were written in French; she then chose English: the digest is in English and each
+    French item says so (lang, WCAG 3.1.2), so a screen reader reads it with French pronunciation."""
+    prefs(alice, language="fr")
+    services.notify(user=alice, kind="debate.reply", text="Une réponse à votre commentaire")
+    prefs(alice, language="en")
+    services.notify(user=alice, kind="debate.reply", text="A reply to your comment")
+    Notification.objects.filter(user=alice).update(email="pending")
+
+    assert email.send_for(alice.pk, digest=True) == 1
+
+    html = mail.outbox[0].alternatives[0][0]
+    assert '<html lang="en">' in html
+    assert 'lang="fr"' in html.split("Une réponse")[0].rsplit("<li", 1)[1]
+    assert 'lang=' not in html.split("A reply to your comment")[0].rsplit("<li", 1)[1]

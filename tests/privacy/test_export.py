@@ -392,3 +392,26 @@ def test_the_reports_alice_made_say_what_the_moderators_decided(alice, bob, caro
     assert reports[pending.pk]["outcome"] is None
     assert reports[hidden.pk]["decided_at"] is not None
     assert "mona" not in json.dumps(reports, default=str)
+
+
+def test_a_notification_written_in_another_language_than_her_archives_is_marked(alice):
+    """Her notifications keep the language they were written in; her archive is in the one she chose since: the
+    index marks those texts (lang, WCAG 3.1.2) and the JSON says which language each text is in."""
+    from privacy import services
+
+    Preferences.objects.update_or_create(user=alice, defaults={"language": "fr"})
+    notify(user=alice, kind="test", text="ALICE-en-français")
+    Preferences.objects.filter(user=alice).update(language="en")
+    notify(user=alice, kind="test", text="ALICE-in-english")
+    export = DataExport.objects.create(user=alice)
+
+    services.build_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    with zipfile.ZipFile(io.BytesIO(export.archive)) as archive:
+        index = archive.read("index.html").decode()
+        items = {n["text"]: n for n in json.loads(archive.read("notifications.json"))}
+    assert '<html lang="en">' in index
+    assert items["ALICE-en-français"]["text_language"] == "fr"
+    assert re.search(r'<dd lang="fr">ALICE-en-français\s*</dd>', index)
+    assert re.search(r"<dd>ALICE-in-english\s*</dd>", index)
