@@ -32,6 +32,9 @@ class DataExport(models.Model):
     # Kept in the database: every web process of every host can serve it, and it goes with the account.
     archive = models.BinaryField(null=True, blank=True, editable=False)
     size = models.PositiveIntegerField(default=0)
+    # Raised by an erasure while this archive is being built (it may have read the erased person already): the build
+    # stores its archive only if this is still the number it read when it started, else it reads everything again.
+    generation = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import CharField, Q, Value
+from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -70,42 +70,65 @@ def _progress(export: DataExport, **fields) -> None:
 
 def build_export(*, export_id: int) -> DataExport | None:
     """Build the ZIP: one JSON file per kind of data (privacy.selectors.KINDS) and a readable index.html, in the
-    person's language. Progress is saved after each kind, for the page that shows it."""
+    person's language. Progress is saved after each kind, for the page that shows it. An erasure committed while it
+    was being built (erase_exports raises `generation`) makes it read everything again before it is stored."""
     export = DataExport.objects.select_related("user").filter(pk=export_id).first()
     if export is None or export.status not in (DataExport.Status.PENDING, DataExport.Status.RUNNING):
         return export  # erased meanwhile, or already built by an earlier run
     user = export.user
-    _progress(export, status=DataExport.Status.RUNNING, progress=0)
     try:
-        # The person's language (the one of their notifications), not the site's nor the worker's.
-        language = language_of(user)
-        with translation.override(language):
-            buffer = io.BytesIO()
-            sections = []
-            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-                for done, (name, title, read) in enumerate(selectors.KINDS, start=1):
-                    data = read(user)
-                    text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_value)
-                    archive.writestr(f"{name}.json", text)
-                    sections.append({"file": f"{name}.json", "title": title, "data": data,
-                                     "count": len(data) if isinstance(data, list) else None})
-                    _progress(export, progress=int(done * 90 / len(selectors.KINDS)))
-                archive.writestr("index.html", render_to_string("privacy/export_index.html", {
-                    "person": user, "sections": sections, "generated_at": timezone.now(), "language": language}))
-            content = buffer.getvalue()
-            now = timezone.now()
-            with transaction.atomic():
-                _progress(export, status=DataExport.Status.READY, progress=100, archive=content, size=len(content),
-                          finished_at=now, expires_at=now + timedelta(hours=settings.PRIVACY_EXPORT_HOURS))
-                export.refresh_from_db()
-                notify(user=user, kind="export_ready", url=export.get_absolute_url(),
-                       text=gettext_lazy("Your data is ready to download until %(date)s."), params={
-                           "date": timezone.localtime(export.expires_at).strftime("%d/%m/%Y %H:%M")})
+        while True:
+            # Read before the data: an erasure that commits after this read changes it, one before is in the data.
+            generation = DataExport.objects.filter(pk=export.pk).values_list("generation", flat=True).first()
+            if generation is None:
+                return None  # its owner erased meanwhile: the archive went with the account
+            _progress(export, status=DataExport.Status.RUNNING, progress=0)
+            content = _archive(export)
+            if _store(export, generation, content):
+                break
+        export.refresh_from_db()
     except Exception:
         logger.exception("data export %s failed", export.pk)
         _progress(export, status=DataExport.Status.FAILED)
         raise
     return export
+
+
+def _archive(export: DataExport) -> bytes:
+    user = export.user
+    # The person's language (the one of their notifications), not the site's nor the worker's.
+    language = language_of(user)
+    with translation.override(language):
+        buffer = io.BytesIO()
+        sections = []
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for done, (name, title, read) in enumerate(selectors.KINDS, start=1):
+                data = read(user)
+                text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_value)
+                archive.writestr(f"{name}.json", text)
+                sections.append({"file": f"{name}.json", "title": title, "data": data,
+                                 "count": len(data) if isinstance(data, list) else None})
+                _progress(export, progress=int(done * 90 / len(selectors.KINDS)))
+            archive.writestr("index.html", render_to_string("privacy/export_index.html", {
+                "person": user, "sections": sections, "generated_at": timezone.now(), "language": language}))
+        return buffer.getvalue()
+
+
+@transaction.atomic
+def _store(export: DataExport, generation: int, content: bytes) -> bool:
+    """Store the archive and tell its owner, unless an erasure raised its generation since it was read (whether
+    one does now, not yet committed: this waits for it); whether it was stored."""
+    now = timezone.now()
+    stored = DataExport.objects.filter(pk=export.pk, generation=generation).update(
+        status=DataExport.Status.READY, progress=100, archive=content, size=len(content), finished_at=now,
+        expires_at=now + timedelta(hours=settings.PRIVACY_EXPORT_HOURS))
+    if not stored:
+        return False
+    export.refresh_from_db()
+    notify(user=export.user, kind="export_ready", url=export.get_absolute_url(),
+           text=gettext_lazy("Your data is ready to download until %(date)s."), params={
+               "date": timezone.localtime(export.expires_at).strftime("%d/%m/%Y %H:%M")})
+    return True
 
 
 def download(*, user, token: str) -> DataExport:
@@ -241,6 +264,9 @@ def erase_exports(*, user, former: dict) -> None:
     from privacy.tasks import build_export
 
     DataExport.objects.filter(user=user).delete()
+    # Those being built may have read them already: they read everything again before they are stored (build_export).
+    DataExport.objects.filter(status__in=[DataExport.Status.PENDING, DataExport.Status.RUNNING]).update(
+        generation=F("generation") + 1)
     needles = [value.lower() for value in (former["nickname"], former["email"]) if value]
     stored = DataExport.objects.filter(status=DataExport.Status.READY, archive__isnull=False).order_by("pk")
     for export in stored.iterator(chunk_size=50):

@@ -87,3 +87,37 @@ def test_an_expired_archive_naming_her_is_wiped_not_built_again(alice, bob):
     bobs.refresh_from_db()
     assert bobs.archive is None and bobs.is_expired
     assert Notification.objects.filter(user=bob, kind="export_ready").count() == notes
+
+
+def test_an_archive_being_built_while_she_is_erased_is_built_again_without_her(alice, bob, monkeypatch):
+    """Bob's archive was being built when alice's erasure committed: it had already read their conversation. It
+    must not come out with her in it: the build sees the erasure when it finishes and reads everything again."""
+    import io
+    import zipfile
+
+    from live.messaging import services as messaging
+    from privacy import selectors, services
+    from privacy.models import DataExport
+
+    messaging.start_conversation(author=alice, recipients=[bob], body="ALICE-secret-plan")
+    erased = []
+
+    def erase_after(read):
+        def reading(user):
+            data = read(user)
+            if not erased:  # her erasure commits once bob's messages were read, before his archive is stored
+                erased.append(erase_account(user=alice, password=PASSWORD))
+            return data
+        return reading
+
+    monkeypatch.setattr(selectors, "KINDS", [(name, title, erase_after(read) if name == "messages" else read)
+                                             for name, title, read in selectors.KINDS])
+    bobs = DataExport.objects.create(user=bob)
+
+    services.build_export(export_id=bobs.pk)
+
+    bobs.refresh_from_db()
+    assert erased and bobs.status == "ready"
+    with zipfile.ZipFile(io.BytesIO(bytes(bobs.archive))) as archive:
+        everything = "".join(archive.read(name).decode() for name in archive.namelist())
+    assert "ALICE-secret-plan" not in everything and '"alice"' not in everything.lower()
