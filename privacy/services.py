@@ -201,8 +201,9 @@ def apply_retention() -> dict[str, int]:
     """Forget what is past its retention (PRIVACY_*_DAYS; 0 keeps it): private messages (and moderation's quotes
     of them), notifications, anonymous meeting guests' nicknames and IPs, IPs of meeting participations, the text
     of comments their authors deleted (and moderation's quotes of it), expired archives and, later, their records,
-    finished background tasks; and the stream event log (LIVE_RETENTION_DAYS). Idempotent and safe to
+    the e-mail addresses no longer the account's, finished background tasks; and the stream event log (LIVE_RETENTION_DAYS). Idempotent and safe to
     interrupt (batches)."""
+    from allauth.account.models import EmailAddress
     from django_tasks_db.models import DBTaskResult
 
     from live import streams
@@ -238,6 +239,11 @@ def apply_retention() -> dict[str, int]:
         done["export_records"] = _in_batches(
             DataExport.objects.filter(Q(expires_at__lt=cutoff) | Q(expires_at__isnull=True, created_at__lt=cutoff)),
             lambda rows: rows.delete())
+    # The addresses allauth recorded (the one Decidim sent at sign-up) that are no longer the account's: its own
+    # address changed since (an administrator's fix). Only the current one has a use; no date to count from.
+    done["old_emails"] = _in_batches(
+        EmailAddress.objects.filter(~Q(email__iexact=F("user__email")) | Q(user__email__isnull=True)),
+        lambda rows: rows.delete())
     if cutoff := _before(settings.PRIVACY_TASK_RESULTS_DAYS):
         done["tasks"] = _in_batches(DBTaskResult.objects.filter(finished_at__lt=cutoff), lambda rows: rows.delete())
     done["events"] = streams.prune()

@@ -54,7 +54,7 @@ def test_it_forgets_what_is_past_retention_and_keeps_the_rest(alice, bob, fiona,
 
     again = services.apply_retention()  # idempotent: nothing left to do
     assert {what: count for what, count in again.items() if what != "events"} == {
-        "messages": 0, "notifications": 0, "guests": 0, "ips": 0, "deleted": 0, "archives": 0, "export_records": 0,
+        "messages": 0, "notifications": 0, "guests": 0, "ips": 0, "deleted": 0, "archives": 0, "export_records": 0, "old_emails": 0,
         "tasks": 0}
 
 
@@ -220,3 +220,19 @@ def test_an_anonymised_guest_loses_the_token_that_tied_its_browser_to_its_contri
         assert not Participant.objects.filter(token=token).exists()
     assert session_participant(session, meeting) is None
     assert services.apply_retention()["guests"] == 0
+
+
+def test_an_address_that_is_no_longer_her_profiles_is_forgotten_by_the_daily_run(alice, bob):
+    """allauth recorded the address Decidim sent when alice signed up; her profile's address has changed since (an
+    administrator fixed it): the old one was kept until her erasure. The daily run keeps only her current one."""
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.create(user=alice, email="alice.old@decidim.example", verified=True, primary=True)
+    EmailAddress.objects.create(user=alice, email="Alice@Example.org", verified=True, primary=False)
+    EmailAddress.objects.create(user=bob, email=bob.email, verified=True, primary=True)
+
+    done = services.apply_retention()
+
+    assert set(EmailAddress.objects.values_list("email", flat=True)) == {"Alice@Example.org", bob.email}
+    assert done["old_emails"] == 1
+    assert services.apply_retention()["old_emails"] == 0
