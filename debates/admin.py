@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from debates import permissions, services
 from debates.models import Comment, Debate
 from live import ratelimit
+from live.adminlog import LogsNumbersNotWords
 
 
 def each(model_admin, request, items, act, label=str) -> None:
@@ -28,7 +29,7 @@ def each(model_admin, request, items, act, label=str) -> None:
 
 
 @admin.register(Debate)
-class DebateAdmin(admin.ModelAdmin):
+class DebateAdmin(LogsNumbersNotWords, admin.ModelAdmin):  # its title: someone's words
     list_display = ["title", "author", "official", "state", "created_at"]
     list_filter = ["official", ("closed_at", admin.EmptyFieldListFilter), ("locked_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "description"]
@@ -58,7 +59,7 @@ class DebateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(LogsNumbersNotWords, admin.ModelAdmin):  # its first words
     list_display = ["pk", "debate", "author", "depth", "alignment", "score", "created_at", "hidden_at", "deleted_at"]
     list_filter = [("hidden_at", admin.EmptyFieldListFilter), ("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["body", "author__nickname"]

@@ -197,11 +197,29 @@ def _forget_deleted_comments(rows) -> None:
     rows.update(body="", body_html="")
 
 
+def _forget_admin_log_words() -> int:
+    """The admin's log entries recorded before it named comments and debates by number (live.adminlog): their
+    words (a comment's start, also of one removed or erased since) become that number."""
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from live.adminlog import label, models_logged_by_number
+
+    done = 0
+    for model in models_logged_by_number():
+        numbered = Concat(Value(label(model, "")), F("object_id"), output_field=CharField())
+        done += _in_batches(LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(model))
+                            .exclude(object_repr=numbered), lambda rows, numbered=numbered: rows.update(
+                                object_repr=numbered))
+    return done
+
+
 def apply_retention() -> dict[str, int]:
     """Forget what is past its retention (PRIVACY_*_DAYS; 0 keeps it): private messages (and moderation's quotes
     of them), notifications, anonymous meeting guests' nicknames and IPs, IPs of meeting participations, the text
     of comments their authors deleted (and moderation's quotes of it), expired archives and, later, their records,
-    the e-mail addresses no longer the account's, finished background tasks; and the stream event log (LIVE_RETENTION_DAYS). Idempotent and safe to
+    the e-mail addresses no longer the account's, the words of older admin log entries, finished background
+    tasks; and the stream event log (LIVE_RETENTION_DAYS). Idempotent and safe to
     interrupt (batches)."""
     from allauth.account.models import EmailAddress
     from django_tasks_db.models import DBTaskResult
@@ -239,6 +257,7 @@ def apply_retention() -> dict[str, int]:
         done["export_records"] = _in_batches(
             DataExport.objects.filter(Q(expires_at__lt=cutoff) | Q(expires_at__isnull=True, created_at__lt=cutoff)),
             lambda rows: rows.delete())
+    done["admin_log"] = _forget_admin_log_words()
     # The addresses allauth recorded (the one Decidim sent at sign-up) that are no longer the account's: its own
     # address changed since (an administrator's fix). Only the current one has a use; no date to count from.
     done["old_emails"] = _in_batches(

@@ -18,7 +18,7 @@ from live.accounts import permissions, selectors
 from live.accounts.models import Role, RoleAssignment
 from live.close_codes import Close
 from live.consumers import session_hash
-from live.text import clean_user_text
+from live.text import clean_user_text, replace_name
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -283,8 +283,15 @@ def erase_account(*, user, password: str | None = None) -> User:
     user.groups.clear()
     user.user_permissions.clear()
     RoleAssignment.objects.filter(user=user).delete()
-    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)).update(
-        object_repr=label)
+    # The admin's history of the account: its name, and the role inlines it quotes ("alice moderator @ debate.3").
+    history = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk))
+    for entry in history.exclude(change_message="").only("change_message"):
+        message = entry.change_message
+        for name in {former["nickname"], former["username"], former["email"]} - {""}:
+            message = replace_name(message, name, label)
+        if message != entry.change_message:
+            LogEntry.objects.filter(pk=entry.pk).update(change_message=message)
+    history.update(object_repr=label)
     for step in features.erasure_steps():
         step(user=user, former=former)
     pk = user.pk
