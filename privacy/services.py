@@ -75,7 +75,6 @@ def build_export(*, export_id: int) -> DataExport | None:
     export = DataExport.objects.select_related("user").filter(pk=export_id).first()
     if export is None or export.status not in (DataExport.Status.PENDING, DataExport.Status.RUNNING):
         return export  # erased meanwhile, or already built by an earlier run
-    user = export.user
     try:
         while True:
             # Read before the data: an erasure that commits after this read changes it, one before is in the data.
