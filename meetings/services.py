@@ -914,9 +914,29 @@ def answer_poll(*, participant: Participant, poll: Poll, choices) -> list[PollAn
     the poll's refuses the whole answer: nothing is written, and the refusal spends no rate-limit attempt."""
     check_participant(participant, poll.meeting_id)
     check_guest_allowed(participant)
-    poll = Poll.objects.select_for_update().get(pk=poll.pk)
-    if poll.status != Poll.Status.OPEN:
-        raise ValidationError(_("This poll is closed."))
+    # The limit first: a flood past it is refused by one cache round trip, before any read and before the poll's
+    # row lock, which every other phone's answer and the facilitator's close wait behind. An answer refused after
+    # it gives its attempt back.
+    key = _participant_key(participant)
+    ratelimit.enforce("vote", key)
+    try:
+        picked = _picked_choices(poll, choices)
+        poll = Poll.objects.select_for_update().get(pk=poll.pk)
+        if poll.status != Poll.Status.OPEN:
+            raise ValidationError(_("This poll is closed."))
+    except ValidationError:
+        ratelimit.give_back("vote", key)
+        raise
+    PollAnswer.objects.filter(poll=poll, participant=participant).delete()
+    answers = PollAnswer.objects.bulk_create([PollAnswer(poll=poll, choice=c, participant=participant)
+                                              for c in picked])
+    _answered(poll)
+    return answers
+
+
+def _picked_choices(poll: Poll, choices) -> list[PollChoice]:
+    """The poll's choices named by `choices` (choices or their pks), or ValidationError. Read without the poll's
+    lock: a poll's choices never change once it is open."""
     if poll.is_words:
         raise ValidationError(_("This question takes words, not choices."))
     ids = {int(c.pk if hasattr(c, "pk") else c) for c in choices}
@@ -927,13 +947,7 @@ def answer_poll(*, participant: Participant, poll: Poll, choices) -> list[PollAn
         raise ValidationError({"choices": not_a_choice()})
     if poll.kind != Poll.Kind.MULTIPLE and len(picked) > 1:
         raise ValidationError({"choices": _("Choose only one answer.")})
-    # Counted once the answer is known good (as a contribution's): a refused one spends none of the limit.
-    ratelimit.enforce("vote", _participant_key(participant))
-    PollAnswer.objects.filter(poll=poll, participant=participant).delete()
-    answers = PollAnswer.objects.bulk_create([PollAnswer(poll=poll, choice=c, participant=participant)
-                                              for c in picked])
-    _answered(poll)
-    return answers
+    return picked
 
 
 def not_a_choice() -> str:
@@ -1028,9 +1042,14 @@ def answer_words(*, participant: Participant, poll: Poll, texts) -> list[WordEnt
     check_participant(participant, poll.meeting_id)
     meeting = Meeting.objects.get(pk=poll.meeting_id)
     check_guest_allowed(participant, meeting)
-    ratelimit.enforce("vote", _participant_key(participant))
-    poll = _open_words_poll(poll)
-    cleaned = clean_word_entries(texts)
+    key = _participant_key(participant)
+    ratelimit.enforce("vote", key)  # first, before the lock (as answer_poll); a refused answer gives it back
+    try:
+        cleaned = clean_word_entries(texts)
+        poll = _open_words_poll(poll)
+    except ValidationError:
+        ratelimit.give_back("vote", key)
+        raise
     before = {e.key: e.status for e in WordEntry.objects.filter(poll=poll, participant=participant)}
     WordEntry.objects.filter(poll=poll, participant=participant).delete()
     fresh = WordEntry.Status.PENDING if meeting.premoderation else WordEntry.Status.APPROVED
