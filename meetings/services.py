@@ -440,8 +440,8 @@ def close_session(*, actor, meeting: Meeting) -> Meeting:
         Poll.objects.filter(pk__in=closed).update(status=Poll.Status.CLOSED, closed_at=now)
     meeting.speaker_requests.exclude(status=SpeakerRequest.Status.DONE).update(status=SpeakerRequest.Status.DONE)
     _emit(meeting, "session.changed", announce=True)  # said on the phones: it closed
-    for pk in closed:  # each poll's card changes as close_poll changes it: on the phones, its answer form goes
-        _emit(meeting, "poll.changed", poll=pk)
+    for pk in closed:  # each poll's card changes as close_poll changes it: on the phones, its answer form hides
+        _emit(meeting, "poll.changed", poll=pk, forms_kept=True)
     effects.after_commit(f"flush the frames of meeting {meeting.pk}", partial(_flush_frames, meeting.pk))
     return meeting
 
@@ -878,9 +878,11 @@ def open_poll(*, actor, poll: Poll) -> Poll:
     poll = Poll.objects.select_for_update().get(pk=poll.pk)
     if poll.status == Poll.Status.OPEN:
         raise ValidationError(_("This poll is already open."))
+    reopened = poll.status == Poll.Status.CLOSED
     poll.status, poll.opened_at, poll.closed_at = Poll.Status.OPEN, timezone.now(), None
     poll.save(update_fields=["status", "opened_at", "closed_at"])
-    _emit(meeting, "poll.changed", poll=poll.pk)
+    # Reopened, the phones have its card already, each with its own answer form: the push changes its state only.
+    _emit(meeting, "poll.changed", poll=poll.pk, **({"forms_kept": True} if reopened else {}))
     return poll
 
 
@@ -893,7 +895,7 @@ def close_poll(*, actor, poll: Poll) -> Poll:
         raise ValidationError(_("This poll is not open."))
     poll.status, poll.closed_at = Poll.Status.CLOSED, timezone.now()
     poll.save(update_fields=["status", "closed_at"])
-    _emit(meeting, "poll.changed", poll=poll.pk)
+    _emit(meeting, "poll.changed", poll=poll.pk, forms_kept=True)  # the phones' forms stay, hidden, for a reopening
     return poll
 
 
