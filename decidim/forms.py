@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from decidim.selectors import picture_loads_here
 from live.accounts.models import nickname_validator
 from live.text import TextValidator
 
@@ -13,7 +14,9 @@ class PictureChoice(forms.Form):
 
     def __init__(self, *args, picture=None, **kwargs):
         super().__init__(*args, **kwargs)
-        if not picture:  # Decidim has none of theirs (or only its default avatar): nothing to ask
+        # Decidim has none of theirs (or only its default avatar), or it is on a host our pages may not load images
+        # from (not in DECIDIM_PICTURE_ORIGINS): nothing to ask.
+        if not picture_loads_here(picture):
             del self.fields["show_picture"]
 
 

@@ -1,4 +1,7 @@
+from urllib.parse import urlsplit
+
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from decidim.organizations import organization
@@ -43,6 +46,15 @@ def decidim_picture(user) -> dict | None:
     """{"url", "shown"} of `user`'s Decidim picture, the most recent sign-in's; None when Decidim has none."""
     account = (SocialAccount.objects.filter(user=user, provider__startswith="decidim-")
                .select_related("picture_consent").order_by("-last_login").first())
-    if account is None or not account.extra_data.get("image"):
+    if account is None or not picture_loads_here(account.extra_data.get("image")):
         return None
     return {"url": account.extra_data["image"], "shown": hasattr(account, "picture_consent")}
+
+
+def picture_loads_here(url: str | None) -> bool:
+    """Whether our pages may load the picture at `url`: its origin is in the CSP's img-src (the organizations'
+    origins and DECIDIM_PICTURE_ORIGINS). Else the browser would block it: an empty frame, not a picture."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower() in {origin.lower() for origin in settings.CSP_IMG_SRC}

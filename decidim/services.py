@@ -16,6 +16,20 @@ from live import ratelimit
 User = get_user_model()
 
 
+def email_is_usable(email: str) -> bool:
+    """Whether an account here can have the address a Decidim profile sent (none at all is fine). Decidim accepts
+    addresses our accounts refuse ("someone@intranet", no dot in the domain): caught before the nickname page, whose
+    form could only fail on a field it does not show."""
+    if not email:
+        return True
+    field = User._meta.get_field("email")
+    try:
+        field.clean(User.objects.normalize_email(email).lower(), None)
+    except ValidationError:
+        return False
+    return True
+
+
 @transaction.atomic
 def sign_up_with_decidim(*, organization: Organization, profile: dict, nickname: str, ip: str = "",
                          show_picture: bool = False) -> User:

@@ -63,6 +63,8 @@ def signed_in_with_decidim(request, sociallogin):
     next_url = _safe_next(request, sociallogin.state.get("next"))
     if sociallogin.account.pk:  # this Decidim account is linked here (found by organization and id, never by address)
         return _sign_in(request, sociallogin.account.user, organization, next_url)
+    if not services.email_is_usable(profile["email"]):  # an account here could not have it: say which and why
+        return _error(request, "email", organization, email=profile["email"])
     request.session[PENDING] = {"org": organization.key, "profile": profile, "next": next_url, "at": time.time()}
     if profile["email"] and User.objects.filter(email__iexact=profile["email"]).exists():
         return redirect("decidim:link")
@@ -192,14 +194,18 @@ ERRORS = {
     "refused": (400, lambda: _("%(org)s refused the sign-in"),
                 lambda: _("%(org)s did not let this sign-in through. Nothing was created: try again, and tell the "
                           "city's team if it goes on.")),
+    "email": (400, lambda: _("%(org)s sent an address we cannot use: %(email)s"),
+              lambda: _("An Agora Live account needs a valid e-mail address, and this one is not. Nothing was "
+                        "created. Correct it in your account on %(org)s (its settings), then sign in with %(org)s "
+                        "again; or create an Agora Live account with a password.")),
     "blocked": (403, lambda: _("Your account has been blocked by moderation."),
                 lambda: _("You cannot sign in to Agora Live with it, with or without %(org)s.")),
 }
 
 
-def _error(request, reason: str, organization, code: str = ""):
+def _error(request, reason: str, organization, code: str = "", email: str = ""):
     status, title, text = ERRORS[reason]
-    names = {"org": organization.name}
+    names = {"org": organization.name, "email": email}
     return render(request, "decidim/sign_in_error.html",
                   {"reason": reason, "title": title() % names, "text": text() % names, "code": code,
                    "organization": organization}, status=status)

@@ -533,8 +533,12 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"  # production 
 # and is redirected to the organization's /oauth/authorize.
 CSP_FORM_ACTION = sorted({"://".join(urlsplit(app["settings"]["url"])[:2])
                           for app in SOCIALACCOUNT_PROVIDERS["decidim"]["APPS"] if app["settings"]["url"]})
-# Where images may come from besides this site: the Decidim pictures people chose to show (decidim.PictureConsent).
-CSP_IMG_SRC = CSP_FORM_ACTION
+# Where images may come from besides this site: the Decidim pictures people chose to show (decidim.PictureConsent),
+# from the organizations' origins, plus DECIDIM_PICTURE_ORIGINS: the hosts a Decidim serves its uploads from when
+# they are not its own (Active Storage on S3 or a CDN, "https://cdn.participez.ville.fr"). A picture elsewhere is
+# not shown (decidim.selectors.decidim_picture): the browser would block it.
+DECIDIM_PICTURE_ORIGINS = env_list("DECIDIM_PICTURE_ORIGINS")
+CSP_IMG_SRC = sorted(set(CSP_FORM_ACTION) | set(DECIDIM_PICTURE_ORIGINS))
 # The pages allowed to frame the embeds (CSP frame-ancestors of decidim/views.py's embed views only; every other page
 # stays framed-denied): the organizations' origins, plus DECIDIM_EMBED_ORIGINS (e.g. another host of the same
 # Decidim, "https://participez.ville.fr"). Never "*".
@@ -542,6 +546,8 @@ DECIDIM_EMBED_ORIGINS = env_list("DECIDIM_EMBED_ORIGINS")
 CSP_FRAME_ANCESTORS = sorted(set(CSP_FORM_ACTION) | set(DECIDIM_EMBED_ORIGINS))
 # Each is one CSP source: exactly an origin, so that nothing else (a wildcard, a keyword, a second directive after
 # ";") gets into the header.
-if not all(re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", origin) for origin in DECIDIM_EMBED_ORIGINS):
-    raise ImproperlyConfigured(f"DECIDIM_EMBED_ORIGINS={','.join(DECIDIM_EMBED_ORIGINS)!r} lists origins "
-                               "(https://host[:port], no path), never a wildcard.")
+for _name, _origins in (("DECIDIM_EMBED_ORIGINS", DECIDIM_EMBED_ORIGINS),
+                        ("DECIDIM_PICTURE_ORIGINS", DECIDIM_PICTURE_ORIGINS)):
+    if not all(re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", origin) for origin in _origins):
+        raise ImproperlyConfigured(f"{_name}={','.join(_origins)!r} lists origins "
+                                   "(https://host[:port], no path), never a wildcard.")

@@ -399,7 +399,14 @@ def render_poll(event, r, meeting):
     poll = r.once("poll", lambda: Poll.objects.filter(pk=event.data["poll"]).prefetch_related("choices").first())
     if poll is None or poll.status == Poll.Status.DRAFT:
         return _render("poll-delete", {"pk": event.data["poll"]})
-    html = _render("poll-insert", {**r.once("card", lambda: _poll_card(poll, meeting)), "pushed": True})
+    card = r.once("card", lambda: _poll_card(poll, meeting))
+    if event.data.get("forms_kept"):
+        # Closed or reopened: the phones have its card, each with its own answer form (their answer checked or
+        # their words filled in): only its state and results change, so no phone has to ask for its form again.
+        html = _part("poll-head", card) + _part("poll-results", card)
+    else:
+        # Its first opening (or its texts changed): the whole card, the public one (nobody's answer checked).
+        html = _render("poll-insert", card)
     if poll.is_open:
         html += streams.announcement(_("New poll: %(question)s") % {"question": poll.question})
     return html

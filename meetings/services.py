@@ -440,8 +440,8 @@ def close_session(*, actor, meeting: Meeting) -> Meeting:
         Poll.objects.filter(pk__in=closed).update(status=Poll.Status.CLOSED, closed_at=now)
     meeting.speaker_requests.exclude(status=SpeakerRequest.Status.DONE).update(status=SpeakerRequest.Status.DONE)
     _emit(meeting, "session.changed", announce=True)  # said on the phones: it closed
-    for pk in closed:  # each poll's card changes as close_poll changes it: on the phones, its answer form goes
-        _emit(meeting, "poll.changed", poll=pk)
+    for pk in closed:  # each poll's card changes as close_poll changes it: on the phones, its answer form hides
+        _emit(meeting, "poll.changed", poll=pk, forms_kept=True)
     effects.after_commit(f"flush the frames of meeting {meeting.pk}", partial(_flush_frames, meeting.pk))
     return meeting
 
@@ -878,9 +878,11 @@ def open_poll(*, actor, poll: Poll) -> Poll:
     poll = Poll.objects.select_for_update().get(pk=poll.pk)
     if poll.status == Poll.Status.OPEN:
         raise ValidationError(_("This poll is already open."))
+    reopened = poll.status == Poll.Status.CLOSED
     poll.status, poll.opened_at, poll.closed_at = Poll.Status.OPEN, timezone.now(), None
     poll.save(update_fields=["status", "opened_at", "closed_at"])
-    _emit(meeting, "poll.changed", poll=poll.pk)
+    # Reopened, the phones have its card already, each with its own answer form: the push changes its state only.
+    _emit(meeting, "poll.changed", poll=poll.pk, **({"forms_kept": True} if reopened else {}))
     return poll
 
 
@@ -893,7 +895,7 @@ def close_poll(*, actor, poll: Poll) -> Poll:
         raise ValidationError(_("This poll is not open."))
     poll.status, poll.closed_at = Poll.Status.CLOSED, timezone.now()
     poll.save(update_fields=["status", "closed_at"])
-    _emit(meeting, "poll.changed", poll=poll.pk)
+    _emit(meeting, "poll.changed", poll=poll.pk, forms_kept=True)  # the phones' forms stay, hidden, for a reopening
     return poll
 
 
@@ -914,9 +916,29 @@ def answer_poll(*, participant: Participant, poll: Poll, choices) -> list[PollAn
     the poll's refuses the whole answer: nothing is written, and the refusal spends no rate-limit attempt."""
     check_participant(participant, poll.meeting_id)
     check_guest_allowed(participant)
-    poll = Poll.objects.select_for_update().get(pk=poll.pk)
-    if poll.status != Poll.Status.OPEN:
-        raise ValidationError(_("This poll is closed."))
+    # The limit first: a flood past it is refused by one cache round trip, before any read and before the poll's
+    # row lock, which every other phone's answer and the facilitator's close wait behind. An answer refused after
+    # it gives its attempt back.
+    key = _participant_key(participant)
+    ratelimit.enforce("vote", key)
+    try:
+        picked = _picked_choices(poll, choices)
+        poll = Poll.objects.select_for_update().get(pk=poll.pk)
+        if poll.status != Poll.Status.OPEN:
+            raise ValidationError(_("This poll is closed."))
+    except ValidationError:
+        ratelimit.give_back("vote", key)
+        raise
+    PollAnswer.objects.filter(poll=poll, participant=participant).delete()
+    answers = PollAnswer.objects.bulk_create([PollAnswer(poll=poll, choice=c, participant=participant)
+                                              for c in picked])
+    _answered(poll)
+    return answers
+
+
+def _picked_choices(poll: Poll, choices) -> list[PollChoice]:
+    """The poll's choices named by `choices` (choices or their pks), or ValidationError. Read without the poll's
+    lock: a poll's choices never change once it is open."""
     if poll.is_words:
         raise ValidationError(_("This question takes words, not choices."))
     ids = {int(c.pk if hasattr(c, "pk") else c) for c in choices}
@@ -927,13 +949,7 @@ def answer_poll(*, participant: Participant, poll: Poll, choices) -> list[PollAn
         raise ValidationError({"choices": not_a_choice()})
     if poll.kind != Poll.Kind.MULTIPLE and len(picked) > 1:
         raise ValidationError({"choices": _("Choose only one answer.")})
-    # Counted once the answer is known good (as a contribution's): a refused one spends none of the limit.
-    ratelimit.enforce("vote", _participant_key(participant))
-    PollAnswer.objects.filter(poll=poll, participant=participant).delete()
-    answers = PollAnswer.objects.bulk_create([PollAnswer(poll=poll, choice=c, participant=participant)
-                                              for c in picked])
-    _answered(poll)
-    return answers
+    return picked
 
 
 def not_a_choice() -> str:
@@ -1028,9 +1044,14 @@ def answer_words(*, participant: Participant, poll: Poll, texts) -> list[WordEnt
     check_participant(participant, poll.meeting_id)
     meeting = Meeting.objects.get(pk=poll.meeting_id)
     check_guest_allowed(participant, meeting)
-    ratelimit.enforce("vote", _participant_key(participant))
-    poll = _open_words_poll(poll)
-    cleaned = clean_word_entries(texts)
+    key = _participant_key(participant)
+    ratelimit.enforce("vote", key)  # first, before the lock (as answer_poll); a refused answer gives it back
+    try:
+        cleaned = clean_word_entries(texts)
+        poll = _open_words_poll(poll)
+    except ValidationError:
+        ratelimit.give_back("vote", key)
+        raise
     before = {e.key: e.status for e in WordEntry.objects.filter(poll=poll, participant=participant)}
     WordEntry.objects.filter(poll=poll, participant=participant).delete()
     fresh = WordEntry.Status.PENDING if meeting.premoderation else WordEntry.Status.APPROVED

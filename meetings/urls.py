@@ -20,7 +20,6 @@ urlpatterns = [
     path("<int:pk>/live/contribute/", views.contribute, name="contribute"),
     path("<int:pk>/live/contributions/<int:cid>/vote/", views.vote, name="vote"),
     path("<int:pk>/live/polls/<int:poll>/answer/", views.answer, name="answer"),
-    path("<int:pk>/live/polls/<int:poll>/form/", views.poll_form, name="poll_form"),
     path("<int:pk>/live/hand/", views.hand, name="hand"),
     path("<int:pk>/live/react/", views.react, name="react"),
     # The projector

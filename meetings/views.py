@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from live import actions, streams
 from live.middleware import content_security_policy
@@ -390,19 +390,6 @@ def answer(request, pk, poll):
         return done(request, poll.meeting, ok=ok)
     p = _mine({"poll": poll}, participant)
     return render(request, f"{PARTS}#poll-form", {**rendering.common(poll.meeting), "p": p, "poll_message": ok})
-
-
-@require_GET
-def poll_form(request, pk, poll):
-    """The visitor's own answer form of an open poll, their answer checked: a reopened poll's pushed card is the
-    public one, rendered once for everyone, and each phone asks for its own (parts.html#poll). 204 (nothing to
-    swap) for a visitor who has not joined, or a poll no longer open."""
-    poll = get_object_or_404(Poll.objects.select_related("meeting"), pk=poll, meeting=pk)
-    participant = participant_for(request.user, request.session, poll.meeting)
-    if participant is None or not poll.is_open:
-        return HttpResponse(status=204)
-    p = _mine({"poll": poll}, participant)
-    return render(request, f"{PARTS}#poll-form", {**rendering.common(poll.meeting), "p": p})
 
 
 @require_POST

@@ -34,6 +34,7 @@ PEOPLE = {
     "claire": "claire@decidim.example",             # the browser test
     "blocked": "blocked@decidim.example",           # linked to an account blocked here
     "dora": "dora@decidim.example",                 # erases her Decidim-made account (test_erase.py)
+    "odile": "odile@decidim",                       # an address Decidim accepts and we cannot (no domain's dot)
 }
 IMAGES = {"dom": "/uploads/decidim/user/avatar/7/dom.png",
           "eve": "/decidim-packs/media/images/default-avatar-0123abcd.svg",

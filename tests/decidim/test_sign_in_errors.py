@@ -110,3 +110,17 @@ def test_a_profile_of_megabytes_is_not_read_to_the_end(client, decidim):
     response = sign_in_with_decidim(client, "errors", org="hugeme")
     assert response.status_code == 502 and 'data-reason="garbage"' in response.content.decode()
     assert_nothing_created(client)
+
+
+def test_an_address_we_cannot_use_gets_a_page_saying_so_and_what_to_do(client, decidim):
+    """Decidim accepts addresses an account here cannot have ("odile@decidim"): the person is told which address and
+    how to fix it, instead of a nickname page whose form fails on a field it does not show."""
+    client.cookies["django_language"] = "en"
+    response = sign_in_with_decidim(client, "odile")
+    page = response.content.decode()
+    assert response.status_code == 400, response.get("Location")
+    assert 'data-reason="email"' in page
+    assert "Decidim sent an address we cannot use: odile@decidim" in page
+    assert "Correct it in your account on Decidim" in page
+    assert_nothing_created(client)
+    assert "decidim_pending" not in client.session

@@ -1,7 +1,9 @@
 """A poll closed then reopened: a participant who had answered sees their answer checked, after a reload (the page
-renders it) and live (the pushed card is the public one, rendered once for everyone: it asks for the person's own
-form by itself, parts.html#poll, and only when someone answered already). alice answered, bob is signed in but
-never joined, fiona runs the meeting (conftest)."""
+renders it) and live, without any request of their phone: the pushes of a poll that is on the phones already change
+its state (its heading, its results) and never the answer form, which each phone keeps from its page or its own
+answer, hidden while the poll is closed (parts.html#poll). 300 phones, no request at all per reopen: only the
+first opening pushes the whole card. alice answered, bob is signed in but never joined, fiona runs the meeting
+(conftest)."""
 
 import json
 import re
@@ -11,21 +13,27 @@ import pytest
 from live import streams
 from live.models import Event
 from meetings import services
-from tests.meetings.conftest import english_client, signed_in
+from tests.meetings.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def reopened(meeting, fiona, alice_in):
+def answered(meeting, fiona, alice_in):
     poll = services.create_poll(actor=fiona, meeting=meeting, question="Quel parc ?", kind="multiple",
                                 choices=["Malraux", "Anciennes-Mairies", "Chemin de l'île"])
     services.open_poll(actor=fiona, poll=poll)
     picked = list(poll.choices.all()[:2])
     services.answer_poll(participant=alice_in, poll=poll, choices=picked)
+    return poll, {c.pk for c in picked}
+
+
+@pytest.fixture
+def reopened(answered, fiona):
+    poll, mine = answered
     services.close_poll(actor=fiona, poll=poll)
     services.open_poll(actor=fiona, poll=poll)
-    return poll, {c.pk for c in picked}
+    return poll, mine
 
 
 def _checked(html, poll):
@@ -34,34 +42,49 @@ def _checked(html, poll):
     return {int(v) for v in re.findall(r'name="choice" value="(\d+)" checked', form)}
 
 
+def _pushed(meeting):
+    event = Event.objects.filter(stream=meeting.stream_key, kind="poll.changed").last()
+    return json.loads(streams.pick(streams.frames(event), "public", "en"))["html"]
+
+
 def test_after_a_reload_alices_answer_is_checked(meeting, reopened, alice):
     poll, mine = reopened
     assert _checked(signed_in(alice).get(f"/meetings/{meeting.pk}/live/").content.decode(), poll) == mine
 
 
-def test_the_pushed_card_asks_for_alices_own_form_which_has_her_answer_checked(meeting, reopened, alice, bob):
-    poll, mine = reopened
-    event = Event.objects.filter(stream=meeting.stream_key, kind="poll.changed").last()
-    pushed = json.loads(streams.pick(streams.frames(event), "public", "en"))["html"]
-    assert _checked(pushed, poll) == set()  # rendered once for everyone
-    url = f"/meetings/{meeting.pk}/live/polls/{poll.pk}/form/"
-    assert re.search(rf'<span hidden class="participant-only" hx-get="{url}" hx-trigger="load" '
-                     rf'hx-target="#poll-{poll.pk}-form" hx-swap="outerHTML"></span>', pushed)
-    own = signed_in(alice).get(url, HTTP_HX_REQUEST="true")
-    assert own.status_code == 200 and _checked(own.content.decode(), poll) == mine
-    for outsider in (signed_in(bob), english_client()):  # no participant: nothing to swap
-        assert outsider.get(url, HTTP_HX_REQUEST="true").status_code == 204
+def test_the_reopen_push_changes_the_cards_state_and_leaves_each_phones_form(meeting, reopened):
+    poll, _mine = reopened
+    pushed = _pushed(meeting)
+    assert "hx-get" not in pushed  # no phone asks for anything: no herd of requests
+    assert f'id="poll-{poll.pk}-form"' not in pushed  # the form each phone holds (its answer checked) stays
+    assert f'id="poll-{poll.pk}"' not in pushed  # nor is the card replaced around it
+    head = re.search(rf'<h3 id="poll-{poll.pk}-head" class="poll-question is-open" hx-swap-oob="true">', pushed)
+    assert head and "Open" in pushed[head.end():pushed.index("</h3>", head.end())]
+    assert f'id="poll-{poll.pk}-results"' in pushed
+    assert "New poll: Quel parc ?" in pushed  # said politely, as at its first opening
 
 
-def test_a_first_opening_asks_nothing(meeting, fiona):
+def test_the_close_push_leaves_the_form_too(meeting, answered, fiona):
+    poll, _mine = answered
+    services.close_poll(actor=fiona, poll=poll)
+    pushed = _pushed(meeting)
+    assert f'id="poll-{poll.pk}-form"' not in pushed and f'id="poll-{poll.pk}"' not in pushed
+    assert f'<h3 id="poll-{poll.pk}-head" class="poll-question is-closed" hx-swap-oob="true">' in pushed
+
+
+def test_a_page_loaded_while_the_poll_is_closed_holds_alices_answer_for_a_reopening(meeting, answered, fiona,
+                                                                                      alice, bob):
+    poll, mine = answered
+    services.close_poll(actor=fiona, poll=poll)
+    page = signed_in(alice).get(f"/meetings/{meeting.pk}/live/").content.decode()
+    assert f'<h3 id="poll-{poll.pk}-head" class="poll-question is-closed"' in page  # the form is hidden after it
+    assert _checked(page, poll) == mine
+    assert _checked(signed_in(bob).get(f"/meetings/{meeting.pk}/live/").content.decode(), poll) == set()
+
+
+def test_a_first_opening_pushes_the_whole_card(meeting, fiona):
     poll = services.create_poll(actor=fiona, meeting=meeting, question="Où ?", choices=["Ici", "Là"])
     services.open_poll(actor=fiona, poll=poll)
-    event = Event.objects.filter(stream=meeting.stream_key, kind="poll.changed").last()
-    pushed = json.loads(streams.pick(streams.frames(event), "public", "en"))["html"]
-    assert "hx-get" not in pushed  # 300 phones do not each ask for a form nobody answered yet
-
-
-def test_a_closed_polls_form_is_not_served(meeting, reopened, fiona, alice):
-    poll, _mine = reopened
-    services.close_poll(actor=fiona, poll=poll)
-    assert signed_in(alice).get(f"/meetings/{meeting.pk}/live/polls/{poll.pk}/form/").status_code == 204
+    pushed = _pushed(meeting)
+    assert 'hx-swap-oob="afterbegin:#polls"' in pushed and f'id="poll-{poll.pk}-form"' in pushed
+    assert "hx-get" not in pushed

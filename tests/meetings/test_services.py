@@ -67,7 +67,7 @@ def test_closing_closes_open_polls_and_empties_the_speaker_queue(meeting, fiona,
 
 def test_closing_the_session_closes_each_open_poll_on_every_phone(meeting, fiona, alice_in):
     """The phones follow the public stream: each poll the closing closed gets its own poll.changed, as close_poll
-    emits it, so its card says closed and its answer form goes."""
+    emits it, so its card says closed and its answer form hides (kept on the phone for a reopening)."""
     import json
 
     from live import streams
@@ -81,7 +81,8 @@ def test_closing_the_session_closes_each_open_poll_on_every_phone(meeting, fiona
     services.close_session(actor=fiona, meeting=meeting)
     closed = changes.exclude(pk=opened.pk).get()
     card = json.loads(streams.pick(streams.frames(closed), "public", "en"))["html"]
-    assert f'id="poll-{poll.pk}"' in card and answer_url not in card
+    assert f'<h3 id="poll-{poll.pk}-head" class="poll-question is-closed" hx-swap-oob="true">' in card
+    assert answer_url not in card
 
 
 # --- joining -------------------------------------------------------------------------------------------------------
