@@ -75,7 +75,7 @@ async def test_a_guests_socket_writes_are_refused_once_guests_are_switched_off(f
     meeting = await sync_to_async(make_meeting)(fiona, premoderation=False)
     guest = await sync_to_async(services.join)(meeting=meeting, nickname="Gaston", ip="10.0.0.7")
     await sync_to_async(services.join)(meeting=meeting, user=alice)
-    ws = await connect(cookie=await sync_to_async(guest_session)(guest))
+    ws = await connect(cookie=await sync_to_async(guest_session)(guest), lang="en")  # its refusals in English
     await follow(ws, meeting.stream_key)
     tapped = await write(ws, "t0", "meetings.react", {"meeting": str(meeting.pk), "kind": "clap"})
     assert tapped["type"] == "written"  # the phone is known (meetings/phones.py) before the switch

@@ -308,7 +308,7 @@ async def test_a_contribution_over_the_socket_stays_within_the_statement_budget(
 
 async def test_a_contribution_about_an_unknown_agenda_item_is_refused_over_the_socket(open_meeting, alice):
     await sync_to_async(services.join)(meeting=open_meeting, user=alice)
-    ws = await connect(alice)
+    ws = await connect(alice, lang="en")  # its refusals in English
     await follow(ws, open_meeting.stream_key)
     for value in ("999999", "trois"):
         refused = await write(ws, f"c-{value}", "meetings.contribute", {
