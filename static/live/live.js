@@ -612,6 +612,26 @@
     form.dispatchEvent(new CustomEvent(name, { bubbles: true, detail: detail }));
   }
 
+  // The form a push put in the place of `form` (the room's copy of a +1 can arrive before the socket's answer to it,
+  // and replace the contribution, its form with it): the answer is shown and said through that one, else through
+  // none (a detached form's events reach no listener of the page). The same id, else, in the part pushed anew (its
+  // nearest ancestor with an id), the form of the same write and address.
+  function inPage(form) {
+    if (form.isConnected) return form;
+    if (form.id) return document.getElementById(form.id) || form;
+    for (var up = form.parentElement; up; up = up.parentElement) {
+      if (!up.id) continue;
+      var part = document.getElementById(up.id);
+      var forms = part ? part.querySelectorAll("form[data-live-write]") : [];
+      for (var i = 0; i < forms.length; i++) {
+        if (forms[i].getAttribute("data-live-write") === form.getAttribute("data-live-write") &&
+            forms[i].getAttribute("action") === form.getAttribute("action")) return forms[i];
+      }
+      return form;
+    }
+    return form;
+  }
+
   // The HTTP path, as without the socket: htmx's request for an hx-post form, the browser's post otherwise.
   function postOverHttp(form, submitter) {
     form.liveOverHttp = true;
@@ -665,6 +685,7 @@
       var next = form.liveNext;
       form.removeAttribute("aria-busy");
       form.liveSent = form.liveNext = null;
+      form = inPage(form);
       var slot = slotOf(form);
       if (slot && slot !== document.getElementById("flash")) slot.replaceChildren();
       formAccepted(form);
@@ -677,6 +698,7 @@
     }, function (failure) {
       form.removeAttribute("aria-busy");
       form.liveSent = form.liveNext = null;  // refused: what was typed since stays in the form, beside the reason
+      form = inPage(form);
       if (failure.kind === "unanswered" || failure.kind === "offline") {
         // Sent again over HTTP only when the form carries its idempotency key and still holds what was sent (the
         // next comment typed meanwhile must not go under the first one's key): the server then writes it once.

@@ -3,6 +3,8 @@
 Pages are reached by their URL; from there everything is done with keys (Tab, Enter, Space, letters), and the
 focused element must show a visible ring (its computed outline)."""
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
@@ -317,6 +319,45 @@ def test_supporting_a_contribution_with_the_keyboard_keeps_the_focus_on_its_butt
     expect(page.locator(f"#contribution-{contribution.pk} .vote-button")).to_be_focused()
     assert_visible_focus(page)
     expect(page.locator("#live-announcer")).to_have_text("Thanks for your support.")  # said, as without JavaScript
+
+
+def test_a_support_answered_after_its_push_is_still_said(open_page, fiona, alice, bob):
+    """The room's copy of the +1 (the contribution pushed anew, its form with it) can reach the phone before the
+    socket's answer to the +1: the answer then concerns a form no longer on the page, and what it says (the
+    announcer's "Thanks for your support.") must still be said, through the form that took its place."""
+    meeting = make_meeting(fiona, premoderation=False)
+    meetings.join(meeting=meeting, user=alice)
+    contribution = meetings.post_contribution(participant=meetings.join(meeting=meeting, user=bob),
+                                              body="Des bancs à l'ombre.")
+    page = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport={"width": 390, "height": 844}, locale="en-GB")
+    held, state = [], {"release": False, "ws": None}
+
+    def route(ws):
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: server.send(message))
+
+        def from_server(message):
+            if not state["release"] and '"written"' in str(message):
+                held.append(message)  # the answer to the +1, kept back until the push has replaced its form
+            else:
+                ws.send(message)
+        server.on_message(from_server)
+        state["ws"] = ws
+
+    page.route_web_socket("**/ws/**", route)
+    page.reload()
+    wait_live(page)
+    tab_to(page, f"#contribution-{contribution.pk} .vote-button")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#contribution-{contribution.pk} .vote-count > [aria-hidden]")).to_have_text("+1")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)  # lets Playwright run the route's handler as the answer arrives
+    assert held, "the socket's answer never came"
+    state["release"] = True
+    for message in held:
+        state["ws"].send(message)
+    expect(page.locator("#live-announcer")).to_have_text("Thanks for your support.")
 
 
 def test_a_reaction_sent_with_the_keyboard_is_said(open_page, fiona, alice):
