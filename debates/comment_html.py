@@ -139,7 +139,9 @@ def _shown_html(comment, around: Around, pk, url, oob) -> str:
         reason = " " + _("Reason:") + f" {escape(comment.hidden_reason)}" if comment.hidden_reason else ""
         only_moderators = _("Hidden by moderation: only moderators see this.")
         note = f'<p class="hidden-note" role="note">{only_moderators}{reason}</p>'
-    panel = f'hx-target="#comment-{pk}-panel" hx-swap="innerHTML"'
+    # settle:0ms: the form put in the panel is htmx's at once (its hx-post bound at the swap, not 20 ms later), so
+    # an Enter pressed as soon as it shows posts it in place instead of leaving the page.
+    panel = f'hx-target="#comment-{pk}-panel" hx-swap="innerHTML settle:0ms"'
     reply = edit = report = ""
     if comment.depth < 2 and not hidden:
         label = _("Reply")
