@@ -226,6 +226,21 @@ class LiveConsumer(AsyncWebsocketConsumer):
         raise StopConsumer()
 
     async def disconnect(self, code):
+        """Gives back what the socket holds, once however often it is called: `end()` calls it, then the client's
+        close does, and `__call__` as a last resort; from a control event, a catch-up or a write, two calls may
+        overlap. A later call waits for the first to finish (cancelled meanwhile, it leaves the first running).
+        Run twice, the connection slots were given back twice: the counts drifted low and the caps admitted more
+        sockets than configured."""
+        running = getattr(self, "disconnecting", None)
+        if running is not None:
+            return await asyncio.shield(running)
+        self.disconnecting = asyncio.get_running_loop().create_future()
+        try:
+            await self.give_back(code)
+        finally:
+            self.disconnecting.set_result(None)
+
+    async def give_back(self, code):
         self.gone = True  # writes still running in a thread find no socket to answer
         metrics.closed(self, code)
         watch = getattr(self, "session_watch", None)
@@ -240,9 +255,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         for key in list(getattr(self, "subs", {})):
             await self.hub.unsubscribe(key, self)
         self.subs = {}
-        if getattr(self, "conn_slot", None):
-            await ratelimit.release_connection(self.conn_slot)
-            self.conn_slot = None
+        slot, self.conn_slot = getattr(self, "conn_slot", None), None  # taken before the wait: released once
+        if slot:
+            await ratelimit.release_connection(slot)
 
     # --- client -> server -------------------------------------------------------------------------------------
 

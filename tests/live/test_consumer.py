@@ -379,6 +379,34 @@ async def test_a_consumer_that_fails_unexpectedly_still_gives_back_its_slots_and
     assert not get_hub().subscribers.get(alice.stream_key)
 
 
+async def test_overlapping_disconnects_give_back_the_connection_slots_once(alice):
+    """A socket's disconnect can run more than once: `end()` runs it (a control event, a failed catch-up, a write
+    whose session ended), then the client's close runs it again, and both may overlap while the first gives the
+    slots back to Redis. The slots used to be given back by each call: alice's two sockets then counted as none,
+    and the caps admitted more sockets than configured. Now the first call gives them back, the others wait for it."""
+    from django.core.cache import cache
+
+    from live import ratelimit
+    from live.close_codes import Close
+    from live.hub import get_hub
+
+    first = await connect(alice)
+    [consumer] = get_hub().subscribers[alice.stream_key]
+    second = await connect(alice)
+    keys = list(consumer.conn_slot)
+    assert all(ratelimit._slots.held[key] == 2 for key in keys)
+    await asyncio.gather(consumer.disconnect(1000), consumer.end(Close.UNAVAILABLE, "unavailable", "test"),
+                         consumer.disconnect(1000))
+    await first.disconnect()  # the client's close: a fourth call
+    assert all(ratelimit._slots.held[key] == 1 for key in keys)
+    for key in keys:
+        assert await sync_to_async(cache.get)(key) == 1
+    await second.disconnect()
+    assert not +ratelimit._slots.held
+    for key in keys:
+        assert await sync_to_async(cache.get)(key) == 0
+
+
 async def hole_for(key):
     """The socket following `key` (this test's only one) and a live event one ahead of what it holds: a hole it
     fills with a catch-up of its own, in a task, while it goes on reading its frames."""
