@@ -102,6 +102,10 @@ def language_of(scope) -> str:
     return settings.LANGUAGE_CODE
 
 
+class CatchUpStuck(RuntimeError):
+    """A catch-up that cannot move: the log has nothing after the socket's position, yet a later event arrived."""
+
+
 class _Abandoned(RuntimeError):
     """A shared authorization whose asker was cancelled (its socket went away): the others ask again."""
 
@@ -289,6 +293,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.bad("invalid_frame", "; ".join(exc.messages))
         except DatabaseError:  # PostgreSQL is down or restarting: the page reconnects with backoff and resumes
             logger.warning("database unavailable during a %s frame", kind, exc_info=True)
+            await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
+        except CatchUpStuck:  # the page reconnects with backoff and resumes on a fresh socket
+            logger.exception("a %s frame's catch-up could not move", kind)
             await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
 
     async def too_many_frames(self, text_data: str):
@@ -565,14 +572,23 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send_asgi(text)
 
     async def catch_up(self, sub: Subscription, epoch: str | None = None):
-        """Replay from the log what this socket misses, then drain what arrived live meanwhile, without doubles."""
+        """Replay from the log what this socket misses, then drain what arrived live meanwhile, without doubles.
+
+        Each turn of the loop moves the position or reads the log: a turn that moved nothing (the hub's memory
+        answered nothing up to a buffered event more than one ahead) is followed by one that reads the log itself,
+        not shared with other sockets (a shared read may have begun before the event was committed). Without
+        this, such a turn came round again at once, awaiting nothing: the process's event loop froze."""
+        fresh = False  # this turn reads the log itself
         while True:
+            before = sub.last
             try:
                 # A reconnect storm resumes from recent positions: the hub serves those from memory, the
                 # frames it delivered live; older ones come from the log.
                 variant = (sub.audience, self.viewer.lang)
-                missed = self.hub.replay_from_memory(sub.key, sub.last, epoch, variant)
-                if missed is None:
+                missed = None if fresh else self.hub.replay_from_memory(sub.key, sub.last, epoch, variant)
+                if fresh:
+                    missed = await in_pool(_replay)(sub.key, sub.last, epoch)
+                elif missed is None:
                     after = sub.last
                     missed = await self.hub.shared_replay(
                         sub.key, after, epoch, functools.partial(in_pool(_replay), sub.key, after, epoch))
@@ -611,6 +627,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 sub.catching_up = False
                 await self.send_json({"type": "subscribed", "stream": sub.key, "seq": sub.last})
                 return
+            if sub.last == before and fresh:
+                # The log itself holds nothing after this position, yet a later event arrived: a log rebuilt
+                # under the socket. The page comes back and resumes (or gets a reset) on a fresh socket.
+                raise CatchUpStuck(f"{sub.key}: nothing in the log after {sub.last}, a later event buffered")
+            fresh = sub.last == before
 
     async def catch_up_apart(self, sub: Subscription):
         """`catch_up` in a task of its own (a hole met by `push`), whose failure no frame handler sees: it ends

@@ -475,6 +475,72 @@ async def test_a_socket_that_closes_cancels_its_catch_up(alice, monkeypatch):
     assert cancelled.is_set() and not consumer.catch_ups
 
 
+class MemoryWithoutTheHole:
+    """A hub whose memory answers "nothing after your position" whatever the position (the hub never does today:
+    it keeps its memory contiguous up to the last event it delivered); the log is read as the real hub does."""
+
+    def __init__(self):
+        self.last, self.asked = {}, 0
+
+    def replay_from_memory(self, key, after, epoch, variant=None):
+        self.asked += 1
+        if self.asked > 50:
+            raise AssertionError("the catch-up asks the hub's memory again and again without awaiting anything")
+        return []
+
+    async def shared_replay(self, key, after, epoch, fetch):
+        return await fetch()
+
+    def learn_replay(self, key, msgs):
+        pass
+
+
+async def test_a_catch_up_whose_hub_memory_lacks_the_hole_reads_the_log_instead_of_spinning(alice):
+    """A live event buffered more than one ahead of the socket's position while the hub's memory answers `[]`: the
+    catch-up's loop went round again at once, without awaiting anything, for ever (the process's event loop
+    frozen, every socket of the process with it). An iteration that moves nothing now reads the log itself."""
+    from live.consumers import LiveConsumer, Subscription
+
+    await notify_n(alice, 3)
+    key = alice.stream_key
+    [third] = await sync_to_async(streams.replay_messages)(key, 2)
+    consumer = LiveConsumer()
+    consumer._wire_protocol = None  # no daphne socket: frames take the ASGI send, recorded here
+    consumer.viewer = streams.Viewer(user=alice, session=None, lang="en")
+    consumer.hub = MemoryWithoutTheHole()
+    sent = []
+
+    async def record(text):
+        sent.append(json.loads(text))
+
+    consumer.send_asgi = consumer.send_text = record
+    sub = Subscription(key, "self", 1)
+    sub.buffer = [third]
+    consumer.subs = {key: sub}
+    await asyncio.wait_for(consumer.catch_up(sub), 5)
+    assert [(f["type"], f.get("seq")) for f in sent] == [("event", 2), ("event", 3), ("subscribed", 3)]
+    assert not sub.catching_up and sub.last == 3
+
+
+async def test_a_catch_up_that_the_log_cannot_move_either_ends_instead_of_spinning(alice):
+    """The same with an event buffered that the log does not hold (a log rebuilt under the socket): the catch-up
+    gives up (the frame handler or the catch-up's task then closes the socket with 4503, and the page resumes)."""
+    from live.consumers import CatchUpStuck, LiveConsumer, Subscription
+
+    await notify_n(alice, 3)
+    key = alice.stream_key
+    consumer = LiveConsumer()
+    consumer._wire_protocol = None
+    consumer.viewer = streams.Viewer(user=alice, session=None, lang="en")
+    consumer.hub = MemoryWithoutTheHole()
+    sub = Subscription(key, "self", 3)
+    sub.buffer = [{"type": "live.event", "stream": key, "seq": 9, "frames": {}, "control": None, "refs": []}]
+    consumer.subs = {key: sub}
+    with pytest.raises(CatchUpStuck):
+        await asyncio.wait_for(consumer.catch_up(sub), 5)
+    assert consumer.hub.asked == 1
+
+
 # --- bad input -----------------------------------------------------------------------------------------------------
 
 async def test_a_frame_over_the_limit_closes_with_4413(alice):
