@@ -196,7 +196,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             except DatabaseError:  # as a session lookup that failed: come back later; disconnect() gives all back
                 logger.warning("database unavailable while a socket connected", exc_info=True)
                 return await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
-            if settings.LIVE_SESSION_RECHECK_SECONDS > 0:
+            if settings.LIVE_SESSION_RECHECK_SECONDS > 0 and not self.gone:  # a control may have closed it already
                 self.session_watch = asyncio.ensure_future(self.watch_session())
 
     async def __call__(self, scope, receive, send):
@@ -247,15 +247,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def give_back(self, code):
         self.gone = True  # writes still running in a thread find no socket to answer
         metrics.closed(self, code)
-        watch = getattr(self, "session_watch", None)
-        if watch is not None and watch is not asyncio.current_task():  # the watch may be what ends the socket
-            watch.cancel()
-        # A catch-up still reading the log would go on for a socket that is gone (and may be what ends it).
-        catch_ups = [task for task in getattr(self, "catch_ups", ()) if task is not asyncio.current_task()]
-        for task in catch_ups:
+        # Every task this socket started ends here, cancelled and waited for (but the one running this, which may
+        # be what ends the socket): its session watch, its catch-ups still reading the log, its writes. A write's
+        # thread cannot be stopped: what it writes commits or not as it would have; nobody is answered.
+        tasks = [task for task in (getattr(self, "session_watch", None), *getattr(self, "catch_ups", ()),
+                                   *getattr(self, "writes", ()))
+                 if task is not None and task is not asyncio.current_task()]
+        for task in tasks:
             task.cancel()
-        if catch_ups:
-            await asyncio.wait(catch_ups)
+        if tasks:
+            await asyncio.wait(tasks)
         for key in list(getattr(self, "subs", {})):
             await self.hub.unsubscribe(key, self)
         self.subs = {}
