@@ -525,7 +525,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         control = msg.get("control")
         if control:
-            if await self.apply_control(control):
+            if await self.apply_control(control, key, msg.get("seq")):
                 return
             sub = self.subs.get(key)  # a re-authorization may have just dropped this stream
             if sub is None:
@@ -706,9 +706,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
             except DatabaseError:
                 logger.warning("database unavailable for a session check; next one later", exc_info=True)
 
-    async def apply_control(self, control: dict) -> bool:
+    async def apply_control(self, control: dict, key: str | None = None, seq: int | None = None) -> bool:
         """Control events on a user's stream: end sockets (block, logout) or re-check every subscription (role
-        change). Returns True when the socket was closed."""
+        change). Returns True when the socket was closed.
+
+        A re-check covers every control committed before it began: it reads the heads of the streams it re-checks
+        before anything else, so a control whose seq is at most its stream's head then changes nothing it did not
+        see. One Django-admin save changing several rights appends a control per service call (and the moderation
+        streams theirs): each socket re-checks once for the burst, not once per control. Nothing waits: a control
+        that no re-check covers is re-checked at once, and a revocation closes the socket before anything else."""
         session = control.get("session")
         if "close" in control and (session is None or session == self.session_id):
             # The sockets of the session that made the change (its key renewed) reconnect instead of ending.
@@ -716,18 +722,29 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.end(code, control.get("reason", "session_ended"),
                            control.get("detail", "Your session has ended."))
             return True
-        if control.get("reauthorize"):
+        if control.get("reauthorize") and not self.rechecked_after(key, seq):
             try:
-                await database_sync_to_async(_refresh_user)(self.viewer)
-                for key, sub in list(self.subs.items()):
-                    try:
-                        sub.audience = await database_sync_to_async(streams.authorize)(self.viewer, key)
-                        self.hub.variant_changed(key, self)
-                    except (PermissionDenied, ObjectDoesNotExist):
-                        del self.subs[key]
-                        await self.hub.unsubscribe(key, self)
-                        await self.send_json({"type": "error", "code": "forbidden", "stream": key,
-                                              "detail": "You may no longer follow this stream."})
+                heads, audiences = await in_pool(_recheck)(self.viewer, list(self.subs))
+                dropped = []
+                for stream, audience in audiences.items():  # every subscription changed before the next await
+                    sub = self.subs.get(stream)
+                    if sub is None:
+                        continue  # unfollowed meanwhile
+                    if audience is not None:
+                        sub.audience = audience
+                        self.hub.variant_changed(stream, self)
+                    else:
+                        del self.subs[stream]
+                        dropped.append(stream)
+                for stream in dropped:
+                    await self.hub.unsubscribe(stream, self)
+                    await self.send_json({"type": "error", "code": "forbidden", "stream": stream,
+                                          "detail": "You may no longer follow this stream."})
+                checked = getattr(self, "checked", {})
+                for stream, (epoch, head, _low) in heads.items():
+                    if checked.get(stream, ("", 0))[0] != epoch or checked[stream][1] < head:
+                        checked[stream] = (epoch, head)
+                self.checked = checked
             except DatabaseError:
                 # Not checked is not allowed: the page comes back with backoff and is authorized afresh.
                 logger.warning("database unavailable for a re-authorization; the socket reconnects", exc_info=True)
@@ -735,11 +752,29 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 return True
         return False
 
+    def rechecked_after(self, key: str | None, seq: int | None) -> bool:
+        """A re-check began after the control `seq` of `key` committed (`apply_control`). The epoch is compared
+        when the hub knows it (a stream without events when the process joined it has none there yet)."""
+        noted = getattr(self, "checked", {}).get(key)
+        epoch = self.hub.epochs.get(key)
+        return (seq is not None and noted is not None and (epoch is None or noted[0] == epoch)
+                and seq <= noted[1])
 
-def _refresh_user(viewer: streams.Viewer) -> None:
+
+def _recheck(viewer: streams.Viewer, keys: list[str]) -> tuple[dict, dict[str, str | None]]:
+    """In a worker thread: the heads of `keys` (read first: what the re-check covers), then the user read afresh
+    and the audience of each stream (None: no longer allowed)."""
+    heads = streams.heads(keys)
     user = viewer.user
     if getattr(user, "is_authenticated", False):
         user.refresh_from_db()
+    audiences = {}
+    for key in keys:
+        try:
+            audiences[key] = streams.authorize(viewer, key)
+        except (PermissionDenied, ObjectDoesNotExist):
+            audiences[key] = None
+    return heads, audiences
 
 
 def _replay(key: str, after: int, epoch: str | None) -> list[dict]:

@@ -541,6 +541,41 @@ async def test_a_catch_up_that_the_log_cannot_move_either_ends_instead_of_spinni
     assert consumer.hub.asked == 1
 
 
+async def test_one_admin_save_changing_several_rights_rechecks_each_socket_once(alice, admin_user, monkeypatch):
+    """One save of alice's account in the Django admin that gives her a role and staff status appends one
+    `roles.changed` per service call, in one transaction. Her sockets used to re-check every stream they follow
+    once per control: N controls, N times the reads, for every socket of hers (and the hub's dispatcher waiting on
+    each). A re-check now covers every control committed before it began (it notes the streams' heads first): one
+    re-check for the burst. A revocation still closes at once (its own control, handled before anything)."""
+    from django.test import Client
+
+    from tests.accounts.test_admin import change
+
+    ws = await connect(alice)
+    await follow(ws, alice.stream_key)
+    checked = []
+    authorize = streams.authorize
+
+    def counting(viewer, key):
+        checked.append(key)
+        return authorize(viewer, key)
+
+    monkeypatch.setattr(streams, "authorize", counting)
+
+    def save():
+        client = Client()
+        client.force_login(admin_user)
+        return change(client, alice, role="moderator", is_staff="on")
+
+    assert (await sync_to_async(save)()).status_code == 302
+    controls = await sync_to_async(lambda: list(streams.Event.objects.filter(
+        stream=alice.stream_key, kind="roles.changed").values_list("seq", flat=True)))()
+    assert len(controls) == 2  # one per service call of the save
+    await events(ws, alice.stream_key, 2)  # each control's seq reaches the page once its re-check is done
+    assert checked == [alice.stream_key]
+    await ws.disconnect()
+
+
 # --- bad input -----------------------------------------------------------------------------------------------------
 
 async def test_a_frame_over_the_limit_closes_with_4413(alice):
