@@ -410,6 +410,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not await self.session_still_valid():
             return
         for key, position in wanted.items():
+            if self.gone:  # closed meanwhile (a control event): nothing more to follow
+                return
             await self.follow(key, position["seq"], position.get("epoch", ""))
 
     async def follow(self, key: str, seq: int, epoch: str):
@@ -424,6 +426,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.unfollow(key)
             return await self.send_json({"type": "error", "code": "not_found", "stream": key[:100],
                                          "detail": "No such stream."})
+        if self.gone:  # closed while authorizing (a control event): its disconnect has given everything back
+            return
         old = self.subs.get(key)
         if old is not None and not old.silent and not old.catching_up and old.audience == audience \
                 and old.last == seq:
@@ -433,6 +437,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         sub = Subscription(key, audience, seq)
         self.subs[key] = sub
         await self.hub.subscribe(key, self)  # join first ...
+        if self.gone:  # closed while joining: the disconnect did not see this subscription
+            self.subs.pop(key, None)
+            return await self.hub.unsubscribe(key, self)
         await self.catch_up(sub, epoch=epoch)  # ... then replay what was missed, then live
 
     async def unfollow(self, key: str):

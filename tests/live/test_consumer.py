@@ -407,6 +407,35 @@ async def test_overlapping_disconnects_give_back_the_connection_slots_once(alice
         assert await sync_to_async(cache.get)(key) == 0
 
 
+async def test_a_socket_closed_during_its_resume_follows_nothing_more(alice):
+    """A socket closed by the server (a control event: a block, a sign-out) while its `resume` was authorizing a
+    stream: the resume went on after the disconnect had given everything back, joined the stream and replayed it,
+    and the hub kept the closed socket among the stream's subscribers for the process's life. A closed socket now
+    follows nothing more."""
+    from live.close_codes import Close
+    from live.hub import get_hub
+
+    ws = await connect(alice)
+    [consumer] = get_hub().subscribers[alice.stream_key]
+    asked, go_on = asyncio.Event(), asyncio.Event()
+    authorize = consumer.authorize
+
+    async def slow_authorize(key):
+        asked.set()
+        await go_on.wait()
+        return await authorize(key)
+
+    consumer.authorize = slow_authorize
+    await ws.send_json_to({"type": "resume", "streams": {"debates.all": {"epoch": "", "seq": 0}}})
+    await asyncio.wait_for(asked.wait(), 5)
+    await consumer.end(Close.FORBIDDEN, "blocked", "Your account was blocked.")  # as the hub's control does
+    go_on.set()
+    await ws.disconnect()
+    hub = get_hub()
+    assert not [key for key, followers in hub.subscribers.items() if consumer in followers]
+    assert not consumer.subs
+
+
 async def hole_for(key):
     """The socket following `key` (this test's only one) and a live event one ahead of what it holds: a hole it
     fills with a catch-up of its own, in a task, while it goes on reading its frames."""
