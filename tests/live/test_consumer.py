@@ -436,6 +436,28 @@ async def test_a_socket_closed_during_its_resume_follows_nothing_more(alice):
     assert not consumer.subs
 
 
+async def test_a_socket_closed_while_it_connects_starts_no_session_watch(alice, monkeypatch):
+    """A control event closing a signed-in socket while it joins its own stream (the last step of its connect):
+    its connect then started the session watch after the disconnect, a task checking a closed socket's session
+    every few minutes for the process's life."""
+    from live.close_codes import Close
+    from live.hub import Hub
+
+    subscribe = Hub.subscribe
+    closed = []
+
+    async def subscribe_then_blocked(hub, key, consumer):
+        await subscribe(hub, key, consumer)
+        await consumer.end(Close.FORBIDDEN, "blocked", "Your account was blocked.")  # as the hub's control does
+        closed.append(consumer)
+
+    monkeypatch.setattr(Hub, "subscribe", subscribe_then_blocked)
+    ws = await connect(alice)
+    await ws.disconnect()
+    [consumer] = closed
+    assert getattr(consumer, "session_watch", None) is None
+
+
 async def hole_for(key):
     """The socket following `key` (this test's only one) and a live event one ahead of what it holds: a hole it
     fills with a catch-up of its own, in a task, while it goes on reading its frames."""
