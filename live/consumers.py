@@ -102,6 +102,10 @@ def language_of(scope) -> str:
     return settings.LANGUAGE_CODE
 
 
+class CatchUpStuck(RuntimeError):
+    """A catch-up that cannot move: the log has nothing after the socket's position, yet a later event arrived."""
+
+
 class _Abandoned(RuntimeError):
     """A shared authorization whose asker was cancelled (its socket went away): the others ask again."""
 
@@ -192,7 +196,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             except DatabaseError:  # as a session lookup that failed: come back later; disconnect() gives all back
                 logger.warning("database unavailable while a socket connected", exc_info=True)
                 return await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
-            if settings.LIVE_SESSION_RECHECK_SECONDS > 0:
+            if settings.LIVE_SESSION_RECHECK_SECONDS > 0 and not self.gone:  # a control may have closed it already
                 self.session_watch = asyncio.ensure_future(self.watch_session())
 
     async def __call__(self, scope, receive, send):
@@ -226,23 +230,39 @@ class LiveConsumer(AsyncWebsocketConsumer):
         raise StopConsumer()
 
     async def disconnect(self, code):
+        """Gives back what the socket holds, once however often it is called: `end()` calls it, then the client's
+        close does, and `__call__` as a last resort; from a control event, a catch-up or a write, two calls may
+        overlap. A later call waits for the first to finish (cancelled meanwhile, it leaves the first running).
+        Run twice, the connection slots were given back twice: the counts drifted low and the caps admitted more
+        sockets than configured."""
+        running = getattr(self, "disconnecting", None)
+        if running is not None:
+            return await asyncio.shield(running)
+        self.disconnecting = asyncio.get_running_loop().create_future()
+        try:
+            await self.give_back(code)
+        finally:
+            self.disconnecting.set_result(None)
+
+    async def give_back(self, code):
         self.gone = True  # writes still running in a thread find no socket to answer
         metrics.closed(self, code)
-        watch = getattr(self, "session_watch", None)
-        if watch is not None and watch is not asyncio.current_task():  # the watch may be what ends the socket
-            watch.cancel()
-        # A catch-up still reading the log would go on for a socket that is gone (and may be what ends it).
-        catch_ups = [task for task in getattr(self, "catch_ups", ()) if task is not asyncio.current_task()]
-        for task in catch_ups:
+        # Every task this socket started ends here, cancelled and waited for (but the one running this, which may
+        # be what ends the socket): its session watch, its catch-ups still reading the log, its writes. A write's
+        # thread cannot be stopped: what it writes commits or not as it would have; nobody is answered.
+        tasks = [task for task in (getattr(self, "session_watch", None), *getattr(self, "catch_ups", ()),
+                                   *getattr(self, "writes", ()))
+                 if task is not None and task is not asyncio.current_task()]
+        for task in tasks:
             task.cancel()
-        if catch_ups:
-            await asyncio.wait(catch_ups)
+        if tasks:
+            await asyncio.wait(tasks)
         for key in list(getattr(self, "subs", {})):
             await self.hub.unsubscribe(key, self)
         self.subs = {}
-        if getattr(self, "conn_slot", None):
-            await ratelimit.release_connection(self.conn_slot)
-            self.conn_slot = None
+        slot, self.conn_slot = getattr(self, "conn_slot", None), None  # taken before the wait: released once
+        if slot:
+            await ratelimit.release_connection(slot)
 
     # --- client -> server -------------------------------------------------------------------------------------
 
@@ -274,6 +294,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.bad("invalid_frame", "; ".join(exc.messages))
         except DatabaseError:  # PostgreSQL is down or restarting: the page reconnects with backoff and resumes
             logger.warning("database unavailable during a %s frame", kind, exc_info=True)
+            await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
+        except CatchUpStuck:  # the page reconnects with backoff and resumes on a fresh socket
+            logger.exception("a %s frame's catch-up could not move", kind)
             await self.end(Close.UNAVAILABLE, "unavailable", UNAVAILABLE_DETAIL)
 
     async def too_many_frames(self, text_data: str):
@@ -387,6 +410,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not await self.session_still_valid():
             return
         for key, position in wanted.items():
+            if self.gone:  # closed meanwhile (a control event): nothing more to follow
+                return
             await self.follow(key, position["seq"], position.get("epoch", ""))
 
     async def follow(self, key: str, seq: int, epoch: str):
@@ -401,6 +426,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.unfollow(key)
             return await self.send_json({"type": "error", "code": "not_found", "stream": key[:100],
                                          "detail": "No such stream."})
+        if self.gone:  # closed while authorizing (a control event): its disconnect has given everything back
+            return
         old = self.subs.get(key)
         if old is not None and not old.silent and not old.catching_up and old.audience == audience \
                 and old.last == seq:
@@ -410,6 +437,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         sub = Subscription(key, audience, seq)
         self.subs[key] = sub
         await self.hub.subscribe(key, self)  # join first ...
+        if self.gone:  # closed while joining: the disconnect did not see this subscription
+            self.subs.pop(key, None)
+            return await self.hub.unsubscribe(key, self)
         await self.catch_up(sub, epoch=epoch)  # ... then replay what was missed, then live
 
     async def unfollow(self, key: str):
@@ -502,7 +532,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         control = msg.get("control")
         if control:
-            if await self.apply_control(control):
+            if await self.apply_control(control, key, msg.get("seq")):
                 return
             sub = self.subs.get(key)  # a re-authorization may have just dropped this stream
             if sub is None:
@@ -550,14 +580,23 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send_asgi(text)
 
     async def catch_up(self, sub: Subscription, epoch: str | None = None):
-        """Replay from the log what this socket misses, then drain what arrived live meanwhile, without doubles."""
+        """Replay from the log what this socket misses, then drain what arrived live meanwhile, without doubles.
+
+        Each turn of the loop moves the position or reads the log: a turn that moved nothing (the hub's memory
+        answered nothing up to a buffered event more than one ahead) is followed by one that reads the log itself,
+        not shared with other sockets (a shared read may have begun before the event was committed). Without
+        this, such a turn came round again at once, awaiting nothing: the process's event loop froze."""
+        fresh = False  # this turn reads the log itself
         while True:
+            before = sub.last
             try:
                 # A reconnect storm resumes from recent positions: the hub serves those from memory, the
                 # frames it delivered live; older ones come from the log.
                 variant = (sub.audience, self.viewer.lang)
-                missed = self.hub.replay_from_memory(sub.key, sub.last, epoch, variant)
-                if missed is None:
+                missed = None if fresh else self.hub.replay_from_memory(sub.key, sub.last, epoch, variant)
+                if fresh:
+                    missed = await in_pool(_replay)(sub.key, sub.last, epoch)
+                elif missed is None:
                     after = sub.last
                     missed = await self.hub.shared_replay(
                         sub.key, after, epoch, functools.partial(in_pool(_replay), sub.key, after, epoch))
@@ -596,6 +635,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 sub.catching_up = False
                 await self.send_json({"type": "subscribed", "stream": sub.key, "seq": sub.last})
                 return
+            if sub.last == before and fresh:
+                # The log itself holds nothing after this position, yet a later event arrived: a log rebuilt
+                # under the socket. The page comes back and resumes (or gets a reset) on a fresh socket.
+                raise CatchUpStuck(f"{sub.key}: nothing in the log after {sub.last}, a later event buffered")
+            fresh = sub.last == before
 
     async def catch_up_apart(self, sub: Subscription):
         """`catch_up` in a task of its own (a hole met by `push`), whose failure no frame handler sees: it ends
@@ -669,9 +713,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
             except DatabaseError:
                 logger.warning("database unavailable for a session check; next one later", exc_info=True)
 
-    async def apply_control(self, control: dict) -> bool:
+    async def apply_control(self, control: dict, key: str | None = None, seq: int | None = None) -> bool:
         """Control events on a user's stream: end sockets (block, logout) or re-check every subscription (role
-        change). Returns True when the socket was closed."""
+        change). Returns True when the socket was closed.
+
+        A re-check covers every control committed before it began: it reads the heads of the streams it re-checks
+        before anything else, so a control whose seq is at most its stream's head then changes nothing it did not
+        see. One Django-admin save changing several rights appends a control per service call (and the moderation
+        streams theirs): each socket re-checks once for the burst, not once per control. Nothing waits: a control
+        that no re-check covers is re-checked at once, and a revocation closes the socket before anything else."""
         session = control.get("session")
         if "close" in control and (session is None or session == self.session_id):
             # The sockets of the session that made the change (its key renewed) reconnect instead of ending.
@@ -679,18 +729,29 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.end(code, control.get("reason", "session_ended"),
                            control.get("detail", "Your session has ended."))
             return True
-        if control.get("reauthorize"):
+        if control.get("reauthorize") and not self.rechecked_after(key, seq):
             try:
-                await database_sync_to_async(_refresh_user)(self.viewer)
-                for key, sub in list(self.subs.items()):
-                    try:
-                        sub.audience = await database_sync_to_async(streams.authorize)(self.viewer, key)
-                        self.hub.variant_changed(key, self)
-                    except (PermissionDenied, ObjectDoesNotExist):
-                        del self.subs[key]
-                        await self.hub.unsubscribe(key, self)
-                        await self.send_json({"type": "error", "code": "forbidden", "stream": key,
-                                              "detail": "You may no longer follow this stream."})
+                heads, audiences = await in_pool(_recheck)(self.viewer, list(self.subs))
+                dropped = []
+                for stream, audience in audiences.items():  # every subscription changed before the next await
+                    sub = self.subs.get(stream)
+                    if sub is None:
+                        continue  # unfollowed meanwhile
+                    if audience is not None:
+                        sub.audience = audience
+                        self.hub.variant_changed(stream, self)
+                    else:
+                        del self.subs[stream]
+                        dropped.append(stream)
+                for stream in dropped:
+                    await self.hub.unsubscribe(stream, self)
+                    await self.send_json({"type": "error", "code": "forbidden", "stream": stream,
+                                          "detail": "You may no longer follow this stream."})
+                checked = getattr(self, "checked", {})
+                for stream, (epoch, head, _low) in heads.items():
+                    if checked.get(stream, ("", 0))[0] != epoch or checked[stream][1] < head:
+                        checked[stream] = (epoch, head)
+                self.checked = checked
             except DatabaseError:
                 # Not checked is not allowed: the page comes back with backoff and is authorized afresh.
                 logger.warning("database unavailable for a re-authorization; the socket reconnects", exc_info=True)
@@ -698,11 +759,29 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 return True
         return False
 
+    def rechecked_after(self, key: str | None, seq: int | None) -> bool:
+        """A re-check began after the control `seq` of `key` committed (`apply_control`). The epoch is compared
+        when the hub knows it (a stream without events when the process joined it has none there yet)."""
+        noted = getattr(self, "checked", {}).get(key)
+        epoch = self.hub.epochs.get(key)
+        return (seq is not None and noted is not None and (epoch is None or noted[0] == epoch)
+                and seq <= noted[1])
 
-def _refresh_user(viewer: streams.Viewer) -> None:
+
+def _recheck(viewer: streams.Viewer, keys: list[str]) -> tuple[dict, dict[str, str | None]]:
+    """In a worker thread: the heads of `keys` (read first: what the re-check covers), then the user read afresh
+    and the audience of each stream (None: no longer allowed)."""
+    heads = streams.heads(keys)
     user = viewer.user
     if getattr(user, "is_authenticated", False):
         user.refresh_from_db()
+    audiences = {}
+    for key in keys:
+        try:
+            audiences[key] = streams.authorize(viewer, key)
+        except (PermissionDenied, ObjectDoesNotExist):
+            audiences[key] = None
+    return heads, audiences
 
 
 def _replay(key: str, after: int, epoch: str | None) -> list[dict]:

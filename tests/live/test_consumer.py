@@ -379,6 +379,85 @@ async def test_a_consumer_that_fails_unexpectedly_still_gives_back_its_slots_and
     assert not get_hub().subscribers.get(alice.stream_key)
 
 
+async def test_overlapping_disconnects_give_back_the_connection_slots_once(alice):
+    """A socket's disconnect can run more than once: `end()` runs it (a control event, a failed catch-up, a write
+    whose session ended), then the client's close runs it again, and both may overlap while the first gives the
+    slots back to Redis. The slots used to be given back by each call: alice's two sockets then counted as none,
+    and the caps admitted more sockets than configured. Now the first call gives them back, the others wait for it."""
+    from django.core.cache import cache
+
+    from live import ratelimit
+    from live.close_codes import Close
+    from live.hub import get_hub
+
+    first = await connect(alice)
+    [consumer] = get_hub().subscribers[alice.stream_key]
+    second = await connect(alice)
+    keys = list(consumer.conn_slot)
+    assert all(ratelimit._slots.held[key] == 2 for key in keys)
+    await asyncio.gather(consumer.disconnect(1000), consumer.end(Close.UNAVAILABLE, "unavailable", "test"),
+                         consumer.disconnect(1000))
+    await first.disconnect()  # the client's close: a fourth call
+    assert all(ratelimit._slots.held[key] == 1 for key in keys)
+    for key in keys:
+        assert await sync_to_async(cache.get)(key) == 1
+    await second.disconnect()
+    assert not +ratelimit._slots.held
+    for key in keys:
+        assert await sync_to_async(cache.get)(key) == 0
+
+
+async def test_a_socket_closed_during_its_resume_follows_nothing_more(alice):
+    """A socket closed by the server (a control event: a block, a sign-out) while its `resume` was authorizing a
+    stream: the resume went on after the disconnect had given everything back, joined the stream and replayed it,
+    and the hub kept the closed socket among the stream's subscribers for the process's life. A closed socket now
+    follows nothing more."""
+    from live.close_codes import Close
+    from live.hub import get_hub
+
+    ws = await connect(alice)
+    [consumer] = get_hub().subscribers[alice.stream_key]
+    asked, go_on = asyncio.Event(), asyncio.Event()
+    authorize = consumer.authorize
+
+    async def slow_authorize(key):
+        asked.set()
+        await go_on.wait()
+        return await authorize(key)
+
+    consumer.authorize = slow_authorize
+    await ws.send_json_to({"type": "resume", "streams": {"debates.all": {"epoch": "", "seq": 0}}})
+    await asyncio.wait_for(asked.wait(), 5)
+    await consumer.end(Close.FORBIDDEN, "blocked", "Your account was blocked.")  # as the hub's control does
+    go_on.set()
+    await ws.disconnect()
+    hub = get_hub()
+    assert not [key for key, followers in hub.subscribers.items() if consumer in followers]
+    assert not consumer.subs
+
+
+async def test_a_socket_closed_while_it_connects_starts_no_session_watch(alice, monkeypatch):
+    """A control event closing a signed-in socket while it joins its own stream (the last step of its connect):
+    its connect then started the session watch after the disconnect, a task checking a closed socket's session
+    every few minutes for the process's life."""
+    from live.close_codes import Close
+    from live.hub import Hub
+
+    subscribe = Hub.subscribe
+    closed = []
+
+    async def subscribe_then_blocked(hub, key, consumer):
+        await subscribe(hub, key, consumer)
+        await consumer.end(Close.FORBIDDEN, "blocked", "Your account was blocked.")  # as the hub's control does
+        closed.append(consumer)
+
+    monkeypatch.setattr(Hub, "subscribe", subscribe_then_blocked)
+    ws = await connect(alice)
+    await ws.disconnect()
+    [consumer] = closed
+    assert getattr(consumer, "session_watch", None) is None
+
+
 async def hole_for(key):
     """The socket following `key` (this test's only one) and a live event one ahead of what it holds: a hole it
     fills with a catch-up of its own, in a task, while it goes on reading its frames."""
@@ -445,6 +524,107 @@ async def test_a_socket_that_closes_cancels_its_catch_up(alice, monkeypatch):
     await asyncio.wait_for(reading.wait(), 5)
     await ws.disconnect()
     assert cancelled.is_set() and not consumer.catch_ups
+
+
+class MemoryWithoutTheHole:
+    """A hub whose memory answers "nothing after your position" whatever the position (the hub never does today:
+    it keeps its memory contiguous up to the last event it delivered); the log is read as the real hub does."""
+
+    def __init__(self):
+        self.last, self.asked = {}, 0
+
+    def replay_from_memory(self, key, after, epoch, variant=None):
+        self.asked += 1
+        if self.asked > 50:
+            raise AssertionError("the catch-up asks the hub's memory again and again without awaiting anything")
+        return []
+
+    async def shared_replay(self, key, after, epoch, fetch):
+        return await fetch()
+
+    def learn_replay(self, key, msgs):
+        pass
+
+
+async def test_a_catch_up_whose_hub_memory_lacks_the_hole_reads_the_log_instead_of_spinning(alice):
+    """A live event buffered more than one ahead of the socket's position while the hub's memory answers `[]`: the
+    catch-up's loop went round again at once, without awaiting anything, for ever (the process's event loop
+    frozen, every socket of the process with it). An iteration that moves nothing now reads the log itself."""
+    from live.consumers import LiveConsumer, Subscription
+
+    await notify_n(alice, 3)
+    key = alice.stream_key
+    [third] = await sync_to_async(streams.replay_messages)(key, 2)
+    consumer = LiveConsumer()
+    consumer._wire_protocol = None  # no daphne socket: frames take the ASGI send, recorded here
+    consumer.viewer = streams.Viewer(user=alice, session=None, lang="en")
+    consumer.hub = MemoryWithoutTheHole()
+    sent = []
+
+    async def record(text):
+        sent.append(json.loads(text))
+
+    consumer.send_asgi = consumer.send_text = record
+    sub = Subscription(key, "self", 1)
+    sub.buffer = [third]
+    consumer.subs = {key: sub}
+    await asyncio.wait_for(consumer.catch_up(sub), 5)
+    assert [(f["type"], f.get("seq")) for f in sent] == [("event", 2), ("event", 3), ("subscribed", 3)]
+    assert not sub.catching_up and sub.last == 3
+
+
+async def test_a_catch_up_that_the_log_cannot_move_either_ends_instead_of_spinning(alice):
+    """The same with an event buffered that the log does not hold (a log rebuilt under the socket): the catch-up
+    gives up (the frame handler or the catch-up's task then closes the socket with 4503, and the page resumes)."""
+    from live.consumers import CatchUpStuck, LiveConsumer, Subscription
+
+    await notify_n(alice, 3)
+    key = alice.stream_key
+    consumer = LiveConsumer()
+    consumer._wire_protocol = None
+    consumer.viewer = streams.Viewer(user=alice, session=None, lang="en")
+    consumer.hub = MemoryWithoutTheHole()
+    sub = Subscription(key, "self", 3)
+    sub.buffer = [{"type": "live.event", "stream": key, "seq": 9, "frames": {}, "control": None, "refs": []}]
+    consumer.subs = {key: sub}
+    with pytest.raises(CatchUpStuck):
+        await asyncio.wait_for(consumer.catch_up(sub), 5)
+    assert consumer.hub.asked == 1
+
+
+async def test_one_admin_save_changing_several_rights_rechecks_each_socket_once(alice, admin_user, monkeypatch):
+    """One save of alice's account in the Django admin that gives her a role and staff status appends one
+    `roles.changed` per service call, in one transaction. Her sockets used to re-check every stream they follow
+    once per control: N controls, N times the reads, for every socket of hers (and the hub's dispatcher waiting on
+    each). A re-check now covers every control committed before it began (it notes the streams' heads first): one
+    re-check for the burst. A revocation still closes at once (its own control, handled before anything)."""
+    from django.test import Client
+
+    from tests.accounts.test_admin import change
+
+    ws = await connect(alice)
+    await follow(ws, alice.stream_key)
+    checked = []
+    authorize = streams.authorize
+
+    def counting(viewer, key):
+        checked.append(key)
+        return authorize(viewer, key)
+
+    monkeypatch.setattr(streams, "authorize", counting)
+
+    def save():
+        client = Client()
+        client.force_login(admin_user)
+        return change(client, alice, role="moderator", is_staff="on")
+
+    assert (await sync_to_async(save)()).status_code == 302
+    controls = await sync_to_async(lambda: list(streams.Event.objects.filter(
+        stream=alice.stream_key, kind="roles.changed").values_list("seq", flat=True)))()
+    assert len(controls) == 2  # one per service call of the save
+    await events(ws, alice.stream_key, 2)  # each control's seq reaches the page once its re-check is done
+    assert checked == [alice.stream_key]
+    await ws.disconnect()
 
 
 # --- bad input -----------------------------------------------------------------------------------------------------

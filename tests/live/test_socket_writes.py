@@ -232,3 +232,26 @@ def test_the_registry_refuses_a_second_function_under_a_taken_name():
 
 def test_the_registry_finds_the_apps_writes_without_a_request():
     assert "tests.echo" in socket_writes.registered()
+
+
+async def test_a_socket_that_closes_ends_every_task_it_started(alice):
+    """A closing socket's tasks (its session watch, its writes in flight, its catch-ups) end with its disconnect:
+    the watch used to be cancelled without being waited for, and the writes were left running, each a task still
+    pending after its socket was gone (at the loop's end: "Task was destroyed but it is pending"). A write's thread
+    cannot be stopped: what it writes commits or not as without the socket; nobody is answered."""
+    from live.hub import get_hub
+
+    ws = await connect(alice)
+    [consumer] = get_hub().subscribers[alice.stream_key]
+    await ws.send_json_to({"type": "write", "id": "slow", "action": "tests.wait", "data": {}})
+    for _ in range(200):
+        if consumer.writes:
+            break
+        await asyncio.sleep(0.01)
+    tasks = [consumer.session_watch, *consumer.writes]
+    assert len(tasks) == 2 and not any(task.done() for task in tasks)
+    await consumer.disconnect(1000)
+    pending = [task for task in tasks if not task.done()]
+    release.set()
+    await ws.disconnect()
+    assert not pending
