@@ -3,6 +3,8 @@ screen token, toggles), and what happens in the room (participants, contribution
 
 from django.conf import settings
 from django.db import models
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -167,6 +169,18 @@ class Registration(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.meeting}"
+
+
+# A seat's token ties a browser's session (which holds it, signed) to the seat and what was written from it. Unique,
+# so not blanked when the seat is anonymised (a guest past retention, an erased account's seat): replaced by this
+# prefix and the row's id, which no session holds (the tokens given out are secrets.token_urlsafe's letters, digits,
+# "-" and "_", never ":").
+FORGOTTEN_TOKEN = "forgotten:"
+
+
+def forgotten_token():
+    """The expression that replaces a seat's token when the seat is anonymised (an update's value)."""
+    return Concat(Value(FORGOTTEN_TOKEN), Cast("pk", output_field=CharField()))
 
 
 class Participant(models.Model):

@@ -46,6 +46,7 @@ from meetings.models import (
     SpeakerRequest,
     WordEntry,
     WordRule,
+    forgotten_token,
 )
 from meetings.permissions import can_create_meeting, can_moderate_words, is_facilitator
 from meetings.sessions import forget_participant, guest_meetings, session_participant
@@ -1319,7 +1320,7 @@ def erase_participant(*, user, former: dict) -> None:
     poll answers keep counting (anonymous: the participant row is kept without name or IP), their registrations and
     raised hands go; the open meeting pages and screens show it at once."""
     participants = Participant.objects.filter(user=user)
-    participants.update(nickname="", ip=None)
+    participants.update(nickname="", ip=None, token=forgotten_token())
     # A raised hand goes down: they left (the facilitators' and the screen's speaker lists named them).
     waiting = SpeakerRequest.objects.filter(participant__user=user).exclude(status=SpeakerRequest.Status.DONE)
     for meeting_id in sorted(set(waiting.values_list("meeting_id", flat=True))):

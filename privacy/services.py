@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import CharField, F, Q, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Concat
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -168,17 +168,6 @@ def _before(days: int):
     return timezone.now() - timedelta(days=days) if days > 0 else None
 
 
-# A guest's token ties their browser's session (which holds it, signed) to their seat and what they wrote. Unique, so
-# not blanked: replaced by this prefix and the row's id, which no session holds (the tokens given out are
-# secrets.token_urlsafe's letters, digits, "-" and "_", never ":").
-FORGOTTEN_TOKEN = "forgotten:"
-
-
-def forgotten_token():
-    """The expression that replaces a guest's token when the guest is anonymised."""
-    return Concat(Value(FORGOTTEN_TOKEN), Cast("pk", output_field=CharField()))
-
-
 def _forget_messages(rows) -> None:
     """Private messages past retention, and moderation's quotes of them (a reported message's case and log)."""
     from live.moderation.services import forget_excerpts
@@ -226,7 +215,7 @@ def apply_retention() -> dict[str, int]:
     from live import streams
     from live.messaging.models import Message
     from live.notifications.models import Notification
-    from meetings.models import Participant
+    from meetings.models import FORGOTTEN_TOKEN, Participant, forgotten_token
 
     done = {}
     if cutoff := _before(settings.PRIVACY_MESSAGES_DAYS):

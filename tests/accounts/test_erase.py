@@ -115,13 +115,14 @@ def traces(*needles) -> list[str]:
 
 
 def test_it_leaves_no_trace_of_the_email_the_names_or_the_ip(zoe, world):
-    assert traces(EMAIL, NICKNAME, "Quintessence", IP)  # the walk finds them before
+    seat_token = world["contribution"].participant.token  # her seat's key (a session holding it finds the seat)
+    assert traces(EMAIL, NICKNAME, "Quintessence", IP, seat_token)  # the walk finds them before
 
     response = signed_in(zoe).post("/accounts/profile/delete/", {"confirm": "on", "password": PASSWORD})
 
     assert response.status_code == 302
     assert traces(EMAIL, NICKNAME, "Quintessence", IP, "rue des Lilas", "bancs à l'ombre", "c'est Zoé du 3e",
-                  "commencent les travaux", "me vise") == []
+                  "commencent les travaux", "me vise", seat_token) == []
 
 
 def test_her_mentions_in_what_others_wrote_become_the_erased_name(zoe, world):
