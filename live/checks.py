@@ -29,12 +29,15 @@ def production_settings(app_configs, **kwargs):
         problems.append(Error("PUBLIC_URL is not set: e-mail links and meeting QR codes would point to "
                               f"{settings.PUBLIC_URL}.", hint="Set PUBLIC_URL to the site's https:// address.",
                               id="live.E007"))
-    plain = [origin for origin in settings.CSP_FRAME_ANCESTORS if origin.startswith("http://")]
+    plain = [origin for origin in sorted(set(settings.CSP_FRAME_ANCESTORS) | set(settings.CSP_IMG_SRC))
+             if origin.startswith("http://")]
     if plain:
         problems.append(Error(f"Decidim addresses over plain http: {', '.join(plain)}. Pages allowed to frame the "
-                              "embeds and to receive the sign-in must be https in production: a page open to "
-                              "tampering in transit could frame the write forms or read the sign-in.",
-                              hint="Use https:// in DECIDIM_URL, DECIDIM_<KEY>_URL and DECIDIM_EMBED_ORIGINS.",
+                              "embeds, to receive the sign-in or to serve pictures must be https in production: a "
+                              "page open to tampering in transit could frame the write forms or read the sign-in, "
+                              "and an https page does not show http pictures.",
+                              hint="Use https:// in DECIDIM_URL, DECIDIM_<KEY>_URL, DECIDIM_EMBED_ORIGINS and "
+                                   "DECIDIM_PICTURE_ORIGINS.",
                               id="live.E009"))
     return problems
 

@@ -40,6 +40,7 @@ def test_it_passes_the_deploy_check_when_configured():
     ({"PUBLIC_URL": None}, "live.E007"),  # e-mail links and QR codes would lead to localhost
     ({"HTTP_MAX_CONCURRENCY": "0"}, "live.E008"),  # every HTTP request would wait for ever
     ({"DECIDIM_EMBED_ORIGINS": "http://participez.nanterre.example"}, "live.E009"),  # framed over plain http
+    ({"DECIDIM_PICTURE_ORIGINS": "http://cdn.nanterre.example"}, "live.E009"),
     ({"DECIDIM_URL": "http://decidim.nanterre.example", "DECIDIM_CLIENT_ID": "x", "DECIDIM_CLIENT_SECRET": "y"},
      "live.E009"),
     ({"DEBUG": "flase"}, "DEBUG='flase' is neither true"),  # a typo stops the start instead of meaning False
