@@ -251,3 +251,27 @@ def test_a_contribution_about_an_item_deleted_since_is_refused_under_the_list(op
     expect(form.locator("#contribution-body")).not_to_have_attribute("aria-invalid", "true")
     expect(form.locator("#contribution-body")).to_have_value("Des bancs à l'ombre")
     assert posts == [] and off_loop(lambda: meeting.contributions.count()) == 0
+
+
+@pytest.mark.parametrize("over", ["socket", "http"])
+def test_a_refusal_about_the_kind_marks_and_focuses_the_kind_not_the_text(open_page, fiona, alice, over):
+    """A refusal names its field (here the kind: a page whose choices the server no longer takes): that field is marked
+    invalid and takes the focus, over the socket and over HTTP alike; the text box, which the form's error slot
+    describes, stays valid and keeps what was typed."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    if over == "http":
+        go_offline(phone)
+    form = phone.locator("#contribution-form")
+    phone.evaluate("() => { document.querySelector('#contribution-form input[value=idea]').value = 'proposal'; }")
+    form.locator("input[name=kind] >> nth=1").check()
+    form.locator("#contribution-body").fill("Des bancs à l'ombre")
+    form.locator("button[type=submit]").click()
+    expect(form.locator('#contribution-form-errors [data-refusal="invalid"]')).not_to_be_empty()
+    expect(form.locator("input[name=kind] >> nth=0")).to_have_attribute("aria-invalid", "true")
+    expect(form.locator("input[name=kind] >> nth=0")).to_be_focused()
+    expect(form.locator("#contribution-body")).not_to_have_attribute("aria-invalid", "true")
+    expect(form.locator("#contribution-body")).to_have_value("Des bancs à l'ombre")
+    assert off_loop(lambda: meeting.contributions.count()) == 0
