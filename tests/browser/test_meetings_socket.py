@@ -4,6 +4,8 @@ cloud with no HTTP POST at all, the screen shows them; with the socket closed th
 from urllib.parse import urlsplit
 
 import pytest
+from django.utils import translation
+from django.utils.translation import ngettext
 from playwright.sync_api import expect
 
 from meetings import services
@@ -275,3 +277,25 @@ def test_a_refusal_about_the_kind_marks_and_focuses_the_kind_not_the_text(open_p
     expect(form.locator("#contribution-body")).not_to_have_attribute("aria-invalid", "true")
     expect(form.locator("#contribution-body")).to_have_value("Des bancs à l'ombre")
     assert off_loop(lambda: meeting.contributions.count()) == 0
+
+
+def test_the_projectors_support_count_is_read_as_what_it_counts(open_page, fiona, alice, bob, carol):
+    """On the projector, a contribution's " · +2" (in the feed, pushed as votes come, and under the pinned one) is read
+    "Supported by 2 people", as on the phones; the bare "+3" is hidden from screen readers."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    author = off_loop(lambda: services.join(meeting=meeting, user=alice))
+    idea = off_loop(lambda: services.post_contribution(participant=author, body="Plus de bancs", client_id="a-1"))
+    first = off_loop(lambda: services.join(meeting=meeting, user=bob))
+    off_loop(lambda: services.vote(participant=first, contribution=idea))
+    screen = open_page(None, f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/", viewport=PROJECTOR)
+    wait_live(screen)
+    voter = off_loop(lambda: services.join(meeting=meeting, user=carol))
+    off_loop(lambda: services.vote(participant=voter, contribution=idea))  # pushed to the screen
+    with translation.override("fr"):
+        said = ngettext("Supported by %(count)s person", "Supported by %(count)s people", 2) % {"count": 2}
+    item = screen.locator(f"#screen-item-{idea.pk} .feed-meta")
+    expect(item.locator(".visually-hidden")).to_have_text(said)
+    expect(item.locator("[aria-hidden=true]")).to_have_text("+2")
+    off_loop(lambda: services.pin_contribution(actor=fiona, contribution=idea))  # out of the feed, pinned
+    pinned = screen.locator(f"[data-contribution='{idea.pk}'] footer")
+    expect(pinned.locator(".visually-hidden")).to_have_text(said)
