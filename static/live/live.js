@@ -89,6 +89,8 @@
             { id: active.id, index: focusables(el).indexOf(active) } : null;
           keepOpened(el, imported);
           keepWhatWasBeingDone(el, imported);
+          // A feature script keeps what has no twin in the fresh region (debates.js: a draft under a lock notice).
+          el.dispatchEvent(new CustomEvent("live:resetting", { bubbles: true }));
           el.replaceWith(imported);
           if (window.htmx) window.htmx.process(imported);
           if (focused) {
@@ -96,6 +98,7 @@
                         focusables(imported)[focused.index];
             if (again) again.focus();
           }
+          imported.dispatchEvent(new CustomEvent("live:reset", { bubbles: true }));
         });
         state[key] = null;
         delete state[key];
