@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 from playwright.sync_api import expect
 
 from meetings import services
+from meetings.models import Meeting
 from tests.browser.conftest import go_offline, wait_live
 from tests.helpers import off_loop
 from tests.meetings.conftest import make_meeting
@@ -299,3 +300,24 @@ def test_the_projectors_support_count_is_read_as_what_it_counts(open_page, fiona
     off_loop(lambda: services.pin_contribution(actor=fiona, contribution=idea))  # out of the feed, pinned
     pinned = screen.locator(f"[data-contribution='{idea.pk}'] footer")
     expect(pinned.locator(".visually-hidden")).to_have_text(said)
+
+
+@pytest.mark.parametrize("where", ["console", "edit form"])
+def test_guests_switched_off_turn_a_visitors_join_form_into_sign_in_at_once(open_page, fiona, where):
+    """A phone opened before the facilitator allows signed-in participants only (from the console or the meeting's
+    edit form alike): the nickname form gives way to "sign in to take part" without a reload, and it is said."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: Meeting.objects.filter(pk=meeting.pk).update(allow_anonymous=True))
+    phone = open_page(None, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    expect(phone.locator("#live-nickname")).to_be_visible()
+    if where == "console":
+        off_loop(lambda: services.update_session_settings(actor=fiona, meeting=meeting, allow_anonymous=False))
+    else:
+        off_loop(lambda: services.update_meeting(actor=fiona, meeting=meeting, allow_anonymous=False))
+    expect(phone.locator("#live-nickname")).to_be_hidden()
+    sign_in = phone.locator(".join-panel .guests-closed-only a")
+    expect(sign_in).to_be_visible()
+    with translation.override("fr"):
+        said = services.guests_closed_message()
+    expect(phone.locator("#live-announcer")).to_have_text(said)
