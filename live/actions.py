@@ -5,8 +5,8 @@ why) or RateLimited (too many attempts). A write view does not catch them: `@act
 Django form again, `submit` + `form_page`) answers them the same way everywhere:
 
 - with htmx: the flash partial (live/flash.html) retargeted into the form's error slot (or the page's #flash),
-  with the refusal's status (400, 403, 429 + Retry-After): live.js swaps these 4xx answers and marks the fields the
-  slot describes as invalid; the page's polite announcer says the message once;
+  with the refusal's status (400, 403, 429 + Retry-After): live.js swaps these 4xx answers and marks as invalid the
+  fields the refusal names (data-refusal-fields), else those the slot describes; the announcer says the message once;
 - without JavaScript: the form again with its errors (`page=` or `form_page`), or, for a button, a 403 page with the
   service's message, a 429 page, or the message flashed after a redirect back (a ValidationError).
 
@@ -58,6 +58,11 @@ NOT_FOUND = (ObjectDoesNotExist, Http404)
 SOCKET_REFUSALS = (*REFUSALS, *NOT_FOUND)
 
 
+def fields_of(exc) -> list[str]:
+    """The fields a refusal names (a ValidationError raised with a dict): those the browser marks invalid."""
+    return [name for name in getattr(exc, "error_dict", {}) if name != NON_FIELD]
+
+
 def refusal_frame(exc) -> dict:
     """A refused socket write, in the active language: the words and kinds of the HTTP answers, the fields a
     ValidationError names, when to retry a rate limit. A missing object is "not_found" (what a 404 page says)."""
@@ -86,15 +91,19 @@ def with_status(response: HttpResponse, exc) -> HttpResponse:
     return response
 
 
-def htmx_flash(request, message: str, *, slot: str = "flash", level: str = "success", kind: str = "") -> HttpResponse:
-    """The one flash partial (live/flash.html) into `#slot`: a form's error slot, or the page's #flash."""
-    html = render_to_string("live/flash.html", {"message": message, "level": level, "kind": kind}, request=request)
+def htmx_flash(request, message: str, *, slot: str = "flash", level: str = "success", kind: str = "",
+               fields=()) -> HttpResponse:
+    """The one flash partial (live/flash.html) into `#slot`: a form's error slot, or the page's #flash. `fields`: the
+    names of the fields a refusal is about (live.js marks those invalid, else the fields the slot describes)."""
+    html = render_to_string("live/flash.html", {"message": message, "level": level, "kind": kind,
+                                                 "fields": " ".join(fields)}, request=request)
     return reswap(retarget(HttpResponse(html), f"#{slot}"), "innerHTML")
 
 
 def htmx_refusal(request, exc, *, slot: str = "flash") -> HttpResponse:
     """The htmx answer to a refusal: its message in the slot, with its status."""
-    response = htmx_flash(request, message_of(exc), slot=slot, level="error", kind=kind_of(exc))
+    response = htmx_flash(request, message_of(exc), slot=slot, level="error", kind=kind_of(exc),
+                          fields=fields_of(exc))
     return with_status(response, exc)
 
 
@@ -151,7 +160,7 @@ def action(*, slot="flash", back=None, page=None, field_slots=None):
                 if page is not None and request.method == "POST" and not request.htmx:
                     return with_status(page(request, exc, *args, **kwargs), exc)
                 where = slot(request, *args, **kwargs) if callable(slot) else slot.format(**kwargs)
-                named = set(getattr(exc, "error_dict", {})) - {NON_FIELD}
+                named = set(fields_of(exc))
                 if field_slots and len(named) == 1 and next(iter(named)) in field_slots:
                     where = field_slots[next(iter(named))].format(**kwargs)
                 return refusal(request, exc, slot=where,

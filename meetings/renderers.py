@@ -160,11 +160,13 @@ def contribution_html(c, meeting, *, report_url=None, csrf_token=None, next_path
 def screen_item_html(c) -> str:
     """A contribution's card in the screen's feed."""
     answered = _("answered") if c.answered_at else ""
+    votes = vote_count_html(c.vote_count, "screen-votes")
     return (f'<li id="screen-item-{c.pk}" class="feed-item kind-{escape(c.kind)}'
             f'{" is-answered" if c.answered_at else ""}" data-contribution="{c.pk}">\n'
             f'  <p class="feed-body">{_body(c)}</p>\n'
             f'  <p class="feed-meta">{escape(c.participant.display_name)}'
-            f'{f" · +{c.vote_count}" if c.vote_count else ""}{f" · {answered}" if c.answered_at else ""}</p>\n'
+            f'{f" · {votes}" if c.vote_count else ""}'
+            f'{f" · {answered}" if c.answered_at else ""}</p>\n'
             f'</li>')
 
 

@@ -261,6 +261,7 @@ def update_meeting(*, actor, meeting: Meeting, agenda=None, facilitators=None, *
         check_agenda_size(len(agenda))
     check_facilitator(actor, meeting)
     meeting = _locked(meeting)
+    guests_were_allowed = meeting.allow_anonymous
     for name, value in fields.items():
         if name in MEETING_FIELDS:
             setattr(meeting, name, value)
@@ -270,7 +271,9 @@ def update_meeting(*, actor, meeting: Meeting, agenda=None, facilitators=None, *
         _set_agenda(meeting, list(agenda))
     if facilitators is not None:
         _set_facilitators(meeting, set(facilitators) | {actor})
-    _emit(meeting, "meeting.changed")
+    # Guests switched off here too: said to the phones as from the console (update_session_settings).
+    _emit(meeting, "meeting.changed", **({"guests_closed": True} if guests_were_allowed and not meeting.allow_anonymous
+                                        else {}))
     return meeting
 
 

@@ -28,6 +28,14 @@ def screen_item(context) -> str:
     return mark_safe(screen_item_html(context["c"]))
 
 
+@register.simple_tag
+def vote_count(count) -> str:
+    """A contribution's "+3" read as what it counts ("Supported by 3 people"): the projector's pinned one."""
+    from meetings.renderers import vote_count_html
+
+    return mark_safe(vote_count_html(count, "screen-votes"))
+
+
 @register.simple_tag(takes_context=True)
 def console_item(context) -> str:
     from meetings.renderers import console_item_html

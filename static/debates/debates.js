@@ -268,13 +268,23 @@
     var kept = region.querySelector("#comment-draft");
     return kept ? kept.value : "";
   }
-  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
-    var target = evt.detail.target;
-    if (!target || target.id !== "comment-form-region") return;
+  function keepDraft(target) {
     var text = draftIn(target);
     draft = text ? { text: text, focused: target.contains(document.activeElement) } : null;
+  }
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (target && target.id === "comment-form-region") keepDraft(target);
   });
-  document.addEventListener("htmx:oobAfterSwap", function () {
+  // The same when a reset reloads the debate's region (live.js), which holds the form's region: the fresh one may
+  // come with the notice (locked meanwhile), and a draft kept under the notice is not in it.
+  document.addEventListener("live:resetting", function (evt) {
+    var target = evt.target && evt.target.querySelector && evt.target.querySelector("#comment-form-region");
+    if (target) keepDraft(target);
+  });
+  document.addEventListener("live:reset", restoreDraft);
+  document.addEventListener("htmx:oobAfterSwap", restoreDraft);
+  function restoreDraft() {
     if (!draft) return;
     var kept = draft, region = document.getElementById("comment-form-region");
     draft = null;
@@ -303,7 +313,7 @@
     if (kept.focused) copy.focus();
     // After the push's own announcement (the notice's words), which this same swap is about to queue.
     if (label && window.Live && window.Live.announce) setTimeout(function () { window.Live.announce(label); }, 0);
-  });
+  }
 
   // "Load more" and "Show N more replies": keep the keyboard where the reader was, on the first comment that
   // appeared; drop roots the page already shows (new comments may have shifted the pages meanwhile).

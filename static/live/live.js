@@ -89,6 +89,8 @@
             { id: active.id, index: focusables(el).indexOf(active) } : null;
           keepOpened(el, imported);
           keepWhatWasBeingDone(el, imported);
+          // A feature script keeps what has no twin in the fresh region (debates.js: a draft under a lock notice).
+          el.dispatchEvent(new CustomEvent("live:resetting", { bubbles: true }));
           el.replaceWith(imported);
           if (window.htmx) window.htmx.process(imported);
           if (focused) {
@@ -96,6 +98,7 @@
                         focusables(imported)[focused.index];
             if (again) again.focus();
           }
+          imported.dispatchEvent(new CustomEvent("live:reset", { bubbles: true }));
         });
         state[key] = null;
         delete state[key];
@@ -239,30 +242,43 @@
     if (isRefusal(evt.detail.xhr)) evt.stopPropagation();
   }, true);
 
-  // Form errors, said the same way for every form: the fields an error slot describes (aria-describedby) are invalid
-  // while it shows a refusal of their input, the focus goes to the first of them (it reads its error with it), and
-  // the page's title starts with "Error" until the form goes through.
+  // Form errors, said the same way for every form: the fields a refusal names (the server's data-refusal-fields, a
+  // socket refusal's `fields`) are invalid while it shows, else, for a refusal of the form's input that names none,
+  // the fields its error slot describes (aria-describedby); the focus goes to the first of them (it reads its error
+  // with it), and the page's title starts with "Error" until the form goes through.
   var baseTitle = document.title;
   function markTitle(hasError) {
     var prefix = document.body.getAttribute("data-msg-error-title") || "";
     document.title = hasError && prefix ? prefix + " " + baseTitle : baseTitle;
   }
+  function fieldsNamed(form, names) {
+    if (!form || !names.length) return [];
+    return Array.prototype.filter.call(form.elements, function (field) {
+      return field.type !== "hidden" && names.indexOf(field.name) >= 0;
+    });
+  }
   // What follows a refusal shown in its slot, the same for an htmx 4xx answer and a socket's `refused`.
-  function refusalShown(slot) {
+  function refusalShown(slot, form) {
     if (!slot || !slot.id) return;
     var refusal = slot.querySelector("[data-refusal]");
-    var fields = document.querySelectorAll('[aria-describedby~="' + slot.id + '"]');
+    var describing = Array.prototype.slice.call(document.querySelectorAll('[aria-describedby~="' + slot.id + '"]'));
     var invalid = refusal && refusal.getAttribute("data-refusal") === "invalid";
-    for (var i = 0; i < fields.length; i++) {
-      if (invalid) fields[i].setAttribute("aria-invalid", "true");
-      else fields[i].removeAttribute("aria-invalid");
-    }
+    var names = invalid ? (refusal.getAttribute("data-refusal-fields") || "").split(" ").filter(Boolean) : [];
+    var named = fieldsNamed(form || slot.closest("form") || (describing[0] && describing[0].form), names);
+    var marked = !invalid ? [] : named.length ? named : describing;
+    describing.concat(named).forEach(function (field) {
+      if (marked.indexOf(field) >= 0) field.setAttribute("aria-invalid", "true");
+      else field.removeAttribute("aria-invalid");
+    });
     if (!refusal) return;
     markTitle(true);
-    var first = invalid ? fields[0] : null;
+    var first = marked[0];
     if (first && document.activeElement !== first) first.focus();
   }
-  document.addEventListener("htmx:afterSwap", function (evt) { refusalShown(evt.detail.target); });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var elt = evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    refusalShown(evt.detail.target, elt && elt.closest ? elt.closest("form") : null);
+  });
   // A form that went through: its fields are valid again, the title loses its "Error".
   function formAccepted(form) {
     var invalid = form.querySelectorAll("[aria-invalid]");
@@ -570,24 +586,45 @@
     return document.getElementById(form.getAttribute("data-live-errors") || form.id + "-errors") ||
            document.getElementById("flash");
   }
+  // A refusal about one field (and no other) that has an error slot of its own (an "-errors" element it describes,
+  // not the form's) is said there, as the server's `field_slots` does for the same refusal over HTTP.
+  function fieldSlotOf(form, failure) {
+    var names = Object.keys(failure.fields || {});
+    var field = names.length === 1 ? fieldsNamed(form, names)[0] : null;
+    var ids = field ? (field.getAttribute("aria-describedby") || "").split(" ") : [];
+    for (var i = 0; i < ids.length; i++) {
+      var slot = /-errors$/.test(ids[i]) && document.getElementById(ids[i]);
+      if (slot && slot !== slotOf(form)) return slot;
+    }
+    return null;
+  }
+  // Every error slot of a form (its own and its fields'), emptied when it goes through.
+  function slotsOf(form) {
+    var slots = [slotOf(form)];
+    Array.prototype.forEach.call(form.elements, function (field) {
+      (field.getAttribute("aria-describedby") || "").split(" ").forEach(function (id) {
+        var slot = /-errors$/.test(id) && document.getElementById(id);
+        if (slot && slots.indexOf(slot) < 0) slots.push(slot);
+      });
+    });
+    return slots.filter(function (slot) { return slot && slot !== document.getElementById("flash"); });
+  }
 
-  // A refusal from the socket, shown as an htmx 4xx answer is (live/flash.html's markup in the form's slot, said by
-  // the announcer), then refusalShown as for htmx.
+  // A refusal from the socket, shown as an htmx 4xx answer is (live/flash.html's markup in the form's slot, or its
+  // field's, said by the announcer), then refusalShown as for htmx.
   function showRefusal(form, failure) {
-    var slot = slotOf(form);
+    var slot = fieldSlotOf(form, failure) || slotOf(form);
     if (slot) {
       var line = document.createElement("p");
       line.className = "flash-error";
       line.setAttribute("data-refusal", failure.kind);
+      var names = Object.keys(failure.fields || {});
+      if (names.length) line.setAttribute("data-refusal-fields", names.join(" "));
       line.textContent = failure.message;
       slot.replaceChildren(line);
     }
     announce(failure.message);
-    refusalShown(slot);
-    Object.keys(failure.fields || {}).forEach(function (name) {
-      var field = form.elements.namedItem(name);
-      if (field && field.setAttribute) field.setAttribute("aria-invalid", "true");
-    });
+    refusalShown(slot, form);
   }
 
   // An htmx request that failed without one of the seam's refusals (a 503 while the database restarts, a 404 for
@@ -686,8 +723,7 @@
       form.removeAttribute("aria-busy");
       form.liveSent = form.liveNext = null;
       form = inPage(form);
-      var slot = slotOf(form);
-      if (slot && slot !== document.getElementById("flash")) slot.replaceChildren();
+      slotsOf(form).forEach(function (slot) { slot.replaceChildren(); });
       formAccepted(form);
       // Emptied only when it still holds what was sent: what the person typed since stays.
       var unchanged = many || JSON.stringify(fieldsOf(form)) === sent;

@@ -95,28 +95,3 @@
   document.addEventListener("live:updated", keepHandFocus);
   document.addEventListener("htmx:afterSettle", keepHandFocus);
 })();
-
-/* Meetings, phone page: a contribution refused over the socket about its agenda item alone (an item deleted since
-   the page loaded) says so under the list, which alone is marked invalid, as the HTTP answer does (live/actions.py,
-   field_slots); the text typed stays valid. The next contribution written clears it. */
-(function () {
-  "use strict";
-  document.addEventListener("live:refused", function (evt) {
-    var form = evt.target, failure = evt.detail || {};
-    if (!form || form.id !== "contribution-form") return;
-    var fields = Object.keys(failure.fields || {});
-    var select = document.getElementById("contribution-item");
-    var own = document.getElementById("contribution-item-errors");
-    var general = document.getElementById("contribution-form-errors");
-    if (fields.length !== 1 || fields[0] !== "agenda_item" || !select || !own || !general) return;
-    own.replaceChildren.apply(own, Array.prototype.slice.call(general.childNodes));
-    var body = document.getElementById("contribution-body");
-    if (body) body.removeAttribute("aria-invalid");
-    select.setAttribute("aria-invalid", "true");
-    select.focus();
-  });
-  document.addEventListener("live:written", function (evt) {
-    var own = document.getElementById("contribution-item-errors");
-    if (evt.target && evt.target.id === "contribution-form" && own) own.replaceChildren();
-  });
-})();

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from debates import services
-from tests.browser.conftest import wait_live
+from tests.browser.conftest import force_reset, go_offline, go_online, wait_live
 from tests.debates.conftest import make_debate
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -58,3 +58,39 @@ def test_nothing_is_added_when_nothing_was_typed(open_page, alice, mona, fiona):
     services.lock_comments(debate=debate, actor=mona, locked=True, reason="Pause")
     expect(resident.locator("#comment-form-region .notice-locked")).to_be_visible()
     expect(resident.locator("#comment-form-region textarea")).to_have_count(0)
+
+
+def test_a_kept_draft_survives_a_reset(open_page, alice, mona, fiona):
+    """The text kept under the lock notice is not in the page a reset fetches again: it stays, read-only, with the
+    focus, and goes back into the form when the comments open again."""
+    debate = make_debate(fiona)
+    resident = open_page(alice, debate.get_absolute_url(), locale="en-GB")
+    wait_live(resident)
+    resident.locator("#comment-body").fill(DRAFT)
+    services.lock_comments(debate=debate, actor=mona, locked=True, reason="Pause")
+    kept = resident.locator("#comment-form-region #comment-draft")
+    expect(kept).to_have_value(DRAFT)
+    force_reset(resident, debate.stream_key)
+    expect(kept).to_have_value(DRAFT)
+    expect(kept).to_have_js_property("readOnly", True)
+    services.lock_comments(debate=debate, actor=mona, locked=False)
+    expect(resident.locator("#comment-body")).to_have_value(DRAFT)
+
+
+def test_a_comment_typed_while_the_lock_was_missed_survives_the_reset(open_page, alice, mona, fiona):
+    """The lock happened while alice's page was offline and the reset reloads the debate with the notice in the
+    form's place: what she typed stays under it, read-only, as when the lock is pushed."""
+    debate = make_debate(fiona)
+    resident = open_page(alice, debate.get_absolute_url(), locale="en-GB")
+    wait_live(resident)
+    resident.locator("#comment-body").fill(DRAFT)
+    go_offline(resident)
+    services.lock_comments(debate=debate, actor=mona, locked=True, reason="Pause")
+    resident.evaluate("""key => {  // as force_reset: the page's position can no longer be replayed
+        window.agoraLive.state[key] = {epoch: "gone", seq: 1};
+        document.querySelectorAll(`[data-live-stream="${key}"]`).forEach(
+            (el) => el.setAttribute("data-live-cursor", "gone:1"));
+    }""", debate.stream_key)
+    go_online(resident)  # the resume is answered with a reset: the region comes back with the notice
+    expect(resident.locator("#comment-form-region .notice-locked")).to_be_visible()
+    expect(resident.locator("#comment-form-region #comment-draft")).to_have_value(DRAFT)

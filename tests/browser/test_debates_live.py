@@ -193,3 +193,25 @@ def test_a_reply_being_written_survives_a_reset_and_is_sent(open_page, alice, bo
     page.locator(f"#reply-form-{comment.pk} button[type=submit]").click()
     expect(page.locator(f"#replies-{comment.pk} > article.comment")).to_contain_text("Et le marché du samedi ?")
     expect(page.locator(f"#reply-form-{comment.pk}")).to_have_count(0)
+
+
+def test_an_edit_being_typed_survives_a_reset(open_page, alice, bob, fiona):
+    """The edit form opened in bob's own comment is not part of the page a reset fetches again: the new text he is
+    typing (and the stance he changed) stays, with the focus, and goes when he saves."""
+    debate = make_debate(fiona)
+    comment = services.post_comment(author=bob, debate=debate, body="Fermons la place le samedi.")
+    page = open_page(bob, debate.get_absolute_url())
+    wait_live(page)
+    mine = page.locator(f"#comment-{comment.pk}")
+    mine.locator(".edit-link").first.click()
+    edit = page.locator(f"#edit-body-{comment.pk}")
+    expect(edit).to_be_focused()
+    edit.fill("Fermons la place le dimanche.")
+    force_reset(page, debate.stream_key)
+
+    expect(edit).to_have_value("Fermons la place le dimanche.")
+    expect(edit).to_be_focused()
+    page.keyboard.type(" Et le samedi ?")
+    mine.locator(".edit-form button[type=submit]").click()
+    expect(mine.locator(".edit-form")).to_have_count(0)
+    expect(mine).to_contain_text("Fermons la place le dimanche. Et le samedi ?")

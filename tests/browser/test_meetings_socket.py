@@ -4,9 +4,12 @@ cloud with no HTTP POST at all, the screen shows them; with the socket closed th
 from urllib.parse import urlsplit
 
 import pytest
+from django.utils import translation
+from django.utils.translation import ngettext
 from playwright.sync_api import expect
 
 from meetings import services
+from meetings.models import Meeting
 from tests.browser.conftest import go_offline, wait_live
 from tests.helpers import off_loop
 from tests.meetings.conftest import make_meeting
@@ -263,3 +266,70 @@ def test_a_contribution_about_an_item_deleted_since_is_refused_under_the_list(op
     expect(form.locator("#contribution-body")).not_to_have_attribute("aria-invalid", "true")
     expect(form.locator("#contribution-body")).to_have_value("Des bancs à l'ombre")
     assert posts == [] and off_loop(lambda: meeting.contributions.count()) == 0
+
+
+@pytest.mark.parametrize("over", ["socket", "http"])
+def test_a_refusal_about_the_kind_marks_and_focuses_the_kind_not_the_text(open_page, fiona, alice, over):
+    """A refusal names its field (here the kind: a page whose choices the server no longer takes): that field is marked
+    invalid and takes the focus, over the socket and over HTTP alike; the text box, which the form's error slot
+    describes, stays valid and keeps what was typed."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: services.join(meeting=meeting, user=alice))
+    phone = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    if over == "http":
+        go_offline(phone)
+    form = phone.locator("#contribution-form")
+    phone.evaluate("() => { document.querySelector('#contribution-form input[value=idea]').value = 'proposal'; }")
+    form.locator("input[name=kind] >> nth=1").check()
+    form.locator("#contribution-body").fill("Des bancs à l'ombre")
+    form.locator("button[type=submit]").click()
+    expect(form.locator('#contribution-form-errors [data-refusal="invalid"]')).not_to_be_empty()
+    expect(form.locator("input[name=kind] >> nth=0")).to_have_attribute("aria-invalid", "true")
+    expect(form.locator("input[name=kind] >> nth=0")).to_be_focused()
+    expect(form.locator("#contribution-body")).not_to_have_attribute("aria-invalid", "true")
+    expect(form.locator("#contribution-body")).to_have_value("Des bancs à l'ombre")
+    assert off_loop(lambda: meeting.contributions.count()) == 0
+
+
+def test_the_projectors_support_count_is_read_as_what_it_counts(open_page, fiona, alice, bob, carol):
+    """On the projector, a contribution's " · +2" (in the feed, pushed as votes come, and under the pinned one) is read
+    "Supported by 2 people", as on the phones; the bare "+3" is hidden from screen readers."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    author = off_loop(lambda: services.join(meeting=meeting, user=alice))
+    idea = off_loop(lambda: services.post_contribution(participant=author, body="Plus de bancs", client_id="a-1"))
+    first = off_loop(lambda: services.join(meeting=meeting, user=bob))
+    off_loop(lambda: services.vote(participant=first, contribution=idea))
+    screen = open_page(None, f"/meetings/{meeting.pk}/screen/{meeting.screen_token}/", viewport=PROJECTOR)
+    wait_live(screen)
+    voter = off_loop(lambda: services.join(meeting=meeting, user=carol))
+    off_loop(lambda: services.vote(participant=voter, contribution=idea))  # pushed to the screen
+    with translation.override("fr"):
+        said = ngettext("Supported by %(count)s person", "Supported by %(count)s people", 2) % {"count": 2}
+    item = screen.locator(f"#screen-item-{idea.pk} .feed-meta")
+    expect(item.locator(".visually-hidden")).to_have_text(said)
+    expect(item.locator("[aria-hidden=true]")).to_have_text("+2")
+    off_loop(lambda: services.pin_contribution(actor=fiona, contribution=idea))  # out of the feed, pinned
+    pinned = screen.locator(f"[data-contribution='{idea.pk}'] footer")
+    expect(pinned.locator(".visually-hidden")).to_have_text(said)
+
+
+@pytest.mark.parametrize("where", ["console", "edit form"])
+def test_guests_switched_off_turn_a_visitors_join_form_into_sign_in_at_once(open_page, fiona, where):
+    """A phone opened before the facilitator allows signed-in participants only (from the console or the meeting's
+    edit form alike): the nickname form gives way to "sign in to take part" without a reload, and it is said."""
+    meeting = off_loop(lambda: make_meeting(fiona, premoderation=False))
+    off_loop(lambda: Meeting.objects.filter(pk=meeting.pk).update(allow_anonymous=True))
+    phone = open_page(None, f"/meetings/{meeting.pk}/live/", viewport=PHONE)
+    wait_live(phone)
+    expect(phone.locator("#live-nickname")).to_be_visible()
+    if where == "console":
+        off_loop(lambda: services.update_session_settings(actor=fiona, meeting=meeting, allow_anonymous=False))
+    else:
+        off_loop(lambda: services.update_meeting(actor=fiona, meeting=meeting, allow_anonymous=False))
+    expect(phone.locator("#live-nickname")).to_be_hidden()
+    sign_in = phone.locator(".join-panel .guests-closed-only a")
+    expect(sign_in).to_be_visible()
+    with translation.override("fr"):
+        said = services.guests_closed_message()
+    expect(phone.locator("#live-announcer")).to_have_text(said)
