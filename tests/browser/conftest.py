@@ -5,6 +5,7 @@ same Redis, in its own process; Playwright never downloads a browser (`executabl
 """
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,42 @@ def force_reset(page, key):
     go_online(page)
     page.wait_for_function("""key => [...document.querySelectorAll(`[data-live-stream="${key}"]`)].every(
         (el) => !el.getAttribute("data-live-cursor").startsWith("gone:"))""", arg=key)
+
+
+class HeldAnswers:
+    """The socket's answers to the page's writes (`written` frames) held back on their way to the page, everything
+    else let through: the room's copy of a write can then be made to arrive before its answer, as a loaded server
+    sometimes does. Set up before the page (re)loads: `held = HeldAnswers(page); page.reload()`."""
+
+    def __init__(self, page):
+        self.held, self.released, self.ws = [], False, None
+        page.route_web_socket("**/ws/**", self._route)
+        self.page = page
+
+    def _route(self, ws):
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: server.send(message))
+
+        def from_server(message):
+            if not self.released and '"written"' in str(message):
+                self.held.append(message)
+            else:
+                ws.send(message)
+        server.on_message(from_server)
+        self.ws = ws
+
+    def wait(self, timeout=10):
+        """Until an answer is held (Playwright runs the route's handler while the page waits)."""
+        deadline = time.monotonic() + timeout
+        while not self.held and time.monotonic() < deadline:
+            self.page.wait_for_timeout(50)
+        assert self.held, "the socket's answer never came"
+
+    def release(self):
+        """Send the held answers on, and let the next ones through."""
+        self.released = True
+        for message in self.held:
+            self.ws.send(message)
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

@@ -3,15 +3,13 @@
 Pages are reached by their URL; from there everything is done with keys (Tab, Enter, Space, letters), and the
 focused element must show a visible ring (its computed outline)."""
 
-import time
-
 import pytest
 from playwright.sync_api import expect
 
 from debates import services as debates
 from live.messaging import services as messaging
 from meetings import services as meetings
-from tests.browser.conftest import wait_live
+from tests.browser.conftest import HeldAnswers, wait_live
 from tests.meetings.conftest import make_meeting
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -330,33 +328,14 @@ def test_a_support_answered_after_its_push_is_still_said(open_page, fiona, alice
     contribution = meetings.post_contribution(participant=meetings.join(meeting=meeting, user=bob),
                                               body="Des bancs à l'ombre.")
     page = open_page(alice, f"/meetings/{meeting.pk}/live/", viewport={"width": 390, "height": 844}, locale="en-GB")
-    held, state = [], {"release": False, "ws": None}
-
-    def route(ws):
-        server = ws.connect_to_server()
-        ws.on_message(lambda message: server.send(message))
-
-        def from_server(message):
-            if not state["release"] and '"written"' in str(message):
-                held.append(message)  # the answer to the +1, kept back until the push has replaced its form
-            else:
-                ws.send(message)
-        server.on_message(from_server)
-        state["ws"] = ws
-
-    page.route_web_socket("**/ws/**", route)
+    answers = HeldAnswers(page)  # the answer to the +1 kept back until the push has replaced its form
     page.reload()
     wait_live(page)
     tab_to(page, f"#contribution-{contribution.pk} .vote-button")
     page.keyboard.press("Enter")
     expect(page.locator(f"#contribution-{contribution.pk} .vote-count > [aria-hidden]")).to_have_text("+1")
-    deadline = time.monotonic() + 10
-    while not held and time.monotonic() < deadline:
-        page.wait_for_timeout(50)  # lets Playwright run the route's handler as the answer arrives
-    assert held, "the socket's answer never came"
-    state["release"] = True
-    for message in held:
-        state["ws"].send(message)
+    answers.wait()
+    answers.release()
     expect(page.locator("#live-announcer")).to_have_text("Thanks for your support.")
 
 

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from debates import services
 from debates.models import Comment
-from tests.browser.conftest import wait_live
+from tests.browser.conftest import HeldAnswers, wait_live
 from tests.debates.conftest import make_debate
 from tests.helpers import off_loop
 
@@ -100,21 +100,7 @@ def test_the_next_comment_typed_before_the_first_is_answered_is_kept_and_sent(op
     the first is answered, and a second click on an unchanged form still sends nothing more."""
     debate = off_loop(lambda: make_debate(fiona))
     page = open_page(alice, f"{debate.get_absolute_url()}?sort=oldest", locale="en-US")
-    held, release = [], {"now": False}
-
-    def route(ws):
-        server = ws.connect_to_server()
-        ws.on_message(lambda message: server.send(message))
-
-        def from_server(message):
-            if not release["now"] and '"written"' in str(message):
-                held.append(message)  # the answer to the writer, kept back; everything else goes through
-            else:
-                ws.send(message)
-        server.on_message(from_server)
-        route.ws = ws
-
-    page.route_web_socket("**/ws/**", route)
+    answers = HeldAnswers(page)  # the answer to the writer kept back; everything else goes through
     page.reload()
     wait_live(page)
     body, submit = page.locator("#comment-body"), page.locator("#comment-form button[type=submit]")
@@ -128,13 +114,8 @@ def test_the_next_comment_typed_before_the_first_is_answered_is_kept_and_sent(op
     submit.click()  # before the first is answered
     submit.click()  # and again: the same form, one sending
     expect(page.locator("#comment-form")).to_have_attribute("aria-busy", "true")
-    deadline = time.monotonic() + 10
-    while not held and time.monotonic() < deadline:
-        page.wait_for_timeout(50)  # lets Playwright run the route's handler as the answer arrives
-    assert held, "the socket's answer never came"
-    release["now"] = True
-    for message in held:
-        route.ws.send(message)
+    answers.wait()
+    answers.release()
     expect(page.locator("article.comment", has_text="Second : des bancs.")).to_be_visible()
     expect(body).to_have_value("")
     expect(page.locator("article.comment")).to_have_count(2)
