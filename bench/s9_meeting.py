@@ -165,8 +165,9 @@ class BurstWriter:
             self.failures.append(f"post {i}: {exc!r}")
             return False
         self.post_ms.append((time.perf_counter() - t) * 1000)
-        # htmx gets the form back: "flash-success" when saved, "flash-error" with the reason otherwise.
-        if response.status_code != 200 or "flash-success" not in response.text:
+        # htmx gets what changed in the form when saved (meetings/parts.html#contribution-sent: the box emptied, the
+        # words in its status line), a 4xx with the reason in the error slot otherwise.
+        if response.status_code != 200 or 'innerHTML:#contribution-form-message' not in response.text:
             self.failures.append(f"post {i}: HTTP {response.status_code} {response.text[:300]!r}")
             return False
         return True
