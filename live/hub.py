@@ -270,6 +270,20 @@ class Hub:
                     self.inbox.append(msg)
             self.arrived.set()
 
+    def publish_here(self, sends: list[tuple[str, dict]]) -> str | None:
+        """This process's own events (live/streams.py `_send_async`, on this hub's loop): those of the streams
+        whose groups it joined are queued as the receive loop queues what the layer brings, and the layer is to
+        skip this hub's channel (the channel returned; None when the hub is not running, for the layer to carry
+        everything). A copy of each message: the layer serializes the original after this returns, and the fan-out
+        caches its frames in the one it delivers (live/wire.py)."""
+        if not self.tasks or self.channel is None:
+            return None
+        mine = [dict(msg) for key, msg in sends if key in self.joined]
+        if mine:
+            self.inbox.extend(mine)
+            self.arrived.set()
+        return self.channel
+
     async def _dispatch_loop(self) -> None:
         """Handle what the receiver queued, in arrival order; after a long fan-out, gather a burst first."""
         while True:
@@ -751,6 +765,11 @@ def _messages_after(key: str, after: int, upto: int | None) -> list[dict]:
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
+
+
+def running_hub() -> Hub | None:
+    """The running event loop's hub if it has one (never made here)."""
+    return _hubs.get(asyncio.get_running_loop())
 
 
 def get_hub() -> Hub:

@@ -111,7 +111,12 @@ class RedisChannelLayer(core.RedisChannelLayer):
                 await self._add_script(keys=keys[start:start + ADD_CHUNK], args=[channel, time.time(), self.group_expiry],
                                        client=self.connection(index))
 
-    async def group_send(self, group, message):
+    def can_skip(self) -> bool:
+        """Whether `group_send` and `group_send_many` can leave one member channel out (`skip`): the publishing
+        process's own hub, which gets its own events without the layer (live/streams.py `_send_async`)."""
+        return internals.usable("layer_group_send")
+
+    async def group_send(self, group, message, skip: str | None = None):
         if not internals.usable("layer_group_send"):
             return await super().group_send(group, message)
         assert self.require_valid_group_name(group), "Group name not valid"
@@ -122,17 +127,23 @@ class RedisChannelLayer(core.RedisChannelLayer):
         pipe.zremrangebyscore(key, min=0, max=int(now) - self.group_expiry)
         pipe.zrange(key, 0, -1)
         _expired, members = await pipe.execute()
-        await self._send_to_channels([x.decode("utf8") for x in members], message, now, group)
+        channels = [name for name in (x.decode("utf8") for x in members) if name != skip]
+        if channels:
+            await self._send_to_channels(channels, message, now, group)
 
-    async def group_send_many(self, sends: list[tuple[str, dict]]) -> None:
+    async def group_send_many(self, sends: list[tuple[str, dict]], skip: str | None = None) -> None:
         """`group_send` of several (group, message), as the events of one write on several streams: the groups'
         members read in one pipeline, and each member channel gets one layer message, the bundle of those of the
         messages whose groups it is in (`{"type": BUNDLE, "messages": [...]}`, in the order given; a message alone
         when it is in one), so a process following several of the streams receives them at once: two round trips
-        and one receive per process instead of two round trips per message and one receive per message."""
+        and one receive per process instead of two round trips per message and one receive per message. The
+        member `skip` gets nothing (`can_skip`)."""
         if not internals.usable("layer_group_send") or len(sends) < 2:
             for group, message in sends:
-                await self.group_send(group, message)
+                if skip is None:
+                    await self.group_send(group, message)
+                else:
+                    await self.group_send(group, message, skip=skip)
             return
         now = time.time()
         by_connection: dict[int, list[int]] = {}
@@ -149,7 +160,9 @@ class RedisChannelLayer(core.RedisChannelLayer):
             replies = await pipe.execute()
             for at, position in enumerate(positions):
                 for member in replies[2 * at + 1]:
-                    channels.setdefault(member.decode("utf8"), []).append(position)
+                    name = member.decode("utf8")
+                    if name != skip:
+                        channels.setdefault(name, []).append(position)
         by_messages: dict[tuple[int, ...], list[str]] = {}
         for channel, positions in channels.items():
             by_messages.setdefault(tuple(sorted(positions)), []).append(channel)

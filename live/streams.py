@@ -546,12 +546,24 @@ def _start_send(loop, layer, sends: list[tuple[str, dict]]) -> None:
 
 
 async def _send_async(layer, sends: list[tuple[str, dict]]) -> None:
+    """Hand the sends to the layer, on the loop that runs this process's hub when there is one: the hub takes the
+    events of the streams it follows at once (`Hub.publish_here`), and the layer carries them to the other
+    processes only. Through the layer, each of them cost this process a Redis round trip to push it back to its
+    own hub, a receive to pop it, and its serialization both ways (docs/performance.md, "Own events")."""
+    skip = None
+    if getattr(layer, "can_skip", None) is not None and layer.can_skip():
+        from live.hub import running_hub
+
+        hub = running_hub()
+        if hub is not None:
+            skip = hub.publish_here(sends)
+    options = {} if skip is None else {"skip": skip}
     try:
         if len(sends) > 1 and hasattr(layer, "group_send_many"):
-            await layer.group_send_many([(group_name(key), msg) for key, msg in sends])
+            await layer.group_send_many([(group_name(key), msg) for key, msg in sends], **options)
         else:
             for key, msg in sends:
-                await layer.group_send(group_name(key), msg)
+                await layer.group_send(group_name(key), msg, **options)
     except Exception:
         _send_failed(sends)
     else:

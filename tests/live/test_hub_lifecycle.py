@@ -84,3 +84,43 @@ async def test_the_hub_stops_and_starts_again_each_time_its_sockets_come_and_go(
             while hub.tasks or hub.stopping is not None:
                 await asyncio.sleep(0.01)
         assert receive.done()
+
+
+async def test_this_process_s_own_events_reach_its_sockets_without_the_round_trip_through_redis():
+    """What a process publishes on a stream its hub follows is queued for its sockets at once (`Hub.publish_here`):
+    the layer pushes it to the other processes' channels only, never back to this hub's. Its sockets get it as
+    before, in order, and so does another process following the stream."""
+    hub = hubs.get_hub()
+    sock = Socket()
+    await hub.subscribe(KEY, sock)
+    layer = get_channel_layer()
+    other = await layer.new_channel()  # another process's hub
+    await layer.group_add(streams.group_name(KEY), other)
+    pushed: list[str] = []
+    real = layer._send_to_channels
+
+    async def spy(channel_names, message, now, group):
+        pushed.extend(channel_names)
+        return await real(channel_names, message, now, group)
+
+    layer._send_to_channels = spy
+    try:
+        for n in range(5):
+            await streams._send_async(layer, [(KEY, typing_frame(n))])
+        await streams._send_async(layer, [(KEY, typing_frame(5)), ("debate.0", typing_frame(6))])
+        async with asyncio.timeout(5):
+            while len(sock.typing) < 6:
+                await asyncio.sleep(0.01)
+        assert sock.typing == list(range(6))
+        assert pushed and set(pushed) == {other}
+        assert [(await layer.receive(other))["n"] for _ in range(6)] == list(range(6))
+        key = layer.prefix + layer.non_local_name(hub.channel)
+        assert await layer.connection(0).zcard(key) == 0
+    finally:
+        del layer._send_to_channels
+        await layer.group_discard(streams.group_name(KEY), other)
+        await hub.unsubscribe(KEY, sock)
+        async with asyncio.timeout(5):
+            while hub.tasks or hub.stopping is not None:
+                await asyncio.sleep(0.02)
+    await layer.flush()

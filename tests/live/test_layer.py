@@ -209,3 +209,26 @@ async def test_a_hub_rejoins_every_stream_in_one_call_and_marks_them_joined():
     await hub._rejoin()
     assert calls == [(["live.debate.1", "live.user.2"], "chan!1")]
     assert hub.joined == {"debate.1", "user.2"} and hub.layer_ok
+
+
+async def test_a_send_that_skips_a_member_reaches_every_other_member_and_not_that_one():
+    """The publishing process's own hub takes its events without the layer (live/streams.py `_send_async`): the
+    layer leaves its channel out, of one group and of several at once, and still reaches the other processes."""
+    layer = make_layer()
+    here, other = await layer.new_channel(prefix="hub"), await layer.new_channel()
+    for group in ("live.conversation.8", "live.user.9"):
+        for channel in (here, other):
+            await layer.group_add(group, channel)
+    assert layer.can_skip()
+    await layer.group_send("live.conversation.8", {"type": "live.event", "seq": 1}, skip=here)
+    await layer.group_send_many([("live.conversation.8", {"type": "live.event", "seq": 2}),
+                                 ("live.user.9", {"type": "live.event", "seq": 7})], skip=here)
+    assert (await layer.receive(other))["seq"] == 1
+    assert [m["seq"] for m in (await layer.receive(other))["messages"]] == [2, 7]
+    assert await layer.connection(0).zcard(layer.prefix + layer.non_local_name(here)) == 0
+    await layer.group_send_many([("live.conversation.8", {"type": "live.event", "seq": 3})], skip=here)
+    assert (await layer.receive(other))["seq"] == 3
+    assert await layer.connection(0).zcard(layer.prefix + layer.non_local_name(here)) == 0
+    with mock.patch.dict(internals.STATUS, {"layer_group_send": "off"}):  # channels-redis' own cannot skip
+        assert not layer.can_skip()
+    await layer.flush()
