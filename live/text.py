@@ -277,15 +277,26 @@ def replace_name(text: str, nickname: str, replacement: str) -> str:
     return _name_re(nickname, bare=True).sub(lambda _match: replacement, text)
 
 
+# plain_text's markup, compiled once (an inbox row's preview ran them through re's cache on every push), and each
+# skipped when the text has none of its characters.
+_PLAIN_LINK_RE = re.compile(r"\[([^\[\]\n]{1,300})\]\(\s*[^()\s]{1,2000}\s*\)")
+_PLAIN_LINE_MARK_RE = re.compile(r"^\s{0,3}(?:>\s?|[-*+]\s+|\d{1,9}[.)]\s+)", flags=re.MULTILINE)
+_PLAIN_STRONG_RE = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
+_PLAIN_STAR_RE = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
+_PLAIN_UNDERSCORE_RE = re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])")
+
+
 def plain_text(text: str, limit: int | None = None) -> str:
     """The words of a Markdown-lite text without its markup, on one line: for notifications, titles and
     previews. Not escaped (templates escape it)."""
     text = _clean_input(text)
-    text = re.sub(r"\[([^\[\]\n]{1,300})\]\(\s*[^()\s]{1,2000}\s*\)", r"\1", text)
-    text = re.sub(r"^\s{0,3}(?:>\s?|[-*+]\s+|\d{1,9}[.)]\s+)", "", text, flags=re.MULTILINE)
-    text = re.sub(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__", lambda m: m.group(1) or m.group(2), text)
-    text = re.sub(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])", r"\1", text)
-    text = re.sub(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])", r"\1", text)
+    if "](" in text:
+        text = _PLAIN_LINK_RE.sub(r"\1", text)
+    text = _PLAIN_LINE_MARK_RE.sub("", text)
+    if "*" in text or "_" in text:
+        text = _PLAIN_STRONG_RE.sub(lambda m: m.group(1) or m.group(2), text)
+        text = _PLAIN_STAR_RE.sub(r"\1", text)
+        text = _PLAIN_UNDERSCORE_RE.sub(r"\1", text)
     text = " ".join(text.split())
     if limit is not None and len(text) > limit:
         cut = text[: max(limit - 1, 0)].rstrip()

@@ -41,7 +41,9 @@ logger = logging.getLogger(__name__)
 
 HOLD_SECONDS = 60  # a mark holds this long without a refresh
 REFRESH_SECONDS = 20  # hubs refresh the marks of the variants they still follow this often
-READ_SECONDS = 2.0  # what `wanted` read of a stream's marks in Redis serves this long in this process
+# What `wanted` read of a stream's marks in Redis serves this long in this process: a conversation or a debate gets a
+# write every few seconds, which 2 s mostly missed (S3: a read per message; docs/performance.md, "Own events").
+READ_SECONDS = 10.0
 READ_STREAMS = 4096  # streams whose marks a process keeps (the least recently read go first)
 
 _local: dict[str, dict[str, float]] = {}  # stream -> {variant: until}, when the cache is not Redis
