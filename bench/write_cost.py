@@ -125,29 +125,31 @@ def instrument() -> None:
         return counted
 
     sync_connection.PythonRespSerializer.pack = counting(sync_connection.PythonRespSerializer.pack)
+    # With hiredis (pyproject's redis[hiredis]), both clients pack through this one instead.
+    sync_connection.HiredisRespSerializer.pack = counting(sync_connection.HiredisRespSerializer.pack)
     async_connection.AbstractConnection._pack_command_python = counting(
         async_connection.AbstractConnection._pack_command_python)
 
     layer_class = import_string(settings.CHANNEL_LAYERS["default"]["BACKEND"])
     group_send = layer_class.group_send
 
-    async def counted_group_send(self, group, message):
+    async def counted_group_send(self, group, message, **options):
         size = len(self.serialize(message))
         with COUNT.lock:
             COUNT.publishes += 1
             COUNT.published_bytes += size
-        return await group_send(self, group, message)
+        return await group_send(self, group, message, **options)
 
     layer_class.group_send = counted_group_send
     group_send_many = getattr(layer_class, "group_send_many", None)
     if group_send_many is not None:  # the events of one write on several streams: one publish, their bytes
-        async def counted_group_send_many(self, sends):
+        async def counted_group_send_many(self, sends, **options):  # options: `skip` (live/layers.py)
             if len(sends) > 1:
                 size = sum(len(self.serialize(message)) for _group, message in sends)
                 with COUNT.lock:
                     COUNT.publishes += 1
                     COUNT.published_bytes += size
-            return await group_send_many(self, sends)
+            return await group_send_many(self, sends, **options)
 
         layer_class.group_send_many = counted_group_send_many
 
