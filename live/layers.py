@@ -1,11 +1,12 @@
 """The channel layer: channels-redis' RedisChannelLayer, with `group_send` in two Redis round trips instead of four
-and a receive without the in-flight backup copy.
+(one when the only member is the publishing process's own hub, which it skips: live/streams.py `_send_async`) and a
+receive without the in-flight backup copy.
 
 channels-redis sends a message to a group with four round trips, one after the other: drop the group's expired
 members, read the members, drop each member channel's expired messages (a MULTI/EXEC pipeline), then a script that
 adds the message to each channel under its capacity. Every event the application publishes pays them
 (streams.publish: one group per stream, whose members are the hubs of the processes following it). Here the first
-two go in one pipeline, and the expiry of each channel's old messages moves into the script (the same command,
+two go in one script call for all the groups of a write (`GROUP_MEMBERS`), and the expiry of each channel's old messages moves into the script (the same command,
 in the same order, on the same keys), which is loaded once and called by its SHA (EVALSHA) instead of sending its
 text with every message. What is stored, and where, is channels-redis' own.
 
@@ -60,6 +61,19 @@ return over_capacity
 """
 
 
+# The members of each group (KEYS), its expired ones dropped first: channels-redis' ZREMRANGEBYSCORE and ZRANGE per
+# group, in one command whatever the number of groups (a pipeline of two commands per group cost the loop twice the
+# packing and parsing in redis-py). ARGV[1]: the cutoff of the join times.
+GROUP_MEMBERS = """
+local members = {}
+for i=1,#KEYS do
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, ARGV[1])
+    members[i] = redis.call('ZRANGE', KEYS[i], 0, -1)
+end
+return members
+"""
+
+
 # group_add of one channel to many groups (the hub's periodic rejoin of every stream it follows), as channels-redis'
 # group_add does for each (ZADD with the time, then EXPIRE), in one command per chunk of groups.
 GROUP_ADD_MANY = """
@@ -89,6 +103,15 @@ def cancelling() -> bool:
 class RedisChannelLayer(core.RedisChannelLayer):
     _script = None
     _add_script = None
+    _members_script = None
+
+    async def _members(self, index: int, groups: list[str], now: float) -> list[list[str]]:
+        """The member channels of each of `groups` (all on connection `index`), in order, the expired dropped."""
+        if self._members_script is None:
+            type(self)._members_script = self.connection(0).register_script(GROUP_MEMBERS)
+        replies = await self._members_script(keys=[self._group_key(group) for group in groups],
+                                             args=[int(now) - self.group_expiry], client=self.connection(index))
+        return [[member.decode("utf8") for member in reply] for reply in replies]
 
     async def group_add_many(self, groups: list[str], channel: str) -> None:
         """`group_add(group, channel)` for each of `groups`: the hub rejoins every stream it follows every 30 s (a
@@ -120,20 +143,15 @@ class RedisChannelLayer(core.RedisChannelLayer):
         if not internals.usable("layer_group_send"):
             return await super().group_send(group, message)
         assert self.require_valid_group_name(group), "Group name not valid"
-        key = self._group_key(group)
-        connection = self.connection(self.consistent_hash(group))
         now = time.time()
-        pipe = connection.pipeline(transaction=False)
-        pipe.zremrangebyscore(key, min=0, max=int(now) - self.group_expiry)
-        pipe.zrange(key, 0, -1)
-        _expired, members = await pipe.execute()
-        channels = [name for name in (x.decode("utf8") for x in members) if name != skip]
+        [members] = await self._members(self.consistent_hash(group), [group], now)
+        channels = [name for name in members if name != skip]
         if channels:
             await self._send_to_channels(channels, message, now, group)
 
     async def group_send_many(self, sends: list[tuple[str, dict]], skip: str | None = None) -> None:
         """`group_send` of several (group, message), as the events of one write on several streams: the groups'
-        members read in one pipeline, and each member channel gets one layer message, the bundle of those of the
+        members read in one script call, and each member channel gets one layer message, the bundle of those of the
         messages whose groups it is in (`{"type": BUNDLE, "messages": [...]}`, in the order given; a message alone
         when it is in one), so a process following several of the streams receives them at once: two round trips
         and one receive per process instead of two round trips per message and one receive per message. The
@@ -152,15 +170,9 @@ class RedisChannelLayer(core.RedisChannelLayer):
             by_connection.setdefault(self.consistent_hash(group), []).append(position)
         channels: dict[str, list[int]] = {}  # channel -> positions of the messages it gets, in order
         for index, positions in by_connection.items():
-            pipe = self.connection(index).pipeline(transaction=False)
-            for position in positions:
-                key = self._group_key(sends[position][0])
-                pipe.zremrangebyscore(key, min=0, max=int(now) - self.group_expiry)
-                pipe.zrange(key, 0, -1)
-            replies = await pipe.execute()
-            for at, position in enumerate(positions):
-                for member in replies[2 * at + 1]:
-                    name = member.decode("utf8")
+            members = await self._members(index, [sends[position][0] for position in positions], now)
+            for position, names in zip(positions, members, strict=True):
+                for name in names:
                     if name != skip:
                         channels.setdefault(name, []).append(position)
         by_messages: dict[tuple[int, ...], list[str]] = {}
