@@ -6,9 +6,10 @@ channels-redis sends a message to a group with four round trips, one after the o
 members, read the members, drop each member channel's expired messages (a MULTI/EXEC pipeline), then a script that
 adds the message to each channel under its capacity. Every event the application publishes pays them
 (streams.publish: one group per stream, whose members are the hubs of the processes following it). Here the first
-two go in one script call for all the groups of a write (`GROUP_MEMBERS`), and the expiry of each channel's old messages moves into the script (the same command,
-in the same order, on the same keys), which is loaded once and called by its SHA (EVALSHA) instead of sending its
-text with every message. What is stored, and where, is channels-redis' own.
+two go in one script call for all the groups of a write (`GROUP_MEMBERS`), and the expiry of each channel's old
+messages moves into the script (the same command, in the same order, on the same keys), which is loaded once and
+called by its SHA (EVALSHA) instead of sending its text with every message. What is stored, and where, is
+channels-redis' own.
 
 Receiving, channels-redis copies each message it pops (`BZPOPMIN`) into an in-flight backup set (`ZADD`, the whole
 message again) and pops it from there once handled (`ZPOPMIN`, the message back again), so that a receiver
