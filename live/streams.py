@@ -521,42 +521,47 @@ def send_to_groups(sends: list[tuple[str, dict]]) -> None:
     for the loop's turn was most of a comment POST's time (bench/, docs/performance.md). Elsewhere (commands,
     shells) it is sent before returning. Queued as a plain callback that starts the send's task, not with
     `run_coroutine_threadsafe`, whose result future nobody reads (its chaining cost about 10 us a write)."""
-    if not breaker.allows():
+    layer_up = breaker.allows()
+    if not layer_up:  # still handed to this process's hub (`_send_async`): its sockets need no Redis
         metrics.layer_failed("skipped")
-        return
     layer = get_channel_layer()
     loop = internals.server_loop()
     if loop is not None:
-        loop.call_soon_threadsafe(_start_send, loop, layer, sends)
+        loop.call_soon_threadsafe(_start_send, loop, layer, sends, layer_up)
         return
     try:
-        async_to_sync(_send_async)(layer, sends)
+        async_to_sync(_send_async)(layer, sends, layer_up)
     except Exception:  # not even handed to the layer (a thread running an event loop of its own): publish never raises
-        _send_failed(sends)
+        if layer_up:
+            _send_failed(sends)
 
 
 _sending: set[asyncio.Task] = set()  # the sends under way: the loop holds its tasks only weakly
 
 
-def _start_send(loop, layer, sends: list[tuple[str, dict]]) -> None:
+def _start_send(loop, layer, sends: list[tuple[str, dict]], layer_up: bool = True) -> None:
     """On the server's loop: start the send (_send_async catches its own failures)."""
-    task = loop.create_task(_send_async(layer, sends))
+    task = loop.create_task(_send_async(layer, sends, layer_up))
     _sending.add(task)
     task.add_done_callback(_sending.discard)
 
 
-async def _send_async(layer, sends: list[tuple[str, dict]]) -> None:
+async def _send_async(layer, sends: list[tuple[str, dict]], layer_up: bool = True) -> None:
     """Hand the sends to the layer, on the loop that runs this process's hub when there is one: the hub takes the
     events of the streams it follows at once (`Hub.publish_here`), and the layer carries them to the other
     processes only. Through the layer, each of them cost this process a Redis round trip to push it back to its
-    own hub, a receive to pop it, and its serialization both ways (docs/performance.md, "Own events")."""
-    skip = None
-    if getattr(layer, "can_skip", None) is not None and layer.can_skip():
-        from live.hub import running_hub
+    own hub, a receive to pop it, and its serialization both ways (docs/performance.md, "Own events"). While the
+    layer is skipped (`breaker` open: Redis failing), the hub still takes them, and the other processes' sockets
+    get them from the log (their hubs' sweep)."""
+    from live.hub import running_hub
 
+    skip = None
+    if not layer_up or (getattr(layer, "can_skip", None) is not None and layer.can_skip()):
         hub = running_hub()
         if hub is not None:
             skip = hub.publish_here(sends)
+    if not layer_up:
+        return
     options = {} if skip is None else {"skip": skip}
     try:
         if len(sends) > 1 and hasattr(layer, "group_send_many"):

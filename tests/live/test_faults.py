@@ -143,3 +143,22 @@ async def test_while_redis_is_down_sockets_connect_resume_and_get_comments_poste
     for ws in (again, anonymous):
         await ws.disconnect()
     assert await sync_to_async(cache.get)(f"conn:user:{bob.pk}") == 0
+
+
+@pytest.mark.needs_redis
+async def test_while_the_layer_is_skipped_this_process_s_own_events_still_reach_its_sockets_at_once(alice, settings):
+    """The layer's breaker open (Redis failing): a process's own events go to its hub without the layer
+    (live/streams.py `_send_async`), so its sockets get them at once, not at the next sweep (here a minute away);
+    the other processes' sockets get them from the log, by their hubs' sweep."""
+    settings.LIVE_SWEEP_SECONDS = 60
+    ws = await connect(alice)
+    assert (await follow(ws, alice.stream_key))["type"] == "subscribed"
+    streams.breaker.failed()
+    try:
+        assert not streams.breaker.allows()
+        await sync_to_async(notify)(user=alice, kind="test", text="sans Redis")
+        [event] = await events(ws, alice.stream_key, 1, timeout=3)
+    finally:
+        streams.breaker.succeeded()
+    assert "sans Redis" in event["html"]
+    await ws.disconnect()
