@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -163,7 +163,7 @@ def _shown_html(comment, around: Around, pk, url, oob) -> str:
             f'    <span id="comment-{pk}-by" class="comment-author">{by}</span>\n'
             f'    {stance}\n'
             f'    <a class="comment-time muted" href="{url}#comment-{pk}"><time datetime="{escape(created.isoformat())}">'
-            f'{escape(formats.date_format(created, "SHORT_DATETIME_FORMAT"))}</time></a>\n'
+            f'{escape(html.moment_text(created))}</time></a>\n'
             f'    <span id="comment-{pk}-edited" class="muted">{edited}</span>\n'
             f'  </header>\n'
             f'  {note}\n'

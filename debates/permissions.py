@@ -1,8 +1,9 @@
 """Who may do what in a debate: small predicates, composed by the services and the templates, tested per role."""
 
 from django.conf import settings
-from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+
+from live import html
 
 
 def signed_in(user) -> bool:
@@ -74,7 +75,7 @@ def debate_refusal(debate) -> str | None:
 
 
 def _when(moment) -> str:
-    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+    return html.moment_text(moment)
 
 
 def can_comment(user, debate) -> bool:

@@ -8,7 +8,7 @@ exception."""
 
 from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -110,7 +110,7 @@ def inbox_row_html(row: dict) -> str:
             f'    <span class="inbox-title">{escape(row["title"])}</span>\n'
             f'    <span class="inbox-preview">{preview}</span>\n'
             f'    <time class="inbox-time muted" datetime="{activity.isoformat()}">'
-            f'{formats.date_format(activity, "SHORT_DATETIME_FORMAT")}</time>\n'
+            f'{html.moment_text(activity)}</time>\n'
             f'    <span class="badge inbox-unread{"" if unread else " badge-empty"}" data-unread="{unread}">'
             f'{_unread_text(unread) if unread else ""}</span>\n  </a>\n</li>')
 
