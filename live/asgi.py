@@ -54,4 +54,5 @@ def _tune_gc() -> None:
 
 
 internals.self_check()  # logs which shortcuts into daphne/Twisted/autobahn/channels/asgiref/redis are on
+internals.lighten_pool_checks()
 _tune_gc()

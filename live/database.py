@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import select
 from collections.abc import Callable
 
 from django.db import IntegrityError, InterfaceError, OperationalError, connection
@@ -38,6 +39,27 @@ def retry_dead_read(execute, sql, params, many, context):
     db.ensure_connection()
     context["cursor"].cursor = db.create_cursor()
     return execute(sql, params, many, context)
+
+
+def quick_check(conn) -> None:
+    """The pool's check of a connection it is about to hand out (psycopg_pool's `check`, installed by
+    live/internals.py `lighten_pool_checks`): a round trip only when the server has written something on the
+    connection since it went idle, which a healthy idle connection never receives. A connection PostgreSQL closed
+    (a restart, `pg_terminate_backend`, an idle timeout) has its FATAL notice or its end of file to read, and then gets
+    psycopg_pool's own check (an empty query): it fails, and the pool hands out another one. psycopg_pool's check
+    sent that empty query on every checkout: a round trip more per socket write, request and replay, each one
+    another wait for the GIL on a busy server (#17). Raises as psycopg_pool's check does."""
+    from psycopg_pool import ConnectionPool
+
+    if conn.closed or _has_input(conn.pgconn.socket):
+        ConnectionPool.check_connection(conn)
+
+
+def _has_input(fd: int) -> bool:
+    """Whether the socket has something to read, or its peer hung up or failed, without waiting."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
 
 
 def _is_read(sql) -> bool:

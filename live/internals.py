@@ -24,6 +24,8 @@ A few measured shortcuts (docs/performance.md) reach below public APIs:
   (`AsyncConsumer.dispatch`, `AsyncWebsocketConsumer.websocket_disconnect` re-done without it: `lean_consumer`);
 - the socket's user lookup runs channels' `get_user` in the thread pool (its `.func`) and fills channels'
   `UserLazyObject` (`_wrapped`) as channels' AuthMiddleware does (`socket_auth`, live/accounts/socket_auth.py);
+- the database pool checks the connections it hands out with a round trip only when they have something to read
+  (psycopg_pool's `ConnectionPool._check`: `pool_check`, see `lighten_pool_checks`);
 - a closed WebSocket connection's objects are freed as soon as daphne forgets it, instead of waiting for the
   cyclic garbage collector (`connection_cycles`: daphne's `WebRequest.process` upgrade and
   `Server.application_checker` reaping, see `free_closed_connections`).
@@ -182,6 +184,16 @@ def _check_connection_cycles() -> str | None:
     return None
 
 
+def _check_pool_check() -> str | None:
+    try:
+        from psycopg_pool import ConnectionPool
+    except ImportError:
+        return "psycopg_pool is not installed"
+    if not _source_mentions(ConnectionPool._check_connection, "self._check(conn)"):
+        return "psycopg_pool no longer calls its check through ConnectionPool._check"
+    return None
+
+
 def _check_autobahn_debug_text() -> str | None:
     return None if _quiet_autobahn() else "autobahn no longer formats its debug text with pprint.pformat"
 
@@ -198,6 +210,8 @@ CHECKS: dict[str, tuple[Callable[[], str | None], str]] = {
     "autobahn_debug_text": (_check_autobahn_debug_text, "autobahn formats a debug text on every connection"),
     "lean_consumer": (_check_lean_consumer, "channels' own dispatch: a thread hop per socket message"),
     "socket_auth": (_check_socket_auth, "channels' AuthMiddleware: user lookups queue in one thread"),
+    "pool_check": (_check_pool_check, "an empty query checks each pooled connection handed out (a round trip more "
+                                      "per write, request and replay)"),
     "connection_cycles": (_check_connection_cycles, "each closed socket's objects wait for the cyclic garbage "
                                                     "collector (long pauses under reconnect churn)"),
 }
@@ -225,7 +239,7 @@ def _versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     out = []
-    for package in ("daphne", "channels", "Twisted", "autobahn", "asgiref", "redis"):
+    for package in ("daphne", "channels", "Twisted", "autobahn", "asgiref", "redis", "psycopg-pool"):
         try:
             out.append(f"{package} {version(package)}")
         except PackageNotFoundError:
@@ -463,6 +477,27 @@ def quiet_autobahn_debug_text() -> None:
 
     if "autobahn_debug_text" not in settings.LIVE_INTERNALS_OFF:
         _quiet_autobahn()
+
+
+# --- psycopg_pool: the check of a connection handed out ----------------------------------------------------------------
+
+def lighten_pool_checks() -> bool:
+    """Django creates its psycopg pool with psycopg_pool's own check of every connection handed out, an empty query
+    (CONN_HEALTH_CHECKS); the pool's `_check` becomes live/database.py's `quick_check`, which sends it only when the
+    connection has something to read. True when installed (or no pool is configured)."""
+    from django.db import connections
+
+    if not usable("pool_check"):
+        return False
+    from psycopg_pool import ConnectionPool
+
+    from live.database import quick_check
+
+    for alias in connections:
+        pool = getattr(connections[alias], "pool", None)  # Django creates it unopened, once per process and alias
+        if pool is not None and pool._check is ConnectionPool.check_connection:
+            pool._check = quick_check
+    return True
 
 
 # --- daphne: a closed connection's objects freed by reference counting -------------------------------------------------

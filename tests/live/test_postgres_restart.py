@@ -277,3 +277,67 @@ def test_a_write_on_a_connection_killed_before_use_is_never_sent_again(transacti
         django_user_model.objects.create(username="x@example.org", email="x@example.org", nickname="x")
     connection.close()
     assert django_user_model.objects.count() == 0
+
+
+# --- the pool's check of a connection it hands out (live/database.py quick_check) --------------------------------
+
+def own_pool(connection, check):
+    from psycopg_pool import ConnectionPool
+
+    pool = ConnectionPool(kwargs={**connection.get_connection_params(), "autocommit": True}, min_size=1, max_size=1,
+                          check=check, open=False)
+    pool.open(wait=True)
+    return pool
+
+
+@pytest.mark.needs_postgres
+def test_a_pooled_connection_is_checked_with_a_round_trip_only_once_postgres_has_closed_it(transactional_db,
+                                                                                            monkeypatch):
+    import psycopg
+    from django.db import connection
+    from psycopg_pool import ConnectionPool
+
+    from live.database import quick_check
+
+    sent = []
+    full_check = ConnectionPool.check_connection
+    monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(lambda conn: (sent.append(conn),
+                                                                                          full_check(conn))))
+    pool = own_pool(connection, quick_check)
+    try:
+        for _ in range(3):  # healthy and idle: handed out without a query
+            with pool.connection() as conn:
+                pid = conn.info.backend_pid
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert sent == []
+        with psycopg.connect(**{**connection.get_connection_params(), "autocommit": True}) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        time.sleep(0.2)  # the FATAL notice and the end of file reach the pooled connection's socket
+        with pool.connection() as conn:  # checked, found dead, replaced
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert conn.info.backend_pid != pid
+        assert len(sent) == 1
+    finally:
+        pool.close()
+
+
+@pytest.mark.needs_postgres
+def test_under_daphne_the_pool_hands_out_connections_with_the_quick_check(transactional_db, settings):
+    from django.db import connections
+    from psycopg_pool import ConnectionPool
+
+    from live import internals
+    from live.database import quick_check
+
+    settings.DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 2}
+    connections["default"].settings_dict["OPTIONS"] = settings.DATABASES["default"]["OPTIONS"]
+    created = "default" not in type(connections["default"])._connection_pools
+    try:
+        assert internals.lighten_pool_checks()  # what live/asgi.py runs when the server starts
+        pool = connections["default"].pool
+        assert pool._check is quick_check
+    finally:
+        if created:
+            connections["default"].close_pool()
+        connections["default"].settings_dict["OPTIONS"].pop("pool", None)
+    assert ConnectionPool.check_connection is not quick_check
