@@ -296,8 +296,10 @@ class Services:
             shutil.chown(self.dir, "postgres")
         self._as_postgres(f"{self.bindir}/initdb", "-D", self.dir, "-A", "trust", "-U", "postgres", "-E", "UTF8")
         self._as_postgres(f"{self.bindir}/pg_ctl", "-D", self.dir, "-w", "-l", f"{self.dir}/log", "-o",
-                          f"-p {self.pg_port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200",
-                          "start")
+                          f"-p {self.pg_port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200 "
+                          # BENCH_PG_OPTIONS: more server settings for a development run, e.g. "-c
+                          # shared_preload_libraries=pg_stat_statements" to see what the statements cost PostgreSQL
+                          f"{os.environ.get('BENCH_PG_OPTIONS', '')}", "start")
         self.pg_started = True
         LOGS.mkdir(parents=True, exist_ok=True)
         self.redis = subprocess.Popen(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",

@@ -25,6 +25,7 @@ from live.database import (
     columns,
     first_if_sent_twice,
     from_db,
+    hot_cursor,
     insert,
     insert_statement,
     lock_then_read,
@@ -420,7 +421,7 @@ def _locked_comment(comment, *, voter=None) -> Comment:
                 "value", flat=True).first() or 0
         return locked
     sql, vote_sql, models, names = _locked_comment_sql(connection.vendor)
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         if voter is None:
             cursor.execute(sql, [comment.pk])
             row = cursor.fetchone()

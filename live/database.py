@@ -172,8 +172,11 @@ def server_bound_cursor():
     (server-side binding: PostgreSQL's extended protocol, as Django's `server_side_binding` option does for every
     statement) instead of merged into their text by psycopg, which quotes and escapes each value in Python: for a
     hot statement with many parameters (a write's events and the rows riding with them, live/streams.py) that
-    merging was a large part of its CPU (#17). Not prepared (PgBouncer in transaction mode stays possible). Wrapped as
-    Django wraps its cursors: counted in the tests' query budgets, logged with DEBUG, through execute_wrappers."""
+    merging was a large part of its CPU (#17). Its statements are prepared once used a few times on a connection
+    (DB_PREPARED_STATEMENTS, psycopg's `prepare_threshold`; Django's own cursors bind on the client and are never
+    prepared): PostgreSQL then stops planning them on every call, which was more than half of its time on a private
+    message. Wrapped as Django wraps its cursors: counted in the tests' query budgets, logged with DEBUG, through
+    execute_wrappers."""
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     connection.ensure_connection()
@@ -181,17 +184,36 @@ def server_bound_cursor():
     return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
 
 
+def hot_cursor():
+    """The cursor of a write path's hot statements: `server_bound_cursor` on PostgreSQL (bound on the server, and
+    prepared), Django's elsewhere."""
+    return server_bound_cursor() if connection.vendor == "postgresql" else connection.cursor()
+
+
 def lock_then_read(cursor, locks: list[tuple[str, list, Callable]], read: str, read_params: list) -> list:
     """Run `locks` (statements taking row locks, as `(sql, params, kept)`, in the order the locks are to be taken),
-    then `read`, in one round trip where the cursor allows it (psycopg's client-side binding sends them as one
-    simple query); else one after the other. Either way PostgreSQL runs each statement once the locks before it are
-    held, with a snapshot taken then: `read` sees what the transactions it waited for committed (a subquery of a
-    locking statement would not: its snapshot predates the wait). Returns `[kept(cursor), ...]`, what to keep of
-    each lock's result (its rowcount, its row), called with the cursor on it; the cursor then holds `read`'s."""
+    then `read`, in one round trip where the cursor allows it: with a `hot_cursor` on PostgreSQL, each statement on
+    a cursor of its own, all sent in one psycopg pipeline (each prepared, see `server_bound_cursor`); with psycopg's
+    client-side binding, as one simple query; else one after the other. Either way PostgreSQL runs each statement
+    once the locks before it are held, with a snapshot taken then: `read` sees what the transactions it waited for
+    committed (a subquery of a locking statement would not: its snapshot predates the wait). Returns
+    `[kept(cursor), ...]`, what to keep of each lock's result (its rowcount, its row), called with a cursor on it;
+    `cursor` then holds `read`'s."""
     from psycopg import ClientCursor
 
     kept = []
-    if isinstance(cursor.cursor, ClientCursor):
+    if connection.vendor == "postgresql" and not isinstance(cursor.cursor, ClientCursor):
+        lockers = [server_bound_cursor() for _lock in locks]
+        try:
+            with connection.wrap_database_errors, connection.connection.pipeline():
+                for locker, (sql, params, _keep) in zip(lockers, locks, strict=True):
+                    locker.execute(sql, params)
+                cursor.execute(read, read_params)
+            kept = [keep(locker) for locker, (_sql, _params, keep) in zip(lockers, locks, strict=True)]
+        finally:
+            for locker in lockers:
+                locker.close()
+    elif isinstance(cursor.cursor, ClientCursor):
         cursor.execute("; ".join([*(sql for sql, _params, _kept in locks), read]),
                        [*(param for _sql, params, _kept in locks for param in params), *read_params])
         for _sql, _params, keep in locks:

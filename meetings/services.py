@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from live import effects, ratelimit, streams
 from live.accounts.models import RoleAssignment, erased_name_stored, nickname_validator
-from live.database import account_lock, first_if_sent_twice, insert, lock_then_read
+from live.database import account_lock, first_if_sent_twice, hot_cursor, insert, lock_then_read
 from live.moderation import queue as moderation_queue
 from live.moderation.registry import REASON_MAX_LENGTH
 from live.text import clean_user_text, replace_mentions
@@ -640,7 +640,7 @@ def _stamp_post(participant: Participant, *, slow_mode_seconds: int, client_id: 
              f'WHERE c."participant_id" = %s AND c."client_id" = %s AND c."client_id" <> \'\')')
     params = [now, participant.pk, not slow_mode_seconds, now - timedelta(seconds=slow_mode_seconds), participant.pk,
               client_id]
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         if participant.user_id and connection.vendor == "postgresql":
             lock_then_read(cursor, [account_lock(participant.user)], stamp, params)
             check_not_blocked(participant.user)

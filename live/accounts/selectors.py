@@ -16,6 +16,8 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from live.database import hot_cursor
+
 
 def session_keys_of(user) -> list[str]:
     """The keys of the unexpired sessions signed in as `user` (database session store: every session is read,
@@ -75,7 +77,7 @@ def still_signed_in(session_key: str | None, signer: tuple | None):
     User = get_user_model()
     sql, attnames = _still_signed_in_sql()
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, [User._meta.pk.to_python(user_id), session_key, now])
         row = cursor.fetchone()
     user = None if row is None else User.from_db(connection.alias, attnames, row)

@@ -28,6 +28,7 @@ from live.database import (
     account_lock,
     columns,
     from_db,
+    hot_cursor,
     insert,
     insert_statement,
     lock_then_read,
@@ -179,7 +180,7 @@ def badge_counts(user_ids, notified=()) -> tuple[dict[int, dict[int, int]], dict
         WHERE n.user_id IN ({", ".join(["%s"] * len(notified))}) AND n.read_at IS NULL GROUP BY n.user_id"""
     unread: dict[int, dict[int, int]] = {}
     notifications = dict.fromkeys(notified, 0)
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, [*user_ids, *notified])
         for user_id, conversation_id, count in cursor.fetchall():
             if conversation_id is None:
@@ -244,7 +245,7 @@ def _participants_for_writing(conversation_id: int, author, *, lock: bool = Fals
     # (Elsewhere than on PostgreSQL, the last %s is a NULL notification id: the same parameters.)
     params = ([author.pk, author.pk, conversation_id] if connection.vendor == "postgresql"
               else [author.pk, None, conversation_id])
-    with connection.cursor() as cursor:  # written out: the ORM's update and read cost more CPU than the write
+    with hot_cursor() as cursor:  # written out: the ORM's update and read cost more CPU than the write
         if lock:
             lock_params = [connection.ops.adapt_datetimefield_value(timezone.now()), conversation_id]
             # The author's account first (a message under way while they are blocked slipped past the block's

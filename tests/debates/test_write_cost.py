@@ -18,8 +18,9 @@ VARIANTS = {"public:fr", "public:en", "moderators:fr", "moderators:en"}
 NOTIFICATION_QUERIES = 6
 # A vote or an edit reads the comment locked, its author, its debate under a share lock (and the voter's vote, in a
 # second statement of the same round trip, read once the lock is held) in one round trip since #17's `render` work
-# (three before): 11 -> 9 for a vote, 10 -> 9 for a stance change.
-LOCKED_COMMENT_QUERIES = 9
+# (three before): 11 -> 9 for a vote, 10 -> 9 for a stance change; the vote's read a statement of its own in that
+# round trip since the pipeline of prepared statements: 10.
+LOCKED_COMMENT_QUERIES = 10
 
 
 @pytest.fixture
@@ -119,10 +120,11 @@ def test_it_changes_a_comments_stance_within_budget(alice, debate, monkeypatch, 
 # BEGIN, the debate under a share lock (and a retry's comment), the comment, its event, COMMIT, then the tallies
 # the push shows (the list's count is not read: no socket follows the list here).
 SOCKET_COMMENT_QUERIES = 6
-# BEGIN, the comment locked with its author and debate (and the voter's vote), the change (a vote's row and counts
-# in one), the event, COMMIT; an edit's push reads the tallies too.
-SOCKET_VOTE_QUERIES = 5
-SOCKET_EDIT_QUERIES = 6
+# BEGIN, the comment locked with its author and debate, then the voter's vote (two statements in one round trip:
+# live/database.py lock_then_read), the change (a vote's row and counts in one), the event, COMMIT; an edit's push
+# reads the tallies too.
+SOCKET_VOTE_QUERIES = 6
+SOCKET_EDIT_QUERIES = 7
 
 
 def over_socket(user, name, data):

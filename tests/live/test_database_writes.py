@@ -43,3 +43,30 @@ def test_save_fields_writes_those_fields_only():
     save_fields(comment, ["body", "edited_at"])
     row = Comment.objects.get(pk=comment.pk)
     assert (row.body, row.edited_at, row.body_html) == ("Contre", comment.edited_at, "<p>Pour</p>")
+
+
+@pytest.mark.needs_postgres
+def test_lock_then_read_sends_its_statements_in_one_pipeline_prepared_once_used(settings):
+    """On PostgreSQL, the locks and the read travel together (a psycopg pipeline) and come back in order, the read
+    seeing what the locks changed; used a few times on a connection, each is prepared there: PostgreSQL plans it
+    no more on every call (DB_PREPARED_STATEMENTS)."""
+    from django.db import connection
+
+    from live.database import account_lock, hot_cursor, lock_then_read
+
+    alice = make_user("alice")
+    read = 'SELECT "nickname", "last_login" FROM "accounts_user" WHERE "id" = %s'
+    moved = 'UPDATE "accounts_user" SET "last_login" = %s WHERE "id" = %s'
+    for round_ in range(7):
+        now = timezone.now()
+        with transaction.atomic(), hot_cursor() as cursor:
+            kept = lock_then_read(cursor, [account_lock(alice), (moved, [now, alice.pk], lambda c: c.rowcount)],
+                                  read, [alice.pk])
+            assert kept[1] == 1 and alice.is_active and alice.blocked_at is None
+            assert cursor.fetchall() == [("alice", now)]  # the read ran after the update
+    assert connection.connection.prepare_threshold == 5
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert read.replace("%s", "$1") in prepared
+    assert moved.replace("%s", "$1", 1).replace("%s", "$2") in prepared
