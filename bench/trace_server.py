@@ -373,7 +373,7 @@ def _garbage_census() -> None:
 
 
 def _install() -> None:
-    if os.environ.get("BENCH_SWITCH_MS"):  # experiments: the GIL's switch interval instead of GIL_SWITCH_MS
+    if os.environ.get("BENCH_SWITCH_MS"):  # experiments: the GIL's switch interval (CPython's default 5 ms)
         import sys
 
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH_MS"]) / 1000)

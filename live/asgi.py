@@ -53,16 +53,6 @@ def _tune_gc() -> None:
         internals.free_closed_connections()
 
 
-def _switch_interval() -> None:
-    """The server's threads (the event loop, the socket writes' and the views' workers) take turns with the GIL every
-    GIL_SWITCH_MS instead of CPython's 5 ms: the loop's fan-out and answers wait less behind a write's rendering."""
-    import sys
-
-    if settings.GIL_SWITCH_MS > 0:
-        sys.setswitchinterval(settings.GIL_SWITCH_MS / 1000)
-
-
 internals.self_check()  # logs which shortcuts into daphne/Twisted/autobahn/channels/asgiref/redis are on
 internals.lighten_pool_checks()
 _tune_gc()
-_switch_interval()

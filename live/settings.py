@@ -294,9 +294,6 @@ PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000").rstrip("/")
 HTTP_MAX_CONCURRENCY = env_int("HTTP_MAX_CONCURRENCY", 8)
 # Python's youngest-generation GC threshold once start-up objects are frozen (live/asgi.py); 0: CPython's defaults.
 GC_THRESHOLD = env_int("GC_THRESHOLD", 20000)
-# How long a thread may hold the GIL while another waits for it, in ms (the server's, live/asgi.py; CPython: 5). The
-# event loop waits behind a socket write's rendering in a worker thread: 1 ms shortened S3's tails (docs/performance.md).
-GIL_SWITCH_MS = env_float("GIL_SWITCH_MS", 1.0)
 
 # --- Accessibility statement (/accessibility/, RGAA's model) ------------------------------------------------------
 # The city's facts; the results of the audit are those of the browser suite's checks (tests/browser/test_a11y_*).

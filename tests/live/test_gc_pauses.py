@@ -103,21 +103,3 @@ def test_a_reaped_websocket_connection_is_freed_by_reference_counting():
         for call in reactor.getDelayedCalls():  # daphne's checker schedules its next run
             if getattr(call.func, "__self__", None) is server:
                 call.cancel()
-
-
-def test_the_server_takes_turns_with_the_gil_every_gil_switch_ms(settings):
-    import sys
-
-    from live import asgi
-
-    before = sys.getswitchinterval()
-    try:
-        settings.GIL_SWITCH_MS = 2
-        asgi._switch_interval()
-        assert sys.getswitchinterval() == pytest.approx(0.002)
-        settings.GIL_SWITCH_MS = 0  # CPython's default kept
-        sys.setswitchinterval(0.005)
-        asgi._switch_interval()
-        assert sys.getswitchinterval() == pytest.approx(0.005)
-    finally:
-        sys.setswitchinterval(before)
