@@ -23,7 +23,7 @@ def oob(flag) -> str:
 
 # The texts of moments already written, by language, format and wall time: a push writes the same few minutes over
 # and over (a message's two inbox rows, a thread's comments), and Django's date_format parses its format on every call
-# (about 50 us, a tenth of a private message's renderings, #17). Bounded: emptied when full.
+# (18 us a call alone, 3.7% of the server's time on S3's messages, #17). Bounded: emptied when full.
 _MOMENTS: dict[tuple, str] = {}
 _MOMENTS_MAX = 4096
 # Formats whose text shows more than the minute (seconds, microseconds, epoch seconds, the ISO and RFC forms): their
