@@ -57,7 +57,7 @@ def test_lock_then_read_sends_its_statements_in_one_pipeline_prepared_once_used(
     alice = make_user("alice")
     read = 'SELECT "nickname", "last_login" FROM "accounts_user" WHERE "id" = %s'
     moved = 'UPDATE "accounts_user" SET "last_login" = %s WHERE "id" = %s'
-    for round_ in range(7):
+    for _ in range(7):
         now = timezone.now()
         with transaction.atomic(), hot_cursor() as cursor:
             kept = lock_then_read(cursor, [account_lock(alice), (moved, [now, alice.pk], lambda c: c.rowcount)],
