@@ -193,16 +193,16 @@ def hot_cursor():
 def lock_then_read(cursor, locks: list[tuple[str, list, Callable]], read: str, read_params: list) -> list:
     """Run `locks` (statements taking row locks, as `(sql, params, kept)`, in the order the locks are to be taken),
     then `read`, in one round trip where the cursor allows it: with a `hot_cursor` on PostgreSQL, each statement on
-    a cursor of its own, all sent in one psycopg pipeline (each prepared, see `server_bound_cursor`); with psycopg's
-    client-side binding, as one simple query; else one after the other. Either way PostgreSQL runs each statement
+    a cursor of its own, all sent in one psycopg pipeline (each prepared, see `server_bound_cursor`); with any other
+    cursor (SQLite's, Django's client-side binding), one after the other. Either way PostgreSQL runs each statement
     once the locks before it are held, with a snapshot taken then: `read` sees what the transactions it waited for
     committed (a subquery of a locking statement would not: its snapshot predates the wait). Returns
     `[kept(cursor), ...]`, what to keep of each lock's result (its rowcount, its row), called with a cursor on it;
     `cursor` then holds `read`'s."""
-    from psycopg import ClientCursor
+    from django.db.backends.postgresql.base import ServerBindingCursor
 
     kept = []
-    if connection.vendor == "postgresql" and not isinstance(cursor.cursor, ClientCursor):
+    if isinstance(cursor.cursor, ServerBindingCursor):
         lockers = [server_bound_cursor() for _lock in locks]
         try:
             with connection.wrap_database_errors, connection.connection.pipeline():
@@ -213,12 +213,6 @@ def lock_then_read(cursor, locks: list[tuple[str, list, Callable]], read: str, r
         finally:
             for locker in lockers:
                 locker.close()
-    elif isinstance(cursor.cursor, ClientCursor):
-        cursor.execute("; ".join([*(sql for sql, _params, _kept in locks), read]),
-                       [*(param for _sql, params, _kept in locks for param in params), *read_params])
-        for _sql, _params, keep in locks:
-            kept.append(keep(cursor))
-            cursor.nextset()
     else:
         for sql, params, keep in locks:
             cursor.execute(sql, params)

@@ -172,7 +172,8 @@ if env_int("DB_POOL_MAX_SIZE", 0) and DATABASES["default"]["ENGINE"].endswith("p
 if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DB_PREPARED_STATEMENTS", True):
     # The write paths' hot statements (live/database.py server_bound_cursor) prepared on their connection once used
     # five times: PostgreSQL stops planning them on every call. Django's own cursors bind on the client and are never
-    # prepared. 0 behind PgBouncer in transaction mode before 1.21 (or without its max_prepared_statements).
+    # prepared. DB_PREPARED_STATEMENTS=0 behind PgBouncer in transaction mode before 1.21 (or without its
+    # max_prepared_statements).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads of one process write (views, the channel layer's sync bridges): wait instead of failing.

@@ -236,8 +236,8 @@ def _participants_for_writing(conversation_id: int, author, *, lock: bool = Fals
     notification's, for those it notifies); None elsewhere.
 
     `lock`: the conversation's lock (`_lock_for_writing`) first, and Conversation.DoesNotExist when there is no such
-    conversation. On PostgreSQL both statements go in one round trip (psycopg's client-side binding sends them as one
-    simple query): PostgreSQL runs them one after the other, and the read takes its snapshot once the lock is held,
+    conversation. On PostgreSQL the locks and the read go in one round trip (`lock_then_read`: one pipeline of
+    prepared statements): PostgreSQL runs them one after the other, and the read takes its snapshot once the lock is held,
     as if sent on its own after it (a single statement would not: its snapshot would predate the lock's wait)."""
     from live.notifications.models import Preferences
 
