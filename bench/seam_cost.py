@@ -41,9 +41,13 @@ def main(argv=None):
     import django
 
     django.setup()
+    from importlib import import_module
+
     from django.conf import settings
     from django.db import connection, connections
     from django.test import Client
+
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
 
     database = settings.DATABASES["default"]
     database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_seam_cost"
@@ -58,7 +62,7 @@ def main(argv=None):
         client = Client()
         client.force_login(user)
         key = client.cookies[settings.SESSION_COOKIE_NAME].value
-        signer = selectors.session_signer(key)
+        signer = selectors.session_signer(SessionStore(key))
         assert selectors.still_signed_in(key, signer) == user
         rows = {"session_check": per_call_ms(lambda: selectors.still_signed_in(key, signer), args.n),
                 "variants_wanted": per_call_ms(lambda: variants.wanted("debate.1"), args.n),

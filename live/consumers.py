@@ -377,10 +377,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         actor = self.actor
         if signed_in:
             key = getattr(self.viewer.session, "session_key", None)
-            # The session's signer is decoded once per socket; each write then checks the session and reads its
-            # user afresh in one statement (what signed_in_user decides, in two).
+            # The session's signer is taken once per socket, from the session its connect read; each write then
+            # checks the session and reads its user afresh in one statement (what signed_in_user decides, in two).
             if self.signer is None:
-                self.signer = selectors.session_signer(key)
+                self.signer = selectors.session_signer(self.viewer.session)
             user = selectors.still_signed_in(key, self.signer)
             if user is None or user.pk != self.user.pk:
                 with translation.override(actor.lang):

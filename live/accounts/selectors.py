@@ -38,7 +38,8 @@ def signed_in_user(session_key: str | None):
     out, ended by a password or e-mail change, a block), its user is gone, inactive or blocked, or the
     session's auth hash no longer matches the user's (the password changed). What django.contrib.auth.get_user
     decides on every request, without its writes (it flushes a session whose hash does not match)."""
-    signer = session_signer(session_key)
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    signer = session_signer(store(session_key)) if session_key else None
     if signer is None or signer[1] not in settings.AUTHENTICATION_BACKENDS:
         return None
     user_id, backend_path, session_hash = signer
@@ -53,18 +54,19 @@ def _signs_in(user, session_hash: str) -> bool:
             constant_time_compare(session_hash, fallback) for fallback in user.get_session_auth_fallback_hash()))
 
 
-def session_signer(session_key: str | None) -> tuple | None:
-    """What in a stored session signs its person in: (user id, backend, auth hash), or None (no such session, or
-    not signed in). These never change under one key: signing in, a password or e-mail change renew the key."""
-    if not session_key:
+def session_signer(session) -> tuple | None:
+    """What in a session signs its person in: (user id, backend, auth hash), or None (no such session, or not
+    signed in). These never change under one key: signing in, a password or e-mail change renew the key. `session`
+    is a session store, read from the store on first use unless it was already: a socket's own (its scope's) was
+    read at its connect, to find its user, so a socket's first write does not read it again."""
+    if session is None or not session.session_key:
         return None
-    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
-    signer = data.get(SESSION_KEY), data.get(BACKEND_SESSION_KEY), data.get(HASH_SESSION_KEY)
+    signer = session.get(SESSION_KEY), session.get(BACKEND_SESSION_KEY), session.get(HASH_SESSION_KEY)
     return signer if all(signer) else None
 
 
 def still_signed_in(session_key: str | None, signer: tuple | None):
-    """`signed_in_user` for a session whose signer was read before (a socket's, session_signer): the same answer,
+    """`signed_in_user` for a session whose signer was read before (a socket's: session_signer of its scope's session): the same answer,
     in one statement (the session still stored and unexpired, its user read afresh) instead of two, without
     decoding the session again. A socket checks this before each write (live/consumers.py). Written out, and the
     row made a user with `from_db`: the ORM's Exists() took 1 ms of CPU to build and compile, more than the two

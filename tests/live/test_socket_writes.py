@@ -197,6 +197,25 @@ async def test_a_write_after_the_session_ended_is_refused_and_the_socket_closed(
     assert not seen  # the action never ran
 
 
+async def test_a_socket_reads_its_session_from_the_store_once_at_its_connect(alice, monkeypatch):
+    """Who signs the session in is read at the connect (to find the socket's user); its writes check the session
+    afresh (still_signed_in, one statement) without loading and decoding it again."""
+    from live.accounts.sessions import SessionStore
+
+    loads = []
+    real_load = SessionStore.load
+    monkeypatch.setattr(SessionStore, "load", lambda self: loads.append(self.session_key) or real_load(self))
+    cookie = await sync_to_async(session_cookie)(alice)
+    loads.clear()  # signing in
+    ws = await connect(cookie=cookie)
+    assert loads == [cookie]
+    for ident in ("first", "second"):
+        frame = await write(ws, ident, "tests.echo")
+        assert frame["type"] == "written" and frame["result"]["who"] == "alice"
+    assert loads == [cookie]
+    await ws.disconnect()
+
+
 async def test_writes_in_flight_are_bounded_per_socket(alice, settings):
     settings.LIVE_MAX_WRITES_IN_FLIGHT = 3
     ws = await connect(alice)
