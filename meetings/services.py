@@ -1016,25 +1016,26 @@ def _open_words_poll(poll: Poll) -> Poll:
 
 
 def clean_word_entries(texts) -> list[tuple[str, str]]:
-    """[(text, key)] of the non-empty entries, or ValidationError (nothing is written)."""
+    """[(text, key)] of the non-empty entries, or ValidationError (nothing is written) naming `word`, the
+    answer form's field."""
     limit = settings.MEETINGS_WORDCLOUD_ENTRIES
     texts = [t for t in (texts or []) if (t or "").strip()]
     if not texts:
-        raise ValidationError({"words": _("Write at least one word.")})
+        raise ValidationError({"word": _("Write at least one word.")})
     if len(texts) > limit:
-        raise ValidationError({"words": _("At most %(max)s answers.") % {"max": limit}})
+        raise ValidationError({"word": _("At most %(max)s answers.") % {"max": limit}})
     cleaned, keys = [], set()
     for text in texts:
-        text = words.tidy(user_text(text, multiline=False, key="words",
+        text = words.tidy(user_text(text, multiline=False, key="word",
                                     max_length=settings.MEETINGS_WORDCLOUD_ENTRY_MAX_LENGTH))
         if not text:
-            raise ValidationError({"words": _("Write a word, not only punctuation.")})
+            raise ValidationError({"word": _("Write a word, not only punctuation.")})
         if words.word_count(text) > settings.MEETINGS_WORDCLOUD_ENTRY_MAX_WORDS:
-            raise ValidationError({"words": _("Keep each answer short: at most %(max)s words.")
+            raise ValidationError({"word": _("Keep each answer short: at most %(max)s words.")
                                    % {"max": settings.MEETINGS_WORDCLOUD_ENTRY_MAX_WORDS}})
-        key = _word_key(text, field="words")
+        key = _word_key(text)
         if key in keys:
-            raise ValidationError({"words": _("Two of your answers are the same word.")})
+            raise ValidationError({"word": _("Two of your answers are the same word.")})
         keys.add(key)
         cleaned.append((text, key))
     return cleaned
@@ -1140,7 +1141,7 @@ def unhide_word(*, actor, poll: Poll, word: str) -> None:
 def merge_words(*, actor, poll: Poll, word: str, into: str) -> WordRule:
     """Count `word`'s entries as `into`'s ("vélo" into "pistes cyclables")."""
     meeting, poll = _word_moderation(actor, poll)
-    key, target = _word_key(word), _word_key(into)
+    key, target = _word_key(word), _word_key(into, field="into")
     if key == target:
         raise ValidationError({"into": _("Choose two different words.")})
     WordRule.objects.filter(poll=poll, kind=WordRule.Kind.MERGE, key=key).delete()

@@ -108,6 +108,7 @@ def test_bad_answers_get_a_clear_error_and_write_nothing(open_meeting, fiona, ro
     with pytest.raises(ValidationError) as refused:
         services.answer_words(participant=room[0], poll=poll, texts=texts)
     assert message in " ".join(refused.value.messages)
+    assert list(refused.value.message_dict) == ["word"]  # the answer form's field
     assert refused.value.messages[0]
     assert services.own_word_entries(room[0], poll) == ["avant"]
 
@@ -245,6 +246,9 @@ def test_merging_two_words_and_the_meeting_stop_list(open_meeting, fiona, room):
     assert cloud_of(poll) == [("pistes cyclables", 3), ("bancs", 2)]
     with pytest.raises(ValidationError, match="two different"):
         services.merge_words(actor=fiona, poll=poll, word="bancs", into="Bancs !")
+    with pytest.raises(ValidationError) as refused:  # the field the refusal names is the one that is wrong
+        services.merge_words(actor=fiona, poll=poll, word="bancs", into="?!")
+    assert list(refused.value.message_dict) == ["into"]
     services.stop_word(actor=fiona, poll=poll, word="bancs")
     assert cloud_of(poll) == [("pistes cyclables", 3)]
     later = word_poll(open_meeting, fiona)  # the stop-list is the meeting's: later questions too
