@@ -75,13 +75,18 @@ def build_export(*, export_id: int) -> DataExport | None:
     export = DataExport.objects.select_related("user").filter(pk=export_id).first()
     if export is None or export.status not in (DataExport.Status.PENDING, DataExport.Status.RUNNING):
         return export  # erased meanwhile, or already built by an earlier run
+    building = [DataExport.Status.PENDING, DataExport.Status.RUNNING]
     try:
         while True:
             # Read before the data: an erasure that commits after this read changes it, one before is in the data.
+            # Given up meanwhile (a build over STUCK counts as failed, and its owner may have asked again): left so.
+            started = DataExport.objects.filter(pk=export.pk, status__in=building).update(
+                status=DataExport.Status.RUNNING, progress=0)
             generation = DataExport.objects.filter(pk=export.pk).values_list("generation", flat=True).first()
             if generation is None:
                 return None  # its owner erased meanwhile: the archive went with the account
-            _progress(export, status=DataExport.Status.RUNNING, progress=0)
+            if not started:
+                break
             content = _archive(export)
             if _store(export, generation, content):
                 break
@@ -116,9 +121,10 @@ def _archive(export: DataExport) -> bytes:
 @transaction.atomic
 def _store(export: DataExport, generation: int, content: bytes) -> bool:
     """Store the archive and tell its owner, unless an erasure raised its generation since it was read (whether
-    one does now, not yet committed: this waits for it); whether it was stored."""
+    one does now, not yet committed: this waits for it) or the build was given up meanwhile (STUCK: no longer
+    running); whether it was stored."""
     now = timezone.now()
-    stored = DataExport.objects.filter(pk=export.pk, generation=generation).update(
+    stored = DataExport.objects.filter(pk=export.pk, generation=generation, status=DataExport.Status.RUNNING).update(
         status=DataExport.Status.READY, progress=100, archive=content, size=len(content), finished_at=now,
         expires_at=now + timedelta(hours=settings.PRIVACY_EXPORT_HOURS))
     if not stored:

@@ -126,6 +126,30 @@ def test_the_owner_is_told_when_it_is_ready(alice, world):
     assert export.get_absolute_url() in page
 
 
+def test_a_build_given_up_as_stuck_stores_nothing_when_it_ends_after_all(alice, monkeypatch):
+    """A build running past STUCK counts as failed, and asking again starts a new one; the old build, still running
+    after all, ends without storing its archive over the failure or telling its owner twice."""
+    from privacy import services
+
+    old = DataExport.objects.create(user=alice, status=DataExport.Status.PENDING)
+    DataExport.objects.filter(pk=old.pk).update(created_at=timezone.now() - services.STUCK - timedelta(minutes=1))
+    archive = services._archive
+
+    def slow_archive(export):
+        content = archive(export)
+        services.request_export(user=alice)  # meanwhile, alice asks again: the old one is given up
+        return content
+
+    monkeypatch.setattr(services, "_archive", slow_archive)
+    services.build_export(export_id=old.pk)
+    old.refresh_from_db()
+    assert old.status == DataExport.Status.FAILED and old.archive is None
+    new = DataExport.objects.exclude(pk=old.pk).get(user=alice)
+    assert new.status == DataExport.Status.READY  # built at once here (the tests' immediate task backend)
+    assert Notification.objects.filter(user=alice, kind="export_ready").count() == 1
+    assert services.build_export(export_id=old.pk).status == DataExport.Status.FAILED  # a retry leaves it so
+
+
 def test_someone_elses_link_is_refused_and_says_why(alice, bob, world):
     signed_in(alice).post("/privacy/my-data/export/")
     export = DataExport.objects.get(user=alice)
