@@ -16,7 +16,14 @@ import logging
 import select
 from collections.abc import Callable
 
-from django.db import IntegrityError, InterfaceError, OperationalError, connection
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -118,13 +125,14 @@ def _converters(model, vendor: str) -> tuple:
 
 def from_db(model, names: list[str], values):
     """`model` from its columns (in `columns` order) as the ORM would build it, the database's converters applied."""
-    converters = _converters(model, connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself: each attribute read through `connection` costs a lookup
+    converters = _converters(model, db.vendor)
     if converters:
         values = list(values)
         for index, col, functions in converters:
             for convert in functions:
-                values[index] = convert(values[index], col, connection)
-    return model.from_db(connection.alias, names, values)
+                values[index] = convert(values[index], col, db)
+    return model.from_db(db.alias, names, values)
 
 
 @functools.cache
@@ -145,8 +153,9 @@ def insert_statement(obj, *, with_pk: bool = False) -> tuple[str, list]:
     """`insert`'s statement for the new instance `obj` (ending `RETURNING` its auto id) and its parameters, to send
     inside a larger statement (a `WITH`): each field's `pre_save`, then its database value. PostgreSQL only.
     `with_pk`: `obj`'s primary key is sent too (taken from its sequence by an earlier statement)."""
-    sql, fields = _insert_statement(type(obj), connection.vendor, with_pk)
-    return sql, [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    db = connections[DEFAULT_DB_ALIAS]  # as in from_db
+    sql, fields = _insert_statement(type(obj), db.vendor, with_pk)
+    return sql, [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
 
 
 def insert(obj):
@@ -179,15 +188,17 @@ def server_bound_cursor():
     execute_wrappers."""
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    connection.ensure_connection()
-    cursor = ServerBindingCursor(connection.connection)
-    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    db = connections[DEFAULT_DB_ALIAS]  # as in from_db
+    db.ensure_connection()
+    cursor = ServerBindingCursor(db.connection)
+    return db.make_debug_cursor(cursor) if db.queries_logged else db.make_cursor(cursor)
 
 
 def hot_cursor():
     """The cursor of a write path's hot statements: `server_bound_cursor` on PostgreSQL (bound on the server, and
     prepared), Django's elsewhere."""
-    return server_bound_cursor() if connection.vendor == "postgresql" else connection.cursor()
+    db = connections[DEFAULT_DB_ALIAS]  # as in from_db
+    return server_bound_cursor() if db.vendor == "postgresql" else db.cursor()
 
 
 def lock_then_read(cursor, locks: list[tuple[str, list, Callable]], read: str, read_params: list) -> list:
@@ -205,7 +216,8 @@ def lock_then_read(cursor, locks: list[tuple[str, list, Callable]], read: str, r
     if isinstance(cursor.cursor, ServerBindingCursor):
         lockers = [server_bound_cursor() for _lock in locks]
         try:
-            with connection.wrap_database_errors, connection.connection.pipeline():
+            db = connections[DEFAULT_DB_ALIAS]  # as in from_db
+            with db.wrap_database_errors, db.connection.pipeline():
                 for locker, (sql, params, _keep) in zip(lockers, locks, strict=True):
                     locker.execute(sql, params)
                 cursor.execute(read, read_params)

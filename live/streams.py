@@ -197,6 +197,7 @@ def _insert_events(items: list[tuple[str, str, dict]], riding=()) -> list[tuple[
     in key order (any two writers appending to the same streams take them in the same order), each advanced, and
     its event inserted. Streams without a counter row yet get theirs one by one (their first event only).
     `riding`: the writer's own data-modifying statements (sql, params), sent in the same statement (`together`)."""
+    alias = connection.alias  # read once: each attribute read through `connection` costs a lookup
     if connection.vendor != "postgresql":
         _send_riding(riding)
         by_key = {key: (kind, data) for key, kind, data in items}
@@ -223,7 +224,7 @@ def _insert_events(items: list[tuple[str, str, dict]], riding=()) -> list[tuple[
             continue
         pk, seq, epoch = found[key]
         event = Event(id=pk, stream=key, seq=seq, kind=kind, data=data, created_at=created_at)
-        event._state.adding, event._state.db = False, connection.alias
+        event._state.adding, event._state.db = False, alias
         out.append((event, epoch))
     return out
 
