@@ -125,7 +125,8 @@ def _converters(model, vendor: str) -> tuple:
 
 def from_db(model, names: list[str], values):
     """`model` from its columns (in `columns` order) as the ORM would build it, the database's converters applied."""
-    db = connections[DEFAULT_DB_ALIAS]  # the connection itself: each attribute read through `connection` costs a lookup
+    # The connection itself, read once: each attribute read through `django.db.connection` is a thread-local lookup.
+    db = connections[DEFAULT_DB_ALIAS]
     converters = _converters(model, db.vendor)
     if converters:
         values = list(values)

@@ -21,6 +21,8 @@ class DataExport(models.Model):
         READY = "ready", _("Ready")
         FAILED = "failed", _("Failed")
 
+    IN_PROGRESS = (Status.PENDING, Status.RUNNING)  # being built, or waiting for the worker
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports")
     # The archive's address: unguessable, and still checked against the signed-in person.
     token = models.CharField(max_length=64, unique=True, default=new_token)
@@ -51,4 +53,4 @@ class DataExport(models.Model):
 
     @property
     def in_progress(self) -> bool:
-        return self.status in (self.Status.PENDING, self.Status.RUNNING)
+        return self.status in self.IN_PROGRESS

@@ -43,7 +43,7 @@ def request_export(*, user) -> DataExport:
     # One request at a time per person (two tabs, a double click): the second waits here, then finds the first's.
     # NO KEY: their other writes (rows pointing to them) do not wait for it.
     get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).exists()
-    pending = DataExport.objects.filter(user=user, status__in=[DataExport.Status.PENDING, DataExport.Status.RUNNING])
+    pending = DataExport.objects.filter(user=user, status__in=DataExport.IN_PROGRESS)
     # A task cut short (its worker killed) never finishes its archive: after STUCK it counts as failed.
     pending.filter(created_at__lt=timezone.now() - STUCK).update(status=DataExport.Status.FAILED)
     if (export := pending.first()) is not None:
@@ -73,14 +73,13 @@ def build_export(*, export_id: int) -> DataExport | None:
     person's language. Progress is saved after each kind, for the page that shows it. An erasure committed while it
     was being built (erase_exports raises `generation`) makes it read everything again before it is stored."""
     export = DataExport.objects.select_related("user").filter(pk=export_id).first()
-    if export is None or export.status not in (DataExport.Status.PENDING, DataExport.Status.RUNNING):
+    if export is None or not export.in_progress:
         return export  # erased meanwhile, or already built by an earlier run
-    building = [DataExport.Status.PENDING, DataExport.Status.RUNNING]
     try:
         while True:
             # Read before the data: an erasure that commits after this read changes it, one before is in the data.
             # Given up meanwhile (a build over STUCK counts as failed, and its owner may have asked again): left so.
-            started = DataExport.objects.filter(pk=export.pk, status__in=building).update(
+            started = DataExport.objects.filter(pk=export.pk, status__in=DataExport.IN_PROGRESS).update(
                 status=DataExport.Status.RUNNING, progress=0)
             generation = DataExport.objects.filter(pk=export.pk).values_list("generation", flat=True).first()
             if generation is None:
@@ -284,7 +283,7 @@ def erase_exports(*, user, former: dict) -> None:
 
     DataExport.objects.filter(user=user).delete()
     # Those being built may have read them already: they read everything again before they are stored (build_export).
-    DataExport.objects.filter(status__in=[DataExport.Status.PENDING, DataExport.Status.RUNNING]).update(
+    DataExport.objects.filter(status__in=DataExport.IN_PROGRESS).update(
         generation=F("generation") + 1)
     needles = [value.lower() for value in (former["nickname"], former["email"]) if value]
     stored = DataExport.objects.filter(status=DataExport.Status.READY, archive__isnull=False).order_by("pk")

@@ -66,11 +66,12 @@ def session_signer(session) -> tuple | None:
 
 
 def still_signed_in(session_key: str | None, signer: tuple | None):
-    """`signed_in_user` for a session whose signer was read before (a socket's: session_signer of its scope's session): the same answer,
-    in one statement (the session still stored and unexpired, its user read afresh) instead of two, without
-    decoding the session again. A socket checks this before each write (live/consumers.py). Written out, and the
-    row made a user with `from_db`: the ORM's Exists() took 1 ms of CPU to build and compile, more than the two
-    statements it replaced; a raw() query 0.4 ms (resolving its columns each time); this 0.2 ms."""
+    """`signed_in_user` for a session whose signer was read before (a socket's: session_signer of its scope's
+    session): the same answer, in one statement (the session still stored and unexpired, its user read afresh)
+    instead of two, without decoding the session again. A socket checks this before each write
+    (live/consumers.py). Written out, and the row made a user with `from_db`: the ORM's Exists() took 1 ms of CPU
+    to build and compile, more than the two statements it replaced; a raw() query 0.4 ms (resolving its columns
+    each time); this 0.2 ms."""
     if not session_key or not signer:
         return None
     user_id, backend_path, session_hash = signer
