@@ -11,9 +11,23 @@ from privacy import services
 from privacy.models import DataExport
 
 
+def legal_bases() -> dict[str, str]:
+    """On what each processing rests (GDPR article 6, told to the person by article 13.1.c), as the policy page
+    names them: the city runs its citizen participation as a task in the public interest; push notifications and
+    showing one's Decidim picture rest on the person's consent, which they withdraw on the same page; the archives
+    answer the rights of access and portability, a legal obligation."""
+    return {
+        "public": _("A task in the public interest: the city's citizen participation (GDPR art. 6.1.e)"),
+        "consent": _("Your consent (GDPR art. 6.1.a), which you withdraw where you gave it"),
+        "obligation": _("A legal obligation: your rights of access and portability (GDPR art. 6.1.c, 15 and 20)"),
+    }
+
+
 def policy(request):
-    """"Données personnelles": what is kept, why, for how long, and whom to contact, from the settings."""
+    """"Données personnelles": what is kept, why, on what legal basis, for how long, and whom to contact, from the
+    settings."""
     return render(request, "privacy/policy.html", {
+        "bases": legal_bases(),
         "controller": settings.PRIVACY_CONTROLLER, "dpo": settings.PRIVACY_DPO_CONTACT,
         "export_hours": settings.PRIVACY_EXPORT_HOURS,
         "export_records_days": settings.PRIVACY_EXPORT_RECORDS_DAYS, "messages_days": settings.PRIVACY_MESSAGES_DAYS,

@@ -120,6 +120,25 @@ def test_the_privacy_page_says_what_the_settings_say(db, settings):
     assert 'href="/privacy/">Données personnelles</a>' in home
 
 
+def test_the_privacy_page_gives_each_processing_its_legal_basis_and_the_rights_that_go_with_it(db):
+    """GDPR article 13.1.c: every kind of data kept says on what it rests; consent where the person gave one (push
+    notifications, their Decidim picture), and how to object, limit or withdraw."""
+    import re
+
+    page = Client(HTTP_ACCEPT_LANGUAGE="fr").get("/privacy/").content.decode()
+
+    body = page[page.index("<tbody>"):page.index("</tbody>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    assert len(rows) == 12
+    for row in rows:
+        cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+        assert len(cells) == 4 and "RGPD art. 6.1." in cells[2], row
+    assert "<th scope=\"col\">Base légale</th>" in page
+    decidim = next(row for row in rows if "Compte Decidim" in row)
+    assert "votre photo : Votre consentement (RGPD art. 6.1.a)" in decidim
+    assert "vous opposer à un traitement de vos données" in page
+
+
 def test_the_text_of_a_comment_its_author_deleted_is_forgotten_after_its_retention(alice, bob, mona, settings):
     """Alice deleted her comment: its placeholder keeps the thread in place, and its text, kept meanwhile for a report
     in progress, goes after PRIVACY_DELETED_DAYS, with moderation's quote of it; a recent deletion stays."""
