@@ -27,6 +27,27 @@ def pytest_report_header(config):
     return [f"agora: database={db} channel_layer={layer} browser={os.environ.get('AGORA_BROWSER', '/usr/bin/chromium')}"]
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's, and before it drops the test database, the connections the tests' threads left open closed:
+    that of asgiref's one thread for thread-sensitive `sync_to_async` calls (it lives on), those of the sockets'
+    write pool (live/consumers.py: its threads end, the pool is made again on next use), and those of threads gone
+    with their event loops (closed when their wrappers are collected, which a collection run makes sure of). Left
+    open, the drop failed ("being accessed by other users") and left the database behind."""
+    yield
+    import gc
+
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    from live import consumers
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+    while consumers._write_pool:
+        consumers._write_pool.pop().shutdown(wait=True)
+    gc.collect()
+
+
 def pytest_collection_modifyitems(config, items):
     """Browser tests last; tests that need a real server are skipped on the embedded default, with the reason,
     unless AGORA_REQUIRE_FULL_STACK=1 (.ci/run), where a missing server is a failure."""
