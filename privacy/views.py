@@ -14,11 +14,12 @@ from privacy.models import DataExport
 def legal_bases() -> dict[str, str]:
     """On what each processing rests (GDPR article 6, told to the person by article 13.1.c), as the policy page
     names them: the city runs its citizen participation as a task in the public interest; push notifications and
-    showing one's Decidim picture rest on the person's consent, which they withdraw on the same page; the archives
+    showing one's Decidim picture rest on the person's consent, which they withdraw where they gave it; the archives
     answer the rights of access and portability, a legal obligation."""
     return {
         "public": _("A task in the public interest: the city's citizen participation (GDPR art. 6.1.e)"),
-        "consent": _("Your consent (GDPR art. 6.1.a), which you withdraw where you gave it"),
+        "push": _("Push notifications: your consent (GDPR art. 6.1.a), which you withdraw by turning them off"),
+        "picture": _("Your picture: your consent (GDPR art. 6.1.a), which you withdraw on your profile"),
         "obligation": _("A legal obligation: your rights of access and portability (GDPR art. 6.1.c, 15 and 20)"),
     }
 

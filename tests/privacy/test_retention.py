@@ -135,7 +135,8 @@ def test_the_privacy_page_gives_each_processing_its_legal_basis_and_the_rights_t
         assert len(cells) == 4 and "RGPD art. 6.1." in cells[2], row
     assert "<th scope=\"col\">Base légale</th>" in page
     decidim = next(row for row in rows if "Compte Decidim" in row)
-    assert "votre photo : Votre consentement (RGPD art. 6.1.a)" in decidim
+    assert "Votre photo : votre consentement (RGPD art. 6.1.a)" in decidim
+    assert "Notifications push : votre consentement (RGPD art. 6.1.a)" in page
     assert "vous opposer à un traitement de vos données" in page
 
 
