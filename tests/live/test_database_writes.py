@@ -1,13 +1,18 @@
 """live.database.insert and save_fields: the written-out INSERT and UPDATE of the write paths (#17) store what the
 ORM's create() and save(update_fields=...) store, and a duplicate still raises IntegrityError (first_if_sent_twice)."""
 
+import datetime
+
+import hypothesis
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
+from hypothesis import strategies as st
+from psycopg.pq import Format
 
 from debates.models import Comment, Vote
-from live.database import insert, save_fields
+from live.database import UtcTimestampLoader, insert, save_fields
 from tests.debates.conftest import make_debate
 from tests.helpers import make_user
 
@@ -70,3 +75,57 @@ def test_lock_then_read_sends_its_statements_in_one_pipeline_prepared_once_used(
         prepared = [row[0] for row in cursor.fetchall()]
     assert read.replace("%s", "$1") in prepared
     assert moved.replace("%s", "$1", 1).replace("%s", "$2") in prepared
+
+
+# --- timestamps: UtcTimestampLoader (live/database.py) ---------------------------------------------------------------
+
+def _django_loads(texts):
+    """What Django's own loader makes of `texts` (timestamptz as PostgreSQL writes them)."""
+    from django.db import connection
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader
+
+    class DjangosLoader(BaseTzLoader):
+        timezone = datetime.UTC
+
+    loader = DjangosLoader(1184, connection.connection)
+    return [loader.load(text) for text in texts]
+
+
+@pytest.mark.needs_postgres
+@hypothesis.settings(max_examples=300, deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow,
+                                                                            hypothesis.HealthCheck.function_scoped_fixture])
+@hypothesis.given(st.lists(st.datetimes(min_value=datetime.datetime(1, 1, 2), max_value=datetime.datetime(9999, 12, 30),
+                                        timezones=st.just(datetime.UTC)), min_size=1, max_size=20))
+def test_timestamps_read_are_those_djangos_loader_gives(values):
+    """Every timestamp read through a Django cursor comes back as Django's own loader makes it from the same text:
+    the same instant, aware, in `timezone.utc`, to the microsecond."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT v, v::text FROM unnest(%s::timestamptz[]) AS v", [values])
+        rows = cursor.fetchall()
+        loader = cursor.cursor.adapters.get_loader(1184, Format.TEXT)
+    assert loader is UtcTimestampLoader
+    read = [value for value, _text in rows]
+    assert read == values == _django_loads([text.encode() for _value, text in rows])
+    assert all(value.tzinfo is datetime.UTC for value in read)
+
+
+@pytest.mark.needs_postgres
+def test_timestamps_out_of_pythons_range_fail_as_they_did():
+    """What a datetime cannot hold raises psycopg's DataError, as with Django's loader; a column's model field reads
+    back what was saved."""
+    from django.db import connection
+
+    for text in ("infinity", "-infinity", "0044-03-15 10:00:00+00 BC", "10000-01-01 00:00:00+00"):
+        with connection.cursor() as cursor, pytest.raises(DataError):
+            cursor.execute("SELECT %s::timestamptz", [text])
+            cursor.fetchone()
+    with connection.cursor() as cursor:  # an offset other than UTC's in the text (a session in another zone)
+        loader = UtcTimestampLoader(1184, connection.connection)
+        assert loader.load(b"2026-12-07 18:55:01.5+05:30") == datetime.datetime(2026, 12, 7, 13, 25, 1, 500000,
+                                                                                tzinfo=datetime.UTC)
+    user = make_user("clock")
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    assert type(user).objects.get(pk=user.pk).last_login == user.last_login
