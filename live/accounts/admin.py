@@ -4,10 +4,10 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from live.accounts import permissions, services
 from live.accounts.models import RoleAssignment, User
-from live.close_codes import Close
 
 # What a person may do: changed by administrators only, through live.accounts.services (set_role, revoke_role,
 # set_admin_rights), never as bare field writes; read-only for staff who may otherwise change accounts.
@@ -38,7 +38,8 @@ class AccountAdmin(UserAdmin):
     """Administrators manage accounts here. Rights (role, scoped roles, staff and superuser status, groups,
     permissions) are changed through live.accounts.services, by administrators only, and reach the person's open
     sockets at once; staff allowed to change accounts see them read-only, and cannot change an administrator's
-    account at all. Blocking and unblocking go through live.moderation's services (logged, emailed)."""
+    account at all. Blocking and unblocking go through live.moderation's services (logged, emailed); deactivating
+    and reactivating through live.accounts.services (logged, never one's own account), from the form or the list."""
 
     list_display = ["nickname", "email", "role", "is_active", "blocked_at", "date_joined"]
     list_filter = ["role", "is_active", "is_staff"]
@@ -47,6 +48,7 @@ class AccountAdmin(UserAdmin):
                                                               "blocked_reason"]}),)
     add_fieldsets = UserAdmin.add_fieldsets + (("Agora", {"fields": ["nickname", "email", "role"]}),)
     inlines = [RoleAssignmentInline]
+    actions = ["deactivate_selected", "reactivate_selected"]
 
     def has_delete_permission(self, request, obj=None):
         # No service erases an account with what it wrote: deactivating it (is_active) closes its sessions instead.
@@ -75,19 +77,19 @@ class AccountAdmin(UserAdmin):
             if not blocking:
                 messages.warning(request, _("The reason of a block is the one sent to the person and logged: it was "
                                             "not changed. Unblock, then block again with the new reason."))
+        activating = "is_active" in changed
+        if activating:
+            obj.is_active = form.initial.get("is_active", True)  # deactivate / reactivate write it, if allowed
         super().save_model(request, obj, form, change)
         # Each change made in the same save has its consequence (not only the first one found).
         if blocking:
             self.block_or_unblock(request, obj, form)
-        if "is_active" in changed and not obj.is_active:
-            services.end_sessions(user=obj, reason="deactivated", code=Close.FORBIDDEN,
-                                  detail="This account was deactivated.")
+        if activating:
+            self.change_activation(request, obj, active=form.cleaned_data.get("is_active", True))
         if {"email", "username"} & changed:
             # The sign-in address changed: every session ends, but the administrator's own when it is theirs.
             services.end_sessions(user=obj, reason="email_changed", keep=self.own_session(request, obj),
                                   detail="Your sign-in address was changed; sign in again.")
-        if "is_active" in changed:
-            services.roles_changed(user=obj)
         form.rights = rights  # changed in save_related, with the groups and permissions: one change, one event
 
     def change_rights(self, request, user, *, role=None, **rights):
@@ -99,6 +101,32 @@ class AccountAdmin(UserAdmin):
                 services.set_role(actor=request.user, user=user, role=role)
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+
+    def change_activation(self, request, user, *, active: bool, each: bool = False) -> bool:
+        """Through the services: refused (with their message, naming the account with `each`) unless the
+        administrator may; the person's sessions and sockets end with a deactivation. Whether it changed."""
+        change = services.reactivate if active else services.deactivate
+        try:
+            return change(actor=request.user, user=user, reason=_("Decided from the administration.")) is not None
+        except (ValidationError, PermissionDenied) as exc:
+            refusal = " ".join(getattr(exc, "messages", [str(exc)]))
+            messages.error(request, _("%(account)s: %(refusal)s") % {"account": user, "refusal": refusal}
+                           if each else refusal)
+            return False
+
+    @admin.action(description=gettext_lazy("Deactivate selected accounts"), permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        done = sum(self.change_activation(request, user, active=False, each=True) for user in queryset.order_by("pk"))
+        if done:
+            messages.success(request, ngettext("%(count)d account deactivated.", "%(count)d accounts deactivated.",
+                                               done) % {"count": done})
+
+    @admin.action(description=gettext_lazy("Reactivate selected accounts"), permissions=["change"])
+    def reactivate_selected(self, request, queryset):
+        done = sum(self.change_activation(request, user, active=True, each=True) for user in queryset.order_by("pk"))
+        if done:
+            messages.success(request, ngettext("%(count)d account reactivated.", "%(count)d accounts reactivated.",
+                                               done) % {"count": done})
 
     def user_change_password(self, request, id, form_url=""):
         user = self.get_object(request, unquote(id))

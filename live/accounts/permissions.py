@@ -19,3 +19,19 @@ def can_change_account(actor, user) -> bool:
     holds_rights = (user.is_superuser or user.is_staff or user.role != Role.PARTICIPANT
                     or user.role_assignments.exists())
     return not holds_rights
+
+
+def can_change_accounts(actor) -> bool:
+    """Changing accounts at all: administrators, and staff given Django's `change_user` permission (to fix an
+    e-mail address, deactivate a participant's account)."""
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active or actor.is_blocked:
+        return False
+    return can_change_roles(actor) or (actor.is_staff and actor.has_perm("accounts.change_user"))
+
+
+def can_deactivate(actor, user) -> bool:
+    """Deactivating or reactivating `user`'s account: someone who may change accounts and this one
+    (`can_change_account`: an account holding rights is for administrators only), never their own, so that an
+    administrator cannot lock themselves out."""
+    return (user is not None and can_change_accounts(actor) and can_change_account(actor, user)
+            and actor.pk != user.pk)

@@ -151,6 +151,62 @@ def set_admin_rights(*, actor, user, is_staff: bool | None = None, is_superuser:
         roles_changed(user=user, revoked=revoked, before=before)
 
 
+@transaction.atomic
+def deactivate(*, actor, user, reason: str = ""):
+    """Deactivate `user`'s account: sign-in is refused, every session ends and every socket closes at once (4403,
+    `deactivated`), the moderation streams their roles opened are told, and the moderators' log keeps who did it,
+    when and why. By someone who may change that account, never to their own. An account already inactive: nothing
+    changes, nothing is logged (None)."""
+    user, reason = _changing_activation(actor=actor, user=user, reason=reason)
+    if not user.is_active:
+        return None
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    end_sessions(user=user, reason="deactivated", code=Close.FORBIDDEN, detail="This account was deactivated.")
+    roles_changed(user=user)
+    return _log_activation(actor=actor, user=user, deactivated=True, reason=reason)
+
+
+@transaction.atomic
+def reactivate(*, actor, user, reason: str = ""):
+    """Let `user` sign in again, by someone who may change that account; logged as `deactivate` is. An account
+    already active: nothing changes, nothing is logged (None). A deleted account stays deleted."""
+    user, reason = _changing_activation(actor=actor, user=user, reason=reason)
+    if user.is_active:
+        return None
+    if user.is_erased:
+        raise ValidationError(_("This account was deleted: it cannot be reactivated."))
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    roles_changed(user=user)
+    return _log_activation(actor=actor, user=user, deactivated=False, reason=reason)
+
+
+def _changing_activation(*, actor, user, reason: str):
+    """The account's row locked until the end of the transaction (two administrators deactivating it at once: the
+    second finds it done and logs nothing), the permission checked against it as stored (its rights now), the
+    reason cleaned. Returns `user` with its stored state (`is_active`, `erased_at`) set on it."""
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    if not permissions.can_deactivate(actor, stored):
+        if getattr(actor, "pk", None) == stored.pk:
+            raise ValidationError(_("You cannot deactivate or reactivate your own account."))
+        if permissions.can_change_accounts(actor):
+            raise PermissionDenied(_("Only administrators can deactivate or reactivate an account holding rights."))
+        raise PermissionDenied(_("You cannot deactivate or reactivate accounts."))
+    reason = clean_user_text(reason, multiline=True, max_length=1000, required=False)
+    user.is_active, user.erased_at = stored.is_active, stored.erased_at
+    return user, reason
+
+
+def _log_activation(*, actor, user, deactivated: bool, reason: str):
+    """The moderators' log, as a block is: an administrator finds who deactivated whom, when and why."""
+    from live.moderation.models import ActionLog
+
+    action = ActionLog.Action.DEACTIVATE if deactivated else ActionLog.Action.REACTIVATE
+    return ActionLog.objects.create(actor=actor, action=action, kind="user", object_id=user.pk, target_user=user,
+                                    reason=reason)
+
+
 def ensure_can_change_roles(actor) -> None:
     if not permissions.can_change_roles(actor):
         raise PermissionDenied(_("Only administrators can change roles."))

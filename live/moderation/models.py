@@ -88,7 +88,8 @@ class Report(models.Model):
 
 
 class ActionLog(models.Model):
-    """Every moderation action: who (None = automatic), what, on which item or user, when, why."""
+    """Every moderation action: who (None = automatic), what, on which item or user, when, why. An account
+    deactivated or reactivated (live.accounts.services) is logged here too, as a block is."""
 
     class Action(models.TextChoices):
         HIDE = "hide", _("Hide")
@@ -101,6 +102,8 @@ class ActionLog(models.Model):
         WARN = "warn", _("Warn")
         BLOCK = "block", _("Block")
         UNBLOCK = "unblock", _("Unblock")
+        DEACTIVATE = "deactivate", _("Deactivate the account")
+        REACTIVATE = "reactivate", _("Reactivate the account")
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="moderation_actions")

@@ -1,6 +1,7 @@
 """The Django admin: administrators only; role and block changes made there reach the person's sockets."""
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from live.accounts.models import RoleAssignment
@@ -139,18 +140,6 @@ def test_a_block_reason_is_not_rewritten_on_its_own_in_the_admin(client, admin_u
 
 
 # --- who changes rights in the admin: administrators only, as through live.accounts.services ------------------------
-
-@pytest.fixture
-def stella(db):
-    """stella: staff who fixes e-mail addresses (Django's change_user permission), not an administrator."""
-    from django.contrib.auth.models import Permission
-
-    from tests.helpers import make_user
-
-    user = make_user("stella", is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user", "add_user"]))
-    return user
-
 
 def rights_of(user):
     user.refresh_from_db()
@@ -313,3 +302,73 @@ def test_an_administrator_adds_a_moderator_through_set_role(client, admin_user):
     eve = User.objects.get(nickname="eve")
     assert eve.role == "administrator" and eve.is_staff  # set_role lets a new administrator into the admin
     assert Event.objects.filter(stream=eve.stream_key, kind="roles.changed").exists()
+
+
+# --- deactivating and reactivating: through live.accounts.services, logged, never one's own account -----------------
+
+def messages_of(response) -> list[tuple[str, str]]:
+    from django.contrib.messages import get_messages
+
+    return [(message.level_tag, str(message)) for message in get_messages(response.wsgi_request)]
+
+
+def test_deactivating_in_the_admin_goes_through_the_service(client, admin_user, alice):
+    from live.moderation.models import ActionLog
+
+    signed_in = Client()
+    signed_in.force_login(alice)
+    client.force_login(admin_user)
+    response = change(client, alice, is_active="")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    alice.refresh_from_db()
+    assert not alice.is_active
+    [entry] = ActionLog.objects.filter(target_user=alice)
+    assert (entry.actor, entry.action) == (admin_user, "deactivate")
+    [event] = Event.objects.filter(stream=alice.stream_key, kind="account.blocked")
+    assert event.data["_control"]["reason"] == "deactivated"
+    assert signed_in.get("/accounts/profile/").status_code == 302  # signed out
+
+    response = change(client, alice, is_active="on")
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.is_active
+    assert list(ActionLog.objects.filter(target_user=alice).values_list("action", flat=True)) == [
+        "reactivate", "deactivate"]
+
+
+def test_an_administrator_cannot_deactivate_themselves_in_the_admin(client, admin_user):
+    from live.moderation.models import ActionLog
+
+    client.force_login(admin_user)
+    response = change(client, admin_user, is_active="", is_staff="on", is_superuser="on", role="administrator")
+    assert response.status_code == 302
+    admin_user.refresh_from_db()
+    assert admin_user.is_active
+    assert not ActionLog.objects.exists()
+    assert [level for level, _text in messages_of(response)].count("error") == 1
+    assert client.get(URL).status_code == 200  # still signed in
+
+
+def test_the_list_deactivates_and_reactivates_the_selected_accounts_reporting_each_refusal(client, stella, alice,
+                                                                                            bob, admin_user):
+    from live.moderation.models import ActionLog
+
+    client.force_login(stella)
+    response = client.post(URL, {"action": "deactivate_selected", "_selected_action": [alice.pk, bob.pk,
+                                                                                        admin_user.pk, stella.pk]})
+    assert response.status_code == 302
+    for person in (alice, bob, admin_user, stella):
+        person.refresh_from_db()
+    assert (alice.is_active, bob.is_active, admin_user.is_active, stella.is_active) == (False, False, True, True)
+    assert set(ActionLog.objects.values_list("target_user__nickname", "action")) == {
+        ("alice", "deactivate"), ("bob", "deactivate")}
+    refusals = [text for level, text in messages_of(response) if level == "error"]
+    assert len(refusals) == 2
+    assert any("adminette" in text for text in refusals) and any("stella" in text for text in refusals)
+    client.get(URL)  # the page that shows them
+
+    response = client.post(URL, {"action": "reactivate_selected", "_selected_action": [alice.pk, bob.pk]})
+    alice.refresh_from_db()
+    assert alice.is_active
+    assert ActionLog.objects.filter(action="reactivate").count() == 2
+    assert not [level for level, _text in messages_of(response) if level == "error"]
