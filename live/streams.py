@@ -36,7 +36,7 @@ from datetime import timedelta
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Exists, F, QuerySet
 from django.utils import timezone, translation
 from django.utils.html import conditional_escape
@@ -192,41 +192,45 @@ def _insert_event_portable(key: str, kind: str, data: dict) -> tuple[Event, str]
     return event, counter.epoch
 
 
-def _insert_events(items: list[tuple[str, str, dict]], riding=()) -> list[tuple[Event, str]]:
-    """`_insert_event` for several (key, kind, data) on distinct streams, in one statement: their counter rows locked
-    in key order (any two writers appending to the same streams take them in the same order), each advanced, and
-    its event inserted. Streams without a counter row yet get theirs one by one (their first event only).
+def _insert_events(events: list[Event], riding=()) -> None:
+    """`_insert_event` for several new events (their stream, kind and data set) on distinct streams, in one
+    statement: their counter rows locked in key order (any two writers appending to the same streams take them in
+    the same order), each advanced, and its event inserted. Each event gets its id, seq, created_at and `epoch` (its
+    stream's) in place: the writer's own objects, not copies (a message built its events twice, #17). Streams
+    without a counter row yet get theirs one by one (their first event only).
     `riding`: the writer's own data-modifying statements (sql, params), sent in the same statement (`together`)."""
-    alias = connection.alias  # read once: each attribute read through `connection` costs a lookup
-    if connection.vendor != "postgresql":
+    db = connections[DEFAULT_DB_ALIAS]  # read once: each attribute read through `connection` costs a lookup
+    if db.vendor != "postgresql":
         _send_riding(riding)
-        by_key = {key: (kind, data) for key, kind, data in items}
-        inserted = {key: _insert_event_portable(key, *by_key[key]) for key in sorted(by_key)}
-        return [inserted[key] for key, _kind, _data in items]
-    assert len({key for key, _kind, _data in items}) == len(items), "one event per stream in one statement"
+        for event in sorted(events, key=lambda event: event.stream):
+            _took(event, *_insert_event_portable(event.stream, event.kind, event.data))
+        return
+    assert len({event.stream for event in events}) == len(events), "one event per stream in one statement"
     created_at = timezone.now()
     # The events travel as one JSON array ([{"key", "kind", "data"}], unpacked in SQL) and the statement's
     # parameters apart from its text (server-side binding): psycopg's merging of three arrays and the riding rows'
     # values into the text, quoted and escaped in Python, was most of a message's events' statement (#17).
-    wanted = json.dumps([{"key": key, "kind": kind, "data": data} for key, kind, data in items],
+    wanted = json.dumps([{"key": event.stream, "kind": event.kind, "data": event.data} for event in events],
                         cls=Event._meta.get_field("data").encoder)
     with server_bound_cursor() as cursor:
         cursor.execute(_events_statement(tuple(statement for statement, _params in riding)),
                        [*(param for _statement, params in riding for param in params), wanted, created_at])
         rows = cursor.fetchall()
-    found = {}
-    for pk, key, seq, epoch in rows:
-        found[key] = (pk, seq, epoch)
-    out = []
-    for key, kind, data in items:
-        if key not in found:
-            out.append(_insert_event(key, kind, data))
+    found = {key: (pk, seq, epoch) for pk, key, seq, epoch in rows}
+    alias = db.alias
+    for event in events:
+        if event.stream not in found:
+            _took(event, *_insert_event(event.stream, event.kind, event.data))
             continue
-        pk, seq, epoch = found[key]
-        event = Event(id=pk, stream=key, seq=seq, kind=kind, data=data, created_at=created_at)
+        event.id, event.seq, event.epoch = found[event.stream]
+        event.created_at = created_at
         event._state.adding, event._state.db = False, alias
-        out.append((event, epoch))
-    return out
+
+
+def _took(event: Event, inserted: Event, epoch: str) -> None:
+    """`event` made the row `inserted` is (its id, seq, creation time), of a stream whose epoch is `epoch`."""
+    event.id, event.seq, event.created_at, event.epoch = inserted.id, inserted.seq, inserted.created_at, epoch
+    event._state.adding, event._state.db = False, inserted._state.db
 
 
 @functools.lru_cache(maxsize=64)
@@ -330,11 +334,8 @@ def together(riding: list[tuple[str, list]] | None = None):
                 keys.add(event.stream)
                 chunk.append(event)
             pending = pending[len(chunk):]
-            inserted = _insert_events([(event.stream, event.kind, event.data) for event in chunk], riding)
+            _insert_events(chunk, riding)
             riding = ()
-            for event, (row, epoch) in zip(chunk, inserted, strict=True):
-                event.id, event.seq, event.created_at, event.epoch = row.id, row.seq, row.created_at, epoch
-                event._state.adding, event._state.db = False, row._state.db
             pushed.extend(chunk)
     if pushed:
         _push_after_commit(pushed)
@@ -348,13 +349,11 @@ def append_together(keys: Iterable[str], kind: str, *, known: dict | None = None
     for key in keys:
         assert STREAM_KEY_RE.match(key), key
     reads: dict = dict(known or {})
-    with transaction.atomic(savepoint=False):
-        inserted = _insert_events([(key, kind, data) for key in keys])
-    events = []
-    for event, epoch in inserted:
-        event.epoch = epoch
+    events = [Event(stream=key, kind=kind, data=data) for key in keys]
+    for event in events:
         event.reads = reads
-        events.append(event)
+    with transaction.atomic(savepoint=False):
+        _insert_events(events)
     if events:
         _push_after_commit(events)
     return events

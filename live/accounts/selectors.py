@@ -12,7 +12,7 @@ from django.contrib.auth import (
     load_backend,
 )
 from django.contrib.sessions.models import Session
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -79,11 +79,12 @@ def still_signed_in(session_key: str | None, signer: tuple | None):
         return None
     User = get_user_model()
     sql, attnames = _still_signed_in_sql()
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    db = connections[DEFAULT_DB_ALIAS]  # read once: each attribute read through `connection` costs a lookup
+    now = db.ops.adapt_datetimefield_value(timezone.now())
     with hot_cursor() as cursor:
         cursor.execute(sql, [User._meta.pk.to_python(user_id), session_key, now])
         row = cursor.fetchone()
-    user = None if row is None else User.from_db(connection.alias, attnames, row)
+    user = None if row is None else User.from_db(db.alias, attnames, row)
     if user is None or not load_backend(backend_path).user_can_authenticate(user):
         return None
     return user if _signs_in(user, session_hash) else None

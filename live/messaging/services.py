@@ -15,7 +15,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -241,13 +241,14 @@ def _participants_for_writing(conversation_id: int, author, *, lock: bool = Fals
     as if sent on its own after it (a single statement would not: its snapshot would predate the lock's wait)."""
     from live.notifications.models import Preferences
 
-    sql, (p_names, u_names, c_names, n_names) = _participants_statement(connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]  # read once: each attribute read through `connection` costs a lookup
+    sql, (p_names, u_names, c_names, n_names) = _participants_statement(db.vendor)
     # (Elsewhere than on PostgreSQL, the last %s is a NULL notification id: the same parameters.)
-    params = ([author.pk, author.pk, conversation_id] if connection.vendor == "postgresql"
+    params = ([author.pk, author.pk, conversation_id] if db.vendor == "postgresql"
               else [author.pk, None, conversation_id])
     with hot_cursor() as cursor:  # written out: the ORM's update and read cost more CPU than the write
         if lock:
-            lock_params = [connection.ops.adapt_datetimefield_value(timezone.now()), conversation_id]
+            lock_params = [db.ops.adapt_datetimefield_value(timezone.now()), conversation_id]
             # The author's account first (a message under way while they are blocked slipped past the block's
             # hiding), then the conversation.
             _state, locked = lock_then_read(cursor, [account_lock(author),
@@ -503,6 +504,7 @@ def _post(*, me: Participant, recipients: list[Participant], author, body: str, 
     first renderings read nothing again (Rendering.once); a replay reads afresh from the log."""
     from live.notifications import services as notifications
 
+    db = connections[DEFAULT_DB_ALIAS]  # read once: each attribute read through `connection` costs a lookup
     conversation = me.conversation
     message = Message(conversation=conversation, author=author, body=body, body_html=render_markdown_lite(body),
                       client_id=client_id)
@@ -514,11 +516,11 @@ def _post(*, me: Participant, recipients: list[Participant], author, body: str, 
         # new burst) ride with the events' statement (streams.together), one statement for the whole write.
         message.pk = me.message_id
         riding = [insert_statement(message, with_pk=True)]
-        message._state.adding, message._state.db = False, connection.alias
+        message._state.adding, message._state.db = False, db.alias
         if me.had_unread:  # replying reads what they had unread
             now = timezone.now()
             riding.append((f"UPDATE {Participant._meta.db_table} SET last_read_id = %s, last_read_at = %s "
-                           f"WHERE id = %s", [message.pk, connection.ops.adapt_datetimefield_value(now), me.pk]))
+                           f"WHERE id = %s", [message.pk, db.ops.adapt_datetimefield_value(now), me.pk]))
             me.last_read_id, me.last_read_at = message.pk, now
     # To whom it is not shown (renderers._not_shown_to): those who blocked its author. Nobody was added after it:
     # its id is taken under the conversation's lock, which adding people takes too.
