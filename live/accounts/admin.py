@@ -77,23 +77,25 @@ class AccountAdmin(UserAdmin):
             if not blocking:
                 messages.warning(request, _("The reason of a block is the one sent to the person and logged: it was "
                                             "not changed. Unblock, then block again with the new reason."))
+                self.not_changed(form, "blocked_reason")
         activating = "is_active" in changed
         if activating:
             obj.is_active = form.initial.get("is_active", True)  # deactivate / reactivate write it, if allowed
         super().save_model(request, obj, form, change)
         # Each change made in the same save has its consequence (not only the first one found).
-        if blocking:
-            self.block_or_unblock(request, obj, form)
-        if activating:
-            self.change_activation(request, obj, active=form.cleaned_data.get("is_active", True))
+        if blocking and not self.block_or_unblock(request, obj, form):
+            self.not_changed(form, "blocked_at", "blocked_reason")
+        if activating and not self.change_activation(request, obj, active=form.cleaned_data.get("is_active", True)):
+            self.not_changed(form, "is_active")
         if {"email", "username"} & changed:
             # The sign-in address changed: every session ends, but the administrator's own when it is theirs.
             services.end_sessions(user=obj, reason="email_changed", keep=self.own_session(request, obj),
                                   detail="Your sign-in address was changed; sign in again.")
         form.rights = rights  # changed in save_related, with the groups and permissions: one change, one event
 
-    def change_rights(self, request, user, *, role=None, **rights):
-        """Through the services: refused (with their message) unless the administrator may; sockets told."""
+    def change_rights(self, request, user, *, role=None, **rights) -> bool:
+        """Through the services: refused (with their message) unless the administrator may; sockets told. Whether
+        it was done."""
         try:
             if any(value is not None for value in rights.values()):
                 services.set_admin_rights(actor=request.user, user=user, **rights)
@@ -101,6 +103,16 @@ class AccountAdmin(UserAdmin):
                 services.set_role(actor=request.user, user=user, role=role)
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+            return False
+        return True
+
+    @staticmethod
+    def not_changed(form, *names) -> None:
+        """What a service refused (or found done) was not changed: the account's history (the admin's log entry,
+        made from the form's changed fields once the save ends) does not say it was."""
+        for name in names:
+            if name in form.changed_data:
+                form.changed_data.remove(name)
 
     def change_activation(self, request, user, *, active: bool, each: bool = False) -> bool:
         """Through the services: refused (with their message, naming the account with `each`) unless the
@@ -148,9 +160,11 @@ class AccountAdmin(UserAdmin):
         the administrator."""
         return (request.session.session_key,) if user is not None and user.pk == request.user.pk else ()
 
-    def block_or_unblock(self, request, obj, form):
+    def block_or_unblock(self, request, obj, form) -> bool:
+        """Through moderation's services (logged, e-mailed); refused with their message. Whether it was done."""
         from live.moderation import services as moderation
 
+        done = True
         try:
             if form.cleaned_data.get("blocked_at"):
                 reason = form.cleaned_data.get("blocked_reason") or str(_("Decided from the administration."))
@@ -159,7 +173,9 @@ class AccountAdmin(UserAdmin):
                 moderation.unblock(actor=request.user, user=obj, reason=str(_("Decided from the administration.")))
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+            done = False
         obj.refresh_from_db()
+        return done
 
     @transaction.atomic
     def save_related(self, request, form, formsets, change):
@@ -167,8 +183,8 @@ class AccountAdmin(UserAdmin):
         rights.update({name: form.cleaned_data.pop(name) for name in ("groups", "user_permissions")
                        if name in form.changed_data and name in form.cleaned_data})
         super().save_related(request, form, formsets, change)
-        if rights:
-            self.change_rights(request, form.instance, **rights)
+        if rights and not self.change_rights(request, form.instance, **rights):
+            self.not_changed(form, *rights)
 
     @transaction.atomic
     def save_formset(self, request, form, formset, change):

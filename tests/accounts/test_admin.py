@@ -1,5 +1,7 @@
 """The Django admin: administrators only; role and block changes made there reach the person's sockets."""
 
+import json
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -372,3 +374,34 @@ def test_the_list_deactivates_and_reactivates_the_selected_accounts_reporting_ea
     assert alice.is_active
     assert ActionLog.objects.filter(action="reactivate").count() == 2
     assert not [level for level, _text in messages_of(response) if level == "error"]
+
+
+def test_the_accounts_history_does_not_say_a_refused_change_was_made(client, admin_user, alice):
+    """The admin's history of an account (its log entries) lists what a save changed: a change a service refused,
+    or a block reason left as moderation sent it, is not listed; what was done still is."""
+    from django.contrib.admin.models import LogEntry
+
+    def last_change(person):
+        """The fields the last entry says were changed (their labels, as Django stores them)."""
+        entry = LogEntry.objects.filter(object_id=str(person.pk)).latest("pk")
+        return [field for change in json.loads(entry.change_message) for field in change["changed"]["fields"]]
+
+    client.force_login(admin_user)
+    change(client, admin_user, is_active="", nickname="adminette2", is_staff="on", is_superuser="on",
+           role="administrator")  # deactivating oneself: refused
+    admin_user.refresh_from_db()
+    assert admin_user.is_active and admin_user.nickname == "adminette2"
+    assert "Active" not in last_change(admin_user) and "Nickname" in last_change(admin_user)
+
+    from live.accounts.models import User
+    from live.moderation import services as moderation
+
+    moderation.block(actor=admin_user, user=alice, reason="spam")
+    User.objects.filter(pk=alice.pk).update(blocked_at=timezone.now().replace(microsecond=0))
+    alice.refresh_from_db()
+    when = timezone.localtime(alice.blocked_at)
+    change(client, alice, blocked_at_0=when.strftime("%Y-%m-%d"), blocked_at_1=when.strftime("%H:%M:%S"),
+           blocked_reason="another reason", bio="Nouvelle bio")
+    alice.refresh_from_db()
+    assert alice.blocked_reason == "spam" and alice.bio == "Nouvelle bio"
+    assert "Blocked reason" not in last_change(alice) and "About me" in last_change(alice)
