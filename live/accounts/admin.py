@@ -128,17 +128,19 @@ class AccountAdmin(UserAdmin):
 
     @admin.action(description=gettext_lazy("Deactivate selected accounts"), permissions=["change"])
     def deactivate_selected(self, request, queryset):
-        done = sum(self.change_activation(request, user, active=False, each=True) for user in queryset.order_by("pk"))
-        if done:
+        if done := self.change_selected(request, queryset, active=False):
             messages.success(request, ngettext("%(count)d account deactivated.", "%(count)d accounts deactivated.",
                                                done) % {"count": done})
 
     @admin.action(description=gettext_lazy("Reactivate selected accounts"), permissions=["change"])
     def reactivate_selected(self, request, queryset):
-        done = sum(self.change_activation(request, user, active=True, each=True) for user in queryset.order_by("pk"))
-        if done:
+        if done := self.change_selected(request, queryset, active=True):
             messages.success(request, ngettext("%(count)d account reactivated.", "%(count)d accounts reactivated.",
                                                done) % {"count": done})
+
+    def change_selected(self, request, queryset, *, active: bool) -> int:
+        """Each selected account through the service (each refusal reported with its name): how many changed."""
+        return sum(self.change_activation(request, user, active=active, each=True) for user in queryset.order_by("pk"))
 
     def user_change_password(self, request, id, form_url=""):
         user = self.get_object(request, unquote(id))
