@@ -156,7 +156,9 @@ def deactivate(*, actor, user, reason: str = ""):
     """Deactivate `user`'s account: sign-in is refused, every session ends and every socket closes at once (4403,
     `deactivated`), the moderation streams their roles opened are told, and the moderators' log keeps who did it,
     when and why. By someone who may change that account, never to their own. An account already inactive: nothing
-    changes, nothing is logged (None)."""
+    changes, nothing is logged (None). Their pending reports stop counting, as a blocked person's do."""
+    from live.moderation import services as moderation
+
     user, reason = _changing_activation(actor=actor, user=user, reason=reason)
     if not user.is_active:
         return None
@@ -164,7 +166,9 @@ def deactivate(*, actor, user, reason: str = ""):
     user.save(update_fields=["is_active"])
     end_sessions(user=user, reason="deactivated", code=Close.FORBIDDEN, detail="This account was deactivated.")
     roles_changed(user=user)
-    return _log_activation(actor=actor, user=user, deactivated=True, reason=reason)
+    log = _log_activation(actor=actor, user=user, deactivated=True, reason=reason)
+    moderation.reports_no_longer_count(actor=actor, user=user)  # as a block's: what only their reports hid shows
+    return log
 
 
 @transaction.atomic

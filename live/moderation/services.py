@@ -450,20 +450,27 @@ def block(*, actor, user, reason: str, hide_content: bool = False) -> ActionLog:
         _announce(case)
     for case in hidden_cases:
         _announce(case)
-    for case in Case.objects.select_for_update().filter(
-            pk__in=Report.objects.filter(reporter=user, resolved_at__isnull=True).values("case_id"),
-            status=Case.Status.OPEN).order_by("pk"):
-        _recount(case, actor=actor)
+    reports_no_longer_count(actor=actor, user=user)
     _email(user, _("Your Agora Live account has been blocked"),
            _("A moderator blocked your account for this reason:\n\n%(reason)s\n\nYou can no longer sign in. "
              "If you think this is a mistake, reply to this email.") % {"reason": reason})
     return log
 
 
+def reports_no_longer_count(*, actor, user) -> None:
+    """`user`'s pending reports stop counting: their account was blocked (`block`) or deactivated
+    (live.accounts.services.deactivate), by `actor`. Each open case they reported is counted again (`_recount`).
+    Call it in the transaction that blocked or deactivated them."""
+    for case in Case.objects.select_for_update().filter(
+            pk__in=Report.objects.filter(reporter=user, resolved_at__isnull=True).values("case_id"),
+            status=Case.Status.OPEN).order_by("pk"):
+        _recount(case, actor=actor)
+
+
 def _recount(case: Case, *, actor) -> None:
-    """A case `actor` blocked one of the reporters of: their report no longer counts. What the reports alone had
-    hidden and the others' reports no longer reach the threshold for is shown again; the case stays open for a
-    moderator while others' reports are pending."""
+    """A case one of whose reporters `actor` blocked or deactivated: their report no longer counts. What the reports
+    alone had hidden and the others' reports no longer reach the threshold for is shown again; the case stays open
+    for a moderator while others' reports are pending."""
     case.report_count = _pending_count(case)
     entry = registry.get(case.kind)
     if case.auto_hidden and case.hidden_at is not None and case.report_count < threshold() and entry is not None:
@@ -475,7 +482,8 @@ def _recount(case: Case, *, actor) -> None:
             entry.unhide(obj, actor=actor)
         case.hidden_at, case.hidden_by, case.hidden_reason, case.auto_hidden = None, None, "", False
         _log(actor=actor, action=ActionLog.Action.UNHIDE, case=case,
-             reason=_("Hidden by reports that no longer count: one came from an account blocked since."))
+             reason=_("Hidden by reports that no longer count: one came from an account blocked or deactivated "
+                      "since."))
         _notify(case.author, kind="moderation.unhidden",
                 text=gettext_lazy("Your %(kind)s is visible again after a moderator's review."),
                 params={"kind": _kind_name(entry)})

@@ -235,3 +235,21 @@ def test_reporting_again_after_a_dismiss_reopens_the_case_without_hiding_it(alic
     assert thing.pk not in HIDDEN and case.is_open and case.report_count == 2  # for a moderator to look again
     services.report(reporter=dave, kind="thing", object_id=thing.pk, reason="spam")
     assert thing.pk not in HIDDEN  # one new reporter: below the threshold of new reports
+
+
+def test_deactivating_a_reporter_shows_again_what_their_report_had_hidden(alice, bob, carol, admin_user, settings):
+    """A deactivated account's pending reports stop counting, as a blocked one's: what they alone pushed past the
+    threshold is shown again, and the case waits for a moderator with the reports that still count."""
+    from live.accounts import services as accounts
+    from tests.moderation.conftest import HIDDEN, make_thing
+
+    settings.MODERATION_AUTO_HIDE_THRESHOLD = 2
+    thing = make_thing(alice, "Un avis")
+    services.report(reporter=bob, kind="thing", object_id=thing.pk, reason="spam")
+    services.report(reporter=carol, kind="thing", object_id=thing.pk, reason="spam")
+    assert thing.pk in HIDDEN
+    accounts.deactivate(actor=admin_user, user=carol, reason="Compte de signalements abusifs")
+    assert thing.pk not in HIDDEN
+    case = Case.objects.get(kind="thing")
+    assert case.hidden_at is None and case.report_count == 1 and case.is_open
+    assert ActionLog.objects.filter(action=ActionLog.Action.UNHIDE, case=case).exists()
