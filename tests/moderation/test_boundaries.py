@@ -166,7 +166,12 @@ def test_reports_of_an_account_blocked_since_do_not_count_toward_auto_hide(alice
     assert Case.objects.get(kind="thing").report_count == 1
 
 
-def test_blocking_a_reporter_shows_again_what_their_report_had_hidden(alice, bob, carol, mona, settings):
+@pytest.mark.parametrize("how", ["blocked", "deactivated"])
+def test_blocking_or_deactivating_a_reporter_shows_again_what_their_report_had_hidden(alice, bob, carol, mona,
+                                                                                      admin_user, settings, how):
+    """A blocked or deactivated account's pending reports stop counting: what they alone pushed past the threshold
+    is shown again (logged), and the case waits for a moderator with the reports that still count."""
+    from live.accounts import services as accounts
     from tests.moderation.conftest import HIDDEN, make_thing
 
     settings.MODERATION_AUTO_HIDE_THRESHOLD = 2
@@ -174,10 +179,14 @@ def test_blocking_a_reporter_shows_again_what_their_report_had_hidden(alice, bob
     services.report(reporter=bob, kind="thing", object_id=thing.pk, reason="spam")
     services.report(reporter=carol, kind="thing", object_id=thing.pk, reason="spam")
     assert thing.pk in HIDDEN
-    services.block(actor=mona, user=carol, reason="Signalements abusifs")
+    if how == "blocked":
+        services.block(actor=mona, user=carol, reason="Signalements abusifs")
+    else:
+        accounts.deactivate(actor=admin_user, user=carol, reason="Compte de signalements abusifs")
     assert thing.pk not in HIDDEN
     case = Case.objects.get(kind="thing")
     assert case.hidden_at is None and case.report_count == 1 and case.is_open  # bob's report awaits a moderator
+    assert ActionLog.objects.filter(action=ActionLog.Action.UNHIDE, case=case).exists()
 
 
 def test_a_profile_cannot_be_unhidden_and_no_restore_is_logged(alice, mona):
@@ -236,20 +245,3 @@ def test_reporting_again_after_a_dismiss_reopens_the_case_without_hiding_it(alic
     services.report(reporter=dave, kind="thing", object_id=thing.pk, reason="spam")
     assert thing.pk not in HIDDEN  # one new reporter: below the threshold of new reports
 
-
-def test_deactivating_a_reporter_shows_again_what_their_report_had_hidden(alice, bob, carol, admin_user, settings):
-    """A deactivated account's pending reports stop counting, as a blocked one's: what they alone pushed past the
-    threshold is shown again, and the case waits for a moderator with the reports that still count."""
-    from live.accounts import services as accounts
-    from tests.moderation.conftest import HIDDEN, make_thing
-
-    settings.MODERATION_AUTO_HIDE_THRESHOLD = 2
-    thing = make_thing(alice, "Un avis")
-    services.report(reporter=bob, kind="thing", object_id=thing.pk, reason="spam")
-    services.report(reporter=carol, kind="thing", object_id=thing.pk, reason="spam")
-    assert thing.pk in HIDDEN
-    accounts.deactivate(actor=admin_user, user=carol, reason="Compte de signalements abusifs")
-    assert thing.pk not in HIDDEN
-    case = Case.objects.get(kind="thing")
-    assert case.hidden_at is None and case.report_count == 1 and case.is_open
-    assert ActionLog.objects.filter(action=ActionLog.Action.UNHIDE, case=case).exists()
