@@ -83,8 +83,11 @@ def inbox_data(user, participant) -> dict:
 
 def inbox_row(user, participant, data: dict | None = None) -> dict:
     """`user`: the row's owner (or their pk). `data`: inbox_data(user, participant) when the caller already read it (a push renders every language)."""
-    conversation = participant.conversation
-    data = inbox_data(user, participant) if data is None else data
+    return inbox_row_of(user, participant.conversation, inbox_data(user, participant) if data is None else data)
+
+
+def inbox_row_of(user, conversation, data: dict) -> dict:
+    """`inbox_row` of the owner's participation in `conversation`, from what `inbox_data` reads."""
     last = data["last"]
     return {
         "conversation": conversation,

@@ -235,22 +235,21 @@ def render_unread(event, r):
                 counts = counts.get(user_id, {})
             else:
                 counts, notifications = services.unread_by_conversation(user_id), {}
-            participant = None
-            if conversation_id in counts:
-                participant = Participant(conversation=message.conversation, user_id=user_id)
-                participant.unread = counts[conversation_id]
-            row = participant and {"unread": participant.unread, "last": message,
-                                   "others": [u for u in users if u.pk != user_id]}
+            conversation, row = None, None
+            if conversation_id in counts:  # (no Participant built for it: a model's __init__ is not cheap)
+                conversation = message.conversation
+                row = {"unread": counts[conversation_id], "last": message,
+                       "others": [u for u in users if u.pk != user_id]}
             unread = sum(counts.values())
         else:
             counts, notifications = services.unread_by_conversation(user_id), {}
-            participant = None
+            participant, conversation, row = None, None, None
             if conversation_id in counts:
                 participant = (Participant.objects.select_related("conversation")
                                .filter(user_id=user_id, conversation_id=conversation_id, left_at__isnull=True).first())
             if participant is not None:
                 participant.unread = counts[conversation_id]
-            row = presenters.inbox_data(user_id, participant) if participant is not None else None
+                conversation, row = participant.conversation, presenters.inbox_data(user_id, participant)
             unread = sum(counts.values())
         notification = None
         if "notification" in event.data:
@@ -263,12 +262,12 @@ def render_unread(event, r):
             # Its count came with the badges' when the write knew it notified them (`notified`, seeded by _post).
             notification = notification and (notification, notifications[user_id] if user_id in notifications
                                              else unread_count(user_id))
-        return participant, unread, row, notification
+        return conversation, unread, row, notification
 
-    participant, unread, row, notification = r.once(f"unread:{event.stream}", read)
+    conversation, unread, row, notification = r.once(f"unread:{event.stream}", read)
     fragment = badge_html(unread, oob=True)
-    if participant is not None:
-        row_html = inbox_row_html(presenters.inbox_row(user_id, participant, row))
+    if conversation is not None:  # still theirs, with something unread: its row moves to the top
+        row_html = inbox_row_html(presenters.inbox_row_of(user_id, conversation, row))
         fragment += f'\n<ul hx-swap-oob="afterbegin:#inbox-list">{row_html}</ul>\n'
     else:
         fragment += f'\n<li id="inbox-conversation-{conversation_id}" hx-swap-oob="delete"></li>\n'

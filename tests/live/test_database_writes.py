@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from psycopg.pq import Format
 
 from debates.models import Comment, Vote
-from live.database import UtcTimestampLoader, insert, save_fields
+from live.database import UtcTimestampLoader, columns, from_db, insert, save_fields
 from tests.debates.conftest import make_debate
 from tests.helpers import make_user
 
@@ -39,6 +39,56 @@ def test_insert_stores_the_row_the_orm_would_and_sets_its_id():
     assert stored(vote)["value"] == Vote.UP and stored(vote)["user"] == bob.pk
     with pytest.raises(IntegrityError), transaction.atomic():  # one vote per person and comment
         insert(Vote(comment=mine, user=bob, value=Vote.DOWN))
+
+
+def _orm_and_fast(model, pk):
+    """`model`'s row `pk` built by the ORM and by `from_db` from the same columns."""
+    from django.db import connection
+
+    selected, names = columns(model, "t")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(selected)} FROM {model._meta.db_table} t WHERE t.id = %s", [pk])
+        row = cursor.fetchone()
+    return model.objects.get(pk=pk), from_db(model, names, row)
+
+
+def test_rows_built_without_the_models_init_are_those_the_orm_builds():
+    from debates.models import Debate
+    from live.accounts.models import User
+    from live.messaging.models import Conversation, Participant
+    from live.messaging.services import start_conversation
+
+    alice, bob = make_user("alice"), make_user("bob")
+    comment = insert(Comment(debate=make_debate(alice), author=alice, body="Pour", body_html="<p>Pour</p>"))
+    message = start_conversation(author=alice, recipients=[bob], body="Bonjour")
+    participant = Participant.objects.get(conversation=message.conversation, user=bob)
+    for model, pk in [(User, alice.pk), (Comment, comment.pk), (Debate, comment.debate_id),
+                      (Conversation, message.conversation_id), (Participant, participant.pk)]:
+        orm, fast = _orm_and_fast(model, pk)
+        assert type(fast) is model and fast.pk == pk
+        assert {k: v for k, v in vars(fast).items() if k != "_state"} == \
+            {k: v for k, v in vars(orm).items() if k != "_state"}
+        assert (fast._state.adding, fast._state.db) == (False, orm._state.db)
+        assert fast.get_deferred_fields() == set()
+    orm, fast = _orm_and_fast(Participant, participant.pk)
+    assert fast.user == bob and fast.conversation == message.conversation  # relations load as the ORM's do
+    fast.save(update_fields=["last_read_id"])  # and it saves as a row read by the ORM
+    assert not fast._state.adding
+
+
+def test_rows_of_a_model_with_receivers_of_its_init_signals_are_built_by_its_init():
+    from django.db.models.signals import post_init
+
+    from live.accounts.models import User
+
+    alice = make_user("alice")
+    seen = []
+    post_init.connect(receiver := lambda sender, instance, **kw: seen.append(instance), sender=User, weak=False)
+    try:
+        orm, fast = _orm_and_fast(User, alice.pk)
+    finally:
+        post_init.disconnect(receiver, sender=User)
+    assert seen == [orm, fast]  # with a receiver for its signals, through __init__ as the ORM
 
 
 def test_save_fields_writes_those_fields_only():
