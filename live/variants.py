@@ -42,8 +42,10 @@ logger = logging.getLogger(__name__)
 HOLD_SECONDS = 60  # a mark holds this long without a refresh
 REFRESH_SECONDS = 20  # hubs refresh the marks of the variants they still follow this often
 # What `wanted` read of a stream's marks in Redis serves this long in this process: a conversation or a debate gets a
-# write every few seconds, which 2 s mostly missed (S3: a read per message; docs/performance.md, "Own events").
-READ_SECONDS = 10.0
+# write every few seconds, which 2 s mostly missed (S3: a read per message; docs/performance.md, "Own events"), and
+# 10 s a third of the time at S3's 300/s (a personal stream gets a message every 3 s there). Under HOLD_SECONDS -
+# REFRESH_SECONDS, so that a mark read just before its refresh still holds while it is kept.
+READ_SECONDS = 30.0
 READ_STREAMS = 4096  # streams whose marks a process keeps (the least recently read go first)
 
 _local: dict[str, dict[str, float]] = {}  # stream -> {variant: until}, when the cache is not Redis
