@@ -9,12 +9,11 @@ renderings share what they read (`r.once`: the meeting, the contribution...), lo
 and both languages. Names passed to `r.once` name data, never an audience's rendering."""
 
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from live import streams
+from live import paths, streams
 from live.html import csrf_input
 from live.moderation import queue as moderation_queue
 from live.moderation.renderers import report_form_html
@@ -121,6 +120,12 @@ def vote_count_html(count: int, classes: str = "vote-count") -> str:
             f'<span class="visually-hidden">{said}</span></span>')
 
 
+# `c.get_kind_display()` and `c.get_status_display()`'s labels (lazy, translated when escaped), without their per-call
+# hashing of the choices (about 40 us each, twice a contribution on the console; debates/comment_html.py does the same).
+_KIND_LABELS = dict(Contribution.Kind.choices)
+_STATUS_LABELS = dict(Contribution.Status.choices)
+
+
 def contribution_html(c, meeting, *, report_url=None, csrf_token=None, next_path=None, oob=False) -> str:
     """A visible contribution's item on the phones, with its +1 form and (when moderation is installed,
     `report_url`) its report form; `csrf_token` and `next_path` are the page's (a push has neither)."""
@@ -128,7 +133,7 @@ def contribution_html(c, meeting, *, report_url=None, csrf_token=None, next_path
     classes = f'kind-{escape(c.kind)}{" is-pinned" if c.pinned else ""}{" is-answered" if c.answered_at else ""}'
     author = f'data-author="{participant.user_id}"' if participant.user_id else ""
     agenda = f'<span class="muted">· {escape(c.agenda_item.title)}</span>' if c.agenda_item else ""
-    vote_url = escape(reverse("meetings:vote", args=[meeting.pk, pk]))
+    vote_url = escape(paths.reverse_once("meetings:vote", meeting.pk, pk))
     support = _("support")
     report = ""
     if report_url:
@@ -137,7 +142,7 @@ def contribution_html(c, meeting, *, report_url=None, csrf_token=None, next_path
     return (f'<article id="contribution-{pk}" class="contribution card {classes}" data-by="{c.participant_id}" '
             f'{author} {_oob(oob)}>\n'
             f'  <p class="contribution-meta">\n'
-            f'    <span class="badge kind-badge">{escape(c.get_kind_display())}</span>\n'
+            f'    <span class="badge kind-badge">{escape(_KIND_LABELS.get(c.kind, c.kind))}</span>\n'
             f'    <span class="author">{escape(participant.display_name)}</span>{_guest(participant)}\n'
             f'    {agenda}\n'
             f'    {_pinned_badge(c)}\n'
@@ -230,13 +235,13 @@ def console_item_html(c, meeting, *, csrf_token=None) -> str:
     else:
         ident = "row"
         state = f'handled-item status-{escape(c.status)}{" is-hidden" if c.hidden_at else ""}'
-        shown = _("Hidden") if c.hidden_at else escape(c.get_status_display())
+        shown = _("Hidden") if c.hidden_at else escape(_STATUS_LABELS.get(c.status, c.status))
         status = f'<span class="badge status-badge">{shown}</span>'
     agenda = f' <span class="muted">· {escape(c.agenda_item.title)}</span>' if c.agenda_item else ""
-    moderate_url = escape(reverse("meetings:moderate", args=[meeting.pk, pk]))
+    moderate_url = escape(paths.reverse_once("meetings:moderate", meeting.pk, pk))
     return (f'<article id="{ident}-{pk}" class="console-item card {state}{" is-pinned" if c.pinned else ""}" '
             f'tabindex="0" data-contribution="{pk}">\n'
-            f'  <p class="contribution-meta"><span class="badge kind-badge">{escape(c.get_kind_display())}</span> '
+            f'  <p class="contribution-meta"><span class="badge kind-badge">{escape(_KIND_LABELS.get(c.kind, c.kind))}</span> '
             f'<span class="author">{escape(participant.display_name)}</span>{_guest(participant)}{agenda}\n'
             f'    {status}\n'
             f'    {_pinned_badge(c)}\n'
