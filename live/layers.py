@@ -105,6 +105,7 @@ class RedisChannelLayer(core.RedisChannelLayer):
     _script = None
     _add_script = None
     _members_script = None
+    _members_script_now = None
 
     async def _members(self, index: int, groups: list[str], now: float) -> list[list[str]]:
         """The member channels of each of `groups` (all on connection `index`), in order, the expired dropped."""
@@ -113,6 +114,54 @@ class RedisChannelLayer(core.RedisChannelLayer):
         replies = await self._members_script(keys=[self._group_key(group) for group in groups],
                                              args=[int(now) - self.group_expiry], client=self.connection(index))
         return [[member.decode("utf8") for member in reply] for reply in replies]
+
+    def members_now(self, groups: list[str]) -> list[list[str]] | None:
+        """`_members` of `groups`, read from a thread with a blocking client: a write's worker thread reads them
+        right after its commit, as the loop would, and hands them with its events (live/streams.py
+        `send_to_groups`), so that the loop, which every socket of the process waits on, does not pay that round
+        trip. Through redis-py's asyncio client it cost the loop about 7% of the server's CPU on S3's private
+        messages, a third of the loop's work; the same script through its blocking client costs a fraction of that
+        (docs/performance.md, #17). None when this layer cannot (channels-redis' own group_send in use, a
+        Sentinel-managed host): the loop reads them. Raises what Redis raises."""
+        if not internals.usable("layer_group_send"):
+            return None
+        now = time.time()
+        by_connection: dict[int, list[int]] = {}
+        for position, group in enumerate(groups):
+            assert self.require_valid_group_name(group), "Group name not valid"
+            by_connection.setdefault(self.consistent_hash(group), []).append(position)
+        clients = [self._blocking_client(index) for index in by_connection]
+        if None in clients:
+            return None
+        if self._members_script_now is None:
+            type(self)._members_script_now = clients[0].register_script(GROUP_MEMBERS)
+        out: list[list[str]] = [[] for _group in groups]
+        for client, positions in zip(clients, by_connection.values(), strict=True):
+            replies = self._members_script_now(keys=[self._group_key(groups[position]) for position in positions],
+                                               args=[int(now) - self.group_expiry], client=client)
+            for position, reply in zip(positions, replies, strict=True):
+                out[position] = [member.decode("utf8") for member in reply]
+        return out
+
+    def _blocking_client(self, index: int):
+        """A blocking Redis client of host `index`, built as channels-redis builds its pools (`create_pool`), or
+        None for a Sentinel-managed host. One per host and process, shared by the threads (redis-py's are safe)."""
+        clients = self.__dict__.get("_blocking_clients")
+        if clients is None:
+            clients = self.__dict__["_blocking_clients"] = {}
+        client = clients.get(index)
+        if client is None and index not in clients:
+            import redis
+
+            host = dict(self.hosts[index])
+            if "master_name" in host:
+                client = None
+            elif "address" in host:
+                client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(host.pop("address"), **host))
+            else:
+                client = redis.Redis(connection_pool=redis.ConnectionPool(**host))
+            clients[index] = client
+        return client
 
     async def group_add_many(self, groups: list[str], channel: str) -> None:
         """`group_add(group, channel)` for each of `groups`: the hub rejoins every stream it follows every 30 s (a
@@ -140,29 +189,33 @@ class RedisChannelLayer(core.RedisChannelLayer):
         process's own hub, which gets its own events without the layer (live/streams.py `_send_async`)."""
         return internals.usable("layer_group_send")
 
-    async def group_send(self, group, message, skip: str | None = None):
+    async def group_send(self, group, message, skip: str | None = None, members: list[str] | None = None):
+        """channels-redis' group_send, leaving out the member `skip`; `members`: the group's, read just before
+        (`members_now`)."""
         if not internals.usable("layer_group_send"):
             return await super().group_send(group, message)
         assert self.require_valid_group_name(group), "Group name not valid"
         now = time.time()
-        [members] = await self._members(self.consistent_hash(group), [group], now)
+        if members is None:
+            [members] = await self._members(self.consistent_hash(group), [group], now)
         channels = [name for name in members if name != skip]
         if channels:
             await self._send_to_channels(channels, message, now, group)
 
-    async def group_send_many(self, sends: list[tuple[str, dict]], skip: str | None = None) -> None:
+    async def group_send_many(self, sends: list[tuple[str, dict]], skip: str | None = None,
+                              members: list[list[str]] | None = None) -> None:
         """`group_send` of several (group, message), as the events of one write on several streams: the groups'
         members read in one script call, and each member channel gets one layer message, the bundle of those of the
         messages whose groups it is in (`{"type": BUNDLE, "messages": [...]}`, in the order given; a message alone
         when it is in one), so a process following several of the streams receives them at once: two round trips
         and one receive per process instead of two round trips per message and one receive per message. The
-        member `skip` gets nothing (`can_skip`)."""
+        member `skip` gets nothing (`can_skip`). `members`: each group's, read just before (`members_now`)."""
         if not internals.usable("layer_group_send") or len(sends) < 2:
-            for group, message in sends:
-                if skip is None:
-                    await self.group_send(group, message)
-                else:
-                    await self.group_send(group, message, skip=skip)
+            for position, (group, message) in enumerate(sends):
+                options = {} if skip is None else {"skip": skip}
+                if members is not None:
+                    options["members"] = members[position]
+                await self.group_send(group, message, **options)
             return
         now = time.time()
         by_connection: dict[int, list[int]] = {}
@@ -171,8 +224,11 @@ class RedisChannelLayer(core.RedisChannelLayer):
             by_connection.setdefault(self.consistent_hash(group), []).append(position)
         channels: dict[str, list[int]] = {}  # channel -> positions of the messages it gets, in order
         for index, positions in by_connection.items():
-            members = await self._members(index, [sends[position][0] for position in positions], now)
-            for position, names in zip(positions, members, strict=True):
+            if members is None:
+                found = await self._members(index, [sends[position][0] for position in positions], now)
+            else:
+                found = [members[position] for position in positions]
+            for position, names in zip(positions, found, strict=True):
                 for name in names:
                     if name != skip:
                         channels.setdefault(name, []).append(position)

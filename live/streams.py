@@ -520,14 +520,18 @@ def send_to_groups(sends: list[tuple[str, dict]]) -> None:
     call) the send is queued on the server's event loop and the request does not wait for it: under load, waiting
     for the loop's turn was most of a comment POST's time (bench/, docs/performance.md). Elsewhere (commands,
     shells) it is sent before returning. Queued as a plain callback that starts the send's task, not with
-    `run_coroutine_threadsafe`, whose result future nobody reads (its chaining cost about 10 us a write)."""
+    `run_coroutine_threadsafe`, whose result future nobody reads (its chaining cost about 10 us a write). The
+    groups' members go with it, read here (`_members_now`) rather than by the loop."""
     layer_up = breaker.allows()
     if not layer_up:  # still handed to this process's hub (`_send_async`): its sockets need no Redis
         metrics.layer_failed("skipped")
     layer = get_channel_layer()
     loop = internals.server_loop()
     if loop is not None:
-        loop.call_soon_threadsafe(_start_send, loop, layer, sends, layer_up)
+        members = _members_now(layer, sends) if layer_up else None
+        if members is False:  # Redis failed: the layer is skipped for these, as after a failed send
+            members, layer_up = None, False
+        loop.call_soon_threadsafe(_start_send, loop, layer, sends, layer_up, members)
         return
     try:
         async_to_sync(_send_async)(layer, sends, layer_up)
@@ -536,23 +540,40 @@ def send_to_groups(sends: list[tuple[str, dict]]) -> None:
             _send_failed(sends)
 
 
+def _members_now(layer, sends: list[tuple[str, dict]]) -> list[list[str]] | None | bool:
+    """In the worker thread, right after the commit: the member channels of each send's group, which the loop
+    would read otherwise (live/layers.py `members_now`); None when the layer cannot read them so, False when Redis
+    failed (counted as a failed send: `_send_failed`)."""
+    read = getattr(layer, "members_now", None)
+    if read is None:
+        return None
+    try:
+        return read([group_name(key) for key, _msg in sends])
+    except Exception:
+        _send_failed(sends)
+        return False
+
+
 _sending: set[asyncio.Task] = set()  # the sends under way: the loop holds its tasks only weakly
 
 
-def _start_send(loop, layer, sends: list[tuple[str, dict]], layer_up: bool = True) -> None:
+def _start_send(loop, layer, sends: list[tuple[str, dict]], layer_up: bool = True,
+                members: list[list[str]] | None = None) -> None:
     """On the server's loop: start the send (_send_async catches its own failures)."""
-    task = loop.create_task(_send_async(layer, sends, layer_up))
+    task = loop.create_task(_send_async(layer, sends, layer_up, members))
     _sending.add(task)
     task.add_done_callback(_sending.discard)
 
 
-async def _send_async(layer, sends: list[tuple[str, dict]], layer_up: bool = True) -> None:
+async def _send_async(layer, sends: list[tuple[str, dict]], layer_up: bool = True,
+                      members: list[list[str]] | None = None) -> None:
     """Hand the sends to the layer, on the loop that runs this process's hub when there is one: the hub takes the
     events of the streams it follows at once (`Hub.publish_here`), and the layer carries them to the other
     processes only. Through the layer, each of them cost this process a Redis round trip to push it back to its
     own hub, a receive to pop it, and its serialization both ways (docs/performance.md, "Own events"). While the
     layer is skipped (`breaker` open: Redis failing), the hub still takes them, and the other processes' sockets
-    get them from the log (their hubs' sweep)."""
+    get them from the log (their hubs' sweep). `members`: each send's group members, read by the worker thread
+    (`_members_now`); the layer reads them itself without."""
     from live.hub import running_hub
 
     skip = None
@@ -565,10 +586,12 @@ async def _send_async(layer, sends: list[tuple[str, dict]], layer_up: bool = Tru
     options = {} if skip is None else {"skip": skip}
     try:
         if len(sends) > 1 and hasattr(layer, "group_send_many"):
-            await layer.group_send_many([(group_name(key), msg) for key, msg in sends], **options)
+            await layer.group_send_many([(group_name(key), msg) for key, msg in sends], **options,
+                                        **({} if members is None else {"members": members}))
         else:
-            for key, msg in sends:
-                await layer.group_send(group_name(key), msg, **options)
+            for position, (key, msg) in enumerate(sends):
+                await layer.group_send(group_name(key), msg, **options,
+                                       **({} if members is None else {"members": members[position]}))
     except Exception:
         _send_failed(sends)
     else:

@@ -1,6 +1,7 @@
 """The channel layer's group_send (live/layers.py): what channels-redis' own does, in two round trips."""
 
 import asyncio
+import time
 from unittest import mock
 
 import pytest
@@ -231,4 +232,74 @@ async def test_a_send_that_skips_a_member_reaches_every_other_member_and_not_tha
     assert await layer.connection(0).zcard(layer.prefix + layer.non_local_name(here)) == 0
     with mock.patch.dict(internals.STATUS, {"layer_group_send": "off"}):  # channels-redis' own cannot skip
         assert not layer.can_skip()
+    await layer.flush()
+
+
+async def test_the_members_read_from_a_thread_are_those_the_loop_reads_and_a_send_given_them_reads_none():
+    """`members_now` (a write's worker thread, blocking client) answers what `_members` does, expired members
+    dropped; group_send and group_send_many given them send to those without asking Redis again."""
+    layer = make_layer(group_expiry=60)
+    a, b, c = [await layer.new_channel() for _ in range(3)]
+    for group, channel in [("live.conversation.1", a), ("live.conversation.1", b), ("live.user.2", b)]:
+        await layer.group_add(group, channel)
+    stale = layer._group_key("live.user.2")
+    await layer.connection(0).zadd(stale, {c: 1})  # joined long ago, never renewed: expired
+    groups = ["live.conversation.1", "live.user.2", "live.debate.3"]
+    now = await asyncio.to_thread(layer.members_now, groups)
+    assert [sorted(m) for m in now] == [sorted([a, b]), [b], []]
+    assert now == await layer._members(0, groups, time.time())
+
+    async def no_read(*args, **kwargs):
+        raise AssertionError("the members were read again")
+
+    with mock.patch.object(layer, "_members", no_read):
+        await layer.group_send_many([("live.conversation.1", {"type": "live.event", "seq": 1}),
+                                     ("live.user.2", {"type": "live.event", "seq": 2})], skip=a, members=now[:2])
+        await layer.group_send("live.conversation.1", {"type": "live.event", "seq": 3}, members=now[0])
+    assert [m["seq"] for m in (await layer.receive(b))["messages"]] == [1, 2]
+    assert (await layer.receive(a))["seq"] == 3 and (await layer.receive(b))["seq"] == 3
+    with mock.patch.dict(internals.STATUS, {"layer_group_send": "off"}):  # channels-redis' own: the loop reads
+        assert layer.members_now(groups) is None
+    await layer.flush()
+
+
+async def test_a_write_thread_hands_the_loop_its_events_with_their_members_and_a_failed_read_skips_the_layer(
+        monkeypatch, caplog):
+    """live/streams.py send_to_groups in a server's worker thread: the members read there travel with the sends,
+    and the loop sends without reading them; when that read fails, the layer is skipped as after a failed send
+    (the hubs' sweep delivers from the log)."""
+    from live import streams
+
+    layer = make_layer()
+    other = await layer.new_channel()
+    for group in ("live.conversation.8", "live.user.9"):
+        await layer.group_add(group, other)
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(internals, "server_loop", lambda: loop)
+    monkeypatch.setattr(streams, "get_channel_layer", lambda: layer)
+
+    async def no_read(*args, **kwargs):
+        raise AssertionError("the loop read the members")
+
+    monkeypatch.setattr(layer, "_members", no_read)
+    sends = [("conversation.8", {"type": "live.event", "seq": 4}), ("user.9", {"type": "live.event", "seq": 5})]
+    await asyncio.to_thread(streams.send_to_groups, sends)
+    async with asyncio.timeout(5):
+        assert [m["seq"] for m in (await layer.receive(other))["messages"]] == [4, 5]
+    await asyncio.to_thread(streams.send_to_groups, sends[:1])
+    async with asyncio.timeout(5):
+        assert (await layer.receive(other))["seq"] == 4
+
+    def down(groups):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(layer, "members_now", down)
+    try:
+        await asyncio.to_thread(streams.send_to_groups, sends)
+        assert "channel layer unavailable; conversation.8, user.9" in caplog.text
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await layer.receive(other)
+    finally:
+        streams.breaker.succeeded()
     await layer.flush()
