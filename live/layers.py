@@ -91,6 +91,8 @@ ADD_CHUNK = 200
 
 # The layer message that carries several messages to one channel (group_send_many); live/hub.py unpacks it.
 BUNDLE = "live.bundle"
+# members_now: the longest a write's thread waits for Redis's answer (seconds)
+BLOCKING_TIMEOUT = 3
 # receive_many: a popped message older than this says that others are probably waiting behind it (module docstring)
 BEHIND = 0.002
 
@@ -154,6 +156,9 @@ class RedisChannelLayer(core.RedisChannelLayer):
             import redis
 
             host = dict(self.hosts[index])
+            # Its commands are short: a hung Redis holds a write's thread this long at most, then the layer is
+            # skipped (live/streams.py `_members_now`); the layer's own 15 s are for its 5 s blocking pop.
+            host["socket_timeout"] = min(host.get("socket_timeout") or BLOCKING_TIMEOUT, BLOCKING_TIMEOUT)
             if "master_name" in host:
                 client = None
             elif "address" in host:
