@@ -26,7 +26,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.db import DatabaseError
 from django.utils import translation
 
-from live import actions, internals, metrics, ratelimit, socket_writes, streams, wire
+from live import actions, internals, metrics, ratelimit, socket_writes, streams, thread_redis, wire
 from live.accounts import selectors, socket_auth
 from live.close_codes import Close
 from live.hub import get_hub
@@ -57,7 +57,8 @@ def in_write_pool(fn):
         return in_pool(fn)
     if not _write_pool:
         _write_pool.append(concurrent.futures.ThreadPoolExecutor(max_workers=settings.LIVE_WRITE_THREADS,
-                                                                 thread_name_prefix="live-write"))
+                                                                 thread_name_prefix="live-write",
+                                                                 initializer=thread_redis.keep_connections))
     return database_sync_to_async(fn, thread_sensitive=False, executor=_write_pool[0])
 
 

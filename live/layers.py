@@ -39,7 +39,7 @@ import time
 
 from channels_redis import core
 
-from live import internals
+from live import internals, thread_redis
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +139,9 @@ class RedisChannelLayer(core.RedisChannelLayer):
             type(self)._members_script_now = clients[0].register_script(GROUP_MEMBERS)
         out: list[list[str]] = [[] for _group in groups]
         for client, positions in zip(clients, by_connection.values(), strict=True):
-            replies = self._members_script_now(keys=[self._group_key(groups[position]) for position in positions],
-                                               args=[int(now) - self.group_expiry], client=client)
+            replies = thread_redis.run_script(self._members_script_now,
+                                              [self._group_key(groups[position]) for position in positions],
+                                              [int(now) - self.group_expiry], client)
             for position, reply in zip(positions, replies, strict=True):
                 out[position] = [member.decode("utf8") for member in reply]
         return out

@@ -34,7 +34,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.utils.translation import gettext as _
 
-from live import internals, metrics
+from live import internals, metrics, thread_redis
 from live.outage import Breaker
 
 logger = logging.getLogger(__name__)
@@ -208,8 +208,8 @@ def _hit_in_redis(action: str, who) -> tuple[bool, float]:
     backend, client = _slots.redis()
     if _hit_script is None:
         _hit_script = client.register_script(_HIT_SCRIPT)
-    allowed, used, previous = _hit_script(keys=[backend.make_key(key), backend.make_key(previous_key)],
-                                          args=[count, 2 * seconds + 1, repr(elapsed)], client=client)
+    allowed, used, previous = thread_redis.run_script(_hit_script, [backend.make_key(key), backend.make_key(previous_key)],
+                                                      [count, 2 * seconds + 1, repr(elapsed)], client)
     if allowed:
         return True, 0
     return False, max(1.0, _wait(count, seconds, int(previous), int(used) - 1, elapsed))
