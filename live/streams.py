@@ -520,18 +520,25 @@ def send_to_groups(sends: list[tuple[str, dict]]) -> None:
     call) the send is queued on the server's event loop and the request does not wait for it: under load, waiting
     for the loop's turn was most of a comment POST's time (bench/, docs/performance.md). Elsewhere (commands,
     shells) it is sent before returning. Queued as a plain callback that starts the send's task, not with
-    `run_coroutine_threadsafe`, whose result future nobody reads (its chaining cost about 10 us a write). The
-    groups' members go with it, read here (`_members_now`) rather than by the loop."""
+    `run_coroutine_threadsafe`, whose result future nobody reads (its chaining cost about 10 us a write).
+
+    With a layer that can read its groups' members from a thread (live/layers.py `members_now`), the loop is handed
+    the sends twice: first for this process's hub (its sockets do not wait for Redis), then, once this thread has
+    read the members, for the layer, which then reads nothing on the loop (docs/performance.md, #17)."""
     layer_up = breaker.allows()
     if not layer_up:  # still handed to this process's hub (`_send_async`): its sockets need no Redis
         metrics.layer_failed("skipped")
     layer = get_channel_layer()
     loop = internals.server_loop()
     if loop is not None:
-        members = _members_now(layer, sends) if layer_up else None
-        if members is False:  # Redis failed: the layer is skipped for these, as after a failed send
-            members, layer_up = None, False
-        loop.call_soon_threadsafe(_start_send, loop, layer, sends, layer_up, members)
+        if not (layer_up and getattr(layer, "members_now", None) is not None and layer.can_skip()):
+            loop.call_soon_threadsafe(_start_send, loop, layer, sends, layer_up)
+            return
+        here: dict = {}  # what the hub took (`_publish_here`), for the layer's send to skip
+        loop.call_soon_threadsafe(_publish_here, sends, here)
+        members = _members_now(layer, sends)
+        if members is not False:  # (False: Redis failed, counted; the hub has them, the others' sweep delivers)
+            loop.call_soon_threadsafe(_start_send, loop, layer, sends, True, members, here)
         return
     try:
         async_to_sync(_send_async)(layer, sends, layer_up)
@@ -557,27 +564,38 @@ def _members_now(layer, sends: list[tuple[str, dict]]) -> list[list[str]] | None
 _sending: set[asyncio.Task] = set()  # the sends under way: the loop holds its tasks only weakly
 
 
+def _publish_here(sends: list[tuple[str, dict]], here: dict) -> None:
+    """On the server's loop: hand this process's hub its own events now (`Hub.publish_here`); `here["skip"]`: the
+    channel the layer's send is then to leave out (see `_send_async`)."""
+    from live.hub import running_hub
+
+    hub = running_hub()
+    here["skip"] = hub.publish_here(sends) if hub is not None else None
+
+
 def _start_send(loop, layer, sends: list[tuple[str, dict]], layer_up: bool = True,
-                members: list[list[str]] | None = None) -> None:
+                members: list[list[str]] | None = None, here: dict | None = None) -> None:
     """On the server's loop: start the send (_send_async catches its own failures)."""
-    task = loop.create_task(_send_async(layer, sends, layer_up, members))
+    task = loop.create_task(_send_async(layer, sends, layer_up, members, here))
     _sending.add(task)
     task.add_done_callback(_sending.discard)
 
 
 async def _send_async(layer, sends: list[tuple[str, dict]], layer_up: bool = True,
-                      members: list[list[str]] | None = None) -> None:
+                      members: list[list[str]] | None = None, here: dict | None = None) -> None:
     """Hand the sends to the layer, on the loop that runs this process's hub when there is one: the hub takes the
     events of the streams it follows at once (`Hub.publish_here`), and the layer carries them to the other
     processes only. Through the layer, each of them cost this process a Redis round trip to push it back to its
     own hub, a receive to pop it, and its serialization both ways (docs/performance.md, "Own events"). While the
     layer is skipped (`breaker` open: Redis failing), the hub still takes them, and the other processes' sockets
     get them from the log (their hubs' sweep). `members`: each send's group members, read by the worker thread
-    (`_members_now`); the layer reads them itself without."""
+    (`_members_now`); the layer reads them itself without. `here`: the hub had them already (`_publish_here`)."""
     from live.hub import running_hub
 
     skip = None
-    if not layer_up or (getattr(layer, "can_skip", None) is not None and layer.can_skip()):
+    if here is not None:
+        skip = here.get("skip")
+    elif not layer_up or (getattr(layer, "can_skip", None) is not None and layer.can_skip()):
         hub = running_hub()
         if hub is not None:
             skip = hub.publish_here(sends)

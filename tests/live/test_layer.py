@@ -303,3 +303,43 @@ async def test_a_write_thread_hands_the_loop_its_events_with_their_members_and_a
     finally:
         streams.breaker.succeeded()
     await layer.flush()
+
+
+async def test_a_write_thread_hands_its_own_hub_the_events_before_it_reads_the_members(monkeypatch):
+    """This process's sockets do not wait for the members' read: the hub has the events first, and the layer's send
+    then leaves the hub's channel out."""
+    import threading
+
+    from live import hub as hub_module
+    from live import streams
+
+    layer = make_layer()
+    here, other = await layer.new_channel(prefix="hub"), await layer.new_channel()
+    await layer.group_add("live.conversation.8", here)
+    await layer.group_add("live.conversation.8", other)
+    taken, seen = threading.Event(), []
+
+    class Hub:
+        def publish_here(self, sends):
+            seen.append([msg["seq"] for _key, msg in sends])
+            taken.set()
+            return here
+
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(internals, "server_loop", lambda: loop)
+    monkeypatch.setattr(streams, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(hub_module, "running_hub", lambda: Hub())
+    read = layer.members_now
+    waited = []
+
+    def members_now(groups):
+        waited.append(taken.wait(5))  # the loop has handed the hub its events while this thread reads
+        return read(groups)
+
+    monkeypatch.setattr(layer, "members_now", members_now)
+    await asyncio.to_thread(streams.send_to_groups, [("conversation.8", {"type": "live.event", "seq": 6})])
+    async with asyncio.timeout(5):
+        assert (await layer.receive(other))["seq"] == 6
+    assert waited == [True] and seen == [[6]]
+    assert await layer.connection(0).zcard(layer.prefix + layer.non_local_name(here)) == 0  # skipped
+    await layer.flush()
