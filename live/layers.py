@@ -34,6 +34,7 @@ start-up (`layer_group_send`, `layer_receive`) and this class falls back to chan
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 
@@ -149,11 +150,8 @@ class RedisChannelLayer(core.RedisChannelLayer):
     def _blocking_client(self, index: int):
         """A blocking Redis client of host `index`, built as channels-redis builds its pools (`create_pool`), or
         None for a Sentinel-managed host. One per host and process, shared by the threads (redis-py's are safe)."""
-        clients = self.__dict__.get("_blocking_clients")
-        if clients is None:
-            clients = self.__dict__["_blocking_clients"] = {}
-        client = clients.get(index)
-        if client is None and index not in clients:
+        clients = self._blocking_clients
+        if index not in clients:
             import redis
 
             host = dict(self.hosts[index])
@@ -167,7 +165,11 @@ class RedisChannelLayer(core.RedisChannelLayer):
             else:
                 client = redis.Redis(connection_pool=redis.ConnectionPool(**host))
             clients[index] = client
-        return client
+        return clients[index]
+
+    @functools.cached_property
+    def _blocking_clients(self) -> dict:
+        return {}
 
     async def group_add_many(self, groups: list[str], channel: str) -> None:
         """`group_add(group, channel)` for each of `groups`: the hub rejoins every stream it follows every 30 s (a

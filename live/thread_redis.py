@@ -13,7 +13,8 @@ be a connection per request.
 The connection is redis-py's own (`pool.make_connection()`: the pool's address, credentials, database, timeouts and
 parser), so what reaches Redis is what the client sends: EVALSHA, and SCRIPT LOAD when Redis answers NOSCRIPT (a
 restart, a SCRIPT FLUSH). A kept connection that fails (Redis restarted, the connection cut) is dropped and the
-call is sent once more on a new one, as the client's retry would; any other failure drops it and raises.
+call is sent once more on a new one, as the client's retry would; any other failure (a timeout: Redis hung, and
+waiting twice helps nobody) drops it and raises.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import threading
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 _local = threading.local()
 
@@ -44,25 +44,21 @@ def run_script(script, keys: list, args: list, client):
     if connections is None:
         return script(keys=keys, args=args, client=client)
     pool = client.connection_pool
-    connection = connections.get(pool)
-    fresh = connection is None
-    if fresh:
-        connection = connections[pool] = pool.make_connection()
-    try:
-        return _evalsha(connection, script, keys, args)
-    except (RedisConnectionError, RedisTimeoutError):
-        _drop(connections, pool, connection)
+    while True:
+        connection = connections.get(pool)
+        fresh = connection is None
         if fresh:
-            raise
-        connection = connections[pool] = pool.make_connection()  # the kept one was dead: once more, on a new one
+            connection = connections[pool] = pool.make_connection()
         try:
             return _evalsha(connection, script, keys, args)
-        except BaseException:
+        except RedisConnectionError:
+            _drop(connections, pool, connection)
+            if fresh:
+                raise
+            # The kept one was dead (Redis restarted, the connection cut): once more, on a new one.
+        except BaseException:  # a timeout (Redis hung: no second wait), a script's error...
             _drop(connections, pool, connection)
             raise
-    except BaseException:
-        _drop(connections, pool, connection)
-        raise
 
 
 def _evalsha(connection, script, keys: list, args: list):
