@@ -29,6 +29,8 @@ from live.database import (
     insert,
     insert_statement,
     lock_then_read,
+    next_id,
+    riding_insert,
     save_fields,
 )
 from live.moderation.registry import REASON_MAX_LENGTH
@@ -105,7 +107,8 @@ def _shared_debate(debate_id, *, posted_by=None, client_id="") -> Debate:
     their account waits for that, then is refused (read before, it slipped past a block's hiding, or kept its
     text under the erased account); a block or an erasure that comes second waits for the comment, and then finds
     it. With `client_id` too, the same statement says (`.already`) which comment of theirs carries that client id,
-    if any: a retried post is recognized without a query of its own."""
+    if any: a retried post is recognized without a query of its own. And it takes the id of the comment about to be
+    written (`.next_comment_id`, None on SQLite): its INSERT rides with its event's statement (`_post_comment`)."""
     if connection.vendor == "postgresql":
         table, comments = Debate._meta.db_table, Comment._meta.db_table
         selected, names = columns(Debate, "d")
@@ -117,7 +120,7 @@ def _shared_debate(debate_id, *, posted_by=None, client_id="") -> Debate:
             # The account first in FROM, so first in the lock clause: its lock is taken (waited for) before the
             # debate's, and nothing of this transaction is held while it waits.
             author = f'"{get_user_model()._meta.db_table}" u CROSS JOIN '
-            selected = [*selected, 'u."is_active"', 'u."blocked_at"', 'u."erased_at"']
+            selected = [*selected, 'u."is_active"', 'u."blocked_at"', 'u."erased_at"', next_id(Comment)]
             params.append(posted_by.pk)
         with connection.cursor() as cursor:
             cursor.execute(f'SELECT {", ".join(selected)}, {already} FROM {author}"{table}" d WHERE d."id" = %s '
@@ -130,7 +133,8 @@ def _shared_debate(debate_id, *, posted_by=None, client_id="") -> Debate:
             raise Debate.DoesNotExist("Debate matching query does not exist.")
         debate = from_db(Debate, names, row[:len(names)])
         if author:
-            posted_by.is_active, posted_by.blocked_at, posted_by.erased_at = row[len(names):len(names) + 3]
+            (posted_by.is_active, posted_by.blocked_at, posted_by.erased_at,
+             debate.next_comment_id) = row[len(names):len(names) + 4]
         debate.already = row[-1]
         return debate
     debate = Debate.objects.get(pk=debate_id)  # SQLite serializes writers anyway
@@ -359,12 +363,18 @@ def _post_comment(*, author, debate, body, parent, alignment, client_id) -> Comm
     except ValidationError:
         ratelimit.give_back("comment", author)
         raise
-    comment = insert(Comment(
+    comment = Comment(
         debate=debate, author=author, parent=parent, root_id=(parent.root_id or parent.pk) if parent else None,
         depth=parent.depth + 1 if parent else 0, alignment=alignment, body=body, body_html=html, client_id=client_id,
-    ))
-    # The push renders the comment as committed, without reading it again (a later change has its own event).
-    streams.append(debate.stream_key, "comment.posted", comment=comment.pk, known={"comment": comment})
+    )
+    next_comment_id = getattr(debate, "next_comment_id", None)
+    # Its id taken with the debate's lock (PostgreSQL), the comment rides with its event's statement.
+    riding = [riding_insert(comment, next_comment_id)] if next_comment_id is not None else None
+    if riding is None:
+        insert(comment)
+    with streams.together(riding):
+        # The push renders the comment as committed, without reading it again (a later change has its own event).
+        streams.append(debate.stream_key, "comment.posted", comment=comment.pk, known={"comment": comment})
     _recount_after_commit(debate.pk)
     notified = {author.pk}
     if parent is not None and parent.author_id not in notified and parent.author.is_active:

@@ -240,6 +240,24 @@ def insert(obj):
     return obj
 
 
+def next_id(model) -> str:
+    """The SQL expression of the next id of `model`'s table, from its sequence (PostgreSQL): a write takes the id of
+    the row it is about to create in a statement it sends anyway (its lock), so that the row's INSERT can ride with
+    its events' statement (`riding_insert`). A write refused after that leaves a gap in the ids, as a rolled-back
+    insert does."""
+    return f"nextval(pg_get_serial_sequence('{model._meta.db_table}', '{model._meta.pk.column}'))"
+
+
+def riding_insert(obj, pk: int) -> tuple[str, list]:
+    """The INSERT of the new instance `obj` under the id `pk` taken beforehand (`next_id`), to hand to the events'
+    statement (live/streams.py `together` and `append_together`, their `riding`) instead of sending it now: one
+    round trip less for the write (#17). `obj` is from then on as `insert` leaves it (its pk, saved)."""
+    obj.pk = pk
+    statement = insert_statement(obj, with_pk=True)
+    obj._state.adding, obj._state.db = False, connections[DEFAULT_DB_ALIAS].alias
+    return statement
+
+
 def server_bound_cursor():
     """A cursor of the current connection (PostgreSQL) whose statements travel with their parameters apart
     (server-side binding: PostgreSQL's extended protocol, as Django's `server_side_binding` option does for every

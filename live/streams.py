@@ -341,10 +341,12 @@ def together(riding: list[tuple[str, list]] | None = None):
         _push_after_commit(pushed)
 
 
-def append_together(keys: Iterable[str], kind: str, *, known: dict | None = None, **data) -> list[Event]:
+def append_together(keys: Iterable[str], kind: str, *, known: dict | None = None, riding: list | None = None,
+                    **data) -> list[Event]:
     """One change told on several streams (a meeting's phones, screen and console): `append` to each, in one
     statement for all of them, and their renderings share what they read (`Rendering.once`, seeded with `known`),
-    so the data they have in common is loaded once; pushed together after the commit, as `together()`'s."""
+    so the data they have in common is loaded once; pushed together after the commit, as `together()`'s.
+    `riding`: the writer's own statements, sent in that statement (as `together()`'s)."""
     keys = list(keys)
     for key in keys:
         assert STREAM_KEY_RE.match(key), key
@@ -353,7 +355,7 @@ def append_together(keys: Iterable[str], kind: str, *, known: dict | None = None
     for event in events:
         event.reads = reads
     with transaction.atomic(savepoint=False):
-        _insert_events(events)
+        _insert_events(events, riding or ())
     if events:
         _push_after_commit(events)
     return events

@@ -24,7 +24,15 @@ from django.utils.translation import gettext_lazy
 
 from live import effects, ratelimit, streams
 from live.accounts.models import RoleAssignment, erased_name_stored, nickname_validator
-from live.database import account_lock, first_if_sent_twice, hot_cursor, insert, lock_then_read
+from live.database import (
+    account_lock,
+    first_if_sent_twice,
+    hot_cursor,
+    insert,
+    lock_then_read,
+    next_id,
+    riding_insert,
+)
 from live.moderation import queue as moderation_queue
 from live.moderation.registry import REASON_MAX_LENGTH
 from live.text import clean_user_text, replace_mentions
@@ -57,12 +65,14 @@ EVERYONE = (PUBLIC, SCREEN, CONSOLE)
 PHONE_FACTS = {"session.changed", "agenda.changed", "meeting.changed"}
 
 
-def _emit(meeting: Meeting, kind: str, parts=EVERYONE, known: dict | None = None, **ids) -> None:
+def _emit(meeting: Meeting, kind: str, parts=EVERYONE, known: dict | None = None, riding: list | None = None,
+          **ids) -> None:
     # One change, one event per audience: after commit, the renderers of these events share what they load (the
     # meeting, the contribution...) instead of querying it again for each audience (meetings/renderers.py), and
-    # `known` hands them what this write already holds, as it commits.
+    # `known` hands them what this write already holds, as it commits. `riding`: the write's own statements, sent
+    # with the events' (streams.append_together).
     streams.append_together([meeting.stream_key if part == PUBLIC else f"{meeting.stream_key}.{part}"
-                             for part in parts], kind, known=known, **ids)
+                             for part in parts], kind, known=known, riding=riding, **ids)
     if kind in PHONE_FACTS:
         phones.changed(meeting.pk)
 
@@ -626,10 +636,13 @@ def claim_participant(*, participant: Participant, user) -> Participant:
 
 # --- contributions -----------------------------------------------------------------------------------------------
 
-def _stamp_post(participant: Participant, *, slow_mode_seconds: int, client_id: str, now) -> tuple[bool, int | None]:
+def _stamp_post(participant: Participant, *, slow_mode_seconds: int, client_id: str, now
+                ) -> tuple[bool, int | None, int | None]:
     """Record that `participant` posts now, unless slow mode says it is too soon, in one statement that also finds
-    the contribution they already sent with `client_id` (a retried POST). Returns (stamped, that contribution's
-    pk). The row stays locked until the transaction ends: two quick posts of one phone cannot both pass.
+    the contribution they already sent with `client_id` (a retried POST) and, on PostgreSQL, takes the id of the
+    contribution about to be written (its INSERT then rides with its events' statement, `_post_contribution`).
+    Returns (stamped, that earlier contribution's pk, the new one's id or None). The row stays locked until the
+    transaction ends: two quick posts of one phone cannot both pass.
 
     An account's participation: its account's row too, under a share lock taken first in the same round trip, and
     refused when blocked then (a contribution under way while its author is blocked waits for the block, instead of
@@ -637,7 +650,8 @@ def _stamp_post(participant: Participant, *, slow_mode_seconds: int, client_id: 
     table, contributions = Participant._meta.db_table, Contribution._meta.db_table
     stamp = (f'UPDATE "{table}" SET "last_contribution_at" = %s WHERE "id" = %s AND (%s OR "last_contribution_at" '
              f'IS NULL OR "last_contribution_at" <= %s) RETURNING (SELECT c."id" FROM "{contributions}" c '
-             f'WHERE c."participant_id" = %s AND c."client_id" = %s AND c."client_id" <> \'\')')
+             f'WHERE c."participant_id" = %s AND c."client_id" = %s AND c."client_id" <> \'\'), '
+             + (next_id(Contribution) if connection.vendor == "postgresql" else "NULL"))
     params = [now, participant.pk, not slow_mode_seconds, now - timedelta(seconds=slow_mode_seconds), participant.pk,
               client_id]
     with hot_cursor() as cursor:
@@ -647,7 +661,7 @@ def _stamp_post(participant: Participant, *, slow_mode_seconds: int, client_id: 
         else:
             cursor.execute(stamp, params)
         row = cursor.fetchone()
-    return row is not None, (row[0] if row else None)
+    return (row is not None, *(row if row else (None, None)))
 
 
 def post_contribution(*, participant: Participant, body: str, kind: str = Contribution.Kind.QUESTION,
@@ -670,8 +684,8 @@ def _post_contribution(*, participant, body, kind, agenda_item, client_id, meeti
         meeting = Meeting.objects.select_related("current_item").get(pk=participant.meeting_id)
     check_guest_allowed(participant, meeting)
     now = timezone.now()
-    stamped, already = _stamp_post(participant, slow_mode_seconds=meeting.slow_mode_seconds, client_id=client_id,
-                                   now=now)
+    stamped, already, contribution_id = _stamp_post(participant, slow_mode_seconds=meeting.slow_mode_seconds,
+                                                    client_id=client_id, now=now)
     if already is None and not stamped and client_id:
         already = Contribution.objects.filter(participant=participant, client_id=client_id).values_list(
             "pk", flat=True).first()
@@ -694,12 +708,16 @@ def _post_contribution(*, participant, body, kind, agenda_item, client_id, meeti
     ratelimit.enforce("contribution", _participant_key(participant))
     approved = not meeting.premoderation
     participant.last_contribution_at = now
-    contribution = insert(Contribution(
+    contribution = Contribution(
         meeting=meeting, participant=participant, body=body, kind=kind, agenda_item=agenda_item,
         status=Contribution.Status.APPROVED if approved else Contribution.Status.PENDING,
-        approved_at=now if approved else None, client_id=client_id))
+        approved_at=now if approved else None, client_id=client_id)
+    # Its id taken with the stamp (PostgreSQL), the contribution rides with its events' statement.
+    riding = [riding_insert(contribution, contribution_id)] if contribution_id is not None else None
+    if riding is None:
+        insert(contribution)
     _emit(meeting, "contribution.changed", parts=EVERYONE if approved else (CONSOLE,), contribution=contribution.pk,
-          announce=approved, known={"meeting": meeting, "contribution": contribution})
+          announce=approved, known={"meeting": meeting, "contribution": contribution}, riding=riding)
     return contribution
 
 

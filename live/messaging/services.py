@@ -30,8 +30,9 @@ from live.database import (
     from_db,
     hot_cursor,
     insert,
-    insert_statement,
     lock_then_read,
+    next_id,
+    riding_insert,
     save_fields,
 )
 from live.messaging.models import Block, Conversation, Message, Participant, Preference
@@ -204,9 +205,6 @@ def _participants_statement(vendor: str) -> tuple[str, list[list[str]]]:
         # INSERTs ride with the events' statement (_post): the message's once (an uncorrelated subquery), a
         # notification's for each recipient who did not block the author and had nothing unread. A send refused
         # after this leaves a gap in the ids, as a rolled-back insert does.
-        def next_id(model):
-            return f"nextval(pg_get_serial_sequence('{model._meta.db_table}', '{model._meta.pk.column}'))"
-
         flags = f""", f.blocks_author, f.had_unread, (SELECT {next_id(Message)}),
                CASE WHEN p.user_id <> %s AND NOT f.blocks_author AND NOT f.had_unread
                     THEN {next_id(Notification)} END"""
@@ -514,9 +512,7 @@ def _post(*, me: Participant, recipients: list[Participant], author, body: str, 
     else:
         # Its id taken with the participants: the message (and its reader's position, and the notifications of a
         # new burst) ride with the events' statement (streams.together), one statement for the whole write.
-        message.pk = me.message_id
-        riding = [insert_statement(message, with_pk=True)]
-        message._state.adding, message._state.db = False, db.alias
+        riding = [riding_insert(message, me.message_id)]
         if me.had_unread:  # replying reads what they had unread
             now = timezone.now()
             riding.append((f"UPDATE {Participant._meta.db_table} SET last_read_id = %s, last_read_at = %s "

@@ -7,14 +7,14 @@ parameters. Whether it also goes out by e-mail (at once or in the daily digest) 
 """
 
 from django.core import signing
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from live import effects, streams
 from live.accounts.models import erased_name_stored
-from live.database import insert, insert_statement
+from live.database import insert, riding_insert
 from live.notifications.models import (
     KIND_CATEGORIES,
     Category,
@@ -122,9 +122,8 @@ def record(*, user, kind: str, text, params: dict | None = None, url: str = "", 
                   named=next((str(params[key]) for key in PERSON_PARAMS if params and key in params), "")[:150])
     if riding is not None:
         assert pk is not None and not once, "a riding notification has its id and is not said once"
-        notification = Notification(pk=pk, **fields)
-        riding.append(insert_statement(notification, with_pk=True))
-        notification._state.adding, notification._state.db = False, connection.alias
+        notification = Notification(**fields)
+        riding.append(riding_insert(notification, pk))
     elif once:
         try:
             with transaction.atomic():  # a concurrent run said it first: the unique index decides

@@ -30,6 +30,29 @@ def test_alice_posts_a_root_comment_with_a_stance(debate, alice):
     assert kinds(debate)[-1] == "comment.posted"
 
 
+@pytest.mark.needs_postgres
+def test_a_comment_is_written_with_its_event_in_one_statement(debate, alice):
+    """Its id taken with the debate's share lock, the comment's INSERT rides with its event's statement (#17): two
+    statements in all; a retry with the same client id then finds it and writes nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.post_comment(author=alice, debate=debate, body="Pour chauffer")
+    with CaptureQueriesContext(connection) as queries:
+        comment = services.post_comment(author=alice, debate=debate, body="Pour, *clairement*.",
+                                        alignment=Stance.FOR, client_id="retry-me-please")
+    sent = [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "COMMIT") and "SAVEPOINT" not in q["sql"]]
+    assert len(sent) == 2, sent
+    assert sent[-1].startswith('WITH riding0 AS (INSERT INTO "debates_comment"')
+    stored = Comment.objects.get(pk=comment.pk)
+    assert (stored.body_html, stored.alignment, stored.client_id) == ("<p>Pour, <em>clairement</em>.</p>",
+                                                                      Stance.FOR, "retry-me-please")
+    assert Event.objects.filter(stream=debate.stream_key).latest("seq").data == {"comment": comment.pk}
+    events = Event.objects.count()
+    again = services.post_comment(author=alice, debate=debate, body="Pour, *clairement*.", client_id="retry-me-please")
+    assert again.pk == comment.pk and Event.objects.count() == events
+
+
 def test_replies_go_three_levels_deep_and_no_further(debate, alice, bob):
     root = services.post_comment(author=alice, debate=debate, body="Niveau 1")
     reply = services.post_comment(author=bob, debate=debate, body="Niveau 2", parent=root)

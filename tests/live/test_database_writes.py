@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from psycopg.pq import Format
 
 from debates.models import Comment, Vote
-from live.database import UtcTimestampLoader, columns, from_db, insert, save_fields
+from live import streams
+from live.database import UtcTimestampLoader, columns, from_db, insert, next_id, riding_insert, save_fields
 from tests.debates.conftest import make_debate
 from tests.helpers import make_user
 
@@ -39,6 +40,33 @@ def test_insert_stores_the_row_the_orm_would_and_sets_its_id():
     assert stored(vote)["value"] == Vote.UP and stored(vote)["user"] == bob.pk
     with pytest.raises(IntegrityError), transaction.atomic():  # one vote per person and comment
         insert(Vote(comment=mine, user=bob, value=Vote.DOWN))
+
+
+@pytest.mark.needs_postgres
+def test_a_row_riding_with_its_events_is_the_row_insert_stores():
+    """`riding_insert`: the INSERT of a row whose id was taken from its sequence (`next_id`), sent in the events'
+    statement (`streams.together`), stores what `insert` stores, under that id, and leaves the object saved."""
+    from django.db import connection
+
+    alice = make_user("alice")
+    debate = make_debate(alice)
+    fields = dict(debate=debate, author=alice, depth=0, alignment=1, body="Pour", body_html="<p>Pour</p>")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {next_id(Comment)}")
+            taken = cursor.fetchone()[0]
+        riding = Comment(client_id="ride", **fields)
+        statement = riding_insert(riding, taken)
+        assert riding.pk == taken and not riding._state.adding and riding._state.db == "default"
+        assert not Comment.objects.filter(pk=taken).exists()  # not sent yet
+        with streams.together([statement]):
+            event = streams.append(debate.stream_key, "test.kind", comment=taken)
+    mine = insert(Comment(client_id="plain", **fields))
+    ignore = {"id", "client_id", "created_at"}
+    assert {k: v for k, v in stored(riding).items() if k not in ignore} == \
+        {k: v for k, v in stored(mine).items() if k not in ignore}
+    assert Comment.objects.get(pk=taken).created_at == riding.created_at
+    assert event.seq and mine.pk > taken
 
 
 def _orm_and_fast(model, pk):

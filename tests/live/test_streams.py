@@ -98,6 +98,22 @@ def test_events_appended_together_on_one_stream_or_a_new_one_keep_their_order():
     assert streams.cursor("debate.2").seq == 1
 
 
+def test_a_change_told_on_several_streams_takes_the_writers_statements_in_its_statement():
+    """`append_together(..., riding=)` (a meeting's contribution: its INSERT rides with its three events): one
+    statement on PostgreSQL for the events and the writer's own."""
+    for key in ("meeting.1", "meeting.1.screen", "debate.8"):
+        streams.append(key, "test.kind")
+    table = StreamCounter._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        events = streams.append_together(["meeting.1", "meeting.1.screen"], "test.kind", n=1,
+                                          riding=[(f"UPDATE {table} SET low_seq = %s WHERE key = %s", [5, "debate.8"])])
+    assert [event.seq for event in events] == [2, 2]
+    assert StreamCounter.objects.get(key="debate.8").low_seq == 5
+    if connection.vendor == "postgresql":
+        sent = [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "COMMIT")]
+        assert len(sent) == 1 and sent[0].startswith("WITH riding0")
+
+
 def test_a_writers_statements_ride_with_the_events_of_its_block():
     """`together(riding)`: the writer's own INSERTs/UPDATEs (of rows the events' statement does not touch), added up
     to the block's end, go in the events' statement (PostgreSQL; each its own elsewhere), also when nested or when

@@ -155,6 +155,31 @@ def test_under_premoderation_a_contribution_waits_in_the_console_only(meeting, a
     assert "contribution.changed" not in kinds(meeting.screen_stream_key)
 
 
+@pytest.mark.needs_postgres
+def test_a_contribution_is_written_with_its_events_in_one_statement(meeting, fiona, alice_in):
+    """Its id taken with the slow mode's stamp, the contribution's INSERT rides with its three events' statement
+    (#17): the stamp (after the account's share lock, in the same round trip) and that one statement; a retry with
+    the same client id then finds it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    meeting = services.update_session_settings(actor=fiona, meeting=meeting, premoderation=False)
+    services.post_contribution(participant=alice_in, body="Pour chauffer", meeting=meeting)
+    with CaptureQueriesContext(connection) as queries:
+        contribution = services.post_contribution(participant=alice_in, body="Des fontaines", client_id="fontaines",
+                                                  meeting=meeting)
+    sent = [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "COMMIT") and "SAVEPOINT" not in q["sql"]]
+    assert len(sent) == 3, sent
+    assert sent[-1].startswith('WITH riding0 AS (INSERT INTO "meetings_contribution"')
+    stored = Contribution.objects.get(pk=contribution.pk)
+    assert (stored.body, stored.client_id, stored.is_visible) == ("Des fontaines", "fontaines", True)
+    for key in (meeting.stream_key, meeting.screen_stream_key, meeting.console_stream_key):
+        assert Event.objects.filter(stream=key).latest("seq").data["contribution"] == contribution.pk
+    again = services.post_contribution(participant=alice_in, body="Des fontaines", client_id="fontaines",
+                                       meeting=meeting)
+    assert again.pk == contribution.pk and Contribution.objects.filter(client_id="fontaines").count() == 1
+
+
 def test_without_premoderation_it_shows_everywhere_at_once(meeting, fiona, alice_in):
     services.update_session_settings(actor=fiona, meeting=meeting, premoderation=False)
     contribution = services.post_contribution(participant=alice_in, body="Plus d'arbres", kind="idea")
