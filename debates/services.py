@@ -30,7 +30,7 @@ from live.database import (
     insert_statement,
     lock_then_read,
     next_id,
-    riding_insert,
+    riding_or_inserted,
     save_fields,
 )
 from live.moderation.registry import REASON_MAX_LENGTH
@@ -367,12 +367,8 @@ def _post_comment(*, author, debate, body, parent, alignment, client_id) -> Comm
         debate=debate, author=author, parent=parent, root_id=(parent.root_id or parent.pk) if parent else None,
         depth=parent.depth + 1 if parent else 0, alignment=alignment, body=body, body_html=html, client_id=client_id,
     )
-    next_comment_id = getattr(debate, "next_comment_id", None)
     # Its id taken with the debate's lock (PostgreSQL), the comment rides with its event's statement.
-    riding = [riding_insert(comment, next_comment_id)] if next_comment_id is not None else None
-    if riding is None:
-        insert(comment)
-    with streams.together(riding):
+    with streams.together(riding_or_inserted(comment, getattr(debate, "next_comment_id", None))):
         # The push renders the comment as committed, without reading it again (a later change has its own event).
         streams.append(debate.stream_key, "comment.posted", comment=comment.pk, known={"comment": comment})
     _recount_after_commit(debate.pk)

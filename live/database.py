@@ -258,6 +258,15 @@ def riding_insert(obj, pk: int) -> tuple[str, list]:
     return statement
 
 
+def riding_or_inserted(obj, pk: int | None) -> list[tuple[str, list]] | None:
+    """`[riding_insert(obj, pk)]` for the write's events to send when its id was taken beforehand, else (`pk` None:
+    not PostgreSQL) `obj` inserted now and None: what to pass as `riding` either way."""
+    if pk is None:
+        insert(obj)
+        return None
+    return [riding_insert(obj, pk)]
+
+
 def server_bound_cursor():
     """A cursor of the current connection (PostgreSQL) whose statements travel with their parameters apart
     (server-side binding: PostgreSQL's extended protocol, as Django's `server_side_binding` option does for every

@@ -28,10 +28,9 @@ from live.database import (
     account_lock,
     first_if_sent_twice,
     hot_cursor,
-    insert,
     lock_then_read,
     next_id,
-    riding_insert,
+    riding_or_inserted,
 )
 from live.moderation import queue as moderation_queue
 from live.moderation.registry import REASON_MAX_LENGTH
@@ -713,9 +712,7 @@ def _post_contribution(*, participant, body, kind, agenda_item, client_id, meeti
         status=Contribution.Status.APPROVED if approved else Contribution.Status.PENDING,
         approved_at=now if approved else None, client_id=client_id)
     # Its id taken with the stamp (PostgreSQL), the contribution rides with its events' statement.
-    riding = [riding_insert(contribution, contribution_id)] if contribution_id is not None else None
-    if riding is None:
-        insert(contribution)
+    riding = riding_or_inserted(contribution, contribution_id)
     _emit(meeting, "contribution.changed", parts=EVERYONE if approved else (CONSOLE,), contribution=contribution.pk,
           announce=approved, known={"meeting": meeting, "contribution": contribution}, riding=riding)
     return contribution
